@@ -1,0 +1,131 @@
+# mink8s build. `make` builds bin/; `make test` installs missing packages,
+# builds, runs unit tests plain and under ASan+UBSan, then the bats suites.
+#
+# Layout conventions the rules below rely on:
+#   lib/*.c                       -> build/libmk.a (shared by everything)
+#   <component dir>/main.c        -> the binary's main(); the other .c files of
+#                                    the directory are also linked into its unit tests
+#   cni/skel/*.c                  -> shared by every CNI plugin
+#   cni/<plugin>/main.c           -> bin/cni/<plugin>
+#   tests/unit/<comp>/test_*.c    -> one cmocka program each, linked with <comp>'s
+#                                    non-main objects and libmk.a
+
+BUILD ?= build
+BIN ?= bin
+SAN ?=
+CC ?= gcc
+
+PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Ilib -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDFLAGS ?=
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_A := $(BUILD)/libmk.a
+
+# component name -> source directory -> binary
+COMPONENTS := apiserver controllers scheduler kubelet proxy
+DIR_apiserver := apiserver
+DIR_controllers := apiserver/controllers
+DIR_scheduler := apiserver/scheduler
+DIR_kubelet := kubelet
+DIR_proxy := proxy
+BIN_apiserver := kube-apiserver
+BIN_controllers := kube-controller-manager
+BIN_scheduler := kube-scheduler
+BIN_kubelet := kubelet
+BIN_proxy := kube-proxy
+
+src_of = $(wildcard $(DIR_$(1))/*.c)
+nonmain_of = $(filter-out $(DIR_$(1))/main.c,$(call src_of,$(1)))
+
+CNI_SKEL_SRC := $(wildcard cni/skel/*.c)
+CNI_PLUGINS := $(patsubst cni/%/main.c,%,$(wildcard cni/*/main.c))
+CNI_NONMAIN := $(CNI_SKEL_SRC) $(filter-out %/main.c,$(foreach p,$(CNI_PLUGINS),$(wildcard cni/$(p)/*.c)))
+
+BINARIES := $(foreach c,$(COMPONENTS),$(if $(wildcard $(DIR_$(c))/main.c),$(BIN)/$(BIN_$(c)))) \
+	$(foreach p,$(CNI_PLUGINS),$(BIN)/cni/$(p)) \
+	$(if $(wildcard tools/pause/main.c),$(BIN)/pause)
+
+UNIT_COMPS := lib $(COMPONENTS) cni
+UNIT_SRC := $(foreach c,$(UNIT_COMPS),$(wildcard tests/unit/$(c)/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test unit unit-san bench run install clean deps format
+all: $(BINARIES)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(call obj,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define component_rules
+$(BIN)/$(BIN_$(1)): $(call obj,$(call src_of,$(1))) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(call src_of,$(1))) $(LIB_A) $$(PKG_LIBS)
+$(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(call obj,$(call nonmain_of,$(1))) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(call obj,$(call nonmain_of,$(1))) $(LIB_A) $$(PKG_LIBS) -lcmocka
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call component_rules,$(c))))
+
+define cni_rules
+$(BIN)/cni/$(1): $(call obj,$(wildcard cni/$(1)/*.c) $(CNI_SKEL_SRC)) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(wildcard cni/$(1)/*.c) $(CNI_SKEL_SRC)) $(LIB_A) $$(PKG_LIBS)
+endef
+$(foreach p,$(CNI_PLUGINS),$(eval $(call cni_rules,$(p))))
+
+$(BUILD)/tests/cni/%: tests/unit/cni/%.c $(call obj,$(CNI_NONMAIN)) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call obj,$(CNI_NONMAIN)) $(LIB_A) $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/lib/%: tests/unit/lib/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) -lcmocka
+
+# The pause sandbox binary is static so it runs in an empty root filesystem.
+$(BIN)/pause: tools/pause/main.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -o $@ $<
+
+unit: $(UNIT_BINS)
+
+deps:
+	tools/install-deps.sh
+
+# Each step runs even when an earlier one failed; the runner prints the totals.
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) BUILD=build/san BIN=build/san/bin SAN=1 unit
+	tools/run-tests.sh $(TESTS)
+
+bench: all
+	tools/run-bench.sh
+
+install: all
+	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/opt/cni/bin
+	for b in $(filter-out $(BIN)/cni/%,$(BINARIES)); do install -m 755 $$b $(DESTDIR)/usr/local/bin/; done
+	for b in $(filter $(BIN)/cni/%,$(BINARIES)); do install -m 755 $$b $(DESTDIR)/opt/cni/bin/; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,96 @@
+/* The generic resource table: every served kind is one row plus its strategy
+ * hooks. The request handlers (handlers.c), discovery, OpenAPI and the Table
+ * printer are all driven from this table; a new kind is a new row. */
+#ifndef MK_APISERVER_RESOURCE_H
+#define MK_APISERVER_RESOURCE_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "err.h"
+
+struct api_subresource {
+	const char *name;    /* "status", "scale", "binding", "log", "exec" */
+	const char *group;   /* responseKind */
+	const char *version; /* responseKind */
+	const char *kind;    /* responseKind */
+	const char *const *verbs;
+};
+
+struct table_column {
+	const char *name;   /* "Name", "Ready", ... as upstream */
+	const char *type;   /* "string", "integer", "date", ... */
+	const char *format; /* "name" on the Name column, else "" */
+	const char *description;
+	int priority;       /* 0 always shown, 1 with -o wide */
+};
+
+struct api_resource {
+	const char *group;    /* "" for the core group */
+	const char *version;  /* "v1" */
+	const char *resource; /* plural: "pods" */
+	const char *singular; /* "pod" */
+	const char *kind;     /* "Pod" */
+	bool namespaced;
+	const char *const *short_names;             /* NULL-terminated or NULL */
+	const char *const *categories;              /* NULL-terminated or NULL */
+	const char *const *verbs;                   /* NULL-terminated */
+	const struct api_subresource *subresources; /* ends with .name == NULL, or NULL */
+	/* Segment under /registry/ (upstream's: "minions" for nodes,
+	 * "services/specs" for services...). */
+	const char *storage;
+	/* Served but not stored (componentstatuses): list() builds the items. */
+	json_t *(*virtual_list)(void);
+
+	/* Strategy hooks; each may be NULL. */
+	/* Fills defaults into a new or updated object (spec, not metadata). */
+	void (*defaults)(json_t *obj);
+	/* Appends causes {"reason","message","field"} (see api_cause_add) for an
+	 * object being created (old == NULL) or updated. */
+	void (*validate)(const json_t *obj, const json_t *old, json_t *causes);
+	/* Create: clears what clients may not set (status of kinds with a status
+	 * subresource...). */
+	void (*prepare_create)(json_t *obj);
+	/* Update through the main endpoint: carries over what it may not change
+	 * (status) from old. For the status subresource the handler does the
+	 * reverse (keeps everything but status). */
+	void (*prepare_update)(json_t *obj, const json_t *old);
+	/* Allocation hooks (service ClusterIP/NodePort): may fail with an error
+	 * carrying MK_EINVALID and a message; release undoes a create. */
+	int (*on_create)(json_t *obj, struct mk_err **err);
+	int (*on_update)(json_t *obj, const json_t *old, struct mk_err **err);
+	void (*on_delete)(const json_t *obj);
+
+	/* Server-side printing: columns (end with .name == NULL; NULL = Name, Age)
+	 * and one cell per column appended to cells. now = response time. */
+	const struct table_column *columns;
+	void (*print_row)(const json_t *obj, time_t now, json_t *cells);
+
+	/* Field selectors beyond metadata.name / metadata.namespace: sets *value
+	 * (borrowed from obj, "" when absent) and returns true if field is
+	 * selectable for this kind. */
+	bool (*field_value)(const json_t *obj, const char *field, const char **value);
+};
+
+/* Every served resource; ends with a row whose resource is NULL. */
+extern const struct api_resource api_resources[];
+
+/* Looks up a row by group ("" core), version and plural; NULL if not served. */
+const struct api_resource *api_resource_find(const char *group, const char *version,
+					     const char *resource);
+/* Looks up a row by apiVersion ("v1", "apps/v1") and kind; NULL if none. */
+const struct api_resource *api_resource_by_kind(const char *api_version, const char *kind);
+/* The row's subresource by name, or NULL. */
+const struct api_subresource *api_resource_sub(const struct api_resource *r, const char *name);
+/* "v1" or "apps/v1" for the row (borrowed, static). */
+const char *api_resource_api_version(const struct api_resource *r);
+/* "pods" or "deployments.apps": how upstream names the resource in messages. */
+const char *api_resource_qualified(const struct api_resource *r);
+
+/* Appends {"reason":reason,"message":"<field>: <text>","field":field} to causes,
+ * e.g. api_cause_add(c, "FieldValueRequired", "spec.containers", "Required value"). */
+void api_cause_add(json_t *causes, const char *reason, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,168 @@
+/* The API server's storage interface: a revisioned key-value store whose
+ * operations map one to one onto etcd v3 requests (range, txn with a MOD
+ * compare, deleterange, watch, compaction). Backends: store-sqlite.c (embedded,
+ * default) and, later, store-etcd.c. Keys are "/registry/<resource>/[<ns>/]<name>".
+ *
+ * Revisions are one global counter: every successful write bumps it by one.
+ * An object's resourceVersion is its mod_rev; a list's is the store revision
+ * at which it was read.
+ *
+ * All functions are thread-safe. Errors use mk_err codes: MK_ENOTFOUND,
+ * MK_EEXISTS, MK_ECONFLICT, MK_EEXPIRED (revision compacted), MK_EIO. */
+#ifndef MK_APISERVER_STORE_H
+#define MK_APISERVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct store;
+struct store_watch;
+
+struct store_kv {
+	char *key;          /* owned */
+	char *value;        /* owned, NUL-terminated JSON text */
+	int64_t create_rev; /* revision that created the key */
+	int64_t mod_rev;    /* revision of the last write: the resourceVersion */
+};
+
+struct store_list {
+	struct store_kv *items; /* owned array, key order */
+	size_t n;
+	int64_t rev;       /* revision the list was read at */
+	bool more;         /* more keys after the last item (limit reached) */
+	int64_t remaining; /* number of keys after the last item */
+};
+
+enum store_event_type {
+	STORE_EVENT_PUT,    /* create or update: create_rev == rev means created */
+	STORE_EVENT_DELETE, /* value holds the object as it was when deleted */
+};
+
+/* Borrowed by the callback for the duration of the call only. */
+struct store_event {
+	enum store_event_type type;
+	int64_t rev; /* the write's revision */
+	const char *key;
+	const char *value;      /* new value; for DELETE the last value */
+	const char *prev_value; /* value before this write, NULL on create */
+	int64_t create_rev;
+};
+
+/* Receives events in revision order. Must not block or call back into the
+ * store: copy what is needed and return. Called from the store's threads. */
+typedef void (*store_watch_cb)(const struct store_event *ev, void *arg);
+
+struct store_ops {
+	int (*get)(struct store *st, const char *key, struct store_kv *out, struct mk_err **err);
+	int (*list)(struct store *st, const char *prefix, const char *start_key, int64_t limit,
+		    int64_t at_rev, struct store_list *out, struct mk_err **err);
+	int64_t (*create)(struct store *st, const char *key, const char *value,
+			  struct mk_err **err);
+	int64_t (*update)(struct store *st, const char *key, const char *value, int64_t expect_rev,
+			  struct store_kv *current, struct mk_err **err);
+	int64_t (*del)(struct store *st, const char *key, int64_t expect_rev,
+		       struct store_kv *last, struct mk_err **err);
+	struct store_watch *(*watch)(struct store *st, const char *prefix, int64_t after_rev,
+				     store_watch_cb cb, void *arg, struct mk_err **err);
+	void (*watch_stop)(struct store_watch *w);
+	int (*compact)(struct store *st, int64_t rev, struct mk_err **err);
+	int64_t (*current_rev)(struct store *st);
+	int64_t (*compact_rev)(struct store *st);
+	void (*close)(struct store *st);
+};
+
+/* Every backend's handle starts with this. */
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Reads the current value of key into *out (free with store_kv_free).
+ * MK_ENOTFOUND if absent. */
+static inline int store_get(struct store *st, const char *key, struct store_kv *out,
+			    struct mk_err **err)
+{
+	return st->ops->get(st, key, out, err);
+}
+
+/* Lists keys starting with prefix, from start_key (inclusive; NULL = prefix),
+ * at most limit items (0 = all), at revision at_rev (0 = current; an older
+ * revision gives the state as of then, MK_EEXPIRED if compacted).
+ * Free *out with store_list_free. */
+static inline int store_list(struct store *st, const char *prefix, const char *start_key,
+			     int64_t limit, int64_t at_rev, struct store_list *out,
+			     struct mk_err **err)
+{
+	return st->ops->list(st, prefix, start_key, limit, at_rev, out, err);
+}
+
+/* Creates key; returns the new revision, or -1 with MK_EEXISTS if present.
+ * Durable when it returns. */
+static inline int64_t store_create(struct store *st, const char *key, const char *value,
+				   struct mk_err **err)
+{
+	return st->ops->create(st, key, value, err);
+}
+
+/* Replaces key if its mod_rev equals expect_rev (0: any). Returns the new
+ * revision; -1 with MK_ENOTFOUND, or MK_ECONFLICT and the current kv in
+ * *current when non-NULL (free with store_kv_free). */
+static inline int64_t store_update(struct store *st, const char *key, const char *value,
+				   int64_t expect_rev, struct store_kv *current,
+				   struct mk_err **err)
+{
+	return st->ops->update(st, key, value, expect_rev, current, err);
+}
+
+/* Deletes key if its mod_rev equals expect_rev (0: any). Returns the delete's
+ * revision and the deleted kv in *last when non-NULL; -1 with MK_ENOTFOUND or
+ * MK_ECONFLICT. */
+static inline int64_t store_delete(struct store *st, const char *key, int64_t expect_rev,
+				   struct store_kv *last, struct mk_err **err)
+{
+	return st->ops->del(st, key, expect_rev, last, err);
+}
+
+/* Delivers every event under prefix with revision > after_rev, first the
+ * retained history (MK_EEXPIRED if after_rev < compact revision), then live
+ * events, with no gap and no duplicate. after_rev 0 = only future events.
+ * Returns a handle for store_watch_stop. */
+static inline struct store_watch *store_watch(struct store *st, const char *prefix,
+					      int64_t after_rev, store_watch_cb cb, void *arg,
+					      struct mk_err **err)
+{
+	return st->ops->watch(st, prefix, after_rev, cb, arg, err);
+}
+
+/* Stops a watch; no callback runs after it returns. Accepts NULL. */
+void store_watch_stop(struct store *st, struct store_watch *w);
+
+/* Drops history at or below rev (current values are kept). */
+static inline int store_compact(struct store *st, int64_t rev, struct mk_err **err)
+{
+	return st->ops->compact(st, rev, err);
+}
+
+static inline int64_t store_current_rev(struct store *st)
+{
+	return st->ops->current_rev(st);
+}
+
+static inline int64_t store_compact_rev(struct store *st)
+{
+	return st->ops->compact_rev(st);
+}
+
+/* Closes the store and frees it; accepts NULL. */
+void store_close(struct store *st);
+
+void store_kv_free(struct store_kv *kv);
+void store_list_free(struct store_list *l);
+
+/* Opens (creating if needed) the SQLite store in dir/mink8s.db. Returns a new
+ * handle; close with store_close. Starts its background compactor. */
+struct store *store_sqlite_open(const char *dir, struct mk_err **err);
+
+#endif

@@ -1,0 +1,54 @@
+/* Scope-bound cleanup: `cleanup_free char *s = xstrdup(x);` frees s on every
+ * path. Ownership leaves a scope by stealing: `*out = s; s = NULL;`. */
+#ifndef MK_CLEANUP_H
+#define MK_CLEANUP_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "err.h"
+
+static inline void cleanup_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void cleanup_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void cleanup_fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+static inline void cleanup_jsonp(json_t **j)
+{
+	json_decref(*j);
+}
+
+static inline void cleanup_errp(struct mk_err **e)
+{
+	mk_err_free(*e);
+}
+
+#define cleanup_free __attribute__((cleanup(cleanup_freep)))
+#define cleanup_close __attribute__((cleanup(cleanup_closep)))
+#define cleanup_fclose __attribute__((cleanup(cleanup_fclosep)))
+#define cleanup_json __attribute__((cleanup(cleanup_jsonp)))
+#define cleanup_err __attribute__((cleanup(cleanup_errp)))
+
+/* Returns *pp and sets it to NULL: hands ownership to the caller. */
+#define steal_pointer(pp)                        \
+	({                                       \
+		__typeof__(*(pp)) _tmp = *(pp);  \
+		*(pp) = NULL;                    \
+		_tmp;                            \
+	})
+
+#endif

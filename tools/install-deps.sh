@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, only the packages mink8s needs that are missing.
+# Idempotent and silent when everything is already there.
+set -euo pipefail
+
+pkgs=(gcc make pkg-config libc6-dev
+	libjansson-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev
+	libmnl-dev libnftnl-dev libiptc-dev libcmocka-dev
+	bats curl jq iproute2 iptables nftables runc busybox-static containernetworking-plugins)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

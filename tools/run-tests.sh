@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every test program and bats suite, reading their TAP output, and ends
+# with one line "N passed, N failed, N skipped". Exits non-zero on any failure.
+# Optional arguments: substrings; only tests whose path contains one of them run.
+set -u
+cd "$(dirname "$0")/.."
+export MK_ROOT=$PWD
+export MK_BIN=$PWD/bin
+filters=("$@")
+
+pass=0 fail=0 skip=0
+failed_names=()
+
+wanted() {
+	[ ${#filters[@]} -eq 0 ] && return 0
+	local f
+	for f in "${filters[@]}"; do
+		case "$1" in *"$f"*) return 0 ;; esac
+	done
+	return 1
+}
+
+# Reads TAP on stdin, echoes it, adds to the counters.
+count_tap() {
+	local label=$1 line
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case "$line" in
+		"ok "*"# skip"* | "ok "*"# SKIP"*) skip=$((skip + 1)) ;;
+		"ok "*) pass=$((pass + 1)) ;;
+		"not ok "*)
+			fail=$((fail + 1))
+			failed_names+=("$label: ${line#not ok }")
+			;;
+		esac
+	done
+}
+
+run_unit() {
+	local t=$1 out rc
+	wanted "$t" || return 0
+	echo "# unit $t"
+	out=$(mktemp)
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "$t" >"$out" 2>&1
+	rc=$?
+	count_tap "$t" <"$out"
+	# A crash or sanitizer report after the last TAP line still fails.
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
+		fail=$((fail + 1))
+		failed_names+=("$t: exited $rc")
+	fi
+	rm -f "$out"
+}
+
+for dir in build/tests build/san/tests; do
+	[ -d "$dir" ] || continue
+	while IFS= read -r t; do
+		run_unit "$t"
+	done < <(find "$dir" -type f -name 'test_*' -perm -u+x | sort)
+done
+
+for suite in tests/integration tests/e2e; do
+	for f in "$suite"/*.bats; do
+		[ -e "$f" ] || continue
+		wanted "$f" || continue
+		echo "# bats $f"
+		out=$(mktemp)
+		timeout 900 bats --tap "$f" >"$out" 2>&1
+		rc=$?
+		count_tap "$f" <"$out"
+		if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
+			fail=$((fail + 1))
+			failed_names+=("$f: exited $rc")
+		fi
+		rm -f "$out"
+	done
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "# failures:"
+	printf '#   %s\n' "${failed_names[@]}"
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
