@@ -13,13 +13,27 @@
  *   revisions current_rev + 1, ... itself (one per successful write, no gaps),
  *   commits, publishes the events to the watch fan-out in revision order and
  *   only then wakes the callers. Live watch callbacks therefore run on the
- *   writer thread.
+ *   writer thread, so they must be cheap. A watch's history replay (from the
+ *   ring of recent events or from the log) runs on the thread calling
+ *   store_watch, before it returns. A callback may read and may call
+ *   store_watch_stop (even on its own watch); it must not write or start a
+ *   watch.
  * - readers take a connection from a small pool; a list runs in one read
- *   transaction so the items and the revision agree.
+ *   transaction so the items and the revision agree. start_key is inclusive:
+ *   to continue after key K, pass K followed by "\x01" (keys hold no NUL
+ *   byte, so no key lies between K and that string). A list at a revision
+ *   above the current one fails with MK_ETIMEOUT ("Too large resource
+ *   version"), below the compact revision with MK_EEXPIRED.
  * - the housekeeper compacts every interval (through the writer, in batches of
  *   COMPACT_BATCH revisions so writes interleave) and runs PASSIVE WAL
  *   checkpoints on its own connection: automatic checkpoints are off on the
- *   writer, so commits never pay for one.
+ *   writer, so commits never pay for one. A checkpoint runs when a commit
+ *   leaves CHECKPOINT_PAGES in the WAL and after a second without commits;
+ *   once a checkpoint has caught up the next commit restarts the WAL from
+ *   its start, and journal_size_limit trims a WAL file that grew in a burst.
+ *
+ * Memory: values live in SQLite; the process keeps only the ring of recent
+ * events (bounded by count and bytes) and SQLite's page caches.
  */
 #include "apiserver/store-internal.h"
 #include "apiserver/store.h"
@@ -1137,6 +1151,8 @@ static int64_t intent_submit(struct sq_store *s, struct intent *it, struct mk_er
 static int64_t sq_create(struct store *st, const char *key, const char *value,
 			 struct mk_err **err)
 {
+	if (!key || !value)
+		return mk_err_set(err, MK_EINVAL, "store: create without a key or value");
 	struct intent it = {.op = OP_CREATE, .key = key, .value = value};
 	return intent_submit(sq(st), &it, err);
 }
@@ -1144,6 +1160,10 @@ static int64_t sq_create(struct store *st, const char *key, const char *value,
 static int64_t sq_update(struct store *st, const char *key, const char *value, int64_t expect_rev,
 			 struct store_kv *current, struct mk_err **err)
 {
+	if (current)
+		memset(current, 0, sizeof(*current));
+	if (!key || !value)
+		return mk_err_set(err, MK_EINVAL, "store: update without a key or value");
 	struct intent it = {.op = OP_UPDATE,
 			    .key = key,
 			    .value = value,
@@ -1160,6 +1180,10 @@ static int64_t sq_update(struct store *st, const char *key, const char *value, i
 static int64_t sq_del(struct store *st, const char *key, int64_t expect_rev,
 		      struct store_kv *last, struct mk_err **err)
 {
+	if (last)
+		memset(last, 0, sizeof(*last));
+	if (!key)
+		return mk_err_set(err, MK_EINVAL, "store: delete without a key");
 	struct intent it = {.op = OP_DELETE,
 			    .key = key,
 			    .expect_rev = expect_rev,
