@@ -106,8 +106,8 @@ static void round_trip(const char *base, bool all)
 	cleanup_free char *src = read_fixture(src_name, &len);
 	cleanup_err struct mk_err *err = NULL;
 
-	cleanup_json json_t *v = all ? yamldoc_parse_all(src, len, &err)
-				     : yamldoc_parse(src, len, &err);
+	cleanup_json json_t *v =
+		all ? yamldoc_parse_all(src, len, &err) : yamldoc_parse(src, len, &err);
 	if (!v)
 		fail_msg("%s: %s", src_name, mk_err_msg(err));
 	check_golden_json(json_name, v);
@@ -220,13 +220,14 @@ static void test_scalar_types(void **state)
 static void test_emit_quoting(void **state)
 {
 	(void)state;
-	cleanup_json json_t *v = J("{\"port\":\"80\",\"yes\":\"y\",\"t\":\"true\",\"n\":\"null\","
-				   "\"empty\":\"\",\"f\":\"0.5\",\"hex\":\"0x10\",\"ts\":"
-				   "\"2024-01-02T03:04:05Z\",\"sexa\":\"1:30\",\"inf\":\".inf\","
-				   "\"plain\":\"nginx:1.25\",\"colon\":\"a: b\",\"hash\":\"#x\","
-				   "\"lead\":\" x\",\"multi\":\"a\\nb\\n\",\"int\":80,\"real\":0.1,"
-				   "\"bool\":false,\"nil\":null,\"list\":[],\"map\":{},"
-				   "\"nested\":[{\"a\":[1,{\"b\":\"c\"}]}],\"uni\":\"caf\\u00e9\"}");
+	cleanup_json json_t *v =
+		J("{\"port\":\"80\",\"yes\":\"y\",\"t\":\"true\",\"n\":\"null\","
+		  "\"empty\":\"\",\"f\":\"0.5\",\"hex\":\"0x10\",\"ts\":"
+		  "\"2024-01-02T03:04:05Z\",\"sexa\":\"1:30\",\"inf\":\".inf\","
+		  "\"plain\":\"nginx:1.25\",\"colon\":\"a: b\",\"hash\":\"#x\","
+		  "\"lead\":\" x\",\"multi\":\"a\\nb\\n\",\"int\":80,\"real\":0.1,"
+		  "\"bool\":false,\"nil\":null,\"list\":[],\"map\":{},"
+		  "\"nested\":[{\"a\":[1,{\"b\":\"c\"}]}],\"uni\":\"caf\\u00e9\"}");
 	cleanup_free char *y = yamldoc_emit(v);
 	assert_string_equal(y, "port: \"80\"\n"
 			       "\"yes\": \"y\"\n"
@@ -327,12 +328,12 @@ static void test_anchors_and_merge(void **state)
 	cleanup_json json_t *v = yamldoc_parse(y, strlen(y), &err);
 	if (!v)
 		fail_msg("%s", mk_err_msg(err));
-	cleanup_json json_t *want = J(
-		"{\"base\":{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"},"
-		"\"a\":{\"name\":\"a\",\"image\":\"nginx:2\",\"imagePullPolicy\":\"Always\"},"
-		"\"b\":[{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"},"
-		"{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"}],"
-		"\"c\":{\"x\":1,\"y\":2}}");
+	cleanup_json json_t *want =
+		J("{\"base\":{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"},"
+		  "\"a\":{\"name\":\"a\",\"image\":\"nginx:2\",\"imagePullPolicy\":\"Always\"},"
+		  "\"b\":[{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"},"
+		  "{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"}],"
+		  "\"c\":{\"x\":1,\"y\":2}}");
 	assert_json_eq(v, want);
 	/* aliases are copies: changing one leaves the others alone */
 	json_object_set_new(json_path_get(v, "b.0"), "image", json_string("other"));
