@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "podutil.h"
 #include "xalloc.h"
 
 static json_t *jget(const json_t *o, const char *a, const char *b)
@@ -46,31 +47,6 @@ int endpoints_resolve_port(const json_t *service_port, const json_t *pod)
 		}
 	}
 	return 0;
-}
-
-static bool pod_ready(const json_t *pod)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(jget(pod, "status", "conditions"), i, c) {
-		const char *t = json_string_value(json_object_get(c, "type"));
-		const char *s = json_string_value(json_object_get(c, "status"));
-		if (t && !strcmp(t, "Ready"))
-			return s && !strcmp(s, "True");
-	}
-	return false;
-}
-
-static const char *pod_ip(const json_t *pod)
-{
-	const char *ip = json_string_value(jget(pod, "status", "podIP"));
-	return ip && *ip ? ip : NULL;
-}
-
-static bool pod_terminal(const json_t *pod)
-{
-	const char *phase = json_string_value(jget(pod, "status", "phase"));
-	return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 }
 
 static json_t *target_ref(const json_t *pod)
@@ -132,7 +108,7 @@ json_t *endpoints_build(const json_t *service, const json_t *pods)
 	size_t i;
 	json_t *pod;
 	json_array_foreach(pods, i, pod) {
-		if (!endpoints_selector_matches(service, pod) || !pod_ip(pod) || pod_terminal(pod) ||
+		if (!endpoints_selector_matches(service, pod) || !pod_ip(pod) || pod_is_terminal(pod) ||
 		    json_object_get(jget(pod, "metadata", NULL), "deletionTimestamp"))
 			continue;
 		bool complete;
@@ -153,7 +129,7 @@ json_t *endpoints_build(const json_t *service, const json_t *pods)
 		} else {
 			json_decref(ports);
 		}
-		bool ready = publish_not_ready(service) || pod_ready(pod);
+		bool ready = publish_not_ready(service) || pod_is_ready(pod);
 		const char *list = ready ? "addresses" : "notReadyAddresses";
 		json_t *addrs = json_object_get(subset, list);
 		if (!addrs) {
@@ -184,7 +160,7 @@ json_t *endpointslice_build(const json_t *service, const json_t *pods)
 	size_t i;
 	json_t *pod;
 	json_array_foreach(pods, i, pod) {
-		if (!endpoints_selector_matches(service, pod) || !pod_ip(pod) || pod_terminal(pod))
+		if (!endpoints_selector_matches(service, pod) || !pod_ip(pod) || pod_is_terminal(pod))
 			continue;
 		bool complete;
 		json_t *pp = ports_for(service, pod, &complete);
@@ -194,7 +170,7 @@ json_t *endpointslice_build(const json_t *service, const json_t *pods)
 			json_decref(pp);
 		bool terminating = json_object_get(json_object_get(pod, "metadata"),
 						   "deletionTimestamp") != NULL;
-		bool ready = pod_ready(pod);
+		bool ready = pod_is_ready(pod);
 		json_t *conds = json_pack("{s:b,s:b,s:b}", "ready",
 					  (publish_not_ready(service) || ready) && !terminating,
 					  "serving", ready || publish_not_ready(service), "terminating",
