@@ -144,7 +144,8 @@ bool json_value_equal(const json_t *a, const json_t *b)
 		return true;
 	case JSON_STRING:
 		return json_string_length(a) == json_string_length(b) &&
-		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) == 0;
+		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) ==
+			       0;
 	default:
 		return true; /* true, false, null: same type is same value */
 	}
@@ -194,9 +195,10 @@ static int pointer_parse(const char *s, struct pointer *out, struct mk_err **err
 				} else {
 					buf_free(&b);
 					pointer_free(&p);
-					return mk_err_set(err, MK_EINVAL,
-							  "JSON pointer \"%s\": invalid escape '~%c'", s,
-							  c[1] ? c[1] : ' ');
+					return mk_err_set(
+						err, MK_EINVAL,
+						"JSON pointer \"%s\": invalid escape '~%c'", s,
+						c[1] ? c[1] : ' ');
 				}
 				c += 2;
 				continue;
@@ -291,7 +293,7 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch)
 /* ---- JSON patch (RFC 6902) ---- */
 
 struct patch_op {
-	size_t n;       /* index in the ops array, for messages */
+	size_t n;	/* index in the ops array, for messages */
 	const char *op; /* borrowed */
 	const char *path;
 };
@@ -330,8 +332,8 @@ static json_t *patch_take(json_t **doc, const struct pointer *p, const struct pa
 	if (json_is_array(parent)) {
 		long long idx = pointer_index(last);
 		if (idx < 0 || (size_t)idx >= json_array_size(parent)) {
-			op_fail(err, o, "%s: index \"%s\" out of bounds (array of %zu)", what,
-				last, json_array_size(parent));
+			op_fail(err, o, "%s: index \"%s\" out of bounds (array of %zu)", what, last,
+				json_array_size(parent));
 			return NULL;
 		}
 		json_t *v = json_incref(json_array_get(parent, (size_t)idx));
@@ -371,7 +373,8 @@ static int patch_put(json_t **doc, const struct pointer *p, json_t *value, bool 
 		if (idx < 0)
 			return op_fail(err, o, "invalid array index \"%s\"", last);
 		if (replace ? (size_t)idx >= size : (size_t)idx > size)
-			return op_fail(err, o, "index %lld out of bounds (array of %zu)", idx, size);
+			return op_fail(err, o, "index %lld out of bounds (array of %zu)", idx,
+				       size);
 		if (replace)
 			json_array_set_new(parent, (size_t)idx, steal_pointer(&val));
 		else
@@ -399,8 +402,8 @@ static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **
 		return mk_err_wrap(err, "json patch operation %zu (%s)", n, o.op);
 
 	json_t *value = json_object_get(opj, "value");
-	bool needs_value = !strcmp(o.op, "add") || !strcmp(o.op, "replace") ||
-			   !strcmp(o.op, "test");
+	bool needs_value =
+		!strcmp(o.op, "add") || !strcmp(o.op, "replace") || !strcmp(o.op, "test");
 	bool needs_from = !strcmp(o.op, "move") || !strcmp(o.op, "copy");
 	if (needs_value && !value) {
 		op_fail(err, &o, "missing \"value\"");

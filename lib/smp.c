@@ -14,14 +14,14 @@
 #include "smp.h"
 #include "xalloc.h"
 
-#define DIRECTIVE_PATCH "$patch"
+#define DIRECTIVE_PATCH	 "$patch"
 #define DIRECTIVE_RETAIN "$retainKeys"
-#define PREFIX_ORDER "$setElementOrder/"
-#define PREFIX_DELPRIM "$deleteFromPrimitiveList/"
+#define PREFIX_ORDER	 "$setElementOrder/"
+#define PREFIX_DELPRIM	 "$deleteFromPrimitiveList/"
 
 static const struct smp_rule {
 	const char *suffix; /* matched at the end of the path */
-	int anchored;       /* the whole path must equal suffix */
+	int anchored;	    /* the whole path must equal suffix */
 	enum smp_list_kind kind;
 	const char *key;
 } smp_rules[] = {
@@ -73,7 +73,7 @@ enum smp_list_kind smp_list_kind_for_path(const char *path, const char **merge_k
 struct smp {
 	struct buf path;
 	struct buf key; /* scratch for key_string */
-	json_t *fresh;  /* addresses of list elements the patch added */
+	json_t *fresh;	/* addresses of list elements the patch added */
 };
 
 static void fresh_mark(struct smp *s, const json_t *e)
@@ -128,7 +128,8 @@ static bool is_directive(const char *k, size_t klen)
 	return (klen == strlen(DIRECTIVE_PATCH) && !memcmp(k, DIRECTIVE_PATCH, klen)) ||
 	       (klen == strlen(DIRECTIVE_RETAIN) && !memcmp(k, DIRECTIVE_RETAIN, klen)) ||
 	       (klen > strlen(PREFIX_ORDER) && !memcmp(k, PREFIX_ORDER, strlen(PREFIX_ORDER))) ||
-	       (klen > strlen(PREFIX_DELPRIM) && !memcmp(k, PREFIX_DELPRIM, strlen(PREFIX_DELPRIM)));
+	       (klen > strlen(PREFIX_DELPRIM) &&
+		!memcmp(k, PREFIX_DELPRIM, strlen(PREFIX_DELPRIM)));
 }
 
 /* An object made only of directives ({"$patch": "replace"}): a marker, not data. */
@@ -280,7 +281,8 @@ static void list_reorder(struct smp *s, json_t *dst, const json_t *order, const 
 			continue;
 		key_string(s, kv);
 		if (!json_object_getn(pos, s->key.data, s->key.len))
-			json_object_setn_new(pos, s->key.data, s->key.len, json_integer((json_int_t)j));
+			json_object_setn_new(pos, s->key.data, s->key.len,
+					     json_integer((json_int_t)j));
 	}
 
 	cleanup_free struct order_item *listed = xcalloc(n, sizeof(*listed));
@@ -348,8 +350,9 @@ static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, con
 		const json_t *kv = json_object_get(e, mkey);
 		if (!kv) {
 			path_pop(s, old);
-			return smp_fail(s, err, "list element %zu does not contain merge key \"%s\"",
-					i, mkey);
+			return smp_fail(s, err,
+					"list element %zu does not contain merge key \"%s\"", i,
+					mkey);
 		}
 		key_string(s, kv);
 		json_t *at = json_object_getn(idx, s->key.data, s->key.len);
@@ -442,8 +445,8 @@ static json_t *list_directive(const json_t *patch, const char *prefix, const cha
 
 /* How the list k of patch merges: the table first; failing that, a
  * $setElementOrder of one-key objects names the merge key. */
-static enum smp_list_kind list_kind(struct smp *s, const json_t *patch, const char *k,
-				    size_t klen, const char **mkey)
+static enum smp_list_kind list_kind(struct smp *s, const json_t *patch, const char *k, size_t klen,
+				    const char **mkey)
 {
 	enum smp_list_kind kind = smp_list_kind_for_path(s->path.data, mkey);
 	if (kind != SMP_LIST_REPLACE)
@@ -478,8 +481,8 @@ static int merge_list_field(struct smp *s, json_t *dst, const char *k, size_t kl
 	return merge_keyed_list(s, cur, pv, mkey, err);
 }
 
-static int merge_field(struct smp *s, json_t *dst, const char *k, size_t klen,
-		       const json_t *patch, const json_t *pv, struct mk_err **err)
+static int merge_field(struct smp *s, json_t *dst, const char *k, size_t klen, const json_t *patch,
+		       const json_t *pv, struct mk_err **err)
 {
 	if (json_is_null(pv)) {
 		json_object_deln(dst, k, klen);
@@ -511,8 +514,8 @@ static int merge_field(struct smp *s, json_t *dst, const char *k, size_t klen,
 	return merge_object(s, cur, pv, err);
 }
 
-static int apply_delete_from_primitive(struct smp *s, json_t *dst, const char *list,
-				       size_t llen, const json_t *values, struct mk_err **err)
+static int apply_delete_from_primitive(struct smp *s, json_t *dst, const char *list, size_t llen,
+				       const json_t *values, struct mk_err **err)
 {
 	if (!json_is_array(values))
 		return smp_fail(s, err, "%s%.*s must be a list", PREFIX_DELPRIM, (int)llen, list);

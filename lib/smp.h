@@ -10,7 +10,7 @@
 
 enum smp_list_kind {
 	SMP_LIST_REPLACE,   /* atomic: the patch's list replaces the old one */
-	SMP_LIST_KEYED,     /* objects merged element-wise by a merge key */
+	SMP_LIST_KEYED,	    /* objects merged element-wise by a merge key */
 	SMP_LIST_PRIMITIVE, /* scalars merged as a set (finalizers, podCIDRs) */
 };
 

@@ -33,13 +33,13 @@ static bool str_in(const char *s, size_t len, const char *const *set)
 }
 
 static const char *const null_words[] = {"~", "null", "Null", "NULL", NULL};
-static const char *const true_words[] = {"y",  "Y",    "yes",  "Yes", "YES", "true",
-					 "True", "TRUE", "on", "On",  "ON",  NULL};
-static const char *const false_words[] = {"n",     "N",     "no",  "No",  "NO",  "false",
+static const char *const true_words[] = {"y",	 "Y",	 "yes", "Yes", "YES", "true",
+					 "True", "TRUE", "on",	"On",  "ON",  NULL};
+static const char *const false_words[] = {"n",	   "N",	    "no",  "No",  "NO",	 "false",
 					  "False", "FALSE", "off", "Off", "OFF", NULL};
-static const char *const special_floats[] = {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-					     "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
-					     NULL};
+static const char *const special_floats[] = {".nan",  ".NaN",  ".NAN",	".inf",	 ".Inf",
+					     ".INF",  "+.inf", "+.Inf", "+.INF", "-.inf",
+					     "-.Inf", "-.INF", NULL};
 
 static int digit_value(char c)
 {
@@ -180,7 +180,7 @@ static bool string_needs_quotes(const char *s, size_t len)
 struct yparser {
 	yaml_parser_t p;
 	json_t *anchors; /* name -> value */
-	long budget;     /* values alias expansion may still create */
+	long budget;	 /* values alias expansion may still create */
 	struct mk_err **err;
 };
 
@@ -208,7 +208,8 @@ static int yp_parser_error(struct yparser *y)
 	if (p->error == YAML_MEMORY_ERROR)
 		abort();
 	if (p->context)
-		return mk_err_set(y->err, MK_EINVAL, "yaml: line %zu, column %zu: %s at line %zu: %s",
+		return mk_err_set(y->err, MK_EINVAL,
+				  "yaml: line %zu, column %zu: %s at line %zu: %s",
 				  p->problem_mark.line + 1, p->problem_mark.column + 1, p->context,
 				  p->context_mark.line + 1, problem);
 	return yp_fail_at(y, &p->problem_mark, "%s", problem);
@@ -366,8 +367,8 @@ static json_t *parse_mapping(struct yparser *y, yaml_event_t *start, unsigned de
 		json_t *seen = json_object_getn(key_line, key, klen);
 		if (seen) {
 			json_decref(val);
-			yp_fail_at(y, &kmark, "mapping key \"%s\" already defined at line %lld", key,
-				   (long long)json_integer_value(seen));
+			yp_fail_at(y, &kmark, "mapping key \"%s\" already defined at line %lld",
+				   key, (long long)json_integer_value(seen));
 			return NULL;
 		}
 		json_object_setn_new(key_line, key, klen, json_integer((json_int_t)kmark.line + 1));

@@ -90,9 +90,17 @@ static void test_pointer(void **state)
 		const char *ptr;
 		const char *want;
 	} cases[] = {
-		{"/foo", "[\"bar\",\"baz\"]"}, {"/foo/0", "\"bar\""}, {"/", "0"},
-		{"/a~1b", "1"}, {"/c%d", "2"}, {"/e^f", "3"}, {"/g|h", "4"}, {"/i\\j", "5"},
-		{"/k\"l", "6"}, {"/ ", "7"}, {"/m~0n", "8"},
+		{"/foo", "[\"bar\",\"baz\"]"},
+		{"/foo/0", "\"bar\""},
+		{"/", "0"},
+		{"/a~1b", "1"},
+		{"/c%d", "2"},
+		{"/e^f", "3"},
+		{"/g|h", "4"},
+		{"/i\\j", "5"},
+		{"/k\"l", "6"},
+		{"/ ", "7"},
+		{"/m~0n", "8"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cleanup_err struct mk_err *err = NULL;
@@ -125,7 +133,8 @@ static void test_merge_patch_rfc7386(void **state)
 		{"{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"},
 		{"{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"},
 		{"{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"},
-		{"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"},
+		{"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}",
+		 "{\"a\":{\"b\":\"d\"}}"},
 		{"{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"},
 		{"[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]"},
 		{"{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]"},
@@ -179,10 +188,12 @@ static void test_json_patch_rfc6902(void **state)
 	(void)state;
 	/* RFC 6902 appendix A: successes */
 	static const char *const ok[][3] = {
-		/* A.1 */ {"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz\",\"value\":\"qux\"}]",
+		/* A.1 */ {"{\"foo\":\"bar\"}",
+			   "[{\"op\":\"add\",\"path\":\"/baz\",\"value\":\"qux\"}]",
 			   "{\"baz\":\"qux\",\"foo\":\"bar\"}"},
 		/* A.2 */
-		{"{\"foo\":[\"bar\",\"baz\"]}", "[{\"op\":\"add\",\"path\":\"/foo/1\",\"value\":\"qux\"}]",
+		{"{\"foo\":[\"bar\",\"baz\"]}",
+		 "[{\"op\":\"add\",\"path\":\"/foo/1\",\"value\":\"qux\"}]",
 		 "{\"foo\":[\"bar\",\"qux\",\"baz\"]}"},
 		/* A.3 */
 		{"{\"baz\":\"qux\",\"foo\":\"bar\"}", "[{\"op\":\"remove\",\"path\":\"/baz\"}]",
@@ -223,20 +234,23 @@ static void test_json_patch_rfc6902(void **state)
 		 "[{\"op\":\"add\",\"path\":\"/foo/-\",\"value\":[\"abc\",\"def\"]}]",
 		 "{\"foo\":[\"bar\",[\"abc\",\"def\"]]}"},
 		/* beyond the appendix: copy, whole-document ops, test with 1 == 1.0 */
-		{"{\"a\":{\"b\":[1]}}", "[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/c\"},"
-					"{\"op\":\"add\",\"path\":\"/c/b/0\",\"value\":0}]",
+		{"{\"a\":{\"b\":[1]}}",
+		 "[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/c\"},"
+		 "{\"op\":\"add\",\"path\":\"/c/b/0\",\"value\":0}]",
 		 "{\"a\":{\"b\":[1]},\"c\":{\"b\":[0,1]}}"},
 		{"{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"\",\"value\":[1]}]", "[1]"},
-		{"{\"a\":1.0}", "[{\"op\":\"test\",\"path\":\"/a\",\"value\":1},"
-				"{\"op\":\"remove\",\"path\":\"\"}]",
+		{"{\"a\":1.0}",
+		 "[{\"op\":\"test\",\"path\":\"/a\",\"value\":1},"
+		 "{\"op\":\"remove\",\"path\":\"\"}]",
 		 "null"},
 		{"{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a\"}]",
 		 "{\"a\":{\"b\":1}}"},
 		{"{\"metadata\":{\"labels\":{\"app\":\"x\"}}}",
 		 "[{\"op\":\"add\",\"path\":\"/metadata/labels/a.b~1c\",\"value\":\"y\"}]",
 		 "{\"metadata\":{\"labels\":{\"app\":\"x\",\"a.b/c\":\"y\"}}}"},
-		{"[1,2,3]", "[{\"op\":\"add\",\"path\":\"/3\",\"value\":4},"
-			    "{\"op\":\"replace\",\"path\":\"/0\",\"value\":0}]",
+		{"[1,2,3]",
+		 "[{\"op\":\"add\",\"path\":\"/3\",\"value\":4},"
+		 "{\"op\":\"replace\",\"path\":\"/0\",\"value\":0}]",
 		 "[0,2,3,4]"},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -248,7 +262,8 @@ static void test_json_patch_rfc6902(void **state)
 	patch_fails("{\"baz\":\"qux\"}", "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]",
 		    "json patch operation 0 (test /baz): test failed: value differs");
 	/* A.12 */
-	patch_fails("{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
+	patch_fails("{\"foo\":\"bar\"}",
+		    "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
 		    "json patch operation 0 (add /baz/bat): doc is missing path: parent of "
 		    "\"/baz/bat\" does not exist");
 	/* A.15 */

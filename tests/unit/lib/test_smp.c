@@ -91,17 +91,16 @@ static void test_kubectl_apply_patch(void **state)
 		"{\"name\":\"b\",\"image\":\"busybox\"}],"
 		"\"restartPolicy\":\"Always\"}}},"
 		"\"status\":{\"replicas\":1}}";
-	const char *patch =
-		"{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/"
-		"last-applied-configuration\":\"new\"},\"labels\":{\"tier\":null}},"
-		"\"spec\":{\"template\":{\"spec\":{"
-		"\"$setElementOrder/containers\":[{\"name\":\"a\"}],"
-		"\"containers\":["
-		"{\"name\":\"a\",\"$setElementOrder/env\":[{\"name\":\"X\"}],"
-		"\"env\":[{\"$patch\":\"delete\",\"name\":\"DEBUG\"}],"
-		"\"$setElementOrder/ports\":[{\"containerPort\":80}],"
-		"\"ports\":[{\"$patch\":\"delete\",\"containerPort\":443}]},"
-		"{\"$patch\":\"delete\",\"name\":\"b\"}]}}}}";
+	const char *patch = "{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/"
+			    "last-applied-configuration\":\"new\"},\"labels\":{\"tier\":null}},"
+			    "\"spec\":{\"template\":{\"spec\":{"
+			    "\"$setElementOrder/containers\":[{\"name\":\"a\"}],"
+			    "\"containers\":["
+			    "{\"name\":\"a\",\"$setElementOrder/env\":[{\"name\":\"X\"}],"
+			    "\"env\":[{\"$patch\":\"delete\",\"name\":\"DEBUG\"}],"
+			    "\"$setElementOrder/ports\":[{\"containerPort\":80}],"
+			    "\"ports\":[{\"$patch\":\"delete\",\"containerPort\":443}]},"
+			    "{\"$patch\":\"delete\",\"name\":\"b\"}]}}}}";
 	const char *want =
 		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
 		"\"metadata\":{\"name\":\"smp\",\"namespace\":\"default\",\"uid\":\"u1\","
@@ -122,10 +121,11 @@ static void test_kubectl_apply_patch(void **state)
 static void test_container_merges(void **state)
 {
 	(void)state;
-	const char *pod = "{\"spec\":{\"containers\":["
-			  "{\"name\":\"a\",\"image\":\"a:1\",\"ports\":[{\"containerPort\":80}],"
-			  "\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]},"
-			  "{\"name\":\"b\",\"image\":\"b:1\"}]}}";
+	const char *pod =
+		"{\"spec\":{\"containers\":["
+		"{\"name\":\"a\",\"image\":\"a:1\",\"ports\":[{\"containerPort\":80}],"
+		"\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"2\"}]},"
+		"{\"name\":\"b\",\"image\":\"b:1\"}]}}";
 	/* kubectl set image: only the image of the named container changes */
 	smp_ok(pod, "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"b:2\"}]}}",
 	       "{\"spec\":{\"containers\":["
@@ -135,7 +135,8 @@ static void test_container_merges(void **state)
 	/* a new container is appended; env merged by name; ports by containerPort */
 	smp_ok(pod,
 	       "{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"c:1\"},"
-	       "{\"name\":\"a\",\"env\":[{\"name\":\"B\",\"value\":\"3\"},{\"name\":\"C\",\"value\":\"4\"}],"
+	       "{\"name\":\"a\",\"env\":[{\"name\":\"B\",\"value\":\"3\"},{\"name\":\"C\","
+	       "\"value\":\"4\"}],"
 	       "\"ports\":[{\"containerPort\":80,\"name\":\"http\"},{\"containerPort\":8080}]}]}}",
 	       "{\"spec\":{\"containers\":["
 	       "{\"name\":\"a\",\"image\":\"a:1\","
@@ -156,7 +157,8 @@ static void test_container_merges(void **state)
 	       "{\"name\":\"a\",\"args\":[\"y\"],\"volumeMounts\":["
 	       "{\"mountPath\":\"/a\",\"name\":\"v1\"},"
 	       "{\"mountPath\":\"/b\",\"name\":\"v2\",\"readOnly\":true}]}],"
-	       "\"initContainers\":[{\"name\":\"i\",\"image\":\"i\"},{\"name\":\"j\",\"image\":\"j\"}]"
+	       "\"initContainers\":[{\"name\":\"i\",\"image\":\"i\"},{\"name\":\"j\",\"image\":"
+	       "\"j\"}]"
 	       "}}}}}}");
 }
 
@@ -174,11 +176,13 @@ static void test_other_merge_keys(void **state)
 	/* status conditions by type, podIPs by ip, ownerReferences by uid */
 	smp_ok("{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"rs\"}]},"
 	       "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"},"
-	       "{\"type\":\"Initialized\",\"status\":\"True\"}],\"podIPs\":[{\"ip\":\"10.0.0.1\"}]}}",
+	       "{\"type\":\"Initialized\",\"status\":\"True\"}],\"podIPs\":[{\"ip\":\"10.0.0.1\"}]}"
+	       "}",
 	       "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"controller\":true}]},"
 	       "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
 	       "\"podIPs\":[{\"ip\":\"fd00::1\"}]}}",
-	       "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"rs\",\"controller\":true}]},"
+	       "{\"metadata\":{\"ownerReferences\":[{\"uid\":\"1\",\"name\":\"rs\",\"controller\":"
+	       "true}]},"
 	       "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"},"
 	       "{\"type\":\"Initialized\",\"status\":\"True\"}],"
 	       "\"podIPs\":[{\"ip\":\"10.0.0.1\"},{\"ip\":\"fd00::1\"}]}}");
@@ -234,12 +238,14 @@ static void test_directives(void **state)
 	smp_ok("{\"metadata\":{\"labels\":{\"a\":\"1\",\"b\":\"2\"}},\"spec\":{\"containers\":["
 	       "{\"name\":\"a\"},{\"name\":\"b\"}]}}",
 	       "{\"metadata\":{\"labels\":{\"$patch\":\"replace\",\"c\":\"3\"}},"
-	       "\"spec\":{\"containers\":[{\"name\":\"z\",\"image\":\"z\"},{\"$patch\":\"replace\"}]}}",
+	       "\"spec\":{\"containers\":[{\"name\":\"z\",\"image\":\"z\"},{\"$patch\":\"replace\"}"
+	       "]}}",
 	       "{\"metadata\":{\"labels\":{\"c\":\"3\"}},\"spec\":{\"containers\":["
 	       "{\"name\":\"z\",\"image\":\"z\"}]}}");
 	/* $patch: delete on a map; $patch: merge is the default */
 	smp_ok("{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\"},\"x\":{\"a\":1}}}",
-	       "{\"spec\":{\"strategy\":{\"$patch\":\"delete\"},\"x\":{\"$patch\":\"merge\",\"b\":2}}}",
+	       "{\"spec\":{\"strategy\":{\"$patch\":\"delete\"},\"x\":{\"$patch\":\"merge\",\"b\":"
+	       "2}}}",
 	       "{\"spec\":{\"x\":{\"a\":1,\"b\":2}}}");
 	/* top-level replace and delete */
 	smp_ok("{\"a\":1}", "{\"$patch\":\"replace\",\"b\":2}", "{\"b\":2}");
@@ -250,7 +256,8 @@ static void test_directives(void **state)
 	       "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
 	       "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}");
 	/* $retainKeys on a volume: the old source goes, the new one stays */
-	smp_ok("{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}},{\"name\":\"w\",\"emptyDir\":{}}]}}",
+	smp_ok("{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}},{\"name\":\"w\","
+	       "\"emptyDir\":{}}]}}",
 	       "{\"spec\":{\"volumes\":[{\"$retainKeys\":[\"name\",\"hostPath\"],\"name\":\"v\","
 	       "\"hostPath\":{\"path\":\"/x\"}}]}}",
 	       "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"hostPath\":{\"path\":\"/x\"}},"
@@ -286,10 +293,11 @@ static void test_errors(void **state)
 		  "strategic merge patch at /spec/containers: list element 0 is not an object");
 	smp_fails("{}", "{\"metadata\":{\"labels\":{\"$patch\":\"frob\"}}}",
 		  "strategic merge patch at /metadata/labels: unknown $patch directive \"frob\"");
-	smp_fails("{}",
-		  "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"X\","
-		  "\"$patch\":\"x\"}]}]}}",
-		  "strategic merge patch at /spec/containers/[]/env: unknown $patch directive \"x\"");
+	smp_fails(
+		"{}",
+		"{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"X\","
+		"\"$patch\":\"x\"}]}]}}",
+		"strategic merge patch at /spec/containers/[]/env: unknown $patch directive \"x\"");
 	smp_fails("{}", "{\"x\":{\"$retainKeys\":\"a\"}}",
 		  "strategic merge patch at /x: $retainKeys must be a list of strings");
 	smp_fails("{}", "[]", "strategic merge patch must be a JSON object");
@@ -307,17 +315,17 @@ static void test_large_lists(void **state)
 		snprintf(name, sizeof(name), "VAR_%d", i);
 		json_array_append_new(env, json_pack("{s:s,s:i}", "name", name, "value", i));
 		if (i % 2)
-			json_array_append_new(penv, json_pack("{s:s,s:s}", "name", name,
-							      "$patch", "delete"));
+			json_array_append_new(
+				penv, json_pack("{s:s,s:s}", "name", name, "$patch", "delete"));
 		else
-			json_array_append_new(penv, json_pack("{s:s,s:s}", "name", name,
-							      "value", "x"));
+			json_array_append_new(penv,
+					      json_pack("{s:s,s:s}", "name", name, "value", "x"));
 	}
-	cleanup_json json_t *doc = json_pack("{s:{s:[{s:s,s:O}]}}", "spec", "containers",
-					     "name", "a", "env", env);
-	cleanup_json json_t *patch = json_pack("{s:{s:[{s:s,s:O,s:O}]}}", "spec", "containers",
-					       "name", "a", "env", penv, "$setElementOrder/env",
-					       penv);
+	cleanup_json json_t *doc =
+		json_pack("{s:{s:[{s:s,s:O}]}}", "spec", "containers", "name", "a", "env", env);
+	cleanup_json json_t *patch =
+		json_pack("{s:{s:[{s:s,s:O,s:O}]}}", "spec", "containers", "name", "a", "env", penv,
+			  "$setElementOrder/env", penv);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cleanup_err struct mk_err *err = NULL;
