@@ -661,8 +661,8 @@ static void fan_publish(struct sq_store *s, const struct store_event *evs, size_
 	pthread_mutex_lock(&s->fan_mu);
 	delivering_store = s;
 	for (size_t i = 0; i < n; i++) {
-		/* A ring that does not end right before this event (it dropped an
-		 * oversized one) is emptied so it stays contiguous. */
+		/* ring_at() relies on consecutive revisions, which the writer
+		 * guarantees; were one ever skipped, start the ring afresh. */
 		if (s->ring_n > 0 && evs[i].rev != s->pub_rev + 1)
 			while (s->ring_n > 0)
 				ring_drop_oldest(s);
