@@ -208,9 +208,29 @@ static void validate_config_keys(const json_t *map, const char *path, json_t *ca
 	}
 }
 
+/* Upstream: once `immutable` is true, neither the data nor the flag change. */
+static void validate_immutable(const json_t *obj, const json_t *old, const char *const *keys,
+			       json_t *causes)
+{
+	if (!old || !json_is_true(json_object_get(old, "immutable")))
+		return;
+	for (const char *const *k = keys; *k; k++) {
+		json_t *a = json_object_get(obj, *k), *b = json_object_get(old, *k);
+		bool empty_a = !a || json_object_size(a) == 0,
+		     empty_b = !b || json_object_size(b) == 0;
+		if (!(empty_a && empty_b) && !json_equal(a, b))
+			api_cause_add(causes, "FieldValueForbidden", *k,
+				      "Forbidden: field is immutable when `immutable` is set");
+	}
+	if (!json_is_true(json_object_get(obj, "immutable")))
+		api_cause_add(causes, "FieldValueForbidden", "immutable",
+			      "Forbidden: field is immutable when `immutable` is set");
+}
+
 void kinds_configmap_validate(const json_t *obj, const json_t *old, json_t *causes)
 {
-	(void)old;
+	static const char *const keys[] = {"data", "binaryData", NULL};
+	validate_immutable(obj, old, keys, causes);
 	json_t *data = json_object_get(obj, "data");
 	json_t *bin = json_object_get(obj, "binaryData");
 	validate_config_keys(data, "data", causes);
@@ -744,6 +764,8 @@ void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes)
 					      "Required value");
 			}
 	}
+	static const char *const keys[] = {"data", NULL};
+	validate_immutable(obj, old, keys, causes);
 	if (old) {
 		const char *was = printer_str(old, "type");
 		if (strcmp(was, type))

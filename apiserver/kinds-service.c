@@ -350,11 +350,58 @@ void kinds_service_prepare_create(json_t *obj)
 	json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
 }
 
+/* Upstream's dropTypeDependentFields: on a type change, fields that belonged
+ * to the old type and that the client left as they were are dropped, so
+ * `kubectl apply` of a new type works without clearing them by hand. */
+static void drop_type_dependent(json_t *spec, const json_t *old_spec)
+{
+	const char *type = printer_str(spec, "type");
+	const char *was = printer_str(old_spec, "type");
+	if (!strcmp(type, was))
+		return;
+	if (!strcmp(type, "ExternalName") && json_equal(json_object_get(spec, "clusterIP"),
+							json_object_get(old_spec, "clusterIP"))) {
+		const char *keys[] = {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+				      "internalTrafficPolicy"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			json_object_del(spec, keys[i]);
+	}
+	if (!needs_node_ports(type)) {
+		json_t *ports = json_object_get(spec, "ports");
+		json_t *old_ports_json = json_object_get(old_spec, "ports");
+		size_t i;
+		json_t *p;
+		json_array_foreach(ports, i, p)
+		{
+			json_t *np = json_object_get(p, "nodePort");
+			json_t *onp =
+				json_object_get(json_array_get(old_ports_json, i), "nodePort");
+			if (np && json_equal(np, onp))
+				json_object_del(p, "nodePort");
+		}
+		if (json_equal(json_object_get(spec, "externalTrafficPolicy"),
+			       json_object_get(old_spec, "externalTrafficPolicy")))
+			json_object_del(spec, "externalTrafficPolicy");
+	}
+	if (strcmp(type, "LoadBalancer")) {
+		const char *keys[] = {"allocateLoadBalancerNodePorts", "loadBalancerClass",
+				      "healthCheckNodePort"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (json_equal(json_object_get(spec, keys[i]),
+				       json_object_get(old_spec, keys[i])))
+				json_object_del(spec, keys[i]);
+	}
+}
+
 void kinds_service_prepare_update(json_t *obj, const json_t *old)
 {
 	json_t *status = json_object_get(old, "status");
 	json_object_set_new(obj, "status",
 			    status ? json_copy_deep(status) : json_pack("{s:{}}", "loadBalancer"));
+	json_t *spec = json_object_get(obj, "spec");
+	json_t *old_spec = json_object_get(old, "spec");
+	if (json_is_object(spec) && json_is_object(old_spec))
+		drop_type_dependent(spec, old_spec);
 }
 
 /* ---- allocation ---- */

@@ -373,6 +373,36 @@ static void test_namespace_secret_configmap(void **state)
 				"data");
 }
 
+static void test_immutable_and_type_change(void **state)
+{
+	(void)state;
+	cleanup_json json_t *old = parse("{\"immutable\":true,\"data\":{\"a\":\"1\"}}");
+	cleanup_json json_t *same = parse("{\"immutable\":true,\"data\":{\"a\":\"1\"}}");
+	cleanup_free char *e1 = check("v1", "ConfigMap", same, old);
+	assert_string_equal(e1, "");
+	cleanup_json json_t *changed = parse("{\"data\":{\"a\":\"2\"}}");
+	cleanup_free char *e2 = check("v1", "ConfigMap", changed, old);
+	assert_string_equal(e2, "data: Forbidden: field is immutable when `immutable` is set; "
+				"immutable: Forbidden: field is immutable when `immutable` is set");
+
+	/* NodePort -> ExternalName through apply: the old type's fields go. */
+	const struct api_resource *r = row("v1", "Service");
+	cleanup_json json_t *was = parse(
+		"{\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.9\",\"clusterIPs\":"
+		"[\"10.96.0.9\"],\"externalTrafficPolicy\":\"Cluster\",\"ports\":[{\"port\":80,"
+		"\"protocol\":\"TCP\",\"targetPort\":80,\"nodePort\":30111}]}}");
+	cleanup_json json_t *next = json_copy_deep(was);
+	json_path_set(next, "spec.type", json_string("ExternalName"));
+	json_path_set(next, "spec.externalName", json_string("example.com"));
+	r->prepare_update(next, was);
+	cleanup_free char *e3 = check("v1", "Service", next, was);
+	assert_string_equal(e3, "");
+	assert_null(json_path_get(next, "spec.clusterIP"));
+	assert_null(json_path_get(next, "spec.externalTrafficPolicy"));
+	assert_null(
+		json_object_get(json_array_get(json_path_get(next, "spec.ports"), 0), "nodePort"));
+}
+
 static void test_field_selectors(void **state)
 {
 	(void)state;
@@ -428,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_replicaset),
 		cmocka_unit_test(test_service),
 		cmocka_unit_test(test_namespace_secret_configmap),
+		cmocka_unit_test(test_immutable_and_type_change),
 		cmocka_unit_test(test_field_selectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
