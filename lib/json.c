@@ -1,0 +1,487 @@
+/* JSON helpers: dotted paths, dumps, equality, JSON pointer, merge patch and
+ * JSON patch. The strategic merge patch lives in smp.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "json.h"
+#include "xalloc.h"
+
+/* A dotted segment of digits used on an array: its index, or -1. */
+static long path_index(const char *seg, size_t len)
+{
+	if (len == 0 || len > 9)
+		return -1;
+	long idx = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (seg[i] < '0' || seg[i] > '9')
+			return -1;
+		idx = idx * 10 + (seg[i] - '0');
+	}
+	return idx;
+}
+
+static json_t *path_step(const json_t *cur, const char *seg, size_t len)
+{
+	if (json_is_object(cur))
+		return json_object_getn(cur, seg, len);
+	if (json_is_array(cur)) {
+		long idx = path_index(seg, len);
+		return idx < 0 ? NULL : json_array_get(cur, (size_t)idx);
+	}
+	return NULL;
+}
+
+json_t *json_path_get(const json_t *root, const char *dotted)
+{
+	const json_t *cur = root;
+	const char *p = dotted;
+
+	if (!cur || !dotted)
+		return NULL;
+	if (*p == '\0')
+		return (json_t *)cur;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		cur = path_step(cur, p, len);
+		if (!cur || !dot)
+			return (json_t *)cur;
+		p = dot + 1;
+	}
+}
+
+const char *json_path_str(const json_t *root, const char *dotted)
+{
+	return json_string_value(json_path_get(root, dotted));
+}
+
+int json_path_set(json_t *root, const char *dotted, json_t *value)
+{
+	cleanup_json json_t *val = value;
+	json_t *cur = root;
+	const char *p = dotted;
+
+	if (!json_is_object(root) || !dotted || !*dotted || !value)
+		return -1;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		if (len == 0)
+			return -1;
+		if (!dot)
+			return json_object_setn_new(cur, p, len, steal_pointer(&val)) ? -1 : 0;
+		json_t *next = json_object_getn(cur, p, len);
+		if (!next) {
+			next = json_object();
+			if (json_object_setn_new(cur, p, len, next))
+				return -1;
+		} else if (!json_is_object(next)) {
+			return -1;
+		}
+		cur = next;
+		p = dot + 1;
+	}
+}
+
+char *json_dump_compact(const json_t *v)
+{
+	if (!v)
+		return NULL;
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		abort(); /* only allocation failure: jansson reals are always finite */
+	return s;
+}
+
+json_t *json_copy_deep(const json_t *v)
+{
+	if (!v)
+		return NULL;
+	json_t *c = json_deep_copy(v);
+	if (!c)
+		abort();
+	return c;
+}
+
+bool json_value_equal(const json_t *a, const json_t *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b)
+		return false;
+	if (json_is_number(a) && json_is_number(b)) {
+		if (json_is_integer(a) && json_is_integer(b))
+			return json_integer_value(a) == json_integer_value(b);
+		return json_number_value(a) == json_number_value(b);
+	}
+	if (json_typeof(a) != json_typeof(b))
+		return false;
+	switch (json_typeof(a)) {
+	case JSON_OBJECT: {
+		const char *k;
+		size_t klen;
+		json_t *va;
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		json_object_keylen_foreach((json_t *)a, k, klen, va)
+		{
+			if (!json_value_equal(va, json_object_getn(b, k, klen)))
+				return false;
+		}
+		return true;
+	}
+	case JSON_ARRAY:
+		if (json_array_size(a) != json_array_size(b))
+			return false;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!json_value_equal(json_array_get(a, i), json_array_get(b, i)))
+				return false;
+		return true;
+	case JSON_STRING:
+		return json_string_length(a) == json_string_length(b) &&
+		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) ==
+			       0;
+	default:
+		return true; /* true, false, null: same type is same value */
+	}
+}
+
+/* ---- JSON pointer (RFC 6901) ---- */
+
+/* A parsed pointer: unescaped reference tokens. */
+struct pointer {
+	char **tok;
+	size_t n;
+};
+
+static void pointer_free(struct pointer *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->tok[i]);
+	free(p->tok);
+	p->tok = NULL;
+	p->n = 0;
+}
+
+static int pointer_parse(const char *s, struct pointer *out, struct mk_err **err)
+{
+	struct pointer p = {0};
+
+	if (!s)
+		return mk_err_set(err, MK_EINVAL, "missing JSON pointer");
+	if (*s == '\0') {
+		*out = p;
+		return 0;
+	}
+	if (*s != '/')
+		return mk_err_set(err, MK_EINVAL, "JSON pointer \"%s\" does not start with '/'", s);
+	size_t cap = 0;
+	const char *c = s;
+	while (*c == '/') {
+		c++;
+		struct buf b = BUF_INIT;
+		buf_append(&b, "", 0);
+		while (*c && *c != '/') {
+			if (*c == '~') {
+				if (c[1] == '0') {
+					buf_append_char(&b, '~');
+				} else if (c[1] == '1') {
+					buf_append_char(&b, '/');
+				} else {
+					buf_free(&b);
+					pointer_free(&p);
+					return mk_err_set(
+						err, MK_EINVAL,
+						"JSON pointer \"%s\": invalid escape '~%c'", s,
+						c[1] ? c[1] : ' ');
+				}
+				c += 2;
+				continue;
+			}
+			buf_append_char(&b, *c++);
+		}
+		if (p.n == cap) {
+			cap = cap ? cap * 2 : 8;
+			p.tok = xrealloc(p.tok, cap * sizeof(*p.tok));
+		}
+		p.tok[p.n++] = buf_steal(&b);
+	}
+	*out = p;
+	return 0;
+}
+
+/* Array index token: digits without leading zeros. -1 if malformed. */
+static long long pointer_index(const char *tok)
+{
+	if (!*tok || (tok[0] == '0' && tok[1]) || strlen(tok) > 18)
+		return -1;
+	for (const char *c = tok; *c; c++)
+		if (*c < '0' || *c > '9')
+			return -1;
+	return strtoll(tok, NULL, 10);
+}
+
+/* Follows tokens [0, upto) from doc; NULL if any is missing. */
+static json_t *pointer_walk(json_t *doc, const struct pointer *p, size_t upto)
+{
+	json_t *cur = doc;
+	for (size_t i = 0; i < upto && cur; i++) {
+		if (json_is_object(cur)) {
+			cur = json_object_get(cur, p->tok[i]);
+		} else if (json_is_array(cur)) {
+			long long idx = pointer_index(p->tok[i]);
+			cur = idx < 0 ? NULL : json_array_get(cur, (size_t)idx);
+		} else {
+			cur = NULL;
+		}
+	}
+	return cur;
+}
+
+json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err **err)
+{
+	struct pointer p;
+	if (pointer_parse(pointer, &p, err) < 0)
+		return NULL;
+	json_t *v = pointer_walk((json_t *)doc, &p, p.n);
+	pointer_free(&p);
+	if (!v)
+		mk_err_set(err, MK_ENOTFOUND, "JSON pointer \"%s\": no such value", pointer);
+	return v;
+}
+
+/* ---- JSON merge patch (RFC 7386) ---- */
+
+/* Merges patch (an object) into dst (an object) in place. */
+static void merge_patch_into(json_t *dst, const json_t *patch)
+{
+	const char *k;
+	size_t klen;
+	json_t *pv;
+
+	json_object_keylen_foreach((json_t *)patch, k, klen, pv)
+	{
+		if (json_is_null(pv)) {
+			json_object_deln(dst, k, klen);
+		} else if (json_is_object(pv)) {
+			json_t *cur = json_object_getn(dst, k, klen);
+			if (!json_is_object(cur)) {
+				cur = json_object();
+				json_object_setn_new(dst, k, klen, cur);
+			}
+			merge_patch_into(cur, pv);
+		} else {
+			json_object_setn_new(dst, k, klen, json_copy_deep(pv));
+		}
+	}
+}
+
+json_t *json_merge_patch(const json_t *target, const json_t *patch)
+{
+	if (!json_is_object(patch))
+		return patch ? json_copy_deep(patch) : json_null();
+	json_t *res = json_is_object(target) ? json_copy_deep(target) : json_object();
+	merge_patch_into(res, patch);
+	return res;
+}
+
+/* ---- JSON patch (RFC 6902) ---- */
+
+struct patch_op {
+	size_t n;	/* index in the ops array, for messages */
+	const char *op; /* borrowed */
+	const char *path;
+};
+
+static int op_fail(struct mk_err **err, const struct patch_op *o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int op_fail(struct mk_err **err, const struct patch_op *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cleanup_free char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	return mk_err_set(err, MK_EINVAL, "json patch operation %zu (%s %s): %s", o->n,
+			  o->op ? o->op : "?", o->path ? o->path : "?", msg);
+}
+
+/* Detaches the value at p from *doc and returns it (new reference). */
+static json_t *patch_take(json_t **doc, const struct pointer *p, const struct patch_op *o,
+			  const char *what, struct mk_err **err)
+{
+	if (p->n == 0)
+		return steal_pointer(doc);
+	json_t *parent = pointer_walk(*doc, p, p->n - 1);
+	const char *last = p->tok[p->n - 1];
+	if (json_is_object(parent)) {
+		json_t *v = json_object_get(parent, last);
+		if (!v) {
+			op_fail(err, o, "%s: doc is missing key \"%s\"", what, last);
+			return NULL;
+		}
+		json_incref(v);
+		json_object_del(parent, last);
+		return v;
+	}
+	if (json_is_array(parent)) {
+		long long idx = pointer_index(last);
+		if (idx < 0 || (size_t)idx >= json_array_size(parent)) {
+			op_fail(err, o, "%s: index \"%s\" out of bounds (array of %zu)", what, last,
+				json_array_size(parent));
+			return NULL;
+		}
+		json_t *v = json_incref(json_array_get(parent, (size_t)idx));
+		json_array_remove(parent, (size_t)idx);
+		return v;
+	}
+	op_fail(err, o, "%s: doc is missing path", what);
+	return NULL;
+}
+
+/* Puts value (stolen) at p; replace=true requires the target to exist. */
+static int patch_put(json_t **doc, const struct pointer *p, json_t *value, bool replace,
+		     const struct patch_op *o, struct mk_err **err)
+{
+	cleanup_json json_t *val = value;
+
+	if (p->n == 0) {
+		json_decref(*doc);
+		*doc = steal_pointer(&val);
+		return 0;
+	}
+	json_t *parent = pointer_walk(*doc, p, p->n - 1);
+	const char *last = p->tok[p->n - 1];
+	if (json_is_object(parent)) {
+		if (replace && !json_object_get(parent, last))
+			return op_fail(err, o, "doc is missing key \"%s\"", last);
+		json_object_set_new(parent, last, steal_pointer(&val));
+		return 0;
+	}
+	if (json_is_array(parent)) {
+		size_t size = json_array_size(parent);
+		if (!replace && strcmp(last, "-") == 0) {
+			json_array_append_new(parent, steal_pointer(&val));
+			return 0;
+		}
+		long long idx = pointer_index(last);
+		if (idx < 0)
+			return op_fail(err, o, "invalid array index \"%s\"", last);
+		if (replace ? (size_t)idx >= size : (size_t)idx > size)
+			return op_fail(err, o, "index %lld out of bounds (array of %zu)", idx,
+				       size);
+		if (replace)
+			json_array_set_new(parent, (size_t)idx, steal_pointer(&val));
+		else
+			json_array_insert_new(parent, (size_t)idx, steal_pointer(&val));
+		return 0;
+	}
+	return op_fail(err, o, "doc is missing path: parent of \"%s\" does not exist", o->path);
+}
+
+static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **err)
+{
+	struct patch_op o = {.n = n};
+	struct pointer path = {0}, from = {0};
+	int rc = -1;
+
+	if (!json_is_object(opj))
+		return mk_err_set(err, MK_EINVAL, "json patch operation %zu is not an object", n);
+	o.op = json_string_value(json_object_get(opj, "op"));
+	o.path = json_string_value(json_object_get(opj, "path"));
+	if (!o.op)
+		return op_fail(err, &o, "missing \"op\"");
+	if (!o.path)
+		return op_fail(err, &o, "missing \"path\"");
+	if (pointer_parse(o.path, &path, err) < 0)
+		return mk_err_wrap(err, "json patch operation %zu (%s)", n, o.op);
+
+	json_t *value = json_object_get(opj, "value");
+	bool needs_value =
+		!strcmp(o.op, "add") || !strcmp(o.op, "replace") || !strcmp(o.op, "test");
+	bool needs_from = !strcmp(o.op, "move") || !strcmp(o.op, "copy");
+	if (needs_value && !value) {
+		op_fail(err, &o, "missing \"value\"");
+		goto out;
+	}
+	if (needs_from) {
+		const char *f = json_string_value(json_object_get(opj, "from"));
+		if (!f) {
+			op_fail(err, &o, "missing \"from\"");
+			goto out;
+		}
+		if (pointer_parse(f, &from, err) < 0) {
+			mk_err_wrap(err, "json patch operation %zu (%s)", n, o.op);
+			goto out;
+		}
+	}
+
+	if (!strcmp(o.op, "add")) {
+		rc = patch_put(doc, &path, json_copy_deep(value), false, &o, err);
+	} else if (!strcmp(o.op, "replace")) {
+		rc = patch_put(doc, &path, json_copy_deep(value), true, &o, err);
+	} else if (!strcmp(o.op, "remove")) {
+		json_t *old = patch_take(doc, &path, &o, "remove", err);
+		if (old) {
+			json_decref(old);
+			if (!*doc)
+				*doc = json_null();
+			rc = 0;
+		}
+	} else if (!strcmp(o.op, "test")) {
+		json_t *cur = pointer_walk(*doc, &path, path.n);
+		if (!cur)
+			op_fail(err, &o, "test failed: doc is missing path");
+		else if (!json_value_equal(cur, value))
+			op_fail(err, &o, "test failed: value differs");
+		else
+			rc = 0;
+	} else if (!strcmp(o.op, "copy")) {
+		json_t *src = pointer_walk(*doc, &from, from.n);
+		if (!src)
+			op_fail(err, &o, "copy: doc is missing from path");
+		else
+			rc = patch_put(doc, &path, json_copy_deep(src), false, &o, err);
+	} else if (!strcmp(o.op, "move")) {
+		bool inside = from.n < path.n;
+		for (size_t i = 0; inside && i < from.n; i++)
+			inside = strcmp(from.tok[i], path.tok[i]) == 0;
+		if (inside) {
+			op_fail(err, &o, "cannot move a value into one of its children");
+		} else {
+			json_t *v = patch_take(doc, &from, &o, "move", err);
+			if (v) {
+				if (!*doc)
+					*doc = json_null();
+				rc = patch_put(doc, &path, v, false, &o, err);
+			}
+		}
+	} else {
+		op_fail(err, &o, "unknown operation");
+	}
+out:
+	pointer_free(&path);
+	pointer_free(&from);
+	return rc;
+}
+
+json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **err)
+{
+	if (!json_is_array(ops)) {
+		mk_err_set(err, MK_EINVAL, "json patch must be an array of operations");
+		return NULL;
+	}
+	json_t *res = doc ? json_copy_deep(doc) : json_null();
+	for (size_t i = 0; i < json_array_size(ops); i++) {
+		if (patch_one(&res, json_array_get(ops, i), i, err) < 0) {
+			json_decref(res);
+			return NULL;
+		}
+	}
+	return res;
+}

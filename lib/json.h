@@ -1,0 +1,68 @@
+/* JSON helpers on top of jansson: dotted paths, compact dumps, deep equality,
+ * JSON pointers (RFC 6901), JSON merge patch (RFC 7386), JSON patch (RFC 6902)
+ * and Kubernetes' strategic merge patch.
+ *
+ * No function here changes its const inputs; patch functions work on a deep
+ * copy and return a new reference. */
+#ifndef MK_JSON_H
+#define MK_JSON_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "err.h"
+
+/* Value at a dotted path ("metadata.name", "spec.template.metadata.labels"),
+ * walking objects by key; a segment of digits indexes an array. Borrowed from
+ * root (valid while root lives and is unchanged), or NULL if any step is
+ * missing or of the wrong type. root may be NULL. */
+json_t *json_path_get(const json_t *root, const char *dotted);
+
+/* String at a dotted path, borrowed from root; NULL if missing or not a string. */
+const char *json_path_str(const json_t *root, const char *dotted);
+
+/* Sets the value at a dotted path, creating objects on the way (an existing
+ * non-object on the way is an error). Steals value, also on failure.
+ * Returns 0, or -1 if root is not an object or the path cannot be made. */
+int json_path_set(json_t *root, const char *dotted, json_t *value);
+
+/* Compact serialization (no spaces, key insertion order kept, any value
+ * type). New string, free() it; NULL only for a NULL v. */
+char *json_dump_compact(const json_t *v);
+
+/* Deep copy that aborts on allocation failure like xmalloc. New reference;
+ * NULL only for a NULL v. */
+json_t *json_copy_deep(const json_t *v);
+
+/* Structural equality where numbers compare by value (1 == 1.0), as RFC 6902
+ * "test" requires. NULL equals only NULL. */
+bool json_value_equal(const json_t *a, const json_t *b);
+
+/* Value at an RFC 6901 JSON pointer ("" is the whole document, "/a/0/b~1c"),
+ * borrowed from doc. NULL with MK_EINVAL for a malformed pointer or
+ * MK_ENOTFOUND when the value does not exist. */
+json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err **err);
+
+/* RFC 7386 JSON merge patch: objects merge recursively, null removes a key,
+ * anything else (arrays included) replaces. Never fails. New reference. */
+json_t *json_merge_patch(const json_t *target, const json_t *patch);
+
+/* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied
+ * in order to a copy of doc (add, remove, replace, move, copy, test). New
+ * reference, or NULL with MK_EINVAL naming the failing operation (bad op,
+ * missing path, failed test). */
+json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **err);
+
+/* Kubernetes strategic merge patch (application/strategic-merge-patch+json)
+ * of doc (an object) by patch (an object). Lists are merged by the upstream
+ * merge keys, chosen from the list's path in the object (spec containers by
+ * name, a container's ports by containerPort, env by name, a Service's
+ * spec.ports by port, conditions by type, ...); finalizers and podCIDRs are
+ * merged as sets; other lists are replaced. Honours null (delete a key),
+ * "$patch": "delete" | "replace" | "merge", "$retainKeys",
+ * "$setElementOrder/<list>" and "$deleteFromPrimitiveList/<list>"; no
+ * directive ends up in the result. New reference, or NULL with MK_EINVAL for
+ * a malformed patch (unknown directive, list element without its merge key). */
+json_t *json_smp_apply(const json_t *doc, const json_t *patch, struct mk_err **err);
+
+#endif

@@ -1,0 +1,89 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "apiserver/openapi.h"
+#include "golden.h"
+
+static void test_index(void **state)
+{
+	(void)state;
+	cleanup_json json_t *idx = openapi_v3_index();
+	json_t *paths = json_object_get(idx, "paths");
+	const char *want[] = {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1",
+			      "apis/discovery.k8s.io/v1"};
+	assert_int_equal(json_object_size(paths), 4);
+	for (size_t i = 0; i < 4; i++) {
+		json_t *p = json_object_get(paths, want[i]);
+		assert_non_null(p);
+		cleanup_free char *hash = openapi_v3_hash(want[i]);
+		assert_int_equal(strlen(hash), 16);
+		char prefix[128];
+		snprintf(prefix, sizeof(prefix), "/openapi/v3/%s?hash=%s", want[i], hash);
+		assert_string_equal(json_path_str(p, "serverRelativeURL"), prefix);
+	}
+}
+
+static void test_docs_golden(void **state)
+{
+	(void)state;
+	cleanup_json json_t *core = openapi_v3_doc("api/v1");
+	golden_check(core, "openapi-api-v1.json");
+	cleanup_json json_t *apps = openapi_v3_doc("apis/apps/v1");
+	golden_check(apps, "openapi-apis-apps-v1.json");
+	assert_null(openapi_v3_doc("apis/batch/v1"));
+	assert_null(openapi_v3_doc("/api/v1"));
+	assert_null(openapi_v3_hash("apis/nope/v1"));
+}
+
+static void test_patch_ops(void **state)
+{
+	(void)state;
+	cleanup_json json_t *core = openapi_v3_doc("api/v1");
+	json_t *paths = json_object_get(core, "paths");
+	json_t *pod = json_object_get(paths, "/api/v1/namespaces/{namespace}/pods/{name}");
+	assert_non_null(pod);
+	json_t *op = json_object_get(pod, "patch");
+	assert_string_equal(json_path_str(op, "operationId"), "patchCoreV1NamespacedPod");
+	assert_string_equal(json_path_str(op, "x-kubernetes-group-version-kind.kind"), "Pod");
+	assert_string_equal(json_path_str(op, "x-kubernetes-group-version-kind.group"), "");
+	json_t *content = json_path_get(op, "requestBody.content");
+	assert_null(json_object_get(content, "application/strategic-merge-patch+json"));
+	assert_non_null(json_object_get(content, "application/merge-patch+json"));
+	bool fv = false, fm = false;
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(op, "parameters"), i, p)
+	{
+		fv |= !strcmp(json_path_str(p, "name"), "fieldValidation");
+		fm |= !strcmp(json_path_str(p, "name"), "fieldManager");
+	}
+	assert_true(fv && fm);
+	assert_non_null(json_object_get(paths, "/api/v1/nodes/{name}"));
+	assert_non_null(json_object_get(paths, "/api/v1/namespaces/{name}"));
+	/* componentstatuses are read-only and virtual: nothing to patch. */
+	assert_null(json_object_get(paths, "/api/v1/componentstatuses/{name}"));
+	assert_int_equal(json_object_size(json_path_get(core, "components.schemas")), 0);
+
+	cleanup_json json_t *disc = openapi_v3_doc("apis/discovery.k8s.io/v1");
+	json_t *es = json_path_get(disc, "paths");
+	json_t *slice = json_object_get(
+		es, "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices/{name}");
+	assert_string_equal(json_path_str(slice, "patch.operationId"),
+			    "patchDiscoveryV1NamespacedEndpointSlice");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_docs_golden),
+		cmocka_unit_test(test_patch_ops),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
