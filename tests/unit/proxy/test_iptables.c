@@ -20,26 +20,6 @@ static char *run(const char *cmd)
 	return buf_steal(&b);
 }
 
-/* Equal strings, or a failure showing the diff. */
-static void assert_same_text(const char *got, const char *want)
-{
-	if (!strcmp(got, want))
-		return;
-	char a[] = "/tmp/ipt-got-XXXXXX", b[] = "/tmp/ipt-want-XXXXXX";
-	int fa = mkstemp(a), fb = mkstemp(b);
-	assert_true(fa >= 0 && fb >= 0);
-	assert_true(write(fa, got, strlen(got)) >= 0 && write(fb, want, strlen(want)) >= 0);
-	close(fa);
-	close(fb);
-	char *cmd = xasprintf("diff -u %s %s >&2", b, a);
-	if (system(cmd) < 0)
-		perror("diff");
-	free(cmd);
-	unlink(a);
-	unlink(b);
-	fail_msg("texts differ");
-}
-
 static int setup(void **state)
 {
 	(void)state;

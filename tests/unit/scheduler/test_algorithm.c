@@ -183,7 +183,7 @@ static void test_spreads_replicas(void **state)
 	}
 	int count[3] = {0};
 	for (int r = 0; r < 6; r++) {
-		char uid[8];
+		char uid[16];
 		snprintf(uid, sizeof(uid), "r%d", r);
 		json_t *p = pod(uid, "100m", NULL, "rs-uid", NULL);
 		char *n = NULL;
