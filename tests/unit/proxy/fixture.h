@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "proxy/model.h"
 #include "xalloc.h"
 
@@ -127,6 +129,26 @@ static inline void golden_check(const char *name, const char *text)
 		fail_msg("%s differs at line %d:\nwant: %.120s\ngot:  %.120s", name, line, a, b);
 	}
 	free(want);
+}
+
+/* Equal strings, or a failure showing the diff. */
+static inline void assert_same_text(const char *got, const char *want)
+{
+	if (!strcmp(got, want))
+		return;
+	char a[] = "/tmp/ipt-got-XXXXXX", b[] = "/tmp/ipt-want-XXXXXX";
+	int fa = mkstemp(a), fb = mkstemp(b);
+	assert_true(fa >= 0 && fb >= 0);
+	assert_true(write(fa, got, strlen(got)) >= 0 && write(fb, want, strlen(want)) >= 0);
+	close(fa);
+	close(fb);
+	char *cmd = xasprintf("diff -u %s %s >&2", b, a);
+	if (system(cmd) < 0)
+		perror("diff");
+	free(cmd);
+	unlink(a);
+	unlink(b);
+	fail_msg("texts differ");
 }
 
 #endif
