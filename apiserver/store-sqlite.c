@@ -661,8 +661,8 @@ static void fan_publish(struct sq_store *s, const struct store_event *evs, size_
 	pthread_mutex_lock(&s->fan_mu);
 	delivering_store = s;
 	for (size_t i = 0; i < n; i++) {
-		/* A ring that does not end right before this event (it dropped an
-		 * oversized one) is emptied so it stays contiguous. */
+		/* ring_at() relies on consecutive revisions, which the writer
+		 * guarantees; were one ever skipped, start the ring afresh. */
 		if (s->ring_n > 0 && evs[i].rev != s->pub_rev + 1)
 			while (s->ring_n > 0)
 				ring_drop_oldest(s);
@@ -1120,6 +1120,10 @@ static void *writer_main(void *arg)
 /* Queues an intent and waits for the writer. Returns it->rev or -1. */
 static int64_t intent_submit(struct sq_store *s, struct intent *it, struct mk_err **err)
 {
+	/* From a callback run by the writer, or under the fan-out lock, the
+	 * write could never be acknowledged. */
+	if (delivering_store == s || pthread_equal(pthread_self(), s->writer))
+		return mk_err_set(err, MK_EINVAL, "store: write from inside a watch callback");
 	pthread_cond_init(&it->cond, NULL);
 	pthread_mutex_lock(&s->q_mu);
 	if (s->closing) {
@@ -1269,13 +1273,13 @@ static void *housekeeper_main(void *arg)
 {
 	struct sq_store *s = arg;
 	struct timespec next, now;
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	timespec_add_ms(&next, s->compact_interval_ms);
 	/* Revision current at the previous tick: the next compaction target. */
 	int64_t prev_tick_rev = __atomic_load_n(&s->current_rev, __ATOMIC_ACQUIRE);
 	uint64_t seen_commits = 0, checkpointed_commits = 0;
 
 	pthread_mutex_lock(&s->hk_mu);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	timespec_add_ms(&next, s->compact_interval_ms);
 	while (!s->hk_stop) {
 		/* Wake at least every second to checkpoint a WAL gone idle. */
 		struct timespec wake;

@@ -36,7 +36,7 @@ static const struct smp_rule {
 	{"/volumeMounts", 0, SMP_LIST_KEYED, "mountPath"},
 	{"/volumeDevices", 0, SMP_LIST_KEYED, "devicePath"},
 	{"/spec/volumes", 0, SMP_LIST_KEYED, "name"},
-	{"/imagePullSecrets", 0, SMP_LIST_KEYED, "name"},
+	{"/spec/imagePullSecrets", 0, SMP_LIST_KEYED, "name"}, /* PodSpec only */
 	{"/hostAliases", 0, SMP_LIST_KEYED, "ip"},
 	{"/topologySpreadConstraints", 0, SMP_LIST_KEYED, "topologyKey"},
 	{"/schedulingGates", 0, SMP_LIST_KEYED, "name"},
@@ -262,9 +262,11 @@ static int order_cmp(const void *a, const void *b)
 	return x->orig < y->orig ? -1 : x->orig > y->orig;
 }
 
-/* Applies $setElementOrder: listed elements take the listed order; the others
- * (only on the server) are interleaved, each placed before the first listed
- * element that followed it in the live list (upstream's mergeSortedSlice). */
+/* Orders a merged list as upstream does (normalizeElementOrder): elements
+ * named in order (the patch list, or a $setElementOrder) take that order; the
+ * others, which come from the live list, keep theirs and are interleaved:
+ * one goes before a listed element only if both were in the live list and it
+ * came first there (mergeSortedSlice). */
 static void list_reorder(struct smp *s, json_t *dst, const json_t *order, const char *mkey)
 {
 	size_t n = json_array_size(dst);
@@ -320,13 +322,53 @@ static void list_reorder(struct smp *s, json_t *dst, const json_t *order, const 
 
 static int merge_object(struct smp *s, json_t *dst, const json_t *patch, struct mk_err **err);
 
+/* Merges the keyed list patch into dst in place. As upstream does, elements
+ * carrying "$patch" are directives, not data: "delete" removes every live
+ * element with that key (before anything is merged, so a patch may delete and
+ * re-add), "replace" makes the patch's other elements the whole list. */
 static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, const char *mkey,
 			    struct mk_err **err)
 {
 	cleanup_json json_t *idx = json_object(); /* key -> index of first element */
 	cleanup_json json_t *del = json_object(); /* keys to delete */
+	bool replace = false;
 	size_t i;
 	json_t *e;
+
+	json_array_foreach(patch, i, e)
+	{
+		if (!json_is_object(e))
+			return smp_fail(s, err, "list element %zu is not an object", i);
+		const char *dir = json_string_value(json_object_get(e, DIRECTIVE_PATCH));
+		if (!dir || !strcmp(dir, "merge"))
+			continue;
+		if (!strcmp(dir, "replace")) {
+			replace = true;
+		} else if (!strcmp(dir, "delete")) {
+			const json_t *kv = json_object_get(e, mkey);
+			if (!kv)
+				return smp_fail(s, err,
+						"delete directive %zu does not contain merge key \"%s\"",
+						i, mkey);
+			key_string(s, kv);
+			json_object_setn_new(del, s->key.data, s->key.len, json_true());
+		} else {
+			return smp_fail(s, err, "unknown $patch directive \"%s\" in list element %zu",
+					dir, i);
+		}
+	}
+	if (replace) {
+		json_t *list = json_array();
+		json_array_foreach(patch, i, e)
+		{
+			if (!json_object_get(e, DIRECTIVE_PATCH))
+				json_array_append_new(list, strip_copy(e));
+		}
+		array_swap_in(dst, list);
+		return 0;
+	}
+	if (json_object_size(del))
+		list_remove_keys(s, dst, del, mkey);
 
 	json_array_foreach(dst, i, e)
 	{
@@ -342,11 +384,9 @@ static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, con
 	size_t old = path_push(s, "[]", 2);
 	json_array_foreach(patch, i, e)
 	{
-		if (!json_is_object(e)) {
-			path_pop(s, old);
-			return smp_fail(s, err, "list element %zu is not an object", i);
-		}
 		const char *dir = json_string_value(json_object_get(e, DIRECTIVE_PATCH));
+		if (dir && strcmp(dir, "merge"))
+			continue;
 		const json_t *kv = json_object_get(e, mkey);
 		if (!kv) {
 			path_pop(s, old);
@@ -356,41 +396,26 @@ static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, con
 		}
 		key_string(s, kv);
 		json_t *at = json_object_getn(idx, s->key.data, s->key.len);
-		if (dir && !strcmp(dir, "delete")) {
-			json_object_setn_new(del, s->key.data, s->key.len, json_true());
-			continue;
-		}
-		if (dir && strcmp(dir, "replace") && strcmp(dir, "merge")) {
-			path_pop(s, old);
-			return smp_fail(s, err, "unknown $patch directive \"%s\"", dir);
-		}
-		if (at && dir && !strcmp(dir, "replace")) {
-			json_array_set_new(dst, (size_t)json_integer_value(at), strip_copy(e));
-		} else if (at) {
-			json_t *target = json_array_get(dst, (size_t)json_integer_value(at));
+		json_t *target;
+		if (at) {
+			target = json_array_get(dst, (size_t)json_integer_value(at));
 			if (!json_is_object(target)) {
 				target = json_object();
 				json_array_set_new(dst, (size_t)json_integer_value(at), target);
 			}
-			if (merge_object(s, target, e, err) < 0) {
-				path_pop(s, old);
-				return -1;
-			}
 		} else {
 			json_object_setn_new(idx, s->key.data, s->key.len,
 					     json_integer((json_int_t)json_array_size(dst)));
-			json_t *fresh = json_object();
-			json_array_append_new(dst, fresh);
-			fresh_mark(s, fresh);
-			if (merge_object(s, fresh, e, err) < 0) {
-				path_pop(s, old);
-				return -1;
-			}
+			target = json_object();
+			json_array_append_new(dst, target);
+			fresh_mark(s, target);
+		}
+		if (merge_object(s, target, e, err) < 0) {
+			path_pop(s, old);
+			return -1;
 		}
 	}
 	path_pop(s, old);
-	if (json_object_size(del))
-		list_remove_keys(s, dst, del, mkey);
 	return 0;
 }
 
@@ -465,7 +490,8 @@ static int merge_list_field(struct smp *s, json_t *dst, const char *k, size_t kl
 	const char *mkey = NULL;
 	enum smp_list_kind kind = list_kind(s, patch, k, klen, &mkey);
 
-	if (kind == SMP_LIST_REPLACE || list_has_replace_marker(pv)) {
+	if (kind == SMP_LIST_REPLACE ||
+	    (kind == SMP_LIST_PRIMITIVE && list_has_replace_marker(pv))) {
 		json_object_setn_new(dst, k, klen, strip_copy(pv));
 		return 0;
 	}
@@ -476,9 +502,14 @@ static int merge_list_field(struct smp *s, json_t *dst, const char *k, size_t kl
 	}
 	if (kind == SMP_LIST_PRIMITIVE) {
 		merge_primitive_list(s, cur, pv);
-		return 0;
+		mkey = NULL;
+	} else if (merge_keyed_list(s, cur, pv, mkey, err) < 0) {
+		return -1;
 	}
-	return merge_keyed_list(s, cur, pv, mkey, err);
+	/* upstream orders the merged list by the patch's own order, then by any
+	 * $setElementOrder (applied by the caller) */
+	list_reorder(s, cur, pv, mkey);
+	return 0;
 }
 
 static int merge_field(struct smp *s, json_t *dst, const char *k, size_t klen, const json_t *patch,
@@ -497,7 +528,8 @@ static int merge_field(struct smp *s, json_t *dst, const char *k, size_t klen, c
 
 	const char *dir = json_string_value(json_object_get(pv, DIRECTIVE_PATCH));
 	if (dir && !strcmp(dir, "delete")) {
-		json_object_deln(dst, k, klen);
+		/* upstream leaves an empty map, not a missing key */
+		json_object_setn_new(dst, k, klen, json_object());
 		return 0;
 	}
 	if (dir && !strcmp(dir, "replace")) {

@@ -659,6 +659,22 @@ static void test_watch_replay_live_concurrent(void **state)
 	store_close(st);
 }
 
+struct writing_cb {
+	struct store *st;
+	int calls, einval;
+};
+
+static void write_from_callback(const struct store_event *ev, void *arg)
+{
+	(void)ev;
+	struct writing_cb *w = arg;
+	struct mk_err *err = NULL;
+	w->calls++;
+	if (store_create(w->st, "/registry/cb/x", "{}", &err) < 0 && mk_err_code(err) == MK_EINVAL)
+		w->einval++;
+	mk_err_free(err);
+}
+
 static void test_watch_stop(void **state)
 {
 	struct store *st = open_store(*state);
@@ -703,6 +719,15 @@ static void test_watch_stop(void **state)
 	assert_string_equal(r.evs[1].key, "/registry/a/small");
 	store_watch_stop(st, wr);
 	free(big);
+
+	/* a write from a callback is refused instead of deadlocking the writer */
+	struct writing_cb wcb = {.st = st};
+	struct store_watch *ww = store_watch(st, "/registry/w/", 0, write_from_callback, &wcb, &err);
+	assert_non_null(ww);
+	must_create(st, "/registry/w/1", "{}");
+	assert_int_equal(wcb.calls, 1);
+	assert_int_equal(wcb.einval, 1);
+	store_watch_stop(st, ww);
 
 	/* a watch left running is freed by close */
 	struct collector left;

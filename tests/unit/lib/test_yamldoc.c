@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "cleanup.h"
@@ -341,6 +342,80 @@ static void test_anchors_and_merge(void **state)
 	assert_string_equal(json_path_str(v, "base.image"), "nginx");
 }
 
+/* Runs kubectl with a private HOME and cache; returns its output (new) and
+ * sets *rc to its wait status. Asserts nothing, so callers clean up first. */
+static char *run_kubectl(const char *dir, const char *args, int *rc)
+{
+	cleanup_free char *cmd = xasprintf("HOME=%s KUBECACHEDIR=%s/cache KUBECONFIG= "
+					   "/usr/bin/kubectl %s 2>&1",
+					   dir, dir, args);
+	struct buf b = BUF_INIT;
+	FILE *p = popen(cmd, "r");
+	*rc = -1;
+	if (!p)
+		return buf_steal(&b);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		buf_append(&b, chunk, n);
+	*rc = pclose(p);
+	return buf_steal(&b);
+}
+
+/* The real kubectl reads what yamldoc_emit writes (a kubeconfig full of
+ * strings that look like other types: unquoted, kubectl refuses them), and
+ * yamldoc_parse reads what kubectl writes. */
+static void test_kubectl_reads_emitted_yaml(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+
+	/* lists sorted by name, as kubectl prints them */
+	cleanup_json json_t *kc = J(
+		"{\"apiVersion\":\"v1\",\"kind\":\"Config\",\"current-context\":\"yes\","
+		"\"preferences\":{},"
+		"\"clusters\":[{\"name\":\"2024-01-02\",\"cluster\":{\"server\":\"http://"
+		"[::1]:1\"}},"
+		"{\"name\":\"80\",\"cluster\":{\"server\":\"http://127.0.0.1:8080\","
+		"\"insecure-skip-tls-verify\":true}}],"
+		"\"users\":[{\"name\":\"null\",\"user\":{\"token\":\"0x1F\"}},"
+		"{\"name\":\"on\",\"user\":{\"username\":\"1:30\",\"password\":"
+		"\"a: b\\nline2 # not a comment\\n\"}}],"
+		"\"contexts\":[{\"name\":\"yes\",\"context\":{\"cluster\":\"80\",\"user\":\"null\","
+		"\"namespace\":\"1e3\"}},{\"name\":\"~\",\"context\":{\"cluster\":\"2024-01-02\","
+		"\"user\":\"on\",\"namespace\":\"true\"}}]}");
+	cleanup_free char *yaml = yamldoc_emit(kc);
+	assert_non_null(yaml);
+
+	char dir[] = "/tmp/mk-yamldoc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *path = xasprintf("%s/config", dir);
+	FILE *f = fopen(path, "w");
+	bool written = f && fputs(yaml, f) >= 0;
+	if (f && fclose(f) != 0)
+		written = false;
+	int rc_json = -1, rc_yaml = -1;
+	cleanup_free char *args_json = xasprintf("config view --kubeconfig=%s --raw -o json", path);
+	cleanup_free char *args_yaml = xasprintf("config view --kubeconfig=%s --raw -o yaml", path);
+	cleanup_free char *out_json = written ? run_kubectl(dir, args_json, &rc_json) : NULL;
+	cleanup_free char *out_yaml = written ? run_kubectl(dir, args_yaml, &rc_yaml) : NULL;
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	int rc_rm = system(rm);
+
+	assert_true(written);
+	assert_int_equal(rc_rm, 0);
+	if (rc_json != 0 || rc_yaml != 0)
+		fail_msg("kubectl failed on\n%s\n%s%s", yaml, out_json, out_yaml);
+	cleanup_json json_t *seen = J(out_json);
+	assert_json_eq(seen, kc);
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *parsed = yamldoc_parse(out_yaml, strlen(out_yaml), &err);
+	if (!parsed)
+		fail_msg("%s", mk_err_msg(err));
+	assert_json_eq(parsed, kc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_emit_quoting),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_anchors_and_merge),
+		cmocka_unit_test(test_kubectl_reads_emitted_yaml),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

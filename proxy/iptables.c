@@ -1,0 +1,683 @@
+/* libiptc backend: restore-format rule lines -> struct ipt_entry. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <libiptc/libiptc.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_recent.h>
+#include <linux/netfilter/xt_sctp.h>
+#include <linux/netfilter/xt_statistic.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ipt_REJECT.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "iptables.h"
+#include "iptrules.h"
+#include "xalloc.h"
+
+#define XTABLES_LOCK "/run/xtables.lock"
+
+/* ---- tokenizer: words separated by spaces, "double quoted" words ---- */
+
+struct tokens {
+	char **v;
+	size_t n, cap;
+	char *store;
+};
+
+static void tokens_split(struct tokens *t, const char *line, size_t len)
+{
+	t->n = 0;
+	free(t->store);
+	t->store = xmalloc(len + 1);
+	char *w = t->store;
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && line[i] == ' ')
+			i++;
+		if (i >= len)
+			break;
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 32;
+			t->v = xrealloc(t->v, t->cap * sizeof(*t->v));
+		}
+		t->v[t->n++] = w;
+		if (line[i] == '"') {
+			i++;
+			while (i < len && line[i] != '"')
+				*w++ = line[i++];
+			i++;
+		} else {
+			while (i < len && line[i] != ' ')
+				*w++ = line[i++];
+		}
+		*w++ = '\0';
+	}
+}
+
+static void tokens_free(struct tokens *t)
+{
+	free(t->v);
+	free(t->store);
+}
+
+/* ---- entry builder ---- */
+
+/* An entry is built in a buffer large enough for any rule we generate: the
+ * header, at most 8 matches of at most 512 bytes each, and a target. */
+#define ENTRY_MAX 8192
+
+struct builder {
+	union {
+		struct ipt_entry e;
+		uint8_t raw[ENTRY_MAX];
+	} u;
+	size_t len;            /* bytes used, starting with the header */
+	struct xt_entry_match *l4; /* the tcp/udp/sctp match for --dport */
+	struct xt_entry_match *last;
+	struct xt_entry_target *target;
+	const char *comment;   /* for error messages */
+};
+
+static void *add_match(struct builder *b, const char *name, uint8_t rev, size_t size)
+{
+	size_t total = XT_ALIGN(sizeof(struct xt_entry_match) + size);
+	if (b->len + total + XT_ALIGN(sizeof(struct xt_entry_target) + 64) > ENTRY_MAX)
+		abort(); /* generated rules are far smaller */
+	struct xt_entry_match *m = (struct xt_entry_match *)(b->u.raw + b->len);
+	memset(m, 0, total);
+	m->u.match_size = (uint16_t)total;
+	strncpy(m->u.user.name, name, sizeof(m->u.user.name) - 1);
+	m->u.user.revision = rev;
+	b->len += total;
+	b->last = m;
+	return m->data;
+}
+
+static void *add_target(struct builder *b, const char *name, uint8_t rev, size_t size)
+{
+	size_t total = XT_ALIGN(sizeof(struct xt_entry_target) + size);
+	struct xt_entry_target *t = (struct xt_entry_target *)(b->u.raw + b->len);
+	memset(t, 0, total);
+	t->u.target_size = (uint16_t)total;
+	strncpy(t->u.user.name, name, sizeof(t->u.user.name) - 1);
+	t->u.user.revision = rev;
+	b->u.e.target_offset = (uint16_t)b->len;
+	b->len += total;
+	b->u.e.next_offset = (uint16_t)b->len;
+	b->target = t;
+	return t->data;
+}
+
+static int parse_cidr(const char *s, struct in_addr *addr, struct in_addr *mask)
+{
+	char a[32];
+	if (strlen(s) >= sizeof(a))
+		return -1;
+	strcpy(a, s);
+	int bits = 32;
+	char *slash = strchr(a, '/');
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		long v = strtol(slash + 1, &end, 10);
+		if (*end || v < 0 || v > 32)
+			return -1;
+		bits = (int)v;
+	}
+	if (inet_pton(AF_INET, a, addr) != 1)
+		return -1;
+	mask->s_addr = bits ? htonl(0xffffffffu << (32 - bits)) : 0;
+	addr->s_addr &= mask->s_addr;
+	return 0;
+}
+
+static uint16_t ctstate_bits(const char *list)
+{
+	uint16_t m = 0;
+	char *copy = xstrdup(list);
+	for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "NEW"))
+			m |= XT_CONNTRACK_STATE_BIT(IP_CT_NEW);
+		else if (!strcmp(w, "ESTABLISHED"))
+			m |= XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
+		else if (!strcmp(w, "RELATED"))
+			m |= XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
+		else if (!strcmp(w, "INVALID"))
+			m |= XT_CONNTRACK_STATE_INVALID;
+		else if (!strcmp(w, "DNAT"))
+			m |= XT_CONNTRACK_STATE_DNAT;
+		else if (!strcmp(w, "SNAT"))
+			m |= XT_CONNTRACK_STATE_SNAT;
+	}
+	free(copy);
+	return m;
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(s, &end, 0);
+	if (errno || *end || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+/* Builds an entry from the words after "-A CHAIN". */
+static int build_entry(struct builder *b, struct tokens *t, size_t start, struct mk_err **err)
+{
+	memset(&b->u.e, 0, sizeof(b->u.e));
+	b->len = XT_ALIGN(sizeof(struct ipt_entry));
+	b->l4 = b->last = NULL;
+	b->target = NULL;
+	b->comment = NULL;
+	b->u.e.ip.proto = 0;
+	bool neg = false;
+	const char *target = NULL;
+	size_t i = start;
+#define NEXT()                                                                         \
+	({                                                                             \
+		if (i + 1 >= t->n)                                                     \
+			return mk_err_set(err, MK_EINVAL, "option %s needs a value", t->v[i]); \
+		t->v[++i];                                                             \
+	})
+	for (; i < t->n && !target; i++) {
+		const char *w = t->v[i];
+		if (!strcmp(w, "!")) {
+			neg = true;
+			continue;
+		}
+		if (!strcmp(w, "-m")) {
+			const char *name = NEXT();
+			if (!strcmp(name, "comment")) {
+				add_match(b, "comment", 0, sizeof(struct xt_comment_info));
+			} else if (!strcmp(name, "tcp")) {
+				struct xt_tcp *tcp = add_match(b, "tcp", 0, sizeof(*tcp));
+				tcp->spts[1] = tcp->dpts[1] = 0xffff;
+				b->l4 = b->last;
+			} else if (!strcmp(name, "udp")) {
+				struct xt_udp *udp = add_match(b, "udp", 0, sizeof(*udp));
+				udp->spts[1] = udp->dpts[1] = 0xffff;
+				b->l4 = b->last;
+			} else if (!strcmp(name, "sctp")) {
+				struct xt_sctp_info *s = add_match(b, "sctp", 0, sizeof(*s));
+				s->spts[1] = s->dpts[1] = 0xffff;
+				s->chunk_match_type = SCTP_CHUNK_MATCH_ANY;
+				b->l4 = b->last;
+			} else if (!strcmp(name, "statistic")) {
+				add_match(b, "statistic", 0, sizeof(struct xt_statistic_info));
+			} else if (!strcmp(name, "recent")) {
+				struct xt_recent_mtinfo_v1 *r = add_match(b, "recent", 1, sizeof(*r));
+				r->side = XT_RECENT_SOURCE;
+				r->mask.ip = 0xffffffff;
+				strcpy(r->name, "DEFAULT");
+			} else if (!strcmp(name, "addrtype")) {
+				add_match(b, "addrtype", 1, sizeof(struct xt_addrtype_info_v1));
+			} else if (!strcmp(name, "conntrack")) {
+				add_match(b, "conntrack", 3, sizeof(struct xt_conntrack_mtinfo3));
+			} else if (!strcmp(name, "mark")) {
+				add_match(b, "mark", 1, sizeof(struct xt_mark_mtinfo1));
+			} else {
+				return mk_err_set(err, MK_EINVAL, "unknown match %s", name);
+			}
+			continue;
+		}
+		const char *mname = b->last ? b->last->u.user.name : "";
+		void *md = b->last ? b->last->data : NULL;
+		if (!strcmp(w, "-p")) {
+			const char *p = NEXT();
+			b->u.e.ip.proto = !strcmp(p, "tcp") ? IPPROTO_TCP :
+					  !strcmp(p, "udp") ? IPPROTO_UDP :
+					  !strcmp(p, "sctp") ? IPPROTO_SCTP : 0;
+			if (!b->u.e.ip.proto)
+				return mk_err_set(err, MK_EINVAL, "unknown protocol %s", p);
+			if (neg)
+				b->u.e.ip.invflags |= IPT_INV_PROTO;
+		} else if (!strcmp(w, "-s") || !strcmp(w, "-d")) {
+			bool src = w[1] == 's';
+			const char *v = NEXT();
+			if (parse_cidr(v, src ? &b->u.e.ip.src : &b->u.e.ip.dst,
+				       src ? &b->u.e.ip.smsk : &b->u.e.ip.dmsk) < 0)
+				return mk_err_set(err, MK_EINVAL, "bad address %s", v);
+			if (neg)
+				b->u.e.ip.invflags |= src ? IPT_INV_SRCIP : IPT_INV_DSTIP;
+		} else if (!strcmp(w, "--comment") && !strcmp(mname, "comment")) {
+			const char *v = NEXT();
+			struct xt_comment_info *c = md;
+			strncpy(c->comment, v, XT_MAX_COMMENT_LEN - 1);
+			b->comment = v;
+		} else if (!strcmp(w, "--dport") && b->l4) {
+			uint32_t port;
+			const char *v = NEXT();
+			if (parse_u32(v, &port) < 0 || port > 65535)
+				return mk_err_set(err, MK_EINVAL, "bad port %s", v);
+			const char *l4 = b->l4->u.user.name;
+			if (!strcmp(l4, "tcp")) {
+				struct xt_tcp *x = (void *)b->l4->data;
+				x->dpts[0] = x->dpts[1] = (uint16_t)port;
+			} else if (!strcmp(l4, "udp")) {
+				struct xt_udp *x = (void *)b->l4->data;
+				x->dpts[0] = x->dpts[1] = (uint16_t)port;
+			} else {
+				struct xt_sctp_info *x = (void *)b->l4->data;
+				x->dpts[0] = x->dpts[1] = (uint16_t)port;
+				x->flags |= XT_SCTP_DEST_PORTS;
+			}
+		} else if (!strcmp(w, "--mode") && !strcmp(mname, "statistic")) {
+			const char *v = NEXT();
+			if (strcmp(v, "random"))
+				return mk_err_set(err, MK_EINVAL, "unsupported statistic mode %s", v);
+			((struct xt_statistic_info *)md)->mode = XT_STATISTIC_MODE_RANDOM;
+		} else if (!strcmp(w, "--probability") && !strcmp(mname, "statistic")) {
+			const char *v = NEXT();
+			char *end;
+			double p = strtod(v, &end);
+			if (*end || p < 0 || p > 1)
+				return mk_err_set(err, MK_EINVAL, "bad probability %s", v);
+			/* the kernel compares a u32 random number against this */
+			((struct xt_statistic_info *)md)->u.random.probability =
+				(uint32_t)lround(2147483648.0 * p);
+		} else if (!strcmp(mname, "recent") &&
+			   (!strcmp(w, "--name") || !strcmp(w, "--rcheck") || !strcmp(w, "--set") ||
+			    !strcmp(w, "--seconds") || !strcmp(w, "--reap"))) {
+			struct xt_recent_mtinfo_v1 *r = md;
+			if (!strcmp(w, "--name")) {
+				const char *v = NEXT();
+				strncpy(r->name, v, XT_RECENT_NAME_LEN - 1);
+			} else if (!strcmp(w, "--rcheck")) {
+				r->check_set |= XT_RECENT_CHECK;
+			} else if (!strcmp(w, "--set")) {
+				r->check_set |= XT_RECENT_SET;
+			} else if (!strcmp(w, "--reap")) {
+				r->check_set |= XT_RECENT_REAP;
+			} else {
+				const char *v = NEXT();
+				if (parse_u32(v, &r->seconds) < 0)
+					return mk_err_set(err, MK_EINVAL, "bad seconds %s", v);
+			}
+		} else if ((!strcmp(w, "--dst-type") || !strcmp(w, "--src-type")) &&
+			   !strcmp(mname, "addrtype")) {
+			const char *v = NEXT();
+			if (strcmp(v, "LOCAL"))
+				return mk_err_set(err, MK_EINVAL, "unsupported address type %s", v);
+			struct xt_addrtype_info_v1 *a = md;
+			if (w[2] == 'd') {
+				a->dest = XT_ADDRTYPE_LOCAL;
+				if (neg)
+					a->flags |= XT_ADDRTYPE_INVERT_DEST;
+			} else {
+				a->source = XT_ADDRTYPE_LOCAL;
+				if (neg)
+					a->flags |= XT_ADDRTYPE_INVERT_SOURCE;
+			}
+		} else if (!strcmp(w, "--ctstate") && !strcmp(mname, "conntrack")) {
+			struct xt_conntrack_mtinfo3 *c = md;
+			c->state_mask = ctstate_bits(NEXT());
+			c->match_flags |= XT_CONNTRACK_STATE;
+			if (neg)
+				c->invert_flags |= XT_CONNTRACK_STATE;
+		} else if (!strcmp(w, "--mark") && !strcmp(mname, "mark")) {
+			const char *v = NEXT();
+			char *copy = xstrdup(v), *slash = strchr(copy, '/');
+			struct xt_mark_mtinfo1 *mk = md;
+			mk->mask = 0xffffffff;
+			if (slash)
+				*slash = '\0';
+			int bad = parse_u32(copy, &mk->mark) < 0 || (slash && parse_u32(slash + 1, &mk->mask) < 0);
+			free(copy);
+			if (bad)
+				return mk_err_set(err, MK_EINVAL, "bad mark %s", v);
+			mk->invert = neg;
+		} else if (!strcmp(w, "-j")) {
+			target = NEXT();
+		} else {
+			return mk_err_set(err, MK_EINVAL, "unsupported option %s", w);
+		}
+		neg = false;
+	}
+	if (!target) {
+		/* no -j: a rule that only counts, continuing with the next */
+		add_target(b, "", 0, sizeof(int));
+		return 0;
+	}
+	if (!strcmp(target, "REJECT")) {
+		struct ipt_reject_info *r = add_target(b, "REJECT", 0, sizeof(*r));
+		r->with = IPT_ICMP_PORT_UNREACHABLE;
+	} else if (!strcmp(target, "MARK")) {
+		struct xt_mark_tginfo2 *mk = add_target(b, "MARK", 2, sizeof(*mk));
+		if (i + 1 >= t->n)
+			return mk_err_set(err, MK_EINVAL, "MARK needs an option");
+		const char *op = t->v[i], *v = t->v[i + 1];
+		if (parse_u32(v, &mk->mark) < 0)
+			return mk_err_set(err, MK_EINVAL, "bad mark %s", v);
+		if (!strcmp(op, "--or-mark"))
+			mk->mask = mk->mark;
+		else if (!strcmp(op, "--xor-mark"))
+			mk->mask = 0;
+		else
+			return mk_err_set(err, MK_EINVAL, "unsupported MARK option %s", op);
+		i += 2;
+	} else if (!strcmp(target, "MASQUERADE")) {
+		struct nf_nat_ipv4_multi_range_compat *r = add_target(b, "MASQUERADE", 0, sizeof(*r));
+		r->rangesize = 1;
+		if (i < t->n && !strcmp(t->v[i], "--random-fully")) {
+			r->range[0].flags |= NF_NAT_RANGE_PROTO_RANDOM_FULLY;
+			i++;
+		}
+	} else if (!strcmp(target, "DNAT")) {
+		if (i + 1 >= t->n || strcmp(t->v[i], "--to-destination"))
+			return mk_err_set(err, MK_EINVAL, "DNAT needs --to-destination");
+		const char *v = t->v[i + 1];
+		char *copy = xstrdup(v), *colon = strrchr(copy, ':');
+		struct in_addr ip;
+		uint32_t port = 0;
+		if (colon)
+			*colon = '\0';
+		int bad = inet_pton(AF_INET, copy, &ip) != 1 ||
+			  (colon && (parse_u32(colon + 1, &port) < 0 || port > 65535));
+		free(copy);
+		if (bad)
+			return mk_err_set(err, MK_EINVAL, "bad DNAT destination %s", v);
+		/* revision 2: what iptables itself uses on current kernels, and the
+		 * only one its save prints back */
+		struct nf_nat_range2 *r = add_target(b, "DNAT", 2, sizeof(*r));
+		r->flags = NF_NAT_RANGE_MAP_IPS;
+		r->min_addr.ip = r->max_addr.ip = ip.s_addr;
+		if (colon) {
+			r->flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+			r->min_proto.tcp.port = r->max_proto.tcp.port = htons((uint16_t)port);
+		}
+		i += 2;
+	} else {
+		/* ACCEPT, DROP, RETURN or a chain: libiptc resolves the name */
+		add_target(b, target, 0, sizeof(int));
+	}
+	if (i < t->n)
+		return mk_err_set(err, MK_EINVAL, "unexpected %s after target", t->v[i]);
+	return 0;
+#undef NEXT
+}
+
+/* ---- tables ---- */
+
+static int xtables_lock(struct mk_err **err)
+{
+	int fd = open(XTABLES_LOCK, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mk_err_errno(err, MK_EIO, errno, "opening %s", XTABLES_LOCK);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return mk_err_errno(err, MK_EIO, e, "locking %s", XTABLES_LOCK);
+		}
+	}
+	return fd;
+}
+
+static const char *entry_comment(const struct ipt_entry *e)
+{
+	for (size_t off = sizeof(struct ipt_entry); off < e->target_offset;) {
+		const struct xt_entry_match *m = (const void *)((const uint8_t *)e + off);
+		if (!strcmp(m->u.user.name, "comment"))
+			return ((const struct xt_comment_info *)m->data)->comment;
+		if (m->u.match_size == 0)
+			break;
+		off += m->u.match_size;
+	}
+	return NULL;
+}
+
+/* Inserts the missing jump rules of this table at the top of their built-in
+ * chains, as upstream does with `iptables -C || iptables -I`. */
+static int ensure_jumps(struct xtc_handle *h, const char *table, struct mk_err **err)
+{
+	struct builder *b = xmalloc(sizeof(*b));
+	struct tokens t = {0};
+	int rc = 0;
+	for (size_t j = 0; j < iptr_n_jumps && rc == 0; j++) {
+		const struct iptr_jump *jp = &iptr_jumps[j];
+		if (strcmp(jp->table, table))
+			continue;
+		bool found = false;
+		for (const struct ipt_entry *e = iptc_first_rule(jp->chain, h); e && !found;
+		     e = iptc_next_rule(e, h)) {
+			const char *tg = iptc_get_target(e, h), *cm = entry_comment(e);
+			found = tg && !strcmp(tg, jp->target) &&
+				(jp->comment ? cm && !strcmp(cm, jp->comment) : !cm);
+		}
+		if (found)
+			continue;
+		if (!iptc_is_chain(jp->target, h) && !iptc_create_chain(jp->target, h)) {
+			rc = mk_err_set(err, MK_EIO, "creating chain %s: %s", jp->target,
+					iptc_strerror(errno));
+			break;
+		}
+		char *line = jp->comment ? xasprintf("%s -m comment --comment \"%s\" -j %s", jp->args,
+						     jp->comment, jp->target)
+					 : xasprintf("%s -j %s", jp->args, jp->target);
+		tokens_split(&t, line, strlen(line));
+		rc = build_entry(b, &t, 0, err);
+		if (rc == 0 && !iptc_insert_entry(jp->chain, &b->u.e, 0, h))
+			rc = mk_err_set(err, MK_EIO, "inserting jump %s -> %s: %s", jp->chain,
+					jp->target, iptc_strerror(errno));
+		free(line);
+	}
+	tokens_free(&t);
+	free(b);
+	return rc;
+}
+
+/* Appends the "-A CHAIN ..." lines of text to h. */
+static int append_lines(struct xtc_handle *h, const struct buf *text, struct builder *b,
+			struct tokens *t, struct mk_err **err)
+{
+	const char *p = text->data, *end = text->data + text->len;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		tokens_split(t, p, len);
+		p += len + 1;
+		if (t->n < 2 || strcmp(t->v[0], "-A"))
+			return mk_err_set(err, MK_EINVAL, "bad rule line");
+		const char *chain = t->v[1];
+		if (build_entry(b, t, 2, err) < 0)
+			return mk_err_wrap(err, "rule in %s", chain);
+		if (!iptc_append_entry(chain, &b->u.e, h))
+			return mk_err_set(err, MK_EIO, "appending to %s (%s): %s", chain,
+					  b->comment ? b->comment : "no comment", iptc_strerror(errno));
+	}
+	return 0;
+}
+
+static int apply_table(struct xtc_handle *h, const struct iptr_table *t, bool jumps,
+		       struct mk_err **err)
+{
+	for (size_t i = 0; i < t->n_chains; i++) {
+		const char *c = t->chains[i];
+		int ok = iptc_is_chain(c, h) ? iptc_flush_entries(c, h) : iptc_create_chain(c, h);
+		if (!ok)
+			return mk_err_set(err, MK_EIO, "declaring chain %s: %s", c, iptc_strerror(errno));
+	}
+	if (jumps && ensure_jumps(h, t->name, err) < 0)
+		return -1;
+	struct builder *b = xmalloc(sizeof(*b));
+	struct tokens tk = {0};
+	int rc = append_lines(h, &t->rules, b, &tk, err);
+	for (size_t i = 0; rc == 0 && i < t->n_deletes; i++)
+		if (!iptc_delete_chain(t->deletes[i], h))
+			rc = mk_err_set(err, MK_EIO, "deleting chain %s: %s", t->deletes[i],
+					iptc_strerror(errno));
+	if (rc == 0)
+		rc = append_lines(h, &t->tail, b, &tk, err);
+	tokens_free(&tk);
+	free(b);
+	return rc;
+}
+
+static int commit(struct xtc_handle *h, const char *table, struct mk_err **err)
+{
+	if (!iptc_commit(h))
+		return mk_err_set(err, MK_EIO, "committing table %s: %s", table, iptc_strerror(errno));
+	return 0;
+}
+
+int ipt_backend_apply_table(const struct iptr_table *t, bool jumps, struct mk_err **err)
+{
+	cleanup_close int lock = xtables_lock(err);
+	if (lock < 0)
+		return -1;
+	struct xtc_handle *h = iptc_init(t->name);
+	if (!h)
+		return mk_err_set(err, MK_EIO, "reading table %s: %s", t->name, iptc_strerror(errno));
+	int rc = apply_table(h, t, jumps, err);
+	if (rc == 0)
+		rc = commit(h, t->name, err);
+	iptc_free(h);
+	return rc;
+}
+
+int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg,
+		     const json_t *changed, struct ipt_sync_stats *stats, struct mk_err **err)
+{
+	cleanup_close int lock = xtables_lock(err);
+	if (lock < 0)
+		return -1;
+	struct xtc_handle *nat = iptc_init("nat");
+	if (!nat)
+		return mk_err_set(err, MK_EIO, "reading table nat: %s", iptc_strerror(errno));
+	struct xtc_handle *flt = iptc_init("filter");
+	if (!flt) {
+		iptc_free(nat);
+		return mk_err_set(err, MK_EIO, "reading table filter: %s", iptc_strerror(errno));
+	}
+	/* existing chains for stale-chain detection */
+	size_t n = 0, cap = 256;
+	char **existing = xmalloc(cap * sizeof(*existing));
+	for (const char *c = iptc_first_chain(nat); c; c = iptc_next_chain(nat)) {
+		if (!iptr_is_service_chain(c))
+			continue;
+		if (n == cap)
+			existing = xrealloc(existing, (cap *= 2) * sizeof(*existing));
+		existing[n++] = xstrdup(c);
+	}
+	struct iptr_opts opts = {.changed = changed, .existing_nat = existing, .n_existing_nat = n};
+	struct iptr_ruleset rs;
+	iptr_render(m, cfg, &opts, &rs);
+	bool full = changed == NULL;
+	int rc = apply_table(flt, &rs.filter, full, err);
+	if (rc == 0)
+		rc = apply_table(nat, &rs.nat, full, err);
+	/* filter first: its REJECTs never point at nat chains, and a failed nat
+	 * commit leaves the previous nat rules in force */
+	if (rc == 0)
+		rc = commit(flt, "filter", err);
+	if (rc == 0)
+		rc = commit(nat, "nat", err);
+	if (rc == 0 && stats) {
+		*stats = (struct ipt_sync_stats){
+			.filter_rules = rs.filter.n_rules,
+			.nat_rules = rs.nat.n_rules + rs.nat.n_tail,
+			.nat_total = rs.nat.n_rules + rs.nat.n_tail + rs.n_skipped_nat,
+			.deleted_chains = rs.nat.n_deletes,
+			.no_local_internal = rs.no_local_internal,
+			.no_local_external = rs.no_local_external,
+		};
+	}
+	iptr_ruleset_free(&rs);
+	for (size_t i = 0; i < n; i++)
+		free(existing[i]);
+	free(existing);
+	iptc_free(flt);
+	iptc_free(nat);
+	return rc;
+}
+
+static int cleanup_table(const char *table, struct mk_err **err)
+{
+	struct xtc_handle *h = iptc_init(table);
+	if (!h) {
+		/* a table that does not exist holds nothing of ours */
+		if (errno == ENOENT)
+			return 0;
+		return mk_err_set(err, MK_EIO, "reading table %s: %s", table, iptc_strerror(errno));
+	}
+	int rc = 0;
+	size_t n = 0, cap = 64;
+	char **chains = xmalloc(cap * sizeof(*chains));
+	for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+		if (iptc_builtin(c, h)) {
+			/* built-in chains are marked '!': their jumps to KUBE-* go */
+			if (n == cap)
+				chains = xrealloc(chains, (cap *= 2) * sizeof(*chains));
+			chains[n++] = xasprintf("!%s", c);
+			continue;
+		}
+		if (strncmp(c, "KUBE-", 5))
+			continue;
+		if (n == cap)
+			chains = xrealloc(chains, (cap *= 2) * sizeof(*chains));
+		chains[n++] = xstrdup(c);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (chains[i][0] != '!')
+			continue;
+		const char *c = chains[i] + 1;
+		unsigned int idx = 0;
+		const struct ipt_entry *e = iptc_first_rule(c, h);
+		while (e) {
+			const char *tg = iptc_get_target(e, h);
+			if (tg && !strncmp(tg, "KUBE-", 5)) {
+				if (!iptc_delete_num_entry(c, idx, h)) {
+					rc = mk_err_set(err, MK_EIO, "deleting jump from %s: %s", c,
+							iptc_strerror(errno));
+					break;
+				}
+				/* restart: the iterator is invalid after a deletion */
+				idx = 0;
+				e = iptc_first_rule(c, h);
+				continue;
+			}
+			idx++;
+			e = iptc_next_rule(e, h);
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (chains[i][0] != '!' && !iptc_flush_entries(chains[i], h))
+			rc = mk_err_set(err, MK_EIO, "flushing %s: %s", chains[i], iptc_strerror(errno));
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (chains[i][0] != '!' && !iptc_delete_chain(chains[i], h))
+			rc = mk_err_set(err, MK_EIO, "deleting %s: %s", chains[i], iptc_strerror(errno));
+	if (rc == 0)
+		rc = commit(h, table, err);
+	for (size_t i = 0; i < n; i++)
+		free(chains[i]);
+	free(chains);
+	iptc_free(h);
+	return rc;
+}
+
+int ipt_backend_cleanup(struct mk_err **err)
+{
+	cleanup_close int lock = xtables_lock(err);
+	if (lock < 0)
+		return -1;
+	if (cleanup_table("filter", err) < 0 || cleanup_table("nat", err) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* iptables backend: writes the ruleset of iptrules.h into the kernel's legacy
+ * xtables through libiptc, one iptc_commit per table and sync, while holding
+ * /run/xtables.lock so the iptables binaries of kubelet and CNI wait. Must run
+ * in the network namespace whose rules it changes. */
+#ifndef PROXY_IPTABLES_H
+#define PROXY_IPTABLES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "err.h"
+#include "model.h"
+
+struct ipt_sync_stats {
+	size_t filter_rules, nat_rules; /* rules written in this sync */
+	size_t nat_total;               /* rules owned, counting unchanged services */
+	size_t deleted_chains;
+	size_t no_local_internal, no_local_external;
+};
+
+/* One sync. changed NULL (or full true): full sync, which also installs the
+ * jump rules from the built-in chains; otherwise a partial sync that rewrites
+ * only the chains of services whose "ns/name" is a key of changed. Stale
+ * per-service chains are deleted in the same commit. On failure nothing of the
+ * failing table is applied and the error names the refused rule's service. */
+int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg,
+		     const json_t *changed, struct ipt_sync_stats *stats, struct mk_err **err);
+
+/* Removes every KUBE-* chain of the nat and filter tables and the rules that
+ * jump to them from built-in chains (--cleanup). */
+int ipt_backend_cleanup(struct mk_err **err);
+
+/* Applies one table of restore-format lines ("-A CHAIN ...") through libiptc:
+ * declared chains created or flushed, rules appended, deletes removed. Exposed
+ * for tests. chains/deletes as in struct iptr_table. */
+struct iptr_table;
+int ipt_backend_apply_table(const struct iptr_table *t, bool ensure_jumps, struct mk_err **err);
+
+#endif

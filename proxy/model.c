@@ -1,0 +1,531 @@
+/* Services + EndpointSlices -> sorted service ports with categorised endpoints. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "model.h"
+#include "xalloc.h"
+
+void proxy_config_init(struct proxy_config *cfg)
+{
+	*cfg = (struct proxy_config){
+		.masquerade_bit = 14,
+		.localhost_nodeports = true,
+		.random_fully = true,
+		.drop_invalid = true,
+	};
+}
+
+void proxy_probability(size_t n, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%0.10f", 1.0 / (double)n);
+}
+
+char *proxy_join_host_port(const char *ip, int port)
+{
+	if (strchr(ip, ':'))
+		return xasprintf("[%s]:%d", ip, port);
+	return xasprintf("%s:%d", ip, port);
+}
+
+/* An IPv4 address or CIDR. */
+static bool is_ipv4(const char *s)
+{
+	if (!s || !*s || strlen(s) > 18)
+		return false;
+	char a[19];
+	strcpy(a, s);
+	char *slash = strchr(a, '/');
+	if (slash)
+		*slash = '\0';
+	struct in_addr in;
+	return inet_pton(AF_INET, a, &in) == 1;
+}
+
+/* ---- derived booleans ---- */
+
+bool proxy_port_external(const struct proxy_svc_port *p)
+{
+	return p->node_port != 0 || p->n_lb_ips > 0 || p->n_external_ips > 0;
+}
+
+bool proxy_port_has_internal(const struct proxy_svc_port *p)
+{
+	return p->has_endpoints && !(p->itp_local && p->n_local_eps == 0);
+}
+
+bool proxy_port_has_external(const struct proxy_svc_port *p)
+{
+	return p->has_endpoints && !(p->etp_local && p->n_local_eps == 0);
+}
+
+bool proxy_port_uses_cluster_chain(const struct proxy_svc_port *p)
+{
+	return p->n_cluster_eps > 0 && (!p->itp_local || proxy_port_external(p));
+}
+
+bool proxy_port_uses_local_chain(const struct proxy_svc_port *p)
+{
+	return p->n_local_eps > 0 && (p->itp_local || (p->etp_local && proxy_port_external(p)));
+}
+
+bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p)
+{
+	return p->has_endpoints && p->n_lb_ips > 0 && p->n_source_ranges > 0;
+}
+
+/* ---- state ---- */
+
+void proxy_state_init(struct proxy_state *st)
+{
+	st->services = json_object();
+	st->slices = json_object();
+	st->changed = json_object();
+}
+
+void proxy_state_free(struct proxy_state *st)
+{
+	json_decref(st->services);
+	json_decref(st->slices);
+	json_decref(st->changed);
+	st->services = st->slices = st->changed = NULL;
+}
+
+/* Objects carrying these labels are not kube-proxy's (upstream's informer
+ * selector "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"). */
+static bool not_ours(const json_t *obj)
+{
+	json_t *labels = json_path_get(obj, "metadata.labels");
+	return json_object_get(labels, "service.kubernetes.io/service-proxy-name") ||
+	       json_object_get(labels, "service.kubernetes.io/headless");
+}
+
+bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc)
+{
+	if (svc && not_ours(svc))
+		svc = NULL;
+	json_t *old = json_object_get(st->services, key);
+	if (!svc && !old)
+		return false;
+	if (svc && old && json_value_equal(json_object_get(svc, "spec"), json_object_get(old, "spec")) &&
+	    json_value_equal(json_object_get(svc, "status"), json_object_get(old, "status")))
+		return false;
+	if (svc)
+		json_object_set(st->services, key, svc);
+	else
+		json_object_del(st->services, key);
+	json_object_set_new(st->changed, key, json_true());
+	return true;
+}
+
+bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
+{
+	const char *ns = json_path_str(slice, "metadata.namespace");
+	const char *name = json_path_str(slice, "metadata.name");
+	json_t *labels = json_path_get(slice, "metadata.labels");
+	const char *svc = json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
+	if (!ns || !name || !svc)
+		return false;
+	if (not_ours(slice))
+		deleted = true;
+	char *key = xasprintf("%s/%s", ns, svc);
+	json_t *per = json_object_get(st->slices, key);
+	json_t *old = per ? json_object_get(per, name) : NULL;
+	bool changed = false;
+	if (deleted) {
+		if (old) {
+			json_object_del(per, name);
+			if (json_object_size(per) == 0)
+				json_object_del(st->slices, key);
+			changed = true;
+		}
+	} else if (!old || !json_value_equal(json_object_get(old, "endpoints"),
+					     json_object_get(slice, "endpoints")) ||
+		   !json_value_equal(json_object_get(old, "ports"), json_object_get(slice, "ports")) ||
+		   !json_value_equal(json_object_get(old, "addressType"),
+				     json_object_get(slice, "addressType"))) {
+		if (!per) {
+			per = json_object();
+			json_object_set_new(st->slices, key, per);
+		}
+		json_object_set(per, name, slice);
+		changed = true;
+	}
+	if (changed)
+		json_object_set_new(st->changed, key, json_true());
+	free(key);
+	return changed;
+}
+
+/* ---- model ---- */
+
+static char **str_array(const json_t *arr, size_t *n, bool trim)
+{
+	*n = 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return NULL;
+	char **out = xcalloc(json_array_size(arr), sizeof(*out));
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		if (!s)
+			continue;
+		char *c = xstrdup(s);
+		if (trim) {
+			char *b = c;
+			while (*b == ' ' || *b == '\t')
+				b++;
+			memmove(c, b, strlen(b) + 1);
+			size_t l = strlen(c);
+			while (l && (c[l - 1] == ' ' || c[l - 1] == '\t'))
+				c[--l] = '\0';
+		}
+		if (!is_ipv4(c)) {
+			free(c);
+			continue;
+		}
+		out[(*n)++] = c;
+	}
+	if (*n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **dup_strv(char **v, size_t n)
+{
+	if (!n)
+		return NULL;
+	char **o = xcalloc(n, sizeof(*o));
+	for (size_t i = 0; i < n; i++)
+		o[i] = xstrdup(v[i]);
+	return o;
+}
+
+static bool parse_proto(const char *s, enum proxy_proto *p, const char **str)
+{
+	if (!s || !strcmp(s, "TCP")) {
+		*p = PROTO_TCP;
+		*str = "tcp";
+	} else if (!strcmp(s, "UDP")) {
+		*p = PROTO_UDP;
+		*str = "udp";
+	} else if (!strcmp(s, "SCTP")) {
+		*p = PROTO_SCTP;
+		*str = "sctp";
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static bool cond(const json_t *ep, const char *name, bool dflt)
+{
+	json_t *v = json_object_get(json_object_get(ep, "conditions"), name);
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct proxy_endpoint *x = a, *y = b;
+	int c = strcmp(x->str, y->str);
+	if (c)
+		return c;
+	/* the local one first so deduplication keeps it */
+	return (int)y->local - (int)x->local;
+}
+
+static void free_ep(struct proxy_endpoint *e)
+{
+	free(e->ip);
+	free(e->str);
+}
+
+/* Endpoints of slices for the port (name, protocol): deduplicated, sorted. */
+static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
+			      const struct proxy_config *cfg)
+{
+	size_t cap = 0, n = 0;
+	struct proxy_endpoint *eps = NULL;
+	size_t i;
+	json_t *sl;
+	json_array_foreach(slices, i, sl) {
+		const char *at = json_string_value(json_object_get(sl, "addressType"));
+		if (!at || strcmp(at, "IPv4"))
+			continue;
+		int port = 0;
+		size_t j;
+		json_t *sp;
+		json_array_foreach(json_object_get(sl, "ports"), j, sp) {
+			json_t *nm = json_object_get(sp, "name");
+			if (!json_is_string(nm))
+				continue;
+			enum proxy_proto pr;
+			const char *ps;
+			if (!parse_proto(json_string_value(json_object_get(sp, "protocol")), &pr, &ps))
+				continue;
+			if (pr != p->proto || strcmp(json_string_value(nm), p->port_name))
+				continue;
+			port = (int)json_integer_value(json_object_get(sp, "port"));
+			break;
+		}
+		if (port <= 0)
+			continue;
+		json_t *ep;
+		json_array_foreach(json_object_get(sl, "endpoints"), j, ep) {
+			const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+			if (!is_ipv4(ip))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				eps = xrealloc(eps, cap * sizeof(*eps));
+			}
+			const char *node = json_string_value(json_object_get(ep, "nodeName"));
+			bool ready = cond(ep, "ready", true);
+			eps[n++] = (struct proxy_endpoint){
+				.ip = xstrdup(ip),
+				.port = port,
+				.str = proxy_join_host_port(ip, port),
+				.ready = ready,
+				.serving = cond(ep, "serving", true),
+				.terminating = cond(ep, "terminating", false),
+				.local = node && cfg->node_name && !strcmp(node, cfg->node_name),
+			};
+		}
+	}
+	if (n > 1)
+		qsort(eps, n, sizeof(*eps), ep_cmp);
+	size_t w = 0;
+	for (size_t r = 0; r < n; r++) {
+		if (w > 0 && !strcmp(eps[w - 1].str, eps[r].str)) {
+			free_ep(&eps[r]);
+			continue;
+		}
+		eps[w++] = eps[r];
+	}
+	p->eps = eps;
+	p->n_eps = w;
+}
+
+/* upstream's CategorizeEndpoints, without topology hints */
+static void categorize(struct proxy_svc_port *p)
+{
+	size_t n = p->n_eps;
+	p->cluster_eps = n ? xcalloc(n, sizeof(*p->cluster_eps)) : NULL;
+	p->local_eps = n ? xcalloc(n, sizeof(*p->local_eps)) : NULL;
+	p->reachable_eps = n ? xcalloc(n, sizeof(*p->reachable_eps)) : NULL;
+	bool external = proxy_port_external(p);
+	bool uses_cluster = !p->itp_local || external;
+	bool uses_local = p->itp_local || (p->etp_local && external);
+
+	if (uses_cluster) {
+		for (size_t i = 0; i < n; i++)
+			if (p->eps[i].ready)
+				p->cluster_eps[p->n_cluster_eps++] = &p->eps[i];
+		if (p->n_cluster_eps == 0)
+			for (size_t i = 0; i < n; i++)
+				if (p->eps[i].serving && p->eps[i].terminating)
+					p->cluster_eps[p->n_cluster_eps++] = &p->eps[i];
+		p->has_endpoints = p->n_cluster_eps > 0;
+	}
+	if (!uses_local) {
+		if (p->n_cluster_eps)
+			memcpy(p->reachable_eps, p->cluster_eps,
+			       p->n_cluster_eps * sizeof(*p->cluster_eps));
+		p->n_reachable_eps = p->n_cluster_eps;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p->eps[i].local && p->eps[i].ready)
+			p->local_eps[p->n_local_eps++] = &p->eps[i];
+	if (p->n_local_eps == 0)
+		for (size_t i = 0; i < n; i++)
+			if (p->eps[i].local && p->eps[i].serving && p->eps[i].terminating)
+				p->local_eps[p->n_local_eps++] = &p->eps[i];
+	for (size_t i = 0; i < n; i++)
+		if (p->eps[i].ready || (p->eps[i].serving && p->eps[i].terminating))
+			p->has_endpoints = true;
+	/* union of both in endpoint order */
+	for (size_t i = 0, c = 0, l = 0; i < n; i++) {
+		bool in = false;
+		if (c < p->n_cluster_eps && p->cluster_eps[c] == &p->eps[i]) {
+			in = true;
+			c++;
+		}
+		if (l < p->n_local_eps && p->local_eps[l] == &p->eps[i]) {
+			in = true;
+			l++;
+		}
+		if (in)
+			p->reachable_eps[p->n_reachable_eps++] = &p->eps[i];
+	}
+}
+
+static const char *service_cluster_ip(const json_t *spec)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(spec, "clusterIPs"), i, v)
+		if (is_ipv4(json_string_value(v)))
+			return json_string_value(v);
+	const char *ip = json_string_value(json_object_get(spec, "clusterIP"));
+	return is_ipv4(ip) ? ip : NULL;
+}
+
+void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const json_t *slices,
+			     const struct proxy_config *cfg)
+{
+	const json_t *spec = json_object_get(svc, "spec");
+	const char *ns = json_path_str(svc, "metadata.namespace");
+	const char *name = json_path_str(svc, "metadata.name");
+	const char *type = json_string_value(json_object_get(spec, "type"));
+	const char *cip = service_cluster_ip(spec);
+	if (!ns || !name || !cip || (type && !strcmp(type, "ExternalName")))
+		return;
+	json_t *ports = json_object_get(spec, "ports");
+	if (!json_is_array(ports) || json_array_size(ports) == 0)
+		return;
+	if (!type)
+		type = "ClusterIP";
+
+	size_t n_ext, n_lb = 0, n_ranges;
+	char **ext = str_array(json_object_get(spec, "externalIPs"), &n_ext, false);
+	char **ranges = str_array(json_object_get(spec, "loadBalancerSourceRanges"), &n_ranges, true);
+	char **lb = NULL;
+	json_t *ingress = json_path_get(svc, "status.loadBalancer.ingress");
+	if (json_is_array(ingress) && json_array_size(ingress)) {
+		lb = xcalloc(json_array_size(ingress), sizeof(*lb));
+		size_t i;
+		json_t *ing;
+		json_array_foreach(ingress, i, ing) {
+			const char *ip = json_string_value(json_object_get(ing, "ip"));
+			const char *mode = json_string_value(json_object_get(ing, "ipMode"));
+			if (is_ipv4(ip) && !(mode && !strcmp(mode, "Proxy")))
+				lb[n_lb++] = xstrdup(ip);
+		}
+	}
+	const char *etp = json_string_value(json_object_get(spec, "externalTrafficPolicy"));
+	const char *itp = json_string_value(json_object_get(spec, "internalTrafficPolicy"));
+	bool ext_type = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") || n_ext > 0;
+	bool etp_local = etp && !strcmp(etp, "Local") && ext_type;
+	const char *aff = json_string_value(json_object_get(spec, "sessionAffinity"));
+	json_t *tmo = json_path_get(spec, "sessionAffinityConfig.clientIP.timeoutSeconds");
+	int hc = 0;
+	if (!strcmp(type, "LoadBalancer") && etp_local)
+		hc = (int)json_integer_value(json_object_get(spec, "healthCheckNodePort"));
+
+	size_t i;
+	json_t *sp;
+	json_array_foreach(ports, i, sp) {
+		enum proxy_proto pr;
+		const char *ps;
+		if (!parse_proto(json_string_value(json_object_get(sp, "protocol")), &pr, &ps))
+			continue;
+		const char *pn = json_string_value(json_object_get(sp, "name"));
+		if (!pn)
+			pn = "";
+		if (m->n % 64 == 0)
+			m->ports = xrealloc(m->ports, (m->n + 64) * sizeof(*m->ports));
+		struct proxy_svc_port *p = &m->ports[m->n++];
+		*p = (struct proxy_svc_port){
+			.ns = xstrdup(ns),
+			.name = xstrdup(name),
+			.port_name = xstrdup(pn),
+			.spn = *pn ? xasprintf("%s/%s:%s", ns, name, pn) : xasprintf("%s/%s", ns, name),
+			.key = xasprintf("%s/%s", ns, name),
+			.proto = pr,
+			.proto_str = ps,
+			.cluster_ip = xstrdup(cip),
+			.port = (int)json_integer_value(json_object_get(sp, "port")),
+			.node_port = (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"))
+					     ? (int)json_integer_value(json_object_get(sp, "nodePort"))
+					     : 0,
+			.hc_node_port = hc,
+			.external_ips = dup_strv(ext, n_ext),
+			.n_external_ips = n_ext,
+			.lb_ips = dup_strv(lb, n_lb),
+			.n_lb_ips = n_lb,
+			.source_ranges = dup_strv(ranges, n_ranges),
+			.n_source_ranges = n_ranges,
+			.affinity = aff && !strcmp(aff, "ClientIP"),
+			.affinity_timeout = tmo ? (int)json_integer_value(tmo) : 10800,
+			.etp_local = etp_local,
+			.itp_local = itp && !strcmp(itp, "Local"),
+		};
+		collect_endpoints(p, slices, cfg);
+		categorize(p);
+		m->n_endpoints += p->n_eps;
+	}
+	free_strv(ext, n_ext);
+	free_strv(lb, n_lb);
+	free_strv(ranges, n_ranges);
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	const struct proxy_svc_port *x = a, *y = b;
+	int c = strcmp(x->spn, y->spn);
+	return c ? c : (int)x->proto - (int)y->proto;
+}
+
+void proxy_model_sort(struct proxy_model *m)
+{
+	if (m->n > 1)
+		qsort(m->ports, m->n, sizeof(*m->ports), port_cmp);
+}
+
+struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg)
+{
+	struct proxy_model *m = xcalloc(1, sizeof(*m));
+	const char *key;
+	json_t *svc;
+	json_object_foreach(st->services, key, svc) {
+		json_t *per = json_object_get(st->slices, key);
+		json_t *arr = json_array();
+		const char *sn;
+		json_t *sl;
+		json_object_foreach(per, sn, sl)
+			json_array_append(arr, sl);
+		proxy_model_add_service(m, svc, arr, cfg);
+		json_decref(arr);
+	}
+	proxy_model_sort(m);
+	return m;
+}
+
+void proxy_model_free(struct proxy_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct proxy_svc_port *p = &m->ports[i];
+		free(p->ns);
+		free(p->name);
+		free(p->port_name);
+		free(p->spn);
+		free(p->key);
+		free(p->cluster_ip);
+		free_strv(p->external_ips, p->n_external_ips);
+		free_strv(p->lb_ips, p->n_lb_ips);
+		free_strv(p->source_ranges, p->n_source_ranges);
+		for (size_t j = 0; j < p->n_eps; j++)
+			free_ep(&p->eps[j]);
+		free(p->eps);
+		free(p->cluster_eps);
+		free(p->local_eps);
+		free(p->reachable_eps);
+	}
+	free(m->ports);
+	free(m);
+}
