@@ -903,6 +903,9 @@ static void handle_list(struct api_request *rq, const struct target *t)
 	}
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%lld", (long long)rev);
+	const char *warning = NULL;
+	if (!strcmp(t->r->resource, "componentstatuses"))
+		warning = "v1 ComponentStatus is deprecated in v1.19+";
 	if (api_wants_table(rq)) {
 		json_t *tbl = api_table_of(t->r, items, req_query(rq, "includeObject"), true);
 		if (tbl) {
@@ -913,7 +916,7 @@ static void handle_list(struct api_request *rq, const struct target *t)
 			if (remaining >= 0)
 				json_path_set(tbl, "metadata.remainingItemCount",
 					      json_integer(remaining));
-			req_reply_json(rq, 200, tbl, NULL);
+			req_reply_json(rq, 200, tbl, warning);
 			return;
 		}
 	}
@@ -925,9 +928,6 @@ static void handle_list(struct api_request *rq, const struct target *t)
 		json_object_set_new(md, "remainingItemCount", json_integer(remaining));
 	json_t *list = json_pack("{s:s, s:s, s:o, s:o}", "kind", lk, "apiVersion",
 				 api_resource_api_version(t->r), "metadata", md, "items", items);
-	const char *warning = NULL;
-	if (!strcmp(t->r->resource, "componentstatuses"))
-		warning = "v1 ComponentStatus is deprecated in v1.19+";
 	req_reply_json(rq, 200, list, warning);
 }
 
