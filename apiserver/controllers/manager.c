@@ -286,10 +286,10 @@ static const struct controller_entry controllers[] = {
 	{"endpoint", true, endpoints_controller_start},
 	{"endpointslice", true, endpointslice_controller_start},
 	{"serviceaccount", true, serviceaccount_controller_start},
-	// {"namespace", true, namespace_controller_start},
-	// {"garbagecollector", true, gc_controller_start},
-	// {"nodeipam", true, nodeipam_controller_start},
-	// {"nodelifecycle", true, nodelifecycle_controller_start},
+	{"namespace", true, namespace_controller_start},
+	{"garbagecollector", true, gc_controller_start},
+	{"nodeipam", true, nodeipam_controller_start},
+	{"nodelifecycle", true, nodelifecycle_controller_start},
 };
 
 struct election {
