@@ -215,14 +215,17 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 	json_decref(inf->cache);
 	inf->cache = json_incref(fresh);
 	set_rv_locked(inf, json_path_str(list, "metadata.resourceVersion"));
-	bool first = !inf->synced;
-	inf->synced = true;
-	if (first)
-		pthread_cond_broadcast(&inf->cond);
 	pthread_mutex_unlock(&inf->lock);
 
 	call_handlers(inf, ch, n);
 	free(ch);
+	/* Synced once the handlers have seen the first list, as upstream. */
+	pthread_mutex_lock(&inf->lock);
+	if (!inf->synced) {
+		inf->synced = true;
+		pthread_cond_broadcast(&inf->cond);
+	}
+	pthread_mutex_unlock(&inf->lock);
 	return 0;
 }
 

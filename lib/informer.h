@@ -59,7 +59,8 @@ int informer_start(struct informer *inf, struct mk_err **err);
 /* Stops the thread and waits for it (within about a second). Idempotent. */
 void informer_stop(struct informer *inf);
 
-/* True once the first list has been applied to the cache. */
+/* True once the first list has been applied to the cache and its on_add
+ * calls have returned. */
 bool informer_has_synced(struct informer *inf);
 
 /* Waits until synced or timeout_ms passed (0: forever); returns has_synced. */
