@@ -1147,7 +1147,6 @@ enum update_mode {
 	UPDATE_MAIN,
 	UPDATE_STATUS,
 	UPDATE_FINALIZE,
-	UPDATE_BIND, /* pods/binding: only spec.nodeName, which updates may not touch */
 };
 
 /* Computes the wanted object from the current one (borrowed). Returns a new
@@ -1203,9 +1202,6 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 					json_object_set(n, "status", st);
 				else
 					json_object_del(n, "status");
-			} else if (mode == UPDATE_BIND) {
-				json_t *node = json_path_get(next, "spec.nodeName");
-				json_path_set(n, "spec.nodeName", json_incref(node));
 			} else {
 				json_t *fin = json_path_get(next, "spec.finalizers");
 				json_path_set(n, "spec.finalizers",
@@ -1251,7 +1247,7 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 			json_object_set_new(nmd, "generation", json_integer(gen));
 		}
 		json_path_set(next, "metadata.resourceVersion", json_string(cur_rv ? cur_rv : ""));
-		if (mode != UPDATE_BIND) {
+		{
 			json_t *causes = validate(r, next, cur);
 			if (causes) {
 				*status = status_invalid(r, t->name, causes);
@@ -1598,9 +1594,8 @@ static void handle_binding(struct api_request *rq, const struct target *t)
 	struct target pt = *t;
 	pt.sub = NULL;
 	json_t *out = NULL;
-	/* The binding writes spec.nodeName of the main object, which pod updates
-	 * may not change: its own mode skips the update validation. */
-	if (update_loop(rq, &pt, UPDATE_BIND, mutate_bind, (void *)node, &out, &status) < 0) {
+	/* The binding goes to the main object: spec.nodeName is not a status field. */
+	if (update_loop(rq, &pt, UPDATE_MAIN, mutate_bind, (void *)node, &out, &status) < 0) {
 		req_reply_status(rq, status);
 		return;
 	}
