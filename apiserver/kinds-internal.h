@@ -11,8 +11,8 @@
 #include "err.h"
 #include "apiserver/resource.h"
 
-#define KINDS_PRINTER(kind)                                                          \
-	extern const struct table_column kinds_##kind##_columns[];                   \
+#define KINDS_PRINTER(kind)                                                                        \
+	extern const struct table_column kinds_##kind##_columns[];                                 \
 	void kinds_##kind##_print(const json_t *obj, time_t now, json_t *cells)
 
 /* kinds-core.c */
@@ -63,6 +63,7 @@ void kinds_service_prepare_update(json_t *obj, const json_t *old);
 int kinds_service_on_create(json_t *obj, struct mk_err **err);
 int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err);
 void kinds_service_on_delete(const json_t *obj);
+void kinds_service_on_update_abort(const json_t *obj, const json_t *old);
 
 /* kinds-apps.c */
 KINDS_PRINTER(deployment);
