@@ -14,6 +14,9 @@ BUILD ?= build
 BIN ?= bin
 SAN ?=
 CC ?= gcc
+# V=1 shows the full compiler command lines.
+V ?=
+Q := $(if $(V),,@)
 
 PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -66,36 +69,42 @@ all: $(BINARIES)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo '  CC      $<')
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB_A): $(call obj,$(LIB_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 define component_rules
 $(BIN)/$(BIN_$(1)): $(call obj,$(call src_of,$(1))) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(call src_of,$(1))) $(LIB_A) $$(PKG_LIBS)
+	@$$(if $$(Q),echo '  LD      $$@')
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(call src_of,$(1))) $(LIB_A) $$(PKG_LIBS)
 $(BUILD)/tests/$(1)/%: tests/unit/$(1)/%.c $(call obj,$(call nonmain_of,$(1))) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(call obj,$(call nonmain_of,$(1))) $(LIB_A) $$(PKG_LIBS) -lcmocka
+	@$$(if $$(Q),echo '  LD      $$@')
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$< $(call obj,$(call nonmain_of,$(1))) $(LIB_A) $$(PKG_LIBS) -lcmocka
 endef
 $(foreach c,$(COMPONENTS),$(eval $(call component_rules,$(c))))
 
 define cni_rules
 $(BIN)/cni/$(1): $(call obj,$(wildcard cni/$(1)/*.c) $(CNI_SKEL_SRC)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(wildcard cni/$(1)/*.c) $(CNI_SKEL_SRC)) $(LIB_A) $$(PKG_LIBS)
+	@$$(if $$(Q),echo '  LD      $$@')
+	$$(Q)$$(CC) $$(LDFLAGS) -o $$@ $(call obj,$(wildcard cni/$(1)/*.c) $(CNI_SKEL_SRC)) $(LIB_A) $$(PKG_LIBS)
 endef
 $(foreach p,$(CNI_PLUGINS),$(eval $(call cni_rules,$(p))))
 
 $(BUILD)/tests/cni/%: tests/unit/cni/%.c $(call obj,$(CNI_NONMAIN)) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call obj,$(CNI_NONMAIN)) $(LIB_A) $(PKG_LIBS) -lcmocka
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(call obj,$(CNI_NONMAIN)) $(LIB_A) $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/lib/%: tests/unit/lib/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) -lcmocka
+	@$(if $(Q),echo '  LD      $@')
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_A) $(PKG_LIBS) -lcmocka
 
 # The pause sandbox binary is static so it runs in an empty root filesystem.
 $(BIN)/pause: tools/pause/main.c

@@ -1,5 +1,6 @@
 /* Per-kind strategy hooks, printers and field selectors shared between the
- * resource table (resources.c) and the kinds-*.c files that implement them. */
+ * resource table (resources.c) and the kinds-*.c files that implement them.
+ * Hook contracts are those of struct api_resource (resource.h). */
 #ifndef MK_APISERVER_KINDS_INTERNAL_H
 #define MK_APISERVER_KINDS_INTERNAL_H
 
@@ -10,7 +11,78 @@
 #include "err.h"
 #include "apiserver/resource.h"
 
-/* componentstatuses: new array of ComponentStatus objects. */
+#define KINDS_PRINTER(kind)                                                          \
+	extern const struct table_column kinds_##kind##_columns[];                   \
+	void kinds_##kind##_print(const json_t *obj, time_t now, json_t *cells)
+
+/* kinds-core.c */
 json_t *kinds_componentstatus_list(void);
+KINDS_PRINTER(componentstatus);
+KINDS_PRINTER(configmap);
+KINDS_PRINTER(endpoints);
+KINDS_PRINTER(event);
+KINDS_PRINTER(namespace);
+KINDS_PRINTER(node);
+KINDS_PRINTER(secret);
+KINDS_PRINTER(serviceaccount);
+void kinds_configmap_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_endpoints_defaults(json_t *obj);
+void kinds_event_validate(const json_t *obj, const json_t *old, json_t *causes);
+bool kinds_event_field(const json_t *obj, const char *field, const char **value);
+void kinds_namespace_defaults(json_t *obj);
+void kinds_namespace_prepare_create(json_t *obj);
+void kinds_namespace_prepare_update(json_t *obj, const json_t *old);
+bool kinds_namespace_field(const json_t *obj, const char *field, const char **value);
+void kinds_node_defaults(json_t *obj);
+void kinds_node_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_node_prepare_update(json_t *obj, const json_t *old);
+bool kinds_node_field(const json_t *obj, const char *field, const char **value);
+void kinds_secret_defaults(json_t *obj);
+void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes);
+bool kinds_secret_field(const json_t *obj, const char *field, const char **value);
+
+/* kinds-pod.c */
+KINDS_PRINTER(pod);
+void kinds_pod_defaults(json_t *obj);
+void kinds_pod_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_pod_prepare_create(json_t *obj);
+void kinds_pod_prepare_update(json_t *obj, const json_t *old);
+bool kinds_pod_field(const json_t *obj, const char *field, const char **value);
+/* Pod spec defaults and validation, shared with the pod templates of
+ * deployments and replicasets; path is the spec's field path ("spec",
+ * "spec.template.spec"). in_template: restartPolicy must be Always. */
+void kinds_podspec_defaults(json_t *spec);
+void kinds_podspec_validate(const json_t *spec, const char *path, json_t *causes);
+
+/* kinds-service.c */
+KINDS_PRINTER(service);
+void kinds_service_defaults(json_t *obj);
+void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_service_prepare_create(json_t *obj);
+void kinds_service_prepare_update(json_t *obj, const json_t *old);
+int kinds_service_on_create(json_t *obj, struct mk_err **err);
+int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err);
+void kinds_service_on_delete(const json_t *obj);
+
+/* kinds-apps.c */
+KINDS_PRINTER(deployment);
+KINDS_PRINTER(replicaset);
+void kinds_deployment_defaults(json_t *obj);
+void kinds_deployment_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_replicaset_defaults(json_t *obj);
+void kinds_replicaset_validate(const json_t *obj, const json_t *old, json_t *causes);
+/* Kinds whose status is written only through the status subresource:
+ * create starts from an empty status, an update keeps the stored one. */
+void kinds_status_prepare_create(json_t *obj);
+void kinds_status_prepare_update(json_t *obj, const json_t *old);
+
+/* kinds-other.c */
+KINDS_PRINTER(lease);
+KINDS_PRINTER(endpointslice);
+
+/* Go's %#v of a JSON value as upstream's validation messages quote it:
+ * "x" for strings, 80 for numbers, map[string]string{"a":"b"} for string
+ * maps, []string{"a"} for string arrays. New string, free(). */
+char *kinds_go_value(const json_t *v);
 
 #endif

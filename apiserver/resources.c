@@ -2,6 +2,7 @@
  * order (core group first, then named groups in upstream's priority order,
  * resources alphabetical within a group version). */
 #include <pthread.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +45,13 @@ static const struct api_subresource pod_subs[] = {
 	{.name = NULL},
 };
 static const struct api_subresource node_subs[] = {STATUS_SUB("", "Node"), {.name = NULL}};
-static const struct api_subresource namespace_subs[] = {STATUS_SUB("", "Namespace"),
-							 {.name = NULL}};
+/* finalize: the namespace controller's PUT that drops spec.finalizers. */
+static const struct api_subresource namespace_subs[] = {
+	{.name = "finalize", .group = "", .version = "v1", .kind = "Namespace",
+	 .verbs = (const char *const[]){"update", NULL}},
+	STATUS_SUB("", "Namespace"),
+	{.name = NULL},
+};
 static const struct api_subresource service_subs[] = {STATUS_SUB("", "Service"), {.name = NULL}};
 static const struct api_subresource deployment_subs[] = {
 	SCALE_SUB,
@@ -64,75 +70,125 @@ const struct api_resource api_resources[] = {
 		.singular = "componentstatus", .kind = "ComponentStatus", .namespaced = false,
 		.short_names = SHORT("cs"), .verbs = verbs_get_list,
 		.virtual_list = kinds_componentstatus_list,
+		.columns = kinds_componentstatus_columns,
+		.print_row = kinds_componentstatus_print,
 	},
 	{
 		.group = "", .version = "v1", .resource = "configmaps", .singular = "configmap",
 		.kind = "ConfigMap", .namespaced = true, .short_names = SHORT("cm"),
 		.verbs = verbs_all, .storage = "configmaps",
+		.validate = kinds_configmap_validate,
+		.columns = kinds_configmap_columns, .print_row = kinds_configmap_print,
 	},
 	{
 		.group = "", .version = "v1", .resource = "endpoints", .singular = "endpoints",
 		.kind = "Endpoints", .namespaced = true, .short_names = SHORT("ep"),
 		.verbs = verbs_all, .storage = "services/endpoints",
+		.defaults = kinds_endpoints_defaults,
+		.columns = kinds_endpoints_columns, .print_row = kinds_endpoints_print,
 	},
 	{
 		.group = "", .version = "v1", .resource = "events", .singular = "event",
 		.kind = "Event", .namespaced = true, .short_names = SHORT("ev"),
 		.verbs = verbs_all, .storage = "events",
+		.validate = kinds_event_validate,
+		.columns = kinds_event_columns, .print_row = kinds_event_print,
+		.field_value = kinds_event_field,
 	},
 	{
 		.group = "", .version = "v1", .resource = "namespaces", .singular = "namespace",
 		.kind = "Namespace", .namespaced = false, .short_names = SHORT("ns"),
 		.verbs = verbs_no_collection, .subresources = namespace_subs,
 		.storage = "namespaces",
+		.defaults = kinds_namespace_defaults,
+		.prepare_create = kinds_namespace_prepare_create,
+		.prepare_update = kinds_namespace_prepare_update,
+		.columns = kinds_namespace_columns, .print_row = kinds_namespace_print,
+		.field_value = kinds_namespace_field,
 	},
 	{
 		.group = "", .version = "v1", .resource = "nodes", .singular = "node",
 		.kind = "Node", .namespaced = false, .short_names = SHORT("no"),
 		.verbs = verbs_all, .subresources = node_subs, .storage = "minions",
+		.defaults = kinds_node_defaults,
+		.validate = kinds_node_validate,
+		.prepare_update = kinds_node_prepare_update,
+		.columns = kinds_node_columns, .print_row = kinds_node_print,
+		.field_value = kinds_node_field,
 	},
 	{
 		.group = "", .version = "v1", .resource = "pods", .singular = "pod",
 		.kind = "Pod", .namespaced = true, .short_names = SHORT("po"),
 		.categories = cat_all, .verbs = verbs_all, .subresources = pod_subs,
 		.storage = "pods",
+		.defaults = kinds_pod_defaults,
+		.validate = kinds_pod_validate,
+		.prepare_create = kinds_pod_prepare_create,
+		.prepare_update = kinds_pod_prepare_update,
+		.columns = kinds_pod_columns, .print_row = kinds_pod_print,
+		.field_value = kinds_pod_field,
 	},
 	{
 		.group = "", .version = "v1", .resource = "secrets", .singular = "secret",
 		.kind = "Secret", .namespaced = true, .verbs = verbs_all, .storage = "secrets",
+		.defaults = kinds_secret_defaults,
+		.validate = kinds_secret_validate,
+		.columns = kinds_secret_columns, .print_row = kinds_secret_print,
+		.field_value = kinds_secret_field,
 	},
 	{
 		.group = "", .version = "v1", .resource = "serviceaccounts",
 		.singular = "serviceaccount", .kind = "ServiceAccount", .namespaced = true,
 		.short_names = SHORT("sa"), .verbs = verbs_all, .storage = "serviceaccounts",
+		.columns = kinds_serviceaccount_columns, .print_row = kinds_serviceaccount_print,
 	},
 	{
 		.group = "", .version = "v1", .resource = "services", .singular = "service",
 		.kind = "Service", .namespaced = true, .short_names = SHORT("svc"),
 		.categories = cat_all, .verbs = verbs_all, .subresources = service_subs,
 		.storage = "services/specs",
+		.defaults = kinds_service_defaults,
+		.validate = kinds_service_validate,
+		.prepare_create = kinds_service_prepare_create,
+		.prepare_update = kinds_service_prepare_update,
+		.on_create = kinds_service_on_create,
+		.on_update = kinds_service_on_update,
+		.on_delete = kinds_service_on_delete,
+		.columns = kinds_service_columns, .print_row = kinds_service_print,
 	},
 	{
 		.group = "apps", .version = "v1", .resource = "deployments",
 		.singular = "deployment", .kind = "Deployment", .namespaced = true,
 		.short_names = SHORT("deploy"), .categories = cat_all, .verbs = verbs_all,
 		.subresources = deployment_subs, .storage = "deployments",
+		.defaults = kinds_deployment_defaults,
+		.validate = kinds_deployment_validate,
+		.prepare_create = kinds_status_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_deployment_columns, .print_row = kinds_deployment_print,
 	},
 	{
 		.group = "apps", .version = "v1", .resource = "replicasets",
 		.singular = "replicaset", .kind = "ReplicaSet", .namespaced = true,
 		.short_names = SHORT("rs"), .categories = cat_all, .verbs = verbs_all,
 		.subresources = replicaset_subs, .storage = "replicasets",
+		.defaults = kinds_replicaset_defaults,
+		.validate = kinds_replicaset_validate,
+		.prepare_create = kinds_status_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_replicaset_columns, .print_row = kinds_replicaset_print,
 	},
 	{
 		.group = "coordination.k8s.io", .version = "v1", .resource = "leases",
 		.singular = "lease", .kind = "Lease", .namespaced = true, .verbs = verbs_all,
 		.storage = "leases",
+		.columns = kinds_lease_columns, .print_row = kinds_lease_print,
 	},
 	{
 		.group = "discovery.k8s.io", .version = "v1", .resource = "endpointslices",
 		.singular = "endpointslice", .kind = "EndpointSlice", .namespaced = true,
 		.verbs = verbs_all, .storage = "endpointslices",
+		.columns = kinds_endpointslice_columns, .print_row = kinds_endpointslice_print,
 	},
 	{.resource = NULL},
 };

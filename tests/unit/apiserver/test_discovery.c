@@ -95,69 +95,12 @@ static void test_plain(void **state)
 	assert_null(discovery_resource_list("autoscaling", "v1"));
 }
 
-static void test_table_lookups(void **state)
-{
-	(void)state;
-	const struct api_resource *r = api_resource_find("apps", "v1", "deployments");
-	assert_non_null(r);
-	assert_string_equal(api_resource_api_version(r), "apps/v1");
-	assert_string_equal(api_resource_qualified(r), "deployments.apps");
-	assert_ptr_equal(api_resource_by_kind("apps/v1", "Deployment"), r);
-	assert_non_null(api_resource_sub(r, "scale"));
-	assert_null(api_resource_sub(r, "log"));
-	const struct api_resource *pods = api_resource_find("", "v1", "pods");
-	assert_string_equal(api_resource_api_version(pods), "v1");
-	assert_string_equal(api_resource_qualified(pods), "pods");
-	assert_null(api_resource_find("", "v1", "deployments"));
-	assert_null(api_resource_by_kind("v1", "Deployment"));
-	assert_string_equal(api_resource_find("", "v1", "nodes")->storage, "minions");
-	assert_string_equal(api_resource_find("", "v1", "services")->storage, "services/specs");
-	assert_null(api_resource_find("", "v1", "componentstatuses")->storage);
-	/* Every row has the fields discovery needs. */
-	for (const struct api_resource *x = api_resources; x->resource; x++) {
-		assert_non_null(x->singular);
-		assert_non_null(x->kind);
-		assert_non_null(x->verbs);
-		assert_true(x->storage != NULL || x->virtual_list != NULL);
-	}
-	/* "all" only on pods, services, deployments, replicasets. */
-	size_t n_all = 0;
-	for (const struct api_resource *x = api_resources; x->resource; x++)
-		if (x->categories)
-			n_all++;
-	assert_int_equal(n_all, 4);
-}
-
-static void test_cause_add(void **state)
-{
-	(void)state;
-	cleanup_json json_t *causes = json_array();
-	api_cause_add(causes, "FieldValueInvalid", "spec.replicas",
-		      "Invalid value: %d: must be greater than or equal to 0", -1);
-	cleanup_free char *s = json_dump_compact(causes);
-	assert_string_equal(s, "[{\"reason\":\"FieldValueInvalid\",\"message\":\"spec.replicas: "
-			       "Invalid value: -1: must be greater than or equal to 0\","
-			       "\"field\":\"spec.replicas\"}]");
-}
-
-static void test_componentstatuses(void **state)
-{
-	(void)state;
-	const struct api_resource *r = api_resource_find("", "v1", "componentstatuses");
-	cleanup_json json_t *items = r->virtual_list();
-	assert_int_equal(json_array_size(items), 3);
-	assert_string_equal(json_path_str(json_array_get(items, 0), "metadata.name"), "scheduler");
-	assert_string_equal(json_path_str(json_array_get(items, 2), "metadata.name"), "etcd-0");
-	assert_string_equal(json_path_str(json_array_get(items, 2), "conditions.0.type"),
-			    "Healthy");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_aggregated_golden), cmocka_unit_test(test_aggregated_content),
-		cmocka_unit_test(test_plain),             cmocka_unit_test(test_table_lookups),
-		cmocka_unit_test(test_cause_add),         cmocka_unit_test(test_componentstatuses),
+		cmocka_unit_test(test_aggregated_golden),
+		cmocka_unit_test(test_aggregated_content),
+		cmocka_unit_test(test_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,554 @@
+/* Services: printer, defaults, validation and the ClusterIP / NodePort
+ * allocation hooks. */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "json.h"
+#include "xalloc.h"
+#include "apiserver/allocator.h"
+#include "apiserver/kinds-internal.h"
+#include "apiserver/printer.h"
+
+#define COLUMN(n, t, d, p) {.name = n, .type = t, .format = "", .description = d, .priority = p}
+
+const struct table_column kinds_service_columns[] = {
+	{.name = "Name", .type = "string", .format = "name",
+	 .description = "Name must be unique within a namespace. Is required when creating "
+			"resources, although some resources may allow a client to request the "
+			"generation of an appropriate name automatically."},
+	COLUMN("Type", "string", "type determines how the Service is exposed.", 0),
+	COLUMN("Cluster-IP", "string", "clusterIP is the IP address of the service and is "
+				       "usually assigned randomly.", 0),
+	COLUMN("External-IP", "string", "List of IP addresses for which nodes in the cluster "
+					"will also accept traffic for this service.", 0),
+	COLUMN("Port(s)", "string", "The list of ports that are exposed by this service.", 0),
+	{.name = "Age", .type = "string", .format = "",
+	 .description = "CreationTimestamp is a timestamp representing the server time when "
+			"this object was created."},
+	COLUMN("Selector", "string", "Route service traffic to pods with label keys and values "
+				     "matching this selector.", 1),
+	{.name = NULL},
+};
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void append_strings(struct buf *b, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		if (b->len)
+			buf_append_char(b, ',');
+		buf_append_str(b, json_string_value(v) ? json_string_value(v) : "");
+	}
+}
+
+/* Load balancer ingress IPs (or hostnames), sorted and de-duplicated. */
+static void append_ingress(struct buf *b, const json_t *svc)
+{
+	json_t *ing = json_path_get(svc, "status.loadBalancer.ingress");
+	size_t n = json_array_size(ing), m = 0;
+	const char **v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t i;
+	json_t *x;
+	json_array_foreach(ing, i, x)
+	{
+		const char *ip = printer_str(x, "ip");
+		const char *host = printer_str(x, "hostname");
+		if (ip[0])
+			v[m++] = ip;
+		else if (host[0])
+			v[m++] = host;
+	}
+	qsort(v, m, sizeof(*v), str_cmp);
+	for (i = 0; i < m; i++) {
+		if (i && !strcmp(v[i], v[i - 1]))
+			continue;
+		if (b->len)
+			buf_append_char(b, ',');
+		buf_append_str(b, v[i]);
+	}
+	free(v);
+}
+
+static char *external_ip(const json_t *svc)
+{
+	const char *type = printer_str(svc, "spec.type");
+	json_t *ext = json_path_get(svc, "spec.externalIPs");
+	cleanup_buf struct buf b = BUF_INIT;
+	if (!strcmp(type, "ClusterIP") || !strcmp(type, "NodePort")) {
+		append_strings(&b, ext);
+		return b.len ? buf_steal(&b) : xstrdup("<none>");
+	}
+	if (!strcmp(type, "LoadBalancer")) {
+		append_ingress(&b, svc);
+		append_strings(&b, ext);
+		return b.len ? buf_steal(&b) : xstrdup("<pending>");
+	}
+	if (!strcmp(type, "ExternalName"))
+		return xstrdup(printer_str(svc, "spec.externalName"));
+	return xstrdup("<unknown>");
+}
+
+void kinds_service_print(const json_t *svc, time_t now, json_t *cells)
+{
+	json_array_append_new(cells, json_string(printer_str(svc, "metadata.name")));
+	json_array_append_new(cells, json_string(printer_str(svc, "spec.type")));
+	const char *cip = json_path_str(svc, "spec.clusterIPs.0");
+	json_array_append_new(cells, json_string(cip ? cip : "<none>"));
+	char *ext = external_ip(svc);
+	json_array_append_new(cells, json_string(ext));
+	free(ext);
+	cleanup_buf struct buf ports = BUF_INIT;
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_path_get(svc, "spec.ports"), i, p)
+	{
+		long long np = printer_int(p, "nodePort");
+		if (i)
+			buf_append_char(&ports, ',');
+		if (np > 0)
+			buf_printf(&ports, "%lld:%lld/%s", printer_int(p, "port"), np,
+				   printer_str(p, "protocol"));
+		else
+			buf_printf(&ports, "%lld/%s", printer_int(p, "port"),
+				   printer_str(p, "protocol"));
+	}
+	json_array_append_new(cells, json_string(ports.len ? buf_str(&ports) : "<none>"));
+	printer_cell_age(svc, now, cells);
+	char *sel = printer_labels_map(json_path_get(svc, "spec.selector"));
+	json_array_append_new(cells, json_string(sel));
+	free(sel);
+}
+
+/* ---- defaults ---- */
+
+static void set_default(json_t *obj, const char *key, json_t *value)
+{
+	if (!json_object_get(obj, key) || json_is_null(json_object_get(obj, key)))
+		json_object_set_new(obj, key, value);
+	else
+		json_decref(value);
+}
+
+static bool needs_node_ports(const char *type)
+{
+	return str_eq(type, "NodePort") || str_eq(type, "LoadBalancer");
+}
+
+void kinds_service_defaults(json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "type", json_string("ClusterIP"));
+	set_default(spec, "sessionAffinity", json_string("None"));
+	const char *type = json_string_value(json_object_get(spec, "type"));
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(spec, "ports"), i, p)
+	{
+		if (!json_is_object(p))
+			continue;
+		set_default(p, "protocol", json_string("TCP"));
+		json_t *tp = json_object_get(p, "targetPort");
+		if (!tp || json_is_null(tp) || (json_is_integer(tp) && !json_integer_value(tp)) ||
+		    (json_is_string(tp) && !json_string_length(tp)))
+			json_object_set(p, "targetPort", json_object_get(p, "port"));
+	}
+	if (str_eq(type, "ExternalName"))
+		return;
+	set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
+	if (needs_node_ports(type))
+		set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
+	if (str_eq(type, "LoadBalancer"))
+		set_default(spec, "allocateLoadBalancerNodePorts", json_true());
+	/* clusterIPs mirrors clusterIP (single stack). */
+	const char *cip = json_string_value(json_object_get(spec, "clusterIP"));
+	json_t *cips = json_object_get(spec, "clusterIPs");
+	if (cip && cip[0] && json_array_size(cips) == 0)
+		json_object_set_new(spec, "clusterIPs", json_pack("[s]", cip));
+	else if ((!cip || !cip[0]) && json_array_size(cips) > 0 &&
+		 json_is_string(json_array_get(cips, 0)))
+		json_object_set(spec, "clusterIP", json_array_get(cips, 0));
+	set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+	set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
+}
+
+/* ---- validation ---- */
+
+static bool dns1123_label_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+		if (!alnum && !(ch == '-' && i > 0 && i < n - 1))
+			return false;
+	}
+	return true;
+}
+
+static void validate_enum(const json_t *obj, const char *key, const char *field,
+			  const char *const *allowed, json_t *causes)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return;
+	const char *s = json_string_value(v);
+	if (!s || !s[0]) {
+		api_cause_add(causes, "FieldValueRequired", field, "Required value");
+		return;
+	}
+	cleanup_buf struct buf list = BUF_INIT;
+	for (const char *const *a = allowed; *a; a++) {
+		if (!strcmp(*a, s))
+			return;
+		buf_printf(&list, "%s\"%s\"", a == allowed ? "" : ", ", *a);
+	}
+	api_cause_add(causes, "FieldValueNotSupported", field,
+		      "Unsupported value: \"%s\": supported values: %s", s, buf_str(&list));
+}
+
+static bool old_node_port(const json_t *old, long long np)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_path_get(old, "spec.ports"), i, p)
+		if (printer_int(p, "nodePort") == np)
+			return true;
+	return false;
+}
+
+void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes)
+{
+	static const char *const types[] = {"ClusterIP", "ExternalName", "LoadBalancer",
+					    "NodePort", NULL};
+	static const char *const affinity[] = {"ClientIP", "None", NULL};
+	static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
+	json_t *spec = json_object_get(obj, "spec");
+	const char *type = printer_str(spec, "type");
+	validate_enum(spec, "type", "spec.type", types, causes);
+	validate_enum(spec, "sessionAffinity", "spec.sessionAffinity", affinity, causes);
+
+	const char *cip = printer_str(spec, "clusterIP");
+	bool headless = !strcmp(cip, "None");
+	if (!strcmp(type, "ExternalName")) {
+		if (!printer_str(spec, "externalName")[0])
+			api_cause_add(causes, "FieldValueRequired", "spec.externalName",
+				      "Required value");
+		if (cip[0] && !headless)
+			api_cause_add(causes, "FieldValueForbidden", "spec.clusterIPs",
+				      "Forbidden: may not be set for ExternalName services");
+	} else if (cip[0] && !headless) {
+		struct in_addr in;
+		if (inet_pton(AF_INET, cip, &in) != 1)
+			api_cause_add(causes, "FieldValueInvalid", "spec.clusterIPs[0]",
+				      "Invalid value: \"%s\": must be a valid IP address, (e.g. "
+				      "10.9.8.7 or 2001:db8::ffff)",
+				      cip);
+	}
+	if (headless && needs_node_ports(type)) {
+		cleanup_free char *msg = xasprintf("may not be set to 'None' for %s services",
+						   type);
+		api_cause_add(causes, "FieldValueInvalid", "spec.clusterIPs[0]",
+			      "Invalid value: \"None\": %s", msg);
+	}
+	if (old) {
+		const char *was = json_path_str(old, "spec.clusterIP");
+		const char *was_type = json_path_str(old, "spec.type");
+		if (was && was[0] && cip[0] && strcmp(was, cip) &&
+		    !str_eq(was_type, "ExternalName") && strcmp(type, "ExternalName"))
+			api_cause_add(causes, "FieldValueInvalid", "spec.clusterIPs[0]",
+				      "Invalid value: \"%s\": may not change once set", cip);
+	}
+
+	json_t *ports = json_object_get(spec, "ports");
+	size_t n = json_array_size(ports);
+	if (n == 0 && !headless && strcmp(type, "ExternalName"))
+		api_cause_add(causes, "FieldValueRequired", "spec.ports", "Required value");
+	cleanup_json json_t *names = json_object();
+	size_t i;
+	json_t *p;
+	json_array_foreach(ports, i, p)
+	{
+		cleanup_free char *pp = xasprintf("spec.ports[%zu]", i);
+		cleanup_free char *fname = xasprintf("%s.name", pp);
+		const char *name = printer_str(p, "name");
+		if (n > 1 && !name[0])
+			api_cause_add(causes, "FieldValueRequired", fname, "Required value");
+		else if (name[0] && !dns1123_label_ok(name))
+			api_cause_add(causes, "FieldValueInvalid", fname,
+				      "Invalid value: \"%s\": a lowercase RFC 1123 label must "
+				      "consist of lower case alphanumeric characters or '-', and "
+				      "must start and end with an alphanumeric character (e.g. "
+				      "'my-name',  or '123-abc', regex used for validation is "
+				      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+				      name);
+		else if (name[0] && json_object_get(names, name))
+			api_cause_add(causes, "FieldValueDuplicate", fname,
+				      "Duplicate value: \"%s\"", name);
+		if (name[0])
+			json_object_set_new(names, name, json_true());
+
+		json_t *port = json_object_get(p, "port");
+		long long pn = json_is_integer(port) ? json_integer_value(port) : 0;
+		if (pn < 1 || pn > 65535) {
+			cleanup_free char *f = xasprintf("%s.port", pp);
+			api_cause_add(causes, "FieldValueInvalid", f,
+				      "Invalid value: %lld: must be between 1 and 65535, inclusive",
+				      pn);
+		}
+		cleanup_free char *fproto = xasprintf("%s.protocol", pp);
+		validate_enum(p, "protocol", fproto, protocols, causes);
+
+		json_t *tp = json_object_get(p, "targetPort");
+		cleanup_free char *ftp = xasprintf("%s.targetPort", pp);
+		if (json_is_integer(tp) &&
+		    (json_integer_value(tp) < 1 || json_integer_value(tp) > 65535))
+			api_cause_add(causes, "FieldValueInvalid", ftp,
+				      "Invalid value: %lld: must be between 1 and 65535, inclusive",
+				      (long long)json_integer_value(tp));
+
+		long long np = printer_int(p, "nodePort");
+		if (np && !needs_node_ports(type) && !(old && old_node_port(old, np))) {
+			cleanup_free char *f = xasprintf("%s.nodePort", pp);
+			api_cause_add(causes, "FieldValueForbidden", f,
+				      "Forbidden: may not be used when `type` is '%s'", type);
+		}
+	}
+}
+
+void kinds_service_prepare_create(json_t *obj)
+{
+	json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
+}
+
+void kinds_service_prepare_update(json_t *obj, const json_t *old)
+{
+	json_t *status = json_object_get(old, "status");
+	json_object_set_new(obj, "status",
+			    status ? json_copy_deep(status) : json_pack("{s:{}}", "loadBalancer"));
+}
+
+/* ---- allocation ---- */
+
+/* What one hook call allocated, released again if a later step fails. */
+struct grab {
+	char ip[16];
+	int ports[64];
+	size_t n_ports;
+};
+
+static void grab_release(const struct grab *g)
+{
+	if (g->ip[0])
+		allocator_ip_release(g->ip);
+	for (size_t i = 0; i < g->n_ports; i++)
+		allocator_port_release(g->ports[i]);
+}
+
+static int ip_error(struct mk_err **err, struct mk_err *e, const char *ip)
+{
+	if (mk_err_code(e) != MK_EINVALID) {
+		mk_err_set(err, mk_err_code(e), "%s", mk_err_msg(e));
+		return -1;
+	}
+	json_t *v = json_pack("[s]", ip);
+	cleanup_free char *go = kinds_go_value(v);
+	json_decref(v);
+	return mk_err_set(err, MK_EINVALID, "spec.clusterIPs: Invalid value: %s: %s", go,
+			  mk_err_msg(e));
+}
+
+static int allocate_ip(json_t *spec, struct grab *g, struct mk_err **err)
+{
+	const char *cip = json_string_value(json_object_get(spec, "clusterIP"));
+	if (cip && !strcmp(cip, "None")) {
+		json_object_set_new(spec, "clusterIPs", json_pack("[s]", "None"));
+		return 0;
+	}
+	cleanup_err struct mk_err *e = NULL;
+	const char *req = cip && cip[0] ? cip : NULL;
+	char ip[16];
+	if (allocator_ip_allocate(req, ip, sizeof(ip), &e) < 0)
+		return ip_error(err, e, req ? req : "");
+	snprintf(g->ip, sizeof(g->ip), "%s", ip);
+	json_object_set_new(spec, "clusterIP", json_string(ip));
+	json_object_set_new(spec, "clusterIPs", json_pack("[s]", ip));
+	return 0;
+}
+
+static bool port_in(const int *list, size_t n, int port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == port)
+			return true;
+	return false;
+}
+
+/* NodePorts of old (may be NULL) in keep, for updates. */
+static size_t old_ports(const json_t *old, int *keep, size_t cap)
+{
+	size_t n = 0;
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_path_get(old, "spec.ports"), i, p)
+	{
+		int np = (int)printer_int(p, "nodePort");
+		if (np > 0 && n < cap && !port_in(keep, n, np))
+			keep[n++] = np;
+	}
+	return n;
+}
+
+/* The old nodePort of the port with the same number and protocol, or 0. */
+static int old_port_for(const json_t *old, const json_t *p)
+{
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_path_get(old, "spec.ports"), i, o)
+		if (printer_int(o, "port") == printer_int(p, "port") &&
+		    !strcmp(printer_str(o, "protocol"), printer_str(p, "protocol")))
+			return (int)printer_int(o, "nodePort");
+	return 0;
+}
+
+/* Gives every port a nodePort; held lists the ports the Service owns already
+ * (an update), which are kept rather than allocated again. */
+static int allocate_ports(json_t *spec, const json_t *old, const int *held, size_t n_held,
+			  struct grab *g, int *used, size_t *n_used, struct mk_err **err)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(spec, "ports"), i, p)
+	{
+		if (!json_is_object(p))
+			continue;
+		int want = (int)printer_int(p, "nodePort");
+		if (!want && old)
+			want = old_port_for(old, p);
+		int got;
+		if (want && (port_in(held, n_held, want) || port_in(used, *n_used, want))) {
+			got = want;
+		} else {
+			cleanup_err struct mk_err *e = NULL;
+			got = allocator_port_allocate(want, &e);
+			if (got < 0) {
+				if (mk_err_code(e) != MK_EINVALID)
+					return mk_err_set(err, mk_err_code(e), "%s",
+							  mk_err_msg(e));
+				return mk_err_set(err, MK_EINVALID,
+						  "spec.ports[%zu].nodePort: Invalid value: %d: %s",
+						  i, want, mk_err_msg(e));
+			}
+			if (g->n_ports < sizeof(g->ports) / sizeof(g->ports[0]))
+				g->ports[g->n_ports++] = got;
+		}
+		if (*n_used < 64 && !port_in(used, *n_used, got))
+			used[(*n_used)++] = got;
+		json_object_set_new(p, "nodePort", json_integer(got));
+	}
+	return 0;
+}
+
+int kinds_service_on_create(json_t *obj, struct mk_err **err)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return 0;
+	const char *type = printer_str(spec, "type");
+	if (!strcmp(type, "ExternalName"))
+		return 0;
+	struct grab g = {.n_ports = 0};
+	if (allocate_ip(spec, &g, err) < 0)
+		return -1;
+	if (needs_node_ports(type)) {
+		int used[64];
+		size_t n_used = 0;
+		if (allocate_ports(spec, NULL, NULL, 0, &g, used, &n_used, err) < 0) {
+			grab_release(&g);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return 0;
+	const char *type = printer_str(spec, "type");
+	const char *old_type = printer_str(old, "spec.type");
+	const char *old_ip = printer_str(old, "spec.clusterIP");
+	struct grab g = {.n_ports = 0};
+	bool release_old_ip = false;
+
+	if (!strcmp(type, "ExternalName")) {
+		json_object_del(spec, "clusterIP");
+		json_object_del(spec, "clusterIPs");
+		release_old_ip = old_ip[0] && strcmp(old_ip, "None");
+	} else if (strcmp(old_type, "ExternalName") && old_ip[0]) {
+		/* The address stays with the Service (validation refused a change). */
+		const char *cip = printer_str(spec, "clusterIP");
+		if (!cip[0]) {
+			json_object_set_new(spec, "clusterIP", json_string(old_ip));
+			json_t *old_ips = json_path_get(old, "spec.clusterIPs");
+			json_object_set_new(spec, "clusterIPs",
+					    old_ips ? json_copy_deep(old_ips)
+						    : json_pack("[s]", old_ip));
+		}
+	} else if (allocate_ip(spec, &g, err) < 0) {
+		return -1;
+	}
+
+	int held[64];
+	size_t n_held = old_ports(old, held, 64);
+	int used[64];
+	size_t n_used = 0;
+	if (needs_node_ports(type)) {
+		if (allocate_ports(spec, old, held, n_held, &g, used, &n_used, err) < 0) {
+			grab_release(&g);
+			return -1;
+		}
+	} else {
+		/* Upstream drops the nodePorts a type change leaves behind. */
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(spec, "ports"), i, p)
+			if (json_is_object(p))
+				json_object_del(p, "nodePort");
+	}
+	for (size_t i = 0; i < n_held; i++)
+		if (!port_in(used, n_used, held[i]))
+			allocator_port_release(held[i]);
+	if (release_old_ip)
+		allocator_ip_release(old_ip);
+	return 0;
+}
+
+void kinds_service_on_delete(const json_t *obj)
+{
+	const char *cip = json_path_str(obj, "spec.clusterIP");
+	if (cip && cip[0] && strcmp(cip, "None"))
+		allocator_ip_release(cip);
+	int held[64];
+	size_t n = old_ports(obj, held, 64);
+	for (size_t i = 0; i < n; i++)
+		allocator_port_release(held[i]);
+}

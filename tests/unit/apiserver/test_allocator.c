@@ -1,0 +1,255 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "json.h"
+#include "apiserver/allocator.h"
+#include "apiserver/resource.h"
+
+static json_t *parse(const char *text)
+{
+	json_t *v = json_loads(text, 0, NULL);
+	assert_non_null(v);
+	return v;
+}
+
+static const struct api_resource *services(void)
+{
+	return api_resource_find("", "v1", "services");
+}
+
+/* Runs the create path of a Service as the handlers do. */
+static int create(json_t *svc, struct mk_err **err)
+{
+	const struct api_resource *r = services();
+	r->defaults(svc);
+	return r->on_create(svc, err);
+}
+
+static void test_init_errors(void **state)
+{
+	(void)state;
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(allocator_init("10.96.0.0", "30000-32767", &e), -1);
+	assert_int_equal(mk_err_code(e), MK_EINVAL);
+	cleanup_err struct mk_err *e2 = NULL;
+	assert_int_equal(allocator_init("10.96.0.0/12", "32767-30000", &e2), -1);
+	cleanup_err struct mk_err *e3 = NULL;
+	assert_int_equal(allocator_init("fd00::/108", "30000-32767", &e3), -1);
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000+2768", NULL), 0);
+	assert_string_equal(allocator_first_service_ip(), "10.96.0.1");
+	assert_int_equal(allocator_init("10.0.0.0/24", "30000-30010", NULL), 0);
+	assert_string_equal(allocator_first_service_ip(), "10.0.0.1");
+}
+
+static void test_cluster_ip(void **state)
+{
+	(void)state;
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0);
+	/* The kubernetes Service asks for the first address by name. */
+	cleanup_json json_t *k = parse("{\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":443}]}}");
+	assert_int_equal(create(k, NULL), 0);
+	assert_string_equal(json_path_str(k, "spec.clusterIPs.0"), "10.96.0.1");
+
+	cleanup_json json_t *a = parse("{\"spec\":{\"ports\":[{\"port\":80}]}}");
+	assert_int_equal(create(a, NULL), 0);
+	const char *ip = json_path_str(a, "spec.clusterIP");
+	assert_non_null(ip);
+	assert_string_equal(json_path_str(a, "spec.clusterIPs.0"), ip);
+	assert_true(allocator_ip_in_use(ip));
+	assert_int_equal(strncmp(ip, "10.", 3), 0);
+
+	/* A taken address is refused with upstream's message. */
+	cleanup_json json_t *dup = json_pack("{s:{s:s, s:[{s:i}]}}", "spec", "clusterIP", ip,
+					     "ports", "port", 80);
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(create(dup, &e), -1);
+	assert_int_equal(mk_err_code(e), MK_EINVALID);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "spec.clusterIPs: Invalid value: []string{\"%s\"}: failed to allocate IP %s: "
+		 "provided IP is already allocated",
+		 ip, ip);
+	assert_string_equal(mk_err_msg(e), want);
+
+	cleanup_json json_t *out = parse("{\"spec\":{\"clusterIP\":\"10.0.0.1\",\"ports\":[{\"port\":80}]}}");
+	cleanup_err struct mk_err *e2 = NULL;
+	assert_int_equal(create(out, &e2), -1);
+	assert_string_equal(mk_err_msg(e2),
+			    "spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to "
+			    "allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid "
+			    "range. The range of valid IPs is 10.96.0.0/12");
+
+	/* Headless and ExternalName Services take nothing. */
+	cleanup_json json_t *h = parse("{\"spec\":{\"clusterIP\":\"None\"}}");
+	assert_int_equal(create(h, NULL), 0);
+	assert_string_equal(json_path_str(h, "spec.clusterIPs.0"), "None");
+	cleanup_json json_t *x = parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"a.b\"}}");
+	assert_int_equal(create(x, NULL), 0);
+	assert_null(json_path_get(x, "spec.clusterIP"));
+
+	/* Delete releases. */
+	cleanup_free char *held = strdup(ip);
+	services()->on_delete(a);
+	assert_false(allocator_ip_in_use(held));
+}
+
+static void test_exhaustion_and_first_ip(void **state)
+{
+	(void)state;
+	/* A /28 has 14 usable addresses; dynamic allocation skips the first. */
+	assert_int_equal(allocator_init("10.1.0.0/28", "30000-30001", NULL), 0);
+	char ip[16];
+	for (int i = 0; i < 13; i++) {
+		assert_int_equal(allocator_ip_allocate(NULL, ip, sizeof(ip), NULL), 0);
+		assert_string_not_equal(ip, "10.1.0.1");
+		assert_string_not_equal(ip, "10.1.0.0");
+		assert_string_not_equal(ip, "10.1.0.15");
+	}
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(allocator_ip_allocate(NULL, ip, sizeof(ip), &e), -1);
+	assert_int_equal(mk_err_code(e), MK_EINTERNAL);
+	assert_string_equal(mk_err_msg(e), "failed to allocate a serviceIP: range is full");
+	assert_int_equal(allocator_ip_allocate("10.1.0.1", ip, sizeof(ip), NULL), 0);
+	cleanup_err struct mk_err *e2 = NULL;
+	assert_int_equal(allocator_ip_allocate("10.1.0.15", ip, sizeof(ip), &e2), -1);
+
+	assert_int_equal(allocator_port_allocate(0, NULL) >= 30000, 1);
+	assert_int_equal(allocator_port_allocate(0, NULL) >= 30000, 1);
+	cleanup_err struct mk_err *e3 = NULL;
+	assert_int_equal(allocator_port_allocate(0, &e3), -1);
+	assert_string_equal(mk_err_msg(e3), "failed to allocate a nodePort: range is full");
+}
+
+static void test_node_ports(void **state)
+{
+	(void)state;
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0);
+	cleanup_json json_t *a = parse("{\"spec\":{\"type\":\"NodePort\",\"ports\":["
+				       "{\"name\":\"http\",\"port\":80,\"nodePort\":30080},"
+				       "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]}}");
+	assert_int_equal(create(a, NULL), 0);
+	assert_int_equal(json_integer_value(json_path_get(a, "spec.ports.0.nodePort")), 30080);
+	long long dyn = json_integer_value(json_path_get(a, "spec.ports.1.nodePort"));
+	assert_true(dyn >= 30000 && dyn <= 32767 && dyn != 30080);
+	assert_true(allocator_port_in_use(30080));
+
+	/* A second Service asking for 30080 is refused, and its ClusterIP is
+	 * given back. */
+	cleanup_json json_t *b = parse("{\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.5.5\","
+				       "\"ports\":[{\"port\":81,\"nodePort\":30080}]}}");
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(create(b, &e), -1);
+	assert_string_equal(mk_err_msg(e), "spec.ports[0].nodePort: Invalid value: 30080: provided "
+					   "port is already allocated");
+	assert_false(allocator_ip_in_use("10.96.5.5"));
+	cleanup_json json_t *c = parse("{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":81,"
+				       "\"nodePort\":80}]}}");
+	cleanup_err struct mk_err *e2 = NULL;
+	assert_int_equal(create(c, &e2), -1);
+	assert_string_equal(mk_err_msg(e2), "spec.ports[0].nodePort: Invalid value: 80: provided "
+					    "port is not in the valid range. The range of valid "
+					    "ports is 30000-32767");
+
+	/* Update: ports kept when the client leaves them out, the ClusterIP
+	 * stays, a type change to ClusterIP releases the node ports. */
+	const struct api_resource *r = services();
+	cleanup_json json_t *upd = parse("{\"spec\":{\"type\":\"NodePort\",\"ports\":["
+					 "{\"name\":\"http\",\"port\":80},"
+					 "{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]}}");
+	r->defaults(upd);
+	assert_int_equal(r->on_update(upd, a, NULL), 0);
+	assert_int_equal(json_integer_value(json_path_get(upd, "spec.ports.0.nodePort")), 30080);
+	assert_int_equal(json_integer_value(json_path_get(upd, "spec.ports.1.nodePort")), dyn);
+	assert_string_equal(json_path_str(upd, "spec.clusterIP"), json_path_str(a, "spec.clusterIP"));
+	assert_true(allocator_port_in_use(30080));
+
+	cleanup_json json_t *back = json_copy_deep(upd);
+	json_path_set(back, "spec.type", json_string("ClusterIP"));
+	assert_int_equal(r->on_update(back, upd, NULL), 0);
+	assert_null(json_path_get(back, "spec.ports.0.nodePort"));
+	assert_false(allocator_port_in_use(30080));
+	assert_false(allocator_port_in_use((int)dyn));
+	assert_true(allocator_ip_in_use(json_path_str(back, "spec.clusterIP")));
+
+	/* To ExternalName: the address goes back too. */
+	cleanup_free char *ip = strdup(json_path_str(back, "spec.clusterIP"));
+	cleanup_json json_t *ext = parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"x\"}}");
+	assert_int_equal(r->on_update(ext, back, NULL), 0);
+	assert_false(allocator_ip_in_use(ip));
+}
+
+static void test_reserve_existing(void **state)
+{
+	(void)state;
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0);
+	cleanup_json json_t *stored = parse(
+		"{\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.7.7\",\"clusterIPs\":"
+		"[\"10.96.7.7\"],\"ports\":[{\"port\":53,\"protocol\":\"TCP\",\"nodePort\":31000},"
+		"{\"port\":53,\"protocol\":\"UDP\",\"nodePort\":31000}]}}");
+	assert_int_equal(allocator_reserve_existing(stored), 0);
+	assert_true(allocator_ip_in_use("10.96.7.7"));
+	assert_true(allocator_port_in_use(31000));
+	/* The same Service twice is a conflict. */
+	assert_int_equal(allocator_reserve_existing(stored), -1);
+	cleanup_json json_t *again = parse("{\"spec\":{\"clusterIP\":\"10.96.7.7\",\"ports\":[{\"port\":1}]}}");
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(create(again, &e), -1);
+}
+
+#define THREADS 4
+#define PER_THREAD 200
+static char got_ips[THREADS][PER_THREAD][16];
+static int got_ports[THREADS][PER_THREAD];
+
+static void *worker(void *arg)
+{
+	long t = (long)arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		if (allocator_ip_allocate(NULL, got_ips[t][i], 16, NULL) < 0)
+			got_ips[t][i][0] = '\0';
+		got_ports[t][i] = allocator_port_allocate(0, NULL);
+	}
+	return NULL;
+}
+
+static void test_concurrent_unique(void **state)
+{
+	(void)state;
+	/* 800 ports from a range of 1000, 800 addresses from a /22. */
+	assert_int_equal(allocator_init("10.2.0.0/22", "30000-30999", NULL), 0);
+	pthread_t th[THREADS];
+	for (long t = 0; t < THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, worker, (void *)t), 0);
+	for (int t = 0; t < THREADS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	cleanup_json json_t *seen_ips = json_object();
+	cleanup_json json_t *seen_ports = json_object();
+	for (int t = 0; t < THREADS; t++)
+		for (int i = 0; i < PER_THREAD; i++) {
+			assert_true(got_ips[t][i][0]);
+			assert_null(json_object_get(seen_ips, got_ips[t][i]));
+			json_object_set_new(seen_ips, got_ips[t][i], json_true());
+			char p[16];
+			assert_true(got_ports[t][i] >= 30000 && got_ports[t][i] <= 30999);
+			snprintf(p, sizeof(p), "%d", got_ports[t][i]);
+			assert_null(json_object_get(seen_ports, p));
+			json_object_set_new(seen_ports, p, json_true());
+		}
+	assert_int_equal(json_object_size(seen_ips), THREADS * PER_THREAD);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_errors),	  cmocka_unit_test(test_cluster_ip),
+		cmocka_unit_test(test_exhaustion_and_first_ip), cmocka_unit_test(test_node_ports),
+		cmocka_unit_test(test_reserve_existing), cmocka_unit_test(test_concurrent_unique),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
