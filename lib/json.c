@@ -290,30 +290,35 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch)
 	return res;
 }
 
-/* ---- JSON patch (RFC 6902) ---- */
+/* ---- JSON patch (RFC 6902) ----
+ *
+ * Semantics follow the RFC. Error texts are those of the JSON patch library
+ * the upstream API server and kubectl use, so clients see the same message;
+ * where that library accepts what the RFC forbids (a pointer without a
+ * leading '/', "01" as an index, a missing "value"), the error is ours and
+ * names the operation. */
 
 struct patch_op {
-	size_t n;	/* index in the ops array, for messages */
+	size_t n;	/* index in the ops array */
 	const char *op; /* borrowed */
 	const char *path;
 };
 
-static int op_fail(struct mk_err **err, const struct patch_op *o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static int op_fail(struct mk_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int op_fail(struct mk_err **err, const struct patch_op *o, const char *fmt, ...)
+static int op_fail(struct mk_err **err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	cleanup_free char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	return mk_err_set(err, MK_EINVAL, "json patch operation %zu (%s %s): %s", o->n,
-			  o->op ? o->op : "?", o->path ? o->path : "?", msg);
+	return mk_err_set(err, MK_EINVAL, "%s", msg);
 }
 
-/* Detaches the value at p from *doc and returns it (new reference). */
-static json_t *patch_take(json_t **doc, const struct pointer *p, const struct patch_op *o,
-			  const char *what, struct mk_err **err)
+/* Detaches the value at p (the pointer text ptr) from *doc and returns it
+ * (new reference). op names the operation for messages ("remove", "move"). */
+static json_t *patch_take(json_t **doc, const struct pointer *p, const char *ptr, const char *op,
+			  struct mk_err **err)
 {
 	if (p->n == 0)
 		return steal_pointer(doc);
@@ -322,7 +327,10 @@ static json_t *patch_take(json_t **doc, const struct pointer *p, const struct pa
 	if (json_is_object(parent)) {
 		json_t *v = json_object_get(parent, last);
 		if (!v) {
-			op_fail(err, o, "%s: doc is missing key \"%s\"", what, last);
+			op_fail(err,
+				"error in %s for path: '%s': Unable to remove nonexistent key: %s: "
+				"missing value",
+				op, ptr, last);
 			return NULL;
 		}
 		json_incref(v);
@@ -332,15 +340,25 @@ static json_t *patch_take(json_t **doc, const struct pointer *p, const struct pa
 	if (json_is_array(parent)) {
 		long long idx = pointer_index(last);
 		if (idx < 0 || (size_t)idx >= json_array_size(parent)) {
-			op_fail(err, o, "%s: index \"%s\" out of bounds (array of %zu)", what, last,
-				json_array_size(parent));
+			op_fail(err,
+				"error in %s for path: '%s': Unable to access invalid index: %s: "
+				"invalid index referenced",
+				op, ptr, last);
 			return NULL;
 		}
 		json_t *v = json_incref(json_array_get(parent, (size_t)idx));
 		json_array_remove(parent, (size_t)idx);
 		return v;
 	}
-	op_fail(err, o, "%s: doc is missing path", what);
+	if (!strcmp(op, "move"))
+		op_fail(err,
+			"move operation does not apply: doc is missing from path: %s: missing "
+			"value",
+			ptr);
+	else
+		op_fail(err,
+			"%s operation does not apply: doc is missing path: \"%s\": missing value",
+			op, ptr);
 	return NULL;
 }
 
@@ -359,7 +377,10 @@ static int patch_put(json_t **doc, const struct pointer *p, json_t *value, bool 
 	const char *last = p->tok[p->n - 1];
 	if (json_is_object(parent)) {
 		if (replace && !json_object_get(parent, last))
-			return op_fail(err, o, "doc is missing key \"%s\"", last);
+			return op_fail(err,
+				       "replace operation does not apply: doc is missing key: %s: "
+				       "missing value",
+				       o->path);
 		json_object_set_new(parent, last, steal_pointer(&val));
 		return 0;
 	}
@@ -370,18 +391,56 @@ static int patch_put(json_t **doc, const struct pointer *p, json_t *value, bool 
 			return 0;
 		}
 		long long idx = pointer_index(last);
-		if (idx < 0)
-			return op_fail(err, o, "invalid array index \"%s\"", last);
-		if (replace ? (size_t)idx >= size : (size_t)idx > size)
-			return op_fail(err, o, "index %lld out of bounds (array of %zu)", idx,
-				       size);
+		if (idx < 0 && strspn(last, "0123456789") == strlen(last) && *last)
+			return op_fail(
+				err, "json patch operation %zu (%s %s): invalid array index \"%s\"",
+				o->n, o->op, o->path, last);
+		if (idx < 0 || (replace ? (size_t)idx >= size : (size_t)idx > size)) {
+			if (replace)
+				return op_fail(
+					err,
+					"replace operation does not apply: doc is missing key: "
+					"%s: missing value",
+					o->path);
+			return op_fail(
+				err,
+				"error in %s for path: '%s': Unable to access invalid index: "
+				"%s: invalid index referenced",
+				o->op, o->path, last);
+		}
 		if (replace)
 			json_array_set_new(parent, (size_t)idx, steal_pointer(&val));
 		else
 			json_array_insert_new(parent, (size_t)idx, steal_pointer(&val));
 		return 0;
 	}
-	return op_fail(err, o, "doc is missing path: parent of \"%s\" does not exist", o->path);
+	if (replace)
+		return op_fail(err,
+			       "replace operation does not apply: doc is missing path: %s: missing "
+			       "value",
+			       o->path);
+	return op_fail(err,
+		       "%s operation does not apply: doc is missing path: \"%s\": missing value",
+		       o->op, o->path);
+}
+
+/* Parses a pointer member of an operation; the library's message when it
+ * cannot apply at all, ours for what only the RFC forbids. */
+static int op_pointer(const struct patch_op *o, const char *member, const char *text,
+		      struct pointer *out, struct mk_err **err)
+{
+	if (!text)
+		return op_fail(err, "%s operation failed to decode %s%s: missing value", o->op,
+			       member,
+			       strcmp(member, "from") ? "" : ": operation, missing from field");
+	if (*text && *text != '/')
+		return op_fail(
+			err,
+			"%s operation does not apply: doc is missing %s: \"%s\": missing value",
+			o->op, strcmp(member, "from") ? "path" : "from path", text);
+	if (pointer_parse(text, out, err) < 0)
+		return mk_err_wrap(err, "json patch operation %zu (%s)", o->n, o->op);
+	return 0;
 }
 
 static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **err)
@@ -395,38 +454,32 @@ static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **
 	o.op = json_string_value(json_object_get(opj, "op"));
 	o.path = json_string_value(json_object_get(opj, "path"));
 	if (!o.op)
-		return op_fail(err, &o, "missing \"op\"");
-	if (!o.path)
-		return op_fail(err, &o, "missing \"path\"");
-	if (pointer_parse(o.path, &path, err) < 0)
-		return mk_err_wrap(err, "json patch operation %zu (%s)", n, o.op);
+		return op_fail(err, "Unexpected kind: unknown");
+	if (strcmp(o.op, "add") && strcmp(o.op, "remove") && strcmp(o.op, "replace") &&
+	    strcmp(o.op, "move") && strcmp(o.op, "copy") && strcmp(o.op, "test"))
+		return op_fail(err, "Unexpected kind: %s", o.op);
+	if (op_pointer(&o, "path", o.path, &path, err) < 0)
+		return -1;
 
 	json_t *value = json_object_get(opj, "value");
 	bool needs_value =
 		!strcmp(o.op, "add") || !strcmp(o.op, "replace") || !strcmp(o.op, "test");
 	bool needs_from = !strcmp(o.op, "move") || !strcmp(o.op, "copy");
 	if (needs_value && !value) {
-		op_fail(err, &o, "missing \"value\"");
+		op_fail(err, "json patch operation %zu (%s %s): missing \"value\"", n, o.op,
+			o.path);
 		goto out;
 	}
-	if (needs_from) {
-		const char *f = json_string_value(json_object_get(opj, "from"));
-		if (!f) {
-			op_fail(err, &o, "missing \"from\"");
-			goto out;
-		}
-		if (pointer_parse(f, &from, err) < 0) {
-			mk_err_wrap(err, "json patch operation %zu (%s)", n, o.op);
-			goto out;
-		}
-	}
+	if (needs_from &&
+	    op_pointer(&o, "from", json_string_value(json_object_get(opj, "from")), &from, err) < 0)
+		goto out;
 
 	if (!strcmp(o.op, "add")) {
 		rc = patch_put(doc, &path, json_copy_deep(value), false, &o, err);
 	} else if (!strcmp(o.op, "replace")) {
 		rc = patch_put(doc, &path, json_copy_deep(value), true, &o, err);
 	} else if (!strcmp(o.op, "remove")) {
-		json_t *old = patch_take(doc, &path, &o, "remove", err);
+		json_t *old = patch_take(doc, &path, o.path, "remove", err);
 		if (old) {
 			json_decref(old);
 			if (!*doc)
@@ -435,34 +488,40 @@ static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **
 		}
 	} else if (!strcmp(o.op, "test")) {
 		json_t *cur = pointer_walk(*doc, &path, path.n);
-		if (!cur)
-			op_fail(err, &o, "test failed: doc is missing path");
-		else if (!json_value_equal(cur, value))
-			op_fail(err, &o, "test failed: value differs");
+		if (!cur || !json_value_equal(cur, value))
+			op_fail(err, "testing value %s failed: test failed", o.path);
 		else
 			rc = 0;
 	} else if (!strcmp(o.op, "copy")) {
+		const char *f = json_string_value(json_object_get(opj, "from"));
 		json_t *src = pointer_walk(*doc, &from, from.n);
 		if (!src)
-			op_fail(err, &o, "copy: doc is missing from path");
+			op_fail(err,
+				"copy operation does not apply: doc is missing from path: %s: "
+				"missing "
+				"value",
+				f);
 		else
 			rc = patch_put(doc, &path, json_copy_deep(src), false, &o, err);
-	} else if (!strcmp(o.op, "move")) {
+	} else {
+		const char *f = json_string_value(json_object_get(opj, "from"));
 		bool inside = from.n < path.n;
 		for (size_t i = 0; inside && i < from.n; i++)
 			inside = strcmp(from.tok[i], path.tok[i]) == 0;
 		if (inside) {
-			op_fail(err, &o, "cannot move a value into one of its children");
+			op_fail(err,
+				"move operation does not apply: %s is a child of %s: a value "
+				"cannot "
+				"move into itself",
+				o.path, f);
 		} else {
-			json_t *v = patch_take(doc, &from, &o, "move", err);
+			json_t *v = patch_take(doc, &from, f, "move", err);
 			if (v) {
 				if (!*doc)
 					*doc = json_null();
 				rc = patch_put(doc, &path, v, false, &o, err);
 			}
 		}
-	} else {
-		op_fail(err, &o, "unknown operation");
 	}
 out:
 	pointer_free(&path);

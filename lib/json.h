@@ -49,8 +49,12 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
 
 /* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied
  * in order to a copy of doc (add, remove, replace, move, copy, test). New
- * reference, or NULL with MK_EINVAL naming the failing operation (bad op,
- * missing path, failed test). */
+ * reference, or NULL with MK_EINVAL. Messages are those of the JSON patch
+ * library upstream's API server uses ("testing value /a failed: test
+ * failed", "error in remove for path: '/b': Unable to remove nonexistent key:
+ * b: missing value", ...); what only the RFC forbids (replace of a missing
+ * key, "01" as an index, a bad "~" escape, a missing "value") gets a message
+ * naming the operation's index. */
 json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **err);
 
 /* Kubernetes strategic merge patch (application/strategic-merge-patch+json)

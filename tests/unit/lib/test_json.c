@@ -5,11 +5,16 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "err.h"
+#include "buf.h"
 #include "json.h"
+#include "xalloc.h"
 
 static json_t *J(const char *s)
 {
@@ -258,49 +263,181 @@ static void test_json_patch_rfc6902(void **state)
 		assert_json_eq(res, ok[i][2]);
 	}
 
-	/* A.9 */
+	/* A.9, A.12, A.15; errors read as upstream's JSON patch library words
+	 * them (checked with kubectl patch --local --type json) */
 	patch_fails("{\"baz\":\"qux\"}", "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]",
-		    "json patch operation 0 (test /baz): test failed: value differs");
-	/* A.12 */
-	patch_fails("{\"foo\":\"bar\"}",
-		    "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
-		    "json patch operation 0 (add /baz/bat): doc is missing path: parent of "
-		    "\"/baz/bat\" does not exist");
-	/* A.15 */
+		    "testing value /baz failed: test failed");
+	patch_fails(
+		"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]",
+		"add operation does not apply: doc is missing path: \"/baz/bat\": missing value");
 	patch_fails("{\"/\":9,\"~1\":10}", "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":\"10\"}]",
-		    "json patch operation 0 (test /~01): test failed: value differs");
-	/* malformed operations */
-	patch_fails("{}", "[{\"path\":\"/a\"}]", "json patch operation 0 (? /a): missing \"op\"");
-	patch_fails("{}", "[{\"op\":\"add\",\"value\":1}]",
-		    "json patch operation 0 (add ?): missing \"path\"");
-	patch_fails("{}", "[{\"op\":\"add\",\"path\":\"/a\"}]",
-		    "json patch operation 0 (add /a): missing \"value\"");
-	patch_fails("{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]",
-		    "json patch operation 0 (frob /a): unknown operation");
-	patch_fails("{}", "[{\"op\":\"move\",\"path\":\"/a\"}]",
-		    "json patch operation 0 (move /a): missing \"from\"");
-	patch_fails("{}", "[1]", "json patch operation 0 is not an object");
-	patch_fails("{}", "{}", "json patch must be an array of operations");
-	patch_fails("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]",
-		    "json patch operation 0 (add): JSON pointer \"a\" does not start with '/'");
-	patch_fails("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]",
-		    "json patch operation 0 (remove /b): remove: doc is missing key \"b\"");
-	patch_fails("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":2}]",
-		    "json patch operation 0 (replace /b): doc is missing key \"b\"");
-	patch_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":2}]",
-		    "json patch operation 0 (add /a/2): index 2 out of bounds (array of 1)");
-	patch_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":2}]",
-		    "json patch operation 0 (add /a/01): invalid array index \"01\"");
-	patch_fails("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/-\"}]",
-		    "json patch operation 0 (remove /a/-): remove: index \"-\" out of bounds "
-		    "(array of 1)");
-	patch_fails("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]",
-		    "json patch operation 0 (move /a/b/c): cannot move a value into one of its "
-		    "children");
+		    "testing value /~01 failed: test failed");
 	patch_fails("{\"a\":1}",
 		    "[{\"op\":\"add\",\"path\":\"/b\",\"value\":2},"
 		    "{\"op\":\"test\",\"path\":\"/c\",\"value\":2}]",
-		    "json patch operation 1 (test /c): test failed: doc is missing path");
+		    "testing value /c failed: test failed");
+	patch_fails("{}", "[{\"path\":\"/a\"}]", "Unexpected kind: unknown");
+	patch_fails("{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]", "Unexpected kind: frob");
+	patch_fails("{}", "[{\"op\":\"add\",\"value\":1}]",
+		    "add operation failed to decode path: missing value");
+	patch_fails("{}", "[{\"op\":\"move\",\"path\":\"/a\"}]",
+		    "move operation failed to decode from: operation, missing from field: missing "
+		    "value");
+	patch_fails("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]",
+		    "add operation does not apply: doc is missing path: \"a\": missing value");
+	patch_fails("{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]",
+		    "error in remove for path: '/b': Unable to remove nonexistent key: b: missing "
+		    "value");
+	patch_fails("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/9\"}]",
+		    "error in remove for path: '/a/9': Unable to access invalid index: 9: invalid "
+		    "index referenced");
+	patch_fails("{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/-\"}]",
+		    "error in remove for path: '/a/-': Unable to access invalid index: -: invalid "
+		    "index referenced");
+	patch_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":2}]",
+		    "error in add for path: '/a/2': Unable to access invalid index: 2: invalid "
+		    "index referenced");
+	patch_fails("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/x/y\",\"value\":2}]",
+		    "replace operation does not apply: doc is missing path: /x/y: missing value");
+	patch_fails("{\"a\":1}", "[{\"op\":\"move\",\"from\":\"/x/y\",\"path\":\"/b\"}]",
+		    "move operation does not apply: doc is missing from path: /x/y: missing value");
+	patch_fails(
+		"{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/x/y\"}]",
+		"remove operation does not apply: doc is missing path: \"/x/y\": missing value");
+	/* what upstream's library lets through but RFC 6902 forbids */
+	patch_fails("{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/b\",\"value\":2}]",
+		    "replace operation does not apply: doc is missing key: /b: missing value");
+	patch_fails("{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":2}]",
+		    "replace operation does not apply: doc is missing key: /a/1: missing value");
+	patch_fails("{}", "[{\"op\":\"add\",\"path\":\"/a\"}]",
+		    "json patch operation 0 (add /a): missing \"value\"");
+	patch_fails("{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/01\",\"value\":2}]",
+		    "json patch operation 0 (add /a/01): invalid array index \"01\"");
+	patch_fails("{}", "[{\"op\":\"add\",\"path\":\"/m~2\",\"value\":2}]",
+		    "json patch operation 0 (add): JSON pointer \"/m~2\": invalid escape '~2'");
+	patch_fails("{\"a\":1}", "[{\"op\":\"copy\",\"from\":\"/x\",\"path\":\"/b\"}]",
+		    "copy operation does not apply: doc is missing from path: /x: missing value");
+	patch_fails("{\"a\":{\"b\":1}}", "[{\"op\":\"move\",\"from\":\"/a\",\"path\":\"/a/b/c\"}]",
+		    "move operation does not apply: /a/b/c is a child of /a: a value cannot move "
+		    "into itself");
+	patch_fails("{}", "[1]", "json patch operation 0 is not an object");
+	patch_fails("{}", "{}", "json patch must be an array of operations");
+}
+
+static char *read_file_str(const char *path)
+{
+	struct buf b = BUF_INIT;
+	FILE *f = fopen(path, "r");
+	if (f) {
+		char chunk[4096];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_append(&b, chunk, n);
+		fclose(f);
+	}
+	return buf_steal(&b);
+}
+
+/* Upstream's JSON patch (run by kubectl patch --local --type json) gives the
+ * same documents and the same error texts for what both refuse. */
+static void test_kubectl_json_patch_agrees(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz\",\"value\":\"qux\"}]"},
+		{"{\"foo\":[\"bar\",\"baz\"]}",
+		 "[{\"op\":\"add\",\"path\":\"/foo/1\",\"value\":\"qux\"}]"},
+		{"{\"foo\":[\"bar\",\"qux\",\"baz\"]}",
+		 "[{\"op\":\"remove\",\"path\":\"/foo/1\"}]"},
+		{"{\"baz\":\"qux\"}", "[{\"op\":\"replace\",\"path\":\"/baz\",\"value\":\"boo\"}]"},
+		{"{\"foo\":{\"bar\":\"baz\",\"waldo\":\"fred\"},\"qux\":{\"corge\":\"grault\"}}",
+		 "[{\"op\":\"move\",\"from\":\"/foo/waldo\",\"path\":\"/qux/thud\"}]"},
+		{"{\"foo\":[\"all\",\"grass\",\"cows\",\"eat\"]}",
+		 "[{\"op\":\"move\",\"from\":\"/foo/1\",\"path\":\"/foo/3\"}]"},
+		{"{\"baz\":\"qux\",\"foo\":[\"a\",2,\"c\"]}",
+		 "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"qux\"},"
+		 "{\"op\":\"test\",\"path\":\"/foo/1\",\"value\":2}]"},
+		{"{\"foo\":\"bar\"}",
+		 "[{\"op\":\"add\",\"path\":\"/child\",\"value\":{\"g\":{}}}]"},
+		{"{\"/\":9,\"~1\":10}", "[{\"op\":\"test\",\"path\":\"/~01\",\"value\":10}]"},
+		{"{\"foo\":[\"bar\"]}", "[{\"op\":\"add\",\"path\":\"/foo/-\",\"value\":[\"a\"]}]"},
+		{"{\"a\":{\"b\":[1]}}", "[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/c\"}]"},
+		{"{\"baz\":\"qux\"}", "[{\"op\":\"test\",\"path\":\"/baz\",\"value\":\"bar\"}]"},
+		{"{\"foo\":\"bar\"}", "[{\"op\":\"add\",\"path\":\"/baz/bat\",\"value\":\"qux\"}]"},
+		{"{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/b\",\"value\":2},"
+			      "{\"op\":\"test\",\"path\":\"/c\",\"value\":2}]"},
+		{"{}", "[{\"path\":\"/a\"}]"},
+		{"{}", "[{\"op\":\"frob\",\"path\":\"/a\"}]"},
+		{"{}", "[{\"op\":\"add\",\"value\":1}]"},
+		{"{}", "[{\"op\":\"move\",\"path\":\"/a\"}]"},
+		{"{\"a\":1}", "[{\"op\":\"add\",\"path\":\"a\",\"value\":1}]"},
+		{"{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/b\"}]"},
+		{"{\"a\":[1]}", "[{\"op\":\"remove\",\"path\":\"/a/9\"}]"},
+		{"{\"a\":[1]}", "[{\"op\":\"add\",\"path\":\"/a/2\",\"value\":2}]"},
+		{"{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/x/y\",\"value\":2}]"},
+		{"{\"a\":1}", "[{\"op\":\"move\",\"from\":\"/x/y\",\"path\":\"/b\"}]"},
+		{"{\"a\":1}", "[{\"op\":\"remove\",\"path\":\"/x/y\"}]"},
+	};
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+
+	char dir[] = "/tmp/mk-jsonpatch-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *doc_path = xasprintf("%s/doc.json", dir);
+	cleanup_free char *ops_path = xasprintf("%s/ops.json", dir);
+	cleanup_free char *err_path = xasprintf("%s/stderr", dir);
+	cleanup_free char *cmd = xasprintf(
+		"HOME=%s KUBECACHEDIR=%s/cache KUBECONFIG= /usr/bin/kubectl patch --local -f %s "
+		"--type json --patch-file %s -o json 2>%s",
+		dir, dir, doc_path, ops_path, err_path);
+	cleanup_json json_t *docs = json_array();
+	cleanup_json json_t *outputs = json_array(); /* [rc, stdout, stderr] */
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = J(cases[i][0]);
+		json_object_set_new(doc, "apiVersion", json_string("v1"));
+		json_object_set_new(doc, "kind", json_string("ConfigMap"));
+		json_object_set_new(doc, "metadata", json_pack("{s:s}", "name", "c"));
+		json_array_append_new(docs, doc);
+		cleanup_json json_t *ops = J(cases[i][1]);
+		if (json_dump_file(doc, doc_path, 0) || json_dump_file(ops, ops_path, 0))
+			break;
+		struct buf out = BUF_INIT;
+		FILE *p = popen(cmd, "r");
+		int rc = -1;
+		if (p) {
+			char chunk[4096];
+			size_t k;
+			while ((k = fread(chunk, 1, sizeof(chunk), p)) > 0)
+				buf_append(&out, chunk, k);
+			rc = pclose(p);
+		}
+		cleanup_free char *errs = read_file_str(err_path);
+		json_array_append_new(outputs, json_pack("[i,s,s]", rc, buf_str(&out), errs));
+		buf_free(&out);
+	}
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	assert_int_equal(json_array_size(outputs), n);
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(outputs, i);
+		int rc = (int)json_integer_value(json_array_get(o, 0));
+		cleanup_json json_t *ops = J(cases[i][1]);
+		cleanup_err struct mk_err *err = NULL;
+		cleanup_json json_t *ours = json_patch_apply(json_array_get(docs, i), ops, &err);
+		if (ours) {
+			if (rc != 0)
+				fail_msg("%s: kubectl refused: %s", cases[i][1],
+					 json_string_value(json_array_get(o, 2)));
+			assert_json_eq(ours, json_string_value(json_array_get(o, 1)));
+		} else {
+			cleanup_free char *want = xasprintf("error: %s\n", mk_err_msg(err));
+			if (rc == 0)
+				fail_msg("%s: kubectl accepted it, we say %s", cases[i][1], want);
+			assert_string_equal(json_string_value(json_array_get(o, 2)), want);
+		}
+	}
 }
 
 int main(void)
@@ -311,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_pointer),
 		cmocka_unit_test(test_merge_patch_rfc7386),
 		cmocka_unit_test(test_json_patch_rfc6902),
+		cmocka_unit_test(test_kubectl_json_patch_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
