@@ -63,6 +63,7 @@ void kinds_service_prepare_update(json_t *obj, const json_t *old);
 int kinds_service_on_create(json_t *obj, struct mk_err **err);
 int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err);
 void kinds_service_on_delete(const json_t *obj);
+void kinds_service_on_update_abort(const json_t *obj, const json_t *old);
 
 /* kinds-apps.c */
 KINDS_PRINTER(deployment);

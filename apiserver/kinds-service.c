@@ -552,3 +552,29 @@ void kinds_service_on_delete(const json_t *obj)
 	for (size_t i = 0; i < n; i++)
 		allocator_port_release(held[i]);
 }
+
+static bool holds_ip(const char *ip)
+{
+	return ip && ip[0] && strcmp(ip, "None");
+}
+
+void kinds_service_on_update_abort(const json_t *obj, const json_t *old)
+{
+	const char *ip = json_path_str(obj, "spec.clusterIP");
+	const char *old_ip = json_path_str(old, "spec.clusterIP");
+	if (holds_ip(ip) && !str_eq(ip, old_ip))
+		allocator_ip_release(ip);
+	if (holds_ip(old_ip) && !str_eq(ip, old_ip)) {
+		char buf[16];
+		/* Held again unless another Service took it meanwhile. */
+		allocator_ip_allocate(old_ip, buf, sizeof(buf), NULL);
+	}
+	int now[64], was[64];
+	size_t n_now = old_ports(obj, now, 64), n_was = old_ports(old, was, 64);
+	for (size_t i = 0; i < n_now; i++)
+		if (!port_in(was, n_was, now[i]))
+			allocator_port_release(now[i]);
+	for (size_t i = 0; i < n_was; i++)
+		if (!port_in(now, n_now, was[i]))
+			allocator_port_allocate(was[i], NULL);
+}

@@ -71,6 +71,11 @@ struct api_resource {
 	 * (borrowed from obj, "" when absent) and returns true if field is
 	 * selectable for this kind. */
 	bool (*field_value)(const json_t *obj, const char *field, const char **value);
+
+	/* Undoes a successful on_update(obj, old) whose write then failed
+	 * (conflict before a retry, storage error), so that what it allocated is
+	 * freed and what it released is held again; may be NULL. */
+	void (*on_update_abort)(const json_t *obj, const json_t *old);
 };
 
 /* Every served resource; ends with a row whose resource is NULL. */

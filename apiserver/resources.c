@@ -154,6 +154,7 @@ const struct api_resource api_resources[] = {
 		.on_create = kinds_service_on_create,
 		.on_update = kinds_service_on_update,
 		.on_delete = kinds_service_on_delete,
+		.on_update_abort = kinds_service_on_update_abort,
 		.columns = kinds_service_columns, .print_row = kinds_service_print,
 	},
 	{

@@ -169,6 +169,18 @@ static void test_node_ports(void **state)
 	assert_string_equal(json_path_str(upd, "spec.clusterIP"), json_path_str(a, "spec.clusterIP"));
 	assert_true(allocator_port_in_use(30080));
 
+	/* A write that fails after on_update is undone: the new port goes back,
+	 * the released one is held again. */
+	cleanup_json json_t *moved = json_copy_deep(upd);
+	json_object_set_new(json_path_get(moved, "spec.ports.0"), "nodePort", json_integer(30090));
+	assert_int_equal(r->on_update(moved, upd, NULL), 0);
+	assert_true(allocator_port_in_use(30090));
+	assert_false(allocator_port_in_use(30080));
+	r->on_update_abort(moved, upd);
+	assert_false(allocator_port_in_use(30090));
+	assert_true(allocator_port_in_use(30080));
+	assert_true(allocator_port_in_use((int)dyn));
+
 	cleanup_json json_t *back = json_copy_deep(upd);
 	json_path_set(back, "spec.type", json_string("ClusterIP"));
 	assert_int_equal(r->on_update(back, upd, NULL), 0);
@@ -182,6 +194,8 @@ static void test_node_ports(void **state)
 	cleanup_json json_t *ext = parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"x\"}}");
 	assert_int_equal(r->on_update(ext, back, NULL), 0);
 	assert_false(allocator_ip_in_use(ip));
+	r->on_update_abort(ext, back);
+	assert_true(allocator_ip_in_use(ip));
 }
 
 static void test_reserve_existing(void **state)
