@@ -22,6 +22,7 @@
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 
+#include "backend.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "iptables.h"
@@ -681,3 +682,41 @@ int ipt_backend_cleanup(struct mk_err **err)
 		return -1;
 	return 0;
 }
+
+/* ---- backend table ---- */
+
+static void *ipt_create(void)
+{
+	return NULL;
+}
+
+static void ipt_destroy(void *state)
+{
+	(void)state;
+}
+
+static int ipt_sync(void *state, const struct proxy_model *m, const struct proxy_config *cfg,
+		    const json_t *changed, struct proxy_sync_result *res, struct mk_err **err)
+{
+	(void)state;
+	struct ipt_sync_stats st;
+	if (ipt_backend_sync(m, cfg, changed, &st, err) < 0)
+		return -1;
+	*res = (struct proxy_sync_result){
+		.rules_filter = st.filter_rules,
+		.rules_nat = st.nat_rules,
+		.total_filter = st.filter_rules,
+		.total_nat = st.nat_total,
+		.no_local_internal = st.no_local_internal,
+		.no_local_external = st.no_local_external,
+	};
+	return 0;
+}
+
+const struct proxy_backend proxy_backend_iptables = {
+	.name = "iptables",
+	.create = ipt_create,
+	.destroy = ipt_destroy,
+	.sync = ipt_sync,
+	.cleanup = ipt_backend_cleanup,
+};

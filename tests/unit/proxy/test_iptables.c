@@ -93,6 +93,7 @@ static void test_partial_kernel(void **state)
 	sync_ok(&fx, NULL, &st);
 	char *before = run("iptables-legacy-save -t nat");
 	/* drop svc4's slice: svc4 loses its nat chains, gets a REJECT */
+	json_object_clear(fx.st.changed);
 	json_t *sl = json_array_get(json_object_get(fx.root, "slices"), 3);
 	proxy_state_set_slice(&fx.st, sl, true);
 	assert_non_null(json_object_get(fx.st.changed, "ns4/svc4"));

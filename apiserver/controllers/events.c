@@ -1,0 +1,64 @@
+#include "events.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+void events_post(struct client *c, const char *component, const char *kind,
+		 const char *api_version, const json_t *obj, const char *type, const char *reason,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cleanup_free char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+
+	json_t *meta = json_object_get(obj, "metadata");
+	const char *name = json_string_value(json_object_get(meta, "name"));
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	if (!name)
+		return;
+	/* Events of cluster-scoped objects live in "default", as upstream. */
+	const char *event_ns = ns && *ns ? ns : "default";
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	cleanup_free char *stamp = time_rfc3339(now.tv_sec);
+	cleanup_free char *micro = time_rfc3339_micro(&now);
+	/* upstream names events "<object>.<unix nanoseconds in hex>" */
+	cleanup_free char *ev_name = xasprintf(
+		"%s.%llx", name, (unsigned long long)now.tv_sec * 1000000000ull + now.tv_nsec);
+
+	json_t *involved = json_pack("{s:s,s:s,s:s}", "kind", kind, "apiVersion", api_version,
+				     "name", name);
+	const char *keys[] = {"namespace", "uid", "resourceVersion"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(meta, keys[i]);
+		if (json_is_string(v))
+			json_object_set(involved, keys[i], v);
+	}
+	cleanup_json json_t *ev = json_pack(
+		"{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:{s:s},s:s,s:s,s:i,s:s,s:s,s:s,s:s}",
+		"apiVersion", "v1", "kind", "Event", "metadata", "name", ev_name, "namespace",
+		event_ns, "involvedObject", involved, "reason", reason, "message", msg, "source",
+		"component", component, "firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1,
+		"type", type, "eventTime", micro, "reportingComponent", component,
+		"reportingInstance", component);
+	/* eventTime is for events.k8s.io; core/v1 writers leave it null */
+	json_object_set_new(ev, "eventTime", json_null());
+	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/events", event_ns);
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *made = client_create(c, path, ev, &err);
+	if (!made)
+		log_v(1, "Event(%s %s/%s) %s %s: not recorded: %s", kind, event_ns, name, reason, msg,
+		      mk_err_msg(err));
+	else
+		log_v(2, "Event(%s %s/%s) type: '%s' reason: '%s' %s", kind, event_ns, name, type,
+		      reason, msg);
+}

@@ -1,0 +1,450 @@
+/* ReplicaSet controller: keeps spec.replicas active pods per ReplicaSet,
+ * adopting matching orphans and releasing pods whose labels stopped matching,
+ * and writes the status counts.
+ *
+ * Expectations: after creating or deleting pods the informer lags behind the
+ * API server; until the pod events for what we did arrive (or five minutes
+ * pass), a sync only refreshes status and does not count pods again, so a
+ * ReplicaSet never gets twice the pods it needs. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "controllers-internal.h"
+#include "events.h"
+#include "log.h"
+#include "podutil.h"
+#include "replicaset-plan.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define COMPONENT "replicaset-controller"
+#define EXPECTATIONS_TTL 300 /* seconds, as upstream */
+#define BURST_REPLICAS 500   /* most pods created or deleted in one sync */
+
+struct rs_ctrl {
+	struct manager *m;
+	struct client *c;
+	struct workqueue *q;
+	struct informer *pods, *rss;
+	pthread_mutex_t lock;
+	/* key -> {"adds": n, "dels": {podkey: true}, "t": time} */
+	json_t *expect;
+};
+
+static void expect_raise(struct rs_ctrl *rc, const char *key, int adds, const json_t *del_keys)
+{
+	pthread_mutex_lock(&rc->lock);
+	json_t *e = json_pack("{s:i,s:o,s:I}", "adds", adds, "dels", json_object(), "t",
+			      (json_int_t)time(NULL));
+	size_t i;
+	json_t *k;
+	json_array_foreach(del_keys, i, k)
+		json_object_set_new(json_object_get(e, "dels"), json_string_value(k), json_true());
+	json_object_set_new(rc->expect, key, e);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static void expect_observe_add(struct rs_ctrl *rc, const char *key)
+{
+	pthread_mutex_lock(&rc->lock);
+	json_t *e = json_object_get(rc->expect, key);
+	json_int_t n = json_integer_value(json_object_get(e, "adds"));
+	if (e && n > 0)
+		json_object_set_new(e, "adds", json_integer(n - 1));
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static void expect_observe_del(struct rs_ctrl *rc, const char *key, const char *pod_key)
+{
+	pthread_mutex_lock(&rc->lock);
+	json_t *e = json_object_get(rc->expect, key);
+	if (e)
+		json_object_del(json_object_get(e, "dels"), pod_key);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+static bool expect_satisfied(struct rs_ctrl *rc, const char *key)
+{
+	pthread_mutex_lock(&rc->lock);
+	json_t *e = json_object_get(rc->expect, key);
+	bool ok = !e || (json_integer_value(json_object_get(e, "adds")) <= 0 &&
+			 !json_object_size(json_object_get(e, "dels"))) ||
+		  time(NULL) - json_integer_value(json_object_get(e, "t")) > EXPECTATIONS_TTL;
+	pthread_mutex_unlock(&rc->lock);
+	return ok;
+}
+
+static void expect_delete(struct rs_ctrl *rc, const char *key)
+{
+	pthread_mutex_lock(&rc->lock);
+	json_object_del(rc->expect, key);
+	pthread_mutex_unlock(&rc->lock);
+}
+
+/* The ReplicaSet key a pod's controller reference names, or NULL. */
+static char *owner_key(const json_t *pod)
+{
+	json_t *ref = obj_controller_ref(pod);
+	const char *kind = json_string_value(json_object_get(ref, "kind"));
+	const char *name = json_string_value(json_object_get(ref, "name"));
+	if (!kind || strcmp(kind, "ReplicaSet") || !name)
+		return NULL;
+	return ctrl_key(obj_meta_str(pod, "namespace"), name);
+}
+
+/* Queues every ReplicaSet of the pod's namespace that selects it. */
+static void queue_selecting(struct rs_ctrl *rc, const json_t *pod)
+{
+	const char *ns = obj_meta_str(pod, "namespace");
+	json_t *labels = json_object_get(json_object_get(pod, "metadata"), "labels");
+	cleanup_json json_t *all = informer_list(rc->rss);
+	size_t i;
+	json_t *rs;
+	json_array_foreach(all, i, rs) {
+		const char *rns = obj_meta_str(rs, "namespace");
+		if (!ns || !rns || strcmp(ns, rns))
+			continue;
+		json_t *sel = json_object_get(json_object_get(rs, "spec"), "selector");
+		if (ctrl_selector_empty(sel) || !ctrl_selector_matches(sel, labels))
+			continue;
+		cleanup_free char *key = informer_key(rs);
+		if (key)
+			workqueue_add(rc->q, key);
+	}
+}
+
+static void on_pod_add(json_t *pod, void *arg)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_free char *key = owner_key(pod);
+	if (key) {
+		cleanup_free char *pkey = informer_key(pod);
+		if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+			expect_observe_del(rc, key, pkey);
+		else
+			expect_observe_add(rc, key);
+		workqueue_add(rc->q, key);
+		return;
+	}
+	if (!obj_controller_ref(pod))
+		queue_selecting(rc, pod);
+}
+
+static void on_pod_update(json_t *old_pod, json_t *new_pod, void *arg)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_free char *old_key = owner_key(old_pod);
+	cleanup_free char *new_key = owner_key(new_pod);
+	if (new_key && json_object_get(json_object_get(new_pod, "metadata"), "deletionTimestamp")) {
+		cleanup_free char *pkey = informer_key(new_pod);
+		expect_observe_del(rc, new_key, pkey);
+	}
+	if (old_key && (!new_key || strcmp(old_key, new_key)))
+		workqueue_add(rc->q, old_key);
+	if (new_key)
+		workqueue_add(rc->q, new_key);
+	else if (!obj_controller_ref(new_pod))
+		queue_selecting(rc, new_pod);
+}
+
+static void on_pod_delete(json_t *pod, void *arg)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_free char *key = owner_key(pod);
+	if (!key)
+		return;
+	cleanup_free char *pkey = informer_key(pod);
+	expect_observe_del(rc, key, pkey);
+	workqueue_add(rc->q, key);
+}
+
+static void on_rs_add(json_t *rs, void *arg)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_free char *key = informer_key(rs);
+	if (key)
+		workqueue_add(rc->q, key);
+}
+
+static void on_rs_update(json_t *old_rs, json_t *new_rs, void *arg)
+{
+	(void)old_rs;
+	on_rs_add(new_rs, arg);
+}
+
+static void on_rs_delete(json_t *rs, void *arg)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_free char *key = informer_key(rs);
+	if (key)
+		expect_delete(rc, key);
+}
+
+static json_t *owner_ref_to(const json_t *rs)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion", "apps/v1", "kind",
+			 "ReplicaSet", "name", obj_meta_str(rs, "name"), "uid",
+			 obj_meta_str(rs, "uid"), "controller", 1, "blockOwnerDeletion", 1);
+}
+
+/* Writes pod's ownerReferences as refs (taken), with the pod's uid as a
+ * precondition so a recreated pod of the same name is left alone. */
+static int patch_owner_refs(struct rs_ctrl *rc, const json_t *pod, json_t *refs,
+			    struct mk_err **err)
+{
+	cleanup_json json_t *patch =
+		json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences", refs, "uid",
+			  obj_meta_str(pod, "uid") ? obj_meta_str(pod, "uid") : "");
+	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods/%s",
+					    obj_meta_str(pod, "namespace"), obj_meta_str(pod, "name"));
+	cleanup_json json_t *r = client_patch(rc->c, path, "merge", patch, err);
+	return r ? 0 : -1;
+}
+
+static int adopt(struct rs_ctrl *rc, const json_t *rs, const json_t *pod, struct mk_err **err)
+{
+	json_t *refs = json_deep_copy(json_object_get(json_object_get(pod, "metadata"),
+						      "ownerReferences"));
+	if (!json_is_array(refs)) {
+		json_decref(refs);
+		refs = json_array();
+	}
+	json_array_append_new(refs, owner_ref_to(rs));
+	return patch_owner_refs(rc, pod, refs, err);
+}
+
+static int release(struct rs_ctrl *rc, const json_t *rs, const json_t *pod, struct mk_err **err)
+{
+	const char *uid = obj_meta_str(rs, "uid");
+	json_t *refs = json_array();
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "ownerReferences"), i,
+			   r) {
+		const char *ruid = json_string_value(json_object_get(r, "uid"));
+		if (!ruid || !uid || strcmp(ruid, uid))
+			json_array_append(refs, r);
+	}
+	return patch_owner_refs(rc, pod, refs, err);
+}
+
+static int create_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, int want,
+		       struct mk_err **err)
+{
+	expect_raise(rc, key, want, NULL);
+	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods",
+					    obj_meta_str(rs, "namespace"));
+	int done = 0;
+	/* Slow start: batches of 1, 2, 4... so that a failing template (quota,
+	 * admission) costs one request, not hundreds. */
+	for (int batch = 1; done < want; batch *= 2) {
+		int n = batch < want - done ? batch : want - done;
+		int failed = 0;
+		for (int i = 0; i < n; i++) {
+			cleanup_json json_t *pod = rs_pod_from_template(rs);
+			cleanup_err struct mk_err *cerr = NULL;
+			cleanup_json json_t *made = client_create(rc->c, path, pod, &cerr);
+			if (!made) {
+				failed++;
+				expect_observe_add(rc, key);
+				events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Warning",
+					    "FailedCreate", "Error creating: %s", mk_err_msg(cerr));
+				if (!*err)
+					mk_err_set(err, mk_err_code(cerr), "creating pod: %s",
+						   mk_err_msg(cerr));
+				continue;
+			}
+			events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Normal",
+				    "SuccessfulCreate", "Created pod: %s", obj_meta_str(made, "name"));
+		}
+		done += n;
+		if (failed) {
+			/* the pods never attempted are not expected either */
+			for (int i = done; i < want; i++)
+				expect_observe_add(rc, key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int delete_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, json_t *victims,
+		       struct mk_err **err)
+{
+	cleanup_json json_t *keys = json_array();
+	size_t i;
+	json_t *pod;
+	json_array_foreach(victims, i, pod) {
+		char *pk = informer_key(pod);
+		json_array_append_new(keys, json_string(pk));
+		free(pk);
+	}
+	expect_raise(rc, key, 0, keys);
+	int rc_ = 0;
+	json_array_foreach(victims, i, pod) {
+		cleanup_free char *path =
+			xasprintf("/api/v1/namespaces/%s/pods/%s", obj_meta_str(pod, "namespace"),
+				  obj_meta_str(pod, "name"));
+		cleanup_err struct mk_err *derr = NULL;
+		if (client_delete(rc->c, path, NULL, &derr) < 0) {
+			cleanup_free char *pk = informer_key(pod);
+			expect_observe_del(rc, key, pk);
+			if (mk_err_code(derr) == MK_ENOTFOUND)
+				continue;
+			events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Warning",
+				    "FailedDelete", "Error deleting: %s", mk_err_msg(derr));
+			if (!*err)
+				mk_err_set(err, mk_err_code(derr), "deleting pod: %s",
+					   mk_err_msg(derr));
+			rc_ = -1;
+			continue;
+		}
+		events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Normal",
+			    "SuccessfulDelete", "Deleted pod: %s", obj_meta_str(pod, "name"));
+	}
+	return rc_;
+}
+
+static int update_status(struct rs_ctrl *rc, const json_t *rs, const json_t *active,
+			 struct mk_err **err)
+{
+	cleanup_json json_t *st = rs_status(rs, active, time(NULL));
+	json_t *old = json_object_get(rs, "status");
+	json_t *conds = json_object_get(old, "conditions");
+	if (conds)
+		json_object_set(st, "conditions", conds);
+	if (json_equal(st, old ? old : json_object()))
+		return 0;
+	cleanup_json json_t *copy = json_deep_copy(rs);
+	json_object_set_new(copy, "apiVersion", json_string("apps/v1"));
+	json_object_set_new(copy, "kind", json_string("ReplicaSet"));
+	json_object_set(copy, "status", st);
+	cleanup_free char *path =
+		xasprintf("/apis/apps/v1/namespaces/%s/replicasets/%s/status",
+			  obj_meta_str(rs, "namespace"), obj_meta_str(rs, "name"));
+	cleanup_json json_t *r = client_update(rc->c, path, copy, err);
+	return r ? 0 : -1;
+}
+
+static int sync_rs(const char *key, void *arg, struct mk_err **err)
+{
+	struct rs_ctrl *rc = arg;
+	cleanup_json json_t *rs = informer_get(rc->rss, key);
+	if (!rs) {
+		expect_delete(rc, key);
+		return 0;
+	}
+	const char *ns = obj_meta_str(rs, "namespace");
+	const char *uid = obj_meta_str(rs, "uid");
+	json_t *spec = json_object_get(rs, "spec");
+	json_t *sel = json_object_get(spec, "selector");
+	bool deleting = json_object_get(json_object_get(rs, "metadata"), "deletionTimestamp");
+	bool can_adopt = !deleting && !ctrl_selector_empty(sel);
+
+	cleanup_json json_t *all = informer_list(rc->pods);
+	cleanup_json json_t *active = json_array();
+	size_t i;
+	json_t *pod;
+	json_array_foreach(all, i, pod) {
+		const char *pns = obj_meta_str(pod, "namespace");
+		if (!pns || !ns || strcmp(pns, ns))
+			continue;
+		json_t *labels = json_object_get(json_object_get(pod, "metadata"), "labels");
+		bool matches = ctrl_selector_matches(sel, labels);
+		const char *cuid = pod_controller_uid(pod);
+		if (cuid) {
+			if (!uid || strcmp(cuid, uid))
+				continue;
+			if (!matches && !deleting) {
+				cleanup_err struct mk_err *rerr = NULL;
+				if (release(rc, rs, pod, &rerr) < 0 &&
+				    mk_err_code(rerr) != MK_ENOTFOUND)
+					log_v(1, "releasing pod %s/%s: %s", pns,
+					      obj_meta_str(pod, "name"), mk_err_msg(rerr));
+				continue;
+			}
+		} else {
+			if (!matches || !can_adopt || !pod_is_active(pod))
+				continue;
+			cleanup_err struct mk_err *aerr = NULL;
+			if (adopt(rc, rs, pod, &aerr) < 0) {
+				log_v(1, "adopting pod %s/%s: %s", pns, obj_meta_str(pod, "name"),
+				      mk_err_msg(aerr));
+				continue;
+			}
+		}
+		if (pod_is_active(pod))
+			json_array_append(active, pod);
+	}
+
+	int rc_ = 0;
+	if (!deleting && expect_satisfied(rc, key)) {
+		json_t *r = json_object_get(spec, "replicas");
+		int64_t want = json_is_integer(r) ? json_integer_value(r) : 1;
+		int64_t diff = (int64_t)json_array_size(active) - want;
+		if (diff < 0) {
+			int n = (int)(-diff > BURST_REPLICAS ? BURST_REPLICAS : -diff);
+			log_v(2, "Too few replicas for ReplicaSet %s, need %lld, creating %d", key,
+			      (long long)want, n);
+			rc_ = create_pods(rc, key, rs, n, err);
+		} else if (diff > 0) {
+			int n = (int)(diff > BURST_REPLICAS ? BURST_REPLICAS : diff);
+			log_v(2, "Too many replicas for ReplicaSet %s, need %lld, deleting %d", key,
+			      (long long)want, n);
+			cleanup_json json_t *victims = json_deep_copy(active);
+			rs_sort_for_deletion(victims);
+			while (json_array_size(victims) > (size_t)n)
+				json_array_remove(victims, json_array_size(victims) - 1);
+			rc_ = delete_pods(rc, key, rs, victims, err);
+		}
+	}
+
+	cleanup_err struct mk_err *serr = NULL;
+	if (update_status(rc, rs, active, &serr) < 0) {
+		if (!*err)
+			mk_err_set(err, mk_err_code(serr), "updating status: %s", mk_err_msg(serr));
+		return -1;
+	}
+	/* Pods ready but not yet available need another look once
+	 * minReadySeconds passed. */
+	json_t *mrs = json_object_get(spec, "minReadySeconds");
+	if (json_is_integer(mrs) && json_integer_value(mrs) > 0) {
+		json_array_foreach(active, i, pod) {
+			if (pod_is_ready(pod) &&
+			    !pod_is_available(pod, (long)json_integer_value(mrs), time(NULL))) {
+				workqueue_add_after(rc->q, key, 1000);
+				break;
+			}
+		}
+	}
+	return rc_;
+}
+
+int replicaset_controller_start(struct manager *m, struct mk_err **err)
+{
+	struct rs_ctrl *rc = xcalloc(1, sizeof(*rc));
+	rc->m = m;
+	rc->c = manager_client_new(m, err);
+	if (!rc->c)
+		return -1;
+	rc->q = workqueue_new();
+	rc->expect = json_object();
+	pthread_mutex_init(&rc->lock, NULL);
+	rc->pods = manager_informer(m, MGR_PODS);
+	rc->rss = manager_informer(m, MGR_REPLICASETS);
+	struct informer_handlers ph = {.on_add = on_pod_add,
+				       .on_update = on_pod_update,
+				       .on_delete = on_pod_delete,
+				       .arg = rc};
+	struct informer_handlers rh = {.on_add = on_rs_add,
+				       .on_update = on_rs_update,
+				       .on_delete = on_rs_delete,
+				       .arg = rc};
+	manager_subscribe(m, MGR_PODS, &ph);
+	manager_subscribe(m, MGR_REPLICASETS, &rh);
+	return manager_run_workers(m, "replicaset", rc->q,
+				   (int)manager_options(m)->concurrent_replicaset, sync_rs, rc, err);
+}

@@ -1,0 +1,1212 @@
+/* libnftnl backend (see the header). Expressions are laid out exactly as the
+ * nft tool lays out the same rule text, so `nft list` prints them back in
+ * upstream's words. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
+
+#include "backend.h"
+#include "nftables.h"
+#include "nftrules.h"
+#include "xalloc.h"
+
+/* nft's datatype numbers, as stored in a set's key type */
+#define TYPE_INTEGER 4
+#define TYPE_IPADDR 7
+#define TYPE_INET_PROTOCOL 12
+#define TYPE_INET_SERVICE 13
+#define TYPE_BITS 6
+#define BYTEORDER_HOST 1
+#define BYTEORDER_BIG 2
+
+/* Batch pages: a message never exceeds the overrun size (the largest is an
+ * anonymous map of one service's endpoints). */
+#define BATCH_PAGE (256 * 1024)
+#define BATCH_OVERRUN (256 * 1024)
+
+struct nft_backend {
+	bool initialized;            /* a full sync succeeded */
+	json_t *elems[NFTR_N_MAPS];  /* key -> value, as last written */
+	json_t *chains;              /* per-service chain -> true, as last written */
+	json_t *sets;                /* affinity sets, as last written */
+};
+
+struct batch {
+	struct nftnl_batch *b;
+	uint32_t seq, first_seq;
+	uint32_t set_id;
+	const char **what; /* per message: the service or object it belongs to */
+	size_t n_what, cap_what;
+	size_t n_msgs;
+};
+
+static void batch_note(struct batch *bt, const char *what)
+{
+	if (bt->n_what == bt->cap_what) {
+		bt->cap_what = bt->cap_what ? bt->cap_what * 2 : 1024;
+		bt->what = xrealloc(bt->what, bt->cap_what * sizeof(*bt->what));
+	}
+	bt->what[bt->n_what++] = what;
+	bt->n_msgs++;
+}
+
+static struct nlmsghdr *msg_hdr(struct batch *bt, uint16_t type, uint16_t flags, const char *what)
+{
+	batch_note(bt, what);
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, NFPROTO_IPV4, flags, bt->seq++);
+}
+
+static void msg_done(struct batch *bt)
+{
+	if (nftnl_batch_update(bt->b) < 0)
+		abort(); /* allocation failure */
+}
+
+/* ---- expressions ---- */
+
+static void e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_bitwise(struct nftnl_rule *r, uint32_t len, const void *mask, const void *xor)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_verdict(struct nftnl_rule *r, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_imm_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_meta_load(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_meta_set(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_lookup(struct nftnl_rule *r, const char *set, uint32_t set_id, bool vmap, bool inv)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (vmap)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	if (set_id)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	if (inv)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_reject(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 3 /* port unreachable */);
+	nftnl_rule_add_expr(r, e);
+}
+
+static void e_ct_new(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	uint32_t mask = 8 /* NF_CT_STATE_BIT(IP_CT_NEW) */, zero = 0;
+	e_bitwise(r, 4, &mask, &zero);
+	e_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/* ip saddr/daddr (offset 12/16) == or != addr[/bits], laid out as nft does:
+ * load only the prefix's bytes, mask a partial last byte. */
+static int e_addr(struct nftnl_rule *r, uint32_t off, const char *cidr, uint32_t op)
+{
+	char a[32];
+	if (strlen(cidr) >= sizeof(a))
+		return -1;
+	strcpy(a, cidr);
+	int bits = 32;
+	char *slash = strchr(a, '/');
+	if (slash) {
+		*slash = '\0';
+		bits = atoi(slash + 1);
+	}
+	struct in_addr ip;
+	if (inet_pton(AF_INET, a, &ip) != 1 || bits < 0 || bits > 32)
+		return -1;
+	if (bits == 0)
+		return 0;
+	uint32_t len = (uint32_t)(bits + 7) / 8;
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, NFT_REG_1);
+	uint32_t mask = bits == 32 ? 0xffffffffu : htonl(~(0xffffffffu >> bits));
+	uint32_t net = ip.s_addr & mask;
+	if (bits % 8) {
+		uint32_t zero = 0;
+		e_bitwise(r, len, &mask, &zero);
+	}
+	e_cmp(r, op, &net, len);
+	return 0;
+}
+
+static void e_concat_key(struct nftnl_rule *r, bool with_ip)
+{
+	uint32_t reg = NFT_REG32_00;
+	if (with_ip) {
+		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+		reg = NFT_REG32_01;
+	}
+	e_meta_load(r, NFT_META_L4PROTO, with_ip ? reg : NFT_REG_1);
+	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg + 1);
+}
+
+static void rule_comment(struct nftnl_rule *r, const char *comment)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+/* ---- objects ---- */
+
+static void send_rule(struct batch *bt, struct nftnl_rule *r, const char *chain, const char *what)
+{
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTR_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, what);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	msg_done(bt);
+	nftnl_rule_free(r);
+}
+
+static void send_chain(struct batch *bt, const char *name, const char *type, int hook, int prio,
+		       const char *comment, const char *what)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+	if (type) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+	}
+	if (comment) {
+		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		nftnl_udata_put_strz(u, NFTNL_UDATA_CHAIN_COMMENT, comment);
+		nftnl_chain_set_data(c, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(u),
+				     nftnl_udata_buf_len(u));
+		nftnl_udata_buf_free(u);
+	}
+	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, what);
+	nftnl_chain_nlmsg_build_payload(h, c);
+	msg_done(bt);
+	nftnl_chain_free(c);
+}
+
+static void chain_op(struct batch *bt, uint16_t type, const char *name, const char *what)
+{
+	if (type == NFT_MSG_DELRULE) {
+		/* a rule message without handle flushes the chain */
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTR_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, name);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+		struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_DELRULE, 0, what);
+		nftnl_rule_nlmsg_build_payload(h, r);
+		nftnl_rule_free(r);
+	} else {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+		struct nlmsghdr *h = msg_hdr(bt, type, 0, what);
+		nftnl_chain_nlmsg_build_payload(h, c);
+		nftnl_chain_free(c);
+	}
+	msg_done(bt);
+}
+
+static struct nftnl_set *set_new(const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTR_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+	return s;
+}
+
+static void set_udata(struct nftnl_set *s, uint32_t byteorder, const char *comment)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder);
+	if (comment)
+		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, comment);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+static void send_set(struct batch *bt, struct nftnl_set *s, uint16_t type, const char *what)
+{
+	/* the kernel wants an id on every new set (rules of the same batch may
+	 * refer to it by id) */
+	if (type == NFT_MSG_NEWSET && !nftnl_set_is_set(s, NFTNL_SET_ID))
+		nftnl_set_set_u32(s, NFTNL_SET_ID, ++bt->set_id);
+	struct nlmsghdr *h = msg_hdr(bt, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, what);
+	nftnl_set_nlmsg_build_payload(h, s);
+	msg_done(bt);
+}
+
+static void send_elems(struct batch *bt, struct nftnl_set *s, uint16_t type, const char *what)
+{
+	struct nlmsghdr *h = msg_hdr(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, what);
+	nftnl_set_elems_nlmsg_build_payload(h, s);
+	msg_done(bt);
+}
+
+static void fixed_set(struct batch *bt, enum nftr_map m)
+{
+	const struct nftr_map_info *mi = &nftr_maps[m];
+	struct nftnl_set *s = set_new(mi->name);
+	uint32_t key_type, key_len;
+	if (mi->has_ip && mi->has_port) {
+		key_type = ((TYPE_IPADDR << TYPE_BITS | TYPE_INET_PROTOCOL) << TYPE_BITS) |
+			   TYPE_INET_SERVICE;
+		key_len = 12;
+	} else if (mi->has_port) {
+		key_type = TYPE_INET_PROTOCOL << TYPE_BITS | TYPE_INET_SERVICE;
+		key_len = 8;
+	} else {
+		key_type = TYPE_IPADDR;
+		key_len = 4;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	if (mi->is_map) {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	} else {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	}
+	set_udata(s, BYTEORDER_BIG, mi->comment);
+	send_set(bt, s, NFT_MSG_NEWSET, mi->name);
+	nftnl_set_free(s);
+}
+
+/* Key bytes of an element of map m: ip (4) . proto (4) . port (4), each
+ * component in a 32-bit slot as nft packs concatenations. */
+static uint32_t elem_key(enum nftr_map m, const struct nftr_elem *e, uint8_t key[12])
+{
+	const struct nftr_map_info *mi = &nftr_maps[m];
+	memset(key, 0, 12);
+	uint32_t len = 0;
+	if (mi->has_ip) {
+		inet_pton(AF_INET, e->ip, key);
+		len = 4;
+	}
+	if (mi->has_port) {
+		key[len] = e->proto;
+		uint16_t p = htons(e->port);
+		memcpy(key + len + 4, &p, 2);
+		len += 8;
+	}
+	return len;
+}
+
+static struct nftnl_set_elem *elem_new(enum nftr_map m, const struct nftr_elem *e, bool with_data)
+{
+	struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+	uint8_t key[12];
+	uint32_t len = elem_key(m, e, key);
+	nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, key, len);
+	if (with_data && nftr_maps[m].is_map) {
+		if (e->chain) {
+			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, e->chain);
+		} else {
+			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NF_DROP);
+		}
+	}
+	if (with_data && e->comment) {
+		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_ELEM_COMMENT, e->comment);
+		nftnl_set_elem_set(se, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u),
+				   nftnl_udata_buf_len(u));
+		nftnl_udata_buf_free(u);
+	}
+	return se;
+}
+
+static char *elem_value(const struct nftr_elem *e)
+{
+	return xasprintf("%s|%s", e->chain ? e->chain : "drop", e->comment ? e->comment : "");
+}
+
+/* ---- rules ---- */
+
+static const char *kind_comment(enum nftr_kind k)
+{
+	switch (k) {
+	case NFTR_SADDR_GOTO:
+		return "short-circuit pod traffic";
+	case NFTR_FIB_MASQ:
+		return "masquerade local traffic";
+	case NFTR_FIB_GOTO:
+		return "short-circuit local traffic";
+	default:
+		return NULL;
+	}
+}
+
+static void e_fib_local(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("fib");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	uint32_t local = RTN_LOCAL;
+	e_cmp(r, NFT_CMP_EQ, &local, 4);
+}
+
+struct range {
+	uint32_t lo, hi; /* host order, inclusive */
+};
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* An anonymous interval set of CIDRs (ip saddr != { ... }). */
+static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id)
+{
+	struct range *rg = xcalloc(n, sizeof(*rg));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char a[32];
+		if (strlen(cidrs[i]) >= sizeof(a))
+			continue;
+		strcpy(a, cidrs[i]);
+		int bits = 32;
+		char *slash = strchr(a, '/');
+		if (slash) {
+			*slash = '\0';
+			bits = atoi(slash + 1);
+		}
+		struct in_addr ip;
+		if (inet_pton(AF_INET, a, &ip) != 1 || bits < 0 || bits > 32)
+			continue;
+		uint32_t mask = bits ? ~0u << (32 - bits) : 0;
+		rg[k].lo = ntohl(ip.s_addr) & mask;
+		rg[k].hi = rg[k].lo | ~mask;
+		k++;
+	}
+	qsort(rg, k, sizeof(*rg), range_cmp);
+	size_t w = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (w && rg[i].lo <= rg[w - 1].hi + 1ull) {
+			if (rg[i].hi > rg[w - 1].hi)
+				rg[w - 1].hi = rg[i].hi;
+			continue;
+		}
+		rg[w++] = rg[i];
+	}
+	*id = ++bt->set_id;
+	struct nftnl_set *s = set_new("__set%d");
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, *id);
+	set_udata(s, BYTEORDER_BIG, NULL);
+	send_set(bt, s, NFT_MSG_NEWSET, what);
+	/* interval sets: a start element, and an end element one past each range */
+	if (w == 0 || rg[0].lo != 0) {
+		struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+		uint32_t z = 0;
+		nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &z, 4);
+		nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+		nftnl_set_elem_add(s, se);
+	}
+	for (size_t i = 0; i < w; i++) {
+		struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+		uint32_t lo = htonl(rg[i].lo);
+		nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &lo, 4);
+		nftnl_set_elem_add(s, se);
+		if (rg[i].hi != 0xffffffffu) {
+			se = nftnl_set_elem_alloc();
+			uint32_t end = htonl(rg[i].hi + 1);
+			nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &end, 4);
+			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+			nftnl_set_elem_add(s, se);
+		}
+	}
+	send_elems(bt, s, NFT_MSG_NEWSETELEM, what);
+	nftnl_set_free(s);
+	free(rg);
+	return 0;
+}
+
+static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const struct nftr_rule *x)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint32_t id;
+	switch (x->kind) {
+	case NFTR_MASQ_CIP_SADDR:
+		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0 || e_addr(r, 12, x->b, NFT_CMP_NEQ) < 0)
+			goto bad;
+		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		break;
+	case NFTR_MASQ_CIP:
+		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0)
+			goto bad;
+		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		break;
+	case NFTR_NUMGEN: {
+		id = ++bt->set_id;
+		struct nftnl_set *s = set_new("__map%d");
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_INTEGER);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)x->n_list);
+		set_udata(s, BYTEORDER_HOST, NULL);
+		send_set(bt, s, NFT_MSG_NEWSET, c->service);
+		for (size_t i = 0; i < x->n_list; i++) {
+			struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+			uint32_t k = (uint32_t)i;
+			nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &k, 4);
+			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, x->list[i]);
+			nftnl_set_elem_add(s, se);
+		}
+		send_elems(bt, s, NFT_MSG_NEWSETELEM, c->service);
+		nftnl_set_free(s);
+		struct nftnl_expr *e = nftnl_expr_alloc("numgen");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)x->n_list);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+		nftnl_rule_add_expr(r, e);
+		e_lookup(r, "__map%d", id, true, false);
+		break;
+	}
+	case NFTR_AFF_CHECK:
+		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		e_lookup(r, x->a, 0, false, false);
+		e_verdict(r, NFT_GOTO, x->b);
+		break;
+	case NFTR_SADDR_MASQ:
+		if (e_addr(r, 12, x->a, NFT_CMP_EQ) < 0)
+			goto bad;
+		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		break;
+	case NFTR_AFF_UPDATE: {
+		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, x->a);
+		nftnl_rule_add_expr(r, e);
+		break;
+	}
+	case NFTR_DNAT: {
+		struct in_addr ip;
+		if (inet_pton(AF_INET, x->a, &ip) != 1)
+			goto bad;
+		e_meta_load(r, NFT_META_L4PROTO, NFT_REG_1);
+		e_cmp(r, NFT_CMP_EQ, &x->proto, 1);
+		e_imm_data(r, NFT_REG_1, &ip.s_addr, 4);
+		uint16_t port = htons(x->port);
+		e_imm_data(r, NFT_REG_2, &port, 2);
+		struct nftnl_expr *e = nftnl_expr_alloc("nat");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
+		nftnl_rule_add_expr(r, e);
+		break;
+	}
+	case NFTR_JUMP_MASQ:
+		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		break;
+	case NFTR_GOTO:
+		e_verdict(r, NFT_GOTO, x->a);
+		break;
+	case NFTR_SADDR_GOTO:
+		if (e_addr(r, 12, x->a, NFT_CMP_EQ) < 0)
+			goto bad;
+		e_verdict(r, NFT_GOTO, x->b);
+		break;
+	case NFTR_FIB_MASQ:
+		e_fib_local(r);
+		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		break;
+	case NFTR_FIB_GOTO:
+		e_fib_local(r);
+		e_verdict(r, NFT_GOTO, x->a);
+		break;
+	case NFTR_FW_DROP:
+		if (x->n_list == 1) {
+			if (e_addr(r, 12, x->list[0], NFT_CMP_NEQ) < 0)
+				goto bad;
+		} else {
+			fw_set(bt, x->list, x->n_list, c->service, &id);
+			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+			e_lookup(r, "__set%d", id, false, true);
+		}
+		e_verdict(r, NF_DROP, NULL);
+		break;
+	}
+	const char *cm = kind_comment(x->kind);
+	if (cm)
+		rule_comment(r, cm);
+	send_rule(bt, r, c->name, c->service);
+	return 0;
+bad:
+	nftnl_rule_free(r);
+	return -1;
+}
+
+/* The fixed chains and their rules (full syncs). */
+static void fixed_chains(struct batch *bt, const struct proxy_config *cfg)
+{
+	static const struct {
+		const char *name, *type;
+		int hook, prio;
+	} base[] = {
+		{"filter-prerouting-pre-dnat", "filter", NF_INET_PRE_ROUTING, -110},
+		{"filter-output-pre-dnat", "filter", NF_INET_LOCAL_OUT, -110},
+		{"filter-input", "filter", NF_INET_LOCAL_IN, 0},
+		{"filter-forward", "filter", NF_INET_FORWARD, 0},
+		{"filter-output", "filter", NF_INET_LOCAL_OUT, 0},
+		{"nat-prerouting", "nat", NF_INET_PRE_ROUTING, -100},
+		{"nat-output", "nat", NF_INET_LOCAL_OUT, -100},
+		{"nat-postrouting", "nat", NF_INET_POST_ROUTING, 100},
+	};
+	static const char *const regular[] = {
+		"nodeport-endpoints-check", "service-endpoints-check", "firewall-check", "services",
+		"masquerading", "cluster-ips-check", "mark-for-masquerade",
+	};
+	const char *what = "fixed chains";
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		send_chain(bt, base[i].name, base[i].type, base[i].hook, base[i].prio, NULL, what);
+	for (size_t i = 0; i < sizeof(regular) / sizeof(regular[0]); i++)
+		send_chain(bt, regular[i], NULL, 0, 0, NULL, what);
+	send_chain(bt, "reject-chain", NULL, 0, 0,
+		   "helper for @no-endpoint-services / @no-endpoint-nodeports", what);
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+		chain_op(bt, NFT_MSG_DELRULE, base[i].name, what);
+	for (size_t i = 0; i < sizeof(regular) / sizeof(regular[0]); i++)
+		chain_op(bt, NFT_MSG_DELRULE, regular[i], what);
+	chain_op(bt, NFT_MSG_DELRULE, "reject-chain", what);
+
+	static const struct {
+		const char *chain, *target;
+	} ct_jumps[] = {
+		{"filter-prerouting-pre-dnat", "firewall-check"},
+		{"filter-output-pre-dnat", "firewall-check"},
+		{"filter-input", "nodeport-endpoints-check"},
+		{"filter-input", "service-endpoints-check"},
+		{"filter-forward", "service-endpoints-check"},
+		{"filter-forward", "cluster-ips-check"},
+		{"filter-output", "service-endpoints-check"},
+		{"filter-output", "cluster-ips-check"},
+	};
+	for (size_t i = 0; i < sizeof(ct_jumps) / sizeof(ct_jumps[0]); i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		e_ct_new(r);
+		e_verdict(r, NFT_JUMP, ct_jumps[i].target);
+		send_rule(bt, r, ct_jumps[i].chain, what);
+	}
+	static const struct {
+		const char *chain, *target;
+	} jumps[] = {
+		{"nat-prerouting", "services"},
+		{"nat-output", "services"},
+		{"nat-postrouting", "masquerading"},
+	};
+	for (size_t i = 0; i < sizeof(jumps) / sizeof(jumps[0]); i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		e_verdict(r, NFT_JUMP, jumps[i].target);
+		send_rule(bt, r, jumps[i].chain, what);
+	}
+	struct nftnl_rule *r;
+	/* nodeport-endpoints-check: ip daddr @nodeport-ips meta l4proto . th dport vmap @... */
+	r = nftnl_rule_alloc();
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	e_lookup(r, "nodeport-ips", 0, false, false);
+	e_concat_key(r, false);
+	e_lookup(r, "no-endpoint-nodeports", 0, true, false);
+	send_rule(bt, r, "nodeport-endpoints-check", what);
+	static const struct {
+		const char *chain, *map;
+	} vmaps[] = {
+		{"service-endpoints-check", "no-endpoint-services"},
+		{"firewall-check", "firewall-ips"},
+		{"services", "service-ips"},
+	};
+	for (size_t i = 0; i < sizeof(vmaps) / sizeof(vmaps[0]); i++) {
+		r = nftnl_rule_alloc();
+		e_concat_key(r, true);
+		e_lookup(r, vmaps[i].map, 0, true, false);
+		send_rule(bt, r, vmaps[i].chain, what);
+	}
+	r = nftnl_rule_alloc();
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	e_lookup(r, "nodeport-ips", 0, false, false);
+	e_concat_key(r, false);
+	e_lookup(r, "service-nodeports", 0, true, false);
+	send_rule(bt, r, "services", what);
+
+	uint32_t mark = 1u << cfg->masquerade_bit, zero = 0, ones = 0xffffffffu, nmark = ~mark;
+	r = nftnl_rule_alloc();
+	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	e_bitwise(r, 4, &mark, &zero);
+	e_cmp(r, NFT_CMP_EQ, &zero, 4);
+	e_verdict(r, NFT_RETURN, NULL);
+	send_rule(bt, r, "masquerading", what);
+	r = nftnl_rule_alloc();
+	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	e_bitwise(r, 4, &ones, &mark);
+	e_meta_set(r, NFT_META_MARK);
+	send_rule(bt, r, "masquerading", what);
+	r = nftnl_rule_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("masq");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+	nftnl_rule_add_expr(r, e);
+	send_rule(bt, r, "masquerading", what);
+
+	r = nftnl_rule_alloc();
+	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	e_lookup(r, "cluster-ips", 0, false, false);
+	e_reject(r);
+	rule_comment(r, "Reject traffic to invalid ports of ClusterIPs");
+	send_rule(bt, r, "cluster-ips-check", what);
+	if (cfg->service_cidr) {
+		r = nftnl_rule_alloc();
+		if (e_addr(r, 16, cfg->service_cidr, NFT_CMP_EQ) == 0) {
+			e_verdict(r, NF_DROP, NULL);
+			rule_comment(r, "Drop traffic to unallocated ClusterIPs");
+			send_rule(bt, r, "cluster-ips-check", what);
+		} else {
+			nftnl_rule_free(r);
+		}
+	}
+	r = nftnl_rule_alloc();
+	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	e_bitwise(r, 4, &nmark, &mark);
+	e_meta_set(r, NFT_META_MARK);
+	send_rule(bt, r, "mark-for-masquerade", what);
+	r = nftnl_rule_alloc();
+	e_reject(r);
+	send_rule(bt, r, "reject-chain", what);
+}
+
+/* ---- netlink ---- */
+
+static struct mnl_socket *nl_open(struct mk_err **err)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl) {
+		mk_err_errno(err, MK_EIO, errno, "opening netfilter netlink socket");
+		return NULL;
+	}
+	int one = 1;
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mk_err_errno(err, MK_EIO, errno, "binding netfilter netlink socket");
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
+struct dump_ctx {
+	json_t *names;
+	bool sets;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *d = data;
+	if (d->sets) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		if (nftnl_set_nlmsg_parse(nlh, s) == 0 &&
+		    !strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFTR_TABLE))
+			json_object_set_new(d->names, nftnl_set_get_str(s, NFTNL_SET_NAME), json_true());
+		nftnl_set_free(s);
+	} else {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+		if (nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
+		    !strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFTR_TABLE))
+			json_object_set_new(d->names, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), json_true());
+		nftnl_chain_free(c);
+	}
+	return MNL_CB_OK;
+}
+
+/* Names of the chains (or sets) of our table: new object, or NULL. */
+static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL);
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, sets ? NFT_MSG_GETSET : NFT_MSG_GETCHAIN,
+						     NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+	if (sets) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTR_TABLE);
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+	}
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
+		return NULL;
+	}
+	struct dump_ctx d = {.names = json_object(), .sets = sets};
+	uint32_t portid = mnl_socket_get_portid(nl);
+	ssize_t n;
+	int rc = MNL_CB_OK;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, dump_cb, &d);
+		if (rc <= MNL_CB_STOP)
+			break;
+	}
+	if (n < 0 || (rc == MNL_CB_ERROR && errno != ENOENT)) {
+		mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
+		json_decref(d.names);
+		return NULL;
+	}
+	return d.names;
+}
+
+/* Sends the batch in one sendmsg and collects the errors the kernel queued
+ * while processing it (it sends nothing for commands that succeed). */
+static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **err)
+{
+	int iovlen = nftnl_batch_iovec_len(bt->b);
+	struct iovec *iov = xcalloc((size_t)iovlen, sizeof(*iov));
+	nftnl_batch_iovec(bt->b, iov, (uint32_t)iovlen);
+	size_t total = 0;
+	for (int i = 0; i < iovlen; i++)
+		total += iov[i].iov_len;
+	int sz = (int)total + 65536;
+	/* the whole batch travels in one message: make room for it */
+	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
+	struct msghdr msg = {
+		.msg_name = &snl,
+		.msg_namelen = sizeof(snl),
+		.msg_iov = iov,
+		.msg_iovlen = (size_t)iovlen,
+	};
+	ssize_t sent = sendmsg(mnl_socket_get_fd(nl), &msg, 0);
+	free(iov);
+	if (sent < 0)
+		return mk_err_errno(err, MK_EIO, errno, "sending nftables batch");
+
+	int rc = 0;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	for (;;) {
+		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return mk_err_errno(err, MK_EIO, errno, "reading nftables replies");
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n);
+		     h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			if (e->error == 0 || rc < 0)
+				continue;
+			uint32_t idx = h->nlmsg_seq - bt->first_seq;
+			char extra[96] = "";
+			if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
+				/* extended ack: the offending attribute's offset */
+				size_t hl = sizeof(*e) + ((h->nlmsg_flags & NLM_F_CAPPED) ? 0 : e->msg.nlmsg_len - sizeof(struct nlmsghdr));
+				const struct nlattr *attr;
+				mnl_attr_for_each_payload((void *)((const char *)e + hl), h->nlmsg_len - sizeof(*h) - hl) {
+					if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS)
+						snprintf(extra, sizeof(extra), " (attribute at offset %u)", mnl_attr_get_u32(attr));
+				}
+			}
+			const char *what = idx < bt->n_what && bt->what[idx] ? bt->what[idx] : "batch";
+			rc = mk_err_errno(err, MK_EIO, -e->error, "nftables refused a change for %s%s%s",
+					  strchr(what, '/') && !strchr(what, ' ') ? "service " : "", what, extra);
+		}
+	}
+	return rc;
+}
+
+/* ---- sync ---- */
+
+struct nft_backend *nft_backend_new(void)
+{
+	struct nft_backend *b = xcalloc(1, sizeof(*b));
+	for (int m = 0; m < NFTR_N_MAPS; m++)
+		b->elems[m] = json_object();
+	b->chains = json_object();
+	b->sets = json_object();
+	return b;
+}
+
+void nft_backend_free(struct nft_backend *b)
+{
+	if (!b)
+		return;
+	for (int m = 0; m < NFTR_N_MAPS; m++)
+		json_decref(b->elems[m]);
+	json_decref(b->chains);
+	json_decref(b->sets);
+	free(b);
+}
+
+static bool changed_has(const json_t *changed, const char *svc)
+{
+	return !changed || (svc && json_object_get(changed, svc));
+}
+
+int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+		     struct mk_err **err)
+{
+	bool full = !changed || !b->initialized;
+	struct nftr_ruleset rs;
+	nftr_render(m, cfg, &rs);
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl) {
+		nftr_ruleset_free(&rs);
+		return -1;
+	}
+	json_t *old_chains = NULL, *old_sets = NULL;
+	if (full) {
+		old_chains = dump_names(nl, false, err);
+		old_sets = old_chains ? dump_names(nl, true, err) : NULL;
+		if (!old_sets) {
+			json_decref(old_chains);
+			mnl_socket_close(nl);
+			nftr_ruleset_free(&rs);
+			return -1;
+		}
+	} else {
+		old_chains = json_incref(b->chains);
+		old_sets = json_incref(b->sets);
+	}
+
+	struct batch bt = {.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
+	bt.seq = (uint32_t)time(NULL) * 1000u;
+	bt.first_seq = bt.seq;
+	batch_note(&bt, "batch");
+	nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
+	msg_done(&bt);
+
+	/* table */
+	struct nftnl_table *t = nftnl_table_alloc();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, "rules for kube-proxy");
+	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+	struct nlmsghdr *h = msg_hdr(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, "table");
+	nftnl_table_nlmsg_build_payload(h, t);
+	msg_done(&bt);
+	nftnl_table_free(t);
+
+	static const enum nftr_map order[] = {
+		NFTR_CLUSTER_IPS, NFTR_NODEPORT_IPS, NFTR_NO_ENDPOINT_SERVICES, NFTR_NO_ENDPOINT_NODEPORTS,
+		NFTR_FIREWALL_IPS, NFTR_SERVICE_IPS, NFTR_SERVICE_NODEPORTS,
+	};
+	if (full)
+		for (size_t i = 0; i < NFTR_N_MAPS; i++)
+			fixed_set(&bt, order[i]);
+	json_t *new_sets = json_object();
+	for (size_t i = 0; i < rs.n_sets; i++) {
+		json_object_set_new(new_sets, rs.sets[i].name, json_true());
+		if (!full && json_object_get(old_sets, rs.sets[i].name))
+			continue;
+		struct nftnl_set *s = set_new(rs.sets[i].name);
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
+		set_udata(s, BYTEORDER_BIG, NULL);
+		send_set(&bt, s, NFT_MSG_NEWSET, rs.sets[i].service);
+		nftnl_set_free(s);
+	}
+	if (full)
+		fixed_chains(&bt, cfg);
+
+	/* service chains: create all first (rules may point anywhere), then fill */
+	json_t *new_chains = json_object();
+	int rc = 0;
+	for (size_t i = 0; i < rs.n_chains; i++) {
+		const struct nftr_chain *c = &rs.chains[i];
+		json_object_set_new(new_chains, c->name, json_true());
+		if (changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full)
+			send_chain(&bt, c->name, NULL, 0, 0, NULL, c->service);
+	}
+	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
+		const struct nftr_chain *c = &rs.chains[i];
+		if (!(changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full))
+			continue;
+		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
+		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
+			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
+				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
+						c->service, c->name);
+	}
+
+	/* map elements: a full sync refills every map, a partial one sends the diff */
+	json_t *new_elems[NFTR_N_MAPS];
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+		enum nftr_map mp = (enum nftr_map)mi;
+		new_elems[mi] = json_object();
+		struct nftnl_set *del = set_new(nftr_maps[mi].name);
+		struct nftnl_set *add = set_new(nftr_maps[mi].name);
+		size_t n_del = 0, n_add = 0;
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			const struct nftr_elem *e = &rs.elems[mi][i];
+			char *v = elem_value(e);
+			json_t *old = json_object_get(b->elems[mi], e->key);
+			if (!full && old && !strcmp(json_string_value(old), v)) {
+				json_object_set_new(new_elems[mi], e->key, json_string(v));
+				free(v);
+				continue;
+			}
+			if (!full && old) {
+				nftnl_set_elem_add(del, elem_new(mp, e, false));
+				n_del++;
+			}
+			nftnl_set_elem_add(add, elem_new(mp, e, true));
+			n_add++;
+			json_object_set_new(new_elems[mi], e->key, json_string(v));
+			free(v);
+		}
+		if (full) {
+			/* a set message without elements flushes the set */
+			send_set(&bt, del, NFT_MSG_DELSETELEM, nftr_maps[mi].name);
+		} else {
+			const char *k;
+			json_t *v;
+			json_object_foreach(b->elems[mi], k, v) {
+				if (json_object_get(new_elems[mi], k))
+					continue;
+				/* rebuild the key from its text */
+				struct nftr_elem e = {0};
+				char ip[32] = "", proto[8] = "";
+				unsigned port = 0;
+				if (nftr_maps[mi].has_ip && nftr_maps[mi].has_port)
+					sscanf(k, "%31s . %7s . %u", ip, proto, &port);
+				else if (nftr_maps[mi].has_port)
+					sscanf(k, "%7s . %u", proto, &port);
+				else
+					snprintf(ip, sizeof(ip), "%s", k);
+				e.ip = ip;
+				e.proto = !strcmp(proto, "udp") ? IPPROTO_UDP :
+					  !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP;
+				e.port = (uint16_t)port;
+				nftnl_set_elem_add(del, elem_new(mp, &e, false));
+				n_del++;
+			}
+			if (n_del)
+				send_elems(&bt, del, NFT_MSG_DELSETELEM, nftr_maps[mi].name);
+		}
+		if (n_add)
+			send_elems(&bt, add, NFT_MSG_NEWSETELEM, nftr_maps[mi].name);
+		nftnl_set_free(del);
+		nftnl_set_free(add);
+	}
+
+	/* stale per-service chains and affinity sets */
+	const char *k;
+	json_t *v;
+	json_object_foreach(old_chains, k, v)
+		if (strchr(k, '/') && !json_object_get(new_chains, k))
+			chain_op(&bt, NFT_MSG_DELRULE, k, k);
+	json_object_foreach(old_chains, k, v)
+		if (strchr(k, '/') && !json_object_get(new_chains, k))
+			chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
+	json_object_foreach(old_sets, k, v) {
+		if (strncmp(k, "affinity-", 9) || json_object_get(new_sets, k))
+			continue;
+		struct nftnl_set *s = set_new(k);
+		send_set(&bt, s, NFT_MSG_DELSET, k);
+		nftnl_set_free(s);
+	}
+
+	batch_note(&bt, "batch");
+	nftnl_batch_end(nftnl_batch_buffer(bt.b), bt.seq++);
+	msg_done(&bt);
+
+	if (rc == 0)
+		rc = batch_send(nl, &bt, err);
+	if (n_msgs)
+		*n_msgs = bt.n_msgs;
+	if (rc == 0) {
+		b->initialized = true;
+		for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+			json_decref(b->elems[mi]);
+			b->elems[mi] = new_elems[mi];
+		}
+		json_decref(b->chains);
+		b->chains = new_chains;
+		json_decref(b->sets);
+		b->sets = new_sets;
+	} else {
+		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+			json_decref(new_elems[mi]);
+		json_decref(new_chains);
+		json_decref(new_sets);
+		/* the next sync must be full: the kernel's state is what it was */
+		b->initialized = false;
+	}
+	json_decref(old_chains);
+	json_decref(old_sets);
+	free(bt.what);
+	nftnl_batch_free(bt.b);
+	mnl_socket_close(nl);
+	nftr_ruleset_free(&rs);
+	return rc;
+}
+
+int nft_backend_cleanup(struct mk_err **err)
+{
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl)
+		return -1;
+	json_t *chains = dump_names(nl, false, err);
+	if (!chains) {
+		mnl_socket_close(nl);
+		return -1;
+	}
+	bool exists = json_object_size(chains) > 0;
+	json_decref(chains);
+	int rc = 0;
+	if (exists) {
+		struct batch bt = {.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
+		bt.seq = (uint32_t)time(NULL) * 1000u;
+		bt.first_seq = bt.seq;
+		batch_note(&bt, "batch");
+		nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
+		msg_done(&bt);
+		struct nftnl_table *t = nftnl_table_alloc();
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
+		nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+		struct nlmsghdr *h = msg_hdr(&bt, NFT_MSG_DELTABLE, 0, "table");
+		nftnl_table_nlmsg_build_payload(h, t);
+		msg_done(&bt);
+		nftnl_table_free(t);
+		batch_note(&bt, "batch");
+		nftnl_batch_end(nftnl_batch_buffer(bt.b), bt.seq++);
+		msg_done(&bt);
+		rc = batch_send(nl, &bt, err);
+		free(bt.what);
+		nftnl_batch_free(bt.b);
+	}
+	mnl_socket_close(nl);
+	return rc;
+}
+
+/* ---- backend table ---- */
+
+static void *nftb_create(void)
+{
+	return nft_backend_new();
+}
+
+static void nftb_destroy(void *state)
+{
+	nft_backend_free(state);
+}
+
+static int nftb_sync(void *state, const struct proxy_model *m, const struct proxy_config *cfg,
+		     const json_t *changed, struct proxy_sync_result *res, struct mk_err **err)
+{
+	size_t n = 0;
+	int rc = nft_backend_sync(state, m, cfg, changed, &n, err);
+	*res = (struct proxy_sync_result){.objects = n};
+	return rc;
+}
+
+const struct proxy_backend proxy_backend_nftables = {
+	.name = "nftables",
+	.create = nftb_create,
+	.destroy = nftb_destroy,
+	.sync = nftb_sync,
+	.cleanup = nft_backend_cleanup,
+};

@@ -1,0 +1,30 @@
+/* nftables backend: sends the objects of nftrules.h to the kernel through
+ * libnftnl + libmnl, one netlink batch per sync (all or nothing). A full sync
+ * rewrites every chain and refills every map; a partial sync sends only the
+ * chains of changed services and the map elements that differ from what was
+ * last written. Must run in the network namespace it changes. */
+#ifndef PROXY_NFTABLES_H
+#define PROXY_NFTABLES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "model.h"
+
+struct nft_backend;
+
+/* State kept between syncs: new, nft_backend_free(). */
+struct nft_backend *nft_backend_new(void);
+void nft_backend_free(struct nft_backend *b);
+
+/* One sync (changed NULL: full). *n_msgs receives the number of commands
+ * sent (may be NULL). */
+int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+		     struct mk_err **err);
+
+/* Deletes table ip kube-proxy if it exists. */
+int nft_backend_cleanup(struct mk_err **err);
+
+#endif

@@ -1,0 +1,258 @@
+/* Sync runner (see the header). */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "sync.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+int64_t proxy_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void proxy_sync_init(struct proxy_sync *s, const struct proxy_backend *backend,
+		     struct proxy_config *cfg, int64_t min_period_ms, int64_t period_ms)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	proxy_state_init(&s->st);
+	s->trigger_times = json_array();
+	s->backend = backend;
+	s->backend_state = backend->create();
+	s->cfg = cfg;
+	s->min_period_ms = min_period_ms > 0 ? min_period_ms : 0;
+	s->period_ms = period_ms > 0 ? period_ms : 30000;
+	s->tokens = 2;
+	s->refill_ms = proxy_now_ms();
+	s->need_full = true;
+	atomic_store(&s->stop, false);
+}
+
+void proxy_sync_destroy(struct proxy_sync *s)
+{
+	s->backend->destroy(s->backend_state);
+	proxy_state_free(&s->st);
+	json_decref(s->trigger_times);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+}
+
+static void request_locked(struct proxy_sync *s)
+{
+	if (!s->pending) {
+		s->pending = true;
+		s->queued_ms = proxy_now_ms();
+		metrics_set(MV_LAST_QUEUED_TS, unix_now());
+	}
+	pthread_cond_broadcast(&s->cv);
+}
+
+void proxy_sync_service(struct proxy_sync *s, json_t *svc, bool deleted)
+{
+	const char *ns = json_path_str(svc, "metadata.namespace");
+	const char *name = json_path_str(svc, "metadata.name");
+	if (!ns || !name)
+		return;
+	char *key = xasprintf("%s/%s", ns, name);
+	pthread_mutex_lock(&s->mu);
+	if (proxy_state_set_service(&s->st, key, deleted ? NULL : svc)) {
+		metrics_add(MV_SVC_TOTAL, 1);
+		metrics_set(MV_SVC_PENDING, (double)json_object_size(s->st.changed));
+		request_locked(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(key);
+}
+
+void proxy_sync_slice(struct proxy_sync *s, json_t *slice, bool deleted)
+{
+	pthread_mutex_lock(&s->mu);
+	if (proxy_state_set_slice(&s->st, slice, deleted)) {
+		metrics_add(MV_EP_TOTAL, 1);
+		metrics_set(MV_EP_PENDING, (double)json_object_size(s->st.changed));
+		const char *t = json_string_value(json_object_get(
+			json_path_get(slice, "metadata.annotations"),
+			"endpoints.kubernetes.io/last-change-trigger-time"));
+		time_t when;
+		if (t && !deleted && time_parse_rfc3339(t, &when, NULL) == 0)
+			json_array_append_new(s->trigger_times, json_integer((json_int_t)when));
+		request_locked(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void proxy_sync_set_synced(struct proxy_sync *s, bool services, bool slices)
+{
+	pthread_mutex_lock(&s->mu);
+	s->services_synced |= services;
+	s->slices_synced |= slices;
+	request_locked(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void proxy_sync_request_full(struct proxy_sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->need_full = true;
+	request_locked(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void proxy_sync_stop(struct proxy_sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	atomic_store(&s->stop, true);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void wait_until(struct proxy_sync *s, int64_t deadline_ms)
+{
+	if (deadline_ms <= 0) {
+		pthread_cond_wait(&s->cv, &s->mu);
+		return;
+	}
+	struct timespec ts = {.tv_sec = deadline_ms / 1000, .tv_nsec = (deadline_ms % 1000) * 1000000};
+	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
+/* One sync; called with mu held, returns with mu held. */
+static void sync_once(struct proxy_sync *s, bool full)
+{
+	json_t *changed = NULL;
+	if (!full)
+		changed = json_incref(s->st.changed);
+	json_decref(s->st.changed);
+	s->st.changed = json_object();
+	json_t *triggers = s->trigger_times;
+	s->trigger_times = json_array();
+	metrics_set(MV_SVC_PENDING, 0);
+	metrics_set(MV_EP_PENDING, 0);
+	long long t0 = time_mono_ns();
+	struct proxy_model *m = proxy_model_build(&s->st, s->cfg);
+	pthread_mutex_unlock(&s->mu);
+
+	struct proxy_sync_result res = {0};
+	struct mk_err *err = NULL;
+	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
+	double secs = (double)(time_mono_ns() - t0) / 1e9;
+	proxy_model_free(m);
+
+	pthread_mutex_lock(&s->mu);
+	int64_t now = proxy_now_ms();
+	s->syncs++;
+	if (rc < 0) {
+		s->failures++;
+		log_error("Failed to sync %s rules (%s sync): %s", s->backend->name,
+			  full ? "full" : "partial", mk_err_msg(err));
+		if (!strcmp(s->backend->name, "iptables")) {
+			metrics_add(MV_IPT_FAIL, 1);
+			if (!full)
+				metrics_add(MV_IPT_PART_FAIL, 1);
+		} else {
+			metrics_add(MV_NFT_FAIL, 1);
+		}
+		/* the consumed changes are lost: only a full sync can recover */
+		s->need_full = true;
+		s->retry_at_ms = now + s->period_ms;
+		mk_err_free(err);
+	} else {
+		s->last_ok_ms = now;
+		s->retry_at_ms = 0;
+		if (full) {
+			s->last_full_ms = now;
+			s->need_full = false;
+		}
+		metrics_observe(MH_SYNC, secs);
+		metrics_observe(full ? MH_SYNC_FULL : MH_SYNC_PART, secs);
+		double wall = unix_now();
+		metrics_set(MV_LAST_TS, wall);
+		if (!strcmp(s->backend->name, "iptables")) {
+			metrics_set(MV_IPT_LAST_FILTER, (double)res.rules_filter);
+			metrics_set(MV_IPT_LAST_NAT, (double)res.rules_nat);
+			metrics_set(MV_IPT_TOTAL_FILTER, (double)res.total_filter);
+			metrics_set(MV_IPT_TOTAL_NAT, (double)res.total_nat);
+		}
+		metrics_set(MV_NO_LOCAL_INTERNAL, (double)res.no_local_internal);
+		metrics_set(MV_NO_LOCAL_EXTERNAL, (double)res.no_local_external);
+		size_t i;
+		json_t *v;
+		json_array_foreach(triggers, i, v) {
+			double d = wall - (double)json_integer_value(v);
+			if (d >= 0)
+				metrics_observe(MH_NETPROG, d);
+		}
+		log_v(2, "%s %s sync done in %.3f s", s->backend->name, full ? "full" : "partial", secs);
+	}
+	json_decref(triggers);
+	json_decref(changed);
+}
+
+void proxy_sync_run(struct proxy_sync *s)
+{
+	pthread_mutex_lock(&s->mu);
+	while (!atomic_load(&s->stop)) {
+		if (!s->services_synced || !s->slices_synced) {
+			wait_until(s, 0);
+			continue;
+		}
+		int64_t now = proxy_now_ms();
+		if (s->retry_at_ms && now < s->retry_at_ms) {
+			wait_until(s, s->retry_at_ms);
+			continue;
+		}
+		bool due_full = s->need_full || now - s->last_full_ms >= s->period_ms;
+		if (!s->pending && !due_full) {
+			wait_until(s, s->last_full_ms + s->period_ms);
+			continue;
+		}
+		/* bounded frequency: one token per min-sync-period, at most 2 saved */
+		if (s->min_period_ms > 0) {
+			s->tokens += (double)(now - s->refill_ms) / (double)s->min_period_ms;
+			if (s->tokens > 2)
+				s->tokens = 2;
+		} else {
+			s->tokens = 2;
+		}
+		s->refill_ms = now;
+		if (s->tokens < 1) {
+			wait_until(s, now + (int64_t)((1 - s->tokens) * (double)s->min_period_ms) + 1);
+			continue;
+		}
+		s->tokens -= 1;
+		s->pending = false;
+		sync_once(s, due_full);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix)
+{
+	pthread_mutex_lock(&s->mu);
+	int64_t now = proxy_now_ms();
+	bool ok = !(s->pending && now - s->queued_ms > 2 * s->period_ms) &&
+		  !(s->need_full && s->last_ok_ms && now - s->last_ok_ms > 2 * s->period_ms);
+	pthread_mutex_unlock(&s->mu);
+	if (last_ok_unix)
+		*last_ok_unix = metrics_get(MV_LAST_TS);
+	return ok;
+}

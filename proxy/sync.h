@@ -1,0 +1,61 @@
+/* Sync scheduling: the objects seen so far, and a runner that writes rules
+ * through a backend. No rule is written before both the initial Service and
+ * EndpointSlice lists are in; then one full sync; then partial syncs of the
+ * services whose objects changed, rate limited to one per min-sync-period
+ * with a burst of 2; a full sync every sync-period and after any failure. */
+#ifndef PROXY_SYNC_H
+#define PROXY_SYNC_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "model.h"
+
+struct proxy_sync {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct proxy_state st;         /* guarded by mu */
+	json_t *trigger_times;         /* array of last-change-trigger-time seconds */
+	bool services_synced, slices_synced;
+	bool pending;                  /* a sync was requested */
+	bool need_full;
+	int64_t min_period_ms, period_ms;
+	double tokens;                 /* burst bucket */
+	int64_t refill_ms;             /* last refill */
+	int64_t last_full_ms, last_ok_ms, retry_at_ms, queued_ms;
+	uint64_t syncs, failures;      /* counters for tests and healthz */
+	const struct proxy_backend *backend;
+	void *backend_state;
+	struct proxy_config *cfg;      /* borrowed; node_ips may be refreshed under mu */
+	atomic_bool stop;
+};
+
+/* Initialises s; cfg and backend are borrowed for s's lifetime. */
+void proxy_sync_init(struct proxy_sync *s, const struct proxy_backend *backend,
+		     struct proxy_config *cfg, int64_t min_period_ms, int64_t period_ms);
+void proxy_sync_destroy(struct proxy_sync *s);
+
+/* Informer events (objects borrowed). Each requests a sync when it changed
+ * something that matters. */
+void proxy_sync_service(struct proxy_sync *s, json_t *svc, bool deleted);
+void proxy_sync_slice(struct proxy_sync *s, json_t *slice, bool deleted);
+void proxy_sync_set_synced(struct proxy_sync *s, bool services, bool slices);
+/* Forces the next sync to be full (node label change, ...). */
+void proxy_sync_request_full(struct proxy_sync *s);
+
+/* Runs syncs until proxy_sync_stop. */
+void proxy_sync_run(struct proxy_sync *s);
+void proxy_sync_stop(struct proxy_sync *s);
+
+/* Healthy unless a requested sync has waited longer than 2 sync-periods.
+ * *last_ok_unix receives the last successful sync (0 if none). */
+bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
+
+/* Monotonic milliseconds. */
+int64_t proxy_now_ms(void);
+
+#endif
