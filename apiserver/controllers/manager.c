@@ -283,13 +283,13 @@ struct controller_entry {
 static const struct controller_entry controllers[] = {
 	{"deployment", true, deployment_controller_start},
 	{"replicaset", true, replicaset_controller_start},
-	// {"endpoint", true, endpoints_controller_start},
-	// {"endpointslice", true, endpointslice_controller_start},
-	// {"serviceaccount", true, serviceaccount_controller_start},
-	// {"namespace", true, namespace_controller_start},
-	// {"garbagecollector", true, gc_controller_start},
-	// {"nodeipam", true, nodeipam_controller_start},
-	// {"nodelifecycle", true, nodelifecycle_controller_start},
+	{"endpoint", true, endpoints_controller_start},
+	{"endpointslice", true, endpointslice_controller_start},
+	{"serviceaccount", true, serviceaccount_controller_start},
+	{"namespace", true, namespace_controller_start},
+	{"garbagecollector", true, gc_controller_start},
+	{"nodeipam", true, nodeipam_controller_start},
+	{"nodelifecycle", true, nodelifecycle_controller_start},
 };
 
 struct election {
