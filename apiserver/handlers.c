@@ -1147,6 +1147,7 @@ enum update_mode {
 	UPDATE_MAIN,
 	UPDATE_STATUS,
 	UPDATE_FINALIZE,
+	UPDATE_BINDING, /* the mutated object as is: no strategy hooks, no validation */
 };
 
 /* Computes the wanted object from the current one (borrowed). Returns a new
@@ -1193,7 +1194,9 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 			return -1;
 		}
 		json_t *cmd = json_object_get(cur, "metadata");
-		if (mode != UPDATE_MAIN) {
+		if (mode == UPDATE_BINDING) {
+			/* next is already the current object with spec.nodeName set */
+		} else if (mode != UPDATE_MAIN) {
 			/* Only status (or spec.finalizers) changes through a subresource. */
 			json_t *n = json_copy_deep(cur);
 			if (mode == UPDATE_STATUS) {
@@ -1247,7 +1250,7 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 			json_object_set_new(nmd, "generation", json_integer(gen));
 		}
 		json_path_set(next, "metadata.resourceVersion", json_string(cur_rv ? cur_rv : ""));
-		{
+		if (mode != UPDATE_BINDING) {
 			json_t *causes = validate(r, next, cur);
 			if (causes) {
 				*status = status_invalid(r, t->name, causes);
@@ -1559,10 +1562,13 @@ static json_t *mutate_bind(const json_t *cur, void *arg, json_t **status)
 	const char *node = arg;
 	const char *have = json_path_str(cur, "spec.nodeName");
 	if (have && have[0]) {
-		cleanup_free char *why = xasprintf("pod %s is already assigned to node \"%s\"",
-						   obj_name(cur), have);
-		const struct api_resource *pods = api_resource_find("", "v1", "pods");
-		*status = status_conflict(pods, obj_name(cur), why);
+		cleanup_free char *msg = xasprintf(
+			"Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already "
+			"assigned to node \"%s\"",
+			obj_name(cur), obj_name(cur), have);
+		*status = status_failure(409, "Conflict", msg,
+					 json_pack("{s:s, s:s}", "name", obj_name(cur), "kind",
+						   "pods/binding"));
 		return NULL;
 	}
 	if (json_path_get(cur, "metadata.deletionTimestamp")) {
@@ -1595,7 +1601,7 @@ static void handle_binding(struct api_request *rq, const struct target *t)
 	pt.sub = NULL;
 	json_t *out = NULL;
 	/* The binding goes to the main object: spec.nodeName is not a status field. */
-	if (update_loop(rq, &pt, UPDATE_MAIN, mutate_bind, (void *)node, &out, &status) < 0) {
+	if (update_loop(rq, &pt, UPDATE_BINDING, mutate_bind, (void *)node, &out, &status) < 0) {
 		req_reply_status(rq, status);
 		return;
 	}

@@ -62,8 +62,8 @@ apiserver_start() {
 		if curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1; then
 			break
 		fi
-		kill -KILL "$MK_API_PID" 2>/dev/null
-		wait "$MK_API_PID" 2>/dev/null
+		kill -KILL "$MK_API_PID" 2>/dev/null || true
+		wait "$MK_API_PID" 2>/dev/null || true
 		MK_API_PID=
 		MK_API_PORT=
 	done
@@ -97,8 +97,8 @@ KC
 apiserver_kill() {
 	local sig=${1:-KILL}
 	if [ -n "${MK_API_PID:-}" ]; then
-		kill "-$sig" "$MK_API_PID" 2>/dev/null
-		wait "$MK_API_PID" 2>/dev/null
+		kill "-$sig" "$MK_API_PID" 2>/dev/null || true
+		wait "$MK_API_PID" 2>/dev/null || true
 		MK_API_PID=
 	fi
 }
@@ -109,4 +109,5 @@ apiserver_stop() {
 		rm -rf "$MK_API_TMP"
 	fi
 	MK_API_TMP=
+	return 0
 }
