@@ -182,10 +182,15 @@ static int body_error(long http_code, const struct buf *body, struct mk_err **er
 	return client_status_error(NULL, http_code, err);
 }
 
-static int curl_error(CURLcode rc, const char *method, const char *url, struct mk_err **err)
+/* detail: libcurl's error buffer (CURL_ERROR_SIZE bytes), more precise than
+ * the code's text ("SSL certificate problem: unable to get local issuer
+ * certificate"); may be empty. */
+static int curl_error(CURLcode rc, const char *method, const char *url, const char *detail,
+		      struct mk_err **err)
 {
 	int code = rc == CURLE_OPERATION_TIMEDOUT ? MK_ETIMEOUT : MK_EUNAVAILABLE;
-	return mk_err_set(err, code, "%s %s: %s", method, url, curl_easy_strerror(rc));
+	return mk_err_set(err, code, "%s %s: %s", method, url,
+			  detail && *detail ? detail : curl_easy_strerror(rc));
 }
 
 #define SETOPT(h, opt, val)                                                    \
@@ -305,9 +310,13 @@ static int perform_locked(struct client *c, const char *method, const char *url,
 		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 		SETOPT(h, CURLOPT_POSTFIELDS, body);
 	}
+	char detail[CURL_ERROR_SIZE] = "";
+	SETOPT(h, CURLOPT_ERRORBUFFER, detail);
 	CURLcode rc = curl_easy_perform(h);
+	/* The buffer is a local: the handle must not keep pointing at it. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK)
-		return curl_error(rc, method, url, err);
+		return curl_error(rc, method, url, detail, err);
 	rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_code);
 	if (rc != CURLE_OK)
 		return mk_err_set(err, MK_EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
@@ -520,6 +529,7 @@ struct watch_ctx {
 	long http_code;       /* 0 until the first body bytes */
 	struct buf error_body; /* body of a non-2xx answer */
 	const atomic_bool *cancel;
+	char detail[CURL_ERROR_SIZE];
 };
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -558,6 +568,7 @@ static int watch_setup(struct client *c, struct watch_ctx *w, const char *url,
 	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
 	SETOPT(h, CURLOPT_XFERINFOFUNCTION, watch_progress);
 	SETOPT(h, CURLOPT_XFERINFODATA, w);
+	SETOPT(h, CURLOPT_ERRORBUFFER, w->detail);
 	return 0;
 }
 
@@ -588,7 +599,7 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		curl_error(rc, "GET", url, err);
+		curl_error(rc, "GET", url, w.detail, err);
 		goto out;
 	}
 	if (w.http_code == 0 &&
