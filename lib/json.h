@@ -63,10 +63,12 @@ json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **e
  * name, a container's ports by containerPort, env by name, a Service's
  * spec.ports by port, conditions by type, ...); finalizers and podCIDRs are
  * merged as sets; other lists are replaced. Honours null (delete a key),
- * "$patch": "delete" | "replace" | "merge", "$retainKeys",
- * "$setElementOrder/<list>" and "$deleteFromPrimitiveList/<list>"; no
- * directive ends up in the result. New reference, or NULL with MK_EINVAL for
- * a malformed patch (unknown directive, list element without its merge key). */
+ * "$patch": "delete" | "replace" (and "merge" in a map, which upstream
+ * refuses), "$retainKeys", "$setElementOrder/<list>" and
+ * "$deleteFromPrimitiveList/<list>"; no directive ends up in the result.
+ * Merged lists are ordered as upstream orders them. New reference, or NULL
+ * with MK_EINVAL for a malformed patch (unknown directive, list element
+ * without its merge key, $retainKeys not naming a key the patch sets). */
 json_t *json_smp_apply(const json_t *doc, const json_t *patch, struct mk_err **err);
 
 #endif
