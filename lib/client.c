@@ -47,12 +47,21 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		       NULL;
 	if (!server || !*server)
 		server = kc ? kubeconfig_server(kc) : KUBECONFIG_DEFAULT_SERVER;
-	if (strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0)
+	cleanup_free char *url = NULL;
+	if (strncmp(server, "http://", 7) == 0 || strncmp(server, "https://", 8) == 0) {
+		url = xstrdup(server);
+	} else if (strstr(server, "://")) {
 		return mk_err_set(err, MK_EINVAL, "server %s: scheme must be http or https",
 				  server),
 		       NULL;
+	} else {
+		bool tls = kc && (kubeconfig_ca_file(kc) || kubeconfig_ca_data(kc, NULL) ||
+				  kubeconfig_client_cert_file(kc) ||
+				  kubeconfig_client_cert_data(kc, NULL));
+		url = xasprintf("%s://%s", tls ? "https" : "http", server);
+	}
 	struct client *c = xcalloc(1, sizeof(*c));
-	c->server = xstrdup(server);
+	c->server = steal_pointer(&url);
 	size_t n = strlen(c->server);
 	while (n > 0 && c->server[n - 1] == '/')
 		c->server[--n] = '\0';
@@ -81,6 +90,27 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
 	}
 	return c;
+}
+
+struct client *client_dup(const struct client *c, struct mk_err **err)
+{
+	struct client *d = xcalloc(1, sizeof(*d));
+	d->server = xstrdup(c->server);
+	d->auth_header = c->auth_header ? xstrdup(c->auth_header) : NULL;
+	d->insecure = c->insecure;
+	d->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	d->cert_file = c->cert_file ? xstrdup(c->cert_file) : NULL;
+	d->key_file = c->key_file ? xstrdup(c->key_file) : NULL;
+	copy_data(&d->ca_data, c->ca_data.data, c->ca_data.len);
+	copy_data(&d->cert_data, c->cert_data.data, c->cert_data.len);
+	copy_data(&d->key_data, c->key_data.data, c->key_data.len);
+	pthread_mutex_init(&d->lock, NULL);
+	d->easy = curl_easy_init();
+	if (!d->easy) {
+		client_free(d);
+		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
+	}
+	return d;
 }
 
 const char *client_server(const struct client *c)

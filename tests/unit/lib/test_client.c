@@ -534,6 +534,22 @@ static void test_requests(void **state)
 	assert_string_equal(json_path_str(r, "labelSelector"), "app in (a,b),tier!=x");
 	json_decref(r);
 
+	/* a duplicate keeps the credentials */
+	struct client *d = client_dup(c, &err);
+	client_free(c);
+	r = client_get(d, "/echo/dup", &err);
+	assert_string_equal(json_path_str(r, "auth"), "Bearer s3cret");
+	json_decref(r);
+	client_free(d);
+
+	/* a server without a scheme: http without TLS settings */
+	cleanup_free char *hostport = xasprintf("127.0.0.1:%u", f->port);
+	c = client_new(hostport, NULL, &err);
+	assert_non_null(c);
+	assert_string_equal(client_server(c), url);
+	r = client_get(c, "/echo/noscheme", &err);
+	assert_non_null(r);
+	json_decref(r);
 	client_free(c);
 	fake_free(f);
 }
@@ -589,7 +605,10 @@ static void test_status_errors(void **state)
 	assert_non_null(strstr(mk_err_msg(err), "GET http://127.0.0.1:"));
 	client_free(c);
 
-	assert_null(client_new("ftp://x", NULL, &err) ? (void *)1 : NULL);
+	mk_err_free(steal_pointer(&err));
+	assert_null(client_new("ftp://x", NULL, &err));
+	assert_int_equal(mk_err_code(err), MK_EINVAL);
+	assert_string_equal(mk_err_msg(err), "server ftp://x: scheme must be http or https");
 }
 
 static void *bump_gen_later(void *arg)
