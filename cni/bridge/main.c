@@ -167,6 +167,12 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 	int ix = nl_link_index(s, ifn, err);
 	if (ix < 0)
 		return -1;
+	if (op->up_only) {
+		/* L2 mode: the interface is only brought up, as the reference does. */
+		if (op->c->disable_container_iface)
+			return 0;
+		return nl_link_set_up(s, ix, true, err);
+	}
 	struct mk_err *ign = NULL;
 	cleanup_free char *dad = xasprintf("net/ipv6/conf/%s/accept_dad", ifn);
 	(void)nl_sysctl_set(dad, op->c->enabledad ? "1" : "0", &ign);
@@ -177,11 +183,6 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 	cleanup_free char *arp = xasprintf("net/ipv4/conf/%s/arp_notify", ifn);
 	(void)nl_sysctl_set(arp, "1", &ign);
 	mk_err_free(ign);
-	if (op->up_only) {
-		if (op->c->disable_container_iface)
-			return 0;
-		return nl_link_set_up(s, ix, true, err);
-	}
 	json_t *ips = json_object_get(op->res, "ips");
 	struct cni_ip gw4 = {0}, gw6 = {0};
 	bool has_gw4 = false, has_gw6 = false, any6 = false;
@@ -309,7 +310,18 @@ static int ensure_bridge_addr(struct cni_ctx *ctx, struct nl_sock *s, const stru
 	/* Pin the bridge MAC, else the kernel re-derives it from the lowest port.
 	 * The MAC is the one read before this ADD's port joined, as the reference
 	 * does, so a new bridge keeps its own random address. */
-	if (br->has_mac && nl_link_set_mac(s, br->index, br->mac, err) < 0)
+	uint8_t mac[6];
+	memcpy(mac, br->mac, 6);
+	static const uint8_t zero[6];
+	if (!memcmp(mac, zero, 6)) {
+		/* A bridge whose ports all left reads 00:00:00:00:00:00, which cannot
+		 * be set: pin the address it has taken since from its new port. */
+		struct nl_link cur;
+		if (nl_link_get(s, NULL, br->index, &cur, err) < 0)
+			return -1;
+		memcpy(mac, cur.mac, 6);
+	}
+	if (br->has_mac && memcmp(mac, zero, 6) && nl_link_set_mac(s, br->index, mac, err) < 0)
 		return mk_err_wrap(err, "could not set bridge's mac");
 	return 0;
 }
