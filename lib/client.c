@@ -47,12 +47,21 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		       NULL;
 	if (!server || !*server)
 		server = kc ? kubeconfig_server(kc) : KUBECONFIG_DEFAULT_SERVER;
-	if (strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0)
+	cleanup_free char *url = NULL;
+	if (strncmp(server, "http://", 7) == 0 || strncmp(server, "https://", 8) == 0) {
+		url = xstrdup(server);
+	} else if (strstr(server, "://")) {
 		return mk_err_set(err, MK_EINVAL, "server %s: scheme must be http or https",
 				  server),
 		       NULL;
+	} else {
+		bool tls = kc && (kubeconfig_ca_file(kc) || kubeconfig_ca_data(kc, NULL) ||
+				  kubeconfig_client_cert_file(kc) ||
+				  kubeconfig_client_cert_data(kc, NULL));
+		url = xasprintf("%s://%s", tls ? "https" : "http", server);
+	}
 	struct client *c = xcalloc(1, sizeof(*c));
-	c->server = xstrdup(server);
+	c->server = steal_pointer(&url);
 	size_t n = strlen(c->server);
 	while (n > 0 && c->server[n - 1] == '/')
 		c->server[--n] = '\0';
@@ -81,6 +90,27 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
 	}
 	return c;
+}
+
+struct client *client_dup(const struct client *c, struct mk_err **err)
+{
+	struct client *d = xcalloc(1, sizeof(*d));
+	d->server = xstrdup(c->server);
+	d->auth_header = c->auth_header ? xstrdup(c->auth_header) : NULL;
+	d->insecure = c->insecure;
+	d->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	d->cert_file = c->cert_file ? xstrdup(c->cert_file) : NULL;
+	d->key_file = c->key_file ? xstrdup(c->key_file) : NULL;
+	copy_data(&d->ca_data, c->ca_data.data, c->ca_data.len);
+	copy_data(&d->cert_data, c->cert_data.data, c->cert_data.len);
+	copy_data(&d->key_data, c->key_data.data, c->key_data.len);
+	pthread_mutex_init(&d->lock, NULL);
+	d->easy = curl_easy_init();
+	if (!d->easy) {
+		client_free(d);
+		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
+	}
+	return d;
 }
 
 const char *client_server(const struct client *c)
@@ -182,10 +212,15 @@ static int body_error(long http_code, const struct buf *body, struct mk_err **er
 	return client_status_error(NULL, http_code, err);
 }
 
-static int curl_error(CURLcode rc, const char *method, const char *url, struct mk_err **err)
+/* detail: libcurl's error buffer (CURL_ERROR_SIZE bytes), more precise than
+ * the code's text ("SSL certificate problem: unable to get local issuer
+ * certificate"); may be empty. */
+static int curl_error(CURLcode rc, const char *method, const char *url, const char *detail,
+		      struct mk_err **err)
 {
 	int code = rc == CURLE_OPERATION_TIMEDOUT ? MK_ETIMEOUT : MK_EUNAVAILABLE;
-	return mk_err_set(err, code, "%s %s: %s", method, url, curl_easy_strerror(rc));
+	return mk_err_set(err, code, "%s %s: %s", method, url,
+			  detail && *detail ? detail : curl_easy_strerror(rc));
 }
 
 #define SETOPT(h, opt, val)                                                    \
@@ -305,9 +340,13 @@ static int perform_locked(struct client *c, const char *method, const char *url,
 		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 		SETOPT(h, CURLOPT_POSTFIELDS, body);
 	}
+	char detail[CURL_ERROR_SIZE] = "";
+	SETOPT(h, CURLOPT_ERRORBUFFER, detail);
 	CURLcode rc = curl_easy_perform(h);
+	/* The buffer is a local: the handle must not keep pointing at it. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK)
-		return curl_error(rc, method, url, err);
+		return curl_error(rc, method, url, detail, err);
 	rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_code);
 	if (rc != CURLE_OK)
 		return mk_err_set(err, MK_EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
@@ -520,6 +559,7 @@ struct watch_ctx {
 	long http_code;       /* 0 until the first body bytes */
 	struct buf error_body; /* body of a non-2xx answer */
 	const atomic_bool *cancel;
+	char detail[CURL_ERROR_SIZE];
 };
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -558,6 +598,7 @@ static int watch_setup(struct client *c, struct watch_ctx *w, const char *url,
 	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
 	SETOPT(h, CURLOPT_XFERINFOFUNCTION, watch_progress);
 	SETOPT(h, CURLOPT_XFERINFODATA, w);
+	SETOPT(h, CURLOPT_ERRORBUFFER, w->detail);
 	return 0;
 }
 
@@ -588,7 +629,7 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		curl_error(rc, "GET", url, err);
+		curl_error(rc, "GET", url, w.detail, err);
 		goto out;
 	}
 	if (w.http_code == 0 &&

@@ -29,9 +29,15 @@ struct client;
 
 /* A client for server ("https://host:6443"; may be NULL) with the TLS
  * settings and credentials of kc (may be NULL). A non-NULL server wins over
- * kc's (as --master does); with neither, KUBECONFIG_DEFAULT_SERVER.
+ * kc's (as --master does); with neither, KUBECONFIG_DEFAULT_SERVER. A server
+ * without a scheme ("127.0.0.1:8080") gets https:// when kc carries a CA or
+ * client certificate and http:// otherwise; other schemes are MK_EINVAL.
  * kc is only read during the call. New client, client_free(). */
 struct client *client_new(const char *server, const struct kubeconfig *kc, struct mk_err **err);
+
+/* A new client with the server, TLS settings and credentials of c, and a
+ * connection of its own (for a second thread). client_free(). */
+struct client *client_dup(const struct client *c, struct mk_err **err);
 
 /* Base URL without a trailing slash, borrowed from c. */
 const char *client_server(const struct client *c);

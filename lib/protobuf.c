@@ -64,10 +64,11 @@ struct pb_kind {
 
 static const struct pb_kind *kind_lookup(const char *api_version, const char *kind);
 
-#define PB_MESSAGE(name, fields)                                                                   \
-	{                                                                                          \
-		name, fields, sizeof(fields) / sizeof(fields[0])                                   \
-	}
+/* Defines m_<pkg>_<Name> from its field table f_<pkg>_<Name>. */
+#define PB_NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
+#define PB_DEFINE(pkg, name)                                                                       \
+	static const struct pb_msg m_##pkg##_##name = {#name, f_##pkg##_##name,                    \
+						       PB_NFIELDS(f_##pkg##_##name)}
 
 /* Deeper than any Kubernetes object; bounds the recursion on hostile input. */
 #define PB_MAX_DEPTH 64
@@ -647,8 +648,10 @@ json_t *k8s_protobuf_decode(const void *body, size_t len, struct mk_err **err)
 }
 
 /* Schemas of the built-in kinds: field numbers, JSON names and Go pointer-ness
- * of k8s.io/api core/v1, apps/v1, batch/v1 and meta/v1 (v0.32). Rows are in
- * the field order of the JSON form. */
+ * of k8s.io/api core, apps, batch, policy, rbac, scheduling, networking,
+ * autoscaling and authentication v1, and meta/v1 (v0.32). Rows are in the
+ * field order of the JSON form; one row per line. */
+/* clang-format off */
 static const struct pb_msg m_core_Pod;
 static const struct pb_msg m_meta_ObjectMeta;
 static const struct pb_msg m_meta_OwnerReference;
@@ -846,12 +849,52 @@ static const struct pb_msg m_batch_CronJob;
 static const struct pb_msg m_batch_CronJobSpec;
 static const struct pb_msg m_batch_JobTemplateSpec;
 static const struct pb_msg m_batch_CronJobStatus;
+static const struct pb_msg m_policy_Eviction;
+static const struct pb_msg m_meta_DeleteOptions;
+static const struct pb_msg m_meta_Preconditions;
+static const struct pb_msg m_policy_PodDisruptionBudget;
+static const struct pb_msg m_policy_PodDisruptionBudgetSpec;
+static const struct pb_msg m_policy_PodDisruptionBudgetStatus;
+static const struct pb_msg m_rbac_Role;
+static const struct pb_msg m_rbac_PolicyRule;
+static const struct pb_msg m_rbac_ClusterRole;
+static const struct pb_msg m_rbac_AggregationRule;
+static const struct pb_msg m_rbac_RoleBinding;
+static const struct pb_msg m_rbac_Subject;
+static const struct pb_msg m_rbac_RoleRef;
+static const struct pb_msg m_rbac_ClusterRoleBinding;
+static const struct pb_msg m_scheduling_PriorityClass;
+static const struct pb_msg m_networking_Ingress;
+static const struct pb_msg m_networking_IngressSpec;
+static const struct pb_msg m_networking_IngressBackend;
+static const struct pb_msg m_networking_IngressServiceBackend;
+static const struct pb_msg m_networking_ServiceBackendPort;
+static const struct pb_msg m_networking_IngressTLS;
+static const struct pb_msg m_networking_IngressRule;
+static const struct pb_msg m_networking_IngressRuleValue;
+static const struct pb_msg m_networking_HTTPIngressRuleValue;
+static const struct pb_msg m_networking_HTTPIngressPath;
+static const struct pb_msg m_networking_IngressStatus;
+static const struct pb_msg m_networking_IngressLoadBalancerStatus;
+static const struct pb_msg m_networking_IngressLoadBalancerIngress;
+static const struct pb_msg m_networking_IngressPortStatus;
+static const struct pb_msg m_autoscaling_HorizontalPodAutoscaler;
+static const struct pb_msg m_autoscaling_HorizontalPodAutoscalerSpec;
+static const struct pb_msg m_autoscaling_CrossVersionObjectReference;
+static const struct pb_msg m_autoscaling_HorizontalPodAutoscalerStatus;
+static const struct pb_msg m_autoscaling_Scale;
+static const struct pb_msg m_autoscaling_ScaleSpec;
+static const struct pb_msg m_autoscaling_ScaleStatus;
+static const struct pb_msg m_authentication_TokenRequest;
+static const struct pb_msg m_authentication_TokenRequestSpec;
+static const struct pb_msg m_authentication_BoundObjectReference;
+static const struct pb_msg m_authentication_TokenRequestStatus;
 static const struct pb_field f_core_Pod[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_PodSpec},
 	{3, "status", PB_MSG, 0, &m_core_PodStatus},
 };
-static const struct pb_msg m_core_Pod = PB_MESSAGE("Pod", f_core_Pod);
+PB_DEFINE(core, Pod);
 static const struct pb_field f_meta_ObjectMeta[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "generateName", PB_STRING, 0, NULL},
@@ -869,22 +912,26 @@ static const struct pb_field f_meta_ObjectMeta[] = {
 	{14, "finalizers", PB_STRING, PB_REPEATED, NULL},
 	{17, "managedFields", PB_MSG, PB_REPEATED, &m_meta_ManagedFieldsEntry},
 };
-static const struct pb_msg m_meta_ObjectMeta = PB_MESSAGE("ObjectMeta", f_meta_ObjectMeta);
+PB_DEFINE(meta, ObjectMeta);
 static const struct pb_field f_meta_OwnerReference[] = {
-	{5, "apiVersion", PB_STRING, 0, NULL},	  {1, "kind", PB_STRING, 0, NULL},
-	{3, "name", PB_STRING, 0, NULL},	  {4, "uid", PB_STRING, 0, NULL},
-	{6, "controller", PB_BOOL, PB_PTR, NULL}, {7, "blockOwnerDeletion", PB_BOOL, PB_PTR, NULL},
+	{5, "apiVersion", PB_STRING, 0, NULL},
+	{1, "kind", PB_STRING, 0, NULL},
+	{3, "name", PB_STRING, 0, NULL},
+	{4, "uid", PB_STRING, 0, NULL},
+	{6, "controller", PB_BOOL, PB_PTR, NULL},
+	{7, "blockOwnerDeletion", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_meta_OwnerReference =
-	PB_MESSAGE("OwnerReference", f_meta_OwnerReference);
+PB_DEFINE(meta, OwnerReference);
 static const struct pb_field f_meta_ManagedFieldsEntry[] = {
-	{1, "manager", PB_STRING, 0, NULL},	{2, "operation", PB_STRING, 0, NULL},
-	{3, "apiVersion", PB_STRING, 0, NULL},	{4, "time", PB_TIME, PB_PTR, NULL},
-	{6, "fieldsType", PB_STRING, 0, NULL},	{7, "fieldsV1", PB_RAW, PB_PTR, NULL},
+	{1, "manager", PB_STRING, 0, NULL},
+	{2, "operation", PB_STRING, 0, NULL},
+	{3, "apiVersion", PB_STRING, 0, NULL},
+	{4, "time", PB_TIME, PB_PTR, NULL},
+	{6, "fieldsType", PB_STRING, 0, NULL},
+	{7, "fieldsV1", PB_RAW, PB_PTR, NULL},
 	{8, "subresource", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_meta_ManagedFieldsEntry =
-	PB_MESSAGE("ManagedFieldsEntry", f_meta_ManagedFieldsEntry);
+PB_DEFINE(meta, ManagedFieldsEntry);
 static const struct pb_field f_core_PodSpec[] = {
 	{1, "volumes", PB_MSG, PB_REPEATED, &m_core_Volume},
 	{20, "initContainers", PB_MSG, PB_REPEATED, &m_core_Container},
@@ -927,12 +974,12 @@ static const struct pb_field f_core_PodSpec[] = {
 	{39, "resourceClaims", PB_MSG, PB_REPEATED, &m_core_PodResourceClaim},
 	{40, "resources", PB_MSG, PB_PTR, &m_core_ResourceRequirements},
 };
-static const struct pb_msg m_core_PodSpec = PB_MESSAGE("PodSpec", f_core_PodSpec);
+PB_DEFINE(core, PodSpec);
 static const struct pb_field f_core_Volume[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "volumeSource", PB_MSG, PB_INLINE, &m_core_VolumeSource},
 };
-static const struct pb_msg m_core_Volume = PB_MESSAGE("Volume", f_core_Volume);
+PB_DEFINE(core, Volume);
 static const struct pb_field f_core_VolumeSource[] = {
 	{1, "hostPath", PB_MSG, PB_PTR, &m_core_HostPathVolumeSource},
 	{2, "emptyDir", PB_MSG, PB_PTR, &m_core_EmptyDirVolumeSource},
@@ -965,63 +1012,56 @@ static const struct pb_field f_core_VolumeSource[] = {
 	{29, "ephemeral", PB_MSG, PB_PTR, &m_core_EphemeralVolumeSource},
 	{30, "image", PB_MSG, PB_PTR, &m_core_ImageVolumeSource},
 };
-static const struct pb_msg m_core_VolumeSource = PB_MESSAGE("VolumeSource", f_core_VolumeSource);
+PB_DEFINE(core, VolumeSource);
 static const struct pb_field f_core_HostPathVolumeSource[] = {
 	{1, "path", PB_STRING, 0, NULL},
 	{2, "type", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_HostPathVolumeSource =
-	PB_MESSAGE("HostPathVolumeSource", f_core_HostPathVolumeSource);
+PB_DEFINE(core, HostPathVolumeSource);
 static const struct pb_field f_core_EmptyDirVolumeSource[] = {
 	{1, "medium", PB_STRING, 0, NULL},
 	{2, "sizeLimit", PB_QUANTITY, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_EmptyDirVolumeSource =
-	PB_MESSAGE("EmptyDirVolumeSource", f_core_EmptyDirVolumeSource);
+PB_DEFINE(core, EmptyDirVolumeSource);
 static const struct pb_field f_core_GCEPersistentDiskVolumeSource[] = {
 	{1, "pdName", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 	{3, "partition", PB_INT32, 0, NULL},
 	{4, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_GCEPersistentDiskVolumeSource =
-	PB_MESSAGE("GCEPersistentDiskVolumeSource", f_core_GCEPersistentDiskVolumeSource);
+PB_DEFINE(core, GCEPersistentDiskVolumeSource);
 static const struct pb_field f_core_AWSElasticBlockStoreVolumeSource[] = {
 	{1, "volumeID", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 	{3, "partition", PB_INT32, 0, NULL},
 	{4, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_AWSElasticBlockStoreVolumeSource =
-	PB_MESSAGE("AWSElasticBlockStoreVolumeSource", f_core_AWSElasticBlockStoreVolumeSource);
+PB_DEFINE(core, AWSElasticBlockStoreVolumeSource);
 static const struct pb_field f_core_GitRepoVolumeSource[] = {
 	{1, "repository", PB_STRING, 0, NULL},
 	{2, "revision", PB_STRING, 0, NULL},
 	{3, "directory", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_GitRepoVolumeSource =
-	PB_MESSAGE("GitRepoVolumeSource", f_core_GitRepoVolumeSource);
+PB_DEFINE(core, GitRepoVolumeSource);
 static const struct pb_field f_core_SecretVolumeSource[] = {
 	{1, "secretName", PB_STRING, 0, NULL},
 	{2, "items", PB_MSG, PB_REPEATED, &m_core_KeyToPath},
 	{3, "defaultMode", PB_INT32, PB_PTR, NULL},
 	{4, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_SecretVolumeSource =
-	PB_MESSAGE("SecretVolumeSource", f_core_SecretVolumeSource);
+PB_DEFINE(core, SecretVolumeSource);
 static const struct pb_field f_core_KeyToPath[] = {
 	{1, "key", PB_STRING, 0, NULL},
 	{2, "path", PB_STRING, 0, NULL},
 	{3, "mode", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_KeyToPath = PB_MESSAGE("KeyToPath", f_core_KeyToPath);
+PB_DEFINE(core, KeyToPath);
 static const struct pb_field f_core_NFSVolumeSource[] = {
 	{1, "server", PB_STRING, 0, NULL},
 	{2, "path", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_NFSVolumeSource =
-	PB_MESSAGE("NFSVolumeSource", f_core_NFSVolumeSource);
+PB_DEFINE(core, NFSVolumeSource);
 static const struct pb_field f_core_ISCSIVolumeSource[] = {
 	{1, "targetPortal", PB_STRING, 0, NULL},
 	{2, "iqn", PB_STRING, 0, NULL},
@@ -1035,26 +1075,22 @@ static const struct pb_field f_core_ISCSIVolumeSource[] = {
 	{10, "secretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 	{12, "initiatorName", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ISCSIVolumeSource =
-	PB_MESSAGE("ISCSIVolumeSource", f_core_ISCSIVolumeSource);
+PB_DEFINE(core, ISCSIVolumeSource);
 static const struct pb_field f_core_LocalObjectReference[] = {
 	{1, "name", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_LocalObjectReference =
-	PB_MESSAGE("LocalObjectReference", f_core_LocalObjectReference);
+PB_DEFINE(core, LocalObjectReference);
 static const struct pb_field f_core_GlusterfsVolumeSource[] = {
 	{1, "endpoints", PB_STRING, 0, NULL},
 	{2, "path", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_GlusterfsVolumeSource =
-	PB_MESSAGE("GlusterfsVolumeSource", f_core_GlusterfsVolumeSource);
+PB_DEFINE(core, GlusterfsVolumeSource);
 static const struct pb_field f_core_PersistentVolumeClaimVolumeSource[] = {
 	{1, "claimName", PB_STRING, 0, NULL},
 	{2, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_PersistentVolumeClaimVolumeSource =
-	PB_MESSAGE("PersistentVolumeClaimVolumeSource", f_core_PersistentVolumeClaimVolumeSource);
+PB_DEFINE(core, PersistentVolumeClaimVolumeSource);
 static const struct pb_field f_core_RBDVolumeSource[] = {
 	{1, "monitors", PB_STRING, PB_REPEATED, NULL},
 	{2, "image", PB_STRING, 0, NULL},
@@ -1065,8 +1101,7 @@ static const struct pb_field f_core_RBDVolumeSource[] = {
 	{7, "secretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 	{8, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_RBDVolumeSource =
-	PB_MESSAGE("RBDVolumeSource", f_core_RBDVolumeSource);
+PB_DEFINE(core, RBDVolumeSource);
 static const struct pb_field f_core_FlexVolumeSource[] = {
 	{1, "driver", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
@@ -1074,16 +1109,14 @@ static const struct pb_field f_core_FlexVolumeSource[] = {
 	{4, "readOnly", PB_BOOL, 0, NULL},
 	{5, "options", PB_STRING, PB_MAP, NULL},
 };
-static const struct pb_msg m_core_FlexVolumeSource =
-	PB_MESSAGE("FlexVolumeSource", f_core_FlexVolumeSource);
+PB_DEFINE(core, FlexVolumeSource);
 static const struct pb_field f_core_CinderVolumeSource[] = {
 	{1, "volumeID", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 	{4, "secretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 };
-static const struct pb_msg m_core_CinderVolumeSource =
-	PB_MESSAGE("CinderVolumeSource", f_core_CinderVolumeSource);
+PB_DEFINE(core, CinderVolumeSource);
 static const struct pb_field f_core_CephFSVolumeSource[] = {
 	{1, "monitors", PB_STRING, PB_REPEATED, NULL},
 	{2, "path", PB_STRING, 0, NULL},
@@ -1092,41 +1125,35 @@ static const struct pb_field f_core_CephFSVolumeSource[] = {
 	{5, "secretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 	{6, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_CephFSVolumeSource =
-	PB_MESSAGE("CephFSVolumeSource", f_core_CephFSVolumeSource);
+PB_DEFINE(core, CephFSVolumeSource);
 static const struct pb_field f_core_FlockerVolumeSource[] = {
 	{1, "datasetName", PB_STRING, 0, NULL},
 	{2, "datasetUUID", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_FlockerVolumeSource =
-	PB_MESSAGE("FlockerVolumeSource", f_core_FlockerVolumeSource);
+PB_DEFINE(core, FlockerVolumeSource);
 static const struct pb_field f_core_DownwardAPIVolumeSource[] = {
 	{1, "items", PB_MSG, PB_REPEATED, &m_core_DownwardAPIVolumeFile},
 	{2, "defaultMode", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_DownwardAPIVolumeSource =
-	PB_MESSAGE("DownwardAPIVolumeSource", f_core_DownwardAPIVolumeSource);
+PB_DEFINE(core, DownwardAPIVolumeSource);
 static const struct pb_field f_core_DownwardAPIVolumeFile[] = {
 	{1, "path", PB_STRING, 0, NULL},
 	{2, "fieldRef", PB_MSG, PB_PTR, &m_core_ObjectFieldSelector},
 	{3, "resourceFieldRef", PB_MSG, PB_PTR, &m_core_ResourceFieldSelector},
 	{4, "mode", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_DownwardAPIVolumeFile =
-	PB_MESSAGE("DownwardAPIVolumeFile", f_core_DownwardAPIVolumeFile);
+PB_DEFINE(core, DownwardAPIVolumeFile);
 static const struct pb_field f_core_ObjectFieldSelector[] = {
 	{1, "apiVersion", PB_STRING, 0, NULL},
 	{2, "fieldPath", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ObjectFieldSelector =
-	PB_MESSAGE("ObjectFieldSelector", f_core_ObjectFieldSelector);
+PB_DEFINE(core, ObjectFieldSelector);
 static const struct pb_field f_core_ResourceFieldSelector[] = {
 	{1, "containerName", PB_STRING, 0, NULL},
 	{2, "resource", PB_STRING, 0, NULL},
 	{3, "divisor", PB_QUANTITY, 0, NULL},
 };
-static const struct pb_msg m_core_ResourceFieldSelector =
-	PB_MESSAGE("ResourceFieldSelector", f_core_ResourceFieldSelector);
+PB_DEFINE(core, ResourceFieldSelector);
 static const struct pb_field f_core_FCVolumeSource[] = {
 	{1, "targetWWNs", PB_STRING, PB_REPEATED, NULL},
 	{2, "lun", PB_INT32, PB_PTR, NULL},
@@ -1134,57 +1161,55 @@ static const struct pb_field f_core_FCVolumeSource[] = {
 	{4, "readOnly", PB_BOOL, 0, NULL},
 	{5, "wwids", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_FCVolumeSource =
-	PB_MESSAGE("FCVolumeSource", f_core_FCVolumeSource);
+PB_DEFINE(core, FCVolumeSource);
 static const struct pb_field f_core_AzureFileVolumeSource[] = {
 	{1, "secretName", PB_STRING, 0, NULL},
 	{2, "shareName", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_AzureFileVolumeSource =
-	PB_MESSAGE("AzureFileVolumeSource", f_core_AzureFileVolumeSource);
+PB_DEFINE(core, AzureFileVolumeSource);
 static const struct pb_field f_core_ConfigMapVolumeSource[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "items", PB_MSG, PB_REPEATED, &m_core_KeyToPath},
 	{3, "defaultMode", PB_INT32, PB_PTR, NULL},
 	{4, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ConfigMapVolumeSource =
-	PB_MESSAGE("ConfigMapVolumeSource", f_core_ConfigMapVolumeSource);
+PB_DEFINE(core, ConfigMapVolumeSource);
 static const struct pb_field f_core_VsphereVirtualDiskVolumeSource[] = {
 	{1, "volumePath", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 	{3, "storagePolicyName", PB_STRING, 0, NULL},
 	{4, "storagePolicyID", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_VsphereVirtualDiskVolumeSource =
-	PB_MESSAGE("VsphereVirtualDiskVolumeSource", f_core_VsphereVirtualDiskVolumeSource);
+PB_DEFINE(core, VsphereVirtualDiskVolumeSource);
 static const struct pb_field f_core_QuobyteVolumeSource[] = {
-	{1, "registry", PB_STRING, 0, NULL}, {2, "volume", PB_STRING, 0, NULL},
-	{3, "readOnly", PB_BOOL, 0, NULL},   {4, "user", PB_STRING, 0, NULL},
-	{5, "group", PB_STRING, 0, NULL},    {6, "tenant", PB_STRING, 0, NULL},
+	{1, "registry", PB_STRING, 0, NULL},
+	{2, "volume", PB_STRING, 0, NULL},
+	{3, "readOnly", PB_BOOL, 0, NULL},
+	{4, "user", PB_STRING, 0, NULL},
+	{5, "group", PB_STRING, 0, NULL},
+	{6, "tenant", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_QuobyteVolumeSource =
-	PB_MESSAGE("QuobyteVolumeSource", f_core_QuobyteVolumeSource);
+PB_DEFINE(core, QuobyteVolumeSource);
 static const struct pb_field f_core_AzureDiskVolumeSource[] = {
-	{1, "diskName", PB_STRING, 0, NULL},	     {2, "diskURI", PB_STRING, 0, NULL},
-	{3, "cachingMode", PB_STRING, PB_PTR, NULL}, {4, "fsType", PB_STRING, PB_PTR, NULL},
-	{5, "readOnly", PB_BOOL, PB_PTR, NULL},	     {6, "kind", PB_STRING, PB_PTR, NULL},
+	{1, "diskName", PB_STRING, 0, NULL},
+	{2, "diskURI", PB_STRING, 0, NULL},
+	{3, "cachingMode", PB_STRING, PB_PTR, NULL},
+	{4, "fsType", PB_STRING, PB_PTR, NULL},
+	{5, "readOnly", PB_BOOL, PB_PTR, NULL},
+	{6, "kind", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_AzureDiskVolumeSource =
-	PB_MESSAGE("AzureDiskVolumeSource", f_core_AzureDiskVolumeSource);
+PB_DEFINE(core, AzureDiskVolumeSource);
 static const struct pb_field f_core_PhotonPersistentDiskVolumeSource[] = {
 	{1, "pdID", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PhotonPersistentDiskVolumeSource =
-	PB_MESSAGE("PhotonPersistentDiskVolumeSource", f_core_PhotonPersistentDiskVolumeSource);
+PB_DEFINE(core, PhotonPersistentDiskVolumeSource);
 static const struct pb_field f_core_ProjectedVolumeSource[] = {
 	{1, "sources", PB_MSG, PB_REPEATED, &m_core_VolumeProjection},
 	{2, "defaultMode", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ProjectedVolumeSource =
-	PB_MESSAGE("ProjectedVolumeSource", f_core_ProjectedVolumeSource);
+PB_DEFINE(core, ProjectedVolumeSource);
 static const struct pb_field f_core_VolumeProjection[] = {
 	{1, "secret", PB_MSG, PB_PTR, &m_core_SecretProjection},
 	{2, "downwardAPI", PB_MSG, PB_PTR, &m_core_DownwardAPIProjection},
@@ -1192,34 +1217,29 @@ static const struct pb_field f_core_VolumeProjection[] = {
 	{4, "serviceAccountToken", PB_MSG, PB_PTR, &m_core_ServiceAccountTokenProjection},
 	{5, "clusterTrustBundle", PB_MSG, PB_PTR, &m_core_ClusterTrustBundleProjection},
 };
-static const struct pb_msg m_core_VolumeProjection =
-	PB_MESSAGE("VolumeProjection", f_core_VolumeProjection);
+PB_DEFINE(core, VolumeProjection);
 static const struct pb_field f_core_SecretProjection[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "items", PB_MSG, PB_REPEATED, &m_core_KeyToPath},
 	{4, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_SecretProjection =
-	PB_MESSAGE("SecretProjection", f_core_SecretProjection);
+PB_DEFINE(core, SecretProjection);
 static const struct pb_field f_core_DownwardAPIProjection[] = {
 	{1, "items", PB_MSG, PB_REPEATED, &m_core_DownwardAPIVolumeFile},
 };
-static const struct pb_msg m_core_DownwardAPIProjection =
-	PB_MESSAGE("DownwardAPIProjection", f_core_DownwardAPIProjection);
+PB_DEFINE(core, DownwardAPIProjection);
 static const struct pb_field f_core_ConfigMapProjection[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "items", PB_MSG, PB_REPEATED, &m_core_KeyToPath},
 	{4, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ConfigMapProjection =
-	PB_MESSAGE("ConfigMapProjection", f_core_ConfigMapProjection);
+PB_DEFINE(core, ConfigMapProjection);
 static const struct pb_field f_core_ServiceAccountTokenProjection[] = {
 	{1, "audience", PB_STRING, 0, NULL},
 	{2, "expirationSeconds", PB_INT64, PB_PTR, NULL},
 	{3, "path", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ServiceAccountTokenProjection =
-	PB_MESSAGE("ServiceAccountTokenProjection", f_core_ServiceAccountTokenProjection);
+PB_DEFINE(core, ServiceAccountTokenProjection);
 static const struct pb_field f_core_ClusterTrustBundleProjection[] = {
 	{1, "name", PB_STRING, PB_PTR, NULL},
 	{2, "signerName", PB_STRING, PB_PTR, NULL},
@@ -1227,27 +1247,24 @@ static const struct pb_field f_core_ClusterTrustBundleProjection[] = {
 	{5, "optional", PB_BOOL, PB_PTR, NULL},
 	{4, "path", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ClusterTrustBundleProjection =
-	PB_MESSAGE("ClusterTrustBundleProjection", f_core_ClusterTrustBundleProjection);
+PB_DEFINE(core, ClusterTrustBundleProjection);
 static const struct pb_field f_meta_LabelSelector[] = {
 	{1, "matchLabels", PB_STRING, PB_MAP, NULL},
 	{2, "matchExpressions", PB_MSG, PB_REPEATED, &m_meta_LabelSelectorRequirement},
 };
-static const struct pb_msg m_meta_LabelSelector = PB_MESSAGE("LabelSelector", f_meta_LabelSelector);
+PB_DEFINE(meta, LabelSelector);
 static const struct pb_field f_meta_LabelSelectorRequirement[] = {
 	{1, "key", PB_STRING, 0, NULL},
 	{2, "operator", PB_STRING, 0, NULL},
 	{3, "values", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_meta_LabelSelectorRequirement =
-	PB_MESSAGE("LabelSelectorRequirement", f_meta_LabelSelectorRequirement);
+PB_DEFINE(meta, LabelSelectorRequirement);
 static const struct pb_field f_core_PortworxVolumeSource[] = {
 	{1, "volumeID", PB_STRING, 0, NULL},
 	{2, "fsType", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_PortworxVolumeSource =
-	PB_MESSAGE("PortworxVolumeSource", f_core_PortworxVolumeSource);
+PB_DEFINE(core, PortworxVolumeSource);
 static const struct pb_field f_core_ScaleIOVolumeSource[] = {
 	{1, "gateway", PB_STRING, 0, NULL},
 	{2, "system", PB_STRING, 0, NULL},
@@ -1260,8 +1277,7 @@ static const struct pb_field f_core_ScaleIOVolumeSource[] = {
 	{9, "fsType", PB_STRING, 0, NULL},
 	{10, "readOnly", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_ScaleIOVolumeSource =
-	PB_MESSAGE("ScaleIOVolumeSource", f_core_ScaleIOVolumeSource);
+PB_DEFINE(core, ScaleIOVolumeSource);
 static const struct pb_field f_core_StorageOSVolumeSource[] = {
 	{1, "volumeName", PB_STRING, 0, NULL},
 	{2, "volumeNamespace", PB_STRING, 0, NULL},
@@ -1269,8 +1285,7 @@ static const struct pb_field f_core_StorageOSVolumeSource[] = {
 	{4, "readOnly", PB_BOOL, 0, NULL},
 	{5, "secretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 };
-static const struct pb_msg m_core_StorageOSVolumeSource =
-	PB_MESSAGE("StorageOSVolumeSource", f_core_StorageOSVolumeSource);
+PB_DEFINE(core, StorageOSVolumeSource);
 static const struct pb_field f_core_CSIVolumeSource[] = {
 	{1, "driver", PB_STRING, 0, NULL},
 	{2, "readOnly", PB_BOOL, PB_PTR, NULL},
@@ -1278,19 +1293,16 @@ static const struct pb_field f_core_CSIVolumeSource[] = {
 	{4, "volumeAttributes", PB_STRING, PB_MAP, NULL},
 	{5, "nodePublishSecretRef", PB_MSG, PB_PTR, &m_core_LocalObjectReference},
 };
-static const struct pb_msg m_core_CSIVolumeSource =
-	PB_MESSAGE("CSIVolumeSource", f_core_CSIVolumeSource);
+PB_DEFINE(core, CSIVolumeSource);
 static const struct pb_field f_core_EphemeralVolumeSource[] = {
 	{1, "volumeClaimTemplate", PB_MSG, PB_PTR, &m_core_PersistentVolumeClaimTemplate},
 };
-static const struct pb_msg m_core_EphemeralVolumeSource =
-	PB_MESSAGE("EphemeralVolumeSource", f_core_EphemeralVolumeSource);
+PB_DEFINE(core, EphemeralVolumeSource);
 static const struct pb_field f_core_PersistentVolumeClaimTemplate[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_PersistentVolumeClaimSpec},
 };
-static const struct pb_msg m_core_PersistentVolumeClaimTemplate =
-	PB_MESSAGE("PersistentVolumeClaimTemplate", f_core_PersistentVolumeClaimTemplate);
+PB_DEFINE(core, PersistentVolumeClaimTemplate);
 static const struct pb_field f_core_PersistentVolumeClaimSpec[] = {
 	{1, "accessModes", PB_STRING, PB_REPEATED, NULL},
 	{4, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
@@ -1302,35 +1314,30 @@ static const struct pb_field f_core_PersistentVolumeClaimSpec[] = {
 	{8, "dataSourceRef", PB_MSG, PB_PTR, &m_core_TypedObjectReference},
 	{9, "volumeAttributesClassName", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PersistentVolumeClaimSpec =
-	PB_MESSAGE("PersistentVolumeClaimSpec", f_core_PersistentVolumeClaimSpec);
+PB_DEFINE(core, PersistentVolumeClaimSpec);
 static const struct pb_field f_core_VolumeResourceRequirements[] = {
 	{1, "limits", PB_QUANTITY, PB_MAP, NULL},
 	{2, "requests", PB_QUANTITY, PB_MAP, NULL},
 };
-static const struct pb_msg m_core_VolumeResourceRequirements =
-	PB_MESSAGE("VolumeResourceRequirements", f_core_VolumeResourceRequirements);
+PB_DEFINE(core, VolumeResourceRequirements);
 static const struct pb_field f_core_TypedLocalObjectReference[] = {
 	{1, "apiGroup", PB_STRING, PB_PTR, NULL},
 	{2, "kind", PB_STRING, 0, NULL},
 	{3, "name", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_TypedLocalObjectReference =
-	PB_MESSAGE("TypedLocalObjectReference", f_core_TypedLocalObjectReference);
+PB_DEFINE(core, TypedLocalObjectReference);
 static const struct pb_field f_core_TypedObjectReference[] = {
 	{1, "apiGroup", PB_STRING, PB_PTR, NULL},
 	{2, "kind", PB_STRING, 0, NULL},
 	{3, "name", PB_STRING, 0, NULL},
 	{4, "namespace", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_TypedObjectReference =
-	PB_MESSAGE("TypedObjectReference", f_core_TypedObjectReference);
+PB_DEFINE(core, TypedObjectReference);
 static const struct pb_field f_core_ImageVolumeSource[] = {
 	{1, "reference", PB_STRING, 0, NULL},
 	{2, "pullPolicy", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ImageVolumeSource =
-	PB_MESSAGE("ImageVolumeSource", f_core_ImageVolumeSource);
+PB_DEFINE(core, ImageVolumeSource);
 static const struct pb_field f_core_Container[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "image", PB_STRING, 0, NULL},
@@ -1357,76 +1364,72 @@ static const struct pb_field f_core_Container[] = {
 	{17, "stdinOnce", PB_BOOL, 0, NULL},
 	{18, "tty", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_Container = PB_MESSAGE("Container", f_core_Container);
+PB_DEFINE(core, Container);
 static const struct pb_field f_core_ContainerPort[] = {
-	{1, "name", PB_STRING, 0, NULL},	 {2, "hostPort", PB_INT32, 0, NULL},
-	{3, "containerPort", PB_INT32, 0, NULL}, {4, "protocol", PB_STRING, 0, NULL},
+	{1, "name", PB_STRING, 0, NULL},
+	{2, "hostPort", PB_INT32, 0, NULL},
+	{3, "containerPort", PB_INT32, 0, NULL},
+	{4, "protocol", PB_STRING, 0, NULL},
 	{5, "hostIP", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ContainerPort = PB_MESSAGE("ContainerPort", f_core_ContainerPort);
+PB_DEFINE(core, ContainerPort);
 static const struct pb_field f_core_EnvFromSource[] = {
 	{1, "prefix", PB_STRING, 0, NULL},
 	{2, "configMapRef", PB_MSG, PB_PTR, &m_core_ConfigMapEnvSource},
 	{3, "secretRef", PB_MSG, PB_PTR, &m_core_SecretEnvSource},
 };
-static const struct pb_msg m_core_EnvFromSource = PB_MESSAGE("EnvFromSource", f_core_EnvFromSource);
+PB_DEFINE(core, EnvFromSource);
 static const struct pb_field f_core_ConfigMapEnvSource[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ConfigMapEnvSource =
-	PB_MESSAGE("ConfigMapEnvSource", f_core_ConfigMapEnvSource);
+PB_DEFINE(core, ConfigMapEnvSource);
 static const struct pb_field f_core_SecretEnvSource[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_SecretEnvSource =
-	PB_MESSAGE("SecretEnvSource", f_core_SecretEnvSource);
+PB_DEFINE(core, SecretEnvSource);
 static const struct pb_field f_core_EnvVar[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "value", PB_STRING, 0, NULL},
 	{3, "valueFrom", PB_MSG, PB_PTR, &m_core_EnvVarSource},
 };
-static const struct pb_msg m_core_EnvVar = PB_MESSAGE("EnvVar", f_core_EnvVar);
+PB_DEFINE(core, EnvVar);
 static const struct pb_field f_core_EnvVarSource[] = {
 	{1, "fieldRef", PB_MSG, PB_PTR, &m_core_ObjectFieldSelector},
 	{2, "resourceFieldRef", PB_MSG, PB_PTR, &m_core_ResourceFieldSelector},
 	{3, "configMapKeyRef", PB_MSG, PB_PTR, &m_core_ConfigMapKeySelector},
 	{4, "secretKeyRef", PB_MSG, PB_PTR, &m_core_SecretKeySelector},
 };
-static const struct pb_msg m_core_EnvVarSource = PB_MESSAGE("EnvVarSource", f_core_EnvVarSource);
+PB_DEFINE(core, EnvVarSource);
 static const struct pb_field f_core_ConfigMapKeySelector[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "key", PB_STRING, 0, NULL},
 	{3, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ConfigMapKeySelector =
-	PB_MESSAGE("ConfigMapKeySelector", f_core_ConfigMapKeySelector);
+PB_DEFINE(core, ConfigMapKeySelector);
 static const struct pb_field f_core_SecretKeySelector[] = {
 	{1, "localObjectReference", PB_MSG, PB_INLINE, &m_core_LocalObjectReference},
 	{2, "key", PB_STRING, 0, NULL},
 	{3, "optional", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_SecretKeySelector =
-	PB_MESSAGE("SecretKeySelector", f_core_SecretKeySelector);
+PB_DEFINE(core, SecretKeySelector);
 static const struct pb_field f_core_ResourceRequirements[] = {
 	{1, "limits", PB_QUANTITY, PB_MAP, NULL},
 	{2, "requests", PB_QUANTITY, PB_MAP, NULL},
 	{3, "claims", PB_MSG, PB_REPEATED, &m_core_ResourceClaim},
 };
-static const struct pb_msg m_core_ResourceRequirements =
-	PB_MESSAGE("ResourceRequirements", f_core_ResourceRequirements);
+PB_DEFINE(core, ResourceRequirements);
 static const struct pb_field f_core_ResourceClaim[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "request", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ResourceClaim = PB_MESSAGE("ResourceClaim", f_core_ResourceClaim);
+PB_DEFINE(core, ResourceClaim);
 static const struct pb_field f_core_ContainerResizePolicy[] = {
 	{1, "resourceName", PB_STRING, 0, NULL},
 	{2, "restartPolicy", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ContainerResizePolicy =
-	PB_MESSAGE("ContainerResizePolicy", f_core_ContainerResizePolicy);
+PB_DEFINE(core, ContainerResizePolicy);
 static const struct pb_field f_core_VolumeMount[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "readOnly", PB_BOOL, 0, NULL},
@@ -1436,12 +1439,12 @@ static const struct pb_field f_core_VolumeMount[] = {
 	{5, "mountPropagation", PB_STRING, PB_PTR, NULL},
 	{6, "subPathExpr", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_VolumeMount = PB_MESSAGE("VolumeMount", f_core_VolumeMount);
+PB_DEFINE(core, VolumeMount);
 static const struct pb_field f_core_VolumeDevice[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "devicePath", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_VolumeDevice = PB_MESSAGE("VolumeDevice", f_core_VolumeDevice);
+PB_DEFINE(core, VolumeDevice);
 static const struct pb_field f_core_Probe[] = {
 	{1, "handler", PB_MSG, PB_INLINE, &m_core_ProbeHandler},
 	{2, "initialDelaySeconds", PB_INT32, 0, NULL},
@@ -1451,18 +1454,18 @@ static const struct pb_field f_core_Probe[] = {
 	{6, "failureThreshold", PB_INT32, 0, NULL},
 	{7, "terminationGracePeriodSeconds", PB_INT64, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_Probe = PB_MESSAGE("Probe", f_core_Probe);
+PB_DEFINE(core, Probe);
 static const struct pb_field f_core_ProbeHandler[] = {
 	{1, "exec", PB_MSG, PB_PTR, &m_core_ExecAction},
 	{2, "httpGet", PB_MSG, PB_PTR, &m_core_HTTPGetAction},
 	{3, "tcpSocket", PB_MSG, PB_PTR, &m_core_TCPSocketAction},
 	{4, "grpc", PB_MSG, PB_PTR, &m_core_GRPCAction},
 };
-static const struct pb_msg m_core_ProbeHandler = PB_MESSAGE("ProbeHandler", f_core_ProbeHandler);
+PB_DEFINE(core, ProbeHandler);
 static const struct pb_field f_core_ExecAction[] = {
 	{1, "command", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_ExecAction = PB_MESSAGE("ExecAction", f_core_ExecAction);
+PB_DEFINE(core, ExecAction);
 static const struct pb_field f_core_HTTPGetAction[] = {
 	{1, "path", PB_STRING, 0, NULL},
 	{2, "port", PB_INTORSTR, 0, NULL},
@@ -1470,40 +1473,38 @@ static const struct pb_field f_core_HTTPGetAction[] = {
 	{4, "scheme", PB_STRING, 0, NULL},
 	{5, "httpHeaders", PB_MSG, PB_REPEATED, &m_core_HTTPHeader},
 };
-static const struct pb_msg m_core_HTTPGetAction = PB_MESSAGE("HTTPGetAction", f_core_HTTPGetAction);
+PB_DEFINE(core, HTTPGetAction);
 static const struct pb_field f_core_HTTPHeader[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "value", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_HTTPHeader = PB_MESSAGE("HTTPHeader", f_core_HTTPHeader);
+PB_DEFINE(core, HTTPHeader);
 static const struct pb_field f_core_TCPSocketAction[] = {
 	{1, "port", PB_INTORSTR, 0, NULL},
 	{2, "host", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_TCPSocketAction =
-	PB_MESSAGE("TCPSocketAction", f_core_TCPSocketAction);
+PB_DEFINE(core, TCPSocketAction);
 static const struct pb_field f_core_GRPCAction[] = {
 	{1, "port", PB_INT32, 0, NULL},
 	{2, "service", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_GRPCAction = PB_MESSAGE("GRPCAction", f_core_GRPCAction);
+PB_DEFINE(core, GRPCAction);
 static const struct pb_field f_core_Lifecycle[] = {
 	{1, "postStart", PB_MSG, PB_PTR, &m_core_LifecycleHandler},
 	{2, "preStop", PB_MSG, PB_PTR, &m_core_LifecycleHandler},
 };
-static const struct pb_msg m_core_Lifecycle = PB_MESSAGE("Lifecycle", f_core_Lifecycle);
+PB_DEFINE(core, Lifecycle);
 static const struct pb_field f_core_LifecycleHandler[] = {
 	{1, "exec", PB_MSG, PB_PTR, &m_core_ExecAction},
 	{2, "httpGet", PB_MSG, PB_PTR, &m_core_HTTPGetAction},
 	{3, "tcpSocket", PB_MSG, PB_PTR, &m_core_TCPSocketAction},
 	{4, "sleep", PB_MSG, PB_PTR, &m_core_SleepAction},
 };
-static const struct pb_msg m_core_LifecycleHandler =
-	PB_MESSAGE("LifecycleHandler", f_core_LifecycleHandler);
+PB_DEFINE(core, LifecycleHandler);
 static const struct pb_field f_core_SleepAction[] = {
 	{1, "seconds", PB_INT64, 0, NULL},
 };
-static const struct pb_msg m_core_SleepAction = PB_MESSAGE("SleepAction", f_core_SleepAction);
+PB_DEFINE(core, SleepAction);
 static const struct pb_field f_core_SecurityContext[] = {
 	{1, "capabilities", PB_MSG, PB_PTR, &m_core_Capabilities},
 	{2, "privileged", PB_BOOL, PB_PTR, NULL},
@@ -1518,47 +1519,41 @@ static const struct pb_field f_core_SecurityContext[] = {
 	{11, "seccompProfile", PB_MSG, PB_PTR, &m_core_SeccompProfile},
 	{12, "appArmorProfile", PB_MSG, PB_PTR, &m_core_AppArmorProfile},
 };
-static const struct pb_msg m_core_SecurityContext =
-	PB_MESSAGE("SecurityContext", f_core_SecurityContext);
+PB_DEFINE(core, SecurityContext);
 static const struct pb_field f_core_Capabilities[] = {
 	{1, "add", PB_STRING, PB_REPEATED, NULL},
 	{2, "drop", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_Capabilities = PB_MESSAGE("Capabilities", f_core_Capabilities);
+PB_DEFINE(core, Capabilities);
 static const struct pb_field f_core_SELinuxOptions[] = {
 	{1, "user", PB_STRING, 0, NULL},
 	{2, "role", PB_STRING, 0, NULL},
 	{3, "type", PB_STRING, 0, NULL},
 	{4, "level", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_SELinuxOptions =
-	PB_MESSAGE("SELinuxOptions", f_core_SELinuxOptions);
+PB_DEFINE(core, SELinuxOptions);
 static const struct pb_field f_core_WindowsSecurityContextOptions[] = {
 	{1, "gmsaCredentialSpecName", PB_STRING, PB_PTR, NULL},
 	{2, "gmsaCredentialSpec", PB_STRING, PB_PTR, NULL},
 	{3, "runAsUserName", PB_STRING, PB_PTR, NULL},
 	{4, "hostProcess", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_WindowsSecurityContextOptions =
-	PB_MESSAGE("WindowsSecurityContextOptions", f_core_WindowsSecurityContextOptions);
+PB_DEFINE(core, WindowsSecurityContextOptions);
 static const struct pb_field f_core_SeccompProfile[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "localhostProfile", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_SeccompProfile =
-	PB_MESSAGE("SeccompProfile", f_core_SeccompProfile);
+PB_DEFINE(core, SeccompProfile);
 static const struct pb_field f_core_AppArmorProfile[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "localhostProfile", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_AppArmorProfile =
-	PB_MESSAGE("AppArmorProfile", f_core_AppArmorProfile);
+PB_DEFINE(core, AppArmorProfile);
 static const struct pb_field f_core_EphemeralContainer[] = {
 	{1, "ephemeralContainerCommon", PB_MSG, PB_INLINE, &m_core_EphemeralContainerCommon},
 	{2, "targetContainerName", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_EphemeralContainer =
-	PB_MESSAGE("EphemeralContainer", f_core_EphemeralContainer);
+PB_DEFINE(core, EphemeralContainer);
 static const struct pb_field f_core_EphemeralContainerCommon[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "image", PB_STRING, 0, NULL},
@@ -1585,8 +1580,7 @@ static const struct pb_field f_core_EphemeralContainerCommon[] = {
 	{17, "stdinOnce", PB_BOOL, 0, NULL},
 	{18, "tty", PB_BOOL, 0, NULL},
 };
-static const struct pb_msg m_core_EphemeralContainerCommon =
-	PB_MESSAGE("EphemeralContainerCommon", f_core_EphemeralContainerCommon);
+PB_DEFINE(core, EphemeralContainerCommon);
 static const struct pb_field f_core_PodSecurityContext[] = {
 	{1, "seLinuxOptions", PB_MSG, PB_PTR, &m_core_SELinuxOptions},
 	{8, "windowsOptions", PB_MSG, PB_PTR, &m_core_WindowsSecurityContextOptions},
@@ -1602,55 +1596,51 @@ static const struct pb_field f_core_PodSecurityContext[] = {
 	{11, "appArmorProfile", PB_MSG, PB_PTR, &m_core_AppArmorProfile},
 	{13, "seLinuxChangePolicy", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PodSecurityContext =
-	PB_MESSAGE("PodSecurityContext", f_core_PodSecurityContext);
+PB_DEFINE(core, PodSecurityContext);
 static const struct pb_field f_core_Sysctl[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "value", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_Sysctl = PB_MESSAGE("Sysctl", f_core_Sysctl);
+PB_DEFINE(core, Sysctl);
 static const struct pb_field f_core_Affinity[] = {
 	{1, "nodeAffinity", PB_MSG, PB_PTR, &m_core_NodeAffinity},
 	{2, "podAffinity", PB_MSG, PB_PTR, &m_core_PodAffinity},
 	{3, "podAntiAffinity", PB_MSG, PB_PTR, &m_core_PodAntiAffinity},
 };
-static const struct pb_msg m_core_Affinity = PB_MESSAGE("Affinity", f_core_Affinity);
+PB_DEFINE(core, Affinity);
 static const struct pb_field f_core_NodeAffinity[] = {
 	{1, "requiredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_PTR, &m_core_NodeSelector},
 	{2, "preferredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_REPEATED,
 	 &m_core_PreferredSchedulingTerm},
 };
-static const struct pb_msg m_core_NodeAffinity = PB_MESSAGE("NodeAffinity", f_core_NodeAffinity);
+PB_DEFINE(core, NodeAffinity);
 static const struct pb_field f_core_NodeSelector[] = {
 	{1, "nodeSelectorTerms", PB_MSG, PB_REPEATED, &m_core_NodeSelectorTerm},
 };
-static const struct pb_msg m_core_NodeSelector = PB_MESSAGE("NodeSelector", f_core_NodeSelector);
+PB_DEFINE(core, NodeSelector);
 static const struct pb_field f_core_NodeSelectorTerm[] = {
 	{1, "matchExpressions", PB_MSG, PB_REPEATED, &m_core_NodeSelectorRequirement},
 	{2, "matchFields", PB_MSG, PB_REPEATED, &m_core_NodeSelectorRequirement},
 };
-static const struct pb_msg m_core_NodeSelectorTerm =
-	PB_MESSAGE("NodeSelectorTerm", f_core_NodeSelectorTerm);
+PB_DEFINE(core, NodeSelectorTerm);
 static const struct pb_field f_core_NodeSelectorRequirement[] = {
 	{1, "key", PB_STRING, 0, NULL},
 	{2, "operator", PB_STRING, 0, NULL},
 	{3, "values", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_NodeSelectorRequirement =
-	PB_MESSAGE("NodeSelectorRequirement", f_core_NodeSelectorRequirement);
+PB_DEFINE(core, NodeSelectorRequirement);
 static const struct pb_field f_core_PreferredSchedulingTerm[] = {
 	{1, "weight", PB_INT32, 0, NULL},
 	{2, "preference", PB_MSG, 0, &m_core_NodeSelectorTerm},
 };
-static const struct pb_msg m_core_PreferredSchedulingTerm =
-	PB_MESSAGE("PreferredSchedulingTerm", f_core_PreferredSchedulingTerm);
+PB_DEFINE(core, PreferredSchedulingTerm);
 static const struct pb_field f_core_PodAffinity[] = {
 	{1, "requiredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_REPEATED,
 	 &m_core_PodAffinityTerm},
 	{2, "preferredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_REPEATED,
 	 &m_core_WeightedPodAffinityTerm},
 };
-static const struct pb_msg m_core_PodAffinity = PB_MESSAGE("PodAffinity", f_core_PodAffinity);
+PB_DEFINE(core, PodAffinity);
 static const struct pb_field f_core_PodAffinityTerm[] = {
 	{1, "labelSelector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
 	{2, "namespaces", PB_STRING, PB_REPEATED, NULL},
@@ -1659,22 +1649,19 @@ static const struct pb_field f_core_PodAffinityTerm[] = {
 	{5, "matchLabelKeys", PB_STRING, PB_REPEATED, NULL},
 	{6, "mismatchLabelKeys", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_PodAffinityTerm =
-	PB_MESSAGE("PodAffinityTerm", f_core_PodAffinityTerm);
+PB_DEFINE(core, PodAffinityTerm);
 static const struct pb_field f_core_WeightedPodAffinityTerm[] = {
 	{1, "weight", PB_INT32, 0, NULL},
 	{2, "podAffinityTerm", PB_MSG, 0, &m_core_PodAffinityTerm},
 };
-static const struct pb_msg m_core_WeightedPodAffinityTerm =
-	PB_MESSAGE("WeightedPodAffinityTerm", f_core_WeightedPodAffinityTerm);
+PB_DEFINE(core, WeightedPodAffinityTerm);
 static const struct pb_field f_core_PodAntiAffinity[] = {
 	{1, "requiredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_REPEATED,
 	 &m_core_PodAffinityTerm},
 	{2, "preferredDuringSchedulingIgnoredDuringExecution", PB_MSG, PB_REPEATED,
 	 &m_core_WeightedPodAffinityTerm},
 };
-static const struct pb_msg m_core_PodAntiAffinity =
-	PB_MESSAGE("PodAntiAffinity", f_core_PodAntiAffinity);
+PB_DEFINE(core, PodAntiAffinity);
 static const struct pb_field f_core_Toleration[] = {
 	{1, "key", PB_STRING, 0, NULL},
 	{2, "operator", PB_STRING, 0, NULL},
@@ -1682,29 +1669,27 @@ static const struct pb_field f_core_Toleration[] = {
 	{4, "effect", PB_STRING, 0, NULL},
 	{5, "tolerationSeconds", PB_INT64, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_Toleration = PB_MESSAGE("Toleration", f_core_Toleration);
+PB_DEFINE(core, Toleration);
 static const struct pb_field f_core_HostAlias[] = {
 	{1, "ip", PB_STRING, 0, NULL},
 	{2, "hostnames", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_HostAlias = PB_MESSAGE("HostAlias", f_core_HostAlias);
+PB_DEFINE(core, HostAlias);
 static const struct pb_field f_core_PodDNSConfig[] = {
 	{1, "nameservers", PB_STRING, PB_REPEATED, NULL},
 	{2, "searches", PB_STRING, PB_REPEATED, NULL},
 	{3, "options", PB_MSG, PB_REPEATED, &m_core_PodDNSConfigOption},
 };
-static const struct pb_msg m_core_PodDNSConfig = PB_MESSAGE("PodDNSConfig", f_core_PodDNSConfig);
+PB_DEFINE(core, PodDNSConfig);
 static const struct pb_field f_core_PodDNSConfigOption[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "value", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PodDNSConfigOption =
-	PB_MESSAGE("PodDNSConfigOption", f_core_PodDNSConfigOption);
+PB_DEFINE(core, PodDNSConfigOption);
 static const struct pb_field f_core_PodReadinessGate[] = {
 	{1, "conditionType", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PodReadinessGate =
-	PB_MESSAGE("PodReadinessGate", f_core_PodReadinessGate);
+PB_DEFINE(core, PodReadinessGate);
 static const struct pb_field f_core_TopologySpreadConstraint[] = {
 	{1, "maxSkew", PB_INT32, 0, NULL},
 	{2, "topologyKey", PB_STRING, 0, NULL},
@@ -1715,24 +1700,21 @@ static const struct pb_field f_core_TopologySpreadConstraint[] = {
 	{7, "nodeTaintsPolicy", PB_STRING, PB_PTR, NULL},
 	{8, "matchLabelKeys", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_TopologySpreadConstraint =
-	PB_MESSAGE("TopologySpreadConstraint", f_core_TopologySpreadConstraint);
+PB_DEFINE(core, TopologySpreadConstraint);
 static const struct pb_field f_core_PodOS[] = {
 	{1, "name", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PodOS = PB_MESSAGE("PodOS", f_core_PodOS);
+PB_DEFINE(core, PodOS);
 static const struct pb_field f_core_PodSchedulingGate[] = {
 	{1, "name", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PodSchedulingGate =
-	PB_MESSAGE("PodSchedulingGate", f_core_PodSchedulingGate);
+PB_DEFINE(core, PodSchedulingGate);
 static const struct pb_field f_core_PodResourceClaim[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{3, "resourceClaimName", PB_STRING, PB_PTR, NULL},
 	{4, "resourceClaimTemplateName", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PodResourceClaim =
-	PB_MESSAGE("PodResourceClaim", f_core_PodResourceClaim);
+PB_DEFINE(core, PodResourceClaim);
 static const struct pb_field f_core_PodStatus[] = {
 	{1, "phase", PB_STRING, 0, NULL},
 	{2, "conditions", PB_MSG, PB_REPEATED, &m_core_PodCondition},
@@ -1751,21 +1733,24 @@ static const struct pb_field f_core_PodStatus[] = {
 	{14, "resize", PB_STRING, 0, NULL},
 	{15, "resourceClaimStatuses", PB_MSG, PB_REPEATED, &m_core_PodResourceClaimStatus},
 };
-static const struct pb_msg m_core_PodStatus = PB_MESSAGE("PodStatus", f_core_PodStatus);
+PB_DEFINE(core, PodStatus);
 static const struct pb_field f_core_PodCondition[] = {
-	{1, "type", PB_STRING, 0, NULL},	{2, "status", PB_STRING, 0, NULL},
-	{3, "lastProbeTime", PB_TIME, 0, NULL}, {4, "lastTransitionTime", PB_TIME, 0, NULL},
-	{5, "reason", PB_STRING, 0, NULL},	{6, "message", PB_STRING, 0, NULL},
+	{1, "type", PB_STRING, 0, NULL},
+	{2, "status", PB_STRING, 0, NULL},
+	{3, "lastProbeTime", PB_TIME, 0, NULL},
+	{4, "lastTransitionTime", PB_TIME, 0, NULL},
+	{5, "reason", PB_STRING, 0, NULL},
+	{6, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PodCondition = PB_MESSAGE("PodCondition", f_core_PodCondition);
+PB_DEFINE(core, PodCondition);
 static const struct pb_field f_core_HostIP[] = {
 	{1, "ip", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_HostIP = PB_MESSAGE("HostIP", f_core_HostIP);
+PB_DEFINE(core, HostIP);
 static const struct pb_field f_core_PodIP[] = {
 	{1, "ip", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PodIP = PB_MESSAGE("PodIP", f_core_PodIP);
+PB_DEFINE(core, PodIP);
 static const struct pb_field f_core_ContainerStatus[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "state", PB_MSG, 0, &m_core_ContainerState},
@@ -1782,77 +1767,70 @@ static const struct pb_field f_core_ContainerStatus[] = {
 	{13, "user", PB_MSG, PB_PTR, &m_core_ContainerUser},
 	{14, "allocatedResourcesStatus", PB_MSG, PB_REPEATED, &m_core_ResourceStatus},
 };
-static const struct pb_msg m_core_ContainerStatus =
-	PB_MESSAGE("ContainerStatus", f_core_ContainerStatus);
+PB_DEFINE(core, ContainerStatus);
 static const struct pb_field f_core_ContainerState[] = {
 	{1, "waiting", PB_MSG, PB_PTR, &m_core_ContainerStateWaiting},
 	{2, "running", PB_MSG, PB_PTR, &m_core_ContainerStateRunning},
 	{3, "terminated", PB_MSG, PB_PTR, &m_core_ContainerStateTerminated},
 };
-static const struct pb_msg m_core_ContainerState =
-	PB_MESSAGE("ContainerState", f_core_ContainerState);
+PB_DEFINE(core, ContainerState);
 static const struct pb_field f_core_ContainerStateWaiting[] = {
 	{1, "reason", PB_STRING, 0, NULL},
 	{2, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ContainerStateWaiting =
-	PB_MESSAGE("ContainerStateWaiting", f_core_ContainerStateWaiting);
+PB_DEFINE(core, ContainerStateWaiting);
 static const struct pb_field f_core_ContainerStateRunning[] = {
 	{1, "startedAt", PB_TIME, 0, NULL},
 };
-static const struct pb_msg m_core_ContainerStateRunning =
-	PB_MESSAGE("ContainerStateRunning", f_core_ContainerStateRunning);
+PB_DEFINE(core, ContainerStateRunning);
 static const struct pb_field f_core_ContainerStateTerminated[] = {
-	{1, "exitCode", PB_INT32, 0, NULL},	{2, "signal", PB_INT32, 0, NULL},
-	{3, "reason", PB_STRING, 0, NULL},	{4, "message", PB_STRING, 0, NULL},
-	{5, "startedAt", PB_TIME, 0, NULL},	{6, "finishedAt", PB_TIME, 0, NULL},
+	{1, "exitCode", PB_INT32, 0, NULL},
+	{2, "signal", PB_INT32, 0, NULL},
+	{3, "reason", PB_STRING, 0, NULL},
+	{4, "message", PB_STRING, 0, NULL},
+	{5, "startedAt", PB_TIME, 0, NULL},
+	{6, "finishedAt", PB_TIME, 0, NULL},
 	{7, "containerID", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ContainerStateTerminated =
-	PB_MESSAGE("ContainerStateTerminated", f_core_ContainerStateTerminated);
+PB_DEFINE(core, ContainerStateTerminated);
 static const struct pb_field f_core_VolumeMountStatus[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "mountPath", PB_STRING, 0, NULL},
 	{3, "readOnly", PB_BOOL, 0, NULL},
 	{4, "recursiveReadOnly", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_VolumeMountStatus =
-	PB_MESSAGE("VolumeMountStatus", f_core_VolumeMountStatus);
+PB_DEFINE(core, VolumeMountStatus);
 static const struct pb_field f_core_ContainerUser[] = {
 	{1, "linux", PB_MSG, PB_PTR, &m_core_LinuxContainerUser},
 };
-static const struct pb_msg m_core_ContainerUser = PB_MESSAGE("ContainerUser", f_core_ContainerUser);
+PB_DEFINE(core, ContainerUser);
 static const struct pb_field f_core_LinuxContainerUser[] = {
 	{1, "uid", PB_INT64, 0, NULL},
 	{2, "gid", PB_INT64, 0, NULL},
 	{3, "supplementalGroups", PB_INT64, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_LinuxContainerUser =
-	PB_MESSAGE("LinuxContainerUser", f_core_LinuxContainerUser);
+PB_DEFINE(core, LinuxContainerUser);
 static const struct pb_field f_core_ResourceStatus[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "resources", PB_MSG, PB_REPEATED, &m_core_ResourceHealth},
 };
-static const struct pb_msg m_core_ResourceStatus =
-	PB_MESSAGE("ResourceStatus", f_core_ResourceStatus);
+PB_DEFINE(core, ResourceStatus);
 static const struct pb_field f_core_ResourceHealth[] = {
 	{1, "resourceID", PB_STRING, 0, NULL},
 	{2, "health", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ResourceHealth =
-	PB_MESSAGE("ResourceHealth", f_core_ResourceHealth);
+PB_DEFINE(core, ResourceHealth);
 static const struct pb_field f_core_PodResourceClaimStatus[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "resourceClaimName", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PodResourceClaimStatus =
-	PB_MESSAGE("PodResourceClaimStatus", f_core_PodResourceClaimStatus);
+PB_DEFINE(core, PodResourceClaimStatus);
 static const struct pb_field f_core_Service[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_ServiceSpec},
 	{3, "status", PB_MSG, 0, &m_core_ServiceStatus},
 };
-static const struct pb_msg m_core_Service = PB_MESSAGE("Service", f_core_Service);
+PB_DEFINE(core, Service);
 static const struct pb_field f_core_ServiceSpec[] = {
 	{1, "ports", PB_MSG, PB_REPEATED, &m_core_ServicePort},
 	{2, "selector", PB_STRING, PB_MAP, NULL},
@@ -1875,7 +1853,7 @@ static const struct pb_field f_core_ServiceSpec[] = {
 	{22, "internalTrafficPolicy", PB_STRING, PB_PTR, NULL},
 	{23, "trafficDistribution", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ServiceSpec = PB_MESSAGE("ServiceSpec", f_core_ServiceSpec);
+PB_DEFINE(core, ServiceSpec);
 static const struct pb_field f_core_ServicePort[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "protocol", PB_STRING, 0, NULL},
@@ -1884,41 +1862,37 @@ static const struct pb_field f_core_ServicePort[] = {
 	{4, "targetPort", PB_INTORSTR, 0, NULL},
 	{5, "nodePort", PB_INT32, 0, NULL},
 };
-static const struct pb_msg m_core_ServicePort = PB_MESSAGE("ServicePort", f_core_ServicePort);
+PB_DEFINE(core, ServicePort);
 static const struct pb_field f_core_SessionAffinityConfig[] = {
 	{1, "clientIP", PB_MSG, PB_PTR, &m_core_ClientIPConfig},
 };
-static const struct pb_msg m_core_SessionAffinityConfig =
-	PB_MESSAGE("SessionAffinityConfig", f_core_SessionAffinityConfig);
+PB_DEFINE(core, SessionAffinityConfig);
 static const struct pb_field f_core_ClientIPConfig[] = {
 	{1, "timeoutSeconds", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ClientIPConfig =
-	PB_MESSAGE("ClientIPConfig", f_core_ClientIPConfig);
+PB_DEFINE(core, ClientIPConfig);
 static const struct pb_field f_core_ServiceStatus[] = {
 	{1, "loadBalancer", PB_MSG, 0, &m_core_LoadBalancerStatus},
 	{2, "conditions", PB_MSG, PB_REPEATED, &m_meta_Condition},
 };
-static const struct pb_msg m_core_ServiceStatus = PB_MESSAGE("ServiceStatus", f_core_ServiceStatus);
+PB_DEFINE(core, ServiceStatus);
 static const struct pb_field f_core_LoadBalancerStatus[] = {
 	{1, "ingress", PB_MSG, PB_REPEATED, &m_core_LoadBalancerIngress},
 };
-static const struct pb_msg m_core_LoadBalancerStatus =
-	PB_MESSAGE("LoadBalancerStatus", f_core_LoadBalancerStatus);
+PB_DEFINE(core, LoadBalancerStatus);
 static const struct pb_field f_core_LoadBalancerIngress[] = {
 	{1, "ip", PB_STRING, 0, NULL},
 	{2, "hostname", PB_STRING, 0, NULL},
 	{3, "ipMode", PB_STRING, PB_PTR, NULL},
 	{4, "ports", PB_MSG, PB_REPEATED, &m_core_PortStatus},
 };
-static const struct pb_msg m_core_LoadBalancerIngress =
-	PB_MESSAGE("LoadBalancerIngress", f_core_LoadBalancerIngress);
+PB_DEFINE(core, LoadBalancerIngress);
 static const struct pb_field f_core_PortStatus[] = {
 	{1, "port", PB_INT32, 0, NULL},
 	{2, "protocol", PB_STRING, 0, NULL},
 	{3, "error", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_PortStatus = PB_MESSAGE("PortStatus", f_core_PortStatus);
+PB_DEFINE(core, PortStatus);
 static const struct pb_field f_meta_Condition[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
@@ -1927,23 +1901,22 @@ static const struct pb_field f_meta_Condition[] = {
 	{5, "reason", PB_STRING, 0, NULL},
 	{6, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_meta_Condition = PB_MESSAGE("Condition", f_meta_Condition);
+PB_DEFINE(meta, Condition);
 static const struct pb_field f_core_Namespace[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_NamespaceSpec},
 	{3, "status", PB_MSG, 0, &m_core_NamespaceStatus},
 };
-static const struct pb_msg m_core_Namespace = PB_MESSAGE("Namespace", f_core_Namespace);
+PB_DEFINE(core, Namespace);
 static const struct pb_field f_core_NamespaceSpec[] = {
 	{1, "finalizers", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_NamespaceSpec = PB_MESSAGE("NamespaceSpec", f_core_NamespaceSpec);
+PB_DEFINE(core, NamespaceSpec);
 static const struct pb_field f_core_NamespaceStatus[] = {
 	{1, "phase", PB_STRING, 0, NULL},
 	{2, "conditions", PB_MSG, PB_REPEATED, &m_core_NamespaceCondition},
 };
-static const struct pb_msg m_core_NamespaceStatus =
-	PB_MESSAGE("NamespaceStatus", f_core_NamespaceStatus);
+PB_DEFINE(core, NamespaceStatus);
 static const struct pb_field f_core_NamespaceCondition[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
@@ -1951,15 +1924,14 @@ static const struct pb_field f_core_NamespaceCondition[] = {
 	{5, "reason", PB_STRING, 0, NULL},
 	{6, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_NamespaceCondition =
-	PB_MESSAGE("NamespaceCondition", f_core_NamespaceCondition);
+PB_DEFINE(core, NamespaceCondition);
 static const struct pb_field f_core_ConfigMap[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{4, "immutable", PB_BOOL, PB_PTR, NULL},
 	{2, "data", PB_STRING, PB_MAP, NULL},
 	{3, "binaryData", PB_BYTES, PB_MAP, NULL},
 };
-static const struct pb_msg m_core_ConfigMap = PB_MESSAGE("ConfigMap", f_core_ConfigMap);
+PB_DEFINE(core, ConfigMap);
 static const struct pb_field f_core_Secret[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{5, "immutable", PB_BOOL, PB_PTR, NULL},
@@ -1967,60 +1939,57 @@ static const struct pb_field f_core_Secret[] = {
 	{4, "stringData", PB_STRING, PB_MAP, NULL},
 	{3, "type", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_Secret = PB_MESSAGE("Secret", f_core_Secret);
+PB_DEFINE(core, Secret);
 static const struct pb_field f_core_ServiceAccount[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "secrets", PB_MSG, PB_REPEATED, &m_core_ObjectReference},
 	{3, "imagePullSecrets", PB_MSG, PB_REPEATED, &m_core_LocalObjectReference},
 	{4, "automountServiceAccountToken", PB_BOOL, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_ServiceAccount =
-	PB_MESSAGE("ServiceAccount", f_core_ServiceAccount);
+PB_DEFINE(core, ServiceAccount);
 static const struct pb_field f_core_ObjectReference[] = {
-	{1, "kind", PB_STRING, 0, NULL},       {2, "namespace", PB_STRING, 0, NULL},
-	{3, "name", PB_STRING, 0, NULL},       {4, "uid", PB_STRING, 0, NULL},
-	{5, "apiVersion", PB_STRING, 0, NULL}, {6, "resourceVersion", PB_STRING, 0, NULL},
+	{1, "kind", PB_STRING, 0, NULL},
+	{2, "namespace", PB_STRING, 0, NULL},
+	{3, "name", PB_STRING, 0, NULL},
+	{4, "uid", PB_STRING, 0, NULL},
+	{5, "apiVersion", PB_STRING, 0, NULL},
+	{6, "resourceVersion", PB_STRING, 0, NULL},
 	{7, "fieldPath", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ObjectReference =
-	PB_MESSAGE("ObjectReference", f_core_ObjectReference);
+PB_DEFINE(core, ObjectReference);
 static const struct pb_field f_core_ResourceQuota[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_ResourceQuotaSpec},
 	{3, "status", PB_MSG, 0, &m_core_ResourceQuotaStatus},
 };
-static const struct pb_msg m_core_ResourceQuota = PB_MESSAGE("ResourceQuota", f_core_ResourceQuota);
+PB_DEFINE(core, ResourceQuota);
 static const struct pb_field f_core_ResourceQuotaSpec[] = {
 	{1, "hard", PB_QUANTITY, PB_MAP, NULL},
 	{2, "scopes", PB_STRING, PB_REPEATED, NULL},
 	{3, "scopeSelector", PB_MSG, PB_PTR, &m_core_ScopeSelector},
 };
-static const struct pb_msg m_core_ResourceQuotaSpec =
-	PB_MESSAGE("ResourceQuotaSpec", f_core_ResourceQuotaSpec);
+PB_DEFINE(core, ResourceQuotaSpec);
 static const struct pb_field f_core_ScopeSelector[] = {
 	{1, "matchExpressions", PB_MSG, PB_REPEATED, &m_core_ScopedResourceSelectorRequirement},
 };
-static const struct pb_msg m_core_ScopeSelector = PB_MESSAGE("ScopeSelector", f_core_ScopeSelector);
+PB_DEFINE(core, ScopeSelector);
 static const struct pb_field f_core_ScopedResourceSelectorRequirement[] = {
 	{1, "scopeName", PB_STRING, 0, NULL},
 	{2, "operator", PB_STRING, 0, NULL},
 	{3, "values", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_core_ScopedResourceSelectorRequirement =
-	PB_MESSAGE("ScopedResourceSelectorRequirement", f_core_ScopedResourceSelectorRequirement);
+PB_DEFINE(core, ScopedResourceSelectorRequirement);
 static const struct pb_field f_core_ResourceQuotaStatus[] = {
 	{1, "hard", PB_QUANTITY, PB_MAP, NULL},
 	{2, "used", PB_QUANTITY, PB_MAP, NULL},
 };
-static const struct pb_msg m_core_ResourceQuotaStatus =
-	PB_MESSAGE("ResourceQuotaStatus", f_core_ResourceQuotaStatus);
+PB_DEFINE(core, ResourceQuotaStatus);
 static const struct pb_field f_core_PersistentVolumeClaim[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_PersistentVolumeClaimSpec},
 	{3, "status", PB_MSG, 0, &m_core_PersistentVolumeClaimStatus},
 };
-static const struct pb_msg m_core_PersistentVolumeClaim =
-	PB_MESSAGE("PersistentVolumeClaim", f_core_PersistentVolumeClaim);
+PB_DEFINE(core, PersistentVolumeClaim);
 static const struct pb_field f_core_PersistentVolumeClaimStatus[] = {
 	{1, "phase", PB_STRING, 0, NULL},
 	{2, "accessModes", PB_STRING, PB_REPEATED, NULL},
@@ -2031,58 +2000,55 @@ static const struct pb_field f_core_PersistentVolumeClaimStatus[] = {
 	{8, "currentVolumeAttributesClassName", PB_STRING, PB_PTR, NULL},
 	{9, "modifyVolumeStatus", PB_MSG, PB_PTR, &m_core_ModifyVolumeStatus},
 };
-static const struct pb_msg m_core_PersistentVolumeClaimStatus =
-	PB_MESSAGE("PersistentVolumeClaimStatus", f_core_PersistentVolumeClaimStatus);
+PB_DEFINE(core, PersistentVolumeClaimStatus);
 static const struct pb_field f_core_PersistentVolumeClaimCondition[] = {
-	{1, "type", PB_STRING, 0, NULL},	{2, "status", PB_STRING, 0, NULL},
-	{3, "lastProbeTime", PB_TIME, 0, NULL}, {4, "lastTransitionTime", PB_TIME, 0, NULL},
-	{5, "reason", PB_STRING, 0, NULL},	{6, "message", PB_STRING, 0, NULL},
+	{1, "type", PB_STRING, 0, NULL},
+	{2, "status", PB_STRING, 0, NULL},
+	{3, "lastProbeTime", PB_TIME, 0, NULL},
+	{4, "lastTransitionTime", PB_TIME, 0, NULL},
+	{5, "reason", PB_STRING, 0, NULL},
+	{6, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_PersistentVolumeClaimCondition =
-	PB_MESSAGE("PersistentVolumeClaimCondition", f_core_PersistentVolumeClaimCondition);
+PB_DEFINE(core, PersistentVolumeClaimCondition);
 static const struct pb_field f_core_ModifyVolumeStatus[] = {
 	{1, "targetVolumeAttributesClassName", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_core_ModifyVolumeStatus =
-	PB_MESSAGE("ModifyVolumeStatus", f_core_ModifyVolumeStatus);
+PB_DEFINE(core, ModifyVolumeStatus);
 static const struct pb_field f_core_Endpoints[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "subsets", PB_MSG, PB_REPEATED, &m_core_EndpointSubset},
 };
-static const struct pb_msg m_core_Endpoints = PB_MESSAGE("Endpoints", f_core_Endpoints);
+PB_DEFINE(core, Endpoints);
 static const struct pb_field f_core_EndpointSubset[] = {
 	{1, "addresses", PB_MSG, PB_REPEATED, &m_core_EndpointAddress},
 	{2, "notReadyAddresses", PB_MSG, PB_REPEATED, &m_core_EndpointAddress},
 	{3, "ports", PB_MSG, PB_REPEATED, &m_core_EndpointPort},
 };
-static const struct pb_msg m_core_EndpointSubset =
-	PB_MESSAGE("EndpointSubset", f_core_EndpointSubset);
+PB_DEFINE(core, EndpointSubset);
 static const struct pb_field f_core_EndpointAddress[] = {
 	{1, "ip", PB_STRING, 0, NULL},
 	{3, "hostname", PB_STRING, 0, NULL},
 	{4, "nodeName", PB_STRING, PB_PTR, NULL},
 	{2, "targetRef", PB_MSG, PB_PTR, &m_core_ObjectReference},
 };
-static const struct pb_msg m_core_EndpointAddress =
-	PB_MESSAGE("EndpointAddress", f_core_EndpointAddress);
+PB_DEFINE(core, EndpointAddress);
 static const struct pb_field f_core_EndpointPort[] = {
 	{1, "name", PB_STRING, 0, NULL},
 	{2, "port", PB_INT32, 0, NULL},
 	{3, "protocol", PB_STRING, 0, NULL},
 	{4, "appProtocol", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_core_EndpointPort = PB_MESSAGE("EndpointPort", f_core_EndpointPort);
+PB_DEFINE(core, EndpointPort);
 static const struct pb_field f_core_LimitRange[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_LimitRangeSpec},
 };
-static const struct pb_msg m_core_LimitRange = PB_MESSAGE("LimitRange", f_core_LimitRange);
+PB_DEFINE(core, LimitRange);
 static const struct pb_field f_core_LimitRangeSpec[] = {
 	{1, "limits", PB_MSG, PB_REPEATED, &m_core_LimitRangeItem},
 };
-static const struct pb_msg m_core_LimitRangeSpec =
-	PB_MESSAGE("LimitRangeSpec", f_core_LimitRangeSpec);
+PB_DEFINE(core, LimitRangeSpec);
 static const struct pb_field f_core_LimitRangeItem[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "max", PB_QUANTITY, PB_MAP, NULL},
@@ -2091,14 +2057,13 @@ static const struct pb_field f_core_LimitRangeItem[] = {
 	{5, "defaultRequest", PB_QUANTITY, PB_MAP, NULL},
 	{6, "maxLimitRequestRatio", PB_QUANTITY, PB_MAP, NULL},
 };
-static const struct pb_msg m_core_LimitRangeItem =
-	PB_MESSAGE("LimitRangeItem", f_core_LimitRangeItem);
+PB_DEFINE(core, LimitRangeItem);
 static const struct pb_field f_apps_Deployment[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_apps_DeploymentSpec},
 	{3, "status", PB_MSG, 0, &m_apps_DeploymentStatus},
 };
-static const struct pb_msg m_apps_Deployment = PB_MESSAGE("Deployment", f_apps_Deployment);
+PB_DEFINE(apps, Deployment);
 static const struct pb_field f_apps_DeploymentSpec[] = {
 	{1, "replicas", PB_INT32, PB_PTR, NULL},
 	{2, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
@@ -2109,26 +2074,22 @@ static const struct pb_field f_apps_DeploymentSpec[] = {
 	{7, "paused", PB_BOOL, 0, NULL},
 	{9, "progressDeadlineSeconds", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_DeploymentSpec =
-	PB_MESSAGE("DeploymentSpec", f_apps_DeploymentSpec);
+PB_DEFINE(apps, DeploymentSpec);
 static const struct pb_field f_core_PodTemplateSpec[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_core_PodSpec},
 };
-static const struct pb_msg m_core_PodTemplateSpec =
-	PB_MESSAGE("PodTemplateSpec", f_core_PodTemplateSpec);
+PB_DEFINE(core, PodTemplateSpec);
 static const struct pb_field f_apps_DeploymentStrategy[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "rollingUpdate", PB_MSG, PB_PTR, &m_apps_RollingUpdateDeployment},
 };
-static const struct pb_msg m_apps_DeploymentStrategy =
-	PB_MESSAGE("DeploymentStrategy", f_apps_DeploymentStrategy);
+PB_DEFINE(apps, DeploymentStrategy);
 static const struct pb_field f_apps_RollingUpdateDeployment[] = {
 	{1, "maxUnavailable", PB_INTORSTR, PB_PTR, NULL},
 	{2, "maxSurge", PB_INTORSTR, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_RollingUpdateDeployment =
-	PB_MESSAGE("RollingUpdateDeployment", f_apps_RollingUpdateDeployment);
+PB_DEFINE(apps, RollingUpdateDeployment);
 static const struct pb_field f_apps_DeploymentStatus[] = {
 	{1, "observedGeneration", PB_INT64, 0, NULL},
 	{2, "replicas", PB_INT32, 0, NULL},
@@ -2139,29 +2100,29 @@ static const struct pb_field f_apps_DeploymentStatus[] = {
 	{6, "conditions", PB_MSG, PB_REPEATED, &m_apps_DeploymentCondition},
 	{8, "collisionCount", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_DeploymentStatus =
-	PB_MESSAGE("DeploymentStatus", f_apps_DeploymentStatus);
+PB_DEFINE(apps, DeploymentStatus);
 static const struct pb_field f_apps_DeploymentCondition[] = {
-	{1, "type", PB_STRING, 0, NULL},	 {2, "status", PB_STRING, 0, NULL},
-	{6, "lastUpdateTime", PB_TIME, 0, NULL}, {7, "lastTransitionTime", PB_TIME, 0, NULL},
-	{4, "reason", PB_STRING, 0, NULL},	 {5, "message", PB_STRING, 0, NULL},
+	{1, "type", PB_STRING, 0, NULL},
+	{2, "status", PB_STRING, 0, NULL},
+	{6, "lastUpdateTime", PB_TIME, 0, NULL},
+	{7, "lastTransitionTime", PB_TIME, 0, NULL},
+	{4, "reason", PB_STRING, 0, NULL},
+	{5, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_apps_DeploymentCondition =
-	PB_MESSAGE("DeploymentCondition", f_apps_DeploymentCondition);
+PB_DEFINE(apps, DeploymentCondition);
 static const struct pb_field f_apps_ReplicaSet[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_apps_ReplicaSetSpec},
 	{3, "status", PB_MSG, 0, &m_apps_ReplicaSetStatus},
 };
-static const struct pb_msg m_apps_ReplicaSet = PB_MESSAGE("ReplicaSet", f_apps_ReplicaSet);
+PB_DEFINE(apps, ReplicaSet);
 static const struct pb_field f_apps_ReplicaSetSpec[] = {
 	{1, "replicas", PB_INT32, PB_PTR, NULL},
 	{4, "minReadySeconds", PB_INT32, 0, NULL},
 	{2, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
 	{3, "template", PB_MSG, 0, &m_core_PodTemplateSpec},
 };
-static const struct pb_msg m_apps_ReplicaSetSpec =
-	PB_MESSAGE("ReplicaSetSpec", f_apps_ReplicaSetSpec);
+PB_DEFINE(apps, ReplicaSetSpec);
 static const struct pb_field f_apps_ReplicaSetStatus[] = {
 	{1, "replicas", PB_INT32, 0, NULL},
 	{2, "fullyLabeledReplicas", PB_INT32, 0, NULL},
@@ -2170,8 +2131,7 @@ static const struct pb_field f_apps_ReplicaSetStatus[] = {
 	{3, "observedGeneration", PB_INT64, 0, NULL},
 	{6, "conditions", PB_MSG, PB_REPEATED, &m_apps_ReplicaSetCondition},
 };
-static const struct pb_msg m_apps_ReplicaSetStatus =
-	PB_MESSAGE("ReplicaSetStatus", f_apps_ReplicaSetStatus);
+PB_DEFINE(apps, ReplicaSetStatus);
 static const struct pb_field f_apps_ReplicaSetCondition[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
@@ -2179,14 +2139,13 @@ static const struct pb_field f_apps_ReplicaSetCondition[] = {
 	{4, "reason", PB_STRING, 0, NULL},
 	{5, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_apps_ReplicaSetCondition =
-	PB_MESSAGE("ReplicaSetCondition", f_apps_ReplicaSetCondition);
+PB_DEFINE(apps, ReplicaSetCondition);
 static const struct pb_field f_apps_StatefulSet[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_apps_StatefulSetSpec},
 	{3, "status", PB_MSG, 0, &m_apps_StatefulSetStatus},
 };
-static const struct pb_msg m_apps_StatefulSet = PB_MESSAGE("StatefulSet", f_apps_StatefulSet);
+PB_DEFINE(apps, StatefulSet);
 static const struct pb_field f_apps_StatefulSetSpec[] = {
 	{1, "replicas", PB_INT32, PB_PTR, NULL},
 	{2, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
@@ -2201,32 +2160,26 @@ static const struct pb_field f_apps_StatefulSetSpec[] = {
 	 &m_apps_StatefulSetPersistentVolumeClaimRetentionPolicy},
 	{11, "ordinals", PB_MSG, PB_PTR, &m_apps_StatefulSetOrdinals},
 };
-static const struct pb_msg m_apps_StatefulSetSpec =
-	PB_MESSAGE("StatefulSetSpec", f_apps_StatefulSetSpec);
+PB_DEFINE(apps, StatefulSetSpec);
 static const struct pb_field f_apps_StatefulSetUpdateStrategy[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "rollingUpdate", PB_MSG, PB_PTR, &m_apps_RollingUpdateStatefulSetStrategy},
 };
-static const struct pb_msg m_apps_StatefulSetUpdateStrategy =
-	PB_MESSAGE("StatefulSetUpdateStrategy", f_apps_StatefulSetUpdateStrategy);
+PB_DEFINE(apps, StatefulSetUpdateStrategy);
 static const struct pb_field f_apps_RollingUpdateStatefulSetStrategy[] = {
 	{1, "partition", PB_INT32, PB_PTR, NULL},
 	{2, "maxUnavailable", PB_INTORSTR, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_RollingUpdateStatefulSetStrategy =
-	PB_MESSAGE("RollingUpdateStatefulSetStrategy", f_apps_RollingUpdateStatefulSetStrategy);
+PB_DEFINE(apps, RollingUpdateStatefulSetStrategy);
 static const struct pb_field f_apps_StatefulSetPersistentVolumeClaimRetentionPolicy[] = {
 	{1, "whenDeleted", PB_STRING, 0, NULL},
 	{2, "whenScaled", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_apps_StatefulSetPersistentVolumeClaimRetentionPolicy =
-	PB_MESSAGE("StatefulSetPersistentVolumeClaimRetentionPolicy",
-		   f_apps_StatefulSetPersistentVolumeClaimRetentionPolicy);
+PB_DEFINE(apps, StatefulSetPersistentVolumeClaimRetentionPolicy);
 static const struct pb_field f_apps_StatefulSetOrdinals[] = {
 	{1, "start", PB_INT32, 0, NULL},
 };
-static const struct pb_msg m_apps_StatefulSetOrdinals =
-	PB_MESSAGE("StatefulSetOrdinals", f_apps_StatefulSetOrdinals);
+PB_DEFINE(apps, StatefulSetOrdinals);
 static const struct pb_field f_apps_StatefulSetStatus[] = {
 	{1, "observedGeneration", PB_INT64, 0, NULL},
 	{2, "replicas", PB_INT32, 0, NULL},
@@ -2239,8 +2192,7 @@ static const struct pb_field f_apps_StatefulSetStatus[] = {
 	{10, "conditions", PB_MSG, PB_REPEATED, &m_apps_StatefulSetCondition},
 	{11, "availableReplicas", PB_INT32, 0, NULL},
 };
-static const struct pb_msg m_apps_StatefulSetStatus =
-	PB_MESSAGE("StatefulSetStatus", f_apps_StatefulSetStatus);
+PB_DEFINE(apps, StatefulSetStatus);
 static const struct pb_field f_apps_StatefulSetCondition[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
@@ -2248,14 +2200,13 @@ static const struct pb_field f_apps_StatefulSetCondition[] = {
 	{4, "reason", PB_STRING, 0, NULL},
 	{5, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_apps_StatefulSetCondition =
-	PB_MESSAGE("StatefulSetCondition", f_apps_StatefulSetCondition);
+PB_DEFINE(apps, StatefulSetCondition);
 static const struct pb_field f_apps_DaemonSet[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_apps_DaemonSetSpec},
 	{3, "status", PB_MSG, 0, &m_apps_DaemonSetStatus},
 };
-static const struct pb_msg m_apps_DaemonSet = PB_MESSAGE("DaemonSet", f_apps_DaemonSet);
+PB_DEFINE(apps, DaemonSet);
 static const struct pb_field f_apps_DaemonSetSpec[] = {
 	{1, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
 	{2, "template", PB_MSG, 0, &m_core_PodTemplateSpec},
@@ -2263,19 +2214,17 @@ static const struct pb_field f_apps_DaemonSetSpec[] = {
 	{4, "minReadySeconds", PB_INT32, 0, NULL},
 	{6, "revisionHistoryLimit", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_DaemonSetSpec = PB_MESSAGE("DaemonSetSpec", f_apps_DaemonSetSpec);
+PB_DEFINE(apps, DaemonSetSpec);
 static const struct pb_field f_apps_DaemonSetUpdateStrategy[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "rollingUpdate", PB_MSG, PB_PTR, &m_apps_RollingUpdateDaemonSet},
 };
-static const struct pb_msg m_apps_DaemonSetUpdateStrategy =
-	PB_MESSAGE("DaemonSetUpdateStrategy", f_apps_DaemonSetUpdateStrategy);
+PB_DEFINE(apps, DaemonSetUpdateStrategy);
 static const struct pb_field f_apps_RollingUpdateDaemonSet[] = {
 	{1, "maxUnavailable", PB_INTORSTR, PB_PTR, NULL},
 	{2, "maxSurge", PB_INTORSTR, PB_PTR, NULL},
 };
-static const struct pb_msg m_apps_RollingUpdateDaemonSet =
-	PB_MESSAGE("RollingUpdateDaemonSet", f_apps_RollingUpdateDaemonSet);
+PB_DEFINE(apps, RollingUpdateDaemonSet);
 static const struct pb_field f_apps_DaemonSetStatus[] = {
 	{1, "currentNumberScheduled", PB_INT32, 0, NULL},
 	{2, "numberMisscheduled", PB_INT32, 0, NULL},
@@ -2288,8 +2237,7 @@ static const struct pb_field f_apps_DaemonSetStatus[] = {
 	{9, "collisionCount", PB_INT32, PB_PTR, NULL},
 	{10, "conditions", PB_MSG, PB_REPEATED, &m_apps_DaemonSetCondition},
 };
-static const struct pb_msg m_apps_DaemonSetStatus =
-	PB_MESSAGE("DaemonSetStatus", f_apps_DaemonSetStatus);
+PB_DEFINE(apps, DaemonSetStatus);
 static const struct pb_field f_apps_DaemonSetCondition[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
@@ -2297,14 +2245,13 @@ static const struct pb_field f_apps_DaemonSetCondition[] = {
 	{4, "reason", PB_STRING, 0, NULL},
 	{5, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_apps_DaemonSetCondition =
-	PB_MESSAGE("DaemonSetCondition", f_apps_DaemonSetCondition);
+PB_DEFINE(apps, DaemonSetCondition);
 static const struct pb_field f_batch_Job[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_batch_JobSpec},
 	{3, "status", PB_MSG, 0, &m_batch_JobStatus},
 };
-static const struct pb_msg m_batch_Job = PB_MESSAGE("Job", f_batch_Job);
+PB_DEFINE(batch, Job);
 static const struct pb_field f_batch_JobSpec[] = {
 	{1, "parallelism", PB_INT32, PB_PTR, NULL},
 	{2, "completions", PB_INT32, PB_PTR, NULL},
@@ -2323,44 +2270,38 @@ static const struct pb_field f_batch_JobSpec[] = {
 	{14, "podReplacementPolicy", PB_STRING, PB_PTR, NULL},
 	{15, "managedBy", PB_STRING, PB_PTR, NULL},
 };
-static const struct pb_msg m_batch_JobSpec = PB_MESSAGE("JobSpec", f_batch_JobSpec);
+PB_DEFINE(batch, JobSpec);
 static const struct pb_field f_batch_PodFailurePolicy[] = {
 	{1, "rules", PB_MSG, PB_REPEATED, &m_batch_PodFailurePolicyRule},
 };
-static const struct pb_msg m_batch_PodFailurePolicy =
-	PB_MESSAGE("PodFailurePolicy", f_batch_PodFailurePolicy);
+PB_DEFINE(batch, PodFailurePolicy);
 static const struct pb_field f_batch_PodFailurePolicyRule[] = {
 	{1, "action", PB_STRING, 0, NULL},
 	{2, "onExitCodes", PB_MSG, PB_PTR, &m_batch_PodFailurePolicyOnExitCodesRequirement},
 	{3, "onPodConditions", PB_MSG, PB_REPEATED,
 	 &m_batch_PodFailurePolicyOnPodConditionsPattern},
 };
-static const struct pb_msg m_batch_PodFailurePolicyRule =
-	PB_MESSAGE("PodFailurePolicyRule", f_batch_PodFailurePolicyRule);
+PB_DEFINE(batch, PodFailurePolicyRule);
 static const struct pb_field f_batch_PodFailurePolicyOnExitCodesRequirement[] = {
 	{1, "containerName", PB_STRING, PB_PTR, NULL},
 	{2, "operator", PB_STRING, 0, NULL},
 	{3, "values", PB_INT32, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_batch_PodFailurePolicyOnExitCodesRequirement = PB_MESSAGE(
-	"PodFailurePolicyOnExitCodesRequirement", f_batch_PodFailurePolicyOnExitCodesRequirement);
+PB_DEFINE(batch, PodFailurePolicyOnExitCodesRequirement);
 static const struct pb_field f_batch_PodFailurePolicyOnPodConditionsPattern[] = {
 	{1, "type", PB_STRING, 0, NULL},
 	{2, "status", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_batch_PodFailurePolicyOnPodConditionsPattern = PB_MESSAGE(
-	"PodFailurePolicyOnPodConditionsPattern", f_batch_PodFailurePolicyOnPodConditionsPattern);
+PB_DEFINE(batch, PodFailurePolicyOnPodConditionsPattern);
 static const struct pb_field f_batch_SuccessPolicy[] = {
 	{1, "rules", PB_MSG, PB_REPEATED, &m_batch_SuccessPolicyRule},
 };
-static const struct pb_msg m_batch_SuccessPolicy =
-	PB_MESSAGE("SuccessPolicy", f_batch_SuccessPolicy);
+PB_DEFINE(batch, SuccessPolicy);
 static const struct pb_field f_batch_SuccessPolicyRule[] = {
 	{1, "succeededIndexes", PB_STRING, PB_PTR, NULL},
 	{2, "succeededCount", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_batch_SuccessPolicyRule =
-	PB_MESSAGE("SuccessPolicyRule", f_batch_SuccessPolicyRule);
+PB_DEFINE(batch, SuccessPolicyRule);
 static const struct pb_field f_batch_JobStatus[] = {
 	{1, "conditions", PB_MSG, PB_REPEATED, &m_batch_JobCondition},
 	{2, "startTime", PB_TIME, PB_PTR, NULL},
@@ -2374,25 +2315,27 @@ static const struct pb_field f_batch_JobStatus[] = {
 	{8, "uncountedTerminatedPods", PB_MSG, PB_PTR, &m_batch_UncountedTerminatedPods},
 	{9, "ready", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_batch_JobStatus = PB_MESSAGE("JobStatus", f_batch_JobStatus);
+PB_DEFINE(batch, JobStatus);
 static const struct pb_field f_batch_JobCondition[] = {
-	{1, "type", PB_STRING, 0, NULL},	{2, "status", PB_STRING, 0, NULL},
-	{3, "lastProbeTime", PB_TIME, 0, NULL}, {4, "lastTransitionTime", PB_TIME, 0, NULL},
-	{5, "reason", PB_STRING, 0, NULL},	{6, "message", PB_STRING, 0, NULL},
+	{1, "type", PB_STRING, 0, NULL},
+	{2, "status", PB_STRING, 0, NULL},
+	{3, "lastProbeTime", PB_TIME, 0, NULL},
+	{4, "lastTransitionTime", PB_TIME, 0, NULL},
+	{5, "reason", PB_STRING, 0, NULL},
+	{6, "message", PB_STRING, 0, NULL},
 };
-static const struct pb_msg m_batch_JobCondition = PB_MESSAGE("JobCondition", f_batch_JobCondition);
+PB_DEFINE(batch, JobCondition);
 static const struct pb_field f_batch_UncountedTerminatedPods[] = {
 	{1, "succeeded", PB_STRING, PB_REPEATED, NULL},
 	{2, "failed", PB_STRING, PB_REPEATED, NULL},
 };
-static const struct pb_msg m_batch_UncountedTerminatedPods =
-	PB_MESSAGE("UncountedTerminatedPods", f_batch_UncountedTerminatedPods);
+PB_DEFINE(batch, UncountedTerminatedPods);
 static const struct pb_field f_batch_CronJob[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_batch_CronJobSpec},
 	{3, "status", PB_MSG, 0, &m_batch_CronJobStatus},
 };
-static const struct pb_msg m_batch_CronJob = PB_MESSAGE("CronJob", f_batch_CronJob);
+PB_DEFINE(batch, CronJob);
 static const struct pb_field f_batch_CronJobSpec[] = {
 	{1, "schedule", PB_STRING, 0, NULL},
 	{8, "timeZone", PB_STRING, PB_PTR, NULL},
@@ -2403,20 +2346,254 @@ static const struct pb_field f_batch_CronJobSpec[] = {
 	{6, "successfulJobsHistoryLimit", PB_INT32, PB_PTR, NULL},
 	{7, "failedJobsHistoryLimit", PB_INT32, PB_PTR, NULL},
 };
-static const struct pb_msg m_batch_CronJobSpec = PB_MESSAGE("CronJobSpec", f_batch_CronJobSpec);
+PB_DEFINE(batch, CronJobSpec);
 static const struct pb_field f_batch_JobTemplateSpec[] = {
 	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
 	{2, "spec", PB_MSG, 0, &m_batch_JobSpec},
 };
-static const struct pb_msg m_batch_JobTemplateSpec =
-	PB_MESSAGE("JobTemplateSpec", f_batch_JobTemplateSpec);
+PB_DEFINE(batch, JobTemplateSpec);
 static const struct pb_field f_batch_CronJobStatus[] = {
 	{1, "active", PB_MSG, PB_REPEATED, &m_core_ObjectReference},
 	{4, "lastScheduleTime", PB_TIME, PB_PTR, NULL},
 	{5, "lastSuccessfulTime", PB_TIME, PB_PTR, NULL},
 };
-static const struct pb_msg m_batch_CronJobStatus =
-	PB_MESSAGE("CronJobStatus", f_batch_CronJobStatus);
+PB_DEFINE(batch, CronJobStatus);
+static const struct pb_field f_policy_Eviction[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "deleteOptions", PB_MSG, PB_PTR, &m_meta_DeleteOptions},
+};
+PB_DEFINE(policy, Eviction);
+static const struct pb_field f_meta_DeleteOptions[] = {
+	{1, "gracePeriodSeconds", PB_INT64, PB_PTR, NULL},
+	{2, "preconditions", PB_MSG, PB_PTR, &m_meta_Preconditions},
+	{3, "orphanDependents", PB_BOOL, PB_PTR, NULL},
+	{4, "propagationPolicy", PB_STRING, PB_PTR, NULL},
+	{5, "dryRun", PB_STRING, PB_REPEATED, NULL},
+	{6, "ignoreStoreReadErrorWithClusterBreakingPotential", PB_BOOL, PB_PTR, NULL},
+};
+PB_DEFINE(meta, DeleteOptions);
+static const struct pb_field f_meta_Preconditions[] = {
+	{1, "uid", PB_STRING, PB_PTR, NULL},
+	{2, "resourceVersion", PB_STRING, PB_PTR, NULL},
+};
+PB_DEFINE(meta, Preconditions);
+static const struct pb_field f_policy_PodDisruptionBudget[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "spec", PB_MSG, 0, &m_policy_PodDisruptionBudgetSpec},
+	{3, "status", PB_MSG, 0, &m_policy_PodDisruptionBudgetStatus},
+};
+PB_DEFINE(policy, PodDisruptionBudget);
+static const struct pb_field f_policy_PodDisruptionBudgetSpec[] = {
+	{1, "minAvailable", PB_INTORSTR, PB_PTR, NULL},
+	{2, "selector", PB_MSG, PB_PTR, &m_meta_LabelSelector},
+	{3, "maxUnavailable", PB_INTORSTR, PB_PTR, NULL},
+	{4, "unhealthyPodEvictionPolicy", PB_STRING, PB_PTR, NULL},
+};
+PB_DEFINE(policy, PodDisruptionBudgetSpec);
+static const struct pb_field f_policy_PodDisruptionBudgetStatus[] = {
+	{1, "observedGeneration", PB_INT64, 0, NULL},
+	{2, "disruptedPods", PB_TIME, PB_MAP, NULL},
+	{3, "disruptionsAllowed", PB_INT32, 0, NULL},
+	{4, "currentHealthy", PB_INT32, 0, NULL},
+	{5, "desiredHealthy", PB_INT32, 0, NULL},
+	{6, "expectedPods", PB_INT32, 0, NULL},
+	{7, "conditions", PB_MSG, PB_REPEATED, &m_meta_Condition},
+};
+PB_DEFINE(policy, PodDisruptionBudgetStatus);
+static const struct pb_field f_rbac_Role[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "rules", PB_MSG, PB_REPEATED, &m_rbac_PolicyRule},
+};
+PB_DEFINE(rbac, Role);
+static const struct pb_field f_rbac_PolicyRule[] = {
+	{1, "verbs", PB_STRING, PB_REPEATED, NULL},
+	{2, "apiGroups", PB_STRING, PB_REPEATED, NULL},
+	{3, "resources", PB_STRING, PB_REPEATED, NULL},
+	{4, "resourceNames", PB_STRING, PB_REPEATED, NULL},
+	{5, "nonResourceURLs", PB_STRING, PB_REPEATED, NULL},
+};
+PB_DEFINE(rbac, PolicyRule);
+static const struct pb_field f_rbac_ClusterRole[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "rules", PB_MSG, PB_REPEATED, &m_rbac_PolicyRule},
+	{3, "aggregationRule", PB_MSG, PB_PTR, &m_rbac_AggregationRule},
+};
+PB_DEFINE(rbac, ClusterRole);
+static const struct pb_field f_rbac_AggregationRule[] = {
+	{1, "clusterRoleSelectors", PB_MSG, PB_REPEATED, &m_meta_LabelSelector},
+};
+PB_DEFINE(rbac, AggregationRule);
+static const struct pb_field f_rbac_RoleBinding[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "subjects", PB_MSG, PB_REPEATED, &m_rbac_Subject},
+	{3, "roleRef", PB_MSG, 0, &m_rbac_RoleRef},
+};
+PB_DEFINE(rbac, RoleBinding);
+static const struct pb_field f_rbac_Subject[] = {
+	{1, "kind", PB_STRING, 0, NULL},
+	{2, "apiGroup", PB_STRING, 0, NULL},
+	{3, "name", PB_STRING, 0, NULL},
+	{4, "namespace", PB_STRING, 0, NULL},
+};
+PB_DEFINE(rbac, Subject);
+static const struct pb_field f_rbac_RoleRef[] = {
+	{1, "apiGroup", PB_STRING, 0, NULL},
+	{2, "kind", PB_STRING, 0, NULL},
+	{3, "name", PB_STRING, 0, NULL},
+};
+PB_DEFINE(rbac, RoleRef);
+static const struct pb_field f_rbac_ClusterRoleBinding[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "subjects", PB_MSG, PB_REPEATED, &m_rbac_Subject},
+	{3, "roleRef", PB_MSG, 0, &m_rbac_RoleRef},
+};
+PB_DEFINE(rbac, ClusterRoleBinding);
+static const struct pb_field f_scheduling_PriorityClass[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "value", PB_INT32, 0, NULL},
+	{3, "globalDefault", PB_BOOL, 0, NULL},
+	{4, "description", PB_STRING, 0, NULL},
+	{5, "preemptionPolicy", PB_STRING, PB_PTR, NULL},
+};
+PB_DEFINE(scheduling, PriorityClass);
+static const struct pb_field f_networking_Ingress[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "spec", PB_MSG, 0, &m_networking_IngressSpec},
+	{3, "status", PB_MSG, 0, &m_networking_IngressStatus},
+};
+PB_DEFINE(networking, Ingress);
+static const struct pb_field f_networking_IngressSpec[] = {
+	{4, "ingressClassName", PB_STRING, PB_PTR, NULL},
+	{1, "defaultBackend", PB_MSG, PB_PTR, &m_networking_IngressBackend},
+	{2, "tls", PB_MSG, PB_REPEATED, &m_networking_IngressTLS},
+	{3, "rules", PB_MSG, PB_REPEATED, &m_networking_IngressRule},
+};
+PB_DEFINE(networking, IngressSpec);
+static const struct pb_field f_networking_IngressBackend[] = {
+	{4, "service", PB_MSG, PB_PTR, &m_networking_IngressServiceBackend},
+	{3, "resource", PB_MSG, PB_PTR, &m_core_TypedLocalObjectReference},
+};
+PB_DEFINE(networking, IngressBackend);
+static const struct pb_field f_networking_IngressServiceBackend[] = {
+	{1, "name", PB_STRING, 0, NULL},
+	{2, "port", PB_MSG, 0, &m_networking_ServiceBackendPort},
+};
+PB_DEFINE(networking, IngressServiceBackend);
+static const struct pb_field f_networking_ServiceBackendPort[] = {
+	{1, "name", PB_STRING, 0, NULL},
+	{2, "number", PB_INT32, 0, NULL},
+};
+PB_DEFINE(networking, ServiceBackendPort);
+static const struct pb_field f_networking_IngressTLS[] = {
+	{1, "hosts", PB_STRING, PB_REPEATED, NULL},
+	{2, "secretName", PB_STRING, 0, NULL},
+};
+PB_DEFINE(networking, IngressTLS);
+static const struct pb_field f_networking_IngressRule[] = {
+	{1, "host", PB_STRING, 0, NULL},
+	{2, "ingressRuleValue", PB_MSG, PB_INLINE, &m_networking_IngressRuleValue},
+};
+PB_DEFINE(networking, IngressRule);
+static const struct pb_field f_networking_IngressRuleValue[] = {
+	{1, "http", PB_MSG, PB_PTR, &m_networking_HTTPIngressRuleValue},
+};
+PB_DEFINE(networking, IngressRuleValue);
+static const struct pb_field f_networking_HTTPIngressRuleValue[] = {
+	{1, "paths", PB_MSG, PB_REPEATED, &m_networking_HTTPIngressPath},
+};
+PB_DEFINE(networking, HTTPIngressRuleValue);
+static const struct pb_field f_networking_HTTPIngressPath[] = {
+	{1, "path", PB_STRING, 0, NULL},
+	{3, "pathType", PB_STRING, PB_PTR, NULL},
+	{2, "backend", PB_MSG, 0, &m_networking_IngressBackend},
+};
+PB_DEFINE(networking, HTTPIngressPath);
+static const struct pb_field f_networking_IngressStatus[] = {
+	{1, "loadBalancer", PB_MSG, 0, &m_networking_IngressLoadBalancerStatus},
+};
+PB_DEFINE(networking, IngressStatus);
+static const struct pb_field f_networking_IngressLoadBalancerStatus[] = {
+	{1, "ingress", PB_MSG, PB_REPEATED, &m_networking_IngressLoadBalancerIngress},
+};
+PB_DEFINE(networking, IngressLoadBalancerStatus);
+static const struct pb_field f_networking_IngressLoadBalancerIngress[] = {
+	{1, "ip", PB_STRING, 0, NULL},
+	{2, "hostname", PB_STRING, 0, NULL},
+	{4, "ports", PB_MSG, PB_REPEATED, &m_networking_IngressPortStatus},
+};
+PB_DEFINE(networking, IngressLoadBalancerIngress);
+static const struct pb_field f_networking_IngressPortStatus[] = {
+	{1, "port", PB_INT32, 0, NULL},
+	{2, "protocol", PB_STRING, 0, NULL},
+	{3, "error", PB_STRING, PB_PTR, NULL},
+};
+PB_DEFINE(networking, IngressPortStatus);
+static const struct pb_field f_autoscaling_HorizontalPodAutoscaler[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "spec", PB_MSG, 0, &m_autoscaling_HorizontalPodAutoscalerSpec},
+	{3, "status", PB_MSG, 0, &m_autoscaling_HorizontalPodAutoscalerStatus},
+};
+PB_DEFINE(autoscaling, HorizontalPodAutoscaler);
+static const struct pb_field f_autoscaling_HorizontalPodAutoscalerSpec[] = {
+	{1, "scaleTargetRef", PB_MSG, 0, &m_autoscaling_CrossVersionObjectReference},
+	{2, "minReplicas", PB_INT32, PB_PTR, NULL},
+	{3, "maxReplicas", PB_INT32, 0, NULL},
+	{4, "targetCPUUtilizationPercentage", PB_INT32, PB_PTR, NULL},
+};
+PB_DEFINE(autoscaling, HorizontalPodAutoscalerSpec);
+static const struct pb_field f_autoscaling_CrossVersionObjectReference[] = {
+	{1, "kind", PB_STRING, 0, NULL},
+	{2, "name", PB_STRING, 0, NULL},
+	{3, "apiVersion", PB_STRING, 0, NULL},
+};
+PB_DEFINE(autoscaling, CrossVersionObjectReference);
+static const struct pb_field f_autoscaling_HorizontalPodAutoscalerStatus[] = {
+	{1, "observedGeneration", PB_INT64, PB_PTR, NULL},
+	{2, "lastScaleTime", PB_TIME, PB_PTR, NULL},
+	{3, "currentReplicas", PB_INT32, 0, NULL},
+	{4, "desiredReplicas", PB_INT32, 0, NULL},
+	{5, "currentCPUUtilizationPercentage", PB_INT32, PB_PTR, NULL},
+};
+PB_DEFINE(autoscaling, HorizontalPodAutoscalerStatus);
+static const struct pb_field f_autoscaling_Scale[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "spec", PB_MSG, 0, &m_autoscaling_ScaleSpec},
+	{3, "status", PB_MSG, 0, &m_autoscaling_ScaleStatus},
+};
+PB_DEFINE(autoscaling, Scale);
+static const struct pb_field f_autoscaling_ScaleSpec[] = {
+	{1, "replicas", PB_INT32, 0, NULL},
+};
+PB_DEFINE(autoscaling, ScaleSpec);
+static const struct pb_field f_autoscaling_ScaleStatus[] = {
+	{1, "replicas", PB_INT32, 0, NULL},
+	{2, "selector", PB_STRING, 0, NULL},
+};
+PB_DEFINE(autoscaling, ScaleStatus);
+static const struct pb_field f_authentication_TokenRequest[] = {
+	{1, "metadata", PB_MSG, 0, &m_meta_ObjectMeta},
+	{2, "spec", PB_MSG, 0, &m_authentication_TokenRequestSpec},
+	{3, "status", PB_MSG, 0, &m_authentication_TokenRequestStatus},
+};
+PB_DEFINE(authentication, TokenRequest);
+static const struct pb_field f_authentication_TokenRequestSpec[] = {
+	{1, "audiences", PB_STRING, PB_REPEATED, NULL},
+	{4, "expirationSeconds", PB_INT64, PB_PTR, NULL},
+	{3, "boundObjectRef", PB_MSG, PB_PTR, &m_authentication_BoundObjectReference},
+};
+PB_DEFINE(authentication, TokenRequestSpec);
+static const struct pb_field f_authentication_BoundObjectReference[] = {
+	{1, "kind", PB_STRING, 0, NULL},
+	{2, "apiVersion", PB_STRING, 0, NULL},
+	{3, "name", PB_STRING, 0, NULL},
+	{4, "uid", PB_STRING, 0, NULL},
+};
+PB_DEFINE(authentication, BoundObjectReference);
+static const struct pb_field f_authentication_TokenRequestStatus[] = {
+	{1, "token", PB_STRING, 0, NULL},
+	{2, "expirationTimestamp", PB_TIME, 0, NULL},
+};
+PB_DEFINE(authentication, TokenRequestStatus);
 
 /* The kinds a body may carry, by apiVersion and kind. */
 static const struct pb_kind kinds[] = {
@@ -2436,7 +2613,29 @@ static const struct pb_kind kinds[] = {
 	{"apps/v1", "DaemonSet", &m_apps_DaemonSet},
 	{"batch/v1", "Job", &m_batch_Job},
 	{"batch/v1", "CronJob", &m_batch_CronJob},
+	{"policy/v1", "Eviction", &m_policy_Eviction},
+	{"policy/v1", "PodDisruptionBudget", &m_policy_PodDisruptionBudget},
+	{"rbac.authorization.k8s.io/v1", "Role", &m_rbac_Role},
+	{"rbac.authorization.k8s.io/v1", "ClusterRole", &m_rbac_ClusterRole},
+	{"rbac.authorization.k8s.io/v1", "RoleBinding", &m_rbac_RoleBinding},
+	{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", &m_rbac_ClusterRoleBinding},
+	{"scheduling.k8s.io/v1", "PriorityClass", &m_scheduling_PriorityClass},
+	{"networking.k8s.io/v1", "Ingress", &m_networking_Ingress},
+	{"autoscaling/v1", "HorizontalPodAutoscaler", &m_autoscaling_HorizontalPodAutoscaler},
+	{"autoscaling/v1", "Scale", &m_autoscaling_Scale},
+	{"authentication.k8s.io/v1", "TokenRequest", &m_authentication_TokenRequest},
+	{"meta.k8s.io/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"apps/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"batch/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"policy/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"rbac.authorization.k8s.io/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"scheduling.k8s.io/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"networking.k8s.io/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"autoscaling/v1", "DeleteOptions", &m_meta_DeleteOptions},
+	{"authentication.k8s.io/v1", "DeleteOptions", &m_meta_DeleteOptions},
 };
+/* clang-format on */
 
 static const struct pb_kind *kind_lookup(const char *api_version, const char *kind)
 {

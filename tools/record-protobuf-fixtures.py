@@ -37,7 +37,27 @@ RESOURCES = {
                 res("resourcequotas", "ResourceQuota", short=["quota"])],
     "/apis/apps/v1": [res("deployments", "Deployment", short=["deploy"])],
     "/apis/batch/v1": [res("jobs", "Job"), res("cronjobs", "CronJob", short=["cj"])],
+    "/apis/policy/v1": [res("poddisruptionbudgets", "PodDisruptionBudget", short=["pdb"])],
+    "/apis/rbac.authorization.k8s.io/v1": [
+        res("roles", "Role"), res("rolebindings", "RoleBinding"),
+        res("clusterroles", "ClusterRole", False), res("clusterrolebindings", "ClusterRoleBinding", False)],
+    "/apis/scheduling.k8s.io/v1": [res("priorityclasses", "PriorityClass", False, ["pc"])],
+    "/apis/networking.k8s.io/v1": [res("ingresses", "Ingress", short=["ing"])],
+    "/apis/autoscaling/v1": [res("horizontalpodautoscalers", "HorizontalPodAutoscaler",
+                                 short=["hpa"])],
 }
+RESOURCES["/api/v1"] += [
+    {"name": "pods/eviction", "singularName": "", "namespaced": True, "group": "policy",
+     "version": "v1", "kind": "Eviction", "verbs": ["create"]},
+    {"name": "serviceaccounts/token", "singularName": "", "namespaced": True,
+     "group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest",
+     "verbs": ["create"]},
+]
+RESOURCES["/apis/apps/v1"] += [
+    {"name": "deployments/scale", "singularName": "", "namespaced": True, "group": "autoscaling",
+     "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}]
+GROUPS = ["apps", "batch", "policy", "rbac.authorization.k8s.io", "scheduling.k8s.io",
+          "networking.k8s.io", "autoscaling"]
 
 NODE = {"apiVersion": "v1", "kind": "Node",
         "metadata": {"name": "node1", "labels": {"kubernetes.io/hostname": "node1"}},
@@ -104,6 +124,20 @@ RICH_POD = {
     },
 }
 
+DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment",
+              "metadata": {"name": "web", "namespace": "default", "uid": "u1"},
+              "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}
+
+DRAIN_POD = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "web-1", "namespace": "default", "uid": "u2",
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                               "name": "web-1", "uid": "u3", "controller": True}]},
+             "spec": {"nodeName": "node1", "containers": [{"name": "c", "image": "nginx"}]},
+             "status": {"phase": "Running"}}
+evicted = False
+
 current = {"name": None, "outdir": None}
 
 
@@ -130,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"]})
         if path == "/apis":
             groups = []
-            for g in ("apps", "batch"):
+            for g in GROUPS:
                 gv = {"groupVersion": g + "/v1", "version": "v1"}
                 groups.append({"name": g, "versions": [gv], "preferredVersion": gv})
             return self.send_json(200, {"kind": "APIGroupList", "apiVersion": "v1",
@@ -143,10 +177,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, NODE)
         if path == "/api/v1/namespaces/default/pods/rich":
             return self.send_json(200, RICH_POD)
+        if path == "/apis/apps/v1/namespaces/default/deployments/web":
+            return self.send_json(200, DEPLOYMENT)
+        if path == "/api/v1/pods" and "spec.nodeName" in self.path:
+            return self.send_json(200, {"kind": "PodList", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": "1"},
+                                        "items": [DRAIN_POD] if not evicted else []})
+        if path == "/api/v1/namespaces/default/pods/web-1" and not evicted:
+            return self.send_json(200, DRAIN_POD)
         self.send_json(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                              "reason": "NotFound", "code": 404, "message": "not found"})
 
+    def do_PATCH(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        self.rfile.read(n)
+        self.send_json(200, NODE)
+
     def do_POST(self):
+        global evicted
+        if self.path.endswith("/eviction"):
+            evicted = True
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
         ctype = self.headers.get("Content-Type", "")
@@ -186,6 +236,21 @@ COMMANDS = [
     ("quota", ["create", "quota", "q", "--hard=cpu=1,memory=1Gi,pods=10",
                "--scopes=NotBestEffort"]),
     ("pod-debug-node", ["debug", "node/node1", "--image=busybox"]),
+    ("role", ["create", "role", "r", "--verb=get,list", "--resource=pods,deployments.apps",
+              "--resource-name=a"]),
+    ("clusterrole", ["create", "clusterrole", "cr", "--verb=get", "--non-resource-url=/logs/*"]),
+    ("rolebinding", ["create", "rolebinding", "rb", "--role=r", "--user=alice",
+                     "--serviceaccount=default:sa", "--group=devs"]),
+    ("clusterrolebinding", ["create", "clusterrolebinding", "crb", "--clusterrole=cr",
+                            "--user=bob"]),
+    ("priorityclass", ["create", "priorityclass", "high", "--value=1000",
+                       "--description=important", "--preemption-policy=Never"]),
+    ("pdb", ["create", "poddisruptionbudget", "pdb", "--selector=app=web", "--min-available=50%"]),
+    ("ingress", ["create", "ingress", "ing", "--class=nginx",
+                 "--rule=foo.com/bar*=svc:8080,tls=secret1", "--default-backend=defsvc:http"]),
+    ("hpa", ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=80"]),
+    ("token", ["create", "token", "sa", "--duration=10m", "--audience=api"]),
+    ("eviction", ["drain", "node1", "--timeout=20s"]),
     ("pod-copy", ["debug", "rich", "--copy-to=rich-copy", "--image=busybox", "--container=dbg",
                   "--keep-labels=true", "--keep-annotations=true", "--keep-liveness=true",
                   "--keep-readiness=true", "--keep-startup=true", "--keep-init-containers=true"]),
@@ -213,7 +278,9 @@ def main():
                 r = subprocess.run(base + args[:2] + ["-o", "json", "--dry-run=client"]
                                    + args[2:], env=env, capture_output=True, text=True,
                                    timeout=60)
-                if args[0] != "create":
+                if args[0] == "drain" or args[:2] == ["create", "token"]:
+                    pass  # neither has --dry-run with -o json
+                elif args[0] == "debug":
                     with open(os.path.join(outdir, name + ".served.json"), "w") as f:
                         json.dump(RICH_POD if name == "pod-copy" else NODE, f, indent=1)
                 elif r.returncode == 0:

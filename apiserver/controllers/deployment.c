@@ -4,6 +4,7 @@
  * (a rollback makes an old ReplicaSet the new one with the next revision),
  * trims old ReplicaSets beyond revisionHistoryLimit and writes the status
  * `kubectl rollout status` reads. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,11 @@ struct deploy_ctrl {
 	struct client *c;
 	struct workqueue *q;
 	struct informer *deploys, *rss;
+	pthread_mutex_t lock;
+	/* "ns/rs" -> resourceVersion of our last write to it: a sync waits until
+	 * the cache is at least that new, so no plan is made from sizes older
+	 * than the ones we set ourselves. */
+	json_t *written;
 };
 
 static void queue_obj(struct deploy_ctrl *dc, const json_t *obj)
@@ -85,7 +91,14 @@ static void on_rs_update(json_t *old_rs, json_t *new_rs, void *arg)
 
 static void on_rs_delete(json_t *rs, void *arg)
 {
-	queue_rs_owner(arg, rs);
+	struct deploy_ctrl *dc = arg;
+	cleanup_free char *key = informer_key(rs);
+	if (key) {
+		pthread_mutex_lock(&dc->lock);
+		json_object_del(dc->written, key);
+		pthread_mutex_unlock(&dc->lock);
+	}
+	queue_rs_owner(dc, rs);
 }
 
 static char *rs_path(const json_t *rs)
@@ -131,6 +144,12 @@ static void sort_by_revision(json_t *arr)
 	free(v);
 }
 
+static unsigned long long rv_of(const json_t *obj)
+{
+	const char *rv = obj_meta_str(obj, "resourceVersion");
+	return rv ? strtoull(rv, NULL, 10) : 0;
+}
+
 static int patch_rs(struct deploy_ctrl *dc, json_t **rs, json_t *patch, struct mk_err **err)
 {
 	cleanup_json json_t *p = patch;
@@ -138,6 +157,12 @@ static int patch_rs(struct deploy_ctrl *dc, json_t **rs, json_t *patch, struct m
 	json_t *r = client_patch(dc->c, path, "merge", p, err);
 	if (!r)
 		return -1;
+	cleanup_free char *key = informer_key(r);
+	if (key) {
+		pthread_mutex_lock(&dc->lock);
+		json_object_set_new(dc->written, key, json_integer((json_int_t)rv_of(r)));
+		pthread_mutex_unlock(&dc->lock);
+	}
 	json_decref(*rs);
 	*rs = r;
 	return 0;
@@ -344,6 +369,27 @@ static int update_status(struct deploy_ctrl *dc, const json_t *d, const json_t *
 	return r ? 0 : -1;
 }
 
+/* True if the cache has not yet caught up with one of our writes to rss. */
+static bool cache_behind(struct deploy_ctrl *dc, const json_t *rss)
+{
+	bool behind = false;
+	size_t i;
+	json_t *rs;
+	pthread_mutex_lock(&dc->lock);
+	json_array_foreach(rss, i, rs) {
+		cleanup_free char *key = informer_key(rs);
+		json_t *w = key ? json_object_get(dc->written, key) : NULL;
+		if (!w)
+			continue;
+		if (rv_of(rs) >= (unsigned long long)json_integer_value(w))
+			json_object_del(dc->written, key);
+		else
+			behind = true;
+	}
+	pthread_mutex_unlock(&dc->lock);
+	return behind;
+}
+
 static int sync_deploy(const char *key, void *arg, struct mk_err **err)
 {
 	struct deploy_ctrl *dc = arg;
@@ -359,6 +405,10 @@ static int sync_deploy(const char *key, void *arg, struct mk_err **err)
 	}
 
 	cleanup_json json_t *owned = claim_replicasets(dc, d);
+	if (cache_behind(dc, owned)) {
+		workqueue_add_after(dc->q, key, 100);
+		return 0;
+	}
 	json_t *new_rs = NULL;
 	cleanup_json json_t *old_rss = json_array();
 	sort_by_revision(owned);
@@ -485,6 +535,8 @@ int deployment_controller_start(struct manager *m, struct mk_err **err)
 	if (!dc->c)
 		return -1;
 	dc->q = workqueue_new();
+	dc->written = json_object();
+	pthread_mutex_init(&dc->lock, NULL);
 	dc->deploys = manager_informer(m, MGR_DEPLOYMENTS);
 	dc->rss = manager_informer(m, MGR_REPLICASETS);
 	struct informer_handlers dh = {

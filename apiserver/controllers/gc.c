@@ -230,33 +230,63 @@ static int delete_object(struct gc_ctrl *gc, const struct gc_kind *kind, const j
 	return mk_err_set(err, mk_err_code(derr), "deleting %s: %s", path, mk_err_msg(derr));
 }
 
-static int sync_dependent(struct gc_ctrl *gc, size_t k, const char *key, struct mk_err **err)
+/* The ownerReferences of obj whose owners exist (new array), or NULL. */
+static json_t *live_refs(struct gc_ctrl *gc, const json_t *obj, struct mk_err **err)
 {
-	cleanup_json json_t *obj = informer_get(gc->inf[k], key);
-	if (!obj)
-		return 0;
 	json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
-	if (!json_array_size(refs))
-		return 0;
 	const char *ns = obj_meta_str(obj, "namespace");
-	cleanup_json json_t *alive = json_array();
+	json_t *alive = json_array();
 	size_t i;
 	json_t *r;
 	json_array_foreach(refs, i, r) {
 		int e = owner_exists(gc, r, ns, err);
-		if (e < 0)
-			return -1;
+		if (e < 0) {
+			json_decref(alive);
+			return NULL;
+		}
 		if (e)
 			json_array_append(alive, r);
 	}
+	return alive;
+}
+
+static int sync_dependent(struct gc_ctrl *gc, size_t k, const char *key, struct mk_err **err)
+{
+	cleanup_json json_t *cached = informer_get(gc->inf[k], key);
+	if (!cached ||
+	    !json_array_size(json_object_get(json_object_get(cached, "metadata"), "ownerReferences")))
+		return 0;
+	cleanup_json json_t *alive = live_refs(gc, cached, err);
+	if (!alive)
+		return -1;
+	json_t *refs = json_object_get(json_object_get(cached, "metadata"), "ownerReferences");
 	if (json_array_size(alive) == json_array_size(refs))
+		return 0;
+	/* Decide on the object as it is now, not as the cache last saw it: an
+	 * orphaning owner may have just had its reference removed. */
+	const struct gc_kind *kind = &kinds[k];
+	cleanup_free char *path =
+		object_path(kind, obj_meta_str(cached, "namespace"), obj_meta_str(cached, "name"));
+	cleanup_err struct mk_err *gerr = NULL;
+	cleanup_json json_t *obj = client_get(gc->c, path, &gerr);
+	if (!obj) {
+		if (mk_err_code(gerr) == MK_ENOTFOUND)
+			return 0;
+		return mk_err_set(err, mk_err_code(gerr), "%s", mk_err_msg(gerr));
+	}
+	refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
+	json_decref(alive);
+	alive = live_refs(gc, obj, err);
+	if (!alive)
+		return -1;
+	if (!json_array_size(refs) || json_array_size(alive) == json_array_size(refs))
 		return 0;
 	if (!json_array_size(alive)) {
 		if (json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
 			return 0;
-		return delete_object(gc, &kinds[k], obj, "Background", err);
+		return delete_object(gc, kind, obj, "Background", err);
 	}
-	return patch_refs(gc, &kinds[k], obj, json_incref(alive), err);
+	return patch_refs(gc, kind, obj, json_incref(alive), err);
 }
 
 static int remove_finalizer(struct gc_ctrl *gc, const struct gc_kind *kind, const json_t *obj,

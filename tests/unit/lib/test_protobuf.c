@@ -97,8 +97,10 @@ static void test_fixtures_decode(void **state)
 {
 	(void)state;
 	/* create deployment (2), service (4), configmap, secret (2), namespace,
-	 * serviceaccount, job (2), cronjob (2), quota, pod (2) */
-	assert_true(nfixtures >= 18);
+	 * serviceaccount, job (2), cronjob (2), quota, role, clusterrole,
+	 * rolebinding, clusterrolebinding, priorityclass, pdb, ingress, token;
+	 * autoscale; debug (2 pods) */
+	assert_true(nfixtures >= 27);
 	for (size_t i = 0; i < nfixtures; i++) {
 		struct fixture *fx = &fixtures[i];
 		assert_true(k8s_protobuf_is(fx->body, fx->len));
@@ -453,6 +455,8 @@ static void test_unsupported(void **state)
 	assert_int_equal(mk_err_code(err), MK_EUNSUPPORTED);
 	assert_true(k8s_protobuf_supports("apps/v1", "Deployment"));
 	assert_true(k8s_protobuf_supports("v1", "Pod"));
+	assert_true(k8s_protobuf_supports("policy/v1", "Eviction"));
+	assert_true(k8s_protobuf_supports("v1", "DeleteOptions"));
 	assert_false(k8s_protobuf_supports("v1", "Deployment"));
 
 	/* a compressed body */

@@ -420,6 +420,11 @@ static void test_kubectl_reads_emitted_yaml(void **state)
 	if (!parsed)
 		fail_msg("%s", mk_err_msg(err));
 	assert_json_eq(parsed, kc);
+	/* and we print it as kubectl does, keys sorted as kubectl sorts them */
+	cleanup_free char *sorted_text = json_dumps(seen, JSON_SORT_KEYS);
+	cleanup_json json_t *sorted = J(sorted_text);
+	cleanup_free char *ours = yamldoc_emit(sorted);
+	assert_string_equal(ours, out_yaml);
 }
 
 /* Scalar typing agrees with kubectl, which reads YAML with upstream's
@@ -456,6 +461,35 @@ static void test_kubectl_types_scalars_alike(void **state)
 	assert_json_eq(v, seen);
 }
 
+/* yamldoc_emit writes what kubectl -o yaml writes, byte for byte, once keys
+ * are in kubectl's (sorted) order. */
+static void test_emit_matches_kubectl_yaml(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+	char dir[] = "/tmp/mk-yamldoc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *path = fixture_path("deployment.yaml");
+	cleanup_free char *args_json =
+		xasprintf("patch --local -f %s --type merge -p {} -o json", path);
+	cleanup_free char *args_yaml =
+		xasprintf("patch --local -f %s --type merge -p {} -o yaml", path);
+	int rc_json, rc_yaml;
+	cleanup_free char *out_json = run_kubectl(dir, args_json, &rc_json);
+	cleanup_free char *out_yaml = run_kubectl(dir, args_yaml, &rc_yaml);
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	if (rc_json != 0 || rc_yaml != 0)
+		fail_msg("kubectl: %s%s", out_json, out_yaml);
+
+	cleanup_json json_t *obj = J(out_json);
+	cleanup_free char *sorted_text = json_dumps(obj, JSON_SORT_KEYS);
+	cleanup_json json_t *sorted = J(sorted_text);
+	cleanup_free char *ours = yamldoc_emit(sorted);
+	assert_string_equal(ours, out_yaml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_anchors_and_merge),
 		cmocka_unit_test(test_kubectl_reads_emitted_yaml),
 		cmocka_unit_test(test_kubectl_types_scalars_alike),
+		cmocka_unit_test(test_emit_matches_kubectl_yaml),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
