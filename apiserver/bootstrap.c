@@ -11,10 +11,7 @@
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/resource.h"
 
-#if __has_include("apiserver/allocator.h")
 #include "apiserver/allocator.h"
-#define HAVE_ALLOCATOR 1
-#endif
 
 static char *uid_v4(void)
 {
@@ -134,8 +131,6 @@ int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct m
 			return -1;
 	}
 
-	const char *first_ip = "10.96.0.1";
-#ifdef HAVE_ALLOCATOR
 	if (allocator_init(cfg->service_cidr, cfg->node_port_range, err) < 0)
 		return -1;
 	{
@@ -150,8 +145,7 @@ int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct m
 		}
 		store_list_free(&l);
 	}
-	first_ip = allocator_first_service_ip();
-#endif
+	const char *first_ip = allocator_first_service_ip();
 
 	cleanup_json json_t *svc = json_pack(
 		"{s:{s:s, s:s, s:{s:s, s:s}}, s:{s:[{s:s, s:s, s:i, s:i}], s:s, s:[s], s:s, "
@@ -165,10 +159,8 @@ int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct m
 	int rc = create_absent(st, svcr, svc, err);
 	if (rc < 0)
 		return -1;
-#ifdef HAVE_ALLOCATOR
 	if (rc == 1)
 		allocator_reserve_existing(svc);
-#endif
 
 	static const char *const ep_fields[] = {"subsets", NULL};
 	cleanup_json json_t *ep = json_pack(

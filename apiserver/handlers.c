@@ -27,26 +27,14 @@
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/status.h"
 
-#if __has_include("labels.h")
-#include "labels.h"
-#define HAVE_LABELS 1
-#endif
-#if __has_include("fields.h")
 #include "fields.h"
-#define HAVE_FIELDS 1
-#endif
-#if __has_include("names.h")
+#include "labels.h"
 #include "names.h"
-#define HAVE_NAMES 1
-#endif
 #if __has_include("protobuf.h")
 #include "protobuf.h"
 #define HAVE_PROTOBUF 1
 #endif
-#if __has_include("apiserver/printer.h")
 #include "apiserver/printer.h"
-#define HAVE_PRINTER 1
-#endif
 
 #define UPDATE_RETRIES 32
 
@@ -66,21 +54,6 @@ static char *uid_new(void)
 			 b[12], b[13], b[14], b[15]);
 }
 
-#ifndef HAVE_NAMES
-static char *names_generate(const char *base)
-{
-	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-	unsigned char r[5];
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		for (size_t i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)random();
-	char suffix[6];
-	for (size_t i = 0; i < 5; i++)
-		suffix[i] = alphabet[r[i] % (sizeof(alphabet) - 1)];
-	suffix[5] = '\0';
-	return xasprintf("%s%s", base, suffix);
-}
-#endif
 
 char *api_key(const struct api_resource *r, const char *ns, const char *name)
 {
@@ -290,134 +263,7 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 
 /* --- selectors ----------------------------------------------------------------- */
 
-#ifndef HAVE_LABELS
-/* Equality-based label selection, used until the shared selector module is built
- * in: "k=v", "k==v", "k!=v", "k", "!k", comma-joined. */
-struct label_selector {
-	size_t n;
-	struct {
-		char *key;
-		char *value; /* NULL: existence test */
-		bool negate;
-	} t[32];
-};
 
-static void labels_selector_free(struct label_selector *sel)
-{
-	if (!sel)
-		return;
-	for (size_t i = 0; i < sel->n; i++) {
-		free(sel->t[i].key);
-		free(sel->t[i].value);
-	}
-	free(sel);
-}
-
-static struct label_selector *labels_selector_parse(const char *s, struct mk_err **err)
-{
-	struct label_selector *sel = xcalloc(1, sizeof(*sel));
-	cleanup_free char *copy = xstrdup(s ? s : "");
-	char *save = NULL;
-	for (char *term = strtok_r(copy, ",", &save); term; term = strtok_r(NULL, ",", &save)) {
-		while (*term == ' ')
-			term++;
-		if (!*term)
-			continue;
-		if (sel->n == 32 || strstr(term, " in ") || strstr(term, " notin ") ||
-		    strchr(term, '(')) {
-			labels_selector_free(sel);
-			mk_err_set(err, MK_EINVAL, "unable to parse requirement: %s", term);
-			return NULL;
-		}
-		char *op = strstr(term, "!=");
-		size_t i = sel->n++;
-		if (op) {
-			sel->t[i].key = xstrndup(term, (size_t)(op - term));
-			sel->t[i].value = xstrdup(op + 2);
-			sel->t[i].negate = true;
-		} else if ((op = strchr(term, '='))) {
-			sel->t[i].key = xstrndup(term, (size_t)(op - term));
-			sel->t[i].value = xstrdup(op[1] == '=' ? op + 2 : op + 1);
-		} else if (term[0] == '!') {
-			sel->t[i].key = xstrdup(term + 1);
-			sel->t[i].negate = true;
-		} else {
-			sel->t[i].key = xstrdup(term);
-		}
-	}
-	return sel;
-}
-
-static bool labels_selector_matches(const struct label_selector *sel, const json_t *labels)
-{
-	for (size_t i = 0; i < sel->n; i++) {
-		const char *v = json_string_value(json_object_get(labels, sel->t[i].key));
-		bool ok;
-		if (!sel->t[i].value)
-			ok = v != NULL;
-		else
-			ok = v && !strcmp(v, sel->t[i].value);
-		if (sel->t[i].negate)
-			ok = !ok;
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-#endif
-
-#ifndef HAVE_FIELDS
-struct field_term {
-	char *field;
-	bool negate;
-	char *value;
-};
-struct field_selector {
-	struct field_term *terms;
-	size_t n;
-};
-
-static void fields_selector_free(struct field_selector *sel)
-{
-	if (!sel)
-		return;
-	for (size_t i = 0; i < sel->n; i++) {
-		free(sel->terms[i].field);
-		free(sel->terms[i].value);
-	}
-	free(sel->terms);
-	free(sel);
-}
-
-static struct field_selector *fields_selector_parse(const char *s, struct mk_err **err)
-{
-	struct field_selector *sel = xcalloc(1, sizeof(*sel));
-	cleanup_free char *copy = xstrdup(s ? s : "");
-	char *save = NULL;
-	for (char *term = strtok_r(copy, ",", &save); term; term = strtok_r(NULL, ",", &save)) {
-		if (!*term)
-			continue;
-		struct field_term t = {0};
-		char *op = strstr(term, "!=");
-		if (op) {
-			t.negate = true;
-			t.field = xstrndup(term, (size_t)(op - term));
-			t.value = xstrdup(op + 2);
-		} else if ((op = strchr(term, '='))) {
-			t.field = xstrndup(term, (size_t)(op - term));
-			t.value = xstrdup(op[1] == '=' ? op + 2 : op + 1);
-		} else {
-			fields_selector_free(sel);
-			mk_err_set(err, MK_EINVAL, "invalid selector: '%s'; can't understand '%s'", s,
-				   term);
-			return NULL;
-		}
-		sel->terms = xrealloc(sel->terms, (sel->n + 1) * sizeof(*sel->terms));
-		sel->terms[sel->n++] = t;
-	}
-	return sel;
-}
-#endif
 
 struct api_filter {
 	struct label_selector *ls;
@@ -479,11 +325,6 @@ struct api_filter *api_filter_new(const struct api_request *rq, const struct api
 		for (size_t i = 0; i < f->fs->n; i++) {
 			const char *v;
 			if (!field_of(r, empty, f->fs->terms[i].field, &v)) {
-				cleanup_free char *msg = xasprintf(
-					"\"%s\" is not a known field selector: only \"metadata.name\", "
-					"\"metadata.namespace\"",
-					f->fs->terms[i].field);
-				(void)msg;
 				cleanup_free char *m2 = xasprintf("field label not supported: %s",
 								  f->fs->terms[i].field);
 				*status = status_bad_request(m2);
@@ -526,15 +367,7 @@ bool api_wants_table(const struct api_request *rq)
 json_t *api_table_of(const struct api_resource *r, const json_t *objects,
 		     const char *include_object, bool with_columns)
 {
-#ifdef HAVE_PRINTER
 	return printer_table(r, objects, include_object, with_columns, time(NULL));
-#else
-	(void)r;
-	(void)objects;
-	(void)include_object;
-	(void)with_columns;
-	return NULL;
-#endif
 }
 
 /* Answers obj (stolen) as JSON or, when asked, as a one-row Table. */
@@ -659,13 +492,7 @@ static json_t *scale_of(const json_t *obj)
 				  (json_int_t)(sreplicas ? json_integer_value(sreplicas) : 0));
 	json_t *sel = json_path_get(obj, "spec.selector");
 	if (sel) {
-#ifdef HAVE_LABELS
-		char *s = labels_selector_string(sel);
-#elif defined(HAVE_PRINTER)
 		char *s = printer_label_selector(sel);
-#else
-		char *s = NULL;
-#endif
 		if (s && s[0])
 			json_path_set(scale, "status.selector", json_string(s));
 		free(s);
@@ -981,19 +808,12 @@ static bool spec_changed(const json_t *a, const json_t *b)
 static json_t *name_causes(const struct api_resource *r, const char *name)
 {
 	json_t *causes = json_array();
-#ifdef HAVE_NAMES
 	const char *msg;
 	bool label = !strcmp(r->resource, "namespaces") || !strcmp(r->resource, "services");
 	msg = label ? names_check_dns1123_label(name) : names_check_dns1123_subdomain(name);
 	if (msg)
 		api_cause_add(causes, "FieldValueInvalid", "metadata.name", "Invalid value: \"%s\": %s",
 			      name, msg);
-#else
-	(void)r;
-	if (strlen(name) > 253 || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-		api_cause_add(causes, "FieldValueInvalid", "metadata.name",
-			      "Invalid value: \"%s\": may not contain '/'", name);
-#endif
 	return causes;
 }
 
@@ -1798,6 +1618,7 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 		}
 		json_t *fins = json_object_get(md, "finalizers");
 		bool foreground = o->propagation && !strcmp(o->propagation, "Foreground");
+		bool orphan = o->propagation && !strcmp(o->propagation, "Orphan");
 		bool already = json_object_get(md, "deletionTimestamp") != NULL;
 		cleanup_json json_t *next = json_copy_deep(obj);
 		json_t *nmd = json_object_get(next, "metadata");
@@ -1840,13 +1661,15 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 					}
 				}
 			}
-			if (foreground && !has_string(fins, "foregroundDeletion")) {
+			/* As upstream: the garbage collector acts on these finalizers. */
+			const char *gc_fin = foreground ? "foregroundDeletion" : orphan ? "orphan" : NULL;
+			if (gc_fin && !has_string(fins, gc_fin)) {
 				json_t *nf = json_object_get(nmd, "finalizers");
 				if (!json_is_array(nf)) {
 					nf = json_array();
 					json_object_set_new(nmd, "finalizers", nf);
 				}
-				json_array_append_new(nf, json_string("foregroundDeletion"));
+				json_array_append_new(nf, json_string(gc_fin));
 			}
 			bool has_fins = !list_empty(json_object_get(nmd, "finalizers"));
 			if (pod_graceful || has_fins) {

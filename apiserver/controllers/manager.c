@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "controllers-internal.h"
+#include "events.h"
 #include "kubeconfig.h"
 #include "leaderelect.h"
 #include "log.h"
@@ -366,6 +367,9 @@ int manager_run(struct manager *m, volatile int *stop, struct mk_err **err)
 		if (rc != 0)
 			return rc < 0 ? -1 : 0;
 	}
+	struct client *ec = manager_client_new(m, err);
+	if (!ec || events_start_async(ec, err) < 0)
+		return mk_err_wrap(err, "starting the event recorder");
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
 		const struct controller_entry *c = &controllers[i];
 		if (!manager_controller_enabled(m->opts->controllers, c->name, c->default_on)) {

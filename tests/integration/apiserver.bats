@@ -211,10 +211,16 @@ Y
 	run kubectl get pod "$p"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Error from server (NotFound): pods \"$p\" not found"* ]]
+	# Orphan: the garbage collector (not running here) owns the "orphan" finalizer.
 	kubectl run "$p" --image=nginx
-	run kubectl delete pod "$p" --cascade=orphan
+	run kubectl delete pod "$p" --cascade=orphan --wait=false
 	[ "$status" -eq 0 ]
 	[ "$output" = "pod \"$p\" deleted" ]
+	run kubectl get pod "$p" -o jsonpath='{.metadata.finalizers}'
+	[ "$output" = '["orphan"]' ]
+	kubectl patch pod "$p" --type=merge -p '{"metadata":{"finalizers":null}}'
+	run kubectl get pod "$p"
+	[[ "$output" == *"pods \"$p\" not found"* ]]
 }
 
 @test "errors: 404 with the namespace check, 409 AlreadyExists" {
