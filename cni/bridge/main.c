@@ -6,6 +6,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,10 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 	bool br_created = false, veth_made = false, ipam_done = false, masq_done = false;
 	json_t *res = NULL;
 	struct nl_link br, host;
+	/* The IPAM plugin runs while the bridge and the veth are set up. */
+	struct cni_job job = {.pid = -1};
+	if (c.ipam_type && cni_delegate_start(ctx, c.ipam_type, "ADD", &job, err) < 0)
+		goto fail;
 	if (setup_bridge(ctx, s, &c, &br, &br_created, err) < 0)
 		goto fail;
 
@@ -429,7 +434,7 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 			goto fail;
 	} else {
 		json_t *raw = NULL;
-		if (cni_delegate(ctx, c.ipam_type, "ADD", &raw, err) < 0)
+		if (cni_delegate_finish(ctx, &job, &raw, err) < 0)
 			goto fail;
 		ipam_done = true;
 		json_t *ir = cni_result_normalize(raw, err);
@@ -570,6 +575,17 @@ fail:
 	/* Undo everything this ADD created, newest first; the first error is kept. */
 	{
 		struct mk_err *e = NULL;
+		if (job.pid >= 0) {
+			/* reap the IPAM ADD; what it allocated is released below */
+			int code = ctx->err_code;
+			char *details = ctx->err_details;
+			ctx->err_details = NULL;
+			if (cni_delegate_finish(ctx, &job, NULL, &e) == 0)
+				ipam_done = true;
+			ctx->err_code = code;
+			free(ctx->err_details);
+			ctx->err_details = details;
+		}
 		if (masq_done)
 			(void)masq_teardown(c.name, ctx->container_id, &e);
 		if (veth_made)
@@ -596,28 +612,63 @@ done:
 
 /* ---- DEL ---- */
 
+struct del_job {
+	pthread_t thread;
+	int ns;
+	const char *ifname;
+	int rc;
+	struct mk_err *err;
+};
+
+static void *del_thread(void *arg)
+{
+	struct del_job *dj = arg;
+	dj->rc = nl_netns_run(dj->ns, del_link_in, (void *)dj->ifname, &dj->err);
+	return NULL;
+}
+
 static int br_del(struct cni_ctx *ctx, struct mk_err **err)
 {
 	struct br_conf c;
 	if (br_conf_parse(ctx, &c, err) < 0)
 		return -1;
+	/* The kernel takes tens of milliseconds to unregister a veth; the IPAM
+	 * release and the NAT teardown proceed meanwhile on this thread. */
+	struct del_job dj = {.ns = -1, .ifname = ctx->ifname};
+	bool threaded = false;
 	if (*ctx->netns) {
 		struct mk_err *e = NULL;
-		int ns = nl_netns_open(ctx->netns, &e);
+		dj.ns = nl_netns_open(ctx->netns, &e);
 		/* A missing path or one that is no longer a namespace: already gone. */
-		if (ns >= 0) {
-			int rc = nl_netns_run(ns, del_link_in, (void *)ctx->ifname, err);
-			close(ns);
-			if (rc < 0)
-				return mk_err_wrap(err, "failed to delete \"%s\"", ctx->ifname);
-		}
 		mk_err_free(e);
+		if (dj.ns >= 0) {
+			threaded = pthread_create(&dj.thread, NULL, del_thread, &dj) == 0;
+			if (!threaded)
+				del_thread(&dj);
+		}
 	}
-	if (c.ipam_type && cni_delegate(ctx, c.ipam_type, "DEL", NULL, err) < 0)
-		return -1;
+	struct mk_err *e2 = NULL;
+	int rc2 = 0;
+	if (c.ipam_type && cni_delegate(ctx, c.ipam_type, "DEL", NULL, &e2) < 0)
+		rc2 = -1;
 	/* The chain is found by its name, so it goes even when the netns is gone. */
-	if (c.ip_masq && masq_teardown(c.name, ctx->container_id, err) < 0)
-		return mk_err_wrap(err, "failed to tear down IP masquerading");
+	if (rc2 == 0 && c.ip_masq && masq_teardown(c.name, ctx->container_id, &e2) < 0) {
+		mk_err_wrap(&e2, "failed to tear down IP masquerading");
+		rc2 = -1;
+	}
+	if (threaded)
+		pthread_join(dj.thread, NULL);
+	if (dj.ns >= 0)
+		close(dj.ns);
+	if (dj.rc < 0) {
+		mk_err_free(e2);
+		*err = dj.err;
+		return mk_err_wrap(err, "failed to delete \"%s\"", ctx->ifname);
+	}
+	if (rc2 < 0) {
+		*err = e2;
+		return -1;
+	}
 	return 0;
 }
 

@@ -419,8 +419,16 @@ int masq_setup(const char *network, const char *container_id, const struct cni_n
 	    list_rules(&n, family, "POSTROUTING", &existing, err) < 0)
 		goto out;
 
+	/* Updating an existing table or base chain is not free in the kernel:
+	 * only create what is missing. */
+	int have_post = chain_exists(&n, family, "POSTROUTING", err);
+	int have_chain = have_post < 0 ? -1 : chain_exists(&n, family, chain, err);
+	if (have_chain < 0)
+		goto out;
 	struct batch bt;
 	batch_start(&n, &bt);
+	if (have_post)
+		goto chain;
 	struct nftnl_table *t = nftnl_table_alloc();
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, "nat");
 	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, (uint32_t)nfproto(family));
@@ -441,13 +449,17 @@ int masq_setup(const char *network, const char *container_id, const struct cni_n
 	nftnl_chain_free(c);
 	mnl_nlmsg_batch_next(bt.b);
 
-	c = nftnl_chain_alloc();
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "nat");
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
-	nlh = batch_msg(&n, &bt, NFT_MSG_NEWCHAIN, nfproto(family), NLM_F_CREATE);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nftnl_chain_free(c);
-	mnl_nlmsg_batch_next(bt.b);
+chain:
+	if (!have_chain) {
+		struct nftnl_chain *uc = nftnl_chain_alloc();
+		nftnl_chain_set_str(uc, NFTNL_CHAIN_TABLE, "nat");
+		nftnl_chain_set_str(uc, NFTNL_CHAIN_NAME, chain);
+		struct nlmsghdr *h = batch_msg(&n, &bt, NFT_MSG_NEWCHAIN, nfproto(family),
+					       NLM_F_CREATE);
+		nftnl_chain_nlmsg_build_payload(h, uc);
+		nftnl_chain_free(uc);
+		mnl_nlmsg_batch_next(bt.b);
+	}
 
 	uint32_t saddr_off = family == AF_INET ? 12 : 8;
 	uint32_t daddr_off = family == AF_INET ? 16 : 24;
