@@ -126,6 +126,10 @@ test: deps
 bench: all
 	tools/run-bench.sh
 
+# A local control plane on port 8080 (tools/mk-cluster --help for options).
+run: all
+	tools/mk-cluster $(RUN_ARGS)
+
 install: all
 	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/opt/cni/bin
 	for b in $(filter-out $(BIN)/cni/%,$(BINARIES)); do install -m 755 $$b $(DESTDIR)/usr/local/bin/; done

@@ -19,10 +19,10 @@ struct bitmap {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bool ready;
-static uint32_t net_base;   /* network address, host order */
-static char cidr_text[64];  /* as given, for messages */
+static uint32_t net_base;  /* network address, host order */
+static char cidr_text[64]; /* as given, for messages */
 static char first_ip[16];
-static struct bitmap ips;   /* slot i = net_base + i; 0 and broadcast never used */
+static struct bitmap ips; /* slot i = net_base + i; 0 and broadcast never used */
 static int port_base, port_count;
 static struct bitmap ports; /* slot i = port_base + i */
 
@@ -36,7 +36,7 @@ static void bit_set(struct bitmap *b, uint32_t i, bool on)
 	if (on)
 		b->bits[i / 8] |= (uint8_t)(1u << (i % 8));
 	else
-		b->bits[i / 8] &= (uint8_t)~(1u << (i % 8));
+		b->bits[i / 8] &= (uint8_t) ~(1u << (i % 8));
 }
 
 static uint32_t random_u32(void)
@@ -184,9 +184,10 @@ int allocator_ip_allocate(const char *requested, char *out, size_t len, struct m
 			goto out;
 		}
 		if (bit_get(&ips, slot)) {
-			rc = mk_err_set(err, MK_EINVALID,
-					"failed to allocate IP %s: provided IP is already allocated",
-					requested);
+			rc = mk_err_set(
+				err, MK_EINVALID,
+				"failed to allocate IP %s: provided IP is already allocated",
+				requested);
 			goto out;
 		}
 	} else {

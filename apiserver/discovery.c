@@ -61,8 +61,7 @@ static json_t *aggregated_resource(const struct api_resource *r)
 		for (const struct api_subresource *s = r->subresources; s->name; s++) {
 			json_t *so = json_object();
 			json_object_set_new(so, "subresource", json_string(s->name));
-			json_object_set_new(so, "responseKind",
-					    gvk(s->group, s->version, s->kind));
+			json_object_set_new(so, "responseKind", gvk(s->group, s->version, s->kind));
 			json_object_set_new(so, "verbs", string_array(s->verbs));
 			json_array_append_new(subs, so);
 		}
@@ -105,8 +104,8 @@ json_t *discovery_aggregated(bool core, const char *version)
 		if (gvs[i].group[0])
 			json_object_set_new(meta, "name", json_string(gvs[i].group));
 		json_object_set_new(meta, "creationTimestamp", json_null());
-		json_array_append_new(items,
-				      json_pack("{s:o, s:o}", "metadata", meta, "versions", versions));
+		json_array_append_new(
+			items, json_pack("{s:o, s:o}", "metadata", meta, "versions", versions));
 	}
 	cleanup_free char *api_version = xasprintf("apidiscovery.k8s.io/%s", version);
 	return json_pack("{s:s, s:s, s:{}, s:o}", "kind", "APIGroupDiscoveryList", "apiVersion",
@@ -141,9 +140,8 @@ json_t *discovery_group_list(void)
 		json_t *versions = json_array();
 		for (size_t j = i; j < n; j++)
 			if (!strcmp(gvs[j].group, gvs[i].group))
-				json_array_append_new(versions,
-						      group_version_ref(gvs[j].group,
-									gvs[j].version));
+				json_array_append_new(
+					versions, group_version_ref(gvs[j].group, gvs[j].version));
 		json_array_append_new(groups,
 				      json_pack("{s:s, s:o, s:o}", "name", gvs[i].group, "versions",
 						versions, "preferredVersion",

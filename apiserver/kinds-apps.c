@@ -9,30 +9,44 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p) {.name = n, .type = t, .format = "", .description = d, .priority = p}
-#define NAME_COLUMN                                                                      \
-	{.name = "Name", .type = "string", .format = "name",                             \
-	 .description = "Name must be unique within a namespace. Is required when "      \
-			"creating resources, although some resources may allow a client " \
-			"to request the generation of an appropriate name automatically."}
-#define AGE_COLUMN                                                                       \
-	{.name = "Age", .type = "string", .format = "",                                  \
-	 .description = "CreationTimestamp is a timestamp representing the server time " \
-			"when this object was created."}
-#define CONTAINER_COLUMNS                                                                    \
-	COLUMN("Containers", "string", "Names of each container in the template.", 1),       \
-	COLUMN("Images", "string", "Images referenced by each container in the template.", 1), \
-	COLUMN("Selector", "string", "Label selector for pods. Existing ReplicaSets whose "  \
-				     "pods are selected by this will be the ones affected by " \
-				     "this deployment.", 1)
+#define COLUMN(n, t, d, p)                                                                         \
+	{                                                                                          \
+		.name = n, .type = t, .format = "", .description = d, .priority = p                \
+	}
+#define NAME_COLUMN                                                                                \
+	{                                                                                          \
+		.name = "Name", .type = "string", .format = "name",                                \
+		.description = "Name must be unique within a namespace. Is required when "         \
+			       "creating resources, although some resources may allow a client "   \
+			       "to request the generation of an appropriate name automatically."   \
+	}
+#define AGE_COLUMN                                                                                 \
+	{                                                                                          \
+		.name = "Age", .type = "string", .format = "",                                     \
+		.description = "CreationTimestamp is a timestamp representing the server time "    \
+			       "when this object was created."                                     \
+	}
+#define CONTAINER_COLUMNS                                                                          \
+	COLUMN("Containers", "string", "Names of each container in the template.", 1),             \
+		COLUMN("Images", "string", "Images referenced by each container in the template.", \
+		       1),                                                                         \
+		COLUMN("Selector", "string",                                                       \
+		       "Label selector for pods. Existing ReplicaSets whose "                      \
+		       "pods are selected by this will be the ones affected by "                   \
+		       "this deployment.",                                                         \
+		       1)
 
 const struct table_column kinds_deployment_columns[] = {
 	NAME_COLUMN,
 	COLUMN("Ready", "string", "Number of the pod with ready state", 0),
-	COLUMN("Up-to-date", "integer", "Total number of non-terminated pods targeted by this "
-					"deployment that have the desired template spec.", 0),
-	COLUMN("Available", "integer", "Total number of available pods (ready for at least "
-				       "minReadySeconds) targeted by this deployment.", 0),
+	COLUMN("Up-to-date", "integer",
+	       "Total number of non-terminated pods targeted by this "
+	       "deployment that have the desired template spec.",
+	       0),
+	COLUMN("Available", "integer",
+	       "Total number of available pods (ready for at least "
+	       "minReadySeconds) targeted by this deployment.",
+	       0),
 	AGE_COLUMN,
 	CONTAINER_COLUMNS,
 	{.name = NULL},
@@ -134,9 +148,8 @@ static bool in_values(const json_t *values, const char *v)
 {
 	size_t i;
 	json_t *x;
-	json_array_foreach(values, i, x)
-		if (json_is_string(x) && v && !strcmp(json_string_value(x), v))
-			return true;
+	json_array_foreach(values, i, x) if (json_is_string(x) && v &&
+					     !strcmp(json_string_value(x), v)) return true;
 	return false;
 }
 
@@ -193,8 +206,9 @@ static char *go_selector(const json_t *sel)
 		{
 			json_t *vals = json_object_get(e, "values");
 			cleanup_free char *vs = json_array_size(vals) ? kinds_go_value(vals)
-								       : xstrdup("[]string(nil)");
-			buf_printf(&b, "%sv1.LabelSelectorRequirement{Key:\"%s\", Operator:\"%s\", "
+								      : xstrdup("[]string(nil)");
+			buf_printf(&b,
+				   "%sv1.LabelSelectorRequirement{Key:\"%s\", Operator:\"%s\", "
 				   "Values:%s}",
 				   i ? ", " : "", printer_str(e, "key"), printer_str(e, "operator"),
 				   vs);
@@ -333,7 +347,8 @@ static void validate_rolling(const json_t *ru, json_t *causes)
 	json_t *mu = json_object_get(ru, "maxUnavailable");
 	if (mu && val[0] == 0 && val[1] == 0) {
 		cleanup_free char *go = kinds_go_value(mu);
-		api_cause_add(causes, "FieldValueInvalid", "spec.strategy.rollingUpdate.maxUnavailable",
+		api_cause_add(causes, "FieldValueInvalid",
+			      "spec.strategy.rollingUpdate.maxUnavailable",
 			      "Invalid value: %s: may not be 0 when `maxSurge` is 0", go);
 	}
 }

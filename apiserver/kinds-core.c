@@ -10,16 +10,23 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define NAME_COLUMN                                                                      \
-	{.name = "Name", .type = "string", .format = "name",                             \
-	 .description = "Name must be unique within a namespace. Is required when "      \
-			"creating resources, although some resources may allow a client " \
-			"to request the generation of an appropriate name automatically."}
-#define AGE_COLUMN                                                                       \
-	{.name = "Age", .type = "string", .format = "",                                  \
-	 .description = "CreationTimestamp is a timestamp representing the server time " \
-			"when this object was created."}
-#define COLUMN(n, t, d, p) {.name = n, .type = t, .format = "", .description = d, .priority = p}
+#define NAME_COLUMN                                                                                \
+	{                                                                                          \
+		.name = "Name", .type = "string", .format = "name",                                \
+		.description = "Name must be unique within a namespace. Is required when "         \
+			       "creating resources, although some resources may allow a client "   \
+			       "to request the generation of an appropriate name automatically."   \
+	}
+#define AGE_COLUMN                                                                                 \
+	{                                                                                          \
+		.name = "Age", .type = "string", .format = "",                                     \
+		.description = "CreationTimestamp is a timestamp representing the server time "    \
+			       "when this object was created."                                     \
+	}
+#define COLUMN(n, t, d, p)                                                                         \
+	{                                                                                          \
+		.name = n, .type = t, .format = "", .description = d, .priority = p                \
+	}
 
 static void cell_str(json_t *cells, const char *s)
 {
@@ -67,8 +74,7 @@ char *kinds_go_value(const json_t *v)
 		const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-			keys[m++] = k;
+		json_object_foreach((json_t *)v, k, x) keys[m++] = k;
 		for (size_t i = 1; i < m; i++)
 			for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
 				const char *t = keys[j];
@@ -202,9 +208,29 @@ static void validate_config_keys(const json_t *map, const char *path, json_t *ca
 	}
 }
 
+/* Upstream: once `immutable` is true, neither the data nor the flag change. */
+static void validate_immutable(const json_t *obj, const json_t *old, const char *const *keys,
+			       json_t *causes)
+{
+	if (!old || !json_is_true(json_object_get(old, "immutable")))
+		return;
+	for (const char *const *k = keys; *k; k++) {
+		json_t *a = json_object_get(obj, *k), *b = json_object_get(old, *k);
+		bool empty_a = !a || json_object_size(a) == 0,
+		     empty_b = !b || json_object_size(b) == 0;
+		if (!(empty_a && empty_b) && !json_equal(a, b))
+			api_cause_add(causes, "FieldValueForbidden", *k,
+				      "Forbidden: field is immutable when `immutable` is set");
+	}
+	if (!json_is_true(json_object_get(obj, "immutable")))
+		api_cause_add(causes, "FieldValueForbidden", "immutable",
+			      "Forbidden: field is immutable when `immutable` is set");
+}
+
 void kinds_configmap_validate(const json_t *obj, const json_t *old, json_t *causes)
 {
-	(void)old;
+	static const char *const keys[] = {"data", "binaryData", NULL};
+	validate_immutable(obj, old, keys, causes);
 	json_t *data = json_object_get(obj, "data");
 	json_t *bin = json_object_get(obj, "binaryData");
 	validate_config_keys(data, "data", causes);
@@ -288,29 +314,37 @@ void kinds_endpoints_defaults(json_t *obj)
 	size_t i, j;
 	json_t *ss, *p;
 	json_array_foreach(json_object_get(obj, "subsets"), i, ss)
-		json_array_foreach(json_object_get(ss, "ports"), j, p)
-			if (json_is_object(p) && !json_object_get(p, "protocol"))
-				json_object_set_new(p, "protocol", json_string("TCP"));
+		json_array_foreach(json_object_get(ss, "ports"), j,
+				   p) if (json_is_object(p) && !json_object_get(p, "protocol"))
+			json_object_set_new(p, "protocol", json_string("TCP"));
 }
 
 /* ---- events ---- */
 
 const struct table_column kinds_event_columns[] = {
 	COLUMN("Last Seen", "string", "The last time this event was observed.", 0),
-	COLUMN("Type", "string", "Type of this event (Normal, Warning), new types could be "
-				 "added in the future.", 0),
-	COLUMN("Reason", "string", "Short, machine understandable string that gives the "
-				   "reason for the transition into the object's current status.",
+	COLUMN("Type", "string",
+	       "Type of this event (Normal, Warning), new types could be "
+	       "added in the future.",
+	       0),
+	COLUMN("Reason", "string",
+	       "Short, machine understandable string that gives the "
+	       "reason for the transition into the object's current status.",
 	       0),
 	COLUMN("Object", "string", "The object this Event is about.", 0),
 	COLUMN("Subobject", "string", "The subobject (fieldPath) this Event is about.", 1),
 	COLUMN("Source", "string", "The component reporting this event.", 1),
-	COLUMN("Message", "string", "A human-readable description of the status of this "
-				    "operation.", 0),
+	COLUMN("Message", "string",
+	       "A human-readable description of the status of this "
+	       "operation.",
+	       0),
 	COLUMN("First Seen", "string", "The time at which the event was first recorded.", 1),
 	COLUMN("Count", "string", "The number of times this event has occurred.", 1),
-	{.name = "Name", .type = "string", .format = "name",
-	 .description = "Name must be unique within a namespace.", .priority = 1},
+	{.name = "Name",
+	 .type = "string",
+	 .format = "name",
+	 .description = "Name must be unique within a namespace.",
+	 .priority = 1},
 	{.name = NULL},
 };
 
@@ -319,8 +353,7 @@ static char *trim_space(const char *s)
 	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
 		s++;
 	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
-		     s[n - 1] == '\r'))
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
 		n--;
 	return xstrndup(s, n);
 }
@@ -376,11 +409,11 @@ void kinds_event_print(const json_t *obj, time_t now, json_t *cells)
 bool kinds_event_field(const json_t *obj, const char *field, const char **value)
 {
 	static const char *const direct[] = {
-		"involvedObject.kind",	      "involvedObject.namespace",
-		"involvedObject.name",	      "involvedObject.uid",
-		"involvedObject.apiVersion",  "involvedObject.resourceVersion",
-		"involvedObject.fieldPath",   "reason",
-		"reportingComponent",	      "type",
+		"involvedObject.kind",	     "involvedObject.namespace",
+		"involvedObject.name",	     "involvedObject.uid",
+		"involvedObject.apiVersion", "involvedObject.resourceVersion",
+		"involvedObject.fieldPath",  "reason",
+		"reportingComponent",	     "type",
 	};
 	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
 		if (!strcmp(field, direct[i])) {
@@ -459,9 +492,8 @@ void kinds_namespace_prepare_create(json_t *obj)
 	}
 	size_t i;
 	json_t *f;
-	json_array_foreach(fin, i, f)
-		if (json_is_string(f) && !strcmp(json_string_value(f), "kubernetes"))
-			return;
+	json_array_foreach(fin, i, f) if (json_is_string(f) &&
+					  !strcmp(json_string_value(f), "kubernetes")) return;
 	json_array_append_new(fin, json_string("kubernetes"));
 }
 
@@ -487,13 +519,19 @@ const struct table_column kinds_node_columns[] = {
 	COLUMN("Version", "string", "Kubelet Version reported by the node.", 0),
 	COLUMN("Internal-IP", "string", "List of internal IPs.", 1),
 	COLUMN("External-IP", "string", "List of external IPs.", 1),
-	COLUMN("OS-Image", "string", "OS Image reported by the node from /etc/os-release "
-				     "(e.g. Debian GNU/Linux 7 (wheezy)).", 1),
-	COLUMN("Kernel-Version", "string", "Kernel Version reported by the node from "
-					   "'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
-	COLUMN("Container-Runtime", "string", "ContainerRuntime Version reported by the node "
-					      "through runtime remote API (e.g. "
-					      "containerd://1.4.2).", 1),
+	COLUMN("OS-Image", "string",
+	       "OS Image reported by the node from /etc/os-release "
+	       "(e.g. Debian GNU/Linux 7 (wheezy)).",
+	       1),
+	COLUMN("Kernel-Version", "string",
+	       "Kernel Version reported by the node from "
+	       "'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+	       1),
+	COLUMN("Container-Runtime", "string",
+	       "ContainerRuntime Version reported by the node "
+	       "through runtime remote API (e.g. "
+	       "containerd://1.4.2).",
+	       1),
 	{.name = NULL},
 };
 
@@ -501,9 +539,9 @@ static const char *node_address(const json_t *obj, const char *type)
 {
 	size_t i;
 	json_t *a;
-	json_array_foreach(json_path_get(obj, "status.addresses"), i, a)
-		if (!strcmp(printer_str(a, "type"), type))
-			return printer_str(a, "address");
+	json_array_foreach(
+		json_path_get(obj, "status.addresses"), i,
+		a) if (!strcmp(printer_str(a, "type"), type)) return printer_str(a, "address");
 	return "<none>";
 }
 
@@ -712,8 +750,7 @@ void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes)
 	size_t total = 0;
 	const char *k;
 	json_t *v;
-	json_object_foreach(data, k, v)
-		total += json_string_length(v) * 3 / 4;
+	json_object_foreach(data, k, v) total += json_string_length(v) * 3 / 4;
 	if (total > 1024 * 1024)
 		api_cause_add(causes, "FieldValueTooLong", "data",
 			      "Too long: must have at most 1048576 bytes");
@@ -727,6 +764,8 @@ void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes)
 					      "Required value");
 			}
 	}
+	static const char *const keys[] = {"data", NULL};
+	validate_immutable(obj, old, keys, causes);
 	if (old) {
 		const char *was = printer_str(old, "type");
 		if (strcmp(was, type))
@@ -739,9 +778,11 @@ void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes)
 
 const struct table_column kinds_serviceaccount_columns[] = {
 	NAME_COLUMN,
-	COLUMN("Secrets", "integer", "Secrets is a list of the secrets in the same namespace "
-				     "that pods running using this ServiceAccount are allowed "
-				     "to use.", 0),
+	COLUMN("Secrets", "integer",
+	       "Secrets is a list of the secrets in the same namespace "
+	       "that pods running using this ServiceAccount are allowed "
+	       "to use.",
+	       0),
 	AGE_COLUMN,
 	{.name = NULL},
 };

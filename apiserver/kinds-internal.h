@@ -11,8 +11,8 @@
 #include "err.h"
 #include "apiserver/resource.h"
 
-#define KINDS_PRINTER(kind)                                                          \
-	extern const struct table_column kinds_##kind##_columns[];                   \
+#define KINDS_PRINTER(kind)                                                                        \
+	extern const struct table_column kinds_##kind##_columns[];                                 \
 	void kinds_##kind##_print(const json_t *obj, time_t now, json_t *cells)
 
 /* kinds-core.c */

@@ -11,30 +11,49 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p) {.name = n, .type = t, .format = "", .description = d, .priority = p}
+#define COLUMN(n, t, d, p)                                                                         \
+	{                                                                                          \
+		.name = n, .type = t, .format = "", .description = d, .priority = p                \
+	}
 
 const struct table_column kinds_pod_columns[] = {
-	{.name = "Name", .type = "string", .format = "name",
+	{.name = "Name",
+	 .type = "string",
+	 .format = "name",
 	 .description = "Name must be unique within a namespace. Is required when creating "
 			"resources, although some resources may allow a client to request the "
 			"generation of an appropriate name automatically."},
-	COLUMN("Ready", "string", "The aggregate readiness state of this pod for accepting "
-				  "traffic.", 0),
+	COLUMN("Ready", "string",
+	       "The aggregate readiness state of this pod for accepting "
+	       "traffic.",
+	       0),
 	COLUMN("Status", "string", "The aggregate status of the containers in this pod.", 0),
-	COLUMN("Restarts", "string", "The number of times the containers in this pod have "
-				     "been restarted and when the last container in this pod "
-				     "has restarted.", 0),
-	{.name = "Age", .type = "string", .format = "",
+	COLUMN("Restarts", "string",
+	       "The number of times the containers in this pod have "
+	       "been restarted and when the last container in this pod "
+	       "has restarted.",
+	       0),
+	{.name = "Age",
+	 .type = "string",
+	 .format = "",
 	 .description = "CreationTimestamp is a timestamp representing the server time when "
 			"this object was created."},
-	COLUMN("IP", "string", "IP address allocated to the pod. Routable at least within the "
-			       "cluster. Empty if not yet allocated.", 1),
-	COLUMN("Node", "string", "NodeName is a request to schedule this pod onto a specific "
-				 "node.", 1),
-	COLUMN("Nominated Node", "string", "nominatedNodeName is set only when this pod "
-					   "preempts other pods on the node.", 1),
-	COLUMN("Readiness Gates", "string", "If specified, all readiness gates will be "
-					    "evaluated for pod readiness.", 1),
+	COLUMN("IP", "string",
+	       "IP address allocated to the pod. Routable at least within the "
+	       "cluster. Empty if not yet allocated.",
+	       1),
+	COLUMN("Node", "string",
+	       "NodeName is a request to schedule this pod onto a specific "
+	       "node.",
+	       1),
+	COLUMN("Nominated Node", "string",
+	       "nominatedNodeName is set only when this pod "
+	       "preempts other pods on the node.",
+	       1),
+	COLUMN("Readiness Gates", "string",
+	       "If specified, all readiness gates will be "
+	       "evaluated for pod readiness.",
+	       1),
 	{.name = NULL},
 };
 
@@ -47,9 +66,9 @@ static bool condition_true(const json_t *pod, const char *type)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_path_get(pod, "status.conditions"), i, c)
-		if (str_eq(json_path_str(c, "type"), type))
-			return str_eq(json_path_str(c, "status"), "True");
+	json_array_foreach(json_path_get(pod, "status.conditions"), i,
+			   c) if (str_eq(json_path_str(c, "type"),
+					 type)) return str_eq(json_path_str(c, "status"), "True");
 	return false;
 }
 
@@ -57,9 +76,8 @@ static const json_t *init_container_spec(const json_t *pod, const char *name)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_path_get(pod, "spec.initContainers"), i, c)
-		if (str_eq(json_path_str(c, "name"), name))
-			return c;
+	json_array_foreach(json_path_get(pod, "spec.initContainers"), i,
+			   c) if (str_eq(json_path_str(c, "name"), name)) return c;
 	return NULL;
 }
 
@@ -104,17 +122,16 @@ void kinds_pod_print(const json_t *pod, time_t now, json_t *cells)
 	}
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_path_get(pod, "status.conditions"), i, c)
-		if (str_eq(json_path_str(c, "type"), "PodScheduled") &&
-		    str_eq(json_path_str(c, "reason"), "SchedulingGated")) {
-			free(reason);
-			reason = xstrdup("SchedulingGated");
-		}
+	json_array_foreach(json_path_get(pod, "status.conditions"), i,
+			   c) if (str_eq(json_path_str(c, "type"), "PodScheduled") &&
+				  str_eq(json_path_str(c, "reason"), "SchedulingGated"))
+	{
+		free(reason);
+		reason = xstrdup("SchedulingGated");
+	}
 
 	json_t *init_specs = json_path_get(pod, "spec.initContainers");
-	json_array_foreach(init_specs, i, c)
-		if (restartable(c))
-			total++;
+	json_array_foreach(init_specs, i, c) if (restartable(c)) total++;
 
 	bool initializing = false;
 	json_array_foreach(json_path_get(pod, "status.initContainerStatuses"), i, c)
@@ -219,12 +236,13 @@ void kinds_pod_print(const json_t *pod, time_t now, json_t *cells)
 		{
 			const char *type = json_path_str(g, "conditionType");
 			size_t j;
-			json_array_foreach(json_path_get(pod, "status.conditions"), j, c)
-				if (str_eq(json_path_str(c, "type"), type)) {
-					if (str_eq(json_path_str(c, "status"), "True"))
-						true_count++;
-					break;
-				}
+			json_array_foreach(json_path_get(pod, "status.conditions"), j,
+					   c) if (str_eq(json_path_str(c, "type"), type))
+			{
+				if (str_eq(json_path_str(c, "status"), "True"))
+					true_count++;
+				break;
+			}
 		}
 		cleanup_free char *s = xasprintf("%zu/%zu", true_count, json_array_size(gates));
 		json_array_append_new(cells, json_string(s));
@@ -234,8 +252,8 @@ void kinds_pod_print(const json_t *pod, time_t now, json_t *cells)
 bool kinds_pod_field(const json_t *obj, const char *field, const char **value)
 {
 	static const char *const direct[] = {
-		"spec.nodeName",      "spec.restartPolicy", "spec.schedulerName",
-		"spec.serviceAccountName", "status.phase", "status.nominatedNodeName",
+		"spec.nodeName",	   "spec.restartPolicy", "spec.schedulerName",
+		"spec.serviceAccountName", "status.phase",	 "status.nominatedNodeName",
 	};
 	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
 		if (!strcmp(field, direct[i])) {
@@ -297,16 +315,16 @@ static void container_defaults(json_t *c)
 {
 	if (!json_is_object(c))
 		return;
-	set_default(c, "imagePullPolicy",
-		    json_string(default_pull_policy(json_string_value(json_object_get(c, "image")))));
+	set_default(
+		c, "imagePullPolicy",
+		json_string(default_pull_policy(json_string_value(json_object_get(c, "image")))));
 	set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
 	set_default(c, "terminationMessagePolicy", json_string("File"));
 	set_default(c, "resources", json_object());
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_object_get(c, "ports"), i, p)
-		if (json_is_object(p))
-			set_default(p, "protocol", json_string("TCP"));
+	json_array_foreach(json_object_get(c, "ports"), i, p) if (json_is_object(p))
+		set_default(p, "protocol", json_string("TCP"));
 	json_t *e;
 	json_array_foreach(json_object_get(c, "env"), i, e)
 	{
@@ -328,9 +346,8 @@ static void container_defaults(json_t *c)
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(limits, k, v)
-			if (!json_object_get(req, k))
-				json_object_set(req, k, v);
+		json_object_foreach(limits, k, v) if (!json_object_get(req, k))
+			json_object_set(req, k, v);
 	}
 }
 
@@ -345,10 +362,8 @@ void kinds_podspec_defaults(json_t *spec)
 	set_default(spec, "securityContext", json_object());
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(spec, "containers"), i, c)
-		container_defaults(c);
-	json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-		container_defaults(c);
+	json_array_foreach(json_object_get(spec, "containers"), i, c) container_defaults(c);
+	json_array_foreach(json_object_get(spec, "initContainers"), i, c) container_defaults(c);
 	json_t *v;
 	json_array_foreach(json_object_get(spec, "volumes"), i, v)
 	{
@@ -383,9 +398,10 @@ static void default_tolerations(json_t *spec)
 				found = true;
 		}
 		if (!found)
-			json_array_append_new(tol, json_pack("{s:s, s:s, s:s, s:i}", "key", keys[k],
-							     "operator", "Exists", "effect",
-							     "NoExecute", "tolerationSeconds", 300));
+			json_array_append_new(tol,
+					      json_pack("{s:s, s:s, s:s, s:i}", "key", keys[k],
+							"operator", "Exists", "effect", "NoExecute",
+							"tolerationSeconds", 300));
 	}
 }
 
@@ -453,7 +469,7 @@ static void validate_enum(const json_t *obj, const char *key, const char *path,
 }
 
 static void validate_port_number(const json_t *port, const char *key, const char *path,
-				  bool required, json_t *causes)
+				 bool required, json_t *causes)
 {
 	json_t *v = json_object_get(port, key);
 	cleanup_free char *field = xasprintf("%s.%s", path, key);
@@ -472,8 +488,7 @@ static void validate_port_number(const json_t *port, const char *key, const char
 
 static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
 
-static void validate_containers(const json_t *list, const char *path, json_t *names,
-				json_t *causes)
+static void validate_containers(const json_t *list, const char *path, json_t *names, json_t *causes)
 {
 	static const char *const pull[] = {"Always", "IfNotPresent", "Never", NULL};
 	size_t i;
@@ -569,9 +584,8 @@ static json_t *immutable_view(const json_t *spec)
 	for (size_t k = 0; k < 2; k++) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(json_object_get(s, lists[k]), i, c)
-			if (json_is_object(c))
-				json_object_del(c, "image");
+		json_array_foreach(json_object_get(s, lists[k]), i, c) if (json_is_object(c))
+			json_object_del(c, "image");
 	}
 	json_object_del(s, "activeDeadlineSeconds");
 	json_object_del(s, "tolerations");

@@ -12,24 +12,37 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p) {.name = n, .type = t, .format = "", .description = d, .priority = p}
+#define COLUMN(n, t, d, p)                                                                         \
+	{                                                                                          \
+		.name = n, .type = t, .format = "", .description = d, .priority = p                \
+	}
 
 const struct table_column kinds_service_columns[] = {
-	{.name = "Name", .type = "string", .format = "name",
+	{.name = "Name",
+	 .type = "string",
+	 .format = "name",
 	 .description = "Name must be unique within a namespace. Is required when creating "
 			"resources, although some resources may allow a client to request the "
 			"generation of an appropriate name automatically."},
 	COLUMN("Type", "string", "type determines how the Service is exposed.", 0),
-	COLUMN("Cluster-IP", "string", "clusterIP is the IP address of the service and is "
-				       "usually assigned randomly.", 0),
-	COLUMN("External-IP", "string", "List of IP addresses for which nodes in the cluster "
-					"will also accept traffic for this service.", 0),
+	COLUMN("Cluster-IP", "string",
+	       "clusterIP is the IP address of the service and is "
+	       "usually assigned randomly.",
+	       0),
+	COLUMN("External-IP", "string",
+	       "List of IP addresses for which nodes in the cluster "
+	       "will also accept traffic for this service.",
+	       0),
 	COLUMN("Port(s)", "string", "The list of ports that are exposed by this service.", 0),
-	{.name = "Age", .type = "string", .format = "",
+	{.name = "Age",
+	 .type = "string",
+	 .format = "",
 	 .description = "CreationTimestamp is a timestamp representing the server time when "
 			"this object was created."},
-	COLUMN("Selector", "string", "Route service traffic to pods with label keys and values "
-				     "matching this selector.", 1),
+	COLUMN("Selector", "string",
+	       "Route service traffic to pods with label keys and values "
+	       "matching this selector.",
+	       1),
 	{.name = NULL},
 };
 
@@ -228,16 +241,15 @@ static bool old_node_port(const json_t *old, long long np)
 {
 	size_t i;
 	json_t *p;
-	json_array_foreach(json_path_get(old, "spec.ports"), i, p)
-		if (printer_int(p, "nodePort") == np)
-			return true;
+	json_array_foreach(json_path_get(old, "spec.ports"), i,
+			   p) if (printer_int(p, "nodePort") == np) return true;
 	return false;
 }
 
 void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes)
 {
-	static const char *const types[] = {"ClusterIP", "ExternalName", "LoadBalancer",
-					    "NodePort", NULL};
+	static const char *const types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort",
+					    NULL};
 	static const char *const affinity[] = {"ClientIP", "None", NULL};
 	static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
 	json_t *spec = json_object_get(obj, "spec");
@@ -263,8 +275,8 @@ void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes
 				      cip);
 	}
 	if (headless && needs_node_ports(type)) {
-		cleanup_free char *msg = xasprintf("may not be set to 'None' for %s services",
-						   type);
+		cleanup_free char *msg =
+			xasprintf("may not be set to 'None' for %s services", type);
 		api_cause_add(causes, "FieldValueInvalid", "spec.clusterIPs[0]",
 			      "Invalid value: \"None\": %s", msg);
 	}
@@ -338,11 +350,58 @@ void kinds_service_prepare_create(json_t *obj)
 	json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
 }
 
+/* Upstream's dropTypeDependentFields: on a type change, fields that belonged
+ * to the old type and that the client left as they were are dropped, so
+ * `kubectl apply` of a new type works without clearing them by hand. */
+static void drop_type_dependent(json_t *spec, const json_t *old_spec)
+{
+	const char *type = printer_str(spec, "type");
+	const char *was = printer_str(old_spec, "type");
+	if (!strcmp(type, was))
+		return;
+	if (!strcmp(type, "ExternalName") && json_equal(json_object_get(spec, "clusterIP"),
+							json_object_get(old_spec, "clusterIP"))) {
+		const char *keys[] = {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+				      "internalTrafficPolicy"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			json_object_del(spec, keys[i]);
+	}
+	if (!needs_node_ports(type)) {
+		json_t *ports = json_object_get(spec, "ports");
+		json_t *old_ports_json = json_object_get(old_spec, "ports");
+		size_t i;
+		json_t *p;
+		json_array_foreach(ports, i, p)
+		{
+			json_t *np = json_object_get(p, "nodePort");
+			json_t *onp =
+				json_object_get(json_array_get(old_ports_json, i), "nodePort");
+			if (np && json_equal(np, onp))
+				json_object_del(p, "nodePort");
+		}
+		if (json_equal(json_object_get(spec, "externalTrafficPolicy"),
+			       json_object_get(old_spec, "externalTrafficPolicy")))
+			json_object_del(spec, "externalTrafficPolicy");
+	}
+	if (strcmp(type, "LoadBalancer")) {
+		const char *keys[] = {"allocateLoadBalancerNodePorts", "loadBalancerClass",
+				      "healthCheckNodePort"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (json_equal(json_object_get(spec, keys[i]),
+				       json_object_get(old_spec, keys[i])))
+				json_object_del(spec, keys[i]);
+	}
+}
+
 void kinds_service_prepare_update(json_t *obj, const json_t *old)
 {
 	json_t *status = json_object_get(old, "status");
 	json_object_set_new(obj, "status",
 			    status ? json_copy_deep(status) : json_pack("{s:{}}", "loadBalancer"));
+	json_t *spec = json_object_get(obj, "spec");
+	json_t *old_spec = json_object_get(old, "spec");
+	if (json_is_object(spec) && json_is_object(old_spec))
+		drop_type_dependent(spec, old_spec);
 }
 
 /* ---- allocation ---- */
@@ -421,10 +480,11 @@ static int old_port_for(const json_t *old, const json_t *p)
 {
 	size_t i;
 	json_t *o;
-	json_array_foreach(json_path_get(old, "spec.ports"), i, o)
-		if (printer_int(o, "port") == printer_int(p, "port") &&
-		    !strcmp(printer_str(o, "protocol"), printer_str(p, "protocol")))
-			return (int)printer_int(o, "nodePort");
+	json_array_foreach(
+		json_path_get(old, "spec.ports"), i,
+		o) if (printer_int(o, "port") == printer_int(p, "port") &&
+		       !strcmp(printer_str(o, "protocol"),
+			       printer_str(p, "protocol"))) return (int)printer_int(o, "nodePort");
 	return 0;
 }
 
@@ -450,8 +510,7 @@ static int allocate_ports(json_t *spec, const json_t *old, const int *held, size
 			got = allocator_port_allocate(want, &e);
 			if (got < 0) {
 				if (mk_err_code(e) != MK_EINVALID)
-					return mk_err_set(err, mk_err_code(e), "%s",
-							  mk_err_msg(e));
+					return mk_err_set(err, mk_err_code(e), "%s", mk_err_msg(e));
 				return mk_err_set(err, MK_EINVALID,
 						  "spec.ports[%zu].nodePort: Invalid value: %d: %s",
 						  i, want, mk_err_msg(e));
@@ -530,9 +589,8 @@ int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
 		/* Upstream drops the nodePorts a type change leaves behind. */
 		size_t i;
 		json_t *p;
-		json_array_foreach(json_object_get(spec, "ports"), i, p)
-			if (json_is_object(p))
-				json_object_del(p, "nodePort");
+		json_array_foreach(json_object_get(spec, "ports"), i, p) if (json_is_object(p))
+			json_object_del(p, "nodePort");
 	}
 	for (size_t i = 0; i < n_held; i++)
 		if (!port_in(used, n_used, held[i]))

@@ -53,8 +53,7 @@ static json_t *path_param(const char *name, const char *description)
 static json_t *query_param(const char *name, const char *description)
 {
 	return json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", name, "in", "query",
-			 "description", description, "schema", "type", "string", "uniqueItems",
-			 1);
+			 "description", description, "schema", "type", "string", "uniqueItems", 1);
 }
 
 static json_t *patch_op(const struct api_resource *r)
@@ -70,9 +69,9 @@ static json_t *patch_op(const struct api_resource *r)
 
 	cleanup_free char *summary = xasprintf("partially update the specified %s", r->kind);
 	json_t *params = json_array();
-	json_array_append_new(params, query_param("dryRun",
-						  "When present, indicates that modifications "
-						  "should not be persisted."));
+	json_array_append_new(params,
+			      query_param("dryRun", "When present, indicates that modifications "
+						    "should not be persisted."));
 	json_array_append_new(params, query_param("fieldManager",
 						  "fieldManager is a name associated with the "
 						  "actor or entity that is making these changes."));
@@ -80,11 +79,10 @@ static json_t *patch_op(const struct api_resource *r)
 						  "fieldValidation instructs the server on how to "
 						  "handle objects in the request (POST/PUT/PATCH) "
 						  "containing unknown or duplicate fields."));
-	json_array_append_new(params,
-			      json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "force", "in",
-					"query", "description",
-					"Force is going to \"force\" Apply requests.", "schema",
-					"type", "boolean", "uniqueItems", 1));
+	json_array_append_new(params, json_pack("{s:s, s:s, s:s, s:{s:s, s:b}}", "name", "force",
+						"in", "query", "description",
+						"Force is going to \"force\" Apply requests.",
+						"schema", "type", "boolean", "uniqueItems", 1));
 
 	/* No application/strategic-merge-patch+json: without schemas kubectl must
 	 * fall back to its compiled-in types for strategic merge patches. */
@@ -116,9 +114,9 @@ json_t *openapi_v3_doc(const char *gv_path)
 			continue;
 		served = true;
 		cleanup_free char *path =
-			r->namespaced ? xasprintf("/%s/namespaces/{namespace}/%s/{name}", p,
-						  r->resource)
-				      : xasprintf("/%s/%s/{name}", p, r->resource);
+			r->namespaced
+				? xasprintf("/%s/namespaces/{namespace}/%s/{name}", p, r->resource)
+				: xasprintf("/%s/%s/{name}", p, r->resource);
 		cleanup_free char *name_desc = xasprintf("name of the %s", r->kind);
 		json_t *params = json_array();
 		json_array_append_new(params, path_param("name", name_desc));
@@ -127,12 +125,11 @@ json_t *openapi_v3_doc(const char *gv_path)
 					      path_param("namespace",
 							 "object name and auth scope, such as "
 							 "for teams and projects"));
-		json_array_append_new(params,
-				      query_param("pretty", "If 'true', then the output is "
-							    "pretty printed."));
-		json_object_set_new(paths, path,
-				    json_pack("{s:o, s:o}", "patch", patch_op(r), "parameters",
-					      params));
+		json_array_append_new(params, query_param("pretty", "If 'true', then the output is "
+								    "pretty printed."));
+		json_object_set_new(
+			paths, path,
+			json_pack("{s:o, s:o}", "patch", patch_op(r), "parameters", params));
 	}
 	/* A group version whose only rows are virtual (componentstatuses) would
 	 * still be listed if it had stored kinds; an unknown one is NULL. */

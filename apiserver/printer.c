@@ -10,14 +10,18 @@
 #include "apiserver/printer.h"
 
 static const struct table_column default_columns[] = {
-	{.name = "Name", .type = "string", .format = "name",
+	{.name = "Name",
+	 .type = "string",
+	 .format = "name",
 	 .description = "Name must be unique within a namespace. Is required when creating "
 			"resources, although some resources may allow a client to request the "
 			"generation of an appropriate name automatically. Name is primarily "
 			"intended for creation idempotence and configuration definition. Cannot "
 			"be updated. More info: https://kubernetes.io/docs/concepts/overview/"
 			"working-with-objects/names#names"},
-	{.name = "Age", .type = "string", .format = "",
+	{.name = "Age",
+	 .type = "string",
+	 .format = "",
 	 .description = "CreationTimestamp is a timestamp representing the server time when "
 			"this object was created."},
 	{.name = NULL},
@@ -36,9 +40,9 @@ char *printer_since(const char *timestamp, time_t now, char *out, size_t len)
 void printer_cell_age(const json_t *obj, time_t now, json_t *cells)
 {
 	char b[32];
-	json_array_append_new(cells, json_string(printer_since(
-						     json_path_str(obj, "metadata.creationTimestamp"),
-						     now, b, sizeof(b))));
+	json_array_append_new(
+		cells, json_string(printer_since(json_path_str(obj, "metadata.creationTimestamp"),
+						 now, b, sizeof(b))));
 }
 
 long long printer_int(const json_t *obj, const char *path)
@@ -123,8 +127,8 @@ char *printer_label_selector(const json_t *selector)
 	json_object_foreach(ml, key, val)
 	{
 		req[m] = (struct requirement){.key = key, .order = m};
-		req[m].text = xasprintf("%s=%s", key, json_is_string(val) ? json_string_value(val)
-									    : "");
+		req[m].text =
+			xasprintf("%s=%s", key, json_is_string(val) ? json_string_value(val) : "");
 		m++;
 	}
 	size_t i;
@@ -178,8 +182,7 @@ char *printer_labels_map(const json_t *map)
 	size_t m = 0;
 	const char *key;
 	json_t *val;
-	json_object_foreach((json_t *)map, key, val)
-		keys[m++] = key;
+	json_object_foreach((json_t *)map, key, val) keys[m++] = key;
 	qsort(keys, m, sizeof(*keys), string_cmp);
 	cleanup_buf struct buf b = BUF_INIT;
 	for (size_t i = 0; i < m; i++) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "xalloc.h"
 #include "apiserver/resource.h"
@@ -29,16 +30,28 @@ static const char *const cat_all[] = {"all", NULL};
 
 #define SHORT(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-#define STATUS_SUB(g, k) {.name = "status", .group = g, .version = "v1", .kind = k, \
-			  .verbs = verbs_get_patch_update}
-#define SCALE_SUB {.name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale", \
-		   .verbs = verbs_get_patch_update}
+#define STATUS_SUB(g, k)                                                                           \
+	{                                                                                          \
+		.name = "status", .group = g, .version = "v1", .kind = k,                          \
+		.verbs = verbs_get_patch_update                                                    \
+	}
+#define SCALE_SUB                                                                                  \
+	{                                                                                          \
+		.name = "scale", .group = "autoscaling", .version = "v1", .kind = "Scale",         \
+		.verbs = verbs_get_patch_update                                                    \
+	}
 
 static const struct api_subresource pod_subs[] = {
 	{.name = "binding", .group = "", .version = "v1", .kind = "Binding", .verbs = verbs_create},
-	{.name = "eviction", .group = "policy", .version = "v1", .kind = "Eviction",
+	{.name = "eviction",
+	 .group = "policy",
+	 .version = "v1",
+	 .kind = "Eviction",
 	 .verbs = verbs_create},
-	{.name = "exec", .group = "", .version = "v1", .kind = "PodExecOptions",
+	{.name = "exec",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "PodExecOptions",
 	 .verbs = verbs_create_get},
 	{.name = "log", .group = "", .version = "v1", .kind = "Pod", .verbs = verbs_get},
 	STATUS_SUB("", "Pod"),
@@ -47,7 +60,10 @@ static const struct api_subresource pod_subs[] = {
 static const struct api_subresource node_subs[] = {STATUS_SUB("", "Node"), {.name = NULL}};
 /* finalize: the namespace controller's PUT that drops spec.finalizers. */
 static const struct api_subresource namespace_subs[] = {
-	{.name = "finalize", .group = "", .version = "v1", .kind = "Namespace",
+	{.name = "finalize",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "Namespace",
 	 .verbs = (const char *const[]){"update", NULL}},
 	STATUS_SUB("", "Namespace"),
 	{.name = NULL},
@@ -66,86 +82,156 @@ static const struct api_subresource replicaset_subs[] = {
 
 const struct api_resource api_resources[] = {
 	{
-		.group = "", .version = "v1", .resource = "componentstatuses",
-		.singular = "componentstatus", .kind = "ComponentStatus", .namespaced = false,
-		.short_names = SHORT("cs"), .verbs = verbs_get_list,
+		.group = "",
+		.version = "v1",
+		.resource = "componentstatuses",
+		.singular = "componentstatus",
+		.kind = "ComponentStatus",
+		.namespaced = false,
+		.short_names = SHORT("cs"),
+		.verbs = verbs_get_list,
 		.virtual_list = kinds_componentstatus_list,
 		.columns = kinds_componentstatus_columns,
 		.print_row = kinds_componentstatus_print,
 	},
 	{
-		.group = "", .version = "v1", .resource = "configmaps", .singular = "configmap",
-		.kind = "ConfigMap", .namespaced = true, .short_names = SHORT("cm"),
-		.verbs = verbs_all, .storage = "configmaps",
+		.group = "",
+		.version = "v1",
+		.resource = "configmaps",
+		.singular = "configmap",
+		.kind = "ConfigMap",
+		.namespaced = true,
+		.short_names = SHORT("cm"),
+		.verbs = verbs_all,
+		.storage = "configmaps",
 		.validate = kinds_configmap_validate,
-		.columns = kinds_configmap_columns, .print_row = kinds_configmap_print,
+		.columns = kinds_configmap_columns,
+		.print_row = kinds_configmap_print,
 	},
 	{
-		.group = "", .version = "v1", .resource = "endpoints", .singular = "endpoints",
-		.kind = "Endpoints", .namespaced = true, .short_names = SHORT("ep"),
-		.verbs = verbs_all, .storage = "services/endpoints",
+		.group = "",
+		.version = "v1",
+		.resource = "endpoints",
+		.singular = "endpoints",
+		.kind = "Endpoints",
+		.namespaced = true,
+		.short_names = SHORT("ep"),
+		.verbs = verbs_all,
+		.storage = "services/endpoints",
 		.defaults = kinds_endpoints_defaults,
-		.columns = kinds_endpoints_columns, .print_row = kinds_endpoints_print,
+		.columns = kinds_endpoints_columns,
+		.print_row = kinds_endpoints_print,
 	},
 	{
-		.group = "", .version = "v1", .resource = "events", .singular = "event",
-		.kind = "Event", .namespaced = true, .short_names = SHORT("ev"),
-		.verbs = verbs_all, .storage = "events",
+		.group = "",
+		.version = "v1",
+		.resource = "events",
+		.singular = "event",
+		.kind = "Event",
+		.namespaced = true,
+		.short_names = SHORT("ev"),
+		.verbs = verbs_all,
+		.storage = "events",
 		.validate = kinds_event_validate,
-		.columns = kinds_event_columns, .print_row = kinds_event_print,
+		.columns = kinds_event_columns,
+		.print_row = kinds_event_print,
 		.field_value = kinds_event_field,
 	},
 	{
-		.group = "", .version = "v1", .resource = "namespaces", .singular = "namespace",
-		.kind = "Namespace", .namespaced = false, .short_names = SHORT("ns"),
-		.verbs = verbs_no_collection, .subresources = namespace_subs,
+		.group = "",
+		.version = "v1",
+		.resource = "namespaces",
+		.singular = "namespace",
+		.kind = "Namespace",
+		.namespaced = false,
+		.short_names = SHORT("ns"),
+		.verbs = verbs_no_collection,
+		.subresources = namespace_subs,
 		.storage = "namespaces",
 		.defaults = kinds_namespace_defaults,
 		.prepare_create = kinds_namespace_prepare_create,
 		.prepare_update = kinds_namespace_prepare_update,
-		.columns = kinds_namespace_columns, .print_row = kinds_namespace_print,
+		.columns = kinds_namespace_columns,
+		.print_row = kinds_namespace_print,
 		.field_value = kinds_namespace_field,
 	},
 	{
-		.group = "", .version = "v1", .resource = "nodes", .singular = "node",
-		.kind = "Node", .namespaced = false, .short_names = SHORT("no"),
-		.verbs = verbs_all, .subresources = node_subs, .storage = "minions",
+		.group = "",
+		.version = "v1",
+		.resource = "nodes",
+		.singular = "node",
+		.kind = "Node",
+		.namespaced = false,
+		.short_names = SHORT("no"),
+		.verbs = verbs_all,
+		.subresources = node_subs,
+		.storage = "minions",
 		.defaults = kinds_node_defaults,
 		.validate = kinds_node_validate,
 		.prepare_update = kinds_node_prepare_update,
-		.columns = kinds_node_columns, .print_row = kinds_node_print,
+		.columns = kinds_node_columns,
+		.print_row = kinds_node_print,
 		.field_value = kinds_node_field,
 	},
 	{
-		.group = "", .version = "v1", .resource = "pods", .singular = "pod",
-		.kind = "Pod", .namespaced = true, .short_names = SHORT("po"),
-		.categories = cat_all, .verbs = verbs_all, .subresources = pod_subs,
+		.group = "",
+		.version = "v1",
+		.resource = "pods",
+		.singular = "pod",
+		.kind = "Pod",
+		.namespaced = true,
+		.short_names = SHORT("po"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = pod_subs,
 		.storage = "pods",
 		.defaults = kinds_pod_defaults,
 		.validate = kinds_pod_validate,
 		.prepare_create = kinds_pod_prepare_create,
 		.prepare_update = kinds_pod_prepare_update,
-		.columns = kinds_pod_columns, .print_row = kinds_pod_print,
+		.columns = kinds_pod_columns,
+		.print_row = kinds_pod_print,
 		.field_value = kinds_pod_field,
 	},
 	{
-		.group = "", .version = "v1", .resource = "secrets", .singular = "secret",
-		.kind = "Secret", .namespaced = true, .verbs = verbs_all, .storage = "secrets",
+		.group = "",
+		.version = "v1",
+		.resource = "secrets",
+		.singular = "secret",
+		.kind = "Secret",
+		.namespaced = true,
+		.verbs = verbs_all,
+		.storage = "secrets",
 		.defaults = kinds_secret_defaults,
 		.validate = kinds_secret_validate,
-		.columns = kinds_secret_columns, .print_row = kinds_secret_print,
+		.columns = kinds_secret_columns,
+		.print_row = kinds_secret_print,
 		.field_value = kinds_secret_field,
 	},
 	{
-		.group = "", .version = "v1", .resource = "serviceaccounts",
-		.singular = "serviceaccount", .kind = "ServiceAccount", .namespaced = true,
-		.short_names = SHORT("sa"), .verbs = verbs_all, .storage = "serviceaccounts",
-		.columns = kinds_serviceaccount_columns, .print_row = kinds_serviceaccount_print,
+		.group = "",
+		.version = "v1",
+		.resource = "serviceaccounts",
+		.singular = "serviceaccount",
+		.kind = "ServiceAccount",
+		.namespaced = true,
+		.short_names = SHORT("sa"),
+		.verbs = verbs_all,
+		.storage = "serviceaccounts",
+		.columns = kinds_serviceaccount_columns,
+		.print_row = kinds_serviceaccount_print,
 	},
 	{
-		.group = "", .version = "v1", .resource = "services", .singular = "service",
-		.kind = "Service", .namespaced = true, .short_names = SHORT("svc"),
-		.categories = cat_all, .verbs = verbs_all, .subresources = service_subs,
+		.group = "",
+		.version = "v1",
+		.resource = "services",
+		.singular = "service",
+		.kind = "Service",
+		.namespaced = true,
+		.short_names = SHORT("svc"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = service_subs,
 		.storage = "services/specs",
 		.defaults = kinds_service_defaults,
 		.validate = kinds_service_validate,
@@ -155,41 +241,70 @@ const struct api_resource api_resources[] = {
 		.on_update = kinds_service_on_update,
 		.on_delete = kinds_service_on_delete,
 		.on_update_abort = kinds_service_on_update_abort,
-		.columns = kinds_service_columns, .print_row = kinds_service_print,
+		.columns = kinds_service_columns,
+		.print_row = kinds_service_print,
 	},
 	{
-		.group = "apps", .version = "v1", .resource = "deployments",
-		.singular = "deployment", .kind = "Deployment", .namespaced = true,
-		.short_names = SHORT("deploy"), .categories = cat_all, .verbs = verbs_all,
-		.subresources = deployment_subs, .storage = "deployments",
+		.group = "apps",
+		.version = "v1",
+		.resource = "deployments",
+		.singular = "deployment",
+		.kind = "Deployment",
+		.namespaced = true,
+		.short_names = SHORT("deploy"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = deployment_subs,
+		.storage = "deployments",
 		.defaults = kinds_deployment_defaults,
 		.validate = kinds_deployment_validate,
 		.prepare_create = kinds_status_prepare_create,
 		.prepare_update = kinds_status_prepare_update,
-		.columns = kinds_deployment_columns, .print_row = kinds_deployment_print,
+		.columns = kinds_deployment_columns,
+		.print_row = kinds_deployment_print,
 	},
 	{
-		.group = "apps", .version = "v1", .resource = "replicasets",
-		.singular = "replicaset", .kind = "ReplicaSet", .namespaced = true,
-		.short_names = SHORT("rs"), .categories = cat_all, .verbs = verbs_all,
-		.subresources = replicaset_subs, .storage = "replicasets",
+		.group = "apps",
+		.version = "v1",
+		.resource = "replicasets",
+		.singular = "replicaset",
+		.kind = "ReplicaSet",
+		.namespaced = true,
+		.short_names = SHORT("rs"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = replicaset_subs,
+		.storage = "replicasets",
 		.defaults = kinds_replicaset_defaults,
 		.validate = kinds_replicaset_validate,
 		.prepare_create = kinds_status_prepare_create,
 		.prepare_update = kinds_status_prepare_update,
-		.columns = kinds_replicaset_columns, .print_row = kinds_replicaset_print,
+		.columns = kinds_replicaset_columns,
+		.print_row = kinds_replicaset_print,
 	},
 	{
-		.group = "coordination.k8s.io", .version = "v1", .resource = "leases",
-		.singular = "lease", .kind = "Lease", .namespaced = true, .verbs = verbs_all,
+		.group = "coordination.k8s.io",
+		.version = "v1",
+		.resource = "leases",
+		.singular = "lease",
+		.kind = "Lease",
+		.namespaced = true,
+		.verbs = verbs_all,
 		.storage = "leases",
-		.columns = kinds_lease_columns, .print_row = kinds_lease_print,
+		.columns = kinds_lease_columns,
+		.print_row = kinds_lease_print,
 	},
 	{
-		.group = "discovery.k8s.io", .version = "v1", .resource = "endpointslices",
-		.singular = "endpointslice", .kind = "EndpointSlice", .namespaced = true,
-		.verbs = verbs_all, .storage = "endpointslices",
-		.columns = kinds_endpointslice_columns, .print_row = kinds_endpointslice_print,
+		.group = "discovery.k8s.io",
+		.version = "v1",
+		.resource = "endpointslices",
+		.singular = "endpointslice",
+		.kind = "EndpointSlice",
+		.namespaced = true,
+		.verbs = verbs_all,
+		.storage = "endpointslices",
+		.columns = kinds_endpointslice_columns,
+		.print_row = kinds_endpointslice_print,
 	},
 	{.resource = NULL},
 };
@@ -272,7 +387,42 @@ void api_cause_add(json_t *causes, const char *reason, const char *field, const 
 	va_start(ap, fmt);
 	cleanup_free char *text = xvasprintf(fmt, ap);
 	va_end(ap);
-	cleanup_free char *msg = xasprintf("%s: %s", field, text);
 	json_array_append_new(causes, json_pack("{s:s, s:s, s:s}", "reason", reason, "message",
-						msg, "field", field));
+						text, "field", field));
+}
+
+char *api_causes_message(const json_t *causes)
+{
+	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_json json_t *seen = json_object();
+	size_t i, n = 0;
+	json_t *c;
+	json_array_foreach(causes, i, c)
+	{
+		const char *field = json_string_value(json_object_get(c, "field"));
+		const char *msg = json_string_value(json_object_get(c, "message"));
+		cleanup_free char *one = field && field[0]
+						 ? xasprintf("%s: %s", field, msg ? msg : "")
+						 : xstrdup(msg ? msg : "");
+		if (json_object_get(seen, one))
+			continue;
+		json_object_set_new(seen, one, json_true());
+		buf_printf(&b, "%s%s", n++ ? ", " : "", one);
+	}
+	if (n > 1)
+		return xasprintf("[%s]", buf_str(&b));
+	return buf_steal(&b);
+}
+
+json_t *api_causes_from_message(const char *msg)
+{
+	json_t *causes = json_array();
+	const char *sep = msg ? strstr(msg, ": ") : NULL;
+	if (!sep) {
+		api_cause_add(causes, "FieldValueInvalid", "", "%s", msg ? msg : "");
+		return causes;
+	}
+	cleanup_free char *field = xstrndup(msg, (size_t)(sep - msg));
+	api_cause_add(causes, "FieldValueInvalid", field, "%s", sep + 2);
+	return causes;
 }

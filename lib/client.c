@@ -8,10 +8,12 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "client.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #define CLIENT_CONNECT_TIMEOUT_S 10L
 #define CLIENT_REQUEST_TIMEOUT_S 60L
+#define CLIENT_WATCH_ANSWER_TIMEOUT_MS 60000LL
 #define CLIENT_USER_AGENT "mink8s/0.1"
 
 struct client {
@@ -22,6 +24,7 @@ struct client {
 	struct buf ca_data, cert_data, key_data;
 	pthread_mutex_t lock; /* guards easy */
 	CURL *easy;
+	atomic_llong watch_answer_timeout_ms;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -47,12 +50,21 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		       NULL;
 	if (!server || !*server)
 		server = kc ? kubeconfig_server(kc) : KUBECONFIG_DEFAULT_SERVER;
-	if (strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0)
+	cleanup_free char *url = NULL;
+	if (strncmp(server, "http://", 7) == 0 || strncmp(server, "https://", 8) == 0) {
+		url = xstrdup(server);
+	} else if (strstr(server, "://")) {
 		return mk_err_set(err, MK_EINVAL, "server %s: scheme must be http or https",
 				  server),
 		       NULL;
+	} else {
+		bool tls = kc && (kubeconfig_ca_file(kc) || kubeconfig_ca_data(kc, NULL) ||
+				  kubeconfig_client_cert_file(kc) ||
+				  kubeconfig_client_cert_data(kc, NULL));
+		url = xasprintf("%s://%s", tls ? "https" : "http", server);
+	}
 	struct client *c = xcalloc(1, sizeof(*c));
-	c->server = xstrdup(server);
+	c->server = steal_pointer(&url);
 	size_t n = strlen(c->server);
 	while (n > 0 && c->server[n - 1] == '/')
 		c->server[--n] = '\0';
@@ -75,12 +87,40 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		copy_data(&c->key_data, d, len);
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->watch_answer_timeout_ms, CLIENT_WATCH_ANSWER_TIMEOUT_MS);
 	c->easy = curl_easy_init();
 	if (!c->easy) {
 		client_free(c);
 		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
 	}
 	return c;
+}
+
+struct client *client_dup(const struct client *c, struct mk_err **err)
+{
+	struct client *d = xcalloc(1, sizeof(*d));
+	d->server = xstrdup(c->server);
+	d->auth_header = c->auth_header ? xstrdup(c->auth_header) : NULL;
+	d->insecure = c->insecure;
+	d->ca_file = c->ca_file ? xstrdup(c->ca_file) : NULL;
+	d->cert_file = c->cert_file ? xstrdup(c->cert_file) : NULL;
+	d->key_file = c->key_file ? xstrdup(c->key_file) : NULL;
+	copy_data(&d->ca_data, c->ca_data.data, c->ca_data.len);
+	copy_data(&d->cert_data, c->cert_data.data, c->cert_data.len);
+	copy_data(&d->key_data, c->key_data.data, c->key_data.len);
+	pthread_mutex_init(&d->lock, NULL);
+	atomic_init(&d->watch_answer_timeout_ms, atomic_load(&c->watch_answer_timeout_ms));
+	d->easy = curl_easy_init();
+	if (!d->easy) {
+		client_free(d);
+		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
+	}
+	return d;
+}
+
+void client_set_watch_answer_timeout(struct client *c, uint64_t ms)
+{
+	atomic_store(&c->watch_answer_timeout_ms, (long long)ms);
 }
 
 const char *client_server(const struct client *c)
@@ -182,10 +222,15 @@ static int body_error(long http_code, const struct buf *body, struct mk_err **er
 	return client_status_error(NULL, http_code, err);
 }
 
-static int curl_error(CURLcode rc, const char *method, const char *url, struct mk_err **err)
+/* detail: libcurl's error buffer (CURL_ERROR_SIZE bytes), more precise than
+ * the code's text ("SSL certificate problem: unable to get local issuer
+ * certificate"); may be empty. */
+static int curl_error(CURLcode rc, const char *method, const char *url, const char *detail,
+		      struct mk_err **err)
 {
 	int code = rc == CURLE_OPERATION_TIMEDOUT ? MK_ETIMEOUT : MK_EUNAVAILABLE;
-	return mk_err_set(err, code, "%s %s: %s", method, url, curl_easy_strerror(rc));
+	return mk_err_set(err, code, "%s %s: %s", method, url,
+			  detail && *detail ? detail : curl_easy_strerror(rc));
 }
 
 #define SETOPT(h, opt, val)                                                    \
@@ -305,9 +350,13 @@ static int perform_locked(struct client *c, const char *method, const char *url,
 		SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 		SETOPT(h, CURLOPT_POSTFIELDS, body);
 	}
+	char detail[CURL_ERROR_SIZE] = "";
+	SETOPT(h, CURLOPT_ERRORBUFFER, detail);
 	CURLcode rc = curl_easy_perform(h);
+	/* The buffer is a local: the handle must not keep pointing at it. */
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK)
-		return curl_error(rc, method, url, err);
+		return curl_error(rc, method, url, detail, err);
 	rc = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_code);
 	if (rc != CURLE_OK)
 		return mk_err_set(err, MK_EIO, "%s %s: %s", method, url, curl_easy_strerror(rc));
@@ -520,6 +569,10 @@ struct watch_ctx {
 	long http_code;       /* 0 until the first body bytes */
 	struct buf error_body; /* body of a non-2xx answer */
 	const atomic_bool *cancel;
+	long long started_ns;
+	long long answer_timeout_ms;
+	bool header_timeout; /* no answer within answer_timeout_ms */
+	char detail[CURL_ERROR_SIZE];
 };
 
 static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -542,7 +595,17 @@ static int watch_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
 {
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	struct watch_ctx *w = userdata;
-	return w->cancel && atomic_load(w->cancel) ? 1 : 0;
+	if (w->cancel && atomic_load(w->cancel))
+		return 1;
+	/* An idle watch is normal, a server that never answers is not; the
+	 * plain request timeout cannot be used for a stream. */
+	long code = 0;
+	if (curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 0 &&
+	    time_mono_ns() - w->started_ns > w->answer_timeout_ms * 1000000LL) {
+		w->header_timeout = true;
+		return 1;
+	}
+	return 0;
 }
 
 static int watch_setup(struct client *c, struct watch_ctx *w, const char *url,
@@ -558,6 +621,7 @@ static int watch_setup(struct client *c, struct watch_ctx *w, const char *url,
 	SETOPT(h, CURLOPT_NOPROGRESS, 0L);
 	SETOPT(h, CURLOPT_XFERINFOFUNCTION, watch_progress);
 	SETOPT(h, CURLOPT_XFERINFODATA, w);
+	SETOPT(h, CURLOPT_ERRORBUFFER, w->detail);
 	return 0;
 }
 
@@ -566,7 +630,10 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 			     struct mk_err **err)
 {
 	cleanup_free char *url = xasprintf("%s%s", c->server, path_with_query);
-	struct watch_ctx w = {.cancel = cancel, .error_body = BUF_INIT};
+	struct watch_ctx w = {.cancel = cancel,
+			      .error_body = BUF_INIT,
+			      .started_ns = time_mono_ns(),
+			      .answer_timeout_ms = atomic_load(&c->watch_answer_timeout_ms)};
 	client_watch_decoder_init(&w.dec, on_event, arg);
 	__attribute__((cleanup(slist_freep))) struct curl_slist *headers =
 		headers_new(c, NULL, true);
@@ -587,8 +654,13 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 		ret = 0;
 		goto out;
 	}
+	if (w.header_timeout) {
+		mk_err_set(err, MK_ETIMEOUT, "GET %s: no answer within %lld ms", url,
+			   w.answer_timeout_ms);
+		goto out;
+	}
 	if (rc != CURLE_OK) {
-		curl_error(rc, "GET", url, err);
+		curl_error(rc, "GET", url, w.detail, err);
 		goto out;
 	}
 	if (w.http_code == 0 &&

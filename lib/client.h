@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -29,9 +30,15 @@ struct client;
 
 /* A client for server ("https://host:6443"; may be NULL) with the TLS
  * settings and credentials of kc (may be NULL). A non-NULL server wins over
- * kc's (as --master does); with neither, KUBECONFIG_DEFAULT_SERVER.
+ * kc's (as --master does); with neither, KUBECONFIG_DEFAULT_SERVER. A server
+ * without a scheme ("127.0.0.1:8080") gets https:// when kc carries a CA or
+ * client certificate and http:// otherwise; other schemes are MK_EINVAL.
  * kc is only read during the call. New client, client_free(). */
 struct client *client_new(const char *server, const struct kubeconfig *kc, struct mk_err **err);
+
+/* A new client with the server, TLS settings and credentials of c, and a
+ * connection of its own (for a second thread). client_free(). */
+struct client *client_dup(const struct client *c, struct mk_err **err);
 
 /* Base URL without a trailing slash, borrowed from c. */
 const char *client_server(const struct client *c);
@@ -85,9 +92,10 @@ typedef int (*client_watch_fn)(const char *type, json_t *object, void *arg);
 /* Streams the watch at path_with_query ("/api/v1/pods?watch=1&resourceVersion=5")
  * and calls on_event for each event until the server ends the stream or
  * on_event asks to stop; both return 0. Returns -1 with an error if the
- * request fails, the server answers non-2xx (mapped as above) or sends
- * something that is not an event (MK_EINVAL). ERROR events are passed to
- * on_event like the others. */
+ * request fails, the server answers non-2xx (mapped as above), sends no
+ * answer in time (MK_ETIMEOUT, see below; an idle stream after the answer is fine),
+ * breaks off inside an event (MK_EUNAVAILABLE) or sends something that is not
+ * an event (MK_EINVAL). ERROR events are passed to on_event like the others. */
 int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event,
 		 void *arg, struct mk_err **err);
 
@@ -96,6 +104,10 @@ int client_watch(struct client *c, const char *path_with_query, client_watch_fn 
 int client_watch_cancellable(struct client *c, const char *path_with_query,
 			     client_watch_fn on_event, void *arg, const atomic_bool *cancel,
 			     struct mk_err **err);
+
+/* How long a watch waits for the server's answer (status line and headers)
+ * before failing with MK_ETIMEOUT; default 60 s. Thread-safe. */
+void client_set_watch_answer_timeout(struct client *c, uint64_t ms);
 
 /* Accepts NULL. No watch may be running on c. */
 void client_free(struct client *c);

@@ -81,9 +81,10 @@ static char *unescape(const char *s, struct mk_err **err)
 				size_t len = 1;
 				while (s[i + len] && ((unsigned char)s[i + len] & 0xC0) == 0x80)
 					len++;
-				mk_err_set(err, MK_EINVAL,
-					   "invalid field selector: invalid escape sequence: \\%.*s",
-					   (int)len, s + i);
+				mk_err_set(
+					err, MK_EINVAL,
+					"invalid field selector: invalid escape sequence: \\%.*s",
+					(int)len, s + i);
 				return NULL;
 			}
 			buf_append_char(&b, c);
@@ -124,8 +125,9 @@ struct field_selector *fields_selector_parse(const char *s, struct mk_err **err)
 		size_t lhs_len, op_len;
 		bool negate;
 		if (!split_term(parts[i], &lhs_len, &op_len, &negate)) {
-			rc = mk_err_set(err, MK_EINVAL, "invalid selector: '%s'; can't understand '%s'",
-					s, parts[i]);
+			rc = mk_err_set(err, MK_EINVAL,
+					"invalid selector: '%s'; can't understand '%s'", s,
+					parts[i]);
 			break;
 		}
 		char *value = unescape(parts[i] + lhs_len + op_len, err);

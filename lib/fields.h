@@ -9,14 +9,14 @@
 #include "err.h"
 
 struct field_term {
-	char *field;  /* e.g. "metadata.name" */
-	bool negate;  /* true for "!=" */
-	char *value;  /* unescaped ("\,", "\=", "\\" allowed in the string form) */
+	char *field; /* e.g. "metadata.name" */
+	bool negate; /* true for "!=" */
+	char *value; /* unescaped ("\,", "\=", "\\" allowed in the string form) */
 };
 
 struct field_selector {
 	struct field_term *terms; /* sorted by their text, like upstream */
-	size_t n;                 /* 0: selects everything */
+	size_t n;		  /* 0: selects everything */
 };
 
 /* Parses s (NULL or "" = everything). Returns a new selector

@@ -44,7 +44,9 @@ bool json_value_equal(const json_t *a, const json_t *b);
 json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err **err);
 
 /* RFC 7386 JSON merge patch: objects merge recursively, null removes a key,
- * anything else (arrays included) replaces. Never fails. New reference. */
+ * anything else (arrays included) replaces. Like upstream's API server, a
+ * stored patch value loses its null members also inside arrays. Never fails.
+ * New reference. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 
 /* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied
@@ -63,10 +65,12 @@ json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **e
  * name, a container's ports by containerPort, env by name, a Service's
  * spec.ports by port, conditions by type, ...); finalizers and podCIDRs are
  * merged as sets; other lists are replaced. Honours null (delete a key),
- * "$patch": "delete" | "replace" | "merge", "$retainKeys",
- * "$setElementOrder/<list>" and "$deleteFromPrimitiveList/<list>"; no
- * directive ends up in the result. New reference, or NULL with MK_EINVAL for
- * a malformed patch (unknown directive, list element without its merge key). */
+ * "$patch": "delete" | "replace" (and "merge" in a map, which upstream
+ * refuses), "$retainKeys", "$setElementOrder/<list>" and
+ * "$deleteFromPrimitiveList/<list>"; no directive ends up in the result.
+ * Merged lists are ordered as upstream orders them. New reference, or NULL
+ * with MK_EINVAL for a malformed patch (unknown directive, list element
+ * without its merge key, $retainKeys not naming a key the patch sets). */
 json_t *json_smp_apply(const json_t *doc, const json_t *patch, struct mk_err **err);
 
 #endif

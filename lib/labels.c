@@ -64,8 +64,8 @@ static const struct {
 	const char *lit;
 	enum tok tok;
 } keywords[] = {
-	{")", TOK_CLOSE}, {",", TOK_COMMA},   {"!", TOK_NOT},	    {"==", TOK_DOUBLE_EQUALS},
-	{"=", TOK_EQUALS}, {">", TOK_GT},      {"in", TOK_IN},	    {"<", TOK_LT},
+	{")", TOK_CLOSE},	{",", TOK_COMMA},     {"!", TOK_NOT},  {"==", TOK_DOUBLE_EQUALS},
+	{"=", TOK_EQUALS},	{">", TOK_GT},	      {"in", TOK_IN},  {"<", TOK_LT},
 	{"!=", TOK_NOT_EQUALS}, {"notin", TOK_NOTIN}, {"(", TOK_OPEN},
 };
 
@@ -260,7 +260,8 @@ static int req_validate(const struct label_req *r, struct mk_err **err)
 		long long dummy;
 		if ((r->op == OP_GT || r->op == OP_LT) && !parse_int64(r->values[i], &dummy)) {
 			buf_printf(&msgs,
-				   "%svalues[%zu]: Invalid value: \"%s\": for 'Gt', 'Lt' operators, the "
+				   "%svalues[%zu]: Invalid value: \"%s\": for 'Gt', 'Lt' "
+				   "operators, the "
 				   "value must be an integer",
 				   count ? ", " : "", i, r->values[i]);
 			count++;
@@ -443,7 +444,8 @@ static int parse_all(struct parser *p, struct label_selector *sel, struct mk_err
 		if (t == TOK_END)
 			return 0;
 		if (t != TOK_IDENT && t != TOK_NOT)
-			return perr(err, "found '%s', expected: !, identifier, or 'end of string'", lit);
+			return perr(err, "found '%s', expected: !, identifier, or 'end of string'",
+				    lit);
 		struct label_req r = {0};
 		if (parse_requirement(p, &r, err) < 0) {
 			req_clear(&r);
@@ -495,13 +497,15 @@ struct label_selector *labels_selector_from_json(const json_t *js, struct mk_err
 	if ((ml && !json_is_object(ml) && !json_is_null(ml)) ||
 	    (me && !json_is_array(me) && !json_is_null(me))) {
 		labels_selector_free(sel);
-		mk_err_set(err, MK_EINVAL, "label selector: matchLabels must be an object and "
-					   "matchExpressions an array");
+		mk_err_set(err, MK_EINVAL,
+			   "label selector: matchLabels must be an object and "
+			   "matchExpressions an array");
 		return NULL;
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)ml, k, v) {
+	json_object_foreach((json_t *)ml, k, v)
+	{
 		struct label_req r = {.key = xstrdup(k), .op = OP_EQUALS};
 		if (!json_is_string(v)) {
 			req_clear(&r);
@@ -518,7 +522,8 @@ struct label_selector *labels_selector_from_json(const json_t *js, struct mk_err
 		sel_add(sel, &r);
 	}
 	size_t i;
-	json_array_foreach(me, i, v) {
+	json_array_foreach(me, i, v)
+	{
 		const char *key = json_string_value(json_object_get(v, "key"));
 		const char *op = json_string_value(json_object_get(v, "operator"));
 		const json_t *vals = json_object_get(v, "values");
@@ -540,11 +545,13 @@ struct label_selector *labels_selector_from_json(const json_t *js, struct mk_err
 		}
 		size_t j;
 		json_t *val;
-		json_array_foreach(vals, j, val) {
+		json_array_foreach(vals, j, val)
+		{
 			if (!json_is_string(val)) {
 				req_clear(&r);
 				labels_selector_free(sel);
-				mk_err_set(err, MK_EINVAL, "matchExpressions values must be strings");
+				mk_err_set(err, MK_EINVAL,
+					   "matchExpressions values must be strings");
 				return NULL;
 			}
 			set_add(&r, json_string_value(val));
@@ -616,8 +623,9 @@ bool labels_selector_empty(const struct label_selector *sel)
 static void req_format(struct buf *b, const struct label_req *r)
 {
 	static const char *const ops[] = {
-		[OP_IN] = " in ", [OP_NOTIN] = " notin ", [OP_EQUALS] = "=",
-		[OP_DOUBLE_EQUALS] = "==", [OP_NOT_EQUALS] = "!=", [OP_GT] = ">",
+		[OP_IN] = " in ",	[OP_NOTIN] = " notin ",
+		[OP_EQUALS] = "=",	[OP_DOUBLE_EQUALS] = "==",
+		[OP_NOT_EQUALS] = "!=", [OP_GT] = ">",
 		[OP_LT] = "<",
 	};
 	if (r->op == OP_NOT_EXISTS)
@@ -670,7 +678,8 @@ char *labels_selector_string(const json_t *j)
 		sel = xcalloc(1, sizeof(*sel));
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)j, k, v) {
+		json_object_foreach((json_t *)j, k, v)
+		{
 			if (!json_is_string(v))
 				continue;
 			struct label_req r = {.key = xstrdup(k), .op = OP_EQUALS};

@@ -10,32 +10,34 @@
 #include "names.h"
 #include "xalloc.h"
 
-#define DNS1123_LABEL_MAX 63
+#define DNS1123_LABEL_MAX     63
 #define DNS1123_SUBDOMAIN_MAX 253
-#define QUALIFIED_NAME_MAX 63
-#define LABEL_VALUE_MAX 63
+#define QUALIFIED_NAME_MAX    63
+#define LABEL_VALUE_MAX	      63
 
 /* Upstream's messages: the rule, examples, then the regex it uses. */
-#define DNS1123_LABEL_FMT "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define DNS1123_LABEL_FMT     "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 #define DNS1123_SUBDOMAIN_FMT DNS1123_LABEL_FMT "(\\." DNS1123_LABEL_FMT ")*"
-#define QUALIFIED_NAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-#define LABEL_VALUE_FMT "(" QUALIFIED_NAME_FMT ")?"
+#define QUALIFIED_NAME_FMT    "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#define LABEL_VALUE_FMT	      "(" QUALIFIED_NAME_FMT ")?"
 
 #define MSG_SUBDOMAIN                                                                              \
 	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "  \
-	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "       \
+	"or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "      \
 	"regex used for validation is '" DNS1123_SUBDOMAIN_FMT "')"
 #define MSG_LABEL                                                                                  \
 	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "   \
-	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "    \
+	"and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "   \
 	"regex used for validation is '" DNS1123_LABEL_FMT "')"
 #define MSG_QUALIFIED                                                                              \
-	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "  \
-	"alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "       \
+	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "   \
+	"an "                                                                                      \
+	"alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "     \
 	"validation is '" QUALIFIED_NAME_FMT "')"
 #define MSG_LABEL_VALUE                                                                            \
-	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "  \
-	"'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "           \
+	"a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "   \
+	"or "                                                                                      \
+	"'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "         \
 	"'my_value',  or '12345', regex used for validation is '" LABEL_VALUE_FMT "')"
 
 static bool is_lower_alnum(char c)
@@ -119,8 +121,9 @@ char *names_check_qualified_name(const char *s)
 
 	if (slash) {
 		if (strchr(slash + 1, '/')) {
-			add_msg(&b, "a qualified name ", MSG_QUALIFIED " with an optional DNS subdomain "
-					"prefix and '/' (e.g. 'example.com/MyName')");
+			add_msg(&b, "a qualified name ",
+				MSG_QUALIFIED " with an optional DNS subdomain "
+					      "prefix and '/' (e.g. 'example.com/MyName')");
 			return buf_steal(&b);
 		}
 		size_t plen = (size_t)(slash - s);
@@ -163,7 +166,7 @@ char *names_check_label_value(const char *s)
 	return buf_steal(&b);
 }
 
-#define GENERATE_SUFFIX 5
+#define GENERATE_SUFFIX	  5
 #define GENERATE_BASE_MAX (DNS1123_LABEL_MAX - GENERATE_SUFFIX)
 
 static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";

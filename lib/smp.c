@@ -340,21 +340,26 @@ static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, con
 		if (!json_is_object(e))
 			return smp_fail(s, err, "list element %zu is not an object", i);
 		const char *dir = json_string_value(json_object_get(e, DIRECTIVE_PATCH));
-		if (!dir || !strcmp(dir, "merge"))
+		if (!dir)
 			continue;
-		if (!strcmp(dir, "replace")) {
+		if (!strcmp(dir, "merge")) {
+			return smp_fail(s, err,
+					"merging lists cannot yet be specified in the patch");
+		} else if (!strcmp(dir, "replace")) {
 			replace = true;
 		} else if (!strcmp(dir, "delete")) {
 			const json_t *kv = json_object_get(e, mkey);
 			if (!kv)
-				return smp_fail(s, err,
-						"delete directive %zu does not contain merge key \"%s\"",
-						i, mkey);
+				return smp_fail(
+					s, err,
+					"delete directive %zu does not contain merge key \"%s\"", i,
+					mkey);
 			key_string(s, kv);
 			json_object_setn_new(del, s->key.data, s->key.len, json_true());
 		} else {
-			return smp_fail(s, err, "unknown $patch directive \"%s\" in list element %zu",
-					dir, i);
+			return smp_fail(s, err,
+					"unknown $patch directive \"%s\" in list element %zu", dir,
+					i);
 		}
 	}
 	if (replace) {
@@ -384,8 +389,7 @@ static int merge_keyed_list(struct smp *s, json_t *dst, const json_t *patch, con
 	size_t old = path_push(s, "[]", 2);
 	json_array_foreach(patch, i, e)
 	{
-		const char *dir = json_string_value(json_object_get(e, DIRECTIVE_PATCH));
-		if (dir && strcmp(dir, "merge"))
+		if (json_object_get(e, DIRECTIVE_PATCH))
 			continue;
 		const json_t *kv = json_object_get(e, mkey);
 		if (!kv) {
@@ -566,29 +570,49 @@ static int apply_delete_from_primitive(struct smp *s, json_t *dst, const char *l
 	return 0;
 }
 
-static int apply_retain_keys(struct smp *s, json_t *dst, const json_t *retain, struct mk_err **err)
+/* The set of keys a "$retainKeys" directive keeps (new object), checked as
+ * upstream checks it: a list, naming every key the patch sets to a value. */
+static json_t *retain_set(struct smp *s, const json_t *patch, const json_t *retain,
+			  struct mk_err **err)
 {
-	if (!json_is_array(retain))
-		return smp_fail(s, err, "%s must be a list of strings", DIRECTIVE_RETAIN);
-	cleanup_json json_t *keep = json_object();
+	if (!json_is_array(retain)) {
+		smp_fail(s, err, "invalid patch format of retainKeys");
+		return NULL;
+	}
+	json_t *keep = json_object();
 	size_t i;
 	json_t *v;
 	json_array_foreach(retain, i, v)
 	{
-		if (!json_is_string(v))
-			return smp_fail(s, err, "%s must be a list of strings", DIRECTIVE_RETAIN);
-		json_object_setn_new(keep, json_string_value(v), json_string_length(v),
-				     json_true());
+		if (json_is_string(v))
+			json_object_setn_new(keep, json_string_value(v), json_string_length(v),
+					     json_true());
 	}
 	const char *k;
 	size_t klen;
+	json_object_keylen_foreach((json_t *)patch, k, klen, v)
+	{
+		if (!is_directive(k, klen) && !json_is_null(v) &&
+		    !json_object_getn(keep, k, klen)) {
+			json_decref(keep);
+			smp_fail(s, err, "invalid patch format of retainKeys");
+			return NULL;
+		}
+	}
+	return keep;
+}
+
+static void apply_retain_keys(json_t *dst, const json_t *keep)
+{
+	const char *k;
+	size_t klen;
 	void *tmp;
+	json_t *v;
 	json_object_keylen_foreach_safe(dst, tmp, k, klen, v)
 	{
 		if (!json_object_getn(keep, k, klen))
 			json_object_deln(dst, k, klen);
 	}
-	return 0;
 }
 
 /* Merges patch (an object, its own $patch already handled) into dst in place. */
@@ -598,7 +622,11 @@ static int merge_object(struct smp *s, json_t *dst, const json_t *patch, struct 
 	size_t klen;
 	json_t *pv;
 	const size_t np = strlen(PREFIX_DELPRIM), no = strlen(PREFIX_ORDER);
+	const json_t *retain = json_object_get(patch, DIRECTIVE_RETAIN);
+	cleanup_json json_t *keep = retain ? retain_set(s, patch, retain, err) : NULL;
 
+	if (retain && !keep)
+		return -1;
 	json_object_keylen_foreach((json_t *)patch, k, klen, pv)
 	{
 		if (klen > np && !memcmp(k, PREFIX_DELPRIM, np) &&
@@ -629,9 +657,8 @@ static int merge_object(struct smp *s, json_t *dst, const json_t *patch, struct 
 			list_reorder(s, list, pv, kind == SMP_LIST_KEYED ? mkey : NULL);
 		path_pop(s, old);
 	}
-	json_t *retain = json_object_get(patch, DIRECTIVE_RETAIN);
-	if (retain && apply_retain_keys(s, dst, retain, err) < 0)
-		return -1;
+	if (keep)
+		apply_retain_keys(dst, keep);
 	return 0;
 }
 

@@ -322,6 +322,51 @@ static void merge_keys_from(json_t *dst, const json_t *src)
 	}
 }
 
+/* Text of a mapping key. Kubernetes' YAML reader types plain keys like
+ * values and then prints them back: "y" and "on" become "true", "0x1F"
+ * becomes "31", "1.0" becomes "1"; a null key is refused. New string (may
+ * hold NUL bytes: *len is its length), or NULL on error. */
+static char *key_text(struct yparser *y, const yaml_event_t *kev, size_t *len)
+{
+	const char *s = (const char *)kev->data.scalar.value;
+	size_t n = kev->data.scalar.length;
+	cleanup_json json_t *typed = NULL;
+
+	if (kev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !kev->data.scalar.tag &&
+	    !(n == 2 && !memcmp(s, "<<", 2)))
+		typed = resolve_plain(s, n);
+	if (json_is_null(typed)) {
+		yp_fail_at(y, &kev->start_mark, "unsupported map key: %.*s is null",
+			   (int)(n > 64 ? 64 : n), s);
+		return NULL;
+	}
+	char *text;
+	if (json_is_boolean(typed)) {
+		text = xstrdup(json_is_true(typed) ? "true" : "false");
+	} else if (json_is_integer(typed)) {
+		text = xasprintf("%lld", (long long)json_integer_value(typed));
+	} else if (json_is_real(typed)) {
+		/* shortest text of the value as a 32-bit float, as Go's
+		 * FormatFloat(v, 'g', -1, 32) */
+		float f = (float)json_real_value(typed);
+		char tmp[64];
+		for (int prec = 1; prec <= 9; prec++) {
+			snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)f);
+			if ((float)strtod(tmp, NULL) == f)
+				break;
+		}
+		text = xstrdup(tmp);
+	} else {
+		text = xmalloc(n + 1);
+		memcpy(text, s, n);
+		text[n] = '\0';
+		*len = n;
+		return text;
+	}
+	*len = strlen(text);
+	return text;
+}
+
 static json_t *parse_mapping(struct yparser *y, yaml_event_t *start, unsigned depth)
 {
 	cleanup_json json_t *obj = json_object();
@@ -341,10 +386,12 @@ static json_t *parse_mapping(struct yparser *y, yaml_event_t *start, unsigned de
 			yaml_event_delete(&kev);
 			return NULL;
 		}
-		size_t klen = kev.data.scalar.length;
-		cleanup_free char *key = xmalloc(klen + 1);
-		memcpy(key, kev.data.scalar.value, klen);
-		key[klen] = '\0';
+		size_t klen;
+		cleanup_free char *key = key_text(y, &kev, &klen);
+		if (!key) {
+			yaml_event_delete(&kev);
+			return NULL;
+		}
 		bool is_merge = kev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && klen == 2 &&
 				!memcmp(key, "<<", 2);
 		yaml_mark_t kmark = kev.start_mark;

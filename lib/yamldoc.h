@@ -3,9 +3,12 @@
  * YAML library (3 -> integer, 0.5 -> number, true/yes/on -> true,
  * false/no/off -> false, null/~/empty -> null, 0x1f / 0o17 / 017 / 1_000 ->
  * integers, integral floats such as 1.0 or 1e3 -> integers as Go's JSON would
- * print them); quoted and block scalars stay strings. Mapping keys are always
- * strings. Anchors and aliases are expanded (bounded), "<<" merge keys are
- * honoured, duplicate keys are an error. */
+ * print them); quoted and block scalars stay strings; ".inf", ".nan" and
+ * out-of-range numbers stay strings. Mapping keys become strings the way
+ * kubectl makes them: a plain key is typed, then printed ("y" and "on" ->
+ * "true", "0x1F" -> "31", "1.0" -> "1"; a null key is an error). Anchors and
+ * aliases are expanded (bounded), "<<" merge keys are honoured, a key given
+ * twice is an error (kubectl keeps the last one). */
 #ifndef MK_YAMLDOC_H
 #define MK_YAMLDOC_H
 

@@ -23,6 +23,15 @@ int gc_controller_start(struct manager *m, struct mk_err **err);
 int nodeipam_controller_start(struct manager *m, struct mk_err **err);
 int nodelifecycle_controller_start(struct manager *m, struct mk_err **err);
 
+/* Queues the key of every Service of the pod's namespace that selects it. */
+void ctrl_queue_services_of_pod(struct informer *svcs, struct workqueue *q, const json_t *pod);
+
+/* True for "default/kubernetes", whose endpoints the API server writes. */
+bool ctrl_is_apiserver_service(const char *key);
+
+/* The cached pods of namespace ns: new array. */
+json_t *ctrl_pods_in(struct informer *pods, const char *ns);
+
 /* metadata.<field> as a string, borrowed from obj, or NULL. */
 const char *obj_meta_str(const json_t *obj, const char *field);
 

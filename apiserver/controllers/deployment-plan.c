@@ -189,6 +189,16 @@ static int64_t status_of(const json_t *rs, const char *field)
 	return rs ? jint(rs, "status", field, 0) : 0;
 }
 
+/* Available pods of a ReplicaSet as far as a plan may count on them: a status
+ * written before the last scale-down still counts the pods being removed, so
+ * never more than spec.replicas. */
+static int64_t available_of(const json_t *rs)
+{
+	int64_t a = status_of(rs, "availableReplicas");
+	int64_t s = spec_replicas(rs);
+	return a < s ? a : s;
+}
+
 static const char *name_of(const json_t *rs)
 {
 	return json_string_value(jget(rs, "metadata", "name"));
@@ -241,7 +251,7 @@ json_t *deploy_plan(const json_t *deploy, const json_t *new_rs, const json_t *ol
 	json_t *rs;
 	json_array_foreach(old_rss, i, rs) {
 		old_total += spec_replicas(rs);
-		old_available += status_of(rs, "availableReplicas");
+		old_available += available_of(rs);
 	}
 
 	/* Scale the new ReplicaSet up within maxSurge (or down to the target);
@@ -266,18 +276,18 @@ json_t *deploy_plan(const json_t *deploy, const json_t *new_rs, const json_t *ol
 	json_array_foreach(old_rss, i, rs)
 		size[i] = spec_replicas(rs);
 	int64_t min_available = want - unavail;
-	int64_t new_unavailable = new_size - status_of(new_rs, "availableReplicas");
+	int64_t new_unavailable = new_size - available_of(new_rs);
 	int64_t budget = old_total + new_size - min_available - new_unavailable;
 	if (budget > 0) {
 		json_array_foreach(old_rss, i, rs) {
-			int64_t unhealthy = size[i] - status_of(rs, "availableReplicas");
+			int64_t unhealthy = size[i] - available_of(rs);
 			int64_t cut = unhealthy < budget ? unhealthy : budget;
 			if (cut > 0) {
 				size[i] -= cut;
 				budget -= cut;
 			}
 		}
-		int64_t surplus = old_available + status_of(new_rs, "availableReplicas") -
+		int64_t surplus = old_available + available_of(new_rs) -
 				  min_available;
 		json_array_foreach(old_rss, i, rs) {
 			int64_t cut = size[i] < surplus ? size[i] : surplus;

@@ -4,6 +4,7 @@
  * (a rollback makes an old ReplicaSet the new one with the next revision),
  * trims old ReplicaSets beyond revisionHistoryLimit and writes the status
  * `kubectl rollout status` reads. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,11 @@ struct deploy_ctrl {
 	struct client *c;
 	struct workqueue *q;
 	struct informer *deploys, *rss;
+	pthread_mutex_t lock;
+	/* "ns/rs" -> resourceVersion of our last write to it: a sync waits until
+	 * the cache is at least that new, so no plan is made from sizes older
+	 * than the ones we set ourselves. */
+	json_t *written;
 };
 
 static void queue_obj(struct deploy_ctrl *dc, const json_t *obj)
@@ -85,7 +91,14 @@ static void on_rs_update(json_t *old_rs, json_t *new_rs, void *arg)
 
 static void on_rs_delete(json_t *rs, void *arg)
 {
-	queue_rs_owner(arg, rs);
+	struct deploy_ctrl *dc = arg;
+	cleanup_free char *key = informer_key(rs);
+	if (key) {
+		pthread_mutex_lock(&dc->lock);
+		json_object_del(dc->written, key);
+		pthread_mutex_unlock(&dc->lock);
+	}
+	queue_rs_owner(dc, rs);
 }
 
 static char *rs_path(const json_t *rs)
@@ -131,6 +144,12 @@ static void sort_by_revision(json_t *arr)
 	free(v);
 }
 
+static unsigned long long rv_of(const json_t *obj)
+{
+	const char *rv = obj_meta_str(obj, "resourceVersion");
+	return rv ? strtoull(rv, NULL, 10) : 0;
+}
+
 static int patch_rs(struct deploy_ctrl *dc, json_t **rs, json_t *patch, struct mk_err **err)
 {
 	cleanup_json json_t *p = patch;
@@ -138,6 +157,12 @@ static int patch_rs(struct deploy_ctrl *dc, json_t **rs, json_t *patch, struct m
 	json_t *r = client_patch(dc->c, path, "merge", p, err);
 	if (!r)
 		return -1;
+	cleanup_free char *key = informer_key(r);
+	if (key) {
+		pthread_mutex_lock(&dc->lock);
+		json_object_set_new(dc->written, key, json_integer((json_int_t)rv_of(r)));
+		pthread_mutex_unlock(&dc->lock);
+	}
 	json_decref(*rs);
 	*rs = r;
 	return 0;
@@ -178,6 +203,10 @@ static json_t *claim_replicasets(struct deploy_ctrl *dc, const json_t *d)
 						   j, r) {
 					if (r != ref)
 						json_array_append(refs, r);
+				}
+				if (!json_array_size(refs)) {
+					json_decref(refs);
+					refs = json_null(); /* removes the field */
 				}
 				cleanup_err struct mk_err *e = NULL;
 				patch_rs(dc, &copy,
@@ -326,12 +355,82 @@ static void cleanup_history(struct deploy_ctrl *dc, const json_t *d, const json_
 	}
 }
 
+static json_t *find_condition(const json_t *status, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+/* progressDeadlineSeconds, as upstream: a rollout that has not moved for
+ * that long gets Progressing=False ProgressDeadlineExceeded (which `kubectl
+ * rollout status` reports as an error); any change of the counts is
+ * progress and restarts the clock. */
+static void check_progress(struct deploy_ctrl *dc, const json_t *d, json_t *st,
+			   const json_t *new_rs, const char *now)
+{
+	json_t *cond = find_condition(st, "Progressing");
+	const char *reason = json_string_value(json_object_get(cond, "reason"));
+	if (!cond || !reason || !strcmp(reason, "NewReplicaSetAvailable"))
+		return;
+	json_t *pds = json_object_get(json_object_get(d, "spec"), "progressDeadlineSeconds");
+	int64_t deadline = json_is_integer(pds) ? json_integer_value(pds) : 600;
+	json_t *old = json_object_get(d, "status");
+	json_t *old_cond = find_condition(old, "Progressing");
+	static const char *const counts[] = {"replicas", "updatedReplicas", "readyReplicas",
+					     "availableReplicas"};
+	bool moved = false;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (json_integer_value(json_object_get(st, counts[i])) !=
+		    json_integer_value(json_object_get(old, counts[i])))
+			moved = true;
+	}
+	const char *old_reason = json_string_value(json_object_get(old_cond, "reason"));
+	if (moved) {
+		json_object_set_new(cond, "lastUpdateTime", json_string(now));
+		json_object_set_new(cond, "status", json_string("True"));
+		if (old_reason && !strcmp(old_reason, "ProgressDeadlineExceeded")) {
+			json_object_set_new(cond, "lastTransitionTime", json_string(now));
+		}
+	} else if (old_reason && !strcmp(old_reason, "ProgressDeadlineExceeded")) {
+		json_t *arr = json_object_get(st, "conditions");
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			if (json_array_get(arr, i) == cond)
+				json_array_set(arr, i, old_cond);
+		return;
+	}
+	time_t since = ctrl_parse_time(json_string_value(json_object_get(cond, "lastUpdateTime")));
+	time_t t = time(NULL);
+	if (since && t - since > deadline) {
+		json_object_set_new(cond, "status", json_string("False"));
+		json_object_set_new(cond, "reason", json_string("ProgressDeadlineExceeded"));
+		json_object_set_new(cond, "message",
+				    json_sprintf("ReplicaSet \"%s\" has timed out progressing.",
+						 new_rs ? obj_meta_str(new_rs, "name") : ""));
+		json_object_set_new(cond, "lastUpdateTime", json_string(now));
+		json_object_set_new(cond, "lastTransitionTime", json_string(now));
+		return;
+	}
+	if (since) {
+		cleanup_free char *key = informer_key(d);
+		if (key)
+			workqueue_add_after(dc->q, key,
+					    (uint64_t)(since + deadline - t + 1) * 1000);
+	}
+}
+
 static int update_status(struct deploy_ctrl *dc, const json_t *d, const json_t *new_rs,
 			 const json_t *old_rss, struct mk_err **err)
 {
 	cleanup_free char *now = time_now_rfc3339();
 	cleanup_json json_t *st = deploy_status(d, new_rs, old_rss, now);
 	json_t *old = json_object_get(d, "status");
+	check_progress(dc, d, st, new_rs, now);
 	if (json_equal(st, old ? old : json_object()))
 		return 0;
 	cleanup_json json_t *copy = json_deep_copy(d);
@@ -342,6 +441,27 @@ static int update_status(struct deploy_ctrl *dc, const json_t *d, const json_t *
 					    obj_meta_str(d, "namespace"), obj_meta_str(d, "name"));
 	cleanup_json json_t *r = client_update(dc->c, path, copy, err);
 	return r ? 0 : -1;
+}
+
+/* True if the cache has not yet caught up with one of our writes to rss. */
+static bool cache_behind(struct deploy_ctrl *dc, const json_t *rss)
+{
+	bool behind = false;
+	size_t i;
+	json_t *rs;
+	pthread_mutex_lock(&dc->lock);
+	json_array_foreach(rss, i, rs) {
+		cleanup_free char *key = informer_key(rs);
+		json_t *w = key ? json_object_get(dc->written, key) : NULL;
+		if (!w)
+			continue;
+		if (rv_of(rs) >= (unsigned long long)json_integer_value(w))
+			json_object_del(dc->written, key);
+		else
+			behind = true;
+	}
+	pthread_mutex_unlock(&dc->lock);
+	return behind;
 }
 
 static int sync_deploy(const char *key, void *arg, struct mk_err **err)
@@ -359,6 +479,10 @@ static int sync_deploy(const char *key, void *arg, struct mk_err **err)
 	}
 
 	cleanup_json json_t *owned = claim_replicasets(dc, d);
+	if (cache_behind(dc, owned)) {
+		workqueue_add_after(dc->q, key, 100);
+		return 0;
+	}
 	json_t *new_rs = NULL;
 	cleanup_json json_t *old_rss = json_array();
 	sort_by_revision(owned);
@@ -485,6 +609,8 @@ int deployment_controller_start(struct manager *m, struct mk_err **err)
 	if (!dc->c)
 		return -1;
 	dc->q = workqueue_new();
+	dc->written = json_object();
+	pthread_mutex_init(&dc->lock, NULL);
 	dc->deploys = manager_informer(m, MGR_DEPLOYMENTS);
 	dc->rss = manager_informer(m, MGR_REPLICASETS);
 	struct informer_handlers dh = {

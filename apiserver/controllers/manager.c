@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "controllers-internal.h"
+#include "events.h"
 #include "kubeconfig.h"
 #include "leaderelect.h"
 #include "log.h"
@@ -99,23 +100,20 @@ bool manager_controller_enabled(const char *list, const char *name, bool default
 {
 	if (!list || !*list)
 		list = "*";
-	bool star = false, on = false, off = false;
+	bool star = false;
 	cleanup_free char *copy = xstrdup(list);
 	char *save = NULL;
+	/* as upstream: the first entry naming the controller decides */
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
 		if (!strcmp(tok, "*"))
 			star = true;
 		else if (tok[0] == '-' && !strcmp(tok + 1, name))
-			off = true;
+			return false;
 		else if (!strcmp(tok, name))
-			on = true;
+			return true;
 	}
-	if (off)
-		return false;
-	if (on)
-		return true;
 	return star && default_on;
 }
 
@@ -283,13 +281,13 @@ struct controller_entry {
 static const struct controller_entry controllers[] = {
 	{"deployment", true, deployment_controller_start},
 	{"replicaset", true, replicaset_controller_start},
-	// {"endpoint", true, endpoints_controller_start},
-	// {"endpointslice", true, endpointslice_controller_start},
-	// {"serviceaccount", true, serviceaccount_controller_start},
-	// {"namespace", true, namespace_controller_start},
-	// {"garbagecollector", true, gc_controller_start},
-	// {"nodeipam", true, nodeipam_controller_start},
-	// {"nodelifecycle", true, nodelifecycle_controller_start},
+	{"endpoint", true, endpoints_controller_start},
+	{"endpointslice", true, endpointslice_controller_start},
+	{"serviceaccount", true, serviceaccount_controller_start},
+	{"namespace", true, namespace_controller_start},
+	{"garbagecollector", true, gc_controller_start},
+	{"nodeipam", true, nodeipam_controller_start},
+	{"nodelifecycle", true, nodelifecycle_controller_start},
 };
 
 struct election {
@@ -366,6 +364,9 @@ int manager_run(struct manager *m, volatile int *stop, struct mk_err **err)
 		if (rc != 0)
 			return rc < 0 ? -1 : 0;
 	}
+	struct client *ec = manager_client_new(m, err);
+	if (!ec || events_start_async(ec, err) < 0)
+		return mk_err_wrap(err, "starting the event recorder");
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
 		const struct controller_entry *c = &controllers[i];
 		if (!manager_controller_enabled(m->opts->controllers, c->name, c->default_on)) {

@@ -52,7 +52,8 @@ static void test_cluster_ip(void **state)
 	(void)state;
 	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0);
 	/* The kubernetes Service asks for the first address by name. */
-	cleanup_json json_t *k = parse("{\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":443}]}}");
+	cleanup_json json_t *k =
+		parse("{\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"port\":443}]}}");
 	assert_int_equal(create(k, NULL), 0);
 	assert_string_equal(json_path_str(k, "spec.clusterIPs.0"), "10.96.0.1");
 
@@ -65,8 +66,8 @@ static void test_cluster_ip(void **state)
 	assert_int_equal(strncmp(ip, "10.", 3), 0);
 
 	/* A taken address is refused with upstream's message. */
-	cleanup_json json_t *dup = json_pack("{s:{s:s, s:[{s:i}]}}", "spec", "clusterIP", ip,
-					     "ports", "port", 80);
+	cleanup_json json_t *dup =
+		json_pack("{s:{s:s, s:[{s:i}]}}", "spec", "clusterIP", ip, "ports", "port", 80);
 	cleanup_err struct mk_err *e = NULL;
 	assert_int_equal(create(dup, &e), -1);
 	assert_int_equal(mk_err_code(e), MK_EINVALID);
@@ -77,7 +78,8 @@ static void test_cluster_ip(void **state)
 		 ip, ip);
 	assert_string_equal(mk_err_msg(e), want);
 
-	cleanup_json json_t *out = parse("{\"spec\":{\"clusterIP\":\"10.0.0.1\",\"ports\":[{\"port\":80}]}}");
+	cleanup_json json_t *out =
+		parse("{\"spec\":{\"clusterIP\":\"10.0.0.1\",\"ports\":[{\"port\":80}]}}");
 	cleanup_err struct mk_err *e2 = NULL;
 	assert_int_equal(create(out, &e2), -1);
 	assert_string_equal(mk_err_msg(e2),
@@ -89,7 +91,8 @@ static void test_cluster_ip(void **state)
 	cleanup_json json_t *h = parse("{\"spec\":{\"clusterIP\":\"None\"}}");
 	assert_int_equal(create(h, NULL), 0);
 	assert_string_equal(json_path_str(h, "spec.clusterIPs.0"), "None");
-	cleanup_json json_t *x = parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"a.b\"}}");
+	cleanup_json json_t *x =
+		parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"a.b\"}}");
 	assert_int_equal(create(x, NULL), 0);
 	assert_null(json_path_get(x, "spec.clusterIP"));
 
@@ -141,8 +144,9 @@ static void test_node_ports(void **state)
 
 	/* A second Service asking for 30080 is refused, and its ClusterIP is
 	 * given back. */
-	cleanup_json json_t *b = parse("{\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.5.5\","
-				       "\"ports\":[{\"port\":81,\"nodePort\":30080}]}}");
+	cleanup_json json_t *b =
+		parse("{\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.5.5\","
+		      "\"ports\":[{\"port\":81,\"nodePort\":30080}]}}");
 	cleanup_err struct mk_err *e = NULL;
 	assert_int_equal(create(b, &e), -1);
 	assert_string_equal(mk_err_msg(e), "spec.ports[0].nodePort: Invalid value: 30080: provided "
@@ -166,7 +170,8 @@ static void test_node_ports(void **state)
 	assert_int_equal(r->on_update(upd, a, NULL), 0);
 	assert_int_equal(json_integer_value(json_path_get(upd, "spec.ports.0.nodePort")), 30080);
 	assert_int_equal(json_integer_value(json_path_get(upd, "spec.ports.1.nodePort")), dyn);
-	assert_string_equal(json_path_str(upd, "spec.clusterIP"), json_path_str(a, "spec.clusterIP"));
+	assert_string_equal(json_path_str(upd, "spec.clusterIP"),
+			    json_path_str(a, "spec.clusterIP"));
 	assert_true(allocator_port_in_use(30080));
 
 	/* A write that fails after on_update is undone: the new port goes back,
@@ -191,7 +196,8 @@ static void test_node_ports(void **state)
 
 	/* To ExternalName: the address goes back too. */
 	cleanup_free char *ip = strdup(json_path_str(back, "spec.clusterIP"));
-	cleanup_json json_t *ext = parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"x\"}}");
+	cleanup_json json_t *ext =
+		parse("{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"x\"}}");
 	assert_int_equal(r->on_update(ext, back, NULL), 0);
 	assert_false(allocator_ip_in_use(ip));
 	r->on_update_abort(ext, back);
@@ -211,12 +217,13 @@ static void test_reserve_existing(void **state)
 	assert_true(allocator_port_in_use(31000));
 	/* The same Service twice is a conflict. */
 	assert_int_equal(allocator_reserve_existing(stored), -1);
-	cleanup_json json_t *again = parse("{\"spec\":{\"clusterIP\":\"10.96.7.7\",\"ports\":[{\"port\":1}]}}");
+	cleanup_json json_t *again =
+		parse("{\"spec\":{\"clusterIP\":\"10.96.7.7\",\"ports\":[{\"port\":1}]}}");
 	cleanup_err struct mk_err *e = NULL;
 	assert_int_equal(create(again, &e), -1);
 }
 
-#define THREADS 4
+#define THREADS	   4
 #define PER_THREAD 200
 static char got_ips[THREADS][PER_THREAD][16];
 static int got_ports[THREADS][PER_THREAD];
@@ -261,9 +268,12 @@ static void test_concurrent_unique(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_errors),	  cmocka_unit_test(test_cluster_ip),
-		cmocka_unit_test(test_exhaustion_and_first_ip), cmocka_unit_test(test_node_ports),
-		cmocka_unit_test(test_reserve_existing), cmocka_unit_test(test_concurrent_unique),
+		cmocka_unit_test(test_init_errors),
+		cmocka_unit_test(test_cluster_ip),
+		cmocka_unit_test(test_exhaustion_and_first_ip),
+		cmocka_unit_test(test_node_ports),
+		cmocka_unit_test(test_reserve_existing),
+		cmocka_unit_test(test_concurrent_unique),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

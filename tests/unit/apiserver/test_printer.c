@@ -44,26 +44,24 @@ static json_t *table_of(const char *group, const char *resource, const char *inc
 /* Cell col of row i, dumped compactly ("\"1/2\"", "3"). */
 static char *cell(const json_t *table, size_t row, size_t col)
 {
-	json_t *c = json_array_get(json_object_get(json_array_get(json_object_get(table, "rows"),
-								   row),
-						   "cells"),
-				   col);
+	json_t *c = json_array_get(
+		json_object_get(json_array_get(json_object_get(table, "rows"), row), "cells"), col);
 	assert_non_null(c);
 	return json_dump_compact(c);
 }
 
-#define assert_cell(t, row, col, want)                      \
-	do {                                                \
-		cleanup_free char *_c = cell(t, row, col);  \
-		assert_string_equal(_c, want);              \
+#define assert_cell(t, row, col, want)                                                             \
+	do {                                                                                       \
+		cleanup_free char *_c = cell(t, row, col);                                         \
+		assert_string_equal(_c, want);                                                     \
 	} while (0)
 
 static void test_goldens(void **state)
 {
 	(void)state;
-	const char *core[] = {"pods",	    "nodes",	  "services",	     "endpoints",
-			      "events",	    "namespaces", "configmaps",	     "secrets",
-			      "serviceaccounts", "componentstatuses"};
+	const char *core[] = {
+		"pods",	      "nodes",	    "services", "endpoints",	   "events",
+		"namespaces", "configmaps", "secrets",	"serviceaccounts", "componentstatuses"};
 	for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
 		cleanup_json json_t *t = table_of("", core[i], NULL);
 		char name[64];
@@ -136,11 +134,11 @@ static void test_include_object(void **state)
 	/* The input object is not changed by embedding it. */
 	assert_null(json_path_get(json_object_get(input, "pods"), "0.kind"));
 	cleanup_json json_t *none = table_of("", "pods", "None");
-	assert_true(json_is_null(json_path_get(json_array_get(json_object_get(none, "rows"), 0),
-					       "object")));
+	assert_true(json_is_null(
+		json_path_get(json_array_get(json_object_get(none, "rows"), 0), "object")));
 	const struct api_resource *r = api_resource_find("", "v1", "pods");
-	cleanup_json json_t *nocols = printer_table(r, json_object_get(input, "pods"), NULL,
-						    false, NOW);
+	cleanup_json json_t *nocols =
+		printer_table(r, json_object_get(input, "pods"), NULL, false, NOW);
 	assert_null(json_object_get(nocols, "columnDefinitions"));
 	assert_string_equal(json_path_str(nocols, "kind"), "Table");
 	assert_int_equal(json_object_size(json_object_get(nocols, "metadata")), 0);
@@ -233,7 +231,7 @@ static void test_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_goldens),	    cmocka_unit_test(test_pod_cells),
+		cmocka_unit_test(test_goldens),	       cmocka_unit_test(test_pod_cells),
 		cmocka_unit_test(test_include_object), cmocka_unit_test(test_other_cells),
 		cmocka_unit_test(test_helpers),
 	};

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <microhttpd.h>
 
@@ -130,6 +131,7 @@ struct fake {
 	size_t chunk; /* max bytes per write of a watch stream */
 	atomic_int lists, watches;
 	json_t *last; /* the last /echo request */
+	char *tls_cert, *tls_key, *tls_trust; /* PEM; HTTPS when tls_cert is set */
 };
 
 struct upload {
@@ -395,10 +397,19 @@ static void fake_start(struct fake *f)
 	/* loopback only */
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(f->port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-				0, NULL, NULL, fake_handler, f, MHD_OPTION_SOCK_ADDR, &sin,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-				MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f, MHD_OPTION_END);
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+	if (f->tls_cert)
+		f->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, fake_handler, f,
+					MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+					1u, MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f,
+					MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert,
+					MHD_OPTION_HTTPS_MEM_KEY, f->tls_key,
+					MHD_OPTION_HTTPS_MEM_TRUST, f->tls_trust, MHD_OPTION_END);
+	else
+		f->d = MHD_start_daemon(flags, 0, NULL, NULL, fake_handler, f,
+					MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+					1u, MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f,
+					MHD_OPTION_END);
 	assert_non_null(f->d);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
 	assert_non_null(info);
@@ -415,9 +426,12 @@ static void fake_stop(struct fake *f)
 	f->d = NULL;
 }
 
-static struct fake *fake_new(void)
+static struct fake *fake_new_tls(const char *cert, const char *key, const char *trust)
 {
 	struct fake *f = xcalloc(1, sizeof(*f));
+	f->tls_cert = cert ? xstrdup(cert) : NULL;
+	f->tls_key = key ? xstrdup(key) : NULL;
+	f->tls_trust = trust ? xstrdup(trust) : NULL;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -431,6 +445,11 @@ static struct fake *fake_new(void)
 	return f;
 }
 
+static struct fake *fake_new(void)
+{
+	return fake_new_tls(NULL, NULL, NULL);
+}
+
 static void fake_free(struct fake *f)
 {
 	if (f->d)
@@ -438,6 +457,9 @@ static void fake_free(struct fake *f)
 	json_decref(f->objects);
 	json_decref(f->log);
 	json_decref(f->last);
+	free(f->tls_cert);
+	free(f->tls_key);
+	free(f->tls_trust);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -513,6 +535,22 @@ static void test_requests(void **state)
 	assert_string_equal(json_path_str(r, "labelSelector"), "app in (a,b),tier!=x");
 	json_decref(r);
 
+	/* a duplicate keeps the credentials */
+	struct client *d = client_dup(c, &err);
+	client_free(c);
+	r = client_get(d, "/echo/dup", &err);
+	assert_string_equal(json_path_str(r, "auth"), "Bearer s3cret");
+	json_decref(r);
+	client_free(d);
+
+	/* a server without a scheme: http without TLS settings */
+	cleanup_free char *hostport = xasprintf("127.0.0.1:%u", f->port);
+	c = client_new(hostport, NULL, &err);
+	assert_non_null(c);
+	assert_string_equal(client_server(c), url);
+	r = client_get(c, "/echo/noscheme", &err);
+	assert_non_null(r);
+	json_decref(r);
 	client_free(c);
 	fake_free(f);
 }
@@ -568,7 +606,10 @@ static void test_status_errors(void **state)
 	assert_non_null(strstr(mk_err_msg(err), "GET http://127.0.0.1:"));
 	client_free(c);
 
-	assert_null(client_new("ftp://x", NULL, &err) ? (void *)1 : NULL);
+	mk_err_free(steal_pointer(&err));
+	assert_null(client_new("ftp://x", NULL, &err));
+	assert_int_equal(mk_err_code(err), MK_EINVAL);
+	assert_string_equal(mk_err_msg(err), "server ftp://x: scheme must be http or https");
 }
 
 static void *bump_gen_later(void *arg)
@@ -635,7 +676,146 @@ static void test_watch_stream(void **state)
 	long long took = time_mono_ns() - t0;
 	assert_true(took >= 200000000LL && took < 2500000000LL);
 	client_free(c);
+
+	/* a server that takes the connection and never answers: the kernel
+	 * completes the handshake on a listening socket nobody accepts from */
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	socklen_t sl = sizeof(sin);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+	cleanup_free char *mute = xasprintf("http://127.0.0.1:%u", ntohs(sin.sin_port));
+	c = client_new(mute, NULL, &err);
+	client_set_watch_answer_timeout(c, 300);
+	t0 = time_mono_ns();
+	assert_int_equal(client_watch(c, "/api/v1/pods?watch=1", collect, &col, &err), -1);
+	took = time_mono_ns() - t0;
+	assert_int_equal(mk_err_code(err), MK_ETIMEOUT);
+	assert_non_null(strstr(mk_err_msg(err), "no answer within 300 ms"));
+	assert_true(took >= 300000000LL && took < 3000000000LL);
+	close(ls);
+	client_free(c);
 	buf_free(&col.log);
+	fake_free(f);
+}
+
+/* ---------------- TLS ---------------- */
+
+static char *tls_fixture_path(const char *name)
+{
+	const char *root = getenv("MK_ROOT");
+	return xasprintf("%s/tests/fixtures/kubeconfig/tls/%s", root ? root : ".", name);
+}
+
+static char *slurp(const char *name)
+{
+	cleanup_free char *path = tls_fixture_path(name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *text = NULL;
+	size_t cap = 0;
+	assert_true(getdelim(&text, &cap, '\0', f) > 0);
+	fclose(f);
+	return text;
+}
+
+static char *b64(const char *s)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct buf b = BUF_INIT;
+	size_t n = strlen(s);
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		buf_append_char(&b, tbl[(v >> 18) & 63]);
+		buf_append_char(&b, tbl[(v >> 12) & 63]);
+		buf_append_char(&b, i + 1 < n ? tbl[(v >> 6) & 63] : '=');
+		buf_append_char(&b, i + 2 < n ? tbl[v & 63] : '=');
+	}
+	return buf_steal(&b);
+}
+
+/* GET /echo/tls through a client made from a kubeconfig with the given
+ * cluster and user fields; returns the error code (0 on success). */
+static int tls_get(struct fake *f, const char *cluster_fields, const char *user_fields,
+		   char **msg)
+{
+	const char *root = getenv("MK_ROOT");
+	cleanup_free char *dir = xasprintf("%s/tests/fixtures/kubeconfig/tls", root ? root : ".");
+	cleanup_free char *text = xasprintf(
+		"current-context: t\n"
+		"clusters: [{name: t, cluster: {server: 'https://127.0.0.1:%u', %s}}]\n"
+		"contexts: [{name: t, context: {cluster: t, user: u}}]\n"
+		"users: [{name: u, user: {%s}}]\n",
+		f->port, cluster_fields, user_fields);
+	cleanup_err struct mk_err *err = NULL;
+	struct kubeconfig *kc = kubeconfig_parse(text, strlen(text), dir, NULL, &err);
+	if (!kc)
+		fail_msg("kubeconfig: %s", mk_err_msg(err));
+	struct client *c = client_new(NULL, kc, &err);
+	kubeconfig_free(kc);
+	assert_non_null(c);
+	json_t *r = client_get(c, "/echo/tls", &err);
+	client_free(c);
+	if (r) {
+		assert_string_equal(json_path_str(r, "method"), "GET");
+		json_decref(r);
+		return 0;
+	}
+	if (msg)
+		*msg = xstrdup(mk_err_msg(err));
+	return mk_err_code(err);
+}
+
+static void test_tls(void **state)
+{
+	(void)state;
+	cleanup_free char *ca = slurp("ca.crt");
+	cleanup_free char *cert = slurp("server.crt");
+	cleanup_free char *key = slurp("server.key");
+	cleanup_free char *client_cert = slurp("client.crt");
+	cleanup_free char *client_key = slurp("client.key");
+	cleanup_free char *other_ca = slurp("other-ca.crt");
+	struct fake *f = fake_new_tls(cert, key, ca);
+
+	/* CA file (relative to the kubeconfig's directory) */
+	assert_int_equal(tls_get(f, "certificate-authority: ca.crt", "", NULL), 0);
+	/* CA and client certificate inline */
+	cleanup_free char *ca64 = b64(ca);
+	cleanup_free char *cc64 = b64(client_cert);
+	cleanup_free char *ck64 = b64(client_key);
+	cleanup_free char *cluster = xasprintf("certificate-authority-data: %s", ca64);
+	cleanup_free char *user = xasprintf("client-certificate-data: %s, client-key-data: %s",
+					    cc64, ck64);
+	assert_int_equal(tls_get(f, cluster, user, NULL), 0);
+	/* client certificate files */
+	assert_int_equal(tls_get(f, "certificate-authority: ca.crt",
+				 "client-certificate: client.crt, client-key: client.key", NULL),
+			 0);
+
+	/* a server certificate from another CA is refused... */
+	cleanup_free char *other64 = b64(other_ca);
+	cleanup_free char *wrong = xasprintf("certificate-authority-data: %s", other64);
+	cleanup_free char *msg = NULL;
+	assert_int_equal(tls_get(f, wrong, "", &msg), MK_EUNAVAILABLE);
+	assert_non_null(strstr(msg, "GET https://127.0.0.1:"));
+	assert_non_null(strstr(msg, "certificate"));
+	/* ...unless verification is off */
+	cleanup_free char *insecure = xasprintf("%s, insecure-skip-tls-verify: true", wrong);
+	assert_int_equal(tls_get(f, insecure, "", NULL), 0);
+	/* a client key that does not match its certificate fails the handshake */
+	free(msg);
+	msg = NULL;
+	assert_int_equal(tls_get(f, "certificate-authority: ca.crt",
+				 "client-certificate: client.crt, client-key: server.key", &msg),
+			 MK_EUNAVAILABLE);
 	fake_free(f);
 }
 
@@ -813,6 +993,7 @@ int main(void)
 		cmocka_unit_test(test_requests),
 		cmocka_unit_test(test_status_errors),
 		cmocka_unit_test(test_watch_stream),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_informer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

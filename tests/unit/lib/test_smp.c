@@ -278,7 +278,13 @@ static void test_errors(void **state)
 		  "strategic merge patch at /spec/containers/[]/env: unknown $patch directive "
 		  "\"x\" in list element 0");
 	smp_fails("{}", "{\"x\":{\"$retainKeys\":\"a\"}}",
-		  "strategic merge patch at /x: $retainKeys must be a list of strings");
+		  "strategic merge patch at /x: invalid patch format of retainKeys");
+	smp_fails("{}", "{\"x\":{\"$retainKeys\":[\"a\"],\"a\":1,\"b\":2,\"c\":null}}",
+		  "strategic merge patch at /x: invalid patch format of retainKeys");
+	smp_fails(
+		"{}", "{\"spec\":{\"containers\":[{\"name\":\"a\",\"$patch\":\"merge\"}]}}",
+		"strategic merge patch at /spec/containers: merging lists cannot yet be specified "
+		"in the patch");
 	smp_fails("{}", "[]", "strategic merge patch must be a JSON object");
 }
 

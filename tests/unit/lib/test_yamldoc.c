@@ -212,9 +212,12 @@ static void test_scalar_types(void **state)
 			fail_msg("%s -> %s, want %s", cases[i][0], g, cases[i][1]);
 		}
 	}
-	/* keys stay strings */
-	cleanup_json json_t *keys = yamldoc_parse("80: a\ntrue: b\nnull: c\n", 21, NULL);
-	cleanup_json json_t *want = J("{\"80\":\"a\",\"true\":\"b\",\"null\":\"c\"}");
+	/* keys are strings, typed then printed as Kubernetes' reader does */
+	const char *ky = "80: a\non: b\n0x1F: c\n'null': d\n1.0: e\n\"y\": f\n";
+	cleanup_json json_t *keys = yamldoc_parse(ky, strlen(ky), NULL);
+	cleanup_json json_t *want =
+		J("{\"80\":\"a\",\"true\":\"b\",\"31\":\"c\",\"null\":\"d\",\"1\":\"e\","
+		  "\"y\":\"f\"}");
 	assert_json_eq(keys, want);
 }
 
@@ -292,6 +295,9 @@ static void test_errors(void **state)
 		    "yaml: line 3, column 1: while scanning for the next token at line 3: found "
 		    "character that cannot start any token");
 	parse_fails("? [a]\n: 1\n", "yaml: line 1, column 3: mapping keys must be strings");
+	parse_fails("a:\n  ~: 1\n", "yaml: line 2, column 3: unsupported map key: ~ is null");
+	parse_fails("on: 1\n\"true\": 2\n",
+		    "yaml: line 2, column 1: mapping key \"true\" already defined at line 1");
 	parse_fails("a: *nope\n", "yaml: line 1, column 4: unknown anchor \"nope\" referenced");
 	parse_fails("a: !!int x\n", "yaml: line 1, column 4: cannot decode x as !!int");
 	/* invalid UTF-8 in the input itself */
@@ -324,7 +330,7 @@ static void test_anchors_and_merge(void **state)
 	const char *y = "base: &base {image: nginx, imagePullPolicy: Always}\n"
 			"a:\n  <<: *base\n  name: a\n  image: nginx:2\n"
 			"b: [*base, *base]\n"
-			"c:\n  <<: [{x: 1}, {x: 2, y: 2}]\n";
+			"c:\n  <<: [{x: 1}, {x: 2, w: 2}]\n";
 	cleanup_err struct mk_err *err = NULL;
 	cleanup_json json_t *v = yamldoc_parse(y, strlen(y), &err);
 	if (!v)
@@ -334,7 +340,7 @@ static void test_anchors_and_merge(void **state)
 		  "\"a\":{\"name\":\"a\",\"image\":\"nginx:2\",\"imagePullPolicy\":\"Always\"},"
 		  "\"b\":[{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"},"
 		  "{\"image\":\"nginx\",\"imagePullPolicy\":\"Always\"}],"
-		  "\"c\":{\"x\":1,\"y\":2}}");
+		  "\"c\":{\"x\":1,\"w\":2}}");
 	assert_json_eq(v, want);
 	/* aliases are copies: changing one leaves the others alone */
 	json_object_set_new(json_path_get(v, "b.0"), "image", json_string("other"));
@@ -414,6 +420,74 @@ static void test_kubectl_reads_emitted_yaml(void **state)
 	if (!parsed)
 		fail_msg("%s", mk_err_msg(err));
 	assert_json_eq(parsed, kc);
+	/* and we print it as kubectl does, keys sorted as kubectl sorts them */
+	cleanup_free char *sorted_text = json_dumps(seen, JSON_SORT_KEYS);
+	cleanup_json json_t *sorted = J(sorted_text);
+	cleanup_free char *ours = yamldoc_emit(sorted);
+	assert_string_equal(ours, out_yaml);
+}
+
+/* Scalar typing agrees with kubectl, which reads YAML with upstream's
+ * library: scalars.yaml parses to scalars.json (golden), and kubectl patch
+ * --local with an empty patch prints the same object. */
+static void test_kubectl_types_scalars_alike(void **state)
+{
+	(void)state;
+	size_t len;
+	cleanup_free char *src = read_fixture("scalars.yaml", &len);
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *v = yamldoc_parse(src, len, &err);
+	if (!v)
+		fail_msg("%s", mk_err_msg(err));
+	check_golden_json("scalars.json", v);
+
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+	char dir[] = "/tmp/mk-yamldoc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *path = fixture_path("scalars.yaml");
+	cleanup_free char *args = xasprintf("patch --local -f %s --type merge -p {} -o json", path);
+	int rc;
+	cleanup_free char *out = run_kubectl(dir, args, &rc);
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	if (rc != 0)
+		fail_msg("kubectl: %s", out);
+	/* kubectl prints integers beyond int64 in full: read them as numbers */
+	json_error_t je;
+	cleanup_json json_t *seen = json_loads(out, JSON_DECODE_INT_AS_REAL, &je);
+	if (!seen)
+		fail_msg("kubectl printed %s: %s", out, je.text);
+	assert_json_eq(v, seen);
+}
+
+/* yamldoc_emit writes what kubectl -o yaml writes, byte for byte, once keys
+ * are in kubectl's (sorted) order. */
+static void test_emit_matches_kubectl_yaml(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+	char dir[] = "/tmp/mk-yamldoc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *path = fixture_path("deployment.yaml");
+	cleanup_free char *args_json =
+		xasprintf("patch --local -f %s --type merge -p {} -o json", path);
+	cleanup_free char *args_yaml =
+		xasprintf("patch --local -f %s --type merge -p {} -o yaml", path);
+	int rc_json, rc_yaml;
+	cleanup_free char *out_json = run_kubectl(dir, args_json, &rc_json);
+	cleanup_free char *out_yaml = run_kubectl(dir, args_yaml, &rc_yaml);
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	if (rc_json != 0 || rc_yaml != 0)
+		fail_msg("kubectl: %s%s", out_json, out_yaml);
+
+	cleanup_json json_t *obj = J(out_json);
+	cleanup_free char *sorted_text = json_dumps(obj, JSON_SORT_KEYS);
+	cleanup_json json_t *sorted = J(sorted_text);
+	cleanup_free char *ours = yamldoc_emit(sorted);
+	assert_string_equal(ours, out_yaml);
 }
 
 int main(void)
@@ -426,6 +500,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_anchors_and_merge),
 		cmocka_unit_test(test_kubectl_reads_emitted_yaml),
+		cmocka_unit_test(test_kubectl_types_scalars_alike),
+		cmocka_unit_test(test_emit_matches_kubectl_yaml),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

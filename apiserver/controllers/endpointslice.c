@@ -1,0 +1,245 @@
+/* EndpointSlice controller: one discovery.k8s.io/v1 EndpointSlice (IPv4) per
+ * Service with a selector, named "<svc>-xxxxx", labelled with the Service name
+ * and this controller as manager, owned by the Service.
+ *
+ * A slice just created may not be in the informer's cache at the next sync;
+ * the name is remembered until the cache shows it, so a Service never gets
+ * two slices because of the lag. */
+#include <pthread.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "controllers-internal.h"
+#include "endpoints-build.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define SERVICE_NAME_LABEL "kubernetes.io/service-name"
+#define MANAGED_BY_LABEL "endpointslice.kubernetes.io/managed-by"
+#define MANAGED_BY "endpointslice-controller.k8s.io"
+
+struct eps_ctrl {
+	struct client *c;
+	struct workqueue *q;
+	struct informer *svcs, *pods, *slices;
+	pthread_mutex_t lock;
+	json_t *created; /* service key -> name of a slice created, not yet cached */
+};
+
+static void queue_key(struct eps_ctrl *ec, const json_t *svc)
+{
+	cleanup_free char *key = informer_key(svc);
+	if (key)
+		workqueue_add(ec->q, key);
+}
+
+static void on_pod_add(json_t *pod, void *arg)
+{
+	struct eps_ctrl *ec = arg;
+	ctrl_queue_services_of_pod(ec->svcs, ec->q, pod);
+}
+
+static void on_pod_update(json_t *old_pod, json_t *new_pod, void *arg)
+{
+	struct eps_ctrl *ec = arg;
+	ctrl_queue_services_of_pod(ec->svcs, ec->q, old_pod);
+	ctrl_queue_services_of_pod(ec->svcs, ec->q, new_pod);
+}
+
+static void on_svc_add(json_t *svc, void *arg)
+{
+	queue_key(arg, svc);
+}
+
+static void on_svc_update(json_t *old_svc, json_t *new_svc, void *arg)
+{
+	(void)old_svc;
+	queue_key(arg, new_svc);
+}
+
+static bool ours(const json_t *slice, const char *ns, const char *svc)
+{
+	json_t *labels = json_object_get(json_object_get(slice, "metadata"), "labels");
+	const char *sn = json_string_value(json_object_get(labels, SERVICE_NAME_LABEL));
+	const char *mb = json_string_value(json_object_get(labels, MANAGED_BY_LABEL));
+	const char *sns = obj_meta_str(slice, "namespace");
+	return sn && mb && sns && !strcmp(sn, svc) && !strcmp(mb, MANAGED_BY) && !strcmp(sns, ns);
+}
+
+static void on_slice_event(json_t *slice, void *arg)
+{
+	struct eps_ctrl *ec = arg;
+	json_t *labels = json_object_get(json_object_get(slice, "metadata"), "labels");
+	const char *sn = json_string_value(json_object_get(labels, SERVICE_NAME_LABEL));
+	const char *mb = json_string_value(json_object_get(labels, MANAGED_BY_LABEL));
+	if (!sn || !mb || strcmp(mb, MANAGED_BY))
+		return;
+	cleanup_free char *key = ctrl_key(obj_meta_str(slice, "namespace"), sn);
+	workqueue_add(ec->q, key);
+}
+
+static void on_slice_update(json_t *old_slice, json_t *new_slice, void *arg)
+{
+	(void)old_slice;
+	on_slice_event(new_slice, arg);
+}
+
+/* The slices of service ns/name (new array), from the cache or, for one just
+ * created, from the API server. */
+static json_t *find_slices(struct eps_ctrl *ec, const char *key, const char *ns, const char *name)
+{
+	json_t *out = json_array();
+	cleanup_json json_t *all = informer_list(ec->slices);
+	size_t i;
+	json_t *s;
+	json_array_foreach(all, i, s) {
+		if (ours(s, ns, name))
+			json_array_append(out, s);
+	}
+	pthread_mutex_lock(&ec->lock);
+	const char *pending = json_string_value(json_object_get(ec->created, key));
+	cleanup_free char *pname = pending ? xstrdup(pending) : NULL;
+	pthread_mutex_unlock(&ec->lock);
+	if (!pname)
+		return out;
+	bool cached = false;
+	json_array_foreach(out, i, s) {
+		const char *sn = obj_meta_str(s, "name");
+		if (sn && !strcmp(sn, pname))
+			cached = true;
+	}
+	json_t *got = NULL;
+	if (!cached) {
+		cleanup_free char *path = xasprintf(
+			"/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, pname);
+		got = client_get(ec->c, path, NULL);
+	}
+	if (got)
+		json_array_append_new(out, got);
+	else {
+		pthread_mutex_lock(&ec->lock);
+		json_object_del(ec->created, key);
+		pthread_mutex_unlock(&ec->lock);
+	}
+	return out;
+}
+
+static char *slice_path(const char *ns, const char *name)
+{
+	return xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, name);
+}
+
+static json_t *slice_labels(const json_t *svc, const char *name)
+{
+	json_t *labels = json_deep_copy(json_object_get(json_object_get(svc, "metadata"), "labels"));
+	if (!json_is_object(labels)) {
+		json_decref(labels);
+		labels = json_object();
+	}
+	json_object_set_new(labels, SERVICE_NAME_LABEL, json_string(name));
+	json_object_set_new(labels, MANAGED_BY_LABEL, json_string(MANAGED_BY));
+	return labels;
+}
+
+static int sync_slices(const char *key, void *arg, struct mk_err **err)
+{
+	struct eps_ctrl *ec = arg;
+	if (ctrl_is_apiserver_service(key))
+		return 0;
+	cleanup_free char *ns = NULL, *name = NULL;
+	informer_key_split(key, &ns, &name);
+	cleanup_json json_t *svc = informer_get(ec->svcs, key);
+	cleanup_json json_t *slices = find_slices(ec, key, ns, name);
+	json_t *sel = json_object_get(json_object_get(svc, "spec"), "selector");
+	size_t keep = 1;
+	if (!svc || !json_is_object(sel) || !json_object_size(sel))
+		keep = 0;
+	int rc = 0;
+	/* extra slices (and all of them once the Service is gone) */
+	for (size_t i = keep; i < json_array_size(slices); i++) {
+		json_t *s = json_array_get(slices, i);
+		cleanup_free char *path = slice_path(ns, obj_meta_str(s, "name"));
+		cleanup_err struct mk_err *derr = NULL;
+		if (client_delete(ec->c, path, NULL, &derr) < 0 &&
+		    mk_err_code(derr) != MK_ENOTFOUND) {
+			mk_err_set(err, mk_err_code(derr), "%s", mk_err_msg(derr));
+			rc = -1;
+		}
+	}
+	if (!keep)
+		return rc;
+
+	cleanup_json json_t *pods = ctrl_pods_in(ec->pods, ns);
+	cleanup_json json_t *built = endpointslice_build(svc, pods);
+	json_t *endpoints = json_object_get(built, "endpoints");
+	json_t *ports = json_object_get(built, "ports");
+	cleanup_json json_t *labels = slice_labels(svc, name);
+	json_t *have = json_array_get(slices, 0);
+	if (!have) {
+		cleanup_free char *gen = xasprintf("%s-", name);
+		cleanup_json json_t *slice = json_pack(
+			"{s:s,s:s,s:{s:s,s:s,s:O,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]},s:s,s:O,s:O}",
+			"apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata",
+			"generateName", gen, "namespace", ns, "labels", labels, "ownerReferences",
+			"apiVersion", "v1", "kind", "Service", "name", name, "uid",
+			obj_meta_str(svc, "uid"), "controller", 1, "blockOwnerDeletion", 1,
+			"addressType", "IPv4", "endpoints", endpoints, "ports", ports);
+		cleanup_free char *coll =
+			xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
+		json_t *made = client_create(ec->c, coll, slice, err);
+		if (!made)
+			return -1;
+		pthread_mutex_lock(&ec->lock);
+		json_object_set(ec->created, key, json_object_get(json_object_get(made, "metadata"),
+								  "name"));
+		pthread_mutex_unlock(&ec->lock);
+		json_decref(made);
+		return rc;
+	}
+	json_t *hm = json_object_get(have, "metadata");
+	if (json_equal(json_object_get(have, "endpoints") ? json_object_get(have, "endpoints")
+							   : json_array(),
+		       endpoints) &&
+	    json_equal(json_object_get(have, "ports") ? json_object_get(have, "ports")
+						      : json_array(),
+		       ports) &&
+	    json_equal(json_object_get(hm, "labels"), labels))
+		return rc;
+	cleanup_json json_t *upd = json_deep_copy(have);
+	json_object_set_new(upd, "apiVersion", json_string("discovery.k8s.io/v1"));
+	json_object_set_new(upd, "kind", json_string("EndpointSlice"));
+	json_object_set(upd, "endpoints", endpoints);
+	json_object_set(upd, "ports", ports);
+	json_object_set(json_object_get(upd, "metadata"), "labels", labels);
+	cleanup_free char *path = slice_path(ns, obj_meta_str(have, "name"));
+	cleanup_json json_t *r = client_update(ec->c, path, upd, err);
+	return r ? rc : -1;
+}
+
+int endpointslice_controller_start(struct manager *m, struct mk_err **err)
+{
+	struct eps_ctrl *ec = xcalloc(1, sizeof(*ec));
+	ec->c = manager_client_new(m, err);
+	if (!ec->c)
+		return -1;
+	ec->q = workqueue_new();
+	ec->created = json_object();
+	pthread_mutex_init(&ec->lock, NULL);
+	ec->svcs = manager_informer(m, MGR_SERVICES);
+	ec->pods = manager_informer(m, MGR_PODS);
+	ec->slices = manager_informer(m, MGR_ENDPOINTSLICES);
+	struct informer_handlers ph = {
+		.on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .arg = ec};
+	struct informer_handlers sh = {
+		.on_add = on_svc_add, .on_update = on_svc_update, .on_delete = on_svc_add, .arg = ec};
+	struct informer_handlers lh = {.on_add = on_slice_event,
+				       .on_update = on_slice_update,
+				       .on_delete = on_slice_event,
+				       .arg = ec};
+	manager_subscribe(m, MGR_PODS, &ph);
+	manager_subscribe(m, MGR_SERVICES, &sh);
+	manager_subscribe(m, MGR_ENDPOINTSLICES, &lh);
+	return manager_run_workers(m, "endpointslice", ec->q,
+				   (int)manager_options(m)->concurrent_endpointslice, sync_slices,
+				   ec, err);
+}

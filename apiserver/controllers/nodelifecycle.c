@@ -1,0 +1,343 @@
+/* Node lifecycle controller. Every --node-monitor-period it looks at each
+ * node's last sign of life: the Ready condition's lastHeartbeatTime, the
+ * renewTime of its Lease in kube-node-lease, and (so that a fresh controller
+ * gives nodes a full grace period) when this controller first saw it.
+ * - Silent for longer than --node-monitor-grace-period: the kubelet's
+ *   conditions turn Unknown ("NodeStatusUnknown", "Kubelet stopped posting
+ *   node status."), its pods lose Ready, and the node gets the
+ *   node.kubernetes.io/unreachable NoExecute taint.
+ * - Ready=False gets node.kubernetes.io/not-ready instead; Ready=True neither.
+ * - Pods on a node with one of these taints are deleted once their toleration
+ *   for it runs out: tolerationSeconds from the taint's timeAdded, never for
+ *   a toleration without seconds, and after the default (300 s, as the
+ *   DefaultTolerationSeconds admission plugin would give) without one. */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "controllers-internal.h"
+#include "events.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#define UNREACHABLE "node.kubernetes.io/unreachable"
+#define NOT_READY "node.kubernetes.io/not-ready"
+
+struct nlc_ctrl {
+	struct manager *m;
+	struct client *c;
+	struct informer *nodes, *leases, *pods;
+	int64_t grace_ms;
+	int64_t default_toleration_s;
+	json_t *first_seen; /* node name -> time first observed */
+};
+
+static json_t *condition(const json_t *node, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+static time_t last_alive(struct nlc_ctrl *nc, const json_t *node, time_t now)
+{
+	const char *name = obj_meta_str(node, "name");
+	time_t t = ctrl_parse_time(json_string_value(
+		json_object_get(condition(node, "Ready"), "lastHeartbeatTime")));
+	cleanup_free char *lkey = xasprintf("kube-node-lease/%s", name);
+	cleanup_json json_t *lease = informer_get(nc->leases, lkey);
+	time_t renew = ctrl_parse_time(
+		json_string_value(json_object_get(json_object_get(lease, "spec"), "renewTime")));
+	if (renew > t)
+		t = renew;
+	json_t *seen = json_object_get(nc->first_seen, name);
+	if (!seen) {
+		seen = json_integer(now);
+		json_object_set_new(nc->first_seen, name, seen);
+	}
+	if ((time_t)json_integer_value(seen) > t)
+		t = (time_t)json_integer_value(seen);
+	return t;
+}
+
+/* Marks the kubelet's conditions Unknown; returns the updated node (new
+ * reference) or NULL. */
+static json_t *mark_unknown(struct nlc_ctrl *nc, const json_t *node, const char *now)
+{
+	cleanup_json json_t *copy = json_deep_copy(node);
+	json_object_set_new(copy, "apiVersion", json_string("v1"));
+	json_object_set_new(copy, "kind", json_string("Node"));
+	json_t *status = json_object_get(copy, "status");
+	if (!json_is_object(status)) {
+		status = json_object();
+		json_object_set_new(copy, "status", status);
+	}
+	json_t *conds = json_object_get(status, "conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		json_object_set_new(status, "conditions", conds);
+	}
+	static const char *const kubelet_conditions[] = {"Ready", "MemoryPressure", "DiskPressure",
+							 "PIDPressure"};
+	for (size_t k = 0; k < sizeof(kubelet_conditions) / sizeof(kubelet_conditions[0]); k++) {
+		json_t *c = condition(copy, kubelet_conditions[k]);
+		if (!c) {
+			c = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", kubelet_conditions[k],
+				      "status", "Unknown", "lastHeartbeatTime", now,
+				      "lastTransitionTime", now, "reason", "NodeStatusNeverUpdated",
+				      "message", "Kubelet never posted node status.");
+			json_array_append_new(conds, c);
+			continue;
+		}
+		const char *st = json_string_value(json_object_get(c, "status"));
+		if (st && !strcmp(st, "Unknown"))
+			continue;
+		json_object_set_new(c, "status", json_string("Unknown"));
+		json_object_set_new(c, "reason", json_string("NodeStatusUnknown"));
+		json_object_set_new(c, "message", json_string("Kubelet stopped posting node status."));
+		json_object_set_new(c, "lastTransitionTime", json_string(now));
+	}
+	cleanup_free char *path = xasprintf("/api/v1/nodes/%s/status", obj_meta_str(node, "name"));
+	cleanup_err struct mk_err *err = NULL;
+	json_t *r = client_update(nc->c, path, copy, &err);
+	if (!r)
+		log_warn("nodelifecycle: marking node %s Unknown: %s", obj_meta_str(node, "name"),
+			 mk_err_msg(err));
+	return r;
+}
+
+/* Pods on the node lose their Ready condition, as upstream's MarkPodsNotReady. */
+static void mark_pods_not_ready(struct nlc_ctrl *nc, const char *node_name, const char *now)
+{
+	cleanup_json json_t *all = informer_list(nc->pods);
+	size_t i;
+	json_t *pod;
+	json_array_foreach(all, i, pod) {
+		const char *nn = json_string_value(
+			json_object_get(json_object_get(pod, "spec"), "nodeName"));
+		if (!nn || strcmp(nn, node_name))
+			continue;
+		cleanup_json json_t *conds = json_deep_copy(
+			json_object_get(json_object_get(pod, "status"), "conditions"));
+		bool changed = false;
+		size_t j;
+		json_t *c;
+		json_array_foreach(conds, j, c) {
+			const char *t = json_string_value(json_object_get(c, "type"));
+			const char *s = json_string_value(json_object_get(c, "status"));
+			if (t && s && !strcmp(t, "Ready") && !strcmp(s, "True")) {
+				json_object_set_new(c, "status", json_string("False"));
+				json_object_set_new(c, "lastTransitionTime", json_string(now));
+				changed = true;
+			}
+		}
+		if (!changed)
+			continue;
+		cleanup_json json_t *patch =
+			json_pack("{s:{s:O}}", "status", "conditions", conds);
+		cleanup_free char *path =
+			xasprintf("/api/v1/namespaces/%s/pods/%s/status",
+				  obj_meta_str(pod, "namespace"), obj_meta_str(pod, "name"));
+		cleanup_err struct mk_err *err = NULL;
+		cleanup_json json_t *r = client_patch(nc->c, path, "merge", patch, &err);
+		if (!r)
+			log_v(1, "nodelifecycle: marking pod %s not ready: %s", path,
+			      mk_err_msg(err));
+	}
+}
+
+/* Makes the node's NoExecute taints say what its Ready status says. */
+static void sync_taints(struct nlc_ctrl *nc, const json_t *node, const char *now)
+{
+	const char *ready = json_string_value(json_object_get(condition(node, "Ready"), "status"));
+	const char *want = NULL;
+	if (ready && !strcmp(ready, "Unknown"))
+		want = UNREACHABLE;
+	else if (ready && !strcmp(ready, "False"))
+		want = NOT_READY;
+	json_t *taints = json_object_get(json_object_get(node, "spec"), "taints");
+	cleanup_json json_t *kept = json_array();
+	bool have = false, changed = false;
+	size_t i;
+	json_t *t;
+	json_array_foreach(taints, i, t) {
+		const char *key = json_string_value(json_object_get(t, "key"));
+		const char *eff = json_string_value(json_object_get(t, "effect"));
+		bool ours = key && eff && !strcmp(eff, "NoExecute") &&
+			    (!strcmp(key, UNREACHABLE) || !strcmp(key, NOT_READY));
+		if (ours && want && !strcmp(key, want)) {
+			have = true;
+		} else if (ours) {
+			changed = true;
+			continue;
+		}
+		json_array_append(kept, t);
+	}
+	if (want && !have) {
+		json_array_append_new(kept, json_pack("{s:s,s:s,s:s}", "key", want, "effect",
+						      "NoExecute", "timeAdded", now));
+		changed = true;
+	}
+	if (!changed)
+		return;
+	cleanup_json json_t *copy = json_deep_copy(node);
+	json_object_set_new(copy, "apiVersion", json_string("v1"));
+	json_object_set_new(copy, "kind", json_string("Node"));
+	json_t *spec = json_object_get(copy, "spec");
+	if (!json_is_object(spec)) {
+		spec = json_object();
+		json_object_set_new(copy, "spec", spec);
+	}
+	if (json_array_size(kept))
+		json_object_set(spec, "taints", kept);
+	else
+		json_object_del(spec, "taints");
+	cleanup_free char *path = xasprintf("/api/v1/nodes/%s", obj_meta_str(node, "name"));
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *r = client_update(nc->c, path, copy, &err);
+	if (!r)
+		log_v(1, "nodelifecycle: updating taints of node %s: %s", obj_meta_str(node, "name"),
+		      mk_err_msg(err));
+	else
+		log_info("nodelifecycle: node %s taints %s", obj_meta_str(node, "name"),
+			 want ? want : "cleared");
+}
+
+/* Seconds a pod tolerates taint, -1 forever. */
+static int64_t toleration_seconds(const json_t *pod, const json_t *taint, int64_t dflt)
+{
+	const char *tkey = json_string_value(json_object_get(taint, "key"));
+	size_t i;
+	json_t *tol;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "tolerations"), i, tol) {
+		const char *key = json_string_value(json_object_get(tol, "key"));
+		const char *op = json_string_value(json_object_get(tol, "operator"));
+		const char *eff = json_string_value(json_object_get(tol, "effect"));
+		bool exists = op && !strcmp(op, "Exists");
+		if (eff && *eff && strcmp(eff, "NoExecute"))
+			continue;
+		if (key && *key ? strcmp(key, tkey) : !exists)
+			continue;
+		json_t *secs = json_object_get(tol, "tolerationSeconds");
+		if (!json_is_integer(secs))
+			return -1;
+		return json_integer_value(secs) < 0 ? 0 : json_integer_value(secs);
+	}
+	return dflt;
+}
+
+static void evict(struct nlc_ctrl *nc, const json_t *node, time_t now)
+{
+	const char *node_name = obj_meta_str(node, "name");
+	json_t *taint = NULL;
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(json_object_get(node, "spec"), "taints"), i, t) {
+		const char *key = json_string_value(json_object_get(t, "key"));
+		const char *eff = json_string_value(json_object_get(t, "effect"));
+		if (key && eff && !strcmp(eff, "NoExecute") &&
+		    (!strcmp(key, UNREACHABLE) || !strcmp(key, NOT_READY)))
+			taint = t;
+	}
+	if (!taint)
+		return;
+	time_t added = ctrl_parse_time(json_string_value(json_object_get(taint, "timeAdded")));
+	if (!added)
+		added = now;
+	cleanup_json json_t *all = informer_list(nc->pods);
+	json_t *pod;
+	json_array_foreach(all, i, pod) {
+		const char *nn = json_string_value(
+			json_object_get(json_object_get(pod, "spec"), "nodeName"));
+		if (!nn || strcmp(nn, node_name) ||
+		    json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
+			continue;
+		int64_t secs = toleration_seconds(pod, taint, nc->default_toleration_s);
+		if (secs < 0 || now < added + secs)
+			continue;
+		cleanup_free char *path =
+			xasprintf("/api/v1/namespaces/%s/pods/%s", obj_meta_str(pod, "namespace"),
+				  obj_meta_str(pod, "name"));
+		cleanup_err struct mk_err *err = NULL;
+		if (client_delete(nc->c, path, NULL, &err) < 0) {
+			if (mk_err_code(err) != MK_ENOTFOUND)
+				log_v(1, "nodelifecycle: evicting %s: %s", path, mk_err_msg(err));
+			continue;
+		}
+		log_info("nodelifecycle: evicted pod %s/%s from node %s",
+			 obj_meta_str(pod, "namespace"), obj_meta_str(pod, "name"), node_name);
+		events_post(nc->c, "taint-eviction-controller", "Pod", "v1", pod, "Normal",
+			    "TaintManagerEviction", "Marking for deletion Pod %s/%s",
+			    obj_meta_str(pod, "namespace"), obj_meta_str(pod, "name"));
+	}
+}
+
+static void monitor(void *arg)
+{
+	struct nlc_ctrl *nc = arg;
+	time_t now = time(NULL);
+	cleanup_free char *stamp = time_rfc3339(now);
+	cleanup_json json_t *nodes = informer_list(nc->nodes);
+	size_t i;
+	json_t *node;
+	json_array_foreach(nodes, i, node) {
+		const char *name = obj_meta_str(node, "name");
+		if (!name)
+			continue;
+		json_t *cur = json_incref(node);
+		time_t alive = last_alive(nc, node, now);
+		const char *ready =
+			json_string_value(json_object_get(condition(node, "Ready"), "status"));
+		if ((now - alive) * 1000 > nc->grace_ms && (!ready || strcmp(ready, "Unknown"))) {
+			log_info("nodelifecycle: node %s hasn't been updated for %llds, marking it "
+				 "Unknown",
+				 name, (long long)(now - alive));
+			json_t *upd = mark_unknown(nc, node, stamp);
+			if (upd) {
+				json_decref(cur);
+				cur = upd;
+				events_post(nc->c, "node-controller", "Node", "v1", node, "Normal",
+					    "NodeNotReady", "Node %s status is now: NodeNotReady",
+					    name);
+				mark_pods_not_ready(nc, name, stamp);
+			}
+		}
+		sync_taints(nc, cur, stamp);
+		evict(nc, node, now);
+		json_decref(cur);
+	}
+	/* forget nodes that are gone */
+	const char *name;
+	json_t *v, *tmp;
+	json_object_foreach_safe(nc->first_seen, tmp, name, v) {
+		cleanup_json json_t *n = informer_get(nc->nodes, name);
+		if (!n)
+			json_object_del(nc->first_seen, name);
+	}
+}
+
+int nodelifecycle_controller_start(struct manager *m, struct mk_err **err)
+{
+	const struct manager_options *o = manager_options(m);
+	struct nlc_ctrl *nc = xcalloc(1, sizeof(*nc));
+	nc->m = m;
+	nc->c = manager_client_new(m, err);
+	if (!nc->c)
+		return -1;
+	nc->grace_ms = o->node_monitor_grace_ms;
+	nc->default_toleration_s = o->pod_eviction_timeout_s;
+	nc->first_seen = json_object();
+	nc->nodes = manager_informer(m, MGR_NODES);
+	nc->leases = manager_informer(m, MGR_NODE_LEASES);
+	nc->pods = manager_informer(m, MGR_PODS);
+	/* one thread: monitor() keeps first_seen without a lock */
+	return manager_run_periodic(m, "nodelifecycle", o->node_monitor_period_ms, monitor, nc,
+				    err);
+}

@@ -1,0 +1,1856 @@
+/* Resource verbs: get, list, watch, create, update, patch, delete and
+ * deletecollection on every row of the resource table, plus the status, scale,
+ * binding and finalize subresources.
+ *
+ * Stored values carry no metadata.resourceVersion: it is the key's mod_rev,
+ * set on every read (as upstream does with etcd). Updates are optimistic:
+ * read, compute the new object, compare-and-swap on the read's mod_rev, retry
+ * on a lost race unless the client named a resourceVersion itself. */
+#include "apiserver/handlers.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "json.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include "yamldoc.h"
+#include "apiserver/apiserver-internal.h"
+#include "apiserver/status.h"
+
+#include "fields.h"
+#include "labels.h"
+#include "names.h"
+#if __has_include("protobuf.h")
+#include "protobuf.h"
+#define HAVE_PROTOBUF 1
+#endif
+#include "apiserver/printer.h"
+
+#define UPDATE_RETRIES 32
+
+/* --- small helpers ------------------------------------------------------------ */
+
+static char *uid_new(void)
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (unsigned char)random();
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+			 b[12], b[13], b[14], b[15]);
+}
+
+
+char *api_key(const struct api_resource *r, const char *ns, const char *name)
+{
+	if (r->namespaced && ns)
+		return xasprintf("/registry/%s/%s/%s", r->storage, ns, name);
+	return xasprintf("/registry/%s/%s", r->storage, name);
+}
+
+char *api_prefix(const struct api_resource *r, const char *ns)
+{
+	if (r->namespaced && ns)
+		return xasprintf("/registry/%s/%s/", r->storage, ns);
+	return xasprintf("/registry/%s/", r->storage);
+}
+
+json_t *api_object_from_store(const char *value, int64_t rev)
+{
+	json_t *obj = json_loads(value, 0, NULL);
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		return NULL;
+	}
+	json_t *md = json_object_get(obj, "metadata");
+	if (!json_is_object(md)) {
+		md = json_object();
+		json_object_set_new(obj, "metadata", md);
+	}
+	char rv[32];
+	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
+	json_object_set_new(md, "resourceVersion", json_string(rv));
+	return obj;
+}
+
+/* The stored text of obj: compact, without metadata.resourceVersion. New string. */
+static char *object_to_store(const json_t *obj)
+{
+	json_t *copy = json_copy((json_t *)obj);
+	json_t *md = json_object_get(copy, "metadata");
+	if (json_is_object(md)) {
+		json_t *mdc = json_copy(md);
+		json_object_del(mdc, "resourceVersion");
+		json_object_del(mdc, "selfLink");
+		json_object_set_new(copy, "metadata", mdc);
+	}
+	char *s = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(copy);
+	return s;
+}
+
+static void set_rv(json_t *obj, int64_t rev)
+{
+	char rv[32];
+	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
+	json_path_set(obj, "metadata.resourceVersion", json_string(rv));
+}
+
+static const char *obj_rv(const json_t *obj)
+{
+	return json_path_str(obj, "metadata.resourceVersion");
+}
+
+static const char *obj_name(const json_t *obj)
+{
+	return json_path_str(obj, "metadata.name");
+}
+
+static bool query_dry_run(const struct api_request *rq)
+{
+	const char *d = req_query(rq, "dryRun");
+	return d && !strcmp(d, "All");
+}
+
+static const char *media_type(const char *ctype, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (!ctype)
+		return out;
+	size_t n = strcspn(ctype, ";");
+	while (n && ctype[n - 1] == ' ')
+		n--;
+	while (n && *ctype == ' ') {
+		ctype++;
+		n--;
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, ctype, n);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+	return out;
+}
+
+static bool has_verb(const struct api_resource *r, const char *verb)
+{
+	for (const char *const *v = r->verbs; v && *v; v++)
+		if (!strcmp(*v, verb))
+			return true;
+	return false;
+}
+
+static bool has_status_sub(const struct api_resource *r)
+{
+	return api_resource_sub(r, "status") != NULL;
+}
+
+/* --- body decoding ---------------------------------------------------------- */
+
+static const char unknown_format[] =
+	"the body of the request was in an unknown format - accepted media types include: "
+	"application/json, application/yaml, application/vnd.kubernetes.protobuf";
+
+/* Decodes the request body as an object. NULL with a Status in *status. */
+static json_t *decode_body(const struct api_request *rq, json_t **status)
+{
+	char mt[128];
+	media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
+	const char *body = buf_str(&rq->body);
+	size_t len = rq->body.len;
+	json_t *obj = NULL;
+	if (!strcmp(mt, "application/vnd.kubernetes.protobuf")) {
+#ifdef HAVE_PROTOBUF
+		cleanup_err struct mk_err *err = NULL;
+		obj = k8s_protobuf_decode(body, len, &err);
+		if (!obj) {
+			if (mk_err_code(err) == MK_EUNSUPPORTED)
+				*status = status_failure(415, "UnsupportedMediaType", mk_err_msg(err),
+							 NULL);
+			else
+				*status = status_bad_request(mk_err_msg(err));
+			return NULL;
+		}
+#else
+		*status = status_failure(415, "UnsupportedMediaType", unknown_format, NULL);
+		return NULL;
+#endif
+	} else if (!strcmp(mt, "application/yaml") || !strcmp(mt, "application/apply-patch+yaml")) {
+		cleanup_err struct mk_err *err = NULL;
+		obj = yamldoc_parse(body, len, &err);
+		if (!obj) {
+			*status = status_bad_request(mk_err_msg(err));
+			return NULL;
+		}
+	} else if (!strcmp(mt, "application/json") || !mt[0] || !strcmp(mt, "*/*") ||
+		   !strcmp(mt, "application/merge-patch+json") ||
+		   !strcmp(mt, "application/strategic-merge-patch+json") ||
+		   !strcmp(mt, "application/json-patch+json")) {
+		json_error_t jerr;
+		if (len == 0) {
+			*status = status_bad_request("the request body is empty");
+			return NULL;
+		}
+		obj = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+		if (!obj) {
+			cleanup_free char *msg = xasprintf(
+				"the object provided is unrecognized: json parse error at line %d, "
+				"column %d: %s",
+				jerr.line, jerr.column, jerr.text);
+			*status = status_bad_request(msg);
+			return NULL;
+		}
+	} else {
+		*status = status_failure(415, "UnsupportedMediaType", unknown_format, NULL);
+		return NULL;
+	}
+	return obj;
+}
+
+/* Decodes the body as an object of row r (apiVersion/kind checked and set). */
+static json_t *decode_object(const struct api_request *rq, const struct api_resource *r,
+			     const char *want_api_version, const char *want_kind, json_t **status)
+{
+	json_t *obj = decode_body(rq, status);
+	if (!obj)
+		return NULL;
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		*status = status_bad_request("the body of the request must be a JSON object");
+		return NULL;
+	}
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	if (kind && kind[0] && strcmp(kind, want_kind)) {
+		cleanup_free char *msg = xasprintf(
+			"%s in version \"%s\" cannot be handled as a %s: the kind in the data (%s) "
+			"does not match the expected kind (%s)",
+			kind, av ? av : "", want_kind, kind, want_kind);
+		json_decref(obj);
+		*status = status_bad_request(msg);
+		return NULL;
+	}
+	if (av && av[0] && strcmp(av, want_api_version)) {
+		cleanup_free char *msg = xasprintf(
+			"the API version in the data (%s) does not match the expected API version (%s)",
+			av, want_api_version);
+		json_decref(obj);
+		*status = status_bad_request(msg);
+		return NULL;
+	}
+	json_object_set_new(obj, "kind", json_string(want_kind));
+	json_object_set_new(obj, "apiVersion", json_string(want_api_version));
+	if (!json_is_object(json_object_get(obj, "metadata")))
+		json_object_set_new(obj, "metadata", json_object());
+	(void)r;
+	return obj;
+}
+
+/* --- selectors ----------------------------------------------------------------- */
+
+
+
+struct api_filter {
+	struct label_selector *ls;
+	struct field_selector *fs;
+};
+
+void api_filter_free(struct api_filter *f)
+{
+	if (!f)
+		return;
+	labels_selector_free(f->ls);
+	fields_selector_free(f->fs);
+	free(f);
+}
+
+static bool field_of(const struct api_resource *r, const json_t *obj, const char *field,
+		     const char **value)
+{
+	if (!strcmp(field, "metadata.name")) {
+		*value = obj_name(obj);
+		if (!*value)
+			*value = "";
+		return true;
+	}
+	if (!strcmp(field, "metadata.namespace")) {
+		*value = json_path_str(obj, "metadata.namespace");
+		if (!*value)
+			*value = "";
+		return true;
+	}
+	if (r->field_value)
+		return r->field_value(obj, field, value);
+	return false;
+}
+
+struct api_filter *api_filter_new(const struct api_request *rq, const struct api_resource *r,
+				  json_t **status)
+{
+	struct api_filter *f = xcalloc(1, sizeof(*f));
+	cleanup_err struct mk_err *err = NULL;
+	const char *ls = req_query(rq, "labelSelector");
+	const char *fs = req_query(rq, "fieldSelector");
+	if (ls && ls[0]) {
+		f->ls = labels_selector_parse(ls, &err);
+		if (!f->ls) {
+			*status = status_bad_request(mk_err_msg(err));
+			api_filter_free(f);
+			return NULL;
+		}
+	}
+	if (fs && fs[0]) {
+		f->fs = fields_selector_parse(fs, &err);
+		if (!f->fs) {
+			*status = status_bad_request(mk_err_msg(err));
+			api_filter_free(f);
+			return NULL;
+		}
+		cleanup_json json_t *empty = json_object();
+		for (size_t i = 0; i < f->fs->n; i++) {
+			const char *v;
+			if (!field_of(r, empty, f->fs->terms[i].field, &v)) {
+				cleanup_free char *m2 = xasprintf("field label not supported: %s",
+								  f->fs->terms[i].field);
+				*status = status_bad_request(m2);
+				api_filter_free(f);
+				return NULL;
+			}
+		}
+	}
+	return f;
+}
+
+bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
+			const json_t *obj)
+{
+	if (!f)
+		return true;
+	if (f->ls && !labels_selector_matches(f->ls, json_path_get(obj, "metadata.labels")))
+		return false;
+	if (f->fs) {
+		for (size_t i = 0; i < f->fs->n; i++) {
+			const char *v = "";
+			if (!field_of(r, obj, f->fs->terms[i].field, &v))
+				return false;
+			bool eq = !strcmp(v ? v : "", f->fs->terms[i].value);
+			if (eq == f->fs->terms[i].negate)
+				return false;
+		}
+	}
+	return true;
+}
+
+/* --- Tables -------------------------------------------------------------------- */
+
+bool api_wants_table(const struct api_request *rq)
+{
+	const char *accept = req_header(rq, "Accept");
+	return accept && strstr(accept, "as=Table");
+}
+
+json_t *api_table_of(const struct api_resource *r, const json_t *objects,
+		     const char *include_object, bool with_columns)
+{
+	return printer_table(r, objects, include_object, with_columns, time(NULL));
+}
+
+/* Answers obj (stolen) as JSON or, when asked, as a one-row Table. */
+static void reply_object(struct api_request *rq, const struct api_resource *r, int code,
+			 json_t *obj)
+{
+	if (api_wants_table(rq)) {
+		json_t *arr = json_pack("[O]", obj);
+		json_t *t = api_table_of(r, arr, req_query(rq, "includeObject"), true);
+		json_decref(arr);
+		if (t) {
+			const char *rv = obj_rv(obj);
+			json_path_set(t, "metadata.resourceVersion", json_string(rv ? rv : ""));
+			json_decref(obj);
+			req_reply_json(rq, code, t, NULL);
+			return;
+		}
+	}
+	req_reply_json(rq, code, obj, NULL);
+}
+
+/* --- request target ---------------------------------------------------------- */
+
+struct target {
+	const struct api_resource *r;
+	const char *ns;
+	const char *name;
+	const char *sub;
+};
+
+static int parse_target(const char *group, const char *version, char **segs, size_t n,
+			struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	const char *resource;
+	if (n >= 3 && !strcmp(segs[0], "namespaces") &&
+	    !(n == 3 && (!strcmp(segs[2], "status") || !strcmp(segs[2], "finalize")))) {
+		if (n > 5)
+			return -1;
+		t->ns = segs[1];
+		resource = segs[2];
+		t->name = n > 3 ? segs[3] : NULL;
+		t->sub = n > 4 ? segs[4] : NULL;
+	} else {
+		if (n > 3)
+			return -1;
+		resource = segs[0];
+		t->name = n > 1 ? segs[1] : NULL;
+		t->sub = n > 2 ? segs[2] : NULL;
+	}
+	t->r = api_resource_find(group, version, resource);
+	if (!t->r)
+		return -1;
+	if (t->ns && !t->r->namespaced)
+		return -1;
+	if (t->r->namespaced && !t->ns && t->name)
+		return -1;
+	if (t->sub && !api_resource_sub(t->r, t->sub) && strcmp(t->sub, "finalize"))
+		return -1;
+	if (t->sub && !strcmp(t->sub, "finalize") && strcmp(t->r->resource, "namespaces"))
+		return -1;
+	return 0;
+}
+
+/* --- reads ---------------------------------------------------------------------- */
+
+/* Reads the object of t into *obj (new, with resourceVersion) and *rev.
+ * Returns 0, or -1 with a Status in *status. */
+static int read_object(struct api_request *rq, const struct target *t, json_t **obj,
+		       int64_t *rev, json_t **status)
+{
+	if (t->r->virtual_list) {
+		cleanup_json json_t *items = t->r->virtual_list();
+		size_t i;
+		json_t *it;
+		json_array_foreach(items, i, it)
+		{
+			const char *n = obj_name(it);
+			if (n && !strcmp(n, t->name)) {
+				*obj = json_incref(it);
+				*rev = 0;
+				return 0;
+			}
+		}
+		*status = status_not_found(t->r, t->name);
+		return -1;
+	}
+	cleanup_free char *key = api_key(t->r, t->ns, t->name);
+	struct store_kv kv = {0};
+	cleanup_err struct mk_err *err = NULL;
+	if (store_get(rq->srv->st, key, &kv, &err) < 0) {
+		*status = status_from_err(err, t->r, t->name);
+		return -1;
+	}
+	*obj = api_object_from_store(kv.value, kv.mod_rev);
+	*rev = kv.mod_rev;
+	store_kv_free(&kv);
+	if (!*obj) {
+		*status = status_internal("stored object is not valid JSON");
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *scale_of(const json_t *obj)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *smd = json_object();
+	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
+					   "creationTimestamp"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(md, keep[i]);
+		if (v)
+			json_object_set(smd, keep[i], v);
+	}
+	json_t *replicas = json_path_get(obj, "spec.replicas");
+	json_t *sreplicas = json_path_get(obj, "status.replicas");
+	json_t *scale = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I}}", "kind", "Scale",
+				  "apiVersion", "autoscaling/v1", "metadata", smd, "spec",
+				  "replicas", (json_int_t)(replicas ? json_integer_value(replicas) : 1),
+				  "status", "replicas",
+				  (json_int_t)(sreplicas ? json_integer_value(sreplicas) : 0));
+	json_t *sel = json_path_get(obj, "spec.selector");
+	if (sel) {
+		char *s = printer_label_selector(sel);
+		if (s && s[0])
+			json_path_set(scale, "status.selector", json_string(s));
+		free(s);
+	}
+	return scale;
+}
+
+static void handle_get(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "GET";
+	json_t *obj = NULL, *status = NULL;
+	int64_t rev;
+	if (read_object(rq, t, &obj, &rev, &status) < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	if (t->sub && !strcmp(t->sub, "scale")) {
+		json_t *scale = scale_of(obj);
+		json_decref(obj);
+		req_reply_json(rq, 200, scale, NULL);
+		return;
+	}
+	if (t->sub && (!strcmp(t->sub, "log") || !strcmp(t->sub, "exec") ||
+		       !strcmp(t->sub, "binding") || !strcmp(t->sub, "eviction"))) {
+		json_decref(obj);
+		req_reply_status(rq, status_method_not_allowed());
+		return;
+	}
+	reply_object(rq, t->r, 200, obj);
+}
+
+static const char base64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *b64url_encode(const char *s, size_t len)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		buf_append_char(&b, base64url[(v >> 18) & 63]);
+		buf_append_char(&b, base64url[(v >> 12) & 63]);
+		if (i + 1 < len)
+			buf_append_char(&b, base64url[(v >> 6) & 63]);
+		if (i + 2 < len)
+			buf_append_char(&b, base64url[v & 63]);
+	}
+	return buf_steal(&b);
+}
+
+static char *b64url_decode(const char *s, size_t *out_len)
+{
+	struct buf b = BUF_INIT;
+	unsigned v = 0;
+	int bits = 0;
+	for (; *s && *s != '='; s++) {
+		const char *p = strchr(base64url, *s);
+		if (*s == '+')
+			p = base64url + 62;
+		else if (*s == '/')
+			p = base64url + 63;
+		if (!p || !*p) {
+			buf_free(&b);
+			return NULL;
+		}
+		v = (v << 6) | (unsigned)(p - base64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_append_char(&b, (char)((v >> bits) & 0xff));
+		}
+	}
+	*out_len = b.len;
+	return buf_steal(&b);
+}
+
+static const char continue_expired[] =
+	"The provided continue parameter is too old to display a consistent list result. You "
+	"can start a new list without the continue parameter, or use the continue token in this "
+	"response to retrieve the remainder of the results. Continuing with the provided token "
+	"results in an inconsistent list - objects that were created, modified, or deleted "
+	"between the time the first chunk was returned and now may show up in the list.";
+
+static char *list_kind(const struct api_resource *r)
+{
+	return xasprintf("%sList", r->kind);
+}
+
+/* Lists the objects of t matching f. Returns a new array of objects and sets
+ * *rev, *cont (new or NULL) and *remaining (-1 unknown); NULL with *status. */
+static json_t *collect(struct api_request *rq, const struct target *t, const struct api_filter *f,
+		       int64_t limit, const char *cont_token, int64_t *rev, char **cont,
+		       int64_t *remaining, json_t **status)
+{
+	*cont = NULL;
+	*remaining = -1;
+	json_t *items = json_array();
+	if (t->r->virtual_list) {
+		cleanup_json json_t *all = t->r->virtual_list();
+		size_t i;
+		json_t *it;
+		json_array_foreach(all, i, it) if (api_filter_matches(f, t->r, it))
+			json_array_append(items, it);
+		*rev = store_current_rev(rq->srv->st);
+		return items;
+	}
+	cleanup_free char *prefix = api_prefix(t->r, t->ns);
+	cleanup_free char *start = NULL;
+	int64_t at_rev = 0;
+	if (cont_token && cont_token[0]) {
+		size_t len = 0;
+		cleanup_free char *raw = b64url_decode(cont_token, &len);
+		cleanup_json json_t *tok = raw ? json_loadb(raw, len, 0, NULL) : NULL;
+		const char *st = json_string_value(json_object_get(tok, "start"));
+		json_t *trv = json_object_get(tok, "rv");
+		if (!st || !json_is_integer(trv)) {
+			json_decref(items);
+			*status = status_bad_request("invalid continue token");
+			return NULL;
+		}
+		start = xasprintf("%s%s", prefix, st);
+		at_rev = json_integer_value(trv);
+		if (at_rev < 0)
+			at_rev = 0;
+	}
+	bool filtered = f && (f->ls || f->fs);
+	int64_t page = limit > 0 ? limit : 0;
+	int64_t got = 0;
+	char *last_key = NULL;
+	bool more = false;
+	for (;;) {
+		struct store_list l = {0};
+		cleanup_err struct mk_err *err = NULL;
+		if (store_list(rq->srv->st, prefix, start, page, at_rev, &l, &err) < 0) {
+			free(last_key);
+			json_decref(items);
+			if (mk_err_code(err) == MK_EEXPIRED) {
+				json_t *s = status_failure(
+					410, "Expired",
+					start ? continue_expired
+					      : "The resourceVersion for the provided list is too old.",
+					NULL);
+				*status = s;
+			} else {
+				*status = status_from_err(err, t->r, NULL);
+			}
+			return NULL;
+		}
+		at_rev = l.rev;
+		size_t i;
+		bool stopped = false;
+		for (i = 0; i < l.n; i++) {
+			if (limit > 0 && got == limit) {
+				stopped = true;
+				break;
+			}
+			json_t *obj = api_object_from_store(l.items[i].value, l.items[i].mod_rev);
+			if (!obj)
+				continue;
+			if (api_filter_matches(f, t->r, obj)) {
+				json_array_append_new(items, obj);
+				got++;
+				free(last_key);
+				last_key = xstrdup(l.items[i].key);
+			} else {
+				json_decref(obj);
+			}
+			if (limit > 0 && got == limit && i + 1 == l.n && !l.more) {
+				i++;
+				break;
+			}
+		}
+		if (stopped || (limit > 0 && got == limit && l.more)) {
+			more = true;
+			if (!filtered)
+				*remaining = l.remaining + (int64_t)(l.n - i);
+		}
+		bool page_more = l.more;
+		const char *lk = l.n ? l.items[l.n - 1].key : NULL;
+		if (!stopped && !(limit > 0 && got == limit) && page_more && lk) {
+			free(start);
+			start = xasprintf("%s\x01", lk);
+			if (page && page < 10000)
+				page *= 2;
+			store_list_free(&l);
+			continue;
+		}
+		store_list_free(&l);
+		break;
+	}
+	*rev = at_rev;
+	if (more && last_key) {
+		cleanup_json json_t *tok =
+			json_pack("{s:s, s:I, s:s+}", "v", "meta.k8s.io/v1", "rv", (json_int_t)at_rev,
+				  "start", last_key + strlen(prefix), "\x01");
+		cleanup_free char *raw = json_dumps(tok, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		*cont = b64url_encode(raw, strlen(raw));
+	}
+	free(last_key);
+	return items;
+}
+
+static void handle_list(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "LIST";
+	json_t *status = NULL;
+	struct api_filter *f = api_filter_new(rq, t->r, &status);
+	if (!f) {
+		req_reply_status(rq, status);
+		return;
+	}
+	const char *lim = req_query(rq, "limit");
+	int64_t limit = lim ? strtoll(lim, NULL, 10) : 0;
+	if (limit < 0)
+		limit = 0;
+	const char *cont_in = req_query(rq, "continue");
+	const char *rv = req_query(rq, "resourceVersion");
+	if (cont_in && cont_in[0] && rv && rv[0] && strcmp(rv, "0")) {
+		api_filter_free(f);
+		req_reply_status(rq, status_bad_request("specifying resource version is not "
+							"allowed when using continue"));
+		return;
+	}
+	int64_t rev = 0, remaining = -1;
+	cleanup_free char *cont = NULL;
+	json_t *items = collect(rq, t, f, limit, cont_in, &rev, &cont, &remaining, &status);
+	api_filter_free(f);
+	if (!items) {
+		req_reply_status(rq, status);
+		return;
+	}
+	char rvs[32];
+	snprintf(rvs, sizeof(rvs), "%lld", (long long)rev);
+	const char *warning = NULL;
+	if (!strcmp(t->r->resource, "componentstatuses"))
+		warning = "v1 ComponentStatus is deprecated in v1.19+";
+	if (api_wants_table(rq)) {
+		json_t *tbl = api_table_of(t->r, items, req_query(rq, "includeObject"), true);
+		if (tbl) {
+			json_decref(items);
+			json_path_set(tbl, "metadata.resourceVersion", json_string(rvs));
+			if (cont)
+				json_path_set(tbl, "metadata.continue", json_string(cont));
+			if (remaining >= 0)
+				json_path_set(tbl, "metadata.remainingItemCount",
+					      json_integer(remaining));
+			req_reply_json(rq, 200, tbl, warning);
+			return;
+		}
+	}
+	cleanup_free char *lk = list_kind(t->r);
+	json_t *md = json_pack("{s:s}", "resourceVersion", rvs);
+	if (cont)
+		json_object_set_new(md, "continue", json_string(cont));
+	if (remaining >= 0)
+		json_object_set_new(md, "remainingItemCount", json_integer(remaining));
+	json_t *list = json_pack("{s:s, s:s, s:o, s:o}", "kind", lk, "apiVersion",
+				 api_resource_api_version(t->r), "metadata", md, "items", items);
+	req_reply_json(rq, 200, list, warning);
+}
+
+/* --- writes: shared pieces ------------------------------------------------------ */
+
+static bool namespace_exists(struct api_request *rq, const char *ns, json_t **nsobj)
+{
+	const struct api_resource *nsr = api_resource_find("", "v1", "namespaces");
+	if (!nsr)
+		return true;
+	cleanup_free char *key = api_key(nsr, NULL, ns);
+	struct store_kv kv = {0};
+	cleanup_err struct mk_err *err = NULL;
+	if (store_get(rq->srv->st, key, &kv, &err) < 0)
+		return false;
+	if (nsobj)
+		*nsobj = api_object_from_store(kv.value, kv.mod_rev);
+	store_kv_free(&kv);
+	return true;
+}
+
+static json_t *namespace_not_found(const char *ns)
+{
+	const struct api_resource *nsr = api_resource_find("", "v1", "namespaces");
+	return status_not_found(nsr, ns);
+}
+
+/* True if anything but the spec-like parts (everything except metadata and
+ * status) differs between a and b. */
+static bool spec_changed(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		if (!strcmp(k, "metadata") || !strcmp(k, "status"))
+			continue;
+		if (!json_value_equal(v, json_object_get(b, k)))
+			return true;
+	}
+	json_object_foreach((json_t *)b, k, v)
+	{
+		if (!strcmp(k, "metadata") || !strcmp(k, "status"))
+			continue;
+		if (!json_object_get(a, k))
+			return true;
+	}
+	return false;
+}
+
+static json_t *name_causes(const struct api_resource *r, const char *name)
+{
+	json_t *causes = json_array();
+	const char *msg;
+	bool label = !strcmp(r->resource, "namespaces") || !strcmp(r->resource, "services");
+	msg = label ? names_check_dns1123_label(name) : names_check_dns1123_subdomain(name);
+	if (msg)
+		api_cause_add(causes, "FieldValueInvalid", "metadata.name", "Invalid value: \"%s\": %s",
+			      name, msg);
+	return causes;
+}
+
+static json_t *validate(const struct api_resource *r, const json_t *obj, const json_t *old)
+{
+	json_t *causes = json_array();
+	if (r->validate)
+		r->validate(obj, old, causes);
+	if (json_array_size(causes) == 0) {
+		json_decref(causes);
+		return NULL;
+	}
+	return causes;
+}
+
+static bool list_empty(const json_t *a)
+{
+	return !json_is_array(a) || json_array_size(a) == 0;
+}
+
+/* --- create ------------------------------------------------------------------- */
+
+/* Creates obj (stolen) in t->ns; answers the request. */
+static void create_object(struct api_request *rq, const struct target *t, json_t *obj)
+{
+	const struct api_resource *r = t->r;
+	json_t *md = json_object_get(obj, "metadata");
+	const char *body_ns = json_string_value(json_object_get(md, "namespace"));
+	if (r->namespaced) {
+		if (body_ns && body_ns[0] && strcmp(body_ns, t->ns)) {
+			json_decref(obj);
+			req_reply_status(rq, status_bad_request(
+						     "the namespace of the provided object does not "
+						     "match the namespace sent on the request"));
+			return;
+		}
+		json_object_set_new(md, "namespace", json_string(t->ns));
+	} else {
+		json_object_del(md, "namespace");
+	}
+	const char *name = json_string_value(json_object_get(md, "name"));
+	const char *gen = json_string_value(json_object_get(md, "generateName"));
+	if ((!name || !name[0]) && gen && gen[0]) {
+		char *n = names_generate(gen);
+		json_object_set_new(md, "name", json_string(n));
+		free(n);
+		name = json_string_value(json_object_get(md, "name"));
+	}
+	if (!name || !name[0]) {
+		cleanup_json json_t *causes = json_array();
+		api_cause_add(causes, "FieldValueRequired", "metadata.name",
+			      "Required value: name or generateName is required");
+		json_decref(obj);
+		req_reply_status(rq, status_invalid(r, "", causes));
+		return;
+	}
+	cleanup_free char *name_copy = xstrdup(name);
+	name = name_copy;
+	{
+		cleanup_json json_t *causes = name_causes(r, name);
+		if (json_array_size(causes)) {
+			json_decref(obj);
+			req_reply_status(rq, status_invalid(r, name, causes));
+			return;
+		}
+	}
+	if (r->namespaced) {
+		json_t *nsobj = NULL;
+		if (!namespace_exists(rq, t->ns, &nsobj)) {
+			json_decref(obj);
+			req_reply_status(rq, namespace_not_found(t->ns));
+			return;
+		}
+		bool terminating = nsobj && json_path_get(nsobj, "metadata.deletionTimestamp");
+		json_decref(nsobj);
+		if (terminating) {
+			cleanup_free char *msg = xasprintf(
+				"%s \"%s\" is forbidden: unable to create new content in namespace "
+				"%s because it is being terminated",
+				api_resource_qualified(r), name, t->ns);
+			json_decref(obj);
+			req_reply_status(rq, status_failure(403, "Forbidden", msg,
+							    status_details(r, name)));
+			return;
+		}
+	}
+	/* Server-owned metadata. */
+	cleanup_free char *uid = uid_new();
+	cleanup_free char *now = time_now_rfc3339();
+	json_object_set_new(md, "uid", json_string(uid));
+	json_object_set_new(md, "creationTimestamp", json_string(now));
+	json_object_set_new(md, "generation", json_integer(1));
+	json_object_del(md, "resourceVersion");
+	json_object_del(md, "selfLink");
+	json_object_del(md, "deletionTimestamp");
+	json_object_del(md, "deletionGracePeriodSeconds");
+	json_object_del(md, "managedFields");
+	if (r->prepare_create)
+		r->prepare_create(obj);
+	if (r->defaults)
+		r->defaults(obj);
+	{
+		cleanup_json json_t *causes = validate(r, obj, NULL);
+		if (causes) {
+			json_decref(obj);
+			req_reply_status(rq, status_invalid(r, name, causes));
+			return;
+		}
+	}
+	bool dry = query_dry_run(rq);
+	if (dry) {
+		/* Refuse what a real create would refuse. */
+		cleanup_free char *key = api_key(r, t->ns, name);
+		struct store_kv kv = {0};
+		cleanup_err struct mk_err *err = NULL;
+		if (store_get(rq->srv->st, key, &kv, &err) == 0) {
+			store_kv_free(&kv);
+			json_decref(obj);
+			req_reply_status(rq, status_already_exists(r, name));
+			return;
+		}
+		req_reply_json(rq, 201, obj, NULL);
+		return;
+	}
+	if (r->on_create) {
+		cleanup_err struct mk_err *err = NULL;
+		if (r->on_create(obj, &err) < 0) {
+			json_decref(obj);
+			req_reply_status(rq, status_from_err(err, r, name));
+			return;
+		}
+	}
+	cleanup_free char *key = api_key(r, t->ns, name);
+	cleanup_free char *value = object_to_store(obj);
+	cleanup_err struct mk_err *err = NULL;
+	int64_t rev = store_create(rq->srv->st, key, value, &err);
+	if (rev < 0) {
+		if (r->on_delete)
+			r->on_delete(obj);
+		json_decref(obj);
+		req_reply_status(rq, status_from_err(err, r, name));
+		return;
+	}
+	set_rv(obj, rev);
+	req_reply_json(rq, 201, obj, NULL);
+}
+
+/* --- update loop ------------------------------------------------------------ */
+
+enum update_mode {
+	UPDATE_MAIN,
+	UPDATE_STATUS,
+	UPDATE_FINALIZE,
+	UPDATE_BINDING, /* the mutated object as is: no strategy hooks, no validation */
+};
+
+/* Computes the wanted object from the current one (borrowed). Returns a new
+ * object or NULL with *status; *created may be set by apply for a missing object. */
+typedef json_t *(*mutate_fn)(const json_t *cur, void *arg, json_t **status);
+
+struct update_result {
+	json_t *obj;    /* new reference: the object as stored (or deleted) */
+	json_t *status; /* new reference: the error */
+};
+
+static int delete_stored(struct api_request *rq, const struct api_resource *r, const char *key,
+			 int64_t rev, json_t *obj, json_t **status);
+
+/* Runs the read/mutate/compare-and-swap loop on t. On success *out holds the
+ * stored object. mode picks what the write may change. */
+static int update_loop(struct api_request *rq, const struct target *t, enum update_mode mode,
+		       mutate_fn mutate, void *arg, json_t **out, json_t **status)
+{
+	const struct api_resource *r = t->r;
+	cleanup_free char *key = api_key(r, t->ns, t->name);
+	bool dry = query_dry_run(rq);
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		cleanup_json json_t *cur = NULL;
+		int64_t rev;
+		if (read_object(rq, t, &cur, &rev, status) < 0)
+			return -1;
+		json_t *want = mutate(cur, arg, status);
+		if (!want)
+			return -1;
+		cleanup_json json_t *next = want;
+		const char *want_rv = obj_rv(next);
+		const char *cur_rv = obj_rv(cur);
+		if (want_rv && want_rv[0] && strcmp(want_rv, cur_rv ? cur_rv : "")) {
+			*status = status_conflict(r, t->name, NULL);
+			return -1;
+		}
+		const char *nname = obj_name(next);
+		if (nname && strcmp(nname, t->name)) {
+			cleanup_free char *msg = xasprintf(
+				"the name of the object (%s) does not match the name on the URL (%s)",
+				nname, t->name);
+			*status = status_bad_request(msg);
+			return -1;
+		}
+		json_t *cmd = json_object_get(cur, "metadata");
+		if (mode == UPDATE_BINDING) {
+			/* next is already the current object with spec.nodeName set */
+		} else if (mode != UPDATE_MAIN) {
+			/* Only status (or spec.finalizers) changes through a subresource. */
+			json_t *n = json_copy_deep(cur);
+			if (mode == UPDATE_STATUS) {
+				json_t *st = json_object_get(next, "status");
+				if (st)
+					json_object_set(n, "status", st);
+				else
+					json_object_del(n, "status");
+			} else {
+				json_t *fin = json_path_get(next, "spec.finalizers");
+				json_path_set(n, "spec.finalizers",
+					      fin ? json_incref(fin) : json_array());
+			}
+			json_decref(next);
+			next = n;
+		} else {
+			if (!json_is_object(json_object_get(next, "metadata")))
+				json_object_set_new(next, "metadata", json_object());
+			json_t *nmd = json_object_get(next, "metadata");
+			static const char *const fixed[] = {"name", "namespace", "uid",
+							    "creationTimestamp",
+							    "deletionTimestamp",
+							    "deletionGracePeriodSeconds", "generation"};
+			for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+				json_t *v = json_object_get(cmd, fixed[i]);
+				if (v)
+					json_object_set(nmd, fixed[i], v);
+				else
+					json_object_del(nmd, fixed[i]);
+			}
+			json_object_del(nmd, "managedFields");
+			json_object_set_new(next, "kind", json_string(r->kind));
+			json_object_set_new(next, "apiVersion",
+					    json_string(api_resource_api_version(r)));
+			if (has_status_sub(r)) {
+				json_t *st = json_object_get(cur, "status");
+				if (st)
+					json_object_set(next, "status", st);
+				else
+					json_object_del(next, "status");
+			}
+			if (r->prepare_update)
+				r->prepare_update(next, cur);
+			if (r->defaults)
+				r->defaults(next);
+			json_int_t gen = json_integer_value(json_object_get(cmd, "generation"));
+			if (gen < 1)
+				gen = 1;
+			if (spec_changed(cur, next))
+				gen++;
+			json_object_set_new(nmd, "generation", json_integer(gen));
+		}
+		json_path_set(next, "metadata.resourceVersion", json_string(cur_rv ? cur_rv : ""));
+		if (mode != UPDATE_BINDING) {
+			json_t *causes = validate(r, next, cur);
+			if (causes) {
+				*status = status_invalid(r, t->name, causes);
+				json_decref(causes);
+				return -1;
+			}
+		}
+		if (json_value_equal(next, cur)) {
+			*out = json_incref(cur);
+			return 0;
+		}
+		/* The last finalizer of an object being deleted is gone: delete it. */
+		json_t *nmd = json_object_get(next, "metadata");
+		bool deleting = json_object_get(nmd, "deletionTimestamp") != NULL;
+		bool fin_gone = !list_empty(json_object_get(cmd, "finalizers")) &&
+				list_empty(json_object_get(nmd, "finalizers"));
+		bool ns_done = !strcmp(r->resource, "namespaces") && deleting &&
+			       list_empty(json_path_get(next, "spec.finalizers")) &&
+			       list_empty(json_object_get(nmd, "finalizers"));
+		if (deleting && (fin_gone || ns_done)) {
+			if (dry) {
+				*out = json_incref(next);
+				return 0;
+			}
+			int rc = delete_stored(rq, r, key, rev, next, status);
+			if (rc == 1)
+				continue;
+			if (rc < 0)
+				return -1;
+			*out = json_incref(next);
+			return 0;
+		}
+		if (dry) {
+			*out = json_incref(next);
+			return 0;
+		}
+		if (r->on_update) {
+			cleanup_err struct mk_err *err = NULL;
+			if (r->on_update(next, cur, &err) < 0) {
+				*status = status_from_err(err, r, t->name);
+				return -1;
+			}
+		}
+		cleanup_free char *value = object_to_store(next);
+		cleanup_err struct mk_err *err = NULL;
+		int64_t nrev = store_update(rq->srv->st, key, value, rev, NULL, &err);
+		if (nrev < 0) {
+			if (mk_err_code(err) == MK_ECONFLICT)
+				continue;
+			*status = status_from_err(err, r, t->name);
+			return -1;
+		}
+		set_rv(next, nrev);
+		*out = json_incref(next);
+		return 0;
+	}
+	*status = status_conflict(r, t->name, NULL);
+	return -1;
+}
+
+/* --- PUT ------------------------------------------------------------------ */
+
+static json_t *mutate_replace(const json_t *cur, void *arg, json_t **status)
+{
+	(void)cur;
+	(void)status;
+	return json_copy_deep(arg);
+}
+
+static enum update_mode mode_of(const struct target *t)
+{
+	if (t->sub && !strcmp(t->sub, "status"))
+		return UPDATE_STATUS;
+	if (t->sub && !strcmp(t->sub, "finalize"))
+		return UPDATE_FINALIZE;
+	return UPDATE_MAIN;
+}
+
+struct scale_arg {
+	const json_t *body; /* PUT: the Scale; PATCH: NULL */
+	const json_t *patch;
+	char ptype[128];
+};
+
+static json_t *apply_patch(const json_t *doc, const char *ptype, const json_t *patch,
+			   json_t **status);
+
+static json_t *mutate_scale(const json_t *cur, void *arg, json_t **status)
+{
+	struct scale_arg *sa = arg;
+	cleanup_json json_t *scale = scale_of(cur);
+	cleanup_json json_t *next_scale = NULL;
+	if (sa->body)
+		next_scale = json_copy_deep(sa->body);
+	else
+		next_scale = apply_patch(scale, sa->ptype, sa->patch, status);
+	if (!next_scale)
+		return NULL;
+	json_t *rep = json_path_get(next_scale, "spec.replicas");
+	if (rep && !json_is_integer(rep)) {
+		*status = status_bad_request("spec.replicas must be an integer");
+		return NULL;
+	}
+	json_t *n = json_copy_deep(cur);
+	json_path_set(n, "spec.replicas", json_integer(rep ? json_integer_value(rep) : 0));
+	const char *rv = obj_rv(next_scale);
+	json_path_set(n, "metadata.resourceVersion", json_string(rv ? rv : ""));
+	if (!rv || !rv[0])
+		json_path_set(n, "metadata.resourceVersion", json_string(obj_rv(cur)));
+	return n;
+}
+
+static void reply_scale_or_object(struct api_request *rq, const struct target *t, json_t *obj)
+{
+	if (t->sub && !strcmp(t->sub, "scale")) {
+		json_t *scale = scale_of(obj);
+		json_decref(obj);
+		req_reply_json(rq, 200, scale, NULL);
+		return;
+	}
+	reply_object(rq, t->r, 200, obj);
+}
+
+static void handle_put(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "PUT";
+	json_t *status = NULL;
+	bool scale = t->sub && !strcmp(t->sub, "scale");
+	cleanup_json json_t *body =
+		scale ? decode_object(rq, t->r, "autoscaling/v1", "Scale", &status)
+		      : decode_object(rq, t->r, api_resource_api_version(t->r), t->r->kind, &status);
+	if (!body) {
+		req_reply_status(rq, status);
+		return;
+	}
+	const char *body_ns = json_path_str(body, "metadata.namespace");
+	if (t->r->namespaced && body_ns && body_ns[0] && strcmp(body_ns, t->ns)) {
+		req_reply_status(rq, status_bad_request("the namespace of the provided object does "
+							"not match the namespace sent on the "
+							"request"));
+		return;
+	}
+	json_t *out = NULL;
+	int rc;
+	if (scale) {
+		struct scale_arg sa = {.body = body};
+		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, &out, &status);
+	} else {
+		rc = update_loop(rq, t, mode_of(t), mutate_replace, body, &out, &status);
+	}
+	if (rc < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	reply_scale_or_object(rq, t, out);
+}
+
+/* --- PATCH ---------------------------------------------------------------- */
+
+static json_t *apply_patch(const json_t *doc, const char *ptype, const json_t *patch,
+			   json_t **status)
+{
+	cleanup_err struct mk_err *err = NULL;
+	json_t *out = NULL;
+	if (!strcmp(ptype, "application/json-patch+json")) {
+		if (!json_is_array(patch)) {
+			*status = status_bad_request("json patch must be a JSON array of operations");
+			return NULL;
+		}
+		out = json_patch_apply(doc, patch, &err);
+		if (!out) {
+			cleanup_free char *msg = xasprintf("the server rejected our request due to an "
+							   "error in our request: %s",
+							   mk_err_msg(err));
+			*status = status_failure(422, "Invalid", msg, NULL);
+			return NULL;
+		}
+	} else {
+		if (!json_is_object(patch)) {
+			*status = status_bad_request("the patch must be a JSON object");
+			return NULL;
+		}
+		if (!strcmp(ptype, "application/merge-patch+json"))
+			out = json_merge_patch(doc, patch);
+		else
+			out = json_smp_apply(doc, patch, &err);
+		if (!out) {
+			*status = status_bad_request(mk_err_msg(err));
+			return NULL;
+		}
+	}
+	if (!json_is_object(out)) {
+		json_decref(out);
+		*status = status_bad_request("the patch did not produce an object");
+		return NULL;
+	}
+	return out;
+}
+
+struct patch_arg {
+	const json_t *patch;
+	const char *ptype;
+};
+
+static json_t *mutate_patch(const json_t *cur, void *arg, json_t **status)
+{
+	struct patch_arg *pa = arg;
+	json_t *n = apply_patch(cur, pa->ptype, pa->patch, status);
+	if (!n)
+		return NULL;
+	/* A patch that does not name a resourceVersion is unconditional. */
+	const char *prv = json_is_object(pa->patch) ? json_path_str(pa->patch,
+								    "metadata.resourceVersion")
+						    : NULL;
+	if (!prv)
+		json_path_set(n, "metadata.resourceVersion", json_string(obj_rv(cur)));
+	return n;
+}
+
+static const char *const patch_types[] = {
+	"application/json-patch+json",
+	"application/merge-patch+json",
+	"application/strategic-merge-patch+json",
+	"application/apply-patch+yaml",
+	NULL,
+};
+
+static void handle_patch(struct api_request *rq, const struct target *t)
+{
+	char mt[128];
+	media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
+	bool known = false;
+	for (const char *const *p = patch_types; *p; p++)
+		known |= !strcmp(mt, *p);
+	rq->m_verb = !strcmp(mt, "application/apply-patch+yaml") ? "APPLY" : "PATCH";
+	if (!known) {
+		cleanup_free char *msg = xasprintf(
+			"the body of the request was in an unknown format - accepted media types "
+			"include: application/json-patch+json, application/merge-patch+json, "
+			"application/apply-patch+yaml, application/strategic-merge-patch+json");
+		req_reply_status(rq, status_failure(415, "UnsupportedMediaType", msg, NULL));
+		return;
+	}
+	json_t *status = NULL;
+	cleanup_json json_t *patch = decode_body(rq, &status);
+	if (!patch) {
+		req_reply_status(rq, status);
+		return;
+	}
+	bool scale = t->sub && !strcmp(t->sub, "scale");
+	json_t *out = NULL;
+	int rc;
+	if (!strcmp(mt, "application/apply-patch+yaml")) {
+		if (!json_is_object(patch)) {
+			req_reply_status(rq, status_bad_request("the applied configuration must be "
+								"an object"));
+			return;
+		}
+		/* Server-side apply, reduced to create-or-merge. */
+		if (!t->sub) {
+			json_t *cur = NULL;
+			int64_t rev;
+			json_t *st2 = NULL;
+			if (read_object(rq, t, &cur, &rev, &st2) < 0) {
+				if (status_code(st2) != 404) {
+					req_reply_status(rq, st2);
+					return;
+				}
+				json_decref(st2);
+				json_t *obj = json_copy_deep(patch);
+				const char *n = json_path_str(obj, "metadata.name");
+				if (!n || strcmp(n, t->name)) {
+					json_decref(obj);
+					req_reply_status(rq, status_bad_request(
+								     "metadata.name must match the "
+								     "name on the URL"));
+					return;
+				}
+				json_object_set_new(obj, "kind", json_string(t->r->kind));
+				json_object_set_new(obj, "apiVersion",
+						    json_string(api_resource_api_version(t->r)));
+				create_object(rq, t, obj);
+				return;
+			}
+			json_decref(cur);
+		}
+		struct patch_arg pa = {.patch = patch,
+				       .ptype = "application/strategic-merge-patch+json"};
+		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, &out, &status);
+	} else if (scale) {
+		struct scale_arg sa = {.patch = patch};
+		snprintf(sa.ptype, sizeof(sa.ptype), "%s", mt);
+		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, &out, &status);
+	} else {
+		struct patch_arg pa = {.patch = patch, .ptype = mt};
+		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, &out, &status);
+	}
+	if (rc < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	reply_scale_or_object(rq, t, out);
+}
+
+/* --- POST ----------------------------------------------------------------- */
+
+static json_t *mutate_bind(const json_t *cur, void *arg, json_t **status)
+{
+	const char *node = arg;
+	const char *have = json_path_str(cur, "spec.nodeName");
+	if (have && have[0]) {
+		cleanup_free char *msg = xasprintf(
+			"Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already "
+			"assigned to node \"%s\"",
+			obj_name(cur), obj_name(cur), have);
+		*status = status_failure(409, "Conflict", msg,
+					 json_pack("{s:s, s:s}", "name", obj_name(cur), "kind",
+						   "pods/binding"));
+		return NULL;
+	}
+	if (json_path_get(cur, "metadata.deletionTimestamp")) {
+		*status = status_conflict(NULL, obj_name(cur), "pod is being deleted, cannot be "
+							       "assigned to a host");
+		return NULL;
+	}
+	json_t *n = json_copy_deep(cur);
+	json_path_set(n, "spec.nodeName", json_string(node));
+	return n;
+}
+
+static void handle_binding(struct api_request *rq, const struct target *t)
+{
+	json_t *status = NULL;
+	cleanup_json json_t *b = decode_object(rq, t->r, "v1", "Binding", &status);
+	if (!b) {
+		req_reply_status(rq, status);
+		return;
+	}
+	const char *node = json_path_str(b, "target.name");
+	if (!node || !node[0]) {
+		cleanup_json json_t *causes = json_array();
+		api_cause_add(causes, "FieldValueRequired", "target.name", "Required value");
+		json_t *s = status_invalid(NULL, t->name, causes);
+		req_reply_status(rq, s);
+		return;
+	}
+	struct target pt = *t;
+	pt.sub = NULL;
+	json_t *out = NULL;
+	/* The binding goes to the main object: spec.nodeName is not a status field. */
+	if (update_loop(rq, &pt, UPDATE_BINDING, mutate_bind, (void *)node, &out, &status) < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	json_decref(out);
+	json_t *s = json_pack("{s:s, s:s, s:{}, s:s, s:I}", "kind", "Status", "apiVersion", "v1",
+			      "metadata", "status", "Success", "code", (json_int_t)201);
+	req_reply_json(rq, 201, s, NULL);
+}
+
+static void handle_post(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "POST";
+	if (t->name && t->sub && !strcmp(t->sub, "binding")) {
+		handle_binding(rq, t);
+		return;
+	}
+	if (t->name) {
+		req_reply_status(rq, status_method_not_allowed());
+		return;
+	}
+	json_t *status = NULL;
+	json_t *obj = decode_object(rq, t->r, api_resource_api_version(t->r), t->r->kind, &status);
+	if (!obj) {
+		req_reply_status(rq, status);
+		return;
+	}
+	create_object(rq, t, obj);
+}
+
+/* --- DELETE --------------------------------------------------------------- */
+
+struct delete_opts {
+	bool has_grace;
+	long long grace;
+	char *propagation;
+	char *pre_uid;
+	char *pre_rv;
+	bool dry;
+};
+
+static void delete_opts_free(struct delete_opts *o)
+{
+	free(o->propagation);
+	free(o->pre_uid);
+	free(o->pre_rv);
+}
+
+static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json_t **status)
+{
+	memset(o, 0, sizeof(*o));
+	o->dry = query_dry_run(rq);
+	const char *g = req_query(rq, "gracePeriodSeconds");
+	if (g) {
+		o->has_grace = true;
+		o->grace = strtoll(g, NULL, 10);
+	}
+	const char *pp = req_query(rq, "propagationPolicy");
+	if (pp)
+		o->propagation = xstrdup(pp);
+	if (rq->body.len == 0)
+		return 0;
+	json_t *body = NULL;
+#ifdef HAVE_PROTOBUF
+	if (k8s_protobuf_is(rq->body.data, rq->body.len)) {
+		cleanup_err struct mk_err *err = NULL;
+		body = k8s_protobuf_decode(rq->body.data, rq->body.len, &err);
+		if (!body)
+			return 0; /* options we cannot read are the defaults */
+	}
+#endif
+	if (!body) {
+		json_error_t jerr;
+		body = json_loadb(rq->body.data, rq->body.len, 0, &jerr);
+		if (!json_is_object(body)) {
+			json_decref(body);
+			cleanup_free char *msg =
+				xasprintf("the body of the request is not valid DeleteOptions: %s",
+					  jerr.text);
+			*status = status_bad_request(msg);
+			return -1;
+		}
+	}
+	json_t *v = json_object_get(body, "gracePeriodSeconds");
+	if (json_is_integer(v)) {
+		o->has_grace = true;
+		o->grace = json_integer_value(v);
+	}
+	const char *p = json_string_value(json_object_get(body, "propagationPolicy"));
+	if (p) {
+		free(o->propagation);
+		o->propagation = xstrdup(p);
+	}
+	json_t *orphan = json_object_get(body, "orphanDependents");
+	if (json_is_true(orphan) && !o->propagation)
+		o->propagation = xstrdup("Orphan");
+	const char *u = json_path_str(body, "preconditions.uid");
+	if (u)
+		o->pre_uid = xstrdup(u);
+	const char *r = json_path_str(body, "preconditions.resourceVersion");
+	if (r)
+		o->pre_rv = xstrdup(r);
+	json_t *dry = json_object_get(body, "dryRun");
+	size_t i;
+	json_t *d;
+	json_array_foreach(dry, i, d) if (json_is_string(d) && !strcmp(json_string_value(d), "All"))
+		o->dry = true;
+	json_decref(body);
+	if (o->propagation && strcmp(o->propagation, "Orphan") &&
+	    strcmp(o->propagation, "Background") && strcmp(o->propagation, "Foreground")) {
+		cleanup_free char *msg = xasprintf(
+			"DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported "
+			"value: \"%s\": supported values: \"Foreground\", \"Background\", \"Orphan\"",
+			o->propagation);
+		*status = status_failure(422, "Invalid", msg, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Deletes key at rev. Returns 0, 1 when the object changed meanwhile (retry),
+ * -1 with *status. Releases the object's allocations on success. */
+static int delete_stored(struct api_request *rq, const struct api_resource *r, const char *key,
+			 int64_t rev, json_t *obj, json_t **status)
+{
+	cleanup_err struct mk_err *err = NULL;
+	int64_t drev = store_delete(rq->srv->st, key, rev, NULL, &err);
+	if (drev < 0) {
+		if (mk_err_code(err) == MK_ECONFLICT)
+			return 1;
+		*status = status_from_err(err, r, obj_name(obj));
+		return -1;
+	}
+	if (r->on_delete)
+		r->on_delete(obj);
+	return 0;
+}
+
+static bool namespace_has_content(struct api_request *rq, const char *ns)
+{
+	for (const struct api_resource *r = api_resources; r->resource; r++) {
+		if (!r->namespaced || !r->storage)
+			continue;
+		cleanup_free char *prefix = api_prefix(r, ns);
+		struct store_list l = {0};
+		cleanup_err struct mk_err *err = NULL;
+		if (store_list(rq->srv->st, prefix, NULL, 1, 0, &l, &err) < 0)
+			return true;
+		size_t n = l.n;
+		store_list_free(&l);
+		if (n)
+			return true;
+	}
+	return false;
+}
+
+static bool has_string(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), s))
+		return true;
+	return false;
+}
+
+/* Deletes (or starts deleting) one object. *out: the object as answered. */
+static int delete_one(struct api_request *rq, const struct target *t, const struct delete_opts *o,
+		      json_t **out, json_t **status)
+{
+	const struct api_resource *r = t->r;
+	cleanup_free char *key = api_key(r, t->ns, t->name);
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		json_t *cur = NULL;
+		int64_t rev;
+		if (read_object(rq, t, &cur, &rev, status) < 0)
+			return -1;
+		cleanup_json json_t *obj = cur;
+		json_t *md = json_object_get(obj, "metadata");
+		const char *uid = json_string_value(json_object_get(md, "uid"));
+		const char *rv = obj_rv(obj);
+		if (o->pre_uid && strcmp(o->pre_uid, uid ? uid : "")) {
+			cleanup_free char *why = xasprintf("Precondition failed: UID in precondition: "
+							   "%s, UID in object meta: %s",
+							   o->pre_uid, uid ? uid : "");
+			*status = status_conflict(r, t->name, why);
+			return -1;
+		}
+		if (o->pre_rv && strcmp(o->pre_rv, rv ? rv : "")) {
+			cleanup_free char *why = xasprintf(
+				"Precondition failed: ResourceVersion in precondition: %s, "
+				"ResourceVersion in object meta: %s",
+				o->pre_rv, rv ? rv : "");
+			*status = status_conflict(r, t->name, why);
+			return -1;
+		}
+		json_t *fins = json_object_get(md, "finalizers");
+		bool foreground = o->propagation && !strcmp(o->propagation, "Foreground");
+		bool orphan = o->propagation && !strcmp(o->propagation, "Orphan");
+		bool already = json_object_get(md, "deletionTimestamp") != NULL;
+		cleanup_json json_t *next = json_copy_deep(obj);
+		json_t *nmd = json_object_get(next, "metadata");
+		bool keep = false;
+
+		if (!strcmp(r->resource, "namespaces")) {
+			if (namespace_has_content(rq, t->name) || !list_empty(fins)) {
+				keep = true;
+				json_path_set(next, "status.phase", json_string("Terminating"));
+				if (!already) {
+					char *now = time_now_rfc3339();
+					json_object_set_new(nmd, "deletionTimestamp", json_string(now));
+					free(now);
+					json_object_set_new(nmd, "deletionGracePeriodSeconds",
+							    json_integer(0));
+				}
+			}
+		} else {
+			bool pod_graceful = false;
+			long long grace = 0;
+			if (!strcmp(r->resource, "pods")) {
+				const char *node = json_path_str(obj, "spec.nodeName");
+				const char *phase = json_path_str(obj, "status.phase");
+				json_t *tg = json_path_get(obj, "spec.terminationGracePeriodSeconds");
+				grace = o->has_grace ? o->grace
+						     : (json_is_integer(tg) ? json_integer_value(tg) : 30);
+				if (!node || !node[0] ||
+				    (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))))
+					grace = 0;
+				if (grace < 0)
+					grace = 0;
+				pod_graceful = grace > 0;
+				if (already && pod_graceful) {
+					json_t *eg = json_object_get(md, "deletionGracePeriodSeconds");
+					long long have = json_is_integer(eg) ? json_integer_value(eg) : 0;
+					if (grace >= have) {
+						/* Already terminating with a shorter or equal grace. */
+						*out = json_incref(obj);
+						return 0;
+					}
+				}
+			}
+			/* As upstream: the garbage collector acts on these finalizers. */
+			const char *gc_fin = foreground ? "foregroundDeletion" : orphan ? "orphan" : NULL;
+			if (gc_fin && !has_string(fins, gc_fin)) {
+				json_t *nf = json_object_get(nmd, "finalizers");
+				if (!json_is_array(nf)) {
+					nf = json_array();
+					json_object_set_new(nmd, "finalizers", nf);
+				}
+				json_array_append_new(nf, json_string(gc_fin));
+			}
+			bool has_fins = !list_empty(json_object_get(nmd, "finalizers"));
+			if (pod_graceful || has_fins) {
+				keep = true;
+				time_t when = time(NULL) + (pod_graceful ? grace : 0);
+				if (!already || pod_graceful) {
+					char *ts = time_rfc3339(when);
+					json_object_set_new(nmd, "deletionTimestamp", json_string(ts));
+					free(ts);
+					json_object_set_new(nmd, "deletionGracePeriodSeconds",
+							    json_integer(pod_graceful ? grace : 0));
+				}
+			}
+		}
+		if (keep) {
+			if (json_value_equal(next, obj)) {
+				*out = json_incref(obj);
+				return 0;
+			}
+			if (o->dry) {
+				*out = json_incref(next);
+				return 0;
+			}
+			cleanup_free char *value = object_to_store(next);
+			cleanup_err struct mk_err *err = NULL;
+			int64_t nrev = store_update(rq->srv->st, key, value, rev, NULL, &err);
+			if (nrev < 0) {
+				if (mk_err_code(err) == MK_ECONFLICT)
+					continue;
+				*status = status_from_err(err, r, t->name);
+				return -1;
+			}
+			set_rv(next, nrev);
+			*out = json_incref(next);
+			return 0;
+		}
+		if (o->dry) {
+			*out = json_incref(obj);
+			return 0;
+		}
+		int rc = delete_stored(rq, r, key, rev, obj, status);
+		if (rc == 1)
+			continue;
+		if (rc < 0)
+			return -1;
+		*out = json_incref(obj);
+		return 0;
+	}
+	*status = status_conflict(r, t->name, NULL);
+	return -1;
+}
+
+static void handle_delete(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "DELETE";
+	struct delete_opts o;
+	json_t *status = NULL;
+	if (delete_opts_parse(rq, &o, &status) < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	json_t *out = NULL;
+	int rc = delete_one(rq, t, &o, &out, &status);
+	delete_opts_free(&o);
+	if (rc < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	req_reply_json(rq, 200, out, NULL);
+}
+
+static void handle_deletecollection(struct api_request *rq, const struct target *t)
+{
+	rq->m_verb = "DELETECOLLECTION";
+	struct delete_opts o;
+	json_t *status = NULL;
+	if (delete_opts_parse(rq, &o, &status) < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	struct api_filter *f = api_filter_new(rq, t->r, &status);
+	if (!f) {
+		delete_opts_free(&o);
+		req_reply_status(rq, status);
+		return;
+	}
+	int64_t rev, remaining;
+	cleanup_free char *cont = NULL;
+	cleanup_json json_t *items = collect(rq, t, f, 0, NULL, &rev, &cont, &remaining, &status);
+	api_filter_free(f);
+	if (!items) {
+		delete_opts_free(&o);
+		req_reply_status(rq, status);
+		return;
+	}
+	json_t *deleted = json_array();
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		struct target one = *t;
+		one.name = obj_name(it);
+		one.ns = json_path_str(it, "metadata.namespace");
+		if (!one.name)
+			continue;
+		json_t *out = NULL, *st = NULL;
+		if (delete_one(rq, &one, &o, &out, &st) < 0) {
+			json_decref(st);
+			continue;
+		}
+		json_array_append_new(deleted, out);
+	}
+	delete_opts_free(&o);
+	cleanup_free char *lk = list_kind(t->r);
+	json_t *list = json_pack("{s:s, s:s, s:{}, s:o}", "kind", lk, "apiVersion",
+				 api_resource_api_version(t->r), "metadata", "items", deleted);
+	req_reply_json(rq, 200, list, NULL);
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+void handlers_resource(struct api_request *rq, const char *group, const char *version,
+		       char **segs, size_t nsegs)
+{
+	struct target t;
+	if (parse_target(group, version, segs, nsegs, &t) < 0) {
+		req_reply_status(rq, status_no_route());
+		return;
+	}
+	rq->m_resource = xstrdup(t.r->resource);
+	const char *m = rq->method;
+	const char *verb;
+	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+		verb = t.name ? "get" : (req_query_bool(rq, "watch") ? "watch" : "list");
+	else if (!strcmp(m, "POST"))
+		verb = "create";
+	else if (!strcmp(m, "PUT"))
+		verb = "update";
+	else if (!strcmp(m, "PATCH"))
+		verb = "patch";
+	else if (!strcmp(m, "DELETE"))
+		verb = t.name ? "delete" : "deletecollection";
+	else
+		verb = NULL;
+	bool allowed = verb && (t.sub ? true : has_verb(t.r, verb));
+	if (t.sub && verb) {
+		const struct api_subresource *s = api_resource_sub(t.r, t.sub);
+		if (s) {
+			allowed = false;
+			for (const char *const *v = s->verbs; v && *v; v++)
+				allowed |= !strcmp(*v, verb);
+		} else {
+			allowed = !strcmp(verb, "update") || !strcmp(verb, "patch");
+		}
+	}
+	if (!allowed) {
+		rq->m_verb = m;
+		req_reply_status(rq, status_method_not_allowed());
+		return;
+	}
+	if (!strcmp(verb, "get"))
+		handle_get(rq, &t);
+	else if (!strcmp(verb, "list"))
+		handle_list(rq, &t);
+	else if (!strcmp(verb, "watch")) {
+		rq->m_verb = "WATCH";
+		json_t *status = NULL;
+		struct api_filter *f = api_filter_new(rq, t.r, &status);
+		if (!f) {
+			req_reply_status(rq, status);
+			return;
+		}
+		watch_serve(rq, t.r, t.ns, f);
+	} else if (!strcmp(verb, "create"))
+		handle_post(rq, &t);
+	else if (!strcmp(verb, "update"))
+		handle_put(rq, &t);
+	else if (!strcmp(verb, "patch"))
+		handle_patch(rq, &t);
+	else if (!strcmp(verb, "delete"))
+		handle_delete(rq, &t);
+	else
+		handle_deletecollection(rq, &t);
+}

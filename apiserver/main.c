@@ -1,0 +1,230 @@
+/* kube-apiserver: flags, store, bootstrap, then serve until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+#include "apiserver/bootstrap.h"
+#include "apiserver/server.h"
+#include "apiserver/store.h"
+
+struct options {
+	char *bind_address;
+	int port;
+	char *data_dir;
+	char *service_cidr;
+	char *node_port_range;
+	char *advertise;
+	char *etcd_servers;
+};
+
+static const char usage[] =
+	"Usage: kube-apiserver [flags]\n"
+	"\n"
+	"The Kubernetes API server validates and configures data for the api objects\n"
+	"(pods, services, deployments...) and serves the REST API the other components\n"
+	"and kubectl use. Plain HTTP, no authentication.\n"
+	"\n"
+	"Flags:\n"
+	"      --advertise-address ip              The IP address on which to advertise the apiserver to\n"
+	"                                          members of the cluster (the kubernetes service's\n"
+	"                                          endpoints). Default: the bind address, or the first\n"
+	"                                          non-loopback address when binding to 0.0.0.0.\n"
+	"      --data-dir string                   Directory of the embedded store (default \"/var/lib/mink8s\")\n"
+	"      --etcd-servers strings              etcd servers to connect with (not supported yet)\n"
+	"  -h, --help                              help for kube-apiserver\n"
+	"      --insecure-bind-address ip          The IP address on which to serve (default 127.0.0.1)\n"
+	"      --insecure-port int                 The port on which to serve (default 8080)\n"
+	"      --service-cluster-ip-range string   CIDR range from which to assign service cluster IPs\n"
+	"                                          (default \"10.96.0.0/12\")\n"
+	"      --service-node-port-range string    Port range reserved for services with NodePort\n"
+	"                                          visibility (default \"30000-32767\")\n"
+	"  -v, --v int                             number for the log level verbosity\n";
+
+/* Flags taking a value: name -> where it goes. */
+struct flag {
+	const char *name;
+	char **str;
+	int *num;
+};
+
+static int parse_flags(int argc, char **argv, struct options *o)
+{
+	const struct flag flags[] = {
+		{"insecure-bind-address", &o->bind_address, NULL},
+		{"insecure-port", NULL, &o->port},
+		{"data-dir", &o->data_dir, NULL},
+		{"service-cluster-ip-range", &o->service_cidr, NULL},
+		{"service-node-port-range", &o->node_port_range, NULL},
+		{"advertise-address", &o->advertise, NULL},
+		{"etcd-servers", &o->etcd_servers, NULL},
+		{"v", NULL, &log_verbosity},
+	};
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		const char *name;
+		if (!strncmp(arg, "--", 2))
+			name = arg + 2;
+		else if (arg[0] == '-' && arg[1])
+			name = arg + 1;
+		else {
+			fprintf(stderr, "kube-apiserver: unexpected argument \"%s\"\n", arg);
+			return -1;
+		}
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+		const struct flag *f = NULL;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			if (strlen(flags[k].name) == nlen && !strncmp(flags[k].name, name, nlen))
+				f = &flags[k];
+		/* Single-dash long names are accepted only for -v, as upstream's pflag. */
+		if (!f || (arg[1] != '-' && strcmp(f->name, "v"))) {
+			fprintf(stderr, "kube-apiserver: unknown flag: %.*s\n", (int)(nlen + (arg[1] == '-' ? 2 : 1)), arg);
+			return -1;
+		}
+		const char *value;
+		if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			fprintf(stderr, "kube-apiserver: flag needs an argument: %s\n", arg);
+			return -1;
+		}
+		if (f->str) {
+			free(*f->str);
+			*f->str = xstrdup(value);
+		} else {
+			char *end;
+			errno = 0;
+			long v = strtol(value, &end, 10);
+			if (errno || !*value || *end || v < 0 || v > 65535) {
+				fprintf(stderr,
+					"kube-apiserver: invalid argument \"%s\" for \"--%s\" flag\n",
+					value, f->name);
+				return -1;
+			}
+			*f->num = (int)v;
+		}
+	}
+	return 0;
+}
+
+/* The first non-loopback IPv4 address of the host, or NULL. New string. */
+static char *first_host_ip(void)
+{
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return NULL;
+	char *out = NULL;
+	for (struct ifaddrs *p = ifa; p && !out; p = p->ifa_next) {
+		if (!p->ifa_addr || p->ifa_addr->sa_family != AF_INET)
+			continue;
+		struct in_addr a = ((struct sockaddr_in *)p->ifa_addr)->sin_addr;
+		if ((ntohl(a.s_addr) >> 24) == 127)
+			continue;
+		char buf[INET_ADDRSTRLEN];
+		if (inet_ntop(AF_INET, &a, buf, sizeof(buf)))
+			out = xstrdup(buf);
+	}
+	freeifaddrs(ifa);
+	return out;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.port = 8080};
+	if (parse_flags(argc, argv, &o) < 0)
+		return 2;
+	if (o.etcd_servers) {
+		fprintf(stderr, "kube-apiserver: etcd storage is not supported yet; omit "
+				"--etcd-servers to use the embedded store\n");
+		return 1;
+	}
+	const char *bind = o.bind_address ? o.bind_address : "127.0.0.1";
+	const char *data_dir = o.data_dir ? o.data_dir : "/var/lib/mink8s";
+	cleanup_free char *advertise = NULL;
+	if (o.advertise)
+		advertise = xstrdup(o.advertise);
+	else if (strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
+		advertise = xstrdup(bind);
+	else if (!(advertise = first_host_ip()))
+		advertise = xstrdup("127.0.0.1");
+
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kube-apiserver: cannot create --data-dir %s: %s\n", data_dir,
+			strerror(errno));
+		return 1;
+	}
+	cleanup_err struct mk_err *err = NULL;
+	struct store *st = store_sqlite_open(data_dir, &err);
+	if (!st) {
+		fprintf(stderr, "kube-apiserver: opening the store in %s: %s\n", data_dir,
+			mk_err_msg(err));
+		return 1;
+	}
+	struct server_config scfg = {
+		.bind_address = bind,
+		.port = o.port,
+		.advertise = advertise,
+	};
+	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
+	if (bm)
+		scfg.bookmark_seconds = (unsigned)atoi(bm);
+	struct apiserver *srv = server_start(st, &scfg, &err);
+	if (!srv) {
+		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+		store_close(st);
+		return 1;
+	}
+	struct bootstrap_config bcfg = {
+		.service_cidr = o.service_cidr ? o.service_cidr : "10.96.0.0/12",
+		.node_port_range = o.node_port_range ? o.node_port_range : "30000-32767",
+		.advertise = advertise,
+		.port = server_port(srv),
+	};
+	if (bootstrap_run(st, &bcfg, &err) < 0) {
+		fprintf(stderr, "kube-apiserver: bootstrap: %s\n", mk_err_msg(err));
+		server_stop(srv);
+		store_close(st);
+		return 1;
+	}
+	log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv), data_dir);
+	while (!stop_signal)
+		pause();
+	log_info("received signal %d, shutting down", (int)stop_signal);
+	server_stop(srv);
+	store_close(st);
+	free(o.bind_address);
+	free(o.data_dir);
+	free(o.service_cidr);
+	free(o.node_port_range);
+	free(o.advertise);
+	free(o.etcd_servers);
+	return 0;
+}

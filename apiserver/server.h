@@ -1,0 +1,28 @@
+/* The kube-apiserver's HTTP side: a libmicrohttpd daemon (internal epoll
+ * thread pool, suspend/resume for watches) routing every request to the
+ * discovery, OpenAPI, health, metrics and resource handlers. */
+#ifndef MK_APISERVER_SERVER_H
+#define MK_APISERVER_SERVER_H
+
+#include "err.h"
+#include "apiserver/store.h"
+
+struct apiserver;
+
+struct server_config {
+	const char *bind_address; /* "127.0.0.1" or "::1"... */
+	int port;                 /* 0: any free port */
+	const char *advertise;    /* address other components reach us at */
+	unsigned threads;         /* polling threads (0: default) */
+	unsigned bookmark_seconds; /* watch BOOKMARK interval (0: 60) */
+};
+
+/* Starts serving with st (borrowed until server_stop). New handle or NULL. */
+struct apiserver *server_start(struct store *st, const struct server_config *cfg,
+			       struct mk_err **err);
+/* The port actually bound. */
+int server_port(const struct apiserver *srv);
+/* Ends watch streams, stops the daemon and frees srv; accepts NULL. */
+void server_stop(struct apiserver *srv);
+
+#endif
