@@ -57,7 +57,8 @@ struct api_resource {
 	 * reverse (keeps everything but status). */
 	void (*prepare_update)(json_t *obj, const json_t *old);
 	/* Allocation hooks (service ClusterIP/NodePort): may fail with an error
-	 * carrying MK_EINVALID and a message; release undoes a create. */
+	 * carrying MK_EINVALID and a message "<field>: <text>" (see
+	 * api_causes_from_message); release undoes a create. */
 	int (*on_create)(json_t *obj, struct mk_err **err);
 	int (*on_update)(json_t *obj, const json_t *old, struct mk_err **err);
 	void (*on_delete)(const json_t *obj);
@@ -93,9 +94,20 @@ const char *api_resource_api_version(const struct api_resource *r);
 /* "pods" or "deployments.apps": how upstream names the resource in messages. */
 const char *api_resource_qualified(const struct api_resource *r);
 
-/* Appends {"reason":reason,"message":"<field>: <text>","field":field} to causes,
- * e.g. api_cause_add(c, "FieldValueRequired", "spec.containers", "Required value"). */
+/* Appends {"reason":reason,"message":"<text>","field":field} to causes, e.g.
+ * api_cause_add(c, "FieldValueRequired", "spec.containers", "Required value").
+ * As upstream, the cause message does not repeat the field: kubectl prints
+ * each cause as "<field>: <message>" itself. */
 void api_cause_add(json_t *causes, const char *reason, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* The text upstream puts after `<Kind> "<name>" is invalid: ` in the Status
+ * message: "<field>: <message>" for one cause, "[<f1>: <m1>, <f2>: <m2>]" for
+ * several (repeats dropped). New string, free(). */
+char *api_causes_message(const json_t *causes);
+
+/* Causes for an MK_EINVALID error of an allocation hook, whose message is
+ * "<field>: <text>": one FieldValueInvalid cause. New reference. */
+json_t *api_causes_from_message(const char *msg);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "xalloc.h"
 #include "apiserver/resource.h"
@@ -386,7 +387,42 @@ void api_cause_add(json_t *causes, const char *reason, const char *field, const 
 	va_start(ap, fmt);
 	cleanup_free char *text = xvasprintf(fmt, ap);
 	va_end(ap);
-	cleanup_free char *msg = xasprintf("%s: %s", field, text);
-	json_array_append_new(causes, json_pack("{s:s, s:s, s:s}", "reason", reason, "message", msg,
-						"field", field));
+	json_array_append_new(causes, json_pack("{s:s, s:s, s:s}", "reason", reason, "message",
+						text, "field", field));
+}
+
+char *api_causes_message(const json_t *causes)
+{
+	cleanup_buf struct buf b = BUF_INIT;
+	cleanup_json json_t *seen = json_object();
+	size_t i, n = 0;
+	json_t *c;
+	json_array_foreach(causes, i, c)
+	{
+		const char *field = json_string_value(json_object_get(c, "field"));
+		const char *msg = json_string_value(json_object_get(c, "message"));
+		cleanup_free char *one = field && field[0]
+						 ? xasprintf("%s: %s", field, msg ? msg : "")
+						 : xstrdup(msg ? msg : "");
+		if (json_object_get(seen, one))
+			continue;
+		json_object_set_new(seen, one, json_true());
+		buf_printf(&b, "%s%s", n++ ? ", " : "", one);
+	}
+	if (n > 1)
+		return xasprintf("[%s]", buf_str(&b));
+	return buf_steal(&b);
+}
+
+json_t *api_causes_from_message(const char *msg)
+{
+	json_t *causes = json_array();
+	const char *sep = msg ? strstr(msg, ": ") : NULL;
+	if (!sep) {
+		api_cause_add(causes, "FieldValueInvalid", "", "%s", msg ? msg : "");
+		return causes;
+	}
+	cleanup_free char *field = xstrndup(msg, (size_t)(sep - msg));
+	api_cause_add(causes, "FieldValueInvalid", field, "%s", sep + 2);
+	return causes;
 }

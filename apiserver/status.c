@@ -76,19 +76,8 @@ json_t *status_invalid(const struct api_resource *r, const char *name, const jso
 		if (r->group[0])
 			buf_printf(&b, ".%s", r->group);
 	}
-	buf_printf(&b, " \"%s\" is invalid: ", name ? name : "");
-	size_t n = json_array_size(causes);
-	if (n > 1)
-		buf_append_char(&b, '[');
-	for (size_t i = 0; i < n; i++) {
-		const char *m = json_string_value(json_object_get(json_array_get(causes, i),
-								  "message"));
-		if (i)
-			buf_append_str(&b, ", ");
-		buf_append_str(&b, m ? m : "");
-	}
-	if (n > 1)
-		buf_append_char(&b, ']');
+	cleanup_free char *what = api_causes_message(causes);
+	buf_printf(&b, " \"%s\" is invalid: %s", name ? name : "", what);
 	json_t *d = status_details(r ? r : NULL, name);
 	if (r)
 		json_object_set_new(d, "kind", json_string(r->kind));
@@ -136,9 +125,10 @@ json_t *status_from_err(const struct mk_err *e, const struct api_resource *r, co
 	case MK_EINVAL:
 		return status_bad_request(msg);
 	case MK_EINVALID: {
-		cleanup_free char *full = xasprintf("%s \"%s\" is invalid: %s", r ? r->kind : "",
-						    name ? name : "", msg);
-		return status_failure(422, "Invalid", full, status_details(r, name));
+		/* Allocation hooks fail with "<field>: <text>": one cause, so that
+		 * kubectl prints the field as for any other invalid object. */
+		cleanup_json json_t *causes = api_causes_from_message(msg);
+		return status_invalid(r, name, causes);
 	}
 	case MK_ETOOLARGE:
 		return status_failure(413, "RequestEntityTooLarge", msg, NULL);

@@ -8,10 +8,12 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "client.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #define CLIENT_CONNECT_TIMEOUT_S 10L
 #define CLIENT_REQUEST_TIMEOUT_S 60L
+#define CLIENT_WATCH_ANSWER_TIMEOUT_MS 60000LL
 #define CLIENT_USER_AGENT "mink8s/0.1"
 
 struct client {
@@ -22,6 +24,7 @@ struct client {
 	struct buf ca_data, cert_data, key_data;
 	pthread_mutex_t lock; /* guards easy */
 	CURL *easy;
+	atomic_llong watch_answer_timeout_ms;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -84,6 +87,7 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		copy_data(&c->key_data, d, len);
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->watch_answer_timeout_ms, CLIENT_WATCH_ANSWER_TIMEOUT_MS);
 	c->easy = curl_easy_init();
 	if (!c->easy) {
 		client_free(c);
@@ -105,12 +109,18 @@ struct client *client_dup(const struct client *c, struct mk_err **err)
 	copy_data(&d->cert_data, c->cert_data.data, c->cert_data.len);
 	copy_data(&d->key_data, c->key_data.data, c->key_data.len);
 	pthread_mutex_init(&d->lock, NULL);
+	atomic_init(&d->watch_answer_timeout_ms, atomic_load(&c->watch_answer_timeout_ms));
 	d->easy = curl_easy_init();
 	if (!d->easy) {
 		client_free(d);
 		return mk_err_set(err, MK_EIO, "curl_easy_init failed"), NULL;
 	}
 	return d;
+}
+
+void client_set_watch_answer_timeout(struct client *c, uint64_t ms)
+{
+	atomic_store(&c->watch_answer_timeout_ms, (long long)ms);
 }
 
 const char *client_server(const struct client *c)
@@ -559,6 +569,9 @@ struct watch_ctx {
 	long http_code;       /* 0 until the first body bytes */
 	struct buf error_body; /* body of a non-2xx answer */
 	const atomic_bool *cancel;
+	long long started_ns;
+	long long answer_timeout_ms;
+	bool header_timeout; /* no answer within answer_timeout_ms */
 	char detail[CURL_ERROR_SIZE];
 };
 
@@ -582,7 +595,17 @@ static int watch_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
 {
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	struct watch_ctx *w = userdata;
-	return w->cancel && atomic_load(w->cancel) ? 1 : 0;
+	if (w->cancel && atomic_load(w->cancel))
+		return 1;
+	/* An idle watch is normal, a server that never answers is not; the
+	 * plain request timeout cannot be used for a stream. */
+	long code = 0;
+	if (curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 0 &&
+	    time_mono_ns() - w->started_ns > w->answer_timeout_ms * 1000000LL) {
+		w->header_timeout = true;
+		return 1;
+	}
+	return 0;
 }
 
 static int watch_setup(struct client *c, struct watch_ctx *w, const char *url,
@@ -607,7 +630,10 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 			     struct mk_err **err)
 {
 	cleanup_free char *url = xasprintf("%s%s", c->server, path_with_query);
-	struct watch_ctx w = {.cancel = cancel, .error_body = BUF_INIT};
+	struct watch_ctx w = {.cancel = cancel,
+			      .error_body = BUF_INIT,
+			      .started_ns = time_mono_ns(),
+			      .answer_timeout_ms = atomic_load(&c->watch_answer_timeout_ms)};
 	client_watch_decoder_init(&w.dec, on_event, arg);
 	__attribute__((cleanup(slist_freep))) struct curl_slist *headers =
 		headers_new(c, NULL, true);
@@ -626,6 +652,11 @@ int client_watch_cancellable(struct client *c, const char *path_with_query,
 	}
 	if (w.dec.stopped || (rc == CURLE_ABORTED_BY_CALLBACK && cancel && atomic_load(cancel))) {
 		ret = 0;
+		goto out;
+	}
+	if (w.header_timeout) {
+		mk_err_set(err, MK_ETIMEOUT, "GET %s: no answer within %lld ms", url,
+			   w.answer_timeout_ms);
 		goto out;
 	}
 	if (rc != CURLE_OK) {

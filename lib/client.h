@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "buf.h"
@@ -91,9 +92,10 @@ typedef int (*client_watch_fn)(const char *type, json_t *object, void *arg);
 /* Streams the watch at path_with_query ("/api/v1/pods?watch=1&resourceVersion=5")
  * and calls on_event for each event until the server ends the stream or
  * on_event asks to stop; both return 0. Returns -1 with an error if the
- * request fails, the server answers non-2xx (mapped as above) or sends
- * something that is not an event (MK_EINVAL). ERROR events are passed to
- * on_event like the others. */
+ * request fails, the server answers non-2xx (mapped as above), sends no
+ * answer in time (MK_ETIMEOUT, see below; an idle stream after the answer is fine),
+ * breaks off inside an event (MK_EUNAVAILABLE) or sends something that is not
+ * an event (MK_EINVAL). ERROR events are passed to on_event like the others. */
 int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event,
 		 void *arg, struct mk_err **err);
 
@@ -102,6 +104,10 @@ int client_watch(struct client *c, const char *path_with_query, client_watch_fn 
 int client_watch_cancellable(struct client *c, const char *path_with_query,
 			     client_watch_fn on_event, void *arg, const atomic_bool *cancel,
 			     struct mk_err **err);
+
+/* How long a watch waits for the server's answer (status line and headers)
+ * before failing with MK_ETIMEOUT; default 60 s. Thread-safe. */
+void client_set_watch_answer_timeout(struct client *c, uint64_t ms);
 
 /* Accepts NULL. No watch may be running on c. */
 void client_free(struct client *c);

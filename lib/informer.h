@@ -56,7 +56,8 @@ struct informer *informer_new(struct client *c, const char *path, const char *la
  * cannot be created or the informer was already started. */
 int informer_start(struct informer *inf, struct mk_err **err);
 
-/* Stops the thread and waits for it (within about a second). Idempotent. */
+/* Stops the thread and waits for it (within about a second). Idempotent.
+ * Not from a handler of the same informer (it would wait for itself). */
 void informer_stop(struct informer *inf);
 
 /* True once the first list has been applied to the cache and its on_add

@@ -255,7 +255,40 @@ json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err *
 	return v;
 }
 
-/* ---- JSON merge patch (RFC 7386) ---- */
+/* ---- JSON merge patch (RFC 7386) ----
+ *
+ * As the merge patch library of upstream's API server does, a patch value
+ * that is stored rather than merged has its null members removed, also in
+ * objects inside arrays (RFC 7386 would keep those); a value replacing a
+ * live object is stored as sent. */
+
+/* Copy of v without null object members, at any depth. */
+static json_t *prune_nulls(const json_t *v)
+{
+	const char *k;
+	size_t klen;
+	json_t *x;
+
+	if (json_is_object(v)) {
+		json_t *o = json_object();
+		json_object_keylen_foreach((json_t *)v, k, klen, x)
+		{
+			if (!json_is_null(x))
+				json_object_setn_new(o, k, klen, prune_nulls(x));
+		}
+		return o;
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array();
+		size_t i;
+		json_array_foreach(v, i, x)
+		{
+			json_array_append_new(a, prune_nulls(x));
+		}
+		return a;
+	}
+	return json_copy_deep(v);
+}
 
 /* Merges patch (an object) into dst (an object) in place. */
 static void merge_patch_into(json_t *dst, const json_t *patch)
@@ -266,26 +299,27 @@ static void merge_patch_into(json_t *dst, const json_t *patch)
 
 	json_object_keylen_foreach((json_t *)patch, k, klen, pv)
 	{
-		if (json_is_null(pv)) {
+		json_t *cur = json_object_getn(dst, k, klen);
+		if (json_is_null(pv))
 			json_object_deln(dst, k, klen);
-		} else if (json_is_object(pv)) {
-			json_t *cur = json_object_getn(dst, k, klen);
-			if (!json_is_object(cur)) {
-				cur = json_object();
-				json_object_setn_new(dst, k, klen, cur);
-			}
+		else if (!json_is_object(cur))
+			json_object_setn_new(dst, k, klen, prune_nulls(pv));
+		else if (json_is_object(pv))
 			merge_patch_into(cur, pv);
-		} else {
+		else
 			json_object_setn_new(dst, k, klen, json_copy_deep(pv));
-		}
 	}
 }
 
 json_t *json_merge_patch(const json_t *target, const json_t *patch)
 {
+	if (!patch)
+		return json_null();
 	if (!json_is_object(patch))
-		return patch ? json_copy_deep(patch) : json_null();
-	json_t *res = json_is_object(target) ? json_copy_deep(target) : json_object();
+		return prune_nulls(patch);
+	if (!json_is_object(target))
+		return prune_nulls(patch);
+	json_t *res = json_copy_deep(target);
 	merge_patch_into(res, patch);
 	return res;
 }

@@ -44,7 +44,9 @@ bool json_value_equal(const json_t *a, const json_t *b);
 json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err **err);
 
 /* RFC 7386 JSON merge patch: objects merge recursively, null removes a key,
- * anything else (arrays included) replaces. Never fails. New reference. */
+ * anything else (arrays included) replaces. Like upstream's API server, a
+ * stored patch value loses its null members also inside arrays. Never fails.
+ * New reference. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 
 /* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied

@@ -302,8 +302,10 @@ struct kubeconfig *kubeconfig_load(const char *path, struct mk_err **err)
 				if (load_file(merged, p, true, &found, err) < 0)
 					return NULL;
 		}
+		/* As upstream: with $KUBECONFIG set, ~/.kube/config is not read,
+		 * even when none of the listed files exists. */
 		const char *home = getenv("HOME");
-		if (!found && home && *home) {
+		if (!(env && *env) && home && *home) {
 			cleanup_free char *def = xasprintf("%s/.kube/config", home);
 			if (load_file(merged, def, true, &found, err) < 0)
 				return NULL;

@@ -24,8 +24,9 @@
 struct kubeconfig;
 
 /* Loads path, or with a NULL path: every existing file of $KUBECONFIG
- * (colon-separated, missing files skipped), else ~/.kube/config, else an
- * empty configuration whose server is KUBECONFIG_DEFAULT_SERVER.
+ * (colon-separated, missing files skipped) if it is set, else ~/.kube/config
+ * if it exists; with no file at all, an empty configuration whose server is
+ * KUBECONFIG_DEFAULT_SERVER.
  * An explicit path that cannot be read is an error (MK_ENOTFOUND or MK_EIO);
  * malformed files, a current-context that names no context and unreadable
  * tokenFile give MK_EINVAL. New object, kubeconfig_free(). */

@@ -1,5 +1,6 @@
 #include "events.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -8,6 +9,69 @@
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static json_t *queue;             /* array of [path, event], NULL until started */
+static struct client *async_client;
+
+static void post(struct client *c, const char *path, const json_t *ev)
+{
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *made = client_create(c, path, ev, &err);
+	json_t *io = json_object_get(ev, "involvedObject");
+	if (!made)
+		log_v(1, "Event(%s %s/%s) %s %s: not recorded: %s",
+		      json_string_value(json_object_get(io, "kind")),
+		      json_string_value(json_object_get(json_object_get(ev, "metadata"), "namespace")),
+		      json_string_value(json_object_get(io, "name")),
+		      json_string_value(json_object_get(ev, "reason")),
+		      json_string_value(json_object_get(ev, "message")), mk_err_msg(err));
+	else
+		log_v(2, "Event(%s %s/%s) type: '%s' reason: '%s' %s",
+		      json_string_value(json_object_get(io, "kind")),
+		      json_string_value(json_object_get(json_object_get(ev, "metadata"), "namespace")),
+		      json_string_value(json_object_get(io, "name")),
+		      json_string_value(json_object_get(ev, "type")),
+		      json_string_value(json_object_get(ev, "reason")),
+		      json_string_value(json_object_get(ev, "message")));
+}
+
+static void *poster_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&queue_lock);
+		while (!json_array_size(queue))
+			pthread_cond_wait(&queue_cond, &queue_lock);
+		json_t *item = json_incref(json_array_get(queue, 0));
+		json_array_remove(queue, 0);
+		pthread_mutex_unlock(&queue_lock);
+		post(async_client, json_string_value(json_array_get(item, 0)),
+		     json_array_get(item, 1));
+		json_decref(item);
+	}
+	return NULL;
+}
+
+int events_start_async(struct client *c, struct mk_err **err)
+{
+	pthread_mutex_lock(&queue_lock);
+	if (queue) {
+		pthread_mutex_unlock(&queue_lock);
+		client_free(c);
+		return 0;
+	}
+	async_client = c;
+	queue = json_array();
+	pthread_mutex_unlock(&queue_lock);
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, poster_main, NULL);
+	if (rc != 0)
+		return mk_err_errno(err, MK_EIO, rc, "starting the event poster");
+	pthread_detach(t);
+	return 0;
+}
 
 void events_post(struct client *c, const char *component, const char *kind,
 		 const char *api_version, const json_t *obj, const char *type, const char *reason,
@@ -53,12 +117,18 @@ void events_post(struct client *c, const char *component, const char *kind,
 	/* eventTime is for events.k8s.io; core/v1 writers leave it null */
 	json_object_set_new(ev, "eventTime", json_null());
 	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/events", event_ns);
-	cleanup_err struct mk_err *err = NULL;
-	cleanup_json json_t *made = client_create(c, path, ev, &err);
-	if (!made)
-		log_v(1, "Event(%s %s/%s) %s %s: not recorded: %s", kind, event_ns, name, reason, msg,
-		      mk_err_msg(err));
-	else
-		log_v(2, "Event(%s %s/%s) type: '%s' reason: '%s' %s", kind, event_ns, name, type,
-		      reason, msg);
+	pthread_mutex_lock(&queue_lock);
+	if (queue) {
+		if (json_array_size(queue) < EVENTS_QUEUE_MAX) {
+			json_array_append_new(queue, json_pack("[s,O]", path, ev));
+			pthread_cond_signal(&queue_cond);
+		} else {
+			log_v(1, "Event(%s %s/%s) %s %s: dropped, too many pending", kind, event_ns,
+			      name, reason, msg);
+		}
+		pthread_mutex_unlock(&queue_lock);
+		return;
+	}
+	pthread_mutex_unlock(&queue_lock);
+	post(c, path, ev);
 }

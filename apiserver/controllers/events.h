@@ -15,4 +15,11 @@ void events_post(struct client *c, const char *component, const char *kind,
 		 const char *api_version, const json_t *obj, const char *type, const char *reason,
 		 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
+/* From now on events are posted by a thread of its own on c (taken), so
+ * that no controller waits for them; at most EVENTS_QUEUE_MAX wait, later
+ * ones are dropped, as upstream's broadcaster does when it falls behind.
+ * Before this call events_post posts synchronously on its own client. */
+#define EVENTS_QUEUE_MAX 4096
+int events_start_async(struct client *c, struct mk_err **err);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "controllers-internal.h"
+#include "events.h"
 #include "kubeconfig.h"
 #include "leaderelect.h"
 #include "log.h"
@@ -99,23 +100,20 @@ bool manager_controller_enabled(const char *list, const char *name, bool default
 {
 	if (!list || !*list)
 		list = "*";
-	bool star = false, on = false, off = false;
+	bool star = false;
 	cleanup_free char *copy = xstrdup(list);
 	char *save = NULL;
+	/* as upstream: the first entry naming the controller decides */
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
 		if (!strcmp(tok, "*"))
 			star = true;
 		else if (tok[0] == '-' && !strcmp(tok + 1, name))
-			off = true;
+			return false;
 		else if (!strcmp(tok, name))
-			on = true;
+			return true;
 	}
-	if (off)
-		return false;
-	if (on)
-		return true;
 	return star && default_on;
 }
 
@@ -366,6 +364,9 @@ int manager_run(struct manager *m, volatile int *stop, struct mk_err **err)
 		if (rc != 0)
 			return rc < 0 ? -1 : 0;
 	}
+	struct client *ec = manager_client_new(m, err);
+	if (!ec || events_start_async(ec, err) < 0)
+		return mk_err_wrap(err, "starting the event recorder");
 	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
 		const struct controller_entry *c = &controllers[i];
 		if (!manager_controller_enabled(m->opts->controllers, c->name, c->default_on)) {

@@ -7,6 +7,7 @@
  * pass), a sync only refreshes status and does not count pods again, so a
  * ReplicaSet never gets twice the pods it needs. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,10 +24,15 @@
 #define COMPONENT "replicaset-controller"
 #define EXPECTATIONS_TTL 300 /* seconds, as upstream */
 #define BURST_REPLICAS 500   /* most pods created or deleted in one sync */
+#define CREATE_PARALLEL 8    /* pods of a batch created at once, one connection each */
 
 struct rs_ctrl {
 	struct manager *m;
 	struct client *c;
+	/* connections for creating a batch's pods in parallel; a worker takes
+	 * the whole pool while it creates (pool_lock) */
+	struct client *pool[CREATE_PARALLEL];
+	pthread_mutex_t pool_lock;
 	struct workqueue *q;
 	struct informer *pods, *rss;
 	pthread_mutex_t lock;
@@ -195,6 +201,10 @@ static json_t *owner_ref_to(const json_t *rs)
 static int patch_owner_refs(struct rs_ctrl *rc, const json_t *pod, json_t *refs,
 			    struct mk_err **err)
 {
+	if (!json_array_size(refs)) {
+		json_decref(refs);
+		refs = json_null(); /* removes the field */
+	}
 	cleanup_json json_t *patch =
 		json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences", refs, "uid",
 			  obj_meta_str(pod, "uid") ? obj_meta_str(pod, "uid") : "");
@@ -231,6 +241,73 @@ static int release(struct rs_ctrl *rc, const json_t *rs, const json_t *pod, stru
 	return patch_owner_refs(rc, pod, refs, err);
 }
 
+/* One batch of pod creations shared by the creating threads. */
+struct create_batch {
+	struct rs_ctrl *rc;
+	const char *key;
+	const json_t *rs;
+	const char *path;
+	atomic_int next;
+	int n;
+	atomic_int failed;
+	pthread_mutex_t lock;
+	struct mk_err *err; /* the first failure */
+};
+
+struct create_thread {
+	struct create_batch *b;
+	struct client *c;
+};
+
+static void *create_main(void *arg)
+{
+	struct create_thread *t = arg;
+	struct create_batch *b = t->b;
+	struct rs_ctrl *rc = b->rc;
+	while (atomic_fetch_add(&b->next, 1) < b->n) {
+		cleanup_json json_t *pod = rs_pod_from_template(b->rs);
+		cleanup_err struct mk_err *cerr = NULL;
+		cleanup_json json_t *made = client_create(t->c, b->path, pod, &cerr);
+		if (!made) {
+			atomic_fetch_add(&b->failed, 1);
+			expect_observe_add(rc, b->key);
+			events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Warning",
+				    "FailedCreate", "Error creating: %s", mk_err_msg(cerr));
+			pthread_mutex_lock(&b->lock);
+			mk_err_set(&b->err, mk_err_code(cerr), "creating pod: %s", mk_err_msg(cerr));
+			pthread_mutex_unlock(&b->lock);
+			continue;
+		}
+		events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Normal",
+			    "SuccessfulCreate", "Created pod: %s", obj_meta_str(made, "name"));
+	}
+	return NULL;
+}
+
+/* Creates n pods of the batch on up to CREATE_PARALLEL connections; returns
+ * how many failed. */
+static int create_batch_run(struct create_batch *b)
+{
+	struct rs_ctrl *rc = b->rc;
+	int threads = b->n < CREATE_PARALLEL ? b->n : CREATE_PARALLEL;
+	struct create_thread ts[CREATE_PARALLEL];
+	pthread_t tids[CREATE_PARALLEL];
+	bool started[CREATE_PARALLEL] = {false};
+	pthread_mutex_lock(&rc->pool_lock);
+	for (int i = 0; i < threads; i++) {
+		ts[i] = (struct create_thread){.b = b, .c = rc->pool[i] ? rc->pool[i] : rc->c};
+		if (i == 0)
+			continue; /* the calling thread does its share */
+		started[i] = pthread_create(&tids[i], NULL, create_main, &ts[i]) == 0;
+	}
+	create_main(&ts[0]);
+	for (int i = 1; i < threads; i++)
+		if (started[i])
+			pthread_join(tids[i], NULL);
+	pthread_mutex_unlock(&rc->pool_lock);
+	return atomic_load(&b->failed);
+}
+
 static int create_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, int want,
 		       struct mk_err **err)
 {
@@ -241,27 +318,20 @@ static int create_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, in
 	/* Slow start: batches of 1, 2, 4... so that a failing template (quota,
 	 * admission) costs one request, not hundreds. */
 	for (int batch = 1; done < want; batch *= 2) {
-		int n = batch < want - done ? batch : want - done;
-		int failed = 0;
-		for (int i = 0; i < n; i++) {
-			cleanup_json json_t *pod = rs_pod_from_template(rs);
-			cleanup_err struct mk_err *cerr = NULL;
-			cleanup_json json_t *made = client_create(rc->c, path, pod, &cerr);
-			if (!made) {
-				failed++;
-				expect_observe_add(rc, key);
-				events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Warning",
-					    "FailedCreate", "Error creating: %s", mk_err_msg(cerr));
-				if (!*err)
-					mk_err_set(err, mk_err_code(cerr), "creating pod: %s",
-						   mk_err_msg(cerr));
-				continue;
-			}
-			events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Normal",
-				    "SuccessfulCreate", "Created pod: %s", obj_meta_str(made, "name"));
-		}
-		done += n;
+		struct create_batch b = {
+			.rc = rc, .key = key, .rs = rs, .path = path,
+			.n = batch < want - done ? batch : want - done,
+		};
+		atomic_init(&b.next, 0);
+		atomic_init(&b.failed, 0);
+		pthread_mutex_init(&b.lock, NULL);
+		int failed = create_batch_run(&b);
+		pthread_mutex_destroy(&b.lock);
+		done += b.n;
 		if (failed) {
+			if (!*err)
+				mk_err_set(err, mk_err_code(b.err), "%s", mk_err_msg(b.err));
+			mk_err_free(b.err);
 			/* the pods never attempted are not expected either */
 			for (int i = done; i < want; i++)
 				expect_observe_add(rc, key);
@@ -430,6 +500,12 @@ int replicaset_controller_start(struct manager *m, struct mk_err **err)
 	rc->c = manager_client_new(m, err);
 	if (!rc->c)
 		return -1;
+	for (int i = 0; i < CREATE_PARALLEL; i++) {
+		rc->pool[i] = manager_client_new(m, err);
+		if (!rc->pool[i])
+			return -1;
+	}
+	pthread_mutex_init(&rc->pool_lock, NULL);
 	rc->q = workqueue_new();
 	rc->expect = json_object();
 	pthread_mutex_init(&rc->lock, NULL);

@@ -345,7 +345,7 @@ static char *go_path_list(const char *path)
 static int pump(int in_fd, const char *in, size_t in_len, int out_fd, struct buf *out)
 {
 	size_t off = 0;
-	if (in_len == 0) {
+	if (in_len == 0 && in_fd >= 0) {
 		close(in_fd);
 		in_fd = -1;
 	}
@@ -386,11 +386,12 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, struct buf
 	return 0;
 }
 
-int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, json_t **result,
-		 struct mk_err **err)
+int cni_delegate_start(struct cni_ctx *ctx, const char *type, const char *command,
+		       struct cni_job *job, struct mk_err **err)
 {
-	if (result)
-		*result = NULL;
+	memset(job, 0, sizeof(*job));
+	job->in_fd = job->out_fd = -1;
+	job->pid = -1;
 	cleanup_free char *exe = find_plugin(ctx->path, type);
 	if (!exe) {
 		cleanup_free char *list = go_path_list(ctx->path);
@@ -425,12 +426,47 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, jso
 	}
 	/* A delegate that exits early must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	job->pid = pid;
+	job->in_fd = inp[1];
+	job->out_fd = outp[0];
+	job->type = type;
+	/* A config that fits the pipe is written now, so the delegate runs while
+	 * the caller goes on; a larger one is pumped in cni_delegate_finish. */
+	if (ctx->stdin_len < 65536) {
+		size_t off = 0;
+		while (off < ctx->stdin_len) {
+			ssize_t w = write(job->in_fd, ctx->stdin_data + off, ctx->stdin_len - off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			off += (size_t)w;
+		}
+		close(job->in_fd);
+		job->in_fd = -1;
+	}
+	return 0;
+}
+
+int cni_delegate_finish(struct cni_ctx *ctx, struct cni_job *job, json_t **result,
+			struct mk_err **err)
+{
+	if (result)
+		*result = NULL;
+	if (job->pid < 0)
+		return -1;
 	struct buf out = BUF_INIT;
-	pump(inp[1], ctx->stdin_data, ctx->stdin_len, outp[0], &out);
-	close(outp[0]);
+	if (job->in_fd >= 0)
+		pump(job->in_fd, ctx->stdin_data, ctx->stdin_len, job->out_fd, &out);
+	else
+		pump(-1, NULL, 0, job->out_fd, &out);
+	close(job->out_fd);
+	job->out_fd = -1;
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	job->pid = -1;
 	cleanup_json json_t *j = out.len ? json_loadb(out.data, out.len, 0, NULL) : NULL;
 	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok) {
@@ -452,8 +488,8 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, jso
 	}
 	if (result) {
 		if (!j) {
-			cni_fail(ctx, err, CNI_ERR_DECODE, NULL, "failed to decode %s result: %s", type,
-				 buf_str(&out));
+			cni_fail(ctx, err, CNI_ERR_DECODE, NULL, "failed to decode %s result: %s",
+				 job->type, buf_str(&out));
 			buf_free(&out);
 			return -1;
 		}
@@ -461,6 +497,17 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, jso
 	}
 	buf_free(&out);
 	return 0;
+}
+
+int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, json_t **result,
+		 struct mk_err **err)
+{
+	struct cni_job job;
+	if (result)
+		*result = NULL;
+	if (cni_delegate_start(ctx, type, command, &job, err) < 0)
+		return -1;
+	return cni_delegate_finish(ctx, &job, result, err);
 }
 
 /* ---- CNI_ARGS ---- */

@@ -76,6 +76,20 @@ void cni_print_json(const json_t *v);
 int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, json_t **result,
 		 struct mk_err **err);
 
+/* The same in two steps, so the caller can work while the delegate runs:
+ * start spawns it and writes its stdin; finish collects the result (as
+ * cni_delegate) and reaps it. finish must be called once after a successful
+ * start. */
+struct cni_job {
+	int pid;
+	int in_fd, out_fd;
+	const char *type; /* borrowed */
+};
+int cni_delegate_start(struct cni_ctx *ctx, const char *type, const char *command,
+		       struct cni_job *job, struct mk_err **err);
+int cni_delegate_finish(struct cni_ctx *ctx, struct cni_job *job, json_t **result,
+			struct mk_err **err);
+
 /* CNI_ARGS: value of key (new string) or NULL; errors like the reference for
  * bad pairs and unknown keys (known: NULL-terminated list of accepted keys
  * besides IgnoreUnknown and the K8S_POD_* set when IgnoreUnknown is true). */

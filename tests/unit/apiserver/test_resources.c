@@ -49,9 +49,29 @@ static void test_cause_add(void **state)
 	api_cause_add(causes, "FieldValueInvalid", "spec.replicas",
 		      "Invalid value: %d: must be greater than or equal to 0", -1);
 	cleanup_free char *s = json_dump_compact(causes);
-	assert_string_equal(s, "[{\"reason\":\"FieldValueInvalid\",\"message\":\"spec.replicas: "
-			       "Invalid value: -1: must be greater than or equal to 0\","
-			       "\"field\":\"spec.replicas\"}]");
+	assert_string_equal(s,
+			    "[{\"reason\":\"FieldValueInvalid\",\"message\":\"Invalid value: -1: "
+			    "must be greater than or equal to 0\",\"field\":\"spec.replicas\"}]");
+	cleanup_free char *one = api_causes_message(causes);
+	assert_string_equal(one,
+			    "spec.replicas: Invalid value: -1: must be greater than or equal to 0");
+	api_cause_add(causes, "FieldValueRequired", "spec.selector", "Required value");
+	api_cause_add(causes, "FieldValueRequired", "spec.selector", "Required value");
+	cleanup_free char *two = api_causes_message(causes);
+	assert_string_equal(two,
+			    "[spec.replicas: Invalid value: -1: must be greater than or equal to "
+			    "0, spec.selector: Required value]");
+	cleanup_json json_t *empty = json_array();
+	cleanup_free char *none = api_causes_message(empty);
+	assert_string_equal(none, "");
+
+	cleanup_json json_t *from = api_causes_from_message(
+		"spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated");
+	cleanup_free char *f = json_dump_compact(from);
+	assert_string_equal(
+		f, "[{\"reason\":\"FieldValueInvalid\",\"message\":\"Invalid value: 30080: "
+		   "provided port is already allocated\",\"field\":"
+		   "\"spec.ports[0].nodePort\"}]");
 }
 
 static void test_componentstatuses(void **state)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <microhttpd.h>
 
@@ -674,6 +675,27 @@ static void test_watch_stream(void **state)
 	assert_int_equal(pthread_join(th, NULL), 0);
 	long long took = time_mono_ns() - t0;
 	assert_true(took >= 200000000LL && took < 2500000000LL);
+	client_free(c);
+
+	/* a server that takes the connection and never answers: the kernel
+	 * completes the handshake on a listening socket nobody accepts from */
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(ls >= 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(ls, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(ls, 4), 0);
+	socklen_t sl = sizeof(sin);
+	assert_int_equal(getsockname(ls, (struct sockaddr *)&sin, &sl), 0);
+	cleanup_free char *mute = xasprintf("http://127.0.0.1:%u", ntohs(sin.sin_port));
+	c = client_new(mute, NULL, &err);
+	client_set_watch_answer_timeout(c, 300);
+	t0 = time_mono_ns();
+	assert_int_equal(client_watch(c, "/api/v1/pods?watch=1", collect, &col, &err), -1);
+	took = time_mono_ns() - t0;
+	assert_int_equal(mk_err_code(err), MK_ETIMEOUT);
+	assert_non_null(strstr(mk_err_msg(err), "no answer within 300 ms"));
+	assert_true(took >= 300000000LL && took < 3000000000LL);
+	close(ls);
 	client_free(c);
 	buf_free(&col.log);
 	fake_free(f);

@@ -159,6 +159,14 @@ static void test_merge_patch_rfc7386(void **state)
 		cleanup_free char *after = json_dump_compact(target);
 		assert_string_equal(before, after);
 	}
+	/* as upstream: nulls go from objects inside a stored array, not from a
+	 * value that replaces a live object */
+	cleanup_json json_t *t1 = J("{\"x\":{\"y\":1},\"o\":{\"p\":1}}");
+	cleanup_json json_t *p1 = J("{\"x\":{\"z\":[{\"k\":null,\"j\":[null,{\"n\":null}]}]},"
+				    "\"o\":[{\"q\":null}],\"w\":{\"a\":null}}");
+	cleanup_json json_t *r1 = json_merge_patch(t1, p1);
+	assert_json_eq(r1, "{\"x\":{\"y\":1,\"z\":[{\"j\":[null,{}]}]},\"o\":[{\"q\":null}],"
+			   "\"w\":{}}");
 	/* the result shares nothing with the patch */
 	cleanup_json json_t *patch = J("{\"l\":[1],\"m\":{\"x\":1}}");
 	cleanup_json json_t *res = json_merge_patch(NULL, patch);
@@ -338,6 +346,54 @@ static char *read_file_str(const char *path)
 	return buf_steal(&b);
 }
 
+/* Runs kubectl patch --local --type <type> on each case {doc fields, patch},
+ * the doc made a ConfigMap so kubectl accepts it; appends the docs to docs
+ * and returns [[rc, stdout, stderr], ...] (new). */
+static json_t *kubectl_patch_all(const char *type, const char *const (*cases)[2], size_t n,
+				 json_t *docs)
+{
+	char dir[] = "/tmp/mk-jsonpatch-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_free char *doc_path = xasprintf("%s/doc.json", dir);
+	cleanup_free char *ops_path = xasprintf("%s/ops.json", dir);
+	cleanup_free char *err_path = xasprintf("%s/stderr", dir);
+	cleanup_free char *cmd = xasprintf(
+		"HOME=%s KUBECACHEDIR=%s/cache KUBECONFIG= /usr/bin/kubectl patch --local -f %s "
+		"--type %s --patch-file %s -o json 2>%s",
+		dir, dir, doc_path, type, ops_path, err_path);
+	json_t *outputs = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = J(cases[i][0]);
+		json_object_set_new(doc, "apiVersion", json_string("v1"));
+		json_object_set_new(doc, "kind", json_string("ConfigMap"));
+		json_object_set_new(doc, "metadata", json_pack("{s:s}", "name", "c"));
+		json_array_append_new(docs, doc);
+		cleanup_json json_t *ops = J(cases[i][1]);
+		if (json_dump_file(doc, doc_path, 0) || json_dump_file(ops, ops_path, 0))
+			break;
+		struct buf out = BUF_INIT;
+		FILE *p = popen(cmd, "r");
+		int rc = -1;
+		if (p) {
+			char chunk[4096];
+			size_t k;
+			while ((k = fread(chunk, 1, sizeof(chunk), p)) > 0)
+				buf_append(&out, chunk, k);
+			rc = pclose(p);
+		}
+		cleanup_free char *errs = read_file_str(err_path);
+		json_array_append_new(outputs, json_pack("[i,s,s]", rc, buf_str(&out), errs));
+		buf_free(&out);
+	}
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	int rc_rm = system(rm);
+	if (rc_rm != 0 || json_array_size(outputs) != n) {
+		json_decref(outputs);
+		fail_msg("running kubectl in %s failed", dir);
+	}
+	return outputs;
+}
+
 /* Upstream's JSON patch (run by kubectl patch --local --type json) gives the
  * same documents and the same error texts for what both refuse. */
 static void test_kubectl_json_patch_agrees(void **state)
@@ -381,44 +437,8 @@ static void test_kubectl_json_patch_agrees(void **state)
 	const size_t n = sizeof(cases) / sizeof(cases[0]);
 	if (access("/usr/bin/kubectl", X_OK) != 0)
 		skip();
-
-	char dir[] = "/tmp/mk-jsonpatch-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	cleanup_free char *doc_path = xasprintf("%s/doc.json", dir);
-	cleanup_free char *ops_path = xasprintf("%s/ops.json", dir);
-	cleanup_free char *err_path = xasprintf("%s/stderr", dir);
-	cleanup_free char *cmd = xasprintf(
-		"HOME=%s KUBECACHEDIR=%s/cache KUBECONFIG= /usr/bin/kubectl patch --local -f %s "
-		"--type json --patch-file %s -o json 2>%s",
-		dir, dir, doc_path, ops_path, err_path);
 	cleanup_json json_t *docs = json_array();
-	cleanup_json json_t *outputs = json_array(); /* [rc, stdout, stderr] */
-	for (size_t i = 0; i < n; i++) {
-		json_t *doc = J(cases[i][0]);
-		json_object_set_new(doc, "apiVersion", json_string("v1"));
-		json_object_set_new(doc, "kind", json_string("ConfigMap"));
-		json_object_set_new(doc, "metadata", json_pack("{s:s}", "name", "c"));
-		json_array_append_new(docs, doc);
-		cleanup_json json_t *ops = J(cases[i][1]);
-		if (json_dump_file(doc, doc_path, 0) || json_dump_file(ops, ops_path, 0))
-			break;
-		struct buf out = BUF_INIT;
-		FILE *p = popen(cmd, "r");
-		int rc = -1;
-		if (p) {
-			char chunk[4096];
-			size_t k;
-			while ((k = fread(chunk, 1, sizeof(chunk), p)) > 0)
-				buf_append(&out, chunk, k);
-			rc = pclose(p);
-		}
-		cleanup_free char *errs = read_file_str(err_path);
-		json_array_append_new(outputs, json_pack("[i,s,s]", rc, buf_str(&out), errs));
-		buf_free(&out);
-	}
-	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
-	assert_int_equal(system(rm), 0);
-	assert_int_equal(json_array_size(outputs), n);
+	cleanup_json json_t *outputs = kubectl_patch_all("json", cases, n, docs);
 
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(outputs, i);
@@ -440,6 +460,42 @@ static void test_kubectl_json_patch_agrees(void **state)
 	}
 }
 
+/* Upstream's merge patch (kubectl patch --local --type merge) agrees on the
+ * RFC 7386 examples whose target and patch are objects. */
+static void test_kubectl_merge_patch_agrees(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"{\"a\":\"b\"}", "{\"a\":\"c\"}"},
+		{"{\"a\":\"b\"}", "{\"b\":\"c\"}"},
+		{"{\"a\":\"b\"}", "{\"a\":null}"},
+		{"{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}"},
+		{"{\"a\":[\"b\"]}", "{\"a\":\"c\"}"},
+		{"{\"a\":\"c\"}", "{\"a\":[\"b\"]}"},
+		{"{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}"},
+		{"{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}"},
+		{"{\"e\":null}", "{\"a\":1}"},
+		{"{}", "{\"a\":{\"bb\":{\"ccc\":null}}}"},
+		{"{\"x\":{\"y\":1},\"o\":{\"p\":1}}",
+		 "{\"x\":{\"z\":[{\"k\":null,\"j\":[null,{\"n\":null}]}]},\"o\":[{\"q\":null}],"
+		 "\"w\":{\"a\":null},\"metadata\":{\"labels\":{\"a\":\"b\"}}}"},
+	};
+	const size_t n = sizeof(cases) / sizeof(cases[0]);
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+	cleanup_json json_t *docs = json_array();
+	cleanup_json json_t *outputs = kubectl_patch_all("merge", cases, n, docs);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_array_get(outputs, i);
+		if (json_integer_value(json_array_get(o, 0)) != 0)
+			fail_msg("%s: kubectl refused: %s", cases[i][1],
+				 json_string_value(json_array_get(o, 2)));
+		cleanup_json json_t *patch = J(cases[i][1]);
+		cleanup_json json_t *ours = json_merge_patch(json_array_get(docs, i), patch);
+		assert_json_eq(ours, json_string_value(json_array_get(o, 1)));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_merge_patch_rfc7386),
 		cmocka_unit_test(test_json_patch_rfc6902),
 		cmocka_unit_test(test_kubectl_json_patch_agrees),
+		cmocka_unit_test(test_kubectl_merge_patch_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

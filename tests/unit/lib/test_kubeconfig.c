@@ -168,6 +168,13 @@ static void test_env_merge_and_default(void **state)
 	assert_non_null(kc);
 	assert_string_equal(kubeconfig_server(kc), "https://second.example:6443");
 	kubeconfig_free(kc);
+	/* ...but not when $KUBECONFIG is set, even to files that do not exist */
+	assert_int_equal(setenv("KUBECONFIG", "/nonexistent/a:/nonexistent/b", 1), 0);
+	kc = kubeconfig_load(NULL, &err);
+	assert_non_null(kc);
+	assert_string_equal(kubeconfig_server(kc), "http://localhost:8080");
+	kubeconfig_free(kc);
+	assert_int_equal(unsetenv("KUBECONFIG"), 0);
 	assert_int_equal(unlink(cfg), 0);
 	assert_int_equal(rmdir(kube), 0);
 	assert_int_equal(rmdir(tmp), 0);

@@ -1,0 +1,34 @@
+/* Per-container masquerade chains, as the reference bridge plugin writes them
+ * through the `iptables` command (here the nf_tables backend):
+ *
+ *   table ip nat (ip6 nat for IPv6), chain CNI-<24 hex of sha512(net + id)>
+ *   -A POSTROUTING -s <ip>/32 -m comment --comment "name: \"<net>\" id: \"<id>\"" -j CNI-...
+ *   -A CNI-... -d <subnet> -m comment --comment ... -j ACCEPT
+ *   -A CNI-... ! -d 224.0.0.0/4 (ff00::/8) -m comment --comment ... -j MASQUERADE
+ *
+ * encoded exactly as iptables-nft encodes them (payload/cmp, xt comment match,
+ * counter, xt MASQUERADE target), so iptables-nft-save prints the same lines
+ * and either plugin can remove what the other added. One nf_tables batch per
+ * change: all or nothing. */
+#ifndef CNI_BRIDGE_MASQ_H
+#define CNI_BRIDGE_MASQ_H
+
+#include "cni/skel/ip.h"
+#include "err.h"
+
+/* "CNI-" + 24 hex digits, into out (29 bytes). */
+void masq_chain_name(const char *network, const char *container_id, char out[29]);
+
+/* Adds the chain and its rules for ip (with the container's prefix) in the
+ * current network namespace. Rules already present are not duplicated. */
+int masq_setup(const char *network, const char *container_id, const struct cni_net *ip,
+	       struct mk_err **err);
+
+/* Removes every POSTROUTING jump to the container's chain and the chain, in
+ * ip and ip6 nat; succeeds when none exists. */
+int masq_teardown(const char *network, const char *container_id, struct mk_err **err);
+
+/* 1 when the container's chain exists in the family's nat table, 0 if not. */
+int masq_exists(const char *network, const char *container_id, int family, struct mk_err **err);
+
+#endif

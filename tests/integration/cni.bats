@@ -1,0 +1,389 @@
+#!/usr/bin/env bats
+# Our bridge, host-local and loopback beside the reference plugins
+# (/usr/lib/cni) on the same inputs, each run in network namespaces made here.
+
+load cni-helpers
+
+setup() {
+	cni_setup
+}
+
+teardown() {
+	cni_teardown
+}
+
+# Runs ADD, CHECK (>= 0.4.0), DEL, DEL for one netconf template with IMPL and
+# records the normalized result and state in $CNI_T/IMPL.*.
+cycle() {
+	local impl=$1 tmpl=$2 ver conf h c out
+	conf=$(conf_for "$impl" "$tmpl")
+	ver=$(jq -r '.cniVersion' <<<"$conf")
+	h=$(mkns "h$impl")
+	c=$(mkns "c$impl")
+	out=$(plug "$impl" "$h" ADD bridge "ctr-$SFX" "$c" "$conf")
+	echo "$impl ADD: $out" >&3
+	echo "$out" | norm_result >"$CNI_T/$impl.add"
+	snap "$h" "$c" >"$CNI_T/$impl.state"
+	store_dump "$CNI_T/dd-$impl" >"$CNI_T/$impl.store"
+	# (the reference's CHECK fails without IPAM: "no plugin name provided")
+	if [ "$ver" != 0.3.1 ] && [ "$ver" != 0.3.0 ] && [ "$ver" != 0.2.0 ] &&
+		[ "$(jq -r '.ipam.type // ""' <<<"$conf")" != "" ]; then
+		plug "$impl" "$h" CHECK bridge "ctr-$SFX" "$c" "$(with_prev "$conf" "$out")"
+	fi
+	plug "$impl" "$h" DEL bridge "ctr-$SFX" "$c" "$(with_prev "$conf" "$out")"
+	plug "$impl" "$h" DEL bridge "ctr-$SFX" "$c" "$conf"
+	snap "$h" "$c" >"$CNI_T/$impl.after"
+	store_dump "$CNI_T/dd-$impl" >"$CNI_T/$impl.store-after"
+	# DEL leaves no veth in either namespace and no reservation
+	! ip -n "$h" link show | grep -q veth
+	! ip -n "$c" link show eth0 2>/dev/null
+	! grep -qv 'lock=\|last_reserved_ip' "$CNI_T/$impl.store-after"
+}
+
+compare() {
+	cycle ref "$1"
+	cycle our "$1"
+	diff -u "$CNI_T/ref.add" "$CNI_T/our.add"
+	diff -u "$CNI_T/ref.state" "$CNI_T/our.state"
+	diff -u "$CNI_T/ref.store" "$CNI_T/our.store"
+	diff -u "$CNI_T/ref.after" "$CNI_T/our.after"
+	diff -u "$CNI_T/ref.store-after" "$CNI_T/our.store-after"
+}
+
+@test "cni: gateway + ipMasq + hairpin (1.0.0) same result and state as the reference" {
+	compare '{"cniVersion":"1.0.0","name":"net-a","type":"bridge","bridge":"cnt0","isGateway":true,"ipMasq":true,"hairpinMode":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.99.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}'
+	grep -q 'CNI-[0-9a-f]\{24\}' "$CNI_T/our.state"
+	grep -q 'hairpin":true' "$CNI_T/our.state"
+}
+
+@test "cni: isDefaultGateway + mtu (0.3.1) same as the reference" {
+	compare '{"cniVersion":"0.3.1","name":"net-b","type":"bridge","bridge":"cnt1","isDefaultGateway":true,"mtu":1400,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","subnet":"10.98.0.0/24"}}'
+	grep -q '"version":"4"' "$CNI_T/our.add" || grep -q '"version": "4"' "$CNI_T/our.add"
+	grep -q '"mtu":1400' "$CNI_T/our.state"
+}
+
+@test "cni: dual stack with isDefaultGateway (0.4.0) same as the reference" {
+	compare '{"cniVersion":"0.4.0","name":"net-c","type":"bridge","bridge":"cnt2","isDefaultGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.91.0.0/24"}],[{"subnet":"fd00:91::/64"}]]}}'
+	grep -q 'fd00:91::2' "$CNI_T/our.add"
+}
+
+@test "cni: L2 only (no IPAM) and promiscMode same as the reference" {
+	compare '{"cniVersion":"1.0.0","name":"net-d","type":"bridge","bridge":"cnt3","promiscMode":true,"ipam":{}}'
+	grep -q '"PROMISC"' "$CNI_T/our.state"
+	# ours also passes CHECK without IPAM
+	local h c conf out
+	conf='{"cniVersion":"1.0.0","name":"net-d","type":"bridge","bridge":"cnt3","promiscMode":true,"ipam":{}}'
+	h=$(mkns hour2)
+	c=$(mkns cour2)
+	out=$(plug our "$h" ADD bridge "x-$SFX" "$c" "$conf")
+	plug our "$h" CHECK bridge "x-$SFX" "$c" "$(with_prev "$conf" "$out")"
+}
+
+@test "cni: old result shape (0.2.0) and rangeStart/rangeEnd/gateway same as the reference" {
+	compare '{"cniVersion":"0.2.0","name":"net-e","type":"bridge","bridge":"cnt4","isGateway":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.97.0.0/24","rangeStart":"10.97.0.100","rangeEnd":"10.97.0.110","gateway":"10.97.0.254"}]],"routes":[{"dst":"10.0.0.0/8"}]}}'
+	grep -q '"ip4"' "$CNI_T/our.add"
+}
+
+@test "cni: ipRanges capability through runtimeConfig and explicit mac same as the reference" {
+	compare '{"cniVersion":"1.0.0","name":"net-f","type":"bridge","bridge":"cnt5","isGateway":true,"ipMasq":true,
+	  "capabilities":{"ipRanges":true,"mac":true},"runtimeConfig":{"ipRanges":[[{"subnet":"10.96.7.0/24"}]],"mac":"c2:11:22:33:44:55"},
+	  "ipam":{"type":"host-local","dataDir":"@DD@"}}'
+	ip=$(jq -r '.ips[0].address' "$CNI_T/our.add")
+	[ "$ip" = 10.96.7.2/24 ]
+}
+
+@test "cni: CHECK passes after ADD and fails once the container address is removed" {
+	local conf='{"cniVersion":"1.0.0","name":"net-g","type":"bridge","bridge":"cnt6","isGateway":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.95.0.0/24"}]]}}'
+	for impl in ref our; do
+		local c h out cf
+		cf=$(conf_for $impl "$conf")
+		h=$(mkns "h$impl")
+		c=$(mkns "c$impl")
+		out=$(plug $impl "$h" ADD bridge "ctr-$SFX" "$c" "$cf")
+		run plug $impl "$h" CHECK bridge "ctr-$SFX" "$c" "$(with_prev "$cf" "$out")"
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
+		ip -n "$c" addr del 10.95.0.2/24 dev eth0
+		run plug $impl "$h" CHECK bridge "ctr-$SFX" "$c" "$(with_prev "$cf" "$out")"
+		[ "$status" -ne 0 ]
+		echo "$impl: $output" >&3
+		[ "$(jq -r .msg <<<"$output")" = "Failed to match addr 10.95.0.2/24 on interface eth0" ]
+		run plug $impl "$h" CHECK bridge "ctr-$SFX" "$c" "$cf"
+		[ "$status" -ne 0 ]
+		[ "$(jq -r .msg <<<"$output")" = "Required prevResult missing" ]
+	done
+}
+
+@test "cni: DEL with the netns gone, without CNI_NETNS, twice: no veth, no IP, no chain left" {
+	local conf h c
+	conf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-h","type":"bridge","bridge":"cnt7","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.94.0.0/24"}]]}}')
+	h=$(mkns hour)
+	c=$(mkns cour)
+	plug our "$h" ADD bridge "ctr-$SFX" "$c" "$conf"
+	ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+	ip netns del "$c"
+	run plug our "$h" DEL bridge "ctr-$SFX" "$c" "$conf"
+	[ "$status" -eq 0 ]
+	run plug our "$h" DEL bridge "ctr-$SFX" "" "$conf"
+	[ "$status" -eq 0 ]
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+	! ip -n "$h" link show | grep -q veth
+	[ -z "$(ls "$CNI_T/dd-our/net-h" | grep -v 'lock\|last_reserved')" ]
+	# a path that exists but is not a namespace counts as gone
+	c=$(mkns cour2)
+	plug our "$h" ADD bridge "ctr2-$SFX" "$c" "$conf"
+	touch "$CNI_T/notans"
+	printf '%s' "$conf" | ip netns exec "$h" env CNI_COMMAND=DEL CNI_CONTAINERID="ctr2-$SFX" CNI_NETNS="$CNI_T/notans" \
+		CNI_IFNAME=eth0 CNI_PATH="$OUR_DIR" "$OUR_DIR/bridge"
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+}
+
+@test "cni: our bridge with the reference host-local and the reference bridge with ours" {
+	mkdir -p "$CNI_T/mix1" "$CNI_T/mix2"
+	ln -s "$OUR_DIR/bridge" "$CNI_T/mix1/bridge"
+	ln -s "$REF_DIR/host-local" "$CNI_T/mix1/host-local"
+	ln -s "$REF_DIR/bridge" "$CNI_T/mix2/bridge"
+	ln -s "$OUR_DIR/host-local" "$CNI_T/mix2/host-local"
+	local conf='{"cniVersion":"1.0.0","name":"net-i","type":"bridge","bridge":"cnt8","isGateway":true,"ipMasq":true,"hairpinMode":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.93.0.0/24"}]]}}'
+	for m in mix1 mix2; do
+		local h c cf out
+		cf=$(conf_for $m "$conf")
+		h=$(mkns "h$m")
+		c=$(mkns "c$m")
+		out=$(plug "$CNI_T/$m" "$h" ADD bridge "ctr-$SFX" "$c" "$cf")
+		[ "$(jq -r '.ips[0].address' <<<"$out")" = 10.93.0.2/24 ]
+		plug "$CNI_T/$m" "$h" CHECK bridge "ctr-$SFX" "$c" "$(with_prev "$cf" "$out")"
+		plug "$CNI_T/$m" "$h" DEL bridge "ctr-$SFX" "$c" "$cf"
+		[ -z "$(ls "$CNI_T/dd-$m/net-i" | grep -v 'lock\|last_reserved')" ]
+		! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+	done
+}
+
+@test "cni: ADD by one implementation, CHECK and DEL by the other, both ways" {
+	local conf='{"cniVersion":"1.0.0","name":"net-j","type":"bridge","bridge":"cnt9","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.92.0.0/24"}]]}}'
+	local pairs=("ref our" "our ref")
+	for p in "${pairs[@]}"; do
+		set -- $p
+		local h c cf out
+		cf=$(conf_for shared "$conf")
+		h=$(mkns "h$1")
+		c=$(mkns "c$1")
+		out=$(plug "$1" "$h" ADD bridge "ctr-$SFX-$1" "$c" "$cf")
+		plug "$2" "$h" CHECK bridge "ctr-$SFX-$1" "$c" "$(with_prev "$cf" "$out")"
+		plug "$2" "$h" DEL bridge "ctr-$SFX-$1" "$c" "$cf"
+		! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+		! ip -n "$h" link show | grep -q veth
+		[ -z "$(ls "$CNI_T/dd-shared/net-j" | grep -v 'lock\|last_reserved')" ]
+	done
+}
+
+@test "cni: two pods on one bridge reach each other and the gateway" {
+	local conf h c1 c2
+	conf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-k","type":"bridge","bridge":"cnt10","isGateway":true,"hairpinMode":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.90.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}')
+	h=$(mkns hour)
+	c1=$(mkns p1)
+	c2=$(mkns p2)
+	plug our "$h" ADD bridge "a-$SFX" "$c1" "$conf"
+	plug our "$h" ADD bridge "b-$SFX" "$c2" "$conf"
+	IFN=lo plug our "$h" ADD loopback "a-$SFX" "$c1" '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}'
+	command -v busybox >/dev/null || skip "busybox (ping) missing"
+	nsping "$c1" 10.90.0.3
+	nsping "$c2" 10.90.0.2
+	nsping "$c1" 10.90.0.1
+	nsping "$c1" 127.0.0.1
+	# the same pods keep connectivity across a DEL of a third one
+	local c3
+	c3=$(mkns p3)
+	plug our "$h" ADD bridge "c-$SFX" "$c3" "$conf" >/dev/null
+	plug our "$h" DEL bridge "c-$SFX" "$c3" "$conf"
+	nsping "$c2" 10.90.0.2
+}
+
+@test "cni: errors have the reference's code and message" {
+	local h c
+	h=$(mkns herr)
+	c=$(mkns cerr)
+	local small='{"cniVersion":"1.0.0","name":"net-l","type":"bridge","bridge":"cnt11",
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.89.0.0/30"}]]}}'
+	for impl in ref our; do
+		local cf
+		cf=$(conf_for $impl "$small")
+		plug $impl "$h" ADD bridge "x1-$impl" "$c" "$cf" >/dev/null
+		IFN=eth1 run plug $impl "$h" ADD bridge "x2-$impl" "$c" "$cf"
+		[ "$status" -ne 0 ]
+		err_of "$output" >"$CNI_T/$impl.err1"
+		IFN=eth1 plug $impl "$h" DEL bridge "x2-$impl" "$c" "$cf"
+		plug $impl "$h" DEL bridge "x1-$impl" "$c" "$cf"
+		run plug $impl "$h" ADD bridge x "$c" '{bad json'
+		[ "$status" -ne 0 ]
+		jq -r '.code, (.msg | split(":")[0])' <<<"$output" >"$CNI_T/$impl.err2"
+		run plug $impl "$h" ADD bridge x "$c" '{"cniVersion":"9.9.9","name":"n","type":"bridge"}'
+		[ "$status" -ne 0 ]
+		err_of "$output" >"$CNI_T/$impl.err3"
+		run bash -c "printf '{}' | ip netns exec $h env CNI_COMMAND=ADD CNI_PATH=/x $(impl_dir $impl)/bridge"
+		[ "$status" -ne 0 ]
+		err_of "$output" >"$CNI_T/$impl.err4"
+		run plug $impl "$h" ADD bridge "" "$c" '{"cniVersion":"1.0.0","name":"n","type":"bridge"}'
+		err_of "$output" >"$CNI_T/$impl.err5"
+		run plug $impl "$h" ADD bridge x "$c" '{"cniVersion":"1.0.0","type":"bridge"}'
+		err_of "$output" >"$CNI_T/$impl.err6"
+		run plug $impl "$h" FOO bridge x "$c" '{"cniVersion":"1.0.0","name":"n","type":"bridge"}'
+		err_of "$output" >"$CNI_T/$impl.err7"
+		run plug $impl "$h" CHECK bridge x "$c" '{"cniVersion":"0.3.1","name":"n","type":"bridge"}'
+		err_of "$output" >"$CNI_T/$impl.err8"
+		run plug $impl "$h" ADD bridge x "$c" '{"cniVersion":"1.0.0","name":"n","type":"bridge","isGateway":"yes"}'
+		err_of "$output" >"$CNI_T/$impl.err9"
+		run plug $impl "$h" ADD bridge x "$c" '{"cniVersion":"1.0.0","name":"n","type":"bridge","hairpinMode":true,"promiscMode":true}'
+		err_of "$output" >"$CNI_T/$impl.err10"
+	done
+	cat "$CNI_T/our.err1" >&3
+	grep -q 'no IP addresses available in range set: 10.89.0.1-10.89.0.2' "$CNI_T/our.err1"
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if [ $i = 3 ]; then
+			# the supported list in details differs (we add 1.1.0); code and msg agree
+			diff <(jq -c '{code, msg}' "$CNI_T/ref.err$i") <(jq -c '{code, msg}' "$CNI_T/our.err$i")
+		else
+			diff -u "$CNI_T/ref.err$i" "$CNI_T/our.err$i"
+		fi
+	done
+}
+
+@test "cni: a failed ADD rolls back the veth, the bridge and the reservation" {
+	local h c cf
+	h=$(mkns hour)
+	c=$(mkns cour)
+	# the bridge name exists as a non-bridge: nothing may be left in the container
+	ip -n "$h" link add cnt12 type veth peer name cnt12p
+	cf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-m","type":"bridge","bridge":"cnt12","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.88.0.0/24"}]]}}')
+	run plug our "$h" ADD bridge "m-$SFX" "$c" "$cf"
+	[ "$status" -ne 0 ]
+	[ "$(jq -r .msg <<<"$output")" = 'failed to create bridge "cnt12": "cnt12" already exists but is not a bridge' ]
+	# a forced conflict after IPAM: the bridge has another address
+	ip -n "$h" link del cnt12
+	ip -n "$h" link add cnt12 type bridge
+	ip -n "$h" link set cnt12 up
+	ip -n "$h" addr add 10.88.0.77/24 dev cnt12
+	run plug our "$h" ADD bridge "m-$SFX" "$c" "$cf"
+	[ "$status" -ne 0 ]
+	echo "$output" >&3
+	[ "$(jq -r .msg <<<"$output")" = 'failed to set bridge addr: "cnt12" already has an IP address different from 10.88.0.1/24' ]
+	! ip -n "$c" link show eth0 2>/dev/null
+	! ip -n "$h" link show | grep -q veth
+	[ -z "$(ls "$CNI_T/dd-our/net-m" | grep -v 'lock\|last_reserved')" ]
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+	# a missing netns fails before the host is touched: no bridge appears
+	run plug our "$h" ADD bridge "m-$SFX" "nonexistent-$SFX" "${cf//cnt12/cnt13}"
+	[ "$status" -ne 0 ]
+	[ "$(jq -r .msg <<<"$output")" = "failed to open netns \"/var/run/netns/nonexistent-$SFX\": failed to Statfs \"/var/run/netns/nonexistent-$SFX\": no such file or directory" ]
+	! ip -n "$h" link show cnt13 2>/dev/null
+	# forceAddress replaces the foreign address
+	run plug our "$h" ADD bridge "m-$SFX" "$c" "$(jq -c '. + {forceAddress: true}' <<<"$cf")"
+	echo "$output" >&3
+	[ "$status" -eq 0 ]
+	ip -n "$h" addr show cnt12 | grep -q '10.88.0.1/24'
+	! ip -n "$h" addr show cnt12 | grep -q '10.88.0.77'
+}
+
+@test "cni: plain shell use as documented" {
+	local h c
+	h=$(mkns hour)
+	c=$(mkns cour)
+	cat >"$CNI_T/conf.json" <<EOF
+{"cniVersion":"1.0.0","name":"net-n","type":"bridge","bridge":"cnt14","isGateway":true,"ipMasq":true,
+ "ipam":{"type":"host-local","dataDir":"$CNI_T/dd","subnet":"10.87.0.0/24"}}
+EOF
+	cd "$MK_ROOT"
+	run ip netns exec "$h" env CNI_COMMAND=ADD CNI_CONTAINERID=x CNI_NETNS=/var/run/netns/$c CNI_IFNAME=eth0 CNI_PATH=bin/cni bin/cni/bridge <"$CNI_T/conf.json"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.ips[0].address' <<<"$output")" = 10.87.0.2/24 ]
+	run ip netns exec "$h" env CNI_COMMAND=DEL CNI_CONTAINERID=x CNI_NETNS=/var/run/netns/$c CNI_IFNAME=eth0 CNI_PATH=bin/cni bin/cni/bridge <"$CNI_T/conf.json"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run env CNI_COMMAND=VERSION bin/cni/bridge </dev/null
+	[ "$(jq -c .supportedVersions <<<"$output")" = '["0.1.0","0.2.0","0.3.0","0.3.1","0.4.0","1.0.0","1.1.0"]' ]
+	run bin/cni/bridge </dev/null
+	[ "$status" -eq 0 ]
+}
+
+@test "cni: host-local store and allocation order byte for byte like the reference" {
+	local seqconf='{"cniVersion":"1.0.0","name":"n","type":"host-local","ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.98.0.0/29"}]]}}'
+	local dual='{"cniVersion":"0.4.0","name":"m","type":"host-local","ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.97.0.0/24","rangeStart":"10.97.0.250","gateway":"10.97.0.254"}],[{"subnet":"fd00:97::/64","rangeStart":"fd00:97::10","rangeEnd":"fd00:97::12"}]],"routes":[{"dst":"0.0.0.0/0"},{"dst":"::/0","gw":"fd00:97::1"}]}}'
+	local h
+	h=$(mkns hl)
+	for impl in ref our; do
+		local s d
+		s=$(conf_for $impl "$seqconf")
+		d=$(conf_for $impl "$dual")
+		{
+			for i in 1 2 3 4 5 6; do prc plug $impl "$h" ADD host-local "c$i" none "$s"; done
+			prc plug $impl "$h" DEL host-local c4 none "$s"
+			prc plug $impl "$h" DEL host-local c5 none "$s"
+			for i in 7 8; do prc plug $impl "$h" ADD host-local "c$i" none "$s"; done
+			prc plug $impl "$h" ADD host-local c7 none "$s"
+			prc plug $impl "$h" CHECK host-local c7 none "$s"
+			prc plug $impl "$h" CHECK host-local c9 none "$s"
+			for i in 1 2 3 4; do prc plug $impl "$h" ADD host-local "d$i" none "$d"; done
+			prc plug $impl "$h" ADD host-local e1 none "$d" CNI_ARGS="IgnoreUnknown=1;IP=10.97.0.7;K8S_POD_NAME=x"
+			prc plug $impl "$h" ADD host-local e3 none "$d" CNI_ARGS="FOO=bar"
+			prc plug $impl "$h" DEL host-local d1 none "$d"
+			prc plug $impl "$h" ADD host-local e4 none "$d" CNI_ARGS="IP=10.97.0.9"
+			prc plug $impl "$h" ADD host-local e5 none "$d" CNI_ARGS="IP=10.97.0.254"
+			prc plug $impl "$h" ADD host-local e6 none "$d" CNI_ARGS="IP=10.97.0.9"
+			prc plug $impl "$h" ADD host-local e7 none "$d" CNI_ARGS="IP=10.96.0.9"
+		} >"$CNI_T/$impl.hl" 2>&1
+		store_dump "$CNI_T/dd-$impl" >"$CNI_T/$impl.hlstore"
+	done
+	diff -u <(tr -d ' \n' <"$CNI_T/ref.hl" | sed 's/rc=/\nrc=/g') <(tr -d ' \n' <"$CNI_T/our.hl" | sed 's/rc=/\nrc=/g')
+	diff -u "$CNI_T/ref.hlstore" "$CNI_T/our.hlstore"
+	grep -qF "n/10.98.0.5=\$'c7\\r\\neth0' 644" "$CNI_T/our.hlstore"
+	grep -qF "n/last_reserved_ip.0=10.98.0.6 644" "$CNI_T/our.hlstore"
+	grep -qF "n/lock='' 750" "$CNI_T/our.hlstore"
+}
+
+@test "cni: loopback results and state like the reference, correct old shapes" {
+	for impl in ref our; do
+		local c
+		c=$(mkns "lo$impl")
+		IFN=lo plug $impl "$c" ADD loopback x "$c" '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}' | norm_result >"$CNI_T/$impl.lo"
+		ip -n "$c" -br link show lo | awk '{print $2}' >>"$CNI_T/$impl.lo"
+		IFN=lo plug $impl "$c" CHECK loopback x "$c" '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}'
+		IFN=lo plug $impl "$c" DEL loopback x "$c" '{"cniVersion":"1.0.0","name":"lo","type":"loopback"}'
+		ip -n "$c" -br link show lo | awk '{print $2}' >>"$CNI_T/$impl.lo"
+	done
+	diff -u "$CNI_T/ref.lo" "$CNI_T/our.lo"
+	c=$(mkns lo2)
+	out=$(IFN=lo plug our "$c" ADD loopback x "$c" '{"cniVersion":"0.2.0","name":"lo","type":"loopback"}')
+	[ "$(jq -c .ip4 <<<"$out")" = '{"ip":"127.0.0.1/8"}' ]
+	out=$(IFN=lo plug our "$c" ADD loopback x "$c" '{"cniVersion":"0.3.1","name":"lo","type":"loopback"}')
+	[ "$(jq -r '.ips[0].version' <<<"$out")" = 4 ]
+}
+
+@test "cni: 1.1.0 GC releases stale reservations and STATUS reports a full range" {
+	local h c conf
+	h=$(mkns hour)
+	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-o","type":"bridge","bridge":"cnt15",
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.86.0.0/29","rangeEnd":"10.86.0.3"}]]}}')
+	for i in 1 2; do
+		c=$(mkns "gc$i")
+		plug our "$h" ADD bridge "g$i-$SFX" "$c" "$conf" >/dev/null
+	done
+	run bash -c "printf '%s' '$conf' | ip netns exec $h env CNI_COMMAND=STATUS CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
+	[ "$status" -ne 0 ]
+	[ "$(jq .code <<<"$output")" = 50 ]
+	gc=$(jq -c --arg id "g1-$SFX" '. + {"cni.dev/valid-attachments":[{"containerID":$id,"ifname":"eth0"}]}' <<<"$conf")
+	run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$CNI_T/dd-our/net-o" | grep -v 'lock\|last_reserved')" = 10.86.0.2 ]
+	run bash -c "printf '%s' '$conf' | ip netns exec $h env CNI_COMMAND=STATUS CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
+	[ "$status" -eq 0 ]
+}
