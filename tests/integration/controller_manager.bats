@@ -458,8 +458,8 @@ EOF
 	[ "$output" = "NodeStatusUnknown|Kubelet stopped posting node status." ]
 	tainted() {
 		renew
-		kubectl get node "$p-dead" -o jsonpath='{.spec.taints[*].key}:{.spec.taints[*].effect}' |
-			grep -qx 'node.kubernetes.io/unreachable:NoExecute'
+		[ "$(kubectl get node "$p-dead" -o jsonpath='{range .spec.taints[*]}{.key}:{.effect}{"\n"}{end}' | sort | xargs)" = \
+			"node.kubernetes.io/unreachable:NoExecute node.kubernetes.io/unreachable:NoSchedule" ]
 	}
 	wait_for 10 tainted
 	run kubectl get nodes
@@ -477,6 +477,15 @@ EOF
 	renew
 	[ "$(kubectl get node "$p-live" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 	[ -z "$(kubectl get node "$p-live" -o jsonpath='{.spec.taints}')" ]
+	# a cordoned node gets the unschedulable taint, uncordoned loses it
+	kubectl cordon "$p-live" >/dev/null
+	cordoned() {
+		renew
+		kubectl get node "$p-live" -o jsonpath='{.spec.taints[*].key}'
+	}
+	wait_eq 10 node.kubernetes.io/unschedulable cordoned
+	kubectl uncordon "$p-live" >/dev/null
+	wait_eq 10 "" cordoned
 	run kubectl get pod stay -n "$NS" -o jsonpath='{.metadata.deletionTimestamp}'
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
