@@ -16,6 +16,7 @@ make -s build/libmk.a "$bin/kube-apiserver" >/dev/null
 
 work=$(mktemp -d)
 pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -n "$pid" ]; then
 		kill "$pid" 2>/dev/null || true
@@ -57,19 +58,34 @@ if [ -z "$pid" ]; then
 	exit 1
 fi
 
-# BENCH_PERF=FILE records the server's call graphs during the run (perf).
+# BENCH_PERF=DIR records the server's call graphs with perf during the run and
+# writes one report per phase (create1, create8, get, fill, list3k, list10k,
+# watch) into DIR: <phase>.self.txt (by function) and <phase>.callers.txt.
 perf_pid=
+phases=
 if [ -n "${BENCH_PERF:-}" ]; then
-	perf record -q -g -o "$BENCH_PERF" -p "$pid" 2>"$work/perf.log" &
+	mkdir -p "$BENCH_PERF"
+	phases=$BENCH_PERF/phases
+	perf record -q -k CLOCK_MONOTONIC --call-graph dwarf,16384 -F 199 \
+		-o "$BENCH_PERF/perf.data" -p "$pid" 2>"$BENCH_PERF/perf.log" &
 	perf_pid=$!
-	sleep 0.5
+	sleep 1
 fi
 start=$SECONDS
 rc=0
-"$work/apiserver-load" "$port" "$pid" "$work/floor" || rc=$?
+APISERVER_LOAD_PHASES=$phases "$work/apiserver-load" "$port" "$pid" "$work/floor" || rc=$?
 if [ -n "$perf_pid" ]; then
 	kill -INT "$perf_pid" 2>/dev/null || true
 	wait "$perf_pid" 2>/dev/null || true
+	while read -r name from to; do
+		perf report -i "$BENCH_PERF/perf.data" --time "$from,$to" --no-children \
+			--sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -60 \
+			>"$BENCH_PERF/$name.self.txt" || true
+		perf report -i "$BENCH_PERF/perf.data" --time "$from,$to" --children \
+			--sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -120 \
+			>"$BENCH_PERF/$name.callers.txt" || true
+	done <"$phases"
+	echo "apiserver bench: perf reports in $BENCH_PERF"
 fi
 if ! kill -0 "$pid" 2>/dev/null; then
 	echo "apiserver bench: kube-apiserver died; log tail:" >&2
