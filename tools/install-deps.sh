@@ -14,6 +14,8 @@ for p in "${pkgs[@]}"; do
 	[ "$st" = "install ok installed" ] || missing+=("$p")
 done
 command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
+# tests use python3 for free ports and small fixture servers
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -204,6 +204,10 @@ static json_t *claim_replicasets(struct deploy_ctrl *dc, const json_t *d)
 					if (r != ref)
 						json_array_append(refs, r);
 				}
+				if (!json_array_size(refs)) {
+					json_decref(refs);
+					refs = json_null(); /* removes the field */
+				}
 				cleanup_err struct mk_err *e = NULL;
 				patch_rs(dc, &copy,
 					 json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences",
@@ -351,12 +355,82 @@ static void cleanup_history(struct deploy_ctrl *dc, const json_t *d, const json_
 	}
 }
 
+static json_t *find_condition(const json_t *status, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+/* progressDeadlineSeconds, as upstream: a rollout that has not moved for
+ * that long gets Progressing=False ProgressDeadlineExceeded (which `kubectl
+ * rollout status` reports as an error); any change of the counts is
+ * progress and restarts the clock. */
+static void check_progress(struct deploy_ctrl *dc, const json_t *d, json_t *st,
+			   const json_t *new_rs, const char *now)
+{
+	json_t *cond = find_condition(st, "Progressing");
+	const char *reason = json_string_value(json_object_get(cond, "reason"));
+	if (!cond || !reason || !strcmp(reason, "NewReplicaSetAvailable"))
+		return;
+	json_t *pds = json_object_get(json_object_get(d, "spec"), "progressDeadlineSeconds");
+	int64_t deadline = json_is_integer(pds) ? json_integer_value(pds) : 600;
+	json_t *old = json_object_get(d, "status");
+	json_t *old_cond = find_condition(old, "Progressing");
+	static const char *const counts[] = {"replicas", "updatedReplicas", "readyReplicas",
+					     "availableReplicas"};
+	bool moved = false;
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (json_integer_value(json_object_get(st, counts[i])) !=
+		    json_integer_value(json_object_get(old, counts[i])))
+			moved = true;
+	}
+	const char *old_reason = json_string_value(json_object_get(old_cond, "reason"));
+	if (moved) {
+		json_object_set_new(cond, "lastUpdateTime", json_string(now));
+		json_object_set_new(cond, "status", json_string("True"));
+		if (old_reason && !strcmp(old_reason, "ProgressDeadlineExceeded")) {
+			json_object_set_new(cond, "lastTransitionTime", json_string(now));
+		}
+	} else if (old_reason && !strcmp(old_reason, "ProgressDeadlineExceeded")) {
+		json_t *arr = json_object_get(st, "conditions");
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			if (json_array_get(arr, i) == cond)
+				json_array_set(arr, i, old_cond);
+		return;
+	}
+	time_t since = ctrl_parse_time(json_string_value(json_object_get(cond, "lastUpdateTime")));
+	time_t t = time(NULL);
+	if (since && t - since > deadline) {
+		json_object_set_new(cond, "status", json_string("False"));
+		json_object_set_new(cond, "reason", json_string("ProgressDeadlineExceeded"));
+		json_object_set_new(cond, "message",
+				    json_sprintf("ReplicaSet \"%s\" has timed out progressing.",
+						 new_rs ? obj_meta_str(new_rs, "name") : ""));
+		json_object_set_new(cond, "lastUpdateTime", json_string(now));
+		json_object_set_new(cond, "lastTransitionTime", json_string(now));
+		return;
+	}
+	if (since) {
+		cleanup_free char *key = informer_key(d);
+		if (key)
+			workqueue_add_after(dc->q, key,
+					    (uint64_t)(since + deadline - t + 1) * 1000);
+	}
+}
+
 static int update_status(struct deploy_ctrl *dc, const json_t *d, const json_t *new_rs,
 			 const json_t *old_rss, struct mk_err **err)
 {
 	cleanup_free char *now = time_now_rfc3339();
 	cleanup_json json_t *st = deploy_status(d, new_rs, old_rss, now);
 	json_t *old = json_object_get(d, "status");
+	check_progress(dc, d, st, new_rs, now);
 	if (json_equal(st, old ? old : json_object()))
 		return 0;
 	cleanup_json json_t *copy = json_deep_copy(d);

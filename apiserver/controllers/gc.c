@@ -202,6 +202,11 @@ static int owner_exists(struct gc_ctrl *gc, const json_t *ref, const char *ns,
 static int patch_refs(struct gc_ctrl *gc, const struct gc_kind *kind, const json_t *obj,
 		      json_t *refs, struct mk_err **err)
 {
+	/* an empty list is removed, as upstream's omitempty field would be */
+	if (!json_array_size(refs)) {
+		json_decref(refs);
+		refs = json_null();
+	}
 	cleanup_json json_t *patch = json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences",
 					       refs, "uid", obj_meta_str(obj, "uid"));
 	cleanup_free char *path =

@@ -100,23 +100,20 @@ bool manager_controller_enabled(const char *list, const char *name, bool default
 {
 	if (!list || !*list)
 		list = "*";
-	bool star = false, on = false, off = false;
+	bool star = false;
 	cleanup_free char *copy = xstrdup(list);
 	char *save = NULL;
+	/* as upstream: the first entry naming the controller decides */
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		while (*tok == ' ')
 			tok++;
 		if (!strcmp(tok, "*"))
 			star = true;
 		else if (tok[0] == '-' && !strcmp(tok + 1, name))
-			off = true;
+			return false;
 		else if (!strcmp(tok, name))
-			on = true;
+			return true;
 	}
-	if (off)
-		return false;
-	if (on)
-		return true;
 	return star && default_on;
 }
 

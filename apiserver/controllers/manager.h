@@ -56,7 +56,8 @@ struct manager *manager_new(const struct manager_options *opts, struct mk_err **
 void manager_free(struct manager *m);
 
 /* True if the --controllers list enables name (upstream rules: "*" means
- * the defaults, "-name" disables, a bare name enables). */
+ * the defaults, "-name" disables, a bare name enables; the first entry that
+ * names the controller decides). */
 bool manager_controller_enabled(const char *list, const char *name, bool default_on);
 
 /* Waits for the lease (when leader election is on), starts every enabled

@@ -5,8 +5,9 @@
  * - Silent for longer than --node-monitor-grace-period: the kubelet's
  *   conditions turn Unknown ("NodeStatusUnknown", "Kubelet stopped posting
  *   node status."), its pods lose Ready, and the node gets the
- *   node.kubernetes.io/unreachable NoExecute taint.
- * - Ready=False gets node.kubernetes.io/not-ready instead; Ready=True neither.
+ *   node.kubernetes.io/unreachable NoExecute and NoSchedule taints.
+ * - Ready=False gets node.kubernetes.io/not-ready instead; Ready=True neither;
+ *   pressure conditions and spec.unschedulable get their NoSchedule taints.
  * - Pods on a node with one of these taints are deleted once their toleration
  *   for it runs out: tolerationSeconds from the taint's timeAdded, never for
  *   a toleration without seconds, and after the default (300 s, as the
@@ -153,36 +154,95 @@ static void mark_pods_not_ready(struct nlc_ctrl *nc, const char *node_name, cons
 	}
 }
 
-/* Makes the node's NoExecute taints say what its Ready status says. */
+/* The condition taints, as upstream's node lifecycle controller keeps them:
+ * NoExecute for Ready Unknown/False, NoSchedule for every condition that
+ * makes a node unfit and for spec.unschedulable. */
+struct cond_taint {
+	const char *condition, *status, *key, *effect;
+};
+
+static const struct cond_taint cond_taints[] = {
+	{"Ready", "Unknown", UNREACHABLE, "NoExecute"},
+	{"Ready", "False", NOT_READY, "NoExecute"},
+	{"Ready", "Unknown", UNREACHABLE, "NoSchedule"},
+	{"Ready", "False", NOT_READY, "NoSchedule"},
+	{"MemoryPressure", "True", "node.kubernetes.io/memory-pressure", "NoSchedule"},
+	{"DiskPressure", "True", "node.kubernetes.io/disk-pressure", "NoSchedule"},
+	{"PIDPressure", "True", "node.kubernetes.io/pid-pressure", "NoSchedule"},
+	{"NetworkUnavailable", "True", "node.kubernetes.io/network-unavailable", "NoSchedule"},
+};
+#define UNSCHEDULABLE "node.kubernetes.io/unschedulable"
+
+static bool managed_taint(const char *key, const char *effect)
+{
+	if (!key || !effect)
+		return false;
+	if (!strcmp(key, UNSCHEDULABLE) && !strcmp(effect, "NoSchedule"))
+		return true;
+	for (size_t i = 0; i < sizeof(cond_taints) / sizeof(cond_taints[0]); i++)
+		if (!strcmp(cond_taints[i].key, key) && !strcmp(cond_taints[i].effect, effect))
+			return true;
+	return false;
+}
+
+static bool wanted_taint(const json_t *node, const char *key, const char *effect)
+{
+	if (!strcmp(key, UNSCHEDULABLE))
+		return !strcmp(effect, "NoSchedule") &&
+		       json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+	for (size_t i = 0; i < sizeof(cond_taints) / sizeof(cond_taints[0]); i++) {
+		const struct cond_taint *ct = &cond_taints[i];
+		if (strcmp(ct->key, key) || strcmp(ct->effect, effect))
+			continue;
+		const char *st = json_string_value(
+			json_object_get(condition(node, ct->condition), "status"));
+		if (st && !strcmp(st, ct->status))
+			return true;
+	}
+	return false;
+}
+
+static bool has_taint(const json_t *taints, const char *key, const char *effect)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(taints, i, t) {
+		const char *k = json_string_value(json_object_get(t, "key"));
+		const char *e = json_string_value(json_object_get(t, "effect"));
+		if (k && e && !strcmp(k, key) && !strcmp(e, effect))
+			return true;
+	}
+	return false;
+}
+
+/* Makes the node's condition taints say what its conditions say. */
 static void sync_taints(struct nlc_ctrl *nc, const json_t *node, const char *now)
 {
-	const char *ready = json_string_value(json_object_get(condition(node, "Ready"), "status"));
-	const char *want = NULL;
-	if (ready && !strcmp(ready, "Unknown"))
-		want = UNREACHABLE;
-	else if (ready && !strcmp(ready, "False"))
-		want = NOT_READY;
 	json_t *taints = json_object_get(json_object_get(node, "spec"), "taints");
 	cleanup_json json_t *kept = json_array();
-	bool have = false, changed = false;
+	bool changed = false;
 	size_t i;
 	json_t *t;
 	json_array_foreach(taints, i, t) {
 		const char *key = json_string_value(json_object_get(t, "key"));
 		const char *eff = json_string_value(json_object_get(t, "effect"));
-		bool ours = key && eff && !strcmp(eff, "NoExecute") &&
-			    (!strcmp(key, UNREACHABLE) || !strcmp(key, NOT_READY));
-		if (ours && want && !strcmp(key, want)) {
-			have = true;
-		} else if (ours) {
+		if (managed_taint(key, eff) && !wanted_taint(node, key, eff)) {
 			changed = true;
 			continue;
 		}
 		json_array_append(kept, t);
 	}
-	if (want && !have) {
-		json_array_append_new(kept, json_pack("{s:s,s:s,s:s}", "key", want, "effect",
-						      "NoExecute", "timeAdded", now));
+	const struct cond_taint unsched = {NULL, NULL, UNSCHEDULABLE, "NoSchedule"};
+	for (size_t k = 0; k <= sizeof(cond_taints) / sizeof(cond_taints[0]); k++) {
+		const struct cond_taint *ct = k < sizeof(cond_taints) / sizeof(cond_taints[0])
+						      ? &cond_taints[k]
+						      : &unsched;
+		if (!wanted_taint(node, ct->key, ct->effect) || has_taint(kept, ct->key, ct->effect))
+			continue;
+		json_t *nt = json_pack("{s:s,s:s}", "key", ct->key, "effect", ct->effect);
+		if (!strcmp(ct->effect, "NoExecute"))
+			json_object_set_new(nt, "timeAdded", json_string(now));
+		json_array_append_new(kept, nt);
 		changed = true;
 	}
 	if (!changed)
@@ -202,12 +262,21 @@ static void sync_taints(struct nlc_ctrl *nc, const json_t *node, const char *now
 	cleanup_free char *path = xasprintf("/api/v1/nodes/%s", obj_meta_str(node, "name"));
 	cleanup_err struct mk_err *err = NULL;
 	cleanup_json json_t *r = client_update(nc->c, path, copy, &err);
-	if (!r)
+	if (!r) {
 		log_v(1, "nodelifecycle: updating taints of node %s: %s", obj_meta_str(node, "name"),
 		      mk_err_msg(err));
-	else
-		log_info("nodelifecycle: node %s taints %s", obj_meta_str(node, "name"),
-			 want ? want : "cleared");
+		return;
+	}
+	cleanup_free char *list = NULL;
+	json_array_foreach(kept, i, t) {
+		char *next = xasprintf("%s%s%s:%s", list ? list : "", list ? "," : "",
+				       json_string_value(json_object_get(t, "key")),
+				       json_string_value(json_object_get(t, "effect")));
+		free(list);
+		list = next;
+	}
+	log_info("nodelifecycle: node %s taints now [%s]", obj_meta_str(node, "name"),
+		 list ? list : "");
 }
 
 /* Seconds a pod tolerates taint, -1 forever. */

@@ -201,6 +201,10 @@ static json_t *owner_ref_to(const json_t *rs)
 static int patch_owner_refs(struct rs_ctrl *rc, const json_t *pod, json_t *refs,
 			    struct mk_err **err)
 {
+	if (!json_array_size(refs)) {
+		json_decref(refs);
+		refs = json_null(); /* removes the field */
+	}
 	cleanup_json json_t *patch =
 		json_pack("{s:{s:o,s:s}}", "metadata", "ownerReferences", refs, "uid",
 			  obj_meta_str(pod, "uid") ? obj_meta_str(pod, "uid") : "");

@@ -600,13 +600,17 @@ int sched_pick(struct sched_snapshot *s, const json_t *pod, char **node, struct 
 	int64_t max_owned = 0;
 	int64_t *owned = xcalloc(s->n_nodes, sizeof(int64_t));
 	if (owner) {
-		for (size_t i = 0; i < s->n_nodes; i++) {
-			for (size_t j = 0; j < s->n_pods; j++)
-				if (s->pods[j].owner && !strcmp(s->pods[j].owner, owner) &&
-				    !strcmp(s->pods[j].node, s->nodes[i].name))
-					owned[i]++;
-			if (owned[i] > max_owned)
-				max_owned = owned[i];
+		/* one pass over the pods; only the owner's pods look up their node */
+		for (size_t j = 0; j < s->n_pods; j++) {
+			if (!s->pods[j].owner || strcmp(s->pods[j].owner, owner))
+				continue;
+			for (size_t i = 0; i < s->n_nodes; i++) {
+				if (!strcmp(s->pods[j].node, s->nodes[i].name)) {
+					if (++owned[i] > max_owned)
+						max_owned = owned[i];
+					break;
+				}
+			}
 		}
 	}
 	for (size_t i = 0; i < s->n_nodes; i++) {

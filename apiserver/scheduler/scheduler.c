@@ -15,17 +15,34 @@
 #include "workqueue.h"
 #include "xalloc.h"
 
+/* Bindings run on a few threads of their own, each with its own connection,
+ * so one decision does not wait for the previous binding's round trip. */
+#define BINDERS 4
+
+struct bind_job {
+	struct bind_job *next;
+	json_t *pod;
+	char *node;
+	char *key;
+};
+
 struct sched {
 	const struct scheduler_options *opts;
-	struct client *api;    /* informers */
-	struct client *binder; /* bindings, from the decision thread */
-	struct client *events; /* events, from the event thread */
+	struct client *api;             /* informers */
+	struct client *binder[BINDERS]; /* one per binder thread */
+	struct client *events;          /* events, from the event thread */
 	struct informer *nodes, *pods;
 	struct workqueue *queue;
 
 	pthread_mutex_t lock; /* snapshot and unschedulable */
 	struct sched_snapshot *snap;
 	json_t *unschedulable; /* keys waiting for a cluster change */
+
+	pthread_mutex_t bind_lock;
+	pthread_cond_t bind_cond;
+	struct bind_job *bind_head, *bind_tail;
+	json_t *in_flight; /* keys being bound */
+	bool bind_stop;
 
 	pthread_mutex_t ev_lock;
 	pthread_cond_t ev_cond;
@@ -199,7 +216,7 @@ static void *event_main(void *arg)
 }
 
 /* Binds pod to node; returns 0, or -1 with the API's error. */
-static int bind_pod(struct sched *s, const json_t *pod, const char *node, struct mk_err **err)
+static int bind_pod(struct client *c, const json_t *pod, const char *node, struct mk_err **err)
 {
 	json_t *meta = json_object_get(pod, "metadata");
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
@@ -209,16 +226,26 @@ static int bind_pod(struct sched *s, const json_t *pod, const char *node, struct
 		"{s:s,s:s,s:{s:s,s:s,s:O},s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Binding",
 		"metadata", "name", name, "namespace", ns, "uid", json_object_get(meta, "uid"),
 		"target", "apiVersion", "v1", "kind", "Node", "name", node);
-	cleanup_json json_t *answer = client_create(s->binder, path, binding, err);
+	cleanup_json json_t *answer = client_create(c, path, binding, err);
 	return answer ? 0 : -1;
+}
+
+static bool in_flight(struct sched *s, const char *key)
+{
+	pthread_mutex_lock(&s->bind_lock);
+	bool busy = json_object_get(s->in_flight, key) != NULL;
+	pthread_mutex_unlock(&s->bind_lock);
+	return busy;
 }
 
 static void schedule_one(struct sched *s, const char *key)
 {
+	if (in_flight(s, key))
+		return; /* its binding is under way; the informer will show the result */
 	cleanup_json json_t *pod = informer_get(s->pods, key);
 	if (!pod || !is_ours_and_pending(s, pod))
 		return;
-	cleanup_free char *node = NULL;
+	char *node = NULL;
 	cleanup_err struct mk_err *err = NULL;
 	pthread_mutex_lock(&s->lock);
 	int rc = sched_pick(s->snap, pod, &node, &err);
@@ -233,26 +260,79 @@ static void schedule_one(struct sched *s, const char *key)
 		record_event(s, pod, "Warning", "FailedScheduling", mk_err_msg(err));
 		return;
 	}
+	struct bind_job *job = xcalloc(1, sizeof(*job));
+	job->pod = json_incref(pod);
+	job->node = node;
+	job->key = xstrdup(key);
+	pthread_mutex_lock(&s->bind_lock);
+	json_object_set_new(s->in_flight, key, json_true());
+	if (s->bind_tail)
+		s->bind_tail->next = job;
+	else
+		s->bind_head = job;
+	s->bind_tail = job;
+	pthread_cond_signal(&s->bind_cond);
+	pthread_mutex_unlock(&s->bind_lock);
+}
+
+static void bind_one(struct sched *s, struct client *c, struct bind_job *job)
+{
 	cleanup_err struct mk_err *berr = NULL;
-	if (bind_pod(s, pod, node, &berr) < 0) {
-		const char *uid = json_string_value(jget(pod, "metadata", "uid"));
+	if (bind_pod(c, job->pod, job->node, &berr) < 0) {
+		const char *uid = json_string_value(jget(job->pod, "metadata", "uid"));
 		pthread_mutex_lock(&s->lock);
 		if (uid)
 			sched_snapshot_remove_pod(s->snap, uid);
 		pthread_mutex_unlock(&s->lock);
 		/* NotFound or already bound: the informer will tell us; else retry */
 		if (mk_err_code(berr) != MK_ENOTFOUND && mk_err_code(berr) != MK_ECONFLICT) {
-			log_warn("binding %s to %s: %s", key, node, mk_err_msg(berr));
-			workqueue_add_rate_limited(s->queue, key);
+			log_warn("binding %s to %s: %s", job->key, job->node, mk_err_msg(berr));
+			workqueue_add_rate_limited(s->queue, job->key);
 		}
 		return;
 	}
-	workqueue_forget(s->queue, key);
-	const char *ns = json_string_value(jget(pod, "metadata", "namespace"));
-	const char *name = json_string_value(jget(pod, "metadata", "name"));
-	cleanup_free char *msg = xasprintf("Successfully assigned %s/%s to %s", ns, name, node);
+	workqueue_forget(s->queue, job->key);
+	const char *ns = json_string_value(jget(job->pod, "metadata", "namespace"));
+	const char *name = json_string_value(jget(job->pod, "metadata", "name"));
+	cleanup_free char *msg = xasprintf("Successfully assigned %s/%s to %s", ns, name,
+					   job->node);
 	log_v(2, "%s", msg);
-	record_event(s, pod, "Normal", "Scheduled", msg);
+	record_event(s, job->pod, "Normal", "Scheduled", msg);
+}
+
+struct binder_arg {
+	struct sched *s;
+	struct client *c;
+};
+
+static void *binder_main(void *arg)
+{
+	struct binder_arg *ba = arg;
+	struct sched *s = ba->s;
+	for (;;) {
+		pthread_mutex_lock(&s->bind_lock);
+		while (!s->bind_head && !s->bind_stop)
+			pthread_cond_wait(&s->bind_cond, &s->bind_lock);
+		struct bind_job *job = s->bind_head;
+		if (!job) {
+			pthread_mutex_unlock(&s->bind_lock);
+			return NULL;
+		}
+		s->bind_head = job->next;
+		if (!s->bind_head)
+			s->bind_tail = NULL;
+		pthread_mutex_unlock(&s->bind_lock);
+
+		bind_one(s, ba->c, job);
+
+		pthread_mutex_lock(&s->bind_lock);
+		json_object_del(s->in_flight, job->key);
+		pthread_mutex_unlock(&s->bind_lock);
+		json_decref(job->pod);
+		free(job->node);
+		free(job->key);
+		free(job);
+	}
 }
 
 static struct client *client_like(struct client *c, struct mk_err **err)
@@ -271,12 +351,21 @@ int scheduler_run(struct client *c, const struct scheduler_options *opts,
 	s.unschedulable = json_object();
 	s.ev_pending = json_array();
 	s.queue = workqueue_new();
+	pthread_mutex_init(&s.bind_lock, NULL);
+	pthread_cond_init(&s.bind_cond, NULL);
+	s.in_flight = json_object();
 	int rc = -1;
-	pthread_t ev_thread;
+	pthread_t ev_thread, binders[BINDERS];
+	struct binder_arg bargs[BINDERS];
+	size_t n_binders = 0;
 	bool ev_started = false;
 
-	s.binder = client_like(c, err);
-	s.events = s.binder ? client_like(c, err) : NULL;
+	for (size_t i = 0; i < BINDERS; i++) {
+		s.binder[i] = client_like(c, err);
+		if (!s.binder[i])
+			goto out;
+	}
+	s.events = client_like(c, err);
 	if (!s.events)
 		goto out;
 	struct informer_handlers nh = {.on_add = node_changed, .on_update = node_updated,
@@ -294,6 +383,13 @@ int scheduler_run(struct client *c, const struct scheduler_options *opts,
 		goto out;
 	}
 	ev_started = true;
+	for (; n_binders < BINDERS; n_binders++) {
+		bargs[n_binders] = (struct binder_arg){.s = &s, .c = s.binder[n_binders]};
+		if (pthread_create(&binders[n_binders], NULL, binder_main, &bargs[n_binders]) != 0) {
+			mk_err_set(err, MK_EIO, "cannot start a binder thread");
+			goto out;
+		}
+	}
 	while (!*stop && !informer_wait_synced(s.nodes, 200))
 		;
 	while (!*stop && !informer_wait_synced(s.pods, 200))
@@ -314,6 +410,12 @@ int scheduler_run(struct client *c, const struct scheduler_options *opts,
 	rc = 0;
 out:
 	workqueue_shutdown(s.queue);
+	pthread_mutex_lock(&s.bind_lock);
+	s.bind_stop = true;
+	pthread_cond_broadcast(&s.bind_cond);
+	pthread_mutex_unlock(&s.bind_lock);
+	for (size_t i = 0; i < n_binders; i++)
+		pthread_join(binders[i], NULL);
 	informer_free(s.pods);
 	informer_free(s.nodes);
 	if (ev_started) {
@@ -324,7 +426,11 @@ out:
 		pthread_join(ev_thread, NULL);
 	}
 	client_free(s.events);
-	client_free(s.binder);
+	for (size_t i = 0; i < BINDERS; i++)
+		client_free(s.binder[i]);
+	json_decref(s.in_flight);
+	pthread_cond_destroy(&s.bind_cond);
+	pthread_mutex_destroy(&s.bind_lock);
 	workqueue_free(s.queue);
 	sched_snapshot_free(s.snap);
 	json_decref(s.unschedulable);

@@ -69,6 +69,20 @@ wait_for() {
 	done
 }
 
+# wait_eq SECONDS WANT CMD...: retries CMD until its output is WANT.
+wait_eq() {
+	local deadline=$((SECONDS + $1)) want=$2 got=
+	shift 2
+	until got=$("$@" 2>/dev/null) && [ "$got" = "$want" ]; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "timed out: $* gave '$got', want '$want'" >&2
+			[ -n "${CM_LOG:-}" ] && tail -20 "$CM_LOG" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
 count() {
 	kubectl get "$1" -n "$NS" ${2:+-l "$2"} -o name 2>/dev/null | grep -c . || true
 }
@@ -109,7 +123,7 @@ rs_names() {
 	done
 	run kubectl get rs "web-$hash" -n "$NS" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}'
 	[ "$output" = "1 Deployment/web" ]
-	wait_for 10 test "$(deploy_field '{.status.replicas}/{.status.updatedReplicas}/{.status.observedGeneration}')" = "3/3/1"
+	wait_eq 10 3/3/1 deploy_field '{.status.replicas}/{.status.updatedReplicas}/{.status.observedGeneration}'
 }
 
 @test "scale 3 -> 5 -> 1 creates and deletes pods, and never more than asked" {
@@ -176,6 +190,23 @@ rs_names() {
 	[[ "${lines[1]}" =~ ^web\ +4/4\ +4\ +4\  ]]
 }
 
+@test "a rollout that does not progress exceeds progressDeadlineSeconds" {
+	cm_start
+	kubectl create deployment web --image=nginx --replicas=1 -n "$NS" >/dev/null
+	kubectl patch deployment web -n "$NS" -p '{"spec":{"progressDeadlineSeconds":2}}' >/dev/null
+	# no kubelet reports the pod ready: the rollout cannot finish
+	run timeout 30 kubectl rollout status deployment/web -n "$NS" --timeout=25s
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'error: deployment "web" exceeded its progress deadline'* ]]
+	run kubectl get deployment web -n "$NS" -o jsonpath='{.status.conditions[?(@.type=="Progressing")].reason}|{.status.conditions[?(@.type=="Progressing")].status}|{.status.conditions[?(@.type=="Progressing")].message}'
+	[[ "$output" =~ ^ProgressDeadlineExceeded\|False\|ReplicaSet\ \"web-[a-z0-9]+\"\ has\ timed\ out\ progressing\.$ ]]
+	# once pods get ready it progresses again and completes
+	pods_ready_start
+	wait_eq 20 NewReplicaSetAvailable deploy_field '{.status.conditions[?(@.type=="Progressing")].reason}'
+	run timeout 40 kubectl rollout status deployment/web -n "$NS" --timeout=30s
+	[ "$status" -eq 0 ]
+}
+
 @test "revisionHistoryLimit removes the oldest scaled-down ReplicaSets" {
 	cm_start
 	pods_ready_start
@@ -214,8 +245,8 @@ items = json.load(sys.stdin)["items"]
 assert len(items) == 1, len(items)
 print(" ".join(sorted(e["addresses"][0] for e in items[0]["endpoints"] if e["conditions"]["ready"])))'
 	}
-	wait_for 10 test "$(ep_ready)" = "$want"
-	wait_for 10 test "$(slice_ready)" = "$want"
+	wait_eq 10 "$want" ep_ready
+	wait_eq 10 "$want" slice_ready
 
 	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].ports[0].port}'
 	[ "$output" = 80 ]
@@ -241,8 +272,8 @@ for e in s["endpoints"]:
 		-p '[{"op":"replace","path":"/status/conditions/1/status","value":"False"}]' >/dev/null
 	[ "$(kubectl get pod "$pod" -n "$NS" -o jsonpath='{.status.conditions[1].type}={.status.conditions[1].status}')" = "Ready=False" ]
 	rest=$(echo $want | tr ' ' '\n' | grep -vx "$ip" | xargs)
-	wait_for 10 test "$(ep_ready)" = "$rest"
-	wait_for 10 test "$(slice_ready)" = "$rest"
+	wait_eq 10 "$rest" ep_ready
+	wait_eq 10 "$rest" slice_ready
 	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].notReadyAddresses[0].ip}'
 	[ "$output" = "$ip" ]
 
@@ -302,7 +333,9 @@ for e in s["endpoints"]:
 	rs=$(rs_names)
 	run timeout 30 kubectl delete deployment web -n "$NS" --cascade=orphan
 	[ "$status" -eq 0 ]
-	wait_for 10 test -z "$(kubectl get rs "$rs" -n "$NS" -o jsonpath='{.metadata.ownerReferences}')"
+	wait_eq 10 "" kubectl get rs "$rs" -n "$NS" -o jsonpath='{.metadata.ownerReferences}'
+	run kubectl get pods -n "$NS" -o jsonpath='{.items[*].metadata.ownerReferences[0].name}'
+	[ "$output" = "$rs $rs" ]
 	sleep 2
 	[ "$(count replicasets)" = 1 ]
 	[ "$(count pods)" = 2 ]
@@ -328,7 +361,10 @@ for e in s["endpoints"]:
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
 	wait_for 20 pods_of_deploy_are 2
 	rs=$(rs_names)
-	wait_for 10 test "$(count events)" -ge 3
+	events_at_least() {
+		[ "$(count events)" -ge "$1" ]
+	}
+	wait_for 10 events_at_least 3
 	run kubectl get events -n "$NS"
 	echo "$output"
 	[[ "$output" == *"ScalingReplicaSet"*"deployment/web"*"Scaled up replica set $rs from 0 to 2"* ]]
@@ -387,8 +423,7 @@ EOF
 	cm_start --controllers=nodeipam --allocate-node-cidrs --cluster-cidr=10.244.0.0/16
 	kubectl delete node "$p-a" >/dev/null
 	add_node "$p-d"
-	wait_for 10 test -n "$(kubectl get node "$p-d" -o jsonpath='{.spec.podCIDR}')"
-	[ "$(kubectl get node "$p-d" -o jsonpath='{.spec.podCIDR}')" = "$a" ]
+	wait_eq 10 "$a" kubectl get node "$p-d" -o jsonpath='{.spec.podCIDR}'
 	run cidrs
 	[ "$(printf '%s\n' "${lines[@]}" | grep '^10\.244\.' | sort -u | wc -l)" = 3 ]
 }
@@ -423,8 +458,8 @@ EOF
 	[ "$output" = "NodeStatusUnknown|Kubelet stopped posting node status." ]
 	tainted() {
 		renew
-		kubectl get node "$p-dead" -o jsonpath='{.spec.taints[*].key}:{.spec.taints[*].effect}' |
-			grep -qx 'node.kubernetes.io/unreachable:NoExecute'
+		[ "$(kubectl get node "$p-dead" -o jsonpath='{range .spec.taints[*]}{.key}:{.effect}{"\n"}{end}' | sort | xargs)" = \
+			"node.kubernetes.io/unreachable:NoExecute node.kubernetes.io/unreachable:NoSchedule" ]
 	}
 	wait_for 10 tainted
 	run kubectl get nodes
@@ -442,6 +477,15 @@ EOF
 	renew
 	[ "$(kubectl get node "$p-live" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 	[ -z "$(kubectl get node "$p-live" -o jsonpath='{.spec.taints}')" ]
+	# a cordoned node gets the unschedulable taint, uncordoned loses it
+	kubectl cordon "$p-live" >/dev/null
+	cordoned() {
+		renew
+		kubectl get node "$p-live" -o jsonpath='{.spec.taints[*].key}'
+	}
+	wait_eq 10 node.kubernetes.io/unschedulable cordoned
+	kubectl uncordon "$p-live" >/dev/null
+	wait_eq 10 "" cordoned
 	run kubectl get pod stay -n "$NS" -o jsonpath='{.metadata.deletionTimestamp}'
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]

@@ -5,7 +5,11 @@ through the pods/status subresource. Each round appends "<active> <ready>"
 (pods not being deleted, and those of them Ready) to the state file, so a
 test can check the bounds a rolling update must keep.
 
-usage: pod-ready.py SERVER NAMESPACE STATEFILE [--once]
+With --kubelet it keeps to pods bound to a node (spec.nodeName), as only a
+kubelet of that node would report them, and finishes their graceful deletion
+(DELETE with gracePeriodSeconds 0 once the server set deletionTimestamp).
+
+usage: pod-ready.py SERVER NAMESPACE STATEFILE [--once] [--kubelet]
 """
 import json
 import sys
@@ -14,6 +18,7 @@ import urllib.request
 
 server, ns, state = sys.argv[1:4]
 once = "--once" in sys.argv[4:]
+kubelet = "--kubelet" in sys.argv[4:]
 
 
 def call(method, path, body=None, ctype="application/merge-patch+json"):
@@ -43,6 +48,15 @@ while True:
         print("list: %s" % e, file=sys.stderr)
         time.sleep(0.2)
         continue
+    if kubelet:
+        pods = [p for p in pods if p.get("spec", {}).get("nodeName")]
+        for p in pods:
+            if p["metadata"].get("deletionTimestamp"):
+                try:
+                    call("DELETE", "/api/v1/namespaces/%s/pods/%s" % (ns, p["metadata"]["name"]),
+                         {"gracePeriodSeconds": 0}, "application/json")
+                except Exception as e:
+                    print("delete %s: %s" % (p["metadata"]["name"], e), file=sys.stderr)
     active = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
     n_ready = sum(1 for p in active if ready(p))
     with open(state, "a") as f:

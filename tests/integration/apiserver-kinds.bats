@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# Per-kind behaviour seen through the real kubectl: defaults, validation
+# messages, server-side printing, field selectors, and Service ClusterIP /
+# NodePort allocation (also across a restart).
+
+load lib/apiserver
+
+setup_file() {
+	apiserver_start --service-cluster-ip-range=10.96.0.0/16 --service-node-port-range=30000-30100
+	export MK_API_TMP MK_API_PORT MK_API_URL MK_API_PID KUBECACHEDIR KUBECONFIG
+}
+
+teardown_file() {
+	apiserver_stop
+}
+
+rand() {
+	tr -dc 'a-z0-9' </dev/urandom | head -c 6
+}
+
+# put_status PATH JSON-OBJECT: replaces the status of the object at PATH.
+put_status() {
+	local obj
+	obj=$(curl -fs "$MK_API_URL$1")
+	obj=$(jq -c --argjson st "$2" '.status = $st' <<<"$obj")
+	curl -fs -X PUT -H 'Content-Type: application/json' --data-binary "$obj" \
+		"$MK_API_URL$1/status" >/dev/null
+}
+
+@test "defaults: pods, deployments and services as upstream" {
+	p=p-$(rand)
+	kubectl run "$p" --image=nginx
+	[ "$(kubectl get pod "$p" -o jsonpath='{.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.serviceAccountName} {.spec.containers[0].imagePullPolicy} {.status.phase} {.status.qosClass}')" = \
+		"Always ClusterFirst 30 default-scheduler default Always Pending BestEffort" ]
+	d=d-$(rand)
+	kubectl create deployment "$d" --image=nginx:1.25
+	[ "$(kubectl get deploy "$d" -o jsonpath='{.spec.replicas} {.spec.strategy.type} {.spec.strategy.rollingUpdate.maxSurge} {.spec.strategy.rollingUpdate.maxUnavailable} {.spec.revisionHistoryLimit} {.spec.progressDeadlineSeconds} {.spec.template.spec.containers[0].imagePullPolicy}')" = \
+		"1 RollingUpdate 25% 25% 10 600 IfNotPresent" ]
+	kubectl expose deployment "$d" --port=80
+	[ "$(kubectl get svc "$d" -o jsonpath='{.spec.type} {.spec.sessionAffinity} {.spec.ports[0].protocol} {.spec.ports[0].targetPort} {.spec.ipFamilyPolicy} {.spec.internalTrafficPolicy}')" = \
+		"ClusterIP None TCP 80 SingleStack Cluster" ]
+	[[ "$(kubectl get svc "$d" -o jsonpath='{.spec.clusterIP}')" =~ ^10\.96\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "validation: kubectl prints upstream's messages" {
+	d=v-$(rand)
+	cat >"$MK_API_TMP/bad.yaml" <<Y
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $d}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {containers: [{name: web, image: nginx}]}
+Y
+	run kubectl apply -f "$MK_API_TMP/bad.yaml"
+	[ "$status" -ne 0 ]
+	[ "$output" = "The Deployment \"$d\" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"api\"}: \`selector\` does not match template \`labels\`" ]
+
+	cat >"$MK_API_TMP/pod.yaml" <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $d}
+spec: {containers: [{name: a, image: ""}, {name: a, image: x, ports: [{containerPort: 70000}]}]}
+Y
+	run kubectl apply -f "$MK_API_TMP/pod.yaml"
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = "The Pod \"$d\" is invalid: " ]
+	[ "${lines[1]}" = "* spec.containers[0].image: Required value" ]
+	[ "${lines[2]}" = "* spec.containers[1].name: Duplicate value: \"a\"" ]
+	[ "${lines[3]}" = "* spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive" ]
+
+	r=$(curl -s -X POST -H 'Content-Type: application/json' "$MK_API_URL/api/v1/namespaces/default/services" \
+		--data-binary "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"$d\"},\"spec\":{}}")
+	[ "$(jq -r .code <<<"$r")" = 422 ]
+	[ "$(jq -r .message <<<"$r")" = "Service \"$d\" is invalid: spec.ports: Required value" ]
+	[ "$(jq -c '.details.causes' <<<"$r")" = '[{"reason":"FieldValueRequired","message":"Required value","field":"spec.ports"}]' ]
+}
+
+@test "printing: pod, node and service columns and cells" {
+	p=c-$(rand)
+	kubectl run "$p" --image=busybox
+	[[ "$(kubectl get pods -o wide | head -1)" =~ ^NAME\ +READY\ +STATUS\ +RESTARTS\ +AGE\ +IP\ +NODE\ +NOMINATED\ NODE\ +READINESS\ GATES$ ]]
+	put_status "/api/v1/namespaces/default/pods/$p" "{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"10.244.1.7\"}],
+		\"containerStatuses\":[{\"name\":\"$p\",\"image\":\"busybox\",\"imageID\":\"\",\"ready\":false,\"restartCount\":4,
+		\"state\":{\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},
+		\"lastState\":{\"terminated\":{\"exitCode\":1,\"reason\":\"Error\",\"finishedAt\":\"$(date -u -d '-3 min' +%Y-%m-%dT%H:%M:%SZ)\"}}}]}"
+	run kubectl get pod "$p" -o wide --no-headers
+	[[ "$output" =~ ^$p\ +0/1\ +CrashLoopBackOff\ +4\ \(3m[0-9]*s?\ ago\)\ +[0-9]+s\ +10\.244\.1\.7\ +\<none\>\ +\<none\>\ +\<none\>$ ]]
+
+	n=n-$(rand)
+	kubectl apply -f - <<Y
+apiVersion: v1
+kind: Node
+metadata: {name: $n, labels: {node-role.kubernetes.io/control-plane: ""}}
+spec: {unschedulable: true}
+Y
+	put_status "/api/v1/nodes/$n" '{"conditions":[{"type":"Ready","status":"True"}],"addresses":[{"type":"InternalIP","address":"192.0.2.4"}],"nodeInfo":{"kubeletVersion":"v1.32.0","osImage":"Test OS","kernelVersion":"6.1","containerRuntimeVersion":"mink8s://0.1","machineID":"","systemUUID":"","bootID":"","operatingSystem":"linux","architecture":"amd64","kubeProxyVersion":""}}'
+	run kubectl get node "$n" -o wide --no-headers
+	[[ "$output" =~ ^$n\ +Ready,SchedulingDisabled\ +control-plane\ +[0-9]+s\ +v1\.32\.0\ +192\.0\.2\.4\ +\<none\>\ +Test\ OS\ +6\.1\ +mink8s://0\.1$ ]]
+	[ "$(kubectl get nodes --field-selector spec.unschedulable=true -o name)" = "node/$n" ]
+
+	s=s-$(rand)
+	kubectl create service nodeport "$s" --tcp=80:8080 --node-port=30042
+	run kubectl get svc "$s" -o wide --no-headers
+	[[ "$output" =~ ^$s\ +NodePort\ +10\.96\.[0-9.]+\ +\<none\>\ +80:30042/TCP\ +[0-9]+s\ +app=$s$ ]]
+	[[ "$(kubectl get cs 2>/dev/null | head -1)" =~ ^NAME\ +STATUS\ +MESSAGE\ +ERROR$ ]]
+	[[ "$(kubectl get cs 2>/dev/null | grep '^etcd-0')" =~ ^etcd-0\ +Healthy\ +ok ]]
+}
+
+@test "field selectors: pods by node and phase, events by involved object" {
+	p=f-$(rand)
+	kubectl run "$p" --image=busybox
+	curl -fs -X POST -H 'Content-Type: application/json' "$MK_API_URL/api/v1/namespaces/default/pods/$p/binding" \
+		--data-binary "{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"$p\"},\"target\":{\"kind\":\"Node\",\"name\":\"node-$p\"}}" >/dev/null
+	[ "$(kubectl get pods --field-selector spec.nodeName=node-$p -o name)" = "pod/$p" ]
+	[ "$(kubectl get pods --field-selector spec.nodeName=node-$p,status.phase=Running -o name)" = "" ]
+	uid=$(kubectl get pod "$p" -o jsonpath='{.metadata.uid}')
+	kubectl apply -f - <<Y
+apiVersion: v1
+kind: Event
+metadata: {name: $p.1}
+involvedObject: {kind: Pod, namespace: default, name: $p, uid: $uid}
+reason: Scheduled
+message: assigned
+type: Normal
+source: {component: default-scheduler}
+Y
+	[ "$(kubectl get events --field-selector involvedObject.kind=Pod,involvedObject.name=$p -o name)" = "event/$p.1" ]
+	[ "$(kubectl get events --field-selector involvedObject.uid=$uid,reason=Scheduled,source=default-scheduler -o name)" = "event/$p.1" ]
+	run kubectl get events --field-selector "involvedObject.name=$p" --no-headers
+	[[ "$output" =~ Normal\ +Scheduled\ +pod/$p\ +assigned$ ]]
+}
+
+@test "services: requested IPs and ports honoured or refused, released, kept across a restart" {
+	a=a-$(rand)
+	kubectl create service clusterip "$a" --tcp=80 --clusterip=10.96.200.1
+	[ "$(kubectl get svc "$a" -o jsonpath='{.spec.clusterIPs[0]}')" = 10.96.200.1 ]
+	b=b-$(rand)
+	run kubectl create service clusterip "$b" --tcp=80 --clusterip=10.96.200.1
+	[ "$status" -ne 0 ]
+	[ "$output" = "error: failed to create ClusterIP service: Service \"$b\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.200.1\"}: failed to allocate IP 10.96.200.1: provided IP is already allocated" ]
+	run kubectl create service clusterip "$b" --tcp=80 --clusterip=10.0.0.1
+	[ "$output" = "error: failed to create ClusterIP service: Service \"$b\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/16" ]
+	kubectl create service clusterip "$b" --clusterip=None
+	[ "$(kubectl get svc "$b" -o jsonpath='{.spec.clusterIPs[0]}')" = None ]
+
+	n1=n-$(rand)
+	kubectl create service nodeport "$n1" --tcp=80 --node-port=30077
+	run kubectl create service nodeport "x$n1" --tcp=80 --node-port=30077
+	[ "$output" = "error: failed to create NodePort service: Service \"x$n1\" is invalid: spec.ports[0].nodePort: Invalid value: 30077: provided port is already allocated" ]
+	run kubectl create service nodeport "x$n1" --tcp=80 --node-port=31000
+	[ "$output" = "error: failed to create NodePort service: Service \"x$n1\" is invalid: spec.ports[0].nodePort: Invalid value: 31000: provided port is not in the valid range. The range of valid ports is 30000-30100" ]
+
+	# NodePort -> ClusterIP through apply gives the port back.
+	kubectl get svc "$n1" -o json | jq '.spec.type = "ClusterIP" | del(.spec.ports[0].nodePort) | del(.metadata.resourceVersion)' >"$MK_API_TMP/n1.json"
+	kubectl apply -f "$MK_API_TMP/n1.json"
+	[ "$(kubectl get svc "$n1" -o jsonpath='{.spec.type}{.spec.ports[0].nodePort}')" = ClusterIP ]
+	kubectl create service nodeport "y$n1" --tcp=80 --node-port=30077
+
+	# Deleting releases the address.
+	kubectl delete svc "$a"
+	kubectl create service clusterip "$a" --tcp=80 --clusterip=10.96.200.1
+
+	# After a restart the stored Services still hold theirs.
+	apiserver_kill KILL
+	apiserver_start --service-cluster-ip-range=10.96.0.0/16 --service-node-port-range=30000-30100
+	run kubectl create service clusterip "z$a" --tcp=80 --clusterip=10.96.200.1
+	[[ "$output" == *"provided IP is already allocated" ]]
+	run kubectl create service nodeport "z$n1" --tcp=80 --node-port=30077
+	[[ "$output" == *"provided port is already allocated" ]]
+	[ "$(kubectl get svc kubernetes -o jsonpath='{.spec.clusterIP}')" = 10.96.0.1 ]
+}
