@@ -30,10 +30,7 @@
 #include "fields.h"
 #include "labels.h"
 #include "names.h"
-#if __has_include("protobuf.h")
 #include "protobuf.h"
-#define HAVE_PROTOBUF 1
-#endif
 #include "apiserver/printer.h"
 
 #define UPDATE_RETRIES 32
@@ -175,7 +172,6 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 	size_t len = rq->body.len;
 	json_t *obj = NULL;
 	if (!strcmp(mt, "application/vnd.kubernetes.protobuf")) {
-#ifdef HAVE_PROTOBUF
 		cleanup_err struct mk_err *err = NULL;
 		obj = k8s_protobuf_decode(body, len, &err);
 		if (!obj) {
@@ -186,10 +182,6 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 				*status = status_bad_request(mk_err_msg(err));
 			return NULL;
 		}
-#else
-		*status = status_failure(415, "UnsupportedMediaType", unknown_format, NULL);
-		return NULL;
-#endif
 	} else if (!strcmp(mt, "application/yaml") || !strcmp(mt, "application/apply-patch+yaml")) {
 		cleanup_err struct mk_err *err = NULL;
 		obj = yamldoc_parse(body, len, &err);
@@ -1484,14 +1476,12 @@ static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json
 	if (rq->body.len == 0)
 		return 0;
 	json_t *body = NULL;
-#ifdef HAVE_PROTOBUF
 	if (k8s_protobuf_is(rq->body.data, rq->body.len)) {
 		cleanup_err struct mk_err *err = NULL;
 		body = k8s_protobuf_decode(rq->body.data, rq->body.len, &err);
 		if (!body)
 			return 0; /* options we cannot read are the defaults */
 	}
-#endif
 	if (!body) {
 		json_error_t jerr;
 		body = json_loadb(rq->body.data, rq->body.len, 0, &jerr);
