@@ -652,7 +652,10 @@ static int br_del(struct cni_ctx *ctx, struct mk_err **err)
 	if (c.ipam_type && cni_delegate(ctx, c.ipam_type, "DEL", NULL, &e2) < 0)
 		rc2 = -1;
 	/* The chain is found by its name, so it goes even when the netns is gone. */
-	if (rc2 == 0 && c.ip_masq && masq_teardown(c.name, ctx->container_id, &e2) < 0) {
+	/* Both backends: the chain may come from a plugin that used the other. */
+	if (rc2 == 0 && c.ip_masq &&
+	    (masq_teardown(c.name, ctx->container_id, &e2) < 0 ||
+	     masq_legacy_teardown(c.name, ctx->container_id, &e2) < 0)) {
 		mk_err_wrap(&e2, "failed to tear down IP masquerading");
 		rc2 = -1;
 	}

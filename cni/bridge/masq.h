@@ -31,4 +31,9 @@ int masq_teardown(const char *network, const char *container_id, struct mk_err *
 /* 1 when the container's chain exists in the family's nat table, 0 if not. */
 int masq_exists(const char *network, const char *container_id, int family, struct mk_err **err);
 
+/* The same teardown for chains the legacy iptables backend holds (a plugin
+ * that ran with iptables-legacy as `iptables`), in ip and ip6 nat; a netns
+ * whose legacy nat table was never loaded is left alone. */
+int masq_legacy_teardown(const char *network, const char *container_id, struct mk_err **err);
+
 #endif
