@@ -464,3 +464,23 @@ EOF
 	run plug our "$h" ADD bridge "v-$SFX" "$c" '{"cniVersion":"1.0.0","name":"n","type":"bridge","vlan":4095}'
 	[ "$(jq -r .msg <<<"$output")" = "invalid VLAN ID 4095 (must be between 0 and 4094)" ]
 }
+
+@test "cni: macspoofchk writes the reference's bridge nat rules, and either side removes the other's" {
+	local tmpl='{"cniVersion":"1.0.0","name":"net-s","type":"bridge","bridge":"cnt20","macspoofchk":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.81.0.0/24"}]]}}'
+	local pairs=("ref ref" "our our" "ref our" "our ref")
+	for p in "${pairs[@]}"; do
+		set -- $p
+		local h c cf out mac
+		cf=$(conf_for "$1$2" "$tmpl")
+		h=$(mkns "h$1$2")
+		c=$(mkns "c$1$2")
+		out=$(plug "$1" "$h" ADD bridge "s1" "$c" "$cf")
+		mac=$(jq -r '.interfaces[2].mac' <<<"$out")
+		ip netns exec "$h" nft list table bridge nat | sed "s/veth[0-9a-f]\{8\}/vethX/; s/$mac/MAC/" >"$CNI_T/$1.spoof"
+		grep -q 'ether saddr MAC return comment "macspoofchk-s1-eth0"' "$CNI_T/$1.spoof"
+		plug "$2" "$h" DEL bridge "s1" "$c" "$cf"
+		! ip netns exec "$h" nft list table bridge nat | grep -q cni-br-iface
+	done
+	diff -u "$CNI_T/ref.spoof" "$CNI_T/our.spoof"
+}
