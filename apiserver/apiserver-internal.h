@@ -58,6 +58,9 @@ bool req_query_bool(const struct api_request *rq, const char *key);
 void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning);
 /* Answers with a Status object (stolen), its code taken from the object. */
 void req_reply_status(struct api_request *rq, json_t *status);
+/* Answers with data (taken, len bytes, free()d by the server). */
+void req_reply_raw(struct api_request *rq, int code, const char *content_type, char *data,
+		   size_t len);
 /* Answers with a text body (copied) and content type. */
 void req_reply_text(struct api_request *rq, int code, const char *content_type,
 		    const char *text);

@@ -30,10 +30,7 @@
 #include "fields.h"
 #include "labels.h"
 #include "names.h"
-#if __has_include("protobuf.h")
 #include "protobuf.h"
-#define HAVE_PROTOBUF 1
-#endif
 #include "apiserver/printer.h"
 
 #define UPDATE_RETRIES 32
@@ -175,7 +172,6 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 	size_t len = rq->body.len;
 	json_t *obj = NULL;
 	if (!strcmp(mt, "application/vnd.kubernetes.protobuf")) {
-#ifdef HAVE_PROTOBUF
 		cleanup_err struct mk_err *err = NULL;
 		obj = k8s_protobuf_decode(body, len, &err);
 		if (!obj) {
@@ -186,10 +182,6 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 				*status = status_bad_request(mk_err_msg(err));
 			return NULL;
 		}
-#else
-		*status = status_failure(415, "UnsupportedMediaType", unknown_format, NULL);
-		return NULL;
-#endif
 	} else if (!strcmp(mt, "application/yaml") || !strcmp(mt, "application/apply-patch+yaml")) {
 		cleanup_err struct mk_err *err = NULL;
 		obj = yamldoc_parse(body, len, &err);
@@ -587,9 +579,54 @@ static char *list_kind(const struct api_resource *r)
 
 /* Lists the objects of t matching f. Returns a new array of objects and sets
  * *rev, *cont (new or NULL) and *remaining (-1 unknown); NULL with *status. */
+/* Position right after the top-level `"metadata":{` of a stored object's text,
+ * or NULL. */
+static const char *top_metadata(const char *s)
+{
+	int depth = 0;
+	bool in_str = false;
+	for (const char *p = s; *p; p++) {
+		if (in_str) {
+			if (*p == '\\') {
+				if (p[1])
+					p++;
+			} else if (*p == '"') {
+				in_str = false;
+			}
+			continue;
+		}
+		if (*p == '"') {
+			if (depth == 1 && !strncmp(p, "\"metadata\":{", 12))
+				return p + 12;
+			in_str = true;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			depth--;
+		}
+	}
+	return NULL;
+}
+
+/* Appends the stored value with metadata.resourceVersion = rev to raw, by
+ * splicing the text (no parse); parses only if the layout is unexpected. */
+static void append_with_rv(struct buf *raw, const char *value, int64_t rev)
+{
+	const char *md = top_metadata(value);
+	if (!md) {
+		cleanup_json json_t *obj = api_object_from_store(value, rev);
+		cleanup_free char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+		buf_append_str(raw, text ? text : "null");
+		return;
+	}
+	buf_append(raw, value, (size_t)(md - value));
+	buf_printf(raw, "\"resourceVersion\":\"%lld\"%s", (long long)rev, *md == '}' ? "" : ",");
+	buf_append_str(raw, md);
+}
+
 static json_t *collect(struct api_request *rq, const struct target *t, const struct api_filter *f,
 		       int64_t limit, const char *cont_token, int64_t *rev, char **cont,
-		       int64_t *remaining, json_t **status)
+		       int64_t *remaining, json_t **status, struct buf *raw)
 {
 	*cont = NULL;
 	*remaining = -1;
@@ -608,8 +645,8 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 	int64_t at_rev = 0;
 	if (cont_token && cont_token[0]) {
 		size_t len = 0;
-		cleanup_free char *raw = b64url_decode(cont_token, &len);
-		cleanup_json json_t *tok = raw ? json_loadb(raw, len, 0, NULL) : NULL;
+		cleanup_free char *tok_text = b64url_decode(cont_token, &len);
+		cleanup_json json_t *tok = tok_text ? json_loadb(tok_text, len, 0, NULL) : NULL;
 		const char *st = json_string_value(json_object_get(tok, "start"));
 		json_t *trv = json_object_get(tok, "rv");
 		if (!st || !json_is_integer(trv)) {
@@ -653,6 +690,19 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 				stopped = true;
 				break;
 			}
+			if (raw) {
+				if (got)
+					buf_append_char(raw, ',');
+				append_with_rv(raw, l.items[i].value, l.items[i].mod_rev);
+				got++;
+				free(last_key);
+				last_key = xstrdup(l.items[i].key);
+				if (limit > 0 && got == limit && i + 1 == l.n && !l.more) {
+					i++;
+					break;
+				}
+				continue;
+			}
 			json_t *obj = api_object_from_store(l.items[i].value, l.items[i].mod_rev);
 			if (!obj)
 				continue;
@@ -692,8 +742,8 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 		cleanup_json json_t *tok =
 			json_pack("{s:s, s:I, s:s+}", "v", "meta.k8s.io/v1", "rv", (json_int_t)at_rev,
 				  "start", last_key + strlen(prefix), "\x01");
-		cleanup_free char *raw = json_dumps(tok, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		*cont = b64url_encode(raw, strlen(raw));
+		cleanup_free char *tok_text = json_dumps(tok, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		*cont = b64url_encode(tok_text, strlen(tok_text));
 	}
 	free(last_key);
 	return items;
@@ -722,8 +772,34 @@ static void handle_list(struct api_request *rq, const struct target *t)
 	}
 	int64_t rev = 0, remaining = -1;
 	cleanup_free char *cont = NULL;
-	json_t *items = collect(rq, t, f, limit, cont_in, &rev, &cont, &remaining, &status);
+	bool table = api_wants_table(rq);
+	/* Plain lists of everything are spliced as text: no parse, no dump. */
+	bool fast = !table && !f->ls && !f->fs && !t->r->virtual_list;
+	struct buf raw = BUF_INIT;
+	json_t *items = collect(rq, t, f, limit, cont_in, &rev, &cont, &remaining, &status,
+				fast ? &raw : NULL);
 	api_filter_free(f);
+	if (items && fast) {
+		json_decref(items);
+		cleanup_free char *lkind = list_kind(t->r);
+		struct buf out = BUF_INIT;
+		buf_printf(&out,
+			   "{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{"
+			   "\"resourceVersion\":\"%lld\"",
+			   lkind, api_resource_api_version(t->r), (long long)rev);
+		if (cont)
+			buf_printf(&out, ",\"continue\":\"%s\"", cont);
+		if (remaining >= 0)
+			buf_printf(&out, ",\"remainingItemCount\":%lld", (long long)remaining);
+		buf_append_str(&out, "},\"items\":[");
+		buf_append(&out, raw.data ? raw.data : "", raw.len);
+		buf_append_str(&out, "]}\n");
+		buf_free(&raw);
+		size_t len = out.len;
+		req_reply_raw(rq, 200, "application/json", buf_steal(&out), len);
+		return;
+	}
+	buf_free(&raw);
 	if (!items) {
 		req_reply_status(rq, status);
 		return;
@@ -733,7 +809,7 @@ static void handle_list(struct api_request *rq, const struct target *t)
 	const char *warning = NULL;
 	if (!strcmp(t->r->resource, "componentstatuses"))
 		warning = "v1 ComponentStatus is deprecated in v1.19+";
-	if (api_wants_table(rq)) {
+	if (table) {
 		json_t *tbl = api_table_of(t->r, items, req_query(rq, "includeObject"), true);
 		if (tbl) {
 			json_decref(items);
@@ -1484,14 +1560,12 @@ static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json
 	if (rq->body.len == 0)
 		return 0;
 	json_t *body = NULL;
-#ifdef HAVE_PROTOBUF
 	if (k8s_protobuf_is(rq->body.data, rq->body.len)) {
 		cleanup_err struct mk_err *err = NULL;
 		body = k8s_protobuf_decode(rq->body.data, rq->body.len, &err);
 		if (!body)
 			return 0; /* options we cannot read are the defaults */
 	}
-#endif
 	if (!body) {
 		json_error_t jerr;
 		body = json_loadb(rq->body.data, rq->body.len, 0, &jerr);
@@ -1758,7 +1832,8 @@ static void handle_deletecollection(struct api_request *rq, const struct target 
 	}
 	int64_t rev, remaining;
 	cleanup_free char *cont = NULL;
-	cleanup_json json_t *items = collect(rq, t, f, 0, NULL, &rev, &cont, &remaining, &status);
+	cleanup_json json_t *items =
+		collect(rq, t, f, 0, NULL, &rev, &cont, &remaining, &status, NULL);
 	api_filter_free(f);
 	if (!items) {
 		delete_opts_free(&o);

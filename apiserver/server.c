@@ -67,6 +67,12 @@ static void reply_buffer(struct api_request *rq, int code, const char *content_t
 	req_reply_response(rq, code, resp);
 }
 
+void req_reply_raw(struct api_request *rq, int code, const char *content_type, char *data,
+		   size_t len)
+{
+	reply_buffer(rq, code, content_type, data, len, NULL);
+}
+
 void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning)
 {
 	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);

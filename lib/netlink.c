@@ -41,13 +41,13 @@ struct nl_sock {
 
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 
-static char errtext[64][64];
+static char errtext[256][64];
 
 const char *nl_strerror(int errnum)
 {
 	/* Lower-case first letter, like Go's syscall errors ("file exists"). */
 	const char *s = strerror(errnum);
-	if (errnum <= 0 || errnum >= 64)
+	if (errnum <= 0 || errnum >= 256)
 		return s;
 	char *t = errtext[errnum];
 	if (!t[0]) {

@@ -14,6 +14,8 @@
 
 #define WORKQUEUE_DEFAULT_BASE_MS 5
 #define WORKQUEUE_DEFAULT_MAX_MS (1000 * 1000)
+#define WORKQUEUE_BUCKET_QPS 10.0
+#define WORKQUEUE_BUCKET_BURST 100.0
 
 struct delayed {
 	char *key;
@@ -31,6 +33,9 @@ struct workqueue {
 	struct delayed *delayed;
 	size_t ndelayed, capdelayed;
 	uint64_t base_ms, max_ms;
+	/* token bucket over all rate-limited adds; qps 0: none */
+	double bucket_qps, bucket_burst, tokens;
+	long long tokens_at_ns;
 	bool shutting_down;
 };
 
@@ -55,7 +60,30 @@ struct workqueue *workqueue_new_with_backoff(uint64_t base_ms, uint64_t max_ms)
 
 struct workqueue *workqueue_new(void)
 {
-	return workqueue_new_with_backoff(WORKQUEUE_DEFAULT_BASE_MS, WORKQUEUE_DEFAULT_MAX_MS);
+	struct workqueue *q =
+		workqueue_new_with_backoff(WORKQUEUE_DEFAULT_BASE_MS, WORKQUEUE_DEFAULT_MAX_MS);
+	q->bucket_qps = WORKQUEUE_BUCKET_QPS;
+	q->bucket_burst = WORKQUEUE_BUCKET_BURST;
+	q->tokens = WORKQUEUE_BUCKET_BURST;
+	q->tokens_at_ns = time_mono_ns();
+	return q;
+}
+
+/* Takes a token, going into debt when none is left (as a reservation on
+ * Go's rate.Limiter does); returns how long the caller must wait, in ms. */
+static uint64_t bucket_reserve_locked(struct workqueue *q)
+{
+	if (q->bucket_qps <= 0)
+		return 0;
+	long long now = time_mono_ns();
+	q->tokens += (double)(now - q->tokens_at_ns) / 1e9 * q->bucket_qps;
+	if (q->tokens > q->bucket_burst)
+		q->tokens = q->bucket_burst;
+	q->tokens_at_ns = now;
+	q->tokens -= 1;
+	if (q->tokens >= 0)
+		return 0;
+	return (uint64_t)(-q->tokens / q->bucket_qps * 1000.0 + 0.999);
 }
 
 static bool set_has(json_t *set, const char *key)
@@ -173,6 +201,9 @@ void workqueue_add_rate_limited(struct workqueue *q, const char *key)
 	pthread_mutex_lock(&q->lock);
 	unsigned n = failures_locked(q, key);
 	uint64_t delay = backoff_locked(q, key, n);
+	uint64_t overall = bucket_reserve_locked(q);
+	if (overall > delay)
+		delay = overall;
 	if (json_object_set_new_nocheck(q->failures, key, json_integer(n + 1)) < 0)
 		abort();
 	pthread_mutex_unlock(&q->lock);

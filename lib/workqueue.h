@@ -8,7 +8,9 @@
  *     pending time wins for a key added after twice);
  *   - workqueue_add_rate_limited delays by base * 2^failures, capped at max
  *     (default 5 ms .. 1000 s, client-go's item limiter); workqueue_forget
- *     resets the failure count after a success;
+ *     resets the failure count after a success. The default queue also
+ *     applies client-go's overall token bucket (10 per second, bursts of
+ *     100) to rate-limited adds and uses the larger of the two delays;
  *   - after workqueue_shutdown adds are ignored, workqueue_get still hands out
  *     what is queued and returns NULL once the queue is empty.
  * Every function is thread-safe. No thread of its own: delayed keys become
@@ -22,9 +24,11 @@
 
 struct workqueue;
 
-/* New queue with the default limiter (5 ms .. 1000 s); workqueue_free(). */
+/* New queue with client-go's default controller limiter (per key 5 ms ..
+ * 1000 s, overall 10/s with bursts of 100); workqueue_free(). */
 struct workqueue *workqueue_new(void);
-/* New queue whose rate limiter grows from base_ms to max_ms. */
+/* New queue whose per-key limiter grows from base_ms to max_ms, without the
+ * overall bucket. */
 struct workqueue *workqueue_new_with_backoff(uint64_t base_ms, uint64_t max_ms);
 
 /* key is copied. */
@@ -35,7 +39,8 @@ void workqueue_add_rate_limited(struct workqueue *q, const char *key);
 void workqueue_forget(struct workqueue *q, const char *key);
 /* How many times key went through workqueue_add_rate_limited since the last forget. */
 unsigned workqueue_num_requeues(struct workqueue *q, const char *key);
-/* The delay the next workqueue_add_rate_limited of key would use, in ms. */
+/* The per-key delay the next workqueue_add_rate_limited of key would use,
+ * in ms (the overall bucket may make the actual delay longer). */
 uint64_t workqueue_next_backoff_ms(struct workqueue *q, const char *key);
 
 /* Blocks until a key is ready and returns it (new string, free() after

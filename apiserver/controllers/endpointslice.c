@@ -1,11 +1,13 @@
-/* EndpointSlice controller: one discovery.k8s.io/v1 EndpointSlice (IPv4) per
- * Service with a selector, named "<svc>-xxxxx", labelled with the Service name
- * and this controller as manager, owned by the Service.
+/* EndpointSlice controller: discovery.k8s.io/v1 EndpointSlices (IPv4) of at
+ * most 100 endpoints (ordered by address) for every Service with a selector,
+ * named "<svc>-xxxxx", labelled with the Service name and this controller as
+ * manager, owned by the Service.
  *
  * A slice just created may not be in the informer's cache at the next sync;
- * the name is remembered until the cache shows it, so a Service never gets
- * two slices because of the lag. */
+ * its name is remembered until the cache shows it, so a Service never gets
+ * extra slices because of the lag. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -17,13 +19,14 @@
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define MANAGED_BY_LABEL "endpointslice.kubernetes.io/managed-by"
 #define MANAGED_BY "endpointslice-controller.k8s.io"
+#define MAX_ENDPOINTS 100 /* upstream's --max-endpoints-per-slice default */
 
 struct eps_ctrl {
 	struct client *c;
 	struct workqueue *q;
 	struct informer *svcs, *pods, *slices;
 	pthread_mutex_t lock;
-	json_t *created; /* service key -> name of a slice created, not yet cached */
+	json_t *created; /* service key -> [names of slices created, not yet cached] */
 };
 
 static void queue_key(struct eps_ctrl *ec, const json_t *svc)
@@ -84,8 +87,32 @@ static void on_slice_update(json_t *old_slice, json_t *new_slice, void *arg)
 	on_slice_event(new_slice, arg);
 }
 
-/* The slices of service ns/name (new array), from the cache or, for one just
- * created, from the API server. */
+static int cmp_slice_name(const void *x, const void *y)
+{
+	const char *a = obj_meta_str(*(json_t *const *)x, "name");
+	const char *b = obj_meta_str(*(json_t *const *)y, "name");
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+/* Sorts an array of objects by name, so a Service's slices are reused in a
+ * stable order. */
+static void sort_by_name(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	if (n < 2)
+		return;
+	json_t **v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), cmp_slice_name);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
+}
+
+/* The slices of service ns/name (new array, by name), from the cache and,
+ * for ones just created that it does not show yet, from the API server. */
 static json_t *find_slices(struct eps_ctrl *ec, const char *key, const char *ns, const char *name)
 {
 	json_t *out = json_array();
@@ -97,31 +124,87 @@ static json_t *find_slices(struct eps_ctrl *ec, const char *key, const char *ns,
 			json_array_append(out, s);
 	}
 	pthread_mutex_lock(&ec->lock);
-	const char *pending = json_string_value(json_object_get(ec->created, key));
-	cleanup_free char *pname = pending ? xstrdup(pending) : NULL;
+	cleanup_json json_t *pending = json_deep_copy(json_object_get(ec->created, key));
 	pthread_mutex_unlock(&ec->lock);
-	if (!pname)
-		return out;
-	bool cached = false;
-	json_array_foreach(out, i, s) {
-		const char *sn = obj_meta_str(s, "name");
-		if (sn && !strcmp(sn, pname))
-			cached = true;
-	}
-	json_t *got = NULL;
-	if (!cached) {
-		cleanup_free char *path = xasprintf(
-			"/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, pname);
-		got = client_get(ec->c, path, NULL);
-	}
-	if (got)
-		json_array_append_new(out, got);
-	else {
+	json_t *p;
+	json_array_foreach(pending, i, p) {
+		const char *pname = json_string_value(p);
+		bool cached = false;
+		size_t j;
+		json_array_foreach(out, j, s) {
+			const char *sn = obj_meta_str(s, "name");
+			if (sn && pname && !strcmp(sn, pname))
+				cached = true;
+		}
+		json_t *got = NULL;
+		if (!cached) {
+			cleanup_free char *path = xasprintf(
+				"/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices/%s", ns, pname);
+			got = client_get(ec->c, path, NULL);
+		}
+		if (got) {
+			json_array_append_new(out, got);
+			continue;
+		}
+		/* cached now (or gone): no need to remember it */
 		pthread_mutex_lock(&ec->lock);
-		json_object_del(ec->created, key);
+		json_t *names = json_object_get(ec->created, key);
+		for (size_t k = json_array_size(names); k-- > 0;) {
+			const char *n = json_string_value(json_array_get(names, k));
+			if (n && pname && !strcmp(n, pname))
+				json_array_remove(names, k);
+		}
+		if (names && !json_array_size(names))
+			json_object_del(ec->created, key);
 		pthread_mutex_unlock(&ec->lock);
 	}
+	sort_by_name(out);
 	return out;
+}
+
+static void remember_created(struct eps_ctrl *ec, const char *key, const json_t *made)
+{
+	pthread_mutex_lock(&ec->lock);
+	json_t *names = json_object_get(ec->created, key);
+	if (!names) {
+		names = json_array();
+		json_object_set_new(ec->created, key, names);
+	}
+	json_array_append(names, json_object_get(json_object_get(made, "metadata"), "name"));
+	pthread_mutex_unlock(&ec->lock);
+}
+
+static int cmp_endpoint(const void *x, const void *y)
+{
+	const char *a = json_string_value(
+		json_array_get(json_object_get(*(json_t *const *)x, "addresses"), 0));
+	const char *b = json_string_value(
+		json_array_get(json_object_get(*(json_t *const *)y, "addresses"), 0));
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+/* The endpoints cut into chunks of at most MAX_ENDPOINTS (at least one,
+ * maybe empty), ordered by address so that pods keep their slice. New array
+ * of arrays. */
+static json_t *chunk_endpoints(const json_t *endpoints)
+{
+	size_t n = json_array_size(endpoints);
+	json_t **v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(endpoints, i);
+	qsort(v, n, sizeof(*v), cmp_endpoint);
+	json_t *chunks = json_array();
+	json_t *cur = json_array();
+	json_array_append_new(chunks, cur);
+	for (size_t i = 0; i < n; i++) {
+		if (json_array_size(cur) == MAX_ENDPOINTS) {
+			cur = json_array();
+			json_array_append_new(chunks, cur);
+		}
+		json_array_append(cur, v[i]);
+	}
+	free(v);
+	return chunks;
 }
 
 static char *slice_path(const char *ns, const char *name)
@@ -141,40 +224,10 @@ static json_t *slice_labels(const json_t *svc, const char *name)
 	return labels;
 }
 
-static int sync_slices(const char *key, void *arg, struct mk_err **err)
+static int write_slice(struct eps_ctrl *ec, const char *key, const json_t *svc, const char *ns,
+		       const char *name, const json_t *have, json_t *endpoints, json_t *ports,
+		       json_t *labels, struct mk_err **err)
 {
-	struct eps_ctrl *ec = arg;
-	if (ctrl_is_apiserver_service(key))
-		return 0;
-	cleanup_free char *ns = NULL, *name = NULL;
-	informer_key_split(key, &ns, &name);
-	cleanup_json json_t *svc = informer_get(ec->svcs, key);
-	cleanup_json json_t *slices = find_slices(ec, key, ns, name);
-	json_t *sel = json_object_get(json_object_get(svc, "spec"), "selector");
-	size_t keep = 1;
-	if (!svc || !json_is_object(sel) || !json_object_size(sel))
-		keep = 0;
-	int rc = 0;
-	/* extra slices (and all of them once the Service is gone) */
-	for (size_t i = keep; i < json_array_size(slices); i++) {
-		json_t *s = json_array_get(slices, i);
-		cleanup_free char *path = slice_path(ns, obj_meta_str(s, "name"));
-		cleanup_err struct mk_err *derr = NULL;
-		if (client_delete(ec->c, path, NULL, &derr) < 0 &&
-		    mk_err_code(derr) != MK_ENOTFOUND) {
-			mk_err_set(err, mk_err_code(derr), "%s", mk_err_msg(derr));
-			rc = -1;
-		}
-	}
-	if (!keep)
-		return rc;
-
-	cleanup_json json_t *pods = ctrl_pods_in(ec->pods, ns);
-	cleanup_json json_t *built = endpointslice_build(svc, pods);
-	json_t *endpoints = json_object_get(built, "endpoints");
-	json_t *ports = json_object_get(built, "ports");
-	cleanup_json json_t *labels = slice_labels(svc, name);
-	json_t *have = json_array_get(slices, 0);
 	if (!have) {
 		cleanup_free char *gen = xasprintf("%s-", name);
 		cleanup_json json_t *slice = json_pack(
@@ -186,25 +239,19 @@ static int sync_slices(const char *key, void *arg, struct mk_err **err)
 			"addressType", "IPv4", "endpoints", endpoints, "ports", ports);
 		cleanup_free char *coll =
 			xasprintf("/apis/discovery.k8s.io/v1/namespaces/%s/endpointslices", ns);
-		json_t *made = client_create(ec->c, coll, slice, err);
+		cleanup_json json_t *made = client_create(ec->c, coll, slice, err);
 		if (!made)
 			return -1;
-		pthread_mutex_lock(&ec->lock);
-		json_object_set(ec->created, key, json_object_get(json_object_get(made, "metadata"),
-								  "name"));
-		pthread_mutex_unlock(&ec->lock);
-		json_decref(made);
-		return rc;
+		remember_created(ec, key, made);
+		return 0;
 	}
 	json_t *hm = json_object_get(have, "metadata");
-	if (json_equal(json_object_get(have, "endpoints") ? json_object_get(have, "endpoints")
-							   : json_array(),
-		       endpoints) &&
-	    json_equal(json_object_get(have, "ports") ? json_object_get(have, "ports")
-						      : json_array(),
-		       ports) &&
+	json_t *he = json_object_get(have, "endpoints");
+	json_t *hp = json_object_get(have, "ports");
+	if (json_equal(he ? he : json_array(), endpoints) &&
+	    json_equal(hp ? hp : json_array(), ports) &&
 	    json_equal(json_object_get(hm, "labels"), labels))
-		return rc;
+		return 0;
 	cleanup_json json_t *upd = json_deep_copy(have);
 	json_object_set_new(upd, "apiVersion", json_string("discovery.k8s.io/v1"));
 	json_object_set_new(upd, "kind", json_string("EndpointSlice"));
@@ -213,7 +260,51 @@ static int sync_slices(const char *key, void *arg, struct mk_err **err)
 	json_object_set(json_object_get(upd, "metadata"), "labels", labels);
 	cleanup_free char *path = slice_path(ns, obj_meta_str(have, "name"));
 	cleanup_json json_t *r = client_update(ec->c, path, upd, err);
-	return r ? rc : -1;
+	return r ? 0 : -1;
+}
+
+static int sync_slices(const char *key, void *arg, struct mk_err **err)
+{
+	struct eps_ctrl *ec = arg;
+	if (ctrl_is_apiserver_service(key))
+		return 0;
+	cleanup_free char *ns = NULL, *name = NULL;
+	informer_key_split(key, &ns, &name);
+	cleanup_json json_t *svc = informer_get(ec->svcs, key);
+	cleanup_json json_t *slices = find_slices(ec, key, ns, name);
+	json_t *sel = json_object_get(json_object_get(svc, "spec"), "selector");
+	cleanup_json json_t *chunks = NULL;
+	cleanup_json json_t *built = NULL;
+	size_t keep = 0;
+	if (svc && json_is_object(sel) && json_object_size(sel)) {
+		cleanup_json json_t *pods = ctrl_pods_in(ec->pods, ns);
+		built = endpointslice_build(svc, pods);
+		chunks = chunk_endpoints(json_object_get(built, "endpoints"));
+		keep = json_array_size(chunks);
+	}
+	int rc = 0;
+	/* extra slices (and all of them once the Service is gone) */
+	for (size_t i = keep; i < json_array_size(slices); i++) {
+		json_t *s = json_array_get(slices, i);
+		cleanup_free char *path = slice_path(ns, obj_meta_str(s, "name"));
+		cleanup_err struct mk_err *derr = NULL;
+		if (client_delete(ec->c, path, NULL, &derr) < 0 &&
+		    mk_err_code(derr) != MK_ENOTFOUND) {
+			if (!*err)
+				mk_err_set(err, mk_err_code(derr), "%s", mk_err_msg(derr));
+			rc = -1;
+		}
+	}
+	if (!keep)
+		return rc;
+	cleanup_json json_t *labels = slice_labels(svc, name);
+	json_t *ports = json_object_get(built, "ports");
+	for (size_t i = 0; i < keep; i++) {
+		if (write_slice(ec, key, svc, ns, name, json_array_get(slices, i),
+				json_array_get(chunks, i), ports, labels, err) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 int endpointslice_controller_start(struct manager *m, struct mk_err **err)

@@ -391,6 +391,7 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 		return -1;
 	int rc = -1;
 	bool br_created = false, veth_made = false, ipam_done = false, masq_done = false;
+	bool spoof_done = false;
 	json_t *res = NULL;
 	struct nl_link br, host;
 	/* The IPAM plugin runs while the bridge and the veth are set up. */
@@ -423,6 +424,14 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 	if (nl_bridge_port_set_hairpin(s, host.index, c.hairpin, err) < 0) {
 		mk_err_wrap(err, "failed to setup hairpin mode for %s", vop.host_name);
 		goto fail;
+	}
+	if (c.macspoofchk) {
+		spoof_done = true;
+		if (spoofchk_setup(ctx->container_id, ctx->ifname, vop.host_name, vop.cont.mac,
+				   err) < 0) {
+			mk_err_wrap(err, "failed to set up mac spoof check");
+			goto fail;
+		}
 	}
 
 	res = json_pack("{s:s,s:[],s:[],s:[]}", "cniVersion", "1.1.0", "interfaces", "ips",
@@ -588,6 +597,8 @@ fail:
 		}
 		if (masq_done)
 			(void)masq_teardown(c.name, ctx->container_id, &e);
+		if (spoof_done)
+			(void)spoofchk_teardown(ctx->container_id, ctx->ifname, &e);
 		if (veth_made)
 			(void)nl_netns_run(ns, del_link_in, (void *)ctx->ifname, &e);
 		if (ipam_done) {
@@ -652,8 +663,15 @@ static int br_del(struct cni_ctx *ctx, struct mk_err **err)
 	if (c.ipam_type && cni_delegate(ctx, c.ipam_type, "DEL", NULL, &e2) < 0)
 		rc2 = -1;
 	/* The chain is found by its name, so it goes even when the netns is gone. */
-	if (rc2 == 0 && c.ip_masq && masq_teardown(c.name, ctx->container_id, &e2) < 0) {
+	/* Both backends: the chain may come from a plugin that used the other. */
+	if (rc2 == 0 && c.ip_masq &&
+	    (masq_teardown(c.name, ctx->container_id, &e2) < 0 ||
+	     masq_legacy_teardown(c.name, ctx->container_id, &e2) < 0)) {
 		mk_err_wrap(&e2, "failed to tear down IP masquerading");
+		rc2 = -1;
+	}
+	if (rc2 == 0 && c.macspoofchk && spoofchk_teardown(ctx->container_id, ctx->ifname, &e2) < 0) {
+		mk_err_wrap(&e2, "failed to tear down mac spoof check");
 		rc2 = -1;
 	}
 	if (threaded)

@@ -7,6 +7,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -241,18 +242,20 @@ static void add_masquerade(struct nftnl_rule *r, int family)
 	nftnl_rule_add_expr(r, e);
 }
 
+static int nfproto(int family)
+{
+	if (family == AF_BRIDGE)
+		return NFPROTO_BRIDGE;
+	return family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+}
+
 static struct nftnl_rule *rule_new(int family, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)nfproto(family));
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "nat");
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	return r;
-}
-
-static int nfproto(int family)
-{
-	return family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
 }
 
 /* ---- reading rules back ---- */
@@ -565,6 +568,182 @@ int masq_exists(const char *network, const char *container_id, int family, struc
 	if (nft_open(&n, err) < 0)
 		return -1;
 	int rc = chain_exists(&n, family, chain, err);
+	nft_close(&n);
+	return rc;
+}
+
+/* ---- macspoofchk: table bridge nat, as the reference writes it ---- */
+
+static void add_comment_udata(struct nftnl_rule *r, const char *comment)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
+
+static void batch_put_rule(struct nft *n, struct batch *bt, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh = batch_msg(n, bt, NFT_MSG_NEWRULE, NFPROTO_BRIDGE,
+					 NLM_F_CREATE | NLM_F_APPEND);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	mnl_nlmsg_batch_next(bt->b);
+}
+
+static void batch_put_chain(struct nft *n, struct batch *bt, const char *name, bool base)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "nat");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	if (base) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		/* NF_BR_PRE_ROUTING: the bridge family numbers hooks like inet */
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, -300);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
+	struct nlmsghdr *nlh = batch_msg(n, bt, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE, NLM_F_CREATE);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	mnl_nlmsg_batch_next(bt->b);
+}
+
+int spoofchk_setup(const char *container_id, const char *ifname, const char *host_veth,
+		   const uint8_t mac[6], struct mk_err **err)
+{
+	cleanup_free char *chain = xasprintf("cni-br-iface-%s-%s", container_id, ifname);
+	cleanup_free char *mchain = xasprintf("%s-mac", chain);
+	cleanup_free char *comment = xasprintf("macspoofchk-%s-%s", container_id, ifname);
+	struct nft n = {0};
+	if (nft_open(&n, err) < 0)
+		return -1;
+	int rc = -1;
+	int have_pre = chain_exists(&n, AF_BRIDGE, "PREROUTING", err);
+	if (have_pre < 0)
+		goto out;
+	struct batch bt;
+	batch_start(&n, &bt);
+	if (!have_pre) {
+		struct nftnl_table *t = nftnl_table_alloc();
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, "nat");
+		nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_BRIDGE);
+		struct nlmsghdr *nlh = batch_msg(&n, &bt, NFT_MSG_NEWTABLE, NFPROTO_BRIDGE, NLM_F_CREATE);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+		mnl_nlmsg_batch_next(bt.b);
+		batch_put_chain(&n, &bt, "PREROUTING", true);
+	}
+	batch_put_chain(&n, &bt, chain, false);
+	batch_put_chain(&n, &bt, mchain, false);
+
+	/* cni-br-iface-x: jump to the mac chain */
+	struct nftnl_rule *r = rule_new(AF_BRIDGE, chain);
+	add_verdict(r, NFT_JUMP, mchain);
+	add_comment_udata(r, comment);
+	batch_put_rule(&n, &bt, r);
+
+	/* -mac chain: ether saddr <mac> return; drop */
+	r = rule_new(AF_BRIDGE, mchain);
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_LL_HEADER);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, 6);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 6);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, mac, 6);
+	nftnl_rule_add_expr(r, e);
+	add_verdict(r, NFT_RETURN, NULL);
+	add_comment_udata(r, comment);
+	batch_put_rule(&n, &bt, r);
+	r = rule_new(AF_BRIDGE, mchain);
+	add_verdict(r, NF_DROP, NULL);
+	add_comment_udata(r, comment);
+	batch_put_rule(&n, &bt, r);
+
+	/* PREROUTING: iifname <host veth> jump cni-br-iface-x */
+	r = rule_new(AF_BRIDGE, "PREROUTING");
+	e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	char name[16] = {0};
+	snprintf(name, sizeof(name), "%s", host_veth);
+	e = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, name, sizeof(name));
+	nftnl_rule_add_expr(r, e);
+	add_verdict(r, NFT_JUMP, chain);
+	add_comment_udata(r, comment);
+	batch_put_rule(&n, &bt, r);
+
+	rc = batch_commit(&n, &bt, err);
+out:
+	nft_close(&n);
+	return rc;
+}
+
+int spoofchk_teardown(const char *container_id, const char *ifname, struct mk_err **err)
+{
+	cleanup_free char *chain = xasprintf("cni-br-iface-%s-%s", container_id, ifname);
+	cleanup_free char *mchain = xasprintf("%s-mac", chain);
+	struct nft n = {0};
+	if (nft_open(&n, err) < 0)
+		return -1;
+	int rc = -1;
+	struct rule_list pr = {0};
+	int ex = chain_exists(&n, AF_BRIDGE, chain, err);
+	int exm = ex < 0 ? -1 : chain_exists(&n, AF_BRIDGE, mchain, err);
+	if (exm < 0 || list_rules(&n, AF_BRIDGE, "PREROUTING", &pr, err) < 0)
+		goto out;
+	size_t jumps = 0;
+	for (size_t i = 0; i < pr.n; i++)
+		if (!strcmp(pr.v[i].jump, chain))
+			jumps++;
+	rc = 0;
+	if (!ex && !exm && !jumps)
+		goto out;
+	struct batch bt;
+	batch_start(&n, &bt);
+	for (size_t i = 0; i < pr.n; i++) {
+		if (strcmp(pr.v[i].jump, chain) != 0)
+			continue;
+		struct nftnl_rule *r = rule_new(AF_BRIDGE, "PREROUTING");
+		nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, pr.v[i].handle);
+		struct nlmsghdr *nlh = batch_msg(&n, &bt, NFT_MSG_DELRULE, NFPROTO_BRIDGE, 0);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		mnl_nlmsg_batch_next(bt.b);
+	}
+	const char *chains[2] = {chain, mchain};
+	int exists[2] = {ex, exm};
+	for (int k = 0; k < 2; k++) {
+		if (!exists[k])
+			continue;
+		struct nftnl_rule *r = rule_new(AF_BRIDGE, chains[k]);
+		struct nlmsghdr *nlh = batch_msg(&n, &bt, NFT_MSG_DELRULE, NFPROTO_BRIDGE, 0);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		mnl_nlmsg_batch_next(bt.b);
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!exists[k])
+			continue;
+		struct nftnl_chain *c = nftnl_chain_alloc();
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "nat");
+		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chains[k]);
+		struct nlmsghdr *nlh = batch_msg(&n, &bt, NFT_MSG_DELCHAIN, NFPROTO_BRIDGE, 0);
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
+		mnl_nlmsg_batch_next(bt.b);
+	}
+	rc = batch_commit(&n, &bt, err);
+out:
+	free(pr.v);
 	nft_close(&n);
 	return rc;
 }

@@ -13,6 +13,8 @@
 #ifndef CNI_BRIDGE_MASQ_H
 #define CNI_BRIDGE_MASQ_H
 
+#include <stdint.h>
+
 #include "cni/skel/ip.h"
 #include "err.h"
 
@@ -30,5 +32,21 @@ int masq_teardown(const char *network, const char *container_id, struct mk_err *
 
 /* 1 when the container's chain exists in the family's nat table, 0 if not. */
 int masq_exists(const char *network, const char *container_id, int family, struct mk_err **err);
+
+/* The same teardown for chains the legacy iptables backend holds (a plugin
+ * that ran with iptables-legacy as `iptables`), in ip and ip6 nat; a netns
+ * whose legacy nat table was never loaded is left alone. */
+int masq_legacy_teardown(const char *network, const char *container_id, struct mk_err **err);
+
+/* macspoofchk, as the reference writes it (table bridge nat):
+ *   PREROUTING (filter, prerouting, priority -300):
+ *     iifname <host veth> jump cni-br-iface-<id>-<ifname>
+ *   cni-br-iface-<id>-<ifname>: jump cni-br-iface-<id>-<ifname>-mac
+ *   cni-br-iface-<id>-<ifname>-mac: ether saddr <mac> return; drop
+ * every rule commented "macspoofchk-<id>-<ifname>". */
+int spoofchk_setup(const char *container_id, const char *ifname, const char *host_veth,
+		   const uint8_t mac[6], struct mk_err **err);
+/* Removes the jump and both chains; succeeds when they are gone. */
+int spoofchk_teardown(const char *container_id, const char *ifname, struct mk_err **err);
 
 #endif

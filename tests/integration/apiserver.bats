@@ -274,3 +274,55 @@ Y
 	[[ "$output" == *'apiserver_request_total{code="200",resource="pods",verb="LIST"}'* ]]
 	[[ "$output" == *'apiserver_request_duration_seconds_bucket{resource="pods",verb="LIST",le="+Inf"}'* ]]
 }
+
+@test "kubectl create deployment (protobuf body), expose, get -o wide" {
+	d=web-$(rand)
+	run kubectl create deployment "$d" --image=nginx
+	[ "$status" -eq 0 ]
+	[ "$output" = "deployment.apps/$d created" ]
+	run kubectl get deployment "$d" -o jsonpath='{.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.spec.containers[0].image} {.metadata.generation}'
+	[ "$output" = "1 $d nginx 1" ]
+	run kubectl expose deployment "$d" --port=80
+	[ "$status" -eq 0 ]
+	[ "$output" = "service/$d exposed" ]
+	ip=$(kubectl get service "$d" -o jsonpath='{.spec.clusterIP}')
+	python3 -c 'import ipaddress,sys; assert ipaddress.ip_address(sys.argv[1]) in ipaddress.ip_network("10.96.0.0/12"), sys.argv[1]' "$ip"
+	[ "$ip" != 10.96.0.1 ]
+	run kubectl get service "$d" -o wide
+	[[ "$output" == *"$d"*"ClusterIP"*"$ip"*"<none>"*"80/TCP"*"app=$d"* ]]
+	run kubectl get deployment "$d" -o wide
+	[[ "$output" == *"NAME"*"READY"*"UP-TO-DATE"*"AVAILABLE"*"AGE"*"CONTAINERS"*"IMAGES"*"SELECTOR"* ]]
+	[[ "$output" == *"$d"*"0/1"*"nginx"*"nginx"*"app=$d"* ]]
+	run kubectl scale deployment "$d" --replicas=4
+	[ "$output" = "deployment.apps/$d scaled" ]
+	[ "$(kubectl get deployment "$d" -o jsonpath='{.spec.replicas}')" = 4 ]
+	kubectl delete service "$d"
+	kubectl delete deployment "$d" --wait=false
+}
+
+@test "kubectl create configmap, secret, namespace, serviceaccount (protobuf bodies)" {
+	s=$(rand)
+	run kubectl create configmap "cm-$s" --from-literal=k=v
+	[ "$output" = "configmap/cm-$s created" ]
+	[ "$(kubectl get configmap "cm-$s" -o jsonpath='{.data.k}')" = v ]
+	run kubectl create secret generic "sec-$s" --from-literal=password=hunter2
+	[ "$output" = "secret/sec-$s created" ]
+	[ "$(kubectl get secret "sec-$s" -o jsonpath='{.data.password}' | base64 -d)" = hunter2 ]
+	[ "$(kubectl get secret "sec-$s" -o jsonpath='{.type}')" = Opaque ]
+	run kubectl create namespace "ns-$s"
+	[ "$output" = "namespace/ns-$s created" ]
+	[ "$(kubectl get namespace "ns-$s" -o jsonpath='{.status.phase}')" = Active ]
+	run kubectl create serviceaccount "sa-$s" -n "ns-$s"
+	[ "$output" = "serviceaccount/sa-$s created" ]
+	run kubectl get sa -n "ns-$s"
+	[[ "$output" == *"sa-$s"* ]]
+	run kubectl get configmaps
+	[[ "$output" == *"NAME"*"DATA"*"AGE"* ]]
+	[[ "$output" == *"cm-$s"*"1"* ]]
+	# Not empty: Terminating until the namespace controller (not running here) empties it.
+	run kubectl delete namespace "ns-$s" --wait=false
+	[ "$status" -eq 0 ]
+	[ "$(kubectl get namespace "ns-$s" -o jsonpath='{.status.phase}')" = Terminating ]
+	kubectl delete configmap "cm-$s"
+	kubectl delete secret "sec-$s"
+}

@@ -283,6 +283,24 @@ for e in s["endpoints"]:
 	wait_for 10 count_is endpointslices 0
 }
 
+@test "EndpointSlices hold at most 100 endpoints each, and shrink back" {
+	cm_start
+	pods_ready_start
+	kubectl create deployment web --image=nginx --replicas=250 -n "$NS" >/dev/null
+	kubectl expose deployment web --port=80 -n "$NS" >/dev/null
+	sizes() {
+		kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=web -o json |
+			python3 -c 'import json, sys
+items = json.load(sys.stdin)["items"]
+ips = [e["addresses"][0] for s in items for e in s["endpoints"] if e["conditions"]["ready"]]
+assert len(ips) == len(set(ips)), "an address in two slices"
+print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
+	}
+	wait_eq 60 "50 100 100" sizes
+	kubectl scale deployment web --replicas=30 -n "$NS" >/dev/null
+	wait_eq 60 "30" sizes
+}
+
 @test "the kubernetes Service's endpoints are left to the API server" {
 	cm_start
 	sleep 2

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,6 +126,49 @@ static void test_rate_limit(void **state)
 	workqueue_free(q);
 }
 
+static void test_overall_bucket(void **state)
+{
+	(void)state;
+	struct workqueue *q = workqueue_new();
+	/* 110 different keys fail at once: the burst of 100 goes through after
+	 * their own 5 ms, the last 10 are spread at 10 per second, so the last
+	 * one is due about a second after the adds (what refilled during the
+	 * adding loop aside) */
+	char key[32];
+	long long t0 = time_mono_ns();
+	for (int i = 0; i < 110; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		workqueue_add_rate_limited(q, key);
+	}
+	long long adding = ms_since(t0);
+	long long first100 = 0;
+	for (int i = 0; i < 110; i++) {
+		cleanup_free char *k = workqueue_get(q);
+		workqueue_done(q, k);
+		if (i == 99)
+			first100 = ms_since(t0);
+	}
+	long long all = ms_since(t0);
+	/* each token refilled while adding saves 100 ms: one per ms of adding */
+	assert_true(all >= 900 - adding);
+	assert_true(first100 < all);
+	workqueue_free(q);
+
+	/* a queue with only the per-key limiter has no overall bucket */
+	q = workqueue_new_with_backoff(1, 10);
+	for (int i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		workqueue_add_rate_limited(q, key);
+	}
+	t0 = time_mono_ns();
+	for (int i = 0; i < 300; i++) {
+		cleanup_free char *k = workqueue_get(q);
+		workqueue_done(q, k);
+	}
+	assert_true(ms_since(t0) < 1000);
+	workqueue_free(q);
+}
+
 struct worker_ctx {
 	struct workqueue *q;
 	atomic_int handled;
@@ -201,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_while_processing),
 		cmocka_unit_test(test_add_after),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_overall_bucket),
 		cmocka_unit_test(test_workers_and_shutdown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,632 @@
+/* kube-proxy: Services and EndpointSlices from the API server become
+ * iptables (libiptc) or nftables (libnftnl) rules, as upstream writes them. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <microhttpd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "client.h"
+#include "flags.h"
+#include "informer.h"
+#include "json.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "sync.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include "yamldoc.h"
+
+#define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
+
+struct opts {
+	char *master, *kubeconfig, *mode, *cluster_cidr, *hostname, *nodeport_addresses;
+	char *healthz_addr, *metrics_addr, *config;
+	int64_t sync_ms, min_sync_ms, verbosity, masq_bit;
+	bool masquerade_all, cleanup;
+};
+
+struct proxy {
+	struct opts o;
+	struct proxy_config cfg;
+	struct proxy_sync sync;
+	char *node_name;
+	char *node_ip;        /* primary IP (owned) */
+	char **node_ips;      /* owned */
+	size_t n_node_ips;
+	char **np_cidrs;      /* owned */
+	size_t n_np_cidrs;
+	json_t *node_labels;  /* own Node's labels, for topology changes */
+	struct client *client;
+	struct informer *svc_inf, *slice_inf, *node_inf;
+	struct MHD_Daemon *healthz, *metrics;
+	atomic_bool stop;
+};
+
+/* ---- configuration ---- */
+
+static char **split_list(const char *s, size_t *n)
+{
+	*n = 0;
+	if (!s || !*s)
+		return NULL;
+	char **v = NULL;
+	char *copy = xstrdup(s);
+	for (char *save = NULL, *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+		v = xrealloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = xstrdup(w);
+	}
+	free(copy);
+	return v;
+}
+
+static void set_str(char **dst, const json_t *v)
+{
+	if (json_is_string(v)) {
+		free(*dst);
+		*dst = xstrdup(json_string_value(v));
+	}
+}
+
+static void set_dur(int64_t *dst, const json_t *v)
+{
+	int64_t ms;
+	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0)
+		*dst = ms;
+}
+
+/* KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1): fields the
+ * command line did not set. */
+static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
+{
+	FILE *f = fopen(o->config, "r");
+	if (!f)
+		return mk_err_errno(err, MK_ENOTFOUND, errno, "reading %s", o->config);
+	struct buf b = BUF_INIT;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	json_t *c = yamldoc_parse(buf_str(&b), b.len, err);
+	buf_free(&b);
+	if (!c)
+		return mk_err_wrap(err, "parsing %s", o->config);
+	const char *kind = json_string_value(json_object_get(c, "kind"));
+	if (kind && strcmp(kind, "KubeProxyConfiguration")) {
+		json_decref(c);
+		return mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration",
+				  o->config, kind);
+	}
+	struct {
+		const char *flag;
+	} seen[16];
+	size_t ns = 0;
+	for (struct flag *fl = flags; fl->name && ns < 16; fl++)
+		if (fl->seen)
+			seen[ns++].flag = fl->name;
+	bool given[8] = {0};
+	static const char *const names[8] = {"kubeconfig", "proxy-mode", "cluster-cidr",
+					     "hostname-override", "iptables-sync-period",
+					     "iptables-min-sync-period", "masquerade-all",
+					     "nodeport-addresses"};
+	for (size_t i = 0; i < ns; i++)
+		for (int j = 0; j < 8; j++)
+			if (!strcmp(seen[i].flag, names[j]))
+				given[j] = true;
+	if (!given[0])
+		set_str(&o->kubeconfig, json_path_get(c, "clientConnection.kubeconfig"));
+	if (!given[1]) {
+		const char *m = json_string_value(json_object_get(c, "mode"));
+		if (m && *m)
+			set_str(&o->mode, json_object_get(c, "mode"));
+	}
+	if (!given[2])
+		set_str(&o->cluster_cidr, json_object_get(c, "clusterCIDR"));
+	if (!given[3])
+		set_str(&o->hostname, json_object_get(c, "hostnameOverride"));
+	if (!given[4]) {
+		set_dur(&o->sync_ms, json_object_get(c, "syncPeriod"));
+		set_dur(&o->sync_ms, json_path_get(c, "iptables.syncPeriod"));
+	}
+	if (!given[5]) {
+		set_dur(&o->min_sync_ms, json_object_get(c, "minSyncPeriod"));
+		set_dur(&o->min_sync_ms, json_path_get(c, "iptables.minSyncPeriod"));
+	}
+	if (!given[6] && json_is_boolean(json_path_get(c, "iptables.masqueradeAll")))
+		o->masquerade_all = json_is_true(json_path_get(c, "iptables.masqueradeAll"));
+	json_t *bit = json_path_get(c, "iptables.masqueradeBit");
+	if (json_is_integer(bit))
+		o->masq_bit = json_integer_value(bit);
+	if (!given[7]) {
+		json_t *np = json_object_get(c, "nodePortAddresses");
+		if (json_is_array(np) && json_array_size(np)) {
+			struct buf l = BUF_INIT;
+			size_t i;
+			json_t *v;
+			json_array_foreach(np, i, v)
+				buf_printf(&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
+			free(o->nodeport_addresses);
+			o->nodeport_addresses = buf_steal(&l);
+		}
+	}
+	set_str(&o->healthz_addr, json_object_get(c, "healthzBindAddress"));
+	set_str(&o->metrics_addr, json_object_get(c, "metricsBindAddress"));
+	json_decref(c);
+	return 0;
+}
+
+/* ---- node addresses ---- */
+
+static bool cidr_contains(const char *cidr, struct in_addr a)
+{
+	char buf[32];
+	if (strlen(cidr) >= sizeof(buf))
+		return false;
+	strcpy(buf, cidr);
+	int bits = 32;
+	char *slash = strchr(buf, '/');
+	if (slash) {
+		*slash = '\0';
+		bits = atoi(slash + 1);
+	}
+	struct in_addr net;
+	if (inet_pton(AF_INET, buf, &net) != 1 || bits < 0 || bits > 32)
+		return false;
+	uint32_t mask = bits ? htonl(~0u << (32 - bits)) : 0;
+	return (net.s_addr & mask) == (a.s_addr & mask);
+}
+
+/* Host addresses matching --nodeport-addresses, else the primary IP. */
+static void refresh_node_ips(struct proxy *p)
+{
+	for (size_t i = 0; i < p->n_node_ips; i++)
+		free(p->node_ips[i]);
+	free(p->node_ips);
+	p->node_ips = NULL;
+	p->n_node_ips = 0;
+	struct ifaddrs *ifa = NULL;
+	char *first = NULL;
+	if (getifaddrs(&ifa) == 0) {
+		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+				continue;
+			struct in_addr a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			char s[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &a, s, sizeof(s));
+			bool loop = (i->ifa_flags & IFF_LOOPBACK) != 0;
+			if (!first && !loop)
+				first = xstrdup(s);
+			bool want = false;
+			for (size_t c = 0; c < p->n_np_cidrs; c++)
+				want |= cidr_contains(p->np_cidrs[c], a);
+			if (want) {
+				p->node_ips = xrealloc(p->node_ips, (p->n_node_ips + 1) * sizeof(char *));
+				p->node_ips[p->n_node_ips++] = xstrdup(s);
+			}
+		}
+		freeifaddrs(ifa);
+	}
+	if (!p->node_ip && first)
+		p->node_ip = xstrdup(first);
+	free(first);
+	if (p->n_np_cidrs == 0 && p->node_ip) {
+		p->node_ips = xcalloc(1, sizeof(char *));
+		p->node_ips[p->n_node_ips++] = xstrdup(p->node_ip);
+	}
+	p->cfg.node_ip = p->node_ip;
+	p->cfg.node_ips = p->node_ips;
+	p->cfg.n_node_ips = p->n_node_ips;
+}
+
+static void write_sysctl(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(value, f) < 0)
+		log_warn("Failed to set %s to %s: %s", path, value, strerror(errno));
+	if (f)
+		fclose(f);
+}
+
+static bool sysctl_nonzero(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = 0;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v != 0;
+}
+
+/* ---- informer handlers ---- */
+
+static void svc_add(json_t *o, void *arg)
+{
+	proxy_sync_service(&((struct proxy *)arg)->sync, o, false);
+}
+
+static void svc_update(json_t *old, json_t *o, void *arg)
+{
+	(void)old;
+	proxy_sync_service(&((struct proxy *)arg)->sync, o, false);
+}
+
+static void svc_delete(json_t *o, void *arg)
+{
+	proxy_sync_service(&((struct proxy *)arg)->sync, o, true);
+}
+
+static void slice_add(json_t *o, void *arg)
+{
+	proxy_sync_slice(&((struct proxy *)arg)->sync, o, false);
+}
+
+static void slice_update(json_t *old, json_t *o, void *arg)
+{
+	(void)old;
+	proxy_sync_slice(&((struct proxy *)arg)->sync, o, false);
+}
+
+static void slice_delete(json_t *o, void *arg)
+{
+	proxy_sync_slice(&((struct proxy *)arg)->sync, o, true);
+}
+
+static void node_seen(json_t *o, void *arg)
+{
+	struct proxy *p = arg;
+	const char *name = json_path_str(o, "metadata.name");
+	if (!name || strcmp(name, p->node_name))
+		return;
+	json_t *labels = json_path_get(o, "metadata.labels");
+	pthread_mutex_lock(&p->sync.mu);
+	bool changed = p->node_labels && !json_value_equal(p->node_labels, labels);
+	json_decref(p->node_labels);
+	p->node_labels = labels ? json_copy_deep(labels) : json_object();
+	pthread_mutex_unlock(&p->sync.mu);
+	if (changed) {
+		log_info("Node %s labels changed, full sync", name);
+		proxy_sync_request_full(&p->sync);
+	}
+}
+
+static void node_update(json_t *old, json_t *o, void *arg)
+{
+	(void)old;
+	node_seen(o, arg);
+}
+
+static void inf_error(const struct mk_err *e, void *arg)
+{
+	(void)arg;
+	log_warn("Watch failed, retrying: %s", mk_err_msg(e));
+}
+
+/* ---- health and metrics ---- */
+
+static enum MHD_Result http_answer(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version, const char *upload,
+				   size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	(void)con_cls;
+	struct proxy *p = cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return MHD_NO;
+	struct buf b = BUF_INIT;
+	unsigned code = 200;
+	const char *ctype = "application/json";
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/livez")) {
+		double last = 0;
+		bool ok = proxy_sync_healthy(&p->sync, &last);
+		code = ok ? 200 : 503;
+		metrics_add(ok ? MV_HEALTHZ_200 : MV_HEALTHZ_503, 1);
+		char *lu = time_rfc3339((time_t)last), *now = time_now_rfc3339();
+		buf_printf(&b, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}",
+			   lu, now);
+		free(lu);
+		free(now);
+	} else if (!strcmp(url, "/metrics")) {
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
+		metrics_write(&b);
+	} else {
+		code = 404;
+		ctype = "text/plain";
+		buf_append_str(&b, "404 page not found\n");
+	}
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(b.len, b.data ? b.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+	buf_free(&b);
+	MHD_add_response_header(r, "Content-Type", ctype);
+	enum MHD_Result ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static struct MHD_Daemon *serve(struct proxy *p, const char *addr, const char *what)
+{
+	if (!addr || !*addr)
+		return NULL;
+	char host[64];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
+		log_error("Bad %s bind address %s", what, addr);
+		return NULL;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+	if (!*host)
+		strcpy(host, "0.0.0.0");
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		log_error("Bad %s bind address %s", what, addr);
+		return NULL;
+	}
+	if (sa.sin_port == 0)
+		return NULL;
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
+		http_answer, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	if (!d)
+		log_error("Failed to serve %s on %s", what, addr);
+	else
+		log_info("Serving %s on %s", what, addr);
+	return d;
+}
+
+/* ---- threads ---- */
+
+static void *signal_thread(void *arg)
+{
+	struct proxy *p = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("Received signal %d, stopping", sig);
+	atomic_store(&p->stop, true);
+	proxy_sync_stop(&p->sync);
+	return NULL;
+}
+
+static void *synced_thread(void *arg)
+{
+	struct proxy *p = arg;
+	while (!atomic_load(&p->stop)) {
+		if (informer_wait_synced(p->svc_inf, 200) && informer_wait_synced(p->slice_inf, 200)) {
+			log_info("Caches are synced for service and endpoint slice config");
+			proxy_sync_set_synced(&p->sync, true, true);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static struct informer *start_informer(struct proxy *p, const char *path, const char *sel,
+				       const struct informer_handlers *h, struct mk_err **err)
+{
+	struct informer *inf = informer_new(p->client, path, sel, NULL, h, err);
+	if (!inf)
+		return NULL;
+	if (informer_start(inf, err) < 0) {
+		informer_free(inf);
+		return NULL;
+	}
+	return inf;
+}
+
+/* After parsing every string option is owned (defaults copied). */
+static void opts_own(struct flag *flags)
+{
+	for (struct flag *f = flags; f->name; f++)
+		if (f->type == FLAG_STRING && !f->seen && *(char **)f->target)
+			*(char **)f->target = xstrdup(*(char **)f->target);
+}
+
+static void opts_free(struct flag *flags)
+{
+	for (struct flag *f = flags; f->name; f++)
+		if (f->type == FLAG_STRING) {
+			free(*(char **)f->target);
+			*(char **)f->target = NULL;
+		}
+}
+
+int main(int argc, char **argv)
+{
+	struct proxy p = {0};
+	struct opts *o = &p.o;
+	o->mode = "iptables";
+	o->healthz_addr = "0.0.0.0:10256";
+	o->metrics_addr = "127.0.0.1:10249";
+	o->sync_ms = 30000;
+	o->min_sync_ms = 1000;
+	o->masq_bit = 14;
+	struct flag flags[] = {
+		{"master", FLAG_STRING, &o->master, "The address of the Kubernetes API server (overrides any value in kubeconfig)", false},
+		{"kubeconfig", FLAG_STRING, &o->kubeconfig, "Path to kubeconfig file with authorization information", false},
+		{"proxy-mode", FLAG_STRING, &o->mode, "Which proxy mode to use: 'iptables' or 'nftables'", false},
+		{"cluster-cidr", FLAG_STRING, &o->cluster_cidr, "The CIDR range of the pods in the cluster", false},
+		{"hostname-override", FLAG_STRING, &o->hostname, "If non-empty, will be used as the name of the Node", false},
+		{"iptables-sync-period", FLAG_DURATION, &o->sync_ms, "An interval at which rules are refreshed (default 30s)", false},
+		{"iptables-min-sync-period", FLAG_DURATION, &o->min_sync_ms, "The minimum period between rule resyncs (default 1s)", false},
+		{"masquerade-all", FLAG_BOOL, &o->masquerade_all, "SNAT all traffic sent via Service cluster IPs", false},
+		{"nodeport-addresses", FLAG_STRING, &o->nodeport_addresses, "CIDRs of the node IPs that accept NodePort traffic", false},
+		{"healthz-bind-address", FLAG_STRING, &o->healthz_addr, "IP:port for the health check server (default 0.0.0.0:10256)", false},
+		{"metrics-bind-address", FLAG_STRING, &o->metrics_addr, "IP:port for the metrics server (default 127.0.0.1:10249)", false},
+		{"config", FLAG_STRING, &o->config, "The path to the KubeProxyConfiguration file", false},
+		{"cleanup", FLAG_BOOL, &o->cleanup, "If true cleanup iptables and nftables rules and exit", false},
+		{"v", FLAG_INT, &o->verbosity, "number for the log level verbosity", false},
+		{NULL, 0, NULL, NULL, false},
+	};
+	struct mk_err *err = NULL;
+	int r = flags_parse(flags, argc, argv, &err);
+	if (r == 1) {
+		char *u = flags_usage("kube-proxy", "The Kubernetes network proxy runs on each node.", flags);
+		fputs(u, stdout);
+		free(u);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "Error: %s\n", mk_err_msg(err));
+		return 1;
+	}
+	opts_own(flags);
+	log_verbosity = (int)o->verbosity;
+	if (o->config && load_config(o, flags, &err) < 0) {
+		log_error("%s", mk_err_msg(err));
+		return 1;
+	}
+	const struct proxy_backend *backend;
+	if (!strcmp(o->mode, "iptables") || !*o->mode)
+		backend = &proxy_backend_iptables;
+	else if (!strcmp(o->mode, "nftables"))
+		backend = &proxy_backend_nftables;
+	else {
+		log_error("invalid proxy mode %s: must be iptables or nftables", o->mode);
+		return 1;
+	}
+
+	if (o->cleanup) {
+		int rc = 0;
+		if (proxy_backend_iptables.cleanup(&err) < 0) {
+			log_error("Failed to clean up iptables rules: %s", mk_err_msg(err));
+			mk_err_free(err);
+			err = NULL;
+			rc = 1;
+		}
+		if (proxy_backend_nftables.cleanup(&err) < 0) {
+			log_error("Failed to clean up nftables rules: %s", mk_err_msg(err));
+			rc = 1;
+		}
+		return rc;
+	}
+
+	char hn[256] = "";
+	if (o->hostname && *o->hostname)
+		snprintf(hn, sizeof(hn), "%s", o->hostname);
+	else if (gethostname(hn, sizeof(hn) - 1) < 0)
+		strcpy(hn, "localhost");
+	for (char *c = hn; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+	p.node_name = xstrdup(hn);
+
+	proxy_config_init(&p.cfg);
+	p.cfg.node_name = p.node_name;
+	p.cfg.cluster_cidr = o->cluster_cidr && *o->cluster_cidr ? o->cluster_cidr : NULL;
+	p.cfg.masquerade_all = o->masquerade_all;
+	p.cfg.masquerade_bit = (int)o->masq_bit;
+	p.np_cidrs = split_list(o->nodeport_addresses, &p.n_np_cidrs);
+	p.cfg.nodeport_cidrs = p.np_cidrs;
+	p.cfg.n_nodeport_cidrs = p.n_np_cidrs;
+	if (p.n_np_cidrs) {
+		struct in_addr lo;
+		inet_pton(AF_INET, "127.0.0.1", &lo);
+		bool any = false;
+		for (size_t i = 0; i < p.n_np_cidrs; i++)
+			any |= cidr_contains(p.np_cidrs[i], lo);
+		p.cfg.localhost_nodeports = any;
+	}
+	if (backend == &proxy_backend_nftables)
+		p.cfg.localhost_nodeports = false;
+	p.cfg.drop_invalid = !sysctl_nonzero("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal");
+	if (p.cfg.localhost_nodeports)
+		write_sysctl("/proc/sys/net/ipv4/conf/all/route_localnet", "1");
+	refresh_node_ips(&p);
+	log_info("Using %s Proxier, node %s, node IP %s", backend->name, p.node_name,
+		 p.node_ip ? p.node_ip : "(none)");
+
+	struct kubeconfig *kc = NULL;
+	if (o->kubeconfig || !o->master) {
+		kc = kubeconfig_load(o->kubeconfig, &err);
+		if (!kc) {
+			log_error("%s", mk_err_msg(err));
+			return 1;
+		}
+	}
+	p.client = client_new(o->master, kc, &err);
+	kubeconfig_free(kc);
+	if (!p.client) {
+		log_error("%s", mk_err_msg(err));
+		return 1;
+	}
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	proxy_sync_init(&p.sync, backend, &p.cfg, o->min_sync_ms, o->sync_ms);
+	pthread_t sig_th, synced_th;
+	pthread_create(&sig_th, NULL, signal_thread, &p);
+
+	p.healthz = serve(&p, o->healthz_addr, "healthz");
+	p.metrics = serve(&p, o->metrics_addr, "metrics");
+
+	struct informer_handlers sh = {.on_add = svc_add, .on_update = svc_update,
+				       .on_delete = svc_delete, .on_error = inf_error, .arg = &p};
+	struct informer_handlers eh = {.on_add = slice_add, .on_update = slice_update,
+				       .on_delete = slice_delete, .on_error = inf_error, .arg = &p};
+	struct informer_handlers nh = {.on_add = node_seen, .on_update = node_update,
+				       .on_error = inf_error, .arg = &p};
+	p.svc_inf = start_informer(&p, "/api/v1/services", PROXY_SELECTOR, &sh, &err);
+	if (p.svc_inf)
+		p.slice_inf = start_informer(&p, "/apis/discovery.k8s.io/v1/endpointslices",
+					     PROXY_SELECTOR, &eh, &err);
+	if (p.slice_inf)
+		p.node_inf = start_informer(&p, "/api/v1/nodes", NULL, &nh, &err);
+	int rc = 0;
+	if (!p.node_inf) {
+		log_error("Failed to start informers: %s", mk_err_msg(err));
+		rc = 1;
+		atomic_store(&p.stop, true);
+		pthread_kill(sig_th, SIGTERM);
+	} else {
+		pthread_create(&synced_th, NULL, synced_thread, &p);
+		proxy_sync_run(&p.sync);
+		atomic_store(&p.stop, true);
+		pthread_join(synced_th, NULL);
+	}
+	pthread_join(sig_th, NULL);
+	informer_free(p.node_inf);
+	informer_free(p.slice_inf);
+	informer_free(p.svc_inf);
+	if (p.healthz)
+		MHD_stop_daemon(p.healthz);
+	if (p.metrics)
+		MHD_stop_daemon(p.metrics);
+	proxy_sync_destroy(&p.sync);
+	client_free(p.client);
+	json_decref(p.node_labels);
+	for (size_t i = 0; i < p.n_node_ips; i++)
+		free(p.node_ips[i]);
+	free(p.node_ips);
+	for (size_t i = 0; i < p.n_np_cidrs; i++)
+		free(p.np_cidrs[i]);
+	free(p.np_cidrs);
+	free(p.node_ip);
+	free(p.node_name);
+	mk_err_free(err);
+	opts_free(flags);
+	return rc;
+}

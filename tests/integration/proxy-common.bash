@@ -1,0 +1,302 @@
+# Shared by proxy-iptables.bats and proxy-nftables.bats: a "node" network
+# namespace running kube-apiserver and kube-proxy, four busybox httpd
+# endpoints in namespaces of their own behind a bridge in the node namespace.
+#
+#   node ns: lo, br0 10.244.1.1/24 (pod network), eth0 (veth) 192.168.77.2/24
+#            (node IP, default route), API server on 127.0.0.1:$API_PORT
+#   ep ns i: eth0 10.244.1.1$i/24, busybox httpd :80 answering "ep$i"
+#
+# Everything lives in namespaces with random names, removed in teardown.
+
+need() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	for b in "$MK_BIN/kube-proxy" "$MK_BIN/kube-apiserver"; do
+		[ -x "$b" ] || skip "$b not built"
+	done
+	command -v kubectl >/dev/null || skip "kubectl missing"
+	command -v busybox >/dev/null || skip "busybox missing"
+	command -v iptables-legacy-save >/dev/null || skip "iptables-legacy missing"
+	command -v nft >/dev/null || skip "nft missing"
+}
+
+# Runs a command inside the node namespace.
+innode() {
+	ip netns exec "$NODE" "$@"
+}
+
+kc() {
+	ip netns exec "$NODE" env KUBECACHEDIR="$TMP/kcache" kubectl -s "http://127.0.0.1:$API_PORT" "$@"
+}
+
+cluster_setup() {
+	need
+	ID=$(printf '%04x%04x' $RANDOM $RANDOM)
+	NODE=mkpn-$ID
+	TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mk-proxy.XXXXXX")
+	EPS=()
+	PIDS=()
+	ip netns add "$NODE"
+	innode ip link set lo up
+	innode ip link add br0 type bridge
+	innode ip addr add 10.244.1.1/24 dev br0
+	innode ip link set br0 up
+	# the node's uplink: a veth pair whose far end stays in the node namespace
+	innode ip link add eth0 type veth peer name uplink
+	innode ip addr add 192.168.77.2/24 dev eth0
+	innode ip link set uplink up
+	innode ip link set eth0 up
+	innode ip route add default via 192.168.77.1 dev eth0
+	innode sysctl -qw net.ipv4.ip_forward=1
+	for i in 1 2 3 4; do
+		local ns=mkpe$i-$ID
+		EPS+=("$ns")
+		ip netns add "$ns"
+		ip netns exec "$ns" ip link set lo up
+		innode ip link add "veth$i" type veth peer name eth0 netns "$ns"
+		innode ip link set "veth$i" master br0 up
+		ip netns exec "$ns" ip addr add "10.244.1.1$i/24" dev eth0
+		ip netns exec "$ns" ip link set eth0 up
+		ip netns exec "$ns" ip route add default via 10.244.1.1
+		mkdir -p "$TMP/www$i"
+		echo "ep$i" >"$TMP/www$i/index.html"
+		head -c 3000000 /dev/zero >"$TMP/www$i/big"
+		ip netns exec "$ns" busybox httpd -f -p 80 -h "$TMP/www$i" 3>&- &
+		PIDS+=($!)
+	done
+	API_PORT=$((20000 + RANDOM % 20000))
+	mkdir -p "$TMP/data" "$TMP/kcache"
+	# `ip netns exec` execs the program: $! is the server itself
+	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-bind-address=0.0.0.0 --insecure-port="$API_PORT" --data-dir="$TMP/data" \
+		--service-cluster-ip-range=10.96.0.0/16 >"$TMP/apiserver.log" 2>&1 3>&- &
+	API_PID=$!
+	for _ in $(seq 1 100); do
+		innode curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	innode curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null
+	HEALTHZ_PORT=$((40000 + RANDOM % 10000))
+	METRICS_PORT=$((50000 + RANDOM % 10000))
+	PROXY_PID=
+}
+
+cluster_teardown() {
+	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	[ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for ns in "${EPS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "${NODE:-}" ] && ip netns del "$NODE" 2>/dev/null
+	[ -n "${NODE2:-}" ] && ip netns del "$NODE2" 2>/dev/null
+	if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
+		if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${PROXY_DEBUG:-}" ]; then
+			rm -rf "$TMP"
+		fi
+	fi
+	true
+}
+
+start_proxy() {
+	ip netns exec "$NODE" "$MK_BIN/kube-proxy" --master "http://127.0.0.1:$API_PORT" --proxy-mode="$MODE" \
+		--cluster-cidr=10.244.0.0/16 --hostname-override=node1 \
+		--nodeport-addresses=192.168.77.0/24 --iptables-min-sync-period=100ms \
+		--healthz-bind-address="127.0.0.1:$HEALTHZ_PORT" \
+		--metrics-bind-address="127.0.0.1:$METRICS_PORT" -v=2 "$@" \
+		>>"$TMP/proxy.log" 2>&1 3>&- &
+	PROXY_PID=$!
+}
+
+stop_proxy() {
+	kill "$PROXY_PID"
+	wait "$PROXY_PID" || true
+	PROXY_PID=
+}
+
+# create_service [extra spec yaml lines...]
+create_service() {
+	cat >"$TMP/svc.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+spec:
+  type: NodePort
+  ports:
+  - name: http
+    port: 80
+    targetPort: 80
+    protocol: TCP
+YAML
+	for l in "$@"; do echo "  $l" >>"$TMP/svc.yaml"; done
+	kc apply -f "$TMP/svc.yaml" >/dev/null
+	CIP=$(kc get svc web -o jsonpath='{.spec.clusterIP}')
+	NODEPORT=$(kc get svc web -o jsonpath='{.spec.ports[0].nodePort}')
+	[ -n "$CIP" ] && [ -n "$NODEPORT" ]
+}
+
+# set_endpoints N: the slice lists endpoints 1..N
+set_endpoints() {
+	{
+		cat <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abcde
+  namespace: default
+  labels:
+    kubernetes.io/service-name: web
+addressType: IPv4
+ports:
+- name: http
+  port: 80
+  protocol: TCP
+YAML
+		if [ "$1" = 0 ]; then
+			echo "endpoints: []"
+		else
+			echo "endpoints:"
+			for i in $(seq 1 "$1"); do
+				printf -- '- addresses: ["10.244.1.1%d"]\n  conditions: {ready: true}\n  nodeName: node1\n' "$i"
+			done
+		fi
+	} >"$TMP/slice.yaml"
+	kc apply -f "$TMP/slice.yaml" >/dev/null
+}
+
+# wait_for CMD...: retries for up to 10 s
+wait_for() {
+	for _ in $(seq 1 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+answers() {
+	innode curl -s --max-time 2 "http://$CIP/" | grep -q "^ep"
+}
+
+# hits N: curls the ClusterIP N times, prints "epX count" lines
+hits() {
+	innode bash -c "for i in \$(seq 1 $1); do curl -s --max-time 2 http://$CIP/; done" | sort | uniq -c
+}
+
+test_spread() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	local out
+	out=$(hits 400)
+	echo "$out"
+	[ "$(echo "$out" | wc -l)" = 4 ]
+	while read -r n ep; do
+		[ "$n" -ge 60 ] && [ "$n" -le 140 ] || { echo "$ep answered $n of 400"; return 1; }
+	done <<<"$out"
+}
+
+test_scale() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	set_endpoints 1
+	sleep 1.5
+	[ "$(hits 20)" = "     20 ep1" ]
+	set_endpoints 0
+	sleep 1.5
+	local start end rc
+	start=$(date +%s%N)
+	rc=0
+	innode curl -s --max-time 5 "http://$CIP/" || rc=$?
+	end=$(date +%s%N)
+	echo "curl exit $rc after $(((end - start) / 1000000)) ms"
+	[ "$rc" = 7 ]  # connection refused
+	[ $(((end - start) / 1000000)) -lt 1000 ]
+	set_endpoints 4
+	wait_for answers
+	[ "$(hits 100 | wc -l)" = 4 ]
+}
+
+test_nodeport() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
+}
+
+test_affinity() {
+	start_proxy
+	create_service "sessionAffinity: ClientIP"
+	set_endpoints 4
+	wait_for answers
+	local out
+	out=$(hits 30)
+	echo "$out"
+	[ "$(echo "$out" | wc -l)" = 1 ]
+}
+
+test_cleanup() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	stop_proxy
+	innode "$MK_BIN/kube-proxy" --cleanup
+	! innode iptables-legacy-save | grep -q KUBE-
+	! innode nft list tables | grep -q kube-proxy
+	! innode curl -s --max-time 1 "http://$CIP/"
+}
+
+# rules as the kernel has them, without counters
+rules_now() {
+	if [ "$MODE" = iptables ]; then
+		innode iptables-legacy-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+	else
+		innode nft list table ip kube-proxy
+	fi
+}
+
+test_restart() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	sleep 1
+	rules_now >"$TMP/before"
+	# a slow download through the ClusterIP survives the restart
+	innode curl -s --max-time 30 --limit-rate 500k -o "$TMP/big" "http://$CIP/big" 3>&- &
+	local dl=$!
+	sleep 1
+	kill -9 "$PROXY_PID"
+	wait "$PROXY_PID" 2>/dev/null || true
+	start_proxy
+	sleep 2
+	rules_now >"$TMP/after"
+	if [ "$MODE" = nftables ]; then
+		# objects re-created by a restart may be listed in another order
+		diff <(sort "$TMP/before") <(sort "$TMP/after")
+	else
+		diff "$TMP/before" "$TMP/after"
+	fi
+	wait "$dl"
+	[ "$(stat -c %s "$TMP/big")" = 3000000 ]
+}
+
+test_metrics() {
+	start_proxy
+	create_service
+	set_endpoints 4
+	wait_for answers
+	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
+	local m
+	m=$(innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics")
+	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
+	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]'
+	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9]'
+}
