@@ -328,6 +328,11 @@ struct api_filter *api_filter_new(const struct api_request *rq, const struct api
 	return f;
 }
 
+bool api_filter_empty(const struct api_filter *f)
+{
+	return !f || (!f->ls && !f->fs);
+}
+
 bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
 			const json_t *obj)
 {
@@ -610,7 +615,7 @@ static const char *top_metadata(const char *s)
 
 /* Appends the stored value with metadata.resourceVersion = rev to raw, by
  * splicing the text (no parse); parses only if the layout is unexpected. */
-static void append_with_rv(struct buf *raw, const char *value, int64_t rev)
+void api_append_with_rv(struct buf *raw, const char *value, int64_t rev)
 {
 	const char *md = top_metadata(value);
 	if (!md) {
@@ -693,7 +698,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 			if (raw) {
 				if (got)
 					buf_append_char(raw, ',');
-				append_with_rv(raw, l.items[i].value, l.items[i].mod_rev);
+				api_append_with_rv(raw, l.items[i].value, l.items[i].mod_rev);
 				got++;
 				free(last_key);
 				last_key = xstrdup(l.items[i].key);
