@@ -81,6 +81,11 @@ struct api_filter *api_filter_new(const struct api_request *rq, const struct api
 bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
 			const json_t *obj);
 void api_filter_free(struct api_filter *f);
+/* True if f selects everything (no label or field selector). */
+bool api_filter_empty(const struct api_filter *f);
+/* Appends a stored value (borrowed) with metadata.resourceVersion set to rev,
+ * splicing the text instead of parsing it when its layout allows. */
+void api_append_with_rv(struct buf *raw, const char *value, int64_t rev);
 
 /* Table answer wanted: the Accept header asks for as=Table. */
 bool api_wants_table(const struct api_request *rq);

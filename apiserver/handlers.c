@@ -245,6 +245,18 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 		*status = status_bad_request(msg);
 		return NULL;
 	}
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *mname = json_object_get(md, "name");
+	if ((md && !json_is_object(md) && !json_is_null(md)) || (mname && !json_is_string(mname))) {
+		cleanup_free char *msg = xasprintf(
+			"%s in version \"%s\" cannot be handled as a %s: metadata must be an object "
+			"and metadata.name a string",
+			want_kind, json_string_value(json_object_get(obj, "apiVersion")) ?: "",
+			want_kind);
+		json_decref(obj);
+		*status = status_bad_request(msg);
+		return NULL;
+	}
 	json_object_set_new(obj, "kind", json_string(want_kind));
 	json_object_set_new(obj, "apiVersion", json_string(want_api_version));
 	if (!json_is_object(json_object_get(obj, "metadata")))
@@ -326,6 +338,11 @@ struct api_filter *api_filter_new(const struct api_request *rq, const struct api
 		}
 	}
 	return f;
+}
+
+bool api_filter_empty(const struct api_filter *f)
+{
+	return !f || (!f->ls && !f->fs);
 }
 
 bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
@@ -610,7 +627,7 @@ static const char *top_metadata(const char *s)
 
 /* Appends the stored value with metadata.resourceVersion = rev to raw, by
  * splicing the text (no parse); parses only if the layout is unexpected. */
-static void append_with_rv(struct buf *raw, const char *value, int64_t rev)
+void api_append_with_rv(struct buf *raw, const char *value, int64_t rev)
 {
 	const char *md = top_metadata(value);
 	if (!md) {
@@ -693,7 +710,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 			if (raw) {
 				if (got)
 					buf_append_char(raw, ',');
-				append_with_rv(raw, l.items[i].value, l.items[i].mod_rev);
+				api_append_with_rv(raw, l.items[i].value, l.items[i].mod_rev);
 				got++;
 				free(last_key);
 				last_key = xstrdup(l.items[i].key);

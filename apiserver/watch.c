@@ -32,7 +32,8 @@ struct wevent {
 	enum store_event_type type;
 	int64_t rev;
 	char *value;
-	char *prev;
+	char *prev;    /* only kept when a selector needs it */
+	bool had_prev; /* the write replaced an existing value */
 	struct wevent *next;
 };
 
@@ -43,6 +44,7 @@ struct watch_stream {
 	const struct api_resource *r;
 	struct api_filter *filter;
 	bool table;
+	bool raw;      /* no selector, no Table: events are spliced as text */
 	char *include_object;
 	bool bookmarks;
 	bool columns_sent;
@@ -121,7 +123,8 @@ static void on_store_event(const struct store_event *ev, void *arg)
 			e->type = ev->type;
 			e->rev = ev->rev;
 			e->value = ev->value ? xstrdup(ev->value) : NULL;
-			e->prev = ev->prev_value ? xstrdup(ev->prev_value) : NULL;
+			e->had_prev = ev->prev_value != NULL;
+			e->prev = ev->prev_value && !ws->raw ? xstrdup(ev->prev_value) : NULL;
 			enqueue(ws, e);
 		}
 	}
@@ -165,6 +168,17 @@ static void render(struct watch_stream *ws, const struct wevent *e, struct buf *
 			json_pack("{s:s, s:s, s:{s:s}}", "kind", ws->r->kind, "apiVersion",
 				  api_resource_api_version(ws->r), "metadata", "resourceVersion", rv);
 		emit(ws, out, "BOOKMARK", bm);
+		return;
+	}
+	if (ws->raw) {
+		if (!e->value)
+			return;
+		const char *type = e->type == STORE_EVENT_DELETE ? "DELETED"
+				   : e->had_prev		  ? "MODIFIED"
+								  : "ADDED";
+		buf_printf(out, "{\"type\":\"%s\",\"object\":", type);
+		api_append_with_rv(out, e->value, e->rev);
+		buf_append_str(out, "}\n");
 		return;
 	}
 	cleanup_json json_t *obj = e->value ? api_object_from_store(e->value, e->rev) : NULL;
@@ -388,6 +402,7 @@ void watch_serve(struct api_request *rq, const struct api_resource *r, const cha
 	ws->r = r;
 	ws->filter = filter;
 	ws->table = api_wants_table(rq);
+	ws->raw = !ws->table && api_filter_empty(filter);
 	const char *inc = req_query(rq, "includeObject");
 	ws->include_object = inc ? xstrdup(inc) : NULL;
 	ws->bookmarks = req_query_bool(rq, "allowWatchBookmarks");

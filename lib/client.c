@@ -11,10 +11,10 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-#define CLIENT_CONNECT_TIMEOUT_S 10L
-#define CLIENT_REQUEST_TIMEOUT_S 60L
+#define CLIENT_CONNECT_TIMEOUT_S       10L
+#define CLIENT_REQUEST_TIMEOUT_S       60L
 #define CLIENT_WATCH_ANSWER_TIMEOUT_MS 60000LL
-#define CLIENT_USER_AGENT "mink8s/0.1"
+#define CLIENT_USER_AGENT	       "mink8s/0.1"
 
 struct client {
 	char *server;
@@ -70,7 +70,8 @@ struct client *client_new(const char *server, const struct kubeconfig *kc, struc
 		c->server[--n] = '\0';
 	if (kc) {
 		if (kubeconfig_token(kc))
-			c->auth_header = xasprintf("Authorization: Bearer %s", kubeconfig_token(kc));
+			c->auth_header =
+				xasprintf("Authorization: Bearer %s", kubeconfig_token(kc));
 		c->insecure = kubeconfig_insecure(kc);
 		if (kubeconfig_ca_file(kc))
 			c->ca_file = xstrdup(kubeconfig_ca_file(kc));
@@ -195,7 +196,8 @@ int client_status_error(const json_t *status, long http_code, struct mk_err **er
 	bool is_status = kind && strcmp(kind, "Status") == 0;
 	if (http_code == 0)
 		http_code = (long)json_integer_value(json_object_get(status, "code"));
-	const char *reason = is_status ? json_string_value(json_object_get(status, "reason")) : NULL;
+	const char *reason =
+		is_status ? json_string_value(json_object_get(status, "reason")) : NULL;
 	const char *msg = is_status ? json_string_value(json_object_get(status, "message")) : NULL;
 	int code = map_http_code(http_code, reason);
 	if (msg && *msg)
@@ -233,12 +235,12 @@ static int curl_error(CURLcode rc, const char *method, const char *url, const ch
 			  detail && *detail ? detail : curl_easy_strerror(rc));
 }
 
-#define SETOPT(h, opt, val)                                                    \
-	do {                                                                   \
-		CURLcode _rc = curl_easy_setopt((h), (opt), (val));            \
-		if (_rc != CURLE_OK)                                           \
-			return mk_err_set(err, MK_EIO, "curl option %s: %s", #opt, \
-					  curl_easy_strerror(_rc));            \
+#define SETOPT(h, opt, val)                                                                        \
+	do {                                                                                       \
+		CURLcode _rc = curl_easy_setopt((h), (opt), (val));                                \
+		if (_rc != CURLE_OK)                                                               \
+			return mk_err_set(err, MK_EIO, "curl option %s: %s", #opt,                 \
+					  curl_easy_strerror(_rc));                                \
 	} while (0)
 
 static int set_blob(CURL *h, CURLoption opt, const struct buf *b, const char *name,
@@ -371,8 +373,8 @@ json_t *client_request(struct client *c, const char *method, const char *path,
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
 		if (!text)
-			return mk_err_set(err, MK_EINVAL, "%s %s: body cannot be serialized", method,
-					  path),
+			return mk_err_set(err, MK_EINVAL, "%s %s: body cannot be serialized",
+					  method, path),
 			       NULL;
 	}
 	cleanup_buf struct buf out = BUF_INIT;
@@ -456,8 +458,7 @@ int client_delete(struct client *c, const char *path, const json_t *delete_optio
 
 /* ---- watch stream framing ---- */
 
-void client_watch_decoder_init(struct client_watch_decoder *d, client_watch_fn on_event,
-			       void *arg)
+void client_watch_decoder_init(struct client_watch_decoder *d, client_watch_fn on_event, void *arg)
 {
 	*d = (struct client_watch_decoder){.pending = BUF_INIT, .on_event = on_event, .arg = arg};
 }
@@ -508,9 +509,10 @@ int client_watch_decoder_feed(struct client_watch_decoder *d, const char *data, 
 				continue;
 			}
 			if (ch != '{') {
-				return mk_err_set(err, MK_EINVAL,
-						  "watch stream: unexpected byte 0x%02x between events",
-						  (unsigned char)ch);
+				return mk_err_set(
+					err, MK_EINVAL,
+					"watch stream: unexpected byte 0x%02x between events",
+					(unsigned char)ch);
 			}
 			start = i;
 			d->depth = 1;
@@ -565,8 +567,8 @@ int client_watch_decoder_feed(struct client_watch_decoder *d, const char *data, 
 struct watch_ctx {
 	CURL *h;
 	struct client_watch_decoder dec;
-	struct mk_err *err;   /* decoder failure */
-	long http_code;       /* 0 until the first body bytes */
+	struct mk_err *err;    /* decoder failure */
+	long http_code;	       /* 0 until the first body bytes */
 	struct buf error_body; /* body of a non-2xx answer */
 	const atomic_bool *cancel;
 	long long started_ns;
@@ -590,8 +592,8 @@ static size_t watch_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return r == 0 ? n : 0; /* a short count makes libcurl end the transfer */
 }
 
-static int watch_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
-			  curl_off_t ultotal, curl_off_t ulnow)
+static int watch_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			  curl_off_t ulnow)
 {
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	struct watch_ctx *w = userdata;
@@ -684,8 +686,8 @@ out:
 	return ret;
 }
 
-int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event,
-		 void *arg, struct mk_err **err)
+int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event, void *arg,
+		 struct mk_err **err)
 {
 	return client_watch_cancellable(c, path_with_query, on_event, arg, NULL, err);
 }

@@ -96,8 +96,8 @@ typedef int (*client_watch_fn)(const char *type, json_t *object, void *arg);
  * answer in time (MK_ETIMEOUT, see below; an idle stream after the answer is fine),
  * breaks off inside an event (MK_EUNAVAILABLE) or sends something that is not
  * an event (MK_EINVAL). ERROR events are passed to on_event like the others. */
-int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event,
-		 void *arg, struct mk_err **err);
+int client_watch(struct client *c, const char *path_with_query, client_watch_fn on_event, void *arg,
+		 struct mk_err **err);
 
 /* As client_watch; in addition the watch ends (returning 0) within about a
  * second after *cancel becomes true (cancel may be NULL). */
@@ -116,18 +116,17 @@ void client_free(struct client *c);
  * byte stream into JSON values (whitespace between them ignored, a value may
  * span any number of chunks) and passes each event to on_event. */
 struct client_watch_decoder {
-	struct buf pending;  /* bytes not yet consumed */
-	size_t scan;         /* scanning position inside pending */
-	int depth;           /* nesting depth at scan */
-	bool in_string;      /* scan is inside a string */
-	bool escape;         /* the previous byte was a backslash inside a string */
-	bool stopped;        /* on_event asked to stop */
+	struct buf pending; /* bytes not yet consumed */
+	size_t scan;	    /* scanning position inside pending */
+	int depth;	    /* nesting depth at scan */
+	bool in_string;	    /* scan is inside a string */
+	bool escape;	    /* the previous byte was a backslash inside a string */
+	bool stopped;	    /* on_event asked to stop */
 	client_watch_fn on_event;
 	void *arg;
 };
 
-void client_watch_decoder_init(struct client_watch_decoder *d, client_watch_fn on_event,
-			       void *arg);
+void client_watch_decoder_init(struct client_watch_decoder *d, client_watch_fn on_event, void *arg);
 /* Feeds len bytes. Returns 0, 1 once on_event asked to stop (the rest is
  * ignored), or -1 with MK_EINVAL for bytes that are not a watch event. */
 int client_watch_decoder_feed(struct client_watch_decoder *d, const char *data, size_t len,

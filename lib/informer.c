@@ -68,8 +68,9 @@ struct informer *informer_new(struct client *c, const char *path, const char *la
 			      struct mk_err **err)
 {
 	if (!c || !path || path[0] != '/' || strchr(path, '?'))
-		return mk_err_set(err, MK_EINVAL, "informer: path must be a collection path "
-						  "starting with / and without a query"),
+		return mk_err_set(err, MK_EINVAL,
+				  "informer: path must be a collection path "
+				  "starting with / and without a query"),
 		       NULL;
 	struct informer *inf = xcalloc(1, sizeof(*inf));
 	inf->c = c;
@@ -183,7 +184,8 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 		abort();
 	size_t i;
 	json_t *item;
-	json_array_foreach(items, i, item) {
+	json_array_foreach(items, i, item)
+	{
 		cleanup_free char *key = informer_key(item);
 		if (!key)
 			continue;
@@ -200,7 +202,8 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 	struct change *ch = xcalloc(cap, sizeof(*ch));
 	const char *key;
 	json_t *obj;
-	json_object_foreach(fresh, key, obj) {
+	json_object_foreach(fresh, key, obj)
+	{
 		json_t *old = json_object_get(inf->cache, key);
 		if (!old)
 			ch[n++] = (struct change){.new_obj = json_incref(obj)};
@@ -208,7 +211,8 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 			ch[n++] = (struct change){.old_obj = json_incref(old),
 						  .new_obj = json_incref(obj)};
 	}
-	json_object_foreach(inf->cache, key, obj) {
+	json_object_foreach(inf->cache, key, obj)
+	{
 		if (!json_object_get(fresh, key))
 			ch[n++] = (struct change){.old_obj = json_incref(obj)};
 	}
@@ -242,8 +246,8 @@ static int do_list(struct informer *inf, struct mk_err **err)
 
 struct watch_state {
 	struct informer *inf;
-	bool expired;          /* ERROR 410 seen */
-	struct mk_err *error;  /* other ERROR event */
+	bool expired;	      /* ERROR 410 seen */
+	struct mk_err *error; /* other ERROR event */
 	unsigned events;
 };
 
@@ -300,8 +304,9 @@ static char *watch_path(struct informer *inf)
 	pthread_mutex_lock(&inf->lock);
 	cleanup_free char *rv = client_query_escape(inf->rv);
 	pthread_mutex_unlock(&inf->lock);
-	unsigned timeout = WATCH_TIMEOUT_MIN_S +
-			   (unsigned)rand_r(&inf->seed) % (WATCH_TIMEOUT_MAX_S - WATCH_TIMEOUT_MIN_S);
+	unsigned timeout =
+		WATCH_TIMEOUT_MIN_S +
+		(unsigned)rand_r(&inf->seed) % (WATCH_TIMEOUT_MAX_S - WATCH_TIMEOUT_MIN_S);
 	buf_printf(&p, "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%u",
 		   inf->path, rv, timeout);
 	if (inf->label_selector) {
@@ -438,8 +443,7 @@ json_t *informer_list(struct informer *inf)
 	const char *key;
 	json_t *obj;
 	pthread_mutex_lock(&inf->lock);
-	json_object_foreach(inf->cache, key, obj)
-		json_array_append(arr, obj);
+	json_object_foreach(inf->cache, key, obj) json_array_append(arr, obj);
 	pthread_mutex_unlock(&inf->lock);
 	return arr;
 }

@@ -91,8 +91,9 @@ static int b64_decode(const char *s, struct buf *out, const char *field, struct 
 			continue;
 		int v = b64_value(c);
 		if (v < 0)
-			return mk_err_set(err, MK_EINVAL, "%s: illegal base64 data at input byte %zu",
-					  field, (size_t)(p - s));
+			return mk_err_set(err, MK_EINVAL,
+					  "%s: illegal base64 data at input byte %zu", field,
+					  (size_t)(p - s));
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;
 		if (bits >= 8) {
@@ -111,7 +112,8 @@ static void absolutize(json_t *entries, const char *inner, const char *const *fi
 	json_t *e;
 	if (!json_is_array(entries) || !dir)
 		return;
-	json_array_foreach(entries, i, e) {
+	json_array_foreach(entries, i, e)
+	{
 		json_t *o = json_object_get(e, inner);
 		if (!json_is_object(o))
 			continue;
@@ -155,7 +157,8 @@ static json_t *find_named(json_t *merged, const char *list, const char *inner, c
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(merged, list), i, e) {
+	json_array_foreach(json_object_get(merged, list), i, e)
+	{
 		const char *n = json_string_value(json_object_get(e, "name"));
 		if (n && strcmp(n, name) == 0) {
 			json_t *o = json_object_get(e, inner);
@@ -205,8 +208,8 @@ static int resolve(struct kubeconfig *kc, json_t *merged, const char *context, s
 		kc->server = dup_field(cluster, "server");
 		kc->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
 		kc->ca_file = dup_field(cluster, "certificate-authority");
-		const char *d = json_string_value(json_object_get(cluster,
-								  "certificate-authority-data"));
+		const char *d =
+			json_string_value(json_object_get(cluster, "certificate-authority-data"));
 		if (d && b64_decode(d, &kc->ca_data, "certificate-authority-data", err) < 0)
 			return -1;
 	}
@@ -225,7 +228,8 @@ static int resolve(struct kubeconfig *kc, json_t *merged, const char *context, s
 			cleanup_buf struct buf tok = BUF_INIT;
 			cleanup_err struct mk_err *terr = NULL;
 			if (read_file(tf, &tok, &terr) < 0)
-				return mk_err_set(err, MK_EINVAL, "tokenFile: %s", mk_err_msg(terr));
+				return mk_err_set(err, MK_EINVAL, "tokenFile: %s",
+						  mk_err_msg(terr));
 			while (tok.len && strchr(" \t\r\n", tok.data[tok.len - 1]))
 				tok.data[--tok.len] = '\0';
 			kc->token = buf_steal(&tok);
@@ -298,7 +302,8 @@ struct kubeconfig *kubeconfig_load(const char *path, struct mk_err **err)
 		if (env && *env) {
 			cleanup_free char *list = xstrdup(env);
 			char *save = NULL;
-			for (char *p = strtok_r(list, ":", &save); p; p = strtok_r(NULL, ":", &save))
+			for (char *p = strtok_r(list, ":", &save); p;
+			     p = strtok_r(NULL, ":", &save))
 				if (load_file(merged, p, true, &found, err) < 0)
 					return NULL;
 		}

@@ -49,7 +49,7 @@ struct call {
 
 struct loop {
 	int epfd;
-	struct source *sources;   /* live */
+	struct source *sources;	  /* live */
 	struct source *graveyard; /* dead, waiting for the batch to end */
 	struct source *wake;
 	struct source *sig;
@@ -170,8 +170,8 @@ int loop_fd_del(struct loop *l, int fd)
 static void timer_insert(struct loop *l, struct timer *t)
 {
 	struct timer **pp = &l->timers;
-	while (*pp && ((*pp)->due_ns < t->due_ns ||
-		       ((*pp)->due_ns == t->due_ns && (*pp)->id < t->id)))
+	while (*pp &&
+	       ((*pp)->due_ns < t->due_ns || ((*pp)->due_ns == t->due_ns && (*pp)->id < t->id)))
 		pp = &(*pp)->next;
 	t->next = *pp;
 	*pp = t;

@@ -15,9 +15,9 @@
 
 struct loop;
 
-#define LOOP_READ 0x1u
+#define LOOP_READ  0x1u
 #define LOOP_WRITE 0x2u
-#define LOOP_HUP 0x4u /* reported only: hang-up or error on the fd */
+#define LOOP_HUP   0x4u /* reported only: hang-up or error on the fd */
 
 typedef void (*loop_fd_fn)(struct loop *l, int fd, unsigned events, void *arg);
 typedef void (*loop_timer_fn)(struct loop *l, uint64_t id, void *arg);

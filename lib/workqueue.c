@@ -13,9 +13,9 @@
 #include "xalloc.h"
 
 #define WORKQUEUE_DEFAULT_BASE_MS 5
-#define WORKQUEUE_DEFAULT_MAX_MS (1000 * 1000)
-#define WORKQUEUE_BUCKET_QPS 10.0
-#define WORKQUEUE_BUCKET_BURST 100.0
+#define WORKQUEUE_DEFAULT_MAX_MS  (1000 * 1000)
+#define WORKQUEUE_BUCKET_QPS	  10.0
+#define WORKQUEUE_BUCKET_BURST	  100.0
 
 struct delayed {
 	char *key;
@@ -27,7 +27,7 @@ struct workqueue {
 	pthread_cond_t cond; /* signalled on add, done-requeue and shutdown */
 	char **fifo;
 	size_t head, tail, cap;
-	json_t *dirty;      /* keys that need processing (queued or re-added) */
+	json_t *dirty;	    /* keys that need processing (queued or re-added) */
 	json_t *processing; /* keys handed out and not done */
 	json_t *failures;   /* key -> failure count */
 	struct delayed *delayed;
@@ -258,7 +258,8 @@ static char *get_until(struct workqueue *q, long long deadline_ns, bool *shutdow
 		}
 		if (deadline_ns && time_mono_ns() >= deadline_ns)
 			goto out;
-		struct timespec ts = {.tv_sec = wake / 1000000000LL, .tv_nsec = wake % 1000000000LL};
+		struct timespec ts = {.tv_sec = wake / 1000000000LL,
+				      .tv_nsec = wake % 1000000000LL};
 		int rc = pthread_cond_timedwait(&q->cond, &q->lock, &ts);
 		if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
 			abort();

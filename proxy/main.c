@@ -24,6 +24,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "routes.h"
 #include "sync.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -286,9 +287,32 @@ static void slice_delete(json_t *o, void *arg)
 	proxy_sync_slice(&((struct proxy *)arg)->sync, o, true);
 }
 
+/* Other nodes' podCIDR routes (with --cluster-cidr): recomputed from the
+ * informer's cache on every Node event, on the informer's thread. */
+static void routes_update(struct proxy *p)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	if (!p->cfg.cluster_cidr || !p->node_inf)
+		return;
+	pthread_mutex_lock(&mu);
+	json_t *nodes = informer_list(p->node_inf);
+	size_t n = 0;
+	struct route_want *w = routes_wanted(nodes, p->node_name, &n);
+	json_decref(nodes);
+	struct mk_err *err = NULL;
+	if (routes_apply(w, n, &err) < 0)
+		log_error("Failed to sync pod routes: %s", mk_err_msg(err));
+	else
+		log_v(2, "Pod routes synced: %zu routes to other nodes", n);
+	mk_err_free(err);
+	routes_free(w, n);
+	pthread_mutex_unlock(&mu);
+}
+
 static void node_seen(json_t *o, void *arg)
 {
 	struct proxy *p = arg;
+	routes_update(p);
 	const char *name = json_path_str(o, "metadata.name");
 	if (!name || strcmp(name, p->node_name))
 		return;
@@ -308,6 +332,12 @@ static void node_update(json_t *old, json_t *o, void *arg)
 {
 	(void)old;
 	node_seen(o, arg);
+}
+
+static void node_delete(json_t *o, void *arg)
+{
+	(void)o;
+	routes_update(arg);
 }
 
 static void inf_error(const struct mk_err *e, void *arg)
@@ -414,6 +444,10 @@ static void *synced_thread(void *arg)
 		if (informer_wait_synced(p->svc_inf, 200) && informer_wait_synced(p->slice_inf, 200)) {
 			log_info("Caches are synced for service and endpoint slice config");
 			proxy_sync_set_synced(&p->sync, true, true);
+			/* node events before the informer was published were skipped */
+			while (!atomic_load(&p->stop) && !informer_wait_synced(p->node_inf, 200))
+				;
+			routes_update(p);
 			break;
 		}
 	}
@@ -588,7 +622,7 @@ int main(int argc, char **argv)
 	struct informer_handlers eh = {.on_add = slice_add, .on_update = slice_update,
 				       .on_delete = slice_delete, .on_error = inf_error, .arg = &p};
 	struct informer_handlers nh = {.on_add = node_seen, .on_update = node_update,
-				       .on_error = inf_error, .arg = &p};
+				       .on_delete = node_delete, .on_error = inf_error, .arg = &p};
 	p.svc_inf = start_informer(&p, "/api/v1/services", PROXY_SELECTOR, &sh, &err);
 	if (p.svc_inf)
 		p.slice_inf = start_informer(&p, "/apis/discovery.k8s.io/v1/endpointslices",

@@ -45,6 +45,8 @@
  * anonymous map of one service's endpoints). */
 #define BATCH_PAGE (256 * 1024)
 #define BATCH_OVERRUN (256 * 1024)
+/* elements per set-element message (about 100 bytes each) */
+#define ELEMS_PER_MSG 512
 
 struct nft_backend {
 	bool initialized;            /* a full sync succeeded */
@@ -1031,35 +1033,42 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 						c->service, c->name);
 	}
 
-	/* map elements: a full sync refills every map, a partial one sends the diff */
+	/* map elements: a full sync refills every map, a partial one sends the
+	 * diff; all deletions (removed keys, changed values) before any addition,
+	 * in messages of at most ELEMS_PER_MSG elements */
 	json_t *new_elems[NFTR_N_MAPS];
 	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
 		enum nftr_map mp = (enum nftr_map)mi;
+		const char *mname = nftr_maps[mi].name;
 		new_elems[mi] = json_object();
-		struct nftnl_set *del = set_new(nftr_maps[mi].name);
-		struct nftnl_set *add = set_new(nftr_maps[mi].name);
-		size_t n_del = 0, n_add = 0;
+		struct nftnl_set *chunk = set_new(mname);
+		size_t n = 0;
+#define FLUSH_CHUNK(type)                                      \
+	do {                                                   \
+		if (n) {                                       \
+			send_elems(&bt, chunk, type, mname);   \
+			nftnl_set_free(chunk);                 \
+			chunk = set_new(mname);                \
+			n = 0;                                 \
+		}                                              \
+	} while (0)
+		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
-			char *v = elem_value(e);
+			char *val = elem_value(e);
 			json_t *old = json_object_get(b->elems[mi], e->key);
-			if (!full && old && !strcmp(json_string_value(old), v)) {
-				json_object_set_new(new_elems[mi], e->key, json_string(v));
-				free(v);
-				continue;
+			add[i] = full || !old || strcmp(json_string_value(old), val);
+			if (!full && old && add[i]) {
+				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
+				if (++n == ELEMS_PER_MSG)
+					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 			}
-			if (!full && old) {
-				nftnl_set_elem_add(del, elem_new(mp, e, false));
-				n_del++;
-			}
-			nftnl_set_elem_add(add, elem_new(mp, e, true));
-			n_add++;
-			json_object_set_new(new_elems[mi], e->key, json_string(v));
-			free(v);
+			json_object_set_new(new_elems[mi], e->key, json_string(val));
+			free(val);
 		}
 		if (full) {
 			/* a set message without elements flushes the set */
-			send_set(&bt, del, NFT_MSG_DELSETELEM, nftr_maps[mi].name);
+			send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
 		} else {
 			const char *k;
 			json_t *v;
@@ -1080,16 +1089,23 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 				e.proto = !strcmp(proto, "udp") ? IPPROTO_UDP :
 					  !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP;
 				e.port = (uint16_t)port;
-				nftnl_set_elem_add(del, elem_new(mp, &e, false));
-				n_del++;
+				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
+				if (++n == ELEMS_PER_MSG)
+					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 			}
-			if (n_del)
-				send_elems(&bt, del, NFT_MSG_DELSETELEM, nftr_maps[mi].name);
+			FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 		}
-		if (n_add)
-			send_elems(&bt, add, NFT_MSG_NEWSETELEM, nftr_maps[mi].name);
-		nftnl_set_free(del);
-		nftnl_set_free(add);
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			if (!add[i])
+				continue;
+			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
+			if (++n == ELEMS_PER_MSG)
+				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+		}
+		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+#undef FLUSH_CHUNK
+		nftnl_set_free(chunk);
+		free(add);
 	}
 
 	/* stale per-service chains and affinity sets */

@@ -335,11 +335,6 @@ static void *binder_main(void *arg)
 	}
 }
 
-static struct client *client_like(struct client *c, struct mk_err **err)
-{
-	return client_new(client_server(c), NULL, err);
-}
-
 int scheduler_run(struct client *c, const struct scheduler_options *opts,
 		  volatile sig_atomic_t *stop, struct mk_err **err)
 {
@@ -361,11 +356,11 @@ int scheduler_run(struct client *c, const struct scheduler_options *opts,
 	bool ev_started = false;
 
 	for (size_t i = 0; i < BINDERS; i++) {
-		s.binder[i] = client_like(c, err);
+		s.binder[i] = client_dup(c, err);
 		if (!s.binder[i])
 			goto out;
 	}
-	s.events = client_like(c, err);
+	s.events = client_dup(c, err);
 	if (!s.events)
 		goto out;
 	struct informer_handlers nh = {.on_add = node_changed, .on_update = node_updated,

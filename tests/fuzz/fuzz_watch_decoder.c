@@ -39,8 +39,8 @@ static int run(const char *data, size_t size, size_t step, struct buf *log)
 		size_t n = size - off < step ? size - off : step;
 		r = client_watch_decoder_feed(&d, data + off, n, &err);
 	}
-	if (r < 0 && (mk_err_code(err) != MK_EINVAL ||
-		      strncmp(mk_err_msg(err), "watch stream: ", 14) != 0))
+	if (r < 0 &&
+	    (mk_err_code(err) != MK_EINVAL || strncmp(mk_err_msg(err), "watch stream: ", 14) != 0))
 		abort(); /* every failure is a described EINVAL */
 	mk_err_free(err);
 	client_watch_decoder_free(&d);

@@ -105,8 +105,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "error: %s\n", mk_err_msg(err));
 		return 1;
 	}
-	struct informer_handlers h = {.on_add = on_add, .on_update = on_update,
-				      .on_delete = on_delete, .on_error = on_error};
+	struct informer_handlers h = {.on_add = on_add,
+				      .on_update = on_update,
+				      .on_delete = on_delete,
+				      .on_error = on_error};
 	struct informer *inf = informer_new(c, path, selector, NULL, &h, &err);
 	if (!inf || informer_start(inf, &err) < 0) {
 		fprintf(stderr, "error: %s\n", mk_err_msg(err));

@@ -81,6 +81,7 @@ cluster_setup() {
 
 cluster_teardown() {
 	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
+	[ -n "${PROXY2_PID:-}" ] && kill "$PROXY2_PID" 2>/dev/null && wait "$PROXY2_PID" 2>/dev/null
 	[ -n "${API_PID:-}" ] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
@@ -299,4 +300,45 @@ test_metrics() {
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]'
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9]'
+}
+
+# make_node NAME PODCIDR INTERNALIP
+make_node() {
+	cat >"$TMP/node-$1.yaml" <<YAML
+apiVersion: v1
+kind: Node
+metadata:
+  name: $1
+spec:
+  podCIDR: $2
+  podCIDRs: [$2]
+YAML
+	kc apply -f "$TMP/node-$1.yaml" >/dev/null
+	kc patch node "$1" --subresource=status --type=merge \
+		-p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$3\"}]}}" >/dev/null
+}
+
+test_routes() {
+	make_node node1 10.244.1.0/24 192.168.77.2
+	make_node node2 10.244.2.0/24 192.168.77.3
+	# the second node: the far end of node1's uplink
+	NODE2=mkpn2-$ID
+	ip netns add "$NODE2"
+	innode ip link set uplink netns "$NODE2"
+	ip netns exec "$NODE2" ip link set lo up
+	ip netns exec "$NODE2" ip addr add 192.168.77.3/24 dev uplink
+	ip netns exec "$NODE2" ip link set uplink up
+	ip netns exec "$NODE2" "$MK_BIN/kube-proxy" --master "http://192.168.77.2:$API_PORT" \
+		--proxy-mode="$MODE" --cluster-cidr=10.244.0.0/16 --hostname-override=node2 \
+		--healthz-bind-address= --metrics-bind-address= -v=2 >>"$TMP/proxy2.log" 2>&1 3>&- &
+	PROXY2_PID=$!
+	wait_for bash -c "ip -n $NODE2 route show 10.244.1.0/24 | grep -q 'via 192.168.77.2 dev uplink proto 67'"
+	# its own podCIDR is the CNI bridge's business
+	[ -z "$(ip -n "$NODE2" route show 10.244.2.0/24)" ]
+	# a node that goes away takes its route along
+	kc delete node node1 >/dev/null
+	wait_for bash -c "[ -z \"\$(ip -n $NODE2 route show 10.244.1.0/24)\" ]"
+	kill "$PROXY2_PID"
+	wait "$PROXY2_PID" || true
+	PROXY2_PID=
 }

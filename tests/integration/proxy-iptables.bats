@@ -46,3 +46,7 @@ teardown() {
 @test "iptables: healthz and metrics" {
 	test_metrics
 }
+
+@test "iptables: a second node gets the route to the first node's podCIDR" {
+	test_routes
+}

@@ -43,3 +43,7 @@ teardown() {
 @test "nftables: healthz and metrics" {
 	test_metrics
 }
+
+@test "nftables: a second node gets the route to the first node's podCIDR" {
+	test_routes
+}

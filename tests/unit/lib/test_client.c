@@ -44,7 +44,8 @@ static int collect(const char *type, json_t *obj, void *arg)
 static const char stream[] =
 	"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"},"
 	"\"data\":\"braces } { ] [ and \\\"quotes\\\" and \\\\\"}}\n"
-	"{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"b\",\"list\":[1,{\"x\":[]}]}}}\n"
+	"{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"b\",\"list\":[1,{\"x\":[]}]}}}"
+	"\n"
 	"\r\n  {\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"\\u00e9\\\\\"}}}"
 	"{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"9\"}}}\n";
 static const char stream_log[] = "ADDED a;MODIFIED b;DELETED \xc3\xa9\\;BOOKMARK -;";
@@ -124,13 +125,13 @@ struct fake {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	json_t *objects; /* name -> pod */
-	json_t *log;     /* events in order, each with its revision */
+	json_t *log;	 /* events in order, each with its revision */
 	long rv, compacted;
 	int gen;      /* bumped to end open watches */
 	bool closing; /* the daemon is stopping */
 	size_t chunk; /* max bytes per write of a watch stream */
 	atomic_int lists, watches;
-	json_t *last; /* the last /echo request */
+	json_t *last;			      /* the last /echo request */
 	char *tls_cert, *tls_key, *tls_trust; /* PEM; HTTPS when tls_cert is set */
 };
 
@@ -149,8 +150,8 @@ struct watch_reader {
 
 static void fake_log_locked(struct fake *f, const char *type, json_t *obj)
 {
-	json_array_append_new(f->log, json_pack("{s:s,s:O,s:I}", "type", type, "object", obj,
-						"rv", (json_int_t)f->rv));
+	json_array_append_new(f->log, json_pack("{s:s,s:O,s:I}", "type", type, "object", obj, "rv",
+						(json_int_t)f->rv));
 	pthread_cond_broadcast(&f->cond);
 }
 
@@ -219,7 +220,8 @@ static ssize_t watch_read(void *cls, uint64_t pos, char *out, size_t max)
 				}
 				buf_printf(&w->out,
 					   "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
-					   "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+					   "\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+					   "\"Failure\","
 					   "\"message\":\"too old resource version: %ld (%ld)\","
 					   "\"reason\":\"Expired\",\"code\":410}}\n",
 					   w->rv, f->compacted);
@@ -228,13 +230,14 @@ static ssize_t watch_read(void *cls, uint64_t pos, char *out, size_t max)
 			}
 			size_t i;
 			json_t *ev;
-			json_array_foreach(f->log, i, ev) {
+			json_array_foreach(f->log, i, ev)
+			{
 				long rv = (long)json_integer_value(json_object_get(ev, "rv"));
 				if (rv <= w->rv)
 					continue;
-				cleanup_json json_t *wire = json_pack("{s:O,s:O}", "type",
-					json_object_get(ev, "type"), "object",
-					json_object_get(ev, "object"));
+				cleanup_json json_t *wire =
+					json_pack("{s:O,s:O}", "type", json_object_get(ev, "type"),
+						  "object", json_object_get(ev, "object"));
 				cleanup_free char *line = json_dump_compact(wire);
 				buf_printf(&w->out, "%s\n", line);
 				w->rv = rv;
@@ -278,8 +281,8 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned code, co
 
 static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned code, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-								 MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(r, "Content-Type", "text/plain");
 	enum MHD_Result ret = MHD_queue_response(conn, code, r);
 	MHD_destroy_response(r);
@@ -295,7 +298,8 @@ static enum MHD_Result serve_pods(struct fake *f, struct MHD_Connection *conn)
 		json_t *items = json_array();
 		const char *k;
 		json_t *v;
-		json_object_foreach(f->objects, k, v) {
+		json_object_foreach(f->objects, k, v)
+		{
 			/* list items come without kind, like upstream's */
 			json_t *copy = json_deep_copy(v);
 			json_object_del(copy, "kind");
@@ -305,22 +309,22 @@ static enum MHD_Result serve_pods(struct fake *f, struct MHD_Connection *conn)
 		char rv[32];
 		snprintf(rv, sizeof(rv), "%ld", f->rv);
 		pthread_mutex_unlock(&f->lock);
-		cleanup_json json_t *list = json_pack("{s:s,s:s,s:{s:s},s:o}", "kind", "PodList",
-						      "apiVersion", "v1", "metadata",
-						      "resourceVersion", rv, "items", items);
+		cleanup_json json_t *list =
+			json_pack("{s:s,s:s,s:{s:s},s:o}", "kind", "PodList", "apiVersion", "v1",
+				  "metadata", "resourceVersion", rv, "items", items);
 		return reply_json(conn, 200, list);
 	}
 	atomic_fetch_add(&f->watches, 1);
-	const char *rv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-						     "resourceVersion");
+	const char *rv =
+		MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "resourceVersion");
 	struct watch_reader *w = xcalloc(1, sizeof(*w));
 	w->f = f;
 	w->rv = rv ? atol(rv) : 0;
 	pthread_mutex_lock(&f->lock);
 	w->gen = f->gen;
 	pthread_mutex_unlock(&f->lock);
-	struct MHD_Response *r =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, watch_read, w, watch_free);
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+								   watch_read, w, watch_free);
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	enum MHD_Result ret = MHD_queue_response(conn, 200, r);
 	MHD_destroy_response(r);
@@ -348,15 +352,15 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *conn, cons
 		return serve_pods(f, conn);
 	if (strncmp(url, "/status/", 8) == 0) {
 		/* /status/<code>?reason=R&message=M: a Status answer */
-		const char *reason = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-								 "reason");
-		const char *msg = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-							      "message");
+		const char *reason =
+			MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "reason");
+		const char *msg =
+			MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "message");
 		int code = atoi(url + 8);
-		cleanup_json json_t *st = json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:i}", "kind",
-						    "Status", "apiVersion", "v1", "metadata",
-						    "status", "Failure", "message", msg ? msg : "",
-						    "reason", reason ? reason : "", "code", code);
+		cleanup_json json_t *st =
+			json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:i}", "kind", "Status", "apiVersion",
+				  "v1", "metadata", "status", "Failure", "message", msg ? msg : "",
+				  "reason", reason ? reason : "", "code", code);
 		return reply_json(conn, (unsigned)code, st);
 	}
 	if (strcmp(url, "/text") == 0)
@@ -395,20 +399,21 @@ static void fake_start(struct fake *f)
 	f->closing = false;
 	pthread_mutex_unlock(&f->lock);
 	/* loopback only */
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(f->port),
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons(f->port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
 	if (f->tls_cert)
-		f->d = MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, fake_handler, f,
-					MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-					1u, MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f,
-					MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert,
-					MHD_OPTION_HTTPS_MEM_KEY, f->tls_key,
-					MHD_OPTION_HTTPS_MEM_TRUST, f->tls_trust, MHD_OPTION_END);
+		f->d = MHD_start_daemon(
+			flags | MHD_USE_TLS, 0, NULL, NULL, fake_handler, f, MHD_OPTION_SOCK_ADDR,
+			&sin, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED,
+			fake_completed, f, MHD_OPTION_HTTPS_MEM_CERT, f->tls_cert,
+			MHD_OPTION_HTTPS_MEM_KEY, f->tls_key, MHD_OPTION_HTTPS_MEM_TRUST,
+			f->tls_trust, MHD_OPTION_END);
 	else
-		f->d = MHD_start_daemon(flags, 0, NULL, NULL, fake_handler, f,
-					MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-					1u, MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f,
+		f->d = MHD_start_daemon(flags, 0, NULL, NULL, fake_handler, f, MHD_OPTION_SOCK_ADDR,
+					&sin, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+					MHD_OPTION_NOTIFY_COMPLETED, fake_completed, f,
 					MHD_OPTION_END);
 	assert_non_null(f->d);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -480,10 +485,11 @@ static void test_requests(void **state)
 {
 	(void)state;
 	struct fake *f = fake_new();
-	static const char kc_text[] = "current-context: x\n"
-				      "clusters: [{name: x, cluster: {server: 'http://ignored:1'}}]\n"
-				      "contexts: [{name: x, context: {cluster: x, user: u}}]\n"
-				      "users: [{name: u, user: {token: s3cret}}]\n";
+	static const char kc_text[] =
+		"current-context: x\n"
+		"clusters: [{name: x, cluster: {server: 'http://ignored:1'}}]\n"
+		"contexts: [{name: x, context: {cluster: x, user: u}}]\n"
+		"users: [{name: u, user: {token: s3cret}}]\n";
 	cleanup_err struct mk_err *err = NULL;
 	struct kubeconfig *kc = kubeconfig_parse(kc_text, strlen(kc_text), NULL, NULL, &err);
 	assert_non_null(kc);
@@ -528,7 +534,8 @@ static void test_requests(void **state)
 	assert_int_equal(client_delete(c, "/echo/delete", opts, &err), 0);
 	pthread_mutex_lock(&f->lock);
 	assert_string_equal(json_path_str(f->last, "method"), "DELETE");
-	assert_string_equal(json_path_str(f->last, "body"), "{\"propagationPolicy\":\"Foreground\"}");
+	assert_string_equal(json_path_str(f->last, "body"),
+			    "{\"propagationPolicy\":\"Foreground\"}");
 	pthread_mutex_unlock(&f->lock);
 
 	r = client_list(c, "/echo/list", "app in (a,b),tier!=x", "", &err);
@@ -588,9 +595,9 @@ static void test_status_errors(void **state)
 	}
 	/* the same Status inside a watch stream */
 	cleanup_err struct mk_err *err = NULL;
-	assert_int_equal(client_watch(c, "/status/410?reason=Expired&message=gone", collect, NULL,
-				      &err),
-			 -1);
+	assert_int_equal(
+		client_watch(c, "/status/410?reason=Expired&message=gone", collect, NULL, &err),
+		-1);
 	assert_int_equal(mk_err_code(err), MK_EEXPIRED);
 	assert_string_equal(mk_err_msg(err), "gone");
 	client_free(c);
@@ -648,9 +655,9 @@ static void test_watch_stream(void **state)
 	struct client *c = fake_client(f);
 	struct collected col = {.log = BUF_INIT, .stop_after = 4};
 	cleanup_err struct mk_err *err = NULL;
-	assert_int_equal(client_watch(c, "/api/v1/pods?watch=1&resourceVersion=100", collect, &col,
-				      &err),
-			 0);
+	assert_int_equal(
+		client_watch(c, "/api/v1/pods?watch=1&resourceVersion=100", collect, &col, &err),
+		0);
 	assert_string_equal(buf_str(&col.log), "ADDED a;ADDED b;MODIFIED a;DELETED b;");
 
 	/* the server ending the stream ends the watch with 0 */
@@ -659,9 +666,9 @@ static void test_watch_stream(void **state)
 	col.stop_after = 0;
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, bump_gen_later, f), 0);
-	assert_int_equal(client_watch(c, "/api/v1/pods?watch=1&resourceVersion=102", collect, &col,
-				      &err),
-			 0);
+	assert_int_equal(
+		client_watch(c, "/api/v1/pods?watch=1&resourceVersion=102", collect, &col, &err),
+		0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_string_equal(buf_str(&col.log), "MODIFIED a;DELETED b;");
 
@@ -744,17 +751,16 @@ static char *b64(const char *s)
 
 /* GET /echo/tls through a client made from a kubeconfig with the given
  * cluster and user fields; returns the error code (0 on success). */
-static int tls_get(struct fake *f, const char *cluster_fields, const char *user_fields,
-		   char **msg)
+static int tls_get(struct fake *f, const char *cluster_fields, const char *user_fields, char **msg)
 {
 	const char *root = getenv("MK_ROOT");
 	cleanup_free char *dir = xasprintf("%s/tests/fixtures/kubeconfig/tls", root ? root : ".");
-	cleanup_free char *text = xasprintf(
-		"current-context: t\n"
-		"clusters: [{name: t, cluster: {server: 'https://127.0.0.1:%u', %s}}]\n"
-		"contexts: [{name: t, context: {cluster: t, user: u}}]\n"
-		"users: [{name: u, user: {%s}}]\n",
-		f->port, cluster_fields, user_fields);
+	cleanup_free char *text =
+		xasprintf("current-context: t\n"
+			  "clusters: [{name: t, cluster: {server: 'https://127.0.0.1:%u', %s}}]\n"
+			  "contexts: [{name: t, context: {cluster: t, user: u}}]\n"
+			  "users: [{name: u, user: {%s}}]\n",
+			  f->port, cluster_fields, user_fields);
 	cleanup_err struct mk_err *err = NULL;
 	struct kubeconfig *kc = kubeconfig_parse(text, strlen(text), dir, NULL, &err);
 	if (!kc)
@@ -792,8 +798,8 @@ static void test_tls(void **state)
 	cleanup_free char *cc64 = b64(client_cert);
 	cleanup_free char *ck64 = b64(client_key);
 	cleanup_free char *cluster = xasprintf("certificate-authority-data: %s", ca64);
-	cleanup_free char *user = xasprintf("client-certificate-data: %s, client-key-data: %s",
-					    cc64, ck64);
+	cleanup_free char *user =
+		xasprintf("client-certificate-data: %s, client-key-data: %s", cc64, ck64);
 	assert_int_equal(tls_get(f, cluster, user, NULL), 0);
 	/* client certificate files */
 	assert_int_equal(tls_get(f, "certificate-authority: ca.crt",
@@ -830,7 +836,8 @@ struct recorder {
 	bool saw_cache_update; /* informer_get inside a handler sees the new state */
 };
 
-static void rec_line(struct recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rec_line(struct recorder *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void rec_line(struct recorder *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -902,8 +909,11 @@ static void test_informer(void **state)
 	struct client *c = fake_client(f);
 	struct recorder rec = {.log = BUF_INIT};
 	pthread_mutex_init(&rec.lock, NULL);
-	struct informer_handlers h = {.on_add = on_add, .on_update = on_update,
-				      .on_delete = on_delete, .on_error = on_error, .arg = &rec};
+	struct informer_handlers h = {.on_add = on_add,
+				      .on_update = on_update,
+				      .on_delete = on_delete,
+				      .on_error = on_error,
+				      .arg = &rec};
 	cleanup_err struct mk_err *err = NULL;
 	assert_null(informer_new(c, "/api/v1/pods?watch=1", NULL, NULL, &h, &err));
 	assert_int_equal(mk_err_code(err), MK_EINVAL);

@@ -18,7 +18,8 @@
 static char *fixture(const char *name)
 {
 	const char *root = getenv("MK_ROOT");
-	cleanup_free char *p = xasprintf("%s/tests/fixtures/kubeconfig/%s", root ? root : ".", name);
+	cleanup_free char *p =
+		xasprintf("%s/tests/fixtures/kubeconfig/%s", root ? root : ".", name);
 	char *abs = realpath(p, NULL);
 	assert_non_null(abs);
 	return abs;
@@ -70,7 +71,8 @@ static void test_context_override(void **state)
 	kc = kubeconfig_parse(text, strlen(text), NULL, "staging", &err);
 	assert_null(kc);
 	assert_int_equal(mk_err_code(err), MK_EINVAL);
-	assert_string_equal(mk_err_msg(err), "context was not found for specified context: staging");
+	assert_string_equal(mk_err_msg(err),
+			    "context was not found for specified context: staging");
 }
 
 static void test_inline_data(void **state)
@@ -116,7 +118,8 @@ static void test_errors(void **state)
 		int code;
 		const char *msg_part;
 	} cases[] = {
-		{"missing-context.yaml", MK_EINVAL, "context was not found for specified context: nowhere"},
+		{"missing-context.yaml", MK_EINVAL,
+		 "context was not found for specified context: nowhere"},
 		{"bad-base64.yaml", MK_EINVAL, "certificate-authority-data: illegal base64 data"},
 		{"malformed.yaml", MK_EINVAL, "yaml: line"},
 	};

@@ -173,7 +173,7 @@ struct worker_ctx {
 	struct workqueue *q;
 	atomic_int handled;
 	atomic_int handled_drain; /* "key-*" keys, added just before shutdown */
-	atomic_int concurrent; /* workers inside the same key at once */
+	atomic_int concurrent;	  /* workers inside the same key at once */
 	atomic_int max_concurrent;
 	atomic_bool exited;
 };

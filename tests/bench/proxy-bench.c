@@ -1,0 +1,215 @@
+/* kube-proxy benchmark driver: builds Services + EndpointSlices in memory and
+ * syncs them through the real backends inside a private network namespace.
+ *
+ *   proxy-bench sync iptables|nftables N      first full sync of N services
+ *   proxy-bench change iptables|nftables N    one slice change -> rules written
+ *   proxy-bench latency iptables|nftables N   first-packet latency to the last
+ *                                             service's ClusterIP
+ *   proxy-bench restore N                     full sync, then the same ruleset
+ *                                             through iptables-legacy-restore
+ * Prints "key value" lines. Must run as root. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/backend.h"
+#include "proxy/model.h"
+#include "xalloc.h"
+
+#define EPS 5
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *service(int i)
+{
+	char ip[32];
+	snprintf(ip, sizeof(ip), "10.96.%d.%d", i / 250, i % 250 + 1);
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:[s], s:[{s:s, s:i, s:s}]}}", "apiVersion",
+			 "v1", "kind", "Service", "metadata", "namespace", "bench", "name",
+			 xasprintf("svc-%d", i), "spec", "clusterIP", ip, "clusterIPs", ip, "ports", "name",
+			 "http", "port", 80, "protocol", "TCP");
+}
+
+/* endpoints of service i; the last service's all point at local listeners */
+static json_t *slice(int i, int n, int gen)
+{
+	json_t *eps = json_array();
+	for (int e = 0; e < EPS; e++) {
+		char ip[32];
+		if (i == n - 1)
+			snprintf(ip, sizeof(ip), "10.250.0.%d", e + 1);
+		else
+			snprintf(ip, sizeof(ip), "10.%d.%d.%d", 100 + (i * EPS + e) / 62500,
+				 (i * EPS + e) / 250 % 250, (i * EPS + e) % 250 + 1 + gen);
+		json_array_append_new(eps, json_pack("{s:[s], s:{s:b}}", "addresses", ip, "conditions",
+						     "ready", 1));
+	}
+	return json_pack("{s:{s:s, s:s, s:{s:s}}, s:s, s:[{s:s, s:i, s:s}], s:o}", "metadata",
+			 "namespace", "bench", "name", xasprintf("svc-%d-abcde", i), "labels",
+			 "kubernetes.io/service-name", xasprintf("svc-%d", i), "addressType", "IPv4",
+			 "ports", "name", "http", "port", 80, "protocol", "TCP", "endpoints", eps);
+}
+
+static void sh(const char *cmd)
+{
+	if (system(cmd) != 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+static double sync_once(const struct proxy_backend *b, void *st, struct proxy_state *ps,
+			struct proxy_config *cfg, const json_t *changed)
+{
+	double t0 = now();
+	struct proxy_model *m = proxy_model_build(ps, cfg);
+	struct proxy_sync_result res;
+	struct mk_err *err = NULL;
+	if (b->sync(st, m, cfg, changed, &res, &err) < 0) {
+		fprintf(stderr, "sync: %s\n", mk_err_msg(err));
+		exit(1);
+	}
+	proxy_model_free(m);
+	return now() - t0;
+}
+
+/* listeners on 10.250.0.1-5:80, local addresses of this namespace */
+static int listeners(int *fds)
+{
+	sh("ip link set lo up && ip link add bench0 type veth peer name bench1 && "
+	   "ip link set bench0 up && ip link set bench1 up && "
+	   "for i in 1 2 3 4 5; do ip addr add 10.250.0.$i/32 dev bench0; done && "
+	   "ip route add 10.96.0.0/12 dev bench1");
+	for (int e = 0; e < EPS; e++) {
+		fds[e] = socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		setsockopt(fds[e], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.250.0.%d", e + 1);
+		inet_pton(AF_INET, ip, &a.sin_addr);
+		if (bind(fds[e], (void *)&a, sizeof(a)) < 0 || listen(fds[e], 1024) < 0) {
+			perror("listen");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* median time of a new TCP connection to ip:80 (SYN through the NAT rules) */
+static double connect_latency(const char *ip, int rounds)
+{
+	double *t = xcalloc((size_t)rounds, sizeof(double));
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	for (int r = 0; r < rounds; r++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		double t0 = now();
+		if (connect(fd, (void *)&a, sizeof(a)) < 0) {
+			perror("connect");
+			exit(1);
+		}
+		t[r] = now() - t0;
+		close(fd);
+	}
+	for (int i = 0; i < rounds; i++)
+		for (int j = i + 1; j < rounds; j++)
+			if (t[j] < t[i]) {
+				double x = t[i];
+				t[i] = t[j];
+				t[j] = x;
+			}
+	double med = t[rounds / 2];
+	free(t);
+	return med;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: proxy-bench sync|change|latency|restore [mode] N\n");
+		return 2;
+	}
+	const char *what = argv[1];
+	const char *mode = argc > 3 ? argv[2] : "iptables";
+	int n = atoi(argv[argc - 1]);
+	const struct proxy_backend *b =
+		!strcmp(mode, "nftables") ? &proxy_backend_nftables : &proxy_backend_iptables;
+	if (unshare(CLONE_NEWNET) < 0) {
+		perror("unshare");
+		return 1;
+	}
+	struct proxy_config cfg;
+	proxy_config_init(&cfg);
+	cfg.node_name = "bench-node";
+	cfg.cluster_cidr = "10.244.0.0/16";
+	char *node_ips[] = {"192.168.0.2"};
+	cfg.node_ip = node_ips[0];
+	cfg.node_ips = node_ips;
+	cfg.n_node_ips = 1;
+	struct proxy_state ps;
+	proxy_state_init(&ps);
+	for (int i = 0; i < n; i++) {
+		json_t *s = service(i), *sl = slice(i, n, 0);
+		char key[64];
+		snprintf(key, sizeof(key), "bench/svc-%d", i);
+		proxy_state_set_service(&ps, key, s);
+		proxy_state_set_slice(&ps, sl, false);
+		json_decref(s);
+		json_decref(sl);
+	}
+	json_object_clear(ps.changed);
+	int fds[EPS];
+	if (!strcmp(what, "latency") && listeners(fds) < 0)
+		return 1;
+	void *st = b->create();
+	double full = sync_once(b, st, &ps, &cfg, NULL);
+	printf("full_sync_seconds %.4f\n", full);
+	if (!strcmp(what, "change")) {
+		/* one slice of a service in the middle changes one endpoint */
+		double sum = 0;
+		int rounds = 5;
+		for (int r = 1; r <= rounds; r++) {
+			json_t *sl = slice(n / 2, n, r);
+			proxy_state_set_slice(&ps, sl, false);
+			json_decref(sl);
+			json_t *changed = json_incref(ps.changed);
+			json_decref(ps.changed);
+			ps.changed = json_object();
+			sum += sync_once(b, st, &ps, &cfg, changed);
+			json_decref(changed);
+		}
+		printf("change_sync_seconds %.4f\n", sum / rounds);
+	} else if (!strcmp(what, "latency")) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "10.96.%d.%d", (n - 1) / 250, (n - 1) % 250 + 1);
+		printf("first_packet_seconds %.6f\n", connect_latency(ip, 200));
+	} else if (!strcmp(what, "restore")) {
+		sh("iptables-legacy-save > /tmp/proxy-bench.rules");
+		sh("iptables-legacy -t nat -F && iptables-legacy -t nat -X && "
+		   "iptables-legacy -t filter -F && iptables-legacy -t filter -X");
+		double t0 = now();
+		sh("iptables-legacy-restore < /tmp/proxy-bench.rules");
+		printf("restore_seconds %.4f\n", now() - t0);
+		unlink("/tmp/proxy-bench.rules");
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("max_rss_kb %ld\n", ru.ru_maxrss);
+	b->destroy(st);
+	proxy_state_free(&ps);
+	return 0;
+}
