@@ -241,12 +241,14 @@ static int release(struct rs_ctrl *rc, const json_t *rs, const json_t *pod, stru
 	return patch_owner_refs(rc, pod, refs, err);
 }
 
-/* One batch of pod creations shared by the creating threads. */
+/* One batch of pod creations (victims NULL) or deletions shared by the
+ * threads doing them. */
 struct create_batch {
 	struct rs_ctrl *rc;
 	const char *key;
 	const json_t *rs;
 	const char *path;
+	const json_t *victims;
 	atomic_int next;
 	int n;
 	atomic_int failed;
@@ -259,33 +261,67 @@ struct create_thread {
 	struct client *c;
 };
 
+static void batch_fail(struct create_batch *b, const struct mk_err *e, const char *what)
+{
+	atomic_fetch_add(&b->failed, 1);
+	pthread_mutex_lock(&b->lock);
+	mk_err_set(&b->err, mk_err_code(e), "%s pod: %s", what, mk_err_msg(e));
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void delete_one(struct create_thread *t, const json_t *pod)
+{
+	struct create_batch *b = t->b;
+	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods/%s",
+					    obj_meta_str(pod, "namespace"), obj_meta_str(pod, "name"));
+	cleanup_err struct mk_err *derr = NULL;
+	if (client_delete(t->c, path, NULL, &derr) < 0) {
+		cleanup_free char *pk = informer_key(pod);
+		expect_observe_del(b->rc, b->key, pk);
+		if (mk_err_code(derr) == MK_ENOTFOUND)
+			return;
+		events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Warning",
+			    "FailedDelete", "Error deleting: %s", mk_err_msg(derr));
+		batch_fail(b, derr, "deleting");
+		return;
+	}
+	events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Normal", "SuccessfulDelete",
+		    "Deleted pod: %s", obj_meta_str(pod, "name"));
+}
+
+static void create_one(struct create_thread *t)
+{
+	struct create_batch *b = t->b;
+	cleanup_json json_t *pod = rs_pod_from_template(b->rs);
+	cleanup_err struct mk_err *cerr = NULL;
+	cleanup_json json_t *made = client_create(t->c, b->path, pod, &cerr);
+	if (!made) {
+		expect_observe_add(b->rc, b->key);
+		events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Warning",
+			    "FailedCreate", "Error creating: %s", mk_err_msg(cerr));
+		batch_fail(b, cerr, "creating");
+		return;
+	}
+	events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Normal", "SuccessfulCreate",
+		    "Created pod: %s", obj_meta_str(made, "name"));
+}
+
 static void *create_main(void *arg)
 {
 	struct create_thread *t = arg;
 	struct create_batch *b = t->b;
-	struct rs_ctrl *rc = b->rc;
-	while (atomic_fetch_add(&b->next, 1) < b->n) {
-		cleanup_json json_t *pod = rs_pod_from_template(b->rs);
-		cleanup_err struct mk_err *cerr = NULL;
-		cleanup_json json_t *made = client_create(t->c, b->path, pod, &cerr);
-		if (!made) {
-			atomic_fetch_add(&b->failed, 1);
-			expect_observe_add(rc, b->key);
-			events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Warning",
-				    "FailedCreate", "Error creating: %s", mk_err_msg(cerr));
-			pthread_mutex_lock(&b->lock);
-			mk_err_set(&b->err, mk_err_code(cerr), "creating pod: %s", mk_err_msg(cerr));
-			pthread_mutex_unlock(&b->lock);
-			continue;
-		}
-		events_post(t->c, COMPONENT, "ReplicaSet", "apps/v1", b->rs, "Normal",
-			    "SuccessfulCreate", "Created pod: %s", obj_meta_str(made, "name"));
+	int i;
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
+		if (b->victims)
+			delete_one(t, json_array_get(b->victims, (size_t)i));
+		else
+			create_one(t);
 	}
 	return NULL;
 }
 
-/* Creates n pods of the batch on up to CREATE_PARALLEL connections; returns
- * how many failed. */
+/* Runs the batch's n creations or deletions on up to CREATE_PARALLEL
+ * connections; returns how many failed. */
 static int create_batch_run(struct create_batch *b)
 {
 	struct rs_ctrl *rc = b->rc;
@@ -328,10 +364,10 @@ static int create_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, in
 		int failed = create_batch_run(&b);
 		pthread_mutex_destroy(&b.lock);
 		done += b.n;
+		if (failed && !*err)
+			mk_err_set(err, mk_err_code(b.err), "%s", mk_err_msg(b.err));
+		mk_err_free(b.err);
 		if (failed) {
-			if (!*err)
-				mk_err_set(err, mk_err_code(b.err), "%s", mk_err_msg(b.err));
-			mk_err_free(b.err);
 			/* the pods never attempted are not expected either */
 			for (int i = done; i < want; i++)
 				expect_observe_add(rc, key);
@@ -353,29 +389,19 @@ static int delete_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, js
 		free(pk);
 	}
 	expect_raise(rc, key, 0, keys);
-	int rc_ = 0;
-	json_array_foreach(victims, i, pod) {
-		cleanup_free char *path =
-			xasprintf("/api/v1/namespaces/%s/pods/%s", obj_meta_str(pod, "namespace"),
-				  obj_meta_str(pod, "name"));
-		cleanup_err struct mk_err *derr = NULL;
-		if (client_delete(rc->c, path, NULL, &derr) < 0) {
-			cleanup_free char *pk = informer_key(pod);
-			expect_observe_del(rc, key, pk);
-			if (mk_err_code(derr) == MK_ENOTFOUND)
-				continue;
-			events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Warning",
-				    "FailedDelete", "Error deleting: %s", mk_err_msg(derr));
-			if (!*err)
-				mk_err_set(err, mk_err_code(derr), "deleting pod: %s",
-					   mk_err_msg(derr));
-			rc_ = -1;
-			continue;
-		}
-		events_post(rc->c, COMPONENT, "ReplicaSet", "apps/v1", rs, "Normal",
-			    "SuccessfulDelete", "Deleted pod: %s", obj_meta_str(pod, "name"));
-	}
-	return rc_;
+	struct create_batch b = {
+		.rc = rc, .key = key, .rs = rs, .victims = victims,
+		.n = (int)json_array_size(victims),
+	};
+	atomic_init(&b.next, 0);
+	atomic_init(&b.failed, 0);
+	pthread_mutex_init(&b.lock, NULL);
+	int failed = create_batch_run(&b);
+	pthread_mutex_destroy(&b.lock);
+	if (failed && !*err)
+		mk_err_set(err, mk_err_code(b.err), "%s", mk_err_msg(b.err));
+	mk_err_free(b.err);
+	return failed ? -1 : 0;
 }
 
 static int update_status(struct rs_ctrl *rc, const json_t *rs, const json_t *active,
