@@ -764,6 +764,31 @@ void kinds_secret_validate(const json_t *obj, const json_t *old, json_t *causes)
 					      "Required value");
 			}
 	}
+	/* The one key each well-known type needs, as upstream checks them. */
+	static const struct {
+		const char *type, *key;
+	} required[] = {
+		{"kubernetes.io/dockerconfigjson", ".dockerconfigjson"},
+		{"kubernetes.io/dockercfg", ".dockercfg"},
+		{"kubernetes.io/ssh-auth", "ssh-privatekey"},
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (strcmp(type, required[i].type) ||
+		    json_string_length(json_object_get(data, required[i].key)) > 0)
+			continue;
+		cleanup_free char *field = xasprintf("data[%s]", required[i].key);
+		api_cause_add(causes, "FieldValueRequired", field, "Required value");
+	}
+	if (!strcmp(type, "kubernetes.io/basic-auth") &&
+	    json_string_length(json_object_get(data, "username")) == 0 &&
+	    json_string_length(json_object_get(data, "password")) == 0)
+		api_cause_add(causes, "FieldValueRequired", "data[username]", "Required value");
+	if (!strcmp(type, "kubernetes.io/service-account-token") &&
+	    !json_string_length(json_object_get(json_path_get(obj, "metadata.annotations"),
+						"kubernetes.io/service-account.name")))
+		api_cause_add(causes, "FieldValueRequired",
+			      "metadata.annotations[kubernetes.io/service-account.name]",
+			      "Required value");
 	static const char *const keys[] = {"data", NULL};
 	validate_immutable(obj, old, keys, causes);
 	if (old) {

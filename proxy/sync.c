@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conntrack.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +53,7 @@ void proxy_sync_destroy(struct proxy_sync *s)
 	s->backend->destroy(s->backend_state);
 	proxy_state_free(&s->st);
 	json_decref(s->trigger_times);
+	json_decref(s->udp_state);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 }
@@ -149,6 +151,7 @@ static void sync_once(struct proxy_sync *s, bool full)
 	metrics_set(MV_EP_PENDING, 0);
 	long long t0 = time_mono_ns();
 	struct proxy_model *m = proxy_model_build(&s->st, s->cfg);
+	json_t *udp = conntrack_udp_state(m);
 	pthread_mutex_unlock(&s->mu);
 
 	struct proxy_sync_result res = {0};
@@ -156,6 +159,18 @@ static void sync_once(struct proxy_sync *s, bool full)
 	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
 	double secs = (double)(time_mono_ns() - t0) / 1e9;
 	proxy_model_free(m);
+	if (rc == 0) {
+		/* UDP flows to endpoints that went away would be blackholed */
+		size_t deleted, failures;
+		conntrack_cleanup(s->udp_state, udp, &deleted, &failures);
+		if (deleted || failures)
+			log_v(2, "Deleted %zu stale UDP conntrack entries (%zu failures)", deleted,
+			      failures);
+		json_decref(s->udp_state);
+		s->udp_state = udp;
+		udp = NULL;
+	}
+	json_decref(udp);
 
 	pthread_mutex_lock(&s->mu);
 	int64_t now = proxy_now_ms();

@@ -20,6 +20,7 @@ struct proxy_sync {
 	pthread_cond_t cv;
 	struct proxy_state st;         /* guarded by mu */
 	json_t *trigger_times;         /* array of last-change-trigger-time seconds */
+	json_t *udp_state;             /* conntrack_udp_state of the last good sync */
 	bool services_synced, slices_synced;
 	bool pending;                  /* a sync was requested */
 	bool need_full;

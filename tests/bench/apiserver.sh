@@ -1,68 +1,80 @@
 #!/usr/bin/env bash
-# kube-apiserver benchmark: pod creates/s with 1 and 8 clients, create p50/p99,
-# GET p99, LIST of 3,000 and 10,000 pods, watch delivery to 100 watchers, RSS
-# with 10,000 pods, and the same creates as bare SQLite inserts (the floor).
-# Targets (issue 2): create p99 <= 20 ms, GET p99 <= 5 ms, LIST 3,000 <= 300 ms,
-# >= 500 events/s to each of 100 watchers, RSS <= 100 MB, API/floor <= 3.
-set -eu
+# kube-apiserver benchmark, one run: pod creates/s with 1 and 8 keep-alive
+# clients and their p50/p99, GET p99, LIST of 3,000 and 10,000 pods, server RSS
+# with 10,000 pods (and after listing them), event delivery to 100 concurrent
+# watchers (events/s per watcher, delivery latency from a send timestamp in an
+# annotation), and the same creates as bare SQLite inserts (the floor) with the
+# ratio API/floor. Every row carries the server's CPU time per operation and,
+# where issue 2 sets one, its target and PASS/MISS. Targets: create p99 <= 20 ms,
+# GET p99 <= 5 ms, LIST 3,000 <= 300 ms, >= 500 events/s to each of 100
+# watchers, RSS <= 100 MB, API/floor p50 <= 3 (LIST 10,000 <= 1 s is ours).
+#
+# The load driver tests/bench/apiserver-load.c is built here, with the
+# Makefile's flags, into a temporary directory; it is not part of `make`.
+# BENCH_PERF=DIR records the server's call graphs with perf during the run and
+# writes one report per phase (create1, create8, get, fill, list3k, list10k,
+# watch) into DIR: <phase>.self.txt (by function) and <phase>.callers.txt.
+set -euo pipefail
 cd "${MK_ROOT:-$(dirname "$0")/../..}"
 export MK_BIN=${MK_BIN:-$PWD/bin}
-make -s all >/dev/null
-# shellcheck source=../integration/lib/apiserver.bash
+make -s build/libmk.a "$MK_BIN/kube-apiserver" >/dev/null
+# shellcheck source=tests/integration/lib/apiserver.bash
 . tests/integration/lib/apiserver.bash
+
 work=$(mktemp -d)
+perf_pid=
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid" 2>/dev/null || true
+		wait "$perf_pid" 2>/dev/null || true
+	fi
 	apiserver_stop >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
-# Same flags as the project build.
+
 # shellcheck disable=SC2046
-cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -O2 -D_GNU_SOURCE \
-	-o "$work/load" tests/bench/apiserver-load.c $(pkg-config --cflags --libs libcurl sqlite3) -lpthread
+${CC:-gcc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
+	-Wno-format-nonliteral -D_GNU_SOURCE -Ilib -I. $(pkg-config --cflags jansson sqlite3) \
+	-o "$work/apiserver-load" tests/bench/apiserver-load.c build/libmk.a \
+	$(pkg-config --libs jansson sqlite3) -lpthread
 
+mkdir "$work/floor"
+# shellcheck disable=SC2119 # no arguments: default flags
 apiserver_start
-url=$MK_API_URL
-ns() {
-	curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
-		-d "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"$1\"}}" \
-		"$url/api/v1/namespaces"
-}
-out=$work/results
-for n in c1 c8 l3k l10k w; do ns "$n"; done
 
-"$work/load" floor "$work" 1000 | tee -a "$out"
-"$work/load" create "$url" c1 1000 1 | tee -a "$out"
-"$work/load" create "$url" c8 2000 8 | tee -a "$out"
-"$work/load" get "$url" c1 c1 1000 2000 | tee -a "$out"
-"$work/load" create "$url" l3k 3000 8 >/dev/null
-"$work/load" list "$url" l3k 5 3000 | tee -a "$out"
-"$work/load" create "$url" l10k 10000 8 >/dev/null
-"$work/load" list "$url" l10k 3 10000 | tee -a "$out"
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$MK_API_PID/status")
-echo "rss_with_16000_pods $((rss / 1024)) MB" | tee -a "$out"
-"$work/load" watch "$url" w 100 300 | tee -a "$out"
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$MK_API_PID/status")
-echo "rss_after_watch $((rss / 1024)) MB" | tee -a "$out"
-
-val() { awk -v k="$1" '$1 == k {print $2}' "$out"; }
-check() { # name value op target
-	if awk -v v="$2" -v t="$4" -v op="$3" 'BEGIN { exit !((op == "<=") ? v <= t : v >= t) }'; then
-		printf '%-40s %10s  target %s %s  ok\n' "$1" "$2" "$3" "$4"
-	else
-		printf '%-40s %10s  target %s %s  MISSED\n' "$1" "$2" "$3" "$4"
-	fi
-}
-echo "--- summary"
-ratio_p50=$(awk -v a="$(val create_p50_1clients)" -v b="$(val floor_p50)" 'BEGIN { printf "%.2f", a / b }')
-ratio_rate=$(awk -v a="$(val floor_inserts_per_s)" -v b="$(val creates_per_s_1clients)" 'BEGIN { printf "%.2f", a / b }')
-check "create p99 ms (1 client)" "$(val create_p99_1clients)" "<=" 20
-check "create p99 ms (8 clients)" "$(val create_p99_8clients)" "<=" 20
-check "GET p99 ms" "$(val get_p99)" "<=" 5
-check "LIST 3,000 pods ms (p50)" "$(val list_3000_p50)" "<=" 300
-check "LIST 10,000 pods ms (p50)" "$(val list_10000_p50)" "<=" 1000
-check "events/s to the slowest of 100 watchers" "$(val watch_events_per_s_slowest_watcher)" ">=" 500
-check "RSS MB with 16,000 pods" "$(val rss_with_16000_pods)" "<=" 100
-check "API/floor create p50 latency" "$ratio_p50" "<=" 3
-echo "API/floor create rate (floor/API, 1 client): $ratio_rate"
-echo "creates/s: 1 client $(val creates_per_s_1clients), 8 clients $(val creates_per_s_8clients)"
+phases=
+if [ -n "${BENCH_PERF:-}" ]; then
+	mkdir -p "$BENCH_PERF"
+	phases=$BENCH_PERF/phases
+	perf record -q -k CLOCK_MONOTONIC --call-graph dwarf,16384 -F 199 \
+		-o "$BENCH_PERF/perf.data" -p "$MK_API_PID" 2>"$BENCH_PERF/perf.log" &
+	perf_pid=$!
+	sleep 1
+fi
+start=$SECONDS
+rc=0
+APISERVER_LOAD_PHASES=$phases "$work/apiserver-load" "$MK_API_PORT" "$MK_API_PID" "$work/floor" ||
+	rc=$?
+if ! kill -0 "$MK_API_PID" 2>/dev/null; then
+	echo "apiserver bench: kube-apiserver died; log tail:" >&2
+	tail -20 "$MK_API_LOG" >&2
+	rc=1
+fi
+echo "apiserver bench: $((SECONDS - start)) s"
+if [ -n "$perf_pid" ]; then
+	kill -INT "$perf_pid" 2>/dev/null || true
+	wait "$perf_pid" 2>/dev/null || true
+	perf_pid=
+	while read -r name from to; do
+		perf report -i "$BENCH_PERF/perf.data" --time "$from,$to" --no-children \
+			--sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -60 \
+			>"$BENCH_PERF/$name.self.txt" || true
+		perf report -i "$BENCH_PERF/perf.data" --time "$from,$to" --children \
+			--sort sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -120 \
+			>"$BENCH_PERF/$name.callers.txt" || true
+	done <"$phases"
+	echo "apiserver bench: perf reports in $BENCH_PERF"
+fi
+exit $rc

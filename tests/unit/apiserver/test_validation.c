@@ -366,6 +366,18 @@ static void test_namespace_secret_configmap(void **state)
 	assert_string_equal(e3, "data[tls.crt]: Required value; data[tls.key]: Required value; "
 				"type: Invalid value: \"kubernetes.io/tls\": field is immutable");
 
+	cleanup_json json_t *docker = parse("{\"type\":\"kubernetes.io/dockerconfigjson\"}");
+	cleanup_free char *e5 = check("v1", "Secret", docker, NULL);
+	assert_string_equal(e5, "data[.dockerconfigjson]: Required value");
+	cleanup_json json_t *basic = parse("{\"type\":\"kubernetes.io/basic-auth\",\"data\":{}}");
+	cleanup_free char *e6 = check("v1", "Secret", basic, NULL);
+	assert_string_equal(e6, "data[username]: Required value");
+	cleanup_json json_t *sat = parse("{\"type\":\"kubernetes.io/service-account-token\"}");
+	cleanup_free char *e7 = check("v1", "Secret", sat, NULL);
+	assert_string_equal(e7,
+			    "metadata.annotations[kubernetes.io/service-account.name]: Required "
+			    "value");
+
 	cleanup_json json_t *cm =
 		parse("{\"data\":{\"a\":\"1\",\"..\":\"x\"},\"binaryData\":{\"a\":\"AA==\"}}");
 	cleanup_free char *e4 = check("v1", "ConfigMap", cm, NULL);
