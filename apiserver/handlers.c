@@ -245,6 +245,18 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 		*status = status_bad_request(msg);
 		return NULL;
 	}
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *mname = json_object_get(md, "name");
+	if ((md && !json_is_object(md) && !json_is_null(md)) || (mname && !json_is_string(mname))) {
+		cleanup_free char *msg = xasprintf(
+			"%s in version \"%s\" cannot be handled as a %s: metadata must be an object "
+			"and metadata.name a string",
+			want_kind, json_string_value(json_object_get(obj, "apiVersion")) ?: "",
+			want_kind);
+		json_decref(obj);
+		*status = status_bad_request(msg);
+		return NULL;
+	}
 	json_object_set_new(obj, "kind", json_string(want_kind));
 	json_object_set_new(obj, "apiVersion", json_string(want_api_version));
 	if (!json_is_object(json_object_get(obj, "metadata")))

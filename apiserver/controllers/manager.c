@@ -9,6 +9,7 @@
 #include "controllers-internal.h"
 #include "events.h"
 #include "kubeconfig.h"
+#include "labels.h"
 #include "leaderelect.h"
 #include "log.h"
 #include "timefmt.h"
@@ -418,53 +419,15 @@ json_t *obj_controller_ref(const json_t *obj)
 	return NULL;
 }
 
-static bool value_in(const json_t *values, const char *v)
-{
-	size_t i;
-	json_t *x;
-	json_array_foreach(values, i, x) {
-		if (json_is_string(x) && v && !strcmp(json_string_value(x), v))
-			return true;
-	}
-	return false;
-}
-
 bool ctrl_selector_matches(const json_t *selector, const json_t *labels)
 {
 	if (!json_is_object(selector))
 		return false;
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(selector, "matchLabels"), k, v) {
-		if (!json_equal(json_object_get(labels, k), v))
-			return false;
-	}
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(selector, "matchExpressions"), i, e) {
-		const char *key = json_string_value(json_object_get(e, "key"));
-		const char *op = json_string_value(json_object_get(e, "operator"));
-		if (!key || !op)
-			return false;
-		const char *have = json_string_value(json_object_get(labels, key));
-		json_t *values = json_object_get(e, "values");
-		if (!strcmp(op, "In")) {
-			if (!have || !value_in(values, have))
-				return false;
-		} else if (!strcmp(op, "NotIn")) {
-			if (have && value_in(values, have))
-				return false;
-		} else if (!strcmp(op, "Exists")) {
-			if (!have)
-				return false;
-		} else if (!strcmp(op, "DoesNotExist")) {
-			if (have)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return true;
+	/* a malformed selector (the API server validates them) selects nothing */
+	struct label_selector *sel = labels_selector_from_json(selector, NULL);
+	bool ok = sel && labels_selector_matches(sel, labels);
+	labels_selector_free(sel);
+	return ok;
 }
 
 bool ctrl_selector_empty(const json_t *selector)

@@ -5,7 +5,7 @@
 load lib/apiserver
 
 setup_file() {
-	apiserver_start
+	MINK8S_WATCH_BOOKMARK_SECONDS=1 apiserver_start
 	export MK_API_TMP MK_API_PORT MK_API_URL MK_API_PID KUBECACHEDIR KUBECONFIG
 }
 
@@ -251,9 +251,9 @@ watch_for() {
 	r=$(api POST "/api/v1/namespaces/$ns/pods" "$(pod_json a web)")
 	rv=$(field "$r" .metadata.resourceVersion)
 	out1=$MK_API_TMP/w1-$ns out2=$MK_API_TMP/w2-$ns out3=$MK_API_TMP/w3-$ns
-	watch_for "/api/v1/namespaces/$ns/pods?watch=1&resourceVersion=$rv" 3 >"$out1" &
-	watch_for "/api/v1/namespaces/$ns/pods?watch=true" 3 >"$out2" &
-	watch_for "/api/v1/namespaces/$ns/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv" 3 >"$out3" &
+	watch_for "/api/v1/namespaces/$ns/pods?watch=1&resourceVersion=$rv&timeoutSeconds=4" 15 >"$out1" &
+	watch_for "/api/v1/namespaces/$ns/pods?watch=true&timeoutSeconds=4" 15 >"$out2" &
+	watch_for "/api/v1/namespaces/$ns/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv&timeoutSeconds=4" 15 >"$out3" &
 	sleep 1
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"db"}}}' application/merge-patch+json >/dev/null
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"web"}}}' application/merge-patch+json >/dev/null
@@ -280,4 +280,56 @@ watch_for() {
 	[ "$(jq -r .type "$out")" = ADDED ]
 	[ "$(jq -r .object.kind "$out")" = Table ]
 	[ "$(jq -r '.object.rows[0].cells[0]' "$out")" = "$p" ]
+}
+
+@test "watch: BOOKMARK events when allowed" {
+	out=$MK_API_TMP/bm-$(rand)
+	curl -s -N --max-time 3 "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&allowWatchBookmarks=true&resourceVersion=1" >"$out" || true
+	grep -q '"type":"BOOKMARK"' "$out"
+	[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.kind)" = Pod ]
+	[[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.metadata.resourceVersion)" =~ ^[0-9]+$ ]]
+	out2=$MK_API_TMP/nobm-$(rand)
+	curl -s -N --max-time 3 "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=1" >"$out2" || true
+	! grep -q BOOKMARK "$out2"
+}
+
+@test "malformed input never crashes the server and always gets a Status" {
+	C=/api/v1/namespaces/default/configmaps
+	n=g-$(rand)
+	api POST $C "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"$n\"}}" >/dev/null
+	python3 -c 'print("[" * 100000 + "]" * 100000)' >"$MK_API_TMP/deep"
+	r=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary @"$MK_API_TMP/deep" "$MK_API_URL$C")
+	[ "$(code "$r")" = 400 ]
+	for body in '[]' '"x"' '42' 'null' '{"metadata":7}' '{"metadata":{"name":7}}' \
+		'{"kind":"Pod"}' '{"apiVersion":"v9"}' $'\xff\xfe{' '{"a":"\ud800"}'; do
+		r=$(api POST $C "$body")
+		[[ "$(code "$r")" =~ ^4[0-9][0-9]$ ]]
+		[ "$(field "$r" .kind)" = Status ]
+		r=$(api PUT "$C/$n" "$body")
+		[[ "$(code "$r")" =~ ^4[0-9][0-9]$ ]]
+		for t in application/merge-patch+json application/strategic-merge-patch+json application/json-patch+json application/apply-patch+yaml; do
+			r=$(api PATCH "$C/$n" "$body" "$t")
+			[[ "$(code "$r")" =~ ^[24][0-9][0-9]$ ]]
+		done
+		r=$(api DELETE "$C/nope-$n" "$body")
+		[[ "$(code "$r")" =~ ^4[0-9][0-9]$ ]]
+	done
+	printf 'k8s\0\x0a\xff\xff\xff\xff\x0f' >"$MK_API_TMP/pb"
+	r=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary @"$MK_API_TMP/pb" "$MK_API_URL$C")
+	[ "$(code "$r")" = 400 ]
+	r=$(api POST $C $'a: [\n  - b\n c: {' application/yaml)
+	[ "$(code "$r")" = 400 ]
+	r=$(api PATCH "$C/$n" '[{"op":"move","from":"/nope","path":"/x"}]' application/json-patch+json)
+	[ "$(code "$r")" = 422 ]
+	for path in '//api//v1' '/api/v1/namespaces//pods' '/api/v1/namespaces/default/pods/a/b/c/d' \
+		'/apis/apps' '/apis/nope/v1/x' '/api/v2/pods' "/api/v1/$(head -c 5000 /dev/zero | tr '\0' a)" \
+		'/api/v1/namespaces/default/pods?limit=abc&continue=%%%' '/api/v1/pods?continue=bm90LWpzb24'; do
+		r=$(api GET "$path")
+		[[ "$(code "$r")" =~ ^[24][0-9][0-9]$ ]]
+	done
+	r=$(curl -s -w '\n%{http_code}' -X OPTIONS "$MK_API_URL$C")
+	[ "$(code "$r")" = 405 ]
+	r=$(curl -s -w '\n%{http_code}' -X POST "$MK_API_URL/healthz")
+	[ "$(code "$r")" = 405 ]
+	[ "$(curl -s "$MK_API_URL/healthz")" = ok ]
 }

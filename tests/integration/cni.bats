@@ -484,3 +484,34 @@ EOF
 	done
 	diff -u "$CNI_T/ref.spoof" "$CNI_T/our.spoof"
 }
+
+@test "cni: with iptables-legacy as iptables, ADD writes the reference's legacy rules (v4 and v6)" {
+	mkdir -p "$CNI_T/legacy-path"
+	ln -s "$(command -v iptables-legacy)" "$CNI_T/legacy-path/iptables"
+	ln -s "$(command -v ip6tables-legacy)" "$CNI_T/legacy-path/ip6tables"
+	local tmpl='{"cniVersion":"0.4.0","name":"net-t","type":"bridge","bridge":"cnt21","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.80.0.0/24"}],[{"subnet":"fd00:80::/64"}]]}}'
+	local pairs=("ref our" "our ref")
+	for p in "${pairs[@]}"; do
+		set -- $p
+		local h c cf
+		cf=$(conf_for "$1" "$tmpl")
+		h=$(mkns "h$1")
+		c=$(mkns "c$1")
+		plug "$1" "$h" ADD bridge "t1" "$c" "$cf" PATH="$CNI_T/legacy-path:$PATH" >/dev/null
+		{
+			ip netns exec "$h" iptables-legacy-save -t nat
+			ip netns exec "$h" ip6tables-legacy-save -t nat
+		} | grep -- '^-A' >"$CNI_T/$1.legacy"
+		! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+		plug our "$h" CHECK bridge "t1" "$c" "$(with_prev "$cf" "$(plug "$1" "$h" ADD bridge t1x "$(mkns "x$1")" "$cf" PATH="$CNI_T/legacy-path:$PATH")")" \
+			CNI_CONTAINERID=t1x CNI_NETNS="/var/run/netns/cnix$1-$SFX" PATH="$CNI_T/legacy-path:$PATH"
+		plug "$1" "$h" DEL bridge "t1x" "cnix$1-$SFX" "$cf" PATH="$CNI_T/legacy-path:$PATH"
+		# the other implementation removes it
+		plug "$2" "$h" DEL bridge "t1" "$c" "$cf" PATH="$CNI_T/legacy-path:$PATH"
+		! ip netns exec "$h" iptables-legacy-save -t nat | grep -q CNI-
+		! ip netns exec "$h" ip6tables-legacy-save -t nat | grep -q CNI-
+	done
+	[ "$(wc -l <"$CNI_T/our.legacy")" -eq 6 ]
+	diff -u "$CNI_T/ref.legacy" "$CNI_T/our.legacy"
+}
