@@ -515,3 +515,29 @@ EOF
 	[ "$(wc -l <"$CNI_T/our.legacy")" -eq 6 ]
 	diff -u "$CNI_T/ref.legacy" "$CNI_T/our.legacy"
 }
+
+@test "cni: a pod reaches a network outside the node only through its masquerade chain" {
+	command -v busybox >/dev/null || skip "busybox (ping) missing"
+	local h c o conf
+	h=$(mkns hmq)
+	c=$(mkns pmq)
+	o=$(mkns out)
+	# "outside": a namespace on a link from the host, with no route back to the pods
+	ip -n "$h" link add up0 type veth peer name down0 netns "$o"
+	ip -n "$h" addr add 192.168.77.1/24 dev up0
+	ip -n "$h" link set up0 up
+	ip -n "$o" addr add 192.168.77.2/24 dev down0
+	ip -n "$o" link set down0 up
+	ip -n "$o" link set lo up
+	for masq in false true; do
+		conf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-u","type":"bridge","bridge":"cnt22","isGateway":true,"ipMasq":'$masq',
+		  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.79.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}')
+		plug our "$h" ADD bridge "u-$masq" "$c" "$conf" >/dev/null
+		if [ $masq = true ]; then
+			nsping "$c" 192.168.77.2
+		else
+			! nsping "$c" 192.168.77.2
+		fi
+		plug our "$h" DEL bridge "u-$masq" "$c" "$conf"
+	done
+}
