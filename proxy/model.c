@@ -485,47 +485,97 @@ void proxy_model_sort(struct proxy_model *m)
 		qsort(m->ports, m->n, sizeof(*m->ports), port_cmp);
 }
 
+/* Adds the ports of the service key of st to m. */
+static void add_from_state(struct proxy_model *m, const struct proxy_state *st, const char *key,
+			   const json_t *svc, const struct proxy_config *cfg)
+{
+	json_t *per = json_object_get(st->slices, key);
+	json_t *arr = json_array();
+	const char *sn;
+	json_t *sl;
+	json_object_foreach(per, sn, sl)
+		json_array_append(arr, sl);
+	proxy_model_add_service(m, svc, arr, cfg);
+	json_decref(arr);
+}
+
 struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg)
 {
 	struct proxy_model *m = xcalloc(1, sizeof(*m));
 	const char *key;
 	json_t *svc;
-	json_object_foreach(st->services, key, svc) {
-		json_t *per = json_object_get(st->slices, key);
-		json_t *arr = json_array();
-		const char *sn;
-		json_t *sl;
-		json_object_foreach(per, sn, sl)
-			json_array_append(arr, sl);
-		proxy_model_add_service(m, svc, arr, cfg);
-		json_decref(arr);
-	}
+	json_object_foreach(st->services, key, svc)
+		add_from_state(m, st, key, svc, cfg);
 	proxy_model_sort(m);
 	return m;
+}
+
+static void port_free(struct proxy_svc_port *p)
+{
+	free(p->ns);
+	free(p->name);
+	free(p->port_name);
+	free(p->spn);
+	free(p->key);
+	free(p->cluster_ip);
+	free_strv(p->external_ips, p->n_external_ips);
+	free_strv(p->lb_ips, p->n_lb_ips);
+	free_strv(p->source_ranges, p->n_source_ranges);
+	for (size_t j = 0; j < p->n_eps; j++)
+		free_ep(&p->eps[j]);
+	free(p->eps);
+	free(p->cluster_eps);
+	free(p->local_eps);
+	free(p->reachable_eps);
+}
+
+void proxy_model_update(struct proxy_model *m, const struct proxy_state *st, const json_t *changed,
+			const struct proxy_config *cfg)
+{
+	if (json_object_size(changed) == 0)
+		return;
+	/* the ports of changed services, rebuilt and sorted on their own */
+	struct proxy_model fresh = {0};
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)changed, key, v) {
+		json_t *svc = json_object_get(st->services, key);
+		if (svc)
+			add_from_state(&fresh, st, key, svc, cfg);
+	}
+	proxy_model_sort(&fresh);
+	/* merge the kept ports (still sorted) with the fresh ones */
+	/* capacity kept a multiple of 64, as proxy_model_add_service expects */
+	size_t cap = (m->n + fresh.n) / 64 * 64 + 64;
+	struct proxy_svc_port *out = xmalloc(cap * sizeof(*out));
+	size_t n = 0, f = 0;
+	m->n_endpoints = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct proxy_svc_port *p = &m->ports[i];
+		if (json_object_get(changed, p->key)) {
+			port_free(p);
+			continue;
+		}
+		while (f < fresh.n && port_cmp(&fresh.ports[f], p) < 0)
+			out[n++] = fresh.ports[f++];
+		out[n++] = *p;
+	}
+	while (f < fresh.n)
+		out[n++] = fresh.ports[f++];
+	for (size_t i = 0; i < n; i++)
+		m->n_endpoints += out[i].n_eps;
+	free(m->ports);
+	free(fresh.ports);
+	m->ports = out;
+	m->n = n;
 }
 
 void proxy_model_free(struct proxy_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n; i++) {
-		struct proxy_svc_port *p = &m->ports[i];
-		free(p->ns);
-		free(p->name);
-		free(p->port_name);
-		free(p->spn);
-		free(p->key);
-		free(p->cluster_ip);
-		free_strv(p->external_ips, p->n_external_ips);
-		free_strv(p->lb_ips, p->n_lb_ips);
-		free_strv(p->source_ranges, p->n_source_ranges);
-		for (size_t j = 0; j < p->n_eps; j++)
-			free_ep(&p->eps[j]);
-		free(p->eps);
-		free(p->cluster_eps);
-		free(p->local_eps);
-		free(p->reachable_eps);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		port_free(&m->ports[i]);
 	free(m->ports);
 	free(m);
 }

@@ -106,6 +106,14 @@ struct proxy_model {
 struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg);
 void proxy_model_free(struct proxy_model *m);
 
+/* Brings m (built by proxy_model_build from an earlier st) up to date with st
+ * for the services whose "ns/name" is a key of changed (borrowed): their ports
+ * are dropped and rebuilt from st, every other port is kept as it is. The
+ * result equals proxy_model_build(st, cfg). Pointers into m->ports do not
+ * survive the call. */
+void proxy_model_update(struct proxy_model *m, const struct proxy_state *st, const json_t *changed,
+			const struct proxy_config *cfg);
+
 /* Adds the ports of one Service (borrowed) with endpoints from slices (a JSON
  * array of EndpointSlice, borrowed, may be NULL) to m. Exposed for tests. */
 void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const json_t *slices,

@@ -53,6 +53,10 @@ struct nft_backend {
 	json_t *elems[NFTR_N_MAPS];  /* key -> value, as last written */
 	json_t *chains;              /* per-service chain -> true, as last written */
 	json_t *sets;                /* affinity sets, as last written */
+	/* "ns/name" -> array of what the service owns, as last written: "c<chain>",
+	 * "s<set>", "<map index digit><element key>" (partial syncs touch only
+	 * the objects of changed services) */
+	json_t *owned;
 };
 
 struct batch {
@@ -923,6 +927,7 @@ struct nft_backend *nft_backend_new(void)
 		b->elems[m] = json_object();
 	b->chains = json_object();
 	b->sets = json_object();
+	b->owned = json_object();
 	return b;
 }
 
@@ -934,7 +939,260 @@ void nft_backend_free(struct nft_backend *b)
 		json_decref(b->elems[m]);
 	json_decref(b->chains);
 	json_decref(b->sets);
+	json_decref(b->owned);
 	free(b);
+}
+
+/* Rebuilds an element's key from its text (ip receives the address). */
+static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char ip[32])
+{
+	char proto[8] = "";
+	unsigned port = 0;
+	ip[0] = '\0';
+	if (nftr_maps[mi].has_ip && nftr_maps[mi].has_port)
+		sscanf(k, "%31s . %7s . %u", ip, proto, &port);
+	else if (nftr_maps[mi].has_port)
+		sscanf(k, "%7s . %u", proto, &port);
+	else
+		snprintf(ip, 32, "%s", k);
+	*e = (struct nftr_elem){
+		.ip = ip,
+		.proto = !strcmp(proto, "udp") ? IPPROTO_UDP :
+			 !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP,
+		.port = (uint16_t)port,
+	};
+}
+
+/* Notes that service svc owns object kind+name in owned. */
+static void own(json_t *owned, const char *svc, char kind, const char *name)
+{
+	if (!svc)
+		return;
+	json_t *a = json_object_get(owned, svc);
+	if (!a) {
+		a = json_array();
+		json_object_set_new(owned, svc, a);
+	}
+	size_t l = strlen(name);
+	char *v = xmalloc(l + 2);
+	v[0] = kind;
+	memcpy(v + 1, name, l + 1);
+	json_array_append_new(a, json_string_nocheck(v));
+	free(v);
+}
+
+static json_t *owned_of(const struct nftr_ruleset *rs)
+{
+	json_t *owned = json_object();
+	for (size_t i = 0; i < rs->n_chains; i++)
+		own(owned, rs->chains[i].service, 'c', rs->chains[i].name);
+	for (size_t i = 0; i < rs->n_sets; i++)
+		own(owned, rs->sets[i].service, 's', rs->sets[i].name);
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		for (size_t i = 0; i < rs->n_elems[mi]; i++)
+			own(owned, rs->elems[mi][i].service, (char)('0' + mi), rs->elems[mi][i].key);
+	return owned;
+}
+
+static void send_table(struct batch *bt)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, "rules for kube-proxy");
+	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, "table");
+	nftnl_table_nlmsg_build_payload(h, t);
+	msg_done(bt);
+	nftnl_table_free(t);
+}
+
+static void batch_start(struct batch *bt)
+{
+	*bt = (struct batch){.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
+	bt->seq = (uint32_t)time(NULL) * 1000u;
+	bt->first_seq = bt->seq;
+	batch_note(bt, "batch");
+	nftnl_batch_begin(nftnl_batch_buffer(bt->b), bt->seq++);
+	msg_done(bt);
+}
+
+static void batch_finish(struct batch *bt)
+{
+	batch_note(bt, "batch");
+	nftnl_batch_end(nftnl_batch_buffer(bt->b), bt->seq++);
+	msg_done(bt);
+}
+
+/* A partial sync: only the objects of the changed services are rendered and
+ * compared with what they owned when last written. */
+static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
+			const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+			struct mk_err **err)
+{
+	struct nftr_ruleset rs;
+	nftr_render_changed(m, cfg, changed, &rs);
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl) {
+		nftr_ruleset_free(&rs);
+		return -1;
+	}
+	struct batch bt;
+	batch_start(&bt);
+	send_table(&bt);
+	json_t *new_owned = owned_of(&rs);
+	json_t *new_sets = json_object(), *new_chains = json_object();
+	int rc = 0;
+
+	for (size_t i = 0; i < rs.n_sets; i++) {
+		json_object_set_new(new_sets, rs.sets[i].name, json_true());
+		if (json_object_get(b->sets, rs.sets[i].name))
+			continue;
+		struct nftnl_set *st = set_new(rs.sets[i].name);
+		nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+		nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
+		nftnl_set_set_u64(st, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
+		set_udata(st, BYTEORDER_BIG, NULL);
+		send_set(&bt, st, NFT_MSG_NEWSET, rs.sets[i].service);
+		nftnl_set_free(st);
+	}
+	for (size_t i = 0; i < rs.n_chains; i++) {
+		json_object_set_new(new_chains, rs.chains[i].name, json_true());
+		send_chain(&bt, rs.chains[i].name, NULL, 0, 0, NULL, rs.chains[i].service);
+	}
+	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
+		const struct nftr_chain *c = &rs.chains[i];
+		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
+		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
+			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
+				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
+						c->service, c->name);
+	}
+
+	/* map elements: deletions (keys gone, values changed) before additions */
+	json_t *new_elems[NFTR_N_MAPS];
+	const char *svc, *name;
+	json_t *v, *list;
+	size_t li;
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+		enum nftr_map mp = (enum nftr_map)mi;
+		const char *mname = nftr_maps[mi].name;
+		new_elems[mi] = json_object();
+		struct nftnl_set *chunk = set_new(mname);
+		size_t n = 0;
+#define FLUSH_CHUNK(type)                                      \
+	do {                                                   \
+		if (n) {                                       \
+			send_elems(&bt, chunk, type, mname);   \
+			nftnl_set_free(chunk);                 \
+			chunk = set_new(mname);                \
+			n = 0;                                 \
+		}                                              \
+	} while (0)
+		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			const struct nftr_elem *e = &rs.elems[mi][i];
+			char *val = elem_value(e);
+			json_t *old = json_object_get(b->elems[mi], e->key);
+			add[i] = !old || strcmp(json_string_value(old), val);
+			if (old && add[i]) {
+				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
+				if (++n == ELEMS_PER_MSG)
+					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+			}
+			json_object_set_new(new_elems[mi], e->key, json_string(val));
+			free(val);
+		}
+		json_object_foreach((json_t *)changed, svc, v) {
+			json_array_foreach(json_object_get(b->owned, svc), li, list) {
+				const char *o = json_string_value(list);
+				if (o[0] != '0' + mi || json_object_get(new_elems[mi], o + 1) ||
+				    !json_object_get(b->elems[mi], o + 1))
+					continue;
+				struct nftr_elem e;
+				char ip[32];
+				elem_from_key(mi, o + 1, &e, ip);
+				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
+				if (++n == ELEMS_PER_MSG)
+					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+			}
+		}
+		FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			if (!add[i])
+				continue;
+			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
+			if (++n == ELEMS_PER_MSG)
+				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+		}
+		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+#undef FLUSH_CHUNK
+		nftnl_set_free(chunk);
+		free(add);
+	}
+
+	/* chains and affinity sets the changed services no longer have */
+	for (int pass = 0; pass < 3; pass++) {
+		json_object_foreach((json_t *)changed, svc, v) {
+			json_array_foreach(json_object_get(b->owned, svc), li, list) {
+				const char *o = json_string_value(list);
+				name = o + 1;
+				if (pass < 2 && o[0] == 'c' && !json_object_get(new_chains, name)) {
+					chain_op(&bt, pass == 0 ? NFT_MSG_DELRULE : NFT_MSG_DELCHAIN, name,
+						 svc);
+				} else if (pass == 2 && o[0] == 's' && !json_object_get(new_sets, name)) {
+					struct nftnl_set *st = set_new(name);
+					send_set(&bt, st, NFT_MSG_DELSET, svc);
+					nftnl_set_free(st);
+				}
+			}
+		}
+	}
+	batch_finish(&bt);
+
+	if (rc == 0)
+		rc = batch_send(nl, &bt, err);
+	if (n_msgs)
+		*n_msgs = bt.n_msgs;
+	if (rc == 0) {
+		/* what is written now: the old state with the changed services' part replaced */
+		json_object_foreach((json_t *)changed, svc, v) {
+			json_array_foreach(json_object_get(b->owned, svc), li, list) {
+				const char *o = json_string_value(list);
+				if (o[0] == 'c')
+					json_object_del(b->chains, o + 1);
+				else if (o[0] == 's')
+					json_object_del(b->sets, o + 1);
+				else
+					json_object_del(b->elems[o[0] - '0'], o + 1);
+			}
+			json_t *mine = json_object_get(new_owned, svc);
+			if (mine)
+				json_object_set(b->owned, svc, mine);
+			else
+				json_object_del(b->owned, svc);
+		}
+		json_object_update(b->chains, new_chains);
+		json_object_update(b->sets, new_sets);
+		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+			json_object_update(b->elems[mi], new_elems[mi]);
+	} else {
+		/* the next sync must be full: the kernel's state is what it was */
+		b->initialized = false;
+	}
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		json_decref(new_elems[mi]);
+	json_decref(new_chains);
+	json_decref(new_sets);
+	json_decref(new_owned);
+	free(bt.what);
+	nftnl_batch_free(bt.b);
+	mnl_socket_close(nl);
+	nftr_ruleset_free(&rs);
+	return rc;
 }
 
 static bool changed_has(const json_t *changed, const char *svc)
@@ -947,6 +1205,8 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 		     struct mk_err **err)
 {
 	bool full = !changed || !b->initialized;
+	if (!full)
+		return sync_partial(b, m, cfg, changed, n_msgs, err);
 	struct nftr_ruleset rs;
 	nftr_render(m, cfg, &rs);
 	struct mnl_socket *nl = nl_open(err);
@@ -976,18 +1236,7 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 	nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
 	msg_done(&bt);
 
-	/* table */
-	struct nftnl_table *t = nftnl_table_alloc();
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, "rules for kube-proxy");
-	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
-	struct nlmsghdr *h = msg_hdr(&bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, "table");
-	nftnl_table_nlmsg_build_payload(h, t);
-	msg_done(&bt);
-	nftnl_table_free(t);
+	send_table(&bt);
 
 	static const enum nftr_map order[] = {
 		NFTR_CLUSTER_IPS, NFTR_NODEPORT_IPS, NFTR_NO_ENDPOINT_SERVICES, NFTR_NO_ENDPOINT_NODEPORTS,
@@ -1075,20 +1324,9 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 			json_object_foreach(b->elems[mi], k, v) {
 				if (json_object_get(new_elems[mi], k))
 					continue;
-				/* rebuild the key from its text */
-				struct nftr_elem e = {0};
-				char ip[32] = "", proto[8] = "";
-				unsigned port = 0;
-				if (nftr_maps[mi].has_ip && nftr_maps[mi].has_port)
-					sscanf(k, "%31s . %7s . %u", ip, proto, &port);
-				else if (nftr_maps[mi].has_port)
-					sscanf(k, "%7s . %u", proto, &port);
-				else
-					snprintf(ip, sizeof(ip), "%s", k);
-				e.ip = ip;
-				e.proto = !strcmp(proto, "udp") ? IPPROTO_UDP :
-					  !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP;
-				e.port = (uint16_t)port;
+				struct nftr_elem e;
+				char ip[32];
+				elem_from_key(mi, k, &e, ip);
 				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
 				if (++n == ELEMS_PER_MSG)
 					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
@@ -1143,6 +1381,8 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 		b->chains = new_chains;
 		json_decref(b->sets);
 		b->sets = new_sets;
+		json_decref(b->owned);
+		b->owned = owned_of(&rs);
 	} else {
 		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
 			json_decref(new_elems[mi]);

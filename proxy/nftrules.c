@@ -317,6 +317,19 @@ static void render_port(const struct proxy_svc_port *p, const struct proxy_confi
 	free(base);
 }
 
+/* render_port, with the service noted on the elements it adds */
+static void render_owned(const struct proxy_svc_port *p, const struct proxy_config *cfg,
+			 struct nftr_ruleset *rs)
+{
+	size_t before[NFTR_N_MAPS];
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		before[mi] = rs->n_elems[mi];
+	render_port(p, cfg, rs);
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		for (size_t i = before[mi]; i < rs->n_elems[mi]; i++)
+			rs->elems[mi][i].service = p->key;
+}
+
 void nftr_render(const struct proxy_model *m, const struct proxy_config *cfg,
 		 struct nftr_ruleset *rs)
 {
@@ -325,7 +338,17 @@ void nftr_render(const struct proxy_model *m, const struct proxy_config *cfg,
 		if (strncmp(cfg->node_ips[i], "127.", 4))
 			add_elem(rs, NFTR_NODEPORT_IPS, cfg->node_ips[i], 0, 0, NULL, NULL);
 	for (size_t i = 0; i < m->n; i++)
-		render_port(&m->ports[i], cfg, rs);
+		render_owned(&m->ports[i], cfg, rs);
+	sort_unique(rs);
+}
+
+void nftr_render_changed(const struct proxy_model *m, const struct proxy_config *cfg,
+			 const json_t *changed, struct nftr_ruleset *rs)
+{
+	*rs = (struct nftr_ruleset){0};
+	for (size_t i = 0; i < m->n; i++)
+		if (json_object_get(changed, m->ports[i].key))
+			render_owned(&m->ports[i], cfg, rs);
 	sort_unique(rs);
 }
 

@@ -6,6 +6,7 @@
 #ifndef PROXY_NFTRULES_H
 #define PROXY_NFTRULES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ struct nftr_elem {
 	char *chain;       /* verdict "goto chain"; NULL with is_map = drop */
 	char *comment;     /* may be NULL */
 	char *key;         /* "ip . proto . port" as printed, for ordering and diffs */
+	const char *service; /* "ns/name" (borrowed from the model); NULL for node IPs */
 };
 
 enum nftr_kind {
@@ -92,6 +94,12 @@ struct nftr_ruleset {
 void nftr_render(const struct proxy_model *m, const struct proxy_config *cfg,
 		 struct nftr_ruleset *rs);
 void nftr_ruleset_free(struct nftr_ruleset *rs);
+
+/* Builds only the objects of the services whose "ns/name" is a key of changed
+ * (borrowed): their chains, affinity sets and map elements, exactly as
+ * nftr_render makes them, without the node IPs (new; nftr_ruleset_free). */
+void nftr_render_changed(const struct proxy_model *m, const struct proxy_config *cfg,
+			 const json_t *changed, struct nftr_ruleset *rs);
 
 /* The text of one rule as nft lists it: new string. */
 char *nftr_rule_text(const struct nftr_rule *r);

@@ -51,6 +51,7 @@ void proxy_sync_init(struct proxy_sync *s, const struct proxy_backend *backend,
 void proxy_sync_destroy(struct proxy_sync *s)
 {
 	s->backend->destroy(s->backend_state);
+	proxy_model_free(s->model);
 	proxy_state_free(&s->st);
 	json_decref(s->trigger_times);
 	json_decref(s->udp_state);
@@ -140,7 +141,14 @@ static void wait_until(struct proxy_sync *s, int64_t deadline_ms)
 /* One sync; called with mu held, returns with mu held. */
 static void sync_once(struct proxy_sync *s, bool full)
 {
+	long long t0 = time_mono_ns();
 	json_t *changed = NULL;
+	/* the model follows every change, whether this sync is full or not */
+	if (s->model) {
+		proxy_model_update(s->model, &s->st, s->st.changed, s->cfg);
+	} else {
+		s->model = proxy_model_build(&s->st, s->cfg);
+	}
 	if (!full)
 		changed = json_incref(s->st.changed);
 	json_decref(s->st.changed);
@@ -149,8 +157,8 @@ static void sync_once(struct proxy_sync *s, bool full)
 	s->trigger_times = json_array();
 	metrics_set(MV_SVC_PENDING, 0);
 	metrics_set(MV_EP_PENDING, 0);
-	long long t0 = time_mono_ns();
-	struct proxy_model *m = proxy_model_build(&s->st, s->cfg);
+	/* the model is read by the backend without mu; only this thread changes it */
+	const struct proxy_model *m = s->model;
 	json_t *udp = conntrack_udp_state(m);
 	pthread_mutex_unlock(&s->mu);
 
@@ -158,7 +166,6 @@ static void sync_once(struct proxy_sync *s, bool full)
 	struct mk_err *err = NULL;
 	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
 	double secs = (double)(time_mono_ns() - t0) / 1e9;
-	proxy_model_free(m);
 	if (rc == 0) {
 		/* UDP flows to endpoints that went away would be blackholed */
 		size_t deleted, failures;

@@ -19,6 +19,9 @@ struct proxy_sync {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct proxy_state st;         /* guarded by mu */
+	struct proxy_model *model;     /* st as of the last sync (kept up to date
+					* incrementally), guarded by mu; NULL
+					* before the first sync */
 	json_t *trigger_times;         /* array of last-change-trigger-time seconds */
 	json_t *udp_state;             /* conntrack_udp_state of the last good sync */
 	bool services_synced, slices_synced;

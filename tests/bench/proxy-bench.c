@@ -71,18 +71,24 @@ static void sh(const char *cmd)
 	}
 }
 
+/* One sync as the daemon does it: the model built once, then brought up to
+ * date with the changed services only. */
+static struct proxy_model *model;
+
 static double sync_once(const struct proxy_backend *b, void *st, struct proxy_state *ps,
 			struct proxy_config *cfg, const json_t *changed)
 {
 	double t0 = now();
-	struct proxy_model *m = proxy_model_build(ps, cfg);
+	if (!model)
+		model = proxy_model_build(ps, cfg);
+	else
+		proxy_model_update(model, ps, changed, cfg);
 	struct proxy_sync_result res;
 	struct mk_err *err = NULL;
-	if (b->sync(st, m, cfg, changed, &res, &err) < 0) {
+	if (b->sync(st, model, cfg, changed, &res, &err) < 0) {
 		fprintf(stderr, "sync: %s\n", mk_err_msg(err));
 		exit(1);
 	}
-	proxy_model_free(m);
 	return now() - t0;
 }
 
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru);
 	printf("max_rss_kb %ld\n", ru.ru_maxrss);
 	b->destroy(st);
+	proxy_model_free(model);
 	proxy_state_free(&ps);
 	return 0;
 }
