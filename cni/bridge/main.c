@@ -902,9 +902,22 @@ out:
 static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 {
 	const char *type = json_string_value(json_object_get(json_object_get(ctx->conf, "ipam"), "type"));
-	if (type && *type)
-		return cni_delegate(ctx, type, "GC", NULL, err);
-	return 0;
+	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
+	if (!valid)
+		valid = json_object_get(ctx->conf, "cni.dev/attachments");
+	cleanup_json json_t *empty = json_array();
+	/* GC goes on past errors: the IPAM's and ours are both attempted. */
+	struct mk_err *e1 = NULL;
+	int rc = 0;
+	if (type && *type && cni_delegate(ctx, type, "GC", NULL, &e1) < 0)
+		rc = -1;
+	const char *name = json_string_value(json_object_get(ctx->conf, "name"));
+	if (json_is_true(json_object_get(ctx->conf, "ipMasq")) &&
+	    masq_gc(name, json_is_array(valid) ? valid : empty, rc < 0 ? NULL : &e1) < 0)
+		rc = -1;
+	if (rc < 0)
+		*err = e1;
+	return rc;
 }
 
 static int br_status(struct cni_ctx *ctx, struct mk_err **err)
