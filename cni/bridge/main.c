@@ -340,12 +340,14 @@ static int enable_forward(int family, struct mk_err **err)
 
 static int wait_oper_up(struct nl_sock *s, int index, struct mk_err **err)
 {
-	static const int delays_ms[] = {0, 1, 5, 20, 50, 200, 500, 1000, 1000};
+	/* The port usually comes up within a millisecond: poll finely first. */
+	static const long delays_us[] = {0,     100,    200,    500,    1000,   2000,   5000,
+					 10000, 50000, 200000, 500000, 1000000, 1000000};
 	struct nl_link l = {0};
-	for (size_t i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
-		if (delays_ms[i]) {
-			struct timespec ts = {.tv_sec = delays_ms[i] / 1000,
-					      .tv_nsec = (delays_ms[i] % 1000) * 1000000L};
+	for (size_t i = 0; i < sizeof(delays_us) / sizeof(delays_us[0]); i++) {
+		if (delays_us[i]) {
+			struct timespec ts = {.tv_sec = delays_us[i] / 1000000,
+					      .tv_nsec = (delays_us[i] % 1000000) * 1000L};
 			nanosleep(&ts, NULL);
 		}
 		if (nl_link_get(s, NULL, index, &l, err) < 0)
