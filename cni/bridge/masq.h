@@ -13,6 +13,7 @@
 #ifndef CNI_BRIDGE_MASQ_H
 #define CNI_BRIDGE_MASQ_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -45,6 +46,11 @@ bool masq_backend_is_legacy(void);
 /* masq_setup through libiptc for the legacy backend. */
 int masq_legacy_setup(const char *network, const char *container_id, const struct cni_net *ip,
 		      struct mk_err **err);
+/* 1.1 GC: removes the masquerade chains (nftables) of network whose
+ * container is not in valid (array of {"containerID", "ifname"}), found by
+ * their rules' comment. */
+int masq_gc(const char *network, const json_t *valid, struct mk_err **err);
+
 /* 1 when the chain exists in the legacy nat table of the family, else 0. */
 int masq_legacy_exists(const char *network, const char *container_id, int family);
 

@@ -371,7 +371,7 @@ EOF
 @test "cni: 1.1.0 GC releases stale reservations and STATUS reports a full range" {
 	local h c conf
 	h=$(mkns hour)
-	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-o","type":"bridge","bridge":"cnt15",
+	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-o","type":"bridge","bridge":"cnt15","ipMasq":true,
 	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.86.0.0/29","rangeEnd":"10.86.0.3"}]]}}')
 	for i in 1 2; do
 		c=$(mkns "gc$i")
@@ -384,6 +384,11 @@ EOF
 	run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
 	[ "$status" -eq 0 ]
 	[ "$(ls "$CNI_T/dd-our/net-o" | grep -v 'lock\|last_reserved')" = 10.86.0.2 ]
+	# the stale attachment's masquerade chain went too, the valid one stays
+	[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 1 ]
+	ip netns exec "$h" iptables-nft-save -t nat | grep -qF "g1-$SFX"
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q "g2-$SFX"
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q -- '-s 10.86.0.3/32'
 	run bash -c "printf '%s' '$conf' | ip netns exec $h env CNI_COMMAND=STATUS CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
 	[ "$status" -eq 0 ]
 }
