@@ -41,19 +41,13 @@ struct nl_sock {
 
 typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 
-static char errtext[256][64];
-
 const char *nl_strerror(int errnum)
 {
-	/* Lower-case first letter, like Go's syscall errors ("file exists"). */
-	const char *s = strerror(errnum);
-	if (errnum <= 0 || errnum >= 256)
-		return s;
-	char *t = errtext[errnum];
-	if (!t[0]) {
-		snprintf(t, sizeof(errtext[0]), "%s", s);
-		t[0] = (char)tolower((unsigned char)t[0]);
-	}
+	/* Lower-case first letter, like Go's syscall errors ("file exists").
+	 * Per thread: a plugin may delete a link on one thread meanwhile. */
+	static __thread char t[96];
+	snprintf(t, sizeof(t), "%s", strerror(errnum));
+	t[0] = (char)tolower((unsigned char)t[0]);
 	return t;
 }
 

@@ -27,7 +27,8 @@ struct nl_sock *nl_sock_open(struct mk_err **err);
 /* Accepts NULL. */
 void nl_sock_close(struct nl_sock *s);
 
-/* The errno text as the kernel's tools and Go print it: "file exists". Static. */
+/* The errno text as the kernel's tools and Go print it: "file exists".
+ * Borrowed, per thread, valid until the next call on the same thread. */
 const char *nl_strerror(int errnum);
 
 /* ---- links ---- */

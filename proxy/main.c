@@ -107,9 +107,9 @@ static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
 		return mk_err_wrap(err, "parsing %s", o->config);
 	const char *kind = json_string_value(json_object_get(c, "kind"));
 	if (kind && strcmp(kind, "KubeProxyConfiguration")) {
+		mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration", o->config, kind);
 		json_decref(c);
-		return mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration",
-				  o->config, kind);
+		return -1;
 	}
 	struct {
 		const char *flag;

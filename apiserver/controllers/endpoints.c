@@ -105,6 +105,12 @@ static int sync_endpoints(const char *key, void *arg, struct mk_err **err)
 		return 0; /* endpoints of selector-less Services are the user's */
 	cleanup_json json_t *pods = ctrl_pods_in(ec->pods, ns);
 	cleanup_json json_t *want = endpoints_build(svc, pods);
+	/* as upstream, so that EndpointSlice mirroring leaves managed Endpoints alone */
+	json_t *wmeta = json_object_get(want, "metadata");
+	if (!json_is_object(json_object_get(wmeta, "labels")))
+		json_object_set_new(wmeta, "labels", json_object());
+	json_object_set_new(json_object_get(wmeta, "labels"),
+			    "endpointslice.kubernetes.io/skip-mirror", json_string("true"));
 	cleanup_json json_t *have = informer_get(ec->eps, key);
 	if (!have) {
 		cleanup_free char *coll = xasprintf("/api/v1/namespaces/%s/endpoints", ns);

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "manager.h"
 
-static volatile int stopping;
+static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
 {

@@ -9,6 +9,7 @@
 #include "controllers-internal.h"
 #include "events.h"
 #include "kubeconfig.h"
+#include "labels.h"
 #include "leaderelect.h"
 #include "log.h"
 #include "timefmt.h"
@@ -290,74 +291,39 @@ static const struct controller_entry controllers[] = {
 	{"nodelifecycle", true, nodelifecycle_controller_start},
 };
 
-struct election {
-	struct leader_elector *le;
-	int64_t renew_deadline_ms, retry_ms;
-	volatile int *stop;
-};
-
-/* Keeps renewing; a lease lost (or not renewed within the deadline) ends the
- * process so that two managers never act at once. */
-static void *renew_main(void *arg)
+static void lease_error(const struct mk_err *err, void *arg)
 {
-	struct election *e = arg;
-	struct timespec last;
-	clock_gettime(CLOCK_MONOTONIC, &last);
-	while (!*e->stop) {
-		sleep_ms(e->retry_ms);
-		cleanup_err struct mk_err *err = NULL;
-		int held = leader_elector_try(e->le, time(NULL), &err);
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (held == 1) {
-			last = now;
-			continue;
-		}
-		if (held < 0)
-			log_warn("failed to renew lease: %s", mk_err_msg(err));
-		int64_t since = (now.tv_sec - last.tv_sec) * 1000 +
-				(now.tv_nsec - last.tv_nsec) / 1000000;
-		if (held == 0 || since > e->renew_deadline_ms) {
-			log_error("leaderelection lost");
-			exit(1);
-		}
-	}
-	return NULL;
+	const struct manager_options *o = arg;
+	log_warn("error retrieving resource lock %s/%s: %s", o->lease_namespace, o->lease_name,
+		 mk_err_msg(err));
 }
 
-static int elect(struct manager *m, volatile int *stop, struct mk_err **err)
+/* Losing the lease ends the process so that two managers never act at once. */
+static void lease_lost(void *arg)
+{
+	(void)arg;
+	log_error("leaderelection lost");
+	exit(1);
+}
+
+static int elect(struct manager *m, volatile sig_atomic_t *stop, struct mk_err **err)
 {
 	const struct manager_options *o = m->opts;
+	static struct leader_callbacks cb = {.on_error = lease_error, .on_lost = lease_lost};
+	cb.arg = (void *)o;
 	cleanup_free char *identity = leader_identity_new();
-	struct election *e = xcalloc(1, sizeof(*e));
-	e->le = leader_elector_new(m->client, o->lease_namespace, o->lease_name, identity,
+	struct leader_elector *le =
+		leader_elector_new(m->client, o->lease_namespace, o->lease_name, identity,
 				   (int)((o->lease_duration_ms + 999) / 1000));
-	e->renew_deadline_ms = o->renew_deadline_ms;
-	e->retry_ms = o->retry_period_ms > 0 ? o->retry_period_ms : 2000;
-	e->stop = stop;
+	int64_t retry = o->retry_period_ms > 0 ? o->retry_period_ms : 2000;
 	log_info("attempting to acquire leader lease %s/%s...", o->lease_namespace, o->lease_name);
-	for (;;) {
-		if (*stop)
-			return 1;
-		cleanup_err struct mk_err *lerr = NULL;
-		int held = leader_elector_try(e->le, time(NULL), &lerr);
-		if (held == 1)
-			break;
-		if (held < 0)
-			log_warn("error retrieving resource lock %s/%s: %s", o->lease_namespace,
-				 o->lease_name, mk_err_msg(lerr));
-		sleep_ms(e->retry_ms);
-	}
+	if (!leader_elector_acquire(le, retry, stop, &cb))
+		return 1;
 	log_info("successfully acquired lease %s/%s", o->lease_namespace, o->lease_name);
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, renew_main, e);
-	if (rc != 0)
-		return mk_err_errno(err, MK_EIO, rc, "starting the lease renewal thread");
-	pthread_detach(t);
-	return 0;
+	return leader_elector_keep(le, retry, o->renew_deadline_ms, &cb, err);
 }
 
-int manager_run(struct manager *m, volatile int *stop, struct mk_err **err)
+int manager_run(struct manager *m, volatile sig_atomic_t *stop, struct mk_err **err)
 {
 	if (m->opts->leader_elect) {
 		int rc = elect(m, stop, err);
@@ -418,53 +384,15 @@ json_t *obj_controller_ref(const json_t *obj)
 	return NULL;
 }
 
-static bool value_in(const json_t *values, const char *v)
-{
-	size_t i;
-	json_t *x;
-	json_array_foreach(values, i, x) {
-		if (json_is_string(x) && v && !strcmp(json_string_value(x), v))
-			return true;
-	}
-	return false;
-}
-
 bool ctrl_selector_matches(const json_t *selector, const json_t *labels)
 {
 	if (!json_is_object(selector))
 		return false;
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(selector, "matchLabels"), k, v) {
-		if (!json_equal(json_object_get(labels, k), v))
-			return false;
-	}
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(selector, "matchExpressions"), i, e) {
-		const char *key = json_string_value(json_object_get(e, "key"));
-		const char *op = json_string_value(json_object_get(e, "operator"));
-		if (!key || !op)
-			return false;
-		const char *have = json_string_value(json_object_get(labels, key));
-		json_t *values = json_object_get(e, "values");
-		if (!strcmp(op, "In")) {
-			if (!have || !value_in(values, have))
-				return false;
-		} else if (!strcmp(op, "NotIn")) {
-			if (have && value_in(values, have))
-				return false;
-		} else if (!strcmp(op, "Exists")) {
-			if (!have)
-				return false;
-		} else if (!strcmp(op, "DoesNotExist")) {
-			if (have)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return true;
+	/* a malformed selector (the API server validates them) selects nothing */
+	struct label_selector *sel = labels_selector_from_json(selector, NULL);
+	bool ok = sel && labels_selector_matches(sel, labels);
+	labels_selector_free(sel);
+	return ok;
 }
 
 bool ctrl_selector_empty(const json_t *selector)

@@ -6,6 +6,7 @@
 #ifndef MK_CONTROLLERS_MANAGER_H
 #define MK_CONTROLLERS_MANAGER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -63,7 +64,7 @@ bool manager_controller_enabled(const char *list, const char *name, bool default
 /* Waits for the lease (when leader election is on), starts every enabled
  * controller and the informers, and serves until *stop turns true. Returns 0,
  * or -1 when a controller cannot start. */
-int manager_run(struct manager *m, volatile int *stop, struct mk_err **err);
+int manager_run(struct manager *m, volatile sig_atomic_t *stop, struct mk_err **err);
 
 const struct manager_options *manager_options(const struct manager *m);
 

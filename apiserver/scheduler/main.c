@@ -1,5 +1,4 @@
 /* kube-scheduler: binds pending pods to nodes, through the API server only. */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,45 +23,23 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-struct election {
-	struct leader_elector *le;
-	int64_t renew_deadline_ms, retry_ms;
-};
-
-static void sleep_ms(int64_t ms)
+static void lease_error(const struct mk_err *err, void *arg)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
+	(void)arg;
+	log_warn("leader election: %s", mk_err_msg(err));
 }
 
-/* Keeps renewing the lease; losing it ends the process, as upstream does, so
- * two schedulers never bind at once. */
-static void *renew_main(void *arg)
+/* Losing the lease ends the process, as upstream does, so two schedulers
+ * never bind at once. */
+static void lease_lost(void *arg)
 {
-	struct election *e = arg;
-	struct timespec last;
-	clock_gettime(CLOCK_MONOTONIC, &last);
-	while (!stopping) {
-		sleep_ms(e->retry_ms);
-		cleanup_err struct mk_err *err = NULL;
-		int held = leader_elector_try(e->le, time(NULL), &err);
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (held == 1) {
-			last = now;
-			continue;
-		}
-		if (held < 0)
-			log_warn("renewing the lease: %s", mk_err_msg(err));
-		int64_t since = (now.tv_sec - last.tv_sec) * 1000 +
-				(now.tv_nsec - last.tv_nsec) / 1000000;
-		if (held == 0 || since > e->renew_deadline_ms) {
-			log_error("leaderelection lost");
-			exit(1);
-		}
-	}
-	return NULL;
+	(void)arg;
+	log_error("leaderelection lost");
+	exit(1);
 }
+
+static const struct leader_callbacks lease_callbacks = {.on_error = lease_error,
+							  .on_lost = lease_lost};
 
 int main(int argc, char **argv)
 {
@@ -129,30 +106,16 @@ int main(int argc, char **argv)
 	}
 	cleanup_free char *identity = leader_identity_new();
 	if (elect) {
-		struct election *e = xcalloc(1, sizeof(*e));
-		e->le = leader_elector_new(c, lease_ns, lease_name, identity,
-					   (int)((lease_ms + 999) / 1000));
-		e->renew_deadline_ms = renew_ms;
-		e->retry_ms = retry_ms;
+		struct leader_elector *le = leader_elector_new(c, lease_ns, lease_name, identity,
+							       (int)((lease_ms + 999) / 1000));
 		log_info("attempting to acquire leader lease %s/%s...", lease_ns, lease_name);
-		for (;;) {
-			if (stopping)
-				return 0;
-			cleanup_err struct mk_err *lerr = NULL;
-			int held = leader_elector_try(e->le, time(NULL), &lerr);
-			if (held == 1)
-				break;
-			if (held < 0)
-				log_warn("acquiring the lease: %s", mk_err_msg(lerr));
-			sleep_ms(retry_ms);
-		}
+		if (!leader_elector_acquire(le, retry_ms, &stopping, &lease_callbacks))
+			return 0;
 		log_info("successfully acquired lease %s/%s", lease_ns, lease_name);
-		pthread_t t;
-		if (pthread_create(&t, NULL, renew_main, e) != 0) {
-			fprintf(stderr, "Error: cannot start the lease renewal thread\n");
+		if (leader_elector_keep(le, retry_ms, renew_ms, &lease_callbacks, &err) < 0) {
+			fprintf(stderr, "Error: %s\n", mk_err_msg(err));
 			return 1;
 		}
-		pthread_detach(t);
 	}
 	struct scheduler_options opts = {.scheduler_name = scheduler_name, .identity = identity};
 	if (scheduler_run(c, &opts, &stopping, &err) < 0) {

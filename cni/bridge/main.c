@@ -340,12 +340,14 @@ static int enable_forward(int family, struct mk_err **err)
 
 static int wait_oper_up(struct nl_sock *s, int index, struct mk_err **err)
 {
-	static const int delays_ms[] = {0, 1, 5, 20, 50, 200, 500, 1000, 1000};
+	/* The port usually comes up within a millisecond: poll finely first. */
+	static const long delays_us[] = {0,     100,    200,    500,    1000,   2000,   5000,
+					 10000, 50000, 200000, 500000, 1000000, 1000000};
 	struct nl_link l = {0};
-	for (size_t i = 0; i < sizeof(delays_ms) / sizeof(delays_ms[0]); i++) {
-		if (delays_ms[i]) {
-			struct timespec ts = {.tv_sec = delays_ms[i] / 1000,
-					      .tv_nsec = (delays_ms[i] % 1000) * 1000000L};
+	for (size_t i = 0; i < sizeof(delays_us) / sizeof(delays_us[0]); i++) {
+		if (delays_us[i]) {
+			struct timespec ts = {.tv_sec = delays_us[i] / 1000000,
+					      .tv_nsec = (delays_us[i] % 1000000) * 1000L};
 			nanosleep(&ts, NULL);
 		}
 		if (nl_link_get(s, NULL, index, &l, err) < 0)
@@ -536,11 +538,14 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 		}
 		if (c.ip_masq) {
 			masq_done = true;
+			bool legacy = masq_backend_is_legacy();
 			json_array_foreach(json_object_get(res, "ips"), i, v) {
 				struct cni_net a;
 				if (json_net(json_object_get(v, "address"), &a) < 0)
 					continue;
-				if (masq_setup(c.name, ctx->container_id, &a, err) < 0) {
+				int mrc = legacy ? masq_legacy_setup(c.name, ctx->container_id, &a, err)
+						 : masq_setup(c.name, ctx->container_id, &a, err);
+				if (mrc < 0) {
 					mk_err_wrap(err, "failed to set up IP masquerading");
 					json_decref(ipam_dns);
 					goto fail;
@@ -595,8 +600,10 @@ fail:
 			free(ctx->err_details);
 			ctx->err_details = details;
 		}
-		if (masq_done)
+		if (masq_done) {
 			(void)masq_teardown(c.name, ctx->container_id, &e);
+			(void)masq_legacy_teardown(c.name, ctx->container_id, &e);
+		}
 		if (spoof_done)
 			(void)spoofchk_teardown(ctx->container_id, ctx->ifname, &e);
 		if (veth_made)
@@ -875,6 +882,8 @@ static int br_check(struct cni_ctx *ctx, struct mk_err **err)
 			int ex = masq_exists(c.name, ctx->container_id, a.ip.family, err);
 			if (ex < 0)
 				goto out;
+			if (ex == 0)
+				ex = masq_legacy_exists(c.name, ctx->container_id, a.ip.family);
 			if (ex == 0) {
 				char chain[29];
 				masq_chain_name(c.name, ctx->container_id, chain);
@@ -895,9 +904,22 @@ out:
 static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 {
 	const char *type = json_string_value(json_object_get(json_object_get(ctx->conf, "ipam"), "type"));
-	if (type && *type)
-		return cni_delegate(ctx, type, "GC", NULL, err);
-	return 0;
+	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
+	if (!valid)
+		valid = json_object_get(ctx->conf, "cni.dev/attachments");
+	cleanup_json json_t *empty = json_array();
+	/* GC goes on past errors: the IPAM's and ours are both attempted. */
+	struct mk_err *e1 = NULL;
+	int rc = 0;
+	if (type && *type && cni_delegate(ctx, type, "GC", NULL, &e1) < 0)
+		rc = -1;
+	const char *name = json_string_value(json_object_get(ctx->conf, "name"));
+	if (json_is_true(json_object_get(ctx->conf, "ipMasq")) &&
+	    masq_gc(name, json_is_array(valid) ? valid : empty, rc < 0 ? NULL : &e1) < 0)
+		rc = -1;
+	if (rc < 0)
+		*err = e1;
+	return rc;
 }
 
 static int br_status(struct cni_ctx *ctx, struct mk_err **err)

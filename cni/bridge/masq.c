@@ -267,6 +267,7 @@ struct rule_sig {
 	char chain[64];  /* the rule's chain */
 	char jump[64];   /* immediate jump target, "" if none */
 	char sig[160];
+	char comment[256]; /* xt comment match text, "" if none */
 };
 
 struct rule_list {
@@ -297,6 +298,12 @@ static int sig_expr(struct nftnl_expr *e, void *data)
 		if (chain)
 			snprintf(s->jump, sizeof(s->jump), "%s", chain);
 		snprintf(p, room, "v%d:%s/", (int)verdict, chain ? chain : "");
+	} else if (!strcmp(name, "match") &&
+		   !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_MT_NAME), "comment")) {
+		uint32_t len = 0;
+		const char *info = nftnl_expr_get(e, NFTNL_EXPR_MT_INFO, &len);
+		if (info && len)
+			snprintf(s->comment, sizeof(s->comment), "%.*s", (int)len, info);
 	} else if (!strcmp(name, "target")) {
 		snprintf(p, room, "t:%s/", nftnl_expr_get_str(e, NFTNL_EXPR_TG_NAME));
 	}
@@ -744,6 +751,59 @@ int spoofchk_teardown(const char *container_id, const char *ifname, struct mk_er
 	rc = batch_commit(&n, &bt, err);
 out:
 	free(pr.v);
+	nft_close(&n);
+	return rc;
+}
+
+/* ---- GC ---- */
+
+static bool chain_valid(const json_t *valid, const char *network, const char *chain)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(valid, i, v) {
+		const char *id = json_string_value(json_object_get(v, "containerID"));
+		if (!id)
+			continue;
+		char name[29];
+		masq_chain_name(network, id, name);
+		if (!strcmp(name, chain))
+			return true;
+	}
+	return false;
+}
+
+int masq_gc(const char *network, const json_t *valid, struct mk_err **err)
+{
+	cleanup_free char *prefix = xasprintf("name: \"%s\" id: \"", network);
+	struct nft n = {0};
+	if (nft_open(&n, err) < 0)
+		return -1;
+	int rc = 0;
+	int families[2] = {AF_INET, AF_INET6};
+	for (int f = 0; f < 2 && rc == 0; f++) {
+		struct rule_list all = {0};
+		if (list_rules(&n, families[f], NULL, &all, err) < 0) {
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; i < all.n && rc == 0; i++) {
+			const char *chain = all.v[i].chain;
+			if (strncmp(chain, "CNI-", 4) != 0 ||
+			    strncmp(all.v[i].comment, prefix, strlen(prefix)) != 0 ||
+			    chain_valid(valid, network, chain))
+				continue;
+			/* one teardown per chain: later rules of it are skipped */
+			bool seen = false;
+			for (size_t k = 0; k < i; k++)
+				if (!strcmp(all.v[k].chain, chain) &&
+				    !strncmp(all.v[k].comment, prefix, strlen(prefix)))
+					seen = true;
+			if (!seen && teardown_family(&n, families[f], chain, err) < 0)
+				rc = -1;
+		}
+		free(all.v);
+	}
 	nft_close(&n);
 	return rc;
 }

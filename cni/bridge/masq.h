@@ -13,6 +13,8 @@
 #ifndef CNI_BRIDGE_MASQ_H
 #define CNI_BRIDGE_MASQ_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cni/skel/ip.h"
@@ -37,6 +39,20 @@ int masq_exists(const char *network, const char *container_id, int family, struc
  * that ran with iptables-legacy as `iptables`), in ip and ip6 nat; a netns
  * whose legacy nat table was never loaded is left alone. */
 int masq_legacy_teardown(const char *network, const char *container_id, struct mk_err **err);
+
+/* True when `iptables` in PATH is the legacy backend (iptables-legacy,
+ * xtables-legacy-multi): ADD then writes there, as the reference would. */
+bool masq_backend_is_legacy(void);
+/* masq_setup through libiptc for the legacy backend. */
+int masq_legacy_setup(const char *network, const char *container_id, const struct cni_net *ip,
+		      struct mk_err **err);
+/* 1.1 GC: removes the masquerade chains (nftables) of network whose
+ * container is not in valid (array of {"containerID", "ifname"}), found by
+ * their rules' comment. */
+int masq_gc(const char *network, const json_t *valid, struct mk_err **err);
+
+/* 1 when the chain exists in the legacy nat table of the family, else 0. */
+int masq_legacy_exists(const char *network, const char *container_id, int family);
 
 /* macspoofchk, as the reference writes it (table bridge nat):
  *   PREROUTING (filter, prerouting, priority -300):

@@ -448,6 +448,24 @@ static long status_kb(int pid, const char *field)
 	return kb;
 }
 
+/* The 1-minute load average and the number of CPUs: how contended the machine
+ * was, since wall times on a shared machine move with it. */
+static void load_row(const char *when)
+{
+	double load = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = -1;
+		fclose(f);
+	}
+	char label[64], value[64];
+	snprintf(label, sizeof(label), "machine load, %s", when);
+	snprintf(value, sizeof(value), "loadavg %.1f on %ld CPUs", load,
+		 sysconf(_SC_NPROCESSORS_ONLN));
+	row(label, value, -1, "-", "");
+}
+
 /* --- the SQLite floor ---------------------------------------------------------- */
 
 /* Bare SQLite: one row per autocommit transaction, WAL, synchronous=FULL,
@@ -883,6 +901,7 @@ int main(int argc, char **argv)
 		die("delete warm: %s", buf_str(&out));
 
 	printf(ROW_FMT, "measurement", "value", "server CPU/op", "target", "result");
+	load_row("at the start");
 	struct stats floor = sqlite_floor(dir, value_size);
 	snprintf(value, sizeof(value), "%.0f/s, p50 %.3f p99 %.3f ms", floor.per_s, floor.p50,
 		 floor.p99);
@@ -980,6 +999,7 @@ int main(int argc, char **argv)
 	row("RSS after those LISTs", value, -1, target, verdict(hwm_kb / 1024.0 <= T_RSS_MB));
 
 	watch_bench(&c, server_pid);
+	load_row("at the end");
 
 	buf_free(&out);
 	free(lat);

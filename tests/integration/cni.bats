@@ -371,7 +371,7 @@ EOF
 @test "cni: 1.1.0 GC releases stale reservations and STATUS reports a full range" {
 	local h c conf
 	h=$(mkns hour)
-	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-o","type":"bridge","bridge":"cnt15",
+	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-o","type":"bridge","bridge":"cnt15","ipMasq":true,
 	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.86.0.0/29","rangeEnd":"10.86.0.3"}]]}}')
 	for i in 1 2; do
 		c=$(mkns "gc$i")
@@ -384,6 +384,11 @@ EOF
 	run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
 	[ "$status" -eq 0 ]
 	[ "$(ls "$CNI_T/dd-our/net-o" | grep -v 'lock\|last_reserved')" = 10.86.0.2 ]
+	# the stale attachment's masquerade chain went too, the valid one stays
+	[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 1 ]
+	ip netns exec "$h" iptables-nft-save -t nat | grep -qF "g1-$SFX"
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q "g2-$SFX"
+	! ip netns exec "$h" iptables-nft-save -t nat | grep -q -- '-s 10.86.0.3/32'
 	run bash -c "printf '%s' '$conf' | ip netns exec $h env CNI_COMMAND=STATUS CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
 	[ "$status" -eq 0 ]
 }
@@ -483,4 +488,61 @@ EOF
 		! ip netns exec "$h" nft list table bridge nat | grep -q cni-br-iface
 	done
 	diff -u "$CNI_T/ref.spoof" "$CNI_T/our.spoof"
+}
+
+@test "cni: with iptables-legacy as iptables, ADD writes the reference's legacy rules (v4 and v6)" {
+	mkdir -p "$CNI_T/legacy-path"
+	ln -s "$(command -v iptables-legacy)" "$CNI_T/legacy-path/iptables"
+	ln -s "$(command -v ip6tables-legacy)" "$CNI_T/legacy-path/ip6tables"
+	local tmpl='{"cniVersion":"0.4.0","name":"net-t","type":"bridge","bridge":"cnt21","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.80.0.0/24"}],[{"subnet":"fd00:80::/64"}]]}}'
+	local pairs=("ref our" "our ref")
+	for p in "${pairs[@]}"; do
+		set -- $p
+		local h c cf
+		cf=$(conf_for "$1" "$tmpl")
+		h=$(mkns "h$1")
+		c=$(mkns "c$1")
+		plug "$1" "$h" ADD bridge "t1" "$c" "$cf" PATH="$CNI_T/legacy-path:$PATH" >/dev/null
+		{
+			ip netns exec "$h" iptables-legacy-save -t nat
+			ip netns exec "$h" ip6tables-legacy-save -t nat
+		} | grep -- '^-A' >"$CNI_T/$1.legacy"
+		! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI-
+		plug our "$h" CHECK bridge "t1" "$c" "$(with_prev "$cf" "$(plug "$1" "$h" ADD bridge t1x "$(mkns "x$1")" "$cf" PATH="$CNI_T/legacy-path:$PATH")")" \
+			CNI_CONTAINERID=t1x CNI_NETNS="/var/run/netns/cnix$1-$SFX" PATH="$CNI_T/legacy-path:$PATH"
+		plug "$1" "$h" DEL bridge "t1x" "cnix$1-$SFX" "$cf" PATH="$CNI_T/legacy-path:$PATH"
+		# the other implementation removes it
+		plug "$2" "$h" DEL bridge "t1" "$c" "$cf" PATH="$CNI_T/legacy-path:$PATH"
+		! ip netns exec "$h" iptables-legacy-save -t nat | grep -q CNI-
+		! ip netns exec "$h" ip6tables-legacy-save -t nat | grep -q CNI-
+	done
+	[ "$(wc -l <"$CNI_T/our.legacy")" -eq 6 ]
+	diff -u "$CNI_T/ref.legacy" "$CNI_T/our.legacy"
+}
+
+@test "cni: a pod reaches a network outside the node only through its masquerade chain" {
+	command -v busybox >/dev/null || skip "busybox (ping) missing"
+	local h c o conf
+	h=$(mkns hmq)
+	c=$(mkns pmq)
+	o=$(mkns out)
+	# "outside": a namespace on a link from the host, with no route back to the pods
+	ip -n "$h" link add up0 type veth peer name down0 netns "$o"
+	ip -n "$h" addr add 192.168.77.1/24 dev up0
+	ip -n "$h" link set up0 up
+	ip -n "$o" addr add 192.168.77.2/24 dev down0
+	ip -n "$o" link set down0 up
+	ip -n "$o" link set lo up
+	for masq in false true; do
+		conf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-u","type":"bridge","bridge":"cnt22","isGateway":true,"ipMasq":'$masq',
+		  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.79.0.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}')
+		plug our "$h" ADD bridge "u-$masq" "$c" "$conf" >/dev/null
+		if [ $masq = true ]; then
+			nsping "$c" 192.168.77.2
+		else
+			! nsping "$c" 192.168.77.2
+		fi
+		plug our "$h" DEL bridge "u-$masq" "$c" "$conf"
+	done
 }

@@ -248,8 +248,8 @@ print(" ".join(sorted(e["addresses"][0] for e in items[0]["endpoints"] if e["con
 	wait_eq 10 "$want" ep_ready
 	wait_eq 10 "$want" slice_ready
 
-	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].ports[0].port}'
-	[ "$output" = 80 ]
+	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].ports[0].port} {.metadata.labels.endpointslice\.kubernetes\.io/skip-mirror}'
+	[ "$output" = "80 true" ]
 	run kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=web -o json
 	echo "$output" | python3 -c 'import json, sys
 s = json.load(sys.stdin)["items"][0]
