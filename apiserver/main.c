@@ -16,6 +16,7 @@
 #include "xalloc.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/server.h"
+#include "apiserver/store-internal.h"
 #include "apiserver/store.h"
 
 struct options {
@@ -191,6 +192,10 @@ int main(int argc, char **argv)
 			mk_err_msg(err));
 		return 1;
 	}
+	/* Test knob: compaction interval of the embedded store (default 5 minutes). */
+	const char *ci = getenv("MINK8S_COMPACT_INTERVAL_MS");
+	if (ci && atoi(ci) > 0)
+		store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
 	struct server_config scfg = {
 		.bind_address = bind,
 		.port = o.port,
