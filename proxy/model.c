@@ -102,6 +102,67 @@ static bool not_ours(const json_t *obj)
 	       json_object_get(labels, "service.kubernetes.io/headless");
 }
 
+/* The fields of a Service that the model reads (spec.*, the load balancer
+ * status), as a compact JSON text with sorted keys: new string. */
+static const char *const svc_fields[] = {
+	"type", "clusterIP", "clusterIPs", "ports", "externalIPs", "loadBalancerSourceRanges",
+	"externalTrafficPolicy", "internalTrafficPolicy", "sessionAffinity",
+	"sessionAffinityConfig", "healthCheckNodePort",
+};
+
+static char *compact_service(const json_t *svc)
+{
+	json_t *spec = json_object_get(svc, "spec");
+	json_t *o = json_object(), *sp = json_object();
+	json_object_set_new(o, "metadata",
+			    json_pack("{s:O?, s:O?}", "namespace", json_path_get(svc, "metadata.namespace"),
+				      "name", json_path_get(svc, "metadata.name")));
+	for (size_t i = 0; i < sizeof(svc_fields) / sizeof(svc_fields[0]); i++) {
+		json_t *v = json_object_get(spec, svc_fields[i]);
+		if (v)
+			json_object_set(sp, svc_fields[i], v);
+	}
+	json_object_set_new(o, "spec", sp);
+	json_t *lb = json_path_get(svc, "status.loadBalancer");
+	if (lb)
+		json_object_set_new(o, "status", json_pack("{s:O}", "loadBalancer", lb));
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
+/* The fields of an EndpointSlice that the model reads, likewise. */
+static char *compact_slice(const json_t *slice)
+{
+	json_t *o = json_object(), *eps = json_array();
+	json_t *at = json_object_get(slice, "addressType"), *ports = json_object_get(slice, "ports");
+	if (at)
+		json_object_set(o, "addressType", at);
+	if (ports)
+		json_object_set(o, "ports", ports);
+	size_t i;
+	json_t *ep;
+	json_array_foreach(json_object_get(slice, "endpoints"), i, ep) {
+		json_t *c = json_object();
+		static const char *const keep[] = {"addresses", "conditions", "nodeName"};
+		for (size_t k = 0; k < 3; k++) {
+			json_t *v = json_object_get(ep, keep[k]);
+			if (v)
+				json_object_set(c, keep[k], v);
+		}
+		json_array_append_new(eps, c);
+	}
+	json_object_set_new(o, "endpoints", eps);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
+static bool same_text(const json_t *old, const char *text)
+{
+	return old && !strcmp(json_string_value(old), text);
+}
+
 bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc)
 {
 	if (svc && not_ours(svc))
@@ -109,13 +170,17 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
 	json_t *old = json_object_get(st->services, key);
 	if (!svc && !old)
 		return false;
-	if (svc && old && json_value_equal(json_object_get(svc, "spec"), json_object_get(old, "spec")) &&
-	    json_value_equal(json_object_get(svc, "status"), json_object_get(old, "status")))
-		return false;
-	if (svc)
-		json_object_set(st->services, key, svc);
-	else
+	if (svc) {
+		char *text = compact_service(svc);
+		if (same_text(old, text)) {
+			free(text);
+			return false;
+		}
+		json_object_set_new(st->services, key, json_string_nocheck(text));
+		free(text);
+	} else {
 		json_object_del(st->services, key);
+	}
 	json_object_set_new(st->changed, key, json_true());
 	return true;
 }
@@ -141,17 +206,17 @@ bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 				json_object_del(st->slices, key);
 			changed = true;
 		}
-	} else if (!old || !json_value_equal(json_object_get(old, "endpoints"),
-					     json_object_get(slice, "endpoints")) ||
-		   !json_value_equal(json_object_get(old, "ports"), json_object_get(slice, "ports")) ||
-		   !json_value_equal(json_object_get(old, "addressType"),
-				     json_object_get(slice, "addressType"))) {
-		if (!per) {
-			per = json_object();
-			json_object_set_new(st->slices, key, per);
+	} else {
+		char *text = compact_slice(slice);
+		if (!same_text(old, text)) {
+			if (!per) {
+				per = json_object();
+				json_object_set_new(st->slices, key, per);
+			}
+			json_object_set_new(per, name, json_string_nocheck(text));
+			changed = true;
 		}
-		json_object_set(per, name, slice);
-		changed = true;
+		free(text);
 	}
 	if (changed)
 		json_object_set_new(st->changed, key, json_true());
@@ -493,9 +558,15 @@ static void add_from_state(struct proxy_model *m, const struct proxy_state *st, 
 	json_t *arr = json_array();
 	const char *sn;
 	json_t *sl;
-	json_object_foreach(per, sn, sl)
-		json_array_append(arr, sl);
-	proxy_model_add_service(m, svc, arr, cfg);
+	json_object_foreach(per, sn, sl) {
+		json_t *o = json_loads(json_string_value(sl), 0, NULL);
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	json_t *o = json_loads(json_string_value(svc), 0, NULL);
+	if (o)
+		proxy_model_add_service(m, o, arr, cfg);
+	json_decref(o);
 	json_decref(arr);
 }
 

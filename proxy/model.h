@@ -78,17 +78,19 @@ bool proxy_port_uses_cluster_chain(const struct proxy_svc_port *p);
 bool proxy_port_uses_local_chain(const struct proxy_svc_port *p);
 bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p);
 
-/* The objects kube-proxy has seen. Keys are "ns/name". */
+/* The objects kube-proxy has seen, reduced to the fields the model reads and
+ * kept as compact JSON text (whole objects would cost tens of MB in large
+ * clusters). Keys are "ns/name". */
 struct proxy_state {
-	json_t *services;  /* "ns/name" -> Service */
-	json_t *slices;    /* "ns/svcname" -> { "slice-name": EndpointSlice } */
+	json_t *services;  /* "ns/name" -> compact Service text */
+	json_t *slices;    /* "ns/svcname" -> { "slice-name": compact EndpointSlice text } */
 	json_t *changed;   /* "ns/name" -> true: services whose objects changed */
 };
 
 void proxy_state_init(struct proxy_state *st);
 void proxy_state_free(struct proxy_state *st);
-/* Records a Service (borrowed; a reference is taken) or its deletion (svc NULL
- * with key). Returns true if it changed anything relevant. */
+/* Records a Service (borrowed; only its relevant fields are copied) or its
+ * deletion (svc NULL with key). Returns true if it changed anything relevant. */
 bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc);
 /* Records an EndpointSlice or its deletion (slice NULL, ns/name/svc given).
  * Slices without the kubernetes.io/service-name label are ignored. */

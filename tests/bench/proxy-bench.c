@@ -33,6 +33,24 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double tv_diff(const struct timeval *a, const struct timeval *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_usec - a->tv_usec) / 1e6;
+}
+
+/* resident set size now, in kB */
+static long rss_kb(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static json_t *service(int i)
 {
 	char ip[32];
@@ -178,16 +196,20 @@ int main(int argc, char **argv)
 		json_decref(sl);
 	}
 	json_object_clear(ps.changed);
+	printf("rss_objects_kb %ld\n", rss_kb());
 	int fds[EPS];
 	if (!strcmp(what, "latency") && listeners(fds) < 0)
 		return 1;
 	void *st = b->create();
 	double full = sync_once(b, st, &ps, &cfg, NULL);
 	printf("full_sync_seconds %.4f\n", full);
+	printf("rss_after_full_kb %ld\n", rss_kb());
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint */
 		double sum = 0;
 		int rounds = 5;
+		struct rusage r0, r1;
+		getrusage(RUSAGE_SELF, &r0);
 		for (int r = 1; r <= rounds; r++) {
 			json_t *sl = slice(n / 2, n, r);
 			proxy_state_set_slice(&ps, sl, false);
@@ -198,7 +220,11 @@ int main(int argc, char **argv)
 			sum += sync_once(b, st, &ps, &cfg, changed);
 			json_decref(changed);
 		}
+		getrusage(RUSAGE_SELF, &r1);
 		printf("change_sync_seconds %.4f\n", sum / rounds);
+		/* where it goes: this process's own work vs the kernel's (netlink) */
+		printf("change_user_seconds %.4f\n", tv_diff(&r0.ru_utime, &r1.ru_utime) / rounds);
+		printf("change_sys_seconds %.4f\n", tv_diff(&r0.ru_stime, &r1.ru_stime) / rounds);
 	} else if (!strcmp(what, "latency")) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.96.%d.%d", (n - 1) / 250, (n - 1) % 250 + 1);
@@ -212,6 +238,7 @@ int main(int argc, char **argv)
 		printf("restore_seconds %.4f\n", now() - t0);
 		unlink("/tmp/proxy-bench.rules");
 	}
+	printf("rss_end_kb %ld\n", rss_kb());
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("max_rss_kb %ld\n", ru.ru_maxrss);
