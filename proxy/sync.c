@@ -1,5 +1,6 @@
 /* Sync runner (see the header). */
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 
@@ -165,6 +166,9 @@ static void sync_once(struct proxy_sync *s, bool full)
 	struct proxy_sync_result res = {0};
 	struct mk_err *err = NULL;
 	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
+	/* a sync frees large transient buffers (rendered rules, the kernel's table
+	 * copies): give the pages back instead of keeping the peak resident */
+	malloc_trim(0);
 	double secs = (double)(time_mono_ns() - t0) / 1e9;
 	if (rc == 0) {
 		/* UDP flows to endpoints that went away would be blackholed */
