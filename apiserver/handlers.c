@@ -1211,6 +1211,9 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 		cleanup_err struct mk_err *err = NULL;
 		int64_t nrev = store_update(rq->srv->st, key, value, rev, NULL, &err);
 		if (nrev < 0) {
+			/* give back what on_update allocated or take back what it released */
+			if (r->on_update && r->on_update_abort)
+				r->on_update_abort(next, cur);
 			if (mk_err_code(err) == MK_ECONFLICT)
 				continue;
 			*status = status_from_err(err, r, t->name);

@@ -239,7 +239,9 @@ static ssize_t reader(void *cls, uint64_t pos, char *dst, size_t max)
 			buf_free(&local);
 			continue;
 		}
-		if (ws->closing) {
+		/* A server shutting down may not stop its daemon while a connection is
+		 * parked (libmicrohttpd aborts), so a stopping hub ends streams here. */
+		if (ws->closing || __atomic_load_n(&ws->hub->stop, __ATOMIC_ACQUIRE)) {
 			pthread_mutex_unlock(&ws->mu);
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		}
@@ -254,6 +256,12 @@ static ssize_t reader(void *cls, uint64_t pos, char *dst, size_t max)
 static void hub_add(struct watch_hub *hub, struct watch_stream *ws)
 {
 	pthread_mutex_lock(&hub->mu);
+	if (hub->stop) {
+		/* a watch that arrives while the server stops ends at once */
+		pthread_mutex_lock(&ws->mu);
+		ws->closing = true;
+		pthread_mutex_unlock(&ws->mu);
+	}
 	ws->next = hub->list;
 	if (hub->list)
 		hub->list->prev = ws;
@@ -346,7 +354,7 @@ struct watch_hub *watch_hub_new(struct apiserver *srv)
 void watch_hub_shutdown(struct watch_hub *hub)
 {
 	pthread_mutex_lock(&hub->mu);
-	hub->stop = true;
+	__atomic_store_n(&hub->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&hub->cond);
 	for (struct watch_stream *ws = hub->list; ws; ws = ws->next) {
 		pthread_mutex_lock(&ws->mu);
