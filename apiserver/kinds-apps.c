@@ -9,23 +9,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p)                                                                         \
-	{                                                                                          \
-		.name = n, .type = t, .format = "", .description = d, .priority = p                \
-	}
-#define NAME_COLUMN                                                                                \
-	{                                                                                          \
-		.name = "Name", .type = "string", .format = "name",                                \
-		.description = "Name must be unique within a namespace. Is required when "         \
-			       "creating resources, although some resources may allow a client "   \
-			       "to request the generation of an appropriate name automatically."   \
-	}
-#define AGE_COLUMN                                                                                 \
-	{                                                                                          \
-		.name = "Age", .type = "string", .format = "",                                     \
-		.description = "CreationTimestamp is a timestamp representing the server time "    \
-			       "when this object was created."                                     \
-	}
 #define CONTAINER_COLUMNS                                                                          \
 	COLUMN("Containers", "string", "Names of each container in the template.", 1),             \
 		COLUMN("Images", "string", "Images referenced by each container in the template.", \

@@ -10,23 +10,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define NAME_COLUMN                                                                                \
-	{                                                                                          \
-		.name = "Name", .type = "string", .format = "name",                                \
-		.description = "Name must be unique within a namespace. Is required when "         \
-			       "creating resources, although some resources may allow a client "   \
-			       "to request the generation of an appropriate name automatically."   \
-	}
-#define AGE_COLUMN                                                                                 \
-	{                                                                                          \
-		.name = "Age", .type = "string", .format = "",                                     \
-		.description = "CreationTimestamp is a timestamp representing the server time "    \
-			       "when this object was created."                                     \
-	}
-#define COLUMN(n, t, d, p)                                                                         \
-	{                                                                                          \
-		.name = n, .type = t, .format = "", .description = d, .priority = p                \
-	}
 
 static void cell_str(json_t *cells, const char *s)
 {

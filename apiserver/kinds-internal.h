@@ -11,6 +11,26 @@
 #include "err.h"
 #include "apiserver/resource.h"
 
+/* Table columns as upstream's printers declare them. */
+#define COLUMN(n, t, d, p)                                                                         \
+	{                                                                                          \
+		.name = n, .type = t, .format = "", .description = d, .priority = p                \
+	}
+#define NAME_COLUMN                                                                                \
+	{                                                                                          \
+		.name = "Name", .type = "string", .format = "name",                                \
+		.description = "Name must be unique within a namespace. Is required when "         \
+			       "creating resources, although some resources may allow a client "   \
+			       "to request the generation of an appropriate name automatically."   \
+	}
+#define AGE_COLUMN                                                                                 \
+	{                                                                                          \
+		.name = "Age", .type = "string", .format = "",                                     \
+		.description = "CreationTimestamp is a timestamp representing the server time "    \
+			       "when this object was created."                                     \
+	}
+
+
 #define KINDS_PRINTER(kind)                                                                        \
 	extern const struct table_column kinds_##kind##_columns[];                                 \
 	void kinds_##kind##_print(const json_t *obj, time_t now, json_t *cells)

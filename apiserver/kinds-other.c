@@ -9,23 +9,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p)                                                                         \
-	{                                                                                          \
-		.name = n, .type = t, .format = "", .description = d, .priority = p                \
-	}
-#define NAME_COLUMN                                                                                \
-	{                                                                                          \
-		.name = "Name", .type = "string", .format = "name",                                \
-		.description = "Name must be unique within a namespace. Is required when "         \
-			       "creating resources, although some resources may allow a client "   \
-			       "to request the generation of an appropriate name automatically."   \
-	}
-#define AGE_COLUMN                                                                                 \
-	{                                                                                          \
-		.name = "Age", .type = "string", .format = "",                                     \
-		.description = "CreationTimestamp is a timestamp representing the server time "    \
-			       "when this object was created."                                     \
-	}
 
 const struct table_column kinds_lease_columns[] = {
 	NAME_COLUMN,

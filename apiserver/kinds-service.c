@@ -12,10 +12,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-#define COLUMN(n, t, d, p)                                                                         \
-	{                                                                                          \
-		.name = n, .type = t, .format = "", .description = d, .priority = p                \
-	}
 
 const struct table_column kinds_service_columns[] = {
 	{.name = "Name",
