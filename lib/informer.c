@@ -193,7 +193,10 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 			json_object_set_new(item, "kind", json_string(kind));
 		if (api_version && !json_object_get(item, "apiVersion"))
 			json_object_set_new(item, "apiVersion", json_string(api_version));
-		json_object_set_nocheck(fresh, key, item);
+		if (inf->h.transform)
+			json_object_set_new_nocheck(fresh, key, inf->h.transform(item, inf->h.arg));
+		else
+			json_object_set_nocheck(fresh, key, item);
 	}
 
 	size_t cap = json_object_size(fresh) + 1, n = 0;
@@ -277,6 +280,9 @@ static int on_watch_event(const char *type, json_t *obj, void *arg)
 	cleanup_free char *key = informer_key(obj);
 	if (!key)
 		return 0;
+	cleanup_json json_t *kept = inf->h.transform ? inf->h.transform(obj, inf->h.arg) : NULL;
+	if (kept)
+		obj = kept;
 	struct change ch = {0};
 	pthread_mutex_lock(&inf->lock);
 	json_t *old = json_object_get(inf->cache, key);

@@ -39,6 +39,11 @@ struct informer_handlers {
 	 * informer never prints); err is borrowed for the call. */
 	void (*on_error)(const struct mk_err *err, void *arg);
 	void *arg;
+	/* Optional: what to keep of each object (list items and watch events)
+	 * before it is cached and handed to the handlers, to hold only the
+	 * fields a consumer reads. Returns a new reference; must keep
+	 * metadata.namespace, name and resourceVersion. obj is borrowed. */
+	json_t *(*transform)(json_t *obj, void *arg);
 };
 
 struct informer;

@@ -158,6 +158,62 @@ static char *compact_slice(const json_t *slice)
 	return text;
 }
 
+json_t *proxy_object_compact(const json_t *obj)
+{
+	json_t *o = json_object(), *md = json_object();
+	static const char *const meta[] = {"namespace", "name", "resourceVersion", "labels"};
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+		json_t *v = json_path_get(obj, "metadata") ?
+				    json_object_get(json_path_get(obj, "metadata"), meta[i]) :
+				    NULL;
+		if (v)
+			json_object_set(md, meta[i], v);
+	}
+	const char *trig = "endpoints.kubernetes.io/last-change-trigger-time";
+	json_t *t = json_object_get(json_path_get(obj, "metadata.annotations"), trig);
+	if (t)
+		json_object_set_new(md, "annotations", json_pack("{s:O}", trig, t));
+	json_object_set_new(o, "metadata", md);
+	json_t *spec = json_object_get(obj, "spec");
+	if (spec) {
+		json_t *sp = json_object();
+		for (size_t i = 0; i < sizeof(svc_fields) / sizeof(svc_fields[0]); i++) {
+			json_t *v = json_object_get(spec, svc_fields[i]);
+			if (v)
+				json_object_set(sp, svc_fields[i], v);
+		}
+		json_object_set_new(o, "spec", sp);
+		json_t *lb = json_path_get(obj, "status.loadBalancer");
+		if (lb)
+			json_object_set_new(o, "status", json_pack("{s:O}", "loadBalancer", lb));
+		return o;
+	}
+	static const char *const slice_fields[] = {"addressType", "ports"};
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(obj, slice_fields[i]);
+		if (v)
+			json_object_set(o, slice_fields[i], v);
+	}
+	json_t *eps = json_object_get(obj, "endpoints");
+	if (eps) {
+		json_t *out = json_array();
+		size_t i;
+		json_t *ep;
+		json_array_foreach(eps, i, ep) {
+			json_t *c = json_object();
+			static const char *const keep[] = {"addresses", "conditions", "nodeName"};
+			for (size_t k = 0; k < 3; k++) {
+				json_t *v = json_object_get(ep, keep[k]);
+				if (v)
+					json_object_set(c, keep[k], v);
+			}
+			json_array_append_new(out, c);
+		}
+		json_object_set_new(o, "endpoints", out);
+	}
+	return o;
+}
+
 static bool same_text(const json_t *old, const char *text)
 {
 	return old && !strcmp(json_string_value(old), text);

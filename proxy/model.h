@@ -96,6 +96,12 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
  * Slices without the kubernetes.io/service-name label are ignored. */
 bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted);
 
+/* What kube-proxy reads of a Service or EndpointSlice (borrowed): metadata
+ * namespace, name, resourceVersion, labels and the last-change-trigger-time
+ * annotation, plus the fields the model uses. New reference; for the
+ * informers' caches. */
+json_t *proxy_object_compact(const json_t *obj);
+
 /* All service ports of the state, sorted by spn then protocol. */
 struct proxy_model {
 	struct proxy_svc_port *ports;
