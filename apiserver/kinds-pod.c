@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
+#include "names.h"
 #include "timefmt.h"
 #include "xalloc.h"
 #include "apiserver/kinds-internal.h"
@@ -423,25 +424,6 @@ void kinds_pod_defaults(json_t *obj)
 
 /* ---- validation ---- */
 
-static bool dns1123_label_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-		if (!alnum && !(ch == '-' && i > 0 && i < n - 1))
-			return false;
-	}
-	return true;
-}
-
-static const char *dns1123_label_msg =
-	"a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-	"'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-	"'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-
 static void validate_enum(const json_t *obj, const char *key, const char *path,
 			  const char *const *allowed, json_t *causes)
 {
@@ -496,9 +478,10 @@ static void validate_containers(const json_t *list, const char *path, json_t *na
 		const char *name = json_string_value(json_object_get(c, "name"));
 		if (!name || !name[0]) {
 			api_cause_add(causes, "FieldValueRequired", name_field, "Required value");
-		} else if (!dns1123_label_ok(name)) {
+		} else if (names_check_dns1123_label(name)) {
 			api_cause_add(causes, "FieldValueInvalid", name_field,
-				      "Invalid value: \"%s\": %s", name, dns1123_label_msg);
+				      "Invalid value: \"%s\": %s", name,
+				      names_check_dns1123_label(name));
 		} else if (json_object_get(names, name)) {
 			api_cause_add(causes, "FieldValueDuplicate", name_field,
 				      "Duplicate value: \"%s\"", name);

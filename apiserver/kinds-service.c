@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
+#include "names.h"
 #include "xalloc.h"
 #include "apiserver/allocator.h"
 #include "apiserver/kinds-internal.h"
@@ -198,20 +199,6 @@ void kinds_service_defaults(json_t *obj)
 
 /* ---- validation ---- */
 
-static bool dns1123_label_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-		if (!alnum && !(ch == '-' && i > 0 && i < n - 1))
-			return false;
-	}
-	return true;
-}
-
 static void validate_enum(const json_t *obj, const char *key, const char *field,
 			  const char *const *allowed, json_t *causes)
 {
@@ -299,14 +286,9 @@ void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes
 		const char *name = printer_str(p, "name");
 		if (n > 1 && !name[0])
 			api_cause_add(causes, "FieldValueRequired", fname, "Required value");
-		else if (name[0] && !dns1123_label_ok(name))
-			api_cause_add(causes, "FieldValueInvalid", fname,
-				      "Invalid value: \"%s\": a lowercase RFC 1123 label must "
-				      "consist of lower case alphanumeric characters or '-', and "
-				      "must start and end with an alphanumeric character (e.g. "
-				      "'my-name',  or '123-abc', regex used for validation is "
-				      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-				      name);
+		else if (name[0] && names_check_dns1123_label(name))
+			api_cause_add(causes, "FieldValueInvalid", fname, "Invalid value: \"%s\": %s",
+				      name, names_check_dns1123_label(name));
 		else if (name[0] && json_object_get(names, name))
 			api_cause_add(causes, "FieldValueDuplicate", fname,
 				      "Duplicate value: \"%s\"", name);
