@@ -69,7 +69,8 @@ k() {
 start() { # LOGNAME COMMAND...
 	local name=$1
 	shift
-	on_node "$@" >"$T/$name.log" 2>&1 3>&- &
+	# ip netns exec execs the daemon, so $! is the daemon's own PID
+	ip netns exec "$NODE" "$@" >"$T/$name.log" 2>&1 3>&- &
 	PIDS+=($!)
 }
 

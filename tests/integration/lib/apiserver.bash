@@ -51,6 +51,9 @@ apiserver_start() {
 			--data-dir="$MK_API_TMP/data" "$@" >>"$MK_API_LOG" 2>&1 3>&- &
 		MK_API_PID=$!
 		export MK_API_PID
+		# every server started on this directory, so that apiserver_stop ends
+		# also those restarted in a test whose PID teardown_file never saw
+		echo "$MK_API_PID" >>"$MK_API_TMP/pids"
 		local i
 		for i in $(seq 1 100); do
 			if curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1; then
@@ -105,6 +108,15 @@ apiserver_kill() {
 
 apiserver_stop() {
 	apiserver_kill TERM
+	if [ -n "${MK_API_TMP:-}" ] && [ -f "$MK_API_TMP/pids" ]; then
+		local p
+		while read -r p; do
+			kill -TERM "$p" 2>/dev/null || true
+		done <"$MK_API_TMP/pids"
+		for p in $(cat "$MK_API_TMP/pids"); do
+			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		done
+	fi
 	if [ -n "${MK_API_TMP:-}" ] && [ -d "$MK_API_TMP" ]; then
 		rm -rf "$MK_API_TMP"
 	fi
