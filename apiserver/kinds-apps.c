@@ -77,14 +77,6 @@ void kinds_replicaset_print(const json_t *obj, time_t now, json_t *cells)
 
 /* ---- defaults ---- */
 
-static void set_default(json_t *obj, const char *key, json_t *value)
-{
-	if (!json_object_get(obj, key) || json_is_null(json_object_get(obj, key)))
-		json_object_set_new(obj, key, value);
-	else
-		json_decref(value);
-}
-
 static void template_defaults(json_t *spec)
 {
 	kinds_podspec_defaults(json_path_get(spec, "template.spec"));
@@ -95,24 +87,24 @@ void kinds_deployment_defaults(json_t *obj)
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
-	set_default(spec, "replicas", json_integer(1));
+	kinds_set_default(spec, "replicas", json_integer(1));
 	json_t *strategy = json_object_get(spec, "strategy");
 	if (!json_is_object(strategy)) {
 		strategy = json_object();
 		json_object_set_new(spec, "strategy", strategy);
 	}
-	set_default(strategy, "type", json_string("RollingUpdate"));
+	kinds_set_default(strategy, "type", json_string("RollingUpdate"));
 	if (!strcmp(printer_str(strategy, "type"), "RollingUpdate")) {
 		json_t *ru = json_object_get(strategy, "rollingUpdate");
 		if (!json_is_object(ru)) {
 			ru = json_object();
 			json_object_set_new(strategy, "rollingUpdate", ru);
 		}
-		set_default(ru, "maxUnavailable", json_string("25%"));
-		set_default(ru, "maxSurge", json_string("25%"));
+		kinds_set_default(ru, "maxUnavailable", json_string("25%"));
+		kinds_set_default(ru, "maxSurge", json_string("25%"));
 	}
-	set_default(spec, "revisionHistoryLimit", json_integer(10));
-	set_default(spec, "progressDeadlineSeconds", json_integer(600));
+	kinds_set_default(spec, "revisionHistoryLimit", json_integer(10));
+	kinds_set_default(spec, "progressDeadlineSeconds", json_integer(600));
 	template_defaults(spec);
 }
 
@@ -121,7 +113,7 @@ void kinds_replicaset_defaults(json_t *obj)
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
-	set_default(spec, "replicas", json_integer(1));
+	kinds_set_default(spec, "replicas", json_integer(1));
 	template_defaults(spec);
 }
 

@@ -801,3 +801,11 @@ void kinds_serviceaccount_print(const json_t *obj, time_t now, json_t *cells)
 	cell_int(cells, (long long)json_array_size(json_object_get(obj, "secrets")));
 	printer_cell_age(obj, now, cells);
 }
+
+void kinds_set_default(json_t *obj, const char *key, json_t *value)
+{
+	if (!json_object_get(obj, key) || json_is_null(json_object_get(obj, key)))
+		json_object_set_new(obj, key, value);
+	else
+		json_decref(value);
+}

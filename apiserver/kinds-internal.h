@@ -101,6 +101,9 @@ void kinds_status_prepare_update(json_t *obj, const json_t *old);
 KINDS_PRINTER(lease);
 KINDS_PRINTER(endpointslice);
 
+/* Sets obj[key] = value (stolen) unless a non-null value is there already. */
+void kinds_set_default(json_t *obj, const char *key, json_t *value);
+
 /* Go's %#v of a JSON value as upstream's validation messages quote it:
  * "x" for strings, 80 for numbers, map[string]string{"a":"b"} for string
  * maps, []string{"a"} for string arrays. New string, free(). */

@@ -12,7 +12,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-
 const struct table_column kinds_pod_columns[] = {
 	{.name = "Name",
 	 .type = "string",
@@ -271,14 +270,6 @@ bool kinds_pod_field(const json_t *obj, const char *field, const char **value)
 
 /* ---- defaults ---- */
 
-static void set_default(json_t *obj, const char *key, json_t *value)
-{
-	if (!json_object_get(obj, key) || json_is_null(json_object_get(obj, key)))
-		json_object_set_new(obj, key, value);
-	else
-		json_decref(value);
-}
-
 /* Upstream: Always for ":latest" or no tag (a digest counts as a tag). */
 static const char *default_pull_policy(const char *image)
 {
@@ -297,14 +288,14 @@ static void probe_defaults(json_t *probe)
 {
 	if (!json_is_object(probe))
 		return;
-	set_default(probe, "timeoutSeconds", json_integer(1));
-	set_default(probe, "periodSeconds", json_integer(10));
-	set_default(probe, "successThreshold", json_integer(1));
-	set_default(probe, "failureThreshold", json_integer(3));
+	kinds_set_default(probe, "timeoutSeconds", json_integer(1));
+	kinds_set_default(probe, "periodSeconds", json_integer(10));
+	kinds_set_default(probe, "successThreshold", json_integer(1));
+	kinds_set_default(probe, "failureThreshold", json_integer(3));
 	json_t *http = json_object_get(probe, "httpGet");
 	if (json_is_object(http)) {
-		set_default(http, "path", json_string("/"));
-		set_default(http, "scheme", json_string("HTTP"));
+		kinds_set_default(http, "path", json_string("/"));
+		kinds_set_default(http, "scheme", json_string("HTTP"));
 	}
 }
 
@@ -312,22 +303,22 @@ static void container_defaults(json_t *c)
 {
 	if (!json_is_object(c))
 		return;
-	set_default(
+	kinds_set_default(
 		c, "imagePullPolicy",
 		json_string(default_pull_policy(json_string_value(json_object_get(c, "image")))));
-	set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
-	set_default(c, "terminationMessagePolicy", json_string("File"));
-	set_default(c, "resources", json_object());
+	kinds_set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
+	kinds_set_default(c, "terminationMessagePolicy", json_string("File"));
+	kinds_set_default(c, "resources", json_object());
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(c, "ports"), i, p) if (json_is_object(p))
-		set_default(p, "protocol", json_string("TCP"));
+		kinds_set_default(p, "protocol", json_string("TCP"));
 	json_t *e;
 	json_array_foreach(json_object_get(c, "env"), i, e)
 	{
 		json_t *ref = json_path_get(e, "valueFrom.fieldRef");
 		if (json_is_object(ref))
-			set_default(ref, "apiVersion", json_string("v1"));
+			kinds_set_default(ref, "apiVersion", json_string("v1"));
 	}
 	probe_defaults(json_object_get(c, "livenessProbe"));
 	probe_defaults(json_object_get(c, "readinessProbe"));
@@ -352,11 +343,11 @@ void kinds_podspec_defaults(json_t *spec)
 {
 	if (!json_is_object(spec))
 		return;
-	set_default(spec, "restartPolicy", json_string("Always"));
-	set_default(spec, "dnsPolicy", json_string("ClusterFirst"));
-	set_default(spec, "terminationGracePeriodSeconds", json_integer(30));
-	set_default(spec, "schedulerName", json_string("default-scheduler"));
-	set_default(spec, "securityContext", json_object());
+	kinds_set_default(spec, "restartPolicy", json_string("Always"));
+	kinds_set_default(spec, "dnsPolicy", json_string("ClusterFirst"));
+	kinds_set_default(spec, "terminationGracePeriodSeconds", json_integer(30));
+	kinds_set_default(spec, "schedulerName", json_string("default-scheduler"));
+	kinds_set_default(spec, "securityContext", json_object());
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(spec, "containers"), i, c) container_defaults(c);
@@ -368,7 +359,7 @@ void kinds_podspec_defaults(json_t *spec)
 		for (size_t k = 0; k < 4; k++) {
 			json_t *src = json_object_get(v, kinds[k]);
 			if (json_is_object(src))
-				set_default(src, "defaultMode", json_integer(420));
+				kinds_set_default(src, "defaultMode", json_integer(420));
 		}
 	}
 }
@@ -408,7 +399,7 @@ void kinds_pod_defaults(json_t *obj)
 	if (!json_is_object(spec))
 		return;
 	kinds_podspec_defaults(spec);
-	set_default(spec, "enableServiceLinks", json_true());
+	kinds_set_default(spec, "enableServiceLinks", json_true());
 	/* What upstream's ServiceAccount admission sets (without token volumes);
 	 * spec.serviceAccount is the deprecated alias kept equal. */
 	const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
@@ -418,8 +409,8 @@ void kinds_pod_defaults(json_t *obj)
 				    json_string(sa_old && sa_old[0] ? sa_old : "default"));
 	json_object_set(spec, "serviceAccount", json_object_get(spec, "serviceAccountName"));
 	default_tolerations(spec);
-	set_default(spec, "priority", json_integer(0));
-	set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+	kinds_set_default(spec, "priority", json_integer(0));
+	kinds_set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
 }
 
 /* ---- validation ---- */

@@ -13,7 +13,6 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
 
-
 const struct table_column kinds_service_columns[] = {
 	{.name = "Name",
 	 .type = "string",
@@ -145,14 +144,6 @@ void kinds_service_print(const json_t *svc, time_t now, json_t *cells)
 
 /* ---- defaults ---- */
 
-static void set_default(json_t *obj, const char *key, json_t *value)
-{
-	if (!json_object_get(obj, key) || json_is_null(json_object_get(obj, key)))
-		json_object_set_new(obj, key, value);
-	else
-		json_decref(value);
-}
-
 static bool needs_node_ports(const char *type)
 {
 	return str_eq(type, "NodePort") || str_eq(type, "LoadBalancer");
@@ -163,8 +154,8 @@ void kinds_service_defaults(json_t *obj)
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
-	set_default(spec, "type", json_string("ClusterIP"));
-	set_default(spec, "sessionAffinity", json_string("None"));
+	kinds_set_default(spec, "type", json_string("ClusterIP"));
+	kinds_set_default(spec, "sessionAffinity", json_string("None"));
 	const char *type = json_string_value(json_object_get(spec, "type"));
 	size_t i;
 	json_t *p;
@@ -172,7 +163,7 @@ void kinds_service_defaults(json_t *obj)
 	{
 		if (!json_is_object(p))
 			continue;
-		set_default(p, "protocol", json_string("TCP"));
+		kinds_set_default(p, "protocol", json_string("TCP"));
 		json_t *tp = json_object_get(p, "targetPort");
 		if (!tp || json_is_null(tp) || (json_is_integer(tp) && !json_integer_value(tp)) ||
 		    (json_is_string(tp) && !json_string_length(tp)))
@@ -180,11 +171,11 @@ void kinds_service_defaults(json_t *obj)
 	}
 	if (str_eq(type, "ExternalName"))
 		return;
-	set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
+	kinds_set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
 	if (needs_node_ports(type))
-		set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
+		kinds_set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
 	if (str_eq(type, "LoadBalancer"))
-		set_default(spec, "allocateLoadBalancerNodePorts", json_true());
+		kinds_set_default(spec, "allocateLoadBalancerNodePorts", json_true());
 	/* clusterIPs mirrors clusterIP (single stack). */
 	const char *cip = json_string_value(json_object_get(spec, "clusterIP"));
 	json_t *cips = json_object_get(spec, "clusterIPs");
@@ -193,8 +184,8 @@ void kinds_service_defaults(json_t *obj)
 	else if ((!cip || !cip[0]) && json_array_size(cips) > 0 &&
 		 json_is_string(json_array_get(cips, 0)))
 		json_object_set(spec, "clusterIP", json_array_get(cips, 0));
-	set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
-	set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
+	kinds_set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+	kinds_set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
 }
 
 /* ---- validation ---- */
