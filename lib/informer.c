@@ -1,5 +1,6 @@
 /* Informer: list + watch loop on its own thread, cache as a jansson object
- * keyed "ns/name". */
+ * keyed "ns/name" (of objects, or of resourceVersion strings when
+ * versions_only). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -158,10 +159,45 @@ static void call_handlers(struct informer *inf, struct change *ch, size_t n)
 	}
 }
 
-static bool same_version(const json_t *a, const json_t *b)
+/* What the cache holds of obj: new reference. */
+static json_t *cache_entry(const struct informer *inf, json_t *obj)
 {
-	const char *ra = json_path_str(a, "metadata.resourceVersion");
-	const char *rb = json_path_str(b, "metadata.resourceVersion");
+	if (!inf->h.versions_only)
+		return json_incref(obj);
+	const char *rv = json_path_str(obj, "metadata.resourceVersion");
+	json_t *v = json_string(rv ? rv : "");
+	if (!v)
+		abort();
+	return v;
+}
+
+/* The cache entry under key as handed out (the object, or a stub of it):
+ * new reference, NULL for NULL. */
+static json_t *cache_object(const struct informer *inf, const char *key, json_t *entry)
+{
+	if (!inf->h.versions_only || !entry)
+		return json_incref(entry);
+	cleanup_free char *ns = NULL, *name = NULL;
+	informer_key_split(key, &ns, &name);
+	json_t *md = json_object();
+	if (!md)
+		abort();
+	if (*ns)
+		json_object_set_new(md, "namespace", json_string(ns));
+	json_object_set_new(md, "name", json_string(name));
+	json_object_set_new(md, "resourceVersion", json_incref(entry));
+	json_t *o = json_object();
+	if (!o)
+		abort();
+	json_object_set_new(o, "metadata", md);
+	return o;
+}
+
+static bool same_version(const struct informer *inf, const json_t *entry, const json_t *obj)
+{
+	const char *ra = inf->h.versions_only ? json_string_value(entry)
+					      : json_path_str(entry, "metadata.resourceVersion");
+	const char *rb = json_path_str(obj, "metadata.resourceVersion");
 	return ra && rb && strcmp(ra, rb) == 0;
 }
 
@@ -205,22 +241,27 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 	struct change *ch = xcalloc(cap, sizeof(*ch));
 	const char *key;
 	json_t *obj;
+	json_t *cache = inf->h.versions_only ? json_object() : json_incref(fresh);
+	if (!cache)
+		abort();
 	json_object_foreach(fresh, key, obj)
 	{
 		json_t *old = json_object_get(inf->cache, key);
 		if (!old)
 			ch[n++] = (struct change){.new_obj = json_incref(obj)};
-		else if (!same_version(old, obj))
-			ch[n++] = (struct change){.old_obj = json_incref(old),
+		else if (!same_version(inf, old, obj))
+			ch[n++] = (struct change){.old_obj = cache_object(inf, key, old),
 						  .new_obj = json_incref(obj)};
+		if (inf->h.versions_only)
+			json_object_set_new_nocheck(cache, key, cache_entry(inf, obj));
 	}
 	json_object_foreach(inf->cache, key, obj)
 	{
 		if (!json_object_get(fresh, key))
-			ch[n++] = (struct change){.old_obj = json_incref(obj)};
+			ch[n++] = (struct change){.old_obj = cache_object(inf, key, obj)};
 	}
 	json_decref(inf->cache);
-	inf->cache = json_incref(fresh);
+	inf->cache = cache;
 	set_rv_locked(inf, json_path_str(list, "metadata.resourceVersion"));
 	pthread_mutex_unlock(&inf->lock);
 
@@ -293,9 +334,9 @@ static int on_watch_event(const char *type, json_t *obj, void *arg)
 			json_object_del(inf->cache, key);
 		}
 	} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
-		ch.old_obj = json_incref(old);
+		ch.old_obj = cache_object(inf, key, old);
 		ch.new_obj = json_incref(obj);
-		json_object_set_nocheck(inf->cache, key, obj);
+		json_object_set_new_nocheck(inf->cache, key, cache_entry(inf, obj));
 	}
 	set_rv_locked(inf, rv);
 	pthread_mutex_unlock(&inf->lock);
@@ -436,7 +477,7 @@ bool informer_wait_synced(struct informer *inf, uint64_t timeout_ms)
 json_t *informer_get(struct informer *inf, const char *key)
 {
 	pthread_mutex_lock(&inf->lock);
-	json_t *o = json_incref(json_object_get(inf->cache, key));
+	json_t *o = cache_object(inf, key, json_object_get(inf->cache, key));
 	pthread_mutex_unlock(&inf->lock);
 	return o;
 }
@@ -449,7 +490,7 @@ json_t *informer_list(struct informer *inf)
 	const char *key;
 	json_t *obj;
 	pthread_mutex_lock(&inf->lock);
-	json_object_foreach(inf->cache, key, obj) json_array_append(arr, obj);
+	json_object_foreach(inf->cache, key, obj) json_array_append_new(arr, cache_object(inf, key, obj));
 	pthread_mutex_unlock(&inf->lock);
 	return arr;
 }

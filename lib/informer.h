@@ -44,6 +44,13 @@ struct informer_handlers {
 	 * fields a consumer reads. Returns a new reference; must keep
 	 * metadata.namespace, name and resourceVersion. obj is borrowed. */
 	json_t *(*transform)(json_t *obj, void *arg);
+	/* Optional: the cache keeps only each object's key and resourceVersion,
+	 * for consumers that hold their own copy of what they read (whole
+	 * objects cost kilobytes each as JSON trees). Handlers still get the
+	 * (transformed) objects, but on_update's old_obj, the object of an
+	 * on_delete found by a relist, and informer_get/informer_list results
+	 * are stubs with metadata namespace, name and resourceVersion only. */
+	bool versions_only;
 };
 
 struct informer;

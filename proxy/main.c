@@ -287,15 +287,6 @@ static void slice_delete(json_t *o, void *arg)
 	proxy_sync_slice(&((struct proxy *)arg)->sync, o, true);
 }
 
-static json_t *keep_fields(json_t *o, void *arg)
-{
-	(void)arg;
-	json_t *c = proxy_object_compact(o);
-	json_t *copy = json_deep_copy(c);
-	json_decref(c);
-	return copy;
-}
-
 /* Other nodes' podCIDR routes (with --cluster-cidr): recomputed from the
  * informer's cache on every Node event, on the informer's thread. */
 static void routes_update(struct proxy *p)
@@ -626,12 +617,14 @@ int main(int argc, char **argv)
 	p.healthz = serve(&p, o->healthz_addr, "healthz");
 	p.metrics = serve(&p, o->metrics_addr, "metrics");
 
+	/* the sync state keeps what the rules need of Services and
+	 * EndpointSlices: the informers need not keep the objects too */
 	struct informer_handlers sh = {.on_add = svc_add, .on_update = svc_update,
 				       .on_delete = svc_delete, .on_error = inf_error, .arg = &p,
-				       .transform = keep_fields};
+				       .versions_only = true};
 	struct informer_handlers eh = {.on_add = slice_add, .on_update = slice_update,
 				       .on_delete = slice_delete, .on_error = inf_error, .arg = &p,
-				       .transform = keep_fields};
+				       .versions_only = true};
 	struct informer_handlers nh = {.on_add = node_seen, .on_update = node_update,
 				       .on_delete = node_delete, .on_error = inf_error, .arg = &p};
 	p.svc_inf = start_informer(&p, "/api/v1/services", PROXY_SELECTOR, &sh, &err);

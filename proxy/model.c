@@ -82,6 +82,7 @@ void proxy_state_init(struct proxy_state *st)
 {
 	st->services = json_object();
 	st->slices = json_object();
+	st->slice_services = json_object();
 	st->changed = json_object();
 }
 
@@ -89,8 +90,9 @@ void proxy_state_free(struct proxy_state *st)
 {
 	json_decref(st->services);
 	json_decref(st->slices);
+	json_decref(st->slice_services);
 	json_decref(st->changed);
-	st->services = st->slices = st->changed = NULL;
+	st->services = st->slices = st->slice_services = st->changed = NULL;
 }
 
 /* Objects carrying these labels are not kube-proxy's (upstream's informer
@@ -158,62 +160,6 @@ static char *compact_slice(const json_t *slice)
 	return text;
 }
 
-json_t *proxy_object_compact(const json_t *obj)
-{
-	json_t *o = json_object(), *md = json_object();
-	static const char *const meta[] = {"namespace", "name", "resourceVersion", "labels"};
-	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
-		json_t *v = json_path_get(obj, "metadata") ?
-				    json_object_get(json_path_get(obj, "metadata"), meta[i]) :
-				    NULL;
-		if (v)
-			json_object_set(md, meta[i], v);
-	}
-	const char *trig = "endpoints.kubernetes.io/last-change-trigger-time";
-	json_t *t = json_object_get(json_path_get(obj, "metadata.annotations"), trig);
-	if (t)
-		json_object_set_new(md, "annotations", json_pack("{s:O}", trig, t));
-	json_object_set_new(o, "metadata", md);
-	json_t *spec = json_object_get(obj, "spec");
-	if (spec) {
-		json_t *sp = json_object();
-		for (size_t i = 0; i < sizeof(svc_fields) / sizeof(svc_fields[0]); i++) {
-			json_t *v = json_object_get(spec, svc_fields[i]);
-			if (v)
-				json_object_set(sp, svc_fields[i], v);
-		}
-		json_object_set_new(o, "spec", sp);
-		json_t *lb = json_path_get(obj, "status.loadBalancer");
-		if (lb)
-			json_object_set_new(o, "status", json_pack("{s:O}", "loadBalancer", lb));
-		return o;
-	}
-	static const char *const slice_fields[] = {"addressType", "ports"};
-	for (size_t i = 0; i < 2; i++) {
-		json_t *v = json_object_get(obj, slice_fields[i]);
-		if (v)
-			json_object_set(o, slice_fields[i], v);
-	}
-	json_t *eps = json_object_get(obj, "endpoints");
-	if (eps) {
-		json_t *out = json_array();
-		size_t i;
-		json_t *ep;
-		json_array_foreach(eps, i, ep) {
-			json_t *c = json_object();
-			static const char *const keep[] = {"addresses", "conditions", "nodeName"};
-			for (size_t k = 0; k < 3; k++) {
-				json_t *v = json_object_get(ep, keep[k]);
-				if (v)
-					json_object_set(c, keep[k], v);
-			}
-			json_array_append_new(out, c);
-		}
-		json_object_set_new(o, "endpoints", out);
-	}
-	return o;
-}
-
 static bool same_text(const json_t *old, const char *text)
 {
 	return old && !strcmp(json_string_value(old), text);
@@ -241,42 +187,57 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
 	return true;
 }
 
+/* Drops slice name of service key from st; true if it was there. */
+static bool drop_slice(struct proxy_state *st, const char *key, const char *name)
+{
+	json_t *per = json_object_get(st->slices, key);
+	if (!per || !json_object_get(per, name))
+		return false;
+	json_object_del(per, name);
+	if (json_object_size(per) == 0)
+		json_object_del(st->slices, key);
+	json_object_set_new(st->changed, key, json_true());
+	return true;
+}
+
 bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 {
 	const char *ns = json_path_str(slice, "metadata.namespace");
 	const char *name = json_path_str(slice, "metadata.name");
 	json_t *labels = json_path_get(slice, "metadata.labels");
 	const char *svc = json_string_value(json_object_get(labels, "kubernetes.io/service-name"));
-	if (!ns || !name || !svc)
+	if (!ns || !name)
 		return false;
-	if (not_ours(slice))
+	if (!svc || not_ours(slice))
 		deleted = true;
-	char *key = xasprintf("%s/%s", ns, svc);
-	json_t *per = json_object_get(st->slices, key);
-	json_t *old = per ? json_object_get(per, name) : NULL;
+	char *slice_key = xasprintf("%s/%s", ns, name);
+	char *key = deleted ? NULL : xasprintf("%s/%s", ns, svc);
+	/* where the slice was recorded: deletions may come without labels, and
+	 * a slice may move to another service */
+	const char *was = json_string_value(json_object_get(st->slice_services, slice_key));
 	bool changed = false;
-	if (deleted) {
-		if (old) {
-			json_object_del(per, name);
-			if (json_object_size(per) == 0)
-				json_object_del(st->slices, key);
-			changed = true;
-		}
-	} else {
+	if (was && (!key || strcmp(was, key))) {
+		changed |= drop_slice(st, was, name);
+		json_object_del(st->slice_services, slice_key);
+	}
+	if (key) {
 		char *text = compact_slice(slice);
-		if (!same_text(old, text)) {
+		json_t *per = json_object_get(st->slices, key);
+		if (!same_text(per ? json_object_get(per, name) : NULL, text)) {
 			if (!per) {
 				per = json_object();
 				json_object_set_new(st->slices, key, per);
 			}
 			json_object_set_new(per, name, json_string_nocheck(text));
+			json_object_set_new(st->changed, key, json_true());
 			changed = true;
 		}
 		free(text);
+		if (!json_object_get(st->slice_services, slice_key))
+			json_object_set_new(st->slice_services, slice_key, json_string(key));
 	}
-	if (changed)
-		json_object_set_new(st->changed, key, json_true());
 	free(key);
+	free(slice_key);
 	return changed;
 }
 

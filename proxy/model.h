@@ -84,6 +84,7 @@ bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p);
 struct proxy_state {
 	json_t *services;  /* "ns/name" -> compact Service text */
 	json_t *slices;    /* "ns/svcname" -> { "slice-name": compact EndpointSlice text } */
+	json_t *slice_services; /* "ns/slice-name" -> "ns/svcname" it is recorded under */
 	json_t *changed;   /* "ns/name" -> true: services whose objects changed */
 };
 
@@ -92,15 +93,10 @@ void proxy_state_free(struct proxy_state *st);
 /* Records a Service (borrowed; only its relevant fields are copied) or its
  * deletion (svc NULL with key). Returns true if it changed anything relevant. */
 bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc);
-/* Records an EndpointSlice or its deletion (slice NULL, ns/name/svc given).
- * Slices without the kubernetes.io/service-name label are ignored. */
+/* Records an EndpointSlice (borrowed) or its deletion (deleted: only its
+ * metadata namespace and name are read). Slices without the
+ * kubernetes.io/service-name label are treated as deleted. */
 bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted);
-
-/* What kube-proxy reads of a Service or EndpointSlice (borrowed): metadata
- * namespace, name, resourceVersion, labels and the last-change-trigger-time
- * annotation, plus the fields the model uses. New reference; for the
- * informers' caches. */
-json_t *proxy_object_compact(const json_t *obj);
 
 /* All service ports of the state, sorted by spn then protocol. */
 struct proxy_model {

@@ -995,6 +995,85 @@ static void test_informer(void **state)
 	pthread_mutex_destroy(&rec.lock);
 }
 
+/* versions_only: handlers see whole objects, the cache only versions */
+static void vo_update(json_t *old_obj, json_t *new_obj, void *arg)
+{
+	struct recorder *r = arg;
+	const char *old_rv = json_path_str(old_obj, "metadata.resourceVersion");
+	rec_line(r, "UPDATE %s %s %s->%s;", json_path_str(old_obj, "metadata.name"),
+		 json_object_get(old_obj, "spec") ? "whole" : "stub", old_rv ? "rv" : "-",
+		 json_path_str(new_obj, "spec.value"));
+}
+
+static void test_informer_versions_only(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	fake_put(f, "a", "1");
+	fake_put(f, "b", "1");
+	struct client *c = fake_client(f);
+	struct recorder rec = {.log = BUF_INIT};
+	pthread_mutex_init(&rec.lock, NULL);
+	struct informer_handlers h = {.on_add = on_add,
+				      .on_update = vo_update,
+				      .on_delete = on_delete,
+				      .on_error = on_error,
+				      .arg = &rec,
+				      .versions_only = true};
+	cleanup_err struct mk_err *err = NULL;
+	struct informer *inf = informer_new(c, "/api/v1/pods", NULL, NULL, &h, &err);
+	assert_non_null(inf);
+	rec.inf = inf;
+	assert_int_equal(informer_start(inf, &err), 0);
+	assert_true(informer_wait_synced(inf, 5000));
+	cleanup_free char *l1 = wait_lines(&rec, 2, 5000);
+	assert_true(strcmp(l1, "ADD a 1 Pod;ADD b 1 Pod;") == 0 ||
+		    strcmp(l1, "ADD b 1 Pod;ADD a 1 Pod;") == 0);
+
+	/* the cache answers with stubs */
+	json_t *a = informer_get(inf, "default/a");
+	assert_string_equal(json_path_str(a, "metadata.name"), "a");
+	assert_string_equal(json_path_str(a, "metadata.namespace"), "default");
+	assert_non_null(json_path_str(a, "metadata.resourceVersion"));
+	assert_null(json_object_get(a, "spec"));
+	json_decref(a);
+
+	fake_put(f, "a", "2");
+	fake_delete(f, "b");
+	cleanup_free char *l2 = wait_lines(&rec, 2, 5000);
+	assert_string_equal(l2, "UPDATE a stub rv->2;DELETE b;");
+	json_t *all = informer_list(inf);
+	assert_int_equal(json_array_size(all), 1);
+	json_decref(all);
+
+	/* a relist still finds updates and deletions from the versions */
+	pthread_mutex_lock(&f->lock);
+	fake_put_locked(f, "d", "1");
+	fake_put_locked(f, "a", "3");
+	fake_put_locked(f, "e", "1");
+	f->compacted = f->rv;
+	f->gen++;
+	pthread_mutex_unlock(&f->lock);
+	cleanup_free char *l3 = wait_lines(&rec, 3, 5000);
+	assert_int_equal(strlen(l3), strlen("ADD d 1 Pod;UPDATE a stub rv->3;ADD e 1 Pod;"));
+	assert_non_null(strstr(l3, "ADD d 1 Pod;"));
+	assert_non_null(strstr(l3, "ADD e 1 Pod;"));
+	assert_non_null(strstr(l3, "UPDATE a stub rv->3;"));
+	pthread_mutex_lock(&f->lock);
+	fake_delete_locked(f, "d");
+	f->compacted = f->rv;
+	f->gen++;
+	pthread_mutex_unlock(&f->lock);
+	cleanup_free char *l4 = wait_lines(&rec, 1, 5000);
+	assert_string_equal(l4, "DELETE d;");
+
+	informer_free(inf);
+	client_free(c);
+	fake_free(f);
+	buf_free(&rec.log);
+	pthread_mutex_destroy(&rec.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1005,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_watch_stream),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_informer),
+		cmocka_unit_test(test_informer_versions_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
