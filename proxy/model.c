@@ -104,65 +104,191 @@ static bool not_ours(const json_t *obj)
 	       json_object_get(labels, "service.kubernetes.io/headless");
 }
 
-/* The fields of a Service that the model reads (spec.*, the load balancer
- * status), as a compact JSON text with sorted keys: new string. */
-static const char *const svc_fields[] = {
+/* The state keeps what the model reads of each object as positional JSON
+ * arrays (a few dozen bytes per endpoint instead of hundreds for whole JSON
+ * objects), turned back into objects of the same shape when the model is
+ * built. Absent and null fields read alike, so null stands for both. */
+
+static json_t *or_null(json_t *v)
+{
+	return v ? json_incref(v) : json_null();
+}
+
+/* [v0, v1, ...] of obj's fields names (n of them): new reference */
+static json_t *pick(const json_t *obj, const char *const *names, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, or_null(json_object_get(obj, names[i])));
+	return a;
+}
+
+/* The object of pick's array: the non-null fields. New reference. */
+static json_t *unpick(const json_t *a, const char *const *names, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_array_get(a, i);
+		if (v && !json_is_null(v))
+			json_object_set(o, names[i], v);
+	}
+	return o;
+}
+
+/* pick over each element of arr (NULL or not an array: null) */
+static json_t *pick_each(const json_t *arr, const char *const *names, size_t n)
+{
+	if (!json_is_array(arr))
+		return json_null();
+	json_t *a = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		json_array_append_new(a, pick(v, names, n));
+	return a;
+}
+
+static json_t *unpick_each(const json_t *arr, const char *const *names, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		json_array_append_new(a, unpick(v, names, n));
+	return a;
+}
+
+static char *dump_trimmed(json_t *a)
+{
+	/* trailing nulls carry nothing */
+	while (json_array_size(a) && json_is_null(json_array_get(a, json_array_size(a) - 1)))
+		json_array_remove(a, json_array_size(a) - 1);
+	char *text = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(a);
+	return text;
+}
+
+/* The fields of a Service that the model reads: spec's, then the load
+ * balancer ingress list. */
+#define N_SVC_FIELDS 11
+static const char *const svc_fields[N_SVC_FIELDS] = {
 	"type", "clusterIP", "clusterIPs", "ports", "externalIPs", "loadBalancerSourceRanges",
 	"externalTrafficPolicy", "internalTrafficPolicy", "sessionAffinity",
 	"sessionAffinityConfig", "healthCheckNodePort",
 };
+static const char *const svc_port_fields[] = {"name", "protocol", "port", "nodePort"};
+#define N_SVC_PORT_FIELDS 4
 
-static char *compact_service(const json_t *svc)
+static char *encode_service(const json_t *svc)
 {
 	json_t *spec = json_object_get(svc, "spec");
-	json_t *o = json_object(), *sp = json_object();
-	json_object_set_new(o, "metadata",
-			    json_pack("{s:O?, s:O?}", "namespace", json_path_get(svc, "metadata.namespace"),
-				      "name", json_path_get(svc, "metadata.name")));
-	for (size_t i = 0; i < sizeof(svc_fields) / sizeof(svc_fields[0]); i++) {
+	json_t *a = json_array();
+	for (size_t i = 0; i < N_SVC_FIELDS; i++) {
 		json_t *v = json_object_get(spec, svc_fields[i]);
-		if (v)
-			json_object_set(sp, svc_fields[i], v);
+		if (!strcmp(svc_fields[i], "ports"))
+			json_array_append_new(a, pick_each(v, svc_port_fields, N_SVC_PORT_FIELDS));
+		else
+			json_array_append_new(a, or_null(v));
 	}
-	json_object_set_new(o, "spec", sp);
-	json_t *lb = json_path_get(svc, "status.loadBalancer");
-	if (lb)
-		json_object_set_new(o, "status", json_pack("{s:O}", "loadBalancer", lb));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return text;
+	json_array_append_new(a, or_null(json_path_get(svc, "status.loadBalancer.ingress")));
+	return dump_trimmed(a);
 }
 
-/* The fields of an EndpointSlice that the model reads, likewise. */
-static char *compact_slice(const json_t *slice)
+/* The Service of key ("ns/name") as the model reads it: new reference. */
+static json_t *decode_service(const char *key, const char *text)
 {
-	json_t *o = json_object(), *eps = json_array();
-	json_t *at = json_object_get(slice, "addressType"), *ports = json_object_get(slice, "ports");
-	if (at)
-		json_object_set(o, "addressType", at);
-	if (ports)
-		json_object_set(o, "ports", ports);
+	json_t *a = json_loads(text, JSON_DECODE_ANY, NULL);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return NULL;
+	}
+	json_t *spec = json_object();
+	for (size_t i = 0; i < N_SVC_FIELDS; i++) {
+		json_t *v = json_array_get(a, i);
+		if (!v || json_is_null(v))
+			continue;
+		if (!strcmp(svc_fields[i], "ports"))
+			json_object_set_new(spec, "ports",
+					    unpick_each(v, svc_port_fields, N_SVC_PORT_FIELDS));
+		else
+			json_object_set(spec, svc_fields[i], v);
+	}
+	const char *slash = strchr(key, '/');
+	json_t *md = json_object();
+	json_object_set_new(md, "namespace",
+			    json_stringn(key, slash ? (size_t)(slash - key) : 0));
+	json_object_set_new(md, "name", json_string(slash ? slash + 1 : key));
+	json_t *svc = json_object();
+	json_object_set_new(svc, "metadata", md);
+	json_object_set_new(svc, "spec", spec);
+	json_t *ing = json_array_get(a, N_SVC_FIELDS);
+	if (ing && !json_is_null(ing))
+		json_object_set_new(svc, "status",
+				    json_pack("{s:{s:O}}", "loadBalancer", "ingress", ing));
+	json_decref(a);
+	return svc;
+}
+
+/* An EndpointSlice: [addressType, ports, endpoints], each endpoint
+ * [first address, ready, serving, terminating, nodeName] (only the first
+ * address is ever used). */
+static const char *const slice_port_fields[] = {"name", "port", "protocol"};
+#define N_SLICE_PORT_FIELDS 3
+static const char *const ep_conditions[] = {"ready", "serving", "terminating"};
+
+static json_t *encode_slice(const json_t *slice)
+{
+	json_t *a = json_array();
+	json_array_append_new(a, or_null(json_object_get(slice, "addressType")));
+	json_array_append_new(a, pick_each(json_object_get(slice, "ports"), slice_port_fields,
+					   N_SLICE_PORT_FIELDS));
+	json_t *eps = json_array();
 	size_t i;
 	json_t *ep;
 	json_array_foreach(json_object_get(slice, "endpoints"), i, ep) {
-		json_t *c = json_object();
-		static const char *const keep[] = {"addresses", "conditions", "nodeName"};
-		for (size_t k = 0; k < 3; k++) {
-			json_t *v = json_object_get(ep, keep[k]);
-			if (v)
-				json_object_set(c, keep[k], v);
-		}
-		json_array_append_new(eps, c);
+		json_t *e = json_array();
+		json_array_append_new(e, or_null(json_array_get(json_object_get(ep, "addresses"), 0)));
+		json_t *c = json_object_get(ep, "conditions");
+		for (size_t k = 0; k < 3; k++)
+			json_array_append_new(e, or_null(json_object_get(c, ep_conditions[k])));
+		json_array_append_new(e, or_null(json_object_get(ep, "nodeName")));
+		json_array_append_new(eps, e);
 	}
-	json_object_set_new(o, "endpoints", eps);
-	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return text;
+	json_array_append_new(a, eps);
+	return a;
 }
 
-static bool same_text(const json_t *old, const char *text)
+static json_t *decode_slice(const json_t *a)
 {
-	return old && !strcmp(json_string_value(old), text);
+	json_t *sl = json_object();
+	json_t *at = json_array_get(a, 0);
+	if (at && !json_is_null(at))
+		json_object_set(sl, "addressType", at);
+	json_t *ports = json_array_get(a, 1);
+	if (json_is_array(ports))
+		json_object_set_new(sl, "ports",
+				    unpick_each(ports, slice_port_fields, N_SLICE_PORT_FIELDS));
+	json_t *eps = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_array_get(a, 2), i, e) {
+		json_t *ep = json_object(), *c = json_object();
+		json_t *ip = json_array_get(e, 0);
+		if (ip && !json_is_null(ip))
+			json_object_set_new(ep, "addresses", json_pack("[O]", ip));
+		for (size_t k = 0; k < 3; k++) {
+			json_t *v = json_array_get(e, k + 1);
+			if (v && !json_is_null(v))
+				json_object_set(c, ep_conditions[k], v);
+		}
+		json_object_set_new(ep, "conditions", c);
+		json_t *node = json_array_get(e, 4);
+		if (node && !json_is_null(node))
+			json_object_set(ep, "nodeName", node);
+		json_array_append_new(eps, ep);
+	}
+	json_object_set_new(sl, "endpoints", eps);
+	return sl;
 }
 
 bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc)
@@ -173,8 +299,8 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
 	if (!svc && !old)
 		return false;
 	if (svc) {
-		char *text = compact_service(svc);
-		if (same_text(old, text)) {
+		char *text = encode_service(svc);
+		if (old && !strcmp(json_string_value(old), text)) {
 			free(text);
 			return false;
 		}
@@ -187,17 +313,39 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
 	return true;
 }
 
+/* The slices of service key: { "slice-name": encoded slice }, new reference
+ * (empty object if none). Kept as one text per service, so that a service
+ * costs one string however many slices it has. */
+static json_t *slices_of(const struct proxy_state *st, const char *key)
+{
+	json_t *t = json_object_get(st->slices, key);
+	json_t *per = t ? json_loads(json_string_value(t), 0, NULL) : NULL;
+	return per ? per : json_object();
+}
+
+static void set_slices(struct proxy_state *st, const char *key, json_t *per)
+{
+	if (json_object_size(per) == 0) {
+		json_object_del(st->slices, key);
+	} else {
+		char *text = json_dumps(per, JSON_COMPACT | JSON_SORT_KEYS);
+		json_object_set_new(st->slices, key, json_string_nocheck(text));
+		free(text);
+	}
+	json_object_set_new(st->changed, key, json_true());
+}
+
 /* Drops slice name of service key from st; true if it was there. */
 static bool drop_slice(struct proxy_state *st, const char *key, const char *name)
 {
-	json_t *per = json_object_get(st->slices, key);
-	if (!per || !json_object_get(per, name))
-		return false;
-	json_object_del(per, name);
-	if (json_object_size(per) == 0)
-		json_object_del(st->slices, key);
-	json_object_set_new(st->changed, key, json_true());
-	return true;
+	json_t *per = slices_of(st, key);
+	bool had = json_object_get(per, name) != NULL;
+	if (had) {
+		json_object_del(per, name);
+		set_slices(st, key, per);
+	}
+	json_decref(per);
+	return had;
 }
 
 bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
@@ -221,18 +369,15 @@ bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 		json_object_del(st->slice_services, slice_key);
 	}
 	if (key) {
-		char *text = compact_slice(slice);
-		json_t *per = json_object_get(st->slices, key);
-		if (!same_text(per ? json_object_get(per, name) : NULL, text)) {
-			if (!per) {
-				per = json_object();
-				json_object_set_new(st->slices, key, per);
-			}
-			json_object_set_new(per, name, json_string_nocheck(text));
-			json_object_set_new(st->changed, key, json_true());
+		json_t *enc = encode_slice(slice);
+		json_t *per = slices_of(st, key);
+		if (!json_equal(json_object_get(per, name), enc)) {
+			json_object_set(per, name, enc);
+			set_slices(st, key, per);
 			changed = true;
 		}
-		free(text);
+		json_decref(per);
+		json_decref(enc);
 		if (!json_object_get(st->slice_services, slice_key))
 			json_object_set_new(st->slice_services, slice_key, json_string(key));
 	}
@@ -388,13 +533,33 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 	}
 	if (n > 1)
 		qsort(eps, n, sizeof(*eps), ep_cmp);
-	size_t w = 0;
+	size_t w = 0, len = 0;
 	for (size_t r = 0; r < n; r++) {
 		if (w > 0 && !strcmp(eps[w - 1].str, eps[r].str)) {
 			free_ep(&eps[r]);
 			continue;
 		}
+		len += strlen(eps[r].ip) + strlen(eps[r].str) + 2;
 		eps[w++] = eps[r];
+	}
+	/* the model lives as long as the daemon: one block for the strings and
+	 * no spare capacity (tens of thousands of endpoints in large clusters) */
+	char *b = w ? xmalloc(len) : NULL;
+	p->ep_strings = b;
+	for (size_t r = 0; r < w; r++) {
+		char *ip = b;
+		b = stpcpy(b, eps[r].ip) + 1;
+		char *str = b;
+		b = stpcpy(b, eps[r].str) + 1;
+		free_ep(&eps[r]);
+		eps[r].ip = ip;
+		eps[r].str = str;
+	}
+	if (!w) {
+		free(eps);
+		eps = NULL;
+	} else if (w < cap) {
+		eps = xrealloc(eps, w * sizeof(*eps));
 	}
 	p->eps = eps;
 	p->n_eps = w;
@@ -404,9 +569,10 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 static void categorize(struct proxy_svc_port *p)
 {
 	size_t n = p->n_eps;
-	p->cluster_eps = n ? xcalloc(n, sizeof(*p->cluster_eps)) : NULL;
-	p->local_eps = n ? xcalloc(n, sizeof(*p->local_eps)) : NULL;
-	p->reachable_eps = n ? xcalloc(n, sizeof(*p->reachable_eps)) : NULL;
+	/* one block for the three lists */
+	p->cluster_eps = n ? xcalloc(3 * n, sizeof(*p->cluster_eps)) : NULL;
+	p->local_eps = n ? p->cluster_eps + n : NULL;
+	p->reachable_eps = n ? p->cluster_eps + 2 * n : NULL;
 	bool external = proxy_port_external(p);
 	bool uses_cluster = !p->itp_local || external;
 	bool uses_local = p->itp_local || (p->etp_local && external);
@@ -452,6 +618,29 @@ static void categorize(struct proxy_svc_port *p)
 		if (in)
 			p->reachable_eps[p->n_reachable_eps++] = &p->eps[i];
 	}
+}
+
+/* ns, name, port_name, spn, key and cluster_ip in one block (p->strings) */
+static void port_strings(struct proxy_svc_port *p, const char *ns, const char *name,
+			 const char *pn, const char *cip)
+{
+	size_t lns = strlen(ns), lname = strlen(name), lpn = strlen(pn);
+	size_t lkey = lns + 1 + lname;
+	size_t len = lns + lname + lpn + (lkey + 1 + lpn) + lkey + strlen(cip) + 6;
+	char *b = xmalloc(len);
+	p->strings = b;
+	p->ns = b;
+	b = stpcpy(b, ns) + 1;
+	p->name = b;
+	b = stpcpy(b, name) + 1;
+	p->port_name = b;
+	b = stpcpy(b, pn) + 1;
+	p->spn = b;
+	b += (*pn ? sprintf(b, "%s/%s:%s", ns, name, pn) : sprintf(b, "%s/%s", ns, name)) + 1;
+	p->key = b;
+	b += sprintf(b, "%s/%s", ns, name) + 1;
+	p->cluster_ip = b;
+	strcpy(b, cip);
 }
 
 static const char *service_cluster_ip(const json_t *spec)
@@ -521,14 +710,8 @@ void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const jso
 			m->ports = xrealloc(m->ports, (m->n + 64) * sizeof(*m->ports));
 		struct proxy_svc_port *p = &m->ports[m->n++];
 		*p = (struct proxy_svc_port){
-			.ns = xstrdup(ns),
-			.name = xstrdup(name),
-			.port_name = xstrdup(pn),
-			.spn = *pn ? xasprintf("%s/%s:%s", ns, name, pn) : xasprintf("%s/%s", ns, name),
-			.key = xasprintf("%s/%s", ns, name),
 			.proto = pr,
 			.proto_str = ps,
-			.cluster_ip = xstrdup(cip),
 			.port = (int)json_integer_value(json_object_get(sp, "port")),
 			.node_port = (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"))
 					     ? (int)json_integer_value(json_object_get(sp, "nodePort"))
@@ -545,6 +728,7 @@ void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const jso
 			.etp_local = etp_local,
 			.itp_local = itp && !strcmp(itp, "Local"),
 		};
+		port_strings(p, ns, name, pn, cip);
 		collect_endpoints(p, slices, cfg);
 		categorize(p);
 		m->n_endpoints += p->n_eps;
@@ -571,16 +755,14 @@ void proxy_model_sort(struct proxy_model *m)
 static void add_from_state(struct proxy_model *m, const struct proxy_state *st, const char *key,
 			   const json_t *svc, const struct proxy_config *cfg)
 {
-	json_t *per = json_object_get(st->slices, key);
+	json_t *per = slices_of(st, key);
 	json_t *arr = json_array();
 	const char *sn;
 	json_t *sl;
-	json_object_foreach(per, sn, sl) {
-		json_t *o = json_loads(json_string_value(sl), 0, NULL);
-		if (o)
-			json_array_append_new(arr, o);
-	}
-	json_t *o = json_loads(json_string_value(svc), 0, NULL);
+	json_object_foreach(per, sn, sl)
+		json_array_append_new(arr, decode_slice(sl));
+	json_decref(per);
+	json_t *o = decode_service(key, json_string_value(svc));
 	if (o)
 		proxy_model_add_service(m, o, arr, cfg);
 	json_decref(o);
@@ -600,21 +782,13 @@ struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct
 
 static void port_free(struct proxy_svc_port *p)
 {
-	free(p->ns);
-	free(p->name);
-	free(p->port_name);
-	free(p->spn);
-	free(p->key);
-	free(p->cluster_ip);
+	free(p->strings);
 	free_strv(p->external_ips, p->n_external_ips);
 	free_strv(p->lb_ips, p->n_lb_ips);
 	free_strv(p->source_ranges, p->n_source_ranges);
-	for (size_t j = 0; j < p->n_eps; j++)
-		free_ep(&p->eps[j]);
+	free(p->ep_strings);
 	free(p->eps);
 	free(p->cluster_eps);
-	free(p->local_eps);
-	free(p->reachable_eps);
 }
 
 void proxy_model_update(struct proxy_model *m, const struct proxy_state *st, const json_t *changed,

@@ -33,7 +33,7 @@ struct proxy_config {
 void proxy_config_init(struct proxy_config *cfg);
 
 struct proxy_endpoint {
-	char *ip;
+	char *ip;          /* ip and str point into the port's ep_strings */
 	int port;
 	char *str;         /* "ip:port", "[ip6]:port" */
 	bool ready, serving, terminating, local;
@@ -42,6 +42,7 @@ struct proxy_endpoint {
 enum proxy_proto { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
 
 struct proxy_svc_port {
+	char *strings;      /* owns ns, name, port_name, spn, key, cluster_ip */
 	char *ns, *name;    /* service */
 	char *port_name;    /* "" when unnamed */
 	char *spn;          /* "ns/name" or "ns/name:port" */
@@ -63,8 +64,9 @@ struct proxy_svc_port {
 	/* every endpoint of this port from all slices, deduplicated, sorted by str */
 	struct proxy_endpoint *eps;
 	size_t n_eps;
+	char *ep_strings;   /* owns the endpoints' ip and str */
 
-	/* categorised (pointers into eps, sorted) */
+	/* categorised (pointers into eps, sorted; one allocation from cluster_eps) */
 	struct proxy_endpoint **cluster_eps, **local_eps, **reachable_eps;
 	size_t n_cluster_eps, n_local_eps, n_reachable_eps;
 	bool has_endpoints;
@@ -79,11 +81,11 @@ bool proxy_port_uses_local_chain(const struct proxy_svc_port *p);
 bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p);
 
 /* The objects kube-proxy has seen, reduced to the fields the model reads and
- * kept as compact JSON text (whole objects would cost tens of MB in large
- * clusters). Keys are "ns/name". */
+ * kept as compact JSON text of positional arrays (whole objects would cost
+ * tens of MB in large clusters). Keys are "ns/name". */
 struct proxy_state {
 	json_t *services;  /* "ns/name" -> compact Service text */
-	json_t *slices;    /* "ns/svcname" -> { "slice-name": compact EndpointSlice text } */
+	json_t *slices;    /* "ns/svcname" -> text of { "slice-name": compact EndpointSlice } */
 	json_t *slice_services; /* "ns/slice-name" -> "ns/svcname" it is recorded under */
 	json_t *changed;   /* "ns/name" -> true: services whose objects changed */
 };
