@@ -1,6 +1,5 @@
 /* Informer: list + watch loop on its own thread, cache as a jansson object
- * keyed "ns/name" (of objects, or of resourceVersion strings when
- * versions_only). */
+ * keyed "ns/name" (or, when versions_only, a string map of resourceVersions). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "cleanup.h"
 #include "informer.h"
 #include "json.h"
+#include "strmap.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -26,9 +26,10 @@ struct informer {
 	char *path, *label_selector, *field_selector;
 	struct informer_handlers h;
 
-	pthread_mutex_t lock; /* guards cache, rv, synced */
+	pthread_mutex_t lock; /* guards cache, versions, rv, synced */
 	pthread_cond_t cond;  /* synced, stop */
 	json_t *cache;
+	struct strmap versions; /* the cache when versions_only */
 	char *rv;
 	bool synced;
 
@@ -159,24 +160,12 @@ static void call_handlers(struct informer *inf, struct change *ch, size_t n)
 	}
 }
 
-/* What the cache holds of obj: new reference. */
-static json_t *cache_entry(const struct informer *inf, json_t *obj)
+/* A cached object as handed out when only its version is kept: new
+ * reference, NULL for a NULL rv. */
+static json_t *stub(const char *key, const char *rv)
 {
-	if (!inf->h.versions_only)
-		return json_incref(obj);
-	const char *rv = json_path_str(obj, "metadata.resourceVersion");
-	json_t *v = json_string(rv ? rv : "");
-	if (!v)
-		abort();
-	return v;
-}
-
-/* The cache entry under key as handed out (the object, or a stub of it):
- * new reference, NULL for NULL. */
-static json_t *cache_object(const struct informer *inf, const char *key, json_t *entry)
-{
-	if (!inf->h.versions_only || !entry)
-		return json_incref(entry);
+	if (!rv)
+		return NULL;
 	cleanup_free char *ns = NULL, *name = NULL;
 	informer_key_split(key, &ns, &name);
 	json_t *md = json_object();
@@ -185,7 +174,7 @@ static json_t *cache_object(const struct informer *inf, const char *key, json_t 
 	if (*ns)
 		json_object_set_new(md, "namespace", json_string(ns));
 	json_object_set_new(md, "name", json_string(name));
-	json_object_set_new(md, "resourceVersion", json_incref(entry));
+	json_object_set_new(md, "resourceVersion", json_string(rv));
 	json_t *o = json_object();
 	if (!o)
 		abort();
@@ -193,12 +182,25 @@ static json_t *cache_object(const struct informer *inf, const char *key, json_t 
 	return o;
 }
 
-static bool same_version(const struct informer *inf, const json_t *entry, const json_t *obj)
+static const char *version_of(const json_t *obj)
 {
-	const char *ra = inf->h.versions_only ? json_string_value(entry)
-					      : json_path_str(entry, "metadata.resourceVersion");
-	const char *rb = json_path_str(obj, "metadata.resourceVersion");
-	return ra && rb && strcmp(ra, rb) == 0;
+	const char *rv = json_path_str(obj, "metadata.resourceVersion");
+	return rv ? rv : "";
+}
+
+/* The cached object under key (a stub when versions_only): new reference or
+ * NULL. With the lock held. */
+static json_t *cached_locked(struct informer *inf, const char *key)
+{
+	if (inf->h.versions_only)
+		return stub(key, strmap_get(&inf->versions, key));
+	return json_incref(json_object_get(inf->cache, key));
+}
+
+static bool same_version(const char *cached_rv, const json_t *obj)
+{
+	const char *rv = json_path_str(obj, "metadata.resourceVersion");
+	return cached_rv && rv && strcmp(cached_rv, rv) == 0;
 }
 
 /* Replaces the cache by the list's items; handlers see the difference. */
@@ -237,31 +239,47 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 
 	size_t cap = json_object_size(fresh) + 1, n = 0;
 	pthread_mutex_lock(&inf->lock);
-	cap += json_object_size(inf->cache);
+	cap += inf->h.versions_only ? strmap_size(&inf->versions) : json_object_size(inf->cache);
 	struct change *ch = xcalloc(cap, sizeof(*ch));
 	const char *key;
 	json_t *obj;
-	json_t *cache = inf->h.versions_only ? json_object() : json_incref(fresh);
-	if (!cache)
-		abort();
-	json_object_foreach(fresh, key, obj)
-	{
-		json_t *old = json_object_get(inf->cache, key);
-		if (!old)
-			ch[n++] = (struct change){.new_obj = json_incref(obj)};
-		else if (!same_version(inf, old, obj))
-			ch[n++] = (struct change){.old_obj = cache_object(inf, key, old),
-						  .new_obj = json_incref(obj)};
-		if (inf->h.versions_only)
-			json_object_set_new_nocheck(cache, key, cache_entry(inf, obj));
+	if (inf->h.versions_only) {
+		struct strmap versions = STRMAP_INIT;
+		json_object_foreach(fresh, key, obj)
+		{
+			const char *old = strmap_get(&inf->versions, key);
+			if (!old)
+				ch[n++] = (struct change){.new_obj = json_incref(obj)};
+			else if (!same_version(old, obj))
+				ch[n++] = (struct change){.old_obj = stub(key, old),
+							  .new_obj = json_incref(obj)};
+			strmap_set(&versions, key, version_of(obj));
+		}
+		size_t it = 0;
+		const char *rv;
+		while ((key = strmap_next(&inf->versions, &it, &rv)))
+			if (!json_object_get(fresh, key))
+				ch[n++] = (struct change){.old_obj = stub(key, rv)};
+		strmap_free(&inf->versions);
+		inf->versions = versions;
+	} else {
+		json_object_foreach(fresh, key, obj)
+		{
+			json_t *old = json_object_get(inf->cache, key);
+			if (!old)
+				ch[n++] = (struct change){.new_obj = json_incref(obj)};
+			else if (!same_version(json_path_str(old, "metadata.resourceVersion"), obj))
+				ch[n++] = (struct change){.old_obj = json_incref(old),
+							  .new_obj = json_incref(obj)};
+		}
+		json_object_foreach(inf->cache, key, obj)
+		{
+			if (!json_object_get(fresh, key))
+				ch[n++] = (struct change){.old_obj = json_incref(obj)};
+		}
+		json_decref(inf->cache);
+		inf->cache = json_incref(fresh);
 	}
-	json_object_foreach(inf->cache, key, obj)
-	{
-		if (!json_object_get(fresh, key))
-			ch[n++] = (struct change){.old_obj = cache_object(inf, key, obj)};
-	}
-	json_decref(inf->cache);
-	inf->cache = cache;
 	set_rv_locked(inf, json_path_str(list, "metadata.resourceVersion"));
 	pthread_mutex_unlock(&inf->lock);
 
@@ -326,17 +344,19 @@ static int on_watch_event(const char *type, json_t *obj, void *arg)
 		obj = kept;
 	struct change ch = {0};
 	pthread_mutex_lock(&inf->lock);
-	json_t *old = json_object_get(inf->cache, key);
 	if (strcmp(type, "DELETED") == 0) {
-		if (old) {
-			/* The event carries the final state; report that one. */
+		bool had = inf->h.versions_only ? strmap_del(&inf->versions, key)
+						: json_object_del(inf->cache, key) == 0;
+		/* The event carries the final state; report that one. */
+		if (had)
 			ch.old_obj = json_incref(obj);
-			json_object_del(inf->cache, key);
-		}
 	} else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
-		ch.old_obj = cache_object(inf, key, old);
+		ch.old_obj = cached_locked(inf, key);
 		ch.new_obj = json_incref(obj);
-		json_object_set_new_nocheck(inf->cache, key, cache_entry(inf, obj));
+		if (inf->h.versions_only)
+			strmap_set(&inf->versions, key, version_of(obj));
+		else
+			json_object_set_nocheck(inf->cache, key, obj);
 	}
 	set_rv_locked(inf, rv);
 	pthread_mutex_unlock(&inf->lock);
@@ -477,7 +497,7 @@ bool informer_wait_synced(struct informer *inf, uint64_t timeout_ms)
 json_t *informer_get(struct informer *inf, const char *key)
 {
 	pthread_mutex_lock(&inf->lock);
-	json_t *o = cache_object(inf, key, json_object_get(inf->cache, key));
+	json_t *o = cached_locked(inf, key);
 	pthread_mutex_unlock(&inf->lock);
 	return o;
 }
@@ -490,7 +510,11 @@ json_t *informer_list(struct informer *inf)
 	const char *key;
 	json_t *obj;
 	pthread_mutex_lock(&inf->lock);
-	json_object_foreach(inf->cache, key, obj) json_array_append_new(arr, cache_object(inf, key, obj));
+	json_object_foreach(inf->cache, key, obj) json_array_append(arr, obj);
+	size_t it = 0;
+	const char *rv;
+	while ((key = strmap_next(&inf->versions, &it, &rv)))
+		json_array_append_new(arr, stub(key, rv));
 	pthread_mutex_unlock(&inf->lock);
 	return arr;
 }
@@ -509,6 +533,7 @@ void informer_free(struct informer *inf)
 		return;
 	informer_stop(inf);
 	json_decref(inf->cache);
+	strmap_free(&inf->versions);
 	free(inf->rv);
 	free(inf->path);
 	free(inf->label_selector);
