@@ -80,19 +80,17 @@ bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p)
 
 void proxy_state_init(struct proxy_state *st)
 {
-	st->services = json_object();
-	st->slices = json_object();
-	st->slice_services = json_object();
+	st->services = st->slices = st->slice_services = (struct strmap)STRMAP_INIT;
 	st->changed = json_object();
 }
 
 void proxy_state_free(struct proxy_state *st)
 {
-	json_decref(st->services);
-	json_decref(st->slices);
-	json_decref(st->slice_services);
+	strmap_free(&st->services);
+	strmap_free(&st->slices);
+	strmap_free(&st->slice_services);
 	json_decref(st->changed);
-	st->services = st->slices = st->slice_services = st->changed = NULL;
+	st->changed = NULL;
 }
 
 /* Objects carrying these labels are not kube-proxy's (upstream's informer
@@ -295,19 +293,19 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
 {
 	if (svc && not_ours(svc))
 		svc = NULL;
-	json_t *old = json_object_get(st->services, key);
+	const char *old = strmap_get(&st->services, key);
 	if (!svc && !old)
 		return false;
 	if (svc) {
 		char *text = encode_service(svc);
-		if (old && !strcmp(json_string_value(old), text)) {
+		if (old && !strcmp(old, text)) {
 			free(text);
 			return false;
 		}
-		json_object_set_new(st->services, key, json_string_nocheck(text));
+		strmap_set(&st->services, key, text);
 		free(text);
 	} else {
-		json_object_del(st->services, key);
+		strmap_del(&st->services, key);
 	}
 	json_object_set_new(st->changed, key, json_true());
 	return true;
@@ -318,18 +316,18 @@ bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *sv
  * costs one string however many slices it has. */
 static json_t *slices_of(const struct proxy_state *st, const char *key)
 {
-	json_t *t = json_object_get(st->slices, key);
-	json_t *per = t ? json_loads(json_string_value(t), 0, NULL) : NULL;
+	const char *t = strmap_get(&st->slices, key);
+	json_t *per = t ? json_loads(t, 0, NULL) : NULL;
 	return per ? per : json_object();
 }
 
 static void set_slices(struct proxy_state *st, const char *key, json_t *per)
 {
 	if (json_object_size(per) == 0) {
-		json_object_del(st->slices, key);
+		strmap_del(&st->slices, key);
 	} else {
 		char *text = json_dumps(per, JSON_COMPACT | JSON_SORT_KEYS);
-		json_object_set_new(st->slices, key, json_string_nocheck(text));
+		strmap_set(&st->slices, key, text);
 		free(text);
 	}
 	json_object_set_new(st->changed, key, json_true());
@@ -362,11 +360,11 @@ bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 	char *key = deleted ? NULL : xasprintf("%s/%s", ns, svc);
 	/* where the slice was recorded: deletions may come without labels, and
 	 * a slice may move to another service */
-	const char *was = json_string_value(json_object_get(st->slice_services, slice_key));
+	const char *was = strmap_get(&st->slice_services, slice_key);
 	bool changed = false;
 	if (was && (!key || strcmp(was, key))) {
 		changed |= drop_slice(st, was, name);
-		json_object_del(st->slice_services, slice_key);
+		strmap_del(&st->slice_services, slice_key);
 	}
 	if (key) {
 		json_t *enc = encode_slice(slice);
@@ -378,8 +376,7 @@ bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 		}
 		json_decref(per);
 		json_decref(enc);
-		if (!json_object_get(st->slice_services, slice_key))
-			json_object_set_new(st->slice_services, slice_key, json_string(key));
+		strmap_set(&st->slice_services, slice_key, key);
 	}
 	free(key);
 	free(slice_key);
@@ -753,7 +750,7 @@ void proxy_model_sort(struct proxy_model *m)
 
 /* Adds the ports of the service key of st to m. */
 static void add_from_state(struct proxy_model *m, const struct proxy_state *st, const char *key,
-			   const json_t *svc, const struct proxy_config *cfg)
+			   const char *svc, const struct proxy_config *cfg)
 {
 	json_t *per = slices_of(st, key);
 	json_t *arr = json_array();
@@ -762,7 +759,7 @@ static void add_from_state(struct proxy_model *m, const struct proxy_state *st, 
 	json_object_foreach(per, sn, sl)
 		json_array_append_new(arr, decode_slice(sl));
 	json_decref(per);
-	json_t *o = decode_service(key, json_string_value(svc));
+	json_t *o = decode_service(key, svc);
 	if (o)
 		proxy_model_add_service(m, o, arr, cfg);
 	json_decref(o);
@@ -772,9 +769,9 @@ static void add_from_state(struct proxy_model *m, const struct proxy_state *st, 
 struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg)
 {
 	struct proxy_model *m = xcalloc(1, sizeof(*m));
-	const char *key;
-	json_t *svc;
-	json_object_foreach(st->services, key, svc)
+	size_t it = 0;
+	const char *key, *svc;
+	while ((key = strmap_next(&st->services, &it, &svc)))
 		add_from_state(m, st, key, svc, cfg);
 	proxy_model_sort(m);
 	return m;
@@ -801,7 +798,7 @@ void proxy_model_update(struct proxy_model *m, const struct proxy_state *st, con
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)changed, key, v) {
-		json_t *svc = json_object_get(st->services, key);
+		const char *svc = strmap_get(&st->services, key);
 		if (svc)
 			add_from_state(&fresh, st, key, svc, cfg);
 	}

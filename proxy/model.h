@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "strmap.h"
 
 /* Configuration shared by model and rule generators. Strings are borrowed for
  * the lifetime of the config's user. */
@@ -84,9 +85,9 @@ bool proxy_port_uses_fw_chain(const struct proxy_svc_port *p);
  * kept as compact JSON text of positional arrays (whole objects would cost
  * tens of MB in large clusters). Keys are "ns/name". */
 struct proxy_state {
-	json_t *services;  /* "ns/name" -> compact Service text */
-	json_t *slices;    /* "ns/svcname" -> text of { "slice-name": compact EndpointSlice } */
-	json_t *slice_services; /* "ns/slice-name" -> "ns/svcname" it is recorded under */
+	struct strmap services;  /* "ns/name" -> compact Service text */
+	struct strmap slices;    /* "ns/svcname" -> text of { "slice-name": compact EndpointSlice } */
+	struct strmap slice_services; /* "ns/slice-name" -> "ns/svcname" it is filed under */
 	json_t *changed;   /* "ns/name" -> true: services whose objects changed */
 };
 

@@ -224,14 +224,14 @@ static void test_slice_stubs(void **state)
 	json_t *a = slice_obj("s1", "a", "10.0.0.1");
 	assert_true(proxy_state_set_slice(&st, a, false));
 	assert_false(proxy_state_set_slice(&st, a, false));
-	assert_non_null(json_object_get(st.slices, "ns/a"));
+	assert_non_null(strmap_get(&st.slices, "ns/a"));
 	json_object_clear(st.changed);
 
 	/* relabelled to service b: gone from a, recorded under b */
 	json_t *b = slice_obj("s1", "b", "10.0.0.1");
 	assert_true(proxy_state_set_slice(&st, b, false));
-	assert_null(json_object_get(st.slices, "ns/a"));
-	assert_non_null(json_object_get(st.slices, "ns/b"));
+	assert_null(strmap_get(&st.slices, "ns/a"));
+	assert_non_null(strmap_get(&st.slices, "ns/b"));
 	assert_non_null(json_object_get(st.changed, "ns/a"));
 	assert_non_null(json_object_get(st.changed, "ns/b"));
 	json_object_clear(st.changed);
@@ -239,8 +239,8 @@ static void test_slice_stubs(void **state)
 	/* deleted through a stub without labels */
 	json_t *stub = json_pack("{s:{s:s, s:s}}", "metadata", "namespace", "ns", "name", "s1");
 	assert_true(proxy_state_set_slice(&st, stub, true));
-	assert_null(json_object_get(st.slices, "ns/b"));
-	assert_int_equal(json_object_size(st.slice_services), 0);
+	assert_null(strmap_get(&st.slices, "ns/b"));
+	assert_int_equal(strmap_size(&st.slice_services), 0);
 	assert_non_null(json_object_get(st.changed, "ns/b"));
 	assert_false(proxy_state_set_slice(&st, stub, true));
 
@@ -248,7 +248,7 @@ static void test_slice_stubs(void **state)
 	json_t *none = slice_obj("s1", NULL, "10.0.0.1");
 	assert_true(proxy_state_set_slice(&st, a, false));
 	assert_true(proxy_state_set_slice(&st, none, false));
-	assert_int_equal(json_object_size(st.slices), 0);
+	assert_int_equal(strmap_size(&st.slices), 0);
 	assert_false(proxy_state_set_slice(&st, none, false));
 
 	json_decref(a);
