@@ -15,6 +15,8 @@
 #include "xalloc.h"
 
 #define BACKOFF_MIN_MS 250
+/* objects per list request of a versions_only informer */
+#define LIST_PAGE 500
 #define BACKOFF_MAX_MS 10000
 /* Watches ask the server to end them after a random time in this range, as
  * client-go does, so a silently lost connection is noticed eventually. */
@@ -203,8 +205,12 @@ static bool same_version(const char *cached_rv, const json_t *obj)
 	return cached_rv && rv && strcmp(cached_rv, rv) == 0;
 }
 
-/* Replaces the cache by the list's items; handlers see the difference. */
-static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
+/* Replaces the cache by the list's items; handlers see the difference.
+ * versions_only lists come in pages: seen collects the versions of the pages
+ * so far, and the last page (final_rv, the list's resourceVersion, not NULL)
+ * finds the deletions. Otherwise seen is NULL and list is the whole list. */
+static int apply_list(struct informer *inf, json_t *list, struct strmap *seen,
+		      const char *final_rv, struct mk_err **err)
 {
 	json_t *items = json_object_get(list, "items");
 	if (!json_is_array(items) && !json_is_null(items) && items)
@@ -243,8 +249,7 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 	struct change *ch = xcalloc(cap, sizeof(*ch));
 	const char *key;
 	json_t *obj;
-	if (inf->h.versions_only) {
-		struct strmap versions = STRMAP_INIT;
+	if (seen) {
 		json_object_foreach(fresh, key, obj)
 		{
 			const char *old = strmap_get(&inf->versions, key);
@@ -253,15 +258,23 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 			else if (!same_version(old, obj))
 				ch[n++] = (struct change){.old_obj = stub(key, old),
 							  .new_obj = json_incref(obj)};
-			strmap_set(&versions, key, version_of(obj));
+			strmap_set(&inf->versions, key, version_of(obj));
+			strmap_set(seen, key, version_of(obj));
 		}
-		size_t it = 0;
-		const char *rv;
-		while ((key = strmap_next(&inf->versions, &it, &rv)))
-			if (!json_object_get(fresh, key))
-				ch[n++] = (struct change){.old_obj = stub(key, rv)};
-		strmap_free(&inf->versions);
-		inf->versions = versions;
+		if (final_rv) {
+			size_t it = 0;
+			const char *rv;
+			while ((key = strmap_next(&inf->versions, &it, &rv)))
+				if (!strmap_get(seen, key)) {
+					if (n == cap)
+						ch = xrealloc(ch, (cap *= 2) * sizeof(*ch));
+					ch[n++] = (struct change){.old_obj = stub(key, rv)};
+				}
+			strmap_free(&inf->versions);
+			inf->versions = *seen;
+			*seen = (struct strmap)STRMAP_INIT;
+			set_rv_locked(inf, final_rv);
+		}
 	} else {
 		json_object_foreach(fresh, key, obj)
 		{
@@ -279,12 +292,14 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 		}
 		json_decref(inf->cache);
 		inf->cache = json_incref(fresh);
+		set_rv_locked(inf, json_path_str(list, "metadata.resourceVersion"));
 	}
-	set_rv_locked(inf, json_path_str(list, "metadata.resourceVersion"));
 	pthread_mutex_unlock(&inf->lock);
 
 	call_handlers(inf, ch, n);
 	free(ch);
+	if (seen && !final_rv)
+		return 0;
 	/* Synced once the handlers have seen the first list, as upstream. */
 	pthread_mutex_lock(&inf->lock);
 	if (!inf->synced) {
@@ -297,11 +312,43 @@ static int apply_list(struct informer *inf, json_t *list, struct mk_err **err)
 
 static int do_list(struct informer *inf, struct mk_err **err)
 {
-	cleanup_json json_t *list =
-		client_list(inf->c, inf->path, inf->label_selector, inf->field_selector, err);
-	if (!list)
-		return mk_err_wrap(err, "listing %s", inf->path);
-	return apply_list(inf, list, err);
+	if (!inf->h.versions_only) {
+		cleanup_json json_t *list = client_list(inf->c, inf->path, inf->label_selector,
+							inf->field_selector, err);
+		if (!list)
+			return mk_err_wrap(err, "listing %s", inf->path);
+		return apply_list(inf, list, NULL, NULL, err);
+	}
+	/* Without a cache of objects, pages keep the peak small too: the whole
+	 * list as JSON values would cost far more than anything kept. A page
+	 * whose continue token expired fails the list; the next one starts over. */
+	struct strmap seen = STRMAP_INIT;
+	cleanup_free char *rv = NULL, *cont = NULL;
+	int rc;
+	do {
+		cleanup_buf struct buf p = BUF_INIT;
+		buf_printf(&p, "%s?limit=%d", inf->path, LIST_PAGE);
+		if (cont) {
+			cleanup_free char *e = client_query_escape(cont);
+			buf_printf(&p, "&continue=%s", e);
+		}
+		cleanup_json json_t *list = client_list(inf->c, buf_str(&p), inf->label_selector,
+							inf->field_selector, err);
+		if (!list) {
+			rc = mk_err_wrap(err, "listing %s", inf->path);
+			break;
+		}
+		if (!rv) {
+			const char *r = json_path_str(list, "metadata.resourceVersion");
+			rv = xstrdup(r ? r : "");
+		}
+		free(cont);
+		const char *c = json_path_str(list, "metadata.continue");
+		cont = c && *c ? xstrdup(c) : NULL;
+		rc = apply_list(inf, list, &seen, cont ? NULL : rv, err);
+	} while (rc == 0 && cont);
+	strmap_free(&seen);
+	return rc;
 }
 
 /* ---- watch ---- */

@@ -130,6 +130,7 @@ struct fake {
 	int gen;      /* bumped to end open watches */
 	bool closing; /* the daemon is stopping */
 	size_t chunk; /* max bytes per write of a watch stream */
+	size_t page;  /* lists with a limit: this many items per page */
 	atomic_int lists, watches;
 	json_t *last;			      /* the last /echo request */
 	char *tls_cert, *tls_key, *tls_trust; /* PEM; HTTPS when tls_cert is set */
@@ -294,24 +295,37 @@ static enum MHD_Result serve_pods(struct fake *f, struct MHD_Connection *conn)
 	const char *watch = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "watch");
 	if (!watch) {
 		atomic_fetch_add(&f->lists, 1);
+		const char *limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+		const char *cont = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "continue");
+		/* pages: the continue token is the offset of the next item */
+		size_t from = cont ? (size_t)atol(cont) : 0, upto = SIZE_MAX, at = 0;
 		pthread_mutex_lock(&f->lock);
+		if (limit && f->page)
+			upto = from + f->page;
 		json_t *items = json_array();
 		const char *k;
 		json_t *v;
 		json_object_foreach(f->objects, k, v)
 		{
+			if (at < from || at >= upto) {
+				at++;
+				continue;
+			}
+			at++;
 			/* list items come without kind, like upstream's */
 			json_t *copy = json_deep_copy(v);
 			json_object_del(copy, "kind");
 			json_object_del(copy, "apiVersion");
 			json_array_append_new(items, copy);
 		}
-		char rv[32];
+		char rv[32], next[32] = "";
 		snprintf(rv, sizeof(rv), "%ld", f->rv);
+		if (at > upto)
+			snprintf(next, sizeof(next), "%zu", upto);
 		pthread_mutex_unlock(&f->lock);
 		cleanup_json json_t *list =
-			json_pack("{s:s,s:s,s:{s:s},s:o}", "kind", "PodList", "apiVersion", "v1",
-				  "metadata", "resourceVersion", rv, "items", items);
+			json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "kind", "PodList", "apiVersion", "v1",
+				  "metadata", "resourceVersion", rv, "continue", next, "items", items);
 		return reply_json(conn, 200, list);
 	}
 	atomic_fetch_add(&f->watches, 1);
@@ -1011,6 +1025,8 @@ static void test_informer_versions_only(void **state)
 	struct fake *f = fake_new();
 	fake_put(f, "a", "1");
 	fake_put(f, "b", "1");
+	/* it lists in pages: one object each */
+	f->page = 1;
 	struct client *c = fake_client(f);
 	struct recorder rec = {.log = BUF_INIT};
 	pthread_mutex_init(&rec.lock, NULL);
@@ -1029,6 +1045,9 @@ static void test_informer_versions_only(void **state)
 	cleanup_free char *l1 = wait_lines(&rec, 2, 5000);
 	assert_true(strcmp(l1, "ADD a 1 Pod;ADD b 1 Pod;") == 0 ||
 		    strcmp(l1, "ADD b 1 Pod;ADD a 1 Pod;") == 0);
+	assert_int_equal(atomic_load(&f->lists), 2);
+	cleanup_free char *rv = informer_resource_version(inf);
+	assert_string_equal(rv, "102");
 
 	/* the cache answers with stubs */
 	json_t *a = informer_get(inf, "default/a");
@@ -1053,8 +1072,10 @@ static void test_informer_versions_only(void **state)
 	fake_put_locked(f, "e", "1");
 	f->compacted = f->rv;
 	f->gen++;
+	int lists_before = atomic_load(&f->lists);
 	pthread_mutex_unlock(&f->lock);
 	cleanup_free char *l3 = wait_lines(&rec, 3, 5000);
+	assert_int_equal(atomic_load(&f->lists), lists_before + 3);
 	assert_int_equal(strlen(l3), strlen("ADD d 1 Pod;UPDATE a stub rv->3;ADD e 1 Pod;"));
 	assert_non_null(strstr(l3, "ADD d 1 Pod;"));
 	assert_non_null(strstr(l3, "ADD e 1 Pod;"));
