@@ -574,6 +574,13 @@ char *informer_resource_version(struct informer *inf)
 	return rv;
 }
 
+void informer_compact(struct informer *inf)
+{
+	pthread_mutex_lock(&inf->lock);
+	strmap_compact(&inf->versions);
+	pthread_mutex_unlock(&inf->lock);
+}
+
 void informer_free(struct informer *inf)
 {
 	if (!inf)

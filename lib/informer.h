@@ -90,6 +90,10 @@ json_t *informer_list(struct informer *inf);
  * first list), free(). */
 char *informer_resource_version(struct informer *inf);
 
+/* Re-allocates the cache of a versions_only informer on the calling thread
+ * (strmap_compact); nothing otherwise. */
+void informer_compact(struct informer *inf);
+
 /* Stops the informer if running and frees it. Accepts NULL. */
 void informer_free(struct informer *inf);
 

@@ -100,6 +100,26 @@ bool strmap_del(struct strmap *m, const char *key)
 	return true;
 }
 
+void strmap_compact(struct strmap *m)
+{
+	/* all copies before any free: a freed entry would be handed straight
+	 * back by this thread's cache of free chunks */
+	char **slots = xcalloc(m->cap ? m->cap : 1, sizeof(*slots));
+	for (size_t i = 0; i < m->cap; i++) {
+		char *e = m->slots[i];
+		if (!e)
+			continue;
+		size_t kl = strlen(e);
+		size_t len = kl + strlen(e + kl + 1) + 2;
+		slots[i] = xmalloc(len);
+		memcpy(slots[i], e, len);
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->slots[i]);
+	free(m->slots);
+	m->slots = m->cap ? slots : (free(slots), NULL);
+}
+
 const char *strmap_next(const struct strmap *m, size_t *it, const char **value)
 {
 	for (; *it < m->cap; (*it)++) {

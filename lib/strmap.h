@@ -33,6 +33,12 @@ static inline size_t strmap_size(const struct strmap *m)
 	return m->n;
 }
 
+/* Copies every entry into a new allocation and frees the old one. Called on
+ * one thread, after others (with their own malloc arenas) made the entries,
+ * it gathers a long-lived table in that thread's arena so that the others'
+ * freed pages can go back to the system. */
+void strmap_compact(struct strmap *m);
+
 /* Iterates: *it starts at 0; returns the next key and its value in *value,
  * or NULL at the end. Setting or deleting keys ends the iteration. */
 const char *strmap_next(const struct strmap *m, size_t *it, const char **value);

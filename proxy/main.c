@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -340,6 +341,13 @@ static void node_delete(json_t *o, void *arg)
 	routes_update(arg);
 }
 
+static void compact_caches(void *arg)
+{
+	struct proxy *p = arg;
+	informer_compact(p->svc_inf);
+	informer_compact(p->slice_inf);
+}
+
 static void inf_error(const struct mk_err *e, void *arg)
 {
 	(void)arg;
@@ -486,6 +494,10 @@ static void opts_free(struct flag *flags)
 
 int main(int argc, char **argv)
 {
+	/* glibc raises its trim threshold (up to 64 MB) after large blocks are
+	 * freed, as every sync does; then freed pages at the top of the informer
+	 * threads' arenas would stay resident. A fixed threshold gives them back. */
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	struct proxy p = {0};
 	struct opts *o = &p.o;
 	o->mode = "iptables";
@@ -611,6 +623,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	proxy_sync_init(&p.sync, backend, &p.cfg, o->min_sync_ms, o->sync_ms);
+	p.sync.compact = compact_caches;
+	p.sync.compact_arg = &p;
 	pthread_t sig_th, synced_th;
 	pthread_create(&sig_th, NULL, signal_thread, &p);
 

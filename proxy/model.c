@@ -93,6 +93,13 @@ void proxy_state_free(struct proxy_state *st)
 	st->changed = NULL;
 }
 
+void proxy_state_compact(struct proxy_state *st)
+{
+	strmap_compact(&st->services);
+	strmap_compact(&st->slices);
+	strmap_compact(&st->slice_services);
+}
+
 /* Objects carrying these labels are not kube-proxy's (upstream's informer
  * selector "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"). */
 static bool not_ours(const json_t *obj)

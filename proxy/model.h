@@ -96,6 +96,8 @@ void proxy_state_free(struct proxy_state *st);
 /* Records a Service (borrowed; only its relevant fields are copied) or its
  * deletion (svc NULL with key). Returns true if it changed anything relevant. */
 bool proxy_state_set_service(struct proxy_state *st, const char *key, json_t *svc);
+/* Re-allocates the state's entries on the calling thread (strmap_compact). */
+void proxy_state_compact(struct proxy_state *st);
 /* Records an EndpointSlice (borrowed) or its deletion (deleted: only its
  * metadata namespace and name are read). Slices without the
  * kubernetes.io/service-name label are treated as deleted. */

@@ -166,6 +166,16 @@ static void sync_once(struct proxy_sync *s, bool full)
 	struct proxy_sync_result res = {0};
 	struct mk_err *err = NULL;
 	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
+	if (full) {
+		/* the informer threads made the state's entries among the transient
+		 * objects of the lists and events they read: gather them here so
+		 * that their arenas' pages can be given back */
+		pthread_mutex_lock(&s->mu);
+		proxy_state_compact(&s->st);
+		pthread_mutex_unlock(&s->mu);
+		if (s->compact)
+			s->compact(s->compact_arg);
+	}
 	/* a sync frees large transient buffers (rendered rules, the kernel's table
 	 * copies): give the pages back instead of keeping the peak resident */
 	malloc_trim(0);

@@ -35,6 +35,10 @@ struct proxy_sync {
 	const struct proxy_backend *backend;
 	void *backend_state;
 	struct proxy_config *cfg;      /* borrowed; node_ips may be refreshed under mu */
+	/* optional, called after full syncs without mu: gathers other long-lived
+	 * tables on this thread (see proxy_state_compact) */
+	void (*compact)(void *arg);
+	void *compact_arg;
 	atomic_bool stop;
 };
 

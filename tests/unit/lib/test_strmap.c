@@ -32,6 +32,9 @@ static void test_basic(void **state)
 		seen += !strcmp(k, "a") ? (assert_string_equal(v, "a much longer value"), 1)
 					: (assert_string_equal(k, "b"), 2);
 	assert_int_equal(seen, 3);
+	strmap_compact(&m);
+	assert_string_equal(strmap_get(&m, "a"), "a much longer value");
+	assert_string_equal(strmap_get(&m, "b"), "");
 	assert_true(strmap_del(&m, "a"));
 	assert_null(strmap_get(&m, "a"));
 	assert_int_equal(strmap_size(&m), 1);
@@ -80,9 +83,19 @@ static void test_random(void **state)
 			assert_int_equal(iterated, n);
 		}
 	}
-	for (int i = 0; i < KEYS; i++)
+	strmap_compact(&m);
+	for (int i = 0; i < KEYS; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%d", i);
+		if (ref[i])
+			assert_string_equal(strmap_get(&m, key), ref[i]);
+		else
+			assert_null(strmap_get(&m, key));
 		free(ref[i]);
+	}
 	strmap_free(&m);
+	strmap_compact(&m);
+	assert_int_equal(strmap_size(&m), 0);
 }
 
 int main(void)
