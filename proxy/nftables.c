@@ -3,6 +3,7 @@
  * upstream's words. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -57,6 +59,13 @@ struct nft_backend {
 	 * "s<set>", "<map index digit><element key>" (partial syncs touch only
 	 * the objects of changed services) */
 	json_t *owned;
+	/* "ns/name" -> hash of the service's rendered objects, and of the fixed
+	 * part's inputs, as last written */
+	json_t *hashes;
+	uint64_t fixed_hash;
+	/* the ruleset generation our last batch produced; 0 when another writer
+	 * may have committed since (then the kernel is not what we recorded) */
+	uint32_t genid;
 };
 
 struct batch {
@@ -337,6 +346,29 @@ static void send_elems(struct batch *bt, struct nftnl_set *s, uint16_t type, con
 	msg_done(bt);
 }
 
+/* A fresh name for an anonymous set. With nft's "__map%d" template the
+ * kernel scans every set of the table for a free number, and looks the set up
+ * by that name before falling back to its id: three passes over thousands of
+ * sets per service. A name of our own (unique per process, random per start
+ * so it cannot meet a set left by an earlier run) costs one. */
+static void anon_name(const char *prefix, char *out, size_t len)
+{
+	static atomic_uint_least64_t seq;
+	static uint32_t base;
+	if (!base)
+		base = ((uint32_t)time(NULL) * 2654435761u) ^ (uint32_t)getpid() ^ 1u;
+	snprintf(out, len, "%s%08x%llx", prefix, base,
+		 (unsigned long long)atomic_fetch_add(&seq, 1));
+}
+
+/* Elements of a set created in the same batch, addressed by its id alone
+ * (a name would cost the kernel a scan of every set of the table). */
+static void send_new_set_elems(struct batch *bt, struct nftnl_set *s, const char *what)
+{
+	nftnl_set_unset(s, NFTNL_SET_NAME);
+	send_elems(bt, s, NFT_MSG_NEWSETELEM, what);
+}
+
 static void fixed_set(struct batch *bt, enum nftr_map m)
 {
 	const struct nftr_map_info *mi = &nftr_maps[m];
@@ -454,7 +486,8 @@ static int range_cmp(const void *a, const void *b)
 }
 
 /* An anonymous interval set of CIDRs (ip saddr != { ... }). */
-static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id)
+static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id,
+		  char name[32])
 {
 	struct range *rg = xcalloc(n, sizeof(*rg));
 	size_t k = 0;
@@ -488,7 +521,8 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 		rg[w++] = rg[i];
 	}
 	*id = ++bt->set_id;
-	struct nftnl_set *s = set_new("__set%d");
+	anon_name("__set", name, 32);
+	struct nftnl_set *s = set_new(name);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_INTERVAL);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
@@ -516,7 +550,7 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 			nftnl_set_elem_add(s, se);
 		}
 	}
-	send_elems(bt, s, NFT_MSG_NEWSETELEM, what);
+	send_new_set_elems(bt, s, what);
 	nftnl_set_free(s);
 	free(rg);
 	return 0;
@@ -526,6 +560,7 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	uint32_t id;
+	char name[32];
 	switch (x->kind) {
 	case NFTR_MASQ_CIP_SADDR:
 		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0 || e_addr(r, 12, x->b, NFT_CMP_NEQ) < 0)
@@ -539,7 +574,8 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 		break;
 	case NFTR_NUMGEN: {
 		id = ++bt->set_id;
-		struct nftnl_set *s = set_new("__map%d");
+		anon_name("__map", name, sizeof(name));
+		struct nftnl_set *s = set_new(name);
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_INTEGER);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
@@ -557,14 +593,14 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, x->list[i]);
 			nftnl_set_elem_add(s, se);
 		}
-		send_elems(bt, s, NFT_MSG_NEWSETELEM, c->service);
+		send_new_set_elems(bt, s, c->service);
 		nftnl_set_free(s);
 		struct nftnl_expr *e = nftnl_expr_alloc("numgen");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)x->n_list);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
 		nftnl_rule_add_expr(r, e);
-		e_lookup(r, "__map%d", id, true, false);
+		e_lookup(r, name, id, true, false);
 		break;
 	}
 	case NFTR_AFF_CHECK:
@@ -628,9 +664,9 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 			if (e_addr(r, 12, x->list[0], NFT_CMP_NEQ) < 0)
 				goto bad;
 		} else {
-			fw_set(bt, x->list, x->n_list, c->service, &id);
+			fw_set(bt, x->list, x->n_list, c->service, &id, name);
 			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-			e_lookup(r, "__set%d", id, false, true);
+			e_lookup(r, name, id, false, true);
 		}
 		e_verdict(r, NF_DROP, NULL);
 		break;
@@ -857,6 +893,113 @@ static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
 	return d.names;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return MNL_CB_OK;
+}
+
+/* The netns's ruleset generation (bumped by every commit of any writer), or
+ * 0 if it cannot be read. */
+static uint32_t get_genid(struct mnl_socket *nl)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL), gen = 0;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return 0;
+	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n <= 0 || mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), gen_cb, &gen) < 0)
+		return 0;
+	return gen;
+}
+
+/* FNV-1a over a string and its terminator */
+static uint64_t fnv(uint64_t h, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)(str ? str : "");
+	do {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	} while (*p++);
+	return h;
+}
+
+#define FNV_SEED 0xcbf29ce484222325ull
+
+static void hash_into(json_t *hashes, const char *svc, const char *text)
+{
+	if (!svc)
+		return;
+	json_t *v = json_object_get(hashes, svc);
+	uint64_t h = v ? (uint64_t)json_integer_value(v) : FNV_SEED;
+	h = fnv(h, text);
+	if (v)
+		json_integer_set(v, (json_int_t)h);
+	else
+		json_object_set_new(hashes, svc, json_integer((json_int_t)h));
+}
+
+/* "ns/name" -> hash of everything the service has in rs (chains, rules,
+ * sets, map elements), in rs's order. */
+static json_t *service_hashes(const struct nftr_ruleset *rs)
+{
+	json_t *h = json_object();
+	for (size_t i = 0; i < rs->n_chains; i++) {
+		const struct nftr_chain *c = &rs->chains[i];
+		hash_into(h, c->service, c->name);
+		for (size_t j = 0; j < c->n_rules; j++) {
+			char *t = nftr_rule_text(&c->rules[j]);
+			hash_into(h, c->service, t);
+			free(t);
+		}
+	}
+	for (size_t i = 0; i < rs->n_sets; i++) {
+		char t[64];
+		snprintf(t, sizeof(t), "%d", rs->sets[i].timeout);
+		hash_into(h, rs->sets[i].service, rs->sets[i].name);
+		hash_into(h, rs->sets[i].service, t);
+	}
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		for (size_t i = 0; i < rs->n_elems[mi]; i++) {
+			const struct nftr_elem *e = &rs->elems[mi][i];
+			char *val = elem_value(e);
+			hash_into(h, e->service, nftr_maps[mi].name);
+			hash_into(h, e->service, e->key);
+			hash_into(h, e->service, val);
+			free(val);
+		}
+	return h;
+}
+
+/* Hash of what the fixed chains and the node-IP elements are made from. */
+static uint64_t fixed_hash_of(const struct proxy_config *cfg)
+{
+	char t[64];
+	snprintf(t, sizeof(t), "%d %d %d %d %d", cfg->masquerade_bit, cfg->masquerade_all,
+		 cfg->localhost_nodeports, cfg->random_fully, cfg->drop_invalid);
+	uint64_t h = fnv(FNV_SEED, t);
+	h = fnv(fnv(fnv(h, cfg->node_name), cfg->cluster_cidr), cfg->service_cidr);
+	h = fnv(h, cfg->node_ip);
+	for (size_t i = 0; i < cfg->n_node_ips; i++)
+		h = fnv(h, cfg->node_ips[i]);
+	h = fnv(h, "|");
+	for (size_t i = 0; i < cfg->n_nodeport_cidrs; i++)
+		h = fnv(h, cfg->nodeport_cidrs[i]);
+	return h;
+}
+
+/* Our batches took the generation from before to after: was no other
+ * writer's commit among them? (A batch that changes nothing leaves the
+ * generation as it was.) */
+static uint32_t gen_after(uint32_t before, uint32_t after, uint32_t batches)
+{
+	return before && after && after - before <= batches ? after : 0;
+}
+
 /* Sends the batch in one sendmsg and collects the errors the kernel queued
  * while processing it (it sends nothing for commands that succeed). */
 static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **err)
@@ -928,6 +1071,7 @@ struct nft_backend *nft_backend_new(void)
 	b->chains = json_object();
 	b->sets = json_object();
 	b->owned = json_object();
+	b->hashes = json_object();
 	return b;
 }
 
@@ -940,6 +1084,7 @@ void nft_backend_free(struct nft_backend *b)
 	json_decref(b->chains);
 	json_decref(b->sets);
 	json_decref(b->owned);
+	json_decref(b->hashes);
 	free(b);
 }
 
@@ -1153,6 +1298,7 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	}
 	batch_finish(&bt);
 
+	uint32_t gen0 = b->genid ? get_genid(nl) : 0;
 	if (rc == 0)
 		rc = batch_send(nl, &bt, err);
 	if (n_msgs)
@@ -1179,9 +1325,16 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		json_object_update(b->sets, new_sets);
 		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
 			json_object_update(b->elems[mi], new_elems[mi]);
+		json_t *hashes = service_hashes(&rs);
+		json_object_foreach((json_t *)changed, svc, v)
+			json_object_del(b->hashes, svc);
+		json_object_update(b->hashes, hashes);
+		json_decref(hashes);
+		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
 	} else {
 		/* the next sync must be full: the kernel's state is what it was */
 		b->initialized = false;
+		b->genid = 0;
 	}
 	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
 		json_decref(new_elems[mi]);
@@ -1195,18 +1348,52 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	return rc;
 }
 
-static bool changed_has(const json_t *changed, const char *svc)
+/* Sends bt (finished here) and frees it. */
+static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, uint32_t *n_batches,
+		       struct mk_err **err)
 {
-	return !changed || (svc && json_object_get(changed, svc));
+	batch_finish(bt);
+	int rc = batch_send(nl, bt, err);
+	*n_msgs += bt->n_msgs;
+	++*n_batches;
+	free(bt->what);
+	nftnl_batch_free(bt->b);
+	*bt = (struct batch){0};
+	return rc;
 }
 
-int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
-		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
-		     struct mk_err **err)
+/* Chains [from, to) of rs: created (a no-op when they exist), flushed and
+ * filled. */
+static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t from, size_t to,
+			struct mk_err **err)
 {
-	bool full = !changed || !b->initialized;
-	if (!full)
-		return sync_partial(b, m, cfg, changed, n_msgs, err);
+	for (size_t i = from; i < to; i++)
+		send_chain(bt, rs->chains[i].name, NULL, 0, 0, NULL, rs->chains[i].service);
+	for (size_t i = from; i < to; i++) {
+		const struct nftr_chain *c = &rs->chains[i];
+		chain_op(bt, NFT_MSG_DELRULE, c->name, c->service);
+		for (size_t j = 0; j < c->n_rules; j++)
+			if (send_service_rule(bt, c, &c->rules[j]) < 0)
+				return mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
+						  c->service, c->name);
+	}
+	return 0;
+}
+
+/* A full sync rewrites everything. The kernel's cost of binding an anonymous
+ * map (each service's numgen vmap) grows with the length of the transaction,
+ * so one batch holding every service is quadratic: minutes at 10,000
+ * services. Above PHASE_CHAINS per-service chains the sync is phased: the
+ * fixed part, then the service chains in batches of about PHASE_CHAINS
+ * (each service whole in one batch, so every service's chains change
+ * atomically), then one batch that refills the maps, which is what switches
+ * traffic over, and removes what is stale. Before that last batch new
+ * service chains are unreachable, and changed ones are complete. */
+#define PHASE_CHAINS 1500
+
+static int sync_full(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, size_t *n_msgs, struct mk_err **err)
+{
 	struct nftr_ruleset rs;
 	nftr_render(m, cfg, &rs);
 	struct mnl_socket *nl = nl_open(err);
@@ -1214,42 +1401,53 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 		nftr_ruleset_free(&rs);
 		return -1;
 	}
-	json_t *old_chains = NULL, *old_sets = NULL;
-	if (full) {
-		old_chains = dump_names(nl, false, err);
-		old_sets = old_chains ? dump_names(nl, true, err) : NULL;
-		if (!old_sets) {
-			json_decref(old_chains);
-			mnl_socket_close(nl);
-			nftr_ruleset_free(&rs);
-			return -1;
-		}
-	} else {
-		old_chains = json_incref(b->chains);
-		old_sets = json_incref(b->sets);
+	json_t *hashes = service_hashes(&rs);
+	uint64_t fixed = fixed_hash_of(cfg);
+	uint32_t gen0 = get_genid(nl);
+	if (b->initialized && b->genid && gen0 == b->genid && fixed == b->fixed_hash) {
+		/* nothing but us has committed since our last batch, so the kernel
+		 * holds what we recorded: rewrite only the services whose objects
+		 * differ from it */
+		json_t *diff = json_object(), *v;
+		const char *k;
+		json_object_foreach(hashes, k, v)
+			if (!json_equal(v, json_object_get(b->hashes, k)))
+				json_object_set_new(diff, k, json_true());
+		json_object_foreach(b->hashes, k, v)
+			if (!json_object_get(hashes, k))
+				json_object_set_new(diff, k, json_true());
+		json_decref(hashes);
+		mnl_socket_close(nl);
+		nftr_ruleset_free(&rs);
+		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
+		json_decref(diff);
+		return rc;
 	}
-
-	struct batch bt = {.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
-	bt.seq = (uint32_t)time(NULL) * 1000u;
-	bt.first_seq = bt.seq;
-	batch_note(&bt, "batch");
-	nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
-	msg_done(&bt);
-
+	json_t *old_chains = dump_names(nl, false, err);
+	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
+	if (!old_sets) {
+		json_decref(old_chains);
+		json_decref(hashes);
+		mnl_socket_close(nl);
+		nftr_ruleset_free(&rs);
+		return -1;
+	}
+	bool phased = rs.n_chains > PHASE_CHAINS;
+	size_t sent = 0;
+	uint32_t n_batches = 0;
+	struct batch bt;
+	batch_start(&bt);
 	send_table(&bt);
 
 	static const enum nftr_map order[] = {
 		NFTR_CLUSTER_IPS, NFTR_NODEPORT_IPS, NFTR_NO_ENDPOINT_SERVICES, NFTR_NO_ENDPOINT_NODEPORTS,
 		NFTR_FIREWALL_IPS, NFTR_SERVICE_IPS, NFTR_SERVICE_NODEPORTS,
 	};
-	if (full)
-		for (size_t i = 0; i < NFTR_N_MAPS; i++)
-			fixed_set(&bt, order[i]);
+	for (size_t i = 0; i < NFTR_N_MAPS; i++)
+		fixed_set(&bt, order[i]);
 	json_t *new_sets = json_object();
 	for (size_t i = 0; i < rs.n_sets; i++) {
 		json_object_set_new(new_sets, rs.sets[i].name, json_true());
-		if (!full && json_object_get(old_sets, rs.sets[i].name))
-			continue;
 		struct nftnl_set *s = set_new(rs.sets[i].name);
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
@@ -1259,118 +1457,84 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 		send_set(&bt, s, NFT_MSG_NEWSET, rs.sets[i].service);
 		nftnl_set_free(s);
 	}
-	if (full)
-		fixed_chains(&bt, cfg);
+	fixed_chains(&bt, cfg);
 
-	/* service chains: create all first (rules may point anywhere), then fill */
 	json_t *new_chains = json_object();
+	for (size_t i = 0; i < rs.n_chains; i++)
+		json_object_set_new(new_chains, rs.chains[i].name, json_true());
 	int rc = 0;
-	for (size_t i = 0; i < rs.n_chains; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		json_object_set_new(new_chains, c->name, json_true());
-		if (changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full)
-			send_chain(&bt, c->name, NULL, 0, 0, NULL, c->service);
-	}
-	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		if (!(changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full))
-			continue;
-		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
-		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
-			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
-				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						c->service, c->name);
+	if (!phased) {
+		rc = write_chains(&bt, &rs, 0, rs.n_chains, err);
+	} else {
+		rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+		for (size_t from = 0; from < rs.n_chains && rc == 0;) {
+			size_t to = from + 1;
+			while (to < rs.n_chains && (to - from < PHASE_CHAINS ||
+						    !strcmp(rs.chains[to].service, rs.chains[to - 1].service)))
+				to++;
+			batch_start(&bt);
+			rc = write_chains(&bt, &rs, from, to, err);
+			if (rc == 0)
+				rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+			from = to;
+		}
+		if (rc == 0)
+			batch_start(&bt);
 	}
 
-	/* map elements: a full sync refills every map, a partial one sends the
-	 * diff; all deletions (removed keys, changed values) before any addition,
-	 * in messages of at most ELEMS_PER_MSG elements */
+	/* map elements: every map flushed and refilled, in messages of at most
+	 * ELEMS_PER_MSG elements */
 	json_t *new_elems[NFTR_N_MAPS];
 	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+		new_elems[mi] = json_object();
+		if (rc < 0)
+			continue;
 		enum nftr_map mp = (enum nftr_map)mi;
 		const char *mname = nftr_maps[mi].name;
-		new_elems[mi] = json_object();
 		struct nftnl_set *chunk = set_new(mname);
+		/* a set message without elements flushes the set */
+		send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
 		size_t n = 0;
-#define FLUSH_CHUNK(type)                                      \
-	do {                                                   \
-		if (n) {                                       \
-			send_elems(&bt, chunk, type, mname);   \
-			nftnl_set_free(chunk);                 \
-			chunk = set_new(mname);                \
-			n = 0;                                 \
-		}                                              \
-	} while (0)
-		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
 			char *val = elem_value(e);
-			json_t *old = json_object_get(b->elems[mi], e->key);
-			add[i] = full || !old || strcmp(json_string_value(old), val);
-			if (!full && old && add[i]) {
-				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
-			json_object_set_new(new_elems[mi], e->key, json_string(val));
+			json_object_set_new(new_elems[mi], e->key, json_string_nocheck(val));
 			free(val);
-		}
-		if (full) {
-			/* a set message without elements flushes the set */
-			send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
-		} else {
-			const char *k;
-			json_t *v;
-			json_object_foreach(b->elems[mi], k, v) {
-				if (json_object_get(new_elems[mi], k))
-					continue;
-				struct nftr_elem e;
-				char ip[32];
-				elem_from_key(mi, k, &e, ip);
-				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+			nftnl_set_elem_add(chunk, elem_new(mp, e, true));
+			if (++n == ELEMS_PER_MSG || i + 1 == rs.n_elems[mi]) {
+				send_elems(&bt, chunk, NFT_MSG_NEWSETELEM, mname);
+				nftnl_set_free(chunk);
+				chunk = set_new(mname);
+				n = 0;
 			}
-			FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 		}
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			if (!add[i])
-				continue;
-			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
-			if (++n == ELEMS_PER_MSG)
-				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-		}
-		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-#undef FLUSH_CHUNK
 		nftnl_set_free(chunk);
-		free(add);
 	}
 
 	/* stale per-service chains and affinity sets */
 	const char *k;
 	json_t *v;
-	json_object_foreach(old_chains, k, v)
-		if (strchr(k, '/') && !json_object_get(new_chains, k))
-			chain_op(&bt, NFT_MSG_DELRULE, k, k);
-	json_object_foreach(old_chains, k, v)
-		if (strchr(k, '/') && !json_object_get(new_chains, k))
-			chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
-	json_object_foreach(old_sets, k, v) {
-		if (strncmp(k, "affinity-", 9) || json_object_get(new_sets, k))
-			continue;
-		struct nftnl_set *s = set_new(k);
-		send_set(&bt, s, NFT_MSG_DELSET, k);
-		nftnl_set_free(s);
+	if (rc == 0) {
+		json_object_foreach(old_chains, k, v)
+			if (strchr(k, '/') && !json_object_get(new_chains, k))
+				chain_op(&bt, NFT_MSG_DELRULE, k, k);
+		json_object_foreach(old_chains, k, v)
+			if (strchr(k, '/') && !json_object_get(new_chains, k))
+				chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
+		json_object_foreach(old_sets, k, v) {
+			if (strncmp(k, "affinity-", 9) || json_object_get(new_sets, k))
+				continue;
+			struct nftnl_set *s = set_new(k);
+			send_set(&bt, s, NFT_MSG_DELSET, k);
+			nftnl_set_free(s);
+		}
+		rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+	} else if (bt.b) {
+		free(bt.what);
+		nftnl_batch_free(bt.b);
 	}
-
-	batch_note(&bt, "batch");
-	nftnl_batch_end(nftnl_batch_buffer(bt.b), bt.seq++);
-	msg_done(&bt);
-
-	if (rc == 0)
-		rc = batch_send(nl, &bt, err);
 	if (n_msgs)
-		*n_msgs = bt.n_msgs;
+		*n_msgs = sent;
 	if (rc == 0) {
 		b->initialized = true;
 		for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
@@ -1383,21 +1547,34 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 		b->sets = new_sets;
 		json_decref(b->owned);
 		b->owned = owned_of(&rs);
+		json_decref(b->hashes);
+		b->hashes = hashes;
+		b->fixed_hash = fixed;
+		b->genid = gen_after(gen0, get_genid(nl), n_batches);
 	} else {
 		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
 			json_decref(new_elems[mi]);
 		json_decref(new_chains);
 		json_decref(new_sets);
-		/* the next sync must be full: the kernel's state is what it was */
+		json_decref(hashes);
+		/* the next sync must be full: the kernel's state is not known */
 		b->initialized = false;
+		b->genid = 0;
 	}
 	json_decref(old_chains);
 	json_decref(old_sets);
-	free(bt.what);
-	nftnl_batch_free(bt.b);
 	mnl_socket_close(nl);
 	nftr_ruleset_free(&rs);
 	return rc;
+}
+
+int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+		     struct mk_err **err)
+{
+	if (!changed || !b->initialized)
+		return sync_full(b, m, cfg, n_msgs, err);
+	return sync_partial(b, m, cfg, changed, n_msgs, err);
 }
 
 int nft_backend_cleanup(struct mk_err **err)

@@ -207,10 +207,14 @@ int main(int argc, char **argv)
 	double full = sync_once(b, st, &ps, &cfg, NULL);
 	printf("full_sync_seconds %.4f\n", full);
 	printf("rss_after_full_kb %ld\n", rss_kb());
+	if (!strcmp(what, "sync")) {
+		/* the periodic full resync: the same objects over the table in place */
+		printf("full_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+	}
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint */
 		double sum = 0;
-		int rounds = 5;
+		int rounds = getenv("PROXY_BENCH_ROUNDS") ? atoi(getenv("PROXY_BENCH_ROUNDS")) : 5;
 		struct rusage r0, r1;
 		getrusage(RUSAGE_SELF, &r0);
 		for (int r = 1; r <= rounds; r++) {
