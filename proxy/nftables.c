@@ -30,6 +30,7 @@
 #include <linux/rtnetlink.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "nftables.h"
 #include "nftrules.h"
 #include "xalloc.h"
@@ -52,17 +53,14 @@
 
 struct nft_backend {
 	bool initialized;            /* a full sync succeeded */
-	json_t *elems[NFTR_N_MAPS];  /* key -> value, as last written */
-	json_t *chains;              /* per-service chain -> true, as last written */
-	json_t *sets;                /* affinity sets, as last written */
-	/* "ns/name" -> array of what the service owns, as last written: "c<chain>",
-	 * "s<set>", "<map index digit><element key>" (partial syncs touch only
-	 * the objects of changed services) */
-	json_t *owned;
-	/* "ns/name" -> hash of the service's rendered objects, and of the fixed
-	 * part's inputs, as last written */
-	json_t *hashes;
-	uint64_t fixed_hash;
+	/* "ns/name" -> what the service has in the kernel, as last written, in
+	 * one string: the hash of its rendered objects (REC_HASH hex digits),
+	 * then NUL-terminated entries "c<chain>", "s<set>" and, for map
+	 * elements, "<map index digit><key>" followed by "<value>". Partial
+	 * syncs touch only the objects of changed services; one string per
+	 * service keeps 10,000 services in a few MB. */
+	json_t *records;
+	uint64_t fixed_hash;         /* of the fixed part's inputs, as last written */
 	/* the ruleset generation our last batch produced; 0 when another writer
 	 * may have committed since (then the kernel is not what we recorded) */
 	uint32_t genid;
@@ -930,49 +928,96 @@ static uint64_t fnv(uint64_t h, const char *str)
 
 #define FNV_SEED 0xcbf29ce484222325ull
 
-static void hash_into(json_t *hashes, const char *svc, const char *text)
+#define REC_HASH 16
+
+struct rec_acc {
+	uint64_t hash;
+	struct buf text;
+};
+
+/* The accumulator of service svc (a new one on first sight). */
+static struct rec_acc *rec_for(json_t *index, struct rec_acc **acc, size_t *n, size_t *cap,
+			       const char *svc)
 {
-	if (!svc)
-		return;
-	json_t *v = json_object_get(hashes, svc);
-	uint64_t h = v ? (uint64_t)json_integer_value(v) : FNV_SEED;
-	h = fnv(h, text);
-	if (v)
-		json_integer_set(v, (json_int_t)h);
-	else
-		json_object_set_new(hashes, svc, json_integer((json_int_t)h));
+	json_t *i = json_object_get(index, svc);
+	if (i)
+		return &(*acc)[json_integer_value(i)];
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*acc = xrealloc(*acc, *cap * sizeof(**acc));
+	}
+	json_object_set_new(index, svc, json_integer((json_int_t)*n));
+	(*acc)[*n] = (struct rec_acc){.hash = FNV_SEED, .text = BUF_INIT};
+	return &(*acc)[(*n)++];
 }
 
-/* "ns/name" -> hash of everything the service has in rs (chains, rules,
- * sets, map elements), in rs's order. */
-static json_t *service_hashes(const struct nftr_ruleset *rs)
+static void rec_entry(struct rec_acc *r, char kind, const char *name)
 {
-	json_t *h = json_object();
+	buf_append_char(&r->text, kind);
+	buf_append(&r->text, name, strlen(name) + 1);
+}
+
+/* The record (see struct nft_backend) of every service in rs. */
+static json_t *records_of(const struct nftr_ruleset *rs)
+{
+	json_t *index = json_object();
+	struct rec_acc *acc = NULL;
+	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < rs->n_chains; i++) {
 		const struct nftr_chain *c = &rs->chains[i];
-		hash_into(h, c->service, c->name);
+		if (!c->service)
+			continue;
+		struct rec_acc *r = rec_for(index, &acc, &n, &cap, c->service);
+		rec_entry(r, 'c', c->name);
+		r->hash = fnv(r->hash, c->name);
 		for (size_t j = 0; j < c->n_rules; j++) {
 			char *t = nftr_rule_text(&c->rules[j]);
-			hash_into(h, c->service, t);
+			r->hash = fnv(r->hash, t);
 			free(t);
 		}
 	}
 	for (size_t i = 0; i < rs->n_sets; i++) {
-		char t[64];
+		if (!rs->sets[i].service)
+			continue;
+		struct rec_acc *r = rec_for(index, &acc, &n, &cap, rs->sets[i].service);
+		char t[32];
 		snprintf(t, sizeof(t), "%d", rs->sets[i].timeout);
-		hash_into(h, rs->sets[i].service, rs->sets[i].name);
-		hash_into(h, rs->sets[i].service, t);
+		rec_entry(r, 's', rs->sets[i].name);
+		r->hash = fnv(fnv(r->hash, rs->sets[i].name), t);
 	}
 	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
 		for (size_t i = 0; i < rs->n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs->elems[mi][i];
+			if (!e->service)
+				continue;
+			struct rec_acc *r = rec_for(index, &acc, &n, &cap, e->service);
 			char *val = elem_value(e);
-			hash_into(h, e->service, nftr_maps[mi].name);
-			hash_into(h, e->service, e->key);
-			hash_into(h, e->service, val);
+			rec_entry(r, (char)('0' + mi), e->key);
+			buf_append(&r->text, val, strlen(val) + 1);
+			r->hash = fnv(fnv(fnv(r->hash, nftr_maps[mi].name), e->key), val);
 			free(val);
 		}
-	return h;
+	json_t *out = json_object();
+	const char *svc;
+	json_t *v;
+	json_object_foreach(index, svc, v) {
+		struct rec_acc *r = &acc[json_integer_value(v)];
+		struct buf t = BUF_INIT;
+		buf_printf(&t, "%016llx", (unsigned long long)r->hash);
+		buf_append(&t, r->text.data ? r->text.data : "", r->text.len);
+		json_object_set_new(out, svc, json_stringn_nocheck(t.data, t.len));
+		buf_free(&t);
+		buf_free(&r->text);
+	}
+	free(acc);
+	json_decref(index);
+	return out;
+}
+
+/* Do two records carry the same hash? */
+static bool same_hash(const json_t *a, const json_t *b)
+{
+	return a && b && !strncmp(json_string_value(a), json_string_value(b), REC_HASH);
 }
 
 /* Hash of what the fixed chains and the node-IP elements are made from. */
@@ -1066,12 +1111,7 @@ static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **e
 struct nft_backend *nft_backend_new(void)
 {
 	struct nft_backend *b = xcalloc(1, sizeof(*b));
-	for (int m = 0; m < NFTR_N_MAPS; m++)
-		b->elems[m] = json_object();
-	b->chains = json_object();
-	b->sets = json_object();
-	b->owned = json_object();
-	b->hashes = json_object();
+	b->records = json_object();
 	return b;
 }
 
@@ -1079,12 +1119,7 @@ void nft_backend_free(struct nft_backend *b)
 {
 	if (!b)
 		return;
-	for (int m = 0; m < NFTR_N_MAPS; m++)
-		json_decref(b->elems[m]);
-	json_decref(b->chains);
-	json_decref(b->sets);
-	json_decref(b->owned);
-	json_decref(b->hashes);
+	json_decref(b->records);
 	free(b);
 }
 
@@ -1106,37 +1141,6 @@ static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char ip[32
 			 !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP,
 		.port = (uint16_t)port,
 	};
-}
-
-/* Notes that service svc owns object kind+name in owned. */
-static void own(json_t *owned, const char *svc, char kind, const char *name)
-{
-	if (!svc)
-		return;
-	json_t *a = json_object_get(owned, svc);
-	if (!a) {
-		a = json_array();
-		json_object_set_new(owned, svc, a);
-	}
-	size_t l = strlen(name);
-	char *v = xmalloc(l + 2);
-	v[0] = kind;
-	memcpy(v + 1, name, l + 1);
-	json_array_append_new(a, json_string_nocheck(v));
-	free(v);
-}
-
-static json_t *owned_of(const struct nftr_ruleset *rs)
-{
-	json_t *owned = json_object();
-	for (size_t i = 0; i < rs->n_chains; i++)
-		own(owned, rs->chains[i].service, 'c', rs->chains[i].name);
-	for (size_t i = 0; i < rs->n_sets; i++)
-		own(owned, rs->sets[i].service, 's', rs->sets[i].name);
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-		for (size_t i = 0; i < rs->n_elems[mi]; i++)
-			own(owned, rs->elems[mi][i].service, (char)('0' + mi), rs->elems[mi][i].key);
-	return owned;
 }
 
 static void send_table(struct batch *bt)
@@ -1173,181 +1177,6 @@ static void batch_finish(struct batch *bt)
 
 /* A partial sync: only the objects of the changed services are rendered and
  * compared with what they owned when last written. */
-static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
-			const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
-			struct mk_err **err)
-{
-	struct nftr_ruleset rs;
-	nftr_render_changed(m, cfg, changed, &rs);
-	struct mnl_socket *nl = nl_open(err);
-	if (!nl) {
-		nftr_ruleset_free(&rs);
-		return -1;
-	}
-	struct batch bt;
-	batch_start(&bt);
-	send_table(&bt);
-	json_t *new_owned = owned_of(&rs);
-	json_t *new_sets = json_object(), *new_chains = json_object();
-	int rc = 0;
-
-	for (size_t i = 0; i < rs.n_sets; i++) {
-		json_object_set_new(new_sets, rs.sets[i].name, json_true());
-		if (json_object_get(b->sets, rs.sets[i].name))
-			continue;
-		struct nftnl_set *st = set_new(rs.sets[i].name);
-		nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
-		nftnl_set_set_u64(st, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
-		set_udata(st, BYTEORDER_BIG, NULL);
-		send_set(&bt, st, NFT_MSG_NEWSET, rs.sets[i].service);
-		nftnl_set_free(st);
-	}
-	for (size_t i = 0; i < rs.n_chains; i++) {
-		json_object_set_new(new_chains, rs.chains[i].name, json_true());
-		send_chain(&bt, rs.chains[i].name, NULL, 0, 0, NULL, rs.chains[i].service);
-	}
-	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
-		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
-			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
-				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						c->service, c->name);
-	}
-
-	/* map elements: deletions (keys gone, values changed) before additions */
-	json_t *new_elems[NFTR_N_MAPS];
-	const char *svc, *name;
-	json_t *v, *list;
-	size_t li;
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
-		enum nftr_map mp = (enum nftr_map)mi;
-		const char *mname = nftr_maps[mi].name;
-		new_elems[mi] = json_object();
-		struct nftnl_set *chunk = set_new(mname);
-		size_t n = 0;
-#define FLUSH_CHUNK(type)                                      \
-	do {                                                   \
-		if (n) {                                       \
-			send_elems(&bt, chunk, type, mname);   \
-			nftnl_set_free(chunk);                 \
-			chunk = set_new(mname);                \
-			n = 0;                                 \
-		}                                              \
-	} while (0)
-		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			const struct nftr_elem *e = &rs.elems[mi][i];
-			char *val = elem_value(e);
-			json_t *old = json_object_get(b->elems[mi], e->key);
-			add[i] = !old || strcmp(json_string_value(old), val);
-			if (old && add[i]) {
-				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
-			json_object_set_new(new_elems[mi], e->key, json_string(val));
-			free(val);
-		}
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				if (o[0] != '0' + mi || json_object_get(new_elems[mi], o + 1) ||
-				    !json_object_get(b->elems[mi], o + 1))
-					continue;
-				struct nftr_elem e;
-				char ip[32];
-				elem_from_key(mi, o + 1, &e, ip);
-				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
-		}
-		FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			if (!add[i])
-				continue;
-			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
-			if (++n == ELEMS_PER_MSG)
-				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-		}
-		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-#undef FLUSH_CHUNK
-		nftnl_set_free(chunk);
-		free(add);
-	}
-
-	/* chains and affinity sets the changed services no longer have */
-	for (int pass = 0; pass < 3; pass++) {
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				name = o + 1;
-				if (pass < 2 && o[0] == 'c' && !json_object_get(new_chains, name)) {
-					chain_op(&bt, pass == 0 ? NFT_MSG_DELRULE : NFT_MSG_DELCHAIN, name,
-						 svc);
-				} else if (pass == 2 && o[0] == 's' && !json_object_get(new_sets, name)) {
-					struct nftnl_set *st = set_new(name);
-					send_set(&bt, st, NFT_MSG_DELSET, svc);
-					nftnl_set_free(st);
-				}
-			}
-		}
-	}
-	batch_finish(&bt);
-
-	uint32_t gen0 = b->genid ? get_genid(nl) : 0;
-	if (rc == 0)
-		rc = batch_send(nl, &bt, err);
-	if (n_msgs)
-		*n_msgs = bt.n_msgs;
-	if (rc == 0) {
-		/* what is written now: the old state with the changed services' part replaced */
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				if (o[0] == 'c')
-					json_object_del(b->chains, o + 1);
-				else if (o[0] == 's')
-					json_object_del(b->sets, o + 1);
-				else
-					json_object_del(b->elems[o[0] - '0'], o + 1);
-			}
-			json_t *mine = json_object_get(new_owned, svc);
-			if (mine)
-				json_object_set(b->owned, svc, mine);
-			else
-				json_object_del(b->owned, svc);
-		}
-		json_object_update(b->chains, new_chains);
-		json_object_update(b->sets, new_sets);
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-			json_object_update(b->elems[mi], new_elems[mi]);
-		json_t *hashes = service_hashes(&rs);
-		json_object_foreach((json_t *)changed, svc, v)
-			json_object_del(b->hashes, svc);
-		json_object_update(b->hashes, hashes);
-		json_decref(hashes);
-		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
-	} else {
-		/* the next sync must be full: the kernel's state is what it was */
-		b->initialized = false;
-		b->genid = 0;
-	}
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-		json_decref(new_elems[mi]);
-	json_decref(new_chains);
-	json_decref(new_sets);
-	json_decref(new_owned);
-	free(bt.what);
-	nftnl_batch_free(bt.b);
-	mnl_socket_close(nl);
-	nftr_ruleset_free(&rs);
-	return rc;
-}
-
 /* Sends bt (finished here) and frees it. */
 static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, uint32_t *n_batches,
 		       struct mk_err **err)
@@ -1380,6 +1209,174 @@ static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t 
 	return 0;
 }
 
+/* "<kind><name>" -> value for every object the services of changed owned
+ * when last written (kind 'c' chain, 's' set, '0'+map index element). */
+static json_t *old_objects(const struct nft_backend *b, const json_t *changed)
+{
+	json_t *old = json_object(), *v;
+	const char *svc;
+	json_object_foreach((json_t *)changed, svc, v) {
+		json_t *rec = json_object_get(b->records, svc);
+		if (!rec)
+			continue;
+		const char *p = json_string_value(rec), *end = p + json_string_length(rec);
+		char tmp[512];
+		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
+			const char *name = p;
+			const char *val = "";
+			if (*p >= '0' && *p <= '9') {
+				p += strlen(p) + 1;
+				val = p;
+			}
+			snprintf(tmp, sizeof(tmp), "%s", name);
+			json_object_set_new(old, tmp, json_string_nocheck(val));
+		}
+	}
+	return old;
+}
+
+/* A partial sync: only the objects of the changed services are rendered and
+ * compared with what they owned when last written. */
+static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
+			const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+			struct mk_err **err)
+{
+	struct nftr_ruleset rs;
+	nftr_render_changed(m, cfg, changed, &rs);
+	struct mnl_socket *nl = nl_open(err);
+	if (!nl) {
+		nftr_ruleset_free(&rs);
+		return -1;
+	}
+	struct batch bt;
+	batch_start(&bt);
+	send_table(&bt);
+	json_t *old = old_objects(b, changed);
+	json_t *fresh = json_object(); /* the same for what is rendered now */
+	int rc = 0;
+	char tmp[512];
+
+	for (size_t i = 0; i < rs.n_sets; i++) {
+		snprintf(tmp, sizeof(tmp), "s%s", rs.sets[i].name);
+		json_object_set_new(fresh, tmp, json_true());
+		if (json_object_get(old, tmp))
+			continue;
+		struct nftnl_set *st = set_new(rs.sets[i].name);
+		nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+		nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
+		nftnl_set_set_u64(st, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
+		set_udata(st, BYTEORDER_BIG, NULL);
+		send_set(&bt, st, NFT_MSG_NEWSET, rs.sets[i].service);
+		nftnl_set_free(st);
+	}
+	for (size_t i = 0; i < rs.n_chains; i++) {
+		snprintf(tmp, sizeof(tmp), "c%s", rs.chains[i].name);
+		json_object_set_new(fresh, tmp, json_true());
+	}
+	rc = write_chains(&bt, &rs, 0, rs.n_chains, err);
+
+	/* map elements: deletions (keys gone, values changed) before additions */
+	for (int mi = 0; mi < NFTR_N_MAPS && rc == 0; mi++) {
+		enum nftr_map mp = (enum nftr_map)mi;
+		const char *mname = nftr_maps[mi].name;
+		struct nftnl_set *chunk = set_new(mname);
+		size_t n = 0;
+#define FLUSH_CHUNK(type)                                      \
+	do {                                                   \
+		if (n) {                                       \
+			send_elems(&bt, chunk, type, mname);   \
+			nftnl_set_free(chunk);                 \
+			chunk = set_new(mname);                \
+			n = 0;                                 \
+		}                                              \
+	} while (0)
+		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			const struct nftr_elem *e = &rs.elems[mi][i];
+			char *val = elem_value(e);
+			snprintf(tmp, sizeof(tmp), "%c%s", '0' + mi, e->key);
+			json_t *was = json_object_get(old, tmp);
+			add[i] = !was || strcmp(json_string_value(was), val);
+			if (was && add[i]) {
+				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
+				if (++n == ELEMS_PER_MSG)
+					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+			}
+			json_object_set_new(fresh, tmp, json_true());
+			free(val);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(old, k, v) {
+			if (k[0] != '0' + mi || json_object_get(fresh, k))
+				continue;
+			struct nftr_elem e;
+			char ip[32];
+			elem_from_key(mi, k + 1, &e, ip);
+			nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
+			if (++n == ELEMS_PER_MSG)
+				FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+		}
+		FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+			if (!add[i])
+				continue;
+			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
+			if (++n == ELEMS_PER_MSG)
+				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+		}
+		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+#undef FLUSH_CHUNK
+		nftnl_set_free(chunk);
+		free(add);
+	}
+
+	/* chains and affinity sets the changed services no longer have */
+	const char *k;
+	json_t *v;
+	for (int pass = 0; pass < 3 && rc == 0; pass++) {
+		json_object_foreach(old, k, v) {
+			if (json_object_get(fresh, k))
+				continue;
+			if (pass < 2 && k[0] == 'c') {
+				chain_op(&bt, pass == 0 ? NFT_MSG_DELRULE : NFT_MSG_DELCHAIN, k + 1, k + 1);
+			} else if (pass == 2 && k[0] == 's') {
+				struct nftnl_set *st = set_new(k + 1);
+				send_set(&bt, st, NFT_MSG_DELSET, k + 1);
+				nftnl_set_free(st);
+			}
+		}
+	}
+	batch_finish(&bt);
+
+	uint32_t gen0 = b->genid ? get_genid(nl) : 0;
+	if (rc == 0)
+		rc = batch_send(nl, &bt, err);
+	if (n_msgs)
+		*n_msgs = bt.n_msgs;
+	if (rc == 0) {
+		/* what is written now: the changed services' records replaced */
+		json_t *recs = records_of(&rs);
+		json_object_foreach((json_t *)changed, k, v)
+			json_object_del(b->records, k);
+		json_object_update(b->records, recs);
+		json_decref(recs);
+		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
+	} else {
+		/* the next sync must be full: the kernel's state is what it was */
+		b->initialized = false;
+		b->genid = 0;
+	}
+	json_decref(old);
+	json_decref(fresh);
+	free(bt.what);
+	nftnl_batch_free(bt.b);
+	mnl_socket_close(nl);
+	nftr_ruleset_free(&rs);
+	return rc;
+}
+
 /* A full sync rewrites everything. The kernel's cost of binding an anonymous
  * map (each service's numgen vmap) grows with the length of the transaction,
  * so one batch holding every service is quadratic: minutes at 10,000
@@ -1401,7 +1398,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		nftr_ruleset_free(&rs);
 		return -1;
 	}
-	json_t *hashes = service_hashes(&rs);
+	json_t *recs = records_of(&rs);
 	uint64_t fixed = fixed_hash_of(cfg);
 	uint32_t gen0 = get_genid(nl);
 	if (b->initialized && b->genid && gen0 == b->genid && fixed == b->fixed_hash) {
@@ -1410,13 +1407,13 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		 * differ from it */
 		json_t *diff = json_object(), *v;
 		const char *k;
-		json_object_foreach(hashes, k, v)
-			if (!json_equal(v, json_object_get(b->hashes, k)))
+		json_object_foreach(recs, k, v)
+			if (!same_hash(v, json_object_get(b->records, k)))
 				json_object_set_new(diff, k, json_true());
-		json_object_foreach(b->hashes, k, v)
-			if (!json_object_get(hashes, k))
+		json_object_foreach(b->records, k, v)
+			if (!json_object_get(recs, k))
 				json_object_set_new(diff, k, json_true());
-		json_decref(hashes);
+		json_decref(recs);
 		mnl_socket_close(nl);
 		nftr_ruleset_free(&rs);
 		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
@@ -1427,7 +1424,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
 	if (!old_sets) {
 		json_decref(old_chains);
-		json_decref(hashes);
+		json_decref(recs);
 		mnl_socket_close(nl);
 		nftr_ruleset_free(&rs);
 		return -1;
@@ -1484,11 +1481,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 
 	/* map elements: every map flushed and refilled, in messages of at most
 	 * ELEMS_PER_MSG elements */
-	json_t *new_elems[NFTR_N_MAPS];
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
-		new_elems[mi] = json_object();
-		if (rc < 0)
-			continue;
+	for (int mi = 0; mi < NFTR_N_MAPS && rc == 0; mi++) {
 		enum nftr_map mp = (enum nftr_map)mi;
 		const char *mname = nftr_maps[mi].name;
 		struct nftnl_set *chunk = set_new(mname);
@@ -1497,9 +1490,6 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		size_t n = 0;
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
-			char *val = elem_value(e);
-			json_object_set_new(new_elems[mi], e->key, json_string_nocheck(val));
-			free(val);
 			nftnl_set_elem_add(chunk, elem_new(mp, e, true));
 			if (++n == ELEMS_PER_MSG || i + 1 == rs.n_elems[mi]) {
 				send_elems(&bt, chunk, NFT_MSG_NEWSETELEM, mname);
@@ -1537,32 +1527,20 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		*n_msgs = sent;
 	if (rc == 0) {
 		b->initialized = true;
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
-			json_decref(b->elems[mi]);
-			b->elems[mi] = new_elems[mi];
-		}
-		json_decref(b->chains);
-		b->chains = new_chains;
-		json_decref(b->sets);
-		b->sets = new_sets;
-		json_decref(b->owned);
-		b->owned = owned_of(&rs);
-		json_decref(b->hashes);
-		b->hashes = hashes;
+		json_decref(b->records);
+		b->records = recs;
 		b->fixed_hash = fixed;
 		b->genid = gen_after(gen0, get_genid(nl), n_batches);
 	} else {
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-			json_decref(new_elems[mi]);
-		json_decref(new_chains);
-		json_decref(new_sets);
-		json_decref(hashes);
+		json_decref(recs);
 		/* the next sync must be full: the kernel's state is not known */
 		b->initialized = false;
 		b->genid = 0;
 	}
 	json_decref(old_chains);
 	json_decref(old_sets);
+	json_decref(new_chains);
+	json_decref(new_sets);
 	mnl_socket_close(nl);
 	nftr_ruleset_free(&rs);
 	return rc;
