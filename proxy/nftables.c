@@ -1209,6 +1209,18 @@ static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t 
 	return 0;
 }
 
+static void send_affinity_set(struct batch *bt, const struct nftr_set *set)
+{
+	struct nftnl_set *s = set_new(set->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)set->timeout * 1000);
+	set_udata(s, BYTEORDER_BIG, NULL);
+	send_set(bt, s, NFT_MSG_NEWSET, set->service);
+	nftnl_set_free(s);
+}
+
 /* "<kind><name>" -> value for every object the services of changed owned
  * when last written (kind 'c' chain, 's' set, '0'+map index element). */
 static json_t *old_objects(const struct nft_backend *b, const json_t *changed)
@@ -1259,16 +1271,8 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	for (size_t i = 0; i < rs.n_sets; i++) {
 		snprintf(tmp, sizeof(tmp), "s%s", rs.sets[i].name);
 		json_object_set_new(fresh, tmp, json_true());
-		if (json_object_get(old, tmp))
-			continue;
-		struct nftnl_set *st = set_new(rs.sets[i].name);
-		nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
-		nftnl_set_set_u64(st, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
-		set_udata(st, BYTEORDER_BIG, NULL);
-		send_set(&bt, st, NFT_MSG_NEWSET, rs.sets[i].service);
-		nftnl_set_free(st);
+		if (!json_object_get(old, tmp))
+			send_affinity_set(&bt, &rs.sets[i]);
 	}
 	for (size_t i = 0; i < rs.n_chains; i++) {
 		snprintf(tmp, sizeof(tmp), "c%s", rs.chains[i].name);
@@ -1388,17 +1392,43 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
  * service chains are unreachable, and changed ones are complete. */
 #define PHASE_CHAINS 1500
 
+/* The next part of the model to render, from port *at: whole services, about
+ * PHASE_CHAINS chains (or everything when the model is small). Returns false
+ * when there is nothing left. */
+static bool next_part(const struct proxy_model *m, const struct proxy_config *cfg, size_t *at,
+		      struct nftr_ruleset *part)
+{
+	*part = (struct nftr_ruleset){0};
+	size_t j = *at;
+	while (j < m->n && (j == *at || part->n_chains < PHASE_CHAINS ||
+			    !strcmp(m->ports[j].key, m->ports[j - 1].key)))
+		nftr_render_port(&m->ports[j++], cfg, part);
+	nftr_ruleset_finish(part);
+	bool any = j > *at;
+	*at = j;
+	return any;
+}
+
 static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		     const struct proxy_config *cfg, size_t *n_msgs, struct mk_err **err)
 {
-	struct nftr_ruleset rs;
-	nftr_render(m, cfg, &rs);
+	/* rendered a part at a time, twice (records, then commands), so the
+	 * whole ruleset is never in memory at once */
+	json_t *recs = json_object();
+	size_t n_parts = 0;
+	struct nftr_ruleset part;
+	for (size_t at = 0; next_part(m, cfg, &at, &part); n_parts++) {
+		json_t *r = records_of(&part);
+		json_object_update(recs, r);
+		json_decref(r);
+		nftr_ruleset_free(&part);
+	}
+	nftr_ruleset_free(&part);
 	struct mnl_socket *nl = nl_open(err);
 	if (!nl) {
-		nftr_ruleset_free(&rs);
+		json_decref(recs);
 		return -1;
 	}
-	json_t *recs = records_of(&rs);
 	uint64_t fixed = fixed_hash_of(cfg);
 	uint32_t gen0 = get_genid(nl);
 	if (b->initialized && b->genid && gen0 == b->genid && fixed == b->fixed_hash) {
@@ -1415,7 +1445,6 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 				json_object_set_new(diff, k, json_true());
 		json_decref(recs);
 		mnl_socket_close(nl);
-		nftr_ruleset_free(&rs);
 		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
 		json_decref(diff);
 		return rc;
@@ -1426,10 +1455,9 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		json_decref(old_chains);
 		json_decref(recs);
 		mnl_socket_close(nl);
-		nftr_ruleset_free(&rs);
 		return -1;
 	}
-	bool phased = rs.n_chains > PHASE_CHAINS;
+	bool phased = n_parts > 1;
 	size_t sent = 0;
 	uint32_t n_batches = 0;
 	struct batch bt;
@@ -1442,42 +1470,28 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	};
 	for (size_t i = 0; i < NFTR_N_MAPS; i++)
 		fixed_set(&bt, order[i]);
-	json_t *new_sets = json_object();
-	for (size_t i = 0; i < rs.n_sets; i++) {
-		json_object_set_new(new_sets, rs.sets[i].name, json_true());
-		struct nftnl_set *s = set_new(rs.sets[i].name);
-		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
-		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
-		set_udata(s, BYTEORDER_BIG, NULL);
-		send_set(&bt, s, NFT_MSG_NEWSET, rs.sets[i].service);
-		nftnl_set_free(s);
-	}
 	fixed_chains(&bt, cfg);
+	int rc = phased ? batch_flush(nl, &bt, &sent, &n_batches, err) : 0;
 
-	json_t *new_chains = json_object();
-	for (size_t i = 0; i < rs.n_chains; i++)
-		json_object_set_new(new_chains, rs.chains[i].name, json_true());
-	int rc = 0;
-	if (!phased) {
-		rc = write_chains(&bt, &rs, 0, rs.n_chains, err);
-	} else {
-		rc = batch_flush(nl, &bt, &sent, &n_batches, err);
-		for (size_t from = 0; from < rs.n_chains && rc == 0;) {
-			size_t to = from + 1;
-			while (to < rs.n_chains && (to - from < PHASE_CHAINS ||
-						    !strcmp(rs.chains[to].service, rs.chains[to - 1].service)))
-				to++;
+	/* the services' sets and chains, a part per batch when phased; their
+	 * map elements are gathered for the last batch */
+	struct nftr_ruleset elems = {0};
+	nftr_render_node_ips(cfg, &elems);
+	for (size_t at = 0; rc == 0 && next_part(m, cfg, &at, &part);) {
+		if (phased)
 			batch_start(&bt);
-			rc = write_chains(&bt, &rs, from, to, err);
-			if (rc == 0)
-				rc = batch_flush(nl, &bt, &sent, &n_batches, err);
-			from = to;
-		}
-		if (rc == 0)
-			batch_start(&bt);
+		for (size_t i = 0; i < part.n_sets; i++)
+			send_affinity_set(&bt, &part.sets[i]);
+		rc = write_chains(&bt, &part, 0, part.n_chains, err);
+		if (rc == 0 && phased)
+			rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+		nftr_ruleset_take_elems(&elems, &part);
+		nftr_ruleset_free(&part);
 	}
+	nftr_ruleset_free(&part);
+	nftr_ruleset_finish(&elems);
+	if (rc == 0 && phased)
+		batch_start(&bt);
 
 	/* map elements: every map flushed and refilled, in messages of at most
 	 * ELEMS_PER_MSG elements */
@@ -1488,10 +1502,9 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		/* a set message without elements flushes the set */
 		send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
 		size_t n = 0;
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			const struct nftr_elem *e = &rs.elems[mi][i];
-			nftnl_set_elem_add(chunk, elem_new(mp, e, true));
-			if (++n == ELEMS_PER_MSG || i + 1 == rs.n_elems[mi]) {
+		for (size_t i = 0; i < elems.n_elems[mi]; i++) {
+			nftnl_set_elem_add(chunk, elem_new(mp, &elems.elems[mi][i], true));
+			if (++n == ELEMS_PER_MSG || i + 1 == elems.n_elems[mi]) {
 				send_elems(&bt, chunk, NFT_MSG_NEWSETELEM, mname);
 				nftnl_set_free(chunk);
 				chunk = set_new(mname);
@@ -1500,19 +1513,32 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		}
 		nftnl_set_free(chunk);
 	}
+	nftr_ruleset_free(&elems);
 
-	/* stale per-service chains and affinity sets */
+	/* stale per-service chains and affinity sets: what the kernel has and
+	 * no record names */
 	const char *k;
 	json_t *v;
+	json_object_foreach(recs, k, v) {
+		const char *p = json_string_value(v), *end = p + json_string_length(v);
+		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
+			if (*p == 'c')
+				json_object_del(old_chains, p + 1);
+			else if (*p == 's')
+				json_object_del(old_sets, p + 1);
+			else
+				p += strlen(p) + 1; /* an element's value */
+		}
+	}
 	if (rc == 0) {
 		json_object_foreach(old_chains, k, v)
-			if (strchr(k, '/') && !json_object_get(new_chains, k))
+			if (strchr(k, '/'))
 				chain_op(&bt, NFT_MSG_DELRULE, k, k);
 		json_object_foreach(old_chains, k, v)
-			if (strchr(k, '/') && !json_object_get(new_chains, k))
+			if (strchr(k, '/'))
 				chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
 		json_object_foreach(old_sets, k, v) {
-			if (strncmp(k, "affinity-", 9) || json_object_get(new_sets, k))
+			if (strncmp(k, "affinity-", 9))
 				continue;
 			struct nftnl_set *s = set_new(k);
 			send_set(&bt, s, NFT_MSG_DELSET, k);
@@ -1539,10 +1565,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	}
 	json_decref(old_chains);
 	json_decref(old_sets);
-	json_decref(new_chains);
-	json_decref(new_sets);
 	mnl_socket_close(nl);
-	nftr_ruleset_free(&rs);
 	return rc;
 }
 
