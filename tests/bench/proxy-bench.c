@@ -7,6 +7,9 @@
  *                                             service's ClusterIP
  *   proxy-bench restore N                     full sync, then the same ruleset
  *                                             through iptables-legacy-restore
+ * change iptables also times upstream's way for the same kind of change
+ * (iptables-legacy-restore --noflush of a partial sync's text) and the
+ * kernel floor (a one-rule change of the same nat table).
  * Prints "key value" lines. Must run as root. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libiptc/libiptc.h>
+
 #include "proxy/backend.h"
+#include "proxy/iptrules.h"
 #include "proxy/model.h"
 #include "xalloc.h"
 
@@ -164,6 +170,123 @@ static double connect_latency(const char *ip, int rounds)
 	return med;
 }
 
+/* ---- iptables anchor and floor for (b) ---- */
+
+/* The service chains of the nat table as the kernel has them now. */
+static char **nat_service_chains(size_t *n)
+{
+	struct xtc_handle *h = iptc_init("nat");
+	if (!h) {
+		fprintf(stderr, "iptc_init nat: %s\n", iptc_strerror(errno));
+		exit(1);
+	}
+	size_t cap = 1024;
+	char **v = xmalloc(cap * sizeof(*v));
+	*n = 0;
+	for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+		if (!iptr_is_service_chain(c))
+			continue;
+		if (*n == cap)
+			v = xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[(*n)++] = xstrdup(c);
+	}
+	iptc_free(h);
+	return v;
+}
+
+/* Upstream's way for one more slice change of the same service: the partial
+ * sync's iptables-restore text (both tables as upstream writes them: the
+ * fixed chains in full, only the changed service's own chains, -X of its
+ * stale endpoint chains) through iptables-legacy-restore -w --noflush. */
+static double restore_change(struct proxy_state *ps, struct proxy_config *cfg, int n, int gen,
+			     size_t *lines)
+{
+	json_t *sl = slice(n / 2, n, gen);
+	proxy_state_set_slice(ps, sl, false);
+	json_decref(sl);
+	json_t *changed = ps->changed;
+	ps->changed = json_object();
+	proxy_model_update(model, ps, changed, cfg);
+	size_t n_existing;
+	char **existing = nat_service_chains(&n_existing);
+	struct iptr_opts opts = {.changed = changed, .existing_nat = existing,
+				 .n_existing_nat = n_existing};
+	struct iptr_ruleset rs;
+	iptr_render(model, cfg, &opts, &rs);
+	char *text = iptr_restore_text(&rs);
+	*lines = 0;
+	for (const char *p = text; *p; p++)
+		*lines += *p == '\n';
+	char path[] = "/tmp/proxy-bench-partial.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror("writing restore text");
+		exit(1);
+	}
+	char *cmd = xasprintf("iptables-legacy-restore -w --noflush < %s", path);
+	double t0 = now();
+	sh(cmd);
+	double t = now() - t0;
+	unlink(path);
+	free(cmd);
+	free(text);
+	iptr_ruleset_free(&rs);
+	for (size_t i = 0; i < n_existing; i++)
+		free(existing[i]);
+	free(existing);
+	json_decref(changed);
+	return t;
+}
+
+/* One rule appended to KUBE-MARK-MASQ through libiptc: read the table, add,
+ * replace the table; all but the add is the cost of any change. */
+static double libiptc_one_rule(void)
+{
+	struct {
+		struct ipt_entry e;
+		struct xt_standard_target t;
+	} r;
+	memset(&r, 0, sizeof(r));
+	r.e.target_offset = sizeof(r.e);
+	r.e.next_offset = sizeof(r);
+	r.t.target.u.target_size = XT_ALIGN(sizeof(r.t));
+	strcpy(r.t.target.u.user.name, "RETURN");
+	double t0 = now();
+	struct xtc_handle *h = iptc_init("nat");
+	static const xt_chainlabel chain = "KUBE-MARK-MASQ";
+	if (!h || !iptc_append_entry(chain, &r.e, h) || !iptc_commit(h)) {
+		fprintf(stderr, "libiptc one-rule change: %s\n", iptc_strerror(errno));
+		exit(1);
+	}
+	double t = now() - t0;
+	iptc_free(h);
+	return t;
+}
+
+static void iptables_anchor(struct proxy_state *ps, struct proxy_config *cfg, int n, int gen0,
+			    int rounds)
+{
+	double sum = 0;
+	size_t lines = 0;
+	for (int r = 0; r < rounds; r++) {
+		sum += restore_change(ps, cfg, n, gen0 + r, &lines);
+		malloc_trim(0);
+	}
+	printf("anchor_restore_seconds %.4f\n", sum / rounds);
+	printf("anchor_restore_lines %zu\n", lines);
+	double lib = 0, cli = 0;
+	for (int r = 0; r < rounds; r++) {
+		lib += libiptc_one_rule();
+		malloc_trim(0);
+		double t0 = now();
+		sh("iptables-legacy -w -t nat -D KUBE-MARK-MASQ -j RETURN");
+		cli += now() - t0;
+	}
+	printf("floor_libiptc_seconds %.4f\n", lib / rounds);
+	printf("floor_iptables_seconds %.4f\n", cli / rounds);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -210,7 +333,8 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint */
 		double sum = 0;
-		int rounds = 5;
+		const char *re = getenv("PROXY_BENCH_ROUNDS");
+		int rounds = re && atoi(re) > 0 ? atoi(re) : 5;
 		struct rusage r0, r1;
 		getrusage(RUSAGE_SELF, &r0);
 		for (int r = 1; r <= rounds; r++) {
@@ -228,6 +352,8 @@ int main(int argc, char **argv)
 		/* where it goes: this process's own work vs the kernel's (netlink) */
 		printf("change_user_seconds %.4f\n", tv_diff(&r0.ru_utime, &r1.ru_utime) / rounds);
 		printf("change_sys_seconds %.4f\n", tv_diff(&r0.ru_stime, &r1.ru_stime) / rounds);
+		if (b == &proxy_backend_iptables)
+			iptables_anchor(&ps, &cfg, n, rounds + 1, rounds);
 	} else if (!strcmp(what, "latency")) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.96.%d.%d", (n - 1) / 250, (n - 1) % 250 + 1);
