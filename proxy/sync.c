@@ -1,8 +1,10 @@
 /* Sync runner (see the header). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conntrack.h"
 #include "json.h"
@@ -17,6 +19,19 @@ int64_t proxy_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void proxy_malloc_hugepages(char **argv)
+{
+	static const char tunable[] = "glibc.malloc.hugetlb";
+	const char *t = getenv("GLIBC_TUNABLES");
+	if (t && strstr(t, tunable))
+		return;
+	char *v = t && *t ? xasprintf("%s:%s=1", t, tunable) : xasprintf("%s=1", tunable);
+	if (setenv("GLIBC_TUNABLES", v, 1) == 0)
+		execv("/proc/self/exe", argv);
+	/* still here: run with small pages, and do not try again */
+	free(v);
 }
 
 static double unix_now(void)

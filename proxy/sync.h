@@ -59,6 +59,14 @@ void proxy_sync_stop(struct proxy_sync *s);
  * *last_ok_unix receives the last successful sync (0 if none). */
 bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
 
+/* Large iptables syncs allocate and touch hundreds of MB of short-lived
+ * buffers (libiptc's copies of the table); with 4 KiB pages that is tens of
+ * thousands of page faults per sync. glibc's malloc asks for transparent huge
+ * pages only with its glibc.malloc.hugetlb=1 tunable, read at process start:
+ * this re-executes the program once with it set (returns if it already is or
+ * the exec fails). Call before starting threads. */
+void proxy_malloc_hugepages(char **argv);
+
 /* Monotonic milliseconds. */
 int64_t proxy_now_ms(void);
 
