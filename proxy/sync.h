@@ -2,7 +2,9 @@
  * through a backend. No rule is written before both the initial Service and
  * EndpointSlice lists are in; then one full sync; then partial syncs of the
  * services whose objects changed, rate limited to one per min-sync-period
- * with a burst of 2; a full sync every sync-period and after any failure. */
+ * with a burst of 2; a full sync every sync-period and after any failure.
+ * Memory a sync freed is returned to the system once no sync has run for
+ * a while, so that back-to-back syncs reuse it. */
 #ifndef PROXY_SYNC_H
 #define PROXY_SYNC_H
 
@@ -31,6 +33,7 @@ struct proxy_sync {
 	double tokens;                 /* burst bucket */
 	int64_t refill_ms;             /* last refill */
 	int64_t last_full_ms, last_ok_ms, retry_at_ms, queued_ms;
+	int64_t trim_at_ms;            /* when to return freed memory; 0: done */
 	uint64_t syncs, failures;      /* counters for tests and healthz */
 	const struct proxy_backend *backend;
 	void *backend_state;

@@ -115,9 +115,29 @@ static double sync_once(const struct proxy_backend *b, void *st, struct proxy_st
 		fprintf(stderr, "sync: %s\n", mk_err_msg(err));
 		exit(1);
 	}
-	/* as the daemon does after every sync */
-	malloc_trim(0);
+	/* the daemon returns freed memory only once idle (idle()) */
 	return now() - t0;
+}
+
+/* what the daemon does once no sync has run for a while */
+static void idle(void)
+{
+	malloc_trim(0);
+}
+
+/* One more slice change of the service in the middle, synced. */
+static double change_once(const struct proxy_backend *b, void *st, struct proxy_state *ps,
+			  struct proxy_config *cfg, int n, int gen)
+{
+	json_t *sl = slice(n / 2, n, gen);
+	proxy_state_set_slice(ps, sl, false);
+	json_decref(sl);
+	json_t *changed = json_incref(ps->changed);
+	json_decref(ps->changed);
+	ps->changed = json_object();
+	double t = sync_once(b, st, ps, cfg, changed);
+	json_decref(changed);
+	return t;
 }
 
 /* listeners on 10.250.0.1-5:80, local addresses of this namespace */
@@ -272,14 +292,12 @@ static void iptables_anchor(struct proxy_state *ps, struct proxy_config *cfg, in
 	size_t lines = 0;
 	for (int r = 0; r < rounds; r++) {
 		sum += restore_change(ps, cfg, n, gen0 + r, &lines);
-		malloc_trim(0);
 	}
 	printf("anchor_restore_seconds %.4f\n", sum / rounds);
 	printf("anchor_restore_lines %zu\n", lines);
 	double lib = 0, cli = 0;
 	for (int r = 0; r < rounds; r++) {
 		lib += libiptc_one_rule();
-		malloc_trim(0);
 		double t0 = now();
 		sh("iptables-legacy -w -t nat -D KUBE-MARK-MASQ -j RETURN");
 		cli += now() - t0;
@@ -336,33 +354,31 @@ int main(int argc, char **argv)
 	void *st = b->create();
 	double full = sync_once(b, st, &ps, &cfg, NULL);
 	printf("full_sync_seconds %.4f\n", full);
+	idle();
 	printf("rss_after_full_kb %ld\n", rss_kb());
 	long rss_end = -1;
 	if (!strcmp(what, "change")) {
-		/* one slice of a service in the middle changes one endpoint */
+		/* one slice of a service in the middle changes one endpoint: first
+		 * after idle (the memory of earlier syncs returned to the system),
+		 * then back to back as under churn */
+		printf("change_after_idle_seconds %.4f\n", change_once(b, st, &ps, &cfg, n, 1));
 		double sum = 0;
 		const char *re = getenv("PROXY_BENCH_ROUNDS");
 		int rounds = re && atoi(re) > 0 ? atoi(re) : 5;
 		struct rusage r0, r1;
 		getrusage(RUSAGE_SELF, &r0);
-		for (int r = 1; r <= rounds; r++) {
-			json_t *sl = slice(n / 2, n, r);
-			proxy_state_set_slice(&ps, sl, false);
-			json_decref(sl);
-			json_t *changed = json_incref(ps.changed);
-			json_decref(ps.changed);
-			ps.changed = json_object();
-			sum += sync_once(b, st, &ps, &cfg, changed);
-			json_decref(changed);
-		}
+		for (int r = 1; r <= rounds; r++)
+			sum += change_once(b, st, &ps, &cfg, n, 1 + r);
 		getrusage(RUSAGE_SELF, &r1);
+		idle();
 		printf("change_sync_seconds %.4f\n", sum / rounds);
 		/* where it goes: this process's own work vs the kernel's (netlink) */
 		printf("change_user_seconds %.4f\n", tv_diff(&r0.ru_utime, &r1.ru_utime) / rounds);
 		printf("change_sys_seconds %.4f\n", tv_diff(&r0.ru_stime, &r1.ru_stime) / rounds);
+		printf("change_page_faults %ld\n", (r1.ru_minflt - r0.ru_minflt) / rounds);
 		rss_end = rss_kb();
 		if (b == &proxy_backend_iptables)
-			iptables_anchor(&ps, &cfg, n, rounds + 1, rounds);
+			iptables_anchor(&ps, &cfg, n, rounds + 2, rounds);
 	} else if (!strcmp(what, "latency")) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.96.%d.%d", (n - 1) / 250, (n - 1) % 250 + 1);

@@ -3,7 +3,8 @@
 # 5,000 / 10,000 ClusterIP services of 5 endpoints each,
 #  (a) first full sync, and its ratio to iptables-legacy-restore of the very
 #      same ruleset (dumped with iptables-legacy-save, flushed, restored);
-#  (b) one EndpointSlice change -> rules written, at 10,000 services; for
+#  (b) one EndpointSlice change -> rules written, at 10,000 services (back to
+#      back, as under churn, and the first one after idle); for
 #      iptables also upstream's way for the same change (the partial sync's
 #      text through iptables-legacy-restore --noflush) and the kernel floor
 #      (any one-rule change replaces the whole nat table);
@@ -41,9 +42,11 @@ for mode in iptables nftables; do
 	printf '(b) %s %d services: one EndpointSlice change -> rules written %.1f ms (target %s)\n' \
 		"$mode" "$N" "$(echo "$(val "$out" change_sync_seconds) * 1000" | bc -l)" \
 		"$([ $mode = iptables ] && echo '<= 100 ms' || echo '<= 20 ms')"
-	printf '    kernel (netlink/sockopt) %.1f ms, user space %.1f ms of it\n' \
+	printf '    kernel (netlink/sockopt) %.1f ms, user space %.1f ms of it; %d page faults\n' \
 		"$(echo "$(val "$out" change_sys_seconds) * 1000" | bc -l)" \
-		"$(echo "$(val "$out" change_user_seconds) * 1000" | bc -l)"
+		"$(echo "$(val "$out" change_user_seconds) * 1000" | bc -l)" "$(val "$out" change_page_faults)"
+	printf '    first change after idle (freed memory returned to the system) %.1f ms\n' \
+		"$(echo "$(val "$out" change_after_idle_seconds) * 1000" | bc -l)"
 	if [ "$mode" = iptables ]; then
 		ours=$(val "$out" change_sync_seconds)
 		anc=$(val "$out" anchor_restore_seconds)
