@@ -26,4 +26,7 @@ int64_t store_sqlite_ring_first(struct store *st);
  * batch): writes / commits is the group-commit factor. */
 uint64_t store_sqlite_commits(struct store *st);
 
+/* Number of WAL checkpoints the housekeeper has run since open. */
+uint64_t store_sqlite_checkpoints(struct store *st);
+
 #endif

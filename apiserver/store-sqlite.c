@@ -222,7 +222,14 @@ struct sq_store {
 	pthread_mutex_t hk_mu;
 	pthread_cond_t hk_cond;
 	bool hk_stop;
-	bool hk_checkpoint;      /* the WAL passed CHECKPOINT_PAGES */
+	bool hk_checkpoint;      /* the WAL passed hk_trigger_pages */
+	/* atomic: WAL pages at which a commit asks for a checkpoint. A
+	 * checkpoint that could not copy everything (a reader holds an old
+	 * snapshot, writes keep coming) moves it CHECKPOINT_PAGES past the WAL's
+	 * size, so sustained writes do not bring one (and its fsyncs) per
+	 * commit; a complete one sets it back. */
+	int hk_trigger_pages;
+	uint64_t checkpoints;    /* atomic: checkpoints run */
 	unsigned compact_interval_ms;
 	bool hk_reschedule;
 };
@@ -1243,7 +1250,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	(void)db;
 	(void)name;
 	struct sq_store *s = arg;
-	if (pages >= CHECKPOINT_PAGES) {
+	if (pages >= __atomic_load_n(&s->hk_trigger_pages, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&s->hk_mu);
 		if (!s->hk_checkpoint) {
 			s->hk_checkpoint = true;
@@ -1308,10 +1315,15 @@ static void *housekeeper_main(void *arg)
 			int wal = 0, copied = 0;
 			int rc = sqlite3_wal_checkpoint_v2(s->hconn->db, NULL,
 							   SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
+			__atomic_add_fetch(&s->checkpoints, 1, __ATOMIC_RELAXED);
+			bool complete = rc == SQLITE_OK && copied == wal;
 			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 				log_warn("store: WAL checkpoint: %s", sqlite3_errmsg(s->hconn->db));
-			else if (rc == SQLITE_OK && copied == wal)
+			else if (complete)
 				checkpointed_commits = commits;
+			__atomic_store_n(&s->hk_trigger_pages,
+					 complete ? CHECKPOINT_PAGES : (wal > 0 ? wal : 0) + CHECKPOINT_PAGES,
+					 __ATOMIC_RELAXED);
 		}
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1463,6 +1475,7 @@ struct store *store_sqlite_open(const char *dir, struct mk_err **err)
 	s->ring_max_bytes = RING_BYTES_DEFAULT;
 	s->ring = xcalloc(s->ring_cap, sizeof(*s->ring));
 	s->compact_interval_ms = COMPACT_INTERVAL_MS_DEFAULT;
+	s->hk_trigger_pages = CHECKPOINT_PAGES;
 
 	/* Revisions are assigned in this process: a second process writing the
 	 * same file would fork the history, so it is refused. */
@@ -1551,4 +1564,9 @@ int64_t store_sqlite_ring_first(struct store *st)
 uint64_t store_sqlite_commits(struct store *st)
 {
 	return __atomic_load_n(&sq(st)->commits, __ATOMIC_RELAXED);
+}
+
+uint64_t store_sqlite_checkpoints(struct store *st)
+{
+	return __atomic_load_n(&sq(st)->checkpoints, __ATOMIC_RELAXED);
 }

@@ -6,11 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SHA256_DIGEST_LEN 32
-
-/* SHA-256 of len bytes at data into out. */
-void hash_sha256(const void *data, size_t len, uint8_t out[SHA256_DIGEST_LEN]);
-
 /* Writes the first n (<= 52) characters of BASE32(SHA256(s)) and a NUL into out
  * (n + 1 bytes). */
 void hash_base32_prefix(const char *s, size_t n, char *out);

@@ -3,6 +3,7 @@
  * upstream's words. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -28,6 +30,7 @@
 #include <linux/rtnetlink.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "nftables.h"
 #include "nftrules.h"
 #include "xalloc.h"
@@ -50,13 +53,17 @@
 
 struct nft_backend {
 	bool initialized;            /* a full sync succeeded */
-	json_t *elems[NFTR_N_MAPS];  /* key -> value, as last written */
-	json_t *chains;              /* per-service chain -> true, as last written */
-	json_t *sets;                /* affinity sets, as last written */
-	/* "ns/name" -> array of what the service owns, as last written: "c<chain>",
-	 * "s<set>", "<map index digit><element key>" (partial syncs touch only
-	 * the objects of changed services) */
-	json_t *owned;
+	/* "ns/name" -> what the service has in the kernel, as last written, in
+	 * one string: the hash of its rendered objects (REC_HASH hex digits),
+	 * then NUL-terminated entries "c<chain>", "s<set>" and, for map
+	 * elements, "<map index digit><key>" followed by "<value>". Partial
+	 * syncs touch only the objects of changed services; one string per
+	 * service keeps 10,000 services in a few MB. */
+	json_t *records;
+	uint64_t fixed_hash;         /* of the fixed part's inputs, as last written */
+	/* the ruleset generation our last batch produced; 0 when another writer
+	 * may have committed since (then the kernel is not what we recorded) */
+	uint32_t genid;
 };
 
 struct batch {
@@ -337,6 +344,29 @@ static void send_elems(struct batch *bt, struct nftnl_set *s, uint16_t type, con
 	msg_done(bt);
 }
 
+/* A fresh name for an anonymous set. With nft's "__map%d" template the
+ * kernel scans every set of the table for a free number, and looks the set up
+ * by that name before falling back to its id: three passes over thousands of
+ * sets per service. A name of our own (unique per process, random per start
+ * so it cannot meet a set left by an earlier run) costs one. */
+static void anon_name(const char *prefix, char *out, size_t len)
+{
+	static atomic_uint_least64_t seq;
+	static uint32_t base;
+	if (!base)
+		base = ((uint32_t)time(NULL) * 2654435761u) ^ (uint32_t)getpid() ^ 1u;
+	snprintf(out, len, "%s%08x%llx", prefix, base,
+		 (unsigned long long)atomic_fetch_add(&seq, 1));
+}
+
+/* Elements of a set created in the same batch, addressed by its id alone
+ * (a name would cost the kernel a scan of every set of the table). */
+static void send_new_set_elems(struct batch *bt, struct nftnl_set *s, const char *what)
+{
+	nftnl_set_unset(s, NFTNL_SET_NAME);
+	send_elems(bt, s, NFT_MSG_NEWSETELEM, what);
+}
+
 static void fixed_set(struct batch *bt, enum nftr_map m)
 {
 	const struct nftr_map_info *mi = &nftr_maps[m];
@@ -454,7 +484,8 @@ static int range_cmp(const void *a, const void *b)
 }
 
 /* An anonymous interval set of CIDRs (ip saddr != { ... }). */
-static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id)
+static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id,
+		  char name[32])
 {
 	struct range *rg = xcalloc(n, sizeof(*rg));
 	size_t k = 0;
@@ -488,7 +519,8 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 		rg[w++] = rg[i];
 	}
 	*id = ++bt->set_id;
-	struct nftnl_set *s = set_new("__set%d");
+	anon_name("__set", name, 32);
+	struct nftnl_set *s = set_new(name);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_INTERVAL);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
@@ -516,7 +548,7 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 			nftnl_set_elem_add(s, se);
 		}
 	}
-	send_elems(bt, s, NFT_MSG_NEWSETELEM, what);
+	send_new_set_elems(bt, s, what);
 	nftnl_set_free(s);
 	free(rg);
 	return 0;
@@ -526,6 +558,7 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	uint32_t id;
+	char name[32];
 	switch (x->kind) {
 	case NFTR_MASQ_CIP_SADDR:
 		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0 || e_addr(r, 12, x->b, NFT_CMP_NEQ) < 0)
@@ -539,7 +572,8 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 		break;
 	case NFTR_NUMGEN: {
 		id = ++bt->set_id;
-		struct nftnl_set *s = set_new("__map%d");
+		anon_name("__map", name, sizeof(name));
+		struct nftnl_set *s = set_new(name);
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_INTEGER);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
@@ -557,14 +591,14 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, x->list[i]);
 			nftnl_set_elem_add(s, se);
 		}
-		send_elems(bt, s, NFT_MSG_NEWSETELEM, c->service);
+		send_new_set_elems(bt, s, c->service);
 		nftnl_set_free(s);
 		struct nftnl_expr *e = nftnl_expr_alloc("numgen");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)x->n_list);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
 		nftnl_rule_add_expr(r, e);
-		e_lookup(r, "__map%d", id, true, false);
+		e_lookup(r, name, id, true, false);
 		break;
 	}
 	case NFTR_AFF_CHECK:
@@ -628,9 +662,9 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 			if (e_addr(r, 12, x->list[0], NFT_CMP_NEQ) < 0)
 				goto bad;
 		} else {
-			fw_set(bt, x->list, x->n_list, c->service, &id);
+			fw_set(bt, x->list, x->n_list, c->service, &id, name);
 			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-			e_lookup(r, "__set%d", id, false, true);
+			e_lookup(r, name, id, false, true);
 		}
 		e_verdict(r, NF_DROP, NULL);
 		break;
@@ -857,6 +891,160 @@ static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
 	return d.names;
 }
 
+static int gen_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
+		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return MNL_CB_OK;
+}
+
+/* The netns's ruleset generation (bumped by every commit of any writer), or
+ * 0 if it cannot be read. */
+static uint32_t get_genid(struct mnl_socket *nl)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = (uint32_t)time(NULL), gen = 0;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, seq);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return 0;
+	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	if (n <= 0 || mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), gen_cb, &gen) < 0)
+		return 0;
+	return gen;
+}
+
+/* FNV-1a over a string and its terminator */
+static uint64_t fnv(uint64_t h, const char *str)
+{
+	const unsigned char *p = (const unsigned char *)(str ? str : "");
+	do {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	} while (*p++);
+	return h;
+}
+
+#define FNV_SEED 0xcbf29ce484222325ull
+
+#define REC_HASH 16
+
+struct rec_acc {
+	uint64_t hash;
+	struct buf text;
+};
+
+/* The accumulator of service svc (a new one on first sight). */
+static struct rec_acc *rec_for(json_t *index, struct rec_acc **acc, size_t *n, size_t *cap,
+			       const char *svc)
+{
+	json_t *i = json_object_get(index, svc);
+	if (i)
+		return &(*acc)[json_integer_value(i)];
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*acc = xrealloc(*acc, *cap * sizeof(**acc));
+	}
+	json_object_set_new(index, svc, json_integer((json_int_t)*n));
+	(*acc)[*n] = (struct rec_acc){.hash = FNV_SEED, .text = BUF_INIT};
+	return &(*acc)[(*n)++];
+}
+
+static void rec_entry(struct rec_acc *r, char kind, const char *name)
+{
+	buf_append_char(&r->text, kind);
+	buf_append(&r->text, name, strlen(name) + 1);
+}
+
+/* The record (see struct nft_backend) of every service in rs. */
+static json_t *records_of(const struct nftr_ruleset *rs)
+{
+	json_t *index = json_object();
+	struct rec_acc *acc = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < rs->n_chains; i++) {
+		const struct nftr_chain *c = &rs->chains[i];
+		if (!c->service)
+			continue;
+		struct rec_acc *r = rec_for(index, &acc, &n, &cap, c->service);
+		rec_entry(r, 'c', c->name);
+		r->hash = fnv(r->hash, c->name);
+		for (size_t j = 0; j < c->n_rules; j++) {
+			char *t = nftr_rule_text(&c->rules[j]);
+			r->hash = fnv(r->hash, t);
+			free(t);
+		}
+	}
+	for (size_t i = 0; i < rs->n_sets; i++) {
+		if (!rs->sets[i].service)
+			continue;
+		struct rec_acc *r = rec_for(index, &acc, &n, &cap, rs->sets[i].service);
+		char t[32];
+		snprintf(t, sizeof(t), "%d", rs->sets[i].timeout);
+		rec_entry(r, 's', rs->sets[i].name);
+		r->hash = fnv(fnv(r->hash, rs->sets[i].name), t);
+	}
+	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
+		for (size_t i = 0; i < rs->n_elems[mi]; i++) {
+			const struct nftr_elem *e = &rs->elems[mi][i];
+			if (!e->service)
+				continue;
+			struct rec_acc *r = rec_for(index, &acc, &n, &cap, e->service);
+			char *val = elem_value(e);
+			rec_entry(r, (char)('0' + mi), e->key);
+			buf_append(&r->text, val, strlen(val) + 1);
+			r->hash = fnv(fnv(fnv(r->hash, nftr_maps[mi].name), e->key), val);
+			free(val);
+		}
+	json_t *out = json_object();
+	const char *svc;
+	json_t *v;
+	json_object_foreach(index, svc, v) {
+		struct rec_acc *r = &acc[json_integer_value(v)];
+		struct buf t = BUF_INIT;
+		buf_printf(&t, "%016llx", (unsigned long long)r->hash);
+		buf_append(&t, r->text.data ? r->text.data : "", r->text.len);
+		json_object_set_new(out, svc, json_stringn_nocheck(t.data, t.len));
+		buf_free(&t);
+		buf_free(&r->text);
+	}
+	free(acc);
+	json_decref(index);
+	return out;
+}
+
+/* Do two records carry the same hash? */
+static bool same_hash(const json_t *a, const json_t *b)
+{
+	return a && b && !strncmp(json_string_value(a), json_string_value(b), REC_HASH);
+}
+
+/* Hash of what the fixed chains and the node-IP elements are made from. */
+static uint64_t fixed_hash_of(const struct proxy_config *cfg)
+{
+	char t[64];
+	snprintf(t, sizeof(t), "%d %d %d %d %d", cfg->masquerade_bit, cfg->masquerade_all,
+		 cfg->localhost_nodeports, cfg->random_fully, cfg->drop_invalid);
+	uint64_t h = fnv(FNV_SEED, t);
+	h = fnv(fnv(fnv(h, cfg->node_name), cfg->cluster_cidr), cfg->service_cidr);
+	h = fnv(h, cfg->node_ip);
+	for (size_t i = 0; i < cfg->n_node_ips; i++)
+		h = fnv(h, cfg->node_ips[i]);
+	h = fnv(h, "|");
+	for (size_t i = 0; i < cfg->n_nodeport_cidrs; i++)
+		h = fnv(h, cfg->nodeport_cidrs[i]);
+	return h;
+}
+
+/* Our batches took the generation from before to after: was no other
+ * writer's commit among them? (A batch that changes nothing leaves the
+ * generation as it was.) */
+static uint32_t gen_after(uint32_t before, uint32_t after, uint32_t batches)
+{
+	return before && after && after - before <= batches ? after : 0;
+}
+
 /* Sends the batch in one sendmsg and collects the errors the kernel queued
  * while processing it (it sends nothing for commands that succeed). */
 static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **err)
@@ -923,11 +1111,7 @@ static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **e
 struct nft_backend *nft_backend_new(void)
 {
 	struct nft_backend *b = xcalloc(1, sizeof(*b));
-	for (int m = 0; m < NFTR_N_MAPS; m++)
-		b->elems[m] = json_object();
-	b->chains = json_object();
-	b->sets = json_object();
-	b->owned = json_object();
+	b->records = json_object();
 	return b;
 }
 
@@ -935,11 +1119,7 @@ void nft_backend_free(struct nft_backend *b)
 {
 	if (!b)
 		return;
-	for (int m = 0; m < NFTR_N_MAPS; m++)
-		json_decref(b->elems[m]);
-	json_decref(b->chains);
-	json_decref(b->sets);
-	json_decref(b->owned);
+	json_decref(b->records);
 	free(b);
 }
 
@@ -961,37 +1141,6 @@ static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char ip[32
 			 !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP,
 		.port = (uint16_t)port,
 	};
-}
-
-/* Notes that service svc owns object kind+name in owned. */
-static void own(json_t *owned, const char *svc, char kind, const char *name)
-{
-	if (!svc)
-		return;
-	json_t *a = json_object_get(owned, svc);
-	if (!a) {
-		a = json_array();
-		json_object_set_new(owned, svc, a);
-	}
-	size_t l = strlen(name);
-	char *v = xmalloc(l + 2);
-	v[0] = kind;
-	memcpy(v + 1, name, l + 1);
-	json_array_append_new(a, json_string_nocheck(v));
-	free(v);
-}
-
-static json_t *owned_of(const struct nftr_ruleset *rs)
-{
-	json_t *owned = json_object();
-	for (size_t i = 0; i < rs->n_chains; i++)
-		own(owned, rs->chains[i].service, 'c', rs->chains[i].name);
-	for (size_t i = 0; i < rs->n_sets; i++)
-		own(owned, rs->sets[i].service, 's', rs->sets[i].name);
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-		for (size_t i = 0; i < rs->n_elems[mi]; i++)
-			own(owned, rs->elems[mi][i].service, (char)('0' + mi), rs->elems[mi][i].key);
-	return owned;
 }
 
 static void send_table(struct batch *bt)
@@ -1028,6 +1177,78 @@ static void batch_finish(struct batch *bt)
 
 /* A partial sync: only the objects of the changed services are rendered and
  * compared with what they owned when last written. */
+/* Sends bt (finished here) and frees it. */
+static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, uint32_t *n_batches,
+		       struct mk_err **err)
+{
+	batch_finish(bt);
+	int rc = batch_send(nl, bt, err);
+	*n_msgs += bt->n_msgs;
+	++*n_batches;
+	free(bt->what);
+	nftnl_batch_free(bt->b);
+	*bt = (struct batch){0};
+	return rc;
+}
+
+/* Chains [from, to) of rs: created (a no-op when they exist), flushed and
+ * filled. */
+static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t from, size_t to,
+			struct mk_err **err)
+{
+	for (size_t i = from; i < to; i++)
+		send_chain(bt, rs->chains[i].name, NULL, 0, 0, NULL, rs->chains[i].service);
+	for (size_t i = from; i < to; i++) {
+		const struct nftr_chain *c = &rs->chains[i];
+		chain_op(bt, NFT_MSG_DELRULE, c->name, c->service);
+		for (size_t j = 0; j < c->n_rules; j++)
+			if (send_service_rule(bt, c, &c->rules[j]) < 0)
+				return mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
+						  c->service, c->name);
+	}
+	return 0;
+}
+
+static void send_affinity_set(struct batch *bt, const struct nftr_set *set)
+{
+	struct nftnl_set *s = set_new(set->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)set->timeout * 1000);
+	set_udata(s, BYTEORDER_BIG, NULL);
+	send_set(bt, s, NFT_MSG_NEWSET, set->service);
+	nftnl_set_free(s);
+}
+
+/* "<kind><name>" -> value for every object the services of changed owned
+ * when last written (kind 'c' chain, 's' set, '0'+map index element). */
+static json_t *old_objects(const struct nft_backend *b, const json_t *changed)
+{
+	json_t *old = json_object(), *v;
+	const char *svc;
+	json_object_foreach((json_t *)changed, svc, v) {
+		json_t *rec = json_object_get(b->records, svc);
+		if (!rec)
+			continue;
+		const char *p = json_string_value(rec), *end = p + json_string_length(rec);
+		char tmp[512];
+		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
+			const char *name = p;
+			const char *val = "";
+			if (*p >= '0' && *p <= '9') {
+				p += strlen(p) + 1;
+				val = p;
+			}
+			snprintf(tmp, sizeof(tmp), "%s", name);
+			json_object_set_new(old, tmp, json_string_nocheck(val));
+		}
+	}
+	return old;
+}
+
+/* A partial sync: only the objects of the changed services are rendered and
+ * compared with what they owned when last written. */
 static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 			const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
 			struct mk_err **err)
@@ -1042,45 +1263,27 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	struct batch bt;
 	batch_start(&bt);
 	send_table(&bt);
-	json_t *new_owned = owned_of(&rs);
-	json_t *new_sets = json_object(), *new_chains = json_object();
+	json_t *old = old_objects(b, changed);
+	json_t *fresh = json_object(); /* the same for what is rendered now */
 	int rc = 0;
+	char tmp[512];
 
 	for (size_t i = 0; i < rs.n_sets; i++) {
-		json_object_set_new(new_sets, rs.sets[i].name, json_true());
-		if (json_object_get(b->sets, rs.sets[i].name))
-			continue;
-		struct nftnl_set *st = set_new(rs.sets[i].name);
-		nftnl_set_set_u32(st, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
-		nftnl_set_set_u32(st, NFTNL_SET_KEY_LEN, 4);
-		nftnl_set_set_u64(st, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
-		set_udata(st, BYTEORDER_BIG, NULL);
-		send_set(&bt, st, NFT_MSG_NEWSET, rs.sets[i].service);
-		nftnl_set_free(st);
+		snprintf(tmp, sizeof(tmp), "s%s", rs.sets[i].name);
+		json_object_set_new(fresh, tmp, json_true());
+		if (!json_object_get(old, tmp))
+			send_affinity_set(&bt, &rs.sets[i]);
 	}
 	for (size_t i = 0; i < rs.n_chains; i++) {
-		json_object_set_new(new_chains, rs.chains[i].name, json_true());
-		send_chain(&bt, rs.chains[i].name, NULL, 0, 0, NULL, rs.chains[i].service);
+		snprintf(tmp, sizeof(tmp), "c%s", rs.chains[i].name);
+		json_object_set_new(fresh, tmp, json_true());
 	}
-	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
-		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
-			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
-				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						c->service, c->name);
-	}
+	rc = write_chains(&bt, &rs, 0, rs.n_chains, err);
 
 	/* map elements: deletions (keys gone, values changed) before additions */
-	json_t *new_elems[NFTR_N_MAPS];
-	const char *svc, *name;
-	json_t *v, *list;
-	size_t li;
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+	for (int mi = 0; mi < NFTR_N_MAPS && rc == 0; mi++) {
 		enum nftr_map mp = (enum nftr_map)mi;
 		const char *mname = nftr_maps[mi].name;
-		new_elems[mi] = json_object();
 		struct nftnl_set *chunk = set_new(mname);
 		size_t n = 0;
 #define FLUSH_CHUNK(type)                                      \
@@ -1096,29 +1299,28 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
 			char *val = elem_value(e);
-			json_t *old = json_object_get(b->elems[mi], e->key);
-			add[i] = !old || strcmp(json_string_value(old), val);
-			if (old && add[i]) {
+			snprintf(tmp, sizeof(tmp), "%c%s", '0' + mi, e->key);
+			json_t *was = json_object_get(old, tmp);
+			add[i] = !was || strcmp(json_string_value(was), val);
+			if (was && add[i]) {
 				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
 				if (++n == ELEMS_PER_MSG)
 					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 			}
-			json_object_set_new(new_elems[mi], e->key, json_string(val));
+			json_object_set_new(fresh, tmp, json_true());
 			free(val);
 		}
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				if (o[0] != '0' + mi || json_object_get(new_elems[mi], o + 1) ||
-				    !json_object_get(b->elems[mi], o + 1))
-					continue;
-				struct nftr_elem e;
-				char ip[32];
-				elem_from_key(mi, o + 1, &e, ip);
-				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
+		const char *k;
+		json_t *v;
+		json_object_foreach(old, k, v) {
+			if (k[0] != '0' + mi || json_object_get(fresh, k))
+				continue;
+			struct nftr_elem e;
+			char ip[32];
+			elem_from_key(mi, k + 1, &e, ip);
+			nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
+			if (++n == ELEMS_PER_MSG)
+				FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 		}
 		FLUSH_CHUNK(NFT_MSG_DELSETELEM);
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
@@ -1135,59 +1337,43 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	}
 
 	/* chains and affinity sets the changed services no longer have */
-	for (int pass = 0; pass < 3; pass++) {
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				name = o + 1;
-				if (pass < 2 && o[0] == 'c' && !json_object_get(new_chains, name)) {
-					chain_op(&bt, pass == 0 ? NFT_MSG_DELRULE : NFT_MSG_DELCHAIN, name,
-						 svc);
-				} else if (pass == 2 && o[0] == 's' && !json_object_get(new_sets, name)) {
-					struct nftnl_set *st = set_new(name);
-					send_set(&bt, st, NFT_MSG_DELSET, svc);
-					nftnl_set_free(st);
-				}
+	const char *k;
+	json_t *v;
+	for (int pass = 0; pass < 3 && rc == 0; pass++) {
+		json_object_foreach(old, k, v) {
+			if (json_object_get(fresh, k))
+				continue;
+			if (pass < 2 && k[0] == 'c') {
+				chain_op(&bt, pass == 0 ? NFT_MSG_DELRULE : NFT_MSG_DELCHAIN, k + 1, k + 1);
+			} else if (pass == 2 && k[0] == 's') {
+				struct nftnl_set *st = set_new(k + 1);
+				send_set(&bt, st, NFT_MSG_DELSET, k + 1);
+				nftnl_set_free(st);
 			}
 		}
 	}
 	batch_finish(&bt);
 
+	uint32_t gen0 = b->genid ? get_genid(nl) : 0;
 	if (rc == 0)
 		rc = batch_send(nl, &bt, err);
 	if (n_msgs)
 		*n_msgs = bt.n_msgs;
 	if (rc == 0) {
-		/* what is written now: the old state with the changed services' part replaced */
-		json_object_foreach((json_t *)changed, svc, v) {
-			json_array_foreach(json_object_get(b->owned, svc), li, list) {
-				const char *o = json_string_value(list);
-				if (o[0] == 'c')
-					json_object_del(b->chains, o + 1);
-				else if (o[0] == 's')
-					json_object_del(b->sets, o + 1);
-				else
-					json_object_del(b->elems[o[0] - '0'], o + 1);
-			}
-			json_t *mine = json_object_get(new_owned, svc);
-			if (mine)
-				json_object_set(b->owned, svc, mine);
-			else
-				json_object_del(b->owned, svc);
-		}
-		json_object_update(b->chains, new_chains);
-		json_object_update(b->sets, new_sets);
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-			json_object_update(b->elems[mi], new_elems[mi]);
+		/* what is written now: the changed services' records replaced */
+		json_t *recs = records_of(&rs);
+		json_object_foreach((json_t *)changed, k, v)
+			json_object_del(b->records, k);
+		json_object_update(b->records, recs);
+		json_decref(recs);
+		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
 	} else {
 		/* the next sync must be full: the kernel's state is what it was */
 		b->initialized = false;
+		b->genid = 0;
 	}
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-		json_decref(new_elems[mi]);
-	json_decref(new_chains);
-	json_decref(new_sets);
-	json_decref(new_owned);
+	json_decref(old);
+	json_decref(fresh);
 	free(bt.what);
 	nftnl_batch_free(bt.b);
 	mnl_socket_close(nl);
@@ -1195,209 +1381,201 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 	return rc;
 }
 
-static bool changed_has(const json_t *changed, const char *svc)
+/* A full sync rewrites everything. The kernel's cost of binding an anonymous
+ * map (each service's numgen vmap) grows with the length of the transaction,
+ * so one batch holding every service is quadratic: minutes at 10,000
+ * services. Above PHASE_CHAINS per-service chains the sync is phased: the
+ * fixed part, then the service chains in batches of about PHASE_CHAINS
+ * (each service whole in one batch, so every service's chains change
+ * atomically), then one batch that refills the maps, which is what switches
+ * traffic over, and removes what is stale. Before that last batch new
+ * service chains are unreachable, and changed ones are complete. */
+#define PHASE_CHAINS 1500
+
+/* The next part of the model to render, from port *at: whole services, about
+ * PHASE_CHAINS chains (or everything when the model is small). Returns false
+ * when there is nothing left. */
+static bool next_part(const struct proxy_model *m, const struct proxy_config *cfg, size_t *at,
+		      struct nftr_ruleset *part)
 {
-	return !changed || (svc && json_object_get(changed, svc));
+	*part = (struct nftr_ruleset){0};
+	size_t j = *at;
+	while (j < m->n && (j == *at || part->n_chains < PHASE_CHAINS ||
+			    !strcmp(m->ports[j].key, m->ports[j - 1].key)))
+		nftr_render_port(&m->ports[j++], cfg, part);
+	nftr_ruleset_finish(part);
+	bool any = j > *at;
+	*at = j;
+	return any;
 }
 
-int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
-		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
-		     struct mk_err **err)
+static int sync_full(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, size_t *n_msgs, struct mk_err **err)
 {
-	bool full = !changed || !b->initialized;
-	if (!full)
-		return sync_partial(b, m, cfg, changed, n_msgs, err);
-	struct nftr_ruleset rs;
-	nftr_render(m, cfg, &rs);
+	/* rendered a part at a time, twice (records, then commands), so the
+	 * whole ruleset is never in memory at once */
+	json_t *recs = json_object();
+	size_t n_parts = 0;
+	struct nftr_ruleset part;
+	for (size_t at = 0; next_part(m, cfg, &at, &part); n_parts++) {
+		json_t *r = records_of(&part);
+		json_object_update(recs, r);
+		json_decref(r);
+		nftr_ruleset_free(&part);
+	}
+	nftr_ruleset_free(&part);
 	struct mnl_socket *nl = nl_open(err);
 	if (!nl) {
-		nftr_ruleset_free(&rs);
+		json_decref(recs);
 		return -1;
 	}
-	json_t *old_chains = NULL, *old_sets = NULL;
-	if (full) {
-		old_chains = dump_names(nl, false, err);
-		old_sets = old_chains ? dump_names(nl, true, err) : NULL;
-		if (!old_sets) {
-			json_decref(old_chains);
-			mnl_socket_close(nl);
-			nftr_ruleset_free(&rs);
-			return -1;
-		}
-	} else {
-		old_chains = json_incref(b->chains);
-		old_sets = json_incref(b->sets);
+	uint64_t fixed = fixed_hash_of(cfg);
+	uint32_t gen0 = get_genid(nl);
+	if (b->initialized && b->genid && gen0 == b->genid && fixed == b->fixed_hash) {
+		/* nothing but us has committed since our last batch, so the kernel
+		 * holds what we recorded: rewrite only the services whose objects
+		 * differ from it */
+		json_t *diff = json_object(), *v;
+		const char *k;
+		json_object_foreach(recs, k, v)
+			if (!same_hash(v, json_object_get(b->records, k)))
+				json_object_set_new(diff, k, json_true());
+		json_object_foreach(b->records, k, v)
+			if (!json_object_get(recs, k))
+				json_object_set_new(diff, k, json_true());
+		json_decref(recs);
+		mnl_socket_close(nl);
+		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
+		json_decref(diff);
+		return rc;
 	}
-
-	struct batch bt = {.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
-	bt.seq = (uint32_t)time(NULL) * 1000u;
-	bt.first_seq = bt.seq;
-	batch_note(&bt, "batch");
-	nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
-	msg_done(&bt);
-
+	json_t *old_chains = dump_names(nl, false, err);
+	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
+	if (!old_sets) {
+		json_decref(old_chains);
+		json_decref(recs);
+		mnl_socket_close(nl);
+		return -1;
+	}
+	bool phased = n_parts > 1;
+	size_t sent = 0;
+	uint32_t n_batches = 0;
+	struct batch bt;
+	batch_start(&bt);
 	send_table(&bt);
 
 	static const enum nftr_map order[] = {
 		NFTR_CLUSTER_IPS, NFTR_NODEPORT_IPS, NFTR_NO_ENDPOINT_SERVICES, NFTR_NO_ENDPOINT_NODEPORTS,
 		NFTR_FIREWALL_IPS, NFTR_SERVICE_IPS, NFTR_SERVICE_NODEPORTS,
 	};
-	if (full)
-		for (size_t i = 0; i < NFTR_N_MAPS; i++)
-			fixed_set(&bt, order[i]);
-	json_t *new_sets = json_object();
-	for (size_t i = 0; i < rs.n_sets; i++) {
-		json_object_set_new(new_sets, rs.sets[i].name, json_true());
-		if (!full && json_object_get(old_sets, rs.sets[i].name))
-			continue;
-		struct nftnl_set *s = set_new(rs.sets[i].name);
-		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, TYPE_IPADDR);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
-		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)rs.sets[i].timeout * 1000);
-		set_udata(s, BYTEORDER_BIG, NULL);
-		send_set(&bt, s, NFT_MSG_NEWSET, rs.sets[i].service);
-		nftnl_set_free(s);
-	}
-	if (full)
-		fixed_chains(&bt, cfg);
+	for (size_t i = 0; i < NFTR_N_MAPS; i++)
+		fixed_set(&bt, order[i]);
+	fixed_chains(&bt, cfg);
+	int rc = phased ? batch_flush(nl, &bt, &sent, &n_batches, err) : 0;
 
-	/* service chains: create all first (rules may point anywhere), then fill */
-	json_t *new_chains = json_object();
-	int rc = 0;
-	for (size_t i = 0; i < rs.n_chains; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		json_object_set_new(new_chains, c->name, json_true());
-		if (changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full)
-			send_chain(&bt, c->name, NULL, 0, 0, NULL, c->service);
+	/* the services' sets and chains, a part per batch when phased; their
+	 * map elements are gathered for the last batch */
+	struct nftr_ruleset elems = {0};
+	nftr_render_node_ips(cfg, &elems);
+	for (size_t at = 0; rc == 0 && next_part(m, cfg, &at, &part);) {
+		if (phased)
+			batch_start(&bt);
+		for (size_t i = 0; i < part.n_sets; i++)
+			send_affinity_set(&bt, &part.sets[i]);
+		rc = write_chains(&bt, &part, 0, part.n_chains, err);
+		if (rc == 0 && phased)
+			rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+		nftr_ruleset_take_elems(&elems, &part);
+		nftr_ruleset_free(&part);
 	}
-	for (size_t i = 0; i < rs.n_chains && rc == 0; i++) {
-		const struct nftr_chain *c = &rs.chains[i];
-		if (!(changed_has(changed, c->service) || !json_object_get(old_chains, c->name) || full))
-			continue;
-		chain_op(&bt, NFT_MSG_DELRULE, c->name, c->service);
-		for (size_t j = 0; j < c->n_rules && rc == 0; j++)
-			if (send_service_rule(&bt, c, &c->rules[j]) < 0)
-				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						c->service, c->name);
-	}
+	nftr_ruleset_free(&part);
+	nftr_ruleset_finish(&elems);
+	if (rc == 0 && phased)
+		batch_start(&bt);
 
-	/* map elements: a full sync refills every map, a partial one sends the
-	 * diff; all deletions (removed keys, changed values) before any addition,
-	 * in messages of at most ELEMS_PER_MSG elements */
-	json_t *new_elems[NFTR_N_MAPS];
-	for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
+	/* map elements: every map flushed and refilled, in messages of at most
+	 * ELEMS_PER_MSG elements */
+	for (int mi = 0; mi < NFTR_N_MAPS && rc == 0; mi++) {
 		enum nftr_map mp = (enum nftr_map)mi;
 		const char *mname = nftr_maps[mi].name;
-		new_elems[mi] = json_object();
 		struct nftnl_set *chunk = set_new(mname);
+		/* a set message without elements flushes the set */
+		send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
 		size_t n = 0;
-#define FLUSH_CHUNK(type)                                      \
-	do {                                                   \
-		if (n) {                                       \
-			send_elems(&bt, chunk, type, mname);   \
-			nftnl_set_free(chunk);                 \
-			chunk = set_new(mname);                \
-			n = 0;                                 \
-		}                                              \
-	} while (0)
-		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			const struct nftr_elem *e = &rs.elems[mi][i];
-			char *val = elem_value(e);
-			json_t *old = json_object_get(b->elems[mi], e->key);
-			add[i] = full || !old || strcmp(json_string_value(old), val);
-			if (!full && old && add[i]) {
-				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+		for (size_t i = 0; i < elems.n_elems[mi]; i++) {
+			nftnl_set_elem_add(chunk, elem_new(mp, &elems.elems[mi][i], true));
+			if (++n == ELEMS_PER_MSG || i + 1 == elems.n_elems[mi]) {
+				send_elems(&bt, chunk, NFT_MSG_NEWSETELEM, mname);
+				nftnl_set_free(chunk);
+				chunk = set_new(mname);
+				n = 0;
 			}
-			json_object_set_new(new_elems[mi], e->key, json_string(val));
-			free(val);
 		}
-		if (full) {
-			/* a set message without elements flushes the set */
-			send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
-		} else {
-			const char *k;
-			json_t *v;
-			json_object_foreach(b->elems[mi], k, v) {
-				if (json_object_get(new_elems[mi], k))
-					continue;
-				struct nftr_elem e;
-				char ip[32];
-				elem_from_key(mi, k, &e, ip);
-				nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
-			FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-		}
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			if (!add[i])
-				continue;
-			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
-			if (++n == ELEMS_PER_MSG)
-				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-		}
-		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
-#undef FLUSH_CHUNK
 		nftnl_set_free(chunk);
-		free(add);
 	}
+	nftr_ruleset_free(&elems);
 
-	/* stale per-service chains and affinity sets */
+	/* stale per-service chains and affinity sets: what the kernel has and
+	 * no record names */
 	const char *k;
 	json_t *v;
-	json_object_foreach(old_chains, k, v)
-		if (strchr(k, '/') && !json_object_get(new_chains, k))
-			chain_op(&bt, NFT_MSG_DELRULE, k, k);
-	json_object_foreach(old_chains, k, v)
-		if (strchr(k, '/') && !json_object_get(new_chains, k))
-			chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
-	json_object_foreach(old_sets, k, v) {
-		if (strncmp(k, "affinity-", 9) || json_object_get(new_sets, k))
-			continue;
-		struct nftnl_set *s = set_new(k);
-		send_set(&bt, s, NFT_MSG_DELSET, k);
-		nftnl_set_free(s);
+	json_object_foreach(recs, k, v) {
+		const char *p = json_string_value(v), *end = p + json_string_length(v);
+		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
+			if (*p == 'c')
+				json_object_del(old_chains, p + 1);
+			else if (*p == 's')
+				json_object_del(old_sets, p + 1);
+			else
+				p += strlen(p) + 1; /* an element's value */
+		}
 	}
-
-	batch_note(&bt, "batch");
-	nftnl_batch_end(nftnl_batch_buffer(bt.b), bt.seq++);
-	msg_done(&bt);
-
-	if (rc == 0)
-		rc = batch_send(nl, &bt, err);
+	if (rc == 0) {
+		json_object_foreach(old_chains, k, v)
+			if (strchr(k, '/'))
+				chain_op(&bt, NFT_MSG_DELRULE, k, k);
+		json_object_foreach(old_chains, k, v)
+			if (strchr(k, '/'))
+				chain_op(&bt, NFT_MSG_DELCHAIN, k, k);
+		json_object_foreach(old_sets, k, v) {
+			if (strncmp(k, "affinity-", 9))
+				continue;
+			struct nftnl_set *s = set_new(k);
+			send_set(&bt, s, NFT_MSG_DELSET, k);
+			nftnl_set_free(s);
+		}
+		rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+	} else if (bt.b) {
+		free(bt.what);
+		nftnl_batch_free(bt.b);
+	}
 	if (n_msgs)
-		*n_msgs = bt.n_msgs;
+		*n_msgs = sent;
 	if (rc == 0) {
 		b->initialized = true;
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++) {
-			json_decref(b->elems[mi]);
-			b->elems[mi] = new_elems[mi];
-		}
-		json_decref(b->chains);
-		b->chains = new_chains;
-		json_decref(b->sets);
-		b->sets = new_sets;
-		json_decref(b->owned);
-		b->owned = owned_of(&rs);
+		json_decref(b->records);
+		b->records = recs;
+		b->fixed_hash = fixed;
+		b->genid = gen_after(gen0, get_genid(nl), n_batches);
 	} else {
-		for (int mi = 0; mi < NFTR_N_MAPS; mi++)
-			json_decref(new_elems[mi]);
-		json_decref(new_chains);
-		json_decref(new_sets);
-		/* the next sync must be full: the kernel's state is what it was */
+		json_decref(recs);
+		/* the next sync must be full: the kernel's state is not known */
 		b->initialized = false;
+		b->genid = 0;
 	}
 	json_decref(old_chains);
 	json_decref(old_sets);
-	free(bt.what);
-	nftnl_batch_free(bt.b);
 	mnl_socket_close(nl);
-	nftr_ruleset_free(&rs);
 	return rc;
+}
+
+int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
+		     const struct proxy_config *cfg, const json_t *changed, size_t *n_msgs,
+		     struct mk_err **err)
+{
+	if (!changed || !b->initialized)
+		return sync_full(b, m, cfg, n_msgs, err);
+	return sync_partial(b, m, cfg, changed, n_msgs, err);
 }
 
 int nft_backend_cleanup(struct mk_err **err)

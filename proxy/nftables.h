@@ -1,8 +1,14 @@
 /* nftables backend: sends the objects of nftrules.h to the kernel through
  * libnftnl + libmnl, one netlink batch per sync (all or nothing). A full sync
- * rewrites every chain and refills every map; a partial sync sends only the
- * chains of changed services and the map elements that differ from what was
- * last written. Must run in the network namespace it changes. */
+ * rewrites every chain and refills every map; above a few hundred services
+ * it goes out in phases (fixed part, service chains a batch of whole
+ * services at a time, then the maps in one batch, which is what switches
+ * traffic), because the kernel's cost per batch grows with the square of
+ * its anonymous maps. A periodic full sync over a table no other writer has
+ * committed to since our last batch rewrites only the services whose
+ * rendered objects changed. A partial sync sends only the chains of changed
+ * services and the map elements that differ from what was last written.
+ * Must run in the network namespace it changes. */
 #ifndef PROXY_NFTABLES_H
 #define PROXY_NFTABLES_H
 

@@ -330,13 +330,45 @@ static void render_owned(const struct proxy_svc_port *p, const struct proxy_conf
 			rs->elems[mi][i].service = p->key;
 }
 
+void nftr_render_node_ips(const struct proxy_config *cfg, struct nftr_ruleset *rs)
+{
+	for (size_t i = 0; i < cfg->n_node_ips; i++)
+		if (strncmp(cfg->node_ips[i], "127.", 4))
+			add_elem(rs, NFTR_NODEPORT_IPS, cfg->node_ips[i], 0, 0, NULL, NULL);
+}
+
+void nftr_render_port(const struct proxy_svc_port *p, const struct proxy_config *cfg,
+		      struct nftr_ruleset *rs)
+{
+	render_owned(p, cfg, rs);
+}
+
+void nftr_ruleset_finish(struct nftr_ruleset *rs)
+{
+	sort_unique(rs);
+}
+
+void nftr_ruleset_take_elems(struct nftr_ruleset *dst, struct nftr_ruleset *src)
+{
+	for (int m = 0; m < NFTR_N_MAPS; m++) {
+		size_t n = dst->n_elems[m] + src->n_elems[m];
+		if (n > dst->cap_elems[m]) {
+			dst->cap_elems[m] = n * 2;
+			dst->elems[m] = xrealloc(dst->elems[m], dst->cap_elems[m] * sizeof(struct nftr_elem));
+		}
+		if (src->n_elems[m])
+			memcpy(dst->elems[m] + dst->n_elems[m], src->elems[m],
+			       src->n_elems[m] * sizeof(struct nftr_elem));
+		dst->n_elems[m] = n;
+		src->n_elems[m] = 0;
+	}
+}
+
 void nftr_render(const struct proxy_model *m, const struct proxy_config *cfg,
 		 struct nftr_ruleset *rs)
 {
 	*rs = (struct nftr_ruleset){0};
-	for (size_t i = 0; i < cfg->n_node_ips; i++)
-		if (strncmp(cfg->node_ips[i], "127.", 4))
-			add_elem(rs, NFTR_NODEPORT_IPS, cfg->node_ips[i], 0, 0, NULL, NULL);
+	nftr_render_node_ips(cfg, rs);
 	for (size_t i = 0; i < m->n; i++)
 		render_owned(&m->ports[i], cfg, rs);
 	sort_unique(rs);

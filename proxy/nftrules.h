@@ -101,6 +101,16 @@ void nftr_ruleset_free(struct nftr_ruleset *rs);
 void nftr_render_changed(const struct proxy_model *m, const struct proxy_config *cfg,
 			 const json_t *changed, struct nftr_ruleset *rs);
 
+/* A ruleset a part at a time (start from a zeroed struct): the node-IP
+ * elements, then service ports appended one by one; nftr_ruleset_finish
+ * sorts and deduplicates the elements. nftr_render is all three at once. */
+void nftr_render_node_ips(const struct proxy_config *cfg, struct nftr_ruleset *rs);
+void nftr_render_port(const struct proxy_svc_port *p, const struct proxy_config *cfg,
+		      struct nftr_ruleset *rs);
+void nftr_ruleset_finish(struct nftr_ruleset *rs);
+/* Moves src's map elements to the end of dst's (src keeps none). */
+void nftr_ruleset_take_elems(struct nftr_ruleset *dst, struct nftr_ruleset *src);
+
 /* The text of one rule as nft lists it: new string. */
 char *nftr_rule_text(const struct nftr_rule *r);
 

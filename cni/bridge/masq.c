@@ -20,7 +20,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
-#include "cni/skel/sha512.h"
+#include "sha2.h"
 #include "xalloc.h"
 
 /* One batch holds at most a table, two chains, three rules and a few deletes:
@@ -32,7 +32,7 @@ void masq_chain_name(const char *network, const char *container_id, char out[29]
 {
 	cleanup_free char *s = xasprintf("%s%s", network, container_id);
 	char hex[25];
-	cni_sha512_hex(s, strlen(s), 12, hex);
+	sha2_512_hex(s, strlen(s), 12, hex);
 	snprintf(out, 29, "CNI-%s", hex);
 }
 

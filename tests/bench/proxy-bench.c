@@ -30,6 +30,17 @@
 #include "proxy/iptrules.h"
 #include "proxy/model.h"
 #include "proxy/sync.h"
+#include "proxy/nftrules.h"
+#include "buf.h"
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/common.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include "xalloc.h"
 
 #define EPS 5
@@ -306,6 +317,107 @@ static void iptables_anchor(struct proxy_state *ps, struct proxy_config *cfg, in
 	printf("floor_iptables_seconds %.4f\n", cli / rounds);
 }
 
+/* The kernel's floor for any nftables change that adds a jump: one batch
+ * with a new unreachable chain holding "jump mark-for-masquerade". Such a
+ * commit makes the kernel re-validate every chain reachable from the base
+ * chains, however small the batch. */
+static double nft_floor(void)
+{
+	char buf[8192], out[8192];
+	struct mnl_nlmsg_batch *bt = mnl_nlmsg_batch_start(out, sizeof(out));
+	uint32_t seq = (uint32_t)time(NULL);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
+	mnl_nlmsg_batch_next(bt);
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "bench-floor");
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN,
+						   NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, seq++);
+	nftnl_chain_nlmsg_build_payload(h, c);
+	nftnl_chain_free(c);
+	mnl_nlmsg_batch_next(bt);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTR_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "bench-floor");
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, "mark-for-masquerade");
+	nftnl_rule_add_expr(r, e);
+	h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE, NFPROTO_IPV4,
+				  NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	nftnl_rule_free(r);
+	mnl_nlmsg_batch_next(bt);
+	nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq++);
+	mnl_nlmsg_batch_next(bt);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		perror("netlink");
+		exit(1);
+	}
+	double t0 = now();
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0) {
+		perror("sendto");
+		exit(1);
+	}
+	/* two acks (chain, rule) */
+	for (int acks = 0; acks < 2;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)n);
+		     m = mnl_nlmsg_next(m, (int *)&n))
+			if (m->nlmsg_type == NLMSG_ERROR)
+				acks++;
+	}
+	double t = now() - t0;
+	mnl_socket_close(nl);
+	mnl_nlmsg_batch_stop(bt);
+	sh("nft delete chain ip kube-proxy bench-floor");
+	return t;
+}
+
+/* Upstream's way for the same change: the transaction text knftables hands
+ * to `nft -f` (add, flush and fill each of the service's chains, flush the
+ * chains it no longer has), timed through the nft binary. */
+static double nft_upstream_change(const struct proxy_model *before, const struct proxy_model *after,
+				  const struct proxy_config *cfg, const json_t *changed)
+{
+	struct nftr_ruleset old, rs;
+	nftr_render_changed(before, cfg, changed, &old);
+	nftr_render_changed(after, cfg, changed, &rs);
+	struct buf b = BUF_INIT;
+	for (size_t i = 0; i < rs.n_chains; i++) {
+		const struct nftr_chain *c = &rs.chains[i];
+		buf_printf(&b, "add chain ip kube-proxy %s\nflush chain ip kube-proxy %s\n", c->name,
+			   c->name);
+		for (size_t j = 0; j < c->n_rules; j++) {
+			char *t = nftr_rule_text(&c->rules[j]);
+			buf_printf(&b, "add rule ip kube-proxy %s %s\n", c->name, t);
+			free(t);
+		}
+	}
+	for (size_t i = 0; i < old.n_chains; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < rs.n_chains && !kept; j++)
+			kept = !strcmp(old.chains[i].name, rs.chains[j].name);
+		if (!kept)
+			buf_printf(&b, "flush chain ip kube-proxy %s\n", old.chains[i].name);
+	}
+	nftr_ruleset_free(&old);
+	nftr_ruleset_free(&rs);
+	FILE *f = fopen("/tmp/proxy-bench.nft", "w");
+	fputs(b.data ? b.data : "", f);
+	fclose(f);
+	buf_free(&b);
+	double t0 = now();
+	sh("nft -f /tmp/proxy-bench.nft");
+	double t = now() - t0;
+	unlink("/tmp/proxy-bench.nft");
+	return t;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -357,14 +469,18 @@ int main(int argc, char **argv)
 	idle();
 	printf("rss_after_full_kb %ld\n", rss_kb());
 	long rss_end = -1;
+	const char *re = getenv("PROXY_BENCH_ROUNDS");
+	int rounds = re && atoi(re) > 0 ? atoi(re) : 5;
+	if (!strcmp(what, "sync")) {
+		/* the periodic full resync: the same objects over the table in place */
+		printf("full_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+	}
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint: first
 		 * after idle (the memory of earlier syncs returned to the system),
 		 * then back to back as under churn */
 		printf("change_after_idle_seconds %.4f\n", change_once(b, st, &ps, &cfg, n, 1));
 		double sum = 0;
-		const char *re = getenv("PROXY_BENCH_ROUNDS");
-		int rounds = re && atoi(re) > 0 ? atoi(re) : 5;
 		struct rusage r0, r1;
 		getrusage(RUSAGE_SELF, &r0);
 		for (int r = 1; r <= rounds; r++)
@@ -397,6 +513,19 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("max_rss_kb %ld\n", ru.ru_maxrss);
+	if (!strcmp(what, "change") && b == &proxy_backend_nftables) {
+		printf("floor_seconds %.4f\n", nft_floor());
+		/* one more endpoint change, as upstream would write it */
+		struct proxy_model *before = proxy_model_build(&ps, &cfg);
+		json_t *sl = slice(n / 2, n, rounds + 2); /* after the change rounds' */
+		proxy_state_set_slice(&ps, sl, false);
+		json_decref(sl);
+		struct proxy_model *after = proxy_model_build(&ps, &cfg);
+		printf("upstream_change_seconds %.4f\n",
+		       nft_upstream_change(before, after, &cfg, ps.changed));
+		proxy_model_free(before);
+		proxy_model_free(after);
+	}
 	b->destroy(st);
 	proxy_model_free(model);
 	proxy_state_free(&ps);

@@ -200,16 +200,27 @@ test_spread() {
 	done <<<"$out"
 }
 
+only_ep1() {
+	[ "$(hits 5)" = "      5 ep1" ]
+}
+
+refused() {
+	local rc=0
+	innode curl -s --max-time 2 "http://$CIP/" || rc=$?
+	[ "$rc" = 7 ]
+}
+
 test_scale() {
 	start_proxy
 	create_service
 	set_endpoints 4
 	wait_for answers
 	set_endpoints 1
-	sleep 1.5
+	# rules follow within the min sync period; a loaded machine may take longer
+	wait_for only_ep1
 	[ "$(hits 20)" = "     20 ep1" ]
 	set_endpoints 0
-	sleep 1.5
+	wait_for refused
 	local start end rc
 	start=$(date +%s%N)
 	rc=0

@@ -897,6 +897,43 @@ static void test_wal_checkpoint(void **state)
 	assert_true(file_size(dir, "mink8s.db-wal") <= 0);
 }
 
+/* A reader holding an old snapshot keeps a checkpoint from catching up; the
+ * commits that follow must not each bring another checkpoint. */
+static void test_wal_checkpoint_backoff(void **state)
+{
+	const char *dir = *state;
+	struct store *st = open_store(dir);
+	char *big = xmalloc(4001);
+	memset(big, 'v', 4000);
+	big[4000] = 0;
+	must_create(st, "/registry/configmaps/ns/first", big);
+	/* an outside reader pins the snapshot of the first commit */
+	cleanup_free char *path = xasprintf("%s/mink8s.db", dir);
+	sqlite3 *rd = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM sqlite_master;", NULL, NULL,
+				      NULL),
+			 SQLITE_OK);
+	/* about 1,200 pages past the trigger, one commit at a time */
+	for (int i = 0; i < 1100; i++) {
+		cleanup_free char *k = xasprintf("/registry/configmaps/ns/c%d", i);
+		must_create(st, k, big);
+		if (i % 50 == 0)
+			sleep_ms(2); /* let the housekeeper run between commits */
+	}
+	sleep_ms(50);
+	uint64_t n = store_sqlite_checkpoints(st);
+	/* one at the trigger, one per CHECKPOINT_PAGES of growth after it and
+	 * the idle ones: about ten, not one per commit (nearly 1,000 before) */
+	if (n > 25)
+		fail_msg("%llu checkpoints for 1,100 commits past the trigger", (unsigned long long)n);
+	assert_true(n >= 1);
+	sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(rd);
+	free(big);
+	store_close(st);
+}
+
 /* A child writes keys and reports each acknowledged revision through a pipe;
  * it is killed with SIGKILL mid-stream; every acknowledged key must be there. */
 static void test_crash_keeps_acknowledged_writes(void **state)
@@ -969,6 +1006,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_checkpoint_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged_writes, setup,
 						teardown),
 	};

@@ -16,7 +16,7 @@
 #include "cni/host-local/alloc.h"
 #include "cni/skel/ip.h"
 #include "cni/skel/result.h"
-#include "cni/skel/sha512.h"
+#include "sha2.h"
 #include "cni/skel/skel.h"
 #include "xalloc.h"
 
@@ -307,7 +307,7 @@ static void test_chain_name(void **state)
 	masq_chain_name("rtnet", "ctr-a1", chain);
 	assert_string_equal(chain, "CNI-855f43039df7814b026133ab");
 	char hex[129];
-	cni_sha512_hex("", 0, 64, hex);
+	sha2_512_hex("", 0, 64, hex);
 	assert_string_equal(hex, "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
 				 "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
 }

@@ -3,35 +3,6 @@
 #include "proxy/hash.h"
 #include "proxy/iptrules.h"
 
-static void test_sha256(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in, *hex;
-	} v[] = {
-		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-	};
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		uint8_t d[32];
-		char hex[65];
-		hash_sha256(v[i].in, strlen(v[i].in), d);
-		for (int j = 0; j < 32; j++)
-			sprintf(hex + 2 * j, "%02x", d[j]);
-		assert_string_equal(hex, v[i].hex);
-	}
-	/* a million 'a's crosses many blocks */
-	char *m = xmalloc(1000000);
-	memset(m, 'a', 1000000);
-	uint8_t d[32];
-	hash_sha256(m, 1000000, d);
-	free(m);
-	assert_int_equal(d[0], 0xcd);
-	assert_int_equal(d[31], 0xd0);
-}
-
 static void test_chain_hashes(void **state)
 {
 	(void)state;
@@ -250,7 +221,6 @@ static void test_misc_golden(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_chain_hashes),
 		cmocka_unit_test(test_probability),
 		cmocka_unit_test(test_example_a),

@@ -189,6 +189,79 @@ static void test_partial_kernel(void **state)
 	fixture_free(&fx);
 }
 
+/* Adds n ClusterIP services of 5 endpoints each to fx and rebuilds its model. */
+static void add_services(struct fixture *fx, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char ip[32], name[32], key[64];
+		snprintf(ip, sizeof(ip), "172.31.%d.%d", i / 250, i % 250 + 1);
+		snprintf(name, sizeof(name), "big-%d", i);
+		snprintf(key, sizeof(key), "big/%s", name);
+		json_t *svc = json_pack("{s:{s:s, s:s}, s:{s:s, s:[s], s:[{s:s, s:i, s:s}]}}",
+					"metadata", "namespace", "big", "name", name, "spec",
+					"clusterIP", ip, "clusterIPs", ip, "ports", "name", "http",
+					"port", 80, "protocol", "TCP");
+		json_t *eps = json_array();
+		for (int e = 0; e < 5; e++) {
+			snprintf(ip, sizeof(ip), "10.9.%d.%d", (i * 5 + e) / 250, (i * 5 + e) % 250 + 1);
+			json_array_append_new(eps, json_pack("{s:[s], s:{s:b}}", "addresses", ip,
+							     "conditions", "ready", 1));
+		}
+		json_t *sl = json_pack("{s:{s:s, s:s+, s:{s:s}}, s:s, s:[{s:s, s:i, s:s}], s:o}",
+				       "metadata", "namespace", "big", "name", name, "-abcde",
+				       "labels", "kubernetes.io/service-name", name, "addressType",
+				       "IPv4", "ports", "name", "http", "port", 80, "protocol", "TCP",
+				       "endpoints", eps);
+		proxy_state_set_service(&fx->st, key, svc);
+		proxy_state_set_slice(&fx->st, sl, false);
+		json_decref(svc);
+		json_decref(sl);
+	}
+	proxy_model_free(fx->model);
+	fx->model = proxy_model_build(&fx->st, &fx->cfg);
+}
+
+/* Big full syncs go out in several batches; the table must be the same. A
+ * periodic full sync over an untouched table sends only what differs; one
+ * over a table someone else changed rewrites it. */
+static void test_big_full_kernel(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	add_services(&fx, 320); /* ~1,950 service chains */
+	struct nft_backend *b = nft_backend_new();
+	size_t n_full = 0, n = 0;
+	sync_ok(b, &fx, NULL, &n_full);
+	check_kernel_equals_render(&fx);
+	/* full again, nothing changed anywhere: begin, table, end */
+	sync_ok(b, &fx, NULL, &n);
+	assert_int_equal(n, 3);
+	/* another writer empties a service chain: the next full sync repairs it */
+	char *chain = run("nft list table ip kube-proxy | grep -o 'service-[A-Z0-9]*-big/big-7/tcp/http'");
+	assert_true(strlen(chain) > 10);
+	chain[strcspn(chain, "\n")] = '\0';
+	char *cmd = xasprintf("nft flush chain ip kube-proxy %s", chain);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	cmd = xasprintf("nft list chain ip kube-proxy %s", chain);
+	char *got = run(cmd);
+	assert_null(strstr(got, "numgen"));
+	free(got);
+	free(cmd);
+	free(chain);
+	sync_ok(b, &fx, NULL, &n);
+	assert_true(n >= n_full / 2);
+	check_kernel_equals_render(&fx);
+	/* a restarted proxy rewrites the table in place */
+	nft_backend_free(b);
+	b = nft_backend_new();
+	sync_ok(b, &fx, NULL, NULL);
+	check_kernel_equals_render(&fx);
+	nft_backend_free(b);
+	fixture_free(&fx);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -222,6 +295,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_b_kernel),
 		cmocka_unit_test(test_partial_kernel),
+		cmocka_unit_test(test_big_full_kernel),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {
