@@ -857,10 +857,15 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Dump replies come in messages as large as the reader's buffer (up to
+ * 32 KiB); each resumes by skipping what was sent, so small messages make a
+ * dump of 60,000 chains quadratic. */
+#define DUMP_BUF (64 * 1024)
+
 /* Names of the chains (or sets) of our table: new object, or NULL. */
 static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char *buf = xmalloc(DUMP_BUF);
 	uint32_t seq = (uint32_t)time(NULL);
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, sets ? NFT_MSG_GETSET : NFT_MSG_GETCHAIN,
 						     NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
@@ -869,22 +874,30 @@ static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
 		nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTR_TABLE);
 		nftnl_set_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
+	} else {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nftnl_chain_free(c);
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
+		free(buf);
 		return NULL;
 	}
 	struct dump_ctx d = {.names = json_object(), .sets = sets};
 	uint32_t portid = mnl_socket_get_portid(nl);
 	ssize_t n;
 	int rc = MNL_CB_OK;
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+	while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0) {
 		rc = mnl_cb_run(buf, (size_t)n, seq, portid, dump_cb, &d);
 		if (rc <= MNL_CB_STOP)
 			break;
 	}
-	if (n < 0 || (rc == MNL_CB_ERROR && errno != ENOENT)) {
-		mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
+	int saved = errno;
+	free(buf);
+	if (n < 0 || (rc == MNL_CB_ERROR && saved != ENOENT)) {
+		mk_err_errno(err, MK_EIO, saved, "listing nftables objects");
 		json_decref(d.names);
 		return NULL;
 	}
@@ -1390,7 +1403,7 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
  * atomically), then one batch that refills the maps, which is what switches
  * traffic over, and removes what is stale. Before that last batch new
  * service chains are unreachable, and changed ones are complete. */
-#define PHASE_CHAINS 1500
+#define PHASE_CHAINS 3000
 
 /* The next part of the model to render, from port *at: whole services, about
  * PHASE_CHAINS chains (or everything when the model is small). Returns false
