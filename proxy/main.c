@@ -550,6 +550,8 @@ int main(int argc, char **argv)
 		log_error("invalid proxy mode %s: must be iptables or nftables", o->mode);
 		return 1;
 	}
+	if (backend == &proxy_backend_iptables && !o->cleanup)
+		proxy_malloc_hugepages(argv);
 
 	if (o->cleanup) {
 		int rc = 0;

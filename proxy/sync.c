@@ -1,8 +1,10 @@
 /* Sync runner (see the header). */
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conntrack.h"
 #include "json.h"
@@ -17,6 +19,19 @@ int64_t proxy_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void proxy_malloc_hugepages(char **argv)
+{
+	static const char tunable[] = "glibc.malloc.hugetlb";
+	const char *t = getenv("GLIBC_TUNABLES");
+	if (t && strstr(t, tunable))
+		return;
+	char *v = t && *t ? xasprintf("%s:%s=1", t, tunable) : xasprintf("%s=1", tunable);
+	if (setenv("GLIBC_TUNABLES", v, 1) == 0)
+		execv("/proc/self/exe", argv);
+	/* still here: run with small pages, and do not try again */
+	free(v);
 }
 
 static double unix_now(void)
@@ -129,8 +144,23 @@ void proxy_sync_stop(struct proxy_sync *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* A sync frees large transient buffers (rendered rules, the kernel's table
+ * copies). Returning the pages right away made the next sync fault them all
+ * in again, a large part of a partial sync's time on big tables; keeping them
+ * for good keeps the peak resident. So they are returned once the runner has
+ * been idle for a while: under churn syncs reuse them, a quiet proxy does not
+ * hold them. */
+static int64_t trim_idle_ms(const struct proxy_sync *s)
+{
+	return s->min_period_ms * 2 > 2000 ? s->min_period_ms * 2 : 2000;
+}
+
+/* Waits for a signal or deadline_ms (0: none), or until memory is due to be
+ * returned. */
 static void wait_until(struct proxy_sync *s, int64_t deadline_ms)
 {
+	if (s->trim_at_ms && (deadline_ms <= 0 || s->trim_at_ms < deadline_ms))
+		deadline_ms = s->trim_at_ms;
 	if (deadline_ms <= 0) {
 		pthread_cond_wait(&s->cv, &s->mu);
 		return;
@@ -166,6 +196,7 @@ static void sync_once(struct proxy_sync *s, bool full)
 	struct proxy_sync_result res = {0};
 	struct mk_err *err = NULL;
 	int rc = s->backend->sync(s->backend_state, m, s->cfg, changed, &res, &err);
+	double secs = (double)(time_mono_ns() - t0) / 1e9;
 	if (full) {
 		/* the informer threads made the state's entries among the transient
 		 * objects of the lists and events they read: gather them here so
@@ -176,10 +207,6 @@ static void sync_once(struct proxy_sync *s, bool full)
 		if (s->compact)
 			s->compact(s->compact_arg);
 	}
-	/* a sync frees large transient buffers (rendered rules, the kernel's table
-	 * copies): give the pages back instead of keeping the peak resident */
-	malloc_trim(0);
-	double secs = (double)(time_mono_ns() - t0) / 1e9;
 	if (rc == 0) {
 		/* UDP flows to endpoints that went away would be blackholed */
 		size_t deleted, failures;
@@ -196,6 +223,7 @@ static void sync_once(struct proxy_sync *s, bool full)
 	pthread_mutex_lock(&s->mu);
 	int64_t now = proxy_now_ms();
 	s->syncs++;
+	s->trim_at_ms = now + trim_idle_ms(s);
 	if (rc < 0) {
 		s->failures++;
 		log_error("Failed to sync %s rules (%s sync): %s", s->backend->name,
@@ -247,6 +275,13 @@ void proxy_sync_run(struct proxy_sync *s)
 {
 	pthread_mutex_lock(&s->mu);
 	while (!atomic_load(&s->stop)) {
+		if (s->trim_at_ms && proxy_now_ms() >= s->trim_at_ms) {
+			s->trim_at_ms = 0;
+			pthread_mutex_unlock(&s->mu);
+			malloc_trim(0);
+			pthread_mutex_lock(&s->mu);
+			continue;
+		}
 		if (!s->services_synced || !s->slices_synced) {
 			wait_until(s, 0);
 			continue;

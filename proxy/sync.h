@@ -2,7 +2,9 @@
  * through a backend. No rule is written before both the initial Service and
  * EndpointSlice lists are in; then one full sync; then partial syncs of the
  * services whose objects changed, rate limited to one per min-sync-period
- * with a burst of 2; a full sync every sync-period and after any failure. */
+ * with a burst of 2; a full sync every sync-period and after any failure.
+ * Memory a sync freed is returned to the system once no sync has run for
+ * a while, so that back-to-back syncs reuse it. */
 #ifndef PROXY_SYNC_H
 #define PROXY_SYNC_H
 
@@ -31,6 +33,7 @@ struct proxy_sync {
 	double tokens;                 /* burst bucket */
 	int64_t refill_ms;             /* last refill */
 	int64_t last_full_ms, last_ok_ms, retry_at_ms, queued_ms;
+	int64_t trim_at_ms;            /* when to return freed memory; 0: done */
 	uint64_t syncs, failures;      /* counters for tests and healthz */
 	const struct proxy_backend *backend;
 	void *backend_state;
@@ -62,6 +65,14 @@ void proxy_sync_stop(struct proxy_sync *s);
 /* Healthy unless a requested sync has waited longer than 2 sync-periods.
  * *last_ok_unix receives the last successful sync (0 if none). */
 bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
+
+/* Large iptables syncs allocate and touch hundreds of MB of short-lived
+ * buffers (libiptc's copies of the table); with 4 KiB pages that is tens of
+ * thousands of page faults per sync. glibc's malloc asks for transparent huge
+ * pages only with its glibc.malloc.hugetlb=1 tunable, read at process start:
+ * this re-executes the program once with it set (returns if it already is or
+ * the exec fails). Call before starting threads. */
+void proxy_malloc_hugepages(char **argv);
 
 /* Monotonic milliseconds. */
 int64_t proxy_now_ms(void);

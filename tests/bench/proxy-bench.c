@@ -7,6 +7,9 @@
  *                                             service's ClusterIP
  *   proxy-bench restore N                     full sync, then the same ruleset
  *                                             through iptables-legacy-restore
+ * change iptables also times upstream's way for the same kind of change
+ * (iptables-legacy-restore --noflush of a partial sync's text) and the
+ * kernel floor (a one-rule change of the same nat table).
  * Prints "key value" lines. Must run as root. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,8 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libiptc/libiptc.h>
+
 #include "proxy/backend.h"
+#include "proxy/iptrules.h"
 #include "proxy/model.h"
+#include "proxy/sync.h"
 #include "proxy/nftrules.h"
 #include "buf.h"
 #include <libmnl/libmnl.h>
@@ -119,9 +126,29 @@ static double sync_once(const struct proxy_backend *b, void *st, struct proxy_st
 		fprintf(stderr, "sync: %s\n", mk_err_msg(err));
 		exit(1);
 	}
-	/* as the daemon does after every sync */
-	malloc_trim(0);
+	/* the daemon returns freed memory only once idle (idle()) */
 	return now() - t0;
+}
+
+/* what the daemon does once no sync has run for a while */
+static void idle(void)
+{
+	malloc_trim(0);
+}
+
+/* One more slice change of the service in the middle, synced. */
+static double change_once(const struct proxy_backend *b, void *st, struct proxy_state *ps,
+			  struct proxy_config *cfg, int n, int gen)
+{
+	json_t *sl = slice(n / 2, n, gen);
+	proxy_state_set_slice(ps, sl, false);
+	json_decref(sl);
+	json_t *changed = json_incref(ps->changed);
+	json_decref(ps->changed);
+	ps->changed = json_object();
+	double t = sync_once(b, st, ps, cfg, changed);
+	json_decref(changed);
+	return t;
 }
 
 /* listeners on 10.250.0.1-5:80, local addresses of this namespace */
@@ -173,6 +200,121 @@ static double connect_latency(const char *ip, int rounds)
 	double med = t[rounds / 2];
 	free(t);
 	return med;
+}
+
+/* ---- iptables anchor and floor for (b) ---- */
+
+/* The service chains of the nat table as the kernel has them now. */
+static char **nat_service_chains(size_t *n)
+{
+	struct xtc_handle *h = iptc_init("nat");
+	if (!h) {
+		fprintf(stderr, "iptc_init nat: %s\n", iptc_strerror(errno));
+		exit(1);
+	}
+	size_t cap = 1024;
+	char **v = xmalloc(cap * sizeof(*v));
+	*n = 0;
+	for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+		if (!iptr_is_service_chain(c))
+			continue;
+		if (*n == cap)
+			v = xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[(*n)++] = xstrdup(c);
+	}
+	iptc_free(h);
+	return v;
+}
+
+/* Upstream's way for one more slice change of the same service: the partial
+ * sync's iptables-restore text (both tables as upstream writes them: the
+ * fixed chains in full, only the changed service's own chains, -X of its
+ * stale endpoint chains) through iptables-legacy-restore -w --noflush. */
+static double restore_change(struct proxy_state *ps, struct proxy_config *cfg, int n, int gen,
+			     size_t *lines)
+{
+	json_t *sl = slice(n / 2, n, gen);
+	proxy_state_set_slice(ps, sl, false);
+	json_decref(sl);
+	json_t *changed = ps->changed;
+	ps->changed = json_object();
+	proxy_model_update(model, ps, changed, cfg);
+	size_t n_existing;
+	char **existing = nat_service_chains(&n_existing);
+	struct iptr_opts opts = {.changed = changed, .existing_nat = existing,
+				 .n_existing_nat = n_existing};
+	struct iptr_ruleset rs;
+	iptr_render(model, cfg, &opts, &rs);
+	char *text = iptr_restore_text(&rs);
+	*lines = 0;
+	for (const char *p = text; *p; p++)
+		*lines += *p == '\n';
+	char path[] = "/tmp/proxy-bench-partial.XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror("writing restore text");
+		exit(1);
+	}
+	char *cmd = xasprintf("iptables-legacy-restore -w --noflush < %s", path);
+	double t0 = now();
+	sh(cmd);
+	double t = now() - t0;
+	unlink(path);
+	free(cmd);
+	free(text);
+	iptr_ruleset_free(&rs);
+	for (size_t i = 0; i < n_existing; i++)
+		free(existing[i]);
+	free(existing);
+	json_decref(changed);
+	return t;
+}
+
+/* One rule appended to KUBE-MARK-MASQ through libiptc: read the table, add,
+ * replace the table; all but the add is the cost of any change. */
+static double libiptc_one_rule(void)
+{
+	struct {
+		struct ipt_entry e;
+		struct xt_standard_target t;
+	} r;
+	memset(&r, 0, sizeof(r));
+	r.e.target_offset = sizeof(r.e);
+	r.e.next_offset = sizeof(r);
+	r.t.target.u.target_size = XT_ALIGN(sizeof(r.t));
+	strcpy(r.t.target.u.user.name, "RETURN");
+	double t0 = now();
+	struct xtc_handle *h = iptc_init("nat");
+	static const xt_chainlabel chain = "KUBE-MARK-MASQ";
+	if (!h || !iptc_append_entry(chain, &r.e, h) || !iptc_commit(h)) {
+		fprintf(stderr, "libiptc one-rule change: %s\n", iptc_strerror(errno));
+		exit(1);
+	}
+	double t = now() - t0;
+	iptc_free(h);
+	return t;
+}
+
+static void iptables_anchor(struct proxy_state *ps, struct proxy_config *cfg, int n, int gen0,
+			    int rounds)
+{
+	double sum = 0;
+	size_t lines = 0;
+	for (int r = 0; r < rounds; r++) {
+		sum += restore_change(ps, cfg, n, gen0 + r, &lines);
+	}
+	printf("anchor_restore_seconds %.4f\n", sum / rounds);
+	printf("anchor_restore_lines %zu\n", lines);
+	double lib = 0, cli = 0;
+	for (int r = 0; r < rounds; r++) {
+		lib += libiptc_one_rule();
+		double t0 = now();
+		sh("iptables-legacy -w -t nat -D KUBE-MARK-MASQ -j RETURN");
+		cli += now() - t0;
+	}
+	printf("floor_libiptc_seconds %.4f\n", lib / rounds);
+	printf("floor_iptables_seconds %.4f\n", cli / rounds);
 }
 
 /* The kernel's floor for any nftables change that adds a jump: one batch
@@ -287,6 +429,12 @@ int main(int argc, char **argv)
 	int n = atoi(argv[argc - 1]);
 	const struct proxy_backend *b =
 		!strcmp(mode, "nftables") ? &proxy_backend_nftables : &proxy_backend_iptables;
+	/* as kube-proxy in iptables mode runs */
+	if (b == &proxy_backend_iptables) {
+		proxy_malloc_hugepages(argv);
+		/* the iptables binaries timed as anchors run as they would without us */
+		unsetenv("GLIBC_TUNABLES");
+	}
 	if (unshare(CLONE_NEWNET) < 0) {
 		perror("unshare");
 		return 1;
@@ -318,32 +466,35 @@ int main(int argc, char **argv)
 	void *st = b->create();
 	double full = sync_once(b, st, &ps, &cfg, NULL);
 	printf("full_sync_seconds %.4f\n", full);
+	idle();
 	printf("rss_after_full_kb %ld\n", rss_kb());
+	long rss_end = -1;
+	const char *re = getenv("PROXY_BENCH_ROUNDS");
+	int rounds = re && atoi(re) > 0 ? atoi(re) : 5;
 	if (!strcmp(what, "sync")) {
 		/* the periodic full resync: the same objects over the table in place */
 		printf("full_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
 	}
 	if (!strcmp(what, "change")) {
-		/* one slice of a service in the middle changes one endpoint */
+		/* one slice of a service in the middle changes one endpoint: first
+		 * after idle (the memory of earlier syncs returned to the system),
+		 * then back to back as under churn */
+		printf("change_after_idle_seconds %.4f\n", change_once(b, st, &ps, &cfg, n, 1));
 		double sum = 0;
-		int rounds = getenv("PROXY_BENCH_ROUNDS") ? atoi(getenv("PROXY_BENCH_ROUNDS")) : 5;
 		struct rusage r0, r1;
 		getrusage(RUSAGE_SELF, &r0);
-		for (int r = 1; r <= rounds; r++) {
-			json_t *sl = slice(n / 2, n, r);
-			proxy_state_set_slice(&ps, sl, false);
-			json_decref(sl);
-			json_t *changed = json_incref(ps.changed);
-			json_decref(ps.changed);
-			ps.changed = json_object();
-			sum += sync_once(b, st, &ps, &cfg, changed);
-			json_decref(changed);
-		}
+		for (int r = 1; r <= rounds; r++)
+			sum += change_once(b, st, &ps, &cfg, n, 1 + r);
 		getrusage(RUSAGE_SELF, &r1);
+		idle();
 		printf("change_sync_seconds %.4f\n", sum / rounds);
 		/* where it goes: this process's own work vs the kernel's (netlink) */
 		printf("change_user_seconds %.4f\n", tv_diff(&r0.ru_utime, &r1.ru_utime) / rounds);
 		printf("change_sys_seconds %.4f\n", tv_diff(&r0.ru_stime, &r1.ru_stime) / rounds);
+		printf("change_page_faults %ld\n", (r1.ru_minflt - r0.ru_minflt) / rounds);
+		rss_end = rss_kb();
+		if (b == &proxy_backend_iptables)
+			iptables_anchor(&ps, &cfg, n, rounds + 2, rounds);
 	} else if (!strcmp(what, "latency")) {
 		char ip[32];
 		snprintf(ip, sizeof(ip), "10.96.%d.%d", (n - 1) / 250, (n - 1) % 250 + 1);
@@ -357,7 +508,8 @@ int main(int argc, char **argv)
 		printf("restore_seconds %.4f\n", now() - t0);
 		unlink("/tmp/proxy-bench.rules");
 	}
-	printf("rss_end_kb %ld\n", rss_kb());
+	/* after our own syncs, before any anchor runs */
+	printf("rss_end_kb %ld\n", rss_end >= 0 ? rss_end : rss_kb());
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("max_rss_kb %ld\n", ru.ru_maxrss);
@@ -365,7 +517,7 @@ int main(int argc, char **argv)
 		printf("floor_seconds %.4f\n", nft_floor());
 		/* one more endpoint change, as upstream would write it */
 		struct proxy_model *before = proxy_model_build(&ps, &cfg);
-		json_t *sl = slice(n / 2, n, 6);
+		json_t *sl = slice(n / 2, n, rounds + 2); /* after the change rounds' */
 		proxy_state_set_slice(&ps, sl, false);
 		json_decref(sl);
 		struct proxy_model *after = proxy_model_build(&ps, &cfg);

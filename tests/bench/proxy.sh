@@ -3,7 +3,11 @@
 # 5,000 / 10,000 ClusterIP services of 5 endpoints each,
 #  (a) first full sync, and its ratio to iptables-legacy-restore of the very
 #      same ruleset (dumped with iptables-legacy-save, flushed, restored);
-#  (b) one EndpointSlice change -> rules written, at 10,000 services;
+#  (b) one EndpointSlice change -> rules written, at 10,000 services (back to
+#      back, as under churn, and the first one after idle); for
+#      iptables also upstream's way for the same change (the partial sync's
+#      text through iptables-legacy-restore --noflush) and the kernel floor
+#      (any one-rule change replaces the whole nat table);
 #  (c) first-packet (TCP connect) latency to the last service, 100 vs 10,000;
 #  (d) peak RSS of the process holding 10,000 services and syncing them, and
 #      its RSS once the syncs are done.
@@ -39,9 +43,21 @@ for mode in iptables nftables; do
 	printf '(b) %s %d services: one EndpointSlice change -> rules written %.1f ms (target %s)\n' \
 		"$mode" "$N" "$(echo "$(val "$out" change_sync_seconds) * 1000" | bc -l)" \
 		"$([ $mode = iptables ] && echo '<= 100 ms' || echo '<= 20 ms')"
-	printf '    kernel (netlink/sockopt) %.1f ms, user space %.1f ms of it\n' \
+	printf '    kernel (netlink/sockopt) %.1f ms, user space %.1f ms of it; %d page faults\n' \
 		"$(echo "$(val "$out" change_sys_seconds) * 1000" | bc -l)" \
-		"$(echo "$(val "$out" change_user_seconds) * 1000" | bc -l)"
+		"$(echo "$(val "$out" change_user_seconds) * 1000" | bc -l)" "$(val "$out" change_page_faults)"
+	printf '    first change after idle (freed memory returned to the system) %.1f ms\n' \
+		"$(echo "$(val "$out" change_after_idle_seconds) * 1000" | bc -l)"
+	if [ "$mode" = iptables ]; then
+		ours=$(val "$out" change_sync_seconds)
+		anc=$(val "$out" anchor_restore_seconds)
+		printf '    anchor (upstream): iptables-legacy-restore -w --noflush of the partial-sync text (%d lines) %.1f ms; ours/anchor %.2f\n' \
+			"$(val "$out" anchor_restore_lines)" "$(echo "$anc * 1000" | bc -l)" "$(echo "$ours / $anc" | bc -l)"
+		fl=$(val "$out" floor_libiptc_seconds)
+		printf '    kernel floor: one-rule change of the same nat table via libiptc %.1f ms, via iptables-legacy -w %.1f ms%s\n' \
+			"$(echo "$fl * 1000" | bc -l)" "$(echo "$(val "$out" floor_iptables_seconds) * 1000" | bc -l)" \
+			"$([ "$(echo "$fl > 0.1" | bc -l)" = 1 ] && echo ' (the whole-table replace alone exceeds 100 ms)')"
+	fi
 	if [ "$mode" = nftables ]; then
 		fl=$(val "$out" floor_seconds)
 		up=$(val "$out" upstream_change_seconds)
