@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <malloc.h>
 #include <microhttpd.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -494,10 +493,6 @@ static void opts_free(struct flag *flags)
 
 int main(int argc, char **argv)
 {
-	/* glibc raises its trim threshold (up to 64 MB) after large blocks are
-	 * freed, as every sync does; then freed pages at the top of the informer
-	 * threads' arenas would stay resident. A fixed threshold gives them back. */
-	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	struct proxy p = {0};
 	struct opts *o = &p.o;
 	o->mode = "iptables";

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,6 +151,16 @@ void proxy_sync_stop(struct proxy_sync *s)
  * for good keeps the peak resident. So they are returned once the runner has
  * been idle for a while: under churn syncs reuse them, a quiet proxy does not
  * hold them. */
+/* Transparent huge pages (see proxy_malloc_hugepages) help syncs only. While
+ * idle they are turned off for the process: else khugepaged fills the pages
+ * the idle trim returned back into whole huge pages, and the resting size
+ * creeps up towards the peak (26 MB -> 72 MB within 100 s at 10,000
+ * services). */
+static void huge_pages(bool on)
+{
+	prctl(PR_SET_THP_DISABLE, on ? 0 : 1, 0, 0, 0);
+}
+
 static int64_t trim_idle_ms(const struct proxy_sync *s)
 {
 	return s->min_period_ms * 2 > 2000 ? s->min_period_ms * 2 : 2000;
@@ -173,6 +184,7 @@ static void wait_until(struct proxy_sync *s, int64_t deadline_ms)
 static void sync_once(struct proxy_sync *s, bool full)
 {
 	long long t0 = time_mono_ns();
+	huge_pages(true);
 	json_t *changed = NULL;
 	/* the model follows every change, whether this sync is full or not */
 	if (s->model) {
@@ -277,6 +289,7 @@ void proxy_sync_run(struct proxy_sync *s)
 	while (!atomic_load(&s->stop)) {
 		if (s->trim_at_ms && proxy_now_ms() >= s->trim_at_ms) {
 			s->trim_at_ms = 0;
+			huge_pages(false);
 			pthread_mutex_unlock(&s->mu);
 			malloc_trim(0);
 			pthread_mutex_lock(&s->mu);
