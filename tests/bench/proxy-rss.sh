@@ -5,12 +5,13 @@
 # iptables and nftables mode. Each mode runs in a fresh network namespace
 # (API server on a random port of its loopback, data loaded once and reused);
 # after the first full sync and PROXY_RSS_SYNCS (default 2) periodic syncs
-# more, VmRSS (steady state) and VmHWM (peak, during the first sync) of the
-# daemon are read from /proc/<pid>/status. Target: RSS <= 30 MB.
+# more, and the idle time after which the daemon returns freed memory, VmRSS
+# (steady state) and VmHWM (peak, during the syncs) of the daemon are read
+# from /proc/<pid>/status. Target: RSS <= 30 MB.
 #
 #   PROXY_RSS_MODES="iptables nftables"  modes to measure
 #   PROXY_RSS_WAIT=900                   seconds allowed for the first full sync
-#   PROXY_RSS_PERIOD=10                  --iptables-sync-period, seconds
+#   PROXY_RSS_PERIOD=15                  --iptables-sync-period, seconds
 set -eu
 cd "${MK_ROOT:-$(dirname "$0")/../..}"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 0; }
@@ -19,7 +20,7 @@ make -s "$MK_BIN/kube-apiserver" "$MK_BIN/kube-proxy" >/dev/null
 N=${PROXY_RSS_SIZE:-10000}
 MODES=${PROXY_RSS_MODES:-iptables nftables}
 WAIT=${PROXY_RSS_WAIT:-900}
-PERIOD=${PROXY_RSS_PERIOD:-10}
+PERIOD=${PROXY_RSS_PERIOD:-15}
 SYNCS=${PROXY_RSS_SYNCS:-2}
 TARGET_MB=30
 
@@ -129,7 +130,8 @@ measure() {
 		sleep 0.5
 		syncs=$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)
 	done
-	sleep 1
+	# the daemon gives freed memory back after 2 s without a sync
+	sleep 4
 	local rss hwm anon file
 	rss=$(status_kb VmRSS)
 	hwm=$(status_kb VmHWM)
