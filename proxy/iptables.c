@@ -567,7 +567,8 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 		iptc_free(nat);
 		return mk_err_set(err, MK_EIO, "reading table filter: %s", iptc_strerror(errno));
 	}
-	/* existing chains for stale-chain detection */
+	/* existing chains for stale-chain detection: names in nat's cache, valid
+	 * until the rendering is done (no chain is deleted before) */
 	size_t n = 0, cap = 256;
 	char **existing = xmalloc(cap * sizeof(*existing));
 	for (const char *c = iptc_first_chain(nat); c; c = iptc_next_chain(nat)) {
@@ -575,11 +576,12 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 			continue;
 		if (n == cap)
 			existing = xrealloc(existing, (cap *= 2) * sizeof(*existing));
-		existing[n++] = xstrdup(c);
+		existing[n++] = (char *)c;
 	}
 	struct iptr_opts opts = {.changed = changed, .existing_nat = existing, .n_existing_nat = n};
 	struct iptr_ruleset rs;
 	iptr_render(m, cfg, &opts, &rs);
+	free(existing);
 	bool full = changed == NULL;
 	int rc = apply_table(flt, &rs.filter, full, err);
 	if (rc == 0)
@@ -601,9 +603,6 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 		};
 	}
 	iptr_ruleset_free(&rs);
-	for (size_t i = 0; i < n; i++)
-		free(existing[i]);
-	free(existing);
 	iptc_free(flt);
 	iptc_free(nat);
 	return rc;
