@@ -31,6 +31,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "strmap.h"
 #include "nftables.h"
 #include "nftrules.h"
 #include "xalloc.h"
@@ -55,11 +56,11 @@ struct nft_backend {
 	bool initialized;            /* a full sync succeeded */
 	/* "ns/name" -> what the service has in the kernel, as last written, in
 	 * one string: the hash of its rendered objects (REC_HASH hex digits),
-	 * then NUL-terminated entries "c<chain>", "s<set>" and, for map
-	 * elements, "<map index digit><key>" followed by "<value>". Partial
-	 * syncs touch only the objects of changed services; one string per
-	 * service keeps 10,000 services in a few MB. */
-	json_t *records;
+	 * then entries each ended by REC_SEP: "c<chain>", "s<set>" and, for map
+	 * elements, "<map index digit><key>" followed by the hash of its value.
+	 * Partial syncs touch only the objects of changed services; one string
+	 * per service keeps 10,000 services in a few MB. */
+	struct strmap records;
 	uint64_t fixed_hash;         /* of the fixed part's inputs, as last written */
 	/* the ruleset generation our last batch produced; 0 when another writer
 	 * may have committed since (then the kernel is not what we recorded) */
@@ -942,6 +943,7 @@ static uint64_t fnv(uint64_t h, const char *str)
 #define FNV_SEED 0xcbf29ce484222325ull
 
 #define REC_HASH 16
+#define REC_SEP '\x1f' /* in no name, key or hash */
 
 struct rec_acc {
 	uint64_t hash;
@@ -967,11 +969,18 @@ static struct rec_acc *rec_for(json_t *index, struct rec_acc **acc, size_t *n, s
 static void rec_entry(struct rec_acc *r, char kind, const char *name)
 {
 	buf_append_char(&r->text, kind);
-	buf_append(&r->text, name, strlen(name) + 1);
+	buf_append_str(&r->text, name);
+	buf_append_char(&r->text, REC_SEP);
 }
 
-/* The record (see struct nft_backend) of every service in rs. */
-static json_t *records_of(const struct nftr_ruleset *rs)
+/* What a record keeps of an element's value. */
+static void value_hash(const char *val, char out[REC_HASH + 1])
+{
+	snprintf(out, REC_HASH + 1, "%016llx", (unsigned long long)fnv(FNV_SEED, val));
+}
+
+/* Sets the record (see struct nft_backend) of every service in rs in out. */
+static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 {
 	json_t *index = json_object();
 	struct rec_acc *acc = NULL;
@@ -1004,33 +1013,55 @@ static json_t *records_of(const struct nftr_ruleset *rs)
 			if (!e->service)
 				continue;
 			struct rec_acc *r = rec_for(index, &acc, &n, &cap, e->service);
-			char *val = elem_value(e);
+			char *val = elem_value(e), vh[REC_HASH + 1];
+			value_hash(val, vh);
 			rec_entry(r, (char)('0' + mi), e->key);
-			buf_append(&r->text, val, strlen(val) + 1);
+			buf_append_str(&r->text, vh);
+			buf_append_char(&r->text, REC_SEP);
 			r->hash = fnv(fnv(fnv(r->hash, nftr_maps[mi].name), e->key), val);
 			free(val);
 		}
-	json_t *out = json_object();
 	const char *svc;
 	json_t *v;
 	json_object_foreach(index, svc, v) {
 		struct rec_acc *r = &acc[json_integer_value(v)];
 		struct buf t = BUF_INIT;
-		buf_printf(&t, "%016llx", (unsigned long long)r->hash);
-		buf_append(&t, r->text.data ? r->text.data : "", r->text.len);
-		json_object_set_new(out, svc, json_stringn_nocheck(t.data, t.len));
+		buf_printf(&t, "%016llx%s", (unsigned long long)r->hash, buf_str(&r->text));
+		strmap_set(out, svc, buf_str(&t));
 		buf_free(&t);
 		buf_free(&r->text);
 	}
 	free(acc);
 	json_decref(index);
-	return out;
+}
+
+/* The next entry of a record at *p (start after the hash): its kind, its
+ * name (name_len bytes) and, for elements, the hash of its value. False at
+ * the end. */
+static bool rec_next(const char **p, char *kind, const char **name, size_t *name_len,
+		     const char **val)
+{
+	const char *s = *p;
+	if (!*s)
+		return false;
+	*kind = *s;
+	*name = s + 1;
+	const char *end = strchr(s, REC_SEP);
+	*name_len = (size_t)(end - *name);
+	*val = NULL;
+	s = end + 1;
+	if (*kind >= '0' && *kind <= '9') {
+		*val = s;
+		s = strchr(s, REC_SEP) + 1;
+	}
+	*p = s;
+	return true;
 }
 
 /* Do two records carry the same hash? */
-static bool same_hash(const json_t *a, const json_t *b)
+static bool same_hash(const char *a, const char *b)
 {
-	return a && b && !strncmp(json_string_value(a), json_string_value(b), REC_HASH);
+	return a && b && !strncmp(a, b, REC_HASH);
 }
 
 /* Hash of what the fixed chains and the node-IP elements are made from. */
@@ -1124,7 +1155,6 @@ static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **e
 struct nft_backend *nft_backend_new(void)
 {
 	struct nft_backend *b = xcalloc(1, sizeof(*b));
-	b->records = json_object();
 	return b;
 }
 
@@ -1132,7 +1162,7 @@ void nft_backend_free(struct nft_backend *b)
 {
 	if (!b)
 		return;
-	json_decref(b->records);
+	strmap_free(&b->records);
 	free(b);
 }
 
@@ -1241,20 +1271,16 @@ static json_t *old_objects(const struct nft_backend *b, const json_t *changed)
 	json_t *old = json_object(), *v;
 	const char *svc;
 	json_object_foreach((json_t *)changed, svc, v) {
-		json_t *rec = json_object_get(b->records, svc);
-		if (!rec)
+		const char *p = strmap_get(&b->records, svc);
+		if (!p)
 			continue;
-		const char *p = json_string_value(rec), *end = p + json_string_length(rec);
-		char tmp[512];
-		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
-			const char *name = p;
-			const char *val = "";
-			if (*p >= '0' && *p <= '9') {
-				p += strlen(p) + 1;
-				val = p;
-			}
-			snprintf(tmp, sizeof(tmp), "%s", name);
-			json_object_set_new(old, tmp, json_string_nocheck(val));
+		char kind, tmp[512];
+		const char *name, *val;
+		size_t len;
+		for (p += REC_HASH; rec_next(&p, &kind, &name, &len, &val);) {
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)len + 1, name - 1);
+			json_object_set_new(old, tmp, val ? json_stringn_nocheck(val, REC_HASH)
+							  : json_string_nocheck(""));
 		}
 	}
 	return old;
@@ -1311,10 +1337,11 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
 		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
-			char *val = elem_value(e);
+			char *val = elem_value(e), vh[REC_HASH + 1];
+			value_hash(val, vh);
 			snprintf(tmp, sizeof(tmp), "%c%s", '0' + mi, e->key);
 			json_t *was = json_object_get(old, tmp);
-			add[i] = !was || strcmp(json_string_value(was), val);
+			add[i] = !was || strcmp(json_string_value(was), vh);
 			if (was && add[i]) {
 				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
 				if (++n == ELEMS_PER_MSG)
@@ -1374,11 +1401,9 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		*n_msgs = bt.n_msgs;
 	if (rc == 0) {
 		/* what is written now: the changed services' records replaced */
-		json_t *recs = records_of(&rs);
 		json_object_foreach((json_t *)changed, k, v)
-			json_object_del(b->records, k);
-		json_object_update(b->records, recs);
-		json_decref(recs);
+			strmap_del(&b->records, k);
+		records_of(&rs, &b->records);
 		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
 	} else {
 		/* the next sync must be full: the kernel's state is what it was */
@@ -1427,19 +1452,17 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 {
 	/* rendered a part at a time, twice (records, then commands), so the
 	 * whole ruleset is never in memory at once */
-	json_t *recs = json_object();
+	struct strmap recs = STRMAP_INIT;
 	size_t n_parts = 0;
 	struct nftr_ruleset part;
 	for (size_t at = 0; next_part(m, cfg, &at, &part); n_parts++) {
-		json_t *r = records_of(&part);
-		json_object_update(recs, r);
-		json_decref(r);
+		records_of(&part, &recs);
 		nftr_ruleset_free(&part);
 	}
 	nftr_ruleset_free(&part);
 	struct mnl_socket *nl = nl_open(err);
 	if (!nl) {
-		json_decref(recs);
+		strmap_free(&recs);
 		return -1;
 	}
 	uint64_t fixed = fixed_hash_of(cfg);
@@ -1448,15 +1471,17 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		/* nothing but us has committed since our last batch, so the kernel
 		 * holds what we recorded: rewrite only the services whose objects
 		 * differ from it */
-		json_t *diff = json_object(), *v;
-		const char *k;
-		json_object_foreach(recs, k, v)
-			if (!same_hash(v, json_object_get(b->records, k)))
+		json_t *diff = json_object();
+		const char *k, *v;
+		size_t it = 0;
+		while ((k = strmap_next(&recs, &it, &v)))
+			if (!same_hash(v, strmap_get(&b->records, k)))
 				json_object_set_new(diff, k, json_true());
-		json_object_foreach(b->records, k, v)
-			if (!json_object_get(recs, k))
+		it = 0;
+		while ((k = strmap_next(&b->records, &it, &v)))
+			if (!strmap_get(&recs, k))
 				json_object_set_new(diff, k, json_true());
-		json_decref(recs);
+		strmap_free(&recs);
 		mnl_socket_close(nl);
 		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
 		json_decref(diff);
@@ -1466,7 +1491,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
 	if (!old_sets) {
 		json_decref(old_chains);
-		json_decref(recs);
+		strmap_free(&recs);
 		mnl_socket_close(nl);
 		return -1;
 	}
@@ -1530,17 +1555,18 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 
 	/* stale per-service chains and affinity sets: what the kernel has and
 	 * no record names */
-	const char *k;
+	const char *k, *rec;
 	json_t *v;
-	json_object_foreach(recs, k, v) {
-		const char *p = json_string_value(v), *end = p + json_string_length(v);
-		for (p += REC_HASH; p < end; p += strlen(p) + 1) {
-			if (*p == 'c')
-				json_object_del(old_chains, p + 1);
-			else if (*p == 's')
-				json_object_del(old_sets, p + 1);
-			else
-				p += strlen(p) + 1; /* an element's value */
+	size_t it = 0;
+	while (strmap_next(&recs, &it, &rec)) {
+		char kind;
+		const char *name, *val;
+		size_t len;
+		for (rec += REC_HASH; rec_next(&rec, &kind, &name, &len, &val);) {
+			if (kind == 'c')
+				json_object_deln(old_chains, name, len);
+			else if (kind == 's')
+				json_object_deln(old_sets, name, len);
 		}
 	}
 	if (rc == 0) {
@@ -1566,12 +1592,12 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		*n_msgs = sent;
 	if (rc == 0) {
 		b->initialized = true;
-		json_decref(b->records);
+		strmap_free(&b->records);
 		b->records = recs;
 		b->fixed_hash = fixed;
 		b->genid = gen_after(gen0, get_genid(nl), n_batches);
 	} else {
-		json_decref(recs);
+		strmap_free(&recs);
 		/* the next sync must be full: the kernel's state is not known */
 		b->initialized = false;
 		b->genid = 0;
