@@ -16,7 +16,9 @@ set -eu
 cd "${MK_ROOT:-$(dirname "$0")/../..}"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root"; exit 0; }
 MK_BIN=${MK_BIN:-$PWD/bin}
-make -s "$MK_BIN/kube-apiserver" "$MK_BIN/kube-proxy" >/dev/null
+# the Makefile's targets are relative paths: an absolute one would be taken
+# as an up-to-date file and leave stale binaries in place
+make -s -j2 all >/dev/null
 N=${PROXY_RSS_SIZE:-10000}
 MODES=${PROXY_RSS_MODES:-iptables nftables}
 WAIT=${PROXY_RSS_WAIT:-900}
