@@ -35,6 +35,11 @@ void proxy_malloc_hugepages(char **argv)
 	free(v);
 }
 
+void proxy_malloc_fixed_mmap_threshold(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
 static double unix_now(void)
 {
 	struct timespec ts;

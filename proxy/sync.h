@@ -74,6 +74,13 @@ bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
  * the exec fails). Call before starting threads. */
 void proxy_malloc_hugepages(char **argv);
 
+/* Fixes malloc's mmap threshold at 1 MiB. glibc raises it (up to 32 MiB)
+ * each time a large mmapped block is freed, after which such blocks come from
+ * the heap and their pages stay resident between syncs, even after
+ * malloc_trim, for as long as a long-lived buffer grown into them lives:
+ * 42 MB at rest instead of 27 MB with 10,000 services in iptables mode. */
+void proxy_malloc_fixed_mmap_threshold(void);
+
 /* Monotonic milliseconds. */
 int64_t proxy_now_ms(void);
 
