@@ -25,6 +25,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "routes.h"
+#include "memory.h"
 #include "sync.h"
 #include "timefmt.h"
 #include "xalloc.h"

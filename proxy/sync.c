@@ -1,13 +1,11 @@
 /* Sync runner (see the header). */
 #include <errno.h>
 #include <malloc.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "conntrack.h"
+#include "memory.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -20,24 +18,6 @@ int64_t proxy_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void proxy_malloc_hugepages(char **argv)
-{
-	static const char tunable[] = "glibc.malloc.hugetlb";
-	const char *t = getenv("GLIBC_TUNABLES");
-	if (t && strstr(t, tunable))
-		return;
-	char *v = t && *t ? xasprintf("%s:%s=1", t, tunable) : xasprintf("%s=1", tunable);
-	if (setenv("GLIBC_TUNABLES", v, 1) == 0)
-		execv("/proc/self/exe", argv);
-	/* still here: run with small pages, and do not try again */
-	free(v);
-}
-
-void proxy_malloc_fixed_mmap_threshold(void)
-{
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 static double unix_now(void)
@@ -156,16 +136,6 @@ void proxy_sync_stop(struct proxy_sync *s)
  * for good keeps the peak resident. So they are returned once the runner has
  * been idle for a while: under churn syncs reuse them, a quiet proxy does not
  * hold them. */
-/* Transparent huge pages (see proxy_malloc_hugepages) help syncs only. While
- * idle they are turned off for the process: else khugepaged fills the pages
- * the idle trim returned back into whole huge pages, and the resting size
- * creeps up towards the peak (26 MB -> 72 MB within 100 s at 10,000
- * services). */
-static void huge_pages(bool on)
-{
-	prctl(PR_SET_THP_DISABLE, on ? 0 : 1, 0, 0, 0);
-}
-
 static int64_t trim_idle_ms(const struct proxy_sync *s)
 {
 	return s->min_period_ms * 2 > 2000 ? s->min_period_ms * 2 : 2000;
@@ -189,7 +159,7 @@ static void wait_until(struct proxy_sync *s, int64_t deadline_ms)
 static void sync_once(struct proxy_sync *s, bool full)
 {
 	long long t0 = time_mono_ns();
-	huge_pages(true);
+	proxy_malloc_huge_pages(true);
 	json_t *changed = NULL;
 	/* the model follows every change, whether this sync is full or not */
 	if (s->model) {
@@ -294,7 +264,7 @@ void proxy_sync_run(struct proxy_sync *s)
 	while (!atomic_load(&s->stop)) {
 		if (s->trim_at_ms && proxy_now_ms() >= s->trim_at_ms) {
 			s->trim_at_ms = 0;
-			huge_pages(false);
+			proxy_malloc_huge_pages(false);
 			pthread_mutex_unlock(&s->mu);
 			malloc_trim(0);
 			pthread_mutex_lock(&s->mu);

@@ -66,21 +66,6 @@ void proxy_sync_stop(struct proxy_sync *s);
  * *last_ok_unix receives the last successful sync (0 if none). */
 bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
 
-/* Large iptables syncs allocate and touch hundreds of MB of short-lived
- * buffers (libiptc's copies of the table); with 4 KiB pages that is tens of
- * thousands of page faults per sync. glibc's malloc asks for transparent huge
- * pages only with its glibc.malloc.hugetlb=1 tunable, read at process start:
- * this re-executes the program once with it set (returns if it already is or
- * the exec fails). Call before starting threads. */
-void proxy_malloc_hugepages(char **argv);
-
-/* Fixes malloc's mmap threshold at 1 MiB. glibc raises it (up to 32 MiB)
- * each time a large mmapped block is freed, after which such blocks come from
- * the heap and their pages stay resident between syncs, even after
- * malloc_trim, for as long as a long-lived buffer grown into them lives:
- * 42 MB at rest instead of 27 MB with 10,000 services in iptables mode. */
-void proxy_malloc_fixed_mmap_threshold(void);
-
 /* Monotonic milliseconds. */
 int64_t proxy_now_ms(void);
 
