@@ -27,6 +27,7 @@
 #include <libiptc/libiptc.h>
 
 #include "proxy/backend.h"
+#include "proxy/memory.h"
 #include "proxy/iptrules.h"
 #include "proxy/model.h"
 #include "proxy/sync.h"
@@ -38,6 +39,8 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -383,6 +386,147 @@ static double nft_floor(void)
 	return t;
 }
 
+/* Sends the batch in bt and reads acks until the kernel has answered every
+ * message flagged NLM_F_ACK (n_acks of them). */
+static void nft_send_wait(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, int n_acks)
+{
+	char buf[16384];
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0) {
+		perror("sendto");
+		exit(1);
+	}
+	for (int acks = 0; acks < n_acks;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)n);
+		     m = mnl_nlmsg_next(m, (int *)&n)) {
+			if (m->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+			if (e->error) {
+				fprintf(stderr, "nftables: %s\n", strerror(-e->error));
+				exit(1);
+			}
+			acks++;
+		}
+	}
+}
+
+/* The kernel's own cost of n anonymous verdict maps - one per service in the
+ * mandated layout (`numgen random mod 5 vmap { ... }`) - in a table of their
+ * own, sent in batches of 500 like our phased full sync: every new set makes
+ * the kernel walk all sets of the table, so this grows with n squared. */
+static double nft_vmap_floor(int n)
+{
+	enum { PER_BATCH = 500 };
+	size_t size = 600 * PER_BATCH + 4096;
+	char *out = xmalloc(size);
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		perror("netlink");
+		exit(1);
+	}
+	/* a whole batch goes out in one send, and its acks (without copies of
+	 * the requests) all fit in the receive buffer */
+	int sndbuf = (int)size, rcvbuf = 4 << 20, one = 1;
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	uint32_t seq = (uint32_t)time(NULL);
+	double total = 0;
+	for (int done = 0; done < n || done == 0;) {
+		struct mnl_nlmsg_batch *bt = mnl_nlmsg_batch_start(out, size);
+		int acks = 0;
+		nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
+		mnl_nlmsg_batch_next(bt);
+		if (done == 0) {
+			struct nftnl_table *t = nftnl_table_alloc();
+			nftnl_table_set_str(t, NFTNL_TABLE_NAME, "bench-vmaps");
+			struct nlmsghdr *h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt),
+								   NFT_MSG_NEWTABLE, NFPROTO_IPV4,
+								   NLM_F_CREATE | NLM_F_ACK, seq++);
+			nftnl_table_nlmsg_build_payload(h, t);
+			nftnl_table_free(t);
+			mnl_nlmsg_batch_next(bt);
+			acks++;
+			for (int i = 0; i < 2; i++) {
+				struct nftnl_chain *c = nftnl_chain_alloc();
+				nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "bench-vmaps");
+				nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, i ? "target" : "services");
+				h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWCHAIN,
+							  NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, seq++);
+				nftnl_chain_nlmsg_build_payload(h, c);
+				nftnl_chain_free(c);
+				mnl_nlmsg_batch_next(bt);
+				acks++;
+			}
+		}
+		for (int k = 0; k < PER_BATCH && done < n; k++, done++) {
+			char name[32];
+			snprintf(name, sizeof(name), "__map%d", done);
+			struct nftnl_set *s = nftnl_set_alloc();
+			nftnl_set_set_str(s, NFTNL_SET_TABLE, "bench-vmaps");
+			nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+			nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+			nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
+			nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 0);
+			nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+			nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)done + 1);
+			struct nlmsghdr *h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWSET,
+								   NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, seq++);
+			nftnl_set_nlmsg_build_payload(h, s);
+			mnl_nlmsg_batch_next(bt);
+			for (uint32_t e = 0; e < EPS; e++) {
+				struct nftnl_set_elem *se = nftnl_set_elem_alloc();
+				nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &e, 4);
+				nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+				nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, "target");
+				nftnl_set_elem_add(s, se);
+			}
+			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWSETELEM,
+						  NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, seq++);
+			nftnl_set_elems_nlmsg_build_payload(h, s);
+			nftnl_set_free(s);
+			mnl_nlmsg_batch_next(bt);
+			struct nftnl_rule *r = nftnl_rule_alloc();
+			nftnl_rule_set_str(r, NFTNL_RULE_TABLE, "bench-vmaps");
+			nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "services");
+			struct nftnl_expr *x = nftnl_expr_alloc("numgen");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_DREG, NFT_REG_1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_MODULUS, EPS);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+			nftnl_rule_add_expr(r, x);
+			x = nftnl_expr_alloc("lookup");
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+			nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, name);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)done + 1);
+			nftnl_rule_add_expr(r, x);
+			h = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(bt), NFT_MSG_NEWRULE, NFPROTO_IPV4,
+						  NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
+			nftnl_rule_nlmsg_build_payload(h, r);
+			nftnl_rule_free(r);
+			mnl_nlmsg_batch_next(bt);
+			acks += 3;
+		}
+		nftnl_batch_end(mnl_nlmsg_batch_current(bt), seq++);
+		mnl_nlmsg_batch_next(bt);
+		double t0 = now();
+		nft_send_wait(nl, bt, acks);
+		total += now() - t0;
+		mnl_nlmsg_batch_stop(bt);
+		if (n == 0)
+			break;
+	}
+	mnl_socket_close(nl);
+	free(out);
+	sh("nft delete table ip bench-vmaps");
+	return total;
+}
+
 /* Upstream's way for the same change: the transaction text knftables hands
  * to `nft -f` (add, flush and fill each of the service's chains, flush the
  * chains it no longer has), timed through the nft binary. */
@@ -479,6 +623,12 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "sync")) {
 		/* the periodic full resync: the same objects over the table in place */
 		printf("full_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+		if (b == &proxy_backend_nftables)
+			printf("vmap_floor_seconds %.4f\n", nft_vmap_floor(n));
+		/* a restarted daemon: no memory of what it wrote before */
+		b->destroy(st);
+		st = b->create();
+		printf("restart_sync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
 	}
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint: first
