@@ -549,6 +549,7 @@ int main(int argc, char **argv)
 	if (backend == &proxy_backend_iptables && !o->cleanup)
 		proxy_malloc_hugepages(argv);
 	proxy_malloc_fixed_mmap_threshold();
+	proxy_malloc_one_arena();
 
 	if (o->cleanup) {
 		int rc = 0;

@@ -26,6 +26,11 @@ void proxy_malloc_fixed_mmap_threshold(void)
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
+void proxy_malloc_one_arena(void)
+{
+	mallopt(M_ARENA_MAX, 2);
+}
+
 void proxy_malloc_huge_pages(bool on)
 {
 	prctl(PR_SET_THP_DISABLE, on ? 0 : 1, 0, 0, 0);

@@ -1428,7 +1428,7 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
  * atomically), then one batch that refills the maps, which is what switches
  * traffic over, and removes what is stale. Before that last batch new
  * service chains are unreachable, and changed ones are complete. */
-#define PHASE_CHAINS 3000
+#define PHASE_CHAINS 1500
 
 /* The next part of the model to render, from port *at: whole services, about
  * PHASE_CHAINS chains (or everything when the model is small). Returns false

@@ -229,7 +229,7 @@ static void test_big_full_kernel(void **state)
 	(void)state;
 	struct fixture fx;
 	fixture_load(&fx, "overall.json");
-	add_services(&fx, 560); /* ~3,400 service chains: two parts */
+	add_services(&fx, 560); /* ~3,400 service chains: three parts */
 	struct nft_backend *b = nft_backend_new();
 	size_t n_full = 0, n = 0;
 	sync_ok(b, &fx, NULL, &n_full);
