@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "version.h"
 #include "xalloc.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/server.h"
@@ -50,7 +51,8 @@ static const char usage[] =
 	"                                          (default \"10.96.0.0/12\")\n"
 	"      --service-node-port-range string    Port range reserved for services with NodePort\n"
 	"                                          visibility (default \"30000-32767\")\n"
-	"  -v, --v int                             number for the log level verbosity\n";
+	"  -v, --v int                             number for the log level verbosity\n"
+	"      --version                           print version information and quit\n";
 
 /* Flags taking a value: name -> where it goes. */
 struct flag {
@@ -75,6 +77,11 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		const char *arg = argv[i];
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!strcmp(arg, "--version") || !strcmp(arg, "--version=true") ||
+		    !strcmp(arg, "--version=raw")) {
+			fputs(MK_VERSION_LINE, stdout);
 			exit(0);
 		}
 		const char *name;

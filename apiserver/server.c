@@ -11,6 +11,7 @@
 #include "json.h"
 #include "log.h"
 #include "timefmt.h"
+#include "version.h"
 #include "xalloc.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/discovery.h"
@@ -105,8 +106,8 @@ void req_reply_text(struct api_request *rq, int code, const char *content_type, 
 
 static void serve_version(struct api_request *rq)
 {
-	json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", "1",
-			      "minor", "32", "gitVersion", "v1.32.0-mink8s", "gitCommit",
+	json_t *v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "major", MK_VERSION_MAJOR,
+			      "minor", MK_VERSION_MINOR, "gitVersion", MK_GIT_VERSION, "gitCommit",
 			      "0000000000000000000000000000000000000000", "gitTreeState", "clean",
 			      "buildDate", "2025-01-01T00:00:00Z", "goVersion", "go1.23.0",
 			      "compiler", "gc", "platform", "linux/amd64");

@@ -110,6 +110,14 @@ int flags_parse(struct flag *table, int argc, char **argv, struct mk_err **err)
 		const char *name = a + (a[1] == '-' ? 2 : 1);
 		const char *eq = strchr(name, '=');
 		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		if (len == 7 && !strncmp(name, "version", 7) && !find(table, name, len)) {
+			if (!eq || !strcmp(eq + 1, "true") || !strcmp(eq + 1, "raw"))
+				return FLAGS_VERSION;
+			if (!strcmp(eq + 1, "false"))
+				continue;
+			return mk_err_set(err, MK_EINVAL, "invalid argument \"%s\" for \"--version\"",
+					  eq + 1);
+		}
 		struct flag *f = find(table, name, len);
 		if (!f)
 			return mk_err_set(err, MK_EINVAL, "unknown flag: --%.*s", (int)len, name);
@@ -138,6 +146,7 @@ char *flags_usage(const char *prog, const char *summary, const struct flag *tabl
 		buf_printf(&b, "      --%s %s%*s%s\n", f->name, type_names[f->type],
 			   n < 40 ? 40 - n : 1, "", f->help ? f->help : "");
 	}
-	buf_printf(&b, "  -h, --help%33shelp for %s\n", "", prog);
+	buf_printf(&b, "  -h, --help%36shelp for %s\n", "", prog);
+	buf_printf(&b, "      --version %*sprint version information and quit\n", 40 - 8, "");
 	return buf_steal(&b);
 }

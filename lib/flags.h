@@ -26,9 +26,13 @@ struct flag {
 
 /* Parses argv[1..] into the table (ends with .name == NULL). Strings given on
  * the command line replace the target with a new string the caller frees (the
- * table's .seen tells which). Returns 0; 1 when --help/-h was given; -1 with
+ * table's .seen tells which). Returns 0; 1 when --help/-h was given;
+ * FLAGS_VERSION for --version (also --version=true or =raw; the caller prints
+ * MK_VERSION_LINE and exits 0, as upstream's binaries do); -1 with
  * MK_EINVAL ("unknown flag: --x", "invalid argument \"abc\" for \"--port\"")
  * otherwise. Positional arguments are refused. */
+#define FLAGS_VERSION 2
+
 int flags_parse(struct flag *table, int argc, char **argv, struct mk_err **err);
 
 /* Go duration text to milliseconds; -1 with MK_EINVAL when malformed. */

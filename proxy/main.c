@@ -28,6 +28,7 @@
 #include "memory.h"
 #include "sync.h"
 #include "timefmt.h"
+#include "version.h"
 #include "xalloc.h"
 #include "yamldoc.h"
 
@@ -521,6 +522,10 @@ int main(int argc, char **argv)
 	};
 	struct mk_err *err = NULL;
 	int r = flags_parse(flags, argc, argv, &err);
+	if (r == FLAGS_VERSION) {
+		fputs(MK_VERSION_LINE, stdout);
+		return 0;
+	}
 	if (r == 1) {
 		char *u = flags_usage("kube-proxy", "The Kubernetes network proxy runs on each node.", flags);
 		fputs(u, stdout);

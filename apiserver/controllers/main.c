@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "log.h"
 #include "manager.h"
+#include "version.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
 	};
 	cleanup_err struct mk_err *err = NULL;
 	int rc = flags_parse(table, argc, argv, &err);
+	if (rc == FLAGS_VERSION) {
+		fputs(MK_VERSION_LINE, stdout);
+		return 0;
+	}
 	if (rc == 1) {
 		cleanup_free char *usage = flags_usage(
 			"kube-controller-manager",

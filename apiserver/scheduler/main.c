@@ -13,6 +13,7 @@
 #include "leaderelect.h"
 #include "log.h"
 #include "scheduler.h"
+#include "version.h"
 #include "xalloc.h"
 
 static volatile sig_atomic_t stopping;
@@ -72,6 +73,10 @@ int main(int argc, char **argv)
 	};
 	cleanup_err struct mk_err *err = NULL;
 	int rc = flags_parse(table, argc, argv, &err);
+	if (rc == FLAGS_VERSION) {
+		fputs(MK_VERSION_LINE, stdout);
+		return 0;
+	}
 	if (rc == 1) {
 		cleanup_free char *usage = flags_usage(
 			"kube-scheduler",

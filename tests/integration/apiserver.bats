@@ -42,6 +42,22 @@ assert isinstance(d["items"], list)'
 	[[ "$output" != *"WARNING"* ]]
 }
 
+@test "every component's --version prints the version the API server reports" {
+	server=$(curl -s "$MK_API_URL/version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["gitVersion"])')
+	[ "$server" = "v1.32.0-mink8s" ]
+	for b in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+		run "$MK_BIN/$b" --version
+		[ "$status" -eq 0 ]
+		[ "$output" = "Kubernetes $server" ]
+		run "$MK_BIN/$b" --help
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"--version"*"print version information and quit"* ]]
+	done
+	run "$MK_BIN/kube-proxy" --version=nope
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'invalid argument "nope" for "--version"'* ]]
+}
+
 @test "/version, unknown paths and /openapi/v2" {
 	run curl -s "$MK_API_URL/version"
 	[[ "$output" == *'"major":"1","minor":"32"'* ]]

@@ -63,6 +63,39 @@ static void test_errors(void **state)
 	assert_string_equal(mk_err_msg(e3), "flag needs an argument: --port");
 }
 
+/* --version as upstream: true, raw and bare ask for it, false does not; the
+ * usage lists it with its help aligned like every other flag's */
+static void test_version(void **state)
+{
+	(void)state;
+	int64_t v = 0;
+	struct flag table[] = {{.name = "v", .type = FLAG_INT, .target = &v}, {0}};
+	char *bare[] = {"x", "-v=2", "--version"};
+	assert_int_equal(flags_parse(table, 3, bare, NULL), FLAGS_VERSION);
+	char *raw[] = {"x", "--version=raw"};
+	assert_int_equal(flags_parse(table, 2, raw, NULL), FLAGS_VERSION);
+	char *off[] = {"x", "--version=false", "--v", "3"};
+	assert_int_equal(flags_parse(table, 4, off, NULL), 0);
+	assert_int_equal(v, 3);
+	cleanup_err struct mk_err *err = NULL;
+	char *bad[] = {"x", "--version=1.2"};
+	assert_int_equal(flags_parse(table, 2, bad, &err), -1);
+	assert_string_equal(mk_err_msg(err), "invalid argument \"1.2\" for \"--version\"");
+	cleanup_free char *u = flags_usage("x", "summary", table);
+	const char *h = strstr(u, "help for x"), *ver = strstr(u, "print version");
+	const char *line;
+	assert_non_null(h);
+	assert_non_null(ver);
+	/* same column: offset from the start of each line */
+	for (line = h; line > u && line[-1] != '\n'; line--)
+		;
+	size_t col_help = (size_t)(h - line);
+	for (line = ver; line > u && line[-1] != '\n'; line--)
+		;
+	assert_int_equal(col_help, (size_t)(ver - line));
+	assert_int_equal(col_help, 48);
+}
+
 static void test_durations(void **state)
 {
 	(void)state;
@@ -86,6 +119,7 @@ int main(void)
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
