@@ -79,3 +79,7 @@ canary_everywhere() {
 @test "iptables: a second node gets the route to the first node's podCIDR" {
 	test_routes
 }
+
+@test "iptables: health check node port of an eTP Local load balancer follows local endpoints" {
+	test_hc_node_port
+}
