@@ -26,6 +26,7 @@
 #include "model.h"
 #include "routes.h"
 #include "memory.h"
+#include "svchealth.h"
 #include "sync.h"
 #include "timefmt.h"
 #include "version.h"
@@ -55,6 +56,7 @@ struct proxy {
 	struct client *client;
 	struct informer *svc_inf, *slice_inf, *node_inf;
 	struct MHD_Daemon *healthz, *metrics;
+	struct svchealth *svc_health; /* health check node ports */
 	atomic_bool stop;
 };
 
@@ -190,6 +192,19 @@ static bool cidr_contains(const char *cidr, struct in_addr a)
 		return false;
 	uint32_t mask = bits ? htonl(~0u << (32 - bits)) : 0;
 	return (net.s_addr & mask) == (a.s_addr & mask);
+}
+
+/* Whether --nodeport-addresses admits every IPv4 address (empty or a /0). */
+static bool nodeport_all(const struct proxy *p)
+{
+	if (p->n_np_cidrs == 0)
+		return true;
+	for (size_t i = 0; i < p->n_np_cidrs; i++) {
+		const char *slash = strchr(p->np_cidrs[i], '/');
+		if (slash && !strcmp(slash, "/0") && !strchr(p->np_cidrs[i], ':'))
+			return true;
+	}
+	return false;
 }
 
 /* Host addresses matching --nodeport-addresses, else the primary IP. */
@@ -396,6 +411,16 @@ static enum MHD_Result http_answer(void *cls, struct MHD_Connection *conn, const
 	enum MHD_Result ret = MHD_queue_response(conn, code, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static bool proxy_healthy(void *arg)
+{
+	return proxy_sync_healthy(&((struct proxy *)arg)->sync, NULL);
+}
+
+static void sync_health_ports(void *arg, const struct proxy_model *m)
+{
+	svchealth_sync(((struct proxy *)arg)->svc_health, m);
 }
 
 static struct MHD_Daemon *serve(struct proxy *p, const char *addr, const char *what)
@@ -630,6 +655,14 @@ int main(int argc, char **argv)
 	proxy_sync_init(&p.sync, backend, &p.cfg, o->min_sync_ms, o->sync_ms);
 	p.sync.compact = compact_caches;
 	p.sync.compact_arg = &p;
+	/* health check node ports listen where node ports are accepted */
+	static char *const any_ip[] = {"0.0.0.0"};
+	if (nodeport_all(&p))
+		p.svc_health = svchealth_new(any_ip, 1, proxy_healthy, &p);
+	else
+		p.svc_health = svchealth_new(p.node_ips, p.n_node_ips, proxy_healthy, &p);
+	p.sync.synced = sync_health_ports;
+	p.sync.synced_arg = &p;
 	pthread_t sig_th, synced_th;
 	pthread_create(&sig_th, NULL, signal_thread, &p);
 
@@ -665,6 +698,8 @@ int main(int argc, char **argv)
 		pthread_join(synced_th, NULL);
 	}
 	pthread_join(sig_th, NULL);
+	/* its threads ask the sync state for health */
+	svchealth_free(p.svc_health);
 	informer_free(p.node_inf);
 	informer_free(p.slice_inf);
 	informer_free(p.svc_inf);

@@ -204,6 +204,8 @@ static void sync_once(struct proxy_sync *s, bool full)
 		json_decref(s->udp_state);
 		s->udp_state = udp;
 		udp = NULL;
+		if (s->synced)
+			s->synced(s->synced_arg, m);
 	}
 	json_decref(udp);
 

@@ -42,6 +42,10 @@ struct proxy_sync {
 	 * tables on this thread (see proxy_state_compact) */
 	void (*compact)(void *arg);
 	void *compact_arg;
+	/* optional, called after each successful sync without mu, with the
+	 * model the rules were written from (only this thread changes it) */
+	void (*synced)(void *arg, const struct proxy_model *m);
+	void *synced_arg;
 	atomic_bool stop;
 };
 

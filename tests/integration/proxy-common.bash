@@ -139,8 +139,9 @@ YAML
 	[ -n "$CIP" ] && [ -n "$NODEPORT" ]
 }
 
-# set_endpoints N: the slice lists endpoints 1..N
+# set_endpoints N [NODE]: the slice lists endpoints 1..N, on NODE (node1)
 set_endpoints() {
+	local node=${2:-node1}
 	{
 		cat <<YAML
 apiVersion: discovery.k8s.io/v1
@@ -161,7 +162,7 @@ YAML
 		else
 			echo "endpoints:"
 			for i in $(seq 1 "$1"); do
-				printf -- '- addresses: ["10.244.1.1%d"]\n  conditions: {ready: true}\n  nodeName: node1\n' "$i"
+				printf -- '- addresses: ["10.244.1.1%d"]\n  conditions: {ready: true}\n  nodeName: %s\n' "$i" "$node"
 			done
 		fi
 	} >"$TMP/slice.yaml"
@@ -260,7 +261,15 @@ test_cleanup() {
 	wait_for answers
 	stop_proxy
 	innode "$MK_BIN/kube-proxy" --cleanup
-	! innode iptables-legacy-save | grep -q KUBE-
+	# every table, mangle (the canary's) included; a bare `! cmd` would not
+	# fail the test
+	local t
+	for t in filter nat mangle; do
+		if innode iptables-legacy-save -t "$t" | grep KUBE-; then
+			echo "KUBE-* chains left in $t"
+			return 1
+		fi
+	done
 	! innode nft list tables | grep -q kube-proxy
 	! innode curl -s --max-time 1 "http://$CIP/"
 }
@@ -352,4 +361,62 @@ test_routes() {
 	kill "$PROXY2_PID"
 	wait "$PROXY2_PID" || true
 	PROXY2_PID=
+}
+
+# hc_status_is CODE: the health check port on the node IP answers CODE; the
+# body lands in $TMP/hc.body, the headers in $TMP/hc.head
+hc_status_is() {
+	local code
+	code=$(innode curl -s --max-time 2 -D "$TMP/hc.head" -o "$TMP/hc.body" -w '%{http_code}' \
+		"http://192.168.77.2:$HC_PORT/any/path")
+	[ "$code" = "$1" ]
+}
+
+hc_refused() {
+	local rc=0
+	innode curl -s --max-time 2 "http://192.168.77.2:$HC_PORT/" >/dev/null || rc=$?
+	[ "$rc" = 7 ]
+}
+
+# hc_body N HEALTHY: upstream's answer for default/web
+hc_body() {
+	printf '{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "web"\n\t},\n\t"localEndpoints": %d,\n\t"serviceProxyHealthy": %s\n}' "$1" "$2"
+}
+
+test_hc_node_port() {
+	start_proxy
+	HC_PORT=$((30000 + RANDOM % 2700))
+	# the service's own node port set too, so that it cannot take HC_PORT
+	cat >"$TMP/lb.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: Local
+  healthCheckNodePort: $HC_PORT
+  ports:
+  - name: http
+    port: 80
+    targetPort: 80
+    protocol: TCP
+    nodePort: $((HC_PORT + 1))
+YAML
+	kc apply -f "$TMP/lb.yaml" >/dev/null
+	[ "$(kc get svc web -o jsonpath='{.spec.healthCheckNodePort}')" = "$HC_PORT" ]
+	set_endpoints 1
+	wait_for hc_status_is 200
+	diff <(hc_body 1 true) "$TMP/hc.body"
+	grep -qi '^content-type: application/json' "$TMP/hc.head"
+	grep -qi '^x-content-type-options: nosniff' "$TMP/hc.head"
+	# the endpoint now runs on another node: this one fails the check
+	set_endpoints 1 node2
+	wait_for hc_status_is 503
+	diff <(hc_body 0 true) "$TMP/hc.body"
+	kc delete svc web >/dev/null
+	wait_for hc_refused
+	grep -q "Opening healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
+	grep -q "Closing healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
 }

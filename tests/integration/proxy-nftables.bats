@@ -47,3 +47,7 @@ teardown() {
 @test "nftables: a second node gets the route to the first node's podCIDR" {
 	test_routes
 }
+
+@test "nftables: health check node port of an eTP Local load balancer follows local endpoints" {
+	test_hc_node_port
+}
