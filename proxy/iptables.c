@@ -27,6 +27,7 @@
 #include "cleanup.h"
 #include "iptables.h"
 #include "iptrules.h"
+#include "log.h"
 #include "xalloc.h"
 
 #define XTABLES_LOCK "/run/xtables.lock"
@@ -538,6 +539,38 @@ static int commit(struct xtc_handle *h, const char *table, struct mk_err **err)
 	return 0;
 }
 
+/* Creates the empty canary chain in h's table if it is missing; no rule ever
+ * jumps to it, so it only tells whether the table was flushed. */
+static int ensure_canary(struct xtc_handle *h, const char *table, bool *created,
+			 struct mk_err **err)
+{
+	/* libiptc reads a whole label */
+	static const xt_chainlabel canary = IPT_CANARY_CHAIN;
+	*created = false;
+	if (iptc_is_chain(canary, h))
+		return 0;
+	if (!iptc_create_chain(canary, h))
+		return mk_err_set(err, MK_EIO, "creating %s in table %s: %s", IPT_CANARY_CHAIN,
+				  table, iptc_strerror(errno));
+	*created = true;
+	return 0;
+}
+
+/* The mangle canary has a handle and commit of its own: we write nothing else
+ * in mangle, and reading it is cheap where nat may hold tens of MB. */
+static int ensure_mangle_canary(bool *created, struct mk_err **err)
+{
+	*created = false;
+	struct xtc_handle *h = iptc_init("mangle");
+	if (!h)
+		return mk_err_set(err, MK_EIO, "reading table mangle: %s", iptc_strerror(errno));
+	int rc = ensure_canary(h, "mangle", created, err);
+	if (rc == 0 && *created)
+		rc = commit(h, "mangle", err);
+	iptc_free(h);
+	return rc;
+}
+
 int ipt_backend_apply_table(const struct iptr_table *t, bool jumps, struct mk_err **err)
 {
 	cleanup_close int lock = xtables_lock(err);
@@ -586,14 +619,34 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 	int rc = apply_table(flt, &rs.filter, full, err);
 	if (rc == 0)
 		rc = apply_table(nat, &rs.nat, full, err);
+	/* the nat and filter canaries ride in this sync's commits; upstream makes
+	 * them outside its restore text, and so they are not in ours either */
+	bool made_filter = false, made_nat = false, made_mangle = false, mangle_ok = false;
+	if (rc == 0 && full)
+		rc = ensure_canary(flt, "filter", &made_filter, err);
+	if (rc == 0 && full)
+		rc = ensure_canary(nat, "nat", &made_nat, err);
 	/* filter first: its REJECTs never point at nat chains, and a failed nat
 	 * commit leaves the previous nat rules in force */
 	if (rc == 0)
 		rc = commit(flt, "filter", err);
 	if (rc == 0)
 		rc = commit(nat, "nat", err);
+	/* mangle last: its canary stands for rules that are in place. Not fatal,
+	 * as upstream: the rules are written, only flush detection is missing */
+	if (rc == 0 && full) {
+		struct mk_err *cerr = NULL;
+		mangle_ok = ensure_mangle_canary(&made_mangle, &cerr) == 0;
+		if (!mangle_ok) {
+			log_error("Could not set up iptables canary: %s", mk_err_msg(cerr));
+			mk_err_free(cerr);
+		}
+	}
 	if (rc == 0 && stats) {
 		*stats = (struct ipt_sync_stats){
+			.canaries_created = made_filter + made_nat + made_mangle,
+			.mangle_canary_created = made_mangle,
+			.mangle_canary_ok = mangle_ok,
 			.filter_rules = rs.filter.n_rules,
 			.nat_rules = rs.nat.n_rules + rs.nat.n_tail,
 			.nat_total = rs.nat.n_rules + rs.nat.n_tail + rs.n_skipped_nat,
@@ -677,30 +730,48 @@ int ipt_backend_cleanup(struct mk_err **err)
 	cleanup_close int lock = xtables_lock(err);
 	if (lock < 0)
 		return -1;
-	if (cleanup_table("filter", err) < 0 || cleanup_table("nat", err) < 0)
+	if (cleanup_table("filter", err) < 0 || cleanup_table("nat", err) < 0 ||
+	    cleanup_table("mangle", err) < 0)
 		return -1;
 	return 0;
 }
 
 /* ---- backend table ---- */
 
+struct ipt_state {
+	bool canary_made; /* a sync made the mangle canary or found it */
+};
+
 static void *ipt_create(void)
 {
-	return NULL;
+	return xcalloc(1, sizeof(struct ipt_state));
 }
 
 static void ipt_destroy(void *state)
 {
-	(void)state;
+	free(state);
 }
 
 static int ipt_sync(void *state, const struct proxy_model *m, const struct proxy_config *cfg,
 		    const json_t *changed, struct proxy_sync_result *res, struct mk_err **err)
 {
-	(void)state;
+	struct ipt_state *s = state;
 	struct ipt_sync_stats st;
 	if (ipt_backend_sync(m, cfg, changed, &st, err) < 0)
 		return -1;
+	/* full syncs (every sync period) look for the mangle canary: gone after
+	 * we had it means someone flushed iptables, and this full sync has just
+	 * rewritten every rule and canary. Upstream first waits for the nat and
+	 * filter canaries to go too, so as not to race a flush in progress; here
+	 * the next periodic full sync repairs that case, and nat is never read
+	 * only to look for its canary. */
+	if (changed == NULL) {
+		if (s->canary_made && st.mangle_canary_created)
+			log_v(2, "iptables mangle table was flushed (%s gone): rules and "
+				 "canaries recreated",
+			      IPT_CANARY_CHAIN);
+		s->canary_made |= st.mangle_canary_ok;
+	}
 	*res = (struct proxy_sync_result){
 		.rules_filter = st.filter_rules,
 		.rules_nat = st.nat_rules,

@@ -261,7 +261,15 @@ test_cleanup() {
 	wait_for answers
 	stop_proxy
 	innode "$MK_BIN/kube-proxy" --cleanup
-	! innode iptables-legacy-save | grep -q KUBE-
+	# every table, mangle (the canary's) included; a bare `! cmd` would not
+	# fail the test
+	local t
+	for t in filter nat mangle; do
+		if innode iptables-legacy-save -t "$t" | grep KUBE-; then
+			echo "KUBE-* chains left in $t"
+			return 1
+		fi
+	done
 	! innode nft list tables | grep -q kube-proxy
 	! innode curl -s --max-time 1 "http://$CIP/"
 }

@@ -35,6 +35,35 @@ teardown() {
 	test_affinity
 }
 
+# the empty flush-detector chain of upstream, in each table
+canary_everywhere() {
+	local t
+	for t in mangle nat filter; do
+		innode iptables-legacy -w -t "$t" -n -L KUBE-PROXY-CANARY >/dev/null || return 1
+	done
+}
+
+@test "iptables: KUBE-PROXY-CANARY in mangle, nat and filter, remade after a flush" {
+	start_proxy --iptables-sync-period=1s
+	create_service
+	set_endpoints 4
+	wait_for answers
+	# mangle's is made right after the nat commit that lets traffic through
+	wait_for innode iptables-legacy -w -t mangle -L KUBE-PROXY-CANARY
+	canary_everywhere
+	[ "$(innode iptables-legacy -w -t nat -S KUBE-PROXY-CANARY)" = "-N KUBE-PROXY-CANARY" ]
+	if innode iptables-legacy-save | grep -e "-j KUBE-PROXY-CANARY"; then
+		return 1
+	fi
+	# what `iptables -F; iptables -X` does to each table, in one go so that
+	# no sync lands between the flush and the chain deletes
+	printf '*mangle\nCOMMIT\n*nat\nCOMMIT\n*filter\nCOMMIT\n' | innode iptables-legacy-restore -w
+	# the next periodic full sync (1 s) puts back rules and canaries
+	wait_for canary_everywhere
+	wait_for answers
+	grep -q "iptables mangle table was flushed" "$TMP/proxy.log"
+}
+
 @test "iptables: --cleanup leaves no KUBE-* chain" {
 	test_cleanup
 }

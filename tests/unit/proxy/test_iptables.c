@@ -1,11 +1,15 @@
 /* The libiptc backend against the kernel, in a network namespace of its own
  * (unshare): rules are read back with iptables-legacy-save. Needs root. */
+#include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
+#include "proxy/backend.h"
 #include "proxy/iptables.h"
 #include "proxy/iptrules.h"
+#include "proxy/sync.h"
 
 static char *run(const char *cmd)
 {
@@ -38,6 +42,39 @@ static void sync_ok(struct fixture *fx, const json_t *changed, struct ipt_sync_s
 		fail_msg("sync: %s", mk_err_msg(err));
 }
 
+/* filter and nat as the reference's dump shows what a sync writes; the
+ * canaries are made outside that text and checked on their own */
+#define SAVE_WRITTEN                                                                \
+	"{ iptables-legacy-save -t filter && iptables-legacy-save -t nat; } | "   \
+	"grep -v '^:" IPT_CANARY_CHAIN " '"
+
+/* true when table has the canary chain, and it is empty */
+static bool canary_in(const char *table)
+{
+	char *cmd = xasprintf("iptables-legacy -w -t %s -S %s 2>/dev/null", table, IPT_CANARY_CHAIN);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	struct buf b = BUF_INIT;
+	char line[256];
+	while (fgets(line, sizeof(line), p))
+		buf_append_str(&b, line);
+	int status = pclose(p);
+	char *out = buf_steal(&b);
+	bool found = status == 0;
+	if (found)
+		assert_string_equal(out, "-N " IPT_CANARY_CHAIN "\n");
+	free(out);
+	free(cmd);
+	return found;
+}
+
+static void assert_canaries(bool want)
+{
+	assert_int_equal(canary_in("mangle"), want);
+	assert_int_equal(canary_in("nat"), want);
+	assert_int_equal(canary_in("filter"), want);
+}
+
 /* worked example A, read back exactly as the reference's measured dump */
 static void test_example_a_kernel(void **state)
 {
@@ -46,13 +83,13 @@ static void test_example_a_kernel(void **state)
 	fixture_load(&fx, "example-a.json");
 	struct ipt_sync_stats st;
 	sync_ok(&fx, NULL, &st);
-	char *got = run("iptables-legacy-save");
+	char *got = run(SAVE_WRITTEN);
 	char *want = fixture_read("example-a.iptables-save");
 	assert_same_text(got, want);
 	free(got);
 	/* a second full sync rewrites identical rules, no duplicate jumps */
 	sync_ok(&fx, NULL, &st);
-	got = run("iptables-legacy-save");
+	got = run(SAVE_WRITTEN);
 	assert_same_text(got, want);
 	assert_int_equal(st.nat_rules, 4 + 1 + 5 + 8 + 1);
 	free(got);
@@ -115,6 +152,108 @@ static void test_partial_kernel(void **state)
 	fixture_free(&fx);
 }
 
+/* the canaries: made by full syncs, never by partial ones, kept by the
+ * stale-chain deletes, remade after a flush */
+static void test_canaries_kernel(void **state)
+{
+	(void)state;
+	struct mk_err *err = NULL;
+	assert_int_equal(ipt_backend_cleanup(&err), 0);
+	assert_canaries(false);
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	struct ipt_sync_stats st;
+	sync_ok(&fx, fx.st.changed, &st);
+	assert_canaries(false);
+	assert_int_equal(st.canaries_created, 0);
+	sync_ok(&fx, NULL, &st);
+	assert_canaries(true);
+	assert_int_equal(st.canaries_created, 3);
+	assert_true(st.mangle_canary_created);
+	assert_true(st.mangle_canary_ok);
+	sync_ok(&fx, NULL, &st);
+	assert_int_equal(st.canaries_created, 0);
+	assert_false(st.mangle_canary_created);
+	assert_true(st.mangle_canary_ok);
+
+	/* full sync deleting stale service chains keeps the nat canary */
+	json_object_clear(fx.st.changed);
+	json_t *sl = json_array_get(json_object_get(fx.root, "slices"), 3);
+	proxy_state_set_slice(&fx.st, sl, true);
+	proxy_model_free(fx.model);
+	fx.model = proxy_model_build(&fx.st, &fx.cfg);
+	sync_ok(&fx, NULL, &st);
+	assert_int_equal(st.deleted_chains, 4);
+	assert_int_equal(st.canaries_created, 0);
+	assert_canaries(true);
+
+	/* mangle flushed: the next full sync remakes its canary alone */
+	assert_int_equal(system("iptables-legacy -t mangle -F && iptables-legacy -t mangle -X"), 0);
+	assert_false(canary_in("mangle"));
+	sync_ok(&fx, fx.st.changed, &st);
+	assert_false(canary_in("mangle"));
+	sync_ok(&fx, NULL, &st);
+	assert_int_equal(st.canaries_created, 1);
+	assert_true(st.mangle_canary_created);
+	assert_canaries(true);
+	fixture_free(&fx);
+}
+
+static void *run_sync(void *arg)
+{
+	proxy_sync_run(arg);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+/* waits up to 5 s for the mangle canary and nat's KUBE-SERVICES */
+static bool rules_back(void)
+{
+	for (int i = 0; i < 50; i++) {
+		if (canary_in("mangle") &&
+		    system("iptables-legacy -w -t nat -S KUBE-SERVICES >/dev/null 2>&1") == 0)
+			return true;
+		sleep_ms(100);
+	}
+	return false;
+}
+
+/* the daemon's runner: its periodic full sync notices a flush of every table
+ * and puts rules and canaries back */
+static void test_canaries_after_flush(void **state)
+{
+	(void)state;
+	struct mk_err *err = NULL;
+	assert_int_equal(ipt_backend_cleanup(&err), 0);
+	struct fixture fx;
+	fixture_load(&fx, "example-a.json");
+	struct proxy_sync s;
+	proxy_sync_init(&s, &proxy_backend_iptables, &fx.cfg, 0, 300);
+	proxy_sync_set_synced(&s, true, true);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, run_sync, &s), 0);
+	assert_true(rules_back());
+	assert_canaries(true);
+	/* flush and delete every chain, as `iptables -F; iptables -X` per table,
+	 * in one locked run so that no sync lands in between */
+	assert_int_equal(system("printf '*mangle\\nCOMMIT\\n*nat\\nCOMMIT\\n*filter\\nCOMMIT\\n' | "
+				"iptables-legacy-restore -w"),
+			 0);
+	assert_true(rules_back());
+	assert_canaries(true);
+	proxy_sync_stop(&s);
+	pthread_join(th, NULL);
+	assert_true(s.syncs >= 2);
+	assert_int_equal(s.failures, 0);
+	proxy_sync_destroy(&s);
+	fixture_free(&fx);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -129,6 +268,14 @@ static void test_cleanup_kernel(void **state)
 	assert_null(strstr(got, "KUBE-"));
 	assert_non_null(strstr(got, "-A PREROUTING -j OTHER"));
 	free(got);
+	/* mangle holds only the canary, and it goes too */
+	assert_canaries(false);
+	got = run("iptables-legacy-save -t mangle");
+	assert_null(strstr(got, "KUBE-"));
+	free(got);
+	assert_int_equal(system("iptables-legacy -t nat -D PREROUTING -j OTHER && "
+				"iptables-legacy -t nat -X OTHER"),
+			 0);
 	fixture_free(&fx);
 }
 
@@ -137,6 +284,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_a_kernel),
 		cmocka_unit_test(test_partial_kernel),
+		cmocka_unit_test(test_canaries_kernel),
+		cmocka_unit_test(test_canaries_after_flush),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {
