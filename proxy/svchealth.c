@@ -4,9 +4,12 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,8 +71,8 @@ struct svchealth_want *svchealth_collect(const struct proxy_model *m, size_t *n)
 	for (size_t i = 0; i < n_items; i++) {
 		const struct hc_item *it = &items[i];
 		if (i == 0 || svc_cmp(items[i - 1].p, it->p)) {
-			w[*n] = (struct svchealth_want){.ns = it->p->ns, .name = it->p->name,
-							.port = it->p->hc_node_port};
+			w[*n] = (struct svchealth_want){
+				.ns = it->p->ns, .name = it->p->name, .port = it->p->hc_node_port};
 			(*n)++;
 		}
 		/* the same endpoint behind several ports counts once */
@@ -102,15 +105,19 @@ unsigned svchealth_render(const char *ns, const char *name, size_t local_ready, 
 	return local_ready && healthy ? 200 : 503;
 }
 
-/* ---- listeners ---- */
+/* ---- listeners ----
+ *
+ * Every listener shares two threads, whatever the number of Services: an
+ * acceptor polling all listening sockets, which hands each connection to
+ * one HTTP server without a socket of its own. The request handler finds
+ * the Service by the connection's local port. */
 
 struct hc_service {
-	struct svchealth *owner;
 	char *ns, *name;
 	int port;
-	atomic_size_t local_ready; /* written by the sync thread, read by HTTP threads */
-	struct MHD_Daemon **daemons; /* one per address */
-	size_t n_daemons;
+	size_t local_ready;
+	int *fds; /* listening, one per address */
+	size_t n_fds;
 };
 
 struct svchealth {
@@ -118,13 +125,48 @@ struct svchealth {
 	size_t n_ips;
 	bool (*healthy)(void *arg);
 	void *arg;
+
+	/* mu guards what the threads read: svcs (changed only by the caller of
+	 * svchealth_sync), the counts, gen/seen_gen and stop */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	struct hc_service **svcs; /* sorted by namespace and name */
 	size_t n_svcs;
+	uint64_t gen, seen_gen; /* listener set changes, and the last the acceptor polls */
+	bool stop;
+
+	/* present while svcs is not empty */
+	bool running;
+	struct MHD_Daemon *http;
+	pthread_t acceptor;
+	int wake_fd; /* eventfd: the listener set changed, or stop */
 };
 
-/* Stack of each listener's thread: it only parses requests and renders a
- * few hundred bytes. */
+/* The threads only parse requests and render a few hundred bytes. */
 #define HC_THREAD_STACK (256 * 1024)
+
+/* The Service served on the connection's local port, rendered under mu so
+ * that it cannot go away meanwhile; 0 if there is none (any more). */
+static unsigned render_for(struct svchealth *h, struct MHD_Connection *conn, bool healthy,
+			   struct buf *b)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&sa, &len) < 0 ||
+	    sa.sin_family != AF_INET)
+		return 0;
+	int port = ntohs(sa.sin_port);
+	unsigned code = 0;
+	pthread_mutex_lock(&h->mu);
+	for (size_t i = 0; i < h->n_svcs && !code; i++)
+		if (h->svcs[i]->port == port)
+			code = svchealth_render(h->svcs[i]->ns, h->svcs[i]->name,
+						h->svcs[i]->local_ready, healthy, b);
+	pthread_mutex_unlock(&h->mu);
+	return code;
+}
 
 static enum MHD_Result hc_answer(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version, const char *upload,
@@ -134,21 +176,27 @@ static enum MHD_Result hc_answer(void *cls, struct MHD_Connection *conn, const c
 	(void)method;
 	(void)version;
 	(void)upload;
-	struct hc_service *s = cls;
+	struct svchealth *h = cls;
 	/* any method and path gets the answer; a request body is read and
 	 * ignored, so the answer goes out once it has all arrived */
 	if (!*con_cls) {
-		*con_cls = s;
+		*con_cls = h;
 		return MHD_YES;
 	}
 	if (*upload_size) {
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	bool healthy = s->owner->healthy ? s->owner->healthy(s->owner->arg) : true;
+	/* asked without mu: the proxy's health takes a lock of its own */
+	bool healthy = h->healthy ? h->healthy(h->arg) : true;
 	struct buf b = BUF_INIT;
-	unsigned code = svchealth_render(s->ns, s->name, atomic_load(&s->local_ready), healthy, &b);
-	struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	unsigned code = render_for(h, conn, healthy, &b);
+	if (!code) {
+		buf_free(&b);
+		return MHD_NO;
+	}
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
 	buf_free(&b);
 	if (!r)
 		return MHD_NO;
@@ -159,8 +207,109 @@ static enum MHD_Result hc_answer(void *cls, struct MHD_Connection *conn, const c
 	return ret;
 }
 
-/* A listening socket on ip:port, or -1 with errno set. Made here rather than
- * by the HTTP library so that the reason of a failure can be told. */
+static void *acceptor_run(void *arg)
+{
+	struct svchealth *h = arg;
+	struct pollfd *pfds = NULL;
+	size_t cap = 0;
+	pthread_mutex_lock(&h->mu);
+	while (!h->stop) {
+		size_t n = 1;
+		for (size_t i = 0; i < h->n_svcs; i++)
+			n += h->svcs[i]->n_fds;
+		if (n > cap) {
+			cap = n;
+			pfds = xrealloc(pfds, cap * sizeof(*pfds));
+		}
+		pfds[0] = (struct pollfd){.fd = h->wake_fd, .events = POLLIN};
+		n = 1;
+		for (size_t i = 0; i < h->n_svcs; i++)
+			for (size_t j = 0; j < h->svcs[i]->n_fds; j++)
+				pfds[n++] =
+					(struct pollfd){.fd = h->svcs[i]->fds[j], .events = POLLIN};
+		/* from here on sockets left out of pfds may be closed */
+		h->seen_gen = h->gen;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+
+		if (poll(pfds, n, -1) < 0 && errno != EINTR)
+			log_error("Health check listeners: poll: %s", strerror(errno));
+		uint64_t v;
+		if (pfds[0].revents && read(h->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_error("Health check listeners: wake-up: %s", strerror(errno));
+		for (size_t i = 1; i < n; i++) {
+			if (!pfds[i].revents)
+				continue;
+			struct sockaddr_storage sa;
+			socklen_t len = sizeof(sa);
+			int c = accept4(pfds[i].fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+			/* the server owns c from here, even when it refuses it */
+			if (c >= 0)
+				MHD_add_connection(h->http, c, (struct sockaddr *)&sa, len);
+		}
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	free(pfds);
+	return NULL;
+}
+
+static void wake(struct svchealth *h)
+{
+	uint64_t one = 1;
+	if (write(h->wake_fd, &one, sizeof(one)) < 0)
+		log_error("Health check listeners: wake-up: %s", strerror(errno));
+}
+
+static bool threads_start(struct svchealth *h)
+{
+	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->wake_fd < 0) {
+		log_error("Failed to start healthcheck server: eventfd: %s", strerror(errno));
+		return false;
+	}
+	/* epoll (AUTO): with many listeners, connections get descriptors
+	 * beyond select()'s reach */
+	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	h->http = MHD_start_daemon(flags, 0, NULL, NULL, hc_answer, h, MHD_OPTION_THREAD_STACK_SIZE,
+				   (size_t)HC_THREAD_STACK, MHD_OPTION_END);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, HC_THREAD_STACK);
+	h->stop = false;
+	if (!h->http || pthread_create(&h->acceptor, &attr, acceptor_run, h) != 0) {
+		log_error("Failed to start healthcheck server");
+		if (h->http)
+			MHD_stop_daemon(h->http);
+		h->http = NULL;
+		close(h->wake_fd);
+		h->wake_fd = -1;
+		pthread_attr_destroy(&attr);
+		return false;
+	}
+	pthread_attr_destroy(&attr);
+	h->running = true;
+	return true;
+}
+
+static void threads_stop(struct svchealth *h)
+{
+	if (!h->running)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	pthread_mutex_unlock(&h->mu);
+	wake(h);
+	pthread_join(h->acceptor, NULL);
+	MHD_stop_daemon(h->http); /* closes the connections it has */
+	h->http = NULL;
+	close(h->wake_fd);
+	h->wake_fd = -1;
+	h->running = false;
+}
+
+/* A listening socket on ip:port, or -1 with errno set. */
 static int listen_on(const char *ip, int port)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -168,7 +317,7 @@ static int listen_on(const char *ip, int port)
 		errno = EINVAL;
 		return -1;
 	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	int one = 1;
@@ -182,46 +331,36 @@ static int listen_on(const char *ip, int port)
 	return fd;
 }
 
+/* Closes the sockets of a Service the acceptor no longer polls. */
 static void service_free(struct hc_service *s)
 {
-	for (size_t i = 0; i < s->n_daemons; i++)
-		MHD_stop_daemon(s->daemons[i]); /* joins its thread, closes its socket */
-	free(s->daemons);
+	for (size_t i = 0; i < s->n_fds; i++)
+		close(s->fds[i]);
+	free(s->fds);
 	free(s->ns);
 	free(s->name);
 	free(s);
 }
 
+/* The Service with its sockets bound, or NULL (logged). */
 static struct hc_service *service_open(struct svchealth *h, const struct svchealth_want *w)
 {
 	struct hc_service *s = xcalloc(1, sizeof(*s));
-	s->owner = h;
 	s->ns = xstrdup(w->ns);
 	s->name = xstrdup(w->name);
 	s->port = w->port;
-	atomic_init(&s->local_ready, w->local_ready);
-	s->daemons = h->n_ips ? xcalloc(h->n_ips, sizeof(*s->daemons)) : NULL;
+	s->local_ready = w->local_ready;
+	s->fds = h->n_ips ? xcalloc(h->n_ips, sizeof(*s->fds)) : NULL;
 	for (size_t i = 0; i < h->n_ips; i++) {
 		int fd = listen_on(h->ips[i], w->port);
-		const char *why = fd < 0 ? strerror(errno) : NULL;
-		struct MHD_Daemon *d = NULL;
-		if (fd >= 0) {
-			d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-					     (uint16_t)w->port, NULL, NULL, hc_answer, s,
-					     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_STACK_SIZE,
-					     (size_t)HC_THREAD_STACK, MHD_OPTION_END);
-			/* on failure the library may already have closed fd:
-			 * not closing it again risks a leak, not another's fd */
-			if (!d)
-				why = "cannot start the HTTP server";
-		}
-		if (!d) {
-			log_error("Failed to start healthcheck service=\"%s/%s\" port=%d address=%s: %s",
-				  w->ns, w->name, w->port, h->ips[i], why);
+		if (fd < 0) {
+			log_error("Failed to start healthcheck service=\"%s/%s\" port=%d "
+				  "address=%s: %s",
+				  w->ns, w->name, w->port, h->ips[i], strerror(errno));
 			service_free(s);
 			return NULL;
 		}
-		s->daemons[s->n_daemons++] = d;
+		s->fds[s->n_fds++] = fd;
 	}
 	return s;
 }
@@ -235,6 +374,9 @@ struct svchealth *svchealth_new(char *const *ips, size_t n_ips, bool (*healthy)(
 		h->ips[h->n_ips++] = xstrdup(ips[i]);
 	h->healthy = healthy;
 	h->arg = arg;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->wake_fd = -1;
 	return h;
 }
 
@@ -249,44 +391,83 @@ void svchealth_sync(struct svchealth *h, const struct proxy_model *m)
 	size_t n_want = 0;
 	struct svchealth_want *want = svchealth_collect(m, &n_want);
 
-	/* close first, so that a port moving from one Service to another is free */
-	size_t kept = 0;
+	/* Services that go (or move to another port), and those kept */
+	struct hc_service **gone = h->n_svcs ? xcalloc(h->n_svcs, sizeof(*gone)) : NULL;
+	struct hc_service **kept = h->n_svcs ? xcalloc(h->n_svcs, sizeof(*kept)) : NULL;
+	size_t n_gone = 0, n_kept = 0;
 	for (size_t i = 0, j = 0; i < h->n_svcs; i++) {
 		struct hc_service *s = h->svcs[i];
 		while (j < n_want && service_want_cmp(s, &want[j]) > 0)
 			j++;
 		if (j < n_want && !service_want_cmp(s, &want[j]) && want[j].port == s->port) {
-			h->svcs[kept++] = s;
-			continue;
+			kept[n_kept++] = s;
+		} else {
+			log_v(2, "Closing healthcheck service=\"%s/%s\" port=%d", s->ns, s->name,
+			      s->port);
+			gone[n_gone++] = s;
 		}
-		log_v(2, "Closing healthcheck service=\"%s/%s\" port=%d", s->ns, s->name, s->port);
-		service_free(s);
 	}
-	h->n_svcs = kept;
+	/* the acceptor lets go of them before they are closed, so that a port
+	 * moving from one Service to another is free to bind */
+	if (n_gone) {
+		pthread_mutex_lock(&h->mu);
+		memcpy(h->svcs, kept, n_kept * sizeof(*kept));
+		h->n_svcs = n_kept;
+		h->gen++;
+		pthread_mutex_unlock(&h->mu);
+		if (h->running) {
+			wake(h);
+			pthread_mutex_lock(&h->mu);
+			while (h->seen_gen < h->gen)
+				pthread_cond_wait(&h->cv, &h->mu);
+			pthread_mutex_unlock(&h->mu);
+		}
+		for (size_t i = 0; i < n_gone; i++)
+			service_free(gone[i]);
+	}
+	free(gone);
 
+	/* sockets are bound without mu; the threads see the new set at once */
 	struct hc_service **next = n_want ? xcalloc(n_want, sizeof(*next)) : NULL;
 	size_t n_next = 0;
+	bool added = false;
 	for (size_t i = 0, j = 0; j < n_want; j++) {
-		struct hc_service *s = i < kept && !service_want_cmp(h->svcs[i], &want[j])
-					       ? h->svcs[i++]
-					       : NULL;
-		if (s) {
-			atomic_store(&s->local_ready, want[j].local_ready);
-		} else {
+		struct hc_service *s =
+			i < n_kept && !service_want_cmp(kept[i], &want[j]) ? kept[i++] : NULL;
+		if (!s) {
 			log_v(2, "Opening healthcheck service=\"%s/%s\" port=%d", want[j].ns,
 			      want[j].name, want[j].port);
 			s = service_open(h, &want[j]);
+			added |= s != NULL;
 		}
 		if (s)
 			next[n_next++] = s;
 	}
-	free(h->svcs);
-	h->svcs = next;
-	h->n_svcs = n_next;
-	if (!n_next) {
-		free(next);
-		h->svcs = NULL;
+	free(kept);
+	if (n_next && !h->running && !threads_start(h)) {
+		/* tried again on the next sync */
+		for (size_t i = 0; i < n_next; i++)
+			service_free(next[i]);
+		n_next = 0;
+		added = false;
 	}
+	pthread_mutex_lock(&h->mu);
+	free(h->svcs);
+	h->svcs = n_next ? next : NULL;
+	h->n_svcs = n_next;
+	if (!n_next)
+		free(next);
+	for (size_t i = 0, j = 0; i < n_next; i++) {
+		while (service_want_cmp(next[i], &want[j]))
+			j++;
+		next[i]->local_ready = want[j].local_ready;
+	}
+	h->gen += added;
+	pthread_mutex_unlock(&h->mu);
+	if (added)
+		wake(h);
+	if (!n_next)
+		threads_stop(h);
 	free(want);
 }
 
@@ -299,6 +480,7 @@ void svchealth_free(struct svchealth *h)
 {
 	if (!h)
 		return;
+	threads_stop(h);
 	for (size_t i = 0; i < h->n_svcs; i++) {
 		log_v(2, "Closing healthcheck service=\"%s/%s\" port=%d", h->svcs[i]->ns,
 		      h->svcs[i]->name, h->svcs[i]->port);
@@ -308,5 +490,7 @@ void svchealth_free(struct svchealth *h)
 	for (size_t i = 0; i < h->n_ips; i++)
 		free(h->ips[i]);
 	free(h->ips);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

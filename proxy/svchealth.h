@@ -3,7 +3,8 @@
  * on that port answers whether this node has ready local endpoints of the
  * Service, so that external load balancers send traffic only to nodes that
  * can serve it without another hop. Listeners follow the model after each
- * successful sync; none (and no thread) exists while no Service needs one. */
+ * successful sync; two threads serve them all, and none (nor any thread)
+ * exists while no Service needs one. */
 #ifndef PROXY_SVCHEALTH_H
 #define PROXY_SVCHEALTH_H
 
@@ -17,7 +18,7 @@
 struct svchealth_want {
 	const char *ns, *name; /* borrowed from the model */
 	int port;
-	size_t local_ready;    /* distinct "ip:port" of ready endpoints on this node */
+	size_t local_ready; /* distinct "ip:port" of ready endpoints on this node */
 };
 
 /* The Services of m with a health check node port, sorted by namespace and

@@ -48,10 +48,12 @@ static const char lb_slices[] =
 	"             {\"name\": \"alt\", \"port\": 80, \"protocol\": \"TCP\"},"
 	"             {\"name\": \"https\", \"port\": 443, \"protocol\": \"TCP\"}],"
 	"  \"endpoints\": ["
-	"   {\"addresses\": [\"10.244.1.1\"], \"conditions\": {\"ready\": true}, \"nodeName\": \"node1\"},"
+	"   {\"addresses\": [\"10.244.1.1\"], \"conditions\": {\"ready\": true},"
+	"    \"nodeName\": \"node1\"},"
 	"   {\"addresses\": [\"10.244.1.2\"], \"conditions\": {\"ready\": false, \"serving\": true,"
 	"    \"terminating\": true}, \"nodeName\": \"node1\"},"
-	"   {\"addresses\": [\"10.244.2.1\"], \"conditions\": {\"ready\": true}, \"nodeName\": \"node2\"}]},"
+	"   {\"addresses\": [\"10.244.2.1\"], \"conditions\": {\"ready\": true},"
+	"    \"nodeName\": \"node2\"}]},"
 	" {\"addressType\": \"IPv4\","
 	"  \"ports\": [{\"name\": \"https\", \"port\": 443, \"protocol\": \"TCP\"}],"
 	"  \"endpoints\": ["
@@ -144,18 +146,43 @@ static void test_render(void **state)
 
 /* ---- live listeners ---- */
 
-/* A TCP port free on loopback right now. */
+/* n distinct TCP ports free on loopback right now. */
+static void free_ports(int *ports, size_t n)
+{
+	int fds[64];
+	assert_true(n <= 64);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+		socklen_t len = sizeof(a);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(bind(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(getsockname(fds[i], (struct sockaddr *)&a, &len), 0);
+		ports[i] = ntohs(a.sin_port);
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static int free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	socklen_t len = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
+	int port;
+	free_ports(&port, 1);
+	return port;
+}
+
+static int thread_count(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int n = -1;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
 }
 
 /* The whole answer to "GET path" on 127.0.0.1:port; NULL with errno if the
@@ -203,7 +230,8 @@ static const char local_slice[] =
 	"[{\"addressType\": \"IPv4\","
 	"  \"ports\": [{\"name\": \"http\", \"port\": 80, \"protocol\": \"TCP\"}],"
 	"  \"endpoints\": ["
-	"   {\"addresses\": [\"10.244.1.1\"], \"conditions\": {\"ready\": true}, \"nodeName\": \"node1\"}]}]";
+	"   {\"addresses\": [\"10.244.1.1\"], \"conditions\": {\"ready\": true},"
+	"    \"nodeName\": \"node1\"}]}]";
 
 static void test_listeners(void **state)
 {
@@ -302,6 +330,47 @@ static void test_port_in_use(void **state)
 	svchealth_free(h);
 }
 
+/* Every listener shares the same two threads, and none is left when no
+ * Service needs a port. */
+static void test_shared_threads(void **state)
+{
+	(void)state;
+	struct proxy_config cfg = test_config();
+	__atomic_store_n(&healthy_flag, true, __ATOMIC_SEQ_CST);
+	char *ips[] = {"127.0.0.1"};
+	struct svchealth *h = svchealth_new(ips, 1, test_healthy, NULL);
+	int before = thread_count();
+	enum { N = 40 };
+	int ports[N];
+	free_ports(ports, N);
+	struct proxy_model *m = xcalloc(1, sizeof(*m));
+	for (int i = 0; i < N; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "svc%02d", i);
+		add_service(m, &cfg, "default", name, "LoadBalancer", "Local", ports[i], one_port,
+			    i % 2 ? local_slice : NULL);
+	}
+	proxy_model_sort(m);
+	svchealth_sync(h, m);
+	assert_int_equal(svchealth_count(h), N);
+	assert_int_equal(thread_count(), before + 2);
+	for (int i = 0; i < N; i++) {
+		char *got = http_get(ports[i], "/");
+		char want[64];
+		snprintf(want, sizeof(want), "\"name\": \"svc%02d\"", i);
+		assert_non_null(got);
+		assert_non_null(strstr(got, want));
+		assert_non_null(strstr(got, i % 2 ? " 200 " : " 503 "));
+		free(got);
+	}
+	struct proxy_model empty = {0};
+	svchealth_sync(h, &empty);
+	assert_int_equal(svchealth_count(h), 0);
+	assert_int_equal(thread_count(), before);
+	proxy_model_free(m);
+	svchealth_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_port_in_use),
+		cmocka_unit_test(test_shared_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
