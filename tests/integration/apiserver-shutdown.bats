@@ -47,7 +47,7 @@ teardown() {
 		# every stream was ended by the server
 		for p in "${WATCHERS[@]}"; do
 			for i in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-			! kill -0 "$p" 2>/dev/null
+			! kill -0 "$p" 2>/dev/null || false
 		done
 		wait 2>/dev/null || true
 	done
