@@ -85,15 +85,43 @@ static void set_str(char **dst, const json_t *v)
 	}
 }
 
+/* A duration of the configuration file; zero or absent keeps the default, as
+ * upstream's defaulting does. */
 static void set_dur(int64_t *dst, const json_t *v)
 {
 	int64_t ms;
-	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0)
+	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0 && ms > 0)
 		*dst = ms;
 }
 
-/* KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1): fields the
- * command line did not set. */
+/* An "ip[:port]" bind address of the file: empty keeps the default, a missing
+ * port is the default's. */
+static void set_bind(char **dst, const json_t *v)
+{
+	const char *a = json_string_value(v);
+	if (!a || !*a)
+		return;
+	const char *def_port = strrchr(*dst ? *dst : "", ':');
+	char *n = strchr(a, ':') || !def_port ? xstrdup(a) : xasprintf("%s%s", a, def_port);
+	free(*dst);
+	*dst = n;
+}
+
+static bool flag_given(const struct flag *flags, const char *name)
+{
+	for (const struct flag *f = flags; f->name; f++)
+		if (!strcmp(f->name, name))
+			return f->seen;
+	return false;
+}
+
+#define CONFIG_API_VERSION "kubeproxy.config.k8s.io/v1alpha1"
+
+/* KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1): the fields the
+ * command line did not set, with upstream's defaulting (zero durations and
+ * empty addresses keep the defaults). The sync periods, masqueradeAll and
+ * masqueradeBit come from the section of the proxy mode in use (iptables or
+ * nftables), as upstream converts them. */
 static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
 {
 	FILE *f = fopen(o->config, "r");
@@ -109,67 +137,81 @@ static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
 	buf_free(&b);
 	if (!c)
 		return mk_err_wrap(err, "parsing %s", o->config);
+	int rc = 0;
 	const char *kind = json_string_value(json_object_get(c, "kind"));
-	if (kind && strcmp(kind, "KubeProxyConfiguration")) {
-		mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration", o->config, kind);
+	const char *api = json_string_value(json_object_get(c, "apiVersion"));
+	if (!json_is_object(c)) {
+		rc = mk_err_set(err, MK_EINVAL, "%s: not a KubeProxyConfiguration object", o->config);
+	} else if (kind && strcmp(kind, "KubeProxyConfiguration")) {
+		rc = mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration", o->config,
+				kind);
+	} else if (api && strcmp(api, CONFIG_API_VERSION)) {
+		rc = mk_err_set(err, MK_EINVAL,
+				"%s: no kind \"KubeProxyConfiguration\" is registered for version \"%s\"",
+				o->config, api);
+	}
+	if (rc < 0) {
 		json_decref(c);
 		return -1;
 	}
-	struct {
-		const char *flag;
-	} seen[16];
-	size_t ns = 0;
-	for (struct flag *fl = flags; fl->name && ns < 16; fl++)
-		if (fl->seen)
-			seen[ns++].flag = fl->name;
-	bool given[8] = {0};
-	static const char *const names[8] = {"kubeconfig", "proxy-mode", "cluster-cidr",
-					     "hostname-override", "iptables-sync-period",
-					     "iptables-min-sync-period", "masquerade-all",
-					     "nodeport-addresses"};
-	for (size_t i = 0; i < ns; i++)
-		for (int j = 0; j < 8; j++)
-			if (!strcmp(seen[i].flag, names[j]))
-				given[j] = true;
-	if (!given[0])
+	if (!flag_given(flags, "kubeconfig"))
 		set_str(&o->kubeconfig, json_path_get(c, "clientConnection.kubeconfig"));
-	if (!given[1]) {
-		const char *m = json_string_value(json_object_get(c, "mode"));
-		if (m && *m)
-			set_str(&o->mode, json_object_get(c, "mode"));
-	}
-	if (!given[2])
+	const char *m = json_string_value(json_object_get(c, "mode"));
+	if (!flag_given(flags, "proxy-mode") && m && *m)
+		set_str(&o->mode, json_object_get(c, "mode"));
+	if (!flag_given(flags, "cluster-cidr"))
 		set_str(&o->cluster_cidr, json_object_get(c, "clusterCIDR"));
-	if (!given[3])
+	if (!flag_given(flags, "hostname-override"))
 		set_str(&o->hostname, json_object_get(c, "hostnameOverride"));
-	if (!given[4]) {
-		set_dur(&o->sync_ms, json_object_get(c, "syncPeriod"));
-		set_dur(&o->sync_ms, json_path_get(c, "iptables.syncPeriod"));
-	}
-	if (!given[5]) {
-		set_dur(&o->min_sync_ms, json_object_get(c, "minSyncPeriod"));
-		set_dur(&o->min_sync_ms, json_path_get(c, "iptables.minSyncPeriod"));
-	}
-	if (!given[6] && json_is_boolean(json_path_get(c, "iptables.masqueradeAll")))
-		o->masquerade_all = json_is_true(json_path_get(c, "iptables.masqueradeAll"));
-	json_t *bit = json_path_get(c, "iptables.masqueradeBit");
+	const json_t *sec = json_object_get(c, strcmp(o->mode, "nftables") ? "iptables" : "nftables");
+	if (!flag_given(flags, "iptables-sync-period"))
+		set_dur(&o->sync_ms, json_object_get(sec, "syncPeriod"));
+	if (!flag_given(flags, "iptables-min-sync-period"))
+		set_dur(&o->min_sync_ms, json_object_get(sec, "minSyncPeriod"));
+	const json_t *all = json_object_get(sec, "masqueradeAll");
+	if (!flag_given(flags, "masquerade-all") && json_is_boolean(all))
+		o->masquerade_all = json_is_true(all);
+	json_t *bit = json_object_get(sec, "masqueradeBit");
 	if (json_is_integer(bit))
 		o->masq_bit = json_integer_value(bit);
-	if (!given[7]) {
-		json_t *np = json_object_get(c, "nodePortAddresses");
-		if (json_is_array(np) && json_array_size(np)) {
-			struct buf l = BUF_INIT;
-			size_t i;
-			json_t *v;
-			json_array_foreach(np, i, v)
-				buf_printf(&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
-			free(o->nodeport_addresses);
-			o->nodeport_addresses = buf_steal(&l);
-		}
+	json_t *np = json_object_get(c, "nodePortAddresses");
+	if (!flag_given(flags, "nodeport-addresses") && json_is_array(np) && json_array_size(np)) {
+		struct buf l = BUF_INIT;
+		size_t i;
+		json_t *v;
+		json_array_foreach(np, i, v)
+			buf_printf(&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
+		free(o->nodeport_addresses);
+		o->nodeport_addresses = buf_steal(&l);
 	}
-	set_str(&o->healthz_addr, json_object_get(c, "healthzBindAddress"));
-	set_str(&o->metrics_addr, json_object_get(c, "metricsBindAddress"));
+	if (!flag_given(flags, "healthz-bind-address"))
+		set_bind(&o->healthz_addr, json_object_get(c, "healthzBindAddress"));
+	if (!flag_given(flags, "metrics-bind-address"))
+		set_bind(&o->metrics_addr, json_object_get(c, "metricsBindAddress"));
+	json_t *verb = json_path_get(c, "logging.verbosity");
+	if (!flag_given(flags, "v") && json_is_integer(verb))
+		o->verbosity = json_integer_value(verb);
 	json_decref(c);
+	return 0;
+}
+
+/* What upstream's validation refuses of the merged flags and file. */
+static int validate_opts(const struct opts *o, struct mk_err **err)
+{
+	if (strcmp(o->mode, "iptables") && strcmp(o->mode, "nftables") && *o->mode)
+		return mk_err_set(err, MK_EINVAL,
+				  "invalid proxy mode %s: must be iptables or nftables", o->mode);
+	if (o->masq_bit < 0 || o->masq_bit > 31)
+		return mk_err_set(err, MK_EINVAL, "masqueradeBit %lld: must be within the range [0, 31]",
+				  (long long)o->masq_bit);
+	if (o->sync_ms <= 0)
+		return mk_err_set(err, MK_EINVAL, "syncPeriod: must be greater than 0");
+	if (o->min_sync_ms < 0)
+		return mk_err_set(err, MK_EINVAL, "minSyncPeriod: must be greater than or equal to 0");
+	if (o->min_sync_ms > o->sync_ms)
+		return mk_err_set(err, MK_EINVAL,
+				  "minSyncPeriod %lldms: must be less than or equal to syncPeriod %lldms",
+				  (long long)o->min_sync_ms, (long long)o->sync_ms);
 	return 0;
 }
 
@@ -562,24 +604,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	opts_own(flags);
-	log_verbosity = (int)o->verbosity;
-	if (o->config && load_config(o, flags, &err) < 0) {
+	if ((o->config && load_config(o, flags, &err) < 0) || validate_opts(o, &err) < 0) {
 		log_error("%s", mk_err_msg(err));
 		return 1;
 	}
-	const struct proxy_backend *backend;
-	if (!strcmp(o->mode, "iptables") || !*o->mode)
-		backend = &proxy_backend_iptables;
-	else if (!strcmp(o->mode, "nftables"))
-		backend = &proxy_backend_nftables;
-	else {
-		log_error("invalid proxy mode %s: must be iptables or nftables", o->mode);
-		return 1;
-	}
+	log_verbosity = (int)o->verbosity;
+	const struct proxy_backend *backend =
+		!strcmp(o->mode, "nftables") ? &proxy_backend_nftables : &proxy_backend_iptables;
 	if (backend == &proxy_backend_iptables && !o->cleanup)
 		proxy_malloc_hugepages(argv);
 	proxy_malloc_fixed_mmap_threshold();
 	proxy_malloc_one_arena();
+	/* after the re-exec above, so it is logged once */
+	log_v(2, "Configuration: mode=%s syncPeriod=%lldms minSyncPeriod=%lldms masqueradeAll=%s "
+		 "masqueradeBit=%lld clusterCIDR=%s hostnameOverride=%s nodePortAddresses=%s "
+		 "healthzBindAddress=%s metricsBindAddress=%s kubeconfig=%s",
+	      backend->name, (long long)o->sync_ms, (long long)o->min_sync_ms,
+	      o->masquerade_all ? "true" : "false", (long long)o->masq_bit,
+	      o->cluster_cidr ? o->cluster_cidr : "", o->hostname ? o->hostname : "",
+	      o->nodeport_addresses ? o->nodeport_addresses : "", o->healthz_addr ? o->healthz_addr : "",
+	      o->metrics_addr ? o->metrics_addr : "", o->kubeconfig ? o->kubeconfig : "");
 
 	if (o->cleanup) {
 		int rc = 0;

@@ -322,6 +322,101 @@ test_metrics() {
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9]'
 }
 
+# A KubeProxyConfiguration as kubeadm writes it (every field present, zero
+# values meaning "default"), with the settings of the mode under test in its
+# own section and the other mode's section set to values that must be ignored.
+write_config() {
+	local mine=$MODE other=iptables
+	[ "$MODE" = iptables ] && other=nftables
+	cat >"$TMP/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: http://127.0.0.1:$API_PORT
+contexts:
+- name: c
+  context:
+    cluster: c
+current-context: c
+YAML
+	cat >"$TMP/config.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+bindAddress: 0.0.0.0
+clientConnection:
+  kubeconfig: $TMP/kubeconfig
+  qps: 0
+clusterCIDR: 10.244.0.0/16
+configSyncPeriod: 0s
+conntrack:
+  maxPerCore: null
+  tcpEstablishedTimeout: null
+detectLocalMode: ""
+healthzBindAddress: 127.0.0.1:$HEALTHZ_PORT
+hostnameOverride: node1
+$mine:
+  masqueradeAll: false
+  masqueradeBit: 13
+  minSyncPeriod: 200ms
+  syncPeriod: 0s
+$other:
+  masqueradeAll: true
+  masqueradeBit: 3
+  minSyncPeriod: 9s
+  syncPeriod: 10s
+ipvs:
+  syncPeriod: 0s
+logging:
+  verbosity: 2
+metricsBindAddress: 127.0.0.1
+mode: $MODE
+nodePortAddresses:
+- 192.168.77.0/24
+oomScoreAdj: null
+YAML
+}
+
+# kube-proxy configured by --config alone: zero durations and a bind address
+# without port take upstream's defaults, the mode's own section counts.
+test_config_file() {
+	write_config
+	ip netns exec "$NODE" "$MK_BIN/kube-proxy" --config "$TMP/config.yaml" \
+		>>"$TMP/proxy.log" 2>&1 3>&- &
+	PROXY_PID=$!
+	create_service
+	set_endpoints 4
+	wait_for answers
+	grep -q "Configuration: mode=$MODE syncPeriod=30000ms minSyncPeriod=200ms masqueradeAll=false masqueradeBit=13 clusterCIDR=10.244.0.0/16 hostnameOverride=node1 nodePortAddresses=192.168.77.0/24 healthzBindAddress=127.0.0.1:$HEALTHZ_PORT metricsBindAddress=127.0.0.1:10249" "$TMP/proxy.log"
+	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
+	innode curl -fs "http://127.0.0.1:10249/metrics" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
+	# the masquerade bit of the file is the one in the rules
+	if [ "$MODE" = iptables ]; then
+		innode iptables-legacy-save -t nat | grep -q -- '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x2000/0x2000'
+	else
+		innode nft list chain ip kube-proxy mark-for-masquerade | grep -q 'meta mark set meta mark | 0x00002000'
+	fi
+	stop_proxy
+	# a flag given on the command line wins over the file
+	: >"$TMP/proxy.log"
+	innode "$MK_BIN/kube-proxy" --config "$TMP/config.yaml" --iptables-min-sync-period=2s \
+		--masquerade-all --proxy-mode=bogus 2>"$TMP/err.log" && false
+	grep -q "invalid proxy mode bogus" "$TMP/err.log"
+	# what upstream's validation refuses
+	sed 's/masqueradeBit: 13/masqueradeBit: 40/' "$TMP/config.yaml" >"$TMP/bad-bit.yaml"
+	innode "$MK_BIN/kube-proxy" --config "$TMP/bad-bit.yaml" 2>"$TMP/err.log" && false
+	grep -q "masqueradeBit 40: must be within the range \[0, 31\]" "$TMP/err.log"
+	innode "$MK_BIN/kube-proxy" --config "$TMP/config.yaml" --iptables-min-sync-period=1m \
+		2>"$TMP/err.log" && false
+	grep -q "minSyncPeriod 60000ms: must be less than or equal to syncPeriod 30000ms" "$TMP/err.log"
+	sed 's|kubeproxy.config.k8s.io/v1alpha1|kubeproxy.config.k8s.io/v1beta9|' "$TMP/config.yaml" >"$TMP/bad-api.yaml"
+	innode "$MK_BIN/kube-proxy" --config "$TMP/bad-api.yaml" 2>"$TMP/err.log" && false
+	grep -q 'no kind "KubeProxyConfiguration" is registered for version "kubeproxy.config.k8s.io/v1beta9"' "$TMP/err.log"
+	innode "$MK_BIN/kube-proxy" --config "$TMP/missing.yaml" 2>"$TMP/err.log" && false
+	grep -q "missing.yaml" "$TMP/err.log"
+}
+
 # make_node NAME PODCIDR INTERNALIP
 make_node() {
 	cat >"$TMP/node-$1.yaml" <<YAML

@@ -76,6 +76,10 @@ canary_everywhere() {
 	test_metrics
 }
 
+@test "iptables: --config KubeProxyConfiguration (kubeadm's shape), flags win, validation" {
+	test_config_file
+}
+
 @test "iptables: a second node gets the route to the first node's podCIDR" {
 	test_routes
 }

@@ -44,6 +44,10 @@ teardown() {
 	test_metrics
 }
 
+@test "nftables: --config KubeProxyConfiguration (kubeadm's shape), flags win, validation" {
+	test_config_file
+}
+
 @test "nftables: a second node gets the route to the first node's podCIDR" {
 	test_routes
 }
