@@ -573,13 +573,14 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 static void categorize(struct proxy_svc_port *p)
 {
 	size_t n = p->n_eps;
-	/* one block for the three lists */
-	p->cluster_eps = n ? xcalloc(3 * n, sizeof(*p->cluster_eps)) : NULL;
-	p->local_eps = n ? p->cluster_eps + n : NULL;
-	p->reachable_eps = n ? p->cluster_eps + 2 * n : NULL;
 	bool external = proxy_port_external(p);
 	bool uses_cluster = !p->itp_local || external;
 	bool uses_local = p->itp_local || (p->etp_local && external);
+	/* one block for the three lists; without a Local policy the reachable
+	 * endpoints are the cluster ones and share their list */
+	p->cluster_eps = n ? xcalloc(uses_local ? 3 * n : n, sizeof(*p->cluster_eps)) : NULL;
+	p->local_eps = n && uses_local ? p->cluster_eps + n : NULL;
+	p->reachable_eps = n && uses_local ? p->cluster_eps + 2 * n : p->cluster_eps;
 
 	if (uses_cluster) {
 		for (size_t i = 0; i < n; i++)
@@ -592,9 +593,6 @@ static void categorize(struct proxy_svc_port *p)
 		p->has_endpoints = p->n_cluster_eps > 0;
 	}
 	if (!uses_local) {
-		if (p->n_cluster_eps)
-			memcpy(p->reachable_eps, p->cluster_eps,
-			       p->n_cluster_eps * sizeof(*p->cluster_eps));
 		p->n_reachable_eps = p->n_cluster_eps;
 		return;
 	}
