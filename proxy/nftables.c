@@ -57,9 +57,10 @@ struct nft_backend {
 	/* "ns/name" -> what the service has in the kernel, as last written, in
 	 * one string: the hash of its rendered objects (REC_HASH hex digits),
 	 * then entries each ended by REC_SEP: "c<chain>", "s<set>" and, for map
-	 * elements, "<map index digit><key>" followed by the hash of its value.
-	 * Partial syncs touch only the objects of changed services; one string
-	 * per service keeps 10,000 services in a few MB. */
+	 * elements, "<map index digit><key>" followed by the hash of its value;
+	 * in names, REC_SVC stands for "-<ns>/<name>/". Partial syncs touch only
+	 * the objects of changed services; one string per service keeps 10,000
+	 * services in a few MB. */
 	struct strmap records;
 	uint64_t fixed_hash;         /* of the fixed part's inputs, as last written */
 	/* the ruleset generation our last batch produced; 0 when another writer
@@ -944,6 +945,8 @@ static uint64_t fnv(uint64_t h, const char *str)
 
 #define REC_HASH 16
 #define REC_SEP '\x1f' /* in no name, key or hash */
+#define REC_SVC '\x1e' /* "-<service key>/" in a name; in no name either */
+#define REC_NAME_MAX 512 /* longer than any chain, set or element key */
 
 struct rec_acc {
 	uint64_t hash;
@@ -966,10 +969,29 @@ static struct rec_acc *rec_for(json_t *index, struct rec_acc **acc, size_t *n, s
 	return &(*acc)[(*n)++];
 }
 
-static void rec_entry(struct rec_acc *r, char kind, const char *name)
+/* The position of "-<svc>/" in name (every chain and set name of a service
+ * has it), or NULL. */
+static const char *svc_part(const char *name, const char *svc, size_t svc_len)
 {
+	for (const char *h = strstr(name, svc); h; h = strstr(h + 1, svc))
+		if (h > name && h[-1] == '-' && h[svc_len] == '/')
+			return h - 1;
+	return NULL;
+}
+
+/* Appends an entry of kind for name, its service part shortened. */
+static void rec_entry(struct rec_acc *r, char kind, const char *name, const char *svc)
+{
+	size_t sl = strlen(svc);
+	const char *h = svc_part(name, svc, sl);
 	buf_append_char(&r->text, kind);
-	buf_append_str(&r->text, name);
+	if (h) {
+		buf_append(&r->text, name, (size_t)(h - name));
+		buf_append_char(&r->text, REC_SVC);
+		buf_append_str(&r->text, h + sl + 2);
+	} else {
+		buf_append_str(&r->text, name);
+	}
 	buf_append_char(&r->text, REC_SEP);
 }
 
@@ -990,7 +1012,7 @@ static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 		if (!c->service)
 			continue;
 		struct rec_acc *r = rec_for(index, &acc, &n, &cap, c->service);
-		rec_entry(r, 'c', c->name);
+		rec_entry(r, 'c', c->name, c->service);
 		r->hash = fnv(r->hash, c->name);
 		for (size_t j = 0; j < c->n_rules; j++) {
 			char *t = nftr_rule_text(&c->rules[j]);
@@ -1004,7 +1026,7 @@ static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 		struct rec_acc *r = rec_for(index, &acc, &n, &cap, rs->sets[i].service);
 		char t[32];
 		snprintf(t, sizeof(t), "%d", rs->sets[i].timeout);
-		rec_entry(r, 's', rs->sets[i].name);
+		rec_entry(r, 's', rs->sets[i].name, rs->sets[i].service);
 		r->hash = fnv(fnv(r->hash, rs->sets[i].name), t);
 	}
 	for (int mi = 0; mi < NFTR_N_MAPS; mi++)
@@ -1015,7 +1037,7 @@ static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 			struct rec_acc *r = rec_for(index, &acc, &n, &cap, e->service);
 			char *val = elem_value(e), vh[REC_HASH + 1];
 			value_hash(val, vh);
-			rec_entry(r, (char)('0' + mi), e->key);
+			rec_entry(r, (char)('0' + mi), e->key, e->service);
 			buf_append_str(&r->text, vh);
 			buf_append_char(&r->text, REC_SEP);
 			r->hash = fnv(fnv(fnv(r->hash, nftr_maps[mi].name), e->key), val);
@@ -1035,19 +1057,28 @@ static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 	json_decref(index);
 }
 
-/* The next entry of a record at *p (start after the hash): its kind, its
- * name (name_len bytes) and, for elements, the hash of its value. False at
- * the end. */
-static bool rec_next(const char **p, char *kind, const char **name, size_t *name_len,
-		     const char **val)
+/* The next entry of the record of service svc at *p (start after the hash):
+ * its kind, its name in full (NUL-terminated, name_len bytes) and, for
+ * elements, the hash of its value. False at the end. */
+static bool rec_next(const char **p, const char *svc, char *kind, char name[REC_NAME_MAX],
+		     size_t *name_len, const char **val)
 {
 	const char *s = *p;
 	if (!*s)
 		return false;
-	*kind = *s;
-	*name = s + 1;
+	*kind = *s++;
 	const char *end = strchr(s, REC_SEP);
-	*name_len = (size_t)(end - *name);
+	size_t n = 0;
+	for (; s < end && n + 1 < REC_NAME_MAX; s++) {
+		if (*s != REC_SVC) {
+			name[n++] = *s;
+			continue;
+		}
+		n += (size_t)snprintf(name + n, REC_NAME_MAX - n, "-%s/", svc);
+		n = n < REC_NAME_MAX ? n : REC_NAME_MAX - 1;
+	}
+	name[n] = '\0';
+	*name_len = n;
 	*val = NULL;
 	s = end + 1;
 	if (*kind >= '0' && *kind <= '9') {
@@ -1274,11 +1305,11 @@ static json_t *old_objects(const struct nft_backend *b, const json_t *changed)
 		const char *p = strmap_get(&b->records, svc);
 		if (!p)
 			continue;
-		char kind, tmp[512];
-		const char *name, *val;
+		char kind, name[REC_NAME_MAX], tmp[REC_NAME_MAX + 1];
+		const char *val;
 		size_t len;
-		for (p += REC_HASH; rec_next(&p, &kind, &name, &len, &val);) {
-			snprintf(tmp, sizeof(tmp), "%.*s", (int)len + 1, name - 1);
+		for (p += REC_HASH; rec_next(&p, svc, &kind, name, &len, &val);) {
+			snprintf(tmp, sizeof(tmp), "%c%s", kind, name);
 			json_object_set_new(old, tmp, val ? json_stringn_nocheck(val, REC_HASH)
 							  : json_string_nocheck(""));
 		}
@@ -1555,14 +1586,14 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 
 	/* stale per-service chains and affinity sets: what the kernel has and
 	 * no record names */
-	const char *k, *rec;
+	const char *k, *rec, *svc;
 	json_t *v;
 	size_t it = 0;
-	while (strmap_next(&recs, &it, &rec)) {
-		char kind;
-		const char *name, *val;
+	while ((svc = strmap_next(&recs, &it, &rec))) {
+		char kind, name[REC_NAME_MAX];
+		const char *val;
 		size_t len;
-		for (rec += REC_HASH; rec_next(&rec, &kind, &name, &len, &val);) {
+		for (rec += REC_HASH; rec_next(&rec, svc, &kind, name, &len, &val);) {
 			if (kind == 'c')
 				json_object_deln(old_chains, name, len);
 			else if (kind == 's')
