@@ -324,6 +324,21 @@ int allocator_reserve_existing(const json_t *service)
 			rc = -1;
 		bit_set(&ports, slot, true);
 	}
+	/* The health check node port counts only where the Service needs one,
+	 * as when it is released. */
+	json_t *hc = json_path_get(service, "spec.healthCheckNodePort");
+	const char *type = json_path_str(service, "spec.type");
+	const char *etp = json_path_str(service, "spec.externalTrafficPolicy");
+	if (json_is_integer(hc) && type && !strcmp(type, "LoadBalancer") && etp &&
+	    !strcmp(etp, "Local")) {
+		long long port = json_integer_value(hc);
+		if (port >= port_base && port < port_base + port_count) {
+			uint32_t slot = (uint32_t)(port - port_base);
+			if (bit_get(&ports, slot))
+				rc = -1;
+			bit_set(&ports, slot, true);
+		}
+	}
 	pthread_mutex_unlock(&lock);
 	return rc;
 }

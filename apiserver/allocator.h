@@ -19,8 +19,9 @@
  * with a message for a malformed range (IPv6 is not supported). */
 int allocator_init(const char *service_cidr, const char *node_port_range, struct mk_err **err);
 
-/* Marks the ClusterIP(s) and NodePorts a stored Service holds as allocated
- * (addresses or ports outside the ranges are ignored). Returns 0, or -1 if
+/* Marks the ClusterIP(s), NodePorts and health check node port (type
+ * LoadBalancer, externalTrafficPolicy Local) a stored Service holds as
+ * allocated (addresses or ports outside the ranges are ignored). Returns 0, or -1 if
  * one was already held by another Service. */
 int allocator_reserve_existing(const json_t *service);
 

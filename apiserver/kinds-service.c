@@ -1,6 +1,7 @@
 /* Services: printer, defaults, validation and the ClusterIP / NodePort
  * allocation hooks. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,19 @@ static bool needs_node_ports(const char *type)
 	return str_eq(type, "NodePort") || str_eq(type, "LoadBalancer");
 }
 
+/* Upstream's NeedsHealthCheck: kube-proxy serves a health check node port for
+ * load balancers that only send to nodes with local endpoints. */
+static bool needs_hc_port(const json_t *spec)
+{
+	return str_eq(json_string_value(json_object_get(spec, "type")), "LoadBalancer") &&
+	       str_eq(json_string_value(json_object_get(spec, "externalTrafficPolicy")), "Local");
+}
+
+static long long hc_port(const json_t *spec)
+{
+	return printer_int(spec, "healthCheckNodePort");
+}
+
 void kinds_service_defaults(json_t *obj)
 {
 	json_t *spec = json_object_get(obj, "spec");
@@ -156,6 +170,10 @@ void kinds_service_defaults(json_t *obj)
 		return;
 	kinds_set_default(spec, "type", json_string("ClusterIP"));
 	kinds_set_default(spec, "sessionAffinity", json_string("None"));
+	/* 0 means "none" (or "allocate one"); upstream never shows it. */
+	json_t *hc = json_object_get(spec, "healthCheckNodePort");
+	if (json_is_integer(hc) && json_integer_value(hc) == 0)
+		json_object_del(spec, "healthCheckNodePort");
 	const char *type = json_string_value(json_object_get(spec, "type"));
 	size_t i;
 	json_t *p;
@@ -218,6 +236,32 @@ static bool old_node_port(const json_t *old, long long np)
 	json_array_foreach(json_path_get(old, "spec.ports"), i,
 			   p) if (printer_int(p, "nodePort") == np) return true;
 	return false;
+}
+
+/* A missing port needs no check here: the create / update hook allocates one
+ * after validation (upstream allocates first, so its "Required" never shows).
+ * Range and clashes are the allocator's business, as upstream. */
+static void validate_hc_port(const json_t *spec, const json_t *old_spec, json_t *causes)
+{
+	long long hc = hc_port(spec);
+	if (!needs_hc_port(spec)) {
+		if (hc)
+			api_cause_add(causes, "FieldValueInvalid", "spec.healthCheckNodePort",
+				      "Invalid value: %lld: may only be set when `type` is "
+				      "'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+				      hc);
+		return;
+	}
+	/* Not even a port number: the allocator could not report it. */
+	if (hc < 0 || hc > INT32_MAX)
+		api_cause_add(causes, "FieldValueInvalid", "spec.healthCheckNodePort",
+			      "Invalid value: %lld: must be between 1 and 65535, inclusive", hc);
+	/* A Service that holds none (stored before ports were allocated) may
+	 * still ask for one. */
+	long long was = old_spec && needs_hc_port(old_spec) ? hc_port(old_spec) : 0;
+	if (was && hc != was)
+		api_cause_add(causes, "FieldValueForbidden", "spec.healthCheckNodePort",
+			      "Forbidden: field is immutable");
 }
 
 void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes)
@@ -312,6 +356,7 @@ void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes
 				      "Forbidden: may not be used when `type` is '%s'", type);
 		}
 	}
+	validate_hc_port(spec, old ? json_object_get(old, "spec") : NULL, causes);
 }
 
 void kinds_service_prepare_create(json_t *obj)
@@ -362,6 +407,22 @@ static void drop_type_dependent(json_t *spec, const json_t *old_spec)
 	}
 }
 
+/* As upstream: a client that leaves the health check port out (a PUT of an
+ * older copy) keeps the allocated one; one that turns it off (eTP Cluster,
+ * another type) and left the old value in gives it up. */
+static void carry_hc_port(json_t *spec, const json_t *old_spec)
+{
+	if (!needs_hc_port(old_spec) || !hc_port(old_spec))
+		return;
+	json_t *was = json_object_get(old_spec, "healthCheckNodePort");
+	if (needs_hc_port(spec)) {
+		if (!hc_port(spec))
+			json_object_set(spec, "healthCheckNodePort", was);
+	} else if (json_equal(json_object_get(spec, "healthCheckNodePort"), was)) {
+		json_object_del(spec, "healthCheckNodePort");
+	}
+}
+
 void kinds_service_prepare_update(json_t *obj, const json_t *old)
 {
 	json_t *status = json_object_get(old, "status");
@@ -369,8 +430,10 @@ void kinds_service_prepare_update(json_t *obj, const json_t *old)
 			    status ? json_copy_deep(status) : json_pack("{s:{}}", "loadBalancer"));
 	json_t *spec = json_object_get(obj, "spec");
 	json_t *old_spec = json_object_get(old, "spec");
-	if (json_is_object(spec) && json_is_object(old_spec))
+	if (json_is_object(spec) && json_is_object(old_spec)) {
 		drop_type_dependent(spec, old_spec);
+		carry_hc_port(spec, old_spec);
+	}
 }
 
 /* ---- allocation ---- */
@@ -444,6 +507,24 @@ static size_t old_ports(const json_t *old, int *keep, size_t cap)
 	return n;
 }
 
+/* The health check node port svc holds, or 0. */
+static int held_hc_port(const json_t *svc)
+{
+	const json_t *spec = json_object_get(svc, "spec");
+	long long hc = needs_hc_port(spec) ? hc_port(spec) : 0;
+	return hc > 0 && hc <= INT32_MAX ? (int)hc : 0;
+}
+
+/* Every node port svc holds: its nodePorts and its health check port. */
+static size_t held_ports(const json_t *svc, int *out, size_t cap)
+{
+	size_t n = old_ports(svc, out, cap);
+	int hc = held_hc_port(svc);
+	if (hc && n < cap && !port_in(out, n, hc))
+		out[n++] = hc;
+	return n;
+}
+
 /* The old nodePort of the port with the same number and protocol, or 0. */
 static int old_port_for(const json_t *old, const json_t *p)
 {
@@ -494,6 +575,29 @@ static int allocate_ports(json_t *spec, const json_t *old, const int *held, size
 	return 0;
 }
 
+/* Takes the requested health check node port, or any. Upstream reports a
+ * refusal as an internal error (500), not as an invalid field. */
+static int allocate_hc_port(json_t *spec, struct grab *g, struct mk_err **err)
+{
+	int want = (int)hc_port(spec); /* validation kept it within int */
+	cleanup_err struct mk_err *e = NULL;
+	int got = allocator_port_allocate(want, &e);
+	if (got < 0) {
+		if (want)
+			return mk_err_set(
+				err, MK_EINTERNAL,
+				"failed to allocate requested HealthCheck NodePort %d: %s", want,
+				mk_err_msg(e));
+		/* Picking any port only fails on a full range. */
+		return mk_err_set(err, MK_EINTERNAL,
+				  "failed to allocate a HealthCheck NodePort 0: range is full");
+	}
+	if (g->n_ports < sizeof(g->ports) / sizeof(g->ports[0]))
+		g->ports[g->n_ports++] = got;
+	json_object_set_new(spec, "healthCheckNodePort", json_integer(got));
+	return 0;
+}
+
 int kinds_service_on_create(json_t *obj, struct mk_err **err)
 {
 	json_t *spec = json_object_get(obj, "spec");
@@ -512,6 +616,10 @@ int kinds_service_on_create(json_t *obj, struct mk_err **err)
 			grab_release(&g);
 			return -1;
 		}
+	}
+	if (needs_hc_port(spec) && allocate_hc_port(spec, &g, err) < 0) {
+		grab_release(&g);
+		return -1;
 	}
 	return 0;
 }
@@ -561,6 +669,17 @@ int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
 		json_array_foreach(json_object_get(spec, "ports"), i, p) if (json_is_object(p))
 			json_object_del(p, "nodePort");
 	}
+	/* Validation left the port as it was while it is still needed; one is
+	 * taken when it becomes needed (or a stored Service never had one). */
+	int old_hc = held_hc_port(old);
+	if (needs_hc_port(spec) && !old_hc && allocate_hc_port(spec, &g, err) < 0) {
+		grab_release(&g);
+		return -1;
+	}
+	if (old_hc && !needs_hc_port(spec)) {
+		json_object_del(spec, "healthCheckNodePort");
+		allocator_port_release(old_hc);
+	}
 	for (size_t i = 0; i < n_held; i++)
 		if (!port_in(used, n_used, held[i]))
 			allocator_port_release(held[i]);
@@ -574,8 +693,8 @@ void kinds_service_on_delete(const json_t *obj)
 	const char *cip = json_path_str(obj, "spec.clusterIP");
 	if (cip && cip[0] && strcmp(cip, "None"))
 		allocator_ip_release(cip);
-	int held[64];
-	size_t n = old_ports(obj, held, 64);
+	int held[65];
+	size_t n = held_ports(obj, held, 65);
 	for (size_t i = 0; i < n; i++)
 		allocator_port_release(held[i]);
 }
@@ -596,8 +715,8 @@ void kinds_service_on_update_abort(const json_t *obj, const json_t *old)
 		/* Held again unless another Service took it meanwhile. */
 		allocator_ip_allocate(old_ip, buf, sizeof(buf), NULL);
 	}
-	int now[64], was[64];
-	size_t n_now = old_ports(obj, now, 64), n_was = old_ports(old, was, 64);
+	int now[65], was[65];
+	size_t n_now = held_ports(obj, now, 65), n_was = held_ports(old, was, 65);
 	for (size_t i = 0; i < n_now; i++)
 		if (!port_in(was, n_was, now[i]))
 			allocator_port_release(now[i]);

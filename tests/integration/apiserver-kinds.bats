@@ -172,3 +172,102 @@ Y
 	[[ "$output" == *"provided port is already allocated" ]]
 	[ "$(kubectl get svc kubernetes -o jsonpath='{.spec.clusterIP}')" = 10.96.0.1 ]
 }
+
+# lb NAME ETP [HC] [NODEPORT]: applies a LoadBalancer Service.
+lb() {
+	kubectl apply -f - <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $1}
+spec:
+  type: LoadBalancer
+  externalTrafficPolicy: $2
+${3:+  healthCheckNodePort: $3}
+  selector: {app: $1}
+  ports:
+  - {port: 80${4:+, nodePort: $4}}
+Y
+}
+
+hc_of() {
+	kubectl get svc "$1" -o jsonpath='{.spec.healthCheckNodePort}'
+}
+
+@test "services: health check node port allocated, checked, kept, released as upstream" {
+	# allocated when eTP becomes Local, from the node port range
+	h1=h-$(rand)
+	kubectl create service loadbalancer "$h1" --tcp=80:8080
+	[ -z "$(hc_of "$h1")" ]
+	kubectl patch svc "$h1" -p '{"spec":{"externalTrafficPolicy":"Local"}}'
+	p1=$(hc_of "$h1")
+	[[ "$p1" =~ ^[0-9]+$ ]] && [ "$p1" -ge 30000 ] && [ "$p1" -le 30100 ]
+	kubectl get svc "$h1" -o yaml | grep -q "healthCheckNodePort: $p1"
+	[ "$p1" != "$(kubectl get svc "$h1" -o jsonpath='{.spec.ports[0].nodePort}')" ]
+	# an update that leaves it out keeps it; changing it is refused
+	kubectl get svc "$h1" -o json | jq 'del(.spec.healthCheckNodePort) | del(.metadata.resourceVersion)' >"$MK_API_TMP/h1.json"
+	kubectl replace -f "$MK_API_TMP/h1.json"
+	[ "$(hc_of "$h1")" = "$p1" ]
+	kubectl label svc "$h1" touched=yes
+	[ "$(hc_of "$h1")" = "$p1" ]
+	run kubectl patch svc "$h1" -p '{"spec":{"healthCheckNodePort":30009}}'
+	[ "$status" -ne 0 ]
+	[ "$output" = "The Service \"$h1\" is invalid: spec.healthCheckNodePort: Forbidden: field is immutable" ]
+
+	# allocated on create, or taken as given
+	h2=h-$(rand)
+	lb "$h2" Local
+	[[ "$(hc_of "$h2")" =~ ^300[0-9][0-9]$|^30100$ ]]
+	h3=h-$(rand)
+	lb "$h3" Local 30003 30004
+	[ "$(hc_of "$h3")" = 30003 ]
+
+	# a port another Service holds, or one out of range, is refused with
+	# upstream's internal error, and nothing is left allocated
+	h4=h-$(rand)
+	run lb "$h4" Local 30004
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Error from server (InternalError): "*": Internal error occurred: failed to allocate requested HealthCheck NodePort 30004: provided port is already allocated" ]]
+	run lb "$h4" Local 31000 30005
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Internal error occurred: failed to allocate requested HealthCheck NodePort 31000: provided port is not in the valid range. The range of valid ports is 30000-30100" ]]
+	run kubectl get svc "$h4"
+	[ "$status" -ne 0 ]
+	kubectl create service nodeport "n$h4" --tcp=80 --node-port=30005
+	# a nodePort cannot take a health check port either
+	run kubectl create service nodeport "x$h4" --tcp=80 --node-port=30003
+	[ "$output" = "error: failed to create NodePort service: Service \"x$h4\" is invalid: spec.ports[0].nodePort: Invalid value: 30003: provided port is already allocated" ]
+
+	# only for a LoadBalancer with eTP Local
+	run lb "$h4" Cluster 30006
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"spec.healthCheckNodePort: Invalid value: 30006: may only be set when \`type\` is 'LoadBalancer' and \`externalTrafficPolicy\` is 'Local'" ]]
+	run kubectl apply -f - <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: $h4}
+spec: {healthCheckNodePort: 30006, ports: [{port: 80}]}
+Y
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"The Service \"$h4\" is invalid: spec.healthCheckNodePort: Invalid value: 30006: may only be set when \`type\` is 'LoadBalancer' and \`externalTrafficPolicy\` is 'Local'" ]]
+
+	# eTP back to Cluster clears it and frees the port for someone else
+	lb "$h3" Cluster
+	[ -z "$(hc_of "$h3")" ]
+	kubectl create service nodeport "y$h4" --tcp=80 --node-port=30003
+	# and Local again takes a new one
+	lb "$h3" Local 30007
+	[ "$(hc_of "$h3")" = 30007 ]
+	# a type change gives it back as well
+	kubectl get svc "$h3" -o json | jq '.spec.type = "ClusterIP" | del(.spec.ports[0].nodePort) | del(.spec.externalTrafficPolicy) | del(.metadata.resourceVersion)' >"$MK_API_TMP/h3.json"
+	kubectl apply -f "$MK_API_TMP/h3.json"
+	[ "$(kubectl get svc "$h3" -o jsonpath='{.spec.type}{.spec.healthCheckNodePort}')" = ClusterIP ]
+	kubectl create service nodeport "z$h4" --tcp=80 --node-port=30007
+
+	# released by delete (kept across a restart: allocator unit tests)
+	lb "$h4" Local 30008
+	run kubectl create service nodeport "w$h4" --tcp=80 --node-port=30008
+	[[ "$output" == *"provided port is already allocated" ]]
+	kubectl delete svc "$h4"
+	kubectl create service nodeport "w$h4" --tcp=80 --node-port=30008
+	kubectl delete svc "$h1" "$h2" "$h3" "n$h4" "y$h4" "z$h4" "w$h4"
+}

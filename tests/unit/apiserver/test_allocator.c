@@ -204,6 +204,102 @@ static void test_node_ports(void **state)
 	assert_true(allocator_ip_in_use(ip));
 }
 
+static void test_health_check_port(void **state)
+{
+	(void)state;
+	const struct api_resource *r = services();
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0);
+	/* Allocated for eTP Local, apart from the nodePort. */
+	cleanup_json json_t *a =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\","
+		      "\"externalTrafficPolicy\":\"Local\",\"ports\":[{\"port\":80}]}}");
+	assert_int_equal(create(a, NULL), 0);
+	long long hc = json_integer_value(json_path_get(a, "spec.healthCheckNodePort"));
+	assert_true(hc >= 30000 && hc <= 32767);
+	assert_true(hc != json_integer_value(json_path_get(a, "spec.ports.0.nodePort")));
+	assert_true(allocator_port_in_use((int)hc));
+
+	/* Not for eTP Cluster. */
+	cleanup_json json_t *c = parse("{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":"
+				       "[{\"port\":80,\"nodePort\":30100}]}}");
+	assert_int_equal(create(c, NULL), 0);
+	assert_null(json_path_get(c, "spec.healthCheckNodePort"));
+
+	/* A requested port is taken, or refused as upstream does (an internal
+	 * error) with the ClusterIP and nodePort given back. */
+	cleanup_json json_t *b =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":"
+		      "\"Local\",\"healthCheckNodePort\":30200,\"ports\":[{\"port\":80}]}}");
+	assert_int_equal(create(b, NULL), 0);
+	assert_int_equal(json_integer_value(json_path_get(b, "spec.healthCheckNodePort")), 30200);
+	assert_true(allocator_port_in_use(30200));
+	cleanup_json json_t *clash =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":\"Local\","
+		      "\"clusterIP\":\"10.96.9.9\",\"healthCheckNodePort\":30100,"
+		      "\"ports\":[{\"port\":80,\"nodePort\":30201}]}}");
+	cleanup_err struct mk_err *e = NULL;
+	assert_int_equal(create(clash, &e), -1);
+	assert_int_equal(mk_err_code(e), MK_EINTERNAL);
+	assert_string_equal(mk_err_msg(e), "failed to allocate requested HealthCheck NodePort "
+					   "30100: provided port is already allocated");
+	assert_false(allocator_ip_in_use("10.96.9.9"));
+	assert_false(allocator_port_in_use(30201));
+	json_path_set(clash, "spec.healthCheckNodePort", json_integer(40000));
+	cleanup_err struct mk_err *e2 = NULL;
+	assert_int_equal(create(clash, &e2), -1);
+	assert_string_equal(mk_err_msg(e2), "failed to allocate requested HealthCheck NodePort "
+					    "40000: provided port is not in the valid range. The "
+					    "range of valid ports is 30000-32767");
+
+	/* eTP Local -> Cluster releases it (the client sent the old value
+	 * back); a write that then fails holds it again. */
+	cleanup_json json_t *off = json_copy_deep(b);
+	json_path_set(off, "spec.externalTrafficPolicy", json_string("Cluster"));
+	r->prepare_update(off, b);
+	r->defaults(off);
+	assert_null(json_path_get(off, "spec.healthCheckNodePort"));
+	assert_int_equal(r->on_update(off, b, NULL), 0);
+	assert_false(allocator_port_in_use(30200));
+	r->on_update_abort(off, b);
+	assert_true(allocator_port_in_use(30200));
+	assert_int_equal(r->on_update(off, b, NULL), 0);
+	assert_false(allocator_port_in_use(30200));
+
+	/* Cluster -> Local allocates one; a failed write gives it back. */
+	cleanup_json json_t *on = json_copy_deep(off);
+	json_path_set(on, "spec.externalTrafficPolicy", json_string("Local"));
+	r->prepare_update(on, off);
+	r->defaults(on);
+	assert_int_equal(r->on_update(on, off, NULL), 0);
+	long long got = json_integer_value(json_path_get(on, "spec.healthCheckNodePort"));
+	assert_true(got >= 30000 && allocator_port_in_use((int)got));
+	r->on_update_abort(on, off);
+	assert_false(allocator_port_in_use((int)got));
+
+	/* Left out while still needed: kept. */
+	cleanup_json json_t *same = json_copy_deep(a);
+	json_object_del(json_object_get(same, "spec"), "healthCheckNodePort");
+	r->prepare_update(same, a);
+	assert_int_equal(json_integer_value(json_path_get(same, "spec.healthCheckNodePort")), hc);
+	assert_int_equal(r->on_update(same, a, NULL), 0);
+	assert_true(allocator_port_in_use((int)hc));
+
+	/* Delete releases it. */
+	r->on_delete(a);
+	assert_false(allocator_port_in_use((int)hc));
+
+	/* A range with room for the nodePort only. */
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-30000", NULL), 0);
+	cleanup_json json_t *full =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\","
+		      "\"externalTrafficPolicy\":\"Local\",\"ports\":[{\"port\":80}]}}");
+	cleanup_err struct mk_err *e3 = NULL;
+	assert_int_equal(create(full, &e3), -1);
+	assert_string_equal(mk_err_msg(e3), "failed to allocate a HealthCheck NodePort 0: range "
+					    "is full");
+	assert_false(allocator_port_in_use(30000));
+}
+
 static void test_reserve_existing(void **state)
 {
 	(void)state;
@@ -221,6 +317,18 @@ static void test_reserve_existing(void **state)
 		parse("{\"spec\":{\"clusterIP\":\"10.96.7.7\",\"ports\":[{\"port\":1}]}}");
 	cleanup_err struct mk_err *e = NULL;
 	assert_int_equal(create(again, &e), -1);
+
+	/* A health check port is held where the Service needs one only. */
+	cleanup_json json_t *local = parse(
+		"{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":\"Local\","
+		"\"healthCheckNodePort\":31001,\"ports\":[{\"port\":80,\"nodePort\":31002}]}}");
+	assert_int_equal(allocator_reserve_existing(local), 0);
+	assert_true(allocator_port_in_use(31001));
+	cleanup_json json_t *stale = parse(
+		"{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":\"Cluster\","
+		"\"healthCheckNodePort\":31003,\"ports\":[{\"port\":80,\"nodePort\":31004}]}}");
+	assert_int_equal(allocator_reserve_existing(stale), 0);
+	assert_false(allocator_port_in_use(31003));
 }
 
 #define THREADS	   4
@@ -272,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_ip),
 		cmocka_unit_test(test_exhaustion_and_first_ip),
 		cmocka_unit_test(test_node_ports),
+		cmocka_unit_test(test_health_check_port),
 		cmocka_unit_test(test_reserve_existing),
 		cmocka_unit_test(test_concurrent_unique),
 	};

@@ -325,6 +325,38 @@ static void test_service(void **state)
 	cleanup_free char *e7 = check("v1", "Service", badip, NULL);
 	assert_string_equal(e7, "spec.clusterIPs[0]: Invalid value: \"abc\": must be a valid IP "
 				"address, (e.g. 10.9.8.7 or 2001:db8::ffff)");
+	/* healthCheckNodePort: only for LoadBalancer + eTP Local, fixed once held. */
+	cleanup_json json_t *hc = parse("{\"spec\":{\"type\":\"NodePort\",\"healthCheckNodePort\":"
+					"30001,\"ports\":[{\"port\":1}]}}");
+	cleanup_free char *e8 = check("v1", "Service", hc, NULL);
+	assert_string_equal(e8, "spec.healthCheckNodePort: Invalid value: 30001: may only be set "
+				"when `type` is 'LoadBalancer' and `externalTrafficPolicy` is "
+				"'Local'");
+	cleanup_json json_t *zero = parse("{\"spec\":{\"healthCheckNodePort\":0,"
+					  "\"ports\":[{\"port\":1}]}}");
+	cleanup_free char *e9 = check("v1", "Service", zero, NULL);
+	assert_string_equal(e9, "");
+	assert_null(json_path_get(zero, "spec.healthCheckNodePort"));
+	cleanup_json json_t *neg =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":"
+		      "\"Local\",\"healthCheckNodePort\":-1,\"ports\":[{\"port\":1}]}}");
+	cleanup_free char *e10 = check("v1", "Service", neg, NULL);
+	assert_string_equal(e10, "spec.healthCheckNodePort: Invalid value: -1: must be between 1 "
+				 "and 65535, inclusive");
+	cleanup_json json_t *old =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\",\"externalTrafficPolicy\":"
+		      "\"Local\",\"healthCheckNodePort\":30001,\"ports\":[{\"port\":1}]}}");
+	cleanup_json json_t *moved = json_copy_deep(old);
+	json_path_set(moved, "spec.healthCheckNodePort", json_integer(30002));
+	cleanup_free char *e11 = check("v1", "Service", moved, old);
+	assert_string_equal(e11, "spec.healthCheckNodePort: Forbidden: field is immutable");
+	/* Off with the old value left in: an update drops it. */
+	cleanup_json json_t *off = json_copy_deep(old);
+	json_path_set(off, "spec.externalTrafficPolicy", json_string("Cluster"));
+	row("v1", "Service")->prepare_update(off, old);
+	cleanup_free char *e12 = check("v1", "Service", off, old);
+	assert_string_equal(e12, "");
+	assert_null(json_path_get(off, "spec.healthCheckNodePort"));
 }
 
 static void test_namespace_secret_configmap(void **state)
