@@ -325,13 +325,40 @@ static void iptables_anchor(struct proxy_state *ps, struct proxy_config *cfg, in
 	printf("floor_iptables_seconds %.4f\n", cli / rounds);
 }
 
+/* Sends the batch in bt and reads acks until the kernel has answered every
+ * message flagged NLM_F_ACK (n_acks of them). */
+static void nft_send_wait(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, int n_acks)
+{
+	char buf[16384];
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0) {
+		perror("sendto");
+		exit(1);
+	}
+	for (int acks = 0; acks < n_acks;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)n);
+		     m = mnl_nlmsg_next(m, (int *)&n)) {
+			if (m->nlmsg_type != NLMSG_ERROR)
+				continue;
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+			if (e->error) {
+				fprintf(stderr, "nftables: %s\n", strerror(-e->error));
+				exit(1);
+			}
+			acks++;
+		}
+	}
+}
+
 /* The kernel's floor for any nftables change that adds a jump: one batch
  * with a new unreachable chain holding "jump mark-for-masquerade". Such a
  * commit makes the kernel re-validate every chain reachable from the base
  * chains, however small the batch. */
 static double nft_floor(void)
 {
-	char buf[8192], out[8192];
+	char out[8192];
 	struct mnl_nlmsg_batch *bt = mnl_nlmsg_batch_start(out, sizeof(out));
 	uint32_t seq = (uint32_t)time(NULL);
 	nftnl_batch_begin(mnl_nlmsg_batch_current(bt), seq++);
@@ -365,52 +392,12 @@ static double nft_floor(void)
 		exit(1);
 	}
 	double t0 = now();
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0) {
-		perror("sendto");
-		exit(1);
-	}
-	/* two acks (chain, rule) */
-	for (int acks = 0; acks < 2;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)n);
-		     m = mnl_nlmsg_next(m, (int *)&n))
-			if (m->nlmsg_type == NLMSG_ERROR)
-				acks++;
-	}
+	nft_send_wait(nl, bt, 2); /* acks of the chain and the rule */
 	double t = now() - t0;
 	mnl_socket_close(nl);
 	mnl_nlmsg_batch_stop(bt);
 	sh("nft delete chain ip kube-proxy bench-floor");
 	return t;
-}
-
-/* Sends the batch in bt and reads acks until the kernel has answered every
- * message flagged NLM_F_ACK (n_acks of them). */
-static void nft_send_wait(struct mnl_socket *nl, struct mnl_nlmsg_batch *bt, int n_acks)
-{
-	char buf[16384];
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(bt), mnl_nlmsg_batch_size(bt)) < 0) {
-		perror("sendto");
-		exit(1);
-	}
-	for (int acks = 0; acks < n_acks;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)n);
-		     m = mnl_nlmsg_next(m, (int *)&n)) {
-			if (m->nlmsg_type != NLMSG_ERROR)
-				continue;
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-			if (e->error) {
-				fprintf(stderr, "nftables: %s\n", strerror(-e->error));
-				exit(1);
-			}
-			acks++;
-		}
-	}
 }
 
 /* The kernel's own cost of n anonymous verdict maps - one per service in the
