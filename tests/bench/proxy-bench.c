@@ -514,6 +514,20 @@ static double nft_vmap_floor(int n)
 	return total;
 }
 
+/* Upstream's way of writing a whole ruleset in nftables mode: the table as
+ * `nft list` prints it, loaded by `nft -f` into an empty namespace (the
+ * table deleted first), one transaction like knftables' full sync. */
+static double nft_restore_anchor(void)
+{
+	sh("nft list table ip kube-proxy > /tmp/proxy-bench.nft");
+	sh("nft delete table ip kube-proxy");
+	double t0 = now();
+	sh("nft -f /tmp/proxy-bench.nft");
+	double t = now() - t0;
+	unlink("/tmp/proxy-bench.nft");
+	return t;
+}
+
 /* Upstream's way for the same change: the transaction text knftables hands
  * to `nft -f` (add, flush and fill each of the service's chains, flush the
  * chains it no longer has), timed through the nft binary. */
@@ -616,6 +630,8 @@ int main(int argc, char **argv)
 		b->destroy(st);
 		st = b->create();
 		printf("restart_sync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+		if (b == &proxy_backend_nftables)
+			printf("nft_restore_seconds %.4f\n", nft_restore_anchor());
 	}
 	if (!strcmp(what, "change")) {
 		/* one slice of a service in the middle changes one endpoint: first
