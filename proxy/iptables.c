@@ -445,6 +445,22 @@ static const char *entry_comment(const struct ipt_entry *e)
 	return NULL;
 }
 
+/* The service a chain of ours served, from the comment ("ns/name:port ...")
+ * of its first rule as the kernel has it; "" when that is not known. Only
+ * for error messages: h may already have flushed the chain. */
+static void chain_service(const char *table, const char *chain, char *out, size_t len)
+{
+	out[0] = '\0';
+	struct xtc_handle *h = iptc_init(table);
+	if (!h)
+		return;
+	const struct ipt_entry *e = iptc_is_chain(chain, h) ? iptc_first_rule(chain, h) : NULL;
+	const char *c = e ? entry_comment(e) : NULL;
+	if (c)
+		snprintf(out, len, "%.*s", (int)strcspn(c, " "), c);
+	iptc_free(h);
+}
+
 /* Inserts the missing jump rules of this table at the top of their built-in
  * chains, as upstream does with `iptables -C || iptables -I`. */
 static int ensure_jumps(struct xtc_handle *h, const char *table, struct mk_err **err)
@@ -521,10 +537,16 @@ static int apply_table(struct xtc_handle *h, const struct iptr_table *t, bool ju
 	struct builder *b = xmalloc(sizeof(*b));
 	struct tokens tk = {0};
 	int rc = append_lines(h, &t->rules, b, &tk, err);
-	for (size_t i = 0; rc == 0 && i < t->n_deletes; i++)
-		if (!iptc_delete_chain(t->deletes[i], h))
-			rc = mk_err_set(err, MK_EIO, "deleting chain %s: %s", t->deletes[i],
-					iptc_strerror(errno));
+	for (size_t i = 0; rc == 0 && i < t->n_deletes; i++) {
+		if (iptc_delete_chain(t->deletes[i], h))
+			continue;
+		char why[128], svc[XT_MAX_COMMENT_LEN];
+		snprintf(why, sizeof(why), "%s",
+			 errno == EMLINK ? "other rules still jump to it" : iptc_strerror(errno));
+		chain_service(t->name, t->deletes[i], svc, sizeof(svc));
+		rc = mk_err_set(err, MK_EIO, "deleting chain %s%s%s: %s", t->deletes[i],
+				*svc ? " of service " : "", svc, why);
+	}
 	if (rc == 0)
 		rc = append_lines(h, &t->tail, b, &tk, err);
 	tokens_free(&tk);

@@ -254,6 +254,44 @@ static void test_canaries_after_flush(void **state)
 	fixture_free(&fx);
 }
 
+/* A chain of a removed service that a rule of someone else still jumps to
+ * cannot be deleted: the sync fails naming the service, and writes nothing
+ * (nat nor filter); once the jump is gone the next sync goes through. */
+static void test_refused_kernel(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	sync_ok(&fx, NULL, NULL);
+	assert_int_equal(system("iptables-legacy -t nat -N HOLDER && "
+				"iptables-legacy -t nat -A HOLDER -j KUBE-SVC-4SW47YFZTEDKD3PK"), 0);
+	char *before = run("iptables-legacy-save -t nat; iptables-legacy-save -t filter");
+	json_object_clear(fx.st.changed);
+	json_t *sl = json_array_get(json_object_get(fx.root, "slices"), 3);
+	proxy_state_set_slice(&fx.st, sl, true);
+	proxy_model_free(fx.model);
+	fx.model = proxy_model_build(&fx.st, &fx.cfg);
+	struct mk_err *err = NULL;
+	assert_true(ipt_backend_sync(fx.model, &fx.cfg, fx.st.changed, NULL, &err) < 0);
+	const char *msg = mk_err_msg(err);
+	if (!strstr(msg, "KUBE-SVC-4SW47YFZTEDKD3PK of service ns4/svc4:p80"))
+		fail_msg("error does not name the service: %s", msg);
+	print_message("# %s\n", msg);
+	mk_err_free(err);
+	char *after = run("iptables-legacy-save -t nat; iptables-legacy-save -t filter");
+	assert_same_text(after, before);
+	free(after);
+	free(before);
+
+	assert_int_equal(system("iptables-legacy -t nat -F HOLDER && iptables-legacy -t nat -X HOLDER"), 0);
+	sync_ok(&fx, fx.st.changed, NULL);
+	after = run("iptables-legacy-save");
+	assert_null(strstr(after, "KUBE-SVC-4SW47YFZTEDKD3PK"));
+	assert_non_null(strstr(after, "ns4/svc4:p80 has no endpoints"));
+	free(after);
+	fixture_free(&fx);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -286,6 +324,7 @@ int main(void)
 		cmocka_unit_test(test_partial_kernel),
 		cmocka_unit_test(test_canaries_kernel),
 		cmocka_unit_test(test_canaries_after_flush),
+		cmocka_unit_test(test_refused_kernel),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {

@@ -262,6 +262,81 @@ static void test_big_full_kernel(void **state)
 	fixture_free(&fx);
 }
 
+/* Gives ns1/svc1 ClientIP affinity in fx (its model rebuilt) and returns the
+ * key of what changed. */
+static json_t *svc1_gets_affinity(struct fixture *fx)
+{
+	json_t *svc = json_deep_copy(json_array_get(json_object_get(fx->root, "services"), 0));
+	json_object_set_new(json_object_get(svc, "spec"), "sessionAffinity", json_string("ClientIP"));
+	json_object_clear(fx->st.changed);
+	proxy_state_set_service(&fx->st, "ns1/svc1", svc);
+	json_decref(svc);
+	proxy_model_free(fx->model);
+	fx->model = proxy_model_build(&fx->st, &fx->cfg);
+	return json_deep_copy(fx->st.changed);
+}
+
+/* When the kernel refuses a change, the error names the Service, the batch
+ * is not applied at all, and the next sync (a full one) writes it. */
+static void test_refused_kernel(void **state)
+{
+	(void)state;
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	struct nft_backend *b = nft_backend_new();
+	sync_ok(b, &fx, NULL, NULL);
+	struct nftr_ruleset before;
+	nftr_render(fx.model, &fx.cfg, &before);
+	char *want_before = nftr_list_text(&before, &fx.cfg);
+	nftr_ruleset_free(&before);
+
+	/* someone else holds the name of svc1's coming affinity set, with
+	 * another type: the kernel refuses to create ours */
+	json_t *changed = svc1_gets_affinity(&fx);
+	struct nftr_ruleset rs;
+	nftr_render_changed(fx.model, &fx.cfg, changed, &rs);
+	assert_true(rs.n_sets > 0);
+	char *set = xstrdup(rs.sets[0].name);
+	nftr_ruleset_free(&rs);
+	char *cmd = xasprintf("nft add set ip kube-proxy '%s' '{ type ipv6_addr; }'", set);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+
+	struct mk_err *err = NULL;
+	assert_true(nft_backend_sync(b, fx.model, &fx.cfg, changed, NULL, &err) < 0);
+	const char *msg = mk_err_msg(err);
+	if (!strstr(msg, "refused a change for service ns1/svc1"))
+		fail_msg("error does not name the service: %s", msg);
+	print_message("# %s\n", msg);
+	mk_err_free(err);
+
+	/* nothing of the batch took: without the foreign set, the table is what
+	 * the previous model renders */
+	cmd = xasprintf("nft delete set ip kube-proxy '%s'", set);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	char *got = run("nft list table ip kube-proxy");
+	char *a = normalize(got), *w = normalize(want_before);
+	assert_same_text(a, w);
+	free(a);
+	free(w);
+	free(got);
+	free(want_before);
+
+	/* the next sync succeeds and has svc1's affinity */
+	sync_ok(b, &fx, changed, NULL);
+	check_kernel_equals_render(&fx);
+	cmd = xasprintf("nft list set ip kube-proxy '%s'", set);
+	got = run(cmd);
+	assert_non_null(strstr(got, "type ipv4_addr"));
+	free(got);
+	free(cmd);
+	free(set);
+	json_decref(changed);
+	nft_backend_free(b);
+	fixture_free(&fx);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -296,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_example_b_kernel),
 		cmocka_unit_test(test_partial_kernel),
 		cmocka_unit_test(test_big_full_kernel),
+		cmocka_unit_test(test_refused_kernel),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {
