@@ -240,12 +240,48 @@ static void e_concat_key(struct nftnl_rule *r, bool with_ip)
 	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg + 1);
 }
 
-static void rule_comment(struct nftnl_rule *r, const char *comment)
+/* Every rule of a per-service chain carries a tag in its user data, next to
+ * the comment: the hash of the chain's whole content (name and rule texts)
+ * and the rule's place in it. nft prints only the comment. A full sync that
+ * cannot trust its records (after a restart, or after another writer's
+ * commit) reads the tags back and leaves alone the chains found intact,
+ * instead of rewriting every service. */
+#define UDATA_RULE_TAG 0xa5
+
+struct rule_tag {
+	uint64_t hash;
+	uint16_t index, count;
+};
+
+/* Sets r's user data: the comment (or none) and the tag (or none). */
+static void rule_udata(struct nftnl_rule *r, const char *comment, const struct rule_tag *tag)
 {
 	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+	if (comment)
+		nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+	if (tag) {
+		uint8_t v[12];
+		memcpy(v, &tag->hash, 8);
+		memcpy(v + 8, &tag->index, 2);
+		memcpy(v + 10, &tag->count, 2);
+		nftnl_udata_put(u, UDATA_RULE_TAG, sizeof(v), v);
+	}
 	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
+}
+
+/* The tag in a rule's user data, if it has one. */
+static bool rule_tag_of(const uint8_t *ud, size_t len, struct rule_tag *tag)
+{
+	for (size_t off = 0; off + 2 <= len; off += 2 + (size_t)ud[off + 1]) {
+		if (ud[off] == UDATA_RULE_TAG && ud[off + 1] == 12 && off + 14 <= len) {
+			memcpy(&tag->hash, ud + off + 2, 8);
+			memcpy(&tag->index, ud + off + 10, 2);
+			memcpy(&tag->count, ud + off + 12, 2);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---- objects ---- */
@@ -556,7 +592,8 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 	return 0;
 }
 
-static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const struct nftr_rule *x)
+static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const struct nftr_rule *x,
+			     const struct rule_tag *tag)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	uint32_t id;
@@ -672,8 +709,8 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 		break;
 	}
 	const char *cm = kind_comment(x->kind);
-	if (cm)
-		rule_comment(r, cm);
+	if (cm || tag)
+		rule_udata(r, cm, tag);
 	send_rule(bt, r, c->name, c->service);
 	return 0;
 bad:
@@ -794,13 +831,13 @@ static void fixed_chains(struct batch *bt, const struct proxy_config *cfg)
 	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
 	e_lookup(r, "cluster-ips", 0, false, false);
 	e_reject(r);
-	rule_comment(r, "Reject traffic to invalid ports of ClusterIPs");
+	rule_udata(r, "Reject traffic to invalid ports of ClusterIPs", NULL);
 	send_rule(bt, r, "cluster-ips-check", what);
 	if (cfg->service_cidr) {
 		r = nftnl_rule_alloc();
 		if (e_addr(r, 16, cfg->service_cidr, NFT_CMP_EQ) == 0) {
 			e_verdict(r, NF_DROP, NULL);
-			rule_comment(r, "Drop traffic to unallocated ClusterIPs");
+			rule_udata(r, "Drop traffic to unallocated ClusterIPs", NULL);
 			send_rule(bt, r, "cluster-ips-check", what);
 		} else {
 			nftnl_rule_free(r);
@@ -864,46 +901,113 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
  * dump of 60,000 chains quadratic. */
 #define DUMP_BUF (64 * 1024)
 
-/* Names of the chains (or sets) of our table: new object, or NULL. */
-static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
+/* Runs a dump of one kind of object of our table (type NFT_MSG_GETCHAIN,
+ * GETSET or GETRULE) through cb. */
+static int dump_table(struct mnl_socket *nl, uint16_t type, mnl_cb_t cb, void *data,
+		      struct mk_err **err)
 {
 	char *buf = xmalloc(DUMP_BUF);
 	uint32_t seq = (uint32_t)time(NULL);
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, sets ? NFT_MSG_GETSET : NFT_MSG_GETCHAIN,
-						     NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
-	if (sets) {
-		struct nftnl_set *s = nftnl_set_alloc();
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTR_TABLE);
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-	} else {
-		struct nftnl_chain *c = nftnl_chain_alloc();
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		nftnl_chain_free(c);
-	}
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
+	/* the table attribute has the same number in chain, set and rule messages */
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFTR_TABLE);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
 		free(buf);
-		return NULL;
+		return mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
 	}
-	struct dump_ctx d = {.names = json_object(), .sets = sets};
 	uint32_t portid = mnl_socket_get_portid(nl);
 	ssize_t n;
 	int rc = MNL_CB_OK;
 	while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, dump_cb, &d);
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 		if (rc <= MNL_CB_STOP)
 			break;
 	}
 	int saved = errno;
 	free(buf);
-	if (n < 0 || (rc == MNL_CB_ERROR && saved != ENOENT)) {
-		mk_err_errno(err, MK_EIO, saved, "listing nftables objects");
+	if (n < 0 || (rc == MNL_CB_ERROR && saved != ENOENT))
+		return mk_err_errno(err, MK_EIO, saved, "listing nftables objects");
+	return 0;
+}
+
+/* Names of the chains (or sets) of our table: new object, or NULL. */
+static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
+{
+	struct dump_ctx d = {.names = json_object(), .sets = sets};
+	if (dump_table(nl, sets ? NFT_MSG_GETSET : NFT_MSG_GETCHAIN, dump_cb, &d, err) < 0) {
 		json_decref(d.names);
 		return NULL;
 	}
 	return d.names;
+}
+
+/* Reading rule tags back: the dump lists a chain's rules together, in order. */
+struct tag_ctx {
+	json_t *chains; /* from dump_names: a chain found complete gets its hash */
+	char chain[256];
+	struct rule_tag first;
+	unsigned seen;
+	bool ok, interrupted;
+};
+
+static void tag_chain_end(struct tag_ctx *t)
+{
+	if (t->chain[0] && t->ok && t->seen == t->first.count && json_object_get(t->chains, t->chain))
+		json_object_set_new(t->chains, t->chain, json_integer((json_int_t)t->first.hash));
+	t->chain[0] = '\0';
+}
+
+static int rule_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+	if (type == NFTA_RULE_CHAIN || type == NFTA_RULE_USERDATA)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int tag_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct tag_ctx *t = data;
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		t->interrupted = true;
+	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
+	    !tb[NFTA_RULE_CHAIN])
+		return MNL_CB_OK;
+	const char *chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
+	if (strcmp(chain, t->chain)) {
+		tag_chain_end(t);
+		snprintf(t->chain, sizeof(t->chain), "%s", chain);
+		t->seen = 0;
+		t->ok = true;
+	}
+	struct rule_tag tag;
+	bool has = tb[NFTA_RULE_USERDATA] &&
+		   rule_tag_of(mnl_attr_get_payload(tb[NFTA_RULE_USERDATA]),
+			       mnl_attr_get_payload_len(tb[NFTA_RULE_USERDATA]), &tag);
+	if (!has || tag.index != t->seen)
+		t->ok = false;
+	else if (t->seen == 0)
+		t->first = tag;
+	else if (tag.hash != t->first.hash || tag.count != t->first.count)
+		t->ok = false;
+	t->seen++;
+	return MNL_CB_OK;
+}
+
+/* Marks the chains (names from dump_names) whose rules all carry complete,
+ * consistent tags with the hash they were written with. *consistent is
+ * false when the dump met a concurrent change (then marks mean nothing). */
+static int dump_intact(struct mnl_socket *nl, json_t *chains, bool *consistent, struct mk_err **err)
+{
+	struct tag_ctx t = {.chains = chains};
+	if (dump_table(nl, NFT_MSG_GETRULE, tag_cb, &t, err) < 0)
+		return -1;
+	tag_chain_end(&t);
+	*consistent = !t.interrupted;
+	return 0;
 }
 
 static int gen_cb(const struct nlmsghdr *nlh, void *data)
@@ -1265,22 +1369,60 @@ static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, 
 	return rc;
 }
 
-/* Chains [from, to) of rs: created (a no-op when they exist), flushed and
- * filled. */
-static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t from, size_t to,
-			struct mk_err **err)
+/* Bump when the expressions written for a rule text change: tags written
+ * by a proxy that encoded rules differently must not match. */
+#define RULE_ENCODING "1"
+
+/* The hash a chain's rules are tagged with. */
+static uint64_t chain_hash(const struct nftr_chain *c)
 {
-	for (size_t i = from; i < to; i++)
-		send_chain(bt, rs->chains[i].name, NULL, 0, 0, NULL, rs->chains[i].service);
-	for (size_t i = from; i < to; i++) {
-		const struct nftr_chain *c = &rs->chains[i];
-		chain_op(bt, NFT_MSG_DELRULE, c->name, c->service);
-		for (size_t j = 0; j < c->n_rules; j++)
-			if (send_service_rule(bt, c, &c->rules[j]) < 0)
-				return mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						  c->service, c->name);
+	uint64_t h = fnv(fnv(FNV_SEED, RULE_ENCODING), c->name);
+	for (size_t j = 0; j < c->n_rules; j++) {
+		char *t = nftr_rule_text(&c->rules[j]);
+		h = fnv(h, t);
+		free(t);
 	}
-	return 0;
+	return h;
+}
+
+/* Is chain c in the kernel exactly as we would write it? intact maps the
+ * names of chains whose tags were read back complete to their hash (see
+ * dump_intact). */
+static bool chain_intact(const json_t *intact, const struct nftr_chain *c, uint64_t hash)
+{
+	json_t *v = intact ? json_object_get(intact, c->name) : NULL;
+	return json_is_integer(v) && (uint64_t)json_integer_value(v) == hash;
+}
+
+/* Chains [from, to) of rs: created (a no-op when they exist), flushed and
+ * filled; those found intact (see chain_intact) are left as they are. */
+static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t from, size_t to,
+			const json_t *intact, struct mk_err **err)
+{
+	uint64_t *hs = xcalloc(to > from ? to - from : 1, sizeof(*hs));
+	bool *skip = xcalloc(to > from ? to - from : 1, sizeof(*skip));
+	for (size_t i = from; i < to; i++) {
+		hs[i - from] = chain_hash(&rs->chains[i]);
+		skip[i - from] = chain_intact(intact, &rs->chains[i], hs[i - from]);
+		if (!skip[i - from])
+			send_chain(bt, rs->chains[i].name, NULL, 0, 0, NULL, rs->chains[i].service);
+	}
+	int rc = 0;
+	for (size_t i = from; i < to && rc == 0; i++) {
+		const struct nftr_chain *c = &rs->chains[i];
+		if (skip[i - from])
+			continue;
+		chain_op(bt, NFT_MSG_DELRULE, c->name, c->service);
+		for (size_t j = 0; j < c->n_rules && rc == 0; j++) {
+			struct rule_tag tag = {hs[i - from], (uint16_t)j, (uint16_t)c->n_rules};
+			if (send_service_rule(bt, c, &c->rules[j], &tag) < 0)
+				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
+						c->service, c->name);
+		}
+	}
+	free(hs);
+	free(skip);
+	return rc;
 }
 
 static void send_affinity_set(struct batch *bt, const struct nftr_set *set)
@@ -1348,7 +1490,7 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		snprintf(tmp, sizeof(tmp), "c%s", rs.chains[i].name);
 		json_object_set_new(fresh, tmp, json_true());
 	}
-	rc = write_chains(&bt, &rs, 0, rs.n_chains, err);
+	rc = write_chains(&bt, &rs, 0, rs.n_chains, NULL, err);
 
 	/* map elements: deletions (keys gone, values changed) before additions */
 	for (int mi = 0; mi < NFTR_N_MAPS && rc == 0; mi++) {
@@ -1518,14 +1660,20 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		json_decref(diff);
 		return rc;
 	}
+	/* otherwise every service is written again, but for the chains whose
+	 * tags read back intact; what the kernel has and no record names goes */
 	json_t *old_chains = dump_names(nl, false, err);
 	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
-	if (!old_sets) {
+	bool consistent = false;
+	if (!old_sets || dump_intact(nl, old_chains, &consistent, err) < 0) {
 		json_decref(old_chains);
+		json_decref(old_sets);
 		strmap_free(&recs);
 		mnl_socket_close(nl);
 		return -1;
 	}
+	/* a commit of another writer while we read: trust no chain as found */
+	const json_t *intact = consistent && gen0 && get_genid(nl) == gen0 ? old_chains : NULL;
 	bool phased = n_parts > 1;
 	size_t sent = 0;
 	uint32_t n_batches = 0;
@@ -1551,7 +1699,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 			batch_start(&bt);
 		for (size_t i = 0; i < part.n_sets; i++)
 			send_affinity_set(&bt, &part.sets[i]);
-		rc = write_chains(&bt, &part, 0, part.n_chains, err);
+		rc = write_chains(&bt, &part, 0, part.n_chains, intact, err);
 		if (rc == 0 && phased)
 			rc = batch_flush(nl, &bt, &sent, &n_batches, err);
 		nftr_ruleset_take_elems(&elems, &part);

@@ -624,6 +624,12 @@ int main(int argc, char **argv)
 	if (!strcmp(what, "sync")) {
 		/* the periodic full resync: the same objects over the table in place */
 		printf("full_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+		if (b == &proxy_backend_nftables) {
+			/* the same after a commit of another writer: the proxy cannot
+			 * trust its records and reads the table back */
+			sh("nft add table ip bench-other && nft delete table ip bench-other");
+			printf("foreign_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
+		}
 		if (b == &proxy_backend_nftables)
 			printf("vmap_floor_seconds %.4f\n", nft_vmap_floor(n));
 		/* a restarted daemon: no memory of what it wrote before */

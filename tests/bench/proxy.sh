@@ -5,8 +5,9 @@
 #      same ruleset (dumped with iptables-legacy-save, flushed, restored); for
 #      nftables the ratio to `nft -f` of the same table (as `nft list` prints
 #      it, loaded into an empty namespace: upstream's nftables way), the
-#      kernel's cost of the services' anonymous maps alone, and a restarted
-#      proxy's first sync over the table it left;
+#      kernel's cost of the services' anonymous maps alone, a full resync
+#      after another writer's commit, and a restarted proxy's first sync over
+#      the table it left;
 #  (b) one EndpointSlice change -> rules written, at 10,000 services (back to
 #      back, as under churn, and the first one after idle); for
 #      iptables also upstream's way for the same change (the partial sync's
@@ -42,7 +43,8 @@ for n in ${PROXY_BENCH_SIZES:-1000 5000 10000}; do
 	r=$(val "$out" nft_restore_seconds)
 	printf '(a) nftables %5d services: first full sync %.3f s, nft -f %.3f s, ratio %.2f (target <= 1.0)\n' \
 		"$n" "$s" "$r" "$(echo "$s / $r" | bc -l)"
-	printf '    periodic full resync of the untouched table %.3f s\n' "$(val "$out" full_resync_seconds)"
+	printf '    periodic full resync of the untouched table %.3f s, after another writer'"'"'s commit %.3f s\n' \
+		"$(val "$out" full_resync_seconds)" "$(val "$out" foreign_resync_seconds)"
 	printf '    kernel floor: %d anonymous verdict maps alone (one per service in the layout) %.3f s; restart over the existing table %.3f s\n' \
 		"$n" "$(val "$out" vmap_floor_seconds)" "$(val "$out" restart_sync_seconds)"
 done
