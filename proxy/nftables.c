@@ -1105,6 +1105,22 @@ static void value_hash(const char *val, char out[REC_HASH + 1])
 	snprintf(out, REC_HASH + 1, "%016llx", (unsigned long long)fnv(FNV_SEED, val));
 }
 
+/* Bump when the expressions written for a rule text change: tags written
+ * by a proxy that encoded rules differently must not match. */
+#define RULE_ENCODING "1"
+
+/* The hash a chain's rules are tagged with. */
+static uint64_t chain_hash(const struct nftr_chain *c)
+{
+	uint64_t h = fnv(fnv(FNV_SEED, RULE_ENCODING), c->name);
+	for (size_t j = 0; j < c->n_rules; j++) {
+		char *t = nftr_rule_text(&c->rules[j]);
+		h = fnv(h, t);
+		free(t);
+	}
+	return h;
+}
+
 /* Sets the record (see struct nft_backend) of every service in rs in out. */
 static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 {
@@ -1117,12 +1133,9 @@ static void records_of(const struct nftr_ruleset *rs, struct strmap *out)
 			continue;
 		struct rec_acc *r = rec_for(index, &acc, &n, &cap, c->service);
 		rec_entry(r, 'c', c->name, c->service);
-		r->hash = fnv(r->hash, c->name);
-		for (size_t j = 0; j < c->n_rules; j++) {
-			char *t = nftr_rule_text(&c->rules[j]);
-			r->hash = fnv(r->hash, t);
-			free(t);
-		}
+		char ch[REC_HASH + 1];
+		snprintf(ch, sizeof(ch), "%016llx", (unsigned long long)chain_hash(c));
+		r->hash = fnv(r->hash, ch);
 	}
 	for (size_t i = 0; i < rs->n_sets; i++) {
 		if (!rs->sets[i].service)
@@ -1367,22 +1380,6 @@ static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, 
 	nftnl_batch_free(bt->b);
 	*bt = (struct batch){0};
 	return rc;
-}
-
-/* Bump when the expressions written for a rule text change: tags written
- * by a proxy that encoded rules differently must not match. */
-#define RULE_ENCODING "1"
-
-/* The hash a chain's rules are tagged with. */
-static uint64_t chain_hash(const struct nftr_chain *c)
-{
-	uint64_t h = fnv(fnv(FNV_SEED, RULE_ENCODING), c->name);
-	for (size_t j = 0; j < c->n_rules; j++) {
-		char *t = nftr_rule_text(&c->rules[j]);
-		h = fnv(h, t);
-		free(t);
-	}
-	return h;
 }
 
 /* Is chain c in the kernel exactly as we would write it? intact maps the
