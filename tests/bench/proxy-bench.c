@@ -514,6 +514,16 @@ static double nft_vmap_floor(int n)
 	return total;
 }
 
+/* Seconds `nft -f` takes to load /tmp/proxy-bench.nft (removed after). */
+static double time_nft_file(void)
+{
+	double t0 = now();
+	sh("nft -f /tmp/proxy-bench.nft");
+	double t = now() - t0;
+	unlink("/tmp/proxy-bench.nft");
+	return t;
+}
+
 /* Upstream's way of writing a whole ruleset in nftables mode: the table as
  * `nft list` prints it, loaded by `nft -f` into an empty namespace (the
  * table deleted first), one transaction like knftables' full sync. */
@@ -521,11 +531,7 @@ static double nft_restore_anchor(void)
 {
 	sh("nft list table ip kube-proxy > /tmp/proxy-bench.nft");
 	sh("nft delete table ip kube-proxy");
-	double t0 = now();
-	sh("nft -f /tmp/proxy-bench.nft");
-	double t = now() - t0;
-	unlink("/tmp/proxy-bench.nft");
-	return t;
+	return time_nft_file();
 }
 
 /* Upstream's way for the same change: the transaction text knftables hands
@@ -561,11 +567,7 @@ static double nft_upstream_change(const struct proxy_model *before, const struct
 	fputs(b.data ? b.data : "", f);
 	fclose(f);
 	buf_free(&b);
-	double t0 = now();
-	sh("nft -f /tmp/proxy-bench.nft");
-	double t = now() - t0;
-	unlink("/tmp/proxy-bench.nft");
-	return t;
+	return time_nft_file();
 }
 
 int main(int argc, char **argv)
@@ -629,9 +631,8 @@ int main(int argc, char **argv)
 			 * trust its records and reads the table back */
 			sh("nft add table ip bench-other && nft delete table ip bench-other");
 			printf("foreign_resync_seconds %.4f\n", sync_once(b, st, &ps, &cfg, NULL));
-		}
-		if (b == &proxy_backend_nftables)
 			printf("vmap_floor_seconds %.4f\n", nft_vmap_floor(n));
+		}
 		/* a restarted daemon: no memory of what it wrote before */
 		b->destroy(st);
 		st = b->create();
