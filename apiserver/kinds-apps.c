@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
+#include "podspec.h"
 #include "xalloc.h"
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
@@ -79,7 +80,7 @@ void kinds_replicaset_print(const json_t *obj, time_t now, json_t *cells)
 
 static void template_defaults(json_t *spec)
 {
-	kinds_podspec_defaults(json_path_get(spec, "template.spec"));
+	podspec_defaults(json_path_get(spec, "template.spec"));
 }
 
 void kinds_deployment_defaults(json_t *obj)

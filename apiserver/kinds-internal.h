@@ -71,7 +71,6 @@ bool kinds_pod_field(const json_t *obj, const char *field, const char **value);
 /* Pod spec defaults and validation, shared with the pod templates of
  * deployments and replicasets; path is the spec's field path ("spec",
  * "spec.template.spec"). in_template: restartPolicy must be Always. */
-void kinds_podspec_defaults(json_t *spec);
 void kinds_podspec_validate(const json_t *spec, const char *path, json_t *causes);
 
 /* kinds-service.c */
