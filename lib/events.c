@@ -79,11 +79,19 @@ void events_post(struct client *c, const char *component, const char *kind,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	cleanup_free char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	cleanup_free char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	events_post_from(c, component, NULL, kind, api_version, obj, NULL, type, reason, "%s", msg);
+}
 
+void events_post_from(struct client *c, const char *component, const char *host, const char *kind,
+		      const char *api_version, const json_t *obj, const char *field_path,
+		      const char *type, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cleanup_free char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *ns = json_string_value(json_object_get(meta, "namespace"));
@@ -101,6 +109,8 @@ void events_post(struct client *c, const char *component, const char *kind,
 
 	json_t *involved = json_pack("{s:s,s:s,s:s}", "kind", kind, "apiVersion", api_version,
 				     "name", name);
+	if (field_path)
+		json_object_set_new(involved, "fieldPath", json_string(field_path));
 	const char *keys[] = {"namespace", "uid", "resourceVersion"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *v = json_object_get(meta, keys[i]);
@@ -114,6 +124,8 @@ void events_post(struct client *c, const char *component, const char *kind,
 		"component", component, "firstTimestamp", stamp, "lastTimestamp", stamp, "count", 1,
 		"type", type, "eventTime", micro, "reportingComponent", component,
 		"reportingInstance", component);
+	if (host)
+		json_object_set_new(json_object_get(ev, "source"), "host", json_string(host));
 	/* eventTime is for events.k8s.io; core/v1 writers leave it null */
 	json_object_set_new(ev, "eventTime", json_null());
 	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/events", event_ns);

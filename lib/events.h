@@ -1,7 +1,7 @@
-/* core/v1 Events as upstream's controllers record them, so `kubectl get
- * events` and `kubectl describe` tell what a controller did. */
-#ifndef MK_CONTROLLERS_EVENTS_H
-#define MK_CONTROLLERS_EVENTS_H
+/* core/v1 Events as upstream's controllers and kubelet record them, so
+ * `kubectl get events` and `kubectl describe` tell what a component did. */
+#ifndef MK_EVENTS_H
+#define MK_EVENTS_H
 
 #include <jansson.h>
 
@@ -14,6 +14,13 @@
 void events_post(struct client *c, const char *component, const char *kind,
 		 const char *api_version, const json_t *obj, const char *type, const char *reason,
 		 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* As events_post, with source.host (the node, for the kubelet; may be
+ * NULL) and involvedObject.fieldPath ("spec.containers{nginx}"; may be NULL). */
+void events_post_from(struct client *c, const char *component, const char *host, const char *kind,
+		      const char *api_version, const json_t *obj, const char *field_path,
+		      const char *type, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 10, 11)));
 
 /* From now on events are posted by a thread of its own on c (taken), so
  * that no controller waits for them; at most EVENTS_QUEUE_MAX wait, later
