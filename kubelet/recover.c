@@ -1,0 +1,384 @@
+/* A restarted kubelet adopts the pods that still run instead of restarting
+ * them: the pod table is rebuilt from <root-dir>/pods/<uid>/{pod,sandbox}.json,
+ * the runtime's containers (their IDs name pod UID, container and attempt)
+ * and each instance's record.json. Sources then confirm the pods they still
+ * want; once they had their chance, housekeeping kills the others, and
+ * containers of pods the kubelet knows nothing about. Also here: the
+ * periodic resync, log rotation, and resyncs of pods whose ConfigMaps or
+ * Secrets changed. */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "json.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include "kubelet/kubelet-internal.h"
+#include "kubelet/runtime.h"
+
+/* Pods adopted at start that no source claimed after this long are killed. */
+#define ADOPTION_GRACE_MS 20000
+
+/* Splits "k8s_<name>_<pod>_<ns>_<uid>_<attempt>"; false for other IDs.
+ * Names, namespaces and UIDs never hold '_'. */
+static bool parse_id(const char *id, char **name, char **uid, int *attempt)
+{
+	if (strncmp(id, "k8s_", 4))
+		return false;
+	cleanup_free char *copy = xstrdup(id + 4);
+	char *parts[5];
+	char *save = NULL;
+	size_t n = 0;
+	for (char *t = strtok_r(copy, "_", &save); t && n < 5; t = strtok_r(NULL, "_", &save))
+		parts[n++] = t;
+	if (n != 5 || strtok_r(NULL, "_", &save))
+		return false;
+	char *end;
+	long a = strtol(parts[4], &end, 10);
+	if (*end || a < 0)
+		return false;
+	*name = xstrdup(parts[0]);
+	*uid = xstrdup(parts[3]);
+	*attempt = (int)a;
+	return true;
+}
+
+static json_t *read_json(const char *path)
+{
+	cleanup_free char *text = fs_read_file(path, 4 << 20, NULL, NULL);
+	return text ? json_loads(text, 0, NULL) : NULL;
+}
+
+static struct kctr *ctr_named(struct kpod *kp, const char *name, bool *is_new)
+{
+	for (size_t i = 0; i < kp->nctrs; i++)
+		if (!strcmp(kp->ctrs[i].name, name)) {
+			*is_new = false;
+			return &kp->ctrs[i];
+		}
+	kp->ctrs = xrealloc(kp->ctrs, (kp->nctrs + 1) * sizeof(*kp->ctrs));
+	struct kctr *c = &kp->ctrs[kp->nctrs++];
+	*c = (struct kctr){0};
+	c->name = xstrdup(name);
+	*is_new = true;
+	return c;
+}
+
+/* Adopts instance id (attempt) of container name into kp. */
+static void adopt_container(struct kubelet *k, struct kpod *kp, const char *id, const char *name,
+			    int attempt)
+{
+	bool is_new;
+	struct kctr *c = ctr_named(kp, name, &is_new);
+	cleanup_free char *rec_path =
+		xasprintf("%s/pods/%s/containers/%s/record.json", k->cfg.root_dir, kp->uid, id);
+	cleanup_json json_t *rec = read_json(rec_path);
+	if (!is_new && c->id && c->attempt > attempt) {
+		/* an older instance: what lastState tells */
+		free(c->last.container_id);
+		c->last.container_id = xasprintf("runc://%s", id);
+		return;
+	}
+	if (!is_new && c->id) {
+		/* the instance we had is older than this one */
+		free(c->last.container_id);
+		c->last.container_id = xasprintf("runc://%s", c->id);
+		free(c->id);
+	}
+	c->id = xstrdup(id);
+	c->attempt = attempt;
+	c->init = json_is_true(json_object_get(rec, "init"));
+	free(c->image);
+	c->image = xstrdup(json_string_value(json_object_get(rec, "image")) ?: "");
+	free(c->image_ref);
+	c->image_ref = xstrdup(json_string_value(json_object_get(rec, "imageRef")) ?: "");
+	free(c->image_id);
+	c->image_id = xstrdup(json_string_value(json_object_get(rec, "imageID")) ?: "");
+	c->state = KCTR_WAITING; /* refreshed from the runtime below */
+	struct runtime_state st = {0};
+	if (runtime_state(k->rt, id, &st, NULL) == 0 && st.status == RUNTIME_RUNNING) {
+		c->state = KCTR_RUNNING;
+		c->pid = st.pid;
+		time_t t = 0;
+		if (st.started_at && time_parse_rfc3339(st.started_at, &t, NULL) == 0)
+			c->started_at = t;
+		c->started = true;
+		c->ready = true; /* probes confirm or revoke it */
+		exits_watch_add(k, st.pid, kp->uid);
+	} else if (st.status != RUNTIME_UNKNOWN) {
+		/* exited while we were away: containers_refresh records how */
+		c->state = KCTR_RUNNING;
+	}
+	runtime_state_clear(&st);
+}
+
+int recover_state(struct kubelet *k, struct mk_err **err)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	if (runtime_list(k->rt, &ids, &n, err) < 0)
+		return -1;
+	cleanup_free char *pods_dir = xasprintf("%s/pods", k->cfg.root_dir);
+	DIR *d = opendir(pods_dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			cleanup_free char *pp = xasprintf("%s/%s/pod.json", pods_dir, e->d_name);
+			json_t *pod = read_json(pp);
+			if (!pod)
+				continue;
+			struct kpod *kp = xcalloc(1, sizeof(*kp));
+			kp->uid = xstrdup(e->d_name);
+			kp->ns = xstrdup(json_string_value(json_path_get(pod, "metadata.namespace")) ?: "");
+			kp->name = xstrdup(json_string_value(json_path_get(pod, "metadata.name")) ?: "");
+			kp->pod = pod;
+			kp->is_static = json_path_get(pod, "metadata.annotations") &&
+					json_object_get(json_path_get(pod, "metadata.annotations"),
+							"kubernetes.io/config.source") &&
+					!strcmp(json_string_value(json_object_get(
+							json_path_get(pod, "metadata.annotations"),
+							"kubernetes.io/config.source")) ?: "",
+						"file");
+			kp->grace_s = json_integer_value(
+				json_path_get(pod, "spec.terminationGracePeriodSeconds"));
+			cleanup_free char *sp = xasprintf("%s/%s/sandbox.json", pods_dir, e->d_name);
+			cleanup_json json_t *sb = read_json(sp);
+			if (sb) {
+				kp->sandbox_id = xstrdup(json_string_value(json_object_get(sb, "id")) ?: "");
+				kp->sandbox_attempt = (int)json_integer_value(json_object_get(sb, "attempt"));
+				const char *ns = json_string_value(json_object_get(sb, "netns"));
+				kp->netns = ns ? xstrdup(ns) : NULL;
+				const char *ip = json_string_value(json_object_get(sb, "podIP"));
+				kp->pod_ip = ip ? xstrdup(ip) : NULL;
+				json_t *ips = json_object_get(sb, "podIPs");
+				kp->pod_ips = ips ? json_incref(ips) : NULL;
+				time_t t = 0;
+				if (time_parse_rfc3339(json_string_value(json_object_get(sb, "createdAt")) ?: "",
+						       &t, NULL) == 0)
+					kp->start_time = t;
+				struct runtime_state st = {0};
+				if (runtime_state(k->rt, kp->sandbox_id, &st, NULL) == 0 &&
+				    st.status == RUNTIME_RUNNING) {
+					kp->sandbox_ready = true;
+					kp->sandbox_pid = st.pid;
+				}
+				runtime_state_clear(&st);
+			}
+			kp->next = k->pods;
+			k->pods = kp;
+			log_info("Adopting pod %s/%s (%s)", kp->ns, kp->name, kp->uid);
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL, *uid = NULL;
+		int attempt = 0;
+		if (parse_id(ids[i], &name, &uid, &attempt)) {
+			struct kpod *kp = kubelet_pod_find(k, uid);
+			if (kp && strcmp(name, "POD"))
+				adopt_container(k, kp, ids[i], name, attempt);
+			else if (!kp)
+				log_info("Container %s belongs to no known pod; it will be removed",
+					 ids[i]);
+		}
+		free(name);
+		free(uid);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return 0;
+}
+
+/* Containers of pods the kubelet has no record of: stopped and removed. */
+static void remove_orphans(struct kubelet *k)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	cleanup_err struct mk_err *err = NULL;
+	if (runtime_list(k->rt, &ids, &n, &err) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *name = NULL, *uid = NULL;
+		int attempt = 0;
+		if (parse_id(ids[i], &name, &uid, &attempt)) {
+			pthread_mutex_lock(&k->mu);
+			bool known = kubelet_pod_find(k, uid) != NULL;
+			pthread_mutex_unlock(&k->mu);
+			if (!known) {
+				log_info("Removing orphaned container %s", ids[i]);
+				runtime_stop(k->rt, ids[i], SIGKILL, 0, NULL);
+				runtime_delete(k->rt, ids[i], NULL);
+				cleanup_free char *bundle = xasprintf("%s/pods/%s/containers/%s",
+								      k->cfg.root_dir, uid, ids[i]);
+				rootfs_release(bundle);
+			}
+		}
+		free(name);
+		free(uid);
+		free(ids[i]);
+	}
+	free(ids);
+}
+
+void housekeeping_tick(void *arg)
+{
+	struct kubelet *k = arg;
+	static int64_t first;
+	int64_t now = kubelet_now_ms();
+	if (!first)
+		first = now;
+	/* adopted pods the sources had time to claim and did not */
+	if (now - first >= ADOPTION_GRACE_MS && daemon_wait_synced(k->d)) {
+		json_t *gone = json_array();
+		pthread_mutex_lock(&k->mu);
+		for (struct kpod *kp = k->pods; kp; kp = kp->next)
+			if (!kp->confirmed && !kp->removed)
+				json_array_append_new(gone, json_string(kp->uid));
+		pthread_mutex_unlock(&k->mu);
+		size_t i;
+		json_t *u;
+		json_array_foreach(gone, i, u) kubelet_pod_remove(k, json_string_value(u));
+		json_decref(gone);
+		remove_orphans(k);
+	}
+}
+
+void resync_tick(void *arg)
+{
+	struct kubelet *k = arg;
+	json_t *uids = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next)
+		json_array_append_new(uids, json_string(kp->uid));
+	pthread_mutex_unlock(&k->mu);
+	size_t i;
+	json_t *u;
+	json_array_foreach(uids, i, u) kubelet_enqueue(k, json_string_value(u));
+	json_decref(uids);
+}
+
+/* Pods of obj's namespace that name it in a volume, envFrom or env. */
+static void resync_users(struct kubelet *k, const json_t *obj)
+{
+	const char *ns = json_string_value(json_path_get(obj, "metadata.namespace"));
+	const char *name = json_string_value(json_path_get(obj, "metadata.name"));
+	if (!ns || !name)
+		return;
+	cleanup_free char *q1 = xasprintf("\"name\":\"%s\"", name);
+	cleanup_free char *q2 = xasprintf("\"secretName\":\"%s\"", name);
+	json_t *uids = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next) {
+		if (!kp->pod || strcmp(kp->ns, ns))
+			continue;
+		/* a cheap over-approximation: the name appears as a reference */
+		cleanup_free char *text = json_dump_compact(json_object_get(kp->pod, "spec"));
+		if (strstr(text, q1) || strstr(text, q2))
+			json_array_append_new(uids, json_string(kp->uid));
+	}
+	pthread_mutex_unlock(&k->mu);
+	size_t i;
+	json_t *u;
+	json_array_foreach(uids, i, u) kubelet_enqueue(k, json_string_value(u));
+	json_decref(uids);
+}
+
+void kubelet_object_changed(json_t *obj, void *arg)
+{
+	resync_users(arg, obj);
+}
+
+void kubelet_object_updated(json_t *old, json_t *obj, void *arg)
+{
+	(void)old;
+	resync_users(arg, obj);
+}
+
+/* ---- log rotation ---- */
+
+/* Rotates one log: the live file is renamed to <file>.<timestamp>, the
+ * monitor is told to reopen (SIGUSR1), and the oldest rotated files beyond
+ * max_files - 1 go. */
+static void rotate(struct kubelet *k, const char *id, const char *logp)
+{
+	struct stat st;
+	if (stat(logp, &st) < 0 || st.st_size < k->cfg.container_log_max_size)
+		return;
+	struct runtime_state rs = {0};
+	if (runtime_state(k->rt, id, &rs, NULL) < 0 || !rs.monitor_pid) {
+		runtime_state_clear(&rs);
+		return;
+	}
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	cleanup_free char *rotated = xasprintf("%s.%s", logp, stamp);
+	if (rename(logp, rotated) == 0)
+		kill(rs.monitor_pid, SIGUSR1);
+	runtime_state_clear(&rs);
+	/* keep max_files - 1 rotated files next to the live one */
+	cleanup_free char *dir = xstrdup(logp);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	const char *base = slash + 1;
+	size_t bl = strlen(base);
+	json_t *old = json_array();
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)))
+			if (!strncmp(e->d_name, base, bl) && e->d_name[bl] == '.')
+				json_array_append_new(old, json_string(e->d_name));
+		closedir(d);
+	}
+	size_t n = json_array_size(old);
+	const char **v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(old, i));
+	qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))strcmp);
+	size_t keep = k->cfg.container_log_max_files > 1 ? (size_t)k->cfg.container_log_max_files - 1
+							 : 1;
+	for (size_t i = 0; i + keep < n; i++) {
+		cleanup_free char *p = xasprintf("%s/%s", dir, v[i]);
+		unlink(p);
+	}
+	free(v);
+	json_decref(old);
+}
+
+void logs_rotate_tick(void *arg)
+{
+	struct kubelet *k = arg;
+	json_t *todo = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next)
+		for (size_t i = 0; kp->pod && i < kp->nctrs; i++)
+			if (kp->ctrs[i].id && kp->ctrs[i].state == KCTR_RUNNING) {
+				cleanup_free char *dir = podfs_log_dir(k, kp->pod);
+				cleanup_free char *lp = xasprintf("%s/%s/%d.log", dir,
+								  kp->ctrs[i].name,
+								  kp->ctrs[i].attempt);
+				json_array_append_new(todo, json_pack("[s,s]", kp->ctrs[i].id, lp));
+			}
+	pthread_mutex_unlock(&k->mu);
+	size_t i;
+	json_t *t;
+	json_array_foreach(todo, i, t)
+		rotate(k, json_string_value(json_array_get(t, 0)),
+		       json_string_value(json_array_get(t, 1)));
+	json_decref(todo);
+}

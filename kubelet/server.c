@@ -1,0 +1,243 @@
+/* The kubelet's HTTP endpoints: /healthz on --healthz-bind-address:
+ * --healthz-port (10248), and on --address:--port (10250) /healthz, /pods,
+ * /metrics (Prometheus) and /stats/summary (CPU and memory of the node, its
+ * pods and their containers, read from cgroups). Plain HTTP for now. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "httpd.h"
+#include "json.h"
+#include "log.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include "kubelet/cgroups.h"
+#include "kubelet/kubelet-internal.h"
+
+/* Buckets of kubelet_pod_start_sli_duration_seconds, as upstream declares them. */
+static const double start_buckets[] = {0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180,
+				       240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
+#define NBUCKETS (sizeof(start_buckets) / sizeof(start_buckets[0]))
+
+static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t start_counts[NBUCKETS + 1];
+static double start_sum;
+static uint64_t start_total;
+
+void server_observe_pod_start(double seconds)
+{
+	pthread_mutex_lock(&metrics_mu);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		if (seconds <= start_buckets[i])
+			start_counts[i]++;
+	start_sum += seconds;
+	start_total++;
+	pthread_mutex_unlock(&metrics_mu);
+}
+
+static void pods_handler(struct httpd_req *rq, void *arg)
+{
+	struct kubelet *k = arg;
+	json_t *items = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next) {
+		if (!kp->pod || kp->removed)
+			continue;
+		json_t *p = json_copy_deep(kp->pod);
+		if (kp->status)
+			json_object_set_new(p, "status", json_copy_deep(kp->status));
+		json_array_append_new(items, p);
+	}
+	pthread_mutex_unlock(&k->mu);
+	httpd_reply_json(rq, 200,
+			 json_pack("{s:s, s:s, s:{}, s:o}", "kind", "PodList", "apiVersion", "v1",
+				   "metadata", "items", items));
+}
+
+static void metrics_render(struct buf *out, void *arg)
+{
+	struct kubelet *k = arg;
+	int pods = 0, running = 0, exited = 0, created = 0;
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next) {
+		if (kp->sandbox_ready)
+			pods++;
+		for (size_t i = 0; i < kp->nctrs; i++) {
+			if (!kp->ctrs[i].id)
+				continue;
+			if (kp->ctrs[i].state == KCTR_RUNNING)
+				running++;
+			else if (kp->ctrs[i].state == KCTR_TERMINATED)
+				exited++;
+			else
+				created++;
+		}
+	}
+	pthread_mutex_unlock(&k->mu);
+	buf_printf(out, "# HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod "
+			"sandbox\n# TYPE kubelet_running_pods gauge\nkubelet_running_pods %d\n",
+		   pods);
+	buf_printf(out,
+		   "# HELP kubelet_running_containers [ALPHA] Number of containers currently "
+		   "running\n# TYPE kubelet_running_containers gauge\n"
+		   "kubelet_running_containers{container_state=\"created\"} %d\n"
+		   "kubelet_running_containers{container_state=\"exited\"} %d\n"
+		   "kubelet_running_containers{container_state=\"running\"} %d\n",
+		   created, exited, running);
+	pthread_mutex_lock(&metrics_mu);
+	buf_append_str(out, "# HELP kubelet_pod_start_sli_duration_seconds [BETA] Duration in "
+			    "seconds to start a pod, excluding time to pull images and run init "
+			    "containers, measured from pod creation timestamp to when all its "
+			    "containers are reported as started and observed via watch\n"
+			    "# TYPE kubelet_pod_start_sli_duration_seconds histogram\n");
+	for (size_t i = 0; i < NBUCKETS; i++)
+		buf_printf(out, "kubelet_pod_start_sli_duration_seconds_bucket{le=\"%g\"} %llu\n",
+			   start_buckets[i], (unsigned long long)start_counts[i]);
+	buf_printf(out,
+		   "kubelet_pod_start_sli_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+		   "kubelet_pod_start_sli_duration_seconds_sum %g\n"
+		   "kubelet_pod_start_sli_duration_seconds_count %llu\n",
+		   (unsigned long long)start_total, start_sum, (unsigned long long)start_total);
+	pthread_mutex_unlock(&metrics_mu);
+}
+
+/* ---- /stats/summary ---- */
+
+/* CPU usage needs two samples: the last one per cgroup path. */
+struct cpu_sample {
+	char *path;
+	uint64_t ns;
+	int64_t at_ms;
+	struct cpu_sample *next;
+};
+static struct cpu_sample *samples;
+static pthread_mutex_t samples_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t nano_cores(const char *path, uint64_t ns)
+{
+	int64_t now = kubelet_now_ms();
+	uint64_t out = 0;
+	pthread_mutex_lock(&samples_mu);
+	struct cpu_sample *s;
+	for (s = samples; s; s = s->next)
+		if (!strcmp(s->path, path))
+			break;
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->path = xstrdup(path);
+		s->next = samples;
+		samples = s;
+	} else if (now > s->at_ms && ns >= s->ns) {
+		out = (uint64_t)((double)(ns - s->ns) * 1000.0 / (double)(now - s->at_ms));
+	}
+	s->ns = ns;
+	s->at_ms = now;
+	pthread_mutex_unlock(&samples_mu);
+	return out;
+}
+
+static json_t *usage_json(struct kubelet *k, const char *path, const char *stamp)
+{
+	struct cgroups_usage u = {0};
+	cleanup_err struct mk_err *err = NULL;
+	json_t *out = json_object();
+	if (!k->cg || cgroups_usage_read(k->cg, path, &u, &err) < 0)
+		return out;
+	if (u.has_cpu)
+		json_object_set_new(out, "cpu",
+				    json_pack("{s:s, s:I, s:I}", "time", stamp, "usageNanoCores",
+					      (json_int_t)nano_cores(path, u.cpu_ns),
+					      "usageCoreNanoSeconds", (json_int_t)u.cpu_ns));
+	if (u.has_memory)
+		json_object_set_new(out, "memory",
+				    json_pack("{s:s, s:I, s:I, s:I}", "time", stamp, "usageBytes",
+					      (json_int_t)u.memory_usage, "workingSetBytes",
+					      (json_int_t)u.working_set, "rssBytes", (json_int_t)u.rss));
+	return out;
+}
+
+static void summary_handler(struct httpd_req *rq, void *arg)
+{
+	struct kubelet *k = arg;
+	cleanup_free char *stamp = time_now_rfc3339();
+	cleanup_free char *started = time_rfc3339(k->start_time);
+	json_t *node = usage_json(k, "/", stamp);
+	json_object_set_new(node, "nodeName", json_string(k->node_name));
+	json_object_set_new(node, "startTime", json_string(started));
+	json_t *pods = json_array();
+	/* paths first, under the lock; reading cgroups happens without it */
+	json_t *todo = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next) {
+		if (!kp->pod || !kp->sandbox_ready)
+			continue;
+		json_t *ctrs = json_array();
+		for (size_t i = 0; i < kp->nctrs; i++)
+			if (kp->ctrs[i].id && kp->ctrs[i].state == KCTR_RUNNING)
+				json_array_append_new(
+					ctrs, json_pack("{s:s, s:s, s:I}", "name", kp->ctrs[i].name,
+							"id", kp->ctrs[i].id, "started",
+							(json_int_t)kp->ctrs[i].started_at));
+		json_array_append_new(todo, json_pack("{s:O, s:s, s:s, s:s, s:I, s:o}", "pod",
+						      kp->pod, "name", kp->name, "namespace",
+						      kp->ns, "uid", kp->uid, "start",
+						      (json_int_t)kp->start_time, "ctrs", ctrs));
+	}
+	pthread_mutex_unlock(&k->mu);
+	size_t i;
+	json_t *t;
+	json_array_foreach(todo, i, t)
+	{
+		cleanup_free char *ppath = cgroups_pod_path(k->cfg.cgroup_root,
+							    json_object_get(t, "pod"), NULL);
+		if (!ppath)
+			continue;
+		json_t *p = usage_json(k, ppath, stamp);
+		json_object_set_new(p, "podRef",
+				    json_pack("{s:O, s:O, s:O}", "name", json_object_get(t, "name"),
+					      "namespace", json_object_get(t, "namespace"), "uid",
+					      json_object_get(t, "uid")));
+		cleanup_free char *pstart =
+			time_rfc3339((time_t)json_integer_value(json_object_get(t, "start")));
+		json_object_set_new(p, "startTime", json_string(pstart));
+		json_t *cs = json_array();
+		size_t j;
+		json_t *c;
+		json_array_foreach(json_object_get(t, "ctrs"), j, c)
+		{
+			cleanup_free char *cpath = xasprintf(
+				"%s/%s", ppath, json_string_value(json_object_get(c, "id")));
+			json_t *cj = usage_json(k, cpath, stamp);
+			json_object_set(cj, "name", json_object_get(c, "name"));
+			cleanup_free char *cstart = time_rfc3339(
+				(time_t)json_integer_value(json_object_get(c, "started")));
+			json_object_set_new(cj, "startTime", json_string(cstart));
+			json_array_append_new(cs, cj);
+		}
+		json_object_set_new(p, "containers", cs);
+		json_array_append_new(pods, p);
+	}
+	json_decref(todo);
+	httpd_reply_json(rq, 200, json_pack("{s:o, s:o}", "node", node, "pods", pods));
+}
+
+int server_start(struct kubelet *k, struct mk_err **err)
+{
+	daemon_metrics(k->d, metrics_render, k);
+	if (k->cfg.healthz_port > 0) {
+		struct httpd *h = daemon_httpd(k->d, NULL, err);
+		if (!h || daemon_listen(k->d, h, k->cfg.healthz_bind_address, (int)k->cfg.healthz_port,
+					err) < 0)
+			return -1;
+	}
+	struct httpd_config cfg = {.name = "kubelet", .threads = 4};
+	struct httpd *h = daemon_httpd(k->d, &cfg, err);
+	if (!h)
+		return -1;
+	httpd_route(h, "GET", "/pods", pods_handler, k);
+	httpd_route(h, "GET", "/pods/", pods_handler, k);
+	httpd_route(h, "GET", "/stats/summary", summary_handler, k);
+	return daemon_listen(k->d, h, k->cfg.address, (int)k->cfg.port, err);
+}

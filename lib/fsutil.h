@@ -1,0 +1,33 @@
+/* File-system chores the kubelet and the image store share: directories
+ * made with their parents, files replaced atomically, trees removed without
+ * crossing into mounts, and mounts below a directory undone. */
+#ifndef MK_FSUTIL_H
+#define MK_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* mkdir -p: parents get 0755, path itself mode; existing ones are fine. */
+int fs_mkdir_p(const char *path, mode_t mode, struct mk_err **err);
+
+/* Writes len bytes to path through "<path>.tmp" + fsync + rename, so a
+ * reader or a crash sees the old or the new content, never part. */
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
+		    struct mk_err **err);
+
+/* Reads a whole file (at most max bytes; MK_ETOOLARGE beyond): new string
+ * (NUL-terminated, *len without it; len may be NULL). MK_ENOTFOUND when the
+ * file does not exist. */
+char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **err);
+
+/* rm -rf that stays on path's file system: a directory on another device
+ * below path (a mount) is left alone and makes the call fail. A missing
+ * path is fine. */
+int fs_remove_tree(const char *path, struct mk_err **err);
+
+/* Lazily unmounts every mount point at or below dir, deepest first. */
+void fs_unmount_below(const char *dir);
+
+#endif
