@@ -215,6 +215,7 @@ static const struct field fields[] = {
 	FLD("imageMinimumGCAge", "minimum-image-ttl-duration", F_DUR, image_minimum_gc_age_ms),
 	FLD("containerLogMaxSize", NULL, F_QTY, container_log_max_size),
 	FLD("containerLogMaxFiles", "container-log-max-files", F_INT, container_log_max_files),
+	FLD("podLogsDir", NULL, F_STR, log_dir),
 };
 
 static int apply_field(struct kconfig *c, const struct field *f, json_t *v, struct mk_err **err)
@@ -305,6 +306,12 @@ static void default_str(char **s, const char *v)
 		*s = xstrdup(v);
 }
 
+char *kconfig_run_dir(const char *root_dir)
+{
+	return strcmp(root_dir, "/var/lib/kubelet") ? xasprintf("%s/run", root_dir)
+						    : xstrdup("/run/mink8s");
+}
+
 void kconfig_finish(struct kconfig *c)
 {
 	if (compat_cluster_dns) {
@@ -329,7 +336,11 @@ void kconfig_finish(struct kconfig *c)
 	default_str(&c->registry_config, "/etc/mink8s/registries.yaml");
 	default_str(&c->resolv_conf, "/etc/resolv.conf");
 	default_str(&c->log_dir, "/var/log/pods");
-	default_str(&c->run_dir, "/run/mink8s");
+	/* Runtime state lives on tmpfs like runc's own; a kubelet with its own
+	 * root directory (several on one host, as in a local multi-node
+	 * cluster) keeps its state apart under that directory. */
+	if (!c->run_dir)
+		c->run_dir = kconfig_run_dir(c->root_dir);
 	default_str(&c->container_runtime, "runc");
 	default_str(&c->pod_infra_image, "registry.k8s.io/pause:3.10");
 	default_str(&c->cgroup_driver, "cgroupfs");

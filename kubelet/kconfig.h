@@ -22,8 +22,10 @@ struct kconfig {
 	char *cni_cache_dir;    /* --cni-cache-dir (/var/lib/cni) */
 	char *registry_config;  /* --registry-config (/etc/mink8s/registries.yaml) */
 	char *resolv_conf;      /* --resolv-conf / resolvConf (/etc/resolv.conf) */
-	char *log_dir;          /* where CRI logs go (/var/log/pods) */
-	char *run_dir;          /* runtime state, tmpfs (/run/mink8s) */
+	char *log_dir;          /* podLogsDir: where CRI logs go (/var/log/pods);
+				 * the log shippers' links go to its sibling "containers" */
+	char *run_dir;          /* runtime state: /run/mink8s, or <root-dir>/run
+				 * for a root directory of its own */
 
 	/* node */
 	char *hostname_override; /* --hostname-override */
@@ -87,6 +89,10 @@ struct flag *kconfig_flags(struct kconfig *c);
  * wrong type. */
 int kconfig_apply_file(struct kconfig *c, const char *text, size_t len, const struct flag *flags,
 		       struct mk_err **err);
+
+/* The runtime state directory of a kubelet with root_dir: /run/mink8s for
+ * the default root, <root_dir>/run otherwise. New string. */
+char *kconfig_run_dir(const char *root_dir);
 
 /* After flags and file: gives every setting still unset its default and
  * turns the flags kept for compatibility into fields. */
