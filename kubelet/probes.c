@@ -29,9 +29,9 @@
 #define MAX_BODY 10240
 /* Go's http.Client gives up after 10 requests in one redirect chain. */
 #define MAX_REQUESTS 10
-#define PROBE_UA "kube-probe/" MK_VERSION_MAJOR "." MK_VERSION_MINOR
+#define PROBE_UA     "kube-probe/" MK_VERSION_MAJOR "." MK_VERSION_MINOR
 #define LIFECYCLE_UA "kube-lifecycle/" MK_VERSION_MAJOR "." MK_VERSION_MINOR
-#define NTYPES 3
+#define NTYPES	     3
 
 /* ---------------- small helpers ---------------- */
 
@@ -127,7 +127,13 @@ static void go_quote(struct buf *b, const char *s)
 			continue;
 		}
 		/* A valid UTF-8 sequence is kept; a stray byte becomes \xNN. */
-		int n = ch >= 0xf0 && ch < 0xf5 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 && ch < 0xe0 ? 2 : 0;
+		int n = 0;
+		if (ch >= 0xc2 && ch < 0xe0)
+			n = 2;
+		else if (ch >= 0xe0 && ch < 0xf0)
+			n = 3;
+		else if (ch >= 0xf0 && ch < 0xf5)
+			n = 4;
 		bool ok = n > 0;
 		for (int i = 1; ok && i < n; i++)
 			ok = (p[i] & 0xc0) == 0x80;
@@ -207,7 +213,8 @@ static const json_t *find_container(const json_t *pod, const char *name)
 		const json_t *arr = json_path_get(pod, lists[l]);
 		size_t i;
 		const json_t *c;
-		json_array_foreach (arr, i, c) {
+		json_array_foreach(arr, i, c)
+		{
 			const char *n = json_string_value(json_object_get(c, "name"));
 			if (n && strcmp(n, name) == 0)
 				return c;
@@ -227,7 +234,8 @@ static int resolve_port(const json_t *port, const json_t *cspec, char **errmsg)
 		bool found = false;
 		size_t i;
 		const json_t *cp;
-		json_array_foreach (json_object_get(cspec, "ports"), i, cp) {
+		json_array_foreach(json_object_get(cspec, "ports"), i, cp)
+		{
 			const char *n = json_string_value(json_object_get(cp, "name"));
 			if (n && strcmp(n, name) == 0) {
 				v = json_integer_value(json_object_get(cp, "containerPort"));
@@ -250,7 +258,8 @@ static int resolve_port(const json_t *port, const json_t *cspec, char **errmsg)
 			v = strtoll(name, NULL, 10);
 			if (errno == ERANGE || strlen(d) > 18) {
 				cleanup_free char *q = go_quoted(name);
-				*errmsg = xasprintf("strconv.Atoi: parsing %s: value out of range", q);
+				*errmsg = xasprintf("strconv.Atoi: parsing %s: value out of range",
+						    q);
 				return -1;
 			}
 		}
@@ -271,7 +280,8 @@ static const char *env_lookup(const json_t *env, const char *name, size_t len)
 	const char *val = NULL;
 	size_t i;
 	const json_t *e;
-	json_array_foreach (env, i, e) {
+	json_array_foreach(env, i, e)
+	{
 		const char *n = json_string_value(json_object_get(e, "name"));
 		if (n && strlen(n) == len && strncmp(n, name, len) == 0) {
 			const char *v = json_string_value(json_object_get(e, "value"));
@@ -383,7 +393,7 @@ enum outcome_kind {
 
 struct outcome {
 	enum outcome_kind kind;
-	char *output;          /* new string or NULL */
+	char *output;	       /* new string or NULL */
 	const char *err_state; /* OUT_ERROR: "unknown" or "failure", as upstream names it */
 };
 
@@ -398,6 +408,7 @@ struct http_sink {
 	struct buf body;
 	bool truncated;
 	bool headers_done;
+	bool tcp_connected; /* the socket had a peer when curl closed it */
 	struct buf grpc_status, grpc_message, content_type;
 	const struct cancel *cc;
 };
@@ -452,6 +463,18 @@ static int http_progress_cb(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t u
 	return cancelled(s->cc) ? 1 : 0;
 }
 
+/* curl's "connect time" counts TLS too; Go's dial errors speak of TCP, so
+ * ask the socket itself whether it got connected before closing it. */
+static int http_close_cb(void *ud, curl_socket_t fd)
+{
+	struct http_sink *s = ud;
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0)
+		s->tcp_connected = true;
+	return close(fd);
+}
+
 static void http_sink_free(struct http_sink *s)
 {
 	buf_free(&s->body);
@@ -491,16 +514,12 @@ static void curl_common(CURL *h, struct http_sink *s, char *errbuf, int64_t time
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, http_close_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, s);
 	if (timeout_ms < 1)
 		timeout_ms = 1;
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-}
-
-static bool curl_connected(CURL *h)
-{
-	curl_off_t t = 0;
-	return curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK && t > 0;
 }
 
 /* The cause of a failed transfer as Go's net/http words it. *in_body tells
@@ -520,7 +539,7 @@ static char *http_cause(CURL *h, CURLcode rc, const char *host, const char *host
 		return xasprintf("dial tcp %s: connect: %s", hostport, e);
 	}
 	case CURLE_OPERATION_TIMEDOUT:
-		if (!curl_connected(h))
+		if (!s->tcp_connected)
 			return xasprintf("dial tcp %s: i/o timeout (Client.Timeout exceeded while "
 					 "awaiting headers)",
 					 hostport);
@@ -603,10 +622,10 @@ struct http_get {
 	const char *host;
 	int port;
 	const char *path;
-	const json_t *headers;   /* httpHeaders: [{name, value}], borrowed */
-	const char *user_agent;  /* unless httpHeaders has one */
-	bool only_same_host;     /* probes: a redirect elsewhere ends the chain */
-	int64_t timeout_ms;      /* for the whole chain, as Go's Client.Timeout */
+	const json_t *headers;	/* httpHeaders: [{name, value}], borrowed */
+	const char *user_agent; /* unless httpHeaders has one */
+	bool only_same_host;	/* probes: a redirect elsewhere ends the chain */
+	int64_t timeout_ms;	/* for the whole chain, as Go's Client.Timeout */
 	const struct cancel *cc;
 };
 
@@ -624,7 +643,8 @@ static struct curl_slist *http_header_list(const struct http_get *g)
 	bool ua = false, accept = false;
 	size_t i;
 	const json_t *hdr;
-	json_array_foreach (g->headers, i, hdr) {
+	json_array_foreach(g->headers, i, hdr)
+	{
 		const char *name = json_string_value(json_object_get(hdr, "name"));
 		const char *value = json_string_value(json_object_get(hdr, "value"));
 		if (!name || !name[0])
@@ -735,9 +755,9 @@ static int http_get_run(const struct http_get *g, struct http_answer *ans, char 
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 		char *loc = NULL;
 		curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc);
-		bool redirect = (code == 301 || code == 302 || code == 303 || code == 307 ||
-				 code == 308) &&
-				loc && loc[0];
+		bool redirect =
+			(code == 301 || code == 302 || code == 303 || code == 307 || code == 308) &&
+			loc && loc[0];
 		if (redirect) {
 			cleanup_free char *target_host = url_hostname(loc);
 			if (g->only_same_host &&
@@ -772,8 +792,8 @@ static int http_get_run(const struct http_get *g, struct http_answer *ans, char 
 }
 
 /* Scheme, host and port of an httpGet object; -1 with *errmsg (new). */
-static int http_get_target(const json_t *hg, const json_t *cspec, const char *pod_ip,
-			   char **scheme, const char **host, int *port, char **errmsg)
+static int http_get_target(const json_t *hg, const json_t *cspec, const char *pod_ip, char **scheme,
+			   const char **host, int *port, char **errmsg)
 {
 	const char *sch = json_string_value(json_object_get(hg, "scheme"));
 	*scheme = xstrdup(sch && sch[0] ? sch : "http");
@@ -824,13 +844,12 @@ static struct outcome probe_http(const json_t *hg, const json_t *cspec, const ch
 	cleanup_free char *body = buf_steal(&ans.body);
 	if (code >= 200 && code < 400) {
 		if (code >= 300)
-			return outcome_make(OUT_WARNING,
-					    xasprintf("Probe terminated redirects, Response body: %s",
-						      body));
+			return outcome_make(
+				OUT_WARNING,
+				xasprintf("Probe terminated redirects, Response body: %s", body));
 		return outcome_make(OUT_SUCCESS, NULL);
 	}
-	return outcome_make(OUT_FAILURE,
-			    xasprintf("HTTP probe failed with statuscode: %ld", code));
+	return outcome_make(OUT_FAILURE, xasprintf("HTTP probe failed with statuscode: %ld", code));
 }
 
 /* ---------------- TCP ---------------- */
@@ -913,15 +932,27 @@ static struct outcome probe_tcp(const json_t *ts, const json_t *cspec, const cha
 /* ---------------- gRPC health checking ---------------- */
 
 /* grpc.health.v1.HealthCheckResponse.ServingStatus */
-static const char *const serving_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING",
-					    "SERVICE_UNKNOWN"};
+static const char *const serving_names[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
 
 /* google.golang.org/grpc/codes names, which upstream's messages print. */
 static const char *const grpc_code_names[] = {
-	"OK",       "Canceled",          "Unknown",         "InvalidArgument",  "DeadlineExceeded",
-	"NotFound", "AlreadyExists",     "PermissionDenied", "ResourceExhausted",
-	"FailedPrecondition", "Aborted", "OutOfRange",      "Unimplemented",    "Internal",
-	"Unavailable", "DataLoss",       "Unauthenticated",
+	"OK",
+	"Canceled",
+	"Unknown",
+	"InvalidArgument",
+	"DeadlineExceeded",
+	"NotFound",
+	"AlreadyExists",
+	"PermissionDenied",
+	"ResourceExhausted",
+	"FailedPrecondition",
+	"Aborted",
+	"OutOfRange",
+	"Unimplemented",
+	"Internal",
+	"Unavailable",
+	"DataLoss",
+	"Unauthenticated",
 };
 
 static char *grpc_code_name(long code)
@@ -1101,10 +1132,15 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 		int64_t left = deadline - mono_ms();
 		curl_common(h, &s, errbuf, left);
 		cleanup_slist struct curl_slist *hdrs = NULL;
-		cleanup_free char *tmo = xasprintf("grpc-timeout: %lldm", (long long)(left > 0 ? left : 1));
+		cleanup_free char *tmo =
+			xasprintf("grpc-timeout: %lldm", (long long)(left > 0 ? left : 1));
 		cleanup_free char *ua = xasprintf("User-Agent: %s", PROBE_UA);
-		const char *lines[] = {"Content-Type: application/grpc", "TE: trailers", tmo, ua,
-				       "Accept:", "Expect:"};
+		const char *lines[] = {"Content-Type: application/grpc",
+				       "TE: trailers",
+				       tmo,
+				       ua,
+				       "Accept:",
+				       "Expect:"};
 		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 			struct curl_slist *n = curl_slist_append(hdrs, lines[i]);
 			if (!n)
@@ -1112,7 +1148,8 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 			hdrs = n;
 		}
 		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+				 (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.data);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)req.len);
@@ -1125,20 +1162,22 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 			return outcome_make(OUT_ERROR, xstrdup("context canceled"));
 		}
 		if (rc != CURLE_OK) {
-			bool rpc_sent = curl_connected(h) && rc == CURLE_OPERATION_TIMEDOUT;
+			bool rpc_sent = s.tcp_connected && rc == CURLE_OPERATION_TIMEDOUT;
 			bool got_answer = s.headers_done;
 			http_sink_free(&s);
 			if (rpc_sent)
-				return outcome_make(OUT_FAILURE,
-						    xasprintf("timeout: health rpc did not complete "
-							      "within %s",
-							      dur));
+				return outcome_make(
+					OUT_FAILURE,
+					xasprintf("timeout: health rpc did not complete "
+						  "within %s",
+						  dur));
 			if (got_answer) {
 				return outcome_make(
 					OUT_FAILURE,
-					xasprintf("error: health rpc probe failed: rpc error: code = "
-						  "Unavailable desc = %s",
-						  errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+					xasprintf(
+						"error: health rpc probe failed: rpc error: code = "
+						"Unavailable desc = %s",
+						errbuf[0] ? errbuf : curl_easy_strerror(rc)));
 			}
 			/* not connected yet: grpc-go keeps dialing until the deadline */
 			int64_t now = mono_ms();
@@ -1147,10 +1186,11 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 				continue;
 			}
 			sleep_until(deadline, cc);
-			return outcome_make(OUT_FAILURE,
-					    xasprintf("timeout: failed to connect service %s within "
-						      "%s: context deadline exceeded",
-						      qaddr, dur));
+			return outcome_make(
+				OUT_FAILURE,
+				xasprintf("timeout: failed to connect service %s within "
+					  "%s: context deadline exceeded",
+					  qaddr, dur));
 		}
 		long http = 0;
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
@@ -1161,7 +1201,9 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 			struct buf m = BUF_INIT;
 			code = http == 200 ? 13 : grpc_code_of_http(http);
 			if (http != 200)
-				buf_printf(&m, "unexpected HTTP status code received from server: %ld (%s)",
+				buf_printf(&m,
+					   "unexpected HTTP status code received from server: %ld "
+					   "(%s)",
 					   http, http_status_text(http));
 			if (!is_grpc) {
 				cleanup_free char *q = go_quoted(buf_str(&s.content_type));
@@ -1176,9 +1218,10 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 			code = 13;
 			desc = xstrdup("server closed the stream without sending trailers");
 		}
-		int status = code == 0 ? grpc_response_status((const unsigned char *)buf_str(&s.body),
-							     s.body.len)
-				       : -1;
+		int status = code == 0
+				     ? grpc_response_status((const unsigned char *)buf_str(&s.body),
+							    s.body.len)
+				     : -1;
 		http_sink_free(&s);
 		if (code == 0 && status < 0) {
 			code = 13;
@@ -1188,16 +1231,18 @@ static struct outcome probe_grpc(const char *host, int port, const char *service
 		if (code != 0) {
 			cleanup_free char *name = grpc_code_name(code);
 			if (code == 12)
-				return outcome_make(OUT_FAILURE,
-						    xasprintf("error: this server does not implement "
-							      "the grpc health protocol "
-							      "(grpc.health.v1.Health): %s",
-							      desc));
+				return outcome_make(
+					OUT_FAILURE,
+					xasprintf("error: this server does not implement "
+						  "the grpc health protocol "
+						  "(grpc.health.v1.Health): %s",
+						  desc));
 			if (code == 4)
-				return outcome_make(OUT_FAILURE,
-						    xasprintf("timeout: health rpc did not complete "
-							      "within %s",
-							      dur));
+				return outcome_make(
+					OUT_FAILURE,
+					xasprintf("timeout: health rpc did not complete "
+						  "within %s",
+						  dur));
 			return outcome_make(OUT_FAILURE,
 					    xasprintf("error: health rpc probe failed: rpc error: "
 						      "code = %s desc = %s",
@@ -1262,13 +1307,13 @@ struct pjob {
 	int64_t delay_s, period_ms, timeout_ms;
 	int success_threshold, failure_threshold;
 	enum job_state state;
-	bool hold;          /* after this run: stay idle */
+	bool hold;	     /* after this run: stay idle */
 	bool start_siblings; /* after this run: schedule liveness and readiness */
-	int64_t due;        /* monotonic ms */
+	int64_t due;	     /* monotonic ms */
 	size_t heap_idx;
 	struct pjob *qnext; /* run queue */
-	int last;           /* result of the last run, REP_NONE before the first */
-	int run;            /* runs in a row with that result */
+	int last;	    /* result of the last run, REP_NONE before the first */
+	int run;	    /* runs in a row with that result */
 	bool removed;
 	atomic_int cancel;
 };
@@ -1506,8 +1551,8 @@ void prober_remove_pod(struct prober *p, const char *pod_uid)
 
 /* One timing field: absent or 0 is the default (Go's zero value is what
  * the API server defaults); a negative or non-integer value is refused. */
-static int probe_field(const json_t *probe, const char *key, int64_t def, int64_t min,
-		       int64_t *out, struct mk_err **err)
+static int probe_field(const json_t *probe, const char *key, int64_t def, int64_t min, int64_t *out,
+		       struct mk_err **err)
 {
 	const json_t *v = json_object_get(probe, key);
 	if (!v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0)) {
@@ -1538,8 +1583,9 @@ static int probe_parse(const json_t *probe, enum probe_type type, struct pjob *j
 		n++;
 	}
 	if (n != 1)
-		return mk_err_set(err, MK_EINVAL, "must have exactly one handler (exec, httpGet, "
-						  "tcpSocket or grpc), has %d",
+		return mk_err_set(err, MK_EINVAL,
+				  "must have exactly one handler (exec, httpGet, "
+				  "tcpSocket or grpc), has %d",
 				  n);
 	const json_t *ex = json_object_get(probe, "exec");
 	if (json_is_object(ex)) {
@@ -1580,9 +1626,8 @@ static const char *const probe_keys[NTYPES] = {
 	[PROBE_STARTUP] = "startupProbe",
 };
 
-int prober_add(struct prober *p, const json_t *pod, const char *container,
-	       const char *container_id, const char *pod_ip, time_t started_at,
-	       struct mk_err **err)
+int prober_add(struct prober *p, const json_t *pod, const char *container, const char *container_id,
+	       const char *pod_ip, time_t started_at, struct mk_err **err)
 {
 	const char *uid = json_path_str(pod, "metadata.uid");
 	if (!uid || !uid[0])
@@ -1638,10 +1683,20 @@ int prober_add(struct prober *p, const json_t *pod, const char *container,
 	}
 
 	pthread_mutex_lock(&p->mu);
-	for (struct pctr *o = p->ctrs; o; o = o->next) {
-		if (strcmp(o->uid, uid) == 0 && strcmp(o->name, container) == 0) {
-			ctr_detach(p, o);
-			break;
+	/* the old instance goes first, with its callbacks in flight, so the
+	 * kubelet never hears of it after hearing of the new one */
+	bool again = true;
+	while (again) {
+		again = false;
+		for (struct pctr *o = p->ctrs; o; o = o->next) {
+			if (strcmp(o->uid, uid) == 0 && strcmp(o->name, container) == 0) {
+				o->refs++;
+				ctr_detach(p, o);
+				ctr_wait_quiet(p, o);
+				ctr_unref(p, o);
+				again = true;
+				break;
+			}
 		}
 	}
 	c->next = p->ctrs;
@@ -1719,7 +1774,8 @@ static int job_settle(struct pjob *j, const struct outcome *o, struct report *re
 	if (c->rep[j->type] != (int)r) {
 		c->rep[j->type] = (int)r;
 		report_add(reps, &n, false, j->type, r, NULL,
-			   r == PROBE_FAILURE ? xasprintf("%s probe failed: %s", tname, out) : NULL);
+			   r == PROBE_FAILURE ? xasprintf("%s probe failed: %s", tname, out)
+					      : NULL);
 	}
 	if (j->type == PROBE_STARTUP || (j->type == PROBE_LIVENESS && r == PROBE_FAILURE)) {
 		/* final for this instance: wait for the next one */
@@ -1781,8 +1837,8 @@ static void deliver(struct prober *p, struct pjob *j, struct report *reps, int n
 			break;
 		if (reps[i].is_event) {
 			if (p->cb.event)
-				p->cb.event(p->cb.arg, c->uid, c->name, reps[i].type, reps[i].reason,
-					    reps[i].msg);
+				p->cb.event(p->cb.arg, c->uid, c->name, reps[i].type,
+					    reps[i].reason, reps[i].msg);
 		} else {
 			p->cb.result(p->cb.arg, c->uid, c->name, reps[i].type, reps[i].r,
 				     reps[i].msg);

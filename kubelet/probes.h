@@ -2,7 +2,12 @@
  *
  * The prober runs the liveness, readiness and startup probes of running
  * containers as upstream's kubelet does: exec (through the kubelet's exec
- * callback), httpGet, tcpSocket and grpc handlers; initialDelaySeconds,
+ * callback, $(VAR) in the command expanded from the container's env),
+ * httpGet (User-Agent kube-probe/<version>, 200-399 passes, redirects on
+ * the same host followed, one elsewhere passes with a warning, at most
+ * 10 KiB of body read, certificates not checked), tcpSocket, and grpc
+ * (grpc.health.v1.Health/Check over HTTP/2, SERVING passes) handlers;
+ * timeoutSeconds bounds each run; initialDelaySeconds,
  * periodSeconds, timeoutSeconds, successThreshold and failureThreshold
  * (0/10/1/1/3 when absent, as the API server defaults them); the startup
  * probe gates the other two. It tells the kubelet through callbacks; the
@@ -34,10 +39,15 @@
  * Threads: one scheduler thread keeps a timer heap of due probes and hands
  * them to a small pool of workers (4 by default); nothing runs per probe.
  * Every function here is thread-safe. Callbacks run on worker threads,
- * never inside prober_add / prober_remove, and without the prober's lock:
- * they may call prober_add / prober_remove / prober_remove_pod (not
- * prober_free). No callback about a container comes after prober_remove
- * (or prober_remove_pod) of it returned, nor after prober_free returned. */
+ * never inside prober_add / prober_remove, and without the prober's lock.
+ * No callback about a container instance comes after prober_remove (or
+ * prober_remove_pod) of it, or prober_add of its replacement, returned,
+ * nor after prober_free returned: those wait for a callback about it that
+ * is running on another thread. So call them without holding a lock that
+ * the callbacks take. Callbacks may call prober_add / prober_remove /
+ * prober_remove_pod (not prober_free); from there these do not wait, and
+ * the rest of the current run's reports about a container removed so are
+ * dropped. */
 #ifndef MK_KUBELET_PROBES_H
 #define MK_KUBELET_PROBES_H
 
@@ -83,11 +93,11 @@ typedef void (*probes_event_fn)(void *arg, const char *pod_uid, const char *cont
 				enum probe_type type, const char *reason, const char *message);
 
 struct prober_callbacks {
-	probes_exec_fn exec;     /* required when a probe uses exec */
+	probes_exec_fn exec;	 /* required when a probe uses exec */
 	probes_result_fn result; /* required */
-	probes_event_fn event;   /* optional */
-	void *arg;               /* passed to each callback */
-	int workers;             /* worker threads; 0 means 4 */
+	probes_event_fn event;	 /* optional */
+	void *arg;		 /* passed to each callback */
+	int workers;		 /* worker threads; 0 means 4 */
 };
 
 /* Event reasons and hook error words, as upstream spells them. A failed
@@ -95,11 +105,11 @@ struct prober_callbacks {
  * handler's message, the container is killed, and its waiting reason is
  * PostStartHookError with that message; a failed preStop hook gets a
  * Warning event FailedPreStopHook. */
-#define PROBES_REASON_UNHEALTHY        "Unhealthy"
+#define PROBES_REASON_UNHEALTHY	       "Unhealthy"
 #define PROBES_REASON_PROBE_WARNING    "ProbeWarning"
 #define PROBES_REASON_FAILED_POSTSTART "FailedPostStartHook"
 #define PROBES_REASON_FAILED_PRESTOP   "FailedPreStopHook"
-#define PROBES_ERR_POSTSTART           "PostStartHookError"
+#define PROBES_ERR_POSTSTART	       "PostStartHookError"
 
 /* Upstream's name of a probe type: "Liveness", "Readiness", "Startup".
  * Static string. */
@@ -123,17 +133,19 @@ void prober_free(struct prober *p);
  * live". The first run of a probe comes initialDelaySeconds after
  * started_at, at once if that has passed.
  * Returns 0, or -1 with *err and nothing changed: MK_EINVAL for a pod
- * without metadata.uid or a probe that is not an object with exactly one
- * handler (exec with a command list, httpGet, tcpSocket, grpc with a
- * port) or has a negative or zero timing value; MK_ENOTFOUND when the pod
- * has no such container (spec.containers or spec.initContainers). */
-int prober_add(struct prober *p, const json_t *pod, const char *container,
-	       const char *container_id, const char *pod_ip, time_t started_at,
-	       struct mk_err **err);
+ * without metadata.uid, or a probe that is not an object with exactly one
+ * handler (exec with a list of strings, httpGet, tcpSocket, grpc with a
+ * port), or has a timing value that is not an integer or below its
+ * minimum (0 or absent means the default), or a successThreshold other
+ * than 1 on a liveness or startup probe; MK_ENOTFOUND when the pod has no
+ * such container (spec.containers or spec.initContainers). */
+int prober_add(struct prober *p, const json_t *pod, const char *container, const char *container_id,
+	       const char *pod_ip, time_t started_at, struct mk_err **err);
 
 /* Stops probing one container / every container of a pod. Waits for a
- * callback about them that is running on another thread to return, never
- * for a probe itself. Unknown names are ignored. */
+ * callback about them that is running on another thread to return (see
+ * the top of this file), never for a probe itself: a probe in flight is
+ * cut short or its result dropped. Unknown names are ignored. */
 void prober_remove(struct prober *p, const char *pod_uid, const char *container);
 void prober_remove_pod(struct prober *p, const char *pod_uid);
 
@@ -164,9 +176,11 @@ int probes_run_handler(const json_t *handler, const json_t *pod, const char *con
 
 /* Grace period in seconds for killing container `container` of pod after a
  * failed probe of type t, as upstream picks it: the pod's
- * metadata.deletionGracePeriodSeconds when set, else the probe's
- * terminationGracePeriodSeconds (liveness and startup probes) when set,
- * else spec.terminationGracePeriodSeconds, else 2. */
+ * metadata.deletionGracePeriodSeconds when set; else, when
+ * spec.terminationGracePeriodSeconds is set, the failed liveness or
+ * startup probe's own terminationGracePeriodSeconds if it has one, or
+ * that; else 2. (Upstream's Killing event then reads "Container <name>
+ * failed liveness probe, will be restarted", or "startup probe".) */
 int64_t probes_kill_grace_seconds(const json_t *pod, const char *container, enum probe_type t);
 
 #endif

@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <microhttpd.h>
 
 #include "buf.h"
 #include "cleanup.h"
@@ -42,11 +43,12 @@ static int64_t now_ms(void)
 struct recorder {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char **lines; /* "uid/container Type RESULT|message" and "uid/container Type reason|message" */
+	char **lines; /* "uid/container Type RESULT|message" and "uid/container Type reason|message"
+		       */
 	size_t n, cap;
-	struct prober *p;          /* for callbacks that act on the prober */
-	char *remove_on_startup;   /* a pod uid whose Startup SUCCESS callback removes it */
-	char *block_on_uid;        /* a pod uid whose result callbacks block until released */
+	struct prober *p;	 /* for callbacks that act on the prober */
+	char *remove_on_startup; /* a pod uid whose Startup SUCCESS callback removes it */
+	char *block_on_uid;	 /* a pod uid whose result callbacks block until released */
 	bool blocked, release;
 };
 
@@ -139,7 +141,8 @@ static long rec_find(const char *line, bool prefix)
 	size_t len = strlen(line);
 	pthread_mutex_lock(&rec.mu);
 	for (size_t i = 0; i < rec.n && at < 0; i++)
-		if (prefix ? strncmp(rec.lines[i], line, len) == 0 : strcmp(rec.lines[i], line) == 0)
+		if (prefix ? strncmp(rec.lines[i], line, len) == 0
+			   : strcmp(rec.lines[i], line) == 0)
 			at = (long)i;
 	pthread_mutex_unlock(&rec.mu);
 	return at;
@@ -317,9 +320,9 @@ struct server {
 	pthread_t *conns;
 	size_t nconns, capconns;
 	/* HTTP */
-	struct buf log;     /* "path|User-Agent|Accept|X-Probe|Connection\n" per request */
+	struct buf log; /* "path|User-Agent|Accept|X-Probe|Connection\n" per request */
 	int toggle_code;
-	bool big_cut;       /* the client hung up before the whole big body */
+	bool big_cut; /* the client hung up before the whole big body */
 	/* gRPC */
 	struct buf services; /* "[service]" per request */
 };
@@ -338,7 +341,8 @@ static int read_full(struct server *s, int fd, void *dst, size_t n)
 	size_t got = 0;
 	int64_t until = now_ms() + 5000;
 	while (got < n) {
-		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
+				       {.fd = s->stop[0], .events = POLLIN}};
 		int64_t left = until - now_ms();
 		if (left <= 0 || poll(pf, 2, (int)left) <= 0 || pf[1].revents)
 			return -1;
@@ -374,7 +378,8 @@ static void *accept_main(void *arg)
 {
 	struct server *s = arg;
 	for (;;) {
-		struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = s->fd, .events = POLLIN},
+				       {.fd = s->stop[0], .events = POLLIN}};
 		if (poll(pf, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents)
@@ -480,13 +485,19 @@ static void *http_conn(void *arg)
 	struct buf req = BUF_INIT;
 	char chunk[1024];
 	while (!strstr(buf_str(&req), "\r\n\r\n") && req.len < 65536) {
-		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
+		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
+				       {.fd = s->stop[0], .events = POLLIN}};
 		if (poll(pf, 2, 5000) <= 0 || pf[1].revents)
 			goto out;
 		ssize_t r = recv(fd, chunk, sizeof(chunk), 0);
 		if (r <= 0)
 			goto out;
 		buf_append(&req, chunk, (size_t)r);
+		if ((unsigned char)req.data[0] == 0x16) {
+			/* a TLS handshake: answer as a plain HTTP server does */
+			http_reply(fd, 400, "", "Client sent an HTTP request to an HTTPS server.");
+			goto out;
+		}
 	}
 	char path[512] = "";
 	if (sscanf(buf_str(&req), "GET %511s HTTP/1.1", path) != 1)
@@ -506,6 +517,8 @@ static void *http_conn(void *arg)
 
 	if (strcmp(path, "/ok") == 0 || strcmp(path, "/headers") == 0) {
 		http_reply(fd, 200, "", "ok");
+	} else if (strcmp(path, "/hangup") == 0) {
+		/* closes without an answer */
 	} else if (strcmp(path, "/fail") == 0) {
 		http_reply(fd, 500, "", "broken");
 	} else if (strcmp(path, "/toggle") == 0) {
@@ -522,7 +535,8 @@ static void *http_conn(void *arg)
 	} else if (strcmp(path, "/big") == 0) {
 		/* 4 MiB announced; the prober must stop reading after 10 KiB */
 		size_t total = 4u << 20, sent = 0;
-		cleanup_free char *hdr = xasprintf("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", total);
+		cleanup_free char *hdr =
+			xasprintf("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", total);
 		static char block[16384];
 		memset(block, 'b', sizeof(block));
 		bool cut = send_all(fd, hdr, strlen(hdr)) < 0;
@@ -549,8 +563,14 @@ out:
 static void h2_frame(int fd, uint8_t type, uint8_t flags, uint32_t sid, const void *payload,
 		     size_t len)
 {
-	uint8_t h[9] = {(uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len, type, flags,
-			(uint8_t)(sid >> 24 & 0x7f), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8),
+	uint8_t h[9] = {(uint8_t)(len >> 16),
+			(uint8_t)(len >> 8),
+			(uint8_t)len,
+			type,
+			flags,
+			(uint8_t)(sid >> 24 & 0x7f),
+			(uint8_t)(sid >> 16),
+			(uint8_t)(sid >> 8),
 			(uint8_t)sid};
 	send_all(fd, h, 9);
 	if (len)
@@ -588,7 +608,8 @@ static void *grpc_conn(void *arg)
 	uint8_t *payload = NULL;
 	uint32_t sid = 0;
 	bool done = false;
-	if (read_full(s, fd, pre, 24) < 0 || memcmp(pre, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24) != 0)
+	if (read_full(s, fd, pre, 24) < 0 ||
+	    memcmp(pre, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24) != 0)
 		goto out;
 	h2_frame(fd, 4, 0, 0, NULL, 0);
 	while (!done) {
@@ -651,7 +672,8 @@ static void *grpc_conn(void *arg)
 	pthread_mutex_unlock(&s->mu);
 
 	struct buf hb = BUF_INIT;
-	if (strcmp(service, "") == 0 || strcmp(service, "ok") == 0 || strcmp(service, "down") == 0) {
+	if (strcmp(service, "") == 0 || strcmp(service, "ok") == 0 ||
+	    strcmp(service, "down") == 0) {
 		hpack_status_ct(&hb);
 		h2_frame(fd, 1, 4, sid, hb.data, hb.len);
 		uint8_t msg[7] = {0, 0, 0, 0, 2, 0x08, strcmp(service, "down") == 0 ? 2 : 1};
@@ -678,11 +700,64 @@ out:
 	return NULL;
 }
 
+/* ---- an HTTPS server (libmicrohttpd) with a self-signed certificate ---- */
+
+/* A throwaway P-256 key and a self-signed certificate for CN=probe-test,
+ * made for this test only: the prober must not check it. */
+static const char test_key[] = "-----BEGIN PRIVATE KEY-----\n"
+			       "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg3/I1FXJrjLna052p\n"
+			       "mVBSlL1Tl88hTpJjJiSX0GudZJahRANCAAQadu89DHVIqhiZvCBhvX2eQ53HST0+\n"
+			       "CIOU/BwNq2aliHOPLDsTfPEGYC8FCg8jJQuejKeJI3jKXWzweREvEvcu\n"
+			       "-----END PRIVATE KEY-----\n";
+static const char test_cert[] = "-----BEGIN CERTIFICATE-----\n"
+				"MIIBgDCCASegAwIBAgIUQpsdjRTP2KLRsMMvCo6C6S9EC5AwCgYIKoZIzj0EAwIw\n"
+				"FTETMBEGA1UEAwwKcHJvYmUtdGVzdDAgFw0yNjEyMDcxNDMwMzBaGA8yMTI2MTEx\n"
+				"MzE0MzAzMFowFTETMBEGA1UEAwwKcHJvYmUtdGVzdDBZMBMGByqGSM49AgEGCCqG\n"
+				"SM49AwEHA0IABBp27z0MdUiqGJm8IGG9fZ5DncdJPT4Ig5T8HA2rZqWIc48sOxN8\n"
+				"8QZgLwUKDyMlC56Mp4kjeMpdbPB5ES8S9y6jUzBRMB0GA1UdDgQWBBRbbwWA9GOs\n"
+				"LKBPIMHwoxA0uDQetzAfBgNVHSMEGDAWgBRbbwWA9GOsLKBPIMHwoxA0uDQetzAP\n"
+				"BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQCIG9TLpHPU5gUOJzNZKwR\n"
+				"GK6nofZjUtfkbp2srXuz9G+YAiAhES7QPQm5JS16trIsMREBcNZPSr906ZNs8Lii\n"
+				"5RcNcg==\n"
+				"-----END CERTIFICATE-----\n";
+
+static struct MHD_Daemon *tls_srv;
+static int tls_port;
+
+static enum MHD_Result tls_answer(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	(void)cls, (void)method, (void)version, (void)upload, (void)upload_size, (void)con_cls;
+	static const char ok[] = "secure";
+	static const char no[] = "no";
+	bool good = strcmp(url, "/secure") == 0;
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		good ? strlen(ok) : strlen(no), (void *)(good ? ok : no), MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc = MHD_queue_response(conn, good ? 200 : 503, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static void tls_start(void)
+{
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	tls_srv = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL, NULL,
+				   tls_answer, NULL, MHD_OPTION_SOCK_ADDR, &a,
+				   MHD_OPTION_HTTPS_MEM_KEY, test_key, MHD_OPTION_HTTPS_MEM_CERT,
+				   test_cert, MHD_OPTION_END);
+	if (tls_srv)
+		tls_port = MHD_get_daemon_info(tls_srv, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
 	server_start(&http_srv, http_conn);
 	server_start(&grpc_srv, grpc_conn);
+	tls_start();
 	/* a port nobody listens on: bound, then closed */
 	int fd = listen_local(&closed_port);
 	if (fd < 0)
@@ -696,6 +771,8 @@ static int group_teardown(void **state)
 	(void)state;
 	server_stop(&http_srv);
 	server_stop(&grpc_srv);
+	if (tls_srv)
+		MHD_stop_daemon(tls_srv);
 	return 0;
 }
 
@@ -772,21 +849,22 @@ static void test_http(void **state)
 	(void)state;
 	int port = http_srv.port;
 	char f[1024];
-#define LIVE_HTTP(path, extra)                                                                 \
-	(snprintf(f, sizeof(f),                                                                \
-		  "\"livenessProbe\":{\"httpGet\":{\"path\":\"%s\",\"port\":%d},"              \
-		  "\"periodSeconds\":1,\"failureThreshold\":1%s}",                             \
-		  path, port, extra),                                                          \
+#define LIVE_HTTP(path, extra)                                                                     \
+	(snprintf(f, sizeof(f),                                                                    \
+		  "\"livenessProbe\":{\"httpGet\":{\"path\":\"%s\",\"port\":%d},"                  \
+		  "\"periodSeconds\":1,\"failureThreshold\":1%s}",                                 \
+		  path, port, extra),                                                              \
 	 f)
-#define READY_HTTP(path)                                                                       \
-	(snprintf(f, sizeof(f),                                                                \
-		  "\"readinessProbe\":{\"httpGet\":{\"path\":\"%s\",\"port\":%d},"             \
-		  "\"periodSeconds\":1}",                                                      \
-		  path, port),                                                                 \
+#define READY_HTTP(path)                                                                           \
+	(snprintf(f, sizeof(f),                                                                    \
+		  "\"readinessProbe\":{\"httpGet\":{\"path\":\"%s\",\"port\":%d},"                 \
+		  "\"periodSeconds\":1}",                                                          \
+		  path, port),                                                                     \
 	 f)
 	add("h-fail", LIVE_HTTP("/fail", ""));
 	add("h-slow", LIVE_HTTP("/slow", ",\"timeoutSeconds\":1"));
 	add("h-loop", LIVE_HTTP("/redirect-loop", ""));
+	add("h-hangup", LIVE_HTTP("/hangup", ""));
 	add("h-ok", READY_HTTP("/ok"));
 	add("h-local", READY_HTTP("/redirect-local"));
 	add("h-away", READY_HTTP("/redirect-away"));
@@ -815,7 +893,8 @@ static void test_http(void **state)
 		    1000);
 	snprintf(want, sizeof(want),
 		 "h-refused/c Liveness FAILURE|Liveness probe failed: Get "
-		 "\"http://127.0.0.1:%d/healthz\": dial tcp 127.0.0.1:%d: connect: connection refused",
+		 "\"http://127.0.0.1:%d/healthz\": dial tcp 127.0.0.1:%d: connect: connection "
+		 "refused",
 		 closed_port, closed_port);
 	expect_line(want, 5000);
 	snprintf(want, sizeof(want),
@@ -824,8 +903,14 @@ static void test_http(void **state)
 		 port);
 	expect_line(want, 5000);
 	snprintf(want, sizeof(want),
-		 "h-slow/c Liveness FAILURE|Liveness probe failed: Get \"http://127.0.0.1:%d/slow\": "
+		 "h-slow/c Liveness FAILURE|Liveness probe failed: Get "
+		 "\"http://127.0.0.1:%d/slow\": "
 		 "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+		 port);
+	expect_line(want, 5000);
+	snprintf(want, sizeof(want),
+		 "h-hangup/c Liveness FAILURE|Liveness probe failed: Get "
+		 "\"http://127.0.0.1:%d/hangup\": EOF",
 		 port);
 	expect_line(want, 5000);
 	expect_line("h-ok/c Startup SUCCESS|(null)", 5000);
@@ -860,10 +945,46 @@ static void test_http(void **state)
 	assert_non_null(strstr(log, "/ok|kube-probe/1.32|*/*|-|close\n"));
 	/* the redirect loop made exactly 10 requests per probe run */
 	size_t loops = 0;
-	for (const char *q = strstr(log, "/redirect-loop|"); q; q = strstr(q + 1, "/redirect-loop|"))
+	for (const char *q = strstr(log, "/redirect-loop|"); q;
+	     q = strstr(q + 1, "/redirect-loop|"))
 		loops++;
 	assert_true(loops >= 10);
 	assert_int_equal(loops % 10, 0);
+}
+
+static void test_https(void **state)
+{
+	(void)state;
+	if (!tls_srv)
+		skip();
+	char f[512];
+	snprintf(f, sizeof(f),
+		 "\"readinessProbe\":{\"httpGet\":{\"path\":\"/secure\",\"port\":%d,"
+		 "\"scheme\":\"HTTPS\"},\"periodSeconds\":1}",
+		 tls_port);
+	add("s-ok", f);
+	snprintf(f, sizeof(f),
+		 "\"livenessProbe\":{\"httpGet\":{\"path\":\"/other\",\"port\":%d,"
+		 "\"scheme\":\"HTTPS\"},\"periodSeconds\":1,\"failureThreshold\":1}",
+		 tls_port);
+	add("s-503", f);
+	snprintf(f, sizeof(f),
+		 "\"livenessProbe\":{\"httpGet\":{\"path\":\"/ok\",\"port\":%d,"
+		 "\"scheme\":\"HTTPS\"},\"periodSeconds\":1,\"failureThreshold\":1}",
+		 http_srv.port);
+	add("s-plain", f);
+	/* the self-signed certificate is not checked, as upstream */
+	expect_line("s-ok/c Readiness SUCCESS|(null)", 5000);
+	expect_line("s-503/c Liveness FAILURE|Liveness probe failed: HTTP probe failed with "
+		    "statuscode: 503",
+		    5000);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "s-plain/c Liveness FAILURE|Liveness probe failed: Get "
+		 "\"https://127.0.0.1:%d/ok\": "
+		 "http: server gave HTTP response to HTTPS client",
+		 http_srv.port);
+	expect_line(want, 5000);
 }
 
 static void test_tcp(void **state)
@@ -1014,7 +1135,8 @@ static void test_startup(void **state)
 	expect_line("s1/c Readiness SUCCESS|(null)", 3000);
 	wait_calls("s1", "live", 1, 3000);
 	/* readiness was not probed before startup passed */
-	assert_true(rec_find("s1/c Startup SUCCESS", true) < rec_find("s1/c Readiness SUCCESS", true));
+	assert_true(rec_find("s1/c Startup SUCCESS", true) <
+		    rec_find("s1/c Readiness SUCCESS", true));
 
 	/* s2 stays on hold: after two more s1 readiness runs nothing moved */
 	int r0 = fake_calls("s1", "ready");
@@ -1177,7 +1299,7 @@ static void test_replace_and_remove_pod(void **state)
 
 	/* a bad replacement is refused and changes nothing */
 	cleanup_json json_t *bad = pod_of("rp", "\"readinessProbe\":{\"exec\":{\"command\":["
-						 "\"x\"]},\"tcpSocket\":{\"port\":1}}");
+						"\"x\"]},\"tcpSocket\":{\"port\":1}}");
 	cleanup_err struct mk_err *err = NULL;
 	assert_int_equal(prober_add(P, bad, "c", "bad", "127.0.0.1", time(NULL), &err), -1);
 	assert_int_equal(mk_err_code(err), MK_EINVAL);
@@ -1198,7 +1320,8 @@ static void test_grpc(void **state)
 	int port = grpc_srv.port;
 	char f[512];
 	snprintf(f, sizeof(f),
-		 "\"readinessProbe\":{\"grpc\":{\"port\":%d,\"service\":\"ok\"},\"periodSeconds\":1}",
+		 "\"readinessProbe\":{\"grpc\":{\"port\":%d,\"service\":\"ok\"},\"periodSeconds\":"
+		 "1}",
 		 port);
 	add("g-ok", f);
 	snprintf(f, sizeof(f), "\"readinessProbe\":{\"grpc\":{\"port\":%d},\"periodSeconds\":1}",
@@ -1275,13 +1398,14 @@ static void test_hooks(void **state)
 	assert_int_equal(run_hook("{\"exec\":{\"command\":[\"ok\"]}}", 1000, &msg, &code), 0);
 	assert_null(msg);
 
-	assert_int_equal(run_hook("{\"exec\":{\"command\":[\"sh\",\"-c\",\"exit 3\"]}}", 1000, &msg,
-				  &code),
-			 -1);
+	assert_int_equal(
+		run_hook("{\"exec\":{\"command\":[\"sh\",\"-c\",\"exit 3\"]}}", 1000, &msg, &code),
+		-1);
 	assert_int_equal(code, MK_EIO);
-	assert_string_equal(msg, "Exec lifecycle hook ([sh -c exit 3]) for Container \"c\" in Pod "
-				 "\"web_default(h-uid)\" failed - error: command 'sh -c exit 3' "
-				 "exited with 3: bad \"thing\"\n, message: \"bad \\\"thing\\\"\\n\"");
+	assert_string_equal(msg,
+			    "Exec lifecycle hook ([sh -c exit 3]) for Container \"c\" in Pod "
+			    "\"web_default(h-uid)\" failed - error: command 'sh -c exit 3' "
+			    "exited with 3: bad \"thing\"\n, message: \"bad \\\"thing\\\"\\n\"");
 	free(msg);
 	msg = NULL;
 	/* hooks take the command as written: no $(VAR) expansion */
@@ -1329,16 +1453,18 @@ static void test_hooks(void **state)
 	assert_int_equal(run_hook("{\"sleep\":{\"seconds\":5}}", 200, &msg, &code), -1);
 	assert_int_equal(code, MK_ETIMEOUT);
 	assert_true(now_ms() - t >= 200 && now_ms() - t < 2000);
-	assert_string_equal(msg, "Sleep lifecycle hook (5) for Container \"c\" in Pod "
-				 "\"web_default(h-uid)\" failed - error: container terminated before "
-				 "sleep hook finished");
+	assert_string_equal(msg,
+			    "Sleep lifecycle hook (5) for Container \"c\" in Pod "
+			    "\"web_default(h-uid)\" failed - error: container terminated before "
+			    "sleep hook finished");
 	free(msg);
 	msg = NULL;
 
 	/* no handler upstream runs */
 	assert_int_equal(run_hook("{\"tcpSocket\":{\"port\":80}}", 1000, &msg, &code), -1);
 	assert_int_equal(code, MK_EINVAL);
-	assert_string_equal(msg, "Cannot run handler: invalid handler: {\"tcpSocket\":{\"port\":80}}");
+	assert_string_equal(msg,
+			    "Cannot run handler: invalid handler: {\"tcpSocket\":{\"port\":80}}");
 	free(msg);
 }
 
@@ -1453,6 +1579,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_https, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thresholds, setup, teardown),
