@@ -1491,6 +1491,7 @@ static void ctr_detach(struct prober *p, struct pctr *c)
 		}
 	}
 	c->removed = true;
+	c->refs++; /* the last job_free must not take c from under the loop */
 	for (int t = 0; t < NTYPES; t++) {
 		struct pjob *j = c->jobs[t];
 		if (!j)
@@ -1504,6 +1505,7 @@ static void ctr_detach(struct prober *p, struct pctr *c)
 		if (j->state != JOB_RUNNING)
 			job_free(p, j);
 	}
+	ctr_unref(p, c);
 }
 
 /* Waits until no callback about c runs on another thread; c must be held

@@ -131,7 +131,8 @@ void prober_free(struct prober *p);
  * earlier instance of the same pod UID and container name is replaced:
  * its probes stop and the new one starts from "not started, not ready,
  * live". The first run of a probe comes initialDelaySeconds after
- * started_at, at once if that has passed.
+ * started_at, at once if that has passed. Probing goes on until
+ * prober_remove (call it when the instance exited) or a replacement.
  * Returns 0, or -1 with *err and nothing changed: MK_EINVAL for a pod
  * without metadata.uid, or a probe that is not an object with exactly one
  * handler (exec with a list of strings, httpGet, tcpSocket, grpc with a
