@@ -470,8 +470,10 @@ void containers_refresh(struct kubelet *k, struct kpod *kp, struct kctr *c)
 	}
 	pthread_mutex_unlock(&k->mu);
 	runtime_state_clear(&st);
-	if (c->state == KCTR_TERMINATED && k->prober)
+	if (c->state == KCTR_TERMINATED && k->prober) {
 		prober_remove(k->prober, kp->uid, c->name);
+		c->probing = false;
+	}
 }
 
 /* Removes an instance: runtime state, image hold, root file system. */
@@ -723,10 +725,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	c->state = KCTR_RUNNING;
 	c->started_at = time(NULL);
 	c->liveness_failed = false;
-	c->ready = false;
-	c->started = !json_object_get(cspec, "startupProbe");
-	if (!json_object_get(cspec, "readinessProbe") && c->started)
-		c->ready = true;
+	c->probing = false;
 	free(c->waiting_reason);
 	free(c->waiting_message);
 	c->waiting_reason = NULL;
@@ -861,4 +860,145 @@ void containers_remove_all(struct kubelet *k, struct kpod *kp)
 		if (c->last.valid && c->last.container_id)
 			unlink_log(k, kp, c->name, c->last.container_id + strlen("runc://"));
 	}
+}
+
+/* ---- probes and lifecycle hooks ---- */
+
+static int probe_exec(void *arg, const char *container_id, char *const *argv, int64_t timeout_ms,
+		      int *exit_code, char **output, struct mk_err **err)
+{
+	struct kubelet *k = arg;
+	struct runtime_exec_result res = {0};
+	int rc = runtime_exec_sync(k->rt, container_id, (const char *const *)argv, timeout_ms,
+				   10 * 1024, &res, err);
+	*exit_code = res.exit_code;
+	*output = res.output ? res.output : xstrdup("");
+	return rc;
+}
+
+/* The container record of a probe result, k->mu held. */
+static struct kctr *probed(struct kubelet *k, const char *uid, const char *name, struct kpod **kpp)
+{
+	struct kpod *kp = kubelet_pod_find(k, uid);
+	*kpp = kp;
+	for (size_t i = 0; kp && i < kp->nctrs; i++)
+		if (!kp->ctrs[i].init && !strcmp(kp->ctrs[i].name, name))
+			return &kp->ctrs[i];
+	return NULL;
+}
+
+static void probe_result(void *arg, const char *uid, const char *container, enum probe_type type,
+			 enum probe_result r, const char *message)
+{
+	struct kubelet *k = arg;
+	struct kpod *kp;
+	pthread_mutex_lock(&k->mu);
+	struct kctr *c = probed(k, uid, container, &kp);
+	if (!c) {
+		pthread_mutex_unlock(&k->mu);
+		return;
+	}
+	bool ok = r == PROBE_SUCCESS;
+	switch (type) {
+	case PROBE_READINESS:
+		c->ready = ok;
+		break;
+	case PROBE_STARTUP:
+		c->started = ok;
+		if (!ok) {
+			c->liveness_failed = true;
+			free(c->liveness_message);
+			c->liveness_message = xstrdup(message ? message : "");
+		}
+		break;
+	case PROBE_LIVENESS:
+		if (!ok) {
+			c->liveness_failed = true;
+			free(c->liveness_message);
+			c->liveness_message = xstrdup(message ? message : "");
+		}
+		break;
+	}
+	pthread_mutex_unlock(&k->mu);
+	kubelet_enqueue(k, uid);
+}
+
+static void probe_event(void *arg, const char *uid, const char *container, enum probe_type type,
+			const char *reason, const char *message)
+{
+	(void)type;
+	struct kubelet *k = arg;
+	struct kpod *kp;
+	pthread_mutex_lock(&k->mu);
+	struct kctr *c = probed(k, uid, container, &kp);
+	cleanup_json json_t *pod = kp && kp->pod ? json_incref(kp->pod) : NULL;
+	cleanup_free char *fp = c ? fieldpath(c) : NULL;
+	pthread_mutex_unlock(&k->mu);
+	if (pod)
+		kubelet_event(k, pod, fp, "Warning", reason, "%s", message);
+}
+
+int containers_prober_start(struct kubelet *k, struct mk_err **err)
+{
+	struct prober_callbacks cb = {
+		.exec = probe_exec,
+		.result = probe_result,
+		.event = probe_event,
+		.arg = k,
+	};
+	k->prober = prober_new(&cb, err);
+	return k->prober ? 0 : -1;
+}
+
+int containers_run_hook(struct kubelet *k, struct kpod *kp, const json_t *pod, struct kctr *c,
+			const json_t *handler, int64_t timeout_ms, const char *fail_reason)
+{
+	cleanup_free char *msg = NULL;
+	cleanup_err struct mk_err *err = NULL;
+	if (probes_run_handler(handler, pod, c->name, c->id, kp->pod_ip, timeout_ms, probe_exec, k,
+			       &msg, &err) == 0)
+		return 0;
+	cleanup_free char *fp = fieldpath(c);
+	kubelet_event(k, pod, fp, "Warning", fail_reason, "%s",
+		      msg ? msg : mk_err_msg(err));
+	return -1;
+}
+
+void containers_after_start(struct kubelet *k, struct kpod *kp, const json_t *pod,
+			    const json_t *cspec, struct kctr *c)
+{
+	json_t *post = json_path_get(cspec, "lifecycle.postStart");
+	if (post && containers_run_hook(k, kp, pod, c, post, k->cfg.runtime_request_timeout_ms,
+					PROBES_REASON_FAILED_POSTSTART) < 0) {
+		int64_t grace = json_integer_value(
+			json_path_get(pod, "spec.terminationGracePeriodSeconds"));
+		containers_kill(k, kp, pod, c, grace, true);
+		pthread_mutex_lock(&k->mu);
+		if (c->cur.valid) {
+			free(c->cur.reason);
+			c->cur.reason = xstrdup(PROBES_ERR_POSTSTART);
+		}
+		pthread_mutex_unlock(&k->mu);
+		return;
+	}
+	containers_probe(k, kp, pod, cspec, c);
+}
+
+void containers_probe(struct kubelet *k, struct kpod *kp, const json_t *pod, const json_t *cspec,
+		      struct kctr *c)
+{
+	bool has_ready = json_object_get(cspec, "readinessProbe") != NULL;
+	bool has_start = json_object_get(cspec, "startupProbe") != NULL;
+	pthread_mutex_lock(&k->mu);
+	c->probing = true;
+	/* as the prober starts: not started, not ready until the probes say */
+	c->started = !has_start;
+	c->ready = !has_ready && !has_start;
+	pthread_mutex_unlock(&k->mu);
+	if (c->init || !k->prober ||
+	    (!has_ready && !has_start && !json_object_get(cspec, "livenessProbe")))
+		return;
+	cleanup_err struct mk_err *err = NULL;
+	if (prober_add(k->prober, pod, c->name, c->id, kp->pod_ip, c->started_at, &err) < 0)
+		log_warn("pod %s/%s: probes of %s: %s", kp->ns, kp->name, c->name, mk_err_msg(err));
 }

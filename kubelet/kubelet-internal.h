@@ -77,6 +77,7 @@ struct kctr {
 	bool ready;
 	bool started;          /* startup probe passed (or none) */
 	bool liveness_failed;  /* restart it */
+	bool probing;          /* handed to the prober */
 	char *liveness_message;
 	bool created_event_sent;
 	int stop_signal;       /* the image's StopSignal (0: SIGTERM) */
@@ -211,10 +212,16 @@ void containers_remove_all(struct kubelet *k, struct kpod *kp);
  * the container's probes. */
 void containers_after_start(struct kubelet *k, struct kpod *kp, const json_t *pod,
 			    const json_t *cspec, struct kctr *c);
+/* Hands a running container to the prober (ready and started as its
+ * probes will say: false until they succeed when it has them). */
+void containers_probe(struct kubelet *k, struct kpod *kp, const json_t *pod, const json_t *cspec,
+		      struct kctr *c);
 /* Runs a lifecycle handler (borrowed) of c within timeout_ms; a failure
  * sends event reason fail_reason. Returns 0 or -1. */
 int containers_run_hook(struct kubelet *k, struct kpod *kp, const json_t *pod, struct kctr *c,
 			const json_t *handler, int64_t timeout_ms, const char *fail_reason);
+/* Starts the prober (probes of running containers report into the records). */
+int containers_prober_start(struct kubelet *k, struct mk_err **err);
 /* "k8s_<name>_<pod>_<ns>_<uid>_<attempt>"; new string. */
 char *containers_id(const struct kpod *kp, const char *name, int attempt);
 /* An image's StopSignal as a number (SIGTERM by default). */

@@ -152,7 +152,8 @@ static int start_loops(struct kubelet *k)
 			  node_lease_tick, k, &err) < 0 ||
 	     daemon_every(k->d, "mirror-pods", 10000, false, statusmgr_resync_mirrors, k, &err) < 0))
 		return fatal("%s", mk_err_msg(err));
-	if (exits_watch_start(k, &err) < 0 || server_start(k, &err) < 0)
+	if (exits_watch_start(k, &err) < 0 || containers_prober_start(k, &err) < 0 ||
+	    server_start(k, &err) < 0)
 		return fatal("%s", mk_err_msg(err));
 	return 0;
 }

@@ -109,8 +109,6 @@ static void adopt_container(struct kubelet *k, struct kpod *kp, const char *id, 
 		time_t t = 0;
 		if (st.started_at && time_parse_rfc3339(st.started_at, &t, NULL) == 0)
 			c->started_at = t;
-		c->started = true;
-		c->ready = true; /* probes confirm or revoke it */
 		exits_watch_add(k, st.pid, kp->uid);
 	} else if (st.status != RUNTIME_UNKNOWN) {
 		/* exited while we were away: containers_refresh records how */

@@ -19,6 +19,7 @@
 #include "xalloc.h"
 #include "kubelet/kubelet-internal.h"
 #include "kubelet/podstatus.h"
+#include "kubelet/probes.h"
 
 #define BACKOFF_INITIAL_MS 10000
 #define BACKOFF_MAX_MS 300000
@@ -202,13 +203,14 @@ static int64_t sync_containers(struct kubelet *k, struct kpod *kp, const json_t 
 			continue;
 		const json_t *cspec = container_spec(pod, c->name, false);
 		if (c->state == KCTR_RUNNING) {
+			if (!c->probing)
+				containers_probe(k, kp, pod, cspec, c); /* adopted after a restart */
 			if (!c->liveness_failed)
 				continue;
 			kubelet_event(k, pod, NULL, "Normal", "Killing",
 				      "Container %s failed liveness probe, will be restarted",
 				      c->name);
-			int64_t grace = json_integer_value(
-				json_path_get(pod, "spec.terminationGracePeriodSeconds"));
+			int64_t grace = probes_kill_grace_seconds(pod, c->name, PROBE_LIVENESS);
 			containers_kill(k, kp, pod, c, grace, true);
 			containers_refresh(k, kp, c);
 		}
