@@ -948,12 +948,43 @@ static int64_t milli_to_value(int64_t milli)
 	return milli / 1000 + (milli % 1000 > 0 ? 1 : 0);
 }
 
+static void set_oom_adj(const struct ocispec_input *in, json_t *process, int adj)
+{
+	if (in->restrict_oom_score_adj && adj < in->oom_score_adj_floor)
+		adj = in->oom_score_adj_floor;
+	json_object_set_new(process, "oomScoreAdj", json_integer(adj));
+}
+
+bool ocispec_oom_restricted(int *floor)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	if (!f)
+		return false;
+	char line[256];
+	unsigned long long eff = 0;
+	bool found = false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			found = true;
+	fclose(f);
+	f = fopen("/proc/self/oom_score_adj", "re");
+	if (!f)
+		return false;
+	int cur;
+	bool ok = fscanf(f, "%d", &cur) == 1;
+	fclose(f);
+	if (!found || !ok)
+		return false;
+	*floor = cur;
+	return !(eff & (1ULL << 24)); /* CAP_SYS_RESOURCE */
+}
+
 static int build_resources(const struct ocispec_input *in, json_t *process, json_t *res,
 			   struct mk_err **err)
 {
 	if (!in->container) {
 		json_object_set_new(res, "cpu", json_pack("{s:i}", "shares", SANDBOX_SHARES));
-		json_object_set_new(process, "oomScoreAdj", json_integer(SANDBOX_OOM_ADJ));
+		set_oom_adj(in, process, SANDBOX_OOM_ADJ);
 		return 0;
 	}
 	const json_t *req = json_path_get(in->container, "resources.requests");
@@ -983,9 +1014,9 @@ static int build_resources(const struct ocispec_input *in, json_t *process, json
 	/* upstream's GetContainerOOMScoreAdjust */
 	enum cgroups_qos qos = cgroups_pod_qos(in->pod);
 	if (qos == CGROUPS_QOS_GUARANTEED) {
-		json_object_set_new(process, "oomScoreAdj", json_integer(GUARANTEED_OOM_ADJ));
+		set_oom_adj(in, process, GUARANTEED_OOM_ADJ);
 	} else if (qos == CGROUPS_QOS_BESTEFFORT) {
-		json_object_set_new(process, "oomScoreAdj", json_integer(BESTEFFORT_OOM_ADJ));
+		set_oom_adj(in, process, BESTEFFORT_OOM_ADJ);
 	} else if (in->memory_capacity) {
 		if (!h_mem_req && h_mem_lim)
 			mem_req = mem_lim; /* the API server's defaulting */
@@ -995,7 +1026,7 @@ static int build_resources(const struct ocispec_input *in, json_t *process, json
 			adj = 1000 + GUARANTEED_OOM_ADJ;
 		if (adj == BESTEFFORT_OOM_ADJ)
 			adj--;
-		json_object_set_new(process, "oomScoreAdj", json_integer(adj));
+		set_oom_adj(in, process, (int)adj);
 	}
 	return 0;
 }

@@ -40,7 +40,8 @@
  *   period 100000; memory limit, and swap = limit when the node has swap
  *   accounting; oomScoreAdj by QoS (-997 Guaranteed, 1000 BestEffort,
  *   Burstable 1000 - 1000*request/capacity in [3, 999]). Sandbox: shares 2,
- *   oomScoreAdj -998.
+ *   oomScoreAdj -998. Scores are raised to a floor when the runtime cannot
+ *   lower them (restrict_oom_score_adj).
  * - namespaces: the sandbox makes pid, ipc, uts, mount and joins the pod's
  *   network namespace by path; an app container joins the netns by path and
  *   the sandbox's ipc and uts (and pid with shareProcessNamespace) through
@@ -128,7 +129,18 @@ struct ocispec_input {
 	bool swap_accounting;	  /* the node's memory cgroup can limit swap */
 	uint64_t memory_capacity; /* node memory in bytes, for Burstable oomScoreAdj; 0: skip */
 	const struct ocispec_users *users; /* NULL: ocispec_rootfs_users(rootfs) */
+	/* containerd's restrict_oom_score_adj: without CAP_SYS_RESOURCE the
+	 * runtime cannot lower a score, so scores below the floor (the
+	 * kubelet's own oom_score_adj) are raised to it. */
+	bool restrict_oom_score_adj;
+	int oom_score_adj_floor;
 };
+
+/* Whether this process may not lower OOM scores (no CAP_SYS_RESOURCE in
+ * its effective set), with its own oom_score_adj in *floor: what
+ * restrict_oom_score_adj/oom_score_adj_floor should be set to. Reads
+ * /proc/self; false if it cannot tell. */
+bool ocispec_oom_restricted(int *floor);
 
 /* Builds the spec. New reference. MK_EINVAL with the reason for what
  * upstream refuses ("no command specified", runAsNonRoot violations, an

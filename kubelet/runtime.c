@@ -737,17 +737,26 @@ int runtime_create(const struct runtime *rt, const char *id, const char *bundle,
 		return -1;
 	}
 	const char *out = buf_str(&r.out);
-	if (cmd_ok(&r) && !strncmp(out, "pid ", 4)) {
-		long v = strtol(out + 4, NULL, 10);
+	/* "pid N" is the monitor's word that the container exists, whatever
+	 * else reached the pipe */
+	const char *pl = !strncmp(out, "pid ", 4) ? out : strstr(out, "\npid ");
+	long v = pl ? strtol(pl + (*pl == '\n' ? 5 : 4), NULL, 10) : 0;
+	if (v > 0 && !r.timed_out) {
 		cmd_result_free(&r);
-		if (v <= 0)
-			return mk_err_set(err, MK_EIO, "monitor of %s reported no pid", id);
 		*pid = (pid_t)v;
 		return 0;
 	}
 	cleanup_free char *msg = trimmed(!strncmp(out, "error: ", 7) ? out + 7 : out);
 	int timed_out = r.timed_out;
 	cmd_result_free(&r);
+	if (runtime_knows(rt, id)) {
+		/* created after all, but unreported: take it away again */
+		char *del[] = {rt->binary, "--root", rt->root, "delete", "-f", (char *)id, NULL};
+		struct cmd_result d;
+		if (run_cmd(del, CMD_TIMEOUT_MS, MAX_CMD_OUTPUT, NULL, NULL, &d, NULL) == 0)
+			cmd_result_free(&d);
+		monitor_wait(rt, id, MONITOR_WAIT_MS);
+	}
 	remove_ctr_dir(rt, id);
 	if (timed_out)
 		return mk_err_set(err, MK_ETIMEOUT, "%s create: the monitor did not answer",
@@ -1026,7 +1035,9 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 	json_object_set_new(p, "terminal", json_false());
 	json_object_del(p, "consoleSize");
 
-	cleanup_free char *tmpl = ctr_file(rt, id, "exec-XXXXXX");
+	/* beside the container directories, never inside one (a file is not
+	 * taken for a container by runtime_list) */
+	cleanup_free char *tmpl = xasprintf("%s/.exec-%s-XXXXXX", rt->state_dir, id);
 	int fd = mkstemp(tmpl);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "exec in %s: temp file", id);

@@ -357,12 +357,13 @@ static void poll_once(struct monitor *m, int timeout_ms, bool hold)
 	int n = poll(p, 4, timeout_ms);
 	if (n <= 0)
 		return;
+	/* the start first: output that arrived with it came after it */
+	if (p[3].revents && m->ino >= 0)
+		handle_inotify(m);
 	if (p[1].revents && m->out_r >= 0)
 		read_pipe(m, &m->out_r, CRILOG_STDOUT, hold);
 	if (p[2].revents && m->err_r >= 0)
 		read_pipe(m, &m->err_r, CRILOG_STDERR, hold);
-	if (p[3].revents && m->ino >= 0)
-		handle_inotify(m);
 	if (p[0].revents)
 		handle_signals(m);
 }
@@ -570,6 +571,83 @@ static int foreground(int rfd)
 	return 1;
 }
 
+/* Steps 1-3 of the protocol; returns the exit status of whichever half
+ * returns here (the foreground's, or the monitor's when it is done). */
+static int launch(struct opts *o)
+{
+	struct mk_err *err = NULL;
+	struct monitor m = {.o = o, .sfd = -1, .out_r = -1, .err_r = -1, .ino = -1};
+	int rc = 1;
+	m.cg = cgroups_detect(NULL);
+	if (o->cgroup && *o->cgroup) {
+		if (!m.cg) {
+			fprintf(stderr, "error: --cgroup %s: no cgroup file system found\n",
+				o->cgroup);
+			goto out;
+		}
+		if (cgroups_enter(m.cg, o->cgroup, getpid(), &err) < 0) {
+			fprintf(stderr, "error: %s\n", mk_err_msg(err));
+			mk_err_free(err);
+			goto out;
+		}
+	}
+
+	int rp[2];
+	if (pipe2(rp, O_CLOEXEC) < 0) {
+		fprintf(stderr, "error: pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	/* block before fork so that no SIGCHLD/SIGUSR1 is lost in the child */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "error: fork: %s\n", strerror(errno));
+		goto out;
+	}
+	if (pid > 0) {
+		close(rp[1]);
+		rc = foreground(rp[0]);
+		close(rp[0]);
+		goto out;
+	}
+	close(rp[0]);
+	m.report = rp[1];
+	setsid();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		report(&m, "error: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
+		goto out;
+	}
+	if (chdir("/") < 0) {
+		report(&m, "error: chdir /: %s\n", strerror(errno));
+		goto out;
+	}
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
+		report(&m, "error: /dev/null: %s\n", strerror(errno));
+		goto out;
+	}
+	close(devnull);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	m.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m.sfd < 0) {
+		report(&m, "error: signalfd: %s\n", strerror(errno));
+		goto out;
+	}
+	rc = run_monitor(&m);
+out:
+	cgroups_free(m.cg);
+	free(m.oom_file);
+	free(m.early);
+	buf_free(&m.held[0]);
+	buf_free(&m.held[1]);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Only what this program opens may live as long as the container: a
@@ -626,12 +704,14 @@ int main(int argc, char **argv)
 		cleanup_free char *u = flags_usage(
 			"mink8s-monitor", "Supervises one container: its log and its exit.", table);
 		fputs(u, stdout);
-		return 0;
+		rc = 0;
+		goto done;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "error: %s\n", mk_err_msg(err));
 		mk_err_free(err);
-		return 2;
+		rc = 2;
+		goto done;
 	}
 	const char *missing = !o.runtime	? "runtime"
 			      : !o.root		? "root"
@@ -642,79 +722,22 @@ int main(int argc, char **argv)
 			      : !o.pid_file	? "pid-file"
 			      : !o.started_file ? "started-file"
 						: NULL;
-	if (missing) {
+	rc = 2;
+	if (missing)
 		fprintf(stderr, "error: --%s is required\n", missing);
-		return 2;
-	}
-	if (o.runtime[0] != '/' || o.bundle[0] != '/' || o.root[0] != '/') {
+	else if (o.runtime[0] != '/' || o.bundle[0] != '/' || o.root[0] != '/')
 		fprintf(stderr, "error: --runtime, --root and --bundle must be absolute paths\n");
-		return 2;
-	}
-
-	struct monitor m = {.o = &o, .sfd = -1, .out_r = -1, .err_r = -1, .ino = -1};
-	m.cg = cgroups_detect(NULL);
-	if (o.cgroup && *o.cgroup) {
-		if (!m.cg) {
-			fprintf(stderr, "error: --cgroup %s: no cgroup file system found\n",
-				o.cgroup);
-			return 1;
-		}
-		if (cgroups_enter(m.cg, o.cgroup, getpid(), &err) < 0) {
-			fprintf(stderr, "error: %s\n", mk_err_msg(err));
-			mk_err_free(err);
-			return 1;
-		}
-	}
-
-	int rp[2];
-	if (pipe2(rp, O_CLOEXEC) < 0) {
-		fprintf(stderr, "error: pipe: %s\n", strerror(errno));
-		return 1;
-	}
-	/* block before fork so that no SIGCHLD/SIGUSR1 is lost in the child */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "error: fork: %s\n", strerror(errno));
-		return 1;
-	}
-	if (pid > 0) {
-		close(rp[1]);
-		return foreground(rp[0]);
-	}
-	close(rp[0]);
-	m.report = rp[1];
-	setsid();
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
-		report(&m, "error: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
-		return 1;
-	}
-	if (chdir("/") < 0) {
-		report(&m, "error: chdir /: %s\n", strerror(errno));
-		return 1;
-	}
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0) {
-		report(&m, "error: /dev/null: %s\n", strerror(errno));
-		return 1;
-	}
-	close(devnull);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	m.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (m.sfd < 0) {
-		report(&m, "error: signalfd: %s\n", strerror(errno));
-		return 1;
-	}
-	rc = run_monitor(&m);
-	cgroups_free(m.cg);
-	free(m.oom_file);
-	free(m.early);
-	buf_free(&m.held[0]);
-	buf_free(&m.held[1]);
+	else
+		rc = launch(&o);
+done:
+	free(o.runtime);
+	free(o.root);
+	free(o.bundle);
+	free(o.id);
+	free(o.log);
+	free(o.exit_file);
+	free(o.pid_file);
+	free(o.started_file);
+	free(o.cgroup);
 	return rc;
 }
