@@ -12,6 +12,7 @@
  *                "oomKilled":bool,"startedAt":"…","finishedAt":"…"}
  *                (exitCode = status or 128+signal; "signal" 0 for a normal
  *                exit; "startedAt" absent if never started)
+ * and, while an exec runs, its process file .exec-<id>-XXXXXX beside them.
  * The bundle directory (config.json, written by the caller) also receives
  * ctr.pid from the runtime. Containers and monitors outlive the kubelet: a
  * restarted kubelet finds every container again with runtime_list() and

@@ -291,7 +291,10 @@ teardown() {
 	P=$PC rt_container c1 '["sh","-c","echo from-crun; cat /proc/self/cgroup; exit 5"]'
 	P=$PC rt_create_start c1
 	P=$PC rt_wait 10 rt_status_is c1 exited
-	[ "$($PC state "$(rt_id c1)" | jq -r .exitCode)" = 5 ]
+	run $PC state "$(rt_id c1)"
+	[ "$(jq -r .exitCode <<<"$output")" = 5 ]
+	# crun's start also consumes exec.fifo: the monitor saw the start
+	[[ "$(jq -r .startedAt <<<"$output")" =~ ^20[0-9-]+T[0-9:.]+Z$ ]]
 	grep -q ' stdout F from-crun$' "$LOGS/c1.log"
 	grep -qE " stdout F [0-9]+:memory:$CG/pod/$(rt_id c1)\$" "$LOGS/c1.log" || [ $hybrid = 0 ]
 	# the hidden controllers file was private to crun's create
