@@ -87,7 +87,9 @@ rt_ppid() {
 }
 
 rt_gone() {
-	! kill -0 "$1" 2>/dev/null
+	if kill -0 "$1" 2>/dev/null; then
+		return 1
+	fi
 }
 
 rt_sandbox() {
