@@ -37,19 +37,23 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_A := $(BUILD)/libmk.a
 
 # component name -> source directory -> binary
-COMPONENTS := apiserver controllers scheduler kubelet proxy
+COMPONENTS := apiserver controllers scheduler kubelet proxy monitor
 DIR_apiserver := apiserver
 DIR_controllers := apiserver/controllers
 DIR_scheduler := apiserver/scheduler
 DIR_kubelet := kubelet
 DIR_proxy := proxy
+DIR_monitor := kubelet/monitor
 BIN_apiserver := kube-apiserver
 BIN_controllers := kube-controller-manager
 BIN_scheduler := kube-scheduler
 BIN_kubelet := kubelet
 BIN_proxy := kube-proxy
+BIN_monitor := mink8s-monitor
+# sources of another component a binary also links (the monitor: cgroups, runtime errors)
+EXTRA_monitor := kubelet/cgroups.c kubelet/runtime.c
 
-src_of = $(wildcard $(DIR_$(1))/*.c)
+src_of = $(wildcard $(DIR_$(1))/*.c) $(EXTRA_$(1))
 nonmain_of = $(filter-out $(DIR_$(1))/main.c,$(call src_of,$(1)))
 
 CNI_SKEL_SRC := $(wildcard cni/skel/*.c)
