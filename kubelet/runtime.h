@@ -158,7 +158,9 @@ int runtime_list(const struct runtime *rt, char ***ids, size_t *n, struct mk_err
 
 struct runtime_exec_result {
 	int exit_code;
-	char *output; /* stdout and stderr interleaved, at most max_output bytes; new */
+	/* stdout, then stderr (as the kubelet joins ExecSync's two streams), at
+	 * most max_output bytes; new */
+	char *output;
 	size_t len;
 	bool truncated; /* more output was dropped */
 };

@@ -134,10 +134,11 @@ teardown() {
 	id=$(rt_id c1)
 	run $P exec "$id" 5000 4096 sh -c 'echo out; echo err >&2; echo $GREETING; exit 7'
 	[ "$status" -eq 0 ]
+	# stdout first, then stderr, as the kubelet joins the two streams
 	[ "${lines[0]}" = "exit 7" ]
 	[ "${lines[1]}" = out ]
-	[ "${lines[2]}" = err ]
-	[ "${lines[3]}" = hi ]
+	[ "${lines[2]}" = hi ]
+	[ "${lines[3]}" = err ]
 	# the container's user and hostname, not the host's
 	run $P exec "$id" 5000 4096 sh -c 'id -u; hostname'
 	[ "${lines[0]}" = "exit 0" ]
@@ -153,9 +154,10 @@ teardown() {
 	[[ "$output" == *'command "sh -c echo before; sleep 10" timed out'* ]]
 	[[ "$output" == *before* ]]
 	[ $(((${t1/./} - ${t0/./}) / 1000)) -lt 4000 ]
-	run $P exec "$id" 5000 4096 /no/such/binary
+	# the runtime's message whole, even with a tiny output bound
+	run $P exec "$id" 5000 8 /no/such/binary
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"runc exec: "*"/no/such/binary"* ]]
+	[[ "$output" == *'runc exec: '*'exec: "/no/such/binary": stat /no/such/binary: no such file or directory'* ]]
 	$P stop "$id" 9 0
 	run $P exec "$id" 5000 4096 true
 	[ "$status" -eq 1 ]
