@@ -29,6 +29,7 @@
 #define MONITOR_WAIT_MS	      (5 * 1000)
 #define STATE_MONITOR_WAIT_MS (3 * 1000)
 #define STARTED_WAIT_MS	      1000
+#define REOPEN_WAIT_MS	      1000
 
 static const char *const default_path =
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -625,8 +626,10 @@ static void remove_ctr_dir(const struct runtime *rt, const char *id)
 
 /* A pidfd on id's monitor if it is alive, else -1. The pid file alone is
  * not trusted: after opening the pidfd the process's command line must name
- * this container, so a reused pid is never taken for the monitor. */
-static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_out)
+ * this container and this pid file, so a reused pid is never taken for the
+ * monitor. *log_out (if not NULL) gets the monitor's --log path (new). */
+static int monitor_pidfd_log(const struct runtime *rt, const char *id, pid_t *pid_out,
+			     char **log_out)
 {
 	cleanup_free char *pf = ctr_file(rt, id, "monitor.pid");
 	cleanup_free char *text = slurp(pf);
@@ -652,20 +655,32 @@ static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_ou
 		len = b.len;
 		cmd = buf_steal(&b);
 	}
-	bool mine = false;
+	bool id_seen = false, pf_seen = false;
+	const char *log = NULL;
 	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
-		if (!strcmp(cmd + i, "--id") && i + 5 < len && !strcmp(cmd + i + 5, id)) {
-			mine = true;
-			break;
-		}
+		const char *arg = cmd + i,
+			   *next = i + strlen(arg) + 1 < len ? arg + strlen(arg) + 1 : "";
+		if (!strcmp(arg, "--id"))
+			id_seen = id_seen || !strcmp(next, id);
+		else if (!strcmp(arg, "--pid-file"))
+			pf_seen = pf_seen || !strcmp(next, pf);
+		else if (!strcmp(arg, "--log"))
+			log = next;
 	}
-	if (!mine) {
+	if (!id_seen || !pf_seen) {
 		close(fd);
 		return -1;
 	}
 	if (pid_out)
 		*pid_out = (pid_t)pid;
+	if (log_out)
+		*log_out = xstrdup(log ? log : "");
 	return fd;
+}
+
+static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_out)
+{
+	return monitor_pidfd_log(rt, id, pid_out, NULL);
 }
 
 /* Waits up to ms for id's monitor to exit; true if it is gone. */
@@ -903,6 +918,29 @@ int runtime_delete(const struct runtime *rt, const char *id, struct mk_err **err
 	cmd_result_free(&r);
 	monitor_wait(rt, id, MONITOR_WAIT_MS);
 	remove_ctr_dir(rt, id);
+	return 0;
+}
+
+int runtime_reopen_log(const struct runtime *rt, const char *id, struct mk_err **err)
+{
+	if (!id_ok(id))
+		return mk_err_set(err, MK_EINVAL, "invalid container id \"%s\"", id ? id : "");
+	cleanup_free char *log = NULL;
+	cleanup_close int fd = monitor_pidfd_log(rt, id, NULL, &log);
+	if (fd < 0)
+		return mk_err_set(err, MK_ENOTFOUND, "container %s has no running monitor", id);
+	if (pidfd_signal(fd, SIGUSR1) < 0)
+		return mk_err_errno(err, errno == ESRCH ? MK_ENOTFOUND : MK_EIO, errno,
+				    "signalling the monitor of %s", id);
+	/* the monitor creates the file again when it reopens it */
+	long long deadline = mono_ms() + REOPEN_WAIT_MS;
+	while (access(log, F_OK) < 0) {
+		if (mono_ms() >= deadline)
+			return mk_err_set(err, MK_ETIMEOUT, "the monitor of %s did not reopen %s",
+					  id, log);
+		if (pidfd_wait(fd, 1))
+			return mk_err_set(err, MK_ENOTFOUND, "the monitor of %s exited", id);
+	}
 	return 0;
 }
 

@@ -117,6 +117,11 @@ int runtime_stop(const struct runtime *rt, const char *id, int sig, int64_t grac
  * directory. An id the runtime no longer knows only loses its files. */
 int runtime_delete(const struct runtime *rt, const char *id, struct mk_err **err);
 
+/* Has id's monitor reopen its log path (SIGUSR1), after the caller renamed
+ * the file for rotation; returns once the new file exists (up to 1 s).
+ * MK_ENOTFOUND when the monitor is gone (the container exited). */
+int runtime_reopen_log(const struct runtime *rt, const char *id, struct mk_err **err);
+
 enum runtime_status {
 	RUNTIME_UNKNOWN = 0, /* neither the runtime nor our files know it */
 	RUNTIME_CREATED,

@@ -55,16 +55,16 @@ teardown() {
 	[ "$(wc -l <"$log")" = 5 ]
 }
 
-@test "log reopen after rename and SIGUSR1 loses no line" {
+@test "log reopen after rename (SIGUSR1 to the monitor) loses no line" {
 	rt_sandbox
 	rt_container c1 '["sh","-c","i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); usleep 3000; done"]'
 	rt_create_start c1
 	log=$LOGS/c1.log
 	rt_wait 10 grep -q ' stdout F tick 40$' "$log"
-	mon=$($P state "$(rt_id c1)" | jq -r .monitorPid)
-	[ "$mon" -gt 0 ]
 	mv "$log" "$log.1"
-	kill -USR1 "$mon"
+	# runtime_reopen_log returns once the monitor made the new file
+	$P reopen-log "$(rt_id c1)"
+	[ -e "$log" ]
 	rt_wait 10 test -s "$log"
 	rt_wait 20 rt_status_is c1 exited
 	# the ticks of both files, in order, are exactly 0..299
@@ -73,6 +73,10 @@ teardown() {
 	diff "$T/want" "$T/ticks"
 	# the old file stopped growing: the new one has the last tick
 	grep -q ' stdout F tick 299$' "$log"
+	# no monitor once the container is gone
+	run $P reopen-log "$(rt_id c1)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"has no running monitor"* ]]
 }
 
 @test "kill -9 of the monitor leaves the container running; exit then unknown" {

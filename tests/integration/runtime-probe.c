@@ -10,7 +10,7 @@
  *        [--netns PATH] [--sandbox-pid N] [--hostname H] [--shm DIR]
  *        [--termination-log F] [--swap]  config.json on stdout
  *   create ID BUNDLE LOG [CGROUP]       prints the init pid
- *   start ID | delete ID
+ *   start ID | delete ID | reopen-log ID
  *   stop ID SIGNAL GRACE_MS             prints the milliseconds it took
  *   state ID                            one JSON object
  *   list                                one id per line
@@ -423,6 +423,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "start") && na == 1) {
 		if (runtime_start(rt, a[0], &err) < 0)
 			rc = die("start", err);
+	} else if (!strcmp(cmd, "reopen-log") && na == 1) {
+		if (runtime_reopen_log(rt, a[0], &err) < 0)
+			rc = die("reopen-log", err);
 	} else if (!strcmp(cmd, "delete") && na == 1) {
 		if (runtime_delete(rt, a[0], &err) < 0)
 			rc = die("delete", err);
