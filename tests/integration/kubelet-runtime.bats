@@ -223,6 +223,21 @@ teardown() {
 	[[ "$output" == *'invalid container id "bad/id"'* ]]
 }
 
+@test "concurrent calls from several threads" {
+	rt_sandbox
+	pairs=()
+	for i in 1 2 3 4 5 6; do
+		rt_container "p$i" '["sleep","1000"]'
+		pairs+=("$(rt_id "p$i")=$T/b/p$i")
+	done
+	run $P parallel "$LOGS" "${pairs[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' ok$' <<<"$output")" = 6 ]
+	run $P list
+	[ "$output" = "$(rt_id sb)" ]
+}
+
 @test "create errors come back with the runtime's message and leave nothing" {
 	rt_sandbox
 	mkdir -p "$T/b/empty/rootfs"
