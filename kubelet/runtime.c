@@ -29,6 +29,7 @@
 #define MONITOR_WAIT_MS	      (5 * 1000)
 #define STATE_MONITOR_WAIT_MS (3 * 1000)
 #define STARTED_WAIT_MS	      1000
+#define REOPEN_WAIT_MS	      1000
 
 static const char *const default_path =
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -89,22 +90,24 @@ static bool pidfd_wait(int pidfd, long long ms)
 /* ---- running commands ---- */
 
 struct cmd_result {
-	int status;	/* wait status */
-	struct buf out; /* stdout + stderr, at most max bytes */
-	bool truncated;
+	int status;	   /* wait status */
+	struct buf out;	   /* stdout (+ stderr unless split), at most max bytes */
+	struct buf errout; /* stderr when split, at most max bytes */
+	bool truncated;	   /* either stream lost bytes to the bound */
 	bool timed_out;
 };
 
 static void cmd_result_free(struct cmd_result *r)
 {
 	buf_free(&r->out);
+	buf_free(&r->errout);
 }
 
 /* Called once at the deadline, with the child's pid; returns after asking
  * the command to end. The default kills the child. */
 typedef void (*timeout_fn)(pid_t pid, void *data);
 
-static void read_some(int *fd, struct cmd_result *r, size_t max)
+static void read_some(int *fd, struct buf *b, bool *truncated, size_t max)
 {
 	char chunk[16384];
 	for (;;) {
@@ -119,30 +122,37 @@ static void read_some(int *fd, struct cmd_result *r, size_t max)
 			return;
 		}
 		size_t take = (size_t)n;
-		if (r->out.len + take > max) {
-			take = max - r->out.len;
-			r->truncated = true;
+		if (b->len + take > max) {
+			take = max - b->len;
+			*truncated = true;
 		}
-		buf_append(&r->out, chunk, take);
+		buf_append(b, chunk, take);
 	}
 }
 
 /* Spawns argv (argv[0] absolute) with stdin on /dev/null and stdout+stderr on
- * one pipe, reads up to max bytes until it exits, and reaps it. At timeout_ms
- * on_timeout (or SIGKILL) ends it; 2 s later it is killed for good. */
-static int run_cmd(char *const argv[], long long timeout_ms, size_t max, timeout_fn on_timeout,
-		   void *data, struct cmd_result *r, struct mk_err **err)
+ * one pipe (two with split), reads up to max bytes of each until it exits,
+ * and reaps it. At timeout_ms on_timeout (or SIGKILL) ends it; 2 s later it
+ * is killed for good. */
+static int run_cmd_io(char *const argv[], long long timeout_ms, size_t max, bool split,
+		      timeout_fn on_timeout, void *data, struct cmd_result *r, struct mk_err **err)
 {
-	*r = (struct cmd_result){.out = BUF_INIT};
-	int p[2];
+	*r = (struct cmd_result){.out = BUF_INIT, .errout = BUF_INIT};
+	int p[2], q[2] = {-1, -1};
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return mk_err_errno(err, MK_EIO, errno, "pipe");
+	if (split && pipe2(q, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return mk_err_errno(err, MK_EIO, e, "pipe");
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, split ? q[1] : p[1], 2);
 	posix_spawnattr_init(&at);
 	sigset_t none, all;
 	sigemptyset(&none);
@@ -157,34 +167,45 @@ static int run_cmd(char *const argv[], long long timeout_ms, size_t max, timeout
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(p[1]);
+	if (split)
+		close(q[1]);
+	int rfd[2] = {p[0], q[0]};
 	if (rc != 0) {
-		close(p[0]);
+		close(rfd[0]);
+		if (rfd[1] >= 0)
+			close(rfd[1]);
 		return mk_err_errno(err, MK_EIO, rc, "spawn %s", argv[0]);
 	}
-	int rfd = p[0];
-	fcntl(rfd, F_SETFL, O_NONBLOCK);
+	struct buf *dst[2] = {&r->out, &r->errout};
+	for (int i = 0; i < 2; i++)
+		if (rfd[i] >= 0)
+			fcntl(rfd[i], F_SETFL, O_NONBLOCK);
 	cleanup_close int pidfd = pidfd_open_(pid);
 	long long deadline = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
 	bool exited = false, killed = false;
 	while (!exited) {
-		struct pollfd fds[2] = {{.fd = rfd, .events = POLLIN},
+		struct pollfd fds[3] = {{.fd = rfd[0], .events = POLLIN},
+					{.fd = rfd[1], .events = POLLIN},
 					{.fd = pidfd, .events = POLLIN}};
 		int wait = -1;
 		if (deadline >= 0) {
 			long long left = deadline - mono_ms();
 			wait = left < 0 ? 0 : (int)(left > INT_MAX ? INT_MAX : left);
 		}
-		if (pidfd < 0 && rfd < 0)
+		if (pidfd < 0 && rfd[0] < 0 && rfd[1] < 0)
 			break; /* no pidfd (old kernel): fall back to waitpid below */
-		int n = poll(fds, 2, wait);
+		int n = poll(fds, 3, wait);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && fds[0].revents && rfd >= 0)
-			read_some(&rfd, r, max);
-		if (n > 0 && fds[1].revents) {
+		for (int i = 0; i < 2; i++)
+			if (n > 0 && fds[i].revents && rfd[i] >= 0)
+				read_some(&rfd[i], dst[i], &r->truncated, max);
+		if (n > 0 && fds[2].revents) {
 			exited = true;
-			if (rfd >= 0)
-				read_some(&rfd, r, max); /* what was written before exit */
+			/* what was written before the exit */
+			for (int i = 0; i < 2; i++)
+				if (rfd[i] >= 0)
+					read_some(&rfd[i], dst[i], &r->truncated, max);
 		}
 		if (n == 0 && deadline >= 0 && mono_ms() >= deadline) {
 			if (!r->timed_out) {
@@ -201,8 +222,9 @@ static int run_cmd(char *const argv[], long long timeout_ms, size_t max, timeout
 			}
 		}
 	}
-	if (rfd >= 0)
-		close(rfd);
+	for (int i = 0; i < 2; i++)
+		if (rfd[i] >= 0)
+			close(rfd[i]);
 	while (waitpid(pid, &r->status, 0) < 0) {
 		if (errno != EINTR) {
 			cmd_result_free(r);
@@ -210,6 +232,12 @@ static int run_cmd(char *const argv[], long long timeout_ms, size_t max, timeout
 		}
 	}
 	return 0;
+}
+
+static int run_cmd(char *const argv[], long long timeout_ms, size_t max, timeout_fn on_timeout,
+		   void *data, struct cmd_result *r, struct mk_err **err)
+{
+	return run_cmd_io(argv, timeout_ms, max, false, on_timeout, data, r, err);
 }
 
 static bool cmd_ok(const struct cmd_result *r)
@@ -598,8 +626,10 @@ static void remove_ctr_dir(const struct runtime *rt, const char *id)
 
 /* A pidfd on id's monitor if it is alive, else -1. The pid file alone is
  * not trusted: after opening the pidfd the process's command line must name
- * this container, so a reused pid is never taken for the monitor. */
-static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_out)
+ * this container and this pid file, so a reused pid is never taken for the
+ * monitor. *log_out (if not NULL) gets the monitor's --log path (new). */
+static int monitor_pidfd_log(const struct runtime *rt, const char *id, pid_t *pid_out,
+			     char **log_out)
 {
 	cleanup_free char *pf = ctr_file(rt, id, "monitor.pid");
 	cleanup_free char *text = slurp(pf);
@@ -625,20 +655,32 @@ static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_ou
 		len = b.len;
 		cmd = buf_steal(&b);
 	}
-	bool mine = false;
+	bool id_seen = false, pf_seen = false;
+	const char *log = NULL;
 	for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
-		if (!strcmp(cmd + i, "--id") && i + 5 < len && !strcmp(cmd + i + 5, id)) {
-			mine = true;
-			break;
-		}
+		const char *arg = cmd + i,
+			   *next = i + strlen(arg) + 1 < len ? arg + strlen(arg) + 1 : "";
+		if (!strcmp(arg, "--id"))
+			id_seen = id_seen || !strcmp(next, id);
+		else if (!strcmp(arg, "--pid-file"))
+			pf_seen = pf_seen || !strcmp(next, pf);
+		else if (!strcmp(arg, "--log"))
+			log = next;
 	}
-	if (!mine) {
+	if (!id_seen || !pf_seen) {
 		close(fd);
 		return -1;
 	}
 	if (pid_out)
 		*pid_out = (pid_t)pid;
+	if (log_out)
+		*log_out = xstrdup(log ? log : "");
 	return fd;
+}
+
+static int monitor_pidfd(const struct runtime *rt, const char *id, pid_t *pid_out)
+{
+	return monitor_pidfd_log(rt, id, pid_out, NULL);
 }
 
 /* Waits up to ms for id's monitor to exit; true if it is gone. */
@@ -879,6 +921,29 @@ int runtime_delete(const struct runtime *rt, const char *id, struct mk_err **err
 	return 0;
 }
 
+int runtime_reopen_log(const struct runtime *rt, const char *id, struct mk_err **err)
+{
+	if (!id_ok(id))
+		return mk_err_set(err, MK_EINVAL, "invalid container id \"%s\"", id ? id : "");
+	cleanup_free char *log = NULL;
+	cleanup_close int fd = monitor_pidfd_log(rt, id, NULL, &log);
+	if (fd < 0)
+		return mk_err_set(err, MK_ENOTFOUND, "container %s has no running monitor", id);
+	if (pidfd_signal(fd, SIGUSR1) < 0)
+		return mk_err_errno(err, errno == ESRCH ? MK_ENOTFOUND : MK_EIO, errno,
+				    "signalling the monitor of %s", id);
+	/* the monitor creates the file again when it reopens it */
+	long long deadline = mono_ms() + REOPEN_WAIT_MS;
+	while (access(log, F_OK) < 0) {
+		if (mono_ms() >= deadline)
+			return mk_err_set(err, MK_ETIMEOUT, "the monitor of %s did not reopen %s",
+					  id, log);
+		if (pidfd_wait(fd, 1))
+			return mk_err_set(err, MK_ENOTFOUND, "the monitor of %s exited", id);
+	}
+	return 0;
+}
+
 static int read_exit(const struct runtime *rt, const char *id, struct runtime_exit *ex, bool *has)
 {
 	*has = false;
@@ -1052,17 +1117,38 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 		       tmpl,	   "--pid-file", pidf,	   (char *)id, NULL};
 	struct exec_kill k = {.pid_file = pidf};
 	struct cmd_result r;
-	int rc = run_cmd(cmd, timeout_ms, max_output, exec_timeout, &k, &r, err);
+	/* read a little more than asked: the runtime's own error must survive a
+	 * tiny max_output */
+	size_t cap = max_output > MAX_CMD_OUTPUT ? max_output : MAX_CMD_OUTPUT;
+	int rc = run_cmd_io(cmd, timeout_ms, cap + 1, true, exec_timeout, &k, &r, err);
 	bool ran = access(pidf, F_OK) == 0;
 	unlink(tmpl);
 	unlink(pidf);
 	if (rc < 0)
 		return -1;
-	res->len = r.out.len;
-	res->truncated = r.truncated;
+	if (!ran && !r.timed_out) {
+		/* the runtime failed before the process existed: its message */
+		struct cmd_result both = {.status = r.status};
+		buf_append(&both.out, r.errout.data ? r.errout.data : "", r.errout.len);
+		buf_append_char(&both.out, '\n');
+		buf_append(&both.out, r.out.data ? r.out.data : "", r.out.len);
+		cmd_error(rt, "exec", &both, err);
+		cmd_result_free(&both);
+		cmd_result_free(&r);
+		return -1;
+	}
+	/* stdout then stderr, as the kubelet joins ExecSync's two streams */
+	struct buf all = BUF_INIT;
+	size_t take_out = r.out.len < max_output ? r.out.len : max_output;
+	buf_append(&all, r.out.data ? r.out.data : "", take_out);
+	size_t room = max_output - take_out;
+	size_t take = r.errout.len < room ? r.errout.len : room;
+	buf_append(&all, r.errout.data ? r.errout.data : "", take);
+	res->truncated = r.truncated || take_out < r.out.len || take < r.errout.len;
+	res->len = all.len;
+	res->output = buf_steal(&all);
 	if (r.timed_out) {
 		res->exit_code = -1;
-		res->output = buf_steal(&r.out);
 		struct buf c = BUF_INIT;
 		for (size_t i = 0; argv[i]; i++) {
 			if (i)
@@ -1071,17 +1157,10 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 		}
 		mk_err_set(err, MK_ETIMEOUT, "command \"%s\" timed out", buf_str(&c));
 		buf_free(&c);
-		return -1;
-	}
-	if (!ran) {
-		/* the runtime failed before the process existed: its message */
-		cmd_error(rt, "exec", &r, err);
 		cmd_result_free(&r);
-		res->len = 0;
-		res->truncated = false;
 		return -1;
 	}
 	res->exit_code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
-	res->output = buf_steal(&r.out);
+	cmd_result_free(&r);
 	return 0;
 }

@@ -117,6 +117,11 @@ int runtime_stop(const struct runtime *rt, const char *id, int sig, int64_t grac
  * directory. An id the runtime no longer knows only loses its files. */
 int runtime_delete(const struct runtime *rt, const char *id, struct mk_err **err);
 
+/* Has id's monitor reopen its log path (SIGUSR1), after the caller renamed
+ * the file for rotation; returns once the new file exists (up to 1 s).
+ * MK_ENOTFOUND when the monitor is gone (the container exited). */
+int runtime_reopen_log(const struct runtime *rt, const char *id, struct mk_err **err);
+
 enum runtime_status {
 	RUNTIME_UNKNOWN = 0, /* neither the runtime nor our files know it */
 	RUNTIME_CREATED,
@@ -158,7 +163,9 @@ int runtime_list(const struct runtime *rt, char ***ids, size_t *n, struct mk_err
 
 struct runtime_exec_result {
 	int exit_code;
-	char *output; /* stdout and stderr interleaved, at most max_output bytes; new */
+	/* stdout, then stderr (as the kubelet joins ExecSync's two streams), at
+	 * most max_output bytes; new */
+	char *output;
 	size_t len;
 	bool truncated; /* more output was dropped */
 };

@@ -55,16 +55,16 @@ teardown() {
 	[ "$(wc -l <"$log")" = 5 ]
 }
 
-@test "log reopen after rename and SIGUSR1 loses no line" {
+@test "log reopen after rename (SIGUSR1 to the monitor) loses no line" {
 	rt_sandbox
 	rt_container c1 '["sh","-c","i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); usleep 3000; done"]'
 	rt_create_start c1
 	log=$LOGS/c1.log
 	rt_wait 10 grep -q ' stdout F tick 40$' "$log"
-	mon=$($P state "$(rt_id c1)" | jq -r .monitorPid)
-	[ "$mon" -gt 0 ]
 	mv "$log" "$log.1"
-	kill -USR1 "$mon"
+	# runtime_reopen_log returns once the monitor made the new file
+	$P reopen-log "$(rt_id c1)"
+	[ -e "$log" ]
 	rt_wait 10 test -s "$log"
 	rt_wait 20 rt_status_is c1 exited
 	# the ticks of both files, in order, are exactly 0..299
@@ -73,6 +73,10 @@ teardown() {
 	diff "$T/want" "$T/ticks"
 	# the old file stopped growing: the new one has the last tick
 	grep -q ' stdout F tick 299$' "$log"
+	# no monitor once the container is gone
+	run $P reopen-log "$(rt_id c1)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"has no running monitor"* ]]
 }
 
 @test "kill -9 of the monitor leaves the container running; exit then unknown" {
@@ -134,10 +138,11 @@ teardown() {
 	id=$(rt_id c1)
 	run $P exec "$id" 5000 4096 sh -c 'echo out; echo err >&2; echo $GREETING; exit 7'
 	[ "$status" -eq 0 ]
+	# stdout first, then stderr, as the kubelet joins the two streams
 	[ "${lines[0]}" = "exit 7" ]
 	[ "${lines[1]}" = out ]
-	[ "${lines[2]}" = err ]
-	[ "${lines[3]}" = hi ]
+	[ "${lines[2]}" = hi ]
+	[ "${lines[3]}" = err ]
 	# the container's user and hostname, not the host's
 	run $P exec "$id" 5000 4096 sh -c 'id -u; hostname'
 	[ "${lines[0]}" = "exit 0" ]
@@ -153,9 +158,10 @@ teardown() {
 	[[ "$output" == *'command "sh -c echo before; sleep 10" timed out'* ]]
 	[[ "$output" == *before* ]]
 	[ $(((${t1/./} - ${t0/./}) / 1000)) -lt 4000 ]
-	run $P exec "$id" 5000 4096 /no/such/binary
+	# the runtime's message whole, even with a tiny output bound
+	run $P exec "$id" 5000 8 /no/such/binary
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"runc exec: "*"/no/such/binary"* ]]
+	[[ "$output" == *'runc exec: '*'exec: "/no/such/binary": stat /no/such/binary: no such file or directory'* ]]
 	$P stop "$id" 9 0
 	run $P exec "$id" 5000 4096 true
 	[ "$status" -eq 1 ]
@@ -215,6 +221,21 @@ teardown() {
 	run $P state 'bad/id'
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'invalid container id "bad/id"'* ]]
+}
+
+@test "concurrent calls from several threads" {
+	rt_sandbox
+	pairs=()
+	for i in 1 2 3 4 5 6; do
+		rt_container "p$i" '["sleep","1000"]'
+		pairs+=("$(rt_id "p$i")=$T/b/p$i")
+	done
+	run $P parallel "$LOGS" "${pairs[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' ok$' <<<"$output")" = 6 ]
+	run $P list
+	[ "$output" = "$(rt_id sb)" ]
 }
 
 @test "create errors come back with the runtime's message and leave nothing" {

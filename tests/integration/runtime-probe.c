@@ -10,7 +10,7 @@
  *        [--netns PATH] [--sandbox-pid N] [--hostname H] [--shm DIR]
  *        [--termination-log F] [--swap]  config.json on stdout
  *   create ID BUNDLE LOG [CGROUP]       prints the init pid
- *   start ID | delete ID
+ *   start ID | delete ID | reopen-log ID
  *   stop ID SIGNAL GRACE_MS             prints the milliseconds it took
  *   state ID                            one JSON object
  *   list                                one id per line
@@ -19,6 +19,8 @@
  *   cgroup-create PATH [POD]            with the pod's limits when given
  *   cgroup-remove PATH
  *   cgroup-usage PATH                   one JSON object
+ *   parallel LOGDIR ID=BUNDLE...        each container's create, start, exec,
+ *                                       stop, state, delete in its own thread
  *   bench N BUNDLE LOGDIR               create+start and stop+delete through
  *                                       kubelet/runtime and through the runtime
  *                                       binary directly, medians in ms
@@ -28,6 +30,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -329,6 +332,75 @@ static int cmd_bench(struct runtime *rt, const char *bin, const char *root, int 
 	return 0;
 }
 
+struct par_job {
+	struct runtime *rt;
+	const char *id, *bundle, *logdir;
+	char *result; /* "ok" or the first error; new */
+};
+
+/* One container's whole life from one thread. */
+static void *par_run(void *arg)
+{
+	struct par_job *j = arg;
+	struct mk_err *err = NULL;
+	char log[600];
+	snprintf(log, sizeof(log), "%s/%s.log", j->logdir, j->id);
+	pid_t pid;
+	struct runtime_exec_result res = {0};
+	struct runtime_state st = {0};
+	const char *const argv[] = {"sh", "-c", "echo exec-ok", NULL};
+	if (runtime_create(j->rt, j->id, j->bundle, log, NULL, &pid, &err) < 0 ||
+	    runtime_start(j->rt, j->id, &err) < 0 ||
+	    runtime_exec_sync(j->rt, j->id, argv, 10000, 100, &res, &err) < 0 ||
+	    runtime_stop(j->rt, j->id, SIGKILL, 0, &err) < 0 ||
+	    runtime_state(j->rt, j->id, &st, &err) < 0) {
+		j->result = xasprintf("%s: %s", j->id, mk_err_msg(err));
+	} else if (strcmp(res.output, "exec-ok\n") || res.exit_code != 0) {
+		j->result = xasprintf("%s: exec gave %d \"%s\"", j->id, res.exit_code, res.output);
+	} else if (st.status != RUNTIME_EXITED || st.exit_code != 137) {
+		j->result = xasprintf("%s: state %s exit %d", j->id, status_name(st.status),
+				      st.exit_code);
+	} else if (runtime_delete(j->rt, j->id, &err) < 0) {
+		j->result = xasprintf("%s: %s", j->id, mk_err_msg(err));
+	} else {
+		j->result = xstrdup("ok");
+	}
+	mk_err_free(err);
+	free(res.output);
+	runtime_state_clear(&st);
+	return NULL;
+}
+
+/* parallel LOGDIR ID=BUNDLE...: every container in its own thread at once. */
+static int cmd_parallel(struct runtime *rt, const char *logdir, char **pairs, int n)
+{
+	struct par_job *jobs = xcalloc((size_t)n, sizeof(*jobs));
+	pthread_t *th = xcalloc((size_t)n, sizeof(*th));
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(pairs[i], '=');
+		if (!eq) {
+			fprintf(stderr, "parallel: %s is not ID=BUNDLE\n", pairs[i]);
+			return 2;
+		}
+		*eq = '\0';
+		jobs[i] = (struct par_job){
+			.rt = rt, .id = pairs[i], .bundle = eq + 1, .logdir = logdir};
+	}
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, par_run, &jobs[i]);
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		printf("%s %s\n", jobs[i].id, jobs[i].result);
+		if (strcmp(jobs[i].result, "ok"))
+			rc = 1;
+		free(jobs[i].result);
+	}
+	free(jobs);
+	free(th);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct runtime_opts o = {0};
@@ -423,6 +495,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "start") && na == 1) {
 		if (runtime_start(rt, a[0], &err) < 0)
 			rc = die("start", err);
+	} else if (!strcmp(cmd, "reopen-log") && na == 1) {
+		if (runtime_reopen_log(rt, a[0], &err) < 0)
+			rc = die("reopen-log", err);
 	} else if (!strcmp(cmd, "delete") && na == 1) {
 		if (runtime_delete(rt, a[0], &err) < 0)
 			rc = die("delete", err);
@@ -475,6 +550,8 @@ int main(int argc, char **argv)
 			fwrite(res.output, 1, res.len, stdout);
 		}
 		free(res.output);
+	} else if (!strcmp(cmd, "parallel") && na >= 2) {
+		rc = cmd_parallel(rt, a[0], a + 1, na - 1);
 	} else if (!strcmp(cmd, "bench") && na == 3) {
 		rc = cmd_bench(rt,
 			       o.binary && strchr(o.binary, '/')   ? o.binary
