@@ -142,7 +142,7 @@ struct kubelet {
 	bool network_ready;   /* a CNI configuration exists */
 	char *network_message;
 	time_t start_time;
-	char *machine_id, *boot_id, *os_image, *kernel_version, *runtime_version;
+	char *machine_id, *boot_id, *os_image, *kernel_version, *runtime_version, *runtime_name;
 	int64_t cpu_milli, memory_bytes;
 	bool swap_accounting; /* the memory cgroup can limit swap */
 

@@ -93,6 +93,7 @@ static int open_runtime(struct kubelet *k)
 	if (!k->rt)
 		return fatal("failed to run Kubelet: %s", mk_err_msg(err));
 	k->runtime_version = xstrdup(runtime_version(k->rt));
+	k->runtime_name = xstrdup(runtime_name(k->rt));
 	k->swap_accounting = access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
 	k->cg = cgroups_detect(&err);
 	if (!k->cg)

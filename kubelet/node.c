@@ -211,7 +211,8 @@ json_t *node_status(struct kubelet *k, const json_t *old_status)
 	json_object_set_new(st, "addresses", addrs);
 	json_object_set_new(st, "daemonEndpoints",
 			    json_pack("{s:{s:I}}", "kubeletEndpoint", "Port", (json_int_t)k->cfg.port));
-	cleanup_free char *rtv = xasprintf("runc://%s", k->runtime_version ? k->runtime_version : "");
+	cleanup_free char *rtv = xasprintf("%s://%s", k->runtime_name ? k->runtime_name : "runc",
+					   k->runtime_version ? k->runtime_version : "");
 	json_object_set_new(
 		st, "nodeInfo",
 		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "machineID",

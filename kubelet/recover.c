@@ -312,20 +312,15 @@ static void rotate(struct kubelet *k, const char *id, const char *logp)
 	struct stat st;
 	if (stat(logp, &st) < 0 || st.st_size < k->cfg.container_log_max_size)
 		return;
-	struct runtime_state rs = {0};
-	if (runtime_state(k->rt, id, &rs, NULL) < 0 || !rs.monitor_pid) {
-		runtime_state_clear(&rs);
-		return;
-	}
 	char stamp[32];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	cleanup_free char *rotated = xasprintf("%s.%s", logp, stamp);
-	if (rename(logp, rotated) == 0)
-		kill(rs.monitor_pid, SIGUSR1);
-	runtime_state_clear(&rs);
+	cleanup_err struct mk_err *err = NULL;
+	if (rename(logp, rotated) == 0 && runtime_reopen_log(k->rt, id, &err) < 0)
+		log_warn("rotating the log of %s: %s", id, mk_err_msg(err));
 	/* keep max_files - 1 rotated files next to the live one */
 	cleanup_free char *dir = xstrdup(logp);
 	char *slash = strrchr(dir, '/');
