@@ -201,8 +201,19 @@ static int write_whiteout(const char *dest, const char *name, const char *base,
 	return 0;
 }
 
-static int unpack_entries(struct archive *r, struct archive *w, const char *dest,
-			  struct layer_result *res, struct mk_err **err)
+/* A read failure: our decompression's own cause beats libarchive's view of it
+ * ("Unrecognized archive format" for a gzip stream cut short). */
+static int read_error(struct archive *r, const struct src *s, struct mk_err **err)
+{
+	if (s->zerr)
+		return mk_err_set(err, MK_EINVAL, "reading layer: %s", s->zerr);
+	if (s->errnum)
+		return mk_err_errno(err, MK_EIO, s->errnum, "reading layer");
+	return mk_err_set(err, MK_EINVAL, "reading layer: %s", archive_error_string(r));
+}
+
+static int unpack_entries(struct archive *r, struct archive *w, const struct src *s,
+			  const char *dest, struct layer_result *res, struct mk_err **err)
 {
 	struct archive_entry *e;
 	for (;;) {
@@ -210,8 +221,7 @@ static int unpack_entries(struct archive *r, struct archive *w, const char *dest
 		if (rc == ARCHIVE_EOF)
 			return 0;
 		if (rc < ARCHIVE_WARN)
-			return mk_err_set(err, MK_EINVAL, "reading layer: %s",
-					  archive_error_string(r));
+			return read_error(r, s, err);
 		const char *orig = archive_entry_pathname(e);
 		cleanup_free char *name = clean_name(orig ? orig : "");
 		if (!name)
@@ -251,8 +261,7 @@ static int unpack_entries(struct archive *r, struct archive *w, const char *dest
 				if (rc == ARCHIVE_EOF)
 					break;
 				if (rc < ARCHIVE_WARN)
-					return mk_err_set(err, MK_EINVAL, "reading layer: %s",
-							  archive_error_string(r));
+					return read_error(r, s, err);
 				if (archive_write_data_block(w, buf, len, off) < ARCHIVE_WARN)
 					return mk_err_set(err, MK_EIO, "writing %s: %s", name,
 							  archive_error_string(w));
@@ -327,10 +336,10 @@ int layer_unpack(int fd, const char *media_type, const char *dest, const char *w
 						  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						  ARCHIVE_EXTRACT_UNLINK);
 	if (archive_read_open(r, &s, NULL, src_read, NULL) != ARCHIVE_OK) {
-		mk_err_set(err, MK_EINVAL, "reading layer: %s", archive_error_string(r));
+		read_error(r, &s, err);
 		goto out;
 	}
-	if (unpack_entries(r, w, dest, res, err) < 0)
+	if (unpack_entries(r, w, &s, dest, res, err) < 0)
 		goto out;
 	if (archive_write_close(w) != ARCHIVE_OK) {
 		mk_err_set(err, MK_EIO, "finishing %s: %s", dest, archive_error_string(w));

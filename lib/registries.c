@@ -192,7 +192,7 @@ static int creds_from_entry(const json_t *e, const char *where, char **user, cha
 		}
 		raw[n] = '\0';
 		char *colon = strchr((char *)raw, ':');
-		if (!colon || memchr(raw, '\0', (size_t)n) != raw + n)
+		if (!colon || memchr(raw, 0, (size_t)n))
 			return mk_err_set(err, MK_EINVAL,
 					  "%s: auth does not decode to username:password", where);
 		*colon = '\0';
