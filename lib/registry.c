@@ -23,8 +23,9 @@ struct registry_client {
 	struct registry_opts opts;
 	CURLSH *share;
 	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t lock; /* guards auth */
-	char *auth;           /* "Authorization: ..." header, or NULL */
+	pthread_mutex_t lock; /* guards auth and basic */
+	char *auth;           /* "Authorization: Bearer ..." header, or NULL */
+	bool basic;           /* the endpoint asked for basic credentials: send them first */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -502,7 +503,10 @@ struct request {
 static int run(struct registry_client *c, const struct request *req, struct exchange *x,
 	       struct mk_err **err)
 {
-	bool tried_token = false, basic = false;
+	bool tried_token = false;
+	pthread_mutex_lock(&c->lock);
+	bool basic = c->basic;
+	pthread_mutex_unlock(&c->lock);
 	int attempt = 0;
 	long backoff = c->opts.backoff_ms;
 	char errbuf[CURL_ERROR_SIZE];
@@ -528,6 +532,9 @@ static int run(struct registry_client *c, const struct request *req, struct exch
 			if (strncasecmp(x->challenge, "Basic", 5) == 0 && !basic &&
 			    c->ep.username) {
 				basic = true;
+				pthread_mutex_lock(&c->lock);
+				c->basic = true;
+				pthread_mutex_unlock(&c->lock);
 				continue;
 			}
 		}
