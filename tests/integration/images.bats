@@ -472,12 +472,15 @@ bundle() {
 	MOUNTS+=("$b/rootfs")
 	local args
 	if [ $# -gt 0 ]; then
-		args=$(jq -c --args '.config.Entrypoint // [] | . + $ARGS.positional' "$@" <<<"$info")
+		local extra
+		# one argument a line (jq 1.6 stops reading raw input at a NUL)
+		extra=$(printf '%s\n' "$@" | jq -Rsc 'split("\n")[:-1]')
+		args=$(jq -c --argjson extra "$extra" '(.config.config.Entrypoint // []) + $extra' <<<"$info")
 	else
-		args=$(jq -c '(.config.Entrypoint // []) + (.config.Cmd // [])' <<<"$info")
+		args=$(jq -c '(.config.config.Entrypoint // []) + (.config.config.Cmd // [])' <<<"$info")
 	fi
 	local user uid gid
-	user=$(jq -r '.config.User // "0"' <<<"$info")
+	user=$(jq -r '.config.config.User // "0"' <<<"$info")
 	uid=${user%%:*}
 	gid=${user#*:}
 	if ! [[ "$uid" =~ ^[0-9]+$ ]]; then
@@ -487,8 +490,8 @@ bundle() {
 	[ "$gid" != "$user" ] || gid=$uid
 	(cd "$b" && runc spec)
 	local caps='["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD","CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP","CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"]'
-	jq --argjson args "$args" --argjson env "$(jq -c '.config.Env // []' <<<"$info")" \
-		--arg cwd "$(jq -r '.config.WorkingDir // "/"' <<<"$info")" \
+	jq --argjson args "$args" --argjson env "$(jq -c '.config.config.Env // []' <<<"$info")" \
+		--arg cwd "$(jq -r '.config.config.WorkingDir // "/"' <<<"$info")" \
 		--argjson uid "$uid" --argjson gid "$gid" --argjson caps "$caps" \
 		--arg ns "/var/run/netns/$NETNS" \
 		'.process.terminal = false | .process.args = $args | .process.env = $env
