@@ -550,8 +550,10 @@ static int ensure_blob(const struct imagestore *s, const struct source *src, con
 		return mk_err_errno(err, MK_EIO, errno, "creating %s", tmp);
 	int rc = src->client ? registry_blob_get(src->client, digest, size, fd, err)
 			     : layout_blob_copy(src->layout, digest, size, fd, err);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = mk_err_errno(err, MK_EIO, errno, "writing %s", tmp);
+	/* Renamed into place only when complete and checked, so a crashed
+	 * process never leaves a blob that looks whole. Not fsynced (nor are
+	 * unpacked layers, as in Docker and containerd's unpacker): after a power
+	 * loss a recorded layer may be short; images.json itself is fsynced. */
 	close(fd);
 	if (rc == 0 && rename(tmp, p) < 0)
 		rc = mk_err_errno(err, MK_EIO, errno, "storing blob %s", digest);

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "strmap.h"
 #include "xalloc.h"
 
 #define IN_CHUNK (256 * 1024)
@@ -212,10 +213,38 @@ static int read_error(struct archive *r, const struct src *s, struct mk_err **er
 	return mk_err_set(err, MK_EINVAL, "reading layer: %s", archive_error_string(r));
 }
 
+/* The symlink of this layer that name (or any of its parents, or name itself
+ * when self is set) is, or NULL. The layer's directory starts empty, so the
+ * only symlinks a path can meet are the ones the layer itself made: tracking
+ * them costs a hash lookup per path component instead of libarchive's
+ * open/lstat of every component (ARCHIVE_EXTRACT_SECURE_SYMLINKS). */
+static const char *via_symlink(const struct strmap *links, const char *name, bool self)
+{
+	if (!strmap_size(links))
+		return NULL;
+	cleanup_free char *p = xstrdup(name);
+	for (char *q = p; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		const char *hit = strmap_get(links, p);
+		if (hit)
+			return hit;
+		*q = '/';
+	}
+	return self ? strmap_get(links, p) : NULL;
+}
+
+static void strmap_freep(struct strmap *m)
+{
+	strmap_free(m);
+}
+
 static int unpack_entries(struct archive *r, struct archive *w, const struct src *s,
 			  const char *dest, struct layer_result *res, struct mk_err **err)
 {
 	struct archive_entry *e;
+	__attribute__((cleanup(strmap_freep))) struct strmap links = STRMAP_INIT;
 	for (;;) {
 		int rc = archive_read_next_header(r, &e);
 		if (rc == ARCHIVE_EOF)
@@ -230,6 +259,16 @@ static int unpack_entries(struct archive *r, struct archive *w, const struct src
 			continue; /* the layer's root: "/" or "./" */
 		const char *base = strrchr(name, '/');
 		base = base ? base + 1 : name;
+		bool opaque = strcmp(base, ".wh..wh..opq") == 0;
+		const char *link_at = via_symlink(&links, name, false);
+		if (!link_at && opaque && base > name) {
+			/* the opaque mark goes on the directory itself */
+			cleanup_free char *dir = xstrndup(name, (size_t)(base - name - 1));
+			link_at = via_symlink(&links, dir, true);
+		}
+		if (link_at)
+			return mk_err_set(err, MK_EINVAL, "layer entry %s goes through the symlink %s",
+					  orig, link_at);
 		if (strncmp(base, ".wh.", 4) == 0) {
 			if (write_whiteout(dest, name, base, err) < 0)
 				return -1;
@@ -238,14 +277,21 @@ static int unpack_entries(struct archive *r, struct archive *w, const struct src
 		cleanup_free char *full = xasprintf("%s/%s", dest, name);
 		archive_entry_set_pathname(e, full);
 		const char *link = archive_entry_hardlink(e);
+		cleanup_free char *lname = NULL;
 		if (link) {
-			cleanup_free char *lname = clean_name(link);
+			lname = clean_name(link);
 			if (!lname || !*lname)
 				return mk_err_set(err, MK_EINVAL,
 						  "layer entry %s links outside the layer", orig);
 			cleanup_free char *lfull = xasprintf("%s/%s", dest, lname);
 			archive_entry_set_hardlink(e, lfull);
 		}
+		if (archive_entry_filetype(e) == AE_IFLNK)
+			strmap_set(&links, name, name);
+		else if (lname && via_symlink(&links, lname, true))
+			strmap_set(&links, name, name); /* a second name of a symlink */
+		else
+			strmap_del(&links, name);
 		if (archive_entry_filetype(e) == AE_IFREG)
 			res->size += (uint64_t)archive_entry_size(e);
 		rc = archive_write_header(w, e);
@@ -330,11 +376,10 @@ int layer_unpack(int fd, const char *media_type, const char *dest, const char *w
 	}
 	created = true;
 	archive_read_support_format_tar(r);
+	/* symlinks are checked by via_symlink (see there) */
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
 						  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-						  ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-						  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-						  ARCHIVE_EXTRACT_UNLINK);
+						  ARCHIVE_EXTRACT_SECURE_NODOTDOT);
 	if (archive_read_open(r, &s, NULL, src_read, NULL) != ARCHIVE_OK) {
 		read_error(r, &s, err);
 		goto out;

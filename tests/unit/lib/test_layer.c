@@ -281,25 +281,58 @@ static void test_failures(void **state)
 	expect_fail(&t2, "application/vnd.oci.image.layer.v1.tar", NULL, MK_EINVAL,
 		    "layer entry a/../../x leaves the layer");
 
-	/* a file written through a symlink that points out of the layer: the
-	 * symlink is replaced, nothing lands outside */
+	/* writes through a symlink of the layer are refused, whatever writes:
+	 * a file, a whiteout, an opaque mark, a second name of the symlink */
 	const struct ent via[] = {{"evil", AE_IFLNK, "/tmp", 0777, 0},
 				  {"evil/escaped-by-layer-test", AE_IFREG, "x", 0644, 0}};
 	struct buf t3 = BUF_INIT;
 	make_tar(via, 2, &t3);
-	int fd = blob_fd(&t3);
-	char *dest = in_tmp("via");
-	assert_int_equal(layer_unpack(fd, "application/vnd.oci.image.layer.v1.tar", dest, NULL,
-				      NULL, NULL),
-			 0);
-	close(fd);
+	expect_fail(&t3, "application/vnd.oci.image.layer.v1.tar", NULL, MK_EINVAL,
+		    "layer entry evil/escaped-by-layer-test goes through the symlink evil");
 	assert_int_equal(access("/tmp/escaped-by-layer-test", F_OK), -1);
-	char *inside = in_tmp("via/evil/escaped-by-layer-test");
+	const struct ent wh[] = {{"d/", AE_IFDIR, NULL, 0755, 0},
+				 {"d/evil", AE_IFLNK, "/tmp", 0777, 0},
+				 {"d/evil/.wh.escaped-by-layer-test", AE_IFREG, "", 0644, 0}};
+	struct buf t4 = BUF_INIT;
+	make_tar(wh, 3, &t4);
+	expect_fail(&t4, "application/vnd.oci.image.layer.v1.tar", NULL, MK_EINVAL,
+		    "layer entry d/evil/.wh.escaped-by-layer-test goes through the symlink d/evil");
+	const struct ent opq[] = {{"evil", AE_IFLNK, "/tmp", 0777, 0},
+				  {"evil/.wh..wh..opq", AE_IFREG, "", 0644, 0}};
+	struct buf t5 = BUF_INIT;
+	make_tar(opq, 2, &t5);
+	expect_fail(&t5, "application/vnd.oci.image.layer.v1.tar", NULL, MK_EINVAL,
+		    "layer entry evil/.wh..wh..opq goes through the symlink evil");
+	const struct ent hl[] = {{"evil", AE_IFLNK, "/tmp", 0777, 0},
+				 {"alias", 0, "evil", 0, 0},
+				 {"alias/escaped-by-layer-test", AE_IFREG, "x", 0644, 0}};
+	struct buf t6 = BUF_INIT;
+	make_tar(hl, 3, &t6);
+	expect_fail(&t6, "application/vnd.oci.image.layer.v1.tar", NULL, MK_EINVAL,
+		    "layer entry alias/escaped-by-layer-test goes through the symlink alias");
+	assert_int_equal(access("/tmp/escaped-by-layer-test", F_OK), -1);
+	/* a symlink replaced by a directory is a directory again */
+	const struct ent re[] = {{"x", AE_IFLNK, "/tmp", 0777, 0},
+				 {"x", AE_IFDIR, NULL, 0755, 0},
+				 {"x/f", AE_IFREG, "f", 0644, 0}};
+	struct buf t7 = BUF_INIT;
+	make_tar(re, 3, &t7);
+	int fd = blob_fd(&t7);
+	char *dest = in_tmp("re");
+	struct mk_err *e = NULL;
+	if (layer_unpack(fd, "application/vnd.oci.image.layer.v1.tar", dest, NULL, NULL, &e) < 0)
+		fail_msg("%s", mk_err_msg(e));
+	close(fd);
+	char *inside = in_tmp("re/x/f");
 	struct stat st;
 	assert_int_equal(lstat(inside, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	free(inside);
 	free(dest);
+	buf_free(&t4);
+	buf_free(&t5);
+	buf_free(&t6);
+	buf_free(&t7);
 
 	struct buf junk = BUF_INIT;
 	buf_append_str(&junk, "this is not a tar archive, not at all, really");
