@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -690,6 +691,88 @@ static int manifest_diff_ids(const struct imagestore *s, struct manifest *m, str
 
 /* ---- layers ---- */
 
+struct unpack_job {
+	int fd;
+	const struct layer_desc *l;
+	const char *dest;
+	int rc;
+	struct mk_err *err;
+};
+
+static void *unpack_thread(void *arg)
+{
+	struct unpack_job *j = arg;
+	j->rc = layer_unpack(j->fd, j->l->media_type, j->dest, j->l->diff_id, NULL, &j->err);
+	/* closing our end tells the downloader to stop sending if we gave up */
+	close(j->fd);
+	return NULL;
+}
+
+/* Downloads the layer's blob while unpacking it into tmp, through a socket
+ * pair: the unpack runs as the bytes arrive instead of after the download.
+ * *unpacked tells whether tmp holds the checked layer; when the stream was
+ * not the exact blob (a download that started over), the caller unpacks
+ * from the stored blob instead. */
+static int fetch_and_unpack(const struct imagestore *s, const struct source *src,
+			    const struct layer_desc *l, const char *tmp, bool *unpacked,
+			    struct mk_err **err)
+{
+	*unpacked = false;
+	cleanup_free char *p = blob_path(s, l->digest);
+	cleanup_free char *base = xasprintf("%s/ingest/%s", s->dir, l->digest + 7);
+	cleanup_free char *itmp = tmp_name(base);
+	int fd = open(itmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return mk_err_errno(err, MK_EIO, errno, "creating %s", itmp);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(itmp);
+		return mk_err_errno(err, MK_EIO, e, "socketpair");
+	}
+	/* large buffers: fewer wake-ups of the unpacker (best effort) */
+	int bufsz = 4 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	struct unpack_job job = {.fd = sv[1], .l = l, .dest = tmp};
+	pthread_t th;
+	if (pthread_create(&th, NULL, unpack_thread, &job) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		close(fd);
+		unlink(itmp);
+		return mk_err_set(err, MK_EIO, "starting an unpack thread failed");
+	}
+	bool tee_ok = false;
+	int rc = registry_blob_get_tee(src->client, l->digest, l->size, fd, sv[0], &tee_ok, err);
+	close(sv[0]); /* end of stream for the unpacker */
+	pthread_join(th, NULL);
+	close(fd);
+	if (rc == 0 && rename(itmp, p) < 0)
+		rc = mk_err_errno(err, MK_EIO, errno, "storing blob %s", l->digest);
+	if (rc < 0) {
+		unlink(itmp);
+		if (job.rc == 0)
+			layer_remove_tree(tmp, NULL);
+		mk_err_free(job.err);
+		return -1;
+	}
+	if (tee_ok && job.rc < 0) {
+		/* the exact blob, checked, did not unpack: that is final */
+		if (err && !*err)
+			*err = job.err;
+		else
+			mk_err_free(job.err);
+		return -1;
+	}
+	mk_err_free(job.err);
+	if (job.rc == 0 && !tee_ok)
+		layer_remove_tree(tmp, NULL);
+	*unpacked = job.rc == 0 && tee_ok;
+	return 0;
+}
+
 /* Fetches (if needed) and unpacks one layer, under its lock so that one
  * pull does it and any other waits and finds it done. */
 static int ensure_layer(const struct imagestore *s, const struct source *src,
@@ -704,15 +787,24 @@ static int ensure_layer(const struct imagestore *s, const struct source *src,
 		return -1;
 	if (path_exists(dir))
 		return 0;
-	if (ensure_blob(s, src, l->digest, l->size, err) < 0)
-		return -1;
-	cleanup_free char *bp = blob_path(s, l->digest);
-	cleanup_close int fd = open(bp, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mk_err_errno(err, MK_EIO, errno, "opening %s", bp);
 	cleanup_free char *tmp = tmp_name(dir);
-	if (layer_unpack(fd, l->media_type, tmp, l->diff_id, NULL, err) < 0)
-		return mk_err_wrap(err, "layer %s", l->digest);
+	cleanup_free char *bp = blob_path(s, l->digest);
+	bool unpacked = false;
+	if (!imageref_digest_valid(l->digest))
+		return mk_err_set(err, MK_EINVAL, "blob digest %s is not sha256:<64 hex>", l->digest);
+	if (!path_exists(bp) && src->client) {
+		if (fetch_and_unpack(s, src, l, tmp, &unpacked, err) < 0)
+			return mk_err_wrap(err, "layer %s", l->digest);
+	} else if (ensure_blob(s, src, l->digest, l->size, err) < 0) {
+		return -1;
+	}
+	if (!unpacked) {
+		cleanup_close int fd = open(bp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return mk_err_errno(err, MK_EIO, errno, "opening %s", bp);
+		if (layer_unpack(fd, l->media_type, tmp, l->diff_id, NULL, err) < 0)
+			return mk_err_wrap(err, "layer %s", l->digest);
+	}
 	if (rename(tmp, dir) < 0) {
 		int e = errno;
 		layer_remove_tree(tmp, NULL);

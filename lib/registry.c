@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -677,7 +678,24 @@ struct blob_ctx {
 	int errnum;
 	bool too_big;
 	bool restart; /* the server ignored our Range: start over */
+	int tee_fd;   /* -1, or a socket that gets every byte in order */
+	bool tee_ok;
 };
+
+static void tee_send(struct blob_ctx *b, const char *data, size_t len)
+{
+	size_t off = 0;
+	while (b->tee_ok && off < len) {
+		ssize_t n = send(b->tee_fd, data + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			b->tee_ok = false; /* the consumer gave up */
+			return;
+		}
+		off += (size_t)n;
+	}
+}
 
 static int blob_write(void *ud, long status, const char *data, size_t len)
 {
@@ -694,6 +712,7 @@ static int blob_write(void *ud, long status, const char *data, size_t len)
 		ocidigest_free(b->dig);
 		b->dig = ocidigest_new();
 		b->written = 0;
+		b->tee_ok = false; /* the consumer already has the first bytes */
 	}
 	if (b->size >= 0 && b->written + (int64_t)len > b->size) {
 		b->too_big = true;
@@ -712,6 +731,8 @@ static int blob_write(void *ud, long status, const char *data, size_t len)
 	}
 	ocidigest_update(b->dig, data, len);
 	b->written += (int64_t)len;
+	if (b->tee_fd >= 0)
+		tee_send(b, data, len);
 	return 0;
 }
 
@@ -754,11 +775,19 @@ static int blob_accept(void *ud, const struct exchange *x, struct mk_err **err)
 int registry_blob_get(struct registry_client *c, const char *digest, int64_t size, int fd,
 		      struct mk_err **err)
 {
+	return registry_blob_get_tee(c, digest, size, fd, -1, NULL, err);
+}
+
+int registry_blob_get_tee(struct registry_client *c, const char *digest, int64_t size, int fd,
+			  int tee_fd, bool *tee_ok, struct mk_err **err)
+{
+	if (tee_ok)
+		*tee_ok = false;
 	if (!imageref_digest_valid(digest))
 		return mk_err_set(err, MK_EINVAL, "blob digest %s is not sha256:<64 hex>", digest);
 	cleanup_free char *url = xasprintf("%s/v2/%s/blobs/%s", c->ep.url, c->repo, digest);
 	struct blob_ctx b = {.digest = digest, .url = url, .size = size, .fd = fd,
-			     .dig = ocidigest_new()};
+			     .dig = ocidigest_new(), .tee_fd = tee_fd, .tee_ok = tee_fd >= 0};
 	struct sink sink = {.write = blob_write, .ud = &b};
 	struct request req = {.method = "GET",
 			      .url = url,
@@ -771,5 +800,7 @@ int registry_blob_get(struct registry_client *c, const char *digest, int64_t siz
 	int rc = run(c, &req, &x, err);
 	exchange_free(&x);
 	ocidigest_free(b.dig);
+	if (tee_ok)
+		*tee_ok = rc == 0 && b.tee_ok;
 	return rc;
 }

@@ -18,6 +18,7 @@
 #ifndef MK_REGISTRY_H
 #define MK_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,14 @@ void registry_manifest_clear(struct registry_manifest *m);
  * digest. On failure the file content is unspecified. */
 int registry_blob_get(struct registry_client *c, const char *digest, int64_t size, int fd,
 		      struct mk_err **err);
+
+/* As registry_blob_get, also sending every byte, in order, to the socket
+ * tee_fd (send with MSG_NOSIGNAL) as it arrives, so that a consumer can work
+ * on the blob while it downloads. *tee_ok tells whether tee_fd received the
+ * exact blob: false when a resumed download had to start over or the
+ * consumer closed its end. The caller closes tee_fd. */
+int registry_blob_get_tee(struct registry_client *c, const char *digest, int64_t size, int fd,
+			  int tee_fd, bool *tee_ok, struct mk_err **err);
 
 /* Endpoint URL (borrowed from the client) for messages. */
 const char *registry_client_url(const struct registry_client *c);

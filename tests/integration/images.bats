@@ -195,6 +195,31 @@ nodectl() {
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == "mkimage: unknown image nosuchimage"* ]]
+	# apt as it answers for a package the archive does not have, then for a
+	# download that fails; the layout keeps what it had
+	mkdir -p "$T/fakeapt"
+	printf '%s\n' '#!/bin/sh' 'case "$*" in' \
+		'*--print-uris*nginx*) echo "E: Unable to locate package nginx-common" >&2; exit 100 ;;' \
+		'*--print-uris*) exec /usr/bin/apt-get "$@" ;;' \
+		'*) echo "E: Failed to fetch http://archive.invalid/busybox-static.deb  404  Not Found" >&2; exit 100 ;;' \
+		'esac' >"$T/fakeapt/apt-get"
+	chmod +x "$T/fakeapt/apt-get"
+	cp -r "$LAYOUT" "$T/keep"
+	local before
+	before=$(sha256sum <"$T/keep/index.json")
+	PATH=$T/fakeapt:$PATH run "$MK_ROOT/tools/mkimage" --out "$T/keep" nginx
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "mkimage: package nginx-common: not available from apt (is it in the archive? run apt-get update first)" ]
+	[ "$(sha256sum <"$T/keep/index.json")" = "$before" ]
+	MKIMAGE_CACHE=$T/emptycache PATH=$T/fakeapt:$PATH run "$MK_ROOT/tools/mkimage" --out "$T/fresh" busybox
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == "mkimage: packages busybox-static: download failed: E: Failed to fetch"* ]]
+	[ "$(jq '.manifests | length' "$T/fresh/index.json")" -eq 0 ]
+	[ -z "$(find "$T/keep" "$T/fresh" -name '.mkimage.*')" ]
+	rm -rf "$T/keep" "$T/fresh" "$T/emptycache" "$T/fakeapt"
 }
 
 @test "import an OCI layout; images prints crictl's columns" {
