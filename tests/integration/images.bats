@@ -14,7 +14,7 @@ setup_file() {
 	done
 	export MK_ROOT=${MK_ROOT:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 	export MK_BIN=${MK_BIN:-$MK_ROOT/bin}
-	export NODECTL=$MK_BIN/nodectl
+	export NODECTL=${NODECTL:-$MK_BIN/nodectl}
 	export LAYOUT=$MK_ROOT/build/images
 	# built once, rebuilt only when the packages or binaries changed
 	"$MK_ROOT/tools/mkimage" --out "$LAYOUT" pause busybox nginx curl >/dev/null
@@ -395,6 +395,37 @@ EOF
 	[ -z "$(find "$ROOT/images" -name '*.tmp-*')" ]
 	run nodectl inspecti nginx
 	[ "$status" -eq 0 ]
+}
+
+@test "pull: the bearer token flow, a 503 retried, a 429 refused clearly" {
+	start_proxy pass
+	echo bearer >"$P/auth"
+	cat >"$P/bearer.yaml" <<EOF
+mirrors:
+  docker.io:
+    endpoint: ["http://$PREG"]
+EOF
+	# no credentials: the token server refuses
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$P/bearer.yaml" pull nginx
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"fetching token: GET http://$PREG/token: 401 incorrect username or password"* ]]
+	# with them: a token, then every request carries it
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$P/registries.yaml" pull nginx
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Image is up to date for $(layout_id docker.io/library/nginx:latest)" ]
+	grep -q '^GET /token?service=mink8s-test&scope=repository%3Alibrary%2Fnginx%3Apull ' "$P/log"
+	[ "$(grep -c '^GET /v2/library/nginx/blobs/.* auth=Bearer$' "$P/log")" -ge 4 ]
+	rm -f "$P/auth"
+	echo 503once >"$P/fail"
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$P/registries.yaml" pull nginx:v2s2
+	[ "$status" -eq 0 ]
+	echo 429 >"$P/fail"
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$P/registries.yaml" pull busybox
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$output" = "nodectl: pulling docker.io/library/busybox:latest: GET http://$PREG/v2/library/busybox/manifests/latest: 429 TOOMANYREQUESTS: too many requests" ]
 }
 
 @test "two pulls of one image at once fetch each layer once" {

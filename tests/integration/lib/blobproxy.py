@@ -10,7 +10,15 @@ happens to a GET of a blob larger than 64 KiB that carries no Range header:
   cut    the first time for each blob: send half, then reset the connection
   stall  send half, log "stalled", hold the connection until STATE_DIR/release
          exists (at most 60 s), then close it
+STATE_DIR/auth "bearer" makes the proxy a registry with a token server: every
+/v2/ request needs "Authorization: Bearer good-token", else 401 with a Bearer
+challenge naming STATE_DIR's /token endpoint, which hands the token out for
+basic credentials tester:secret (and forwards upstream with those).
+STATE_DIR/fail "429" answers every manifest request 429 TOOMANYREQUESTS;
+"503once" answers the first one 503, then forwards.
 Every request is logged to STATE_DIR/log as "METHOD PATH range=VALUE"."""
+import base64
+import json
 import http.client
 import http.server
 import os
@@ -30,12 +38,20 @@ def log(line):
         f.write(line + "\n")
 
 
-def mode():
+def setting(name, default):
     try:
-        with open(os.path.join(STATE, "mode")) as f:
+        with open(os.path.join(STATE, name)) as f:
             return f.read().strip()
     except FileNotFoundError:
-        return "pass"
+        return default
+
+
+def mode():
+    return setting("mode", "pass")
+
+
+FAILED_ONCE = set()
+BASIC = "Basic " + base64.b64encode(b"tester:secret").decode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -44,9 +60,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def answer(self, status, body, headers=()):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def forward(self):
         rng = self.headers.get("Range")
-        log(f"{self.command} {self.path} range={rng}")
+        log(f"{self.command} {self.path} range={rng} auth={self.headers.get('Authorization', '-').split(' ')[0]}")
+        bearer = setting("auth", "") == "bearer"
+        if bearer and self.path.startswith("/token"):
+            if self.headers.get("Authorization") != BASIC:
+                return self.answer(401, {"details": "incorrect username or password"})
+            return self.answer(200, {"token": "good-token", "expires_in": 300})
+        if bearer:
+            if self.headers.get("Authorization") != "Bearer good-token":
+                port = self.server.server_address[1]
+                chal = (f'Bearer realm="http://127.0.0.1:{port}/token",'
+                        f'service="mink8s-test",scope="repository:library/nginx:pull"')
+                return self.answer(401, {"errors": [{"code": "UNAUTHORIZED",
+                                                     "message": "authentication required"}]},
+                                   [("WWW-Authenticate", chal)])
+            self.headers.replace_header("Authorization", BASIC)
+        fail = setting("fail", "")
+        if "/manifests/" in self.path and fail == "429":
+            return self.answer(429, {"errors": [{"code": "TOOMANYREQUESTS",
+                                                 "message": "too many requests"}]},
+                               [("Retry-After", "0")])
+        if "/manifests/" in self.path and fail == "503once" and self.path not in FAILED_ONCE:
+            FAILED_ONCE.add(self.path)
+            return self.answer(503, {"errors": [{"code": "UNAVAILABLE",
+                                                 "message": "service unavailable"}]})
         body = None
         if self.headers.get("Content-Length"):
             body = self.rfile.read(int(self.headers["Content-Length"]))
