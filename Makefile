@@ -18,7 +18,7 @@ CC ?= gcc
 V ?=
 Q := $(if $(V),,@)
 
-PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc
+PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc libcrypto libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm
 
@@ -37,19 +37,21 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_A := $(BUILD)/libmk.a
 
 # component name -> source directory -> binary
-COMPONENTS := apiserver controllers scheduler kubelet proxy monitor
+COMPONENTS := apiserver controllers scheduler kubelet proxy monitor nodectl
 DIR_apiserver := apiserver
 DIR_controllers := apiserver/controllers
 DIR_scheduler := apiserver/scheduler
 DIR_kubelet := kubelet
 DIR_proxy := proxy
 DIR_monitor := kubelet/monitor
+DIR_nodectl := kubelet/nodectl
 BIN_apiserver := kube-apiserver
 BIN_controllers := kube-controller-manager
 BIN_scheduler := kube-scheduler
 BIN_kubelet := kubelet
 BIN_proxy := kube-proxy
 BIN_monitor := mink8s-monitor
+BIN_nodectl := nodectl
 # sources of another component a binary also links (the monitor: cgroups, runtime errors)
 EXTRA_monitor := kubelet/cgroups.c kubelet/runtime.c
 

@@ -19,6 +19,7 @@ enum mk_err_code {
 	MK_EIO,           /* system call, network or library failure */
 	MK_ETIMEOUT,      /* deadline passed */
 	MK_EUNAVAILABLE,  /* peer unreachable, retry later (503) */
+	MK_EUNAUTHORIZED, /* credentials missing or refused (401/403) */
 };
 
 struct mk_err {
