@@ -506,7 +506,7 @@ static int write_record(struct kubelet *k, struct kpod *kp, struct kctr *c, cons
 }
 
 /* The link log shippers read: /var/log/containers/<pod>_<ns>_<ctr>-<id>.log */
-static void link_log(struct kubelet *k, struct kpod *kp, const char *name, const char *id,
+static void link_log(struct kubelet *k, const struct kpod *kp, const char *name, const char *id,
 		     const char *logp)
 {
 	cleanup_free char *dir = xasprintf("%s/../containers", k->cfg.log_dir);
@@ -538,8 +538,8 @@ static void set_waiting(struct kubelet *k, struct kctr *c, const char *reason, c
 
 /* A failed create or start: the run counts as terminated with StartError,
  * as upstream reports it, so the restart policy and back-off apply. */
-static void start_failed(struct kubelet *k, struct kpod *kp, const json_t *pod, struct kctr *c,
-			 const char *id, const char *msg)
+static void start_failed(struct kubelet *k, const json_t *pod, struct kctr *c, const char *id,
+			 const char *msg)
 {
 	cleanup_free char *fp = fieldpath(c);
 	kubelet_event(k, pod, fp, "Warning", "Failed", "Error: %s", msg);
@@ -603,6 +603,8 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	cleanup_json json_t *mounts = NULL;
 	cleanup_json json_t *spec = NULL;
 	cleanup_free char *hostname = NULL;
+	cleanup_free char *hosts = NULL, *resolv = NULL, *hname = NULL, *shm = NULL;
+	cleanup_free char *text = NULL, *cfg = NULL, *fp = NULL;
 	int rc = -1;
 
 	runtime_stop(k->rt, id, SIGKILL, 0, NULL); /* leftovers of a crash */
@@ -640,12 +642,11 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 			.expand = json_is_true(json_array_get(e, 2)),
 		};
 	}
-	cleanup_free char *hosts = xasprintf("%s/etc-hosts", pod_dir);
-	cleanup_free char *resolv = xasprintf("%s/resolv.conf", pod_dir);
-	cleanup_free char *hname = xasprintf("%s/hostname", pod_dir);
-	cleanup_free char *shm = json_is_true(json_path_get(pod, "spec.hostIPC"))
-					 ? NULL
-					 : xasprintf("%s/shm", pod_dir);
+	hosts = xasprintf("%s/etc-hosts", pod_dir);
+	resolv = xasprintf("%s/resolv.conf", pod_dir);
+	hname = xasprintf("%s/hostname", pod_dir);
+	shm = json_is_true(json_path_get(pod, "spec.hostIPC")) ? NULL
+							    : xasprintf("%s/shm", pod_dir);
 	struct ocispec_input in = {
 		.pod = pod,
 		.container = cspec,
@@ -674,13 +675,13 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	free(oe);
 	if (!spec) {
 		set_waiting(k, c, "CreateContainerConfigError", mk_err_msg(*err));
-		cleanup_free char *fp = fieldpath(c);
+		fp = fieldpath(c);
 		kubelet_event(k, pod, fp, "Warning", "Failed", "Error: %s", mk_err_msg(*err));
 		*requeue_ms = 10000;
 		goto fail_rootfs;
 	}
-	cleanup_free char *text = json_dump_compact(spec);
-	cleanup_free char *cfg = xasprintf("%s/config.json", bundle);
+	text = json_dump_compact(spec);
+	cfg = xasprintf("%s/config.json", bundle);
 	pthread_mutex_lock(&k->mu);
 	c->attempt = attempt;
 	free(c->image_ref);
@@ -695,7 +696,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	pid_t pid = 0;
 	cleanup_err struct mk_err *rerr = NULL;
 	if (runtime_create(k->rt, id, bundle, logp, cgpath, &pid, &rerr) < 0) {
-		start_failed(k, kp, pod, c, id, mk_err_msg(rerr));
+		start_failed(k, pod, c, id, mk_err_msg(rerr));
 		pthread_mutex_lock(&k->mu);
 		free(c->id);
 		c->id = xstrdup(id);
@@ -704,11 +705,12 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		goto out;
 	}
 	imagestore_hold(k->images, img->id, id, NULL);
-	cleanup_free char *fp = fieldpath(c);
+	free(fp);
+	fp = fieldpath(c);
 	kubelet_event(k, pod, fp, "Normal", "Created", "Created container %s", c->name);
 	if (runtime_start(k->rt, id, &rerr) < 0) {
 		runtime_stop(k->rt, id, SIGKILL, 0, NULL);
-		start_failed(k, kp, pod, c, id, mk_err_msg(rerr));
+		start_failed(k, pod, c, id, mk_err_msg(rerr));
 		pthread_mutex_lock(&k->mu);
 		free(c->id);
 		c->id = xstrdup(id);

@@ -384,12 +384,14 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 	cleanup_free char *cgroups_path = cgpath ? xasprintf("%s/%s", cgpath, kp->sandbox_id) : NULL;
 	cleanup_free char *hostname = kubelet_pod_hostname(pod, k->node_name);
 	cleanup_free char *log_path = xasprintf("%s/pause.log", bundle);
-	if (rootfs_prepare(bundle, (const char *const *)img->layers, img->n_layers, err) < 0)
-		goto out;
 	cleanup_free char *rootfs = xasprintf("%s/rootfs", bundle);
 	cleanup_free char *shm = json_is_true(json_path_get(pod, "spec.hostIPC"))
 					 ? NULL
 					 : xasprintf("%s/shm", pod_dir);
+	cleanup_free char *text = NULL, *cfg = NULL;
+	cleanup_json json_t *spec = NULL;
+	if (rootfs_prepare(bundle, (const char *const *)img->layers, img->n_layers, err) < 0)
+		goto out;
 	struct ocispec_input in = {
 		.pod = pod,
 		.image_config = img->config,
@@ -403,11 +405,11 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 		.swap_accounting = k->swap_accounting,
 		.memory_capacity = (uint64_t)k->memory_bytes,
 	};
-	cleanup_json json_t *spec = ocispec_build(&in, err);
+	spec = ocispec_build(&in, err);
 	if (!spec)
 		goto undo_rootfs;
-	cleanup_free char *text = json_dump_compact(spec);
-	cleanup_free char *cfg = xasprintf("%s/config.json", bundle);
+	text = json_dump_compact(spec);
+	cfg = xasprintf("%s/config.json", bundle);
 	if (fs_write_atomic(cfg, text, strlen(text), 0600, err) < 0)
 		goto undo_rootfs;
 	pid_t pid = 0;
