@@ -669,6 +669,8 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		.cgroups_path = cgroups_path,
 		.swap_accounting = k->swap_accounting,
 		.memory_capacity = (uint64_t)k->memory_bytes,
+		.restrict_oom_score_adj = k->oom_restricted,
+		.oom_score_adj_floor = k->oom_floor,
 	};
 	spec = ocispec_build(&in, err);
 	free(om);

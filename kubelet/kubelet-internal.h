@@ -145,6 +145,8 @@ struct kubelet {
 	char *machine_id, *boot_id, *os_image, *kernel_version, *runtime_version, *runtime_name;
 	int64_t cpu_milli, memory_bytes;
 	bool swap_accounting; /* the memory cgroup can limit swap */
+	bool oom_restricted;  /* no CAP_SYS_RESOURCE: oom_score_adj not below oom_floor */
+	int oom_floor;
 
 	/* mirror pods seen in the API: static pod full name -> mirror uid */
 	json_t *mirrors;

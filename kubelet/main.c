@@ -18,6 +18,7 @@
 #include "xalloc.h"
 #include "kubelet/cgroups.h"
 #include "kubelet/kubelet-internal.h"
+#include "kubelet/ocispec.h"
 #include "kubelet/runtime.h"
 #include "kubelet/staticpods.h"
 
@@ -94,6 +95,7 @@ static int open_runtime(struct kubelet *k)
 		return fatal("failed to run Kubelet: %s", mk_err_msg(err));
 	k->runtime_version = xstrdup(runtime_version(k->rt));
 	k->runtime_name = xstrdup(runtime_name(k->rt));
+	k->oom_restricted = ocispec_oom_restricted(&k->oom_floor);
 	k->swap_accounting = access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0;
 	k->cg = cgroups_detect(&err);
 	if (!k->cg)
