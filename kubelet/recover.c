@@ -71,6 +71,34 @@ static struct kctr *ctr_named(struct kpod *kp, const char *name, bool *is_new)
 	return c;
 }
 
+/* What became of an earlier instance: its exit, for lastState. */
+static void adopt_last(struct kubelet *k, struct kctr *c, const char *id)
+{
+	struct runtime_state st = {0};
+	free(c->last.container_id);
+	free(c->last.reason);
+	free(c->last.message);
+	c->last = (struct kexit){0};
+	c->last.container_id = xasprintf("runc://%s", id);
+	c->last.valid = true;
+	if (runtime_state(k->rt, id, &st, NULL) == 0 && st.status == RUNTIME_EXITED) {
+		c->last.exit_code = st.exit_code;
+		c->last.oom = st.oom_killed;
+		c->last.reason = xstrdup(st.oom_killed ? "OOMKilled"
+					 : st.exit_code == 0 ? "Completed"
+							     : "Error");
+		time_t t = 0;
+		if (st.started_at && time_parse_rfc3339(st.started_at, &t, NULL) == 0)
+			c->last.started = t;
+		if (st.finished_at && time_parse_rfc3339(st.finished_at, &t, NULL) == 0)
+			c->last.finished = t;
+	} else {
+		c->last.exit_code = 255;
+		c->last.reason = xstrdup("Unknown");
+	}
+	runtime_state_clear(&st);
+}
+
 /* Adopts instance id (attempt) of container name into kp. */
 static void adopt_container(struct kubelet *k, struct kpod *kp, const char *id, const char *name,
 			    int attempt)
@@ -82,14 +110,12 @@ static void adopt_container(struct kubelet *k, struct kpod *kp, const char *id, 
 	cleanup_json json_t *rec = read_json(rec_path);
 	if (!is_new && c->id && c->attempt > attempt) {
 		/* an older instance: what lastState tells */
-		free(c->last.container_id);
-		c->last.container_id = xasprintf("runc://%s", id);
+		adopt_last(k, c, id);
 		return;
 	}
 	if (!is_new && c->id) {
 		/* the instance we had is older than this one */
-		free(c->last.container_id);
-		c->last.container_id = xasprintf("runc://%s", c->id);
+		adopt_last(k, c, c->id);
 		free(c->id);
 	}
 	c->id = xstrdup(id);
