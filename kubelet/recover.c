@@ -72,9 +72,18 @@ static struct kctr *ctr_named(struct kpod *kp, const char *name, bool *is_new)
 }
 
 /* What became of an earlier instance: its exit, for lastState. */
-static void adopt_last(struct kubelet *k, struct kctr *c, const char *id)
+static void adopt_last(struct kubelet *k, struct kpod *kp, struct kctr *c, const char *id)
 {
 	struct runtime_state st = {0};
+	if (c->last.container_id) {
+		/* a third instance: only the last two are kept, as upstream */
+		const char *old = c->last.container_id + strlen("runc://");
+		runtime_stop(k->rt, old, SIGKILL, 0, NULL);
+		runtime_delete(k->rt, old, NULL);
+		cleanup_free char *bundle =
+			xasprintf("%s/pods/%s/containers/%s", k->cfg.root_dir, kp->uid, old);
+		rootfs_release(bundle);
+	}
 	free(c->last.container_id);
 	free(c->last.reason);
 	free(c->last.message);
@@ -110,12 +119,12 @@ static void adopt_container(struct kubelet *k, struct kpod *kp, const char *id, 
 	cleanup_json json_t *rec = read_json(rec_path);
 	if (!is_new && c->id && c->attempt > attempt) {
 		/* an older instance: what lastState tells */
-		adopt_last(k, c, id);
+		adopt_last(k, kp, c, id);
 		return;
 	}
 	if (!is_new && c->id) {
 		/* the instance we had is older than this one */
-		adopt_last(k, c, c->id);
+		adopt_last(k, kp, c, c->id);
 		free(c->id);
 	}
 	c->id = xstrdup(id);
