@@ -428,6 +428,65 @@ EOF
 	[ "$output" = "nodectl: pulling docker.io/library/busybox:latest: GET http://$PREG/v2/library/busybox/manifests/latest: 429 TOOMANYREQUESTS: too many requests" ]
 }
 
+@test "pull over TLS: the registry's CA from registries.yaml, or verification off" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	local d=$T/tls-$BATS_TEST_NUMBER
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=mink8s-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/key.pem" \
+		-out "$d/req.pem" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/req.pem" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 1 -extfile "$d/ext" -out "$d/cert.pem" 2>/dev/null
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	# a second registry process on the same storage, serving TLS
+	sed -e "s|addr: $REG|addr: 127.0.0.1:$port\n  tls:\n    certificate: $d/cert.pem\n    key: $d/key.pem|" \
+		"$T/registry.yml" >"$d/registry.yml"
+	docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 </dev/null &
+	BG_PIDS+=($!)
+	local TREG=127.0.0.1:$port
+	wait_until 30 bash -c "[ \"\$(curl -s --cacert $d/ca.pem -o /dev/null -w '%{http_code}' https://$TREG/v2/)\" = 401 ]"
+	# a loopback registry is plain http unless an endpoint says https
+	cat >"$d/none.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/none.yaml" pull "$TREG/library/busybox"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"GET https://$TREG/v2/library/busybox/manifests/latest: SSL certificate problem: unable to get local issuer certificate" ]]
+	cat >"$d/ca.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+    tls: {ca_file: $d/ca.pem}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/ca.yaml" pull "$TREG/library/busybox"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Image is up to date for $(layout_id docker.io/library/busybox:latest)" ]
+	cat >"$d/skip.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+    tls: {insecure_skip_verify: true}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/skip.yaml" pull "$TREG/pause:3.10"
+	[ "$status" -eq 0 ]
+}
+
 @test "two pulls of one image at once fetch each layer once" {
 	local big
 	big=$(layout_layers docker.io/library/nginx:latest | head -1)
