@@ -1015,7 +1015,8 @@ int imagestore_pull(struct imagestore *s, const char *ref, const struct imagesto
 	struct mk_err *best = NULL;
 	int rc = -1;
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		struct registry_client *c = registry_client_new(&eps[i], r.path, o->registry);
+		cleanup_free char *repo = registries_rewrite(o->registries, &eps[i], r.domain, r.path);
+		struct registry_client *c = registry_client_new(&eps[i], repo, o->registry);
 		struct mk_err *e = NULL;
 		rc = pull_from(s, c, &r, parallel, &e);
 		registry_client_free(c);

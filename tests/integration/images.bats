@@ -50,6 +50,7 @@ EOF
 	push registry.k8s.io/pause:3.10 pause:3.10
 	push docker.io/curlimages/curl:latest curlimages/curl:latest
 	push docker.io/library/nginx:latest library/nginx:v2s2 --format v2s2
+	push docker.io/library/busybox:latest mirrored/busybox:latest
 	# an OCI index and a Docker manifest list whose arm64 entry is busybox
 	local nginx_md bb_md
 	nginx_md=$(manifest_digest library/nginx latest)
@@ -269,6 +270,27 @@ nodectl() {
 	run nodectl pull nginx
 	[ "$status" -eq 0 ]
 	[ "$(grep -c 'GET /v2/library/nginx/blobs/' "$T/registry.log")" -eq "$before" ]
+}
+
+@test "pull through a mirror that renames repositories (registries.yaml rewrite)" {
+	cat >"$T/rewrite.yaml" <<EOF
+mirrors:
+  docker.io:
+    endpoint: ["http://$REG"]
+    rewrite:
+      "^library/(.*)": "mirrored/\$1"
+configs:
+  "$REG":
+    auth: {username: tester, password: secret}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$T/rewrite.yaml" pull busybox
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Image is up to date for $(layout_id docker.io/library/busybox:latest)" ]
+	grep -q '"GET /v2/mirrored/busybox/manifests/latest HTTP/1.1" 200' "$T/registry.log"
+	# the image keeps the name it was asked by
+	run "$NODECTL" --root-dir "$ROOT" images busybox
+	[[ "$output" =~ docker.io/library/busybox\ +latest ]]
 }
 
 @test "pull by digest, an OCI index and a Docker list pick linux/amd64, a Docker v2 manifest" {
