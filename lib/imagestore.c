@@ -1150,7 +1150,8 @@ static int extract_tar(const char *tar, const char *dir, struct mk_err **err)
 	if (!a)
 		abort();
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_none(a);
 	if (archive_read_open_filename(a, tar, 1 << 16) != ARCHIVE_OK) {
 		int rc = mk_err_set(err, MK_EINVAL, "%s: %s", tar, archive_error_string(a));
 		archive_read_free(a);
