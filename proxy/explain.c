@@ -24,6 +24,7 @@
 #include "json.h"
 #include "kubeconfig.h"
 #include "names.h"
+#include "strmap.h"
 #include "xalloc.h"
 
 /* Chains may jump into each other without end (a hand-made loop): the walk
@@ -75,6 +76,23 @@ static char *strv_join(const struct strv *s, const char *sep)
 	for (size_t i = 0; i < s->n; i++)
 		buf_printf(&b, "%s%s", i ? sep : "", s->v[i]);
 	return buf_steal(&b);
+}
+
+/* name -> position in an array, kept as a strmap of decimal positions */
+static void idx_set(struct strmap *m, const char *name, size_t i)
+{
+	char v[24];
+	snprintf(v, sizeof(v), "%zu", i);
+	strmap_set(m, name, v);
+}
+
+static bool idx_get(const struct strmap *m, const char *name, size_t *i)
+{
+	const char *v = strmap_get(m, name);
+	if (!v)
+		return false;
+	*i = strtoul(v, NULL, 10);
+	return true;
 }
 
 static bool ip4_parse(const char *s, uint32_t *a)
@@ -306,6 +324,7 @@ struct ipt_table {
 	char *name;
 	struct ipt_chain *chains;
 	size_t n, cap;
+	struct strmap idx; /* chain name -> position */
 };
 
 struct ipt {
@@ -399,15 +418,14 @@ static void ipt_free(struct ipt *x)
 		}
 		free(t->chains);
 		free(t->name);
+		strmap_free(&t->idx);
 	}
 }
 
 static struct ipt_chain *ipt_chain_find(const struct ipt_table *t, const char *name)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->chains[i].name, name))
-			return &t->chains[i];
-	return NULL;
+	size_t i;
+	return idx_get(&t->idx, name, &i) ? &t->chains[i] : NULL;
 }
 
 static struct ipt_chain *ipt_chain_add(struct ipt_table *t, const char *name, bool builtin)
@@ -419,6 +437,7 @@ static struct ipt_chain *ipt_chain_add(struct ipt_table *t, const char *name, bo
 		t->cap = t->cap ? 2 * t->cap : 16;
 		t->chains = xrealloc(t->chains, t->cap * sizeof(*t->chains));
 	}
+	idx_set(&t->idx, name, t->n);
 	c = &t->chains[t->n++];
 	*c = (struct ipt_chain){.name = xstrdup(name), .builtin = builtin};
 	return c;
@@ -660,6 +679,8 @@ struct nft_set {
 	char *timeout;
 	struct nft_elem *e;
 	size_t n, cap;
+	struct strmap keys; /* element key -> position */
+	bool ranges;	    /* some key holds a prefix or a range */
 };
 
 struct nft_chain {
@@ -675,22 +696,31 @@ struct nft {
 	size_t n_sets, cap_sets;
 	struct nft_chain *chains;
 	size_t n_chains, cap_chains;
+	struct strmap set_idx, chain_idx; /* name -> position */
 };
+
+/* Frees a set's elements and name; s is empty afterwards. */
+static void nft_set_clear(struct nft_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->e[i].key);
+		free(s->e[i].verdict);
+		free(s->e[i].comment);
+	}
+	free(s->e);
+	free(s->name);
+	free(s->timeout);
+	strmap_free(&s->keys);
+	memset(s, 0, sizeof(*s));
+}
 
 static void nft_free(struct nft *x)
 {
-	for (size_t i = 0; i < x->n_sets; i++) {
-		struct nft_set *s = &x->sets[i];
-		for (size_t j = 0; j < s->n; j++) {
-			free(s->e[j].key);
-			free(s->e[j].verdict);
-			free(s->e[j].comment);
-		}
-		free(s->e);
-		free(s->name);
-		free(s->timeout);
-	}
+	for (size_t i = 0; i < x->n_sets; i++)
+		nft_set_clear(&x->sets[i]);
 	free(x->sets);
+	strmap_free(&x->set_idx);
+	strmap_free(&x->chain_idx);
 	for (size_t i = 0; i < x->n_chains; i++) {
 		struct nft_chain *c = &x->chains[i];
 		for (size_t j = 0; j < c->n; j++)
@@ -704,18 +734,14 @@ static void nft_free(struct nft *x)
 
 static const struct nft_set *nft_set_find(const struct nft *x, const char *name)
 {
-	for (size_t i = 0; i < x->n_sets; i++)
-		if (!strcmp(x->sets[i].name, name))
-			return &x->sets[i];
-	return NULL;
+	size_t i;
+	return idx_get(&x->set_idx, name, &i) ? &x->sets[i] : NULL;
 }
 
 static const struct nft_chain *nft_chain_find(const struct nft *x, const char *name)
 {
-	for (size_t i = 0; i < x->n_chains; i++)
-		if (!strcmp(x->chains[i].name, name))
-			return &x->chains[i];
-	return NULL;
+	size_t i;
+	return idx_get(&x->chain_idx, name, &i) ? &x->chains[i] : NULL;
 }
 
 /* Words of an nft statement: whitespace-separated, "..." kept whole, and ","
@@ -804,6 +830,10 @@ static void nft_parse_elements(struct nft_set *s, const char *list)
 			s->cap = s->cap ? 2 * s->cap : 16;
 			s->e = xrealloc(s->e, s->cap * sizeof(*s->e));
 		}
+		size_t dup;
+		if (!idx_get(&s->keys, buf_str(&key), &dup))
+			idx_set(&s->keys, buf_str(&key), s->n);
+		s->ranges |= strpbrk(buf_str(&key), "/-") != NULL;
 		s->e[s->n++] = (struct nft_elem){
 			.key = buf_steal(&key), .verdict = verdict, .comment = comment};
 	}
@@ -917,6 +947,7 @@ static int nft_parse(const char *text, struct nft *x, struct mk_err **err)
 						x->sets = xrealloc(x->sets,
 								   x->cap_sets * sizeof(*x->sets));
 					}
+					idx_set(&x->set_idx, name, x->n_sets);
 					set = &x->sets[x->n_sets++];
 					*set = (struct nft_set){.name = xstrdup(name),
 								.map = !strcmp(kind, "map")};
@@ -928,6 +959,7 @@ static int nft_parse(const char *text, struct nft *x, struct mk_err **err)
 								     x->cap_chains *
 									     sizeof(*x->chains));
 					}
+					idx_set(&x->chain_idx, name, x->n_chains);
 					chain = &x->chains[x->n_chains++];
 					*chain = (struct nft_chain){.name = xstrdup(name)};
 				}
@@ -1906,6 +1938,19 @@ static void nft_unknown(struct nft_ev *e, const struct strv *w, size_t p)
 	e->unknown = true;
 }
 
+/* The element of map s whose key holds the packet's values, or NULL. */
+static const struct nft_elem *nft_map_get(const struct nft_set *s, const struct strv *vals)
+{
+	cleanup_free char *key = strv_join(vals, " . ");
+	size_t i;
+	if (idx_get(&s->keys, key, &i))
+		return s->e[i].verdict ? &s->e[i] : NULL;
+	for (i = 0; s->ranges && i < s->n; i++)
+		if (s->e[i].verdict && nft_key_match(s->e[i].key, vals))
+			return &s->e[i];
+	return NULL;
+}
+
 /* The elements a vmap lookup reads: a named map or "{ k : v, ... }" at w[*p]. */
 static bool nft_lookup(const struct ctx *x, const struct strv *w, size_t *p,
 		       const struct strv *vals, struct nft_ev *e)
@@ -1920,19 +1965,17 @@ static bool nft_lookup(const struct ctx *x, const struct strv *w, size_t *p,
 			strv_take(&e->conds, xasprintf("\"@%s\" exists (it does not)", name));
 			return true;
 		}
-		for (size_t i = 0; i < s->n; i++)
-			if (s->e[i].verdict && nft_key_match(s->e[i].key, vals)) {
-				e->lookup = xasprintf("@%s: %s%s%s%s : %s", name, s->e[i].key,
-						      s->e[i].comment ? " comment \"" : "",
-						      s->e[i].comment ? s->e[i].comment : "",
-						      s->e[i].comment ? "\"" : "", s->e[i].verdict);
-				if (s->e[i].comment)
-					set_str(&e->comment, s->e[i].comment);
-				nft_set_verdict(e, s->e[i].verdict);
-				e->about = true;
-				return true;
-			}
-		return false;
+		const struct nft_elem *el = nft_map_get(s, vals);
+		if (!el)
+			return false;
+		e->lookup = xasprintf(
+			"@%s: %s%s%s%s : %s", name, el->key, el->comment ? " comment \"" : "",
+			el->comment ? el->comment : "", el->comment ? "\"" : "", el->verdict);
+		if (el->comment)
+			set_str(&e->comment, el->comment);
+		nft_set_verdict(e, el->verdict);
+		e->about = true;
+		return true;
 	}
 	if (strcmp(w->v[*p], "{"))
 		return false;
@@ -1944,20 +1987,14 @@ static bool nft_lookup(const struct ctx *x, const struct strv *w, size_t *p,
 	(*p)++;
 	nft_parse_elements(&anon, buf_str(&list));
 	buf_free(&list);
-	bool hit = false;
-	for (size_t i = 0; i < anon.n && !hit; i++)
-		if (anon.e[i].verdict && nft_key_match(anon.e[i].key, vals)) {
-			e->lookup = xasprintf("%s : %s", anon.e[i].key, anon.e[i].verdict);
-			nft_set_verdict(e, anon.e[i].verdict);
-			e->about = hit = true;
-		}
-	for (size_t i = 0; i < anon.n; i++) {
-		free(anon.e[i].key);
-		free(anon.e[i].verdict);
-		free(anon.e[i].comment);
+	const struct nft_elem *el = nft_map_get(&anon, vals);
+	if (el) {
+		e->lookup = xasprintf("%s : %s", el->key, el->verdict);
+		nft_set_verdict(e, el->verdict);
+		e->about = true;
 	}
-	free(anon.e);
-	return hit;
+	nft_set_clear(&anon);
+	return el != NULL;
 }
 
 /* "numgen random mod N [offset K] vmap { k : verdict, ... }" at w[*p] */
@@ -1987,11 +2024,10 @@ static void nft_numgen(const struct strv *w, size_t *p, struct nft_ev *e)
 	nft_parse_elements(&anon, buf_str(&list));
 	buf_free(&list);
 	for (size_t k = 0; k < anon.n; k++) {
-		strv_take(&e->ng_keys, anon.e[k].key);
-		strv_take(&e->ng_verdicts, anon.e[k].verdict ? anon.e[k].verdict : xstrdup(""));
-		free(anon.e[k].comment);
+		strv_add(&e->ng_keys, anon.e[k].key);
+		strv_add(&e->ng_verdicts, anon.e[k].verdict ? anon.e[k].verdict : "");
 	}
-	free(anon.e);
+	nft_set_clear(&anon);
 	e->act = NA_NUMGEN;
 }
 
@@ -2562,6 +2598,7 @@ struct entry {
 struct entries {
 	struct entry *e;
 	size_t n, cap;
+	struct strmap idx; /* "spn proto class ip port" -> position */
 };
 
 static int kind_class(enum ekind k)
@@ -2572,16 +2609,16 @@ static int kind_class(enum ekind k)
 static void entries_add(struct entries *es, const char *spn, const char *proto, enum ekind kind,
 			const char *ip, int port)
 {
-	for (size_t i = 0; i < es->n; i++) {
-		struct entry *e = &es->e[i];
-		if (!strcmp(e->spn, spn) && !strcmp(e->proto, proto) && e->port == port &&
-		    kind_class(e->kind) == kind_class(kind) &&
-		    ((!e->ip && !ip) || (e->ip && ip && !strcmp(e->ip, ip)))) {
-			if (e->kind == E_EXT_LB)
-				e->kind = kind;
-			return;
-		}
+	cleanup_free char *key =
+		xasprintf("%s %s %d %s %d", spn, proto, kind_class(kind), ip ? ip : "-", port);
+	size_t i;
+	if (idx_get(&es->idx, key, &i)) {
+		/* the same address seen again, maybe with what it is */
+		if (es->e[i].kind == E_EXT_LB)
+			es->e[i].kind = kind;
+		return;
 	}
+	idx_set(&es->idx, key, es->n);
 	if (es->n == es->cap) {
 		es->cap = es->cap ? 2 * es->cap : 16;
 		es->e = xrealloc(es->e, es->cap * sizeof(*es->e));
@@ -2599,6 +2636,7 @@ static void entries_free(struct entries *es)
 		free(es->e[i].ip);
 	}
 	free(es->e);
+	strmap_free(&es->idx);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -2746,10 +2784,8 @@ static bool nft_chain_spn(const char *chain, char **spn, char *proto, size_t ple
 
 static bool nft_set_has(const struct nft_set *s, const char *key)
 {
-	for (size_t i = 0; s && i < s->n; i++)
-		if (!strcmp(s->e[i].key, key))
-			return true;
-	return false;
+	size_t i;
+	return s && idx_get(&s->keys, key, &i);
 }
 
 /* nftables: by the map elements that take a Service's traffic in. */
