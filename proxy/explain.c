@@ -27,8 +27,8 @@
 #include "strmap.h"
 #include "xalloc.h"
 
-/* Chains may jump into each other without end (a hand-made loop): the walk
- * gives up below this depth, as the kernel's ruleset check would refuse. */
+/* The kernel refuses rulesets whose jumps loop, and kube-proxy's nest a few
+ * chains deep: a walk deeper than this is not followed. */
 #define MAX_DEPTH 24
 
 /* Marks the top-level chain's label in a walk's text until the walks of the
@@ -2181,7 +2181,9 @@ static void nft_eval(const struct ctx *x, const char *rule, struct nft_ev *e)
 			} else if (pv) {
 				bool in = false;
 				if (set && s) {
-					for (size_t i = 0; i < s->n && !in; i++)
+					size_t at;
+					in = idx_get(&s->keys, pv, &at);
+					for (size_t i = 0; s->ranges && i < s->n && !in; i++)
 						in = nft_component_match(s->e[i].key, pv);
 				} else if (set) {
 					strv_take(&e->conds,
