@@ -1015,7 +1015,8 @@ int imagestore_pull(struct imagestore *s, const char *ref, const struct imagesto
 	struct mk_err *best = NULL;
 	int rc = -1;
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		struct registry_client *c = registry_client_new(&eps[i], r.path, o->registry);
+		cleanup_free char *repo = registries_rewrite(o->registries, &eps[i], r.domain, r.path);
+		struct registry_client *c = registry_client_new(&eps[i], repo, o->registry);
 		struct mk_err *e = NULL;
 		rc = pull_from(s, c, &r, parallel, &e);
 		registry_client_free(c);
@@ -1149,7 +1150,8 @@ static int extract_tar(const char *tar, const char *dir, struct mk_err **err)
 	if (!a)
 		abort();
 	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_none(a);
 	if (archive_read_open_filename(a, tar, 1 << 16) != ARCHIVE_OK) {
 		int rc = mk_err_set(err, MK_EINVAL, "%s: %s", tar, archive_error_string(a));
 		archive_read_free(a);

@@ -1,6 +1,8 @@
 #include "registries.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +64,28 @@ static int validate(const json_t *doc, struct mk_err **err)
 					return mk_err_set(err, MK_EINVAL,
 							  "mirrors.%s.endpoint[%zu]: expected a URL",
 							  key, i);
+			}
+			json_t *rw = json_object_get(v, "rewrite");
+			if (rw && !json_is_object(rw) && !json_is_null(rw))
+				return mk_err_set(err, MK_EINVAL,
+						  "mirrors.%s.rewrite: expected a mapping", key);
+			const char *pat;
+			json_t *rep;
+			json_object_foreach(rw, pat, rep) {
+				if (!json_is_string(rep))
+					return mk_err_set(err, MK_EINVAL,
+							  "mirrors.%s.rewrite.%s: expected a string",
+							  key, pat);
+				regex_t re;
+				int rc = regcomp(&re, pat, REG_EXTENDED);
+				if (rc != 0) {
+					char msg[256];
+					regerror(rc, &re, msg, sizeof(msg));
+					return mk_err_set(err, MK_EINVAL,
+							  "mirrors.%s.rewrite: pattern %s: %s", key,
+							  pat, msg);
+				}
+				regfree(&re);
 			}
 		}
 	}
@@ -361,4 +385,65 @@ int registries_endpoints(const struct registries *r, const char *domain, const c
 fail:
 	registries_endpoints_free(arr, count);
 	return mk_err_wrap(err, "registry %s", domain);
+}
+
+/* rep with $N and ${N} replaced by the groups of m over s. New string. */
+static char *expand(const char *rep, const char *s, const regmatch_t *m, size_t nm)
+{
+	struct buf b = BUF_INIT;
+	for (const char *p = rep; *p; p++) {
+		if (*p != '$') {
+			buf_append_char(&b, *p);
+			continue;
+		}
+		const char *q = p + 1;
+		bool brace = *q == '{';
+		if (brace)
+			q++;
+		if (!isdigit((unsigned char)*q)) {
+			buf_append_char(&b, '$');
+			continue;
+		}
+		size_t g = 0;
+		while (isdigit((unsigned char)*q))
+			g = g * 10 + (size_t)(*q++ - '0');
+		if (brace) {
+			if (*q != '}') {
+				buf_append_char(&b, '$');
+				continue;
+			}
+			q++;
+		}
+		if (g < nm && m[g].rm_so >= 0)
+			buf_append(&b, s + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
+		p = q - 1;
+	}
+	return buf_steal(&b);
+}
+
+char *registries_rewrite(const struct registries *r, const struct registry_endpoint *ep,
+			 const char *domain, const char *path)
+{
+	if (!r || !ep->is_mirror)
+		return xstrdup(path);
+	json_t *mirror = json_object_get(r->mirrors, domain);
+	if (!mirror)
+		mirror = json_object_get(r->mirrors, "*");
+	const char *pat;
+	json_t *rep;
+	json_object_foreach(json_object_get(mirror, "rewrite"), pat, rep) {
+		regex_t re;
+		if (regcomp(&re, pat, REG_EXTENDED) != 0)
+			continue; /* refused when the file was read */
+		regmatch_t m[10];
+		int rc = regexec(&re, path, 10, m, 0);
+		regfree(&re);
+		if (rc == 0) {
+			/* the matched part is replaced, the rest kept (Go's ReplaceAllString
+			 * on a single match) */
+			cleanup_free char *mid = expand(json_string_value(rep), path, m, 10);
+			return xasprintf("%.*s%s%s", (int)m[0].rm_so, path, mid, path + m[0].rm_eo);
+		}
+	}
+	return xstrdup(path);
 }

@@ -4,6 +4,8 @@
  *   mirrors:
  *     docker.io:                       # or "*" for every registry without its own entry
  *       endpoint: ["http://127.0.0.1:5000", "https://mirror.example"]
+ *       rewrite:                       # repository names as the mirrors know them
+ *         "^rancher/(.*)": "mirrored/rancher/$1"
  *   configs:
  *     "127.0.0.1:5000":                # host[:port] of an endpoint (or "*")
  *       auth: {username: u, password: p}        # or auth: base64(u:p), identitytoken
@@ -60,6 +62,13 @@ int registries_endpoints(const struct registries *r, const char *domain, const c
 			 struct registry_endpoint **out, size_t *n, struct mk_err **err);
 
 void registries_endpoints_free(struct registry_endpoint *eps, size_t n);
+
+/* The repository path to ask ep for an image of domain/path: for a mirror,
+ * path after the first of its registry's rewrite rules (POSIX extended
+ * regular expressions, in file order) that matches, with $N / ${N} replaced
+ * by the Nth group; otherwise path itself. New string, free(). */
+char *registries_rewrite(const struct registries *r, const struct registry_endpoint *ep,
+			 const char *domain, const char *path);
 
 /* Whether host (no port, or [v6]:port) names the local machine. */
 bool registries_host_is_loopback(const char *host);

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "client.h"
+#include "explain.h"
 #include "flags.h"
 #include "informer.h"
 #include "json.h"
@@ -37,7 +38,7 @@
 
 struct opts {
 	char *master, *kubeconfig, *mode, *cluster_cidr, *hostname, *nodeport_addresses;
-	char *healthz_addr, *metrics_addr, *config;
+	char *healthz_addr, *metrics_addr, *config, *explain;
 	int64_t sync_ms, min_sync_ms, verbosity, masq_bit;
 	bool masquerade_all, cleanup;
 };
@@ -584,6 +585,7 @@ int main(int argc, char **argv)
 		{"metrics-bind-address", FLAG_STRING, &o->metrics_addr, "IP:port for the metrics server (default 127.0.0.1:10249)", false},
 		{"config", FLAG_STRING, &o->config, "The path to the KubeProxyConfiguration file", false},
 		{"cleanup", FLAG_BOOL, &o->cleanup, "If true cleanup iptables and nftables rules and exit", false},
+		{"explain", FLAG_STRING, &o->explain, "Print the path a connection to namespace/name[:port] or IP:port[/protocol] takes through the rules the kernel holds, and exit", false},
 		{"v", FLAG_INT, &o->verbosity, "number for the log level verbosity", false},
 		{NULL, 0, NULL, NULL, false},
 	};
@@ -609,6 +611,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_verbosity = (int)o->verbosity;
+	if (o->explain) {
+		r = explain_main(o->explain, flag_given(flags, "proxy-mode") ? o->mode : NULL,
+				 o->master, o->kubeconfig);
+		opts_free(flags);
+		return r;
+	}
 	const struct proxy_backend *backend =
 		!strcmp(o->mode, "nftables") ? &proxy_backend_nftables : &proxy_backend_iptables;
 	if (backend == &proxy_backend_iptables && !o->cleanup)

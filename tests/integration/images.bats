@@ -50,6 +50,7 @@ EOF
 	push registry.k8s.io/pause:3.10 pause:3.10
 	push docker.io/curlimages/curl:latest curlimages/curl:latest
 	push docker.io/library/nginx:latest library/nginx:v2s2 --format v2s2
+	push docker.io/library/busybox:latest mirrored/busybox:latest
 	# an OCI index and a Docker manifest list whose arm64 entry is busybox
 	local nginx_md bb_md
 	nginx_md=$(manifest_digest library/nginx latest)
@@ -271,6 +272,27 @@ nodectl() {
 	[ "$(grep -c 'GET /v2/library/nginx/blobs/' "$T/registry.log")" -eq "$before" ]
 }
 
+@test "pull through a mirror that renames repositories (registries.yaml rewrite)" {
+	cat >"$T/rewrite.yaml" <<EOF
+mirrors:
+  docker.io:
+    endpoint: ["http://$REG"]
+    rewrite:
+      "^library/(.*)": "mirrored/\$1"
+configs:
+  "$REG":
+    auth: {username: tester, password: secret}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$T/rewrite.yaml" pull busybox
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Image is up to date for $(layout_id docker.io/library/busybox:latest)" ]
+	grep -q '"GET /v2/mirrored/busybox/manifests/latest HTTP/1.1" 200' "$T/registry.log"
+	# the image keeps the name it was asked by
+	run "$NODECTL" --root-dir "$ROOT" images busybox
+	[[ "$output" =~ docker.io/library/busybox\ +latest ]]
+}
+
 @test "pull by digest, an OCI index and a Docker list pick linux/amd64, a Docker v2 manifest" {
 	local md id
 	md=$(manifest_digest library/nginx latest)
@@ -426,6 +448,65 @@ EOF
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[ "$output" = "nodectl: pulling docker.io/library/busybox:latest: GET http://$PREG/v2/library/busybox/manifests/latest: 429 TOOMANYREQUESTS: too many requests" ]
+}
+
+@test "pull over TLS: the registry's CA from registries.yaml, or verification off" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	local d=$T/tls-$BATS_TEST_NUMBER
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=mink8s-test-ca \
+		-keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$d/key.pem" \
+		-out "$d/req.pem" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/req.pem" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 1 -extfile "$d/ext" -out "$d/cert.pem" 2>/dev/null
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	# a second registry process on the same storage, serving TLS
+	sed -e "s|addr: $REG|addr: 127.0.0.1:$port\n  tls:\n    certificate: $d/cert.pem\n    key: $d/key.pem|" \
+		"$T/registry.yml" >"$d/registry.yml"
+	docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 </dev/null &
+	BG_PIDS+=($!)
+	local TREG=127.0.0.1:$port
+	wait_until 30 bash -c "[ \"\$(curl -s --cacert $d/ca.pem -o /dev/null -w '%{http_code}' https://$TREG/v2/)\" = 401 ]"
+	# a loopback registry is plain http unless an endpoint says https
+	cat >"$d/none.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/none.yaml" pull "$TREG/library/busybox"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"GET https://$TREG/v2/library/busybox/manifests/latest: SSL certificate problem: unable to get local issuer certificate" ]]
+	cat >"$d/ca.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+    tls: {ca_file: $d/ca.pem}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/ca.yaml" pull "$TREG/library/busybox"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "Image is up to date for $(layout_id docker.io/library/busybox:latest)" ]
+	cat >"$d/skip.yaml" <<EOF
+mirrors:
+  "$TREG":
+    endpoint: ["https://$TREG"]
+configs:
+  "$TREG":
+    auth: {username: tester, password: secret}
+    tls: {insecure_skip_verify: true}
+EOF
+	run "$NODECTL" --root-dir "$ROOT" --registry-config "$d/skip.yaml" pull "$TREG/pause:3.10"
+	[ "$status" -eq 0 ]
 }
 
 @test "two pulls of one image at once fetch each layer once" {

@@ -176,6 +176,40 @@ static void test_malformed(void **state)
 	registries_free(r);
 }
 
+static void test_rewrite(void **state)
+{
+	(void)state;
+	struct registries *r = parse("mirrors:\n"
+				     "  docker.io:\n"
+				     "    endpoint: [\"http://127.0.0.1:5000\"]\n"
+				     "    rewrite:\n"
+				     "      \"^rancher/(.*)\": \"mirrored/rancher-images/$1\"\n"
+				     "      \"^library/(ng)(inx)$\": \"web/${2}-${1}x$\"\n");
+	struct registry_endpoint *eps;
+	size_t n;
+	assert_int_equal(registries_endpoints(r, "docker.io", NULL, &eps, &n, NULL), 0);
+	assert_int_equal(n, 2);
+	char *p = registries_rewrite(r, &eps[0], "docker.io", "rancher/k3s");
+	assert_string_equal(p, "mirrored/rancher-images/k3s");
+	free(p);
+	p = registries_rewrite(r, &eps[0], "docker.io", "library/nginx");
+	assert_string_equal(p, "web/inx-ngx$");
+	free(p);
+	p = registries_rewrite(r, &eps[0], "docker.io", "library/busybox");
+	assert_string_equal(p, "library/busybox");
+	free(p);
+	/* never for the registry itself */
+	p = registries_rewrite(r, &eps[1], "docker.io", "rancher/k3s");
+	assert_string_equal(p, "rancher/k3s");
+	free(p);
+	registries_endpoints_free(eps, n);
+	registries_free(r);
+	expect_bad("mirrors:\n  docker.io:\n    rewrite: {\"a(\": b}\n",
+		   "mirrors.docker.io.rewrite: pattern a(: Unmatched ( or \\(");
+	expect_bad("mirrors:\n  docker.io:\n    rewrite: [a]\n",
+		   "mirrors.docker.io.rewrite: expected a mapping");
+}
+
 static void test_load(void **state)
 {
 	(void)state;
@@ -210,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_and_dedup),
 		cmocka_unit_test(test_pull_secrets),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
