@@ -54,6 +54,7 @@ BIN_monitor := mink8s-monitor
 BIN_nodectl := nodectl
 # sources of another component a binary also links (the monitor: cgroups, runtime errors)
 EXTRA_monitor := kubelet/cgroups.c kubelet/runtime.c
+EXTRA_nodectl := kubelet/cgroups.c kubelet/runtime.c kubelet/nodeview.c kubelet/kconfig.c
 
 src_of = $(wildcard $(DIR_$(1))/*.c) $(EXTRA_$(1))
 nonmain_of = $(filter-out $(DIR_$(1))/main.c,$(call src_of,$(1)))

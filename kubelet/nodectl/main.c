@@ -18,14 +18,10 @@
 #include "imagestore.h"
 #include "registries.h"
 #include "xalloc.h"
+#include "kubelet/nodectl/nodectl-internal.h"
 
 #define DEFAULT_ROOT_DIR "/var/lib/kubelet"
 #define DEFAULT_REGISTRY_CONFIG "/etc/mink8s/registries.yaml"
-
-struct globals {
-	const char *root_dir;
-	const char *registry_config;
-};
 
 static int fail(struct mk_err *e)
 {
@@ -564,6 +560,10 @@ static void usage(FILE *f)
 		"     [--minimum-image-gc-age DURATION]   image garbage collection by disk use\n"
 		"  inspecti REF                    the image's id, tags, layers and config as JSON\n"
 		"  hold IMAGE HOLDER | release HOLDER   mark an image in use, or not\n"
+		"  ps [-a] [-q] [-o json]          the node's containers (-a: exited ones too)\n"
+		"  pods [-q] [-o json]             the node's pod sandboxes\n"
+		"  logs [--tail N] CONTAINER       a container's log\n"
+		"  inspect CONTAINER               a container's status and runtime spec as JSON\n"
 		"\n"
 		"Registry mirrors and credentials: --registry-config (k3s registries.yaml,\n"
 		"default " DEFAULT_REGISTRY_CONFIG ").\n");
@@ -586,7 +586,8 @@ static const struct command commands[] = {
 	{"images", cmd_images}, {"pull", cmd_pull},	  {"import", cmd_import},
 	{"tag", cmd_tag},	{"rmi", cmd_rmi},	  {"prune", run_prune},
 	{"gc", cmd_gc},		{"inspecti", cmd_inspecti}, {"hold", cmd_hold},
-	{"release", cmd_release},
+	{"release", cmd_release}, {"ps", cmd_ps},	  {"pods", cmd_pods},
+	{"logs", cmd_logs},	{"inspect", cmd_inspect},
 };
 
 int main(int argc, char **argv)
