@@ -547,6 +547,10 @@ static void start_failed(struct kubelet *k, const json_t *pod, struct kctr *c, c
 	time_t now = time(NULL);
 	kexit_set(&c->cur, 128, false, "StartError", msg, 0, now, id);
 	c->state = KCTR_TERMINATED;
+	free(c->waiting_reason);
+	free(c->waiting_message);
+	c->waiting_reason = xstrdup("RunContainerError");
+	c->waiting_message = xstrdup(msg);
 	pthread_mutex_unlock(&k->mu);
 }
 

@@ -102,7 +102,8 @@ static void set_waiting(struct kubelet *k, struct kctr *c, const char *reason, c
 	free(c->waiting_message);
 	c->waiting_reason = xstrdup(reason);
 	c->waiting_message = msg ? xstrdup(msg) : NULL;
-	c->state = KCTR_WAITING;
+	if (c->state != KCTR_TERMINATED)
+		c->state = KCTR_WAITING;
 	pthread_mutex_unlock(&k->mu);
 }
 

@@ -52,26 +52,29 @@ static json_t *container_status(const json_t *cspec, const struct kctr *c)
 	json_t *last = json_object();
 	bool ready = false, started = false;
 	int restarts = 0;
-	if (!c || (c->state == KCTR_WAITING)) {
-		json_t *w = json_object();
-		json_object_set_new(w, "reason", json_string(c && c->waiting_reason
-								   ? c->waiting_reason
-								   : "ContainerCreating"));
-		if (c && c->waiting_message && *c->waiting_message)
-			json_object_set_new(w, "message", json_string(c->waiting_message));
-		json_object_set_new(state, "waiting", w);
-	} else if (c->state == KCTR_RUNNING) {
+	/* the most recent termination: lastState while waiting to restart */
+	const struct kexit *prev = c ? &c->last : NULL;
+	if (c && c->state == KCTR_RUNNING) {
 		json_object_set_new(state, "running",
 				    json_pack("{s:o}", "startedAt", time_json(c->started_at)));
 		ready = c->ready;
 		started = c->started;
-	} else {
+	} else if (c && c->waiting_reason) {
+		json_t *w = json_pack("{s:s}", "reason", c->waiting_reason);
+		if (c->waiting_message && *c->waiting_message)
+			json_object_set_new(w, "message", json_string(c->waiting_message));
+		json_object_set_new(state, "waiting", w);
+		if (c->cur.valid)
+			prev = &c->cur;
+	} else if (c && c->state == KCTR_TERMINATED) {
 		json_object_set_new(state, "terminated", terminated_json(&c->cur));
+	} else {
+		json_object_set_new(state, "waiting", json_pack("{s:s}", "reason", "ContainerCreating"));
 	}
 	if (c) {
 		restarts = c->attempt;
-		if (c->last.valid)
-			json_object_set_new(last, "terminated", terminated_json(&c->last));
+		if (prev && prev->valid)
+			json_object_set_new(last, "terminated", terminated_json(prev));
 	}
 	json_object_set_new(st, "state", state);
 	json_object_set_new(st, "lastState", last);
@@ -81,11 +84,13 @@ static json_t *container_status(const json_t *cspec, const struct kctr *c)
 							 ? c->image_ref
 							 : image ? image : ""));
 	json_object_set_new(st, "imageID", json_string(c && c->image_id ? c->image_id : ""));
-	if (c && c->id && c->state != KCTR_WAITING) {
+	if (c && c->id && c->state == KCTR_RUNNING) {
 		cleanup_free char *cid = xasprintf("runc://%s", c->id);
 		json_object_set_new(st, "containerID", json_string(cid));
-	} else if (c && c->last.valid && c->last.container_id) {
-		json_object_set_new(st, "containerID", json_string(c->last.container_id));
+	} else if (prev && prev->valid && prev->container_id) {
+		json_object_set_new(st, "containerID", json_string(prev->container_id));
+	} else if (c && c->state == KCTR_TERMINATED && c->cur.container_id) {
+		json_object_set_new(st, "containerID", json_string(c->cur.container_id));
 	}
 	json_object_set_new(st, "started", json_boolean(started));
 	return st;
