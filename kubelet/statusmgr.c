@@ -114,10 +114,12 @@ static int sync_mirror(struct kubelet *k, const char *ns, const char *name, stru
 			"gracePeriodSeconds", 0, "preconditions", "uid",
 			json_string_value(json_object_get(mirror, "uid")));
 		cleanup_err struct mk_err *derr = NULL;
-		if (client_delete(k->c, path, opts, &derr) < 0 && mk_err_code(derr) != MK_ENOTFOUND &&
-		    mk_err_code(derr) != MK_ECONFLICT)
+		if (client_delete(k->c, path, opts, &derr) < 0) {
+			if (mk_err_code(derr) == MK_ENOTFOUND || mk_err_code(derr) == MK_ECONFLICT)
+				return 0; /* gone already, or replaced */
 			return mk_err_set(err, mk_err_code(derr), "deleting mirror pod %s: %s", key,
 					  mk_err_msg(derr));
+		}
 		log_info("Deleted mirror pod %s", key);
 		return 0;
 	}
