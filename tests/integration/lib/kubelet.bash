@@ -83,8 +83,11 @@ node_setup() {
 	node_images
 }
 
+# The kubelet joins only the node's network namespace: `ip netns exec` would
+# also give it a mount namespace of its own with a fresh /sys (no cgroup
+# mounts), and a restarted kubelet would not see its predecessor's mounts.
 kubelet_start() {
-	ip netns exec "$NODE" "$MK_BIN/kubelet" --config "$T/config.yaml" --root-dir "$ROOT" \
+	nsenter --net="/run/netns/$NODE" "$MK_BIN/kubelet" --config "$T/config.yaml" --root-dir "$ROOT" \
 		--cni-conf-dir "$T/net.d" --cni-bin-dir "$MK_BIN/cni" --cni-cache-dir "$T/cni-cache" \
 		--cgroup-root "$CGROOT" --hostname-override "$NODE" \
 		"$@" >>"$T/kubelet.log" 2>&1 3>&- &
@@ -97,6 +100,33 @@ kubelet_kill() { # [signal]
 	kill -"${1:-TERM}" "$KUBELET_PID" 2>/dev/null || true
 	wait "$KUBELET_PID" 2>/dev/null || true
 	KUBELET_PID=
+}
+
+# An API server in the node on 127.0.0.1:8080, its data under $T/api, and
+# $T/kubeconfig pointing at it (made with kubectl config, as the tutorials do).
+node_apiserver_start() { # [flags...]
+	mkdir -p "$T/api"
+	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port=8080 --data-dir="$T/api" "$@" \
+		>>"$T/apiserver.log" 2>&1 3>&- &
+	KUBELET_PIDS+=($!)
+	wait_for 100 on_node curl -sf http://127.0.0.1:8080/healthz
+	kubectl --kubeconfig "$T/kubeconfig" config set-cluster local --server http://127.0.0.1:8080 >/dev/null
+	kubectl --kubeconfig "$T/kubeconfig" config set-context local --cluster local >/dev/null
+	kubectl --kubeconfig "$T/kubeconfig" config use-context local >/dev/null
+	export KUBECACHEDIR=$T/kube-cache
+}
+
+# A control-plane daemon in the node, started the tutorials' way.
+node_daemon_start() { # NAME COMMAND...
+	local name=$1
+	shift
+	ip netns exec "$NODE" "$@" >>"$T/$name.log" 2>&1 3>&- &
+	KUBELET_PIDS+=($!)
+}
+
+# kubectl against the node's API server.
+k() {
+	ip netns exec "$NODE" kubectl -s http://127.0.0.1:8080 "$@"
 }
 
 # runc with the kubelet's state root.
@@ -114,9 +144,13 @@ container_id() { # POD NAME
 
 node_teardown() {
 	[ -n "${T:-}" ] || return 0
-	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$T/kubelet.log" ]; then
-		echo "--- kubelet.log (last 40 lines)" >&2
-		tail -40 "$T/kubelet.log" >&2
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		local f
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (last 40 lines)" >&2
+			tail -40 "$f" >&2
+		done
 	fi
 	local p id
 	for p in "${KUBELET_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
