@@ -54,7 +54,7 @@ ready() { # POD
 	mv "$T/net.d/10-mink8s.conflist" "$T/conflist.saved"
 	kubelet_start --kubeconfig "$T/kubeconfig"
 	wait_for 150 k get node "$NODE"
-	wait_for 100 test "$(k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = KubeletNotReady
+	wait_output 100 KubeletNotReady k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'
 	run k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}'
 	[[ "$output" == "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: No CNI configuration file in $T/net.d"* ]]
 	mv "$T/conflist.saved" "$T/net.d/10-mink8s.conflist"
@@ -75,19 +75,35 @@ ready() { # POD
 	    imagePullPolicy: IfNotPresent
 	YAML
 	kubelet_up --pod-manifest-path "$MANIFESTS"
-	wait_for 200 test "$(k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}')" = Running
+	wait_output 200 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
 	run k get pod -n kube-system "web-$NODE" -o json
 	jq -e '.metadata.annotations["kubernetes.io/config.mirror"] | length == 32' <<<"$output"
 	jq -e --arg n "$NODE" '.metadata.ownerReferences[0].kind == "Node" and .metadata.ownerReferences[0].name == $n' <<<"$output"
 	uid=$(jq -r .metadata.uid <<<"$output")
 	k delete pod -n kube-system "web-$NODE" --wait=false
-	wait_for 200 test "$(k get pod -n kube-system "web-$NODE" -o jsonpath='{.metadata.uid}' 2>/dev/null)" != "$uid"
-	wait_for 100 test "$(k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}')" = Running
+	wait_for 200 mirror_replaced "$uid"
+	wait_output 100 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
 	# the static pod itself never stopped
 	[ "$(attempts_of web web)" -eq 0 ]
 	# the manifest goes: so does the mirror
 	rm "$MANIFESTS/web.yaml"
-	wait_for 200 sh -c "! ip netns exec $NODE kubectl -s http://127.0.0.1:8080 get pod -n kube-system web-$NODE"
+	wait_for 200 mirror_gone
+}
+
+mirror_replaced() { # OLD-UID
+	local uid
+	uid=$(k get pod -n kube-system "web-$NODE" -o jsonpath='{.metadata.uid}') && [ -n "$uid" ] && [ "$uid" != "$1" ]
+}
+
+mirror_gone() {
+	run k get pod -n kube-system "web-$NODE"
+	[ "$status" -ne 0 ] && [[ "$output" == *NotFound* || "$output" == *"not found"* ]]
+}
+
+no_container_of() { # POD
+	if node_runc list -q | grep -q "_${1}_"; then
+		return 1
+	fi
 }
 
 attempts_of() { # POD NAME
@@ -114,7 +130,7 @@ attempts_of() { # POD NAME
 	k delete pod web
 	run k get pod web
 	[ "$status" -ne 0 ]
-	wait_for 200 test -z "$(node_runc list -q | grep _web_ || true)"
+	wait_for 200 no_container_of web
 	[ -z "$(ls "$ROOT/pods")" ]
 }
 
@@ -142,15 +158,15 @@ attempts_of() { # POD NAME
 	  - name: html
 	    configMap: {name: site}
 	YAML
-	wait_for 200 test "$(k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}')" = CreateContainerConfigError
+	wait_output 200 CreateContainerConfigError k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'
 	run k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.message}'
 	[ "$output" = "couldn't find key greeting in ConfigMap default/site" ]
 	k patch configmap site --type=merge -p '{"data":{"greeting":"hi"}}'
 	wait_for 300 ready site
 	ip=$(k get pod site -o jsonpath='{.status.podIP}')
-	wait_for 50 test "$(on_node curl -sf "http://$ip/index.html")" = first
+	wait_output 50 first on_node curl -sf "http://$ip/index.html"
 	k patch configmap site --type=merge -p '{"data":{"index.html":"second"}}'
-	wait_for 300 test "$(on_node curl -sf "http://$ip/index.html")" = second
+	wait_output 300 second on_node curl -sf "http://$ip/index.html"
 }
 
 @test "kubelet: readiness follows its probe; a failing liveness probe restarts the container" {
@@ -178,11 +194,11 @@ attempts_of() { # POD NAME
 	wait_for 300 ready probed
 	id=$(container_id probed app)
 	node_runc exec "$id" rm /tmp/ready
-	wait_for 100 sh -c "! ip netns exec $NODE kubectl -s http://127.0.0.1:8080 get pod probed -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -q True"
+	wait_output 100 False k get pod probed -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'
 	node_runc exec "$id" touch /tmp/ready
 	wait_for 100 ready probed
 	node_runc exec "$id" rm /tmp/alive
-	wait_for 300 test "$(k get pod probed -o jsonpath='{.status.containerStatuses[0].restartCount}')" = 1
+	wait_output 300 1 k get pod probed -o jsonpath='{.status.containerStatuses[0].restartCount}'
 	run k get events --field-selector involvedObject.name=probed -o jsonpath='{range .items[*]}{.reason}:{.message}{"\n"}{end}'
 	[[ "$output" == *"Unhealthy:Liveness probe failed: HTTP probe failed with statuscode: 404"* ]]
 	[[ "$output" == *"Killing:Container app failed liveness probe, will be restarted"* ]]

@@ -73,7 +73,7 @@ nginx_manifest() {
 	    command: ["echo", "hello world!"]
 	YAML
 	# the container runs, exits, and is started again (restartPolicy Always)
-	wait_for 150 test "$(attempts hello hello)" -ge 1
+	wait_for 150 eval '[ "$(attempts hello hello)" -ge 1 ]'
 	id=$(container_id hello hello)
 	[[ "$id" == k8s_hello_hello-${NODE}_default_*_[0-9]* ]]
 	run "$MK_BIN/nodectl" --root-dir "$ROOT" logs "$id"
@@ -92,7 +92,7 @@ nginx_manifest() {
 @test "kubelet: static nginx answers at its pod IP; a killed container comes back" {
 	nginx_manifest
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_for 200 test "$(container_state nginx nginx)" = Running
+	wait_for 200 eval '[ "$(container_state nginx nginx)" = Running ]'
 	ip=$(pod_ip nginx)
 	[[ "$ip" == 10.88.0.* ]]
 	wait_for 50 on_node curl -sf "http://$ip/"
@@ -101,8 +101,8 @@ nginx_manifest() {
 	# stop the container behind the kubelet's back, as the tutorial's docker stop
 	id=$(container_id nginx nginx)
 	node_runc kill "$id" KILL
-	wait_for 200 test "$(attempts nginx nginx)" -eq 1
-	wait_for 200 test "$(container_state nginx nginx)" = Running
+	wait_for 200 eval '[ "$(attempts nginx nginx)" -eq 1 ]'
+	wait_for 200 eval '[ "$(container_state nginx nginx)" = Running ]'
 	wait_for 50 on_node curl -sf "http://$ip/"
 	# the same sandbox: the pod kept its IP
 	[ "$(pod_ip nginx)" = "$ip" ]
@@ -123,7 +123,7 @@ nginx_manifest() {
 	    command: ["httpd", "-f", "-p", "8088", "-h", "/etc"]
 	YAML
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_for 200 test "$(container_state web web)" = Running
+	wait_for 200 eval '[ "$(container_state web web)" = Running ]'
 	wait_for 50 on_node curl -sf "http://192.168.231.2:8088/hostname"
 	run on_node curl -s "http://192.168.231.2:8088/hostname"
 	[ "$output" = "$NODE" ]
@@ -133,13 +133,13 @@ nginx_manifest() {
 	nginx_manifest
 	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec: {}\n' >"$MANIFESTS/broken.yaml"
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_for 200 test "$(container_state nginx nginx)" = Running
+	wait_for 200 eval '[ "$(container_state nginx nginx)" = Running ]'
 	grep -q "Could not process manifest file \"$MANIFESTS/broken.yaml\": invalid pod: spec.containers: Required value" "$T/kubelet.log"
 	[ -n "$(node_runc list -q)" ]
 	rm "$MANIFESTS/nginx.yaml"
-	wait_for 300 test -z "$(node_runc list -q)"
+	wait_for 300 eval '[ -z "$(node_runc list -q)" ]'
 	# no container, no namespace pin, no mount, no pod directory, no veth
-	wait_for 100 test -z "$(ls "$ROOT/pods")"
+	wait_for 100 eval '[ -z "$(ls "$ROOT/pods")" ]'
 	run awk -v t="$ROOT" 'index($5, t "/") == 1' /proc/self/mountinfo
 	[ -z "$output" ]
 	[ -z "$(ls "$ROOT/netns" 2>/dev/null)" ]
@@ -152,7 +152,7 @@ nginx_manifest() {
 @test "kubelet: a restarted kubelet adopts running pods without restarting them" {
 	nginx_manifest
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_for 200 test "$(container_state nginx nginx)" = Running
+	wait_for 200 eval '[ "$(container_state nginx nginx)" = Running ]'
 	id=$(container_id nginx nginx)
 	pid=$(node_runc state "$id" | jq .pid)
 	kubelet_kill KILL

@@ -31,6 +31,18 @@ wait_for() { # TRIES COMMAND...
 	"$@"
 }
 
+# Retries COMMAND every 0.1 s until its output is WANT, at most TRIES times.
+wait_output() { # TRIES WANT COMMAND...
+	local n=$1 want=$2 i out=
+	shift 2
+	for i in $(seq "$n"); do
+		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "wanted \"$want\", last output: \"$out\"" >&2
+	return 1
+}
+
 on_node() {
 	ip netns exec "$NODE" "$@"
 }
