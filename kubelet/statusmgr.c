@@ -40,11 +40,13 @@ void statusmgr_mirror_seen(struct kubelet *k, const json_t *pod, bool present)
 	pthread_mutex_lock(&k->mu);
 	if (present) {
 		json_object_set_new(k->mirrors, key,
-				    json_pack("{s:s, s:s}", "uid", uid, "hash",
+				    json_pack("{s:s, s:s, s:b}", "uid", uid, "hash",
 					      json_string_value(json_object_get(
 						      json_path_get(pod, "metadata.annotations"),
 						      MIRROR_ANNOTATION))
-						      ?: ""));
+						      ?: "",
+					      "deleting",
+					      json_path_get(pod, "metadata.deletionTimestamp") != NULL));
 	} else {
 		json_object_del(k->mirrors, key);
 	}
@@ -107,8 +109,10 @@ static int sync_mirror(struct kubelet *k, const char *ns, const char *name, stru
 		json_object_get(json_path_get(pod, "metadata.annotations"), "kubernetes.io/config.hash"));
 	const char *mhash = json_string_value(json_object_get(mirror, "hash"));
 	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
-	if (mirror && (!pod || !hash || !mhash || strcmp(hash, mhash))) {
-		/* A mirror of another manifest, or of none: it goes. */
+	if (mirror && (!pod || !hash || !mhash || strcmp(hash, mhash) ||
+		       json_is_true(json_object_get(mirror, "deleting")))) {
+		/* A mirror of another manifest, or of none, or one a user
+		 * deleted (a new one follows once it is gone): it goes at once. */
 		cleanup_json json_t *opts = json_pack(
 			"{s:s, s:s, s:i, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
 			"gracePeriodSeconds", 0, "preconditions", "uid",
