@@ -50,8 +50,15 @@ void statusmgr_mirror_seen(struct kubelet *k, const json_t *pod, bool present)
 	} else {
 		json_object_del(k->mirrors, key);
 	}
+	/* a new mirror gets the static pod's status */
+	cleanup_free char *static_uid = NULL;
+	for (struct kpod *kp = k->pods; present && kp; kp = kp->next)
+		if (kp->is_static && !kp->removed && !strcmp(kp->ns, ns) && !strcmp(kp->name, name))
+			static_uid = xstrdup(kp->uid);
 	pthread_mutex_unlock(&k->mu);
 	queue_mirror(k, ns, name);
+	if (static_uid && k->statusq)
+		workqueue_add(k->statusq, static_uid);
 }
 
 /* The static pod (new reference) whose full name is ns/name and that still
