@@ -419,9 +419,19 @@ static char *termination_message(struct kubelet *k, struct kpod *kp, const json_
 	return msg;
 }
 
+bool kubelet_pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 void containers_refresh(struct kubelet *k, struct kpod *kp, struct kctr *c)
 {
 	if (!c->id || c->state == KCTR_TERMINATED)
+		return;
+	/* A running init whose process is still there needs no runtime call:
+	 * the exit watcher queues the pod when it goes. This keeps periodic
+	 * resyncs of many pods from spawning the runtime for each. */
+	if (c->state == KCTR_RUNNING && kubelet_pid_alive(c->pid))
 		return;
 	struct runtime_state st = {0};
 	cleanup_err struct mk_err *err = NULL;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 #include <jansson.h>
 
 #include "client.h"
@@ -346,6 +347,9 @@ void kubelet_event(struct kubelet *k, const json_t *pod, const char *fieldpath, 
 		   const char *reason, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* ---- misc ---- */
+
+/* True while process pid exists. */
+bool kubelet_pid_alive(pid_t pid);
 
 /* Milliseconds on the monotonic clock / the wall clock. */
 int64_t kubelet_now_ms(void);

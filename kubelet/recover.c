@@ -266,7 +266,7 @@ static void remove_orphans(struct kubelet *k)
 void housekeeping_tick(void *arg)
 {
 	struct kubelet *k = arg;
-	static int64_t first;
+	static int64_t first, last_orphans;
 	int64_t now = kubelet_now_ms();
 	if (!first)
 		first = now;
@@ -282,7 +282,11 @@ void housekeeping_tick(void *arg)
 		json_t *u;
 		json_array_foreach(gone, i, u) kubelet_pod_remove(k, json_string_value(u));
 		json_decref(gone);
-		remove_orphans(k);
+		/* listing the runtime spawns it: orphans are looked for once a minute */
+		if (!last_orphans || now - last_orphans >= 60000) {
+			remove_orphans(k);
+			last_orphans = now;
+		}
 	}
 }
 

@@ -538,6 +538,8 @@ static bool sandbox_running(struct kubelet *k, struct kpod *kp)
 {
 	if (!kp->sandbox_id)
 		return false;
+	if (kubelet_pid_alive(kp->sandbox_pid))
+		return true;
 	struct runtime_state st = {0};
 	bool ok = runtime_state(k->rt, kp->sandbox_id, &st, NULL) == 0 &&
 		  st.status == RUNTIME_RUNNING;
