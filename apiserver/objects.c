@@ -170,8 +170,7 @@ bool api_filter_empty(const struct api_filter *f)
 	return !f || (!f->ls && !f->fs);
 }
 
-bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
-			const json_t *obj)
+bool api_filter_matches(const struct api_filter *f, const struct api_resource *r, const json_t *obj)
 {
 	if (!f)
 		return true;

@@ -43,7 +43,6 @@ void req_reply_status(struct api_request *rq, json_t *status);
 void req_reply_raw(struct api_request *rq, int code, const char *content_type, char *data,
 		   size_t len);
 /* Answers with a text body (copied) and content type. */
-void req_reply_text(struct api_request *rq, int code, const char *content_type,
-		    const char *text);
+void req_reply_text(struct api_request *rq, int code, const char *content_type, const char *text);
 
 #endif

@@ -33,9 +33,9 @@
 #include "timefmt.h"
 #include "xalloc.h"
 
-#define DEFAULT_THREADS 2
+#define DEFAULT_THREADS		2
 #define DEFAULT_MAX_CONNECTIONS 1024
-#define DEFAULT_MAX_BODY (3u * 1024 * 1024)
+#define DEFAULT_MAX_BODY	(3u * 1024 * 1024)
 /* Per connection: request line and headers, and the write buffer of an
  * answer (a stream's chunks are cut to what is left of it). */
 #define CONNECTION_MEMORY (128 * 1024)
@@ -68,13 +68,13 @@ struct httpd_req {
 	struct httpd *h;
 	struct MHD_Connection *conn;
 	const char *method; /* MHD's, until the completion callback returned */
-	char *path;         /* decoded, owned */
-	bool bad_path;      /* the decoded path holds a NUL byte */
-	bool started;       /* the access handler saw it */
+	char *path;	    /* decoded, owned */
+	bool bad_path;	    /* the decoded path holds a NUL byte */
+	bool started;	    /* the access handler saw it */
 	bool too_large;
-	bool replied;       /* an answer was given (maybe not queued) */
-	bool completed;     /* MHD is done with it; freed once its stream is too */
-	int code;           /* of the answer queued; 0: none */
+	bool replied;	/* an answer was given (maybe not queued) */
+	bool completed; /* MHD is done with it; freed once its stream is too */
+	int code;	/* of the answer queued; 0: none */
 	long long start_ns;
 	struct buf body;
 	struct reply_header *hdrs;
@@ -82,8 +82,8 @@ struct httpd_req {
 	char *peer;
 	int local_port;
 	void *data;
-	struct httpd_stream *stream;     /* until its free function ran */
-	struct httpd_upgraded *upgrade;  /* until the socket was handed over */
+	struct httpd_stream *stream;	/* until its free function ran */
+	struct httpd_upgraded *upgrade; /* until the socket was handed over */
 };
 
 struct httpd_stream {
@@ -97,7 +97,7 @@ struct httpd_stream {
 	 * under it, and resumed under it only when it was parked */
 	pthread_mutex_t mu;
 	bool parked;
-	bool woken; /* a resume came since the reader was last called */
+	bool woken;			  /* a resume came since the reader was last called */
 	struct httpd_stream *prev, *next; /* h->streams, under h->mu */
 };
 
@@ -107,7 +107,7 @@ struct httpd_upgraded {
 	httpd_upgrade_fn fn;
 	void *arg;
 	int fd;
-	bool shut; /* shut down by httpd_free */
+	bool shut;			    /* shut down by httpd_free */
 	struct httpd_upgraded *prev, *next; /* h->upgraded, under h->mu */
 };
 
@@ -203,7 +203,7 @@ static void req_finish(struct httpd_req *rq)
 	struct httpd *h = rq->h;
 	if (rq->started && h->cfg.done)
 		h->cfg.done(rq, rq->code, (double)(time_mono_ns() - rq->start_ns) / 1e9,
-			     h->cfg.done_arg);
+			    h->cfg.done_arg);
 	req_free(rq);
 }
 
@@ -399,8 +399,7 @@ void httpd_reply_raw(struct httpd_req *rq, int code, const char *content_type, c
 	queue(rq, code, content_type, resp);
 }
 
-void httpd_reply_text(struct httpd_req *rq, int code, const char *content_type,
-		      const char *text)
+void httpd_reply_text(struct httpd_req *rq, int code, const char *content_type, const char *text)
 {
 	httpd_reply_raw(rq, code, content_type, xstrdup(text), strlen(text));
 }
@@ -821,8 +820,8 @@ struct httpd_listener *httpd_listen(struct httpd *h, const char *address, int po
 	struct sockaddr_storage ss = {0};
 	socklen_t sslen;
 	const char *addr = address ? address : "0.0.0.0";
-	cleanup_free char *shown =
-		strchr(addr, ':') ? xasprintf("[%s]:%d", addr, port) : xasprintf("%s:%d", addr, port);
+	cleanup_free char *shown = strchr(addr, ':') ? xasprintf("[%s]:%d", addr, port)
+						     : xasprintf("%s:%d", addr, port);
 	if (port < 0 || port > 65535)
 		return mk_err_set(err, MK_EINVAL, "listen tcp %s: invalid port", shown), NULL;
 	if (strchr(addr, ':')) {
@@ -929,14 +928,14 @@ struct httpd *httpd_new(const struct httpd_config *cfg, struct mk_err **err)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
-	h->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		h, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_per_ip,
-		MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_ARRAY,
-		extra, MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+				  on_mhd_log, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				  MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_per_ip,
+				  MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+				  MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!h->mhd) {
 		mk_err_set(err, MK_EIO, "%s: cannot start the HTTP server", h->name);
 		httpd_free(h);

@@ -324,8 +324,11 @@ static void test_request_access(void **state)
 {
 	(void)state;
 	struct seen s = {0};
-	struct httpd_config cfg = {
-		.name = "t", .fallback = record, .fallback_arg = &s, .done = record_done, .done_arg = &s};
+	struct httpd_config cfg = {.name = "t",
+				   .fallback = record,
+				   .fallback_arg = &s,
+				   .done = record_done,
+				   .done_arg = &s};
 	int port;
 	struct httpd *h = server(&cfg, &port);
 	static const char body[] = "some\0body";
@@ -365,7 +368,7 @@ static void test_request_access(void **state)
 	assert_string_equal(s.done_path, "/a b//c");
 	httpd_free(h);
 	assert_int_equal(s.done_calls, 1);
-	char **strs[] = {&s.method, &s.path,   &s.q_a,  &s.q_b, &s.q_none, &s.q_missing,
+	char **strs[] = {&s.method,	&s.path,   &s.q_a,  &s.q_b,  &s.q_none,	  &s.q_missing,
 			 &s.query_list, &s.header, &s.body, &s.peer, &s.done_path};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
