@@ -741,7 +741,9 @@ static ssize_t feed_read(void *arg, char *out, size_t max, bool stopping)
 static void feed_free(void *arg)
 {
 	struct feed *f = arg;
+	pthread_mutex_lock(&f->mu);
 	store(&f->freed, 1);
+	pthread_mutex_unlock(&f->mu);
 }
 
 static void stream_handler(struct httpd_req *rq, void *arg)
@@ -762,10 +764,14 @@ static void feed_push(struct feed *f, const char *text, bool end)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* As a producer must: never a resume once the free function ran. */
 static void *resume_thread(void *arg)
 {
 	struct feed *f = arg;
-	httpd_stream_resume(f->stream);
+	pthread_mutex_lock(&f->mu);
+	if (!load(&f->freed))
+		httpd_stream_resume(f->stream);
+	pthread_mutex_unlock(&f->mu);
 	return NULL;
 }
 
@@ -847,7 +853,8 @@ static void test_stream_client_gone(void **state)
 	assert_true(wait_for(flag_set, &f.stream_set));
 	close(fd);
 	buf_free(&b);
-	/* the parked stream learns it when it writes again */
+	/* a parked stream learns it when it writes again (unless the
+	 * server saw the close before it parked) */
 	pthread_mutex_lock(&f.mu);
 	f.endless = true;
 	pthread_mutex_unlock(&f.mu);
@@ -1000,9 +1007,9 @@ static void test_upgrade(void **state)
 	assert_int_equal(status_of(buf_str(&b)), 101);
 	send_str(fd, "ping");
 	assert_true(read_until(fd, &b, "PING"));
-	httpd_free(h);
-	assert_int_equal(load(&e.closed), 1);
+	httpd_free(h); /* returns once the callee gave the connection back */
 	pthread_join(e.thread, NULL);
+	assert_int_equal(load(&e.closed), 1);
 	assert_true(read_to_eof(fd, NULL));
 	close(fd);
 	buf_free(&b);
