@@ -8,7 +8,7 @@
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
-#include "apiserver/apiserver-internal.h"
+#include "apiserver/objects.h"
 #include "apiserver/resource.h"
 
 #include "apiserver/allocator.h"

@@ -25,10 +25,10 @@
 #include "xalloc.h"
 #include "yamldoc.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/objects.h"
 #include "apiserver/status.h"
+#include "apiserver/watch.h"
 
-#include "fields.h"
-#include "labels.h"
 #include "names.h"
 #include "protobuf.h"
 #include "apiserver/printer.h"
@@ -51,38 +51,6 @@ static char *uid_new(void)
 			 b[12], b[13], b[14], b[15]);
 }
 
-
-char *api_key(const struct api_resource *r, const char *ns, const char *name)
-{
-	if (r->namespaced && ns)
-		return xasprintf("/registry/%s/%s/%s", r->storage, ns, name);
-	return xasprintf("/registry/%s/%s", r->storage, name);
-}
-
-char *api_prefix(const struct api_resource *r, const char *ns)
-{
-	if (r->namespaced && ns)
-		return xasprintf("/registry/%s/%s/", r->storage, ns);
-	return xasprintf("/registry/%s/", r->storage);
-}
-
-json_t *api_object_from_store(const char *value, int64_t rev)
-{
-	json_t *obj = json_loads(value, 0, NULL);
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		return NULL;
-	}
-	json_t *md = json_object_get(obj, "metadata");
-	if (!json_is_object(md)) {
-		md = json_object();
-		json_object_set_new(obj, "metadata", md);
-	}
-	char rv[32];
-	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
-	json_object_set_new(md, "resourceVersion", json_string(rv));
-	return obj;
-}
 
 /* The stored text of obj: compact, without metadata.resourceVersion. New string. */
 static char *object_to_store(const json_t *obj)
@@ -168,8 +136,8 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 {
 	char mt[128];
 	media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
-	const char *body = buf_str(&rq->body);
-	size_t len = rq->body.len;
+	size_t len;
+	const char *body = req_body(rq, &len);
 	json_t *obj = NULL;
 	if (!strcmp(mt, "application/vnd.kubernetes.protobuf")) {
 		cleanup_err struct mk_err *err = NULL;
@@ -265,125 +233,11 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 	return obj;
 }
 
-/* --- selectors ----------------------------------------------------------------- */
-
-
-
-struct api_filter {
-	struct label_selector *ls;
-	struct field_selector *fs;
-};
-
-void api_filter_free(struct api_filter *f)
-{
-	if (!f)
-		return;
-	labels_selector_free(f->ls);
-	fields_selector_free(f->fs);
-	free(f);
-}
-
-static bool field_of(const struct api_resource *r, const json_t *obj, const char *field,
-		     const char **value)
-{
-	if (!strcmp(field, "metadata.name")) {
-		*value = obj_name(obj);
-		if (!*value)
-			*value = "";
-		return true;
-	}
-	if (!strcmp(field, "metadata.namespace")) {
-		*value = json_path_str(obj, "metadata.namespace");
-		if (!*value)
-			*value = "";
-		return true;
-	}
-	if (r->field_value)
-		return r->field_value(obj, field, value);
-	return false;
-}
-
-struct api_filter *api_filter_new(const struct api_request *rq, const struct api_resource *r,
-				  json_t **status)
-{
-	struct api_filter *f = xcalloc(1, sizeof(*f));
-	cleanup_err struct mk_err *err = NULL;
-	const char *ls = req_query(rq, "labelSelector");
-	const char *fs = req_query(rq, "fieldSelector");
-	if (ls && ls[0]) {
-		f->ls = labels_selector_parse(ls, &err);
-		if (!f->ls) {
-			*status = status_bad_request(mk_err_msg(err));
-			api_filter_free(f);
-			return NULL;
-		}
-	}
-	if (fs && fs[0]) {
-		f->fs = fields_selector_parse(fs, &err);
-		if (!f->fs) {
-			*status = status_bad_request(mk_err_msg(err));
-			api_filter_free(f);
-			return NULL;
-		}
-		cleanup_json json_t *empty = json_object();
-		for (size_t i = 0; i < f->fs->n; i++) {
-			const char *v;
-			if (!field_of(r, empty, f->fs->terms[i].field, &v)) {
-				cleanup_free char *m2 = xasprintf("field label not supported: %s",
-								  f->fs->terms[i].field);
-				*status = status_bad_request(m2);
-				api_filter_free(f);
-				return NULL;
-			}
-		}
-	}
-	return f;
-}
-
-bool api_filter_empty(const struct api_filter *f)
-{
-	return !f || (!f->ls && !f->fs);
-}
-
-bool api_filter_matches(const struct api_filter *f, const struct api_resource *r,
-			const json_t *obj)
-{
-	if (!f)
-		return true;
-	if (f->ls && !labels_selector_matches(f->ls, json_path_get(obj, "metadata.labels")))
-		return false;
-	if (f->fs) {
-		for (size_t i = 0; i < f->fs->n; i++) {
-			const char *v = "";
-			if (!field_of(r, obj, f->fs->terms[i].field, &v))
-				return false;
-			bool eq = !strcmp(v ? v : "", f->fs->terms[i].value);
-			if (eq == f->fs->terms[i].negate)
-				return false;
-		}
-	}
-	return true;
-}
-
-/* --- Tables -------------------------------------------------------------------- */
-
-bool api_wants_table(const struct api_request *rq)
-{
-	const char *accept = req_header(rq, "Accept");
-	return accept && strstr(accept, "as=Table");
-}
-
-json_t *api_table_of(const struct api_resource *r, const json_t *objects,
-		     const char *include_object, bool with_columns)
-{
-	return printer_table(r, objects, include_object, with_columns, time(NULL));
-}
-
 /* Answers obj (stolen) as JSON or, when asked, as a one-row Table. */
 static void reply_object(struct api_request *rq, const struct api_resource *r, int code,
 			 json_t *obj)
 {
-	if (api_wants_table(rq)) {
+	if (req_wants_table(rq)) {
 		json_t *arr = json_pack("[O]", obj);
 		json_t *t = api_table_of(r, arr, req_query(rq, "includeObject"), true);
 		json_decref(arr);
@@ -596,51 +450,6 @@ static char *list_kind(const struct api_resource *r)
 
 /* Lists the objects of t matching f. Returns a new array of objects and sets
  * *rev, *cont (new or NULL) and *remaining (-1 unknown); NULL with *status. */
-/* Position right after the top-level `"metadata":{` of a stored object's text,
- * or NULL. */
-static const char *top_metadata(const char *s)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (const char *p = s; *p; p++) {
-		if (in_str) {
-			if (*p == '\\') {
-				if (p[1])
-					p++;
-			} else if (*p == '"') {
-				in_str = false;
-			}
-			continue;
-		}
-		if (*p == '"') {
-			if (depth == 1 && !strncmp(p, "\"metadata\":{", 12))
-				return p + 12;
-			in_str = true;
-		} else if (*p == '{' || *p == '[') {
-			depth++;
-		} else if (*p == '}' || *p == ']') {
-			depth--;
-		}
-	}
-	return NULL;
-}
-
-/* Appends the stored value with metadata.resourceVersion = rev to raw, by
- * splicing the text (no parse); parses only if the layout is unexpected. */
-void api_append_with_rv(struct buf *raw, const char *value, int64_t rev)
-{
-	const char *md = top_metadata(value);
-	if (!md) {
-		cleanup_json json_t *obj = api_object_from_store(value, rev);
-		cleanup_free char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-		buf_append_str(raw, text ? text : "null");
-		return;
-	}
-	buf_append(raw, value, (size_t)(md - value));
-	buf_printf(raw, "\"resourceVersion\":\"%lld\"%s", (long long)rev, *md == '}' ? "" : ",");
-	buf_append_str(raw, md);
-}
-
 static json_t *collect(struct api_request *rq, const struct target *t, const struct api_filter *f,
 		       int64_t limit, const char *cont_token, int64_t *rev, char **cont,
 		       int64_t *remaining, json_t **status, struct buf *raw)
@@ -676,7 +485,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 		if (at_rev < 0)
 			at_rev = 0;
 	}
-	bool filtered = f && (f->ls || f->fs);
+	bool filtered = !api_filter_empty(f);
 	int64_t page = limit > 0 ? limit : 0;
 	int64_t got = 0;
 	char *last_key = NULL;
@@ -770,7 +579,8 @@ static void handle_list(struct api_request *rq, const struct target *t)
 {
 	rq->m_verb = "LIST";
 	json_t *status = NULL;
-	struct api_filter *f = api_filter_new(rq, t->r, &status);
+	struct api_filter *f = api_filter_new(req_query(rq, "labelSelector"),
+					      req_query(rq, "fieldSelector"), t->r, &status);
 	if (!f) {
 		req_reply_status(rq, status);
 		return;
@@ -789,9 +599,9 @@ static void handle_list(struct api_request *rq, const struct target *t)
 	}
 	int64_t rev = 0, remaining = -1;
 	cleanup_free char *cont = NULL;
-	bool table = api_wants_table(rq);
+	bool table = req_wants_table(rq);
 	/* Plain lists of everything are spliced as text: no parse, no dump. */
-	bool fast = !table && !f->ls && !f->fs && !t->r->virtual_list;
+	bool fast = !table && api_filter_empty(f) && !t->r->virtual_list;
 	struct buf raw = BUF_INIT;
 	json_t *items = collect(rq, t, f, limit, cont_in, &rev, &cont, &remaining, &status,
 				fast ? &raw : NULL);
@@ -1577,18 +1387,20 @@ static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json
 	const char *pp = req_query(rq, "propagationPolicy");
 	if (pp)
 		o->propagation = xstrdup(pp);
-	if (rq->body.len == 0)
+	size_t len;
+	const char *data = req_body(rq, &len);
+	if (len == 0)
 		return 0;
 	json_t *body = NULL;
-	if (k8s_protobuf_is(rq->body.data, rq->body.len)) {
+	if (k8s_protobuf_is(data, len)) {
 		cleanup_err struct mk_err *err = NULL;
-		body = k8s_protobuf_decode(rq->body.data, rq->body.len, &err);
+		body = k8s_protobuf_decode(data, len, &err);
 		if (!body)
 			return 0; /* options we cannot read are the defaults */
 	}
 	if (!body) {
 		json_error_t jerr;
-		body = json_loadb(rq->body.data, rq->body.len, 0, &jerr);
+		body = json_loadb(data, len, 0, &jerr);
 		if (!json_is_object(body)) {
 			json_decref(body);
 			cleanup_free char *msg =
@@ -1844,7 +1656,8 @@ static void handle_deletecollection(struct api_request *rq, const struct target 
 		req_reply_status(rq, status);
 		return;
 	}
-	struct api_filter *f = api_filter_new(rq, t->r, &status);
+	struct api_filter *f = api_filter_new(req_query(rq, "labelSelector"),
+					      req_query(rq, "fieldSelector"), t->r, &status);
 	if (!f) {
 		delete_opts_free(&o);
 		req_reply_status(rq, status);
@@ -1932,12 +1745,13 @@ void handlers_resource(struct api_request *rq, const char *group, const char *ve
 	else if (!strcmp(verb, "watch")) {
 		rq->m_verb = "WATCH";
 		json_t *status = NULL;
-		struct api_filter *f = api_filter_new(rq, t.r, &status);
+		struct api_filter *f = api_filter_new(req_query(rq, "labelSelector"),
+						      req_query(rq, "fieldSelector"), t.r, &status);
 		if (!f) {
 			req_reply_status(rq, status);
 			return;
 		}
-		watch_serve(rq, t.r, t.ns, f);
+		watch_serve(rq->srv->hub, rq, t.r, t.ns, f);
 	} else if (!strcmp(verb, "create"))
 		handle_post(rq, &t);
 	else if (!strcmp(verb, "update"))

@@ -1,10 +1,17 @@
 /* The resource verbs of the kube-apiserver (get, list, watch, create, update,
  * patch, delete, deletecollection and the status, scale, binding and finalize
- * subresources). Entry point: handlers_resource(), declared with the request
- * type in apiserver-internal.h. */
+ * subresources). */
 #ifndef MK_APISERVER_HANDLERS_H
 #define MK_APISERVER_HANDLERS_H
 
-#include "apiserver/apiserver-internal.h"
+#include <stddef.h>
+
+#include "apiserver/request.h"
+
+/* Answers everything under /api/<v>/... and /apis/<g>/<v>/... once the
+ * group version is known; segs (borrowed) are the path segments after the
+ * version. */
+void handlers_resource(struct api_request *rq, const char *group, const char *version,
+		       char **segs, size_t nsegs);
 
 #endif

@@ -1,106 +1,28 @@
 #include "apiserver/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 
 #include "cleanup.h"
+#include "httpd.h"
 #include "json.h"
 #include "log.h"
-#include "timefmt.h"
 #include "version.h"
 #include "xalloc.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/discovery.h"
+#include "apiserver/handlers.h"
 #include "apiserver/metrics.h"
 #include "apiserver/openapi.h"
+#include "apiserver/request.h"
 #include "apiserver/status.h"
+#include "apiserver/watch.h"
 
 #define DEFAULT_THREADS 16
-
-const char *req_query(const struct api_request *rq, const char *key)
-{
-	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-const char *req_header(const struct api_request *rq, const char *name)
-{
-	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
-}
-
-bool req_query_bool(const struct api_request *rq, const char *key)
-{
-	const char *v = req_query(rq, key);
-	return v && (!strcmp(v, "1") || !strcasecmp(v, "true"));
-}
-
-void req_reply_response(struct api_request *rq, int code, struct MHD_Response *resp)
-{
-	if (rq->answered) {
-		MHD_destroy_response(resp);
-		return;
-	}
-	rq->answered = true;
-	rq->code = code;
-	MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
-	if (MHD_queue_response(rq->conn, (unsigned)code, resp) != MHD_YES)
-		log_warn("queueing a %d answer to %s %s failed", code, rq->method, rq->url);
-	MHD_destroy_response(resp);
-}
-
-static void reply_buffer(struct api_request *rq, int code, const char *content_type, char *data,
-			 size_t len, const char *warning)
-{
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return;
-	}
-	MHD_add_response_header(resp, "Content-Type", content_type);
-	if (warning) {
-		cleanup_free char *w = xasprintf("299 - \"%s\"", warning);
-		MHD_add_response_header(resp, "Warning", w);
-	}
-	req_reply_response(rq, code, resp);
-}
-
-void req_reply_raw(struct api_request *rq, int code, const char *content_type, char *data,
-		   size_t len)
-{
-	reply_buffer(rq, code, content_type, data, len, NULL);
-}
-
-void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning)
-{
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(body);
-	if (!text) {
-		text = xstrdup("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-			       "\"status\":\"Failure\",\"message\":\"encoding the answer failed\","
-			       "\"reason\":\"InternalError\",\"code\":500}");
-		code = 500;
-	}
-	size_t len = strlen(text);
-	/* Newline-terminated like upstream's encoder. */
-	text = xrealloc(text, len + 2);
-	text[len++] = '\n';
-	text[len] = '\0';
-	reply_buffer(rq, code, "application/json", text, len, warning);
-}
-
-void req_reply_status(struct api_request *rq, json_t *status)
-{
-	req_reply_json(rq, status_code(status), status, NULL);
-}
-
-void req_reply_text(struct api_request *rq, int code, const char *content_type, const char *text)
-{
-	reply_buffer(rq, code, content_type, xstrdup(text), strlen(text), NULL);
-}
+/* Kept-alive connections idle this long are closed, as upstream's server
+ * does (its IdleTimeout); so is a request whose rest stops arriving. */
+#define IDLE_TIMEOUT_S 90
+#define MAX_CONNECTIONS 20000
 
 /* --- non-resource endpoints ------------------------------------------------ */
 
@@ -160,7 +82,7 @@ static void serve_discovery_root(struct api_request *rq, bool core)
 		json_decref(doc);
 		cleanup_free char *ctype = xasprintf(
 			"application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", ver);
-		reply_buffer(rq, 200, ctype, text, strlen(text), NULL);
+		req_reply_raw(rq, 200, ctype, text, strlen(text));
 		return;
 	}
 	json_t *doc = core ? discovery_api_versions(rq->srv->server_address)
@@ -298,137 +220,80 @@ out:
 	free_segs(segs, n);
 }
 
-/* --- libmicrohttpd callbacks ------------------------------------------------- */
+/* --- HTTP callbacks ----------------------------------------------------------- */
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-				 const char *method, const char *version, const char *upload_data,
-				 size_t *upload_data_size, void **con_cls)
+static struct api_request *request_new(struct apiserver *srv, struct httpd_req *hr)
 {
-	(void)version;
-	struct api_request *rq = *con_cls;
-	if (!rq) {
-		rq = xcalloc(1, sizeof(*rq));
-		rq->srv = cls;
-		rq->conn = conn;
-		rq->method = method;
-		rq->url = url;
-		rq->start_ns = time_mono_ns();
-		*con_cls = rq;
-		const char *cl = req_header(rq, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
-			rq->too_large = true;
-			rq->m_verb = method;
-			req_reply_status(rq, status_failure(413, "RequestEntityTooLarge",
-							    "Request entity too large: limit is "
-							    "3145728",
-							    NULL));
-		}
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		if (!rq->too_large) {
-			if (rq->body.len + *upload_data_size > API_MAX_BODY) {
-				rq->too_large = true;
-				buf_free(&rq->body);
-				rq->body = (struct buf)BUF_INIT;
-			} else {
-				buf_append(&rq->body, upload_data, *upload_data_size);
-			}
-		}
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	if (rq->answered)
-		return MHD_YES;
-	if (rq->too_large) {
-		rq->m_verb = method;
-		req_reply_status(rq, status_failure(413, "RequestEntityTooLarge",
-						    "Request entity too large: limit is 3145728",
-						    NULL));
-		return MHD_YES;
-	}
+	struct api_request *rq = xcalloc(1, sizeof(*rq));
+	rq->srv = srv;
+	rq->hr = hr;
+	rq->method = httpd_req_method(hr);
+	rq->url = httpd_req_path(hr);
+	httpd_req_set_data(hr, rq);
+	return rq;
+}
+
+static void serve(struct httpd_req *hr, void *arg)
+{
+	struct api_request *rq = request_new(arg, hr);
 	route(rq);
-	if (!rq->answered)
+	if (!httpd_replied(hr))
 		req_reply_status(rq, status_internal("no answer was produced"));
-	return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+static void serve_too_large(struct httpd_req *hr, void *arg)
 {
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	struct api_request *rq = *con_cls;
-	if (!rq)
-		return;
-	double secs = (double)(time_mono_ns() - rq->start_ns) / 1e9;
-	if (rq->answered)
-		metrics_request_observe(rq->m_verb ? rq->m_verb : rq->method,
-					rq->m_resource ? rq->m_resource : "", rq->code, secs);
-	log_v(3, "HTTP verb=%s url=%s status=%d latency=%.3fms", rq->method, rq->url, rq->code,
+	struct api_request *rq = request_new(arg, hr);
+	rq->m_verb = rq->method;
+	cleanup_free char *msg = xasprintf("Request entity too large: limit is %u", API_MAX_BODY);
+	req_reply_status(rq, status_failure(413, "RequestEntityTooLarge", msg, NULL));
+}
+
+static void on_done(struct httpd_req *hr, int code, double secs, void *arg)
+{
+	(void)arg;
+	struct api_request *rq = httpd_req_data(hr);
+	const char *method = httpd_req_method(hr);
+	if (code)
+		metrics_request_observe(rq && rq->m_verb ? rq->m_verb : method,
+					rq && rq->m_resource ? rq->m_resource : "", code, secs);
+	log_v(3, "HTTP verb=%s url=%s status=%d latency=%.3fms", method, httpd_req_path(hr), code,
 	      secs * 1000);
-	buf_free(&rq->body);
-	free(rq->m_resource);
-	free(rq);
-	*con_cls = NULL;
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	(void)cls;
-	if (log_verbosity < 2)
-		return;
-	cleanup_free char *msg = xvasprintf(fmt, ap);
-	size_t len = strlen(msg);
-	while (len && msg[len - 1] == '\n')
-		msg[--len] = '\0';
-	log_line('I', __FILE__, __LINE__, "libmicrohttpd: %s", msg);
+	if (rq) {
+		free(rq->m_resource);
+		free(rq);
+	}
 }
 
 struct apiserver *server_start(struct store *st, const struct server_config *cfg,
 			       struct mk_err **err)
 {
-	struct sockaddr_storage ss = {0};
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const char *bind = cfg->bind_address ? cfg->bind_address : "127.0.0.1";
-	if (strchr(bind, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)cfg->port);
-		if (inet_pton(AF_INET6, bind, &s6->sin6_addr) != 1)
-			return mk_err_set(err, MK_EINVAL, "invalid bind address %s", bind), NULL;
-		flags |= MHD_USE_IPv6;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)cfg->port);
-		if (inet_pton(AF_INET, bind, &s4->sin_addr) != 1)
-			return mk_err_set(err, MK_EINVAL, "invalid bind address %s", bind), NULL;
-	}
-
 	struct apiserver *srv = xcalloc(1, sizeof(*srv));
 	srv->st = st;
-	srv->bind_address = xstrdup(bind);
-	srv->bookmark_seconds = cfg->bookmark_seconds ? cfg->bookmark_seconds : 60;
-	srv->hub = watch_hub_new(srv);
-	unsigned threads = cfg->threads ? cfg->threads : DEFAULT_THREADS;
-	srv->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-		MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)20000,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
-	if (!srv->mhd) {
-		mk_err_set(err, MK_EIO, "cannot listen on %s:%d", bind, cfg->port);
-		watch_hub_free(srv->hub);
-		free(srv->bind_address);
-		free(srv);
+	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60);
+	struct httpd_config hc = {
+		.name = "kube-apiserver",
+		.threads = cfg->threads ? cfg->threads : DEFAULT_THREADS,
+		.max_connections = MAX_CONNECTIONS,
+		.idle_timeout_s = IDLE_TIMEOUT_S,
+		.max_body = API_MAX_BODY,
+		.fallback = serve,
+		.fallback_arg = srv,
+		.too_large = serve_too_large,
+		.too_large_arg = srv,
+		.done = on_done,
+		.done_arg = srv,
+	};
+	struct httpd_listener *l = NULL;
+	srv->http = httpd_new(&hc, err);
+	if (srv->http)
+		l = httpd_listen(srv->http, bind, cfg->port, err);
+	if (!l) {
+		server_stop(srv);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = info ? info->port : cfg->port;
+	srv->port = httpd_listener_port(l);
 	const char *adv = cfg->advertise ? cfg->advertise : bind;
 	srv->server_address = strchr(adv, ':') ? xasprintf("[%s]:%d", adv, srv->port)
 					       : xasprintf("%s:%d", adv, srv->port);
@@ -444,10 +309,9 @@ void server_stop(struct apiserver *srv)
 {
 	if (!srv)
 		return;
-	watch_hub_shutdown(srv->hub);
-	MHD_stop_daemon(srv->mhd);
+	/* ends the watch streams, whose last act is to leave the hub */
+	httpd_free(srv->http);
 	watch_hub_free(srv->hub);
-	free(srv->bind_address);
 	free(srv->server_address);
 	free(srv);
 }

@@ -1,6 +1,6 @@
-/* The kube-apiserver's HTTP side: a libmicrohttpd daemon (internal epoll
- * thread pool, suspend/resume for watches) routing every request to the
- * discovery, OpenAPI, health, metrics and resource handlers. */
+/* The kube-apiserver's HTTP side: an HTTP server (lib/httpd: a thread pool,
+ * watches parked without a thread) routing every request to the discovery,
+ * OpenAPI, health, metrics and resource handlers. */
 #ifndef MK_APISERVER_SERVER_H
 #define MK_APISERVER_SERVER_H
 

@@ -1,10 +1,10 @@
-/* Watch streams. A watch is a chunked response whose content comes from a
- * reader callback. The store's watch callback (on the store's writer thread)
- * only copies the raw event into the stream's queue and resumes the suspended
- * connection; the reader, on an MHD thread, turns queued events into JSON
- * lines (filtering, Tables) and suspends the connection again when there is
- * nothing left. No thread is held by an idle watch. One ticker thread for all
- * streams ends them at their timeout and queues BOOKMARKs. */
+/* Watch streams (see the header). The store's watch callback (on the
+ * store's writer thread) only copies the raw event into the stream's queue
+ * and resumes the HTTP stream; the reader, on an HTTP thread, turns queued
+ * events into JSON lines (filtering, Tables) and answers "nothing now" when
+ * none are left, which parks the connection. */
+#include "apiserver/watch.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,6 @@
 #include "json.h"
 #include "log.h"
 #include "xalloc.h"
-#include "apiserver/apiserver-internal.h"
 #include "apiserver/metrics.h"
 #include "apiserver/status.h"
 
@@ -40,7 +39,7 @@ struct wevent {
 struct watch_stream {
 	pthread_mutex_t mu;
 	struct watch_hub *hub;
-	struct MHD_Connection *conn;
+	struct httpd_stream *stream; /* once answered; valid until stream_free */
 	const struct api_resource *r;
 	struct api_filter *filter;
 	bool table;
@@ -55,7 +54,6 @@ struct watch_stream {
 	size_t queued;
 	struct buf out;
 	size_t off;
-	bool suspended;
 	bool closing;
 	struct store_watch *sw;
 	struct watch_stream *prev, *next;
@@ -64,7 +62,8 @@ struct watch_stream {
 struct watch_hub {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	struct apiserver *srv;
+	struct store *st;
+	unsigned bookmark_seconds;
 	struct watch_stream *list;
 	long count;
 	bool stop;
@@ -86,10 +85,8 @@ static void wevent_free(struct wevent *e)
 /* ws->mu held. */
 static void wake(struct watch_stream *ws)
 {
-	if (ws->suspended) {
-		ws->suspended = false;
-		MHD_resume_connection(ws->conn);
-	}
+	if (ws->stream)
+		httpd_stream_resume(ws->stream);
 }
 
 /* ws->mu held. */
@@ -205,10 +202,9 @@ static void render(struct watch_stream *ws, const struct wevent *e, struct buf *
 		emit(ws, out, "DELETED", obj);
 }
 
-static ssize_t reader(void *cls, uint64_t pos, char *dst, size_t max)
+static ssize_t reader(void *arg, char *dst, size_t max, bool stopping)
 {
-	(void)pos;
-	struct watch_stream *ws = cls;
+	struct watch_stream *ws = arg;
 	pthread_mutex_lock(&ws->mu);
 	for (;;) {
 		if (ws->out.len > ws->off) {
@@ -239,15 +235,11 @@ static ssize_t reader(void *cls, uint64_t pos, char *dst, size_t max)
 			buf_free(&local);
 			continue;
 		}
-		/* A server shutting down may not stop its daemon while a connection is
-		 * parked (libmicrohttpd aborts), so a stopping hub ends streams here. */
-		if (ws->closing || __atomic_load_n(&ws->hub->stop, __ATOMIC_ACQUIRE)) {
+		if (ws->closing || stopping) {
 			pthread_mutex_unlock(&ws->mu);
-			return MHD_CONTENT_READER_END_OF_STREAM;
+			return HTTPD_STREAM_END;
 		}
-		/* Nothing to send: park the connection until an event resumes it. */
-		ws->suspended = true;
-		MHD_suspend_connection(ws->conn);
+		/* nothing to send: parked until an event resumes the stream */
 		pthread_mutex_unlock(&ws->mu);
 		return 0;
 	}
@@ -256,12 +248,6 @@ static ssize_t reader(void *cls, uint64_t pos, char *dst, size_t max)
 static void hub_add(struct watch_hub *hub, struct watch_stream *ws)
 {
 	pthread_mutex_lock(&hub->mu);
-	if (hub->stop) {
-		/* a watch that arrives while the server stops ends at once */
-		pthread_mutex_lock(&ws->mu);
-		ws->closing = true;
-		pthread_mutex_unlock(&ws->mu);
-	}
 	ws->next = hub->list;
 	if (hub->list)
 		hub->list->prev = ws;
@@ -296,12 +282,11 @@ static void stream_free(struct watch_stream *ws)
 	free(ws);
 }
 
-/* MHD destroys the response when the connection ends (client gone, stream
- * finished, server stopping). */
-static void on_response_free(void *cls)
+/* The HTTP stream is over (client gone, stream ended, server stopping). */
+static void on_stream_free(void *arg)
 {
-	struct watch_stream *ws = cls;
-	store_watch_stop(ws->hub->srv->st, ws->sw);
+	struct watch_stream *ws = arg;
+	store_watch_stop(ws->hub->st, ws->sw);
 	hub_remove(ws->hub, ws);
 	stream_free(ws);
 }
@@ -324,7 +309,7 @@ static void *ticker_main(void *arg)
 				ws->closing = true;
 				wake(ws);
 			} else if (!ws->closing && ws->bookmarks && now >= ws->next_bookmark) {
-				ws->next_bookmark = now + hub->srv->bookmark_seconds;
+				ws->next_bookmark = now + hub->bookmark_seconds;
 				struct wevent *e = xcalloc(1, sizeof(*e));
 				e->kind = WEV_BOOKMARK;
 				e->rev = ws->last_rev;
@@ -338,10 +323,11 @@ static void *ticker_main(void *arg)
 	return NULL;
 }
 
-struct watch_hub *watch_hub_new(struct apiserver *srv)
+struct watch_hub *watch_hub_new(struct store *st, unsigned bookmark_seconds)
 {
 	struct watch_hub *hub = xcalloc(1, sizeof(*hub));
-	hub->srv = srv;
+	hub->st = st;
+	hub->bookmark_seconds = bookmark_seconds;
 	pthread_mutex_init(&hub->mu, NULL);
 	pthread_cond_init(&hub->cond, NULL);
 	if (pthread_create(&hub->ticker, NULL, ticker_main, hub) == 0)
@@ -349,30 +335,6 @@ struct watch_hub *watch_hub_new(struct apiserver *srv)
 	else
 		log_error("cannot start the watch ticker thread");
 	return hub;
-}
-
-void watch_hub_shutdown(struct watch_hub *hub)
-{
-	pthread_mutex_lock(&hub->mu);
-	__atomic_store_n(&hub->stop, true, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&hub->cond);
-	for (struct watch_stream *ws = hub->list; ws; ws = ws->next) {
-		pthread_mutex_lock(&ws->mu);
-		ws->closing = true;
-		wake(ws);
-		pthread_mutex_unlock(&ws->mu);
-	}
-	/* Let the MHD threads finish the resumed streams. */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 2;
-	while (hub->list && pthread_cond_timedwait(&hub->cond, &hub->mu, &ts) == 0)
-		;
-	pthread_mutex_unlock(&hub->mu);
-	if (hub->ticker_started) {
-		pthread_join(hub->ticker, NULL);
-		hub->ticker_started = false;
-	}
 }
 
 void watch_hub_free(struct watch_hub *hub)
@@ -399,17 +361,15 @@ long watch_hub_count(struct watch_hub *hub)
 	return n;
 }
 
-void watch_serve(struct api_request *rq, const struct api_resource *r, const char *ns,
-		 struct api_filter *filter)
+void watch_serve(struct watch_hub *hub, struct api_request *rq, const struct api_resource *r,
+		 const char *ns, struct api_filter *filter)
 {
-	struct apiserver *srv = rq->srv;
 	struct watch_stream *ws = xcalloc(1, sizeof(*ws));
 	pthread_mutex_init(&ws->mu, NULL);
-	ws->hub = srv->hub;
-	ws->conn = rq->conn;
+	ws->hub = hub;
 	ws->r = r;
 	ws->filter = filter;
-	ws->table = api_wants_table(rq);
+	ws->table = req_wants_table(rq);
 	ws->raw = !ws->table && api_filter_empty(filter);
 	const char *inc = req_query(rq, "includeObject");
 	ws->include_object = inc ? xstrdup(inc) : NULL;
@@ -420,7 +380,7 @@ void watch_serve(struct api_request *rq, const struct api_resource *r, const cha
 	if (timeout <= 0)
 		timeout = 1800 + random() % 1800; /* upstream: minRequestTimeout .. 2x */
 	ws->deadline = now + timeout;
-	ws->next_bookmark = now + srv->bookmark_seconds;
+	ws->next_bookmark = now + hub->bookmark_seconds;
 
 	const char *rvs = req_query(rq, "resourceVersion");
 	long long rv = rvs ? strtoll(rvs, NULL, 10) : 0;
@@ -437,7 +397,7 @@ void watch_serve(struct api_request *rq, const struct api_resource *r, const cha
 	} else if (rv <= 0) {
 		struct store_list l = {0};
 		cleanup_err struct mk_err *err = NULL;
-		if (store_list(srv->st, prefix, NULL, 0, 0, &l, &err) < 0) {
+		if (store_list(hub->st, prefix, NULL, 0, 0, &l, &err) < 0) {
 			stream_free(ws);
 			req_reply_status(rq, status_from_err(err, r, NULL));
 			return;
@@ -455,12 +415,12 @@ void watch_serve(struct api_request *rq, const struct api_resource *r, const cha
 
 	if (r->storage) {
 		cleanup_err struct mk_err *err = NULL;
-		ws->sw = store_watch(srv->st, prefix, rv, on_store_event, ws, &err);
+		ws->sw = store_watch(hub->st, prefix, rv, on_store_event, ws, &err);
 		if (!ws->sw) {
 			if (mk_err_code(err) == MK_EEXPIRED) {
 				cleanup_free char *msg =
 					xasprintf("too old resource version: %lld (%lld)", rv,
-						  (long long)store_compact_rev(srv->st));
+						  (long long)store_compact_rev(hub->st));
 				cleanup_json json_t *st = status_failure(410, "Expired", msg, NULL);
 				emit(ws, &ws->out, "ERROR", st);
 				ws->closing = true;
@@ -472,16 +432,14 @@ void watch_serve(struct api_request *rq, const struct api_resource *r, const cha
 		}
 	}
 
-	struct MHD_Response *resp =
-		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, reader, ws,
-						  on_response_free);
-	if (!resp) {
-		store_watch_stop(srv->st, ws->sw);
-		stream_free(ws);
-		req_reply_status(rq, status_internal("cannot create the watch response"));
-		return;
+	hub_add(hub, ws);
+	/* the reader runs once this handler returned: events until then wait
+	 * in the queue; a refused answer has freed ws */
+	struct httpd_stream *s =
+		httpd_reply_stream(rq->hr, 200, "application/json", reader, on_stream_free, ws);
+	if (s) {
+		pthread_mutex_lock(&ws->mu);
+		ws->stream = s;
+		pthread_mutex_unlock(&ws->mu);
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	hub_add(srv->hub, ws);
-	req_reply_response(rq, 200, resp);
 }

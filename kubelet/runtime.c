@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1068,11 +1069,15 @@ static void exec_timeout(pid_t runc_pid, void *data)
 	}
 }
 
-int runtime_exec_sync(const struct runtime *rt, const char *id, const char *const *argv,
-		      int64_t timeout_ms, size_t max_output, struct runtime_exec_result *res,
-		      struct mk_err **err)
+/* Writes the process file for an exec of argv into id: the container's
+ * config.json "process" with args replaced and terminal set (with a tty,
+ * TERM=xterm is added unless the container sets TERM, as containerd does).
+ * *file and *pid_file are new paths beside the container directories,
+ * never inside one (a file is not taken for a container by runtime_list);
+ * the caller unlinks both. */
+static int exec_process_file(const struct runtime *rt, const char *id, const char *const *argv,
+			     bool tty, char **file, char **pid_file, struct mk_err **err)
 {
-	*res = (struct runtime_exec_result){0};
 	if (!id_ok(id))
 		return mk_err_set(err, MK_EINVAL, "invalid container id \"%s\"", id ? id : "");
 	if (!argv || !argv[0])
@@ -1097,22 +1102,50 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 	for (size_t i = 0; argv[i]; i++)
 		json_array_append_new(args, json_string(argv[i]));
 	json_object_set_new(p, "args", args);
-	json_object_set_new(p, "terminal", json_false());
+	json_object_set_new(p, "terminal", json_boolean(tty));
 	json_object_del(p, "consoleSize");
+	if (tty) {
+		json_t *env = json_object_get(p, "env");
+		bool has_term = false;
+		for (size_t i = 0; json_is_array(env) && i < json_array_size(env); i++) {
+			const char *e = json_string_value(json_array_get(env, i));
+			has_term = has_term || (e && strncmp(e, "TERM=", 5) == 0);
+		}
+		if (!json_is_array(env)) {
+			env = json_array();
+			json_object_set_new(p, "env", env);
+		}
+		if (!has_term)
+			json_array_append_new(env, json_string("TERM=xterm"));
+	}
 
-	/* beside the container directories, never inside one (a file is not
-	 * taken for a container by runtime_list) */
-	cleanup_free char *tmpl = xasprintf("%s/.exec-%s-XXXXXX", rt->state_dir, id);
+	char *tmpl = xasprintf("%s/.exec-%s-XXXXXX", rt->state_dir, id);
 	int fd = mkstemp(tmpl);
-	if (fd < 0)
-		return mk_err_errno(err, MK_EIO, errno, "exec in %s: temp file", id);
-	cleanup_free char *pidf = xasprintf("%s.pid", tmpl);
+	if (fd < 0) {
+		int e = errno;
+		free(tmpl);
+		return mk_err_errno(err, MK_EIO, e, "exec in %s: temp file", id);
+	}
 	int drc = json_dumpfd(p, fd, JSON_COMPACT);
 	close(fd);
 	if (drc < 0) {
 		unlink(tmpl);
-		return mk_err_set(err, MK_EIO, "exec in %s: writing %s", id, tmpl);
+		free(tmpl);
+		return mk_err_set(err, MK_EIO, "exec in %s: writing the process file", id);
 	}
+	*pid_file = xasprintf("%s.pid", tmpl);
+	*file = tmpl;
+	return 0;
+}
+
+int runtime_exec_sync(const struct runtime *rt, const char *id, const char *const *argv,
+		      int64_t timeout_ms, size_t max_output, struct runtime_exec_result *res,
+		      struct mk_err **err)
+{
+	*res = (struct runtime_exec_result){0};
+	cleanup_free char *tmpl = NULL, *pidf = NULL;
+	if (exec_process_file(rt, id, argv, false, &tmpl, &pidf, err) < 0)
+		return -1;
 	char *cmd[] = {rt->binary, "--root",	 rt->root, "exec",     "--process",
 		       tmpl,	   "--pid-file", pidf,	   (char *)id, NULL};
 	struct exec_kill k = {.pid_file = pidf};
@@ -1163,4 +1196,190 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 	res->exit_code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
 	cmd_result_free(&r);
 	return 0;
+}
+
+/* ---- streaming exec ---- */
+
+int runtime_exec_start(const struct runtime *rt, const char *id, const char *const *argv, bool tty,
+		       bool with_stdin, struct runtime_exec *x, struct mk_err **err)
+{
+	*x = (struct runtime_exec){.in = -1, .out = -1, .err = -1, .pty = -1};
+	if (exec_process_file(rt, id, argv, tty, &x->file, &x->pid_file, err) < 0)
+		return -1;
+	/* child ends: stdin, stdout, stderr; closed in the parent after spawn */
+	int cin = -1, cout = -1, cerr = -1;
+	char slave[128];
+	int rc = 0;
+	if (tty) {
+		x->pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (x->pty < 0 || grantpt(x->pty) < 0 || unlockpt(x->pty) < 0 ||
+		    ptsname_r(x->pty, slave, sizeof(slave)) != 0) {
+			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pty", id);
+			goto fail;
+		}
+		x->out = x->pty;
+	} else {
+		int p[2];
+		if (with_stdin) {
+			if (pipe2(p, O_CLOEXEC) < 0) {
+				rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+				goto fail;
+			}
+			cin = p[0];
+			x->in = p[1];
+		}
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+			goto fail;
+		}
+		x->out = p[0];
+		cout = p[1];
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+			goto fail;
+		}
+		x->err = p[0];
+		cerr = p[1];
+	}
+
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+	if (tty) {
+		/* a session of its own whose controlling terminal is the slave:
+		 * the runtime puts it in raw mode and reads its size on SIGWINCH */
+		flags |= POSIX_SPAWN_SETSID;
+		posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
+		posix_spawn_file_actions_adddup2(&fa, 0, 1);
+		posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	} else {
+		if (cin >= 0)
+			posix_spawn_file_actions_adddup2(&fa, cin, 0);
+		else
+			posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, cout, 1);
+		posix_spawn_file_actions_adddup2(&fa, cerr, 2);
+	}
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setflags(&at, flags);
+	char *cmd[12];
+	size_t n = 0;
+	cmd[n++] = rt->binary;
+	cmd[n++] = "--root";
+	cmd[n++] = rt->root;
+	cmd[n++] = "exec";
+	if (tty)
+		cmd[n++] = "--tty";
+	cmd[n++] = "--process";
+	cmd[n++] = x->file;
+	cmd[n++] = "--pid-file";
+	cmd[n++] = x->pid_file;
+	cmd[n++] = (char *)id;
+	cmd[n] = NULL;
+	int src = posix_spawn(&x->pid, rt->binary, &fa, &at, cmd, child_env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (src != 0) {
+		x->pid = 0;
+		rc = mk_err_errno(err, MK_EIO, src, "spawn %s", rt->binary);
+		goto fail;
+	}
+	int fds[] = {x->in, x->err, tty ? x->pty : x->out};
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+fail:
+	if (cin >= 0)
+		close(cin);
+	if (cout >= 0)
+		close(cout);
+	if (cerr >= 0)
+		close(cerr);
+	if (rc < 0)
+		runtime_exec_clear(x);
+	return rc;
+}
+
+bool runtime_exec_started(const struct runtime_exec *x)
+{
+	return x->pid_file && access(x->pid_file, F_OK) == 0;
+}
+
+int runtime_exec_status(const struct runtime *rt, const struct runtime_exec *x, int status,
+			const char *output, int *exit_code, bool *not_started, struct mk_err **err)
+{
+	*not_started = false;
+	if (runtime_exec_started(x)) {
+		*exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		return 0;
+	}
+	*not_started = true;
+	*exit_code = -1;
+	cleanup_free char *msg = runtime_error_text(output ? output : "");
+	/* runc: `exec failed: unable to start container process: exec: "x":
+	 * executable file not found in $PATH` (or `stat /x: no such file or
+	 * directory`, or `permission denied`) */
+	if (strstr(msg, "start container process: exec: "))
+		*exit_code = strstr(msg, "not found") || strstr(msg, "no such file") ? 127 : 126;
+	if (!*msg)
+		return mk_err_set(err, MK_EIO, "%s exec: exit status %d", rt->name,
+				  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return mk_err_set(err, MK_EIO, "%s exec: %s", rt->name, msg);
+}
+
+void runtime_exec_kill(const struct runtime_exec *x)
+{
+	cleanup_free char *text = x->pid_file ? slurp(x->pid_file) : NULL;
+	long pid = text ? strtol(text, NULL, 10) : 0;
+	if (pid > 0) {
+		int fd = pidfd_open_((pid_t)pid);
+		if (fd >= 0) {
+			pidfd_signal(fd, SIGKILL);
+			close(fd);
+			return;
+		}
+	}
+	if (x->pid > 0)
+		kill(x->pid, SIGKILL);
+}
+
+int runtime_exec_resize(const struct runtime_exec *x, unsigned cols, unsigned rows,
+			struct mk_err **err)
+{
+	if (x->pty < 0)
+		return mk_err_set(err, MK_EINVAL, "exec: no terminal to resize");
+	struct winsize ws = {.ws_col = (unsigned short)cols, .ws_row = (unsigned short)rows};
+	if (ioctl(x->pty, TIOCSWINSZ, &ws) < 0)
+		return mk_err_errno(err, MK_EIO, errno, "exec: resize");
+	/* the runtime reads the new size from its terminal on SIGWINCH */
+	if (x->pid > 0)
+		kill(x->pid, SIGWINCH);
+	return 0;
+}
+
+void runtime_exec_clear(struct runtime_exec *x)
+{
+	if (x->in >= 0)
+		close(x->in);
+	if (x->err >= 0)
+		close(x->err);
+	if (x->out >= 0)
+		close(x->out);
+	if (x->pty >= 0 && x->pty != x->out)
+		close(x->pty);
+	if (x->file)
+		unlink(x->file);
+	if (x->pid_file)
+		unlink(x->pid_file);
+	free(x->file);
+	free(x->pid_file);
+	*x = (struct runtime_exec){.in = -1, .out = -1, .err = -1, .pty = -1};
 }

@@ -181,6 +181,58 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 		      int64_t timeout_ms, size_t max_output, struct runtime_exec_result *res,
 		      struct mk_err **err);
 
+/* A command started in a container with runtime_exec_start, streaming. */
+struct runtime_exec {
+	pid_t pid;	/* the runtime process: `<runtime> exec` in the foreground,
+			 * whose exit status is the command's (reap it yourself) */
+	int in;		/* write end of the command's stdin, or -1 (none asked) */
+	int out;	/* read end of its stdout; with a tty the pty master */
+	int err;	/* read end of its stderr; -1 with a tty */
+	int pty;	/* the pty master (same as out) with a tty, else -1 */
+	char *file;	/* the process file, removed by runtime_exec_clear */
+	char *pid_file; /* where the runtime writes the command's pid once it runs */
+};
+
+/* Starts argv in container id for a streaming exec and returns at once:
+ * `<runtime> exec --process F --pid-file P id` in the foreground, its
+ * stdio on pipes (stdin /dev/null unless with_stdin), or with tty on the
+ * slave of a new pty whose master the caller keeps (the runtime copies it
+ * to a terminal it makes for the command, and passes resizes on). The
+ * process file is the container's with args replaced and terminal set
+ * (TERM=xterm added with a tty). Fills *x (fds non-blocking, close-on-exec;
+ * free with runtime_exec_clear). Errors as runtime_exec_sync before the
+ * spawn; the command's own failures come through runtime_exec_status. */
+int runtime_exec_start(const struct runtime *rt, const char *id, const char *const *argv, bool tty,
+		       bool with_stdin, struct runtime_exec *x, struct mk_err **err);
+
+/* Whether the command runs yet (its pid file is there), i.e. whatever it
+ * prints now is its own output and not the runtime's error. */
+bool runtime_exec_started(const struct runtime_exec *x);
+
+/* The outcome once x->pid was reaped with wait status `status`. Returns the
+ * command's exit code (WEXITSTATUS, or 128+signal) when it ran; when the
+ * runtime could not start it, -1 with MK_EIO and the runtime's message
+ * (`output`, what the runtime printed, NUL-terminated; logrus lines
+ * reduced) and *not_started true: *exit_code is then 127 when the
+ * executable does not exist and 126 when it cannot be run, as a shell (and
+ * docker's exec) answers. */
+int runtime_exec_status(const struct runtime *rt, const struct runtime_exec *x, int status,
+			const char *output, int *exit_code, bool *not_started, struct mk_err **err);
+
+/* Kills the command (SIGKILL through a pidfd on its pid), e.g. when its
+ * client went away; the runtime process then returns. Before the command
+ * started, kills the runtime process. */
+void runtime_exec_kill(const struct runtime_exec *x);
+
+/* Sets the pty's size and tells the runtime (SIGWINCH), which resizes the
+ * command's terminal. MK_EINVAL without a tty. */
+int runtime_exec_resize(const struct runtime_exec *x, unsigned cols, unsigned rows,
+			struct mk_err **err);
+
+/* Closes the descriptors still open and removes the files; call once the
+ * runtime process was reaped. Zeroes x; accepts a zeroed x. */
+void runtime_exec_clear(struct runtime_exec *x);
+
 /* ---- pure parts, exposed for tests ---- */
 
 /* A runtime's stderr reduced to one line: each logrus line

@@ -3,10 +3,12 @@
  *
  * A server has a thread pool and zero or more listening sockets (the API
  * server has one; kube-proxy's health check node ports add and remove many
- * at run time and share the same threads). Each request is handed to the
- * handler of the first route whose method and path match, or to the
- * fallback handler, once its whole body has arrived (bodies larger than
- * max_body are answered 413 by the server itself, before the handler runs).
+ * at run time and share the same threads: one more thread accepts on every
+ * listener of a server). Each request is handed to the handler of the first
+ * route whose method and path match, or to the fallback handler, once its
+ * whole body has arrived (bodies larger than max_body are answered 413 by
+ * the server itself, or by the config's too_large handler, before any route
+ * runs; a path whose decoding holds a NUL byte is answered 400).
  *
  * A handler answers exactly once, with one of the httpd_reply_* calls, on the
  * server thread that called it. An answer may be:
@@ -60,6 +62,12 @@ struct httpd_config {
 	size_t thread_stack;     /* 0: libmicrohttpd's default */
 	httpd_handler_fn fallback; /* requests no route matches; NULL: 404 text */
 	void *fallback_arg;
+	/* Requests whose body is larger than max_body, instead of any route:
+	 * at once when Content-Length says so, otherwise once the rest of the
+	 * body was read and dropped. The request's body is empty; the handler
+	 * should answer 413 (e.g. with its own Status body). NULL: 413 text. */
+	httpd_handler_fn too_large;
+	void *too_large_arg;
 	httpd_done_fn done;      /* may be NULL */
 	void *done_arg;
 };
@@ -67,10 +75,11 @@ struct httpd_config {
 /* A server with no listener yet; cfg is copied. New, httpd_free(). */
 struct httpd *httpd_new(const struct httpd_config *cfg, struct mk_err **err);
 
-/* Adds a route: method ("GET"; NULL for any) and path. A path ending in '/'
- * matches every path below it ("/containerLogs/"), otherwise the path must
- * match exactly ("/healthz"). Routes are tried in the order they were added.
- * Only before the first listener is added. */
+/* Adds a route: method ("GET"; NULL for any; a GET route also serves HEAD)
+ * and path (both copied). A path ending in '/' matches every path below it
+ * ("/containerLogs/"), otherwise the path must match exactly ("/healthz").
+ * Routes are tried in the order they were added. Only before the first
+ * listener is added. */
 void httpd_route(struct httpd *h, const char *method, const char *path, httpd_handler_fn fn,
 		 void *arg);
 
@@ -94,8 +103,11 @@ int httpd_listener_port(const struct httpd_listener *l);
 void httpd_listener_close(struct httpd *h, struct httpd_listener *l);
 
 /* Closes every listener, ends parked streams (their readers are called one
- * last time and told the server stops, see httpd_stream_read_fn), waits for
- * the handlers running and frees h. Accepts NULL. */
+ * last time and told the server stops, see httpd_stream_read_fn; streams
+ * get up to 2 s to end before their connections are closed), shuts down
+ * the sockets of upgraded connections and waits until each was given back
+ * with httpd_upgraded_close, waits for the handlers running and frees h.
+ * Accepts NULL. */
 void httpd_free(struct httpd *h);
 
 /* ---- the request ---- */
@@ -105,7 +117,8 @@ const char *httpd_req_method(const struct httpd_req *rq);
 /* The path, percent-decoded, without the query ("/api/v1/pods"). A path
  * whose decoding holds a NUL byte never reaches a handler (400). */
 const char *httpd_req_path(const struct httpd_req *rq);
-/* A query parameter, percent-decoded, or NULL; the first if repeated. */
+/* A query parameter, percent-decoded, or NULL (also for "?a" without a
+ * value); the first if repeated. Borrowed from rq. */
 const char *httpd_req_query(const struct httpd_req *rq, const char *key);
 /* Calls fn for every query parameter in order (value may be NULL for "?a"). */
 void httpd_req_query_each(const struct httpd_req *rq,
@@ -135,8 +148,9 @@ void *httpd_req_data(const struct httpd_req *rq);
  * sets its own. */
 void httpd_reply_header(struct httpd_req *rq, const char *name, const char *value);
 
-/* body serialised compactly in key order plus a newline (as upstream's
- * encoder writes it), Content-Type application/json; body is stolen. */
+/* body serialised compactly, keys in the object's order, plus a newline (as
+ * upstream's encoder writes it), Content-Type application/json; body is
+ * stolen. */
 void httpd_reply_json(struct httpd_req *rq, int code, json_t *body);
 /* text (copied) with the given Content-Type. */
 void httpd_reply_text(struct httpd_req *rq, int code, const char *content_type,
@@ -154,14 +168,18 @@ bool httpd_replied(const struct httpd_req *rq);
  * is called once with stopping true and should return what it still wants
  * to send, then END. The free function runs once when the stream is over
  * (ended, aborted, or the client went away), on a server thread; no
- * resume may be called after it returned. */
+ * resume may be called after it returned. A parked connection is not
+ * watched: a client that goes away meanwhile is noticed when the stream is
+ * resumed and writes again. */
 #define HTTPD_STREAM_END ((ssize_t)-1)
 #define HTTPD_STREAM_ABORT ((ssize_t)-2)
 typedef ssize_t (*httpd_stream_read_fn)(void *arg, char *out, size_t max, bool stopping);
 
 /* Answers with a chunked body produced by read (on server threads, never two
- * at once for one stream); read_free(arg) when done (may be NULL). Returns
- * the stream handle, valid until read_free has been called. */
+ * at once for one stream, never before the handler returned);
+ * read_free(arg) when done (may be NULL). Returns the stream handle, valid
+ * until read_free has been called; NULL if the answer could not be queued
+ * (read_free has run then). */
 struct httpd_stream *httpd_reply_stream(struct httpd_req *rq, int code, const char *content_type,
 					httpd_stream_read_fn read, void (*read_free)(void *arg),
 					void *arg);
@@ -175,7 +193,8 @@ void httpd_stream_resume(struct httpd_stream *s);
  * connection's socket (blocking mode) and any bytes the client sent after
  * its request (borrowed for the call). The callee owns the connection from
  * then on and must call httpd_upgraded_close(u) exactly once when done (from
- * any thread); it must not close fd itself. */
+ * any thread); it must not close fd itself. The request's done callback
+ * runs once the connection was given back, with code 101. */
 typedef void (*httpd_upgrade_fn)(struct httpd_upgraded *u, int fd, const char *extra,
 				 size_t extra_len, void *arg);
 void httpd_reply_upgrade(struct httpd_req *rq, httpd_upgrade_fn on_upgrade, void *arg);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 
 #define IN_CHUNK (256 * 1024)
 #define OUT_CHUNK (512 * 1024)
+/* uncompressed chunks between the decompressing thread and libarchive */
+#define QUEUE_LEN 4
 
 /* The uncompressed tar stream as libarchive reads it: we decompress
  * ourselves (instead of libarchive's gzip filter) because the diff_id is the
@@ -38,6 +41,19 @@ struct src {
 	uint64_t tar_bytes;
 	int errnum;     /* read(2) failure */
 	char *zerr;     /* decompression failure, owned */
+
+	/* A producer thread reads, decompresses and hashes into a ring of
+	 * QUEUE_LEN buffers while libarchive writes files from them, as
+	 * tar -xzf overlaps gzip and tar. Fields below are under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *q[QUEUE_LEN];
+	size_t qlen[QUEUE_LEN];
+	size_t head, count;
+	bool held;  /* the consumer is using q[head] */
+	bool pdone; /* the producer has finished */
+	bool perr;  /* ... with an error (errnum or zerr) */
+	bool stop;  /* the consumer gave up */
 };
 
 static ssize_t read_full(int fd, void *buf, size_t len)
@@ -56,8 +72,8 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* Next chunk of uncompressed bytes; 0 at the end, -1 on error. */
-static ssize_t src_next(struct src *s, const void **buf)
+/* Next chunk of uncompressed bytes into s->out; 0 at the end, -1 on error. */
+static ssize_t src_produce(struct src *s, const void **buf)
 {
 	if (s->done)
 		return 0;
@@ -125,6 +141,64 @@ static ssize_t src_next(struct src *s, const void **buf)
 		if (s->done)
 			return 0;
 	}
+}
+
+static void *producer(void *arg)
+{
+	struct src *s = arg;
+	size_t tail = 0;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->count == QUEUE_LEN && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		bool stop = s->stop;
+		pthread_mutex_unlock(&s->mu);
+		ssize_t n = 0;
+		if (!stop) {
+			/* q[tail] is free: only filled slots (and the held one) are counted */
+			s->out = s->q[tail];
+			const void *p;
+			n = src_produce(s, &p);
+		}
+		pthread_mutex_lock(&s->mu);
+		if (n > 0) {
+			s->qlen[tail] = (size_t)n;
+			tail = (tail + 1) % QUEUE_LEN;
+			s->count++;
+		} else {
+			s->pdone = true;
+			s->perr = n < 0;
+		}
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+/* The consumer's side: the next chunk (valid until the next call); 0 at
+ * the end, -1 on error. */
+static ssize_t src_next(struct src *s, const void **buf)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->held) {
+		s->head = (s->head + 1) % QUEUE_LEN;
+		s->count--;
+		s->held = false;
+		pthread_cond_broadcast(&s->cv);
+	}
+	while (s->count == 0 && !s->pdone)
+		pthread_cond_wait(&s->cv, &s->mu);
+	ssize_t n;
+	if (s->count > 0) {
+		*buf = s->q[s->head];
+		n = (ssize_t)s->qlen[s->head];
+		s->held = true;
+	} else {
+		n = s->perr ? -1 : 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 static la_ssize_t src_read(struct archive *a, void *cd, const void **buf)
@@ -204,11 +278,14 @@ static int write_whiteout(const char *dest, const char *name, const char *base,
 
 /* A read failure: our decompression's own cause beats libarchive's view of it
  * ("Unrecognized archive format" for a gzip stream cut short). */
-static int read_error(struct archive *r, const struct src *s, struct mk_err **err)
+static int read_error(struct archive *r, struct src *s, struct mk_err **err)
 {
-	if (s->zerr)
+	pthread_mutex_lock(&s->mu);
+	bool perr = s->perr;
+	pthread_mutex_unlock(&s->mu);
+	if (perr && s->zerr)
 		return mk_err_set(err, MK_EINVAL, "reading layer: %s", s->zerr);
-	if (s->errnum)
+	if (perr && s->errnum)
 		return mk_err_errno(err, MK_EIO, s->errnum, "reading layer");
 	return mk_err_set(err, MK_EINVAL, "reading layer: %s", archive_error_string(r));
 }
@@ -240,7 +317,7 @@ static void strmap_freep(struct strmap *m)
 	strmap_free(m);
 }
 
-static int unpack_entries(struct archive *r, struct archive *w, const struct src *s,
+static int unpack_entries(struct archive *r, struct archive *w, struct src *s,
 			  const char *dest, struct layer_result *res, struct mk_err **err)
 {
 	struct archive_entry *e;
@@ -339,23 +416,21 @@ int layer_unpack(int fd, const char *media_type, const char *dest, const char *w
 		return mk_err_set(err, MK_EUNSUPPORTED, "layer media type %s is not supported",
 				  media_type);
 	s.in = xmalloc(IN_CHUNK);
-	s.out = xmalloc(OUT_CHUNK);
+	for (int i = 0; i < QUEUE_LEN; i++)
+		s.q[i] = xmalloc(OUT_CHUNK);
 	if (media_type) {
 		s.gzip = media_is_gzip(media_type);
 	} else {
 		/* sniff: push the first bytes back through zlib's input buffer */
 		ssize_t n = read_full(fd, s.in, 2);
-		if (n < 0) {
+		if (n < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+			int e = errno;
 			free(s.in);
-			free(s.out);
-			return mk_err_errno(err, MK_EIO, errno, "reading layer");
+			for (int i = 0; i < QUEUE_LEN; i++)
+				free(s.q[i]);
+			return mk_err_errno(err, MK_EIO, e, "reading layer");
 		}
 		s.gzip = n == 2 && s.in[0] == 0x1f && s.in[1] == 0x8b;
-		if (lseek(fd, 0, SEEK_SET) < 0) {
-			free(s.in);
-			free(s.out);
-			return mk_err_errno(err, MK_EIO, errno, "rewinding layer");
-		}
 	}
 	if (s.gzip) {
 		if (inflateInit2(&s.zs, 15 + 16) != Z_OK)
@@ -363,6 +438,11 @@ int layer_unpack(int fd, const char *media_type, const char *dest, const char *w
 		s.zinit = true;
 	}
 	s.dig = ocidigest_new();
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	pthread_t th;
+	if (pthread_create(&th, NULL, producer, &s) != 0)
+		abort();
 
 	int ret = -1;
 	bool created = false;
@@ -410,13 +490,21 @@ int layer_unpack(int fd, const char *media_type, const char *dest, const char *w
 	}
 	ret = 0;
 out:
+	pthread_mutex_lock(&s.mu);
+	s.stop = true;
+	pthread_cond_broadcast(&s.cv);
+	pthread_mutex_unlock(&s.mu);
+	pthread_join(th, NULL);
+	pthread_mutex_destroy(&s.mu);
+	pthread_cond_destroy(&s.cv);
 	archive_read_free(r);
 	archive_write_free(w);
 	if (s.zinit)
 		inflateEnd(&s.zs);
 	ocidigest_free(s.dig);
 	free(s.in);
-	free(s.out);
+	for (int i = 0; i < QUEUE_LEN; i++)
+		free(s.q[i]);
 	free(s.zerr);
 	if (ret < 0 && created)
 		layer_remove_tree(dest, NULL);

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <microhttpd.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -16,9 +15,11 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "cleanup.h"
 #include "client.h"
 #include "explain.h"
 #include "flags.h"
+#include "httpd.h"
 #include "informer.h"
 #include "json.h"
 #include "kubeconfig.h"
@@ -56,7 +57,7 @@ struct proxy {
 	json_t *node_labels;  /* own Node's labels, for topology changes */
 	struct client *client;
 	struct informer *svc_inf, *slice_inf, *node_inf;
-	struct MHD_Daemon *healthz, *metrics;
+	struct httpd *healthz, *metrics;
 	struct svchealth *svc_health; /* health check node ports */
 	atomic_bool stop;
 };
@@ -415,17 +416,14 @@ static void inf_error(const struct mk_err *e, void *arg)
 
 /* ---- health and metrics ---- */
 
-static enum MHD_Result http_answer(void *cls, struct MHD_Connection *conn, const char *url,
-				   const char *method, const char *version, const char *upload,
-				   size_t *upload_size, void **con_cls)
+static void http_answer(struct httpd_req *rq, void *arg)
 {
-	(void)version;
-	(void)upload;
-	(void)upload_size;
-	(void)con_cls;
-	struct proxy *p = cls;
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return MHD_NO;
+	struct proxy *p = arg;
+	const char *method = httpd_req_method(rq), *url = httpd_req_path(rq);
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		httpd_reply_text(rq, 405, "text/plain", "405 method not allowed\n");
+		return;
+	}
 	struct buf b = BUF_INIT;
 	unsigned code = 200;
 	const char *ctype = "application/json";
@@ -447,13 +445,8 @@ static enum MHD_Result http_answer(void *cls, struct MHD_Connection *conn, const
 		ctype = "text/plain";
 		buf_append_str(&b, "404 page not found\n");
 	}
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(b.len, b.data ? b.data : (char *)"", MHD_RESPMEM_MUST_COPY);
-	buf_free(&b);
-	MHD_add_response_header(r, "Content-Type", ctype);
-	enum MHD_Result ret = MHD_queue_response(conn, code, r);
-	MHD_destroy_response(r);
-	return ret;
+	size_t len = b.len;
+	httpd_reply_raw(rq, (int)code, ctype, buf_steal(&b), len);
 }
 
 static bool proxy_healthy(void *arg)
@@ -466,7 +459,7 @@ static void sync_health_ports(void *arg, const struct proxy_model *m)
 	svchealth_sync(((struct proxy *)arg)->svc_health, m);
 }
 
-static struct MHD_Daemon *serve(struct proxy *p, const char *addr, const char *what)
+static struct httpd *serve(struct proxy *p, const char *addr, const char *what)
 {
 	if (!addr || !*addr)
 		return NULL;
@@ -476,25 +469,35 @@ static struct MHD_Daemon *serve(struct proxy *p, const char *addr, const char *w
 		log_error("Bad %s bind address %s", what, addr);
 		return NULL;
 	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-	if (!*host)
-		strcpy(host, "0.0.0.0");
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		log_error("Bad %s bind address %s", what, addr);
-		return NULL;
+	/* "[::]:10256" */
+	const char *h0 = addr, *h1 = colon;
+	if (*h0 == '[' && h1 > h0 && h1[-1] == ']') {
+		h0++;
+		h1--;
 	}
-	if (sa.sin_port == 0)
+	memcpy(host, h0, (size_t)(h1 - h0));
+	host[h1 - h0] = '\0';
+	int port = atoi(colon + 1);
+	if (port == 0)
 		return NULL;
-	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
-		http_answer, p, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
-	if (!d)
-		log_error("Failed to serve %s on %s", what, addr);
+	struct httpd_config cfg = {
+		.name = what,
+		.threads = 1,
+		.idle_timeout_s = 60,
+		.fallback = http_answer,
+		.fallback_arg = p,
+	};
+	cleanup_err struct mk_err *err = NULL;
+	struct httpd *h = httpd_new(&cfg, &err);
+	if (h && !httpd_listen(h, *host ? host : "0.0.0.0", port, &err)) {
+		httpd_free(h);
+		h = NULL;
+	}
+	if (!h)
+		log_error("Failed to serve %s on %s: %s", what, addr, mk_err_msg(err));
 	else
 		log_info("Serving %s on %s", what, addr);
-	return d;
+	return h;
 }
 
 /* ---- threads ---- */
@@ -755,10 +758,8 @@ int main(int argc, char **argv)
 	informer_free(p.node_inf);
 	informer_free(p.slice_inf);
 	informer_free(p.svc_inf);
-	if (p.healthz)
-		MHD_stop_daemon(p.healthz);
-	if (p.metrics)
-		MHD_stop_daemon(p.metrics);
+	httpd_free(p.healthz);
+	httpd_free(p.metrics);
 	proxy_sync_destroy(&p.sync);
 	client_free(p.client);
 	json_decref(p.node_labels);

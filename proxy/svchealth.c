@@ -1,18 +1,11 @@
 /* Service health check node ports (see the header). */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "cleanup.h"
+#include "httpd.h"
 #include "log.h"
 #include "svchealth.h"
 #include "xalloc.h"
@@ -107,17 +100,17 @@ unsigned svchealth_render(const char *ns, const char *name, size_t local_ready, 
 
 /* ---- listeners ----
  *
- * Every listener shares two threads, whatever the number of Services: an
- * acceptor polling all listening sockets, which hands each connection to
- * one HTTP server without a socket of its own. The request handler finds
- * the Service by the connection's local port. */
+ * Every listener belongs to one HTTP server, whatever the number of
+ * Services: two threads (one accepting on every listening socket, one
+ * serving), started with the first Service and stopped with the last. The
+ * request handler finds the Service by the connection's local port. */
 
 struct hc_service {
 	char *ns, *name;
 	int port;
 	size_t local_ready;
-	int *fds; /* listening, one per address */
-	size_t n_fds;
+	struct httpd_listener **ls; /* one per address */
+	size_t n_ls;
 };
 
 struct svchealth {
@@ -126,223 +119,75 @@ struct svchealth {
 	bool (*healthy)(void *arg);
 	void *arg;
 
-	/* mu guards what the threads read: svcs (changed only by the caller of
-	 * svchealth_sync), the counts, gen/seen_gen and stop */
+	/* mu guards what the HTTP thread reads: svcs (changed only by the
+	 * caller of svchealth_sync) and their counts */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct hc_service **svcs; /* sorted by namespace and name */
 	size_t n_svcs;
-	uint64_t gen, seen_gen; /* listener set changes, and the last the acceptor polls */
-	bool stop;
-
-	/* present while svcs is not empty */
-	bool running;
-	struct MHD_Daemon *http;
-	pthread_t acceptor;
-	int wake_fd; /* eventfd: the listener set changed, or stop */
+	struct httpd *http; /* present while svcs is not empty */
 };
 
 /* The threads only parse requests and render a few hundred bytes. */
 #define HC_THREAD_STACK (256 * 1024)
+/* A client that stops sending mid-request does not keep its connection. */
+#define HC_IDLE_TIMEOUT_S 60
 
-/* The Service served on the connection's local port, rendered under mu so
- * that it cannot go away meanwhile; 0 if there is none (any more). */
-static unsigned render_for(struct svchealth *h, struct MHD_Connection *conn, bool healthy,
-			   struct buf *b)
+static void hc_answer(struct httpd_req *rq, void *arg)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	if (!ci || getsockname(ci->connect_fd, (struct sockaddr *)&sa, &len) < 0 ||
-	    sa.sin_family != AF_INET)
-		return 0;
-	int port = ntohs(sa.sin_port);
+	struct svchealth *h = arg;
+	/* any method and path gets the answer; asked without mu: the proxy's
+	 * health takes a lock of its own */
+	bool healthy = h->healthy ? h->healthy(h->arg) : true;
+	int port = httpd_req_local_port(rq);
+	struct buf b = BUF_INIT;
 	unsigned code = 0;
+	/* rendered under mu so that the Service cannot go away meanwhile */
 	pthread_mutex_lock(&h->mu);
 	for (size_t i = 0; i < h->n_svcs && !code; i++)
 		if (h->svcs[i]->port == port)
 			code = svchealth_render(h->svcs[i]->ns, h->svcs[i]->name,
-						h->svcs[i]->local_ready, healthy, b);
+						h->svcs[i]->local_ready, healthy, &b);
 	pthread_mutex_unlock(&h->mu);
-	return code;
-}
-
-static enum MHD_Result hc_answer(void *cls, struct MHD_Connection *conn, const char *url,
-				 const char *method, const char *version, const char *upload,
-				 size_t *upload_size, void **con_cls)
-{
-	(void)url;
-	(void)method;
-	(void)version;
-	(void)upload;
-	struct svchealth *h = cls;
-	/* any method and path gets the answer; a request body is read and
-	 * ignored, so the answer goes out once it has all arrived */
-	if (!*con_cls) {
-		*con_cls = h;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	/* asked without mu: the proxy's health takes a lock of its own */
-	bool healthy = h->healthy ? h->healthy(h->arg) : true;
-	struct buf b = BUF_INIT;
-	unsigned code = render_for(h, conn, healthy, &b);
 	if (!code) {
+		/* accepted just before its Service went */
 		buf_free(&b);
-		return MHD_NO;
-	}
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-	buf_free(&b);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", "application/json");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	enum MHD_Result ret = MHD_queue_response(conn, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void *acceptor_run(void *arg)
-{
-	struct svchealth *h = arg;
-	struct pollfd *pfds = NULL;
-	size_t cap = 0;
-	pthread_mutex_lock(&h->mu);
-	while (!h->stop) {
-		size_t n = 1;
-		for (size_t i = 0; i < h->n_svcs; i++)
-			n += h->svcs[i]->n_fds;
-		if (n > cap) {
-			cap = n;
-			pfds = xrealloc(pfds, cap * sizeof(*pfds));
-		}
-		pfds[0] = (struct pollfd){.fd = h->wake_fd, .events = POLLIN};
-		n = 1;
-		for (size_t i = 0; i < h->n_svcs; i++)
-			for (size_t j = 0; j < h->svcs[i]->n_fds; j++)
-				pfds[n++] =
-					(struct pollfd){.fd = h->svcs[i]->fds[j], .events = POLLIN};
-		/* from here on sockets left out of pfds may be closed */
-		h->seen_gen = h->gen;
-		pthread_cond_broadcast(&h->cv);
-		pthread_mutex_unlock(&h->mu);
-
-		if (poll(pfds, n, -1) < 0 && errno != EINTR)
-			log_error("Health check listeners: poll: %s", strerror(errno));
-		uint64_t v;
-		if (pfds[0].revents && read(h->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			log_error("Health check listeners: wake-up: %s", strerror(errno));
-		for (size_t i = 1; i < n; i++) {
-			if (!pfds[i].revents)
-				continue;
-			struct sockaddr_storage sa;
-			socklen_t len = sizeof(sa);
-			int c = accept4(pfds[i].fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
-			/* the server owns c from here, even when it refuses it */
-			if (c >= 0)
-				MHD_add_connection(h->http, c, (struct sockaddr *)&sa, len);
-		}
-		pthread_mutex_lock(&h->mu);
-	}
-	pthread_mutex_unlock(&h->mu);
-	free(pfds);
-	return NULL;
-}
-
-static void wake(struct svchealth *h)
-{
-	uint64_t one = 1;
-	if (write(h->wake_fd, &one, sizeof(one)) < 0)
-		log_error("Health check listeners: wake-up: %s", strerror(errno));
-}
-
-static bool threads_start(struct svchealth *h)
-{
-	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->wake_fd < 0) {
-		log_error("Failed to start healthcheck server: eventfd: %s", strerror(errno));
-		return false;
-	}
-	/* epoll (AUTO): with many listeners, connections get descriptors
-	 * beyond select()'s reach */
-	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_NO_LISTEN_SOCKET |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	h->http = MHD_start_daemon(flags, 0, NULL, NULL, hc_answer, h, MHD_OPTION_THREAD_STACK_SIZE,
-				   (size_t)HC_THREAD_STACK, MHD_OPTION_END);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, HC_THREAD_STACK);
-	h->stop = false;
-	if (!h->http || pthread_create(&h->acceptor, &attr, acceptor_run, h) != 0) {
-		log_error("Failed to start healthcheck server");
-		if (h->http)
-			MHD_stop_daemon(h->http);
-		h->http = NULL;
-		close(h->wake_fd);
-		h->wake_fd = -1;
-		pthread_attr_destroy(&attr);
-		return false;
-	}
-	pthread_attr_destroy(&attr);
-	h->running = true;
-	return true;
-}
-
-static void threads_stop(struct svchealth *h)
-{
-	if (!h->running)
+		httpd_reply_text(rq, 503, "text/plain; charset=utf-8", "no service on this port\n");
 		return;
-	pthread_mutex_lock(&h->mu);
-	h->stop = true;
-	pthread_mutex_unlock(&h->mu);
-	wake(h);
-	pthread_join(h->acceptor, NULL);
-	MHD_stop_daemon(h->http); /* closes the connections it has */
-	h->http = NULL;
-	close(h->wake_fd);
-	h->wake_fd = -1;
-	h->running = false;
+	}
+	httpd_reply_header(rq, "X-Content-Type-Options", "nosniff");
+	size_t len = b.len;
+	httpd_reply_raw(rq, (int)code, "application/json", buf_steal(&b), len);
 }
 
-/* A listening socket on ip:port, or -1 with errno set. */
-static int listen_on(const char *ip, int port)
+static bool server_start(struct svchealth *h)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
-		errno = EINVAL;
-		return -1;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
+	struct httpd_config cfg = {
+		.name = "healthcheck",
+		.threads = 1,
+		.thread_stack = HC_THREAD_STACK,
+		.idle_timeout_s = HC_IDLE_TIMEOUT_S,
+		.fallback = hc_answer,
+		.fallback_arg = h,
+	};
+	cleanup_err struct mk_err *err = NULL;
+	h->http = httpd_new(&cfg, &err);
+	if (!h->http)
+		log_error("Failed to start healthcheck server: %s", mk_err_msg(err));
+	return h->http != NULL;
 }
 
-/* Closes the sockets of a Service the acceptor no longer polls. */
-static void service_free(struct hc_service *s)
+/* Closes the listeners of a Service and frees it. */
+static void service_free(struct svchealth *h, struct hc_service *s)
 {
-	for (size_t i = 0; i < s->n_fds; i++)
-		close(s->fds[i]);
-	free(s->fds);
+	for (size_t i = 0; i < s->n_ls; i++)
+		httpd_listener_close(h->http, s->ls[i]);
+	free(s->ls);
 	free(s->ns);
 	free(s->name);
 	free(s);
 }
 
-/* The Service with its sockets bound, or NULL (logged). */
+/* The Service with its sockets listening, or NULL (logged). */
 static struct hc_service *service_open(struct svchealth *h, const struct svchealth_want *w)
 {
 	struct hc_service *s = xcalloc(1, sizeof(*s));
@@ -350,17 +195,18 @@ static struct hc_service *service_open(struct svchealth *h, const struct svcheal
 	s->name = xstrdup(w->name);
 	s->port = w->port;
 	s->local_ready = w->local_ready;
-	s->fds = h->n_ips ? xcalloc(h->n_ips, sizeof(*s->fds)) : NULL;
+	s->ls = h->n_ips ? xcalloc(h->n_ips, sizeof(*s->ls)) : NULL;
 	for (size_t i = 0; i < h->n_ips; i++) {
-		int fd = listen_on(h->ips[i], w->port);
-		if (fd < 0) {
+		cleanup_err struct mk_err *err = NULL;
+		struct httpd_listener *l = httpd_listen(h->http, h->ips[i], w->port, &err);
+		if (!l) {
 			log_error("Failed to start healthcheck service=\"%s/%s\" port=%d "
 				  "address=%s: %s",
-				  w->ns, w->name, w->port, h->ips[i], strerror(errno));
-			service_free(s);
+				  w->ns, w->name, w->port, h->ips[i], mk_err_msg(err));
+			service_free(h, s);
 			return NULL;
 		}
-		s->fds[s->n_fds++] = fd;
+		s->ls[s->n_ls++] = l;
 	}
 	return s;
 }
@@ -375,8 +221,6 @@ struct svchealth *svchealth_new(char *const *ips, size_t n_ips, bool (*healthy)(
 	h->healthy = healthy;
 	h->arg = arg;
 	pthread_mutex_init(&h->mu, NULL);
-	pthread_cond_init(&h->cv, NULL);
-	h->wake_fd = -1;
 	return h;
 }
 
@@ -407,50 +251,35 @@ void svchealth_sync(struct svchealth *h, const struct proxy_model *m)
 			gone[n_gone++] = s;
 		}
 	}
-	/* the acceptor lets go of them before they are closed, so that a port
-	 * moving from one Service to another is free to bind */
+	/* closed before the new ones open, so that a port moving from one
+	 * Service to another is free to bind */
 	if (n_gone) {
 		pthread_mutex_lock(&h->mu);
 		memcpy(h->svcs, kept, n_kept * sizeof(*kept));
 		h->n_svcs = n_kept;
-		h->gen++;
 		pthread_mutex_unlock(&h->mu);
-		if (h->running) {
-			wake(h);
-			pthread_mutex_lock(&h->mu);
-			while (h->seen_gen < h->gen)
-				pthread_cond_wait(&h->cv, &h->mu);
-			pthread_mutex_unlock(&h->mu);
-		}
 		for (size_t i = 0; i < n_gone; i++)
-			service_free(gone[i]);
+			service_free(h, gone[i]);
 	}
 	free(gone);
 
-	/* sockets are bound without mu; the threads see the new set at once */
+	/* sockets are opened without mu; the server sees the new set at once */
 	struct hc_service **next = n_want ? xcalloc(n_want, sizeof(*next)) : NULL;
 	size_t n_next = 0;
-	bool added = false;
+	bool started = n_want && (h->http || server_start(h));
 	for (size_t i = 0, j = 0; j < n_want; j++) {
 		struct hc_service *s =
 			i < n_kept && !service_want_cmp(kept[i], &want[j]) ? kept[i++] : NULL;
-		if (!s) {
+		if (!s && started) {
 			log_v(2, "Opening healthcheck service=\"%s/%s\" port=%d", want[j].ns,
 			      want[j].name, want[j].port);
+			/* tried again on the next sync if it fails */
 			s = service_open(h, &want[j]);
-			added |= s != NULL;
 		}
 		if (s)
 			next[n_next++] = s;
 	}
 	free(kept);
-	if (n_next && !h->running && !threads_start(h)) {
-		/* tried again on the next sync */
-		for (size_t i = 0; i < n_next; i++)
-			service_free(next[i]);
-		n_next = 0;
-		added = false;
-	}
 	pthread_mutex_lock(&h->mu);
 	free(h->svcs);
 	h->svcs = n_next ? next : NULL;
@@ -462,12 +291,11 @@ void svchealth_sync(struct svchealth *h, const struct proxy_model *m)
 			j++;
 		next[i]->local_ready = want[j].local_ready;
 	}
-	h->gen += added;
 	pthread_mutex_unlock(&h->mu);
-	if (added)
-		wake(h);
-	if (!n_next)
-		threads_stop(h);
+	if (!n_next) {
+		httpd_free(h->http);
+		h->http = NULL;
+	}
 	free(want);
 }
 
@@ -480,17 +308,16 @@ void svchealth_free(struct svchealth *h)
 {
 	if (!h)
 		return;
-	threads_stop(h);
 	for (size_t i = 0; i < h->n_svcs; i++) {
 		log_v(2, "Closing healthcheck service=\"%s/%s\" port=%d", h->svcs[i]->ns,
 		      h->svcs[i]->name, h->svcs[i]->port);
-		service_free(h->svcs[i]);
+		service_free(h, h->svcs[i]);
 	}
 	free(h->svcs);
+	httpd_free(h->http);
 	for (size_t i = 0; i < h->n_ips; i++)
 		free(h->ips[i]);
 	free(h->ips);
-	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -168,6 +168,51 @@ teardown() {
 	[[ "$output" == *"runc exec: "*"stopped"* ]]
 }
 
+@test "exec_start: streaming exec with pipes, a tty, a kill, and commands that cannot run" {
+	rt_sandbox
+	rt_container c1 '["sleep","1000"]'
+	rt_create_start c1
+	id=$(rt_id c1)
+	# pipes: stdin reaches the command, stdout and stderr stay apart
+	run $P exec-stream "$id" stdin sh -c 'cat; echo err >&2; exit 3' <<<"piped input"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "exit 3" ]
+	[ "${lines[1]}" = "stdout:" ]
+	[ "${lines[2]}" = "piped input" ]
+	[ "${lines[3]}" = "stderr:" ]
+	[ "${lines[4]}" = err ]
+	# without stdin the command reads /dev/null
+	run $P exec-stream "$id" - sh -c 'cat; echo done'
+	[ "${lines[0]}" = "exit 0" ]
+	[ "${lines[2]}" = done ]
+	# a tty of the size asked, TERM set, input echoed by the terminal
+	run $P exec-stream "$id" tty=132x40 sh -c 'stty size; tty; echo $TERM; read x; echo got $x' <<<"typed"
+	[ "${lines[0]}" = "exit 0" ]
+	[[ "$output" == *"40 132"* ]]
+	[[ "$output" == *"/dev/pts/"* ]]
+	[[ "$output" == *xterm* ]]
+	[[ "$output" == *"got typed"* ]]
+	# the client going away kills the command: 128+9
+	t0=$EPOCHREALTIME
+	run $P exec-stream "$id" kill=300 sleep 100
+	t1=$EPOCHREALTIME
+	[ "${lines[0]}" = "exit 137" ]
+	[ $(((${t1/./} - ${t0/./}) / 1000)) -lt 5000 ]
+	# what cannot run: 127 when missing, 126 when not executable, the
+	# runtime's message kept
+	run $P exec-stream "$id" - /no/such/binary
+	[ "${lines[0]%%:*}" = "not started 127" ]
+	[[ "${lines[0]}" == *'exec: "/no/such/binary": stat /no/such/binary: no such file or directory'* ]]
+	run $P exec-stream "$id" - nosuchcommand
+	[[ "${lines[0]}" == "not started 127: "*"executable file not found"* ]]
+	run $P exec-stream "$id" - /etc/passwd
+	[[ "${lines[0]}" == "not started 126: "*"permission denied"* ]]
+	# a stopped container: not started, no shell-like code
+	$P stop "$id" 9 0
+	run $P exec-stream "$id" - true
+	[[ "${lines[0]}" == "not started -1: runc exec: "*"stopped"* ]]
+}
+
 @test "OOM kill under a 32 MiB limit is reported as oomKilled" {
 	[ -e /sys/fs/cgroup/memory/memory.oom_control ] || [ -e /sys/fs/cgroup/memory.events ] ||
 		skip "no memory cgroup here"

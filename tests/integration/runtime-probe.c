@@ -15,6 +15,12 @@
  *   state ID                            one JSON object
  *   list                                one id per line
  *   exec ID TIMEOUT_MS MAX_OUTPUT CMD...  "exit N" then the output
+ *   exec-stream ID OPTS CMD...          runtime_exec_start: OPTS is "-" or a
+ *                                       comma list of stdin, tty=COLSxROWS,
+ *                                       kill=MS; the probe's stdin goes to the
+ *                                       command, then "exit N" or "not started N:
+ *                                       <message>", "stdout:", its stdout,
+ *                                       "stderr:", its stderr
  *   cgroup-path ROOT POD                the pod's cgroup path
  *   cgroup-create PATH [POD]            with the pod's limits when given
  *   cgroup-remove PATH
@@ -41,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "json.h"
 #include "kubelet/cgroups.h"
@@ -401,6 +408,103 @@ static int cmd_parallel(struct runtime *rt, const char *logdir, char **pairs, in
 	return rc;
 }
 
+/* exec-stream: drives runtime_exec_start/status/kill/resize the way the
+ * kubelet's streaming does, with the probe's stdin as the client's. */
+static int cmd_exec_stream(struct runtime *rt, const char *id, const char *opts,
+			   const char *const *argv)
+{
+	bool with_stdin = strstr(opts, "stdin") != NULL;
+	const char *t = strstr(opts, "tty=");
+	const char *k = strstr(opts, "kill=");
+	unsigned cols = 0, rows = 0;
+	if (t && sscanf(t + 4, "%ux%u", &cols, &rows) != 2)
+		return fprintf(stderr, "exec-stream: bad tty size\n"), 2;
+	long kill_ms = k ? atol(k + 5) : -1;
+	struct runtime_exec x;
+	struct mk_err *err = NULL;
+	if (runtime_exec_start(rt, id, argv, t != NULL, with_stdin || t, &x, &err) < 0)
+		return die("exec-stream", err);
+	if (t && runtime_exec_resize(&x, cols, rows, &err) < 0)
+		return die("exec-stream resize", err);
+	int pidfd = (int)syscall(SYS_pidfd_open, x.pid, 0);
+	struct buf out = BUF_INIT, errb = BUF_INIT;
+	int in_fd = (with_stdin || t) ? 0 : -1;
+	int to = t ? x.pty : x.in;
+	long long t0 = now_us();
+	bool exited = false, killed = false;
+	long long drain_until = 0;
+	while (!exited || (drain_until && now_us() < drain_until)) {
+		struct pollfd fds[4] = {{.fd = exited ? -1 : pidfd, .events = POLLIN},
+					{.fd = x.out, .events = POLLIN},
+					{.fd = x.err, .events = POLLIN},
+					{.fd = in_fd, .events = POLLIN}};
+		int n = poll(fds, 4, 20);
+		if (n < 0 && errno != EINTR)
+			break;
+		char chunk[4096];
+		for (int i = 1; i <= 2; i++) {
+			int fd = i == 1 ? x.out : x.err;
+			if (fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(fd, chunk, sizeof(chunk));
+			if (r > 0) {
+				buf_append(i == 1 ? &out : &errb, chunk, (size_t)r);
+			} else if (r == 0 || errno != EAGAIN) {
+				/* EOF (EIO on a pty whose slave is gone) */
+				if (i == 1)
+					x.out = -1, x.pty = t ? -1 : x.pty;
+				else
+					x.err = -1;
+				close(fd);
+			}
+		}
+		if (in_fd >= 0 && (fds[3].revents & (POLLIN | POLLHUP))) {
+			ssize_t r = read(0, chunk, sizeof(chunk));
+			if (r > 0 && to >= 0) {
+				if (write(to, chunk, (size_t)r) != r)
+					fprintf(stderr, "exec-stream: short write\n");
+			} else if (r <= 0) {
+				in_fd = -1;
+				if (!t && x.in >= 0) {
+					close(x.in);
+					x.in = -1;
+					to = -1;
+				}
+			}
+		}
+		if (kill_ms >= 0 && !killed && now_us() - t0 > kill_ms * 1000 &&
+		    runtime_exec_started(&x)) {
+			runtime_exec_kill(&x);
+			killed = true;
+		}
+		if (!exited && (fds[0].revents & POLLIN)) {
+			exited = true;
+			drain_until = now_us() + 500000;
+		}
+		if (exited && x.out < 0 && x.err < 0)
+			break;
+	}
+	int status = 0;
+	waitpid(x.pid, &status, 0);
+	close(pidfd);
+	int code = 0;
+	bool not_started = false;
+	int rc = 0;
+	if (runtime_exec_status(rt, &x, status, buf_str(&errb)[0] ? buf_str(&errb) : buf_str(&out),
+				&code, &not_started, &err) < 0) {
+		printf("not started %d: %s\n", code, mk_err_msg(err));
+		mk_err_free(err);
+	} else {
+		printf("exit %d\n", code);
+	}
+	printf("stdout:\n%s", buf_str(&out));
+	printf("stderr:\n%s", buf_str(&errb));
+	buf_free(&out);
+	buf_free(&errb);
+	runtime_exec_clear(&x);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct runtime_opts o = {0};
@@ -550,6 +654,8 @@ int main(int argc, char **argv)
 			fwrite(res.output, 1, res.len, stdout);
 		}
 		free(res.output);
+	} else if (!strcmp(cmd, "exec-stream") && na >= 3) {
+		rc = cmd_exec_stream(rt, a[0], a[1], (const char *const *)(a + 2));
 	} else if (!strcmp(cmd, "parallel") && na >= 2) {
 		rc = cmd_parallel(rt, a[0], a + 1, na - 1);
 	} else if (!strcmp(cmd, "bench") && na == 3) {
