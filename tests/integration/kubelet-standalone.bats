@@ -206,7 +206,7 @@ nginx_manifest() {
 	kubelet_kill KILL
 	kubelet_start --pod-manifest-path "$MANIFESTS"
 	# every pod synced by the new kubelet (its /pods reports all ten running)
-	wait_for 300 eval '[ "$(on_node curl -sf http://127.0.0.1:10250/pods | jq "[.items[] | select(.status.containerStatuses[0].state.running)] | length")" -eq 10 ]'
+	wait_for 900 eval '[ "$(on_node curl -sf http://127.0.0.1:10250/pods | jq "[.items[] | select(.status.containerStatuses[0].state.running)] | length")" -eq 10 ]'
 	after=$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -a -o json | jq -c '[.[] | [.id, .pid]] | sort')
 	[ "$before" = "$after" ]
 }
