@@ -201,7 +201,7 @@ nginx_manifest() {
 		YAML
 	done
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_for 600 eval '[ "$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq length)" -eq 10 ]'
+	wait_for 1500 eval '[ "$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq length)" -eq 10 ]'
 	before=$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq -c '[.[] | [.id, .pid]] | sort')
 	kubelet_kill KILL
 	kubelet_start --pod-manifest-path "$MANIFESTS"
