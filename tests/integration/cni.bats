@@ -133,7 +133,8 @@ compare() {
 	run plug our "$h" DEL bridge "ctr-$SFX" "" "$conf"
 	[ "$status" -eq 0 ]
 	! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI- || false
-	! ip -n "$h" link show | grep -q veth || false
+	# the kernel removes the deleted namespace's veth pair asynchronously
+	wait_until 10 no_veth "$h"
 	[ -z "$(ls "$CNI_T/dd-our/net-h" | grep -v 'lock\|last_reserved')" ]
 	# a path that exists but is not a namespace counts as gone
 	c=$(mkns cour2)
