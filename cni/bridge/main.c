@@ -17,7 +17,7 @@
 #include "cleanup.h"
 #include "cni/bridge/conf.h"
 #include "cni/bridge/masq.h"
-#include "cni/skel/ip.h"
+#include "ipaddr.h"
 #include "cni/skel/result.h"
 #include "cni/skel/skel.h"
 #include "netlink.h"
@@ -149,16 +149,16 @@ struct conf_op {
 	bool up_only;
 };
 
-static int json_net(const json_t *v, struct cni_net *n)
+static int json_net(const json_t *v, struct ipaddr_net *n)
 {
 	const char *s = json_string_value(v);
-	return s ? cni_net_parse(s, n) : -1;
+	return s ? ipaddr_net_parse(s, n) : -1;
 }
 
-static int json_ip(const json_t *v, struct cni_ip *ip)
+static int json_ip(const json_t *v, struct ipaddr *ip)
 {
 	const char *s = json_string_value(v);
-	return s ? cni_ip_parse(s, ip) : -1;
+	return s ? ipaddr_parse(s, ip) : -1;
 }
 
 static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
@@ -185,15 +185,15 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 	(void)nl_sysctl_set(arp, "1", &ign);
 	mk_err_free(ign);
 	json_t *ips = json_object_get(op->res, "ips");
-	struct cni_ip gw4 = {0}, gw6 = {0};
+	struct ipaddr gw4 = {0}, gw6 = {0};
 	bool has_gw4 = false, has_gw6 = false, any6 = false;
 	size_t i;
 	json_t *v;
 	json_array_foreach(ips, i, v) {
-		struct cni_net n;
+		struct ipaddr_net n;
 		if (json_net(json_object_get(v, "address"), &n) < 0)
 			return mk_err_set(err, MK_EINVAL, "invalid address in IPAM result");
-		struct cni_ip gw;
+		struct ipaddr gw;
 		bool hg = json_ip(json_object_get(v, "gateway"), &gw) == 0;
 		if (n.ip.family == AF_INET6) {
 			any6 = true;
@@ -214,27 +214,27 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 		mk_err_free(e2);
 	}
 	json_array_foreach(ips, i, v) {
-		struct cni_net n;
+		struct ipaddr_net n;
 		json_net(json_object_get(v, "address"), &n);
 		struct nl_addr a = {.family = n.ip.family, .prefixlen = n.prefix, .index = ix};
 		memcpy(a.addr, n.ip.b, 16);
 		if (n.ip.family == AF_INET6 && !op->c->enabledad)
 			a.flags = IFA_F_NODAD;
 		if (nl_addr_add(s, &a, err) < 0) {
-			cleanup_free char *ns = cni_net_str(&n);
+			cleanup_free char *ns = ipaddr_net_str(&n);
 			return mk_err_wrap(err, "failed to add IP addr %s to \"%s\"", ns, ifn);
 		}
 	}
 	if (nl_link_set_up(s, ix, true, err) < 0)
 		return mk_err_wrap(err, "failed to set \"%s\" UP", ifn);
 	json_array_foreach(json_object_get(op->res, "routes"), i, v) {
-		struct cni_net dst;
+		struct ipaddr_net dst;
 		if (json_net(json_object_get(v, "dst"), &dst) < 0)
 			continue;
 		struct nl_route r = {.family = dst.ip.family, .dst_len = dst.prefix, .oif = ix};
-		struct cni_ip net = cni_net_first(&dst);
+		struct ipaddr net = ipaddr_net_first(&dst);
 		memcpy(r.dst, net.b, 16);
-		struct cni_ip gw;
+		struct ipaddr gw;
 		if (json_ip(json_object_get(v, "gw"), &gw) == 0) {
 			r.has_gw = true;
 			memcpy(r.gw, gw.b, 16);
@@ -246,12 +246,12 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 			memcpy(r.gw, gw6.b, 16);
 		}
 		if (nl_route_add(s, &r, err) < 0) {
-			char b[CNI_IP_STRLEN];
-			struct cni_ip g = {.family = dst.ip.family};
+			char b[IPADDR_STRLEN];
+			struct ipaddr g = {.family = dst.ip.family};
 			memcpy(g.b, r.gw, 16);
-			cleanup_free char *ds = cni_net_str(&dst);
+			cleanup_free char *ds = ipaddr_net_str(&dst);
 			return mk_err_wrap(err, "failed to add route '%s via %s dev %s'", ds,
-					   r.has_gw ? cni_ip_str(&g, b) : "<nil>", ifn);
+					   r.has_gw ? ipaddr_str(&g, b) : "<nil>", ifn);
 		}
 	}
 	return 0;
@@ -260,24 +260,24 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 /* ---- gateway address on the bridge ---- */
 
 static int ensure_bridge_addr(struct cni_ctx *ctx, struct nl_sock *s, const struct nl_link *br,
-			      const struct cni_net *gw, bool force, struct mk_err **err)
+			      const struct ipaddr_net *gw, bool force, struct mk_err **err)
 {
 	struct nl_addr *as;
 	size_t n;
 	if (nl_addr_list(s, br->index, gw->ip.family, &as, &n, err) < 0)
 		return mk_err_wrap(err, "could not get list of IP addresses");
-	cleanup_free char *want = cni_net_str(gw);
+	cleanup_free char *want = ipaddr_net_str(gw);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct cni_net have = {.ip = {.family = as[i].family}, .prefix = as[i].prefixlen};
+		struct ipaddr_net have = {.ip = {.family = as[i].family}, .prefix = as[i].prefixlen};
 		memcpy(have.ip.b, as[i].addr, 16);
-		cleanup_free char *hs = cni_net_str(&have);
+		cleanup_free char *hs = ipaddr_net_str(&have);
 		if (!strcmp(hs, want)) {
 			free(as);
 			return 0;
 		}
-		if (gw->ip.family == AF_INET || cni_net_contains(&have, &gw->ip) ||
-		    cni_net_contains(gw, &have.ip)) {
+		if (gw->ip.family == AF_INET || ipaddr_net_contains(&have, &gw->ip) ||
+		    ipaddr_net_contains(gw, &have.ip)) {
 			if (force) {
 				rc = nl_addr_del(s, &as[i], err);
 				if (rc < 0)
@@ -463,28 +463,28 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 			goto fail;
 		}
 		/* gateways, interface index, default routes */
-		struct cni_net gws[16];
+		struct ipaddr_net gws[16];
 		size_t ngw = 0;
 		bool def_found[2] = {false, false};
 		size_t i;
 		json_t *v;
 		json_array_foreach(json_object_get(res, "routes"), i, v) {
-			struct cni_net d;
+			struct ipaddr_net d;
 			if (json_net(json_object_get(v, "dst"), &d) == 0 && d.prefix == 0)
 				def_found[d.ip.family == AF_INET6] = true;
 		}
 		json_array_foreach(json_object_get(res, "ips"), i, v) {
 			json_object_set_new(v, "interface", json_integer(2));
-			struct cni_net a;
+			struct ipaddr_net a;
 			if (json_net(json_object_get(v, "address"), &a) < 0)
 				continue;
-			struct cni_ip gw;
+			struct ipaddr gw;
 			bool hg = json_ip(json_object_get(v, "gateway"), &gw) == 0;
 			if (!hg && c.is_gw) {
-				gw = cni_net_first(&a);
-				cni_ip_next(&gw);
-				char b[CNI_IP_STRLEN];
-				json_object_set_new(v, "gateway", json_string(cni_ip_str(&gw, b)));
+				gw = ipaddr_net_first(&a);
+				ipaddr_next(&gw);
+				char b[IPADDR_STRLEN];
+				json_object_set_new(v, "gateway", json_string(ipaddr_str(&gw, b)));
 				hg = true;
 			}
 			/* keep "interface" before "address" as the reference prints it */
@@ -499,11 +499,11 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 				ngw++;
 				int f = a.ip.family == AF_INET6;
 				if (c.is_default_gw && !def_found[f]) {
-					char b[CNI_IP_STRLEN];
+					char b[IPADDR_STRLEN];
 					json_array_append_new(
 						json_object_get(res, "routes"),
 						json_pack("{s:s,s:s}", "dst", f ? "::/0" : "0.0.0.0/0", "gw",
-							  cni_ip_str(&gw, b)));
+							  ipaddr_str(&gw, b)));
 					def_found[f] = true;
 				}
 			}
@@ -540,7 +540,7 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 			masq_done = true;
 			bool legacy = masq_backend_is_legacy();
 			json_array_foreach(json_object_get(res, "ips"), i, v) {
-				struct cni_net a;
+				struct ipaddr_net a;
 				if (json_net(json_object_get(v, "address"), &a) < 0)
 					continue;
 				int mrc = legacy ? masq_legacy_setup(c.name, ctx->container_id, &a, err)
@@ -737,13 +737,13 @@ static int check_in(struct nl_sock *s, void *arg, struct mk_err **err)
 		json_t *ix = json_object_get(v, "interface");
 		if (ix && json_integer_value(ix) != op->cont_index)
 			continue;
-		struct cni_net want;
+		struct ipaddr_net want;
 		if (json_net(json_object_get(v, "address"), &want) < 0)
 			continue;
 		bool found = false;
 		for (size_t k = 0; k < n; k++)
 			if (as[k].family == want.ip.family && as[k].prefixlen == want.prefix &&
-			    !memcmp(as[k].addr, want.ip.b, (size_t)cni_ip_len(&want.ip)))
+			    !memcmp(as[k].addr, want.ip.b, (size_t)ipaddr_len(&want.ip)))
 				found = true;
 		if (!found) {
 			rc = cni_fail(op->ctx, err, CNI_ERR_INTERNAL, NULL,
@@ -759,17 +759,17 @@ static int check_in(struct nl_sock *s, void *arg, struct mk_err **err)
 	if (nl_route_list(s, AF_UNSPEC, 0, &rs, &n, err) < 0)
 		return -1;
 	json_array_foreach(json_object_get(op->res, "routes"), i, v) {
-		struct cni_net dst;
+		struct ipaddr_net dst;
 		if (json_net(json_object_get(v, "dst"), &dst) < 0)
 			continue;
-		struct cni_ip net = cni_net_first(&dst), gw;
+		struct ipaddr net = ipaddr_net_first(&dst), gw;
 		bool hg = json_ip(json_object_get(v, "gw"), &gw) == 0;
 		bool found = false;
 		for (size_t k = 0; k < n; k++) {
 			if (rs[k].family != dst.ip.family || rs[k].dst_len != dst.prefix ||
-			    memcmp(rs[k].dst, net.b, (size_t)cni_ip_len(&net)))
+			    memcmp(rs[k].dst, net.b, (size_t)ipaddr_len(&net)))
 				continue;
-			if (hg && (!rs[k].has_gw || memcmp(rs[k].gw, gw.b, (size_t)cni_ip_len(&gw))))
+			if (hg && (!rs[k].has_gw || memcmp(rs[k].gw, gw.b, (size_t)ipaddr_len(&gw))))
 				continue;
 			found = true;
 		}
@@ -876,7 +876,7 @@ static int br_check(struct cni_ctx *ctx, struct mk_err **err)
 	}
 	if (c.ip_masq) {
 		json_array_foreach(json_object_get(res, "ips"), i, v) {
-			struct cni_net a;
+			struct ipaddr_net a;
 			if (json_net(json_object_get(v, "address"), &a) < 0)
 				continue;
 			int ex = masq_exists(c.name, ctx->container_id, a.ip.family, err);

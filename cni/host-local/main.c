@@ -46,15 +46,15 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 	if (!st)
 		goto out;
 	for (size_t i = 0; i < c->nsets; i++) {
-		const struct cni_ip *req = NULL;
+		const struct ipaddr *req = NULL;
 		for (size_t k = 0; k < c->nreq && !req; k++) {
 			if (!used[k] && hl_rangeset_contains(&c->sets[i], &c->req[k])) {
 				req = &c->req[k];
 				used[k] = true;
 			}
 		}
-		struct cni_net addr;
-		struct cni_ip gw;
+		struct ipaddr_net addr;
+		struct ipaddr gw;
 		if (hl_alloc_get(st, &c->sets[i], (int)i, ctx->container_id, ctx->ifname, req, &addr,
 				 &gw, err) < 0) {
 			if (i > 0)
@@ -62,11 +62,11 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 			mk_err_wrap(err, "failed to allocate for range %zu", i);
 			goto out;
 		}
-		char b[CNI_IP_STRLEN];
-		cleanup_free char *a = cni_net_str(&addr);
+		char b[IPADDR_STRLEN];
+		cleanup_free char *a = ipaddr_net_str(&addr);
 		json_array_append_new(json_object_get(res, "ips"),
 				      json_pack("{s:s,s:s}", "address", a, "gateway",
-						cni_ip_str(&gw, b)));
+						ipaddr_str(&gw, b)));
 	}
 	bool left = false;
 	for (size_t k = 0; k < c->nreq; k++)
@@ -77,8 +77,8 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 		for (size_t k = 0; k < c->nreq; k++) {
 			if (used[k])
 				continue;
-			char b[CNI_IP_STRLEN];
-			char *n = xasprintf("%s %s", msg, cni_ip_str(&c->req[k], b));
+			char b[IPADDR_STRLEN];
+			char *n = xasprintf("%s %s", msg, ipaddr_str(&c->req[k], b));
 			free(msg);
 			msg = n;
 		}

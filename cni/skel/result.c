@@ -3,13 +3,13 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "ip.h"
+#include "ipaddr.h"
 #include "skel.h"
 
 static const char *ip_family_of(const char *cidr)
 {
-	struct cni_net n;
-	if (cidr && cni_net_parse(cidr, &n) == 0)
+	struct ipaddr_net n;
+	if (cidr && ipaddr_net_parse(cidr, &n) == 0)
 		return n.ip.family == AF_INET6 ? "6" : "4";
 	return strchr(cidr ? cidr : "", ':') ? "6" : "4";
 }
