@@ -18,7 +18,6 @@
 #include "cni/bridge/conf.h"
 #include "cni/bridge/masq.h"
 #include "ipaddr.h"
-#include "cni/skel/result.h"
 #include "cni/skel/skel.h"
 #include "netlink.h"
 #include "xalloc.h"
@@ -397,7 +396,7 @@ static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 	json_t *res = NULL;
 	struct nl_link br, host;
 	/* The IPAM plugin runs while the bridge and the veth are set up. */
-	struct cni_job job = {.pid = -1};
+	struct cni_job job = {.job = NULL};
 	if (c.ipam_type && cni_delegate_start(ctx, c.ipam_type, "ADD", &job, err) < 0)
 		goto fail;
 	if (setup_bridge(ctx, s, &c, &br, &br_created, err) < 0)
@@ -589,7 +588,7 @@ fail:
 	/* Undo everything this ADD created, newest first; the first error is kept. */
 	{
 		struct mk_err *e = NULL;
-		if (job.pid >= 0) {
+		if (job.job) {
 			/* reap the IPAM ADD; what it allocated is released below */
 			int code = ctx->err_code;
 			char *details = ctx->err_details;

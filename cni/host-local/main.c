@@ -5,7 +5,6 @@
 
 #include "cleanup.h"
 #include "cni/host-local/alloc.h"
-#include "cni/skel/result.h"
 #include "cni/skel/skel.h"
 #include "xalloc.h"
 

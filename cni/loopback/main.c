@@ -10,7 +10,6 @@
 #include "netlink.h"
 #include "xalloc.h"
 #include "ipaddr.h"
-#include "cni/skel/result.h"
 #include "cni/skel/skel.h"
 
 struct lo_op {

@@ -1,6 +1,6 @@
-/* CNI pure logic: result conversion between spec versions,
- * host-local configuration and allocation order on a temporary store, chain
- * names, bridge netconf parsing, CNI_ARGS. */
+/* CNI plugins' pure logic: host-local configuration and allocation order on
+ * a temporary store, chain names, bridge netconf parsing, CNI_ARGS.
+ * (Results between versions and IP arithmetic are lib/'s: tests/unit/lib.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,15 +15,9 @@
 #include "cni/bridge/masq.h"
 #include "cni/host-local/alloc.h"
 #include "ipaddr.h"
-#include "cni/skel/result.h"
 #include "sha2.h"
 #include "cni/skel/skel.h"
 #include "xalloc.h"
-
-static char *compact(const json_t *v)
-{
-	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
 
 static json_t *parse(const char *s)
 {
@@ -31,81 +25,6 @@ static json_t *parse(const char *s)
 	json_t *j = json_loads(s, 0, &e);
 	assert_non_null(j);
 	return j;
-}
-
-static const char *full =
-	"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:aa:aa:aa:aa:aa\"},"
-	"{\"name\":\"veth01234567\",\"mac\":\"bb:bb:bb:bb:bb:bb\"},{\"name\":\"eth0\",\"mac\":"
-	"\"cc:cc:cc:cc:cc:cc\",\"sandbox\":\"/var/run/netns/x\"}],\"ips\":[{\"interface\":2,"
-	"\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"},{\"interface\":2,\"address\":"
-	"\"fd00::2/64\",\"gateway\":\"fd00::1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":"
-	"\"::/0\",\"gw\":\"fd00::1\"}],\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}";
-
-static void test_result_versions(void **state)
-{
-	(void)state;
-	cleanup_json json_t *in = parse(full);
-	struct mk_err *err = NULL;
-	cleanup_json json_t *n = cni_result_normalize(in, &err);
-	assert_non_null(n);
-
-	cleanup_json json_t *v1 = cni_result_convert(n, "1.0.0", &err);
-	cleanup_free char *s1 = compact(v1);
-	assert_string_equal(s1, full);
-
-	cleanup_json json_t *v04 = cni_result_convert(n, "0.4.0", &err);
-	cleanup_free char *s04 = compact(v04);
-	assert_non_null(strstr(s04, "{\"version\":\"4\",\"interface\":2,\"address\":\"10.99.0.2/24\""));
-	assert_non_null(strstr(s04, "{\"version\":\"6\",\"interface\":2,\"address\":\"fd00::2/64\""));
-	assert_non_null(strstr(s04, "\"cniVersion\":\"0.4.0\""));
-
-	cleanup_json json_t *v02 = cni_result_convert(n, "0.2.0", &err);
-	cleanup_free char *s02 = compact(v02);
-	assert_string_equal(s02,
-			    "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.99.0.2/24\",\"gateway\":"
-			    "\"10.99.0.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"ip6\":{\"ip\":"
-			    "\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\","
-			    "\"gw\":\"fd00::1\"}]},\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}");
-
-	/* up-conversion from the old shapes gives the same 1.x result */
-	cleanup_json json_t *back = cni_result_normalize(v02, &err);
-	cleanup_json json_t *back1 = cni_result_convert(back, "1.0.0", &err);
-	cleanup_free char *sb = compact(back1);
-	assert_non_null(strstr(sb, "\"ips\":[{\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"}"));
-	cleanup_json json_t *back04 = cni_result_normalize(v04, &err);
-	cleanup_json json_t *again = cni_result_convert(back04, "1.0.0", &err);
-	cleanup_free char *sa = compact(again);
-	assert_string_equal(sa, full);
-
-	/* two addresses of one family do not fit 0.2.0 */
-	cleanup_json json_t *two = parse("{\"ips\":[{\"address\":\"10.0.0.2/24\"},{\"address\":\"10.1.0.2/24\"}]}");
-	cleanup_json json_t *tn = cni_result_normalize(two, &err);
-	assert_null(cni_result_convert(tn, "0.2.0", &err));
-	assert_string_equal(mk_err_msg(err), "CNI version 0.2.0 does not support more than 1 address per family");
-	mk_err_free(err);
-}
-
-static void test_result_empty_lists_and_dns(void **state)
-{
-	(void)state;
-	struct mk_err *err = NULL;
-	cleanup_json json_t *in = parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
-	cleanup_json json_t *n = cni_result_normalize(in, &err);
-	cleanup_json json_t *out = cni_result_convert(n, "1.1.0", &err);
-	cleanup_free char *s = compact(out);
-	assert_string_equal(s, "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}");
-}
-
-static void test_versions(void **state)
-{
-	(void)state;
-	assert_true(cni_version_supported("0.3.1"));
-	assert_true(cni_version_supported("1.1.0"));
-	assert_false(cni_version_supported("1.0"));
-	assert_false(cni_version_supported("2.0.0"));
-	assert_true(cni_version_cmp("0.4.0", "0.10.0") < 0);
-	assert_true(cni_version_cmp("1.0.0", "0.4.0") > 0);
-	assert_int_equal(cni_version_cmp("1.1.0", "1.1.0"), 0);
 }
 
 /* ---- host-local ---- */
@@ -350,9 +269,6 @@ static void test_bridge_conf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_result_versions),
-		cmocka_unit_test(test_result_empty_lists_and_dns),
-		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_hl_config_errors),
 		cmocka_unit_test(test_hl_config_defaults),
 		cmocka_unit_test(test_hl_allocation_order),
