@@ -948,9 +948,10 @@ out:
 static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 {
 	const char *type = json_string_value(json_object_get(json_object_get(ctx->conf, "ipam"), "type"));
-	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
-	if (!valid)
-		valid = json_object_get(ctx->conf, "cni.dev/attachments");
+	/* A list that cannot be read frees nothing, here or in the IPAM plugin. */
+	const json_t *valid;
+	if (cni_gc_valid_attachments(ctx, &valid, err) < 0)
+		return -1;
 	cleanup_json json_t *empty = json_array();
 	/* GC goes on past errors: the IPAM's and ours are both attempted. */
 	struct mk_err *e1 = NULL;
@@ -959,7 +960,7 @@ static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 		rc = -1;
 	const char *name = json_string_value(json_object_get(ctx->conf, "name"));
 	if (json_is_true(json_object_get(ctx->conf, "ipMasq")) &&
-	    masq_gc(name, json_is_array(valid) ? valid : empty, rc < 0 ? NULL : &e1) < 0)
+	    masq_gc(name, valid ? valid : empty, rc < 0 ? NULL : &e1) < 0)
 		rc = -1;
 	if (rc < 0)
 		*err = e1;

@@ -714,6 +714,21 @@ static int gc_entry(struct hl_store *st, const char *name, const char *content, 
 
 int hl_gc(struct hl_store *st, const json_t *valid, struct mk_err **err)
 {
+	/* An entry that names no container cannot tell what is in use: nothing
+	 * is freed rather than everything. */
+	if (!json_is_array(valid))
+		return mk_err_set(err, MK_EINVAL, "valid attachments: not a list");
+	size_t i;
+	json_t *v;
+	json_array_foreach(valid, i, v) {
+		json_t *ifn = json_object_get(v, "ifname");
+		if (!json_is_string(json_object_get(v, "containerID")) ||
+		    (ifn && !json_is_string(ifn)))
+			return mk_err_set(err, MK_EINVAL,
+					  "valid attachments: element %zu is not a {\"containerID\", "
+					  "\"ifname\"} object",
+					  i);
+	}
 	if (hl_store_lock(st, err) < 0)
 		return -1;
 	for_each_entry(st, gc_entry, (void *)valid);

@@ -65,7 +65,8 @@ int hl_release(struct hl_store *st, const char *id, const char *ifname, struct m
 /* True when some file holds (id, ifname) or the legacy id. */
 bool hl_find(struct hl_store *st, const char *id, const char *ifname);
 /* Releases every reservation whose (id, ifname) is not in valid (array of
- * {"containerID","ifname"}); takes the lock. */
+ * {"containerID","ifname"}); takes the lock. A valid that is not such an
+ * array is refused (MK_EINVAL) and nothing is released. */
 int hl_gc(struct hl_store *st, const json_t *valid, struct mk_err **err);
 /* True when the set has no free address left. */
 bool hl_rangeset_full(struct hl_store *st, const struct hl_rangeset *set);

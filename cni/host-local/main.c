@@ -141,17 +141,18 @@ static int hl_check(struct cni_ctx *ctx, struct mk_err **err)
 
 static int hl_gc_verb(struct cni_ctx *ctx, struct mk_err **err)
 {
+	/* A list that cannot be read frees nothing. */
+	const json_t *valid;
+	if (cni_gc_valid_attachments(ctx, &valid, err) < 0)
+		return -1;
 	struct hl_config *c;
 	if (hl_config_parse(ctx->conf, NULL, true, &c, err) < 0)
 		return -1;
-	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
-	if (!valid)
-		valid = json_object_get(ctx->conf, "cni.dev/attachments");
 	cleanup_json json_t *empty = json_array();
 	struct hl_store *st = hl_store_open(c->data_dir, c->name, err);
 	int rc = -1;
 	if (st)
-		rc = hl_gc(st, json_is_array(valid) ? valid : empty, err);
+		rc = hl_gc(st, valid ? valid : empty, err);
 	hl_store_close(st);
 	hl_config_free(c);
 	return rc;

@@ -373,6 +373,43 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, jso
 	return cni_delegate_finish(ctx, &job, result, err);
 }
 
+/* ---- GC ---- */
+
+int cni_gc_valid_attachments(struct cni_ctx *ctx, const json_t **valid, struct mk_err **err)
+{
+	const char *key = "cni.dev/valid-attachments";
+	json_t *v = json_object_get(ctx->conf, key);
+	if (!v) {
+		key = "cni.dev/attachments";
+		v = json_object_get(ctx->conf, key);
+	}
+	*valid = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
+				"invalid %s: a list of {\"containerID\", \"ifname\"} was expected, "
+				"not %s",
+				key, json_is_object(v) ? "an object" : "a scalar");
+	size_t i;
+	json_t *a;
+	json_array_foreach(v, i, a) {
+		json_t *ifn = json_object_get(a, "ifname");
+		if (!json_is_object(a))
+			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
+					"invalid %s: element %zu is not an object", key, i);
+		if (!json_is_string(json_object_get(a, "containerID")))
+			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
+					"invalid %s: element %zu has no string containerID", key, i);
+		if (ifn && !json_is_string(ifn))
+			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
+					"invalid %s: element %zu has an ifname that is not a string",
+					key, i);
+	}
+	*valid = v;
+	return 0;
+}
+
 /* ---- CNI_ARGS ---- */
 
 static int parse_bool(const char *v, bool *out)

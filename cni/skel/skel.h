@@ -71,6 +71,14 @@ int cni_delegate_start(struct cni_ctx *ctx, const char *type, const char *comman
 int cni_delegate_finish(struct cni_ctx *ctx, struct cni_job *job, json_t **result,
 			struct mk_err **err);
 
+/* GC's list of attachments still in use: cni.dev/valid-attachments (else the
+ * spec 1.1.0 text's cni.dev/attachments), an array of objects with a string
+ * containerID and, when present, a string ifname. *valid is borrowed from
+ * ctx->conf, or NULL when neither key is given (every attachment is stale).
+ * A malformed list is refused (code 6, "invalid cni.dev/valid-attachments:
+ * ..."): GC must never free what it cannot tell is stale. */
+int cni_gc_valid_attachments(struct cni_ctx *ctx, const json_t **valid, struct mk_err **err);
+
 /* CNI_ARGS: value of key (new string) or NULL; errors like the reference for
  * bad pairs and unknown keys (known: NULL-terminated list of accepted keys
  * besides IgnoreUnknown and the K8S_POD_* set when IgnoreUnknown is true). */

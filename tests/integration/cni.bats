@@ -628,6 +628,39 @@ SH
 	if command -v busybox >/dev/null; then nsping "$cb" 10.73.0.1; fi
 }
 
+@test "cni: GC with a malformed valid-attachments list is refused and frees nothing" {
+	local h c conf gc bad
+	h=$(mkns hgc)
+	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-w","type":"bridge","bridge":"cnt24","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.75.0.0/24"}]]}}')
+	for i in 1 2; do
+		c=$(mkns "gcw$i")
+		plug our "$h" ADD bridge "w$i-$SFX" "$c" "$conf" >/dev/null
+	done
+	for bad in '"garbage"' '[{"containerID":5},null]' '[{"containerID":"w1-'"$SFX"'","ifname":"eth0"},null]' '{"containerID":"x"}'; do
+		for plugin in host-local bridge; do
+			local pc
+			pc=$conf
+			[ $plugin = host-local ] && pc=$(jq -c '. + {type: "host-local"}' <<<"$conf")
+			gc=$(jq -c --argjson v "$bad" '. + {"cni.dev/valid-attachments": $v}' <<<"$pc")
+			run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/$plugin"
+			echo "$plugin $bad: $output" >&3
+			[ "$status" -ne 0 ]
+			[ "$(jq .code <<<"$output")" = 6 ]
+			[[ "$(jq -r .msg <<<"$output")" == "invalid cni.dev/valid-attachments: "* ]]
+			# nothing was freed: both reservations and both chains stay
+			[ "$(ls "$CNI_T/dd-our/net-w" | grep -vc 'lock\|last_reserved')" -eq 2 ]
+			[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 2 ]
+		done
+	done
+	# a well-formed list frees the stale attachment only
+	gc=$(jq -c --arg id "w1-$SFX" '. + {"cni.dev/valid-attachments":[{"containerID":$id,"ifname":"eth0"}]}' <<<"$conf")
+	run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$CNI_T/dd-our/net-w" | grep -v 'lock\|last_reserved')" = 10.75.0.2 ]
+	[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 1 ]
+}
+
 @test "cni: 17 range sets put 17 gateway addresses on the bridge, as the reference does" {
 	local ranges i
 	# IPv6: the reference refuses a second IPv4 gateway on one bridge, not

@@ -1,5 +1,5 @@
 /* CNI plugins' pure logic: host-local configuration and allocation order on
- * a temporary store, chain names, bridge netconf parsing, CNI_ARGS.
+ * a temporary store, GC, chain names, bridge netconf parsing, CNI_ARGS.
  * (Results between versions and IP arithmetic are lib/'s: tests/unit/lib.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -165,6 +165,49 @@ static void test_hl_allocation_order(void **state)
 	rmrf(d);
 }
 
+static void test_hl_gc_refuses_malformed(void **state)
+{
+	(void)state;
+	cleanup_free char *d = tmpdir();
+	struct hl_config *c = NULL;
+	struct mk_err *err = NULL;
+	assert_int_equal(hl_conf("{\"name\":\"n\",\"ipam\":{\"ranges\":[[{\"subnet\":\"10.98.0.0/29\"}]]}}",
+				 NULL, &c, &err),
+			 0);
+	struct hl_store *st = hl_store_open(d, "n", &err);
+	assert_non_null(st);
+	cleanup_free char *a1 = alloc_one(st, &c->sets[0], "c1");
+	cleanup_free char *a2 = alloc_one(st, &c->sets[0], "c2");
+	assert_string_equal(a2, "10.98.0.3/29");
+	static const char *const bad[] = {
+		"\"garbage\"",
+		"[{\"containerID\":5},null]",
+		"[{\"containerID\":\"c1\",\"ifname\":\"eth0\"},null]",
+		"[{\"containerID\":\"c1\",\"ifname\":7}]",
+		"{\"containerID\":\"c1\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		assert_int_equal(hl_gc(st, v, &err), -1);
+		assert_int_equal(mk_err_code(err), MK_EINVAL);
+		mk_err_free(err);
+		err = NULL;
+		json_decref(v);
+		/* nothing was released */
+		assert_true(hl_find(st, "c1", "eth0"));
+		assert_true(hl_find(st, "c2", "eth0"));
+	}
+	/* the same store with a well-formed list frees the stale one */
+	cleanup_json json_t *valid = parse("[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]");
+	assert_int_equal(hl_gc(st, valid, &err), 0);
+	assert_true(hl_find(st, "c1", "eth0"));
+	assert_false(hl_find(st, "c2", "eth0"));
+	hl_store_close(st);
+	hl_config_free(c);
+	rmrf(d);
+}
+
 static void test_hl_gateway_inside_range(void **state)
 {
 	(void)state;
@@ -272,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_hl_config_errors),
 		cmocka_unit_test(test_hl_config_defaults),
 		cmocka_unit_test(test_hl_allocation_order),
+		cmocka_unit_test(test_hl_gc_refuses_malformed),
 		cmocka_unit_test(test_hl_gateway_inside_range),
 		cmocka_unit_test(test_chain_name),
 		cmocka_unit_test(test_bridge_conf),
