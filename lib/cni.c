@@ -287,6 +287,9 @@ json_t *cni_result_normalize(const json_t *res, struct mk_err **err)
 	}
 	json_t *dns = json_object_get(res, "dns");
 	json_object_set_new(out, "dns", json_is_object(dns) ? json_deep_copy(dns) : json_object());
+	/* the old shape's routes are checked once gathered */
+	if (check_lists(out, err) < 0)
+		return NULL;
 	return steal_pointer(&out);
 }
 

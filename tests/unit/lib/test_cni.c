@@ -378,6 +378,9 @@ static void test_result_malformed(void **state)
 	expect_bad_result("{\"dns\":[]}", "invalid result: dns is not an object");
 	expect_bad_result("{\"ip4\":{\"ip\":\"10.0.0.2\"}}",
 			  "invalid result: ip4.ip is not an address/prefix");
+	/* found by tests/fuzz/fuzz_cni.c: an old shape's routes are checked too */
+	expect_bad_result("{\"ip4\":{\"ip\":\"10.0.0.2/24\",\"routes\":[{\"dst\":\"0.0.0.0/z0\"}]}}",
+			  "invalid result: routes[0].dst is not an address/prefix");
 }
 
 static void test_result_pod_ip(void **state)
