@@ -26,10 +26,10 @@
 #include "ipaddr.h"
 #include "xalloc.h"
 
-#define DEFAULT_CACHE_DIR "/var/lib/cni"
+#define DEFAULT_CACHE_DIR  "/var/lib/cni"
 #define DEFAULT_TIMEOUT_MS (4 * 60 * 1000)
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define CACHE_KIND "cniCacheV1"
+#define DEFAULT_PATH	   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CACHE_KIND	   "cniCacheV1"
 /* A plugin's stdout is a result or an error: anything near this size is a
  * runaway. Its stderr is kept only for messages. */
 #define MAX_STDOUT (16 << 20)
@@ -38,8 +38,8 @@
  * from being read whole. */
 #define MAX_FILE (16 << 20)
 
-const char *const cni_versions[] = {"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0",
-				    "1.0.0", "1.1.0", NULL};
+const char *const cni_versions[] = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
+				    "0.4.0", "1.0.0", "1.1.0", NULL};
 
 bool cni_version_supported(const char *v)
 {
@@ -69,7 +69,8 @@ bool cni_name_valid(const char *s)
 		return false;
 	for (const char *p = s; *p; p++) {
 		char c = *p;
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+			(c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (p == s || (c != '_' && c != '.' && c != '-')))
 			return false;
 	}
@@ -122,15 +123,33 @@ static void buf_go_quote(struct buf *b, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
 		switch (c) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\a': esc = "\\a"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\v': esc = "\\v"; break;
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\a':
+			esc = "\\a";
+			break;
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\v':
+			esc = "\\v";
+			break;
 		}
 		if (esc)
 			buf_append_str(b, esc);
@@ -187,7 +206,8 @@ static json_t *ordered(const json_t *src, const char *const *keys, const char *c
 	}
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)src, k, v) {
+	json_object_foreach((json_t *)src, k, v)
+	{
 		if (!json_object_get(o, k) && !listed(drop, k))
 			json_object_set(o, k, v);
 	}
@@ -215,8 +235,7 @@ static int add_old_ip(json_t *out, const json_t *ipobj, const char *key, json_t 
 		return mk_err_set(err, MK_EINVAL, "invalid result: %s.routes is not a list", key);
 	size_t i;
 	json_t *r;
-	json_array_foreach(routes, i, r)
-		json_array_append(routes_all, r);
+	json_array_foreach(routes, i, r) json_array_append(routes_all, r);
 	return 0;
 }
 
@@ -240,12 +259,14 @@ static int check_lists(const json_t *res, struct mk_err **err)
 					  need[k].list);
 		size_t i;
 		json_t *v;
-		json_array_foreach(a, i, v) {
+		json_array_foreach(a, i, v)
+		{
 			const char *s = json_string_value(json_object_get(v, need[k].key));
 			struct ipaddr_net n;
 			if (!s || (need[k].cidr && ipaddr_net_parse(s, &n) < 0))
-				return mk_err_set(err, MK_EINVAL, "invalid result: %s[%zu].%s is %s",
-						  need[k].list, i, need[k].key,
+				return mk_err_set(err, MK_EINVAL,
+						  "invalid result: %s[%zu].%s is %s", need[k].list,
+						  i, need[k].key,
 						  s ? "not an address/prefix" : "missing");
 		}
 	}
@@ -280,8 +301,8 @@ json_t *cni_result_normalize(const json_t *res, struct mk_err **err)
 			json_array_append(json_object_get(out, "interfaces"), v);
 		static const char *const ipkeys[] = {"interface", "address", "gateway", NULL};
 		static const char *const ipdrop[] = {"version", NULL};
-		json_array_foreach(json_object_get(res, "ips"), i, v)
-			json_array_append_new(json_object_get(out, "ips"), ordered(v, ipkeys, ipdrop));
+		json_array_foreach(json_object_get(res, "ips"), i, v) json_array_append_new(
+			json_object_get(out, "ips"), ordered(v, ipkeys, ipdrop));
 		json_array_foreach(json_object_get(res, "routes"), i, v)
 			json_array_append(routes, v);
 	}
@@ -300,8 +321,10 @@ static json_t *convert_old(const json_t *res, const char *version, struct mk_err
 	json_t *fam[2] = {NULL, NULL};
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(res, "ips"), i, v) {
-		int f = strcmp(ip_family_of(json_string_value(json_object_get(v, "address"))), "6") == 0;
+	json_array_foreach(json_object_get(res, "ips"), i, v)
+	{
+		int f = strcmp(ip_family_of(json_string_value(json_object_get(v, "address"))),
+			       "6") == 0;
 		if (fam[f]) {
 			json_decref(fam[0]);
 			json_decref(fam[1]);
@@ -316,8 +339,10 @@ static json_t *convert_old(const json_t *res, const char *version, struct mk_err
 		if (gw)
 			json_object_set(fam[f], "gateway", gw);
 	}
-	json_array_foreach(json_object_get(res, "routes"), i, v) {
-		int f = strcmp(ip_family_of(json_string_value(json_object_get(v, "dst"))), "6") == 0;
+	json_array_foreach(json_object_get(res, "routes"), i, v)
+	{
+		int f = strcmp(ip_family_of(json_string_value(json_object_get(v, "dst"))), "6") ==
+			0;
 		if (!fam[f])
 			continue;
 		json_t *rl = json_object_get(fam[f], "routes");
@@ -348,7 +373,7 @@ static void convert_lists(json_t *out, const json_t *res, const char *version)
 	json_t *ifs = json_object_get(res, "interfaces");
 	if (json_array_size(ifs)) {
 		json_t *a = json_array();
-		static const char *const ikeys[] = {"name", "mac", "mtu", "sandbox",
+		static const char *const ikeys[] = {"name",	  "mac",   "mtu", "sandbox",
 						    "socketPath", "pciID", NULL};
 		static const char *const idrop10[] = {"mtu", "socketPath", "pciID", NULL};
 		json_array_foreach(ifs, i, v)
@@ -360,7 +385,8 @@ static void convert_lists(json_t *out, const json_t *res, const char *version)
 		json_t *a = json_array();
 		static const char *const ipkeys[] = {"interface", "address", "gateway", NULL};
 		static const char *const drop[] = {"version", NULL};
-		json_array_foreach(ips, i, v) {
+		json_array_foreach(ips, i, v)
+		{
 			json_t *o = ordered(v, ipkeys, drop);
 			if (with_version) {
 				/* 0.3/0.4: "version" first, as the reference prints it */
@@ -378,10 +404,10 @@ static void convert_lists(json_t *out, const json_t *res, const char *version)
 	json_t *routes = json_object_get(res, "routes");
 	if (json_array_size(routes)) {
 		json_t *a = json_array();
-		static const char *const rkeys[] = {"dst", "gw", "mtu", "advmss",
+		static const char *const rkeys[] = {"dst",	"gw",	 "mtu",	  "advmss",
 						    "priority", "table", "scope", NULL};
-		static const char *const rdrop10[] = {"mtu", "advmss", "priority",
-						      "table", "scope", NULL};
+		static const char *const rdrop10[] = {"mtu",   "advmss", "priority",
+						      "table", "scope",	 NULL};
 		json_array_foreach(routes, i, v)
 			json_array_append_new(a, ordered(v, rkeys, v11 ? NULL : rdrop10));
 		json_object_set_new(out, "routes", a);
@@ -418,12 +444,14 @@ char *cni_result_pod_ip(const json_t *res, int family)
 	bool any_sandbox = false;
 	size_t i;
 	json_t *v;
-	json_array_foreach(ifs, i, v) {
+	json_array_foreach(ifs, i, v)
+	{
 		const char *sb = json_string_value(json_object_get(v, "sandbox"));
 		if (sb && *sb)
 			any_sandbox = true;
 	}
-	json_array_foreach(json_object_get(n, "ips"), i, v) {
+	json_array_foreach(json_object_get(n, "ips"), i, v)
+	{
 		struct ipaddr_net a;
 		if (ipaddr_net_parse(json_string_value(json_object_get(v, "address")), &a) < 0)
 			continue;
@@ -432,9 +460,10 @@ char *cni_result_pod_ip(const json_t *res, int family)
 		json_t *ix = json_object_get(v, "interface");
 		if (json_is_integer(ix)) {
 			json_int_t k = json_integer_value(ix);
-			const char *sb = k >= 0 ? json_string_value(json_object_get(
-							  json_array_get(ifs, (size_t)k), "sandbox"))
-						: NULL;
+			const char *sb =
+				k >= 0 ? json_string_value(json_object_get(
+						 json_array_get(ifs, (size_t)k), "sandbox"))
+				       : NULL;
 			if (!sb || !*sb)
 				continue;
 		} else if (any_sandbox) {
@@ -463,14 +492,20 @@ void cni_netconf_free(struct cni_netconf *nc)
 static const char *json_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_STRING: return "string";
+	case JSON_STRING:
+		return "string";
 	case JSON_INTEGER:
-	case JSON_REAL: return "number";
+	case JSON_REAL:
+		return "number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "bool";
-	case JSON_ARRAY: return "array";
-	case JSON_OBJECT: return "object";
-	default: return "null";
+	case JSON_FALSE:
+		return "bool";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_OBJECT:
+		return "object";
+	default:
+		return "null";
 	}
 }
 
@@ -488,22 +523,26 @@ static int check_plugin(const json_t *p, size_t i, struct mk_err **err)
 				  i);
 	if (strchr(type, '/'))
 		return mk_err_set(err, MK_EINVAL,
-				  "failed to parse plugin config %zu: invalid plugin name: %s", i, type);
+				  "failed to parse plugin config %zu: invalid plugin name: %s", i,
+				  type);
 	json_t *caps = json_object_get(p, "capabilities");
 	if (caps && !json_is_null(caps)) {
 		const char *k;
 		json_t *v;
 		if (!json_is_object(caps))
-			return mk_err_set(err, MK_EINVAL,
-					  "failed to parse plugin config %zu: capabilities is a %s, "
-					  "not an object",
-					  i, json_kind(caps));
-		json_object_foreach(caps, k, v) {
+			return mk_err_set(
+				err, MK_EINVAL,
+				"failed to parse plugin config %zu: capabilities is a %s, "
+				"not an object",
+				i, json_kind(caps));
+		json_object_foreach(caps, k, v)
+		{
 			if (!json_is_boolean(v))
-				return mk_err_set(err, MK_EINVAL,
-						  "failed to parse plugin config %zu: capability %s "
-						  "is a %s, not a bool",
-						  i, k, json_kind(v));
+				return mk_err_set(
+					err, MK_EINVAL,
+					"failed to parse plugin config %zu: capability %s "
+					"is a %s, not a bool",
+					i, k, json_kind(v));
 		}
 	}
 	return 0;
@@ -528,13 +567,15 @@ static char *pick_version(const json_t *list, struct mk_err **err)
 	if (cvs) {
 		if (!json_is_array(cvs)) {
 			mk_err_set(err, MK_EINVAL,
-				   "error parsing configuration list: invalid type for cniVersions: %s",
+				   "error parsing configuration list: invalid type for "
+				   "cniVersions: %s",
 				   json_kind(cvs));
 			return NULL;
 		}
 		size_t i;
 		json_t *e;
-		json_array_foreach(cvs, i, e) {
+		json_array_foreach(cvs, i, e)
+		{
 			const char *s = json_string_value(e);
 			if (!s) {
 				mk_err_set(err, MK_EINVAL,
@@ -552,7 +593,8 @@ static char *pick_version(const json_t *list, struct mk_err **err)
 	if (!v || !*v) {
 		if (json_array_size(cvs) == 0)
 			return xstrdup("0.1.0"); /* the spec's version of a config without one */
-		mk_err_set(err, MK_EINVAL, "none of the cniVersions is supported (we speak %s to %s)",
+		mk_err_set(err, MK_EINVAL,
+			   "none of the cniVersions is supported (we speak %s to %s)",
 			   cni_versions[0], "1.1.0");
 		return NULL;
 	}
@@ -580,8 +622,8 @@ static int read_bool(const json_t *list, const char *key, bool *out, struct mk_e
 		*out = !strcasecmp(s, "true");
 		return 0;
 	}
-	return mk_err_set(err, MK_EINVAL, "error parsing configuration list: invalid value \"%s\" for %s",
-			  s, key);
+	return mk_err_set(err, MK_EINVAL,
+			  "error parsing configuration list: invalid value \"%s\" for %s", s, key);
 }
 
 /* Parses a list document; with allow_no_plugins a list without "plugins"
@@ -618,7 +660,8 @@ static struct cni_netconf *parse_list(const char *bytes, size_t len, json_t *lis
 		return NULL;
 	}
 	if (plugins && !json_is_array(plugins)) {
-		mk_err_set(err, MK_EINVAL, "error parsing configuration list: invalid 'plugins' type %s",
+		mk_err_set(err, MK_EINVAL,
+			   "error parsing configuration list: invalid 'plugins' type %s",
 			   json_kind(plugins));
 		return NULL;
 	}
@@ -628,7 +671,8 @@ static struct cni_netconf *parse_list(const char *bytes, size_t len, json_t *lis
 	}
 	size_t i;
 	json_t *p;
-	json_array_foreach(plugins, i, p) {
+	json_array_foreach(plugins, i, p)
+	{
 		if (check_plugin(p, i, err) < 0)
 			return NULL;
 	}
@@ -661,8 +705,7 @@ static json_t *sorted_copy(const json_t *v)
 		size_t k = 0;
 		const char *key;
 		json_t *val;
-		json_object_foreach((json_t *)v, key, val)
-			keys[k++] = key;
+		json_object_foreach((json_t *)v, key, val) keys[k++] = key;
 		qsort(keys, n, sizeof(*keys), cmp_str);
 		json_t *o = json_object();
 		for (size_t i = 0; i < n; i++)
@@ -674,8 +717,7 @@ static json_t *sorted_copy(const json_t *v)
 		json_t *a = json_array();
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e)
-			json_array_append_new(a, sorted_copy(e));
+		json_array_foreach(v, i, e) json_array_append_new(a, sorted_copy(e));
 		return a;
 	}
 	return json_deep_copy(v);
@@ -688,7 +730,8 @@ static char *conf_to_list_bytes(const json_t *conf)
 {
 	json_t *cv = json_object_get(conf, "cniVersion");
 	json_t *l = json_object();
-	json_object_set_new(l, "cniVersion", json_string(json_is_string(cv) ? json_string_value(cv) : ""));
+	json_object_set_new(l, "cniVersion",
+			    json_string(json_is_string(cv) ? json_string_value(cv) : ""));
 	json_object_set(l, "name", json_object_get(conf, "name"));
 	json_object_set_new(l, "plugins", json_pack("[O]", conf));
 	json_t *sorted = sorted_copy(l);
@@ -828,8 +871,9 @@ static int load_plugin_files(struct cni_netconf *nc, const char *dir, struct mk_
 			json_error_t jerr;
 			json_t *p = json_loadb(b, len, 0, &jerr);
 			if (!p)
-				return mk_err_set(err, MK_EINVAL, "%s: error parsing configuration: %s",
-						  files[i], jerr.text);
+				return mk_err_set(err, MK_EINVAL,
+						  "%s: error parsing configuration: %s", files[i],
+						  jerr.text);
 			if (check_plugin(p, json_array_size(plugins), err) < 0) {
 				json_decref(p);
 				return mk_err_wrap(err, "%s", files[i]);
@@ -883,7 +927,8 @@ json_t *cni_netconf_plugin_build(const struct cni_netconf *nc, size_t i,
 	json_t *rc = json_object();
 	const char *cap;
 	json_t *on;
-	json_object_foreach(json_object_get(p, "capabilities"), cap, on) {
+	json_object_foreach(json_object_get(p, "capabilities"), cap, on)
+	{
 		json_t *arg = json_object_get(capability_args, cap);
 		if (json_is_true(on) && arg)
 			json_object_set_new(rc, cap, json_deep_copy(arg));
@@ -1159,7 +1204,9 @@ static int job_read(int *fd, struct buf *b, size_t max, bool *over)
 			*fd = -1;
 			return 0;
 		}
-		size_t keep = b->len >= max ? 0 : (size_t)r < max - b->len ? (size_t)r : max - b->len;
+		size_t keep = b->len >= max		 ? 0
+			      : (size_t)r < max - b->len ? (size_t)r
+							 : max - b->len;
 		buf_append(b, chunk, keep);
 		if (keep < (size_t)r && over)
 			*over = true;
@@ -1359,8 +1406,7 @@ timeout:
 	return -1;
 }
 
-json_t *cni_exec_finish(struct cni_exec_job *j, struct cni_plugin_err *perr,
-			struct mk_err **err)
+json_t *cni_exec_finish(struct cni_exec_job *j, struct cni_plugin_err *perr, struct mk_err **err)
 {
 	bool too_much = false;
 	int rc = job_run(j, &too_much);
@@ -1371,7 +1417,8 @@ json_t *cni_exec_finish(struct cni_exec_job *j, struct cni_plugin_err *perr,
 	struct buf b = BUF_INIT;
 	if (rc < 0 || too_much) {
 		if (rc < 0)
-			buf_printf(&b, "netplugin timed out after %lld ms", (long long)j->timeout_ms);
+			buf_printf(&b, "netplugin timed out after %lld ms",
+				   (long long)j->timeout_ms);
 		else
 			buf_printf(&b, "netplugin printed more than %d bytes", MAX_STDOUT);
 		if (j->errtext.len) {
@@ -1415,10 +1462,12 @@ json_t *cni_exec_plugin(const struct cni_exec_req *req, struct cni_plugin_err *p
 /* The environment of one call: the base environment without the CNI
  * variables, then those of the call (libcni always sets all six). New
  * NULL-terminated array (strv_free). */
-static char **build_env(const struct cni_exec_opts *o, const char *cmd, const struct cni_runtime *rt)
+static char **build_env(const struct cni_exec_opts *o, const char *cmd,
+			const struct cni_runtime *rt)
 {
-	static const char *const own[] = {"CNI_COMMAND=", "CNI_CONTAINERID=", "CNI_NETNS=",
-					  "CNI_ARGS=", "CNI_IFNAME=", "CNI_PATH=", NULL};
+	static const char *const own[] = {
+		"CNI_COMMAND=", "CNI_CONTAINERID=", "CNI_NETNS=", "CNI_ARGS=",
+		"CNI_IFNAME=",	"CNI_PATH=",	    NULL};
 	static const char *const def[] = {DEFAULT_PATH, NULL};
 	const char *const *base = o->base_env ? o->base_env : def;
 	size_t n = 0;
@@ -1613,8 +1662,8 @@ int cni_list_del(const struct cni_netconf *nc, const struct cni_runtime *rt,
 			return -1;
 	}
 	if (cache_del(cache_dir_of(o), nc->name, rt) < 0)
-		return mk_err_errno(err, MK_EIO, errno, "removing the cached result of network \"%s\"",
-				    nc->name);
+		return mk_err_errno(err, MK_EIO, errno,
+				    "removing the cached result of network \"%s\"", nc->name);
 	return 0;
 }
 
@@ -1678,20 +1727,21 @@ static char *base64(const char *data, size_t len)
 	return out;
 }
 
-int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc,
-		  const struct cni_runtime *rt, const json_t *result, struct mk_err **err)
+int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc, const struct cni_runtime *rt,
+		  const json_t *result, struct mk_err **err)
 {
 	if (!cache_names_ok(nc->name, rt->container_id, rt->ifname))
-		return mk_err_set(err, MK_EINVAL,
-				  "cache file path requires a valid network name (\"%s\"), container "
-				  "ID (\"%s\") and interface name (\"%s\")",
-				  nc->name, rt->container_id ? rt->container_id : "",
-				  rt->ifname ? rt->ifname : "");
+		return mk_err_set(
+			err, MK_EINVAL,
+			"cache file path requires a valid network name (\"%s\"), container "
+			"ID (\"%s\") and interface name (\"%s\")",
+			nc->name, rt->container_id ? rt->container_id : "",
+			rt->ifname ? rt->ifname : "");
 	/* cachedInfo's fields in libcni's order, its maps with sorted keys */
 	cleanup_free char *cfg = base64(nc->bytes, nc->len);
 	cleanup_json json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", CACHE_KIND,
-					   "containerId", rt->container_id, "config", cfg,
-					   "ifName", rt->ifname, "networkName", nc->name);
+					   "containerId", rt->container_id, "config", cfg, "ifName",
+					   rt->ifname, "networkName", nc->name);
 	if (rt->netns && *rt->netns)
 		json_object_set_new(c, "netns", json_string(rt->netns));
 	if (rt->args && rt->args[0]) {
@@ -1710,8 +1760,8 @@ int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc,
 		return -1;
 	cleanup_free char *path = cache_path(cache_dir, nc->name, rt->container_id, rt->ifname);
 	/* written beside and renamed over: readers never see half a file */
-	cleanup_free char *tmp = xasprintf("%s/.%s-%s-%s.XXXXXX", dir, nc->name,
-					   rt->container_id, rt->ifname);
+	cleanup_free char *tmp =
+		xasprintf("%s/.%s-%s-%s.XXXXXX", dir, nc->name, rt->container_id, rt->ifname);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "creating %s", tmp);
@@ -1762,7 +1812,8 @@ json_t *cni_cache_get(const char *cache_dir, const char *network, const char *co
 	if (!kind)
 		return steal_pointer(&c); /* an entry of old libcni: just the result */
 	if (!json_is_string(kind) || strcmp(json_string_value(kind), CACHE_KIND) != 0) {
-		mk_err_set(err, MK_EINVAL, "read cached network \"%s\" config has wrong kind", network);
+		mk_err_set(err, MK_EINVAL, "read cached network \"%s\" config has wrong kind",
+			   network);
 		return NULL;
 	}
 	json_t *r = json_object_get(c, "result");

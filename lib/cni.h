@@ -72,13 +72,13 @@ const char *cni_ifname_check(const char *name, const char **details);
 /* ---- network configuration lists ---- */
 
 struct cni_netconf {
-	char *name;       /* network name */
-	char *version;    /* cniVersion every plugin is called with */
-	json_t *list;     /* the list (plugins[] ...); a .conf as its one-plugin list */
-	char *bytes;      /* the list's bytes (for the cache's "config"): the file's,
-			   * or for a .conf the one-plugin list libcni makes of it */
+	char *name;    /* network name */
+	char *version; /* cniVersion every plugin is called with */
+	json_t *list;  /* the list (plugins[] ...); a .conf as its one-plugin list */
+	char *bytes;   /* the list's bytes (for the cache's "config"): the file's,
+			* or for a .conf the one-plugin list libcni makes of it */
 	size_t len;
-	char *file;       /* where it came from, NULL when parsed from memory */
+	char *file; /* where it came from, NULL when parsed from memory */
 	bool disable_check;
 };
 
@@ -112,8 +112,8 @@ json_t *cni_netconf_plugin_build(const struct cni_netconf *nc, size_t i,
  * borrowed for the call. */
 struct cni_runtime {
 	const char *container_id;
-	const char *netns;   /* path; may be NULL or "" for DEL */
-	const char *ifname;  /* "eth0" */
+	const char *netns;  /* path; may be NULL or "" for DEL */
+	const char *ifname; /* "eth0" */
 	/* CNI_ARGS pairs: args[2*i] = key, args[2*i+1] = value; NULL-terminated. */
 	const char *const *args;
 	/* Capability arguments by name ({"ipRanges": [[{"subnet": ...}]],
@@ -123,8 +123,8 @@ struct cni_runtime {
 
 struct cni_exec_opts {
 	const char *const *bin_dirs; /* CNI_PATH directories, NULL-terminated */
-	const char *cache_dir;       /* NULL: "/var/lib/cni" */
-	int64_t timeout_ms;          /* per plugin; 0: 4 minutes */
+	const char *cache_dir;	     /* NULL: "/var/lib/cni" */
+	int64_t timeout_ms;	     /* per plugin; 0: 4 minutes */
 	/* The environment every plugin starts from ("K=V", NULL-terminated),
 	 * the CNI_* variables of the call replacing any of the same name.
 	 * NULL: only PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -164,8 +164,8 @@ int cni_err_code(const struct mk_err *e);
 
 /* Writes the cniCacheV1 entry of an ADD of nc for rt (atomically: a
  * reader sees the old entry or the new one). */
-int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc,
-		  const struct cni_runtime *rt, const json_t *result, struct mk_err **err);
+int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc, const struct cni_runtime *rt,
+		  const json_t *result, struct mk_err **err);
 
 /* The cached ADD result of an attachment (new reference), or NULL with
  * MK_ENOTFOUND (no entry) or MK_EINVAL (an entry that does not parse). A file
@@ -176,12 +176,12 @@ json_t *cni_cache_get(const char *cache_dir, const char *network, const char *co
 /* ---- invoking one plugin ---- */
 
 struct cni_exec_req {
-	const char *type;            /* binary name, found in bin_dirs */
+	const char *type;	     /* binary name, found in bin_dirs */
 	const char *const *bin_dirs; /* NULL-terminated */
-	const char *const *env;      /* the child's whole environment, "K=V", NULL-terminated */
-	const char *stdin_data;      /* borrowed until the run ends */
+	const char *const *env;	     /* the child's whole environment, "K=V", NULL-terminated */
+	const char *stdin_data;	     /* borrowed until the run ends */
 	size_t stdin_len;
-	int64_t timeout_ms;          /* 0: 4 minutes */
+	int64_t timeout_ms; /* 0: 4 minutes */
 	/* Read stdout as the plugin's result (ADD, VERSION): it must be JSON.
 	 * Otherwise the output of a successful run is ignored, as libcni does. */
 	bool want_result;
@@ -233,8 +233,7 @@ struct cni_exec_job *cni_exec_start(const struct cni_exec_req *req, struct cni_p
  * fills perr (may be NULL); a timeout is MK_ETIMEOUT; output that is not
  * JSON where a result is wanted is MK_EIO. Messages carry the plugin's
  * stderr text when it was captured. */
-json_t *cni_exec_finish(struct cni_exec_job *job, struct cni_plugin_err *perr,
-			struct mk_err **err);
+json_t *cni_exec_finish(struct cni_exec_job *job, struct cni_plugin_err *perr, struct mk_err **err);
 
 /* cni_exec_start + cni_exec_finish. */
 json_t *cni_exec_plugin(const struct cni_exec_req *req, struct cni_plugin_err *perr,

@@ -104,9 +104,10 @@ static void test_versions_and_names(void **state)
 static void test_netconf_parse(void **state)
 {
 	(void)state;
-	struct cni_netconf *nc = nc_of(
-		"{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"disableCheck\":\"TRUE\","
-		"\"plugins\":[{\"type\":\"bridge\"},{\"type\":\"portmap\",\"capabilities\":{\"portMappings\":true}}]}");
+	struct cni_netconf *nc =
+		nc_of("{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"disableCheck\":\"TRUE\","
+		      "\"plugins\":[{\"type\":\"bridge\"},{\"type\":\"portmap\",\"capabilities\":{"
+		      "\"portMappings\":true}}]}");
 	assert_string_equal(nc->name, "k8s");
 	assert_string_equal(nc->version, "1.0.0");
 	assert_true(nc->disable_check);
@@ -139,18 +140,22 @@ static void test_netconf_parse(void **state)
 			 "error parsing configuration list: no plugins in list");
 	expect_parse_err("{\"name\":\"n\",\"plugins\":{}}",
 			 "error parsing configuration list: invalid 'plugins' type object");
-	expect_parse_err("{\"name\":\"n\",\"plugins\":[{\"type\":\"x\"},{\"bridge\":\"cni0\"}]}",
-			 "failed to parse plugin config 1: error parsing configuration: missing 'type'");
+	expect_parse_err(
+		"{\"name\":\"n\",\"plugins\":[{\"type\":\"x\"},{\"bridge\":\"cni0\"}]}",
+		"failed to parse plugin config 1: error parsing configuration: missing 'type'");
 	expect_parse_err("{\"name\":\"n\",\"plugins\":[{\"type\":\"../x\"}]}",
 			 "failed to parse plugin config 0: invalid plugin name: ../x");
-	expect_parse_err("{\"name\":\"n\",\"plugins\":[{\"type\":\"x\",\"capabilities\":{\"a\":1}}]}",
-			 "failed to parse plugin config 0: capability a is a number, not a bool");
+	expect_parse_err(
+		"{\"name\":\"n\",\"plugins\":[{\"type\":\"x\",\"capabilities\":{\"a\":1}}]}",
+		"failed to parse plugin config 0: capability a is a number, not a bool");
 	expect_parse_err("{\"cniVersion\":\"2.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"x\"}]}",
 			 "unsupported cniVersion \"2.0.0\" (we speak 0.1.0 to 1.1.0)");
-	expect_parse_err("{\"name\":\"n\",\"disableCheck\":\"yes\",\"plugins\":[{\"type\":\"x\"}]}",
-			 "error parsing configuration list: invalid value \"yes\" for disableCheck");
+	expect_parse_err(
+		"{\"name\":\"n\",\"disableCheck\":\"yes\",\"plugins\":[{\"type\":\"x\"}]}",
+		"error parsing configuration list: invalid value \"yes\" for disableCheck");
 	expect_parse_err("[1]", "error parsing configuration: a array, not an object");
-	expect_parse_err("{\"name\":", "error parsing configuration: unexpected token near end of file (line 1)");
+	expect_parse_err("{\"name\":",
+			 "error parsing configuration: unexpected token near end of file (line 1)");
 }
 
 static void test_netconf_conf_to_list(void **state)
@@ -163,19 +168,22 @@ static void test_netconf_conf_to_list(void **state)
 	struct cni_netconf *nc = nc_of(conf);
 	assert_string_equal(nc->name, "mynet");
 	assert_string_equal(nc->version, "0.3.1");
-	assert_string_equal(nc->bytes,
-			    "{\"cniVersion\":\"0.3.1\",\"name\":\"mynet\",\"plugins\":[{\"cniVersion\":"
-			    "\"0.3.1\",\"ipam\":{\"subnet\":\"10.1.0.0/16\",\"type\":\"host-local\"},"
-			    "\"name\":\"mynet\",\"type\":\"bridge\"}]}");
+	assert_string_equal(
+		nc->bytes,
+		"{\"cniVersion\":\"0.3.1\",\"name\":\"mynet\",\"plugins\":[{\"cniVersion\":"
+		"\"0.3.1\",\"ipam\":{\"subnet\":\"10.1.0.0/16\",\"type\":\"host-local\"},"
+		"\"name\":\"mynet\",\"type\":\"bridge\"}]}");
 	assert_int_equal(nc->len, strlen(nc->bytes));
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(nc->list, "plugins"), 0), "type")),
-			    "bridge");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(nc->list, "plugins"), 0), "type")),
+		"bridge");
 	cni_netconf_free(nc);
 	/* a .conf without a version: "" in the list, 0.1.0 for the plugins */
 	nc = nc_of("{\"type\":\"loopback\",\"name\":\"lo\"}");
-	assert_string_equal(nc->bytes, "{\"cniVersion\":\"\",\"name\":\"lo\",\"plugins\":[{\"name\":\"lo\","
-				       "\"type\":\"loopback\"}]}");
+	assert_string_equal(nc->bytes,
+			    "{\"cniVersion\":\"\",\"name\":\"lo\",\"plugins\":[{\"name\":\"lo\","
+			    "\"type\":\"loopback\"}]}");
 	assert_string_equal(nc->version, "0.1.0");
 	cni_netconf_free(nc);
 	expect_parse_err("{\"type\":\"bridge\"}", "error parsing configuration: no name");
@@ -196,9 +204,11 @@ static void test_netconf_load_dir(void **state)
 	/* sorted by name; what does not parse is skipped; other names ignored */
 	write_file(d, "05-notes.txt", "{\"name\":\"txt\",\"type\":\"x\"}");
 	write_file(d, "10-broken.conflist", "{\"name\":\"b\",");
-	write_file(d, "20-second.conf", "{\"cniVersion\":\"1.0.0\",\"name\":\"second\",\"type\":\"bridge\"}");
-	write_file(d, "30-third.conflist",
-		   "{\"cniVersion\":\"1.0.0\",\"name\":\"third\",\"plugins\":[{\"type\":\"ptp\"}]}");
+	write_file(d, "20-second.conf",
+		   "{\"cniVersion\":\"1.0.0\",\"name\":\"second\",\"type\":\"bridge\"}");
+	write_file(
+		d, "30-third.conflist",
+		"{\"cniVersion\":\"1.0.0\",\"name\":\"third\",\"plugins\":[{\"type\":\"ptp\"}]}");
 	struct cni_netconf *nc = cni_netconf_load_dir(d, &err);
 	assert_non_null(nc);
 	assert_string_equal(nc->name, "second");
@@ -250,33 +260,41 @@ static void test_plugin_build(void **state)
 	cleanup_json json_t *caps = parse(
 		"{\"portMappings\":[{\"hostPort\":80,\"containerPort\":8080}],"
 		"\"ipRanges\":[[{\"subnet\":\"10.0.0.0/24\"}]],\"mac\":\"c2:00:00:00:00:01\"}");
-	cleanup_json json_t *prev = parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
+	cleanup_json json_t *prev =
+		parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
 	/* name and version from the list; runtimeConfig = the declared-true
 	 * capabilities the runtime has, replacing the file's */
 	cleanup_json json_t *c0 = cni_netconf_plugin_build(nc, 0, caps, NULL);
 	cleanup_free char *s0 = compact(c0);
-	assert_string_equal(s0, "{\"type\":\"bridge\",\"name\":\"net\",\"cniVersion\":\"1.0.0\","
-				"\"capabilities\":{\"portMappings\":true,\"ipRanges\":false,\"bandwidth\":true},"
-				"\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,\"containerPort\":8080}]}}");
+	assert_string_equal(
+		s0,
+		"{\"type\":\"bridge\",\"name\":\"net\",\"cniVersion\":\"1.0.0\","
+		"\"capabilities\":{\"portMappings\":true,\"ipRanges\":false,\"bandwidth\":true},"
+		"\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,\"containerPort\":8080}]}}");
 	/* a plugin that declares nothing keeps its own runtimeConfig; prevResult given */
 	cleanup_json json_t *c1 = cni_netconf_plugin_build(nc, 1, caps, prev);
 	cleanup_free char *s1 = compact(c1);
-	assert_string_equal(s1, "{\"type\":\"tuning\",\"runtimeConfig\":{\"mine\":2},\"name\":\"net\","
-				"\"cniVersion\":\"1.0.0\",\"prevResult\":{\"cniVersion\":\"1.0.0\","
-				"\"ips\":[{\"address\":\"10.0.0.2/24\"}]}}");
+	assert_string_equal(s1,
+			    "{\"type\":\"tuning\",\"runtimeConfig\":{\"mine\":2},\"name\":\"net\","
+			    "\"cniVersion\":\"1.0.0\",\"prevResult\":{\"cniVersion\":\"1.0.0\","
+			    "\"ips\":[{\"address\":\"10.0.0.2/24\"}]}}");
 	/* no capability arguments: the file's runtimeConfig stays */
 	cleanup_json json_t *c2 = cni_netconf_plugin_build(nc, 0, NULL, NULL);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(c2, "runtimeConfig"), "stale")), 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(c2, "runtimeConfig"), "stale")),
+		1);
 	assert_null(cni_netconf_plugin_build(nc, 2, caps, NULL));
 	/* the list itself is unchanged */
-	assert_null(json_object_get(json_array_get(json_object_get(nc->list, "plugins"), 1), "prevResult"));
+	assert_null(json_object_get(json_array_get(json_object_get(nc->list, "plugins"), 1),
+				    "prevResult"));
 	cni_netconf_free(nc);
 }
 
 /* ---- results ---- */
 
 static const char *full =
-	"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:aa:aa:aa:aa:aa\"},"
+	"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:aa:aa:aa:aa:"
+	"aa\"},"
 	"{\"name\":\"veth01234567\",\"mac\":\"bb:bb:bb:bb:bb:bb\"},{\"name\":\"eth0\",\"mac\":"
 	"\"cc:cc:cc:cc:cc:cc\",\"sandbox\":\"/var/run/netns/x\"}],\"ips\":[{\"interface\":2,"
 	"\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"},{\"interface\":2,\"address\":"
@@ -297,23 +315,26 @@ static void test_result_versions(void **state)
 
 	cleanup_json json_t *v04 = cni_result_convert(n, "0.4.0", &err);
 	cleanup_free char *s04 = compact(v04);
-	assert_non_null(strstr(s04, "{\"version\":\"4\",\"interface\":2,\"address\":\"10.99.0.2/24\""));
-	assert_non_null(strstr(s04, "{\"version\":\"6\",\"interface\":2,\"address\":\"fd00::2/64\""));
+	assert_non_null(
+		strstr(s04, "{\"version\":\"4\",\"interface\":2,\"address\":\"10.99.0.2/24\""));
+	assert_non_null(
+		strstr(s04, "{\"version\":\"6\",\"interface\":2,\"address\":\"fd00::2/64\""));
 	assert_non_null(strstr(s04, "\"cniVersion\":\"0.4.0\""));
 
 	cleanup_json json_t *v02 = cni_result_convert(n, "0.2.0", &err);
 	cleanup_free char *s02 = compact(v02);
-	assert_string_equal(s02,
-			    "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.99.0.2/24\",\"gateway\":"
-			    "\"10.99.0.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"ip6\":{\"ip\":"
-			    "\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\","
-			    "\"gw\":\"fd00::1\"}]},\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}");
+	assert_string_equal(
+		s02, "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.99.0.2/24\",\"gateway\":"
+		     "\"10.99.0.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"ip6\":{\"ip\":"
+		     "\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\","
+		     "\"gw\":\"fd00::1\"}]},\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}");
 
 	/* up-conversion from the old shapes gives the same 1.x result */
 	cleanup_json json_t *back = cni_result_normalize(v02, &err);
 	cleanup_json json_t *back1 = cni_result_convert(back, "1.0.0", &err);
 	cleanup_free char *sb = compact(back1);
-	assert_non_null(strstr(sb, "\"ips\":[{\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"}"));
+	assert_non_null(
+		strstr(sb, "\"ips\":[{\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"}"));
 	cleanup_json json_t *back04 = cni_result_normalize(v04, &err);
 	cleanup_json json_t *again = cni_result_convert(back04, "1.0.0", &err);
 	cleanup_free char *sa = compact(again);
@@ -327,16 +348,19 @@ static void test_result_versions(void **state)
 	cleanup_json json_t *o10 = cni_result_convert(n11, "1.0.0", &err);
 	cleanup_free char *s11 = compact(o11);
 	cleanup_free char *s10 = compact(o10);
-	assert_string_equal(s11, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\",\"mtu\":1400}],"
-				 "\"routes\":[{\"dst\":\"10.0.0.0/8\",\"table\":100}],\"dns\":{}}");
+	assert_string_equal(
+		s11, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"eth0\",\"mtu\":1400}],"
+		     "\"routes\":[{\"dst\":\"10.0.0.0/8\",\"table\":100}],\"dns\":{}}");
 	assert_string_equal(s10, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"eth0\"}],"
 				 "\"routes\":[{\"dst\":\"10.0.0.0/8\"}],\"dns\":{}}");
 
 	/* two addresses of one family do not fit 0.2.0 */
-	cleanup_json json_t *two = parse("{\"ips\":[{\"address\":\"10.0.0.2/24\"},{\"address\":\"10.1.0.2/24\"}]}");
+	cleanup_json json_t *two =
+		parse("{\"ips\":[{\"address\":\"10.0.0.2/24\"},{\"address\":\"10.1.0.2/24\"}]}");
 	cleanup_json json_t *tn = cni_result_normalize(two, &err);
 	assert_null(cni_result_convert(tn, "0.2.0", &err));
-	assert_string_equal(mk_err_msg(err), "CNI version 0.2.0 does not support more than 1 address per family");
+	assert_string_equal(mk_err_msg(err),
+			    "CNI version 0.2.0 does not support more than 1 address per family");
 	mk_err_free(err);
 }
 
@@ -344,11 +368,13 @@ static void test_result_empty_lists_and_dns(void **state)
 {
 	(void)state;
 	struct mk_err *err = NULL;
-	cleanup_json json_t *in = parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
+	cleanup_json json_t *in =
+		parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
 	cleanup_json json_t *n = cni_result_normalize(in, &err);
 	cleanup_json json_t *out = cni_result_convert(n, "1.1.0", &err);
 	cleanup_free char *s = compact(out);
-	assert_string_equal(s, "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}");
+	assert_string_equal(
+		s, "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}");
 }
 
 static void expect_bad_result(const char *text, const char *msg)
@@ -379,8 +405,9 @@ static void test_result_malformed(void **state)
 	expect_bad_result("{\"ip4\":{\"ip\":\"10.0.0.2\"}}",
 			  "invalid result: ip4.ip is not an address/prefix");
 	/* found by tests/fuzz/fuzz_cni.c: an old shape's routes are checked too */
-	expect_bad_result("{\"ip4\":{\"ip\":\"10.0.0.2/24\",\"routes\":[{\"dst\":\"0.0.0.0/z0\"}]}}",
-			  "invalid result: routes[0].dst is not an address/prefix");
+	expect_bad_result(
+		"{\"ip4\":{\"ip\":\"10.0.0.2/24\",\"routes\":[{\"dst\":\"0.0.0.0/z0\"}]}}",
+		"invalid result: routes[0].dst is not an address/prefix");
 }
 
 static void test_result_pod_ip(void **state)
@@ -392,18 +419,21 @@ static void test_result_pod_ip(void **state)
 	assert_string_equal(any, "10.99.0.2");
 	assert_string_equal(v6, "fd00::2");
 	/* an address on a host interface is not the pod's */
-	cleanup_json json_t *host = parse(
-		"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}],"
-		"\"ips\":[{\"interface\":0,\"address\":\"10.0.0.1/24\"},{\"address\":\"10.0.0.9/24\"},"
-		"{\"interface\":1,\"address\":\"10.0.0.3/24\"}]}");
+	cleanup_json json_t *host = parse("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":"
+					  "\"cni0\"},{\"name\":\"eth0\",\"sandbox\":\"/n\"}],"
+					  "\"ips\":[{\"interface\":0,\"address\":\"10.0.0.1/"
+					  "24\"},{\"address\":\"10.0.0.9/24\"},"
+					  "{\"interface\":1,\"address\":\"10.0.0.3/24\"}]}");
 	cleanup_free char *h = cni_result_pod_ip(host, AF_INET);
 	assert_string_equal(h, "10.0.0.3");
 	/* old and IPAM shapes name no sandbox: their addresses are the pod's */
-	cleanup_json json_t *old = parse("{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.5.0.4/16\"}}");
+	cleanup_json json_t *old =
+		parse("{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.5.0.4/16\"}}");
 	cleanup_free char *o = cni_result_pod_ip(old, 0);
 	assert_string_equal(o, "10.5.0.4");
 	assert_null(cni_result_pod_ip(old, AF_INET6));
-	cleanup_json json_t *none = parse("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"lo\",\"sandbox\":\"/n\"}]}");
+	cleanup_json json_t *none = parse(
+		"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"lo\",\"sandbox\":\"/n\"}]}");
 	assert_null(cni_result_pod_ip(none, 0));
 }
 
@@ -424,12 +454,17 @@ static void test_cache_round_trip(void **state)
 	(void)state;
 	cleanup_free char *d = tmpdir();
 	cleanup_free char *cache = xasprintf("%s/var/lib/cni", d);
-	const char *list = "{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"plugins\":[{\"type\":\"bridge\"}]}\n";
+	const char *list =
+		"{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"plugins\":[{\"type\":\"bridge\"}]}\n";
 	struct cni_netconf *nc = nc_of(list);
 	const char *const args[] = {"IgnoreUnknown", "1", "K8S_POD_NAME", "web-0", NULL};
-	cleanup_json json_t *caps = parse("{\"portMappings\":[{\"protocol\":\"tcp\",\"hostPort\":80}]}");
-	struct cni_runtime rt = {.container_id = "abc123", .netns = "/var/run/netns/p",
-				 .ifname = "eth0", .args = args, .capability_args = caps};
+	cleanup_json json_t *caps =
+		parse("{\"portMappings\":[{\"protocol\":\"tcp\",\"hostPort\":80}]}");
+	struct cni_runtime rt = {.container_id = "abc123",
+				 .netns = "/var/run/netns/p",
+				 .ifname = "eth0",
+				 .args = args,
+				 .capability_args = caps};
 	cleanup_json json_t *res = parse(full);
 	struct mk_err *err = NULL;
 	assert_int_equal(cni_cache_put(cache, nc, &rt, res, &err), 0);
@@ -447,12 +482,13 @@ static void test_cache_round_trip(void **state)
 	json_error_t je;
 	cleanup_json json_t *file = json_load_file(path, 0, &je);
 	assert_non_null(file);
-	const char *order[] = {"kind", "containerId", "config", "ifName", "networkName",
-			       "netns", "cniArgs", "capabilityArgs", "result"};
+	const char *order[] = {"kind",	"containerId", "config",	 "ifName", "networkName",
+			       "netns", "cniArgs",     "capabilityArgs", "result"};
 	size_t k = 0;
 	const char *key;
 	json_t *v;
-	json_object_foreach(file, key, v) {
+	json_object_foreach(file, key, v)
+	{
 		assert_true(k < 9);
 		assert_string_equal(key, order[k++]);
 	}
@@ -474,7 +510,9 @@ static void test_cache_round_trip(void **state)
 	assert_true(json_equal(got, res));
 
 	/* an entry of old libcni holds just the result */
-	write_file(rdir, "k8s-old-eth0", "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.1.1.2/24\"}]}");
+	write_file(rdir, "k8s-old-eth0",
+		   "{\"cniVersion\":\"0.3.1\",\"ips\":[{\"version\":\"4\",\"address\":\"10.1.1.2/"
+		   "24\"}]}");
 	cleanup_json json_t *old = cni_cache_get(cache, "k8s", "old", "eth0", &err);
 	assert_non_null(old);
 	assert_string_equal(json_string_value(json_object_get(old, "cniVersion")), "0.3.1");
@@ -540,25 +578,30 @@ static void test_plugin_err_parse(void **state)
 	(void)state;
 	int exit1 = 1 << 8, exit3 = 3 << 8, killed = SIGKILL;
 	assert_true(WIFEXITED(exit3) && WEXITSTATUS(exit3) == 3);
-	expect_plugin_err("{\"code\":7,\"msg\":\"Invalid Configuration\",\"details\":\"Network 192.168.0.0/31 too small\"}",
-			  "", exit1, 7, "Invalid Configuration", "Network 192.168.0.0/31 too small");
-	expect_plugin_err("{\"cniVersion\":\"1.1.0\",\"code\":11,\"msg\":\"busy\",\"details\":\"\"}", NULL,
-			  exit1, 11, "busy", NULL);
+	expect_plugin_err("{\"code\":7,\"msg\":\"Invalid Configuration\",\"details\":\"Network "
+			  "192.168.0.0/31 too small\"}",
+			  "", exit1, 7, "Invalid Configuration",
+			  "Network 192.168.0.0/31 too small");
+	expect_plugin_err(
+		"{\"cniVersion\":\"1.1.0\",\"code\":11,\"msg\":\"busy\",\"details\":\"\"}", NULL,
+		exit1, 11, "busy", NULL);
 	expect_plugin_err("{\"msg\":\"no code\"}", NULL, exit1, 0, "no code", NULL);
 	expect_plugin_err("", "oops: \"x\"\n\tmore", exit3, 0,
 			  "netplugin failed: \"oops: \\\"x\\\"\\n\\tmore\": exit status 3", NULL);
 	expect_plugin_err("", "", exit1, 0, "netplugin failed with no error message: exit status 1",
 			  NULL);
-	expect_plugin_err("", NULL, killed, 0, "netplugin failed with no error message: signal: killed",
-			  NULL);
-	expect_plugin_err("panic: boom\n", "", exit1, 0,
-			  "netplugin failed but error parsing its diagnostic message \"panic: boom\\n\": "
-			  "invalid token near 'panic'",
-			  NULL);
-	expect_plugin_err("{\"code\":\"7\",\"msg\":\"x\"}", "", exit1, 0,
-			  "netplugin failed but error parsing its diagnostic message "
-			  "\"{\\\"code\\\":\\\"7\\\",\\\"msg\\\":\\\"x\\\"}\": code is not a number",
-			  NULL);
+	expect_plugin_err("", NULL, killed, 0,
+			  "netplugin failed with no error message: signal: killed", NULL);
+	expect_plugin_err(
+		"panic: boom\n", "", exit1, 0,
+		"netplugin failed but error parsing its diagnostic message \"panic: boom\\n\": "
+		"invalid token near 'panic'",
+		NULL);
+	expect_plugin_err(
+		"{\"code\":\"7\",\"msg\":\"x\"}", "", exit1, 0,
+		"netplugin failed but error parsing its diagnostic message "
+		"\"{\\\"code\\\":\\\"7\\\",\\\"msg\\\":\\\"x\\\"}\": code is not a number",
+		NULL);
 }
 
 /* ---- what is refused before any plugin runs ---- */
@@ -566,7 +609,8 @@ static void test_plugin_err_parse(void **state)
 static void test_list_refuses_bad_runtime(void **state)
 {
 	(void)state;
-	struct cni_netconf *nc = nc_of("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"x\"}]}");
+	struct cni_netconf *nc =
+		nc_of("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"plugins\":[{\"type\":\"x\"}]}");
 	const char *const dirs[] = {"/nonexistent", NULL};
 	struct cni_exec_opts o = {.bin_dirs = dirs, .cache_dir = "/nonexistent"};
 	static const struct {
@@ -598,8 +642,9 @@ static void test_list_refuses_bad_runtime(void **state)
 	struct mk_err *err = NULL;
 	json_t *res = NULL;
 	assert_int_equal(cni_list_add(nc, &rt, &o, &res, &err), -1);
-	assert_string_equal(mk_err_msg(err), "plugin type=\"x\" failed (add): failed to find plugin "
-					     "\"x\" in path [/nonexistent]");
+	assert_string_equal(mk_err_msg(err),
+			    "plugin type=\"x\" failed (add): failed to find plugin "
+			    "\"x\" in path [/nonexistent]");
 	assert_int_equal(cni_err_code(err), 0);
 	mk_err_free(err);
 	assert_int_equal(cni_err_code(NULL), 0);
