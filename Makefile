@@ -20,7 +20,7 @@ Q := $(if $(V),,@)
 
 PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc libcrypto libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm -lresolv
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral

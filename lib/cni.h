@@ -20,10 +20,15 @@
  *   DEL and removed by DEL, so our runtime and libcni-based tools (cnitool,
  *   containerd) read each other's attachments.
  * - Errors: a plugin's error JSON becomes an mk_err whose message is
- *   "plugin type=\"bridge\" failed (add): <msg>[; <details>]" (libcni's wording)
- *   and whose cni_code (below) is the plugin's code.
+ *   "plugin type=\"bridge\" failed (add): <msg>[; <details>]" (libcni's wording;
+ *   "(delete)" for DEL, "(check)", "(status)") and whose cni_err_code (below)
+ *   is the plugin's code.
  *
- * Threads: every function may be called from any thread at once. */
+ * Threads: every function may be called from any thread at once (jansson
+ * 2.13 or newer: its reference counts are atomic and copies and dumps do not
+ * mark the values they read). Children are reaped by pid: the caller must not
+ * reap children it did not spawn (waitpid(-1, ...)) nor set SIGCHLD to
+ * SIG_IGN. */
 #ifndef MK_CNI_H
 #define MK_CNI_H
 
@@ -55,30 +60,51 @@ bool cni_version_supported(const char *v);
 /* strcmp-like comparison of dotted versions ("0.4.0" < "1.0.0"). */
 int cni_version_cmp(const char *a, const char *b);
 
+/* The spec's rule for container IDs and network names:
+ * ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
+bool cni_name_valid(const char *s);
+
+/* The spec's rules for an interface name: NULL when name is valid, else the
+ * reason ("interface name is too long"), with *details set to the spec's
+ * details or NULL. Both static strings. */
+const char *cni_ifname_check(const char *name, const char **details);
+
 /* ---- network configuration lists ---- */
 
 struct cni_netconf {
-	char *name;       /* network name */
-	char *version;    /* cniVersion every plugin is called with */
-	json_t *list;     /* the list as parsed (plugins[] ...) */
-	char *bytes;      /* the file's bytes (for the cache's "config") */
+	char *name;    /* network name */
+	char *version; /* cniVersion every plugin is called with */
+	json_t *list;  /* the list (plugins[] ...); a .conf as its one-plugin list */
+	char *bytes;   /* the list's bytes (for the cache's "config"): the file's,
+			* or for a .conf the one-plugin list libcni makes of it */
 	size_t len;
-	char *file;       /* where it came from, NULL when parsed from memory */
+	char *file; /* where it came from, NULL when parsed from memory */
 	bool disable_check;
 };
 
-/* Parses a .conf or .conflist document (bytes copied). New, cni_netconf_free().
- * MK_EINVAL with the reason for what libcni refuses (no name, no plugins, a
- * plugin without type, a version we do not speak). */
+/* Parses a .conf (an object with "type") or .conflist (an object with
+ * "plugins") document (bytes copied). New, cni_netconf_free(). MK_EINVAL
+ * with the reason for what libcni refuses (no name, no plugins, a plugin
+ * without type, a version we do not speak). */
 struct cni_netconf *cni_netconf_parse(const char *bytes, size_t len, const char *file,
 				      struct mk_err **err);
 
-/* The first usable configuration of dir, as above. MK_ENOTFOUND with
- * "no networks found in <dir>" when there is none (files that do not parse
- * are skipped, as the kubelet does). */
+/* The first usable configuration of dir, as above. A list that does not set
+ * loadOnlyInlinedPlugins also gets the plugins of <dir>/<name>/ *.conf
+ * (sorted), as libcni loads them. MK_ENOTFOUND with "no networks found in
+ * <dir>" when there is none (files that do not parse are skipped, as the
+ * kubelet does). */
 struct cni_netconf *cni_netconf_load_dir(const char *dir, struct mk_err **err);
 
 void cni_netconf_free(struct cni_netconf *nc);
+
+/* The configuration plugin i of nc receives (libcni's buildOneConfig): the
+ * plugin object with name and cniVersion set from the list, "runtimeConfig"
+ * holding each capability the plugin declares true that capability_args
+ * (may be NULL) has (absent when none), and "prevResult" when prev_result
+ * is not NULL. New reference; NULL when i is out of range. */
+json_t *cni_netconf_plugin_build(const struct cni_netconf *nc, size_t i,
+				 const json_t *capability_args, const json_t *prev_result);
 
 /* ---- invoking a list ---- */
 
@@ -86,8 +112,8 @@ void cni_netconf_free(struct cni_netconf *nc);
  * borrowed for the call. */
 struct cni_runtime {
 	const char *container_id;
-	const char *netns;   /* path; may be NULL or "" for DEL */
-	const char *ifname;  /* "eth0" */
+	const char *netns;  /* path; may be NULL or "" for DEL */
+	const char *ifname; /* "eth0" */
 	/* CNI_ARGS pairs: args[2*i] = key, args[2*i+1] = value; NULL-terminated. */
 	const char *const *args;
 	/* Capability arguments by name ({"ipRanges": [[{"subnet": ...}]],
@@ -97,13 +123,20 @@ struct cni_runtime {
 
 struct cni_exec_opts {
 	const char *const *bin_dirs; /* CNI_PATH directories, NULL-terminated */
-	const char *cache_dir;       /* NULL: "/var/lib/cni" */
-	int64_t timeout_ms;          /* per plugin; 0: 4 minutes */
+	const char *cache_dir;	     /* NULL: "/var/lib/cni" */
+	int64_t timeout_ms;	     /* per plugin; 0: 4 minutes */
+	/* The environment every plugin starts from ("K=V", NULL-terminated),
+	 * the CNI_* variables of the call replacing any of the same name.
+	 * NULL: only PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	 * (plugins that run iptables need a PATH). */
+	const char *const *base_env;
 };
 
 /* ADD of every plugin of nc in order; *result gets the final result in the
  * list's version (new reference), cached afterwards. On failure no cache
- * entry is written; the caller still calls cni_list_del, as the spec asks. */
+ * entry is written; the caller still calls cni_list_del, as the spec asks.
+ * A container ID, interface name or network name the spec forbids fails
+ * before any plugin runs, with the spec's code (3, 4, 7). */
 int cni_list_add(const struct cni_netconf *nc, const struct cni_runtime *rt,
 		 const struct cni_exec_opts *o, json_t **result, struct mk_err **err);
 
@@ -113,7 +146,9 @@ int cni_list_check(const struct cni_netconf *nc, const struct cni_runtime *rt,
 
 /* DEL of every plugin in reverse order with the cached result as
  * prevResult; the cache entry is removed afterwards (also when unreadable).
- * Idempotent as the plugins are. */
+ * rt should carry the ADD's capability arguments again (portmap removes
+ * its rules by them; they are in the cache entry too). Idempotent as the
+ * plugins are. */
 int cni_list_del(const struct cni_netconf *nc, const struct cni_runtime *rt,
 		 const struct cni_exec_opts *o, struct mk_err **err);
 
@@ -121,27 +156,87 @@ int cni_list_del(const struct cni_netconf *nc, const struct cni_runtime *rt,
 int cni_list_status(const struct cni_netconf *nc, const struct cni_exec_opts *o,
 		    struct mk_err **err);
 
-/* The plugin's CNI error code of an error from the functions above (0 when
- * the error did not come from a plugin). */
+/* The plugin's CNI error code of an error from the functions of this module
+ * (0 when the error did not come from a plugin or the spec's checks). */
 int cni_err_code(const struct mk_err *e);
 
 /* ---- the cache ---- */
 
+/* Writes the cniCacheV1 entry of an ADD of nc for rt (atomically: a
+ * reader sees the old entry or the new one). */
+int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc, const struct cni_runtime *rt,
+		  const json_t *result, struct mk_err **err);
+
 /* The cached ADD result of an attachment (new reference), or NULL with
- * MK_ENOTFOUND. */
+ * MK_ENOTFOUND (no entry) or MK_EINVAL (an entry that does not parse). A file
+ * without "kind" is an old entry holding just the result. */
 json_t *cni_cache_get(const char *cache_dir, const char *network, const char *container_id,
 		      const char *ifname, struct mk_err **err);
 
 /* ---- invoking one plugin ---- */
 
-/* Runs one plugin binary: finds type in bin_dirs, passes env (NULL-terminated
- * "K=V" strings, the whole environment of the child) and stdin bytes, and
- * returns its stdout parsed (new reference; JSON null for empty output).
- * A non-zero exit with a CNI error JSON on stdout becomes an error as
- * described at the top; a non-zero exit without one, a timeout, or output
- * that is not JSON are MK_EIO with the plugin's stderr text. */
-json_t *cni_exec_plugin(const char *type, const char *const *bin_dirs, const char *const *env,
-			const char *stdin_data, size_t stdin_len, int64_t timeout_ms,
+struct cni_exec_req {
+	const char *type;	     /* binary name, found in bin_dirs */
+	const char *const *bin_dirs; /* NULL-terminated */
+	const char *const *env;	     /* the child's whole environment, "K=V", NULL-terminated */
+	const char *stdin_data;	     /* borrowed until the run ends */
+	size_t stdin_len;
+	int64_t timeout_ms; /* 0: 4 minutes */
+	/* Read stdout as the plugin's result (ADD, VERSION): it must be JSON.
+	 * Otherwise the output of a successful run is ignored, as libcni does. */
+	bool want_result;
+	/* A plugin delegating to another (its IPAM): the child shares our stderr
+	 * (the spec asks delegates' stderr to be forwarded) and our process
+	 * group (so a runtime that kills the plugin's group on a timeout reaches
+	 * the delegate too). Otherwise stderr is captured for error messages and
+	 * the child leads a new process group, killed whole on a timeout. */
+	bool delegate;
+};
+
+/* A failed run as a plugin reports it, for a plugin that passes its
+ * delegate's error on unchanged. */
+struct cni_plugin_err {
+	int code;      /* the plugin's code; 0 when it printed no error JSON */
+	char *msg;     /* new string */
+	char *details; /* new string, NULL when none */
+};
+
+/* Frees the strings of pe (not pe) and zeroes it; accepts a zeroed pe. */
+void cni_plugin_err_clear(struct cni_plugin_err *pe);
+
+/* What a plugin that exited with status (waitpid's; non-zero) and printed
+ * out/errtext reported, by libcni's rules: its error JSON from stdout;
+ * without stdout "netplugin failed: \"<stderr>\": exit status N" or
+ * "netplugin failed with no error message: exit status N"; stdout that is
+ * not JSON "netplugin failed but error parsing its diagnostic message
+ * \"<stdout>\": <why>". Fills *pe (clear it after). */
+void cni_plugin_err_parse(const char *out, size_t out_len, const char *errtext, int status,
+			  struct cni_plugin_err *pe);
+
+/* One plugin run started: spawned, and its stdin written as far as the pipe
+ * takes it, so the caller can work while it runs. Opaque. */
+struct cni_exec_job;
+
+/* Spawns req's plugin. New job that cni_exec_finish() must end, or NULL
+ * (plugin not found: "failed to find plugin \"x\" in path [/a /b]";
+ * spawning failed). perr (may be NULL) gets the failure as a plugin would
+ * report it. */
+struct cni_exec_job *cni_exec_start(const struct cni_exec_req *req, struct cni_plugin_err *perr,
+				    struct mk_err **err);
+
+/* Writes the rest of stdin, reads stdout and stderr until both end, waits
+ * for the exit (all before the deadline; past it the plugin, or with
+ * !delegate its whole process group, is killed) and reaps the child; frees
+ * job. Returns the parsed stdout with want_result (new reference), else a
+ * new JSON null. A non-zero exit becomes an error as described at the top
+ * (MK_EIO, cni_err_code = the plugin's code, 0 without an error JSON) and
+ * fills perr (may be NULL); a timeout is MK_ETIMEOUT; output that is not
+ * JSON where a result is wanted is MK_EIO. Messages carry the plugin's
+ * stderr text when it was captured. */
+json_t *cni_exec_finish(struct cni_exec_job *job, struct cni_plugin_err *perr, struct mk_err **err);
+
+/* cni_exec_start + cni_exec_finish. */
+json_t *cni_exec_plugin(const struct cni_exec_req *req, struct cni_plugin_err *perr,
 			struct mk_err **err);
 
 /* ---- results between versions ---- */
@@ -159,7 +254,9 @@ json_t *cni_result_convert(const json_t *res, const char *version, struct mk_err
 
 /* The first address of a result of any version that sits on an interface
  * inside the sandbox (family AF_INET or AF_INET6, 0: any), as "10.244.0.5"
- * (no prefix). New string, or NULL when there is none. */
+ * (no prefix). An address without an interface index counts when the result
+ * names no sandbox interface (0.2.0 results, IPAM results). New string, or
+ * NULL when there is none. */
 char *cni_result_pod_ip(const json_t *res, int family);
 
 #endif

@@ -26,6 +26,7 @@ struct mk_err {
 	int code;   /* enum mk_err_code */
 	int errnum; /* errno at the failure, 0 if none */
 	char *msg;  /* "context: context: cause" */
+	int domain_code; /* the error's code in its own protocol (a CNI error code), 0 if none */
 };
 
 /* Sets *err (if err is non-NULL and *err is NULL) to a new error and returns -1,

@@ -17,8 +17,7 @@
 #include "cleanup.h"
 #include "cni/bridge/conf.h"
 #include "cni/bridge/masq.h"
-#include "cni/skel/ip.h"
-#include "cni/skel/result.h"
+#include "ipaddr.h"
 #include "cni/skel/skel.h"
 #include "netlink.h"
 #include "xalloc.h"
@@ -33,10 +32,11 @@ static char *mac_str(const uint8_t m[6])
 
 /* ---- host side: the bridge ---- */
 
+/* Finds or creates the bridge. Several ADDs may race to create it: the
+ * losers find it made (EEXIST). */
 static int setup_bridge(struct cni_ctx *ctx, struct nl_sock *s, const struct br_conf *c,
-			struct nl_link *br, bool *created, struct mk_err **err)
+			struct nl_link *br, struct mk_err **err)
 {
-	*created = false;
 	struct mk_err *e = NULL;
 	if (nl_link_get(s, c->bridge, 0, br, &e) < 0) {
 		if (mk_err_code(e) != MK_ENOTFOUND) {
@@ -59,8 +59,6 @@ static int setup_bridge(struct cni_ctx *ctx, struct nl_sock *s, const struct br_
 			}
 			mk_err_free(e);
 			e = NULL;
-		} else {
-			*created = true;
 		}
 		if (nl_link_get(s, c->bridge, 0, br, err) < 0)
 			return mk_err_wrap(err, "failed to create bridge \"%s\"", c->bridge);
@@ -149,16 +147,112 @@ struct conf_op {
 	bool up_only;
 };
 
-static int json_net(const json_t *v, struct cni_net *n)
+static int json_net(const json_t *v, struct ipaddr_net *n)
 {
 	const char *s = json_string_value(v);
-	return s ? cni_net_parse(s, n) : -1;
+	return s ? ipaddr_net_parse(s, n) : -1;
 }
 
-static int json_ip(const json_t *v, struct cni_ip *ip)
+static int json_ip(const json_t *v, struct ipaddr *ip)
 {
 	const char *s = json_string_value(v);
-	return s ? cni_ip_parse(s, ip) : -1;
+	return s ? ipaddr_parse(s, ip) : -1;
+}
+
+/* The first gateway of each family among the result's addresses: the
+ * default next hop of routes without one. */
+struct family_gws {
+	struct ipaddr gw[2]; /* [0] IPv4, [1] IPv6 */
+	bool has[2];
+	bool any6;
+};
+
+static int family_gws_of(const json_t *ips, struct family_gws *f, struct mk_err **err)
+{
+	memset(f, 0, sizeof(*f));
+	size_t i;
+	json_t *v;
+	json_array_foreach(ips, i, v) {
+		struct ipaddr_net n;
+		if (json_net(json_object_get(v, "address"), &n) < 0)
+			return mk_err_set(err, MK_EINVAL, "invalid address in IPAM result");
+		int k = n.ip.family == AF_INET6;
+		f->any6 |= k;
+		struct ipaddr gw;
+		if (!f->has[k] && json_ip(json_object_get(v, "gateway"), &gw) == 0) {
+			f->gw[k] = gw;
+			f->has[k] = true;
+		}
+	}
+	return 0;
+}
+
+/* DAD, ARP notification and IPv6 on the container interface; failures to
+ * write these knobs are not fatal, as for the reference. */
+static void set_iface_sysctls(const char *ifn, const struct br_conf *c, bool any6)
+{
+	struct mk_err *ign = NULL;
+	cleanup_free char *dad = xasprintf("net/ipv6/conf/%s/accept_dad", ifn);
+	(void)nl_sysctl_set(dad, c->enabledad ? "1" : "0", &ign);
+	if (c->enabledad) {
+		cleanup_free char *ed = xasprintf("net/ipv6/conf/%s/enhanced_dad", ifn);
+		(void)nl_sysctl_set(ed, "1", &ign);
+	}
+	cleanup_free char *arp = xasprintf("net/ipv4/conf/%s/arp_notify", ifn);
+	(void)nl_sysctl_set(arp, "1", &ign);
+	if (any6) {
+		(void)nl_sysctl_set("net/ipv6/conf/lo/disable_ipv6", "0", &ign);
+		cleanup_free char *d6 = xasprintf("net/ipv6/conf/%s/disable_ipv6", ifn);
+		(void)nl_sysctl_set(d6, "0", &ign);
+	}
+	mk_err_free(ign);
+}
+
+static int add_addresses(struct nl_sock *s, int ix, const char *ifn, const json_t *ips,
+			 const struct br_conf *c, struct mk_err **err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(ips, i, v) {
+		struct ipaddr_net n;
+		json_net(json_object_get(v, "address"), &n);
+		struct nl_addr a = {.family = n.ip.family, .prefixlen = n.prefix, .index = ix};
+		memcpy(a.addr, n.ip.b, 16);
+		if (n.ip.family == AF_INET6 && !c->enabledad)
+			a.flags = IFA_F_NODAD;
+		if (nl_addr_add(s, &a, err) < 0) {
+			cleanup_free char *ns = ipaddr_net_str(&n);
+			return mk_err_wrap(err, "failed to add IP addr %s to \"%s\"", ns, ifn);
+		}
+	}
+	return 0;
+}
+
+/* Every result route, through its own gw or else its family's gateway. */
+static int add_routes(struct nl_sock *s, int ix, const char *ifn, const json_t *routes,
+		      const struct family_gws *f, struct mk_err **err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(routes, i, v) {
+		struct ipaddr_net dst;
+		if (json_net(json_object_get(v, "dst"), &dst) < 0)
+			continue;
+		int k = dst.ip.family == AF_INET6;
+		struct nl_route r = {.family = dst.ip.family, .dst_len = dst.prefix, .oif = ix};
+		struct ipaddr net = ipaddr_net_first(&dst);
+		memcpy(r.dst, net.b, 16);
+		struct ipaddr gw = f->gw[k];
+		r.has_gw = json_ip(json_object_get(v, "gw"), &gw) == 0 || f->has[k];
+		memcpy(r.gw, gw.b, 16);
+		if (nl_route_add(s, &r, err) < 0) {
+			char b[IPADDR_STRLEN];
+			cleanup_free char *ds = ipaddr_net_str(&dst);
+			return mk_err_wrap(err, "failed to add route '%s via %s dev %s'", ds,
+					   r.has_gw ? ipaddr_str(&gw, b) : "<nil>", ifn);
+		}
+	}
+	return 0;
 }
 
 static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
@@ -174,110 +268,39 @@ static int configure_in(struct nl_sock *s, void *arg, struct mk_err **err)
 			return 0;
 		return nl_link_set_up(s, ix, true, err);
 	}
-	struct mk_err *ign = NULL;
-	cleanup_free char *dad = xasprintf("net/ipv6/conf/%s/accept_dad", ifn);
-	(void)nl_sysctl_set(dad, op->c->enabledad ? "1" : "0", &ign);
-	if (op->c->enabledad) {
-		cleanup_free char *ed = xasprintf("net/ipv6/conf/%s/enhanced_dad", ifn);
-		(void)nl_sysctl_set(ed, "1", &ign);
-	}
-	cleanup_free char *arp = xasprintf("net/ipv4/conf/%s/arp_notify", ifn);
-	(void)nl_sysctl_set(arp, "1", &ign);
-	mk_err_free(ign);
 	json_t *ips = json_object_get(op->res, "ips");
-	struct cni_ip gw4 = {0}, gw6 = {0};
-	bool has_gw4 = false, has_gw6 = false, any6 = false;
-	size_t i;
-	json_t *v;
-	json_array_foreach(ips, i, v) {
-		struct cni_net n;
-		if (json_net(json_object_get(v, "address"), &n) < 0)
-			return mk_err_set(err, MK_EINVAL, "invalid address in IPAM result");
-		struct cni_ip gw;
-		bool hg = json_ip(json_object_get(v, "gateway"), &gw) == 0;
-		if (n.ip.family == AF_INET6) {
-			any6 = true;
-			if (hg && !has_gw6) {
-				gw6 = gw;
-				has_gw6 = true;
-			}
-		} else if (hg && !has_gw4) {
-			gw4 = gw;
-			has_gw4 = true;
-		}
-	}
-	if (any6) {
-		struct mk_err *e2 = NULL;
-		(void)nl_sysctl_set("net/ipv6/conf/lo/disable_ipv6", "0", &e2);
-		cleanup_free char *d6 = xasprintf("net/ipv6/conf/%s/disable_ipv6", ifn);
-		(void)nl_sysctl_set(d6, "0", &e2);
-		mk_err_free(e2);
-	}
-	json_array_foreach(ips, i, v) {
-		struct cni_net n;
-		json_net(json_object_get(v, "address"), &n);
-		struct nl_addr a = {.family = n.ip.family, .prefixlen = n.prefix, .index = ix};
-		memcpy(a.addr, n.ip.b, 16);
-		if (n.ip.family == AF_INET6 && !op->c->enabledad)
-			a.flags = IFA_F_NODAD;
-		if (nl_addr_add(s, &a, err) < 0) {
-			cleanup_free char *ns = cni_net_str(&n);
-			return mk_err_wrap(err, "failed to add IP addr %s to \"%s\"", ns, ifn);
-		}
-	}
+	struct family_gws f;
+	if (family_gws_of(ips, &f, err) < 0)
+		return -1;
+	set_iface_sysctls(ifn, op->c, f.any6);
+	if (add_addresses(s, ix, ifn, ips, op->c, err) < 0)
+		return -1;
 	if (nl_link_set_up(s, ix, true, err) < 0)
 		return mk_err_wrap(err, "failed to set \"%s\" UP", ifn);
-	json_array_foreach(json_object_get(op->res, "routes"), i, v) {
-		struct cni_net dst;
-		if (json_net(json_object_get(v, "dst"), &dst) < 0)
-			continue;
-		struct nl_route r = {.family = dst.ip.family, .dst_len = dst.prefix, .oif = ix};
-		struct cni_ip net = cni_net_first(&dst);
-		memcpy(r.dst, net.b, 16);
-		struct cni_ip gw;
-		if (json_ip(json_object_get(v, "gw"), &gw) == 0) {
-			r.has_gw = true;
-			memcpy(r.gw, gw.b, 16);
-		} else if (dst.ip.family == AF_INET && has_gw4) {
-			r.has_gw = true;
-			memcpy(r.gw, gw4.b, 16);
-		} else if (dst.ip.family == AF_INET6 && has_gw6) {
-			r.has_gw = true;
-			memcpy(r.gw, gw6.b, 16);
-		}
-		if (nl_route_add(s, &r, err) < 0) {
-			char b[CNI_IP_STRLEN];
-			struct cni_ip g = {.family = dst.ip.family};
-			memcpy(g.b, r.gw, 16);
-			cleanup_free char *ds = cni_net_str(&dst);
-			return mk_err_wrap(err, "failed to add route '%s via %s dev %s'", ds,
-					   r.has_gw ? cni_ip_str(&g, b) : "<nil>", ifn);
-		}
-	}
-	return 0;
+	return add_routes(s, ix, ifn, json_object_get(op->res, "routes"), &f, err);
 }
 
 /* ---- gateway address on the bridge ---- */
 
 static int ensure_bridge_addr(struct cni_ctx *ctx, struct nl_sock *s, const struct nl_link *br,
-			      const struct cni_net *gw, bool force, struct mk_err **err)
+			      const struct ipaddr_net *gw, bool force, struct mk_err **err)
 {
 	struct nl_addr *as;
 	size_t n;
 	if (nl_addr_list(s, br->index, gw->ip.family, &as, &n, err) < 0)
 		return mk_err_wrap(err, "could not get list of IP addresses");
-	cleanup_free char *want = cni_net_str(gw);
+	cleanup_free char *want = ipaddr_net_str(gw);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct cni_net have = {.ip = {.family = as[i].family}, .prefix = as[i].prefixlen};
+		struct ipaddr_net have = {.ip = {.family = as[i].family}, .prefix = as[i].prefixlen};
 		memcpy(have.ip.b, as[i].addr, 16);
-		cleanup_free char *hs = cni_net_str(&have);
+		cleanup_free char *hs = ipaddr_net_str(&have);
 		if (!strcmp(hs, want)) {
 			free(as);
 			return 0;
 		}
-		if (gw->ip.family == AF_INET || cni_net_contains(&have, &gw->ip) ||
-		    cni_net_contains(gw, &have.ip)) {
+		if (gw->ip.family == AF_INET || ipaddr_net_contains(&have, &gw->ip) ||
+		    ipaddr_net_contains(gw, &have.ip)) {
 			if (force) {
 				rc = nl_addr_del(s, &as[i], err);
 				if (rc < 0)
@@ -376,255 +399,276 @@ static json_t *dns_of(const json_t *dns)
 	return o;
 }
 
+/* One ADD: what it has set up so far, which its rollback undoes newest
+ * first. The bridge and its addresses are never undone: other ADDs may have
+ * joined the bridge the moment it existed. */
+struct add {
+	struct cni_ctx *ctx;
+	struct br_conf c;
+	int ns, host_ns;
+	struct nl_sock *s;
+	struct cni_job ipam; /* the IPAM ADD while it runs */
+	bool ipam_done, veth_made, spoof_done, masq_done;
+	struct nl_link br, host;
+	struct veth_op vop;
+	json_t *res;      /* the 1.x result being built */
+	json_t *ipam_dns; /* the IPAM result's dns */
+	struct ipaddr_net *gws; /* gateways for the bridge (isGateway) */
+	size_t ngw;
+};
+
+/* The bridge, and the veth pair made from inside the container with its host
+ * end up, enslaved, hairpin set (and mac spoof check). */
+static int add_attach(struct add *a, struct mk_err **err)
+{
+	struct cni_ctx *ctx = a->ctx;
+	if (setup_bridge(ctx, a->s, &a->c, &a->br, err) < 0)
+		return -1;
+	a->vop = (struct veth_op){.ctx = ctx, .c = &a->c, .host_ns = a->host_ns};
+	if (nl_netns_run(a->ns, make_veth_in, &a->vop, err) < 0)
+		return -1;
+	a->veth_made = true;
+	const char *hn = a->vop.host_name;
+	if (nl_link_get(a->s, hn, 0, &a->host, err) < 0)
+		return -1;
+	if (nl_link_set_up(a->s, a->host.index, true, err) < 0)
+		return mk_err_wrap(err, "failed to set \"%s\" up", hn);
+	cleanup_free char *ra = xasprintf("net/ipv6/conf/%s/accept_ra", hn);
+	struct mk_err *ign = NULL;
+	(void)nl_sysctl_set(ra, "0", &ign);
+	mk_err_free(ign);
+	if (nl_link_set_master(a->s, a->host.index, a->br.index, err) < 0)
+		return mk_err_wrap(err, "failed to connect \"%s\" to bridge %s", hn, a->c.bridge);
+	if (nl_bridge_port_set_hairpin(a->s, a->host.index, a->c.hairpin, err) < 0)
+		return mk_err_wrap(err, "failed to setup hairpin mode for %s", hn);
+	if (a->c.macspoofchk) {
+		a->spoof_done = true;
+		if (spoofchk_setup(ctx->container_id, ctx->ifname, hn, a->vop.cont.mac, err) < 0)
+			return mk_err_wrap(err, "failed to set up mac spoof check");
+	}
+	return 0;
+}
+
+/* The IPAM plugin's result into a->res (ips, routes) and a->ipam_dns. */
+static int add_ipam_result(struct add *a, struct mk_err **err)
+{
+	json_t *raw = NULL;
+	if (cni_delegate_finish(a->ctx, &a->ipam, &raw, err) < 0)
+		return -1;
+	a->ipam_done = true;
+	json_t *ir = cni_result_normalize(raw, err);
+	json_decref(raw);
+	if (!ir)
+		return -1;
+	json_object_set(a->res, "ips", json_object_get(ir, "ips"));
+	json_object_set(a->res, "routes", json_object_get(ir, "routes"));
+	a->ipam_dns = json_incref(json_object_get(ir, "dns"));
+	json_decref(ir);
+	if (json_array_size(json_object_get(a->res, "ips")) == 0)
+		return cni_fail(a->ctx, err, CNI_ERR_INTERNAL, NULL,
+				"IPAM plugin returned missing IP config");
+	return 0;
+}
+
+/* Every address gets interface 2 (the container's) and, with isGateway, a
+ * gateway (the subnet's first address when IPAM gave none) that the bridge
+ * will carry; isDefaultGateway adds a default route per family that IPAM did
+ * not route. */
+static void add_gateways(struct add *a)
+{
+	json_t *ips = json_object_get(a->res, "ips");
+	json_t *routes = json_object_get(a->res, "routes");
+	bool def_found[2] = {false, false};
+	size_t i;
+	json_t *v;
+	json_array_foreach(routes, i, v) {
+		struct ipaddr_net d;
+		if (json_net(json_object_get(v, "dst"), &d) == 0 && d.prefix == 0)
+			def_found[d.ip.family == AF_INET6] = true;
+	}
+	a->gws = xcalloc(json_array_size(ips) + 1, sizeof(*a->gws));
+	json_array_foreach(ips, i, v) {
+		struct ipaddr_net addr;
+		if (json_net(json_object_get(v, "address"), &addr) < 0)
+			continue;
+		struct ipaddr gw;
+		char b[IPADDR_STRLEN];
+		bool hg = json_ip(json_object_get(v, "gateway"), &gw) == 0;
+		/* "interface" before "address", as the reference prints it */
+		json_t *ord = json_pack("{s:i,s:O}", "interface", 2, "address",
+					json_object_get(v, "address"));
+		if (!hg && a->c.is_gw) {
+			gw = ipaddr_net_first(&addr);
+			ipaddr_next(&gw);
+			hg = true;
+			json_object_set_new(ord, "gateway", json_string(ipaddr_str(&gw, b)));
+		} else if (json_object_get(v, "gateway")) {
+			json_object_set(ord, "gateway", json_object_get(v, "gateway"));
+		}
+		json_array_set_new(ips, i, ord);
+		if (!hg || !a->c.is_gw)
+			continue;
+		a->gws[a->ngw++] = (struct ipaddr_net){.ip = gw, .prefix = addr.prefix};
+		int f = addr.ip.family == AF_INET6;
+		if (a->c.is_default_gw && !def_found[f]) {
+			json_array_append_new(routes, json_pack("{s:s,s:s}", "dst",
+								f ? "::/0" : "0.0.0.0/0", "gw",
+								ipaddr_str(&gw, b)));
+			def_found[f] = true;
+		}
+	}
+}
+
+/* isGateway: once the port forwards, each gateway on the bridge and
+ * forwarding on for its family. */
+static int add_bridge_gateways(struct add *a, struct mk_err **err)
+{
+	if (wait_oper_up(a->s, a->host.index, err) < 0)
+		return -1;
+	bool fwd[2] = {false, false};
+	for (size_t k = 0; k < a->ngw; k++) {
+		if (ensure_bridge_addr(a->ctx, a->s, &a->br, &a->gws[k], a->c.force_address, err) < 0)
+			return mk_err_wrap(err, "failed to set bridge addr");
+		int f = a->gws[k].ip.family == AF_INET6;
+		if (fwd[f])
+			continue;
+		if (enable_forward(a->gws[k].ip.family, err) < 0)
+			return mk_err_wrap(err, "failed to enable forwarding");
+		fwd[f] = true;
+	}
+	return 0;
+}
+
+static int add_masq(struct add *a, struct mk_err **err)
+{
+	a->masq_done = true;
+	bool legacy = masq_backend_is_legacy();
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(a->res, "ips"), i, v) {
+		struct ipaddr_net addr;
+		if (json_net(json_object_get(v, "address"), &addr) < 0)
+			continue;
+		const char *id = a->ctx->container_id;
+		int rc = legacy ? masq_legacy_setup(a->c.name, id, &addr, err)
+				: masq_setup(a->c.name, id, &addr, err);
+		if (rc < 0)
+			return mk_err_wrap(err, "failed to set up IP masquerading");
+	}
+	return 0;
+}
+
+/* The interfaces as they are now (the bridge may have taken a port's MAC),
+ * the dns, and the result printed in the config's version. */
+static int add_print_result(struct add *a, struct mk_err **err)
+{
+	struct cni_ctx *ctx = a->ctx;
+	if (nl_link_get(a->s, NULL, a->br.index, &a->br, err) < 0 ||
+	    nl_link_get(a->s, NULL, a->host.index, &a->host, err) < 0)
+		return -1;
+	cleanup_free char *bm = mac_str(a->br.mac);
+	cleanup_free char *hm = mac_str(a->host.mac);
+	cleanup_free char *cm = mac_str(a->vop.cont.mac);
+	json_t *ifs = json_object_get(a->res, "interfaces");
+	json_array_append_new(ifs, json_pack("{s:s,s:s}", "name", a->c.bridge, "mac", bm));
+	json_array_append_new(ifs, json_pack("{s:s,s:s}", "name", a->vop.host_name, "mac", hm));
+	json_array_append_new(ifs, json_pack("{s:s,s:s,s:s}", "name", ctx->ifname, "mac", cm,
+					     "sandbox", ctx->netns));
+	/* The netconf's dns wins when it says anything; else the IPAM's. */
+	json_t *dns = dns_of(a->c.dns);
+	if (json_object_size(dns) == 0 && a->ipam_dns) {
+		json_decref(dns);
+		dns = dns_of(a->ipam_dns);
+	}
+	json_object_set_new(a->res, "dns", dns);
+	cleanup_json json_t *out = cni_result_convert(a->res, ctx->version, err);
+	if (!out)
+		return -1;
+	cni_print_json(out);
+	return 0;
+}
+
+static int add_run(struct add *a, struct mk_err **err)
+{
+	struct cni_ctx *ctx = a->ctx;
+	/* The IPAM plugin runs while the bridge and the veth are set up. */
+	if (a->c.ipam_type && cni_delegate_start(ctx, a->c.ipam_type, "ADD", &a->ipam, err) < 0)
+		return -1;
+	if (add_attach(a, err) < 0)
+		return -1;
+	a->res = json_pack("{s:s,s:[],s:[],s:[]}", "cniVersion", "1.1.0", "interfaces", "ips",
+			   "routes");
+	struct conf_op cop = {.ctx = ctx, .c = &a->c, .res = a->res, .up_only = !a->c.ipam_type};
+	if (a->c.ipam_type) {
+		if (add_ipam_result(a, err) < 0)
+			return -1;
+		add_gateways(a);
+	}
+	if (nl_netns_run(a->ns, configure_in, &cop, err) < 0)
+		return -1;
+	if (a->c.ipam_type && a->c.is_gw && add_bridge_gateways(a, err) < 0)
+		return -1;
+	if (a->c.ipam_type && a->c.ip_masq && add_masq(a, err) < 0)
+		return -1;
+	return add_print_result(a, err);
+}
+
+/* Undoes what the failed ADD made, newest first, keeping its error (code
+ * and details included). */
+static void add_rollback(struct add *a)
+{
+	struct cni_ctx *ctx = a->ctx;
+	int code = ctx->err_code;
+	char *details = steal_pointer(&ctx->err_details);
+	struct mk_err *e = NULL;
+	/* reap a still running IPAM ADD; what it allocated is released below */
+	if (a->ipam.job && cni_delegate_finish(ctx, &a->ipam, NULL, &e) == 0)
+		a->ipam_done = true;
+	if (a->masq_done) {
+		(void)masq_teardown(a->c.name, ctx->container_id, &e);
+		(void)masq_legacy_teardown(a->c.name, ctx->container_id, &e);
+	}
+	if (a->spoof_done)
+		(void)spoofchk_teardown(ctx->container_id, ctx->ifname, &e);
+	if (a->veth_made)
+		(void)nl_netns_run(a->ns, del_link_in, (void *)ctx->ifname, &e);
+	if (a->ipam_done)
+		(void)cni_delegate(ctx, a->c.ipam_type, "DEL", NULL, &e);
+	mk_err_free(e);
+	ctx->err_code = code;
+	free(ctx->err_details);
+	ctx->err_details = details;
+}
+
 static int br_add(struct cni_ctx *ctx, struct mk_err **err)
 {
-	struct br_conf c;
-	if (br_conf_parse(ctx, &c, err) < 0)
+	struct add a = {.ctx = ctx, .ns = -1, .host_ns = -1};
+	if (br_conf_parse(ctx, &a.c, err) < 0)
 		return -1;
 	/* The namespace is validated before the host is touched. */
-	cleanup_close int ns = nl_netns_open(ctx->netns, err);
-	if (ns < 0)
+	a.ns = nl_netns_open(ctx->netns, err);
+	if (a.ns < 0)
 		return mk_err_wrap(err, "failed to open netns \"%s\"", ctx->netns);
-	cleanup_close int host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (host_ns < 0)
-		return mk_err_errno(err, MK_EIO, errno, "opening host netns");
-	struct nl_sock *s = nl_sock_open(err);
-	if (!s)
-		return -1;
 	int rc = -1;
-	bool br_created = false, veth_made = false, ipam_done = false, masq_done = false;
-	bool spoof_done = false;
-	json_t *res = NULL;
-	struct nl_link br, host;
-	/* The IPAM plugin runs while the bridge and the veth are set up. */
-	struct cni_job job = {.pid = -1};
-	if (c.ipam_type && cni_delegate_start(ctx, c.ipam_type, "ADD", &job, err) < 0)
-		goto fail;
-	if (setup_bridge(ctx, s, &c, &br, &br_created, err) < 0)
-		goto fail;
-
-	struct veth_op vop = {.ctx = ctx, .c = &c, .host_ns = host_ns};
-	if (nl_netns_run(ns, make_veth_in, &vop, err) < 0)
-		goto fail;
-	veth_made = true;
-	if (nl_link_get(s, vop.host_name, 0, &host, err) < 0)
-		goto fail;
-	if (nl_link_set_up(s, host.index, true, err) < 0) {
-		mk_err_wrap(err, "failed to set \"%s\" up", vop.host_name);
-		goto fail;
+	a.host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (a.host_ns < 0) {
+		mk_err_errno(err, MK_EIO, errno, "opening host netns");
+		goto out;
 	}
-	{
-		cleanup_free char *ra = xasprintf("net/ipv6/conf/%s/accept_ra", vop.host_name);
-		struct mk_err *ign = NULL;
-		(void)nl_sysctl_set(ra, "0", &ign);
-		mk_err_free(ign);
-	}
-	if (nl_link_set_master(s, host.index, br.index, err) < 0) {
-		mk_err_wrap(err, "failed to connect \"%s\" to bridge %s", vop.host_name, c.bridge);
-		goto fail;
-	}
-	if (nl_bridge_port_set_hairpin(s, host.index, c.hairpin, err) < 0) {
-		mk_err_wrap(err, "failed to setup hairpin mode for %s", vop.host_name);
-		goto fail;
-	}
-	if (c.macspoofchk) {
-		spoof_done = true;
-		if (spoofchk_setup(ctx->container_id, ctx->ifname, vop.host_name, vop.cont.mac,
-				   err) < 0) {
-			mk_err_wrap(err, "failed to set up mac spoof check");
-			goto fail;
-		}
-	}
-
-	res = json_pack("{s:s,s:[],s:[],s:[]}", "cniVersion", "1.1.0", "interfaces", "ips",
-			"routes");
-	json_t *ipam_dns = NULL;
-	if (!c.ipam_type) {
-		struct conf_op cop = {.ctx = ctx, .c = &c, .res = res, .up_only = true};
-		if (nl_netns_run(ns, configure_in, &cop, err) < 0)
-			goto fail;
-	} else {
-		json_t *raw = NULL;
-		if (cni_delegate_finish(ctx, &job, &raw, err) < 0)
-			goto fail;
-		ipam_done = true;
-		json_t *ir = cni_result_normalize(raw, err);
-		json_decref(raw);
-		if (!ir)
-			goto fail;
-		json_object_set(res, "ips", json_object_get(ir, "ips"));
-		json_object_set(res, "routes", json_object_get(ir, "routes"));
-		ipam_dns = json_incref(json_object_get(ir, "dns"));
-		json_decref(ir);
-		if (json_array_size(json_object_get(res, "ips")) == 0) {
-			json_decref(ipam_dns);
-			cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-				 "IPAM plugin returned missing IP config");
-			goto fail;
-		}
-		/* gateways, interface index, default routes */
-		struct cni_net gws[16];
-		size_t ngw = 0;
-		bool def_found[2] = {false, false};
-		size_t i;
-		json_t *v;
-		json_array_foreach(json_object_get(res, "routes"), i, v) {
-			struct cni_net d;
-			if (json_net(json_object_get(v, "dst"), &d) == 0 && d.prefix == 0)
-				def_found[d.ip.family == AF_INET6] = true;
-		}
-		json_array_foreach(json_object_get(res, "ips"), i, v) {
-			json_object_set_new(v, "interface", json_integer(2));
-			struct cni_net a;
-			if (json_net(json_object_get(v, "address"), &a) < 0)
-				continue;
-			struct cni_ip gw;
-			bool hg = json_ip(json_object_get(v, "gateway"), &gw) == 0;
-			if (!hg && c.is_gw) {
-				gw = cni_net_first(&a);
-				cni_ip_next(&gw);
-				char b[CNI_IP_STRLEN];
-				json_object_set_new(v, "gateway", json_string(cni_ip_str(&gw, b)));
-				hg = true;
-			}
-			/* keep "interface" before "address" as the reference prints it */
-			json_t *ord = json_pack("{s:i,s:O}", "interface", 2, "address",
-						json_object_get(v, "address"));
-			if (json_object_get(v, "gateway"))
-				json_object_set(ord, "gateway", json_object_get(v, "gateway"));
-			json_array_set_new(json_object_get(res, "ips"), i, ord);
-			if (hg && c.is_gw && ngw < 16) {
-				gws[ngw].ip = gw;
-				gws[ngw].prefix = a.prefix;
-				ngw++;
-				int f = a.ip.family == AF_INET6;
-				if (c.is_default_gw && !def_found[f]) {
-					char b[CNI_IP_STRLEN];
-					json_array_append_new(
-						json_object_get(res, "routes"),
-						json_pack("{s:s,s:s}", "dst", f ? "::/0" : "0.0.0.0/0", "gw",
-							  cni_ip_str(&gw, b)));
-					def_found[f] = true;
-				}
-			}
-		}
-		struct conf_op cop = {.ctx = ctx, .c = &c, .res = res};
-		if (nl_netns_run(ns, configure_in, &cop, err) < 0) {
-			json_decref(ipam_dns);
-			goto fail;
-		}
-		if (c.is_gw) {
-			if (wait_oper_up(s, host.index, err) < 0) {
-				json_decref(ipam_dns);
-				goto fail;
-			}
-			bool fwd[2] = {false, false};
-			for (size_t k = 0; k < ngw; k++) {
-				if (ensure_bridge_addr(ctx, s, &br, &gws[k], c.force_address, err) < 0) {
-					mk_err_wrap(err, "failed to set bridge addr");
-					json_decref(ipam_dns);
-					goto fail;
-				}
-				int f = gws[k].ip.family == AF_INET6;
-				if (!fwd[f]) {
-					if (enable_forward(gws[k].ip.family, err) < 0) {
-						mk_err_wrap(err, "failed to enable forwarding");
-						json_decref(ipam_dns);
-						goto fail;
-					}
-					fwd[f] = true;
-				}
-			}
-		}
-		if (c.ip_masq) {
-			masq_done = true;
-			bool legacy = masq_backend_is_legacy();
-			json_array_foreach(json_object_get(res, "ips"), i, v) {
-				struct cni_net a;
-				if (json_net(json_object_get(v, "address"), &a) < 0)
-					continue;
-				int mrc = legacy ? masq_legacy_setup(c.name, ctx->container_id, &a, err)
-						 : masq_setup(c.name, ctx->container_id, &a, err);
-				if (mrc < 0) {
-					mk_err_wrap(err, "failed to set up IP masquerading");
-					json_decref(ipam_dns);
-					goto fail;
-				}
-			}
-		}
-	}
-	/* MACs as they are now: the bridge may have taken a port's MAC. */
-	if (nl_link_get(s, NULL, br.index, &br, err) < 0 ||
-	    nl_link_get(s, NULL, host.index, &host, err) < 0) {
-		json_decref(ipam_dns);
-		goto fail;
-	}
-	{
-		cleanup_free char *bm = mac_str(br.mac);
-		cleanup_free char *hm = mac_str(host.mac);
-		cleanup_free char *cm = mac_str(vop.cont.mac);
-		json_t *ifs = json_object_get(res, "interfaces");
-		json_array_append_new(ifs, json_pack("{s:s,s:s}", "name", c.bridge, "mac", bm));
-		json_array_append_new(ifs, json_pack("{s:s,s:s}", "name", vop.host_name, "mac", hm));
-		json_array_append_new(ifs, json_pack("{s:s,s:s,s:s}", "name", ctx->ifname, "mac", cm,
-						     "sandbox", ctx->netns));
-	}
-	/* The netconf's dns wins when it says anything; else the IPAM's. */
-	json_t *dns = dns_of(c.dns);
-	if (json_object_size(dns) == 0 && ipam_dns) {
-		json_decref(dns);
-		dns = dns_of(ipam_dns);
-	}
-	json_decref(ipam_dns);
-	json_object_set_new(res, "dns", dns);
-	json_t *out = cni_result_convert(res, ctx->version, err);
-	if (!out)
-		goto fail;
-	cni_print_json(out);
-	json_decref(out);
-	rc = 0;
-	goto done;
-
-fail:
-	/* Undo everything this ADD created, newest first; the first error is kept. */
-	{
-		struct mk_err *e = NULL;
-		if (job.pid >= 0) {
-			/* reap the IPAM ADD; what it allocated is released below */
-			int code = ctx->err_code;
-			char *details = ctx->err_details;
-			ctx->err_details = NULL;
-			if (cni_delegate_finish(ctx, &job, NULL, &e) == 0)
-				ipam_done = true;
-			ctx->err_code = code;
-			free(ctx->err_details);
-			ctx->err_details = details;
-		}
-		if (masq_done) {
-			(void)masq_teardown(c.name, ctx->container_id, &e);
-			(void)masq_legacy_teardown(c.name, ctx->container_id, &e);
-		}
-		if (spoof_done)
-			(void)spoofchk_teardown(ctx->container_id, ctx->ifname, &e);
-		if (veth_made)
-			(void)nl_netns_run(ns, del_link_in, (void *)ctx->ifname, &e);
-		if (ipam_done) {
-			/* keep the ADD's error code and details */
-			int code = ctx->err_code;
-			char *details = ctx->err_details;
-			ctx->err_details = NULL;
-			(void)cni_delegate(ctx, c.ipam_type, "DEL", NULL, &e);
-			ctx->err_code = code;
-			free(ctx->err_details);
-			ctx->err_details = details;
-		}
-		if (br_created)
-			(void)nl_link_del(s, br.index, &e);
-		mk_err_free(e);
-	}
-done:
-	json_decref(res);
-	nl_sock_close(s);
+	a.s = nl_sock_open(err);
+	if (!a.s)
+		goto out;
+	rc = add_run(&a, err);
+	if (rc < 0)
+		add_rollback(&a);
+out:
+	json_decref(a.res);
+	json_decref(a.ipam_dns);
+	free(a.gws);
+	nl_sock_close(a.s);
+	if (a.host_ns >= 0)
+		close(a.host_ns);
+	close(a.ns);
 	return rc;
 }
 
@@ -737,13 +781,13 @@ static int check_in(struct nl_sock *s, void *arg, struct mk_err **err)
 		json_t *ix = json_object_get(v, "interface");
 		if (ix && json_integer_value(ix) != op->cont_index)
 			continue;
-		struct cni_net want;
+		struct ipaddr_net want;
 		if (json_net(json_object_get(v, "address"), &want) < 0)
 			continue;
 		bool found = false;
 		for (size_t k = 0; k < n; k++)
 			if (as[k].family == want.ip.family && as[k].prefixlen == want.prefix &&
-			    !memcmp(as[k].addr, want.ip.b, (size_t)cni_ip_len(&want.ip)))
+			    !memcmp(as[k].addr, want.ip.b, (size_t)ipaddr_len(&want.ip)))
 				found = true;
 		if (!found) {
 			rc = cni_fail(op->ctx, err, CNI_ERR_INTERNAL, NULL,
@@ -759,17 +803,17 @@ static int check_in(struct nl_sock *s, void *arg, struct mk_err **err)
 	if (nl_route_list(s, AF_UNSPEC, 0, &rs, &n, err) < 0)
 		return -1;
 	json_array_foreach(json_object_get(op->res, "routes"), i, v) {
-		struct cni_net dst;
+		struct ipaddr_net dst;
 		if (json_net(json_object_get(v, "dst"), &dst) < 0)
 			continue;
-		struct cni_ip net = cni_net_first(&dst), gw;
+		struct ipaddr net = ipaddr_net_first(&dst), gw;
 		bool hg = json_ip(json_object_get(v, "gw"), &gw) == 0;
 		bool found = false;
 		for (size_t k = 0; k < n; k++) {
 			if (rs[k].family != dst.ip.family || rs[k].dst_len != dst.prefix ||
-			    memcmp(rs[k].dst, net.b, (size_t)cni_ip_len(&net)))
+			    memcmp(rs[k].dst, net.b, (size_t)ipaddr_len(&net)))
 				continue;
-			if (hg && (!rs[k].has_gw || memcmp(rs[k].gw, gw.b, (size_t)cni_ip_len(&gw))))
+			if (hg && (!rs[k].has_gw || memcmp(rs[k].gw, gw.b, (size_t)ipaddr_len(&gw))))
 				continue;
 			found = true;
 		}
@@ -876,7 +920,7 @@ static int br_check(struct cni_ctx *ctx, struct mk_err **err)
 	}
 	if (c.ip_masq) {
 		json_array_foreach(json_object_get(res, "ips"), i, v) {
-			struct cni_net a;
+			struct ipaddr_net a;
 			if (json_net(json_object_get(v, "address"), &a) < 0)
 				continue;
 			int ex = masq_exists(c.name, ctx->container_id, a.ip.family, err);
@@ -904,9 +948,10 @@ out:
 static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 {
 	const char *type = json_string_value(json_object_get(json_object_get(ctx->conf, "ipam"), "type"));
-	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
-	if (!valid)
-		valid = json_object_get(ctx->conf, "cni.dev/attachments");
+	/* A list that cannot be read frees nothing, here or in the IPAM plugin. */
+	const json_t *valid;
+	if (cni_gc_valid_attachments(ctx, &valid, err) < 0)
+		return -1;
 	cleanup_json json_t *empty = json_array();
 	/* GC goes on past errors: the IPAM's and ours are both attempted. */
 	struct mk_err *e1 = NULL;
@@ -915,7 +960,7 @@ static int br_gc(struct cni_ctx *ctx, struct mk_err **err)
 		rc = -1;
 	const char *name = json_string_value(json_object_get(ctx->conf, "name"));
 	if (json_is_true(json_object_get(ctx->conf, "ipMasq")) &&
-	    masq_gc(name, json_is_array(valid) ? valid : empty, rc < 0 ? NULL : &e1) < 0)
+	    masq_gc(name, valid ? valid : empty, rc < 0 ? NULL : &e1) < 0)
 		rc = -1;
 	if (rc < 0)
 		*err = e1;

@@ -177,7 +177,7 @@ static void mask_of(int prefix, int len, uint8_t *m)
 	}
 }
 
-static struct ipt_entry *entry4(const struct cni_ip *ip, int prefix, bool src, bool inv,
+static struct ipt_entry *entry4(const struct ipaddr *ip, int prefix, bool src, bool inv,
 				const char *comment, const char *target, bool masq, size_t *len)
 {
 	/* struct nf_nat_ipv4_multi_range_compat {rangesize = 1, one empty range}:
@@ -211,7 +211,7 @@ static struct ipt_entry *entry4(const struct cni_ip *ip, int prefix, bool src, b
 	return e;
 }
 
-static struct ip6t_entry *entry6(const struct cni_ip *ip, int prefix, bool src, bool inv,
+static struct ip6t_entry *entry6(const struct ipaddr *ip, int prefix, bool src, bool inv,
 				 const char *comment, const char *target, bool masq, size_t *len)
 {
 	/* struct nf_nat_range: flags, two addresses, two ports, all zero */
@@ -240,7 +240,7 @@ static struct ip6t_entry *entry6(const struct cni_ip *ip, int prefix, bool src, 
 	return e;
 }
 
-int masq_legacy_setup(const char *network, const char *container_id, const struct cni_net *ip,
+int masq_legacy_setup(const char *network, const char *container_id, const struct ipaddr_net *ip,
 		      struct mk_err **err)
 {
 	char name[29];
@@ -248,9 +248,9 @@ int masq_legacy_setup(const char *network, const char *container_id, const struc
 	xt_chainlabel chain = {0}, post = "POSTROUTING";
 	snprintf(chain, sizeof(chain), "%s", name);
 	cleanup_free char *comment = xasprintf("name: \"%s\" id: \"%s\"", network, container_id);
-	struct cni_ip mc;
+	struct ipaddr mc;
 	bool v4 = ip->ip.family == AF_INET;
-	cni_ip_parse(v4 ? "224.0.0.0" : "ff00::", &mc);
+	ipaddr_parse(v4 ? "224.0.0.0" : "ff00::", &mc);
 	int rc = 0;
 	if (v4) {
 		struct xtc_handle *h = iptc_init("nat");

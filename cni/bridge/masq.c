@@ -157,10 +157,10 @@ static void add_payload(struct nftnl_rule *r, uint32_t offset, uint32_t len)
 
 /* Address match: a byte-aligned prefix compares only its bytes, any other
  * prefix loads the whole address and masks it (iptables-nft's add_addr). */
-static void add_addr_match(struct nftnl_rule *r, const struct cni_ip *ip, int prefix,
+static void add_addr_match(struct nftnl_rule *r, const struct ipaddr *ip, int prefix,
 			   uint32_t offset, bool negate)
 {
-	int alen = cni_ip_len(ip);
+	int alen = ipaddr_len(ip);
 	uint8_t mask[16] = {0}, data[16] = {0};
 	for (int i = 0; i < alen; i++) {
 		int bits = prefix - i * 8;
@@ -413,7 +413,7 @@ static void put_rule(struct nft *n, struct batch *bt, struct nftnl_rule *r, int 
 	nftnl_rule_free(r);
 }
 
-int masq_setup(const char *network, const char *container_id, const struct cni_net *ip,
+int masq_setup(const char *network, const char *container_id, const struct ipaddr_net *ip,
 	       struct mk_err **err)
 {
 	char chain[29];
@@ -474,7 +474,7 @@ chain:
 	uint32_t saddr_off = family == AF_INET ? 12 : 8;
 	uint32_t daddr_off = family == AF_INET ? 16 : 24;
 	int host_prefix = family == AF_INET ? 32 : 128;
-	struct cni_ip subnet = cni_net_first(ip);
+	struct ipaddr subnet = ipaddr_net_first(ip);
 
 	/* -A CNI-x -d subnet -j ACCEPT */
 	struct nftnl_rule *r = rule_new(family, chain);
@@ -484,8 +484,8 @@ chain:
 	put_rule(&n, &bt, r, family, &existing);
 
 	/* -A CNI-x ! -d multicast -j MASQUERADE */
-	struct cni_ip mc;
-	cni_ip_parse(family == AF_INET ? "224.0.0.0" : "ff00::", &mc);
+	struct ipaddr mc;
+	ipaddr_parse(family == AF_INET ? "224.0.0.0" : "ff00::", &mc);
 	r = rule_new(family, chain);
 	add_addr_match(r, &mc, family == AF_INET ? 4 : 8, daddr_off, true);
 	add_comment_counter(r, comment);

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cni/skel/ip.h"
+#include "ipaddr.h"
 #include "err.h"
 
 /* "CNI-" + 24 hex digits, into out (29 bytes). */
@@ -25,7 +25,7 @@ void masq_chain_name(const char *network, const char *container_id, char out[29]
 
 /* Adds the chain and its rules for ip (with the container's prefix) in the
  * current network namespace. Rules already present are not duplicated. */
-int masq_setup(const char *network, const char *container_id, const struct cni_net *ip,
+int masq_setup(const char *network, const char *container_id, const struct ipaddr_net *ip,
 	       struct mk_err **err);
 
 /* Removes every POSTROUTING jump to the container's chain and the chain, in
@@ -44,7 +44,7 @@ int masq_legacy_teardown(const char *network, const char *container_id, struct m
  * xtables-legacy-multi): ADD then writes there, as the reference would. */
 bool masq_backend_is_legacy(void);
 /* masq_setup through libiptc for the legacy backend. */
-int masq_legacy_setup(const char *network, const char *container_id, const struct cni_net *ip,
+int masq_legacy_setup(const char *network, const char *container_id, const struct ipaddr_net *ip,
 		      struct mk_err **err);
 /* 1.1 GC: removes the masquerade chains (nftables) of network whose
  * container is not in valid (array of {"containerID", "ifname"}), found by

@@ -33,13 +33,13 @@ void hl_config_free(struct hl_config *c)
 	free(c);
 }
 
-static bool range_contains(const struct hl_range *r, const struct cni_ip *ip)
+static bool range_contains(const struct hl_range *r, const struct ipaddr *ip)
 {
-	return cni_net_contains(&r->subnet, ip) && cni_ip_cmp(ip, &r->start) >= 0 &&
-	       cni_ip_cmp(ip, &r->end) <= 0;
+	return ipaddr_net_contains(&r->subnet, ip) && ipaddr_cmp(ip, &r->start) >= 0 &&
+	       ipaddr_cmp(ip, &r->end) <= 0;
 }
 
-bool hl_rangeset_contains(const struct hl_rangeset *s, const struct cni_ip *ip)
+bool hl_rangeset_contains(const struct hl_rangeset *s, const struct ipaddr *ip)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (range_contains(&s->r[i], ip))
@@ -49,8 +49,8 @@ bool hl_rangeset_contains(const struct hl_rangeset *s, const struct cni_ip *ip)
 
 static char *range_str(const struct hl_range *r)
 {
-	char a[CNI_IP_STRLEN], b[CNI_IP_STRLEN];
-	return xasprintf("%s-%s", cni_ip_str(&r->start, a), cni_ip_str(&r->end, b));
+	char a[IPADDR_STRLEN], b[IPADDR_STRLEN];
+	return xasprintf("%s-%s", ipaddr_str(&r->start, a), ipaddr_str(&r->end, b));
 }
 
 char *hl_rangeset_str(const struct hl_rangeset *s)
@@ -63,7 +63,7 @@ char *hl_rangeset_str(const struct hl_rangeset *s)
 	return buf_steal(&b);
 }
 
-static int parse_ip_field(const json_t *o, const char *key, struct cni_ip *out, bool *present,
+static int parse_ip_field(const json_t *o, const char *key, struct ipaddr *out, bool *present,
 			  struct mk_err **err)
 {
 	json_t *v = json_object_get(o, key);
@@ -75,7 +75,7 @@ static int parse_ip_field(const json_t *o, const char *key, struct cni_ip *out, 
 				  "json: cannot unmarshal %s into Go struct field Range.ipam.ranges.%s "
 				  "of type string",
 				  json_is_number(v) ? "number" : "value", key);
-	if (cni_ip_parse(json_string_value(v), out) < 0)
+	if (ipaddr_parse(json_string_value(v), out) < 0)
 		return mk_err_set(err, MK_EINVAL, "invalid IP address: %s", json_string_value(v));
 	*present = true;
 	return 0;
@@ -92,7 +92,7 @@ static int parse_range(const json_t *o, struct hl_range *r, bool *has_start, boo
 				  "json: cannot unmarshal %s into Go struct field Range.ipam.ranges.subnet "
 				  "of type string",
 				  json_is_number(sub) ? "number" : "value");
-	if (!sub || cni_net_parse(json_string_value(sub), &r->subnet) < 0)
+	if (!sub || ipaddr_net_parse(json_string_value(sub), &r->subnet) < 0)
 		return mk_err_set(err, MK_EINVAL, "invalid CIDR address: %s",
 				  sub ? json_string_value(sub) : "");
 	if (parse_ip_field(o, "rangeStart", &r->start, has_start, err) < 0 ||
@@ -105,46 +105,46 @@ static int parse_range(const json_t *o, struct hl_range *r, bool *has_start, boo
 static int range_canonicalize(struct hl_range *r, bool has_start, bool has_end, bool has_gw,
 			      struct mk_err **err)
 {
-	int bits = cni_ip_len(&r->subnet.ip) * 8;
-	struct cni_net net = r->subnet;
+	int bits = ipaddr_len(&r->subnet.ip) * 8;
+	struct ipaddr_net net = r->subnet;
 	cleanup_free char *netstr = NULL;
 	if (r->subnet.prefix > bits - 2) {
-		netstr = cni_net_str(&net);
+		netstr = ipaddr_net_str(&net);
 		return mk_err_set(err, MK_EINVAL, "Network %s too small to allocate from", netstr);
 	}
-	struct cni_ip first = cni_net_first(&r->subnet);
-	if (!cni_ip_equal(&first, &r->subnet.ip)) {
-		char b[CNI_IP_STRLEN];
+	struct ipaddr first = ipaddr_net_first(&r->subnet);
+	if (!ipaddr_equal(&first, &r->subnet.ip)) {
+		char b[IPADDR_STRLEN];
 		return mk_err_set(err, MK_EINVAL,
 				  "Network has host bits set. For a subnet mask of length %d the "
 				  "network address is %s",
-				  r->subnet.prefix, cni_ip_str(&first, b));
+				  r->subnet.prefix, ipaddr_str(&first, b));
 	}
-	netstr = cni_net_str(&r->subnet);
+	netstr = ipaddr_net_str(&r->subnet);
 	if (!has_gw) {
 		r->gateway = r->subnet.ip;
-		cni_ip_next(&r->gateway);
+		ipaddr_next(&r->gateway);
 	}
 	if (has_start) {
-		if (!cni_net_contains(&r->subnet, &r->start)) {
-			char b[CNI_IP_STRLEN];
+		if (!ipaddr_net_contains(&r->subnet, &r->start)) {
+			char b[IPADDR_STRLEN];
 			return mk_err_set(err, MK_EINVAL, "RangeStart %s not in network %s",
-					  cni_ip_str(&r->start, b), netstr);
+					  ipaddr_str(&r->start, b), netstr);
 		}
 	} else {
 		r->start = r->subnet.ip;
-		cni_ip_next(&r->start);
+		ipaddr_next(&r->start);
 	}
 	if (has_end) {
-		if (!cni_net_contains(&r->subnet, &r->end) || cni_ip_cmp(&r->end, &r->start) < 0) {
-			char b[CNI_IP_STRLEN];
+		if (!ipaddr_net_contains(&r->subnet, &r->end) || ipaddr_cmp(&r->end, &r->start) < 0) {
+			char b[IPADDR_STRLEN];
 			return mk_err_set(err, MK_EINVAL, "RangeEnd %s not in network %s",
-					  cni_ip_str(&r->end, b), netstr);
+					  ipaddr_str(&r->end, b), netstr);
 		}
 	} else {
-		r->end = cni_net_last(&r->subnet);
+		r->end = ipaddr_net_last(&r->subnet);
 		if (r->end.family == AF_INET)
-			cni_ip_prev(&r->end);
+			ipaddr_prev(&r->end);
 	}
 	return 0;
 }
@@ -193,8 +193,8 @@ static int add_requested(struct hl_config *c, const char *s, struct mk_err **err
 	char *slash = strchr(copy, '/');
 	if (slash)
 		*slash = 0;
-	struct cni_ip ip;
-	if (cni_ip_parse(copy, &ip) < 0)
+	struct ipaddr ip;
+	if (ipaddr_parse(copy, &ip) < 0)
 		return mk_err_set(err, MK_EINVAL, "cannot understand ip: %s", s);
 	c->req = xrealloc(c->req, (c->nreq + 1) * sizeof(*c->req));
 	c->req[c->nreq++] = ip;
@@ -420,10 +420,10 @@ static char *trim(char *s)
 
 /* 1 reserved, 0 taken, -1 error. */
 static int store_reserve(struct hl_store *st, const char *id, const char *ifname,
-			 const struct cni_ip *ip, int idx, struct mk_err **err)
+			 const struct ipaddr *ip, int idx, struct mk_err **err)
 {
-	char b[CNI_IP_STRLEN];
-	cni_ip_str(ip, b);
+	char b[IPADDR_STRLEN];
+	ipaddr_str(ip, b);
 	cleanup_free char *path = xasprintf("%s/%s", st->dir, b);
 	int fd = open(path, O_RDWR | O_EXCL | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -462,24 +462,24 @@ static char *read_small(const char *path)
 	return buf_steal(&b);
 }
 
-static int last_reserved(struct hl_store *st, int idx, struct cni_ip *out)
+static int last_reserved(struct hl_store *st, int idx, struct ipaddr *out)
 {
 	cleanup_free char *path = xasprintf("%s/" LAST_IP_PREFIX "%d", st->dir, idx);
 	cleanup_free char *s = read_small(path);
 	if (!s)
 		return -1;
-	return cni_ip_parse(trim(s), out);
+	return ipaddr_parse(trim(s), out);
 }
 
 /* The reference's range iterator, step for step (including where it stops). */
 struct iter {
 	const struct hl_rangeset *set;
 	size_t idx;
-	struct cni_ip cur, start;
+	struct ipaddr cur, start;
 	bool has_cur, has_start;
 };
 
-static bool iter_next(struct iter *it, struct cni_ip *ip, const struct hl_range **range)
+static bool iter_next(struct iter *it, struct ipaddr *ip, const struct hl_range **range)
 {
 	for (;;) {
 		const struct hl_range *r = &it->set->r[it->idx];
@@ -487,26 +487,26 @@ static bool iter_next(struct iter *it, struct cni_ip *ip, const struct hl_range 
 			it->cur = r->start;
 			it->start = it->cur;
 			it->has_cur = it->has_start = true;
-			if (cni_ip_equal(&it->cur, &r->gateway))
+			if (ipaddr_equal(&it->cur, &r->gateway))
 				continue;
 			*ip = it->cur;
 			*range = r;
 			return true;
 		}
-		if (cni_ip_equal(&it->cur, &r->end)) {
+		if (ipaddr_equal(&it->cur, &r->end)) {
 			it->idx = (it->idx + 1) % it->set->n;
 			r = &it->set->r[it->idx];
 			it->cur = r->start;
 		} else {
-			cni_ip_next(&it->cur);
+			ipaddr_next(&it->cur);
 		}
 		if (!it->has_start) {
 			it->start = it->cur;
 			it->has_start = true;
-		} else if (cni_ip_equal(&it->cur, &it->start)) {
+		} else if (ipaddr_equal(&it->cur, &it->start)) {
 			return false;
 		}
-		if (cni_ip_equal(&it->cur, &r->gateway))
+		if (ipaddr_equal(&it->cur, &r->gateway))
 			continue;
 		*ip = it->cur;
 		*range = r;
@@ -518,7 +518,7 @@ static void iter_init(struct hl_store *st, const struct hl_rangeset *set, int id
 {
 	memset(it, 0, sizeof(*it));
 	it->set = set;
-	struct cni_ip last;
+	struct ipaddr last;
 	if (last_reserved(st, idx, &last) == 0 && hl_rangeset_contains(set, &last)) {
 		for (size_t i = 0; i < set->n; i++) {
 			if (range_contains(&set->r[i], &last)) {
@@ -562,7 +562,7 @@ struct match_arg {
 	const struct hl_rangeset *set;
 	bool found;
 	bool remove;
-	struct cni_ip ip;
+	struct ipaddr ip;
 };
 
 static int match_entry(struct hl_store *st, const char *name, const char *content, void *arg)
@@ -571,8 +571,8 @@ static int match_entry(struct hl_store *st, const char *name, const char *conten
 	if (strcmp(content, m->match) != 0)
 		return 0;
 	if (m->set) {
-		struct cni_ip ip;
-		if (cni_ip_parse(name, &ip) < 0 || !hl_rangeset_contains(m->set, &ip))
+		struct ipaddr ip;
+		if (ipaddr_parse(name, &ip) < 0 || !hl_rangeset_contains(m->set, &ip))
 			return 0;
 		m->ip = ip;
 		m->found = true;
@@ -588,13 +588,13 @@ static int match_entry(struct hl_store *st, const char *name, const char *conten
 }
 
 int hl_alloc_get(struct hl_store *st, const struct hl_rangeset *set, int idx, const char *id,
-		 const char *ifname, const struct cni_ip *requested, struct cni_net *addr,
-		 struct cni_ip *gw, struct mk_err **err)
+		 const char *ifname, const struct ipaddr *requested, struct ipaddr_net *addr,
+		 struct ipaddr *gw, struct mk_err **err)
 {
 	if (hl_store_lock(st, err) < 0)
 		return -1;
 	int rc = -1;
-	char b[CNI_IP_STRLEN];
+	char b[IPADDR_STRLEN];
 	cleanup_free char *idc = NULL;
 	cleanup_free char *match = NULL;
 	cleanup_free char *setstr = NULL;
@@ -605,12 +605,12 @@ int hl_alloc_get(struct hl_store *st, const struct hl_rangeset *set, int idx, co
 				r = &set->r[i];
 		if (!r) {
 			cleanup_free char *s = hl_rangeset_str(set);
-			mk_err_set(err, MK_EINVAL, "%s not in range set %s", cni_ip_str(requested, b), s);
+			mk_err_set(err, MK_EINVAL, "%s not in range set %s", ipaddr_str(requested, b), s);
 			goto out;
 		}
-		if (cni_ip_equal(requested, &r->gateway)) {
+		if (ipaddr_equal(requested, &r->gateway)) {
 			mk_err_set(err, MK_EINVAL, "requested ip %s is subnet's gateway",
-				   cni_ip_str(requested, b));
+				   ipaddr_str(requested, b));
 			goto out;
 		}
 		int res = store_reserve(st, id, ifname, requested, idx, err);
@@ -620,7 +620,7 @@ int hl_alloc_get(struct hl_store *st, const struct hl_rangeset *set, int idx, co
 			cleanup_free char *s = hl_rangeset_str(set);
 			mk_err_set(err, MK_EINVAL,
 				   "requested IP address %s is not available in range set %s",
-				   cni_ip_str(requested, b), s);
+				   ipaddr_str(requested, b), s);
 			goto out;
 		}
 		addr->ip = *requested;
@@ -636,12 +636,12 @@ int hl_alloc_get(struct hl_store *st, const struct hl_rangeset *set, int idx, co
 	for_each_entry(st, match_entry, &m);
 	if (m.found) {
 		mk_err_set(err, MK_EEXISTS, "%s has been allocated to %s, duplicate allocation is not allowed",
-			   cni_ip_str(&m.ip, b), id);
+			   ipaddr_str(&m.ip, b), id);
 		goto out;
 	}
 	struct iter it;
 	iter_init(st, set, idx, &it);
-	struct cni_ip ip;
+	struct ipaddr ip;
 	const struct hl_range *r;
 	while (iter_next(&it, &ip, &r)) {
 		int res = store_reserve(st, id, ifname, &ip, idx, err);
@@ -714,6 +714,21 @@ static int gc_entry(struct hl_store *st, const char *name, const char *content, 
 
 int hl_gc(struct hl_store *st, const json_t *valid, struct mk_err **err)
 {
+	/* An entry that names no container cannot tell what is in use: nothing
+	 * is freed rather than everything. */
+	if (!json_is_array(valid))
+		return mk_err_set(err, MK_EINVAL, "valid attachments: not a list");
+	size_t i;
+	json_t *v;
+	json_array_foreach(valid, i, v) {
+		json_t *ifn = json_object_get(v, "ifname");
+		if (!json_is_string(json_object_get(v, "containerID")) ||
+		    (ifn && !json_is_string(ifn)))
+			return mk_err_set(err, MK_EINVAL,
+					  "valid attachments: element %zu is not a {\"containerID\", "
+					  "\"ifname\"} object",
+					  i);
+	}
 	if (hl_store_lock(st, err) < 0)
 		return -1;
 	for_each_entry(st, gc_entry, (void *)valid);
@@ -727,11 +742,11 @@ bool hl_rangeset_full(struct hl_store *st, const struct hl_rangeset *set)
 	struct iter it;
 	memset(&it, 0, sizeof(it));
 	it.set = set;
-	struct cni_ip ip;
+	struct ipaddr ip;
 	const struct hl_range *r;
 	for (int n = 0; n < 65536 && iter_next(&it, &ip, &r); n++) {
-		char b[CNI_IP_STRLEN];
-		cleanup_free char *path = xasprintf("%s/%s", st->dir, cni_ip_str(&ip, b));
+		char b[IPADDR_STRLEN];
+		cleanup_free char *path = xasprintf("%s/%s", st->dir, ipaddr_str(&ip, b));
 		if (access(path, F_OK) < 0)
 			return false;
 		if (n == 65535)

@@ -10,12 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cni/skel/ip.h"
+#include "ipaddr.h"
 #include "err.h"
 
 struct hl_range {
-	struct cni_net subnet; /* network address, prefix */
-	struct cni_ip start, end, gateway;
+	struct ipaddr_net subnet; /* network address, prefix */
+	struct ipaddr start, end, gateway;
 };
 
 struct hl_rangeset {
@@ -30,7 +30,7 @@ struct hl_config {
 	json_t *routes; /* borrowed from the netconf, may be NULL */
 	struct hl_rangeset *sets;
 	size_t nsets;
-	struct cni_ip *req; /* requested IPs */
+	struct ipaddr *req; /* requested IPs */
 	size_t nreq;
 };
 
@@ -45,7 +45,7 @@ void hl_config_free(struct hl_config *c);
 
 /* "start-end,start-end" of a range set: new string. */
 char *hl_rangeset_str(const struct hl_rangeset *s);
-bool hl_rangeset_contains(const struct hl_rangeset *s, const struct cni_ip *ip);
+bool hl_rangeset_contains(const struct hl_rangeset *s, const struct ipaddr *ip);
 
 struct hl_store;
 /* Opens (creating) <data_dir>/<name> and its lock file. */
@@ -57,15 +57,16 @@ void hl_store_unlock(struct hl_store *st);
 /* Allocates from set index idx (requested may be NULL); takes the lock.
  * *addr gets the address with the range's prefix, *gw its gateway. */
 int hl_alloc_get(struct hl_store *st, const struct hl_rangeset *set, int idx, const char *id,
-		 const char *ifname, const struct cni_ip *requested, struct cni_net *addr,
-		 struct cni_ip *gw, struct mk_err **err);
+		 const char *ifname, const struct ipaddr *requested, struct ipaddr_net *addr,
+		 struct ipaddr *gw, struct mk_err **err);
 /* Releases every reservation of (id, ifname), else (legacy) of id alone;
  * takes the lock. Succeeds when there is none. */
 int hl_release(struct hl_store *st, const char *id, const char *ifname, struct mk_err **err);
 /* True when some file holds (id, ifname) or the legacy id. */
 bool hl_find(struct hl_store *st, const char *id, const char *ifname);
 /* Releases every reservation whose (id, ifname) is not in valid (array of
- * {"containerID","ifname"}); takes the lock. */
+ * {"containerID","ifname"}); takes the lock. A valid that is not such an
+ * array is refused (MK_EINVAL) and nothing is released. */
 int hl_gc(struct hl_store *st, const json_t *valid, struct mk_err **err);
 /* True when the set has no free address left. */
 bool hl_rangeset_full(struct hl_store *st, const struct hl_rangeset *set);

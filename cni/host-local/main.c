@@ -5,7 +5,6 @@
 
 #include "cleanup.h"
 #include "cni/host-local/alloc.h"
-#include "cni/skel/result.h"
 #include "cni/skel/skel.h"
 #include "xalloc.h"
 
@@ -46,15 +45,15 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 	if (!st)
 		goto out;
 	for (size_t i = 0; i < c->nsets; i++) {
-		const struct cni_ip *req = NULL;
+		const struct ipaddr *req = NULL;
 		for (size_t k = 0; k < c->nreq && !req; k++) {
 			if (!used[k] && hl_rangeset_contains(&c->sets[i], &c->req[k])) {
 				req = &c->req[k];
 				used[k] = true;
 			}
 		}
-		struct cni_net addr;
-		struct cni_ip gw;
+		struct ipaddr_net addr;
+		struct ipaddr gw;
 		if (hl_alloc_get(st, &c->sets[i], (int)i, ctx->container_id, ctx->ifname, req, &addr,
 				 &gw, err) < 0) {
 			if (i > 0)
@@ -62,11 +61,11 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 			mk_err_wrap(err, "failed to allocate for range %zu", i);
 			goto out;
 		}
-		char b[CNI_IP_STRLEN];
-		cleanup_free char *a = cni_net_str(&addr);
+		char b[IPADDR_STRLEN];
+		cleanup_free char *a = ipaddr_net_str(&addr);
 		json_array_append_new(json_object_get(res, "ips"),
 				      json_pack("{s:s,s:s}", "address", a, "gateway",
-						cni_ip_str(&gw, b)));
+						ipaddr_str(&gw, b)));
 	}
 	bool left = false;
 	for (size_t k = 0; k < c->nreq; k++)
@@ -77,8 +76,8 @@ static int hl_add(struct cni_ctx *ctx, struct mk_err **err)
 		for (size_t k = 0; k < c->nreq; k++) {
 			if (used[k])
 				continue;
-			char b[CNI_IP_STRLEN];
-			char *n = xasprintf("%s %s", msg, cni_ip_str(&c->req[k], b));
+			char b[IPADDR_STRLEN];
+			char *n = xasprintf("%s %s", msg, ipaddr_str(&c->req[k], b));
 			free(msg);
 			msg = n;
 		}
@@ -142,17 +141,18 @@ static int hl_check(struct cni_ctx *ctx, struct mk_err **err)
 
 static int hl_gc_verb(struct cni_ctx *ctx, struct mk_err **err)
 {
+	/* A list that cannot be read frees nothing. */
+	const json_t *valid;
+	if (cni_gc_valid_attachments(ctx, &valid, err) < 0)
+		return -1;
 	struct hl_config *c;
 	if (hl_config_parse(ctx->conf, NULL, true, &c, err) < 0)
 		return -1;
-	json_t *valid = json_object_get(ctx->conf, "cni.dev/valid-attachments");
-	if (!valid)
-		valid = json_object_get(ctx->conf, "cni.dev/attachments");
 	cleanup_json json_t *empty = json_array();
 	struct hl_store *st = hl_store_open(c->data_dir, c->name, err);
 	int rc = -1;
 	if (st)
-		rc = hl_gc(st, json_is_array(valid) ? valid : empty, err);
+		rc = hl_gc(st, valid ? valid : empty, err);
 	hl_store_close(st);
 	hl_config_free(c);
 	return rc;

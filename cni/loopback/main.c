@@ -9,15 +9,14 @@
 #include "cleanup.h"
 #include "netlink.h"
 #include "xalloc.h"
-#include "cni/skel/ip.h"
-#include "cni/skel/result.h"
+#include "ipaddr.h"
 #include "cni/skel/skel.h"
 
 struct lo_op {
 	bool up;
 	json_t *ips; /* ADD: addresses found on lo */
 	const char *bad; /* set when a non-loopback address is found */
-	char badbuf[CNI_IP_STRLEN];
+	char badbuf[IPADDR_STRLEN];
 };
 
 static int lo_apply(struct nl_sock *s, void *arg, struct mk_err **err)
@@ -39,10 +38,10 @@ static int lo_apply(struct nl_sock *s, void *arg, struct mk_err **err)
 		for (size_t i = 0; i < n; i++) {
 			if ((pass == 0) != (as[i].family == AF_INET))
 				continue;
-			struct cni_ip ip = {.family = as[i].family};
+			struct ipaddr ip = {.family = as[i].family};
 			memcpy(ip.b, as[i].addr, 16);
-			char b[CNI_IP_STRLEN];
-			cni_ip_str(&ip, b);
+			char b[IPADDR_STRLEN];
+			ipaddr_str(&ip, b);
 			bool loop = as[i].family == AF_INET ? as[i].addr[0] == 127
 							    : strcmp(b, "::1") == 0;
 			if (!loop && !op->bad) {

@@ -1,6 +1,7 @@
 /* CNI plugin skeleton: environment and stdin parsing, version negotiation,
  * dispatch of the verbs, the error JSON on stdout with a non-zero exit, and
- * delegation to an IPAM plugin found in CNI_PATH. */
+ * delegation to an IPAM plugin found in CNI_PATH (through lib/cni's
+ * invocation). Spec codes, versions and results are lib/cni's. */
 #ifndef CNI_SKEL_H
 #define CNI_SKEL_H
 
@@ -8,22 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cni.h"
 #include "err.h"
-
-/* Spec error codes. */
-enum {
-	CNI_ERR_INCOMPATIBLE = 1,
-	CNI_ERR_UNSUPPORTED_FIELD = 2,
-	CNI_ERR_UNKNOWN_CONTAINER = 3,
-	CNI_ERR_INVALID_ENV = 4,
-	CNI_ERR_IO = 5,
-	CNI_ERR_DECODE = 6,
-	CNI_ERR_INVALID_CONFIG = 7,
-	CNI_ERR_TRY_LATER = 11,
-	CNI_ERR_NOT_AVAILABLE = 50,
-	CNI_ERR_LIMITED = 51,
-	CNI_ERR_INTERNAL = 999,
-};
 
 /* One invocation. Strings borrowed from the environment ("" when unset). */
 struct cni_ctx {
@@ -33,6 +20,7 @@ struct cni_ctx {
 	const char *ifname;
 	const char *args; /* CNI_ARGS */
 	const char *path; /* CNI_PATH */
+	char **env;       /* owned copy of the process environment, what delegates get */
 	char *stdin_data; /* owned, NUL-terminated */
 	size_t stdin_len;
 	json_t *conf;     /* parsed stdin (owned), NULL for VERSION */
@@ -59,20 +47,15 @@ struct cni_plugin {
  * exit status for main(). */
 int cni_skel_main(const struct cni_plugin *p);
 
-/* Supported versions, in order; NULL-terminated. */
-extern const char *const cni_versions[];
-bool cni_version_supported(const char *v);
-/* strcmp-like comparison of dotted versions. */
-int cni_version_cmp(const char *a, const char *b);
-
 /* Prints a JSON value the way the reference plugins do: 4-space indent,
  * key order kept, no trailing newline. */
 void cni_print_json(const json_t *v);
 
-/* Runs the plugin `type` found in CNI_PATH with the same environment and
- * CNI_COMMAND=command, feeding it ctx's stdin bytes. For ADD *result gets its
- * parsed output (new reference); result may be NULL otherwise. On failure the
- * delegate's error (code, msg, details) is carried into ctx/err as-is. */
+/* Runs the plugin `type` found in CNI_PATH with the plugin's own environment
+ * where only CNI_COMMAND is set to command, feeding it ctx's stdin bytes; the
+ * delegate's stderr is ours. For ADD *result gets its parsed output (new
+ * reference); result may be NULL otherwise. On failure the delegate's error
+ * (code, msg, details) is carried into ctx/err as-is. */
 int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, json_t **result,
 		 struct mk_err **err);
 
@@ -81,14 +64,20 @@ int cni_delegate(struct cni_ctx *ctx, const char *type, const char *command, jso
  * cni_delegate) and reaps it. finish must be called once after a successful
  * start. */
 struct cni_job {
-	int pid;
-	int in_fd, out_fd;
-	const char *type; /* borrowed */
+	struct cni_exec_job *job; /* NULL when not started (or finished) */
 };
 int cni_delegate_start(struct cni_ctx *ctx, const char *type, const char *command,
 		       struct cni_job *job, struct mk_err **err);
 int cni_delegate_finish(struct cni_ctx *ctx, struct cni_job *job, json_t **result,
 			struct mk_err **err);
+
+/* GC's list of attachments still in use: cni.dev/valid-attachments (else the
+ * spec 1.1.0 text's cni.dev/attachments), an array of objects with a string
+ * containerID and, when present, a string ifname. *valid is borrowed from
+ * ctx->conf, or NULL when neither key is given (every attachment is stale).
+ * A malformed list is refused (code 6, "invalid cni.dev/valid-attachments:
+ * ..."): GC must never free what it cannot tell is stale. */
+int cni_gc_valid_attachments(struct cni_ctx *ctx, const json_t **valid, struct mk_err **err);
 
 /* CNI_ARGS: value of key (new string) or NULL; errors like the reference for
  * bad pairs and unknown keys (known: NULL-terminated list of accepted keys

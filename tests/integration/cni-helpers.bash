@@ -2,6 +2,8 @@
 # namespace made by the test (bridge, veths and netfilter rules live there)
 # with its containers in further namespaces; teardown removes them all.
 
+load lib/wait
+
 REF_DIR=/usr/lib/cni
 OUR_DIR=${MK_BIN:-$PWD/bin}/cni
 
@@ -93,11 +95,11 @@ snap() {
 		ip -n "$cns" -j addr show | jq -c '.[] | {ifname, addr: [.addr_info[] | select(.scope != "link") | {family, local, prefixlen, scope}]}' | sort
 		echo "## container routes"
 		ip -n "$cns" route show
-		ip -n "$cns" -6 route show | grep -v '^fe80\|^multicast\|^local\|^anycast' || true
+		ip -n "$cns" -6 route show | awk '!/^(fe80|multicast|local|anycast)/'
 		echo "## container sysctl"
-		if [ -e "/proc/sys/net/ipv4/conf/eth0/arp_notify" ] || true; then
-			ip netns exec "$cns" sh -c 'for f in /proc/sys/net/ipv4/conf/eth0/arp_notify /proc/sys/net/ipv6/conf/eth0/accept_dad; do [ -e $f ] && echo "$f=$(cat $f)"; done; true'
-		fi
+		# (a key the container lacks is listed as missing, not skipped)
+		ip netns exec "$cns" sh -c 'for f in /proc/sys/net/ipv4/conf/eth0/arp_notify /proc/sys/net/ipv6/conf/eth0/accept_dad; do
+			if [ -e $f ]; then echo "$f=$(cat $f)"; else echo "$f missing"; fi; done'
 	fi
 }
 
@@ -131,4 +133,17 @@ prc() {
 # ping from a netns with busybox (raw socket, we are root)
 nsping() {
 	ip netns exec "$1" busybox ping -c1 -W2 "$2" >/dev/null
+}
+
+# no_veth NETNS: true when NETNS holds no veth. A deleted namespace's veth
+# ends disappear asynchronously (the kernel dismantles the namespace in a
+# work queue), so checks after `ip netns del` poll this with wait_until.
+no_veth() {
+	ip -n "$1" link show type veth | grep -q . && return 1
+	return 0
+}
+
+# master_of NETNS LINK: name of LINK's master in NETNS ("" when none).
+master_of() {
+	ip -n "$1" -j link show "$2" | jq -r '.[0].master // ""'
 }

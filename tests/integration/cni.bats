@@ -133,7 +133,8 @@ compare() {
 	run plug our "$h" DEL bridge "ctr-$SFX" "" "$conf"
 	[ "$status" -eq 0 ]
 	! ip netns exec "$h" iptables-nft-save -t nat | grep -q CNI- || false
-	! ip -n "$h" link show | grep -q veth || false
+	# the kernel removes the deleted namespace's veth pair asynchronously
+	wait_until 10 no_veth "$h"
 	[ -z "$(ls "$CNI_T/dd-our/net-h" | grep -v 'lock\|last_reserved')" ]
 	# a path that exists but is not a namespace counts as gone
 	c=$(mkns cour2)
@@ -257,7 +258,7 @@ compare() {
 	done
 }
 
-@test "cni: a failed ADD rolls back the veth, the bridge and the reservation" {
+@test "cni: a failed ADD rolls back the veth and the reservation" {
 	local h c cf
 	h=$(mkns hour)
 	c=$(mkns cour)
@@ -545,4 +546,128 @@ EOF
 		fi
 		plug our "$h" DEL bridge "u-$masq" "$c" "$conf"
 	done
+}
+
+@test "cni: 20 parallel ADDs on a new bridge with a /30: the one that succeeds stays on the bridge" {
+	local h conf i n ok=0
+	h=$(mkns hrb)
+	conf=$(conf_for our '{"cniVersion":"1.0.0","name":"net-v","type":"bridge","bridge":"cnt23","isGateway":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.76.0.0/30"}]]}}')
+	for i in $(seq 1 20); do mkns "rb$i" >/dev/null; done
+	for i in $(seq 1 20); do
+		{
+			rc=0
+			plug our "$h" ADD bridge "rb$i-$SFX" "cnirb$i-$SFX" "$conf" >"$CNI_T/rb$i.out" 2>&1 || rc=$?
+			echo "$rc" >"$CNI_T/rb$i.rc"
+		} &
+	done
+	wait
+	# the /30 holds one address: one ADD succeeds, the others fail on IPAM
+	ip -n "$h" link show cnt23 >/dev/null
+	for i in $(seq 1 20); do
+		if [ "$(cat "$CNI_T/rb$i.rc")" -eq 0 ]; then
+			ok=$((ok + 1))
+			local veth
+			veth=$(jq -r '.interfaces[1].name' "$CNI_T/rb$i.out")
+			echo "success $i: $veth" >&3
+			[ "$(master_of "$h" "$veth")" = cnt23 ]
+			[ "$(jq -r '.ips[0].address' "$CNI_T/rb$i.out")" = 10.76.0.2/30 ]
+		else
+			[ "$(jq -r .msg "$CNI_T/rb$i.out")" = "failed to allocate for range 0: no IP addresses available in range set: 10.76.0.1-10.76.0.2" ]
+			! ip -n "cnirb$i-$SFX" link show eth0 2>/dev/null || false
+		fi
+	done
+	[ "$ok" -eq 1 ]
+	# exactly the successful pod's veth is left, and it is a port of the bridge
+	n=$(ip -n "$h" -j link show type veth | jq length)
+	[ "$n" -eq 1 ]
+	[ "$(ip -n "$h" -j link show type veth | jq -r '.[0].master')" = cnt23 ]
+}
+
+@test "cni: an ADD that created the bridge and then fails leaves it to the pods that joined meanwhile" {
+	local h ca cb gate conf_a conf_b out_b veth_b
+	h=$(mkns hbg)
+	ca=$(mkns bga)
+	cb=$(mkns bgb)
+	# An IPAM plugin that holds A's ADD until the test opens the gate, then fails.
+	mkdir -p "$CNI_T/gatebin"
+	ln -s "$OUR_DIR/bridge" "$CNI_T/gatebin/bridge"
+	ln -s "$OUR_DIR/host-local" "$CNI_T/gatebin/host-local"
+	cat >"$CNI_T/gatebin/gate" <<'SH'
+#!/bin/sh
+flag=$(jq -r .ipam.flag)
+i=0
+while [ ! -e "$flag" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+echo '{"code":11,"msg":"gate closed"}'
+exit 1
+SH
+	chmod +x "$CNI_T/gatebin/gate"
+	conf_a='{"cniVersion":"1.0.0","name":"net-bg","type":"bridge","bridge":"cnt26","isGateway":true,
+	  "ipam":{"type":"gate","flag":"'"$CNI_T/open"'"}}'
+	conf_b=$(conf_for gate '{"cniVersion":"1.0.0","name":"net-bg","type":"bridge","bridge":"cnt26","isGateway":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.73.0.0/24"}]]}}')
+	plug "$CNI_T/gatebin" "$h" ADD bridge "a-$SFX" "$ca" "$conf_a" >"$CNI_T/a.out" 2>&1 &
+	local apid=$!
+	# A has created the bridge and its veth and now waits for its IPAM result
+	wait_until 10 ip -n "$ca" link show eth0
+	ip -n "$h" link show cnt26 >/dev/null
+	out_b=$(plug "$CNI_T/gatebin" "$h" ADD bridge "b-$SFX" "$cb" "$conf_b")
+	veth_b=$(jq -r '.interfaces[1].name' <<<"$out_b")
+	[ "$(master_of "$h" "$veth_b")" = cnt26 ]
+	touch "$CNI_T/open"
+	local rc=0
+	wait "$apid" || rc=$?
+	[ "$rc" -ne 0 ]
+	[ "$(jq -c '{code, msg}' "$CNI_T/a.out")" = '{"code":11,"msg":"gate closed"}' ]
+	# A rolled back its own veth, and left the bridge B uses
+	! ip -n "$ca" link show eth0 2>/dev/null || false
+	ip -n "$h" link show cnt26 >/dev/null
+	[ "$(master_of "$h" "$veth_b")" = cnt26 ]
+	[ "$(ip -n "$h" -j link show type veth | jq length)" -eq 1 ]
+	ip -n "$h" addr show cnt26 | grep -q 'inet 10.73.0.1/24'
+	if command -v busybox >/dev/null; then nsping "$cb" 10.73.0.1; fi
+}
+
+@test "cni: GC with a malformed valid-attachments list is refused and frees nothing" {
+	local h c conf gc bad
+	h=$(mkns hgc)
+	conf=$(conf_for our '{"cniVersion":"1.1.0","name":"net-w","type":"bridge","bridge":"cnt24","isGateway":true,"ipMasq":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":[[{"subnet":"10.75.0.0/24"}]]}}')
+	for i in 1 2; do
+		c=$(mkns "gcw$i")
+		plug our "$h" ADD bridge "w$i-$SFX" "$c" "$conf" >/dev/null
+	done
+	for bad in '"garbage"' '[{"containerID":5},null]' '[{"containerID":"w1-'"$SFX"'","ifname":"eth0"},null]' '{"containerID":"x"}'; do
+		for plugin in host-local bridge; do
+			local pc
+			pc=$conf
+			[ $plugin = host-local ] && pc=$(jq -c '. + {type: "host-local"}' <<<"$conf")
+			gc=$(jq -c --argjson v "$bad" '. + {"cni.dev/valid-attachments": $v}' <<<"$pc")
+			run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/$plugin"
+			echo "$plugin $bad: $output" >&3
+			[ "$status" -ne 0 ]
+			[ "$(jq .code <<<"$output")" = 6 ]
+			[[ "$(jq -r .msg <<<"$output")" == "invalid cni.dev/valid-attachments: "* ]]
+			# nothing was freed: both reservations and both chains stay
+			[ "$(ls "$CNI_T/dd-our/net-w" | grep -vc 'lock\|last_reserved')" -eq 2 ]
+			[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 2 ]
+		done
+	done
+	# a well-formed list frees the stale attachment only
+	gc=$(jq -c --arg id "w1-$SFX" '. + {"cni.dev/valid-attachments":[{"containerID":$id,"ifname":"eth0"}]}' <<<"$conf")
+	run bash -c "printf '%s' '$gc' | ip netns exec $h env CNI_COMMAND=GC CNI_PATH=$OUR_DIR $OUR_DIR/bridge"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$CNI_T/dd-our/net-w" | grep -v 'lock\|last_reserved')" = 10.75.0.2 ]
+	[ "$(ip netns exec "$h" iptables-nft-save -t nat | grep -c '^:CNI-')" -eq 1 ]
+}
+
+@test "cni: 17 range sets put 17 gateway addresses on the bridge, as the reference does" {
+	local ranges i
+	# IPv6: the reference refuses a second IPv4 gateway on one bridge, not
+	# further non-overlapping IPv6 ones
+	ranges=$(for i in $(seq 0 16); do printf '[{"subnet":"fd00:74:%x::/64"}]\n' "$i"; done | jq -sc .)
+	compare '{"cniVersion":"1.0.0","name":"net-x","type":"bridge","bridge":"cnt25","isGateway":true,
+	  "ipam":{"type":"host-local","dataDir":"@DD@","ranges":'"$ranges"'}}'
+	grep -q '"local":"fd00:74:10::1"' "$CNI_T/our.state"
+	[ "$(grep -o '"local":"fd00:74:[0-9a-f]*:*:1"' "$CNI_T/our.state" | sort -u | wc -l)" -eq 17 ]
 }

@@ -1,6 +1,6 @@
-/* CNI pure logic: result conversion between spec versions, IP arithmetic,
- * host-local configuration and allocation order on a temporary store, chain
- * names, bridge netconf parsing, CNI_ARGS. */
+/* CNI plugins' pure logic: host-local configuration and allocation order on
+ * a temporary store, GC, chain names, bridge netconf parsing, CNI_ARGS.
+ * (Results between versions and IP arithmetic are lib/'s: tests/unit/lib.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,16 +14,10 @@
 #include "cni/bridge/conf.h"
 #include "cni/bridge/masq.h"
 #include "cni/host-local/alloc.h"
-#include "cni/skel/ip.h"
-#include "cni/skel/result.h"
+#include "ipaddr.h"
 #include "sha2.h"
 #include "cni/skel/skel.h"
 #include "xalloc.h"
-
-static char *compact(const json_t *v)
-{
-	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
 
 static json_t *parse(const char *s)
 {
@@ -31,109 +25,6 @@ static json_t *parse(const char *s)
 	json_t *j = json_loads(s, 0, &e);
 	assert_non_null(j);
 	return j;
-}
-
-static const char *full =
-	"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:aa:aa:aa:aa:aa\"},"
-	"{\"name\":\"veth01234567\",\"mac\":\"bb:bb:bb:bb:bb:bb\"},{\"name\":\"eth0\",\"mac\":"
-	"\"cc:cc:cc:cc:cc:cc\",\"sandbox\":\"/var/run/netns/x\"}],\"ips\":[{\"interface\":2,"
-	"\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"},{\"interface\":2,\"address\":"
-	"\"fd00::2/64\",\"gateway\":\"fd00::1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":"
-	"\"::/0\",\"gw\":\"fd00::1\"}],\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}";
-
-static void test_result_versions(void **state)
-{
-	(void)state;
-	cleanup_json json_t *in = parse(full);
-	struct mk_err *err = NULL;
-	cleanup_json json_t *n = cni_result_normalize(in, &err);
-	assert_non_null(n);
-
-	cleanup_json json_t *v1 = cni_result_convert(n, "1.0.0", &err);
-	cleanup_free char *s1 = compact(v1);
-	assert_string_equal(s1, full);
-
-	cleanup_json json_t *v04 = cni_result_convert(n, "0.4.0", &err);
-	cleanup_free char *s04 = compact(v04);
-	assert_non_null(strstr(s04, "{\"version\":\"4\",\"interface\":2,\"address\":\"10.99.0.2/24\""));
-	assert_non_null(strstr(s04, "{\"version\":\"6\",\"interface\":2,\"address\":\"fd00::2/64\""));
-	assert_non_null(strstr(s04, "\"cniVersion\":\"0.4.0\""));
-
-	cleanup_json json_t *v02 = cni_result_convert(n, "0.2.0", &err);
-	cleanup_free char *s02 = compact(v02);
-	assert_string_equal(s02,
-			    "{\"cniVersion\":\"0.2.0\",\"ip4\":{\"ip\":\"10.99.0.2/24\",\"gateway\":"
-			    "\"10.99.0.1\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]},\"ip6\":{\"ip\":"
-			    "\"fd00::2/64\",\"gateway\":\"fd00::1\",\"routes\":[{\"dst\":\"::/0\","
-			    "\"gw\":\"fd00::1\"}]},\"dns\":{\"nameservers\":[\"10.99.0.1\"]}}");
-
-	/* up-conversion from the old shapes gives the same 1.x result */
-	cleanup_json json_t *back = cni_result_normalize(v02, &err);
-	cleanup_json json_t *back1 = cni_result_convert(back, "1.0.0", &err);
-	cleanup_free char *sb = compact(back1);
-	assert_non_null(strstr(sb, "\"ips\":[{\"address\":\"10.99.0.2/24\",\"gateway\":\"10.99.0.1\"}"));
-	cleanup_json json_t *back04 = cni_result_normalize(v04, &err);
-	cleanup_json json_t *again = cni_result_convert(back04, "1.0.0", &err);
-	cleanup_free char *sa = compact(again);
-	assert_string_equal(sa, full);
-
-	/* two addresses of one family do not fit 0.2.0 */
-	cleanup_json json_t *two = parse("{\"ips\":[{\"address\":\"10.0.0.2/24\"},{\"address\":\"10.1.0.2/24\"}]}");
-	cleanup_json json_t *tn = cni_result_normalize(two, &err);
-	assert_null(cni_result_convert(tn, "0.2.0", &err));
-	assert_string_equal(mk_err_msg(err), "CNI version 0.2.0 does not support more than 1 address per family");
-	mk_err_free(err);
-}
-
-static void test_result_empty_lists_and_dns(void **state)
-{
-	(void)state;
-	struct mk_err *err = NULL;
-	cleanup_json json_t *in = parse("{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}");
-	cleanup_json json_t *n = cni_result_normalize(in, &err);
-	cleanup_json json_t *out = cni_result_convert(n, "1.1.0", &err);
-	cleanup_free char *s = compact(out);
-	assert_string_equal(s, "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}],\"dns\":{}}");
-}
-
-static void test_versions(void **state)
-{
-	(void)state;
-	assert_true(cni_version_supported("0.3.1"));
-	assert_true(cni_version_supported("1.1.0"));
-	assert_false(cni_version_supported("1.0"));
-	assert_false(cni_version_supported("2.0.0"));
-	assert_true(cni_version_cmp("0.4.0", "0.10.0") < 0);
-	assert_true(cni_version_cmp("1.0.0", "0.4.0") > 0);
-	assert_int_equal(cni_version_cmp("1.1.0", "1.1.0"), 0);
-}
-
-static void test_ip_math(void **state)
-{
-	(void)state;
-	struct cni_ip ip;
-	char b[CNI_IP_STRLEN];
-	assert_int_equal(cni_ip_parse("10.0.0.255", &ip), 0);
-	cni_ip_next(&ip);
-	assert_string_equal(cni_ip_str(&ip, b), "10.0.1.0");
-	cni_ip_prev(&ip);
-	assert_string_equal(cni_ip_str(&ip, b), "10.0.0.255");
-	assert_int_equal(cni_ip_parse("::ffff:10.1.2.3", &ip), 0);
-	assert_int_equal(ip.family, AF_INET);
-	assert_int_equal(cni_ip_parse("fd00::ffff", &ip), 0);
-	cni_ip_next(&ip);
-	assert_string_equal(cni_ip_str(&ip, b), "fd00::1:0");
-	assert_int_equal(cni_ip_parse("bogus", &ip), -1);
-
-	struct cni_net n;
-	assert_int_equal(cni_net_parse("10.94.3.7/22", &n), 0);
-	struct cni_ip f = cni_net_first(&n), l = cni_net_last(&n);
-	assert_string_equal(cni_ip_str(&f, b), "10.94.0.0");
-	assert_string_equal(cni_ip_str(&l, b), "10.94.3.255");
-	assert_true(cni_net_has_host_bits(&n));
-	assert_true(cni_net_contains(&n, &f));
-	assert_int_equal(cni_net_parse("10.0.0.0/33", &n), -1);
-	assert_int_equal(cni_net_parse("10.0.0.0", &n), -1);
 }
 
 /* ---- host-local ---- */
@@ -216,15 +107,15 @@ static void rmrf(const char *d)
 
 static char *alloc_one(struct hl_store *st, struct hl_rangeset *set, const char *id)
 {
-	struct cni_net a;
-	struct cni_ip gw;
+	struct ipaddr_net a;
+	struct ipaddr gw;
 	struct mk_err *err = NULL;
 	if (hl_alloc_get(st, set, 0, id, "eth0", NULL, &a, &gw, &err) < 0) {
 		char *m = xasprintf("ERR %s", mk_err_msg(err));
 		mk_err_free(err);
 		return m;
 	}
-	return cni_net_str(&a);
+	return ipaddr_net_str(&a);
 }
 
 static void test_hl_allocation_order(void **state)
@@ -274,6 +165,49 @@ static void test_hl_allocation_order(void **state)
 	rmrf(d);
 }
 
+static void test_hl_gc_refuses_malformed(void **state)
+{
+	(void)state;
+	cleanup_free char *d = tmpdir();
+	struct hl_config *c = NULL;
+	struct mk_err *err = NULL;
+	assert_int_equal(hl_conf("{\"name\":\"n\",\"ipam\":{\"ranges\":[[{\"subnet\":\"10.98.0.0/29\"}]]}}",
+				 NULL, &c, &err),
+			 0);
+	struct hl_store *st = hl_store_open(d, "n", &err);
+	assert_non_null(st);
+	cleanup_free char *a1 = alloc_one(st, &c->sets[0], "c1");
+	cleanup_free char *a2 = alloc_one(st, &c->sets[0], "c2");
+	assert_string_equal(a2, "10.98.0.3/29");
+	static const char *const bad[] = {
+		"\"garbage\"",
+		"[{\"containerID\":5},null]",
+		"[{\"containerID\":\"c1\",\"ifname\":\"eth0\"},null]",
+		"[{\"containerID\":\"c1\",\"ifname\":7}]",
+		"{\"containerID\":\"c1\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		assert_int_equal(hl_gc(st, v, &err), -1);
+		assert_int_equal(mk_err_code(err), MK_EINVAL);
+		mk_err_free(err);
+		err = NULL;
+		json_decref(v);
+		/* nothing was released */
+		assert_true(hl_find(st, "c1", "eth0"));
+		assert_true(hl_find(st, "c2", "eth0"));
+	}
+	/* the same store with a well-formed list frees the stale one */
+	cleanup_json json_t *valid = parse("[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]");
+	assert_int_equal(hl_gc(st, valid, &err), 0);
+	assert_true(hl_find(st, "c1", "eth0"));
+	assert_false(hl_find(st, "c2", "eth0"));
+	hl_store_close(st);
+	hl_config_free(c);
+	rmrf(d);
+}
+
 static void test_hl_gateway_inside_range(void **state)
 {
 	(void)state;
@@ -286,10 +220,10 @@ static void test_hl_gateway_inside_range(void **state)
 	struct hl_store *st = hl_store_open(d, "n", &err);
 	cleanup_free char *first = alloc_one(st, &c->sets[0], "a");
 	assert_string_equal(first, "10.9.0.1/24");
-	struct cni_ip req;
-	cni_ip_parse("10.9.0.254", &req);
-	struct cni_net a;
-	struct cni_ip gw;
+	struct ipaddr req;
+	ipaddr_parse("10.9.0.254", &req);
+	struct ipaddr_net a;
+	struct ipaddr gw;
 	assert_int_equal(hl_alloc_get(st, &c->sets[0], 0, "b", "eth0", &req, &a, &gw, &err), -1);
 	assert_string_equal(mk_err_msg(err), "requested ip 10.9.0.254 is subnet's gateway");
 	mk_err_free(err);
@@ -378,13 +312,10 @@ static void test_bridge_conf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_result_versions),
-		cmocka_unit_test(test_result_empty_lists_and_dns),
-		cmocka_unit_test(test_versions),
-		cmocka_unit_test(test_ip_math),
 		cmocka_unit_test(test_hl_config_errors),
 		cmocka_unit_test(test_hl_config_defaults),
 		cmocka_unit_test(test_hl_allocation_order),
+		cmocka_unit_test(test_hl_gc_refuses_malformed),
 		cmocka_unit_test(test_hl_gateway_inside_range),
 		cmocka_unit_test(test_chain_name),
 		cmocka_unit_test(test_bridge_conf),
