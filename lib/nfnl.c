@@ -313,15 +313,51 @@ int nfnl_dump(struct nfnl_sock *s, struct nlmsghdr *nlh, nfnl_cb cb, void *arg,
 
 /* ---- nf_tables ---- */
 
+struct table_filter {
+	const char *table, *chain;
+	nfnl_cb cb;
+	void *arg;
+};
+
+/* Does the string attribute a hold s? */
+static bool attr_is(const struct nlattr *a, const char *s)
+{
+	return mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 && strcmp(mnl_attr_get_str(a), s) == 0;
+}
+
+/* Passes on the objects of one table (and the rules of one chain). Recent
+ * kernels filter by the request's attributes, older ones (5.x for chains,
+ * 4.x for rules) answer with the objects of every table. */
+static int table_filter_cb(const struct nlmsghdr *nlh, void *arg, struct mk_err **err)
+{
+	const struct table_filter *f = arg;
+	bool table_ok = false, chain_ok = !f->chain;
+	const struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		/* the table's attribute has the same number in every object's
+		 * messages */
+		if (mnl_attr_get_type(a) == NFTA_TABLE_NAME)
+			table_ok = attr_is(a, f->table);
+		else if (f->chain && mnl_attr_get_type(a) == NFTA_RULE_CHAIN)
+			chain_ok = attr_is(a, f->chain);
+	}
+	return table_ok && chain_ok ? f->cb(nlh, f->arg, err) : 0;
+}
+
 int nfnl_nft_dump(struct nfnl_sock *s, uint16_t type, uint8_t family, const char *table,
-		  nfnl_cb cb, void *arg, struct mk_err **err)
+		  const char *chain, nfnl_cb cb, void *arg, struct mk_err **err)
 {
 	struct nlmsghdr *nlh = nfnl_msg_new(s, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
 					    family, 0);
-	/* the table attribute has the same number in every object's messages */
-	if (table && !mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_RULE_TABLE, table))
-		return mk_err_set(err, MK_EINVAL, "table name too long");
-	return nfnl_dump(s, nlh, cb, arg, err);
+	if (!table)
+		return nfnl_dump(s, nlh, cb, arg, err);
+	if (type != NFT_MSG_GETRULE)
+		chain = NULL;
+	if (!mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_TABLE_NAME, table) ||
+	    (chain && !mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_RULE_CHAIN, chain)))
+		return mk_err_set(err, MK_EINVAL, "table or chain name too long");
+	struct table_filter f = {.table = table, .chain = chain, .cb = cb, .arg = arg};
+	return nfnl_dump(s, nlh, table_filter_cb, &f, err);
 }
 
 struct gen_ctx {
@@ -367,11 +403,14 @@ struct nfnl_batch {
 	struct nftnl_batch *b;
 	uint32_t begin_seq; /* the begin message's; the first message has the next */
 	size_t n;           /* messages between begin and end */
+	size_t bytes;       /* of every message so far */
 	bool sent;
 };
 
-static void batch_next(struct nfnl_batch *b)
+/* Closes the message h just built (the next one goes after it). */
+static void batch_next(struct nfnl_batch *b, const struct nlmsghdr *h)
 {
+	b->bytes += NLMSG_ALIGN(h->nlmsg_len);
 	if (nftnl_batch_update(b->b) < 0)
 		abort(); /* allocation failure, as xmalloc */
 	b->n++;
@@ -385,7 +424,8 @@ struct nfnl_batch *nfnl_batch_begin(struct nfnl_sock *s)
 	if (!b->b)
 		abort();
 	b->begin_seq = s->seq++;
-	nftnl_batch_begin(nftnl_batch_buffer(b->b), b->begin_seq);
+	struct nlmsghdr *h = nftnl_batch_begin(nftnl_batch_buffer(b->b), b->begin_seq);
+	b->bytes = NLMSG_ALIGN(h->nlmsg_len);
 	if (nftnl_batch_update(b->b) < 0)
 		abort();
 	return b;
@@ -413,7 +453,7 @@ size_t nfnl_batch_table(struct nfnl_batch *b, uint16_t type, uint16_t flags,
 	size_t i = b->n;
 	struct nlmsghdr *h = batch_hdr(b, type, nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), flags);
 	nftnl_table_nlmsg_build_payload(h, t);
-	batch_next(b);
+	batch_next(b, h);
 	return i;
 }
 
@@ -423,7 +463,7 @@ size_t nfnl_batch_chain(struct nfnl_batch *b, uint16_t type, uint16_t flags,
 	size_t i = b->n;
 	struct nlmsghdr *h = batch_hdr(b, type, nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY), flags);
 	nftnl_chain_nlmsg_build_payload(h, c);
-	batch_next(b);
+	batch_next(b, h);
 	return i;
 }
 
@@ -433,7 +473,7 @@ size_t nfnl_batch_rule(struct nfnl_batch *b, uint16_t type, uint16_t flags,
 	size_t i = b->n;
 	struct nlmsghdr *h = batch_hdr(b, type, nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), flags);
 	nftnl_rule_nlmsg_build_payload(h, r);
-	batch_next(b);
+	batch_next(b, h);
 	return i;
 }
 
@@ -443,7 +483,7 @@ size_t nfnl_batch_set(struct nfnl_batch *b, uint16_t type, uint16_t flags,
 	size_t i = b->n;
 	struct nlmsghdr *h = batch_hdr(b, type, nftnl_set_get_u32(set, NFTNL_SET_FAMILY), flags);
 	nftnl_set_nlmsg_build_payload(h, set);
-	batch_next(b);
+	batch_next(b, h);
 	return i;
 }
 
@@ -461,7 +501,7 @@ size_t nfnl_batch_set_elems(struct nfnl_batch *b, uint16_t type, uint16_t flags,
 	do {
 		struct nlmsghdr *h = batch_hdr(b, type, family, flags);
 		more = nftnl_set_elems_nlmsg_build_payload_iter(h, it);
-		batch_next(b);
+		batch_next(b, h);
 	} while (more > 0);
 	nftnl_set_elems_iter_destroy(it);
 	if (n_msgs)
@@ -476,7 +516,7 @@ size_t nfnl_batch_count(const struct nfnl_batch *b)
 
 size_t nfnl_batch_size(const struct nfnl_batch *b)
 {
-	return nftnl_batch_buffer_len(b->b);
+	return b->bytes;
 }
 
 /* Makes room for a write of len bytes in s's send buffer. */

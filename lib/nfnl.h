@@ -81,10 +81,12 @@ int nfnl_dump(struct nfnl_sock *s, struct nlmsghdr *nlh, nfnl_cb cb, void *arg,
 /* ---- nf_tables ---- */
 
 /* Dumps the objects of type (NFT_MSG_GETCHAIN, GETSET, GETRULE...) of table
- * in family (the kernel filters by table; NULL: every table) to cb, as
- * nfnl_dump. */
+ * in family to cb, as nfnl_dump: only the objects of table reach cb (table
+ * NULL: of every table), and for GETRULE with chain not NULL only the rules
+ * of that chain. A missing table or chain is an empty dump or MK_ENOTFOUND,
+ * depending on the object type and the kernel. */
 int nfnl_nft_dump(struct nfnl_sock *s, uint16_t type, uint8_t family, const char *table,
-		  nfnl_cb cb, void *arg, struct mk_err **err);
+		  const char *chain, nfnl_cb cb, void *arg, struct mk_err **err);
 
 /* The ruleset generation of s's namespace, which every commit of any writer
  * bumps, into *genid. 0, or -1 with *err set. */

@@ -769,7 +769,7 @@ static int dump_table(struct nfnl_sock *nl, uint16_t type, nfnl_cb cb, void *dat
 		      struct mk_err **err)
 {
 	struct mk_err *e = NULL;
-	int rc = nfnl_nft_dump(nl, type, NFPROTO_IPV4, NFTR_TABLE, cb, data, &e);
+	int rc = nfnl_nft_dump(nl, type, NFPROTO_IPV4, NFTR_TABLE, NULL, cb, data, &e);
 	if (rc < 0 && mk_err_code(e) == MK_ENOTFOUND) {
 		mk_err_free(e);
 		return 0;

@@ -190,17 +190,14 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 	return 0;
 }
 
-/* A request naming the nat table of family and, when chain is not NULL, a
- * chain in it (a rule's chain for GETRULE, the chain itself for GETCHAIN). */
-static struct nlmsghdr *nat_request(struct nfnl_sock *nl, uint16_t type, int family,
-				    const char *chain, struct mk_err **err)
+/* A GETCHAIN request for chain of the family's nat table. */
+static struct nlmsghdr *chain_request(struct nfnl_sock *nl, int family, const char *chain,
+				      struct mk_err **err)
 {
-	struct nlmsghdr *nlh = nfnl_msg_new(nl, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
+	struct nlmsghdr *nlh = nfnl_msg_new(nl, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETCHAIN,
 					    (uint8_t)nfproto(family), 0);
-	/* the table attribute has the same number in both, the chain's not */
-	uint16_t chain_attr = type == NFT_MSG_GETCHAIN ? NFTA_CHAIN_NAME : NFTA_RULE_CHAIN;
-	if (!mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_RULE_TABLE, "nat") ||
-	    (chain && !mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, chain_attr, chain))) {
+	if (!mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_CHAIN_TABLE, "nat") ||
+	    !mnl_attr_put_strz_check(nlh, NFNL_REQ_SIZE, NFTA_CHAIN_NAME, chain)) {
 		mk_err_set(err, MK_EINVAL, "chain name too long");
 		return NULL;
 	}
@@ -222,11 +219,9 @@ static int pass_err(struct mk_err **err, struct mk_err *e)
 static int list_rules(struct nfnl_sock *nl, int family, const char *chain, struct rule_list *out,
 		      struct mk_err **err)
 {
-	struct nlmsghdr *nlh = nat_request(nl, NFT_MSG_GETRULE, family, chain, err);
-	if (!nlh)
-		return -1;
 	struct mk_err *e = NULL;
-	if (nfnl_dump(nl, nlh, rule_cb, out, &e) < 0) {
+	if (nfnl_nft_dump(nl, NFT_MSG_GETRULE, (uint8_t)nfproto(family), "nat", chain, rule_cb, out,
+			  &e) < 0) {
 		if (mk_err_code(e) == MK_ENOTFOUND) {
 			mk_err_free(e);
 			return 0;
@@ -239,7 +234,7 @@ static int list_rules(struct nfnl_sock *nl, int family, const char *chain, struc
 /* 1 when chain exists in the family's nat table, 0 if not, -1 on error. */
 static int chain_exists(struct nfnl_sock *nl, int family, const char *chain, struct mk_err **err)
 {
-	struct nlmsghdr *nlh = nat_request(nl, NFT_MSG_GETCHAIN, family, chain, err);
+	struct nlmsghdr *nlh = chain_request(nl, family, chain, err);
 	if (!nlh)
 		return -1;
 	struct mk_err *e = NULL;
