@@ -331,17 +331,25 @@ static bool attr_is(const struct nlattr *a, const char *s)
 static int table_filter_cb(const struct nlmsghdr *nlh, void *arg, struct mk_err **err)
 {
 	const struct table_filter *f = arg;
-	bool table_ok = false, chain_ok = !f->chain;
+	int seen = 0, want = f->chain ? 2 : 1;
 	const struct nlattr *a;
+	/* the kernel puts the table (and a rule's chain) first: stop there */
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 		/* the table's attribute has the same number in every object's
 		 * messages */
-		if (mnl_attr_get_type(a) == NFTA_TABLE_NAME)
-			table_ok = attr_is(a, f->table);
-		else if (f->chain && mnl_attr_get_type(a) == NFTA_RULE_CHAIN)
-			chain_ok = attr_is(a, f->chain);
+		if (mnl_attr_get_type(a) == NFTA_TABLE_NAME) {
+			if (!attr_is(a, f->table))
+				return 0;
+		} else if (f->chain && mnl_attr_get_type(a) == NFTA_RULE_CHAIN) {
+			if (!attr_is(a, f->chain))
+				return 0;
+		} else {
+			continue;
+		}
+		if (++seen == want)
+			return f->cb(nlh, f->arg, err);
 	}
-	return table_ok && chain_ok ? f->cb(nlh, f->arg, err) : 0;
+	return 0;
 }
 
 int nfnl_nft_dump(struct nfnl_sock *s, uint16_t type, uint8_t family, const char *table,
