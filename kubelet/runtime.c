@@ -724,10 +724,24 @@ static int query_state(const struct runtime *rt, const char *id, json_t **out, s
 
 /* ---- operations ---- */
 
+char *runtime_attach_socket(const struct runtime *rt, const char *id)
+{
+	return ctr_file(rt, id, "attach");
+}
+
 int runtime_create(const struct runtime *rt, const char *id, const char *bundle,
 		   const char *log_path, const char *monitor_cgroup, pid_t *pid,
 		   struct mk_err **err)
 {
+	struct runtime_create_opts o = {.monitor_cgroup = monitor_cgroup};
+	return runtime_create_with(rt, id, bundle, log_path, &o, pid, err);
+}
+
+int runtime_create_with(const struct runtime *rt, const char *id, const char *bundle,
+			const char *log_path, const struct runtime_create_opts *o, pid_t *pid,
+			struct mk_err **err)
+{
+	const char *monitor_cgroup = o->monitor_cgroup;
 	if (!id_ok(id))
 		return mk_err_set(err, MK_EINVAL, "invalid container id \"%s\"", id ? id : "");
 	if (!bundle || bundle[0] != '/' || !log_path || log_path[0] != '/')
@@ -747,7 +761,8 @@ int runtime_create(const struct runtime *rt, const char *id, const char *bundle,
 	cleanup_free char *exitf = ctr_file(rt, id, "exit.json");
 	cleanup_free char *pidf = ctr_file(rt, id, "monitor.pid");
 	cleanup_free char *startf = ctr_file(rt, id, "started");
-	char *argv[24];
+	cleanup_free char *attach = runtime_attach_socket(rt, id);
+	char *argv[28];
 	size_t n = 0;
 	argv[n++] = rt->monitor;
 	argv[n++] = "--runtime";
@@ -772,6 +787,12 @@ int runtime_create(const struct runtime *rt, const char *id, const char *bundle,
 	}
 	if (rt->workaround)
 		argv[n++] = "--crun-hybrid-workaround";
+	argv[n++] = "--attach-socket";
+	argv[n++] = attach;
+	if (o->stdin_open)
+		argv[n++] = "--stdin";
+	if (o->stdin_once)
+		argv[n++] = "--stdin-once";
 	argv[n] = NULL;
 
 	struct cmd_result r;
@@ -1200,67 +1221,77 @@ int runtime_exec_sync(const struct runtime *rt, const char *id, const char *cons
 
 /* ---- streaming exec ---- */
 
-int runtime_exec_start(const struct runtime *rt, const char *id, const char *const *argv, bool tty,
-		       bool with_stdin, struct runtime_exec *x, struct mk_err **err)
+int runtime_exec_prepare(const struct runtime *rt, const char *id, const char *const *argv,
+			 bool tty, bool with_stdin, struct runtime_exec *x, struct mk_err **err)
 {
-	*x = (struct runtime_exec){.in = -1, .out = -1, .err = -1, .pty = -1};
+	*x = (struct runtime_exec){.in = -1,
+				   .out = -1,
+				   .err = -1,
+				   .pty = -1,
+				   .child_in = -1,
+				   .child_out = -1,
+				   .child_err = -1};
 	if (exec_process_file(rt, id, argv, tty, &x->file, &x->pid_file, err) < 0)
 		return -1;
-	/* child ends: stdin, stdout, stderr; closed in the parent after spawn */
-	int cin = -1, cout = -1, cerr = -1;
-	char slave[128];
-	int rc = 0;
+	x->id = xstrdup(id);
+	x->tty = tty;
 	if (tty) {
+		char slave[128];
 		x->pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (x->pty < 0 || grantpt(x->pty) < 0 || unlockpt(x->pty) < 0 ||
-		    ptsname_r(x->pty, slave, sizeof(slave)) != 0) {
-			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pty", id);
+		    ptsname_r(x->pty, slave, sizeof(slave)) != 0)
 			goto fail;
-		}
+		x->slave = xstrdup(slave);
 		x->out = x->pty;
 	} else {
 		int p[2];
 		if (with_stdin) {
-			if (pipe2(p, O_CLOEXEC) < 0) {
-				rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+			if (pipe2(p, O_CLOEXEC) < 0)
 				goto fail;
-			}
-			cin = p[0];
+			x->child_in = p[0];
 			x->in = p[1];
 		}
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+		if (pipe2(p, O_CLOEXEC) < 0)
 			goto fail;
-		}
 		x->out = p[0];
-		cout = p[1];
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			rc = mk_err_errno(err, MK_EIO, errno, "exec in %s: pipe", id);
+		x->child_out = p[1];
+		if (pipe2(p, O_CLOEXEC) < 0)
 			goto fail;
-		}
 		x->err = p[0];
-		cerr = p[1];
+		x->child_err = p[1];
 	}
+	int fds[] = {x->in, x->err, x->out};
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	return 0;
+fail:
+	mk_err_errno(err, MK_EIO, errno, "exec in %s: %s", id, tty ? "pty" : "pipe");
+	runtime_exec_clear(x);
+	return -1;
+}
 
+int runtime_exec_spawn(const struct runtime *rt, struct runtime_exec *x, struct mk_err **err)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&at);
 	short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-	if (tty) {
+	if (x->tty) {
 		/* a session of its own whose controlling terminal is the slave:
 		 * the runtime puts it in raw mode and reads its size on SIGWINCH */
 		flags |= POSIX_SPAWN_SETSID;
-		posix_spawn_file_actions_addopen(&fa, 0, slave, O_RDWR, 0);
+		posix_spawn_file_actions_addopen(&fa, 0, x->slave, O_RDWR, 0);
 		posix_spawn_file_actions_adddup2(&fa, 0, 1);
 		posix_spawn_file_actions_adddup2(&fa, 0, 2);
 	} else {
-		if (cin >= 0)
-			posix_spawn_file_actions_adddup2(&fa, cin, 0);
+		if (x->child_in >= 0)
+			posix_spawn_file_actions_adddup2(&fa, x->child_in, 0);
 		else
 			posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-		posix_spawn_file_actions_adddup2(&fa, cout, 1);
-		posix_spawn_file_actions_adddup2(&fa, cerr, 2);
+		posix_spawn_file_actions_adddup2(&fa, x->child_out, 1);
+		posix_spawn_file_actions_adddup2(&fa, x->child_err, 2);
 	}
 	sigset_t none, all;
 	sigemptyset(&none);
@@ -1276,36 +1307,40 @@ int runtime_exec_start(const struct runtime *rt, const char *id, const char *con
 	cmd[n++] = "--root";
 	cmd[n++] = rt->root;
 	cmd[n++] = "exec";
-	if (tty)
+	if (x->tty)
 		cmd[n++] = "--tty";
 	cmd[n++] = "--process";
 	cmd[n++] = x->file;
 	cmd[n++] = "--pid-file";
 	cmd[n++] = x->pid_file;
-	cmd[n++] = (char *)id;
+	cmd[n++] = x->id;
 	cmd[n] = NULL;
 	int src = posix_spawn(&x->pid, rt->binary, &fa, &at, cmd, child_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
+	int *ends[] = {&x->child_in, &x->child_out, &x->child_err};
+	for (size_t i = 0; i < 3; i++) {
+		if (*ends[i] >= 0)
+			close(*ends[i]);
+		*ends[i] = -1;
+	}
 	if (src != 0) {
 		x->pid = 0;
-		rc = mk_err_errno(err, MK_EIO, src, "spawn %s", rt->binary);
-		goto fail;
+		return mk_err_errno(err, MK_EIO, src, "spawn %s", rt->binary);
 	}
-	int fds[] = {x->in, x->err, tty ? x->pty : x->out};
-	for (size_t i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-fail:
-	if (cin >= 0)
-		close(cin);
-	if (cout >= 0)
-		close(cout);
-	if (cerr >= 0)
-		close(cerr);
-	if (rc < 0)
+	return 0;
+}
+
+int runtime_exec_start(const struct runtime *rt, const char *id, const char *const *argv, bool tty,
+		       bool with_stdin, struct runtime_exec *x, struct mk_err **err)
+{
+	if (runtime_exec_prepare(rt, id, argv, tty, with_stdin, x, err) < 0)
+		return -1;
+	if (runtime_exec_spawn(rt, x, err) < 0) {
 		runtime_exec_clear(x);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 bool runtime_exec_started(const struct runtime_exec *x)
@@ -1367,6 +1402,10 @@ int runtime_exec_resize(const struct runtime_exec *x, unsigned cols, unsigned ro
 
 void runtime_exec_clear(struct runtime_exec *x)
 {
+	int *ends[] = {&x->child_in, &x->child_out, &x->child_err};
+	for (size_t i = 0; i < 3; i++)
+		if (*ends[i] >= 0)
+			close(*ends[i]);
 	if (x->in >= 0)
 		close(x->in);
 	if (x->err >= 0)
@@ -1381,5 +1420,13 @@ void runtime_exec_clear(struct runtime_exec *x)
 		unlink(x->pid_file);
 	free(x->file);
 	free(x->pid_file);
-	*x = (struct runtime_exec){.in = -1, .out = -1, .err = -1, .pty = -1};
+	free(x->id);
+	free(x->slave);
+	*x = (struct runtime_exec){.in = -1,
+				   .out = -1,
+				   .err = -1,
+				   .pty = -1,
+				   .child_in = -1,
+				   .child_out = -1,
+				   .child_err = -1};
 }

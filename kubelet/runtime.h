@@ -7,6 +7,7 @@
  * /run/mink8s/containers/<id>/):
  *   monitor.pid  the monitor's pid (decimal, one line)
  *   started      the time the container started (RFC3339Nano, one line)
+ *   attach       the monitor's attach socket while the container runs
  *   exit.json    the exit record, written once by the monitor when the
  *                init is reaped: {"pid":N,"exitCode":N,"signal":S,
  *                "oomKilled":bool,"startedAt":"…","finishedAt":"…"}
@@ -98,6 +99,23 @@ bool runtime_crun_workaround(const struct runtime *rt);
 int runtime_create(const struct runtime *rt, const char *id, const char *bundle,
 		   const char *log_path, const char *monitor_cgroup, pid_t *pid,
 		   struct mk_err **err);
+
+struct runtime_create_opts {
+	const char *monitor_cgroup; /* as runtime_create's, or NULL */
+	bool stdin_open;	    /* the container's stdin is a pipe the monitor
+				     * feeds from attach clients (spec stdin) */
+	bool stdin_once;	    /* closed when the first writer leaves (stdinOnce) */
+};
+
+/* runtime_create with more options. */
+int runtime_create_with(const struct runtime *rt, const char *id, const char *bundle,
+			const char *log_path, const struct runtime_create_opts *o, pid_t *pid,
+			struct mk_err **err);
+
+/* Where id's monitor serves attach clients (a unix SOCK_SEQPACKET socket,
+ * see kubelet/monitor): new path. It may be longer than a sockaddr_un
+ * holds; connect through /proc/self/fd/<directory fd>/attach. */
+char *runtime_attach_socket(const struct runtime *rt, const char *id);
 
 /* `<runtime> start id`, then waits (up to 1 s) for the monitor to record the
  * start time. */
@@ -191,6 +209,10 @@ struct runtime_exec {
 	int pty;	/* the pty master (same as out) with a tty, else -1 */
 	char *file;	/* the process file, removed by runtime_exec_clear */
 	char *pid_file; /* where the runtime writes the command's pid once it runs */
+	/* private to runtime_exec_*: what the spawn needs */
+	char *id, *slave;
+	bool tty;
+	int child_in, child_out, child_err;
 };
 
 /* Starts argv in container id for a streaming exec and returns at once:
@@ -204,6 +226,15 @@ struct runtime_exec {
  * spawn; the command's own failures come through runtime_exec_status. */
 int runtime_exec_start(const struct runtime *rt, const char *id, const char *const *argv, bool tty,
 		       bool with_stdin, struct runtime_exec *x, struct mk_err **err);
+
+/* runtime_exec_start in two steps: prepare does everything that may take
+ * time (reads the runtime's state, writes the process file, makes the pty
+ * or pipes: x's descriptors are ready, pid is 0); spawn only starts the
+ * runtime, so that a caller may first set the terminal's size with
+ * runtime_exec_resize. After a failed spawn, clear x. */
+int runtime_exec_prepare(const struct runtime *rt, const char *id, const char *const *argv,
+			 bool tty, bool with_stdin, struct runtime_exec *x, struct mk_err **err);
+int runtime_exec_spawn(const struct runtime *rt, struct runtime_exec *x, struct mk_err **err);
 
 /* Whether the command runs yet (its pid file is there), i.e. whatever it
  * prints now is its own output and not the runtime's error. */
@@ -224,8 +255,8 @@ int runtime_exec_status(const struct runtime *rt, const struct runtime_exec *x, 
  * started, kills the runtime process. */
 void runtime_exec_kill(const struct runtime_exec *x);
 
-/* Sets the pty's size and tells the runtime (SIGWINCH), which resizes the
- * command's terminal. MK_EINVAL without a tty. */
+/* Sets the pty's size and tells the runtime (SIGWINCH, once spawned), which
+ * resizes the command's terminal. MK_EINVAL without a tty. */
 int runtime_exec_resize(const struct runtime_exec *x, unsigned cols, unsigned rows,
 			struct mk_err **err);
 

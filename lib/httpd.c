@@ -264,6 +264,35 @@ const char *httpd_req_header(const struct httpd_req *rq, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
+struct header_list {
+	const char *name;
+	struct buf b;
+};
+
+static enum MHD_Result header_list_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	struct header_list *l = cls;
+	if (key && value && strcasecmp(key, l->name) == 0) {
+		if (l->b.len)
+			buf_append_str(&l->b, ", ");
+		buf_append_str(&l->b, value);
+	}
+	return MHD_YES;
+}
+
+char *httpd_req_header_list(const struct httpd_req *rq, const char *name)
+{
+	struct header_list l = {.name = name, .b = BUF_INIT};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, header_list_one, &l);
+	if (!l.b.len) {
+		buf_free(&l.b);
+		return NULL;
+	}
+	return buf_steal(&l.b);
+}
+
 const char *httpd_req_body(const struct httpd_req *rq, size_t *len)
 {
 	if (len)

@@ -1,7 +1,6 @@
 #include "netlink.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
@@ -17,10 +16,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "nfnl.h"
 #include "xalloc.h"
 
 #ifndef NSFS_MAGIC
@@ -29,76 +28,24 @@
 
 /* Requests are small: one link or route with a few attributes. */
 #define NL_SEND_SIZE 4096
-/* Dump replies: the kernel fills up to 32 KiB per read when the buffer allows. */
-#define NL_RECV_SIZE 32768
 
+/* The socket, sequence numbers and receive loop are lib/nfnl's. */
 struct nl_sock {
-	struct mnl_socket *mnl;
-	unsigned int portid;
-	unsigned int seq;
-	char *rbuf; /* NL_RECV_SIZE bytes */
+	struct nfnl_sock *nf;
 };
-
-typedef int (*nl_msg_cb)(const struct nlmsghdr *nlh, void *data);
 
 const char *nl_strerror(int errnum)
 {
-	/* Lower-case first letter, like Go's syscall errors ("file exists").
-	 * Per thread: a plugin may delete a link on one thread meanwhile. */
-	static __thread char t[96];
-	snprintf(t, sizeof(t), "%s", strerror(errnum));
-	t[0] = (char)tolower((unsigned char)t[0]);
-	return t;
-}
-
-static int code_of(int errnum)
-{
-	switch (errnum) {
-	case EEXIST:
-		return MK_EEXISTS;
-	case ENODEV:
-	case ENOENT:
-	case ESRCH:
-	case EADDRNOTAVAIL:
-		return MK_ENOTFOUND;
-	default:
-		return MK_EIO;
-	}
-}
-
-static int set_kernel_err(struct mk_err **err, int errnum, const char *ext)
-{
-	int rc;
-	if (ext && *ext)
-		rc = mk_err_set(err, code_of(errnum), "%s (%s)", nl_strerror(errnum), ext);
-	else
-		rc = mk_err_set(err, code_of(errnum), "%s", nl_strerror(errnum));
-	if (err && *err && !(*err)->errnum)
-		(*err)->errnum = errnum;
-	return rc;
+	return nfnl_strerror(errnum);
 }
 
 struct nl_sock *nl_sock_open(struct mk_err **err)
 {
-	struct mnl_socket *m = mnl_socket_open(NETLINK_ROUTE);
-	if (!m) {
-		mk_err_errno(err, MK_EIO, errno, "opening netlink socket");
+	struct nfnl_sock *nf = nfnl_sock_open_bus(NETLINK_ROUTE, err);
+	if (!nf)
 		return NULL;
-	}
-	int one = 1;
-	/* Extended acks are best effort: old kernels refuse the option. */
-	(void)mnl_socket_setsockopt(m, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void)mnl_socket_setsockopt(m, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(m, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mk_err_errno(err, MK_EIO, errno, "binding netlink socket");
-		mnl_socket_close(m);
-		return NULL;
-	}
 	struct nl_sock *s = xcalloc(1, sizeof(*s));
-	s->mnl = m;
-	s->portid = mnl_socket_get_portid(m);
-	s->seq = (unsigned int)time(NULL);
-	s->rbuf = xmalloc(NL_RECV_SIZE);
+	s->nf = nf;
 	return s;
 }
 
@@ -106,70 +53,16 @@ void nl_sock_close(struct nl_sock *s)
 {
 	if (!s)
 		return;
-	mnl_socket_close(s->mnl);
-	free(s->rbuf);
+	nfnl_sock_close(s->nf);
 	free(s);
 }
 
-static const char *ext_ack_msg(const struct nlmsghdr *nlh)
-{
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NULL;
-	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-	size_t off = sizeof(*e);
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
-	const struct nlattr *attr;
-	mnl_attr_for_each(attr, nlh, off) {
-		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			return mnl_attr_get_str(attr);
-	}
-	return NULL;
-}
-
-/* Sends nlh (seq and ACK set here) and reads until the final ack or NLMSG_DONE,
- * passing every other message to cb. The one receive loop of this module. */
-static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, nl_msg_cb cb, void *data,
+/* Sends nlh and reads until its ack or the end of its dump, passing every
+ * other reply to cb. */
+static int nl_talk(struct nl_sock *s, struct nlmsghdr *nlh, nfnl_cb cb, void *data,
 		   struct mk_err **err)
 {
-	unsigned int seq = ++s->seq;
-	nlh->nlmsg_seq = seq;
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(s->mnl, nlh, nlh->nlmsg_len) < 0)
-		return mk_err_errno(err, MK_EIO, errno, "netlink send");
-	int cb_rc = 0;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(s->mnl, s->rbuf, NL_RECV_SIZE);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return mk_err_errno(err, MK_EIO, errno, "netlink receive");
-		}
-		const struct nlmsghdr *m = (const struct nlmsghdr *)s->rbuf;
-		int len = (int)n;
-		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != s->portid)
-				continue;
-			if (m->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-				if (e->error == 0)
-					return cb_rc;
-				return set_kernel_err(err, -e->error, ext_ack_msg(m));
-			}
-			if (m->nlmsg_type == NLMSG_DONE) {
-				/* A dump ends with DONE, which may carry the dump's error. */
-				if (mnl_nlmsg_get_payload_len(m) >= sizeof(int)) {
-					int e = *(const int *)mnl_nlmsg_get_payload(m);
-					if (e < 0)
-						return set_kernel_err(err, -e, ext_ack_msg(m));
-				}
-				return cb_rc;
-			}
-			if (cb && cb_rc == 0 && cb(m, data) < 0)
-				cb_rc = -1;
-		}
-	}
+	return nfnl_talk(s->nf, nlh, cb, data, err);
 }
 
 static struct nlmsghdr *msg_new(char *buf, uint16_t type, uint16_t flags)
@@ -278,8 +171,9 @@ static void parse_link(const struct nlmsghdr *nlh, struct nl_link *l)
 	}
 }
 
-static int link_cb(const struct nlmsghdr *nlh, void *data)
+static int link_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct link_parse *p = data;
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return 0;
@@ -501,8 +395,9 @@ struct hairpin_parse {
 	int mode;
 };
 
-static int hairpin_cb(const struct nlmsghdr *nlh, void *data)
+static int hairpin_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct hairpin_parse *p = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	if (nlh->nlmsg_type != RTM_NEWLINK || ifi->ifi_index != p->index)
@@ -584,8 +479,9 @@ struct addr_parse {
 	size_t n, cap;
 };
 
-static int addr_cb(const struct nlmsghdr *nlh, void *data)
+static int addr_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct addr_parse *p = data;
 	if (nlh->nlmsg_type != RTM_NEWADDR)
 		return 0;
@@ -713,8 +609,9 @@ struct route_parse {
 	size_t n, cap;
 };
 
-static int route_cb(const struct nlmsghdr *nlh, void *data)
+static int route_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct route_parse *p = data;
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return 0;

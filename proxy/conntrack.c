@@ -1,16 +1,16 @@
-/* ctnetlink dump + delete (see the header). */
+/* ctnetlink dump + delete (see the header), through lib/nfnl. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "conntrack.h"
+#include "nfnl.h"
 #include "xalloc.h"
 
 struct tuple {
@@ -38,6 +38,8 @@ static void parse_tuple(const struct nlattr *nest, struct tuple *t)
 		switch (mnl_attr_get_type(a)) {
 		case CTA_TUPLE_IP:
 			mnl_attr_for_each_nested(b, a) {
+				if (mnl_attr_validate(b, MNL_TYPE_U32) < 0)
+					continue;
 				if (mnl_attr_get_type(b) == CTA_IP_V4_SRC)
 					t->src = mnl_attr_get_u32(b);
 				else if (mnl_attr_get_type(b) == CTA_IP_V4_DST)
@@ -46,11 +48,14 @@ static void parse_tuple(const struct nlattr *nest, struct tuple *t)
 			break;
 		case CTA_TUPLE_PROTO:
 			mnl_attr_for_each_nested(b, a) {
-				if (mnl_attr_get_type(b) == CTA_PROTO_NUM)
+				uint16_t type = mnl_attr_get_type(b);
+				if (type == CTA_PROTO_NUM && mnl_attr_validate(b, MNL_TYPE_U8) == 0)
 					t->proto = mnl_attr_get_u8(b);
-				else if (mnl_attr_get_type(b) == CTA_PROTO_SRC_PORT)
+				else if (type == CTA_PROTO_SRC_PORT &&
+					 mnl_attr_validate(b, MNL_TYPE_U16) == 0)
 					t->sport = ntohs(mnl_attr_get_u16(b));
-				else if (mnl_attr_get_type(b) == CTA_PROTO_DST_PORT)
+				else if (type == CTA_PROTO_DST_PORT &&
+					 mnl_attr_validate(b, MNL_TYPE_U16) == 0)
 					t->dport = ntohs(mnl_attr_get_u16(b));
 			}
 			break;
@@ -58,8 +63,9 @@ static void parse_tuple(const struct nlattr *nest, struct tuple *t)
 	}
 }
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+static int dump_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct match *m = data;
 	struct entry e = {0};
 	const struct nlattr *a;
@@ -70,47 +76,44 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 			parse_tuple(a, &e.reply);
 	}
 	if (e.orig.proto != IPPROTO_UDP)
-		return MNL_CB_OK;
+		return 0;
 	if ((m->orig_dst && e.orig.dst != m->orig_dst) ||
 	    (m->orig_dport && e.orig.dport != m->orig_dport) ||
 	    (m->reply_src && e.reply.src != m->reply_src) ||
 	    (m->reply_sport && e.reply.sport != m->reply_sport))
-		return MNL_CB_OK;
+		return 0;
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 16;
 		m->hits = xrealloc(m->hits, m->cap * sizeof(*m->hits));
 	}
 	m->hits[m->n++] = e;
-	return MNL_CB_OK;
+	return 0;
 }
 
-static struct nlmsghdr *ct_hdr(char *buf, uint16_t type, uint16_t flags, uint32_t seq)
+/* The delete request of the entry with original tuple t. */
+static struct nlmsghdr *delete_msg(struct nfnl_sock *nl, const struct tuple *t)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = seq;
-	struct nfgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = AF_INET;
-	g->version = NFNETLINK_V0;
-	g->res_id = 0;
-	return nlh;
-}
-
-static int talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -1;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int rc;
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, cb, data);
-		if (rc <= MNL_CB_STOP)
-			return rc == MNL_CB_ERROR ? -1 : 0;
+	struct nlmsghdr *nlh = nfnl_msg_new(nl, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE,
+					    AF_INET, 0);
+	/* a few dozen bytes in NFNL_REQ_SIZE: the *_check appends cannot fail */
+	struct nlattr *orig = mnl_attr_nest_start_check(nlh, NFNL_REQ_SIZE, CTA_TUPLE_ORIG);
+	struct nlattr *ip = mnl_attr_nest_start_check(nlh, NFNL_REQ_SIZE, CTA_TUPLE_IP);
+	bool ok = orig && ip && mnl_attr_put_u32_check(nlh, NFNL_REQ_SIZE, CTA_IP_V4_SRC, t->src) &&
+		  mnl_attr_put_u32_check(nlh, NFNL_REQ_SIZE, CTA_IP_V4_DST, t->dst);
+	if (ok) {
+		mnl_attr_nest_end(nlh, ip);
+		struct nlattr *pr = mnl_attr_nest_start_check(nlh, NFNL_REQ_SIZE, CTA_TUPLE_PROTO);
+		ok = pr && mnl_attr_put_u8_check(nlh, NFNL_REQ_SIZE, CTA_PROTO_NUM, t->proto) &&
+		     mnl_attr_put_u16_check(nlh, NFNL_REQ_SIZE, CTA_PROTO_SRC_PORT, htons(t->sport)) &&
+		     mnl_attr_put_u16_check(nlh, NFNL_REQ_SIZE, CTA_PROTO_DST_PORT, htons(t->dport));
+		if (ok) {
+			mnl_attr_nest_end(nlh, pr);
+			mnl_attr_nest_end(nlh, orig);
+		}
 	}
-	return n < 0 ? -1 : 0;
+	if (!ok)
+		abort();
+	return nlh;
 }
 
 static uint32_t addr(const char *s)
@@ -126,48 +129,38 @@ int conntrack_delete_udp(const char *orig_dst, int orig_dport, const char *reply
 {
 	if (deleted)
 		*deleted = 0;
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nfnl_sock *nl = nfnl_sock_open(err);
 	if (!nl)
-		return mk_err_errno(err, MK_EIO, errno, "opening ctnetlink socket");
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-		mnl_socket_close(nl);
-		return mk_err_errno(err, MK_EIO, e, "binding ctnetlink socket");
-	}
+		return mk_err_wrap(err, "ctnetlink");
 	struct match m = {
 		.orig_dst = addr(orig_dst),
 		.reply_src = addr(reply_src),
 		.orig_dport = (uint16_t)orig_dport,
 		.reply_sport = (uint16_t)reply_sport,
 	};
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = (uint32_t)time(NULL);
-	struct nlmsghdr *nlh = ct_hdr(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq);
+	struct nlmsghdr *nlh =
+		nfnl_msg_new(nl, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET, AF_INET, 0);
 	int rc = 0;
-	if (talk(nl, nlh, dump_cb, &m) < 0)
-		rc = mk_err_errno(err, MK_EIO, errno, "listing conntrack entries");
+	if (nfnl_dump(nl, nlh, dump_cb, &m, err) < 0)
+		rc = mk_err_wrap(err, "listing conntrack entries");
 	for (size_t i = 0; i < m.n && rc == 0; i++) {
-		const struct tuple *t = &m.hits[i].orig;
-		nlh = ct_hdr(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, ++seq);
-		struct nlattr *orig = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
-		struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
-		mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, t->src);
-		mnl_attr_put_u32(nlh, CTA_IP_V4_DST, t->dst);
-		mnl_attr_nest_end(nlh, ip);
-		struct nlattr *pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, t->proto);
-		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
-		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
-		mnl_attr_nest_end(nlh, pr);
-		mnl_attr_nest_end(nlh, orig);
+		struct mk_err *e = NULL;
 		/* an entry that expired meanwhile is fine */
-		if (talk(nl, nlh, NULL, NULL) < 0 && errno != ENOENT)
-			rc = mk_err_errno(err, MK_EIO, errno, "deleting conntrack entry");
-		else if (deleted)
+		if (nfnl_talk(nl, delete_msg(nl, &m.hits[i].orig), NULL, NULL, &e) < 0 &&
+		    mk_err_code(e) != MK_ENOTFOUND) {
+			if (err && !*err)
+				*err = e;
+			else
+				mk_err_free(e);
+			rc = mk_err_wrap(err, "deleting conntrack entry");
+			break;
+		}
+		mk_err_free(e);
+		if (deleted)
 			(*deleted)++;
 	}
 	free(m.hits);
-	mnl_socket_close(nl);
+	nfnl_sock_close(nl);
 	return rc;
 }
 

@@ -1,4 +1,4 @@
-/* UDP conntrack cleanup through ctnetlink (libmnl): when a UDP endpoint goes
+/* UDP conntrack cleanup through ctnetlink (lib/nfnl): when a UDP endpoint goes
  * away, the flows the kernel had DNATed to it are deleted so clients are not
  * blackholed; when a UDP service gets its first endpoint, the flows to its IP
  * that were rejected meanwhile are deleted. Runs in the caller's netns. */

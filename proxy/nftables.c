@@ -9,16 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
-#include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/gen.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -31,6 +28,8 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "nfnl.h"
+#include "nftexpr.h"
 #include "strmap.h"
 #include "nftables.h"
 #include "nftrules.h"
@@ -45,10 +44,6 @@
 #define BYTEORDER_HOST 1
 #define BYTEORDER_BIG 2
 
-/* Batch pages: a message never exceeds the overrun size (the largest is an
- * anonymous map of one service's endpoints). */
-#define BATCH_PAGE (256 * 1024)
-#define BATCH_OVERRUN (256 * 1024)
 /* elements per set-element message (about 100 bytes each) */
 #define ELEMS_PER_MSG 512
 
@@ -68,164 +63,92 @@ struct nft_backend {
 	uint32_t genid;
 };
 
+/* A batch being built, with what each message belongs to, so that a kernel
+ * refusal names the service. */
 struct batch {
-	struct nftnl_batch *b;
-	uint32_t seq, first_seq;
+	struct nfnl_batch *nb;
 	uint32_t set_id;
-	const char **what; /* per message: the service or object it belongs to */
-	size_t n_what, cap_what;
-	size_t n_msgs;
+	const char **what; /* per message index: the service or object (borrowed) */
+	size_t cap_what;
+	size_t n_msgs;     /* messages, begin and end included */
 };
 
-static void batch_note(struct batch *bt, const char *what)
+/* Records that the messages [first, first + n) belong to what. */
+static void batch_note(struct batch *bt, size_t first, size_t n, const char *what)
 {
-	if (bt->n_what == bt->cap_what) {
-		bt->cap_what = bt->cap_what ? bt->cap_what * 2 : 1024;
+	if (first + n > bt->cap_what) {
+		while (first + n > bt->cap_what)
+			bt->cap_what = bt->cap_what ? bt->cap_what * 2 : 1024;
 		bt->what = xrealloc(bt->what, bt->cap_what * sizeof(*bt->what));
 	}
-	bt->what[bt->n_what++] = what;
-	bt->n_msgs++;
-}
-
-static struct nlmsghdr *msg_hdr(struct batch *bt, uint16_t type, uint16_t flags, const char *what)
-{
-	batch_note(bt, what);
-	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), type, NFPROTO_IPV4, flags, bt->seq++);
-}
-
-static void msg_done(struct batch *bt)
-{
-	if (nftnl_batch_update(bt->b) < 0)
-		abort(); /* allocation failure */
+	for (size_t i = first; i < first + n; i++)
+		bt->what[i] = what;
+	bt->n_msgs += n;
 }
 
 /* ---- expressions ---- */
 
-static void e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+/* A rule of our table, its chain set when it is sent. */
+static struct nftnl_rule *rule_new(void)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_bitwise(struct nftnl_rule *r, uint32_t len, const void *mask, const void *xor)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_verdict(struct nftnl_rule *r, int verdict, const char *chain)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
-	if (chain)
-		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_imm_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_meta_load(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_meta_set(struct nftnl_rule *r, uint32_t key)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_lookup(struct nftnl_rule *r, const char *set, uint32_t set_id, bool vmap, bool inv)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	if (vmap)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	if (set_id)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-	if (inv)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-	nftnl_rule_add_expr(r, e);
-}
-
-static void e_reject(struct nftnl_rule *r)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("reject");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
-	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, 3 /* port unreachable */);
-	nftnl_rule_add_expr(r, e);
+	return nftexpr_rule_new(NFPROTO_IPV4, NFTR_TABLE, NULL);
 }
 
 static void e_ct_new(struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("ct");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
+	nftexpr_ct_load(r, NFT_CT_STATE, NFT_REG_1);
 	uint32_t mask = 8 /* NF_CT_STATE_BIT(IP_CT_NEW) */, zero = 0;
-	e_bitwise(r, 4, &mask, &zero);
-	e_cmp(r, NFT_CMP_NEQ, &zero, 4);
+	nftexpr_bitwise(r, 4, &mask, &zero);
+	nftexpr_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/* Parses an IPv4 address with an optional "/bits" into *net (network byte
+ * order) and *bits (32 without one). -1 when it is not one: nothing valid is
+ * longer than INET_ADDRSTRLEN, so longer text is refused, not cut. */
+static int parse_cidr4(const char *cidr, uint32_t *net, int *bits)
+{
+	const char *slash = strchr(cidr, '/');
+	size_t alen = slash ? (size_t)(slash - cidr) : strlen(cidr);
+	char a[INET_ADDRSTRLEN];
+	if (alen >= sizeof(a))
+		return -1;
+	memcpy(a, cidr, alen);
+	a[alen] = '\0';
+	struct in_addr ip;
+	if (inet_pton(AF_INET, a, &ip) != 1)
+		return -1;
+	*bits = 32;
+	if (slash) {
+		const char *p = slash + 1;
+		if (!*p || strlen(p) > 2 || strspn(p, "0123456789") != strlen(p))
+			return -1;
+		*bits = atoi(p);
+		if (*bits > 32)
+			return -1;
+	}
+	*net = ip.s_addr;
+	return 0;
 }
 
 /* ip saddr/daddr (offset 12/16) == or != addr[/bits], laid out as nft does:
  * load only the prefix's bytes, mask a partial last byte. */
 static int e_addr(struct nftnl_rule *r, uint32_t off, const char *cidr, uint32_t op)
 {
-	char a[32];
-	if (strlen(cidr) >= sizeof(a))
-		return -1;
-	strcpy(a, cidr);
-	int bits = 32;
-	char *slash = strchr(a, '/');
-	if (slash) {
-		*slash = '\0';
-		bits = atoi(slash + 1);
-	}
-	struct in_addr ip;
-	if (inet_pton(AF_INET, a, &ip) != 1 || bits < 0 || bits > 32)
+	uint32_t ip;
+	int bits;
+	if (parse_cidr4(cidr, &ip, &bits) < 0)
 		return -1;
 	if (bits == 0)
 		return 0;
 	uint32_t len = (uint32_t)(bits + 7) / 8;
-	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, NFT_REG_1);
+	nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, NFT_REG_1);
 	uint32_t mask = bits == 32 ? 0xffffffffu : htonl(~(0xffffffffu >> bits));
-	uint32_t net = ip.s_addr & mask;
+	uint32_t net = ip & mask;
 	if (bits % 8) {
 		uint32_t zero = 0;
-		e_bitwise(r, len, &mask, &zero);
+		nftexpr_bitwise(r, len, &mask, &zero);
 	}
-	e_cmp(r, op, &net, len);
+	nftexpr_cmp(r, op, &net, len);
 	return 0;
 }
 
@@ -233,11 +156,11 @@ static void e_concat_key(struct nftnl_rule *r, bool with_ip)
 {
 	uint32_t reg = NFT_REG32_00;
 	if (with_ip) {
-		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+		nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
 		reg = NFT_REG32_01;
 	}
-	e_meta_load(r, NFT_META_L4PROTO, with_ip ? reg : NFT_REG_1);
-	e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg + 1);
+	nftexpr_meta_load(r, NFT_META_L4PROTO, with_ip ? reg : NFT_REG_1);
+	nftexpr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg + 1);
 }
 
 /* Every rule of a per-service chain carries a tag in its user data, next to
@@ -253,20 +176,21 @@ struct rule_tag {
 	uint16_t index, count;
 };
 
-/* Sets r's user data: the comment (or none) and the tag (or none). */
+/* Sets r's user data: the comment (or none) and the tag (or none). Both
+ * are ours and short: they always fit. */
 static void rule_udata(struct nftnl_rule *r, const char *comment, const struct rule_tag *tag)
 {
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	struct nftnl_udata_buf *u = nftexpr_udata_new();
 	if (comment)
-		nftnl_udata_put_strz(u, NFTNL_UDATA_RULE_COMMENT, comment);
+		nftexpr_must(nftexpr_udata_put_str(u, NFTNL_UDATA_RULE_COMMENT, comment, NULL));
 	if (tag) {
 		uint8_t v[12];
 		memcpy(v, &tag->hash, 8);
 		memcpy(v + 8, &tag->index, 2);
 		memcpy(v + 10, &tag->count, 2);
-		nftnl_udata_put(u, UDATA_RULE_TAG, sizeof(v), v);
+		nftexpr_must(nftexpr_udata_put(u, UDATA_RULE_TAG, v, sizeof(v), NULL));
 	}
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+	nftexpr_rule_udata(r, u);
 	nftnl_udata_buf_free(u);
 }
 
@@ -286,39 +210,25 @@ static bool rule_tag_of(const uint8_t *ud, size_t len, struct rule_tag *tag)
 
 /* ---- objects ---- */
 
+/* Appends r (freed here) to chain. */
 static void send_rule(struct batch *bt, struct nftnl_rule *r, const char *chain, const char *what)
 {
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTR_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, what);
-	nftnl_rule_nlmsg_build_payload(h, r);
-	msg_done(bt);
+	nftexpr_must(nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain));
+	batch_note(bt, nfnl_batch_rule(bt->nb, NFT_MSG_NEWRULE, NLM_F_APPEND | NLM_F_CREATE, r), 1,
+		   what);
 	nftnl_rule_free(r);
 }
 
 static void send_chain(struct batch *bt, const char *name, const char *type, int hook, int prio,
 		       const char *comment, const char *what)
 {
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
-	if (type) {
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-	}
-	if (comment) {
-		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-		nftnl_udata_put_strz(u, NFTNL_UDATA_CHAIN_COMMENT, comment);
-		nftnl_chain_set_data(c, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(u),
-				     nftnl_udata_buf_len(u));
-		nftnl_udata_buf_free(u);
-	}
-	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE, what);
-	nftnl_chain_nlmsg_build_payload(h, c);
-	msg_done(bt);
+	struct nftnl_chain *c = nftexpr_chain_new(NFPROTO_IPV4, NFTR_TABLE, name);
+	if (type)
+		nftexpr_chain_base(c, type, (uint32_t)hook, prio);
+	/* our own comments, short enough */
+	if (comment)
+		nftexpr_must(nftexpr_chain_comment(c, comment, NULL));
+	batch_note(bt, nfnl_batch_chain(bt->nb, NFT_MSG_NEWCHAIN, NLM_F_CREATE, c), 1, what);
 	nftnl_chain_free(c);
 }
 
@@ -326,41 +236,30 @@ static void chain_op(struct batch *bt, uint16_t type, const char *name, const ch
 {
 	if (type == NFT_MSG_DELRULE) {
 		/* a rule message without handle flushes the chain */
-		struct nftnl_rule *r = nftnl_rule_alloc();
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTR_TABLE);
-		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, name);
-		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-		struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_DELRULE, 0, what);
-		nftnl_rule_nlmsg_build_payload(h, r);
+		struct nftnl_rule *r = nftexpr_rule_new(NFPROTO_IPV4, NFTR_TABLE, name);
+		batch_note(bt, nfnl_batch_rule(bt->nb, NFT_MSG_DELRULE, 0, r), 1, what);
 		nftnl_rule_free(r);
 	} else {
-		struct nftnl_chain *c = nftnl_chain_alloc();
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFTR_TABLE);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
-		struct nlmsghdr *h = msg_hdr(bt, type, 0, what);
-		nftnl_chain_nlmsg_build_payload(h, c);
+		struct nftnl_chain *c = nftexpr_chain_new(NFPROTO_IPV4, NFTR_TABLE, name);
+		batch_note(bt, nfnl_batch_chain(bt->nb, type, 0, c), 1, what);
 		nftnl_chain_free(c);
 	}
-	msg_done(bt);
 }
 
 static struct nftnl_set *set_new(const char *name)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFTR_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_IPV4);
-	return s;
+	return nftexpr_set_new(NFPROTO_IPV4, NFTR_TABLE, name);
 }
 
 static void set_udata(struct nftnl_set *s, uint32_t byteorder, const char *comment)
 {
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder);
+	struct nftnl_udata_buf *u = nftexpr_udata_new();
+	/* our own comments, short enough */
+	nftexpr_must(nftexpr_udata_put(u, NFTNL_UDATA_SET_KEYBYTEORDER, &byteorder,
+				       sizeof(byteorder), NULL));
 	if (comment)
-		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_COMMENT, comment);
-	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
+		nftexpr_must(nftexpr_udata_put_str(u, NFTNL_UDATA_SET_COMMENT, comment, NULL));
+	nftexpr_set_udata(s, u);
 	nftnl_udata_buf_free(u);
 }
 
@@ -370,16 +269,17 @@ static void send_set(struct batch *bt, struct nftnl_set *s, uint16_t type, const
 	 * refer to it by id) */
 	if (type == NFT_MSG_NEWSET && !nftnl_set_is_set(s, NFTNL_SET_ID))
 		nftnl_set_set_u32(s, NFTNL_SET_ID, ++bt->set_id);
-	struct nlmsghdr *h = msg_hdr(bt, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, what);
-	nftnl_set_nlmsg_build_payload(h, s);
-	msg_done(bt);
+	batch_note(bt, nfnl_batch_set(bt->nb, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, s), 1,
+		   what);
 }
 
+/* The elements of s, in as many messages as they need. */
 static void send_elems(struct batch *bt, struct nftnl_set *s, uint16_t type, const char *what)
 {
-	struct nlmsghdr *h = msg_hdr(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, what);
-	nftnl_set_elems_nlmsg_build_payload(h, s);
-	msg_done(bt);
+	size_t n = 0;
+	size_t first = nfnl_batch_set_elems(bt->nb, type,
+					    type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, s, &n);
+	batch_note(bt, first, n, what);
 }
 
 /* A fresh name for an anonymous set. With nft's "__map%d" template the
@@ -436,45 +336,48 @@ static void fixed_set(struct batch *bt, enum nftr_map m)
 }
 
 /* Key bytes of an element of map m: ip (4) . proto (4) . port (4), each
- * component in a 32-bit slot as nft packs concatenations. */
-static uint32_t elem_key(enum nftr_map m, const struct nftr_elem *e, uint8_t key[12])
+ * component in a 32-bit slot as nft packs concatenations. -1 when the
+ * address is not one. */
+static int elem_key(enum nftr_map m, const struct nftr_elem *e, uint8_t key[12], uint32_t *len)
 {
 	const struct nftr_map_info *mi = &nftr_maps[m];
 	memset(key, 0, 12);
-	uint32_t len = 0;
+	*len = 0;
 	if (mi->has_ip) {
-		inet_pton(AF_INET, e->ip, key);
-		len = 4;
+		if (!e->ip || inet_pton(AF_INET, e->ip, key) != 1)
+			return -1;
+		*len = 4;
 	}
 	if (mi->has_port) {
-		key[len] = e->proto;
+		key[*len] = e->proto;
 		uint16_t p = htons(e->port);
-		memcpy(key + len + 4, &p, 2);
-		len += 8;
+		memcpy(key + *len + 4, &p, 2);
+		*len += 8;
 	}
-	return len;
+	return 0;
 }
 
-static struct nftnl_set_elem *elem_new(enum nftr_map m, const struct nftr_elem *e, bool with_data)
+/* New element of map m for e, with its verdict and comment when with_data;
+ * NULL with *err when e cannot be one. */
+static struct nftnl_set_elem *elem_new(enum nftr_map m, const struct nftr_elem *e, bool with_data,
+				       struct mk_err **err)
 {
-	struct nftnl_set_elem *se = nftnl_set_elem_alloc();
 	uint8_t key[12];
-	uint32_t len = elem_key(m, e, key);
-	nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, key, len);
-	if (with_data && nftr_maps[m].is_map) {
-		if (e->chain) {
-			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, e->chain);
-		} else {
-			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NF_DROP);
-		}
+	uint32_t len;
+	if (elem_key(m, e, key, &len) < 0) {
+		mk_err_set(err, MK_EINVAL, "%s%s: bad address in element %s of %s",
+			   e->service ? "service " : "", e->service ? e->service : "node IPs", e->key,
+			   nftr_maps[m].name);
+		return NULL;
 	}
-	if (with_data && e->comment) {
-		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-		nftnl_udata_put_strz(u, NFTNL_UDATA_SET_ELEM_COMMENT, e->comment);
-		nftnl_set_elem_set(se, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u),
-				   nftnl_udata_buf_len(u));
-		nftnl_udata_buf_free(u);
+	struct nftnl_set_elem *se = nftexpr_elem_new(key, len);
+	if (with_data && nftr_maps[m].is_map)
+		nftexpr_elem_verdict(se, e->chain ? NFT_GOTO : NF_DROP, e->chain);
+	if (with_data && e->comment && nftexpr_elem_comment(se, e->comment, err) < 0) {
+		mk_err_wrap(err, "%s%s: element %s of %s", e->service ? "service " : "",
+			    e->service ? e->service : "node IPs", e->key, nftr_maps[m].name);
+		nftnl_set_elem_free(se);
+		return NULL;
 	}
 	return se;
 }
@@ -502,13 +405,9 @@ static const char *kind_comment(enum nftr_kind k)
 
 static void e_fib_local(struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("fib");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
+	nftexpr_fib_saddr_type(r);
 	uint32_t local = RTN_LOCAL;
-	e_cmp(r, NFT_CMP_EQ, &local, 4);
+	nftexpr_cmp(r, NFT_CMP_EQ, &local, 4);
 }
 
 struct range {
@@ -521,34 +420,38 @@ static int range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* An anonymous interval set of CIDRs (ip saddr != { ... }). */
-static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id,
-		  char name[32])
+/* An interval element of an address set. */
+static void interval_elem(struct nftnl_set *s, uint32_t addr_host, bool end)
 {
-	struct range *rg = xcalloc(n, sizeof(*rg));
-	size_t k = 0;
+	uint32_t key = htonl(addr_host);
+	struct nftnl_set_elem *se = nftexpr_elem_new(&key, 4);
+	if (end)
+		nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, se);
+}
+
+/* An anonymous interval set of CIDRs (ip saddr != { ... }), named in name;
+ * -1 with *bad pointing at the first entry that is not a CIDR (nothing is
+ * sent then). */
+static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, uint32_t *id,
+		  char name[32], const char **bad)
+{
+	struct range *rg = xcalloc(n ? n : 1, sizeof(*rg));
 	for (size_t i = 0; i < n; i++) {
-		char a[32];
-		if (strlen(cidrs[i]) >= sizeof(a))
-			continue;
-		strcpy(a, cidrs[i]);
-		int bits = 32;
-		char *slash = strchr(a, '/');
-		if (slash) {
-			*slash = '\0';
-			bits = atoi(slash + 1);
+		uint32_t ip;
+		int bits;
+		if (parse_cidr4(cidrs[i], &ip, &bits) < 0) {
+			*bad = cidrs[i];
+			free(rg);
+			return -1;
 		}
-		struct in_addr ip;
-		if (inet_pton(AF_INET, a, &ip) != 1 || bits < 0 || bits > 32)
-			continue;
 		uint32_t mask = bits ? ~0u << (32 - bits) : 0;
-		rg[k].lo = ntohl(ip.s_addr) & mask;
-		rg[k].hi = rg[k].lo | ~mask;
-		k++;
+		rg[i].lo = ntohl(ip) & mask;
+		rg[i].hi = rg[i].lo | ~mask;
 	}
-	qsort(rg, k, sizeof(*rg), range_cmp);
+	qsort(rg, n, sizeof(*rg), range_cmp);
 	size_t w = 0;
-	for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (w && rg[i].lo <= rg[w - 1].hi + 1ull) {
 			if (rg[i].hi > rg[w - 1].hi)
 				rg[w - 1].hi = rg[i].hi;
@@ -566,25 +469,12 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 	set_udata(s, BYTEORDER_BIG, NULL);
 	send_set(bt, s, NFT_MSG_NEWSET, what);
 	/* interval sets: a start element, and an end element one past each range */
-	if (w == 0 || rg[0].lo != 0) {
-		struct nftnl_set_elem *se = nftnl_set_elem_alloc();
-		uint32_t z = 0;
-		nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &z, 4);
-		nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-		nftnl_set_elem_add(s, se);
-	}
+	if (w == 0 || rg[0].lo != 0)
+		interval_elem(s, 0, true);
 	for (size_t i = 0; i < w; i++) {
-		struct nftnl_set_elem *se = nftnl_set_elem_alloc();
-		uint32_t lo = htonl(rg[i].lo);
-		nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &lo, 4);
-		nftnl_set_elem_add(s, se);
-		if (rg[i].hi != 0xffffffffu) {
-			se = nftnl_set_elem_alloc();
-			uint32_t end = htonl(rg[i].hi + 1);
-			nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &end, 4);
-			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-			nftnl_set_elem_add(s, se);
-		}
+		interval_elem(s, rg[i].lo, false);
+		if (rg[i].hi != 0xffffffffu)
+			interval_elem(s, rg[i].hi + 1, true);
 	}
 	send_new_set_elems(bt, s, what);
 	nftnl_set_free(s);
@@ -593,21 +483,23 @@ static int fw_set(struct batch *bt, char **cidrs, size_t n, const char *what, ui
 }
 
 static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const struct nftr_rule *x,
-			     const struct rule_tag *tag)
+			     const struct rule_tag *tag, struct mk_err **err)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = rule_new();
 	uint32_t id;
 	char name[32];
+	const char *bad = NULL;
 	switch (x->kind) {
 	case NFTR_MASQ_CIP_SADDR:
-		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0 || e_addr(r, 12, x->b, NFT_CMP_NEQ) < 0)
+		if (e_addr(r, 16, (bad = x->a), NFT_CMP_EQ) < 0 ||
+		    e_addr(r, 12, (bad = x->b), NFT_CMP_NEQ) < 0)
 			goto bad;
-		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		nftexpr_verdict(r, NFT_JUMP, "mark-for-masquerade");
 		break;
 	case NFTR_MASQ_CIP:
-		if (e_addr(r, 16, x->a, NFT_CMP_EQ) < 0)
+		if (e_addr(r, 16, (bad = x->a), NFT_CMP_EQ) < 0)
 			goto bad;
-		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		nftexpr_verdict(r, NFT_JUMP, "mark-for-masquerade");
 		break;
 	case NFTR_NUMGEN: {
 		id = ++bt->set_id;
@@ -623,89 +515,73 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 		set_udata(s, BYTEORDER_HOST, NULL);
 		send_set(bt, s, NFT_MSG_NEWSET, c->service);
 		for (size_t i = 0; i < x->n_list; i++) {
-			struct nftnl_set_elem *se = nftnl_set_elem_alloc();
 			uint32_t k = (uint32_t)i;
-			nftnl_set_elem_set(se, NFTNL_SET_ELEM_KEY, &k, 4);
-			nftnl_set_elem_set_u32(se, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-			nftnl_set_elem_set_str(se, NFTNL_SET_ELEM_CHAIN, x->list[i]);
+			struct nftnl_set_elem *se = nftexpr_elem_new(&k, 4);
+			nftexpr_elem_verdict(se, NFT_GOTO, x->list[i]);
 			nftnl_set_elem_add(s, se);
 		}
 		send_new_set_elems(bt, s, c->service);
 		nftnl_set_free(s);
-		struct nftnl_expr *e = nftnl_expr_alloc("numgen");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)x->n_list);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-		nftnl_rule_add_expr(r, e);
-		e_lookup(r, name, id, true, false);
+		nftexpr_numgen_random(r, (uint32_t)x->n_list);
+		nftexpr_lookup(r, name, id, true, false);
 		break;
 	}
 	case NFTR_AFF_CHECK:
-		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-		e_lookup(r, x->a, 0, false, false);
-		e_verdict(r, NFT_GOTO, x->b);
+		nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		nftexpr_lookup(r, x->a, 0, false, false);
+		nftexpr_verdict(r, NFT_GOTO, x->b);
 		break;
 	case NFTR_SADDR_MASQ:
-		if (e_addr(r, 12, x->a, NFT_CMP_EQ) < 0)
+		if (e_addr(r, 12, (bad = x->a), NFT_CMP_EQ) < 0)
 			goto bad;
-		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		nftexpr_verdict(r, NFT_JUMP, "mark-for-masquerade");
 		break;
-	case NFTR_AFF_UPDATE: {
-		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-		struct nftnl_expr *e = nftnl_expr_alloc("dynset");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
-		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, x->a);
-		nftnl_rule_add_expr(r, e);
+	case NFTR_AFF_UPDATE:
+		nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		nftexpr_dynset_update(r, x->a);
 		break;
-	}
 	case NFTR_DNAT: {
 		struct in_addr ip;
-		if (inet_pton(AF_INET, x->a, &ip) != 1)
+		if (inet_pton(AF_INET, (bad = x->a), &ip) != 1)
 			goto bad;
-		e_meta_load(r, NFT_META_L4PROTO, NFT_REG_1);
-		e_cmp(r, NFT_CMP_EQ, &x->proto, 1);
-		e_imm_data(r, NFT_REG_1, &ip.s_addr, 4);
+		nftexpr_meta_load(r, NFT_META_L4PROTO, NFT_REG_1);
+		nftexpr_cmp(r, NFT_CMP_EQ, &x->proto, 1);
+		nftexpr_immediate(r, NFT_REG_1, &ip.s_addr, 4);
 		uint16_t port = htons(x->port);
-		e_imm_data(r, NFT_REG_2, &port, 2);
-		struct nftnl_expr *e = nftnl_expr_alloc("nat");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
-		nftnl_rule_add_expr(r, e);
+		nftexpr_immediate(r, NFT_REG_2, &port, 2);
+		nftexpr_dnat(r, NFPROTO_IPV4, NFT_REG_1, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 		break;
 	}
 	case NFTR_JUMP_MASQ:
-		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		nftexpr_verdict(r, NFT_JUMP, "mark-for-masquerade");
 		break;
 	case NFTR_GOTO:
-		e_verdict(r, NFT_GOTO, x->a);
+		nftexpr_verdict(r, NFT_GOTO, x->a);
 		break;
 	case NFTR_SADDR_GOTO:
-		if (e_addr(r, 12, x->a, NFT_CMP_EQ) < 0)
+		if (e_addr(r, 12, (bad = x->a), NFT_CMP_EQ) < 0)
 			goto bad;
-		e_verdict(r, NFT_GOTO, x->b);
+		nftexpr_verdict(r, NFT_GOTO, x->b);
 		break;
 	case NFTR_FIB_MASQ:
 		e_fib_local(r);
-		e_verdict(r, NFT_JUMP, "mark-for-masquerade");
+		nftexpr_verdict(r, NFT_JUMP, "mark-for-masquerade");
 		break;
 	case NFTR_FIB_GOTO:
 		e_fib_local(r);
-		e_verdict(r, NFT_GOTO, x->a);
+		nftexpr_verdict(r, NFT_GOTO, x->a);
 		break;
 	case NFTR_FW_DROP:
 		if (x->n_list == 1) {
-			if (e_addr(r, 12, x->list[0], NFT_CMP_NEQ) < 0)
+			if (e_addr(r, 12, (bad = x->list[0]), NFT_CMP_NEQ) < 0)
 				goto bad;
 		} else {
-			fw_set(bt, x->list, x->n_list, c->service, &id, name);
-			e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
-			e_lookup(r, name, id, false, true);
+			if (fw_set(bt, x->list, x->n_list, c->service, &id, name, &bad) < 0)
+				goto bad;
+			nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+			nftexpr_lookup(r, name, id, false, true);
 		}
-		e_verdict(r, NF_DROP, NULL);
+		nftexpr_verdict(r, NF_DROP, NULL);
 		break;
 	}
 	const char *cm = kind_comment(x->kind);
@@ -715,7 +591,8 @@ static int send_service_rule(struct batch *bt, const struct nftr_chain *c, const
 	return 0;
 bad:
 	nftnl_rule_free(r);
-	return -1;
+	return mk_err_set(err, MK_EINVAL, "service %s: bad address \"%s\" in chain %s", c->service,
+			  bad ? bad : "", c->name);
 }
 
 /* The fixed chains and their rules (full syncs). */
@@ -764,9 +641,9 @@ static void fixed_chains(struct batch *bt, const struct proxy_config *cfg)
 		{"filter-output", "cluster-ips-check"},
 	};
 	for (size_t i = 0; i < sizeof(ct_jumps) / sizeof(ct_jumps[0]); i++) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
+		struct nftnl_rule *r = rule_new();
 		e_ct_new(r);
-		e_verdict(r, NFT_JUMP, ct_jumps[i].target);
+		nftexpr_verdict(r, NFT_JUMP, ct_jumps[i].target);
 		send_rule(bt, r, ct_jumps[i].chain, what);
 	}
 	static const struct {
@@ -777,17 +654,17 @@ static void fixed_chains(struct batch *bt, const struct proxy_config *cfg)
 		{"nat-postrouting", "masquerading"},
 	};
 	for (size_t i = 0; i < sizeof(jumps) / sizeof(jumps[0]); i++) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-		e_verdict(r, NFT_JUMP, jumps[i].target);
+		struct nftnl_rule *r = rule_new();
+		nftexpr_verdict(r, NFT_JUMP, jumps[i].target);
 		send_rule(bt, r, jumps[i].chain, what);
 	}
 	struct nftnl_rule *r;
 	/* nodeport-endpoints-check: ip daddr @nodeport-ips meta l4proto . th dport vmap @... */
-	r = nftnl_rule_alloc();
-	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-	e_lookup(r, "nodeport-ips", 0, false, false);
+	r = rule_new();
+	nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	nftexpr_lookup(r, "nodeport-ips", 0, false, false);
 	e_concat_key(r, false);
-	e_lookup(r, "no-endpoint-nodeports", 0, true, false);
+	nftexpr_lookup(r, "no-endpoint-nodeports", 0, true, false);
 	send_rule(bt, r, "nodeport-endpoints-check", what);
 	static const struct {
 		const char *chain, *map;
@@ -797,142 +674,118 @@ static void fixed_chains(struct batch *bt, const struct proxy_config *cfg)
 		{"services", "service-ips"},
 	};
 	for (size_t i = 0; i < sizeof(vmaps) / sizeof(vmaps[0]); i++) {
-		r = nftnl_rule_alloc();
+		r = rule_new();
 		e_concat_key(r, true);
-		e_lookup(r, vmaps[i].map, 0, true, false);
+		nftexpr_lookup(r, vmaps[i].map, 0, true, false);
 		send_rule(bt, r, vmaps[i].chain, what);
 	}
-	r = nftnl_rule_alloc();
-	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-	e_lookup(r, "nodeport-ips", 0, false, false);
+	r = rule_new();
+	nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	nftexpr_lookup(r, "nodeport-ips", 0, false, false);
 	e_concat_key(r, false);
-	e_lookup(r, "service-nodeports", 0, true, false);
+	nftexpr_lookup(r, "service-nodeports", 0, true, false);
 	send_rule(bt, r, "services", what);
 
 	uint32_t mark = 1u << cfg->masquerade_bit, zero = 0, ones = 0xffffffffu, nmark = ~mark;
-	r = nftnl_rule_alloc();
-	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
-	e_bitwise(r, 4, &mark, &zero);
-	e_cmp(r, NFT_CMP_EQ, &zero, 4);
-	e_verdict(r, NFT_RETURN, NULL);
+	r = rule_new();
+	nftexpr_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	nftexpr_bitwise(r, 4, &mark, &zero);
+	nftexpr_cmp(r, NFT_CMP_EQ, &zero, 4);
+	nftexpr_verdict(r, NFT_RETURN, NULL);
 	send_rule(bt, r, "masquerading", what);
-	r = nftnl_rule_alloc();
-	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
-	e_bitwise(r, 4, &ones, &mark);
-	e_meta_set(r, NFT_META_MARK);
+	r = rule_new();
+	nftexpr_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	nftexpr_bitwise(r, 4, &ones, &mark);
+	nftexpr_meta_set(r, NFT_META_MARK);
 	send_rule(bt, r, "masquerading", what);
-	r = nftnl_rule_alloc();
-	struct nftnl_expr *e = nftnl_expr_alloc("masq");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-	nftnl_rule_add_expr(r, e);
+	r = rule_new();
+	nftexpr_masq(r, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
 	send_rule(bt, r, "masquerading", what);
 
-	r = nftnl_rule_alloc();
-	e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-	e_lookup(r, "cluster-ips", 0, false, false);
-	e_reject(r);
+	r = rule_new();
+	nftexpr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	nftexpr_lookup(r, "cluster-ips", 0, false, false);
+	nftexpr_reject_icmp(r, 3 /* port unreachable */);
 	rule_udata(r, "Reject traffic to invalid ports of ClusterIPs", NULL);
 	send_rule(bt, r, "cluster-ips-check", what);
 	if (cfg->service_cidr) {
-		r = nftnl_rule_alloc();
+		r = rule_new();
 		if (e_addr(r, 16, cfg->service_cidr, NFT_CMP_EQ) == 0) {
-			e_verdict(r, NF_DROP, NULL);
+			nftexpr_verdict(r, NF_DROP, NULL);
 			rule_udata(r, "Drop traffic to unallocated ClusterIPs", NULL);
 			send_rule(bt, r, "cluster-ips-check", what);
 		} else {
 			nftnl_rule_free(r);
 		}
 	}
-	r = nftnl_rule_alloc();
-	e_meta_load(r, NFT_META_MARK, NFT_REG_1);
-	e_bitwise(r, 4, &nmark, &mark);
-	e_meta_set(r, NFT_META_MARK);
+	r = rule_new();
+	nftexpr_meta_load(r, NFT_META_MARK, NFT_REG_1);
+	nftexpr_bitwise(r, 4, &nmark, &mark);
+	nftexpr_meta_set(r, NFT_META_MARK);
 	send_rule(bt, r, "mark-for-masquerade", what);
-	r = nftnl_rule_alloc();
-	e_reject(r);
+	r = rule_new();
+	nftexpr_reject_icmp(r, 3 /* port unreachable */);
 	send_rule(bt, r, "reject-chain", what);
 }
 
-/* ---- netlink ---- */
-
-static struct mnl_socket *nl_open(struct mk_err **err)
-{
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!nl) {
-		mk_err_errno(err, MK_EIO, errno, "opening netfilter netlink socket");
-		return NULL;
-	}
-	int one = 1;
-	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mk_err_errno(err, MK_EIO, errno, "binding netfilter netlink socket");
-		mnl_socket_close(nl);
-		return NULL;
-	}
-	return nl;
-}
+/* ---- reading the table back ---- */
 
 struct dump_ctx {
 	json_t *names;
 	bool sets;
 };
 
-static int dump_cb(const struct nlmsghdr *nlh, void *data)
+static int dump_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct dump_ctx *d = data;
+	const char *name = NULL;
 	if (d->sets) {
 		struct nftnl_set *s = nftnl_set_alloc();
-		if (nftnl_set_nlmsg_parse(nlh, s) == 0 &&
-		    !strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFTR_TABLE))
-			json_object_set_new(d->names, nftnl_set_get_str(s, NFTNL_SET_NAME), json_true());
+		if (!s)
+			abort();
+		if (nftnl_set_nlmsg_parse(nlh, s) == 0 && nftnl_set_is_set(s, NFTNL_SET_NAME))
+			name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+		if (name)
+			json_object_set_new(d->names, name, json_true());
 		nftnl_set_free(s);
 	} else {
 		struct nftnl_chain *c = nftnl_chain_alloc();
-		if (nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
-		    !strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NFTR_TABLE))
-			json_object_set_new(d->names, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), json_true());
+		if (!c)
+			abort();
+		if (nftnl_chain_nlmsg_parse(nlh, c) == 0 && nftnl_chain_is_set(c, NFTNL_CHAIN_NAME))
+			name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+		if (name)
+			json_object_set_new(d->names, name, json_true());
 		nftnl_chain_free(c);
 	}
-	return MNL_CB_OK;
-}
-
-/* Dump replies come in messages as large as the reader's buffer (up to
- * 32 KiB); each resumes by skipping what was sent, so small messages make a
- * dump of 60,000 chains quadratic. */
-#define DUMP_BUF (64 * 1024)
-
-/* Runs a dump of one kind of object of our table (type NFT_MSG_GETCHAIN,
- * GETSET or GETRULE) through cb. */
-static int dump_table(struct mnl_socket *nl, uint16_t type, mnl_cb_t cb, void *data,
-		      struct mk_err **err)
-{
-	char *buf = xmalloc(DUMP_BUF);
-	uint32_t seq = (uint32_t)time(NULL);
-	struct nlmsghdr *nlh =
-		nftnl_nlmsg_build_hdr(buf, type, NFPROTO_IPV4, NLM_F_DUMP | NLM_F_ACK, seq);
-	/* the table attribute has the same number in chain, set and rule messages */
-	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFTR_TABLE);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		free(buf);
-		return mk_err_errno(err, MK_EIO, errno, "listing nftables objects");
-	}
-	uint32_t portid = mnl_socket_get_portid(nl);
-	ssize_t n;
-	int rc = MNL_CB_OK;
-	while ((n = mnl_socket_recvfrom(nl, buf, DUMP_BUF)) > 0) {
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (rc <= MNL_CB_STOP)
-			break;
-	}
-	int saved = errno;
-	free(buf);
-	if (n < 0 || (rc == MNL_CB_ERROR && saved != ENOENT))
-		return mk_err_errno(err, MK_EIO, saved, "listing nftables objects");
 	return 0;
 }
 
+/* Runs a dump of one kind of object of our table (type NFT_MSG_GETCHAIN,
+ * GETSET or GETRULE) through cb: 0, 1 when the table changed during the
+ * dump, -1 on error. No table is an empty one. */
+static int dump_table(struct nfnl_sock *nl, uint16_t type, nfnl_cb cb, void *data,
+		      struct mk_err **err)
+{
+	struct mk_err *e = NULL;
+	int rc = nfnl_nft_dump(nl, type, NFPROTO_IPV4, NFTR_TABLE, NULL, cb, data, &e);
+	if (rc < 0 && mk_err_code(e) == MK_ENOTFOUND) {
+		mk_err_free(e);
+		return 0;
+	}
+	if (rc < 0) {
+		if (err && !*err)
+			*err = e;
+		else
+			mk_err_free(e);
+		return mk_err_wrap(err, "listing nftables objects");
+	}
+	return rc;
+}
+
 /* Names of the chains (or sets) of our table: new object, or NULL. */
-static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
+static json_t *dump_names(struct nfnl_sock *nl, bool sets, struct mk_err **err)
 {
 	struct dump_ctx d = {.names = json_object(), .sets = sets};
 	if (dump_table(nl, sets ? NFT_MSG_GETSET : NFT_MSG_GETCHAIN, dump_cb, &d, err) < 0) {
@@ -945,17 +798,18 @@ static json_t *dump_names(struct mnl_socket *nl, bool sets, struct mk_err **err)
 /* Reading rule tags back: the dump lists a chain's rules together, in order. */
 struct tag_ctx {
 	json_t *chains; /* from dump_names: a chain found complete gets its hash */
-	char chain[256];
+	char *chain;    /* the chain being read, NULL before the first */
 	struct rule_tag first;
 	unsigned seen;
-	bool ok, interrupted;
+	bool ok;
 };
 
 static void tag_chain_end(struct tag_ctx *t)
 {
-	if (t->chain[0] && t->ok && t->seen == t->first.count && json_object_get(t->chains, t->chain))
+	if (t->chain && t->ok && t->seen == t->first.count && json_object_get(t->chains, t->chain))
 		json_object_set_new(t->chains, t->chain, json_integer((json_int_t)t->first.hash));
-	t->chain[0] = '\0';
+	free(t->chain);
+	t->chain = NULL;
 }
 
 static int rule_attr_cb(const struct nlattr *attr, void *data)
@@ -967,19 +821,18 @@ static int rule_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int tag_cb(const struct nlmsghdr *nlh, void *data)
+static int tag_cb(const struct nlmsghdr *nlh, void *data, struct mk_err **err)
 {
+	(void)err;
 	struct tag_ctx *t = data;
-	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
-		t->interrupted = true;
 	const struct nlattr *tb[NFTA_RULE_MAX + 1] = {0};
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), rule_attr_cb, tb) < 0 ||
-	    !tb[NFTA_RULE_CHAIN])
-		return MNL_CB_OK;
+	    !tb[NFTA_RULE_CHAIN] || mnl_attr_validate(tb[NFTA_RULE_CHAIN], MNL_TYPE_NUL_STRING) < 0)
+		return 0;
 	const char *chain = mnl_attr_get_str(tb[NFTA_RULE_CHAIN]);
-	if (strcmp(chain, t->chain)) {
+	if (!t->chain || strcmp(chain, t->chain)) {
 		tag_chain_end(t);
-		snprintf(t->chain, sizeof(t->chain), "%s", chain);
+		t->chain = xstrdup(chain);
 		t->seen = 0;
 		t->ok = true;
 	}
@@ -994,44 +847,23 @@ static int tag_cb(const struct nlmsghdr *nlh, void *data)
 	else if (tag.hash != t->first.hash || tag.count != t->first.count)
 		t->ok = false;
 	t->seen++;
-	return MNL_CB_OK;
+	return 0;
 }
 
 /* Marks the chains (names from dump_names) whose rules all carry complete,
  * consistent tags with the hash they were written with. *consistent is
  * false when the dump met a concurrent change (then marks mean nothing). */
-static int dump_intact(struct mnl_socket *nl, json_t *chains, bool *consistent, struct mk_err **err)
+static int dump_intact(struct nfnl_sock *nl, json_t *chains, bool *consistent, struct mk_err **err)
 {
 	struct tag_ctx t = {.chains = chains};
-	if (dump_table(nl, NFT_MSG_GETRULE, tag_cb, &t, err) < 0)
+	int rc = dump_table(nl, NFT_MSG_GETRULE, tag_cb, &t, err);
+	if (rc < 0) {
+		free(t.chain);
 		return -1;
+	}
 	tag_chain_end(&t);
-	*consistent = !t.interrupted;
+	*consistent = rc == 0;
 	return 0;
-}
-
-static int gen_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nftnl_gen *g = nftnl_gen_alloc();
-	if (nftnl_gen_nlmsg_parse(nlh, g) == 0)
-		*(uint32_t *)data = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
-	nftnl_gen_free(g);
-	return MNL_CB_OK;
-}
-
-/* The netns's ruleset generation (bumped by every commit of any writer), or
- * 0 if it cannot be read. */
-static uint32_t get_genid(struct mnl_socket *nl)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = (uint32_t)time(NULL), gen = 0;
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC, 0, seq);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return 0;
-	ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n <= 0 || mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(nl), gen_cb, &gen) < 0)
-		return 0;
-	return gen;
 }
 
 /* FNV-1a over a string and its terminator */
@@ -1237,65 +1069,33 @@ static uint32_t gen_after(uint32_t before, uint32_t after, uint32_t batches)
 	return before && after && after - before <= batches ? after : 0;
 }
 
-/* Sends the batch in one sendmsg and collects the errors the kernel queued
- * while processing it (it sends nothing for commands that succeed). */
-static int batch_send(struct mnl_socket *nl, struct batch *bt, struct mk_err **err)
+/* Starts a batch on nl. */
+static void batch_start(struct nfnl_sock *nl, struct batch *bt)
 {
-	int iovlen = nftnl_batch_iovec_len(bt->b);
-	struct iovec *iov = xcalloc((size_t)iovlen, sizeof(*iov));
-	nftnl_batch_iovec(bt->b, iov, (uint32_t)iovlen);
-	size_t total = 0;
-	for (int i = 0; i < iovlen; i++)
-		total += iov[i].iov_len;
-	int sz = (int)total + 65536;
-	/* the whole batch travels in one message: make room for it */
-	if (setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-		setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
-	struct msghdr msg = {
-		.msg_name = &snl,
-		.msg_namelen = sizeof(snl),
-		.msg_iov = iov,
-		.msg_iovlen = (size_t)iovlen,
-	};
-	ssize_t sent = sendmsg(mnl_socket_get_fd(nl), &msg, 0);
-	free(iov);
-	if (sent < 0)
-		return mk_err_errno(err, MK_EIO, errno, "sending nftables batch");
+	*bt = (struct batch){.nb = nfnl_batch_begin(nl)};
+}
 
-	int rc = 0;
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	for (;;) {
-		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return mk_err_errno(err, MK_EIO, errno, "reading nftables replies");
-		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; mnl_nlmsg_ok(h, (int)n);
-		     h = mnl_nlmsg_next(h, (int *)&n)) {
-			if (h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			if (e->error == 0 || rc < 0)
-				continue;
-			uint32_t idx = h->nlmsg_seq - bt->first_seq;
-			char extra[96] = "";
-			if (h->nlmsg_flags & NLM_F_ACK_TLVS) {
-				/* extended ack: the offending attribute's offset */
-				size_t hl = sizeof(*e) + ((h->nlmsg_flags & NLM_F_CAPPED) ? 0 : e->msg.nlmsg_len - sizeof(struct nlmsghdr));
-				const struct nlattr *attr;
-				mnl_attr_for_each_payload((void *)((const char *)e + hl), h->nlmsg_len - sizeof(*h) - hl) {
-					if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS)
-						snprintf(extra, sizeof(extra), " (attribute at offset %u)", mnl_attr_get_u32(attr));
-				}
-			}
-			const char *what = idx < bt->n_what && bt->what[idx] ? bt->what[idx] : "batch";
-			rc = mk_err_errno(err, MK_EIO, -e->error, "nftables refused a change for %s%s%s",
-					  strchr(what, '/') && !strchr(what, ' ') ? "service " : "", what, extra);
-		}
-	}
-	return rc;
+static void batch_free(struct batch *bt)
+{
+	nfnl_batch_free(bt->nb);
+	free(bt->what);
+	*bt = (struct batch){0};
+}
+
+/* Sends bt; a refusal is reported with the service or object the refused
+ * message belongs to. */
+static int batch_send(struct batch *bt, struct mk_err **err)
+{
+	size_t refused;
+	size_t n = nfnl_batch_count(bt->nb);
+	bt->n_msgs += 2; /* begin and end */
+	if (nfnl_batch_send(bt->nb, &refused, err) == 0)
+		return 0;
+	if (refused == NFNL_BATCH_NONE)
+		return mk_err_wrap(err, "writing nftables rules");
+	const char *what = refused < n && bt->what[refused] ? bt->what[refused] : "batch";
+	return mk_err_wrap(err, "nftables refused a change for %s%s",
+			   strchr(what, '/') && !strchr(what, ' ') ? "service " : "", what);
 }
 
 /* ---- sync ---- */
@@ -1314,20 +1114,27 @@ void nft_backend_free(struct nft_backend *b)
 	free(b);
 }
 
-/* Rebuilds an element's key from its text (ip receives the address). */
-static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char ip[32])
+/* Rebuilds an element's key from its text; *ip receives the address (new
+ * string or NULL; free it). */
+static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char **ip)
 {
 	char proto[8] = "";
 	unsigned port = 0;
-	ip[0] = '\0';
-	if (nftr_maps[mi].has_ip && nftr_maps[mi].has_port)
-		sscanf(k, "%31s . %7s . %u", ip, proto, &port);
-	else if (nftr_maps[mi].has_port)
+	*ip = NULL;
+	if (nftr_maps[mi].has_ip && nftr_maps[mi].has_port) {
+		/* "<ip> . <proto> . <port>" */
+		const char *sp = strchr(k, ' ');
+		*ip = sp ? xstrndup(k, (size_t)(sp - k)) : xstrdup(k);
+		if (sp)
+			sscanf(sp, " . %7s . %u", proto, &port);
+	} else if (nftr_maps[mi].has_port) {
 		sscanf(k, "%7s . %u", proto, &port);
-	else
-		snprintf(ip, 32, "%s", k);
+	} else {
+		*ip = xstrdup(k);
+	}
 	*e = (struct nftr_elem){
-		.ip = ip,
+		.ip = *ip,
+		.key = (char *)k,
 		.proto = !strcmp(proto, "udp") ? IPPROTO_UDP :
 			 !strcmp(proto, "sctp") ? IPPROTO_SCTP : IPPROTO_TCP,
 		.port = (uint16_t)port,
@@ -1336,49 +1143,20 @@ static void elem_from_key(int mi, const char *k, struct nftr_elem *e, char ip[32
 
 static void send_table(struct batch *bt)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
-	nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, "rules for kube-proxy");
-	nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
-	struct nlmsghdr *h = msg_hdr(bt, NFT_MSG_NEWTABLE, NLM_F_CREATE, "table");
-	nftnl_table_nlmsg_build_payload(h, t);
-	msg_done(bt);
+	struct nftnl_table *t = nftexpr_table_new(NFPROTO_IPV4, NFTR_TABLE);
+	/* our own comment, short enough */
+	nftexpr_must(nftexpr_table_comment(t, "rules for kube-proxy", NULL));
+	batch_note(bt, nfnl_batch_table(bt->nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, t), 1, "table");
 	nftnl_table_free(t);
 }
 
-static void batch_start(struct batch *bt)
+/* Sends bt and frees it. */
+static int batch_flush(struct batch *bt, size_t *n_msgs, uint32_t *n_batches, struct mk_err **err)
 {
-	*bt = (struct batch){.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
-	bt->seq = (uint32_t)time(NULL) * 1000u;
-	bt->first_seq = bt->seq;
-	batch_note(bt, "batch");
-	nftnl_batch_begin(nftnl_batch_buffer(bt->b), bt->seq++);
-	msg_done(bt);
-}
-
-static void batch_finish(struct batch *bt)
-{
-	batch_note(bt, "batch");
-	nftnl_batch_end(nftnl_batch_buffer(bt->b), bt->seq++);
-	msg_done(bt);
-}
-
-/* A partial sync: only the objects of the changed services are rendered and
- * compared with what they owned when last written. */
-/* Sends bt (finished here) and frees it. */
-static int batch_flush(struct mnl_socket *nl, struct batch *bt, size_t *n_msgs, uint32_t *n_batches,
-		       struct mk_err **err)
-{
-	batch_finish(bt);
-	int rc = batch_send(nl, bt, err);
+	int rc = batch_send(bt, err);
 	*n_msgs += bt->n_msgs;
 	++*n_batches;
-	free(bt->what);
-	nftnl_batch_free(bt->b);
-	*bt = (struct batch){0};
+	batch_free(bt);
 	return rc;
 }
 
@@ -1412,9 +1190,7 @@ static int write_chains(struct batch *bt, const struct nftr_ruleset *rs, size_t 
 		chain_op(bt, NFT_MSG_DELRULE, c->name, c->service);
 		for (size_t j = 0; j < c->n_rules && rc == 0; j++) {
 			struct rule_tag tag = {hs[i - from], (uint16_t)j, (uint16_t)c->n_rules};
-			if (send_service_rule(bt, c, &c->rules[j], &tag) < 0)
-				rc = mk_err_set(err, MK_EINVAL, "service %s: bad address in chain %s",
-						c->service, c->name);
+			rc = send_service_rule(bt, c, &c->rules[j], &tag, err);
 		}
 	}
 	free(hs);
@@ -1464,13 +1240,13 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 {
 	struct nftr_ruleset rs;
 	nftr_render_changed(m, cfg, changed, &rs);
-	struct mnl_socket *nl = nl_open(err);
+	struct nfnl_sock *nl = nfnl_sock_open(err);
 	if (!nl) {
 		nftr_ruleset_free(&rs);
-		return -1;
+		return mk_err_wrap(err, "nftables");
 	}
 	struct batch bt;
-	batch_start(&bt);
+	batch_start(nl, &bt);
 	send_table(&bt);
 	json_t *old = old_objects(b, changed);
 	json_t *fresh = json_object(); /* the same for what is rendered now */
@@ -1495,6 +1271,17 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		const char *mname = nftr_maps[mi].name;
 		struct nftnl_set *chunk = set_new(mname);
 		size_t n = 0;
+#define ADD_ELEM(se, type)                                     \
+	do {                                                   \
+		struct nftnl_set_elem *se_ = (se);             \
+		if (!se_) {                                    \
+			rc = -1;                               \
+			break;                                 \
+		}                                              \
+		nftnl_set_elem_add(chunk, se_);                \
+		if (++n == ELEMS_PER_MSG)                      \
+			FLUSH_CHUNK(type);                     \
+	} while (0)
 #define FLUSH_CHUNK(type)                                      \
 	do {                                                   \
 		if (n) {                                       \
@@ -1505,43 +1292,41 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 		}                                              \
 	} while (0)
 		bool *add = rs.n_elems[mi] ? xcalloc(rs.n_elems[mi], sizeof(bool)) : NULL;
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
+		for (size_t i = 0; i < rs.n_elems[mi] && rc == 0; i++) {
 			const struct nftr_elem *e = &rs.elems[mi][i];
 			char *val = elem_value(e), vh[REC_HASH + 1];
 			value_hash(val, vh);
 			snprintf(tmp, sizeof(tmp), "%c%s", '0' + mi, e->key);
 			json_t *was = json_object_get(old, tmp);
 			add[i] = !was || strcmp(json_string_value(was), vh);
-			if (was && add[i]) {
-				nftnl_set_elem_add(chunk, elem_new(mp, e, false));
-				if (++n == ELEMS_PER_MSG)
-					FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-			}
+			if (was && add[i])
+				ADD_ELEM(elem_new(mp, e, false, err), NFT_MSG_DELSETELEM);
 			json_object_set_new(fresh, tmp, json_true());
 			free(val);
 		}
 		const char *k;
 		json_t *v;
 		json_object_foreach(old, k, v) {
+			if (rc < 0)
+				break;
 			if (k[0] != '0' + mi || json_object_get(fresh, k))
 				continue;
 			struct nftr_elem e;
-			char ip[32];
-			elem_from_key(mi, k + 1, &e, ip);
-			nftnl_set_elem_add(chunk, elem_new(mp, &e, false));
-			if (++n == ELEMS_PER_MSG)
-				FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+			char *ip;
+			elem_from_key(mi, k + 1, &e, &ip);
+			ADD_ELEM(elem_new(mp, &e, false, err), NFT_MSG_DELSETELEM);
+			free(ip);
 		}
-		FLUSH_CHUNK(NFT_MSG_DELSETELEM);
-		for (size_t i = 0; i < rs.n_elems[mi]; i++) {
-			if (!add[i])
-				continue;
-			nftnl_set_elem_add(chunk, elem_new(mp, &rs.elems[mi][i], true));
-			if (++n == ELEMS_PER_MSG)
-				FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+		if (rc == 0)
+			FLUSH_CHUNK(NFT_MSG_DELSETELEM);
+		for (size_t i = 0; i < rs.n_elems[mi] && rc == 0; i++) {
+			if (add[i])
+				ADD_ELEM(elem_new(mp, &rs.elems[mi][i], true, err), NFT_MSG_NEWSETELEM);
 		}
-		FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
+		if (rc == 0)
+			FLUSH_CHUNK(NFT_MSG_NEWSETELEM);
 #undef FLUSH_CHUNK
+#undef ADD_ELEM
 		nftnl_set_free(chunk);
 		free(add);
 	}
@@ -1562,29 +1347,36 @@ static int sync_partial(struct nft_backend *b, const struct proxy_model *m,
 			}
 		}
 	}
-	batch_finish(&bt);
 
-	uint32_t gen0 = b->genid ? get_genid(nl) : 0;
-	if (rc == 0)
-		rc = batch_send(nl, &bt, err);
+	/* the generation before: was ours the last commit? */
+	uint32_t gen0 = 0, gen1 = 0;
+	if (rc == 0 && b->genid)
+		rc = nfnl_nft_genid(nl, &gen0, err);
+	bool sent = false;
+	if (rc == 0) {
+		rc = batch_send(&bt, err);
+		sent = rc == 0;
+	}
 	if (n_msgs)
 		*n_msgs = bt.n_msgs;
-	if (rc == 0) {
+	if (sent) {
 		/* what is written now: the changed services' records replaced */
 		json_object_foreach((json_t *)changed, k, v)
 			strmap_del(&b->records, k);
 		records_of(&rs, &b->records);
-		b->genid = b->genid == gen0 ? gen_after(gen0, get_genid(nl), 1) : 0;
-	} else {
-		/* the next sync must be full: the kernel's state is what it was */
+		if (b->genid && b->genid == gen0)
+			rc = nfnl_nft_genid(nl, &gen1, err);
+		b->genid = rc == 0 ? gen_after(gen0, gen1, 1) : 0;
+	}
+	if (rc < 0) {
+		/* the next sync must be full: the kernel's state is not known */
 		b->initialized = false;
 		b->genid = 0;
 	}
 	json_decref(old);
 	json_decref(fresh);
-	free(bt.what);
-	nftnl_batch_free(bt.b);
-	mnl_socket_close(nl);
+	batch_free(&bt);
+	nfnl_sock_close(nl);
 	nftr_ruleset_free(&rs);
 	return rc;
 }
@@ -1630,13 +1422,18 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		nftr_ruleset_free(&part);
 	}
 	nftr_ruleset_free(&part);
-	struct mnl_socket *nl = nl_open(err);
+	struct nfnl_sock *nl = nfnl_sock_open(err);
 	if (!nl) {
 		strmap_free(&recs);
-		return -1;
+		return mk_err_wrap(err, "nftables");
 	}
 	uint64_t fixed = fixed_hash_of(cfg);
-	uint32_t gen0 = get_genid(nl);
+	uint32_t gen0;
+	if (nfnl_nft_genid(nl, &gen0, err) < 0) {
+		strmap_free(&recs);
+		nfnl_sock_close(nl);
+		return -1;
+	}
 	if (b->initialized && b->genid && gen0 == b->genid && fixed == b->fixed_hash) {
 		/* nothing but us has committed since our last batch, so the kernel
 		 * holds what we recorded: rewrite only the services whose objects
@@ -1652,7 +1449,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 			if (!strmap_get(&recs, k))
 				json_object_set_new(diff, k, json_true());
 		strmap_free(&recs);
-		mnl_socket_close(nl);
+		nfnl_sock_close(nl);
 		int rc = sync_partial(b, m, cfg, diff, n_msgs, err);
 		json_decref(diff);
 		return rc;
@@ -1662,20 +1459,22 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	json_t *old_chains = dump_names(nl, false, err);
 	json_t *old_sets = old_chains ? dump_names(nl, true, err) : NULL;
 	bool consistent = false;
-	if (!old_sets || dump_intact(nl, old_chains, &consistent, err) < 0) {
+	uint32_t gen_read = 0;
+	if (!old_sets || dump_intact(nl, old_chains, &consistent, err) < 0 ||
+	    nfnl_nft_genid(nl, &gen_read, err) < 0) {
 		json_decref(old_chains);
 		json_decref(old_sets);
 		strmap_free(&recs);
-		mnl_socket_close(nl);
+		nfnl_sock_close(nl);
 		return -1;
 	}
 	/* a commit of another writer while we read: trust no chain as found */
-	const json_t *intact = consistent && gen0 && get_genid(nl) == gen0 ? old_chains : NULL;
+	const json_t *intact = consistent && gen0 && gen_read == gen0 ? old_chains : NULL;
 	bool phased = n_parts > 1;
 	size_t sent = 0;
 	uint32_t n_batches = 0;
 	struct batch bt;
-	batch_start(&bt);
+	batch_start(nl, &bt);
 	send_table(&bt);
 
 	static const enum nftr_map order[] = {
@@ -1685,7 +1484,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	for (size_t i = 0; i < NFTR_N_MAPS; i++)
 		fixed_set(&bt, order[i]);
 	fixed_chains(&bt, cfg);
-	int rc = phased ? batch_flush(nl, &bt, &sent, &n_batches, err) : 0;
+	int rc = phased ? batch_flush(&bt, &sent, &n_batches, err) : 0;
 
 	/* the services' sets and chains, a part per batch when phased; their
 	 * map elements are gathered for the last batch */
@@ -1693,19 +1492,19 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	nftr_render_node_ips(cfg, &elems);
 	for (size_t at = 0; rc == 0 && next_part(m, cfg, &at, &part);) {
 		if (phased)
-			batch_start(&bt);
+			batch_start(nl, &bt);
 		for (size_t i = 0; i < part.n_sets; i++)
 			send_affinity_set(&bt, &part.sets[i]);
 		rc = write_chains(&bt, &part, 0, part.n_chains, intact, err);
 		if (rc == 0 && phased)
-			rc = batch_flush(nl, &bt, &sent, &n_batches, err);
+			rc = batch_flush(&bt, &sent, &n_batches, err);
 		nftr_ruleset_take_elems(&elems, &part);
 		nftr_ruleset_free(&part);
 	}
 	nftr_ruleset_free(&part);
 	nftr_ruleset_finish(&elems);
 	if (rc == 0 && phased)
-		batch_start(&bt);
+		batch_start(nl, &bt);
 
 	/* map elements: every map flushed and refilled, in messages of at most
 	 * ELEMS_PER_MSG elements */
@@ -1713,11 +1512,16 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 		enum nftr_map mp = (enum nftr_map)mi;
 		const char *mname = nftr_maps[mi].name;
 		struct nftnl_set *chunk = set_new(mname);
-		/* a set message without elements flushes the set */
-		send_set(&bt, chunk, NFT_MSG_DELSETELEM, mname);
+		/* an element message without elements flushes the set */
+		send_elems(&bt, chunk, NFT_MSG_DELSETELEM, mname);
 		size_t n = 0;
 		for (size_t i = 0; i < elems.n_elems[mi]; i++) {
-			nftnl_set_elem_add(chunk, elem_new(mp, &elems.elems[mi][i], true));
+			struct nftnl_set_elem *se = elem_new(mp, &elems.elems[mi][i], true, err);
+			if (!se) {
+				rc = -1;
+				break;
+			}
+			nftnl_set_elem_add(chunk, se);
 			if (++n == ELEMS_PER_MSG || i + 1 == elems.n_elems[mi]) {
 				send_elems(&bt, chunk, NFT_MSG_NEWSETELEM, mname);
 				nftnl_set_free(chunk);
@@ -1759,19 +1563,21 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 			send_set(&bt, s, NFT_MSG_DELSET, k);
 			nftnl_set_free(s);
 		}
-		rc = batch_flush(nl, &bt, &sent, &n_batches, err);
-	} else if (bt.b) {
-		free(bt.what);
-		nftnl_batch_free(bt.b);
+		rc = batch_flush(&bt, &sent, &n_batches, err);
+	} else {
+		batch_free(&bt);
 	}
 	if (n_msgs)
 		*n_msgs = sent;
+	uint32_t gen1 = 0;
+	if (rc == 0)
+		rc = nfnl_nft_genid(nl, &gen1, err);
 	if (rc == 0) {
 		b->initialized = true;
 		strmap_free(&b->records);
 		b->records = recs;
 		b->fixed_hash = fixed;
-		b->genid = gen_after(gen0, get_genid(nl), n_batches);
+		b->genid = gen_after(gen0, gen1, n_batches);
 	} else {
 		strmap_free(&recs);
 		/* the next sync must be full: the kernel's state is not known */
@@ -1780,7 +1586,7 @@ static int sync_full(struct nft_backend *b, const struct proxy_model *m,
 	}
 	json_decref(old_chains);
 	json_decref(old_sets);
-	mnl_socket_close(nl);
+	nfnl_sock_close(nl);
 	return rc;
 }
 
@@ -1795,39 +1601,27 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 
 int nft_backend_cleanup(struct mk_err **err)
 {
-	struct mnl_socket *nl = nl_open(err);
+	struct nfnl_sock *nl = nfnl_sock_open(err);
 	if (!nl)
-		return -1;
+		return mk_err_wrap(err, "nftables");
 	json_t *chains = dump_names(nl, false, err);
 	if (!chains) {
-		mnl_socket_close(nl);
+		nfnl_sock_close(nl);
 		return -1;
 	}
 	bool exists = json_object_size(chains) > 0;
 	json_decref(chains);
 	int rc = 0;
 	if (exists) {
-		struct batch bt = {.b = nftnl_batch_alloc(BATCH_PAGE, BATCH_OVERRUN)};
-		bt.seq = (uint32_t)time(NULL) * 1000u;
-		bt.first_seq = bt.seq;
-		batch_note(&bt, "batch");
-		nftnl_batch_begin(nftnl_batch_buffer(bt.b), bt.seq++);
-		msg_done(&bt);
-		struct nftnl_table *t = nftnl_table_alloc();
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTR_TABLE);
-		nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
-		struct nlmsghdr *h = msg_hdr(&bt, NFT_MSG_DELTABLE, 0, "table");
-		nftnl_table_nlmsg_build_payload(h, t);
-		msg_done(&bt);
+		struct batch bt;
+		batch_start(nl, &bt);
+		struct nftnl_table *t = nftexpr_table_new(NFPROTO_IPV4, NFTR_TABLE);
+		batch_note(&bt, nfnl_batch_table(bt.nb, NFT_MSG_DELTABLE, 0, t), 1, "table");
 		nftnl_table_free(t);
-		batch_note(&bt, "batch");
-		nftnl_batch_end(nftnl_batch_buffer(bt.b), bt.seq++);
-		msg_done(&bt);
-		rc = batch_send(nl, &bt, err);
-		free(bt.what);
-		nftnl_batch_free(bt.b);
+		rc = batch_send(&bt, err);
+		batch_free(&bt);
 	}
-	mnl_socket_close(nl);
+	nfnl_sock_close(nl);
 	return rc;
 }
 

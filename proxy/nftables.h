@@ -1,5 +1,5 @@
-/* nftables backend: sends the objects of nftrules.h to the kernel through
- * libnftnl + libmnl, one netlink batch per sync (all or nothing). A full sync
+/* nftables backend: sends the objects of nftrules.h to the kernel as
+ * libnftnl objects through lib/nfnl, one batch per sync (all or nothing). A full sync
  * rewrites every chain and refills every map; above a few hundred services
  * it goes out in phases (fixed part, service chains a batch of whole
  * services at a time, then the maps in one batch, which is what switches

@@ -45,6 +45,19 @@
  *     ("signal" 0 for a normal exit; "startedAt" absent if the container was
  *     never started) and the monitor exits 0.
  *
+ * Attach (--attach-socket PATH): the monitor also listens on a unix
+ * SOCK_SEQPACKET socket at PATH (created once the container exists, removed
+ * at the end) for `kubectl attach`. Every chunk of output it reads goes, as
+ * well as to the log, to each connected client as one packet: a stream byte
+ * (1 stdout, 2 stderr) and the data. A client that cannot take a packet at
+ * once is disconnected rather than let it slow the log down. With --stdin
+ * the container's stdin is a pipe the monitor holds: packets a client sends
+ * with stream byte 0 are written to it (up to 1 MiB waits when the
+ * container does not read; beyond that the client is disconnected); with
+ * --stdin-once it is closed when a client that wrote to it leaves or shuts
+ * its sending side, as upstream's StdinOnce. Clients are disconnected when the container
+ * exits. (This is conmon's attach socket, with our stream numbers.)
+ *
  * If the monitor is killed the container keeps running (it only loses its
  * log reader and its exit record). */
 #include <errno.h>
@@ -60,7 +73,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,7 +100,12 @@ struct opts {
 	char *runtime, *root, *bundle, *id, *log, *exit_file, *pid_file, *started_file;
 	char *cgroup;
 	bool crun_workaround;
+	char *attach_socket;
+	bool stdin_open, stdin_once;
 };
+
+#define MAX_ATTACH   16
+#define STDIN_BUFFER (1024 * 1024)
 
 struct reaped {
 	pid_t pid;
@@ -110,6 +130,13 @@ struct monitor {
 	struct timespec started, finished;
 	bool has_started;
 	struct buf held[2]; /* output seen while the runtime's create ran */
+	int attach_l;	    /* the attach socket, or -1 */
+	int clients[MAX_ATTACH];
+	bool wrote_stdin[MAX_ATTACH];
+	bool input_done[MAX_ATTACH]; /* the client shut its sending side */
+	int stdin_w;		     /* the container's stdin (--stdin), or -1 */
+	struct buf stdin_buf;	     /* waiting for the container to read */
+	bool stdin_close;	     /* close stdin_w once stdin_buf is written */
 };
 
 static const char *base_name(const char *p)
@@ -257,15 +284,15 @@ static void reap(struct monitor *m)
 
 /* The create child: optional private mount namespace for crun, stdio on
  * the pipes, then exec. Never returns. */
-static void exec_create(struct monitor *m, int out_w, int err_w, const char *controllers)
+static void exec_create(struct monitor *m, int in_r, int out_w, int err_w, const char *controllers)
 {
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	int devnull = open("/dev/null", O_RDONLY);
-	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+	int in = in_r >= 0 ? in_r : open("/dev/null", O_RDONLY);
+	if (in < 0 || dup2(in, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
 		_exit(127);
 	if (m->o->crun_workaround) {
 		if (unshare(CLONE_NEWNS) < 0 ||
@@ -282,6 +309,162 @@ static void exec_create(struct monitor *m, int out_w, int err_w, const char *con
 	execve(m->o->runtime, argv, (char **)child_env);
 	dprintf(2, "exec %s: %s\n", m->o->runtime, strerror(errno));
 	_exit(127);
+}
+
+/* ---- attach ---- */
+
+/* A socket path may be longer than sun_path holds (container ids are
+ * long): the directory is named through /proc/self/fd, as conmon does. */
+static int attach_addr(const char *path, struct sockaddr_un *a, int *dirfd)
+{
+	cleanup_free char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	*dirfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return -1;
+	*a = (struct sockaddr_un){.sun_family = AF_UNIX};
+	snprintf(a->sun_path, sizeof(a->sun_path), "/proc/self/fd/%d/%s", *dirfd, slash + 1);
+	return 0;
+}
+
+static int attach_listen(struct monitor *m)
+{
+	struct sockaddr_un a;
+	int dirfd;
+	if (attach_addr(m->o->attach_socket, &a, &dirfd) < 0)
+		return -1;
+	unlink(a.sun_path);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof(a));
+	if (rc == 0)
+		chmod(a.sun_path, 0600);
+	if (rc == 0)
+		rc = listen(fd, MAX_ATTACH);
+	close(dirfd);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	m->attach_l = fd;
+	return 0;
+}
+
+/* The client sends nothing more: with --stdin-once, if it was the writer,
+ * the container's stdin ends (once what waits was written). */
+static void attach_input_done(struct monitor *m, int i)
+{
+	m->input_done[i] = true;
+	if (m->wrote_stdin[i] && m->o->stdin_once && m->stdin_w >= 0)
+		m->stdin_close = true;
+	m->wrote_stdin[i] = false;
+}
+
+static void attach_drop(struct monitor *m, int i)
+{
+	close(m->clients[i]);
+	m->clients[i] = -1;
+	attach_input_done(m, i);
+	m->input_done[i] = false;
+}
+
+static void attach_accept(struct monitor *m)
+{
+	for (;;) {
+		int fd = accept4(m->attach_l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		int sz = 1 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		int i = 0;
+		while (i < MAX_ATTACH && m->clients[i] >= 0)
+			i++;
+		if (i == MAX_ATTACH) {
+			close(fd);
+			continue;
+		}
+		m->clients[i] = fd;
+	}
+}
+
+/* Output to every client, in packets of at most 32 KiB of data. */
+static void attach_broadcast(struct monitor *m, enum crilog_stream s, const char *data, size_t len)
+{
+	uint8_t tag = s == CRILOG_STDOUT ? 1 : 2;
+	for (size_t off = 0; off < len; off += 32768) {
+		size_t n = len - off < 32768 ? len - off : 32768;
+		struct iovec iov[2] = {{.iov_base = &tag, .iov_len = 1},
+				       {.iov_base = (void *)(data + off), .iov_len = n}};
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+		for (int i = 0; i < MAX_ATTACH; i++)
+			if (m->clients[i] >= 0 &&
+			    sendmsg(m->clients[i], &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+				attach_drop(m, i);
+	}
+}
+
+static void stdin_flush(struct monitor *m)
+{
+	if (m->stdin_close && m->stdin_w >= 0 && !m->stdin_buf.len) {
+		close(m->stdin_w);
+		m->stdin_w = -1;
+		return;
+	}
+	while (m->stdin_w >= 0 && m->stdin_buf.len) {
+		ssize_t n = write(m->stdin_w, m->stdin_buf.data, m->stdin_buf.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			/* the container closed its stdin */
+			close(m->stdin_w);
+			m->stdin_w = -1;
+			buf_free(&m->stdin_buf);
+			return;
+		}
+		memmove(m->stdin_buf.data, m->stdin_buf.data + n, m->stdin_buf.len - (size_t)n);
+		m->stdin_buf.len -= (size_t)n;
+	}
+	if (m->stdin_close && m->stdin_w >= 0 && !m->stdin_buf.len) {
+		close(m->stdin_w);
+		m->stdin_w = -1;
+	}
+}
+
+static void attach_read(struct monitor *m, int i)
+{
+	char pkt[65537];
+	for (;;) {
+		ssize_t n = recv(m->clients[i], pkt, sizeof(pkt), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			attach_drop(m, i);
+			return;
+		}
+		if (n == 0) {
+			/* a shut sending side, or a client gone: output still goes
+			 * to it until a send fails */
+			attach_input_done(m, i);
+			stdin_flush(m);
+			return;
+		}
+		if (pkt[0] != 0 || n < 2 || m->stdin_w < 0 || m->stdin_close)
+			continue;
+		if (m->stdin_buf.len + (size_t)n - 1 > STDIN_BUFFER) {
+			attach_drop(m, i);
+			return;
+		}
+		m->wrote_stdin[i] = true;
+		buf_append(&m->stdin_buf, pkt + 1, (size_t)n - 1);
+		stdin_flush(m);
+	}
 }
 
 static void read_pipe(struct monitor *m, int *fd, enum crilog_stream s, bool hold)
@@ -306,6 +489,7 @@ static void read_pipe(struct monitor *m, int *fd, enum crilog_stream s, bool hol
 		struct timespec ts;
 		now_real(&ts);
 		crilog_feed(&m->log, s, chunk, (size_t)n, &ts);
+		attach_broadcast(m, s, chunk, (size_t)n);
 	}
 }
 
@@ -345,21 +529,40 @@ static void handle_inotify(struct monitor *m)
 	}
 }
 
-/* One poll round over the signalfd, the pipes and inotify. */
+/* One poll round over the signalfd, the pipes, inotify and attach. */
 static void poll_once(struct monitor *m, int timeout_ms, bool hold)
 {
-	struct pollfd p[4] = {
+	struct pollfd p[6 + MAX_ATTACH] = {
 		{.fd = m->sfd, .events = POLLIN},
 		{.fd = m->out_r, .events = POLLIN},
 		{.fd = m->err_r, .events = POLLIN},
 		{.fd = m->ino, .events = POLLIN},
+		{.fd = m->attach_l, .events = POLLIN},
+		{.fd = m->stdin_buf.len ? m->stdin_w : -1, .events = POLLOUT},
 	};
-	int n = poll(p, 4, timeout_ms);
+	for (int i = 0; i < MAX_ATTACH; i++)
+		p[6 + i] = (struct pollfd){.fd = m->input_done[i] ? -1 : m->clients[i],
+					   .events = POLLIN};
+	int n = poll(p, 6 + MAX_ATTACH, timeout_ms);
 	if (n <= 0)
 		return;
 	/* the start first: output that arrived with it came after it */
 	if (p[3].revents && m->ino >= 0)
 		handle_inotify(m);
+	if (p[4].revents && m->attach_l >= 0)
+		attach_accept(m);
+	for (int i = 0; i < MAX_ATTACH; i++)
+		if (p[6 + i].revents && m->clients[i] >= 0)
+			attach_read(m, i);
+	if (p[5].revents && m->stdin_w >= 0) {
+		if (p[5].revents & (POLLERR | POLLHUP)) {
+			close(m->stdin_w);
+			m->stdin_w = -1;
+			buf_free(&m->stdin_buf);
+		} else {
+			stdin_flush(m);
+		}
+	}
 	if (p[1].revents && m->out_r >= 0)
 		read_pipe(m, &m->out_r, CRILOG_STDOUT, hold);
 	if (p[2].revents && m->err_r >= 0)
@@ -443,12 +646,16 @@ static int run_monitor(struct monitor *m)
 		unlink(o->pid_file);
 		return 1;
 	}
-	int outp[2], errp[2];
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+	int outp[2], errp[2], inp[2] = {-1, -1};
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    (o->stdin_open && pipe2(inp, O_CLOEXEC) < 0)) {
 		report(m, "error: pipe: %s\n", strerror(errno));
 		unlink(o->pid_file);
 		return 1;
 	}
+	m->stdin_w = inp[1];
+	if (m->stdin_w >= 0)
+		fcntl(m->stdin_w, F_SETFL, O_NONBLOCK);
 	m->out_r = outp[0];
 	m->err_r = errp[0];
 	fcntl(m->out_r, F_SETFL, O_NONBLOCK);
@@ -461,9 +668,11 @@ static int run_monitor(struct monitor *m)
 		return 1;
 	}
 	if (m->create_pid == 0)
-		exec_create(m, outp[1], errp[1], controllers);
+		exec_create(m, inp[0], outp[1], errp[1], controllers);
 	close(outp[1]);
 	close(errp[1]);
+	if (inp[0] >= 0)
+		close(inp[0]);
 
 	long long deadline = now_ms() + CREATE_TIMEOUT_MS;
 	while (!m->create_done) {
@@ -525,6 +734,9 @@ static int run_monitor(struct monitor *m)
 		if (m->held[s].len)
 			crilog_feed(&m->log, (enum crilog_stream)s, m->held[s].data, m->held[s].len,
 				    &ts);
+	/* without its socket the container runs all the same, unattachable */
+	if (o->attach_socket)
+		attach_listen(m);
 	report(m, "pid %d\n", (int)m->ctr_pid);
 
 	while (!m->ctr_done)
@@ -542,6 +754,13 @@ static int run_monitor(struct monitor *m)
 	now_real(&ts);
 	crilog_flush(&m->log, CRILOG_STDOUT, &ts);
 	crilog_flush(&m->log, CRILOG_STDERR, &ts);
+	for (int i = 0; i < MAX_ATTACH; i++)
+		if (m->clients[i] >= 0)
+			attach_drop(m, i);
+	if (m->attach_l >= 0) {
+		close(m->attach_l);
+		unlink(o->attach_socket);
+	}
 	write_exit_file(m);
 	crilog_close(&m->log);
 	return 0;
@@ -576,7 +795,15 @@ static int foreground(int rfd)
 static int launch(struct opts *o)
 {
 	struct mk_err *err = NULL;
-	struct monitor m = {.o = o, .sfd = -1, .out_r = -1, .err_r = -1, .ino = -1};
+	struct monitor m = {.o = o,
+			    .sfd = -1,
+			    .out_r = -1,
+			    .err_r = -1,
+			    .ino = -1,
+			    .attach_l = -1,
+			    .stdin_w = -1};
+	for (int i = 0; i < MAX_ATTACH; i++)
+		m.clients[i] = -1;
 	int rc = 1;
 	m.cg = cgroups_detect(NULL);
 	if (o->cgroup && *o->cgroup) {
@@ -645,6 +872,7 @@ out:
 	free(m.early);
 	buf_free(&m.held[0]);
 	buf_free(&m.held[1]);
+	buf_free(&m.stdin_buf);
 	return rc;
 }
 
@@ -696,6 +924,19 @@ int main(int argc, char **argv)
 		 .type = FLAG_BOOL,
 		 .target = &o.crun_workaround,
 		 .help = "hide the cgroup2 controllers file from the runtime's create"},
+		{.name = "attach-socket",
+		 .type = FLAG_STRING,
+		 .target = &o.attach_socket,
+		 .help = "unix socket where attach clients get the output (and give stdin)"},
+		{.name = "stdin",
+		 .type = FLAG_BOOL,
+		 .target = &o.stdin_open,
+		 .help = "keep the container's stdin open, fed by attach clients"},
+		{.name = "stdin-once",
+		 .type = FLAG_BOOL,
+		 .target = &o.stdin_once,
+		 .help = "close the container's stdin when the first attach client writing to it "
+			 "leaves"},
 		{.name = NULL},
 	};
 	struct mk_err *err = NULL;
@@ -739,5 +980,6 @@ done:
 	free(o.pid_file);
 	free(o.started_file);
 	free(o.cgroup);
+	free(o.attach_socket);
 	return rc;
 }

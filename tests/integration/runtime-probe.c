@@ -10,6 +10,7 @@
  *        [--netns PATH] [--sandbox-pid N] [--hostname H] [--shm DIR]
  *        [--termination-log F] [--swap]  config.json on stdout
  *   create ID BUNDLE LOG [CGROUP]       prints the init pid
+ *   create-stdin ID BUNDLE LOG          the same with stdin open (attach), once
  *   start ID | delete ID | reopen-log ID
  *   stop ID SIGNAL GRACE_MS             prints the milliseconds it took
  *   state ID                            one JSON object
@@ -593,6 +594,13 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "create") && (na == 3 || na == 4)) {
 		pid_t pid;
 		if (runtime_create(rt, a[0], a[1], a[2], na == 4 ? a[3] : NULL, &pid, &err) < 0)
+			rc = die("create", err);
+		else
+			printf("%d\n", (int)pid);
+	} else if (!strcmp(cmd, "create-stdin") && na == 3) {
+		pid_t pid;
+		struct runtime_create_opts co = {.stdin_open = true, .stdin_once = true};
+		if (runtime_create_with(rt, a[0], a[1], a[2], &co, &pid, &err) < 0)
 			rc = die("create", err);
 		else
 			printf("%d\n", (int)pid);

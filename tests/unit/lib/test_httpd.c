@@ -252,6 +252,7 @@ static void test_routes(void **state)
 
 struct seen {
 	char *method, *path, *q_a, *q_b, *q_none, *q_missing, *query_list, *header, *body;
+	char *header_list, *header_list_missing;
 	size_t body_len;
 	char *peer;
 	int local_port;
@@ -284,6 +285,12 @@ static void record(struct httpd_req *rq, void *arg)
 	httpd_req_query_each(rq, query_one, &q);
 	s->query_list = buf_steal(&q);
 	s->header = dup_or(httpd_req_header(rq, "x-test-HEADER"));
+	char *list = httpd_req_header_list(rq, "X-List");
+	s->header_list = dup_or(list);
+	free(list);
+	list = httpd_req_header_list(rq, "X-Nothing");
+	s->header_list_missing = dup_or(list);
+	free(list);
 	size_t len;
 	const char *body = httpd_req_body(rq, &len);
 	s->body = xmalloc(len + 1);
@@ -332,10 +339,11 @@ static void test_request_access(void **state)
 	int port;
 	struct httpd *h = server(&cfg, &port);
 	static const char body[] = "some\0body";
-	cleanup_free char *req = xasprintf(
-		"PUT /a%%20b/%%2Fc?a=1&b=x%%26y&a=2&flag&empty= HTTP/1.1\r\nHost: t\r\n"
-		"X-Test-Header: hello\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		sizeof(body) - 1);
+	cleanup_free char *req =
+		xasprintf("PUT /a%%20b/%%2Fc?a=1&b=x%%26y&a=2&flag&empty= HTTP/1.1\r\nHost: t\r\n"
+			  "X-Test-Header: hello\r\nX-List: a\r\nx-list: b, c\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			  sizeof(body) - 1);
 	int fd = conn_open(port);
 	send_str(fd, req);
 	assert_int_equal(send(fd, body, sizeof(body) - 1, MSG_NOSIGNAL), (ssize_t)sizeof(body) - 1);
@@ -358,6 +366,9 @@ static void test_request_access(void **state)
 	assert_string_equal(s.q_missing, "(null)");
 	assert_string_equal(s.query_list, "a=1;b=x&y;a=2;flag=(null);empty=;");
 	assert_string_equal(s.header, "hello");
+	/* a header repeated on several lines, as one list */
+	assert_string_equal(s.header_list, "a, b, c");
+	assert_string_equal(s.header_list_missing, "(null)");
 	assert_int_equal(s.body_len, sizeof(body) - 1);
 	assert_memory_equal(s.body, body, sizeof(body) - 1);
 	assert_string_equal(s.peer, "127.0.0.1");
@@ -368,8 +379,9 @@ static void test_request_access(void **state)
 	assert_string_equal(s.done_path, "/a b//c");
 	httpd_free(h);
 	assert_int_equal(s.done_calls, 1);
-	char **strs[] = {&s.method,	&s.path,   &s.q_a,  &s.q_b,  &s.q_none,	  &s.q_missing,
-			 &s.query_list, &s.header, &s.body, &s.peer, &s.done_path};
+	char **strs[] = {&s.method, &s.path, &s.q_a, &s.q_b, &s.q_none, &s.q_missing,
+			 &s.query_list, &s.header, &s.body, &s.peer, &s.done_path,
+			 &s.header_list, &s.header_list_missing};
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
 }

@@ -362,6 +362,35 @@ static void test_refused_kernel(void **state)
 	fixture_free(&fx);
 }
 
+/* Chains and sets of other tables are not ours: a full sync, which removes
+ * what our table has and the model does not, leaves them alone even when
+ * their names look like a service's. */
+static void test_other_tables_kernel(void **state)
+{
+	(void)state;
+	assert_int_equal(system("nft add table ip other-writer && "
+				"nft add chain ip other-writer 'service-X-ns9/gone/tcp/p' && "
+				"nft add set ip other-writer affinity-X-ns9/gone '{ type ipv4_addr; }'"),
+			 0);
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	struct nft_backend *b = nft_backend_new();
+	sync_ok(b, &fx, NULL, NULL);
+	check_kernel_equals_render(&fx);
+	/* a restarted proxy reads the table back: still only ours */
+	nft_backend_free(b);
+	b = nft_backend_new();
+	sync_ok(b, &fx, NULL, NULL);
+	check_kernel_equals_render(&fx);
+	char *got = run("nft list table ip other-writer");
+	assert_non_null(strstr(got, "chain service-X-ns9/gone/tcp/p"));
+	assert_non_null(strstr(got, "set affinity-X-ns9/gone"));
+	free(got);
+	assert_int_equal(system("nft delete table ip other-writer"), 0);
+	nft_backend_free(b);
+	fixture_free(&fx);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -397,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_partial_kernel),
 		cmocka_unit_test(test_big_full_kernel),
 		cmocka_unit_test(test_refused_kernel),
+		cmocka_unit_test(test_other_tables_kernel),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {
