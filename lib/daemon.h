@@ -59,7 +59,8 @@ struct daemon_config {
 
 /* Parses argv against the component's flags plus the kit's (-v included)
  * and installs the signal handlers (SIGPIPE ignored; a second SIGTERM/SIGINT
- * ends the process at once with status 1, as upstream). --help prints the
+ * ends the process at once with status 1, as upstream; one daemon of a
+ * process gets the signals, the last made). --help prints the
  * usage and --version MK_VERSION_LINE: NULL with *exit_code 0. A bad flag
  * prints the one line "Error: <why>" on stderr: NULL with *exit_code 2.
  * Otherwise a new daemon (daemon_free). cfg and its flag table are borrowed
