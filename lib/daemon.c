@@ -985,7 +985,8 @@ static void route_metrics(struct httpd_req *rq, void *arg)
 
 struct httpd *daemon_httpd(struct daemon *d, const struct httpd_config *cfg, struct mk_err **err)
 {
-	struct httpd_config c = cfg ? *cfg : (struct httpd_config){0};
+	/* a client that stops mid-request is cut after a minute */
+	struct httpd_config c = cfg ? *cfg : (struct httpd_config){.idle_timeout_s = 60};
 	if (!c.name)
 		c.name = "healthz";
 	struct httpd *h = httpd_new(&c, err);

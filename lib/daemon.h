@@ -150,8 +150,9 @@ void daemon_metrics(struct daemon *d, daemon_metrics_fn fn, void *arg);
  * (and their /<check> paths) and /metrics: the component adds its own
  * routes, then calls daemon_listen, which adds the kit's after them (so a
  * component may answer one of those paths itself, as kube-proxy does
- * /healthz). cfg may be NULL for the defaults (name "healthz"). Borrowed:
- * closed by daemon_run at the stop, or by daemon_free. */
+ * /healthz). cfg may be NULL for the defaults (name "healthz", a client
+ * idle for 60 s cut). Borrowed: closed by daemon_run at the stop, or by
+ * daemon_free. */
 struct httpd *daemon_httpd(struct daemon *d, const struct httpd_config *cfg, struct mk_err **err);
 
 /* Listens on address:port for h (a server of daemon_httpd; port 0: a free

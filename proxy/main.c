@@ -553,8 +553,9 @@ static void sync_health_ports(void *arg, const struct proxy_model *m)
 }
 
 /* Serves the proxy's /healthz and /livez and the kit's /metrics on an
- * "ip:port" bind address; empty or port 0: not served. A bad address is
- * logged and the proxy goes on without that server. */
+ * "ip:port" bind address ("[::]:10256" for IPv6); empty or port 0: not
+ * served. A bad address is logged and the proxy goes on without that
+ * server. */
 static void serve(struct proxy *p, struct daemon *d, const char *addr, const char *what)
 {
 	if (!addr || !*addr)
@@ -568,9 +569,15 @@ static void serve(struct proxy *p, struct daemon *d, const char *addr, const cha
 	}
 	if (port == 0)
 		return;
-	cleanup_free char *host = xstrndup(addr, (size_t)(colon - addr));
+	const char *h0 = addr, *h1 = colon;
+	if (*h0 == '[' && h1 > h0 + 1 && h1[-1] == ']') {
+		h0++;
+		h1--;
+	}
+	cleanup_free char *host = xstrndup(h0, (size_t)(h1 - h0));
 	cleanup_err struct mk_err *err = NULL;
-	struct httpd *h = daemon_httpd(d, &(struct httpd_config){.name = what}, &err);
+	struct httpd_config cfg = {.name = what, .threads = 1, .idle_timeout_s = 60};
+	struct httpd *h = daemon_httpd(d, &cfg, &err);
 	if (h) {
 		httpd_route(h, NULL, "/healthz", answer_healthz, p);
 		httpd_route(h, NULL, "/livez", answer_healthz, p);

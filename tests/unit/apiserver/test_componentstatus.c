@@ -92,7 +92,7 @@ static void test_answers(void **state)
 {
 	(void)state;
 	cleanup_err struct mk_err *err = NULL;
-	struct httpd *h = httpd_new(NULL, &err);
+	struct httpd *h = httpd_new(&(struct httpd_config){.name = "probed"}, &err);
 	assert_non_null(h);
 	httpd_route(h, "GET", "/healthz", answer_ok, NULL);
 	httpd_route(h, "GET", "/bad/healthz", answer_500, NULL);
