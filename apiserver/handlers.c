@@ -303,7 +303,7 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 		       int64_t *rev, json_t **status)
 {
 	if (t->r->virtual_list) {
-		cleanup_json json_t *items = t->r->virtual_list();
+		cleanup_json json_t *items = t->r->virtual_list(rq->srv->st);
 		size_t i;
 		json_t *it;
 		json_array_foreach(items, i, it)
@@ -458,7 +458,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 	*remaining = -1;
 	json_t *items = json_array();
 	if (t->r->virtual_list) {
-		cleanup_json json_t *all = t->r->virtual_list();
+		cleanup_json json_t *all = t->r->virtual_list(rq->srv->st);
 		size_t i;
 		json_t *it;
 		json_array_foreach(all, i, it) if (api_filter_matches(f, t->r, it))

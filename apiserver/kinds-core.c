@@ -96,22 +96,6 @@ char *kinds_go_value(const json_t *v)
 
 /* ---- componentstatuses ---- */
 
-/* The components upstream reports, in upstream's order. The control plane
- * components reach this server only through its API, so while it answers
- * they are reported Healthy with upstream's "ok". */
-json_t *kinds_componentstatus_list(void)
-{
-	static const char *const names[] = {"scheduler", "controller-manager", "etcd-0"};
-	json_t *items = json_array();
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		json_array_append_new(
-			items, json_pack("{s:s, s:s, s:{s:s, s:n}, s:[{s:s, s:s, s:s}]}", "kind",
-					 "ComponentStatus", "apiVersion", "v1", "metadata", "name",
-					 names[i], "creationTimestamp", "conditions", "type",
-					 "Healthy", "status", "True", "message", "ok"));
-	return items;
-}
-
 const struct table_column kinds_componentstatus_columns[] = {
 	NAME_COLUMN,
 	COLUMN("Status", "string", "Status of the component conditions", 0),

@@ -36,7 +36,6 @@
 	void kinds_##kind##_print(const json_t *obj, time_t now, json_t *cells)
 
 /* kinds-core.c */
-json_t *kinds_componentstatus_list(void);
 KINDS_PRINTER(componentstatus);
 KINDS_PRINTER(configmap);
 KINDS_PRINTER(endpoints);

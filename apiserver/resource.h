@@ -10,6 +10,8 @@
 
 #include "err.h"
 
+struct store;
+
 struct api_subresource {
 	const char *name;    /* "status", "scale", "binding", "log", "exec" */
 	const char *group;   /* responseKind */
@@ -40,8 +42,9 @@ struct api_resource {
 	/* Segment under /registry/ (upstream's: "minions" for nodes,
 	 * "services/specs" for services...). */
 	const char *storage;
-	/* Served but not stored (componentstatuses): list() builds the items. */
-	json_t *(*virtual_list)(void);
+	/* Served but not stored (componentstatuses): builds the items (new
+	 * array), reading the store if it needs to. */
+	json_t *(*virtual_list)(struct store *st);
 
 	/* Strategy hooks; each may be NULL. */
 	/* Fills defaults into a new or updated object (spec, not metadata). */

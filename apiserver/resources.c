@@ -12,6 +12,7 @@
 #include "xalloc.h"
 #include "apiserver/resource.h"
 #include "apiserver/kinds-internal.h"
+#include "apiserver/componentstatus.h"
 
 static const char *const verbs_all[] = {
 	"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL,
@@ -90,7 +91,7 @@ const struct api_resource api_resources[] = {
 		.namespaced = false,
 		.short_names = SHORT("cs"),
 		.verbs = verbs_get_list,
-		.virtual_list = kinds_componentstatus_list,
+		.virtual_list = componentstatus_list,
 		.columns = kinds_componentstatus_columns,
 		.print_row = kinds_componentstatus_print,
 	},

@@ -388,7 +388,7 @@ void watch_serve(struct watch_hub *hub, struct api_request *rq, const struct api
 
 	if (!r->storage) {
 		/* Virtual resources do not change: current state, then an idle stream. */
-		json_t *items = r->virtual_list ? r->virtual_list() : json_array();
+		json_t *items = r->virtual_list ? r->virtual_list(hub->st) : json_array();
 		size_t i;
 		json_t *it;
 		json_array_foreach(items, i, it) if (api_filter_matches(filter, r, it))

@@ -34,11 +34,16 @@
 
 struct daemon;
 
-/* Flags the kit adds to the component's table (as upstream names them). */
+/* Flags the kit adds to the component's table (as upstream names them);
+ * -v is always added. */
 enum {
-	DAEMON_FLAG_MASTER = 1 << 0,       /* --master */
+	DAEMON_FLAG_MASTER = 1 << 0,	   /* --master */
 	DAEMON_FLAG_KUBECONFIG = 1 << 1,   /* --kubeconfig */
 	DAEMON_FLAG_LEADER_ELECT = 1 << 2, /* --leader-elect and --leader-elect-* */
+	/* --bind-address (0.0.0.0) and --secure-port (cfg.secure_port; 0: off):
+	 * daemon_run serves /healthz, /livez, /readyz and /metrics there, over
+	 * plain HTTP for now. */
+	DAEMON_FLAG_SERVE = 1 << 3,
 };
 
 struct daemon_config {
@@ -49,18 +54,27 @@ struct daemon_config {
 	/* With DAEMON_FLAG_LEADER_ELECT: the Lease's default name (namespace
 	 * kube-system), e.g. "kube-scheduler"; election is on by default. */
 	const char *lease_name;
+	int secure_port; /* with DAEMON_FLAG_SERVE: --secure-port's default */
 };
 
 /* Parses argv against the component's flags plus the kit's (-v included)
- * and installs the signal handlers (SIGPIPE ignored). --help prints the
+ * and installs the signal handlers (SIGPIPE ignored; a second SIGTERM/SIGINT
+ * ends the process at once with status 1, as upstream; one daemon of a
+ * process gets the signals, the last made). --help prints the
  * usage and --version MK_VERSION_LINE: NULL with *exit_code 0. A bad flag
- * prints "Error: <why>" and the usage hint on stderr: NULL with *exit_code 2.
+ * prints the one line "Error: <why>" on stderr: NULL with *exit_code 2.
  * Otherwise a new daemon (daemon_free). cfg and its flag table are borrowed
- * for the daemon's life. */
+ * for the daemon's life; the table's .seen are set as in the merged table.
+ * From then on every string target of the table holds a string of the
+ * daemon's (defaults are copied): a component may replace one (free the old
+ * value, store a malloc'd one); daemon_free frees them and sets them NULL.
+ * No thread is started here. */
 struct daemon *daemon_new(const struct daemon_config *cfg, int argc, char **argv, int *exit_code);
 
 /* The flag of the merged table named name (component's or kit's), to read
- * .seen; NULL if none. */
+ * .seen, or to read or replace (by the rule above) a kit flag's value, e.g.
+ * --kubeconfig from a configuration file before the first daemon_client
+ * call; NULL if none. */
 const struct flag *daemon_flag(const struct daemon *d, const char *name);
 
 /* The API client made from --master/--kubeconfig on first use (borrowed;
@@ -97,42 +111,66 @@ int daemon_workers(struct daemon *d, const char *name, struct workqueue *q, int 
 		   daemon_sync_fn sync, void *arg, struct mk_err **err);
 
 /* fn(arg) every period_ms on a thread of its own, the first call once the
- * informers synced (or at once with immediate true). The wait between calls
- * is cut short by the stop. */
+ * informers synced (or at once with immediate true: once daemon_run holds
+ * the lease, when elected). The wait between calls is cut short by the
+ * stop. */
 int daemon_every(struct daemon *d, const char *name, int64_t period_ms, bool immediate,
 		 void (*fn)(void *arg), void *arg, struct mk_err **err);
 
-/* A named check run by /healthz (and /livez, /readyz): 0 healthy; -1 with
- * *err says why (shown in the body as upstream's "[-]name failed: reason").
- * Checks run on HTTP threads and must not block. */
+/* fn(arg) once, on a thread of its own started as daemon_every's first
+ * call: a component's own long-running loop, which must return once the
+ * stop began. It watches daemon_stopping()/daemon_sleep(), or wake(arg)
+ * (may be NULL), called on the stopping thread when the stop begins, makes
+ * it return. Joined at the stop, before the informers stop. */
+int daemon_thread(struct daemon *d, const char *name, bool immediate, void (*fn)(void *arg),
+		  void (*wake)(void *arg), void *arg, struct mk_err **err);
+
+/* A named check run by /healthz (and /livez, /readyz) after the kit's
+ * "ping" (and "leaderElection" when elected): 0 healthy; -1 with *err says
+ * why. As upstream, the root path answers "ok", or 500 with one line per
+ * check ("[+]name ok", "[-]name failed: reason withheld") and "healthz
+ * check failed" (?verbose lists the checks also when healthy, ?exclude=name
+ * skips one), and logs the reasons at -v=2; /healthz/<name> runs one check
+ * and shows its reason ("internal server error: <why>"). Checks run on HTTP
+ * threads and must not block. */
 typedef int (*daemon_check_fn)(void *arg, struct mk_err **err);
 void daemon_health_check(struct daemon *d, const char *name, daemon_check_fn fn, void *arg);
 
 /* Appends Prometheus text exposition lines to out; called for every
  * /metrics scrape, on HTTP threads. The kit adds process metrics itself
- * (process_start_time_seconds, process_resident_memory_bytes,
- * process_open_fds). */
+ * (process_cpu_seconds_total, process_max_fds, process_open_fds,
+ * process_resident_memory_bytes, process_start_time_seconds,
+ * process_virtual_memory_bytes), workqueue_depth and
+ * workqueue_retries_total{name=<pool>} of its worker pools, and
+ * leader_election_master_status{name=<lease>} when elected. */
 typedef void (*daemon_metrics_fn)(struct buf *out, void *arg);
 void daemon_metrics(struct daemon *d, daemon_metrics_fn fn, void *arg);
 
-/* A new HTTP server of the daemon with routes for /healthz, /livez,
- * /readyz and /metrics already added (the component adds its own routes,
- * then calls daemon_listen). cfg may be NULL for the defaults. Borrowed:
- * freed by daemon_free after the stop. */
+/* A new HTTP server of the daemon that answers /healthz, /livez, /readyz
+ * (and their /<check> paths) and /metrics: the component adds its own
+ * routes, then calls daemon_listen, which adds the kit's after them (so a
+ * component may answer one of those paths itself, as kube-proxy does
+ * /healthz). cfg may be NULL for the defaults (name "healthz", a client
+ * idle for 60 s cut). Borrowed: closed by daemon_run at the stop, or by
+ * daemon_free. */
 struct httpd *daemon_httpd(struct daemon *d, const struct httpd_config *cfg, struct mk_err **err);
 
-/* Listens on address:port for h. When the port is in use (a previous
- * instance still exiting), logs upstream's line and retries every 5 s in
- * the background until it is free or the daemon stops; returns 0 then.
- * Other failures: -1. */
+/* Listens on address:port for h (a server of daemon_httpd; port 0: a free
+ * one) and returns the port bound. When the port is in use (a previous
+ * instance still exiting), logs upstream's line ("Healthz server failed"
+ * err="listen tcp 0.0.0.0:10256: bind: address already in use") and
+ * retries every 5 s in the background until it is free or the daemon
+ * stops; returns 0 then. Other failures: -1. */
 int daemon_listen(struct daemon *d, struct httpd *h, const char *address, int port,
 		  struct mk_err **err);
 
-/* Runs until SIGTERM/SIGINT or daemon_stop: leader election first when
- * enabled (losing the lease later ends the process with status 1, as
- * upstream does), then informers, then workers and periodic tasks. At the
- * stop: queues shut down, workers and tasks joined, informers stopped,
- * HTTP servers closed. Returns the process exit status (0 after a signal). */
+/* Runs until SIGTERM/SIGINT or daemon_stop: the DAEMON_FLAG_SERVE server
+ * first, leader election when enabled (losing the lease later ends the
+ * process with status 1, as upstream does), then informers, then workers
+ * and periodic tasks. At the stop: wake functions called, queues shut
+ * down, workers and tasks joined, informers stopped, HTTP servers closed.
+ * Returns the process exit status (0 after a signal; 1 when an informer or
+ * a thread could not start). Once per daemon. */
 int daemon_run(struct daemon *d);
 
 /* Asks daemon_run to return with status (from any thread, also a handler). */

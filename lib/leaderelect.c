@@ -1,6 +1,5 @@
 #include "leaderelect.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,80 +123,4 @@ int leader_elector_try(struct leader_elector *le, time_t now, struct mk_err **er
 		return 0; /* another candidate renewed or took it first */
 	mk_err_set(err, mk_err_code(uerr), "%s", mk_err_msg(uerr));
 	return mk_err_wrap(err, "updating lease %s/%s", le->ns, le->name);
-}
-
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int leader_elector_acquire(struct leader_elector *le, int64_t retry_ms,
-			   volatile sig_atomic_t *stop, const struct leader_callbacks *cb)
-{
-	for (;;) {
-		if (*stop)
-			return 0;
-		cleanup_err struct mk_err *err = NULL;
-		int held = leader_elector_try(le, time(NULL), &err);
-		if (held == 1)
-			return 1;
-		if (held < 0 && cb && cb->on_error)
-			cb->on_error(err, cb->arg);
-		sleep_ms(retry_ms);
-	}
-}
-
-struct keeper {
-	struct leader_elector *le;
-	int64_t retry_ms, deadline_ms;
-	const struct leader_callbacks *cb;
-};
-
-static void *keeper_main(void *arg)
-{
-	struct keeper *k = arg;
-	int64_t last = mono_ms();
-	for (;;) {
-		sleep_ms(k->retry_ms);
-		cleanup_err struct mk_err *err = NULL;
-		int held = leader_elector_try(k->le, time(NULL), &err);
-		if (held == 1) {
-			last = mono_ms();
-			continue;
-		}
-		if (held < 0 && k->cb && k->cb->on_error)
-			k->cb->on_error(err, k->cb->arg);
-		/* another holder, or no renewal within the deadline: lost */
-		if (held == 0 || mono_ms() - last > k->deadline_ms) {
-			if (k->cb && k->cb->on_lost)
-				k->cb->on_lost(k->cb->arg);
-			free(k);
-			return NULL;
-		}
-	}
-}
-
-int leader_elector_keep(struct leader_elector *le, int64_t retry_ms, int64_t renew_deadline_ms,
-			const struct leader_callbacks *cb, struct mk_err **err)
-{
-	struct keeper *k = xcalloc(1, sizeof(*k));
-	*k = (struct keeper){.le = le, .retry_ms = retry_ms, .deadline_ms = renew_deadline_ms,
-			     .cb = cb};
-	pthread_t t;
-	int rc = pthread_create(&t, NULL, keeper_main, k);
-	if (rc != 0) {
-		free(k);
-		return mk_err_errno(err, MK_EIO, rc, "starting the lease renewal thread");
-	}
-	pthread_detach(t);
-	return 0;
 }

@@ -6,7 +6,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,32 +15,97 @@
 #include "backend.h"
 #include "buf.h"
 #include "cleanup.h"
-#include "client.h"
+#include "daemon.h"
 #include "explain.h"
-#include "flags.h"
-#include "httpd.h"
 #include "informer.h"
 #include "json.h"
-#include "kubeconfig.h"
 #include "log.h"
+#include "memory.h"
 #include "metrics.h"
 #include "model.h"
 #include "routes.h"
-#include "memory.h"
 #include "svchealth.h"
 #include "sync.h"
 #include "timefmt.h"
-#include "version.h"
 #include "xalloc.h"
 #include "yamldoc.h"
 
 #define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
 
 struct opts {
-	char *master, *kubeconfig, *mode, *cluster_cidr, *hostname, *nodeport_addresses;
+	char *mode, *cluster_cidr, *hostname, *nodeport_addresses;
 	char *healthz_addr, *metrics_addr, *config, *explain;
-	int64_t sync_ms, min_sync_ms, verbosity, masq_bit;
+	int64_t sync_ms, min_sync_ms, masq_bit;
 	bool masquerade_all, cleanup;
+};
+
+static struct opts options = {
+	.mode = "iptables",
+	.healthz_addr = "0.0.0.0:10256",
+	.metrics_addr = "127.0.0.1:10249",
+	.sync_ms = 30000,
+	.min_sync_ms = 1000,
+	.masq_bit = 14,
+};
+
+static struct flag flags[] = {
+	{.name = "proxy-mode",
+	 .type = FLAG_STRING,
+	 .target = &options.mode,
+	 .help = "Which proxy mode to use: 'iptables' or 'nftables'"},
+	{.name = "cluster-cidr",
+	 .type = FLAG_STRING,
+	 .target = &options.cluster_cidr,
+	 .help = "The CIDR range of the pods in the cluster"},
+	{.name = "hostname-override",
+	 .type = FLAG_STRING,
+	 .target = &options.hostname,
+	 .help = "If non-empty, will be used as the name of the Node"},
+	{.name = "iptables-sync-period",
+	 .type = FLAG_DURATION,
+	 .target = &options.sync_ms,
+	 .help = "An interval at which rules are refreshed (default 30s)"},
+	{.name = "iptables-min-sync-period",
+	 .type = FLAG_DURATION,
+	 .target = &options.min_sync_ms,
+	 .help = "The minimum period between rule resyncs (default 1s)"},
+	{.name = "masquerade-all",
+	 .type = FLAG_BOOL,
+	 .target = &options.masquerade_all,
+	 .help = "SNAT all traffic sent via Service cluster IPs"},
+	{.name = "nodeport-addresses",
+	 .type = FLAG_STRING,
+	 .target = &options.nodeport_addresses,
+	 .help = "CIDRs of the node IPs that accept NodePort traffic"},
+	{.name = "healthz-bind-address",
+	 .type = FLAG_STRING,
+	 .target = &options.healthz_addr,
+	 .help = "IP:port for the health check server (default 0.0.0.0:10256)"},
+	{.name = "metrics-bind-address",
+	 .type = FLAG_STRING,
+	 .target = &options.metrics_addr,
+	 .help = "IP:port for the metrics server (default 127.0.0.1:10249)"},
+	{.name = "config",
+	 .type = FLAG_STRING,
+	 .target = &options.config,
+	 .help = "The path to the KubeProxyConfiguration file"},
+	{.name = "cleanup",
+	 .type = FLAG_BOOL,
+	 .target = &options.cleanup,
+	 .help = "If true cleanup iptables and nftables rules and exit"},
+	{.name = "explain",
+	 .type = FLAG_STRING,
+	 .target = &options.explain,
+	 .help = "Print the path a connection to namespace/name[:port] or IP:port[/protocol] takes "
+		 "through the rules the kernel holds, and exit"},
+	{0},
+};
+
+static const struct daemon_config config = {
+	.name = "kube-proxy",
+	.summary = "The Kubernetes network proxy runs on each node.",
+	.flags = flags,
+	.common = DAEMON_FLAG_MASTER | DAEMON_FLAG_KUBECONFIG,
 };
 
 struct proxy {
@@ -49,17 +113,14 @@ struct proxy {
 	struct proxy_config cfg;
 	struct proxy_sync sync;
 	char *node_name;
-	char *node_ip;        /* primary IP (owned) */
-	char **node_ips;      /* owned */
+	char *node_ip;	 /* primary IP (owned) */
+	char **node_ips; /* owned */
 	size_t n_node_ips;
-	char **np_cidrs;      /* owned */
+	char **np_cidrs; /* owned */
 	size_t n_np_cidrs;
-	json_t *node_labels;  /* own Node's labels, for topology changes */
-	struct client *client;
+	json_t *node_labels; /* own Node's labels, for topology changes */
 	struct informer *svc_inf, *slice_inf, *node_inf;
-	struct httpd *healthz, *metrics;
 	struct svchealth *svc_health; /* health check node ports */
-	atomic_bool stop;
 };
 
 /* ---- configuration ---- */
@@ -71,7 +132,8 @@ static char **split_list(const char *s, size_t *n)
 		return NULL;
 	char **v = NULL;
 	char *copy = xstrdup(s);
-	for (char *save = NULL, *w = strtok_r(copy, ", ", &save); w; w = strtok_r(NULL, ", ", &save)) {
+	for (char *save = NULL, *w = strtok_r(copy, ", ", &save); w;
+	     w = strtok_r(NULL, ", ", &save)) {
 		v = xrealloc(v, (*n + 1) * sizeof(*v));
 		v[(*n)++] = xstrdup(w);
 	}
@@ -92,7 +154,8 @@ static void set_str(char **dst, const json_t *v)
 static void set_dur(int64_t *dst, const json_t *v)
 {
 	int64_t ms;
-	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0 && ms > 0)
+	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0 &&
+	    ms > 0)
 		*dst = ms;
 }
 
@@ -109,12 +172,15 @@ static void set_bind(char **dst, const json_t *v)
 	*dst = n;
 }
 
-static bool flag_given(const struct flag *flags, const char *name)
+static bool given(const struct daemon *d, const char *name)
 {
-	for (const struct flag *f = flags; f->name; f++)
-		if (!strcmp(f->name, name))
-			return f->seen;
-	return false;
+	return daemon_flag(d, name)->seen;
+}
+
+/* The value of one of the kit's string flags (--master, --kubeconfig). */
+static const char *kit_str(const struct daemon *d, const char *name)
+{
+	return *(char **)daemon_flag(d, name)->target;
 }
 
 #define CONFIG_API_VERSION "kubeproxy.config.k8s.io/v1alpha1"
@@ -124,7 +190,7 @@ static bool flag_given(const struct flag *flags, const char *name)
  * empty addresses keep the defaults). The sync periods, masqueradeAll and
  * masqueradeBit come from the section of the proxy mode in use (iptables or
  * nftables), as upstream converts them. */
-static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
+static int load_config(struct daemon *d, struct opts *o, struct mk_err **err)
 {
 	FILE *f = fopen(o->config, "r");
 	if (!f)
@@ -143,56 +209,60 @@ static int load_config(struct opts *o, struct flag *flags, struct mk_err **err)
 	const char *kind = json_string_value(json_object_get(c, "kind"));
 	const char *api = json_string_value(json_object_get(c, "apiVersion"));
 	if (!json_is_object(c)) {
-		rc = mk_err_set(err, MK_EINVAL, "%s: not a KubeProxyConfiguration object", o->config);
+		rc = mk_err_set(err, MK_EINVAL, "%s: not a KubeProxyConfiguration object",
+				o->config);
 	} else if (kind && strcmp(kind, "KubeProxyConfiguration")) {
-		rc = mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration", o->config,
-				kind);
+		rc = mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration",
+				o->config, kind);
 	} else if (api && strcmp(api, CONFIG_API_VERSION)) {
-		rc = mk_err_set(err, MK_EINVAL,
-				"%s: no kind \"KubeProxyConfiguration\" is registered for version \"%s\"",
-				o->config, api);
+		rc = mk_err_set(
+			err, MK_EINVAL,
+			"%s: no kind \"KubeProxyConfiguration\" is registered for version \"%s\"",
+			o->config, api);
 	}
 	if (rc < 0) {
 		json_decref(c);
 		return -1;
 	}
-	if (!flag_given(flags, "kubeconfig"))
-		set_str(&o->kubeconfig, json_path_get(c, "clientConnection.kubeconfig"));
+	if (!given(d, "kubeconfig"))
+		set_str((char **)daemon_flag(d, "kubeconfig")->target,
+			json_path_get(c, "clientConnection.kubeconfig"));
 	const char *m = json_string_value(json_object_get(c, "mode"));
-	if (!flag_given(flags, "proxy-mode") && m && *m)
+	if (!given(d, "proxy-mode") && m && *m)
 		set_str(&o->mode, json_object_get(c, "mode"));
-	if (!flag_given(flags, "cluster-cidr"))
+	if (!given(d, "cluster-cidr"))
 		set_str(&o->cluster_cidr, json_object_get(c, "clusterCIDR"));
-	if (!flag_given(flags, "hostname-override"))
+	if (!given(d, "hostname-override"))
 		set_str(&o->hostname, json_object_get(c, "hostnameOverride"));
-	const json_t *sec = json_object_get(c, strcmp(o->mode, "nftables") ? "iptables" : "nftables");
-	if (!flag_given(flags, "iptables-sync-period"))
+	const json_t *sec =
+		json_object_get(c, strcmp(o->mode, "nftables") ? "iptables" : "nftables");
+	if (!given(d, "iptables-sync-period"))
 		set_dur(&o->sync_ms, json_object_get(sec, "syncPeriod"));
-	if (!flag_given(flags, "iptables-min-sync-period"))
+	if (!given(d, "iptables-min-sync-period"))
 		set_dur(&o->min_sync_ms, json_object_get(sec, "minSyncPeriod"));
 	const json_t *all = json_object_get(sec, "masqueradeAll");
-	if (!flag_given(flags, "masquerade-all") && json_is_boolean(all))
+	if (!given(d, "masquerade-all") && json_is_boolean(all))
 		o->masquerade_all = json_is_true(all);
 	json_t *bit = json_object_get(sec, "masqueradeBit");
 	if (json_is_integer(bit))
 		o->masq_bit = json_integer_value(bit);
 	json_t *np = json_object_get(c, "nodePortAddresses");
-	if (!flag_given(flags, "nodeport-addresses") && json_is_array(np) && json_array_size(np)) {
+	if (!given(d, "nodeport-addresses") && json_is_array(np) && json_array_size(np)) {
 		struct buf l = BUF_INIT;
 		size_t i;
 		json_t *v;
-		json_array_foreach(np, i, v)
-			buf_printf(&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
+		json_array_foreach(np, i, v) buf_printf(
+			&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
 		free(o->nodeport_addresses);
 		o->nodeport_addresses = buf_steal(&l);
 	}
-	if (!flag_given(flags, "healthz-bind-address"))
+	if (!given(d, "healthz-bind-address"))
 		set_bind(&o->healthz_addr, json_object_get(c, "healthzBindAddress"));
-	if (!flag_given(flags, "metrics-bind-address"))
+	if (!given(d, "metrics-bind-address"))
 		set_bind(&o->metrics_addr, json_object_get(c, "metricsBindAddress"));
 	json_t *verb = json_path_get(c, "logging.verbosity");
-	if (!flag_given(flags, "v") && json_is_integer(verb))
-		o->verbosity = json_integer_value(verb);
+	if (!given(d, "v") && json_is_integer(verb))
+		log_verbosity = (int)json_integer_value(verb);
 	json_decref(c);
 	return 0;
 }
@@ -204,16 +274,19 @@ static int validate_opts(const struct opts *o, struct mk_err **err)
 		return mk_err_set(err, MK_EINVAL,
 				  "invalid proxy mode %s: must be iptables or nftables", o->mode);
 	if (o->masq_bit < 0 || o->masq_bit > 31)
-		return mk_err_set(err, MK_EINVAL, "masqueradeBit %lld: must be within the range [0, 31]",
+		return mk_err_set(err, MK_EINVAL,
+				  "masqueradeBit %lld: must be within the range [0, 31]",
 				  (long long)o->masq_bit);
 	if (o->sync_ms <= 0)
 		return mk_err_set(err, MK_EINVAL, "syncPeriod: must be greater than 0");
 	if (o->min_sync_ms < 0)
-		return mk_err_set(err, MK_EINVAL, "minSyncPeriod: must be greater than or equal to 0");
-	if (o->min_sync_ms > o->sync_ms)
 		return mk_err_set(err, MK_EINVAL,
-				  "minSyncPeriod %lldms: must be less than or equal to syncPeriod %lldms",
-				  (long long)o->min_sync_ms, (long long)o->sync_ms);
+				  "minSyncPeriod: must be greater than or equal to 0");
+	if (o->min_sync_ms > o->sync_ms)
+		return mk_err_set(
+			err, MK_EINVAL,
+			"minSyncPeriod %lldms: must be less than or equal to syncPeriod %lldms",
+			(long long)o->min_sync_ms, (long long)o->sync_ms);
 	return 0;
 }
 
@@ -275,7 +348,8 @@ static void refresh_node_ips(struct proxy *p)
 			for (size_t c = 0; c < p->n_np_cidrs; c++)
 				want |= cidr_contains(p->np_cidrs[c], a);
 			if (want) {
-				p->node_ips = xrealloc(p->node_ips, (p->n_node_ips + 1) * sizeof(char *));
+				p->node_ips =
+					xrealloc(p->node_ips, (p->n_node_ips + 1) * sizeof(char *));
 				p->node_ips[p->n_node_ips++] = xstrdup(s);
 			}
 		}
@@ -414,39 +488,58 @@ static void inf_error(const struct mk_err *e, void *arg)
 	log_warn("Watch failed, retrying: %s", mk_err_msg(e));
 }
 
+/* Services and EndpointSlices feed the sync state, which keeps what the
+ * rules need of them: their informers keep only keys and versions. Nodes
+ * give the routes to other nodes' pod CIDRs and this node's labels. */
+static int watch_cluster(struct proxy *p, struct daemon *d, struct mk_err **err)
+{
+	struct informer_handlers sh = {.on_add = svc_add,
+				       .on_update = svc_update,
+				       .on_delete = svc_delete,
+				       .on_error = inf_error,
+				       .arg = p,
+				       .versions_only = true};
+	struct informer_handlers eh = {.on_add = slice_add,
+				       .on_update = slice_update,
+				       .on_delete = slice_delete,
+				       .on_error = inf_error,
+				       .arg = p,
+				       .versions_only = true};
+	struct informer_handlers nh = {.on_add = node_seen,
+				       .on_update = node_update,
+				       .on_delete = node_delete,
+				       .on_error = inf_error,
+				       .arg = p};
+	p->svc_inf = daemon_informer(d, "/api/v1/services", PROXY_SELECTOR, NULL, &sh, err);
+	p->slice_inf = p->svc_inf ? daemon_informer(d, "/apis/discovery.k8s.io/v1/endpointslices",
+						    PROXY_SELECTOR, NULL, &eh, err)
+				  : NULL;
+	p->node_inf =
+		p->slice_inf ? daemon_informer(d, "/api/v1/nodes", NULL, NULL, &nh, err) : NULL;
+	return p->node_inf ? 0 : mk_err_wrap(err, "watching the cluster");
+}
+
 /* ---- health and metrics ---- */
 
-static void http_answer(struct httpd_req *rq, void *arg)
+/* upstream's /healthz of kube-proxy: fresh syncs, as JSON */
+static void answer_healthz(struct httpd_req *rq, void *arg)
 {
 	struct proxy *p = arg;
-	const char *method = httpd_req_method(rq), *url = httpd_req_path(rq);
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		httpd_reply_text(rq, 405, "text/plain", "405 method not allowed\n");
-		return;
-	}
-	struct buf b = BUF_INIT;
-	unsigned code = 200;
-	const char *ctype = "application/json";
-	if (!strcmp(url, "/healthz") || !strcmp(url, "/livez")) {
-		double last = 0;
-		bool ok = proxy_sync_healthy(&p->sync, &last);
-		code = ok ? 200 : 503;
-		metrics_add(ok ? MV_HEALTHZ_200 : MV_HEALTHZ_503, 1);
-		char *lu = time_rfc3339((time_t)last), *now = time_now_rfc3339();
-		buf_printf(&b, "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}",
-			   lu, now);
-		free(lu);
-		free(now);
-	} else if (!strcmp(url, "/metrics")) {
-		ctype = "text/plain; version=0.0.4; charset=utf-8";
-		metrics_write(&b);
-	} else {
-		code = 404;
-		ctype = "text/plain";
-		buf_append_str(&b, "404 page not found\n");
-	}
-	size_t len = b.len;
-	httpd_reply_raw(rq, (int)code, ctype, buf_steal(&b), len);
+	double last = 0;
+	bool ok = proxy_sync_healthy(&p->sync, &last);
+	metrics_add(ok ? MV_HEALTHZ_200 : MV_HEALTHZ_503, 1);
+	cleanup_free char *lu = time_rfc3339((time_t)last);
+	cleanup_free char *now = time_now_rfc3339();
+	cleanup_free char *body = xasprintf(
+		"{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}", lu,
+		now);
+	httpd_reply_text(rq, ok ? 200 : 503, "application/json", body);
+}
+
+static void write_metrics(struct buf *out, void *arg)
+{
+	(void)arg;
+	metrics_write(out);
 }
 
 static bool proxy_healthy(void *arg)
@@ -459,319 +552,210 @@ static void sync_health_ports(void *arg, const struct proxy_model *m)
 	svchealth_sync(((struct proxy *)arg)->svc_health, m);
 }
 
-static struct httpd *serve(struct proxy *p, const char *addr, const char *what)
+/* Serves the proxy's /healthz and /livez and the kit's /metrics on an
+ * "ip:port" bind address ("[::]:10256" for IPv6); empty or port 0: not
+ * served. A bad address is logged and the proxy goes on without that
+ * server. */
+static void serve(struct proxy *p, struct daemon *d, const char *addr, const char *what)
 {
 	if (!addr || !*addr)
-		return NULL;
-	char host[64];
+		return;
 	const char *colon = strrchr(addr, ':');
-	if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || !colon[1] || *end || port < 0 || port > 65535) {
 		log_error("Bad %s bind address %s", what, addr);
-		return NULL;
+		return;
 	}
-	/* "[::]:10256" */
+	if (port == 0)
+		return;
 	const char *h0 = addr, *h1 = colon;
-	if (*h0 == '[' && h1 > h0 && h1[-1] == ']') {
+	if (*h0 == '[' && h1 > h0 + 1 && h1[-1] == ']') {
 		h0++;
 		h1--;
 	}
-	memcpy(host, h0, (size_t)(h1 - h0));
-	host[h1 - h0] = '\0';
-	int port = atoi(colon + 1);
-	if (port == 0)
-		return NULL;
-	struct httpd_config cfg = {
-		.name = what,
-		.threads = 1,
-		.idle_timeout_s = 60,
-		.fallback = http_answer,
-		.fallback_arg = p,
-	};
+	cleanup_free char *host = xstrndup(h0, (size_t)(h1 - h0));
 	cleanup_err struct mk_err *err = NULL;
-	struct httpd *h = httpd_new(&cfg, &err);
-	if (h && !httpd_listen(h, *host ? host : "0.0.0.0", port, &err)) {
-		httpd_free(h);
-		h = NULL;
+	struct httpd_config cfg = {.name = what, .threads = 1, .idle_timeout_s = 60};
+	struct httpd *h = daemon_httpd(d, &cfg, &err);
+	if (h) {
+		httpd_route(h, NULL, "/healthz", answer_healthz, p);
+		httpd_route(h, NULL, "/livez", answer_healthz, p);
 	}
-	if (!h)
+	if (!h || daemon_listen(d, h, *host ? host : "0.0.0.0", (int)port, &err) < 0)
 		log_error("Failed to serve %s on %s: %s", what, addr, mk_err_msg(err));
-	else
-		log_info("Serving %s on %s", what, addr);
-	return h;
 }
 
-/* ---- threads ---- */
+/* ---- the sync loop ---- */
 
-static void *signal_thread(void *arg)
+/* Runs on a thread of the kit once the informers synced. */
+static void sync_loop(void *arg)
 {
 	struct proxy *p = arg;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	int sig = 0;
-	sigwait(&set, &sig);
-	log_info("Received signal %d, stopping", sig);
-	atomic_store(&p->stop, true);
-	proxy_sync_stop(&p->sync);
-	return NULL;
+	log_info("Caches are synced for service and endpoint slice config");
+	proxy_sync_set_synced(&p->sync, true, true);
+	/* node events before the informer was published were skipped */
+	routes_update(p);
+	proxy_sync_run(&p->sync);
 }
 
-static void *synced_thread(void *arg)
+static void sync_wake(void *arg)
 {
-	struct proxy *p = arg;
-	while (!atomic_load(&p->stop)) {
-		if (informer_wait_synced(p->svc_inf, 200) && informer_wait_synced(p->slice_inf, 200)) {
-			log_info("Caches are synced for service and endpoint slice config");
-			proxy_sync_set_synced(&p->sync, true, true);
-			/* node events before the informer was published were skipped */
-			while (!atomic_load(&p->stop) && !informer_wait_synced(p->node_inf, 200))
-				;
-			routes_update(p);
-			break;
-		}
-	}
-	return NULL;
+	proxy_sync_stop(&((struct proxy *)arg)->sync);
 }
 
-static struct informer *start_informer(struct proxy *p, const char *path, const char *sel,
-				       const struct informer_handlers *h, struct mk_err **err)
+/* ---- set-up ---- */
+
+/* --cleanup: removes what both modes wrote; the exit status. */
+static int cleanup_rules(void)
 {
-	struct informer *inf = informer_new(p->client, path, sel, NULL, h, err);
-	if (!inf)
-		return NULL;
-	if (informer_start(inf, err) < 0) {
-		informer_free(inf);
-		return NULL;
+	int rc = 0;
+	cleanup_err struct mk_err *err = NULL;
+	if (proxy_backend_iptables.cleanup(&err) < 0) {
+		log_error("Failed to clean up iptables rules: %s", mk_err_msg(err));
+		mk_err_free(err);
+		err = NULL;
+		rc = 1;
 	}
-	return inf;
+	if (proxy_backend_nftables.cleanup(&err) < 0) {
+		log_error("Failed to clean up nftables rules: %s", mk_err_msg(err));
+		rc = 1;
+	}
+	return rc;
 }
 
-/* After parsing every string option is owned (defaults copied). */
-static void opts_own(struct flag *flags)
+/* The node's name and addresses and the rules' configuration. */
+static void node_setup(struct proxy *p, const struct proxy_backend *backend)
 {
-	for (struct flag *f = flags; f->name; f++)
-		if (f->type == FLAG_STRING && !f->seen && *(char **)f->target)
-			*(char **)f->target = xstrdup(*(char **)f->target);
-}
-
-static void opts_free(struct flag *flags)
-{
-	for (struct flag *f = flags; f->name; f++)
-		if (f->type == FLAG_STRING) {
-			free(*(char **)f->target);
-			*(char **)f->target = NULL;
-		}
-}
-
-int main(int argc, char **argv)
-{
-	struct proxy p = {0};
-	struct opts *o = &p.o;
-	o->mode = "iptables";
-	o->healthz_addr = "0.0.0.0:10256";
-	o->metrics_addr = "127.0.0.1:10249";
-	o->sync_ms = 30000;
-	o->min_sync_ms = 1000;
-	o->masq_bit = 14;
-	struct flag flags[] = {
-		{"master", FLAG_STRING, &o->master, "The address of the Kubernetes API server (overrides any value in kubeconfig)", false},
-		{"kubeconfig", FLAG_STRING, &o->kubeconfig, "Path to kubeconfig file with authorization information", false},
-		{"proxy-mode", FLAG_STRING, &o->mode, "Which proxy mode to use: 'iptables' or 'nftables'", false},
-		{"cluster-cidr", FLAG_STRING, &o->cluster_cidr, "The CIDR range of the pods in the cluster", false},
-		{"hostname-override", FLAG_STRING, &o->hostname, "If non-empty, will be used as the name of the Node", false},
-		{"iptables-sync-period", FLAG_DURATION, &o->sync_ms, "An interval at which rules are refreshed (default 30s)", false},
-		{"iptables-min-sync-period", FLAG_DURATION, &o->min_sync_ms, "The minimum period between rule resyncs (default 1s)", false},
-		{"masquerade-all", FLAG_BOOL, &o->masquerade_all, "SNAT all traffic sent via Service cluster IPs", false},
-		{"nodeport-addresses", FLAG_STRING, &o->nodeport_addresses, "CIDRs of the node IPs that accept NodePort traffic", false},
-		{"healthz-bind-address", FLAG_STRING, &o->healthz_addr, "IP:port for the health check server (default 0.0.0.0:10256)", false},
-		{"metrics-bind-address", FLAG_STRING, &o->metrics_addr, "IP:port for the metrics server (default 127.0.0.1:10249)", false},
-		{"config", FLAG_STRING, &o->config, "The path to the KubeProxyConfiguration file", false},
-		{"cleanup", FLAG_BOOL, &o->cleanup, "If true cleanup iptables and nftables rules and exit", false},
-		{"explain", FLAG_STRING, &o->explain, "Print the path a connection to namespace/name[:port] or IP:port[/protocol] takes through the rules the kernel holds, and exit", false},
-		{"v", FLAG_INT, &o->verbosity, "number for the log level verbosity", false},
-		{NULL, 0, NULL, NULL, false},
-	};
-	struct mk_err *err = NULL;
-	int r = flags_parse(flags, argc, argv, &err);
-	if (r == FLAGS_VERSION) {
-		fputs(MK_VERSION_LINE, stdout);
-		return 0;
-	}
-	if (r == 1) {
-		char *u = flags_usage("kube-proxy", "The Kubernetes network proxy runs on each node.", flags);
-		fputs(u, stdout);
-		free(u);
-		return 0;
-	}
-	if (r < 0) {
-		fprintf(stderr, "Error: %s\n", mk_err_msg(err));
-		return 1;
-	}
-	opts_own(flags);
-	if ((o->config && load_config(o, flags, &err) < 0) || validate_opts(o, &err) < 0) {
-		log_error("%s", mk_err_msg(err));
-		return 1;
-	}
-	log_verbosity = (int)o->verbosity;
-	if (o->explain) {
-		r = explain_main(o->explain, flag_given(flags, "proxy-mode") ? o->mode : NULL,
-				 o->master, o->kubeconfig);
-		opts_free(flags);
-		return r;
-	}
-	const struct proxy_backend *backend =
-		!strcmp(o->mode, "nftables") ? &proxy_backend_nftables : &proxy_backend_iptables;
-	if (backend == &proxy_backend_iptables && !o->cleanup)
-		proxy_malloc_hugepages(argv);
-	proxy_malloc_fixed_mmap_threshold();
-	proxy_malloc_one_arena();
-	/* after the re-exec above, so it is logged once */
-	log_v(2, "Configuration: mode=%s syncPeriod=%lldms minSyncPeriod=%lldms masqueradeAll=%s "
-		 "masqueradeBit=%lld clusterCIDR=%s hostnameOverride=%s nodePortAddresses=%s "
-		 "healthzBindAddress=%s metricsBindAddress=%s kubeconfig=%s",
-	      backend->name, (long long)o->sync_ms, (long long)o->min_sync_ms,
-	      o->masquerade_all ? "true" : "false", (long long)o->masq_bit,
-	      o->cluster_cidr ? o->cluster_cidr : "", o->hostname ? o->hostname : "",
-	      o->nodeport_addresses ? o->nodeport_addresses : "", o->healthz_addr ? o->healthz_addr : "",
-	      o->metrics_addr ? o->metrics_addr : "", o->kubeconfig ? o->kubeconfig : "");
-
-	if (o->cleanup) {
-		int rc = 0;
-		if (proxy_backend_iptables.cleanup(&err) < 0) {
-			log_error("Failed to clean up iptables rules: %s", mk_err_msg(err));
-			mk_err_free(err);
-			err = NULL;
-			rc = 1;
-		}
-		if (proxy_backend_nftables.cleanup(&err) < 0) {
-			log_error("Failed to clean up nftables rules: %s", mk_err_msg(err));
-			rc = 1;
-		}
-		return rc;
-	}
-
 	char hn[256] = "";
-	if (o->hostname && *o->hostname)
-		snprintf(hn, sizeof(hn), "%s", o->hostname);
+	if (options.hostname && *options.hostname)
+		snprintf(hn, sizeof(hn), "%s", options.hostname);
 	else if (gethostname(hn, sizeof(hn) - 1) < 0)
 		strcpy(hn, "localhost");
 	for (char *c = hn; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-	p.node_name = xstrdup(hn);
+	p->node_name = xstrdup(hn);
 
-	proxy_config_init(&p.cfg);
-	p.cfg.node_name = p.node_name;
-	p.cfg.cluster_cidr = o->cluster_cidr && *o->cluster_cidr ? o->cluster_cidr : NULL;
-	p.cfg.masquerade_all = o->masquerade_all;
-	p.cfg.masquerade_bit = (int)o->masq_bit;
-	p.np_cidrs = split_list(o->nodeport_addresses, &p.n_np_cidrs);
-	p.cfg.nodeport_cidrs = p.np_cidrs;
-	p.cfg.n_nodeport_cidrs = p.n_np_cidrs;
-	if (p.n_np_cidrs) {
+	proxy_config_init(&p->cfg);
+	p->cfg.node_name = p->node_name;
+	p->cfg.cluster_cidr =
+		options.cluster_cidr && *options.cluster_cidr ? options.cluster_cidr : NULL;
+	p->cfg.masquerade_all = options.masquerade_all;
+	p->cfg.masquerade_bit = (int)options.masq_bit;
+	p->np_cidrs = split_list(options.nodeport_addresses, &p->n_np_cidrs);
+	p->cfg.nodeport_cidrs = p->np_cidrs;
+	p->cfg.n_nodeport_cidrs = p->n_np_cidrs;
+	if (p->n_np_cidrs) {
 		struct in_addr lo;
 		inet_pton(AF_INET, "127.0.0.1", &lo);
 		bool any = false;
-		for (size_t i = 0; i < p.n_np_cidrs; i++)
-			any |= cidr_contains(p.np_cidrs[i], lo);
-		p.cfg.localhost_nodeports = any;
+		for (size_t i = 0; i < p->n_np_cidrs; i++)
+			any |= cidr_contains(p->np_cidrs[i], lo);
+		p->cfg.localhost_nodeports = any;
 	}
 	if (backend == &proxy_backend_nftables)
-		p.cfg.localhost_nodeports = false;
-	p.cfg.drop_invalid = !sysctl_nonzero("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal");
-	if (p.cfg.localhost_nodeports)
+		p->cfg.localhost_nodeports = false;
+	p->cfg.drop_invalid =
+		!sysctl_nonzero("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal");
+	if (p->cfg.localhost_nodeports)
 		write_sysctl("/proc/sys/net/ipv4/conf/all/route_localnet", "1");
-	refresh_node_ips(&p);
-	log_info("Using %s Proxier, node %s, node IP %s", backend->name, p.node_name,
-		 p.node_ip ? p.node_ip : "(none)");
+	refresh_node_ips(p);
+	log_info("Using %s Proxier, node %s, node IP %s", backend->name, p->node_name,
+		 p->node_ip ? p->node_ip : "(none)");
+}
 
-	struct kubeconfig *kc = NULL;
-	if (o->kubeconfig || !o->master) {
-		kc = kubeconfig_load(o->kubeconfig, &err);
-		if (!kc) {
-			log_error("%s", mk_err_msg(err));
-			return 1;
-		}
-	}
-	p.client = client_new(o->master, kc, &err);
-	kubeconfig_free(kc);
-	if (!p.client) {
+/* The sync state, and the health check node ports, which listen where node
+ * ports are accepted. */
+static void sync_setup(struct proxy *p, const struct proxy_backend *backend)
+{
+	proxy_sync_init(&p->sync, backend, &p->cfg, options.min_sync_ms, options.sync_ms);
+	p->sync.compact = compact_caches;
+	p->sync.compact_arg = p;
+	static char *const any_ip[] = {"0.0.0.0"};
+	if (nodeport_all(p))
+		p->svc_health = svchealth_new(any_ip, 1, proxy_healthy, p);
+	else
+		p->svc_health = svchealth_new(p->node_ips, p->n_node_ips, proxy_healthy, p);
+	p->sync.synced = sync_health_ports;
+	p->sync.synced_arg = p;
+}
+
+/* After daemon_run: nothing calls into p any more. */
+static void proxy_free(struct proxy *p)
+{
+	/* its threads ask the sync state for health */
+	svchealth_free(p->svc_health);
+	proxy_sync_destroy(&p->sync);
+	json_decref(p->node_labels);
+	for (size_t i = 0; i < p->n_node_ips; i++)
+		free(p->node_ips[i]);
+	free(p->node_ips);
+	for (size_t i = 0; i < p->n_np_cidrs; i++)
+		free(p->np_cidrs[i]);
+	free(p->np_cidrs);
+	free(p->node_ip);
+	free(p->node_name);
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+	struct daemon *d = daemon_new(&config, argc, argv, &rc);
+	if (!d)
+		return rc;
+	cleanup_err struct mk_err *err = NULL;
+	if ((options.config && load_config(d, &options, &err) < 0) ||
+	    validate_opts(&options, &err) < 0) {
 		log_error("%s", mk_err_msg(err));
+		daemon_free(d);
 		return 1;
 	}
-
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	proxy_sync_init(&p.sync, backend, &p.cfg, o->min_sync_ms, o->sync_ms);
-	p.sync.compact = compact_caches;
-	p.sync.compact_arg = &p;
-	/* health check node ports listen where node ports are accepted */
-	static char *const any_ip[] = {"0.0.0.0"};
-	if (nodeport_all(&p))
-		p.svc_health = svchealth_new(any_ip, 1, proxy_healthy, &p);
-	else
-		p.svc_health = svchealth_new(p.node_ips, p.n_node_ips, proxy_healthy, &p);
-	p.sync.synced = sync_health_ports;
-	p.sync.synced_arg = &p;
-	pthread_t sig_th, synced_th;
-	pthread_create(&sig_th, NULL, signal_thread, &p);
-
-	p.healthz = serve(&p, o->healthz_addr, "healthz");
-	p.metrics = serve(&p, o->metrics_addr, "metrics");
-
-	/* the sync state keeps what the rules need of Services and
-	 * EndpointSlices: the informers need not keep the objects too */
-	struct informer_handlers sh = {.on_add = svc_add, .on_update = svc_update,
-				       .on_delete = svc_delete, .on_error = inf_error, .arg = &p,
-				       .versions_only = true};
-	struct informer_handlers eh = {.on_add = slice_add, .on_update = slice_update,
-				       .on_delete = slice_delete, .on_error = inf_error, .arg = &p,
-				       .versions_only = true};
-	struct informer_handlers nh = {.on_add = node_seen, .on_update = node_update,
-				       .on_delete = node_delete, .on_error = inf_error, .arg = &p};
-	p.svc_inf = start_informer(&p, "/api/v1/services", PROXY_SELECTOR, &sh, &err);
-	if (p.svc_inf)
-		p.slice_inf = start_informer(&p, "/apis/discovery.k8s.io/v1/endpointslices",
-					     PROXY_SELECTOR, &eh, &err);
-	if (p.slice_inf)
-		p.node_inf = start_informer(&p, "/api/v1/nodes", NULL, &nh, &err);
-	int rc = 0;
-	if (!p.node_inf) {
-		log_error("Failed to start informers: %s", mk_err_msg(err));
-		rc = 1;
-		atomic_store(&p.stop, true);
-		pthread_kill(sig_th, SIGTERM);
-	} else {
-		pthread_create(&synced_th, NULL, synced_thread, &p);
-		proxy_sync_run(&p.sync);
-		atomic_store(&p.stop, true);
-		pthread_join(synced_th, NULL);
+	if (options.explain) {
+		rc = explain_main(options.explain, given(d, "proxy-mode") ? options.mode : NULL,
+				  kit_str(d, "master"), kit_str(d, "kubeconfig"));
+		daemon_free(d);
+		return rc;
 	}
-	pthread_join(sig_th, NULL);
-	/* its threads ask the sync state for health */
-	svchealth_free(p.svc_health);
-	informer_free(p.node_inf);
-	informer_free(p.slice_inf);
-	informer_free(p.svc_inf);
-	httpd_free(p.healthz);
-	httpd_free(p.metrics);
-	proxy_sync_destroy(&p.sync);
-	client_free(p.client);
-	json_decref(p.node_labels);
-	for (size_t i = 0; i < p.n_node_ips; i++)
-		free(p.node_ips[i]);
-	free(p.node_ips);
-	for (size_t i = 0; i < p.n_np_cidrs; i++)
-		free(p.np_cidrs[i]);
-	free(p.np_cidrs);
-	free(p.node_ip);
-	free(p.node_name);
-	mk_err_free(err);
-	opts_free(flags);
+	const struct proxy_backend *backend = !strcmp(options.mode, "nftables")
+						      ? &proxy_backend_nftables
+						      : &proxy_backend_iptables;
+	if (backend == &proxy_backend_iptables && !options.cleanup)
+		proxy_malloc_hugepages(argv);
+	proxy_malloc_fixed_mmap_threshold();
+	proxy_malloc_one_arena();
+	/* after the re-exec above, so it is logged once */
+	log_v(2,
+	      "Configuration: mode=%s syncPeriod=%lldms minSyncPeriod=%lldms masqueradeAll=%s "
+	      "masqueradeBit=%lld clusterCIDR=%s hostnameOverride=%s nodePortAddresses=%s "
+	      "healthzBindAddress=%s metricsBindAddress=%s kubeconfig=%s",
+	      backend->name, (long long)options.sync_ms, (long long)options.min_sync_ms,
+	      options.masquerade_all ? "true" : "false", (long long)options.masq_bit,
+	      options.cluster_cidr ? options.cluster_cidr : "",
+	      options.hostname ? options.hostname : "",
+	      options.nodeport_addresses ? options.nodeport_addresses : "",
+	      options.healthz_addr ? options.healthz_addr : "",
+	      options.metrics_addr ? options.metrics_addr : "",
+	      kit_str(d, "kubeconfig") ? kit_str(d, "kubeconfig") : "");
+	if (options.cleanup) {
+		rc = cleanup_rules();
+		daemon_free(d);
+		return rc;
+	}
+
+	struct proxy p = {0};
+	node_setup(&p, backend);
+	sync_setup(&p, backend);
+	serve(&p, d, options.healthz_addr, "healthz");
+	serve(&p, d, options.metrics_addr, "metrics");
+	daemon_metrics(d, write_metrics, NULL);
+	if (watch_cluster(&p, d, &err) < 0 ||
+	    daemon_thread(d, "proxy-sync", false, sync_loop, sync_wake, &p, &err) < 0) {
+		log_error("Failed to start: %s", mk_err_msg(err));
+		rc = 1;
+	} else {
+		rc = daemon_run(d);
+	}
+	proxy_free(&p);
+	daemon_free(d);
 	return rc;
 }

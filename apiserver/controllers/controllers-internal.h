@@ -1,5 +1,5 @@
-/* Declarations shared by the kube-controller-manager's files: the options
- * main() parses, the controllers' entry points and small object helpers. */
+/* Declarations shared by the kube-controller-manager's files: the
+ * controllers' entry points and small object helpers. */
 #ifndef MK_CONTROLLERS_INTERNAL_H
 #define MK_CONTROLLERS_INTERNAL_H
 
@@ -11,17 +11,29 @@
 #include "err.h"
 #include "manager.h"
 
-/* Each controller registers its informer handlers and worker threads with
- * the manager; the workers start processing once every informer synced. */
-int deployment_controller_start(struct manager *m, struct mk_err **err);
-int replicaset_controller_start(struct manager *m, struct mk_err **err);
-int endpoints_controller_start(struct manager *m, struct mk_err **err);
-int endpointslice_controller_start(struct manager *m, struct mk_err **err);
-int serviceaccount_controller_start(struct manager *m, struct mk_err **err);
-int namespace_controller_start(struct manager *m, struct mk_err **err);
-int gc_controller_start(struct manager *m, struct mk_err **err);
-int nodeipam_controller_start(struct manager *m, struct mk_err **err);
-int nodelifecycle_controller_start(struct manager *m, struct mk_err **err);
+/* Each controller registers its informer handlers, worker pools and periodic
+ * tasks with the daemon (before daemon_run; o is borrowed for the process's
+ * life); the kit starts them once this process leads and every informer
+ * synced. */
+typedef int (*controller_start_fn)(struct daemon *d, const struct manager_options *o,
+				   struct mk_err **err);
+int deployment_controller_start(struct daemon *d, const struct manager_options *o,
+				struct mk_err **err);
+int replicaset_controller_start(struct daemon *d, const struct manager_options *o,
+				struct mk_err **err);
+int endpoints_controller_start(struct daemon *d, const struct manager_options *o,
+			       struct mk_err **err);
+int endpointslice_controller_start(struct daemon *d, const struct manager_options *o,
+				   struct mk_err **err);
+int serviceaccount_controller_start(struct daemon *d, const struct manager_options *o,
+				    struct mk_err **err);
+int namespace_controller_start(struct daemon *d, const struct manager_options *o,
+			       struct mk_err **err);
+int gc_controller_start(struct daemon *d, const struct manager_options *o, struct mk_err **err);
+int nodeipam_controller_start(struct daemon *d, const struct manager_options *o,
+			      struct mk_err **err);
+int nodelifecycle_controller_start(struct daemon *d, const struct manager_options *o,
+				   struct mk_err **err);
 
 /* Queues the key of every Service of the pod's namespace that selects it. */
 void ctrl_queue_services_of_pod(struct informer *svcs, struct workqueue *q, const json_t *pod);

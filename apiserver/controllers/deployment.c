@@ -21,7 +21,6 @@
 #define REVISION_ANNOTATION "deployment.kubernetes.io/revision"
 
 struct deploy_ctrl {
-	struct manager *m;
 	struct client *c;
 	struct workqueue *q;
 	struct informer *deploys, *rss;
@@ -601,25 +600,24 @@ static int sync_deploy(const char *key, void *arg, struct mk_err **err)
 	return rc;
 }
 
-int deployment_controller_start(struct manager *m, struct mk_err **err)
+int deployment_controller_start(struct daemon *d, const struct manager_options *o,
+				struct mk_err **err)
 {
 	struct deploy_ctrl *dc = xcalloc(1, sizeof(*dc));
-	dc->m = m;
-	dc->c = manager_client_new(m, err);
+	dc->c = daemon_client_new(d, err);
 	if (!dc->c)
 		return -1;
 	dc->q = workqueue_new();
 	dc->written = json_object();
 	pthread_mutex_init(&dc->lock, NULL);
-	dc->deploys = manager_informer(m, MGR_DEPLOYMENTS);
-	dc->rss = manager_informer(m, MGR_REPLICASETS);
 	struct informer_handlers dh = {
 		.on_add = on_deploy_add, .on_update = on_deploy_update, .arg = dc};
 	struct informer_handlers rh = {
 		.on_add = on_rs_add, .on_update = on_rs_update, .on_delete = on_rs_delete, .arg = dc};
-	manager_subscribe(m, MGR_DEPLOYMENTS, &dh);
-	manager_subscribe(m, MGR_REPLICASETS, &rh);
-	return manager_run_workers(m, "deployment", dc->q,
-				   (int)manager_options(m)->concurrent_deployment, sync_deploy, dc,
-				   err);
+	dc->deploys = manager_informer(d, MGR_DEPLOYMENTS, &dh, err);
+	dc->rss = manager_informer(d, MGR_REPLICASETS, &rh, err);
+	if (!dc->deploys || !dc->rss)
+		return -1;
+	return daemon_workers(d, "deployment", dc->q, (int)o->concurrent_deployment, sync_deploy,
+			      dc, err);
 }

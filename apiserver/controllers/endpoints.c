@@ -148,25 +148,24 @@ static int sync_endpoints(const char *key, void *arg, struct mk_err **err)
 	return r ? 0 : -1;
 }
 
-int endpoints_controller_start(struct manager *m, struct mk_err **err)
+int endpoints_controller_start(struct daemon *d, const struct manager_options *o,
+			        struct mk_err **err)
 {
 	struct ep_ctrl *ec = xcalloc(1, sizeof(*ec));
-	ec->c = manager_client_new(m, err);
+	ec->c = daemon_client_new(d, err);
 	if (!ec->c)
 		return -1;
 	ec->q = workqueue_new();
-	ec->svcs = manager_informer(m, MGR_SERVICES);
-	ec->pods = manager_informer(m, MGR_PODS);
-	ec->eps = manager_informer(m, MGR_ENDPOINTS);
 	struct informer_handlers ph = {
 		.on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .arg = ec};
 	struct informer_handlers sh = {
 		.on_add = on_svc_add, .on_update = on_svc_update, .on_delete = on_svc_add, .arg = ec};
 	struct informer_handlers eh = {.on_delete = on_ep_delete, .arg = ec};
-	manager_subscribe(m, MGR_PODS, &ph);
-	manager_subscribe(m, MGR_SERVICES, &sh);
-	manager_subscribe(m, MGR_ENDPOINTS, &eh);
-	return manager_run_workers(m, "endpoint", ec->q,
-				   (int)manager_options(m)->concurrent_endpoint, sync_endpoints, ec,
-				   err);
+	ec->pods = manager_informer(d, MGR_PODS, &ph, err);
+	ec->svcs = manager_informer(d, MGR_SERVICES, &sh, err);
+	ec->eps = manager_informer(d, MGR_ENDPOINTS, &eh, err);
+	if (!ec->pods || !ec->svcs || !ec->eps)
+		return -1;
+	return daemon_workers(d, "endpoint", ec->q, (int)o->concurrent_endpoint, sync_endpoints,
+			      ec, err);
 }

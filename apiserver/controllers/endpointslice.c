@@ -307,18 +307,16 @@ static int sync_slices(const char *key, void *arg, struct mk_err **err)
 	return rc;
 }
 
-int endpointslice_controller_start(struct manager *m, struct mk_err **err)
+int endpointslice_controller_start(struct daemon *d, const struct manager_options *o,
+				    struct mk_err **err)
 {
 	struct eps_ctrl *ec = xcalloc(1, sizeof(*ec));
-	ec->c = manager_client_new(m, err);
+	ec->c = daemon_client_new(d, err);
 	if (!ec->c)
 		return -1;
 	ec->q = workqueue_new();
 	ec->created = json_object();
 	pthread_mutex_init(&ec->lock, NULL);
-	ec->svcs = manager_informer(m, MGR_SERVICES);
-	ec->pods = manager_informer(m, MGR_PODS);
-	ec->slices = manager_informer(m, MGR_ENDPOINTSLICES);
 	struct informer_handlers ph = {
 		.on_add = on_pod_add, .on_update = on_pod_update, .on_delete = on_pod_add, .arg = ec};
 	struct informer_handlers sh = {
@@ -327,10 +325,11 @@ int endpointslice_controller_start(struct manager *m, struct mk_err **err)
 				       .on_update = on_slice_update,
 				       .on_delete = on_slice_event,
 				       .arg = ec};
-	manager_subscribe(m, MGR_PODS, &ph);
-	manager_subscribe(m, MGR_SERVICES, &sh);
-	manager_subscribe(m, MGR_ENDPOINTSLICES, &lh);
-	return manager_run_workers(m, "endpointslice", ec->q,
-				   (int)manager_options(m)->concurrent_endpointslice, sync_slices,
-				   ec, err);
+	ec->pods = manager_informer(d, MGR_PODS, &ph, err);
+	ec->svcs = manager_informer(d, MGR_SERVICES, &sh, err);
+	ec->slices = manager_informer(d, MGR_ENDPOINTSLICES, &lh, err);
+	if (!ec->pods || !ec->svcs || !ec->slices)
+		return -1;
+	return daemon_workers(d, "endpointslice", ec->q, (int)o->concurrent_endpointslice,
+			      sync_slices, ec, err);
 }

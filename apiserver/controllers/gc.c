@@ -408,24 +408,26 @@ static void resync(void *arg)
 	}
 }
 
-int gc_controller_start(struct manager *m, struct mk_err **err)
+int gc_controller_start(struct daemon *d, const struct manager_options *o,
+			struct mk_err **err)
 {
 	struct gc_ctrl *gc = xcalloc(1, sizeof(*gc));
-	gc->c = manager_client_new(m, err);
+	gc->c = daemon_client_new(d, err);
 	if (!gc->c)
 		return -1;
 	gc->q = workqueue_new();
 	for (size_t k = 0; k < NKINDS; k++) {
-		gc->inf[k] = manager_informer(m, kinds[k].res);
 		gc->subs[k] = (struct gc_sub){.gc = gc, .kind = k};
 		struct informer_handlers h = {.on_add = on_add,
 					      .on_update = on_update,
 					      .on_delete = on_delete,
 					      .arg = &gc->subs[k]};
-		manager_subscribe(m, kinds[k].res, &h);
+		gc->inf[k] = manager_informer(d, kinds[k].res, &h, err);
+		if (!gc->inf[k])
+			return -1;
 	}
-	if (manager_run_workers(m, "garbagecollector", gc->q,
-				(int)manager_options(m)->concurrent_gc, sync_item, gc, err) < 0)
+	if (daemon_workers(d, "garbagecollector", gc->q, (int)o->concurrent_gc, sync_item, gc,
+			   err) < 0)
 		return -1;
-	return manager_run_periodic(m, "garbagecollector-resync", RESYNC_MS, resync, gc, err);
+	return daemon_every(d, "garbagecollector-resync", RESYNC_MS, false, resync, gc, err);
 }

@@ -196,16 +196,18 @@ static int sync_ns(const char *key, void *arg, struct mk_err **err)
 	return finalize(nc, ns, err);
 }
 
-int namespace_controller_start(struct manager *m, struct mk_err **err)
+int namespace_controller_start(struct daemon *d, const struct manager_options *o,
+			        struct mk_err **err)
 {
 	struct ns_ctrl *nc = xcalloc(1, sizeof(*nc));
-	nc->c = manager_client_new(m, err);
+	nc->c = daemon_client_new(d, err);
 	if (!nc->c)
 		return -1;
 	nc->q = workqueue_new();
-	nc->nss = manager_informer(m, MGR_NAMESPACES);
 	struct informer_handlers h = {.on_add = on_ns, .on_update = on_ns_update, .arg = nc};
-	manager_subscribe(m, MGR_NAMESPACES, &h);
-	return manager_run_workers(m, "namespace", nc->q,
-				   (int)manager_options(m)->concurrent_namespace, sync_ns, nc, err);
+	nc->nss = manager_informer(d, MGR_NAMESPACES, &h, err);
+	if (!nc->nss)
+		return -1;
+	return daemon_workers(d, "namespace", nc->q, (int)o->concurrent_namespace, sync_ns, nc,
+			      err);
 }

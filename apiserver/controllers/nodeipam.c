@@ -128,9 +128,9 @@ static int sync_node(const char *name, void *arg, struct mk_err **err)
 			  mk_err_msg(perr));
 }
 
-int nodeipam_controller_start(struct manager *m, struct mk_err **err)
+int nodeipam_controller_start(struct daemon *d, const struct manager_options *o,
+			       struct mk_err **err)
 {
-	const struct manager_options *o = manager_options(m);
 	if (!o->allocate_node_cidrs) {
 		log_info("nodeipam: --allocate-node-cidrs is false, not allocating pod CIDRs");
 		return 0;
@@ -141,18 +141,19 @@ int nodeipam_controller_start(struct manager *m, struct mk_err **err)
 				   o->cluster_cidr, (long long)o->node_cidr_mask_size);
 	struct ipam_ctrl *ic = xcalloc(1, sizeof(*ic));
 	ic->set = set;
-	ic->c = manager_client_new(m, err);
+	ic->c = daemon_client_new(d, err);
 	if (!ic->c)
 		return -1;
 	ic->q = workqueue_new();
 	ic->assigned = json_object();
 	pthread_mutex_init(&ic->lock, NULL);
-	ic->nodes = manager_informer(m, MGR_NODES);
 	struct informer_handlers h = {.on_add = on_node,
 				      .on_update = on_node_update,
 				      .on_delete = on_node_delete,
 				      .arg = ic};
-	manager_subscribe(m, MGR_NODES, &h);
+	ic->nodes = manager_informer(d, MGR_NODES, &h, err);
+	if (!ic->nodes)
+		return -1;
 	/* one worker: allocations are serialized anyway */
-	return manager_run_workers(m, "nodeipam", ic->q, 1, sync_node, ic, err);
+	return daemon_workers(d, "nodeipam", ic->q, 1, sync_node, ic, err);
 }

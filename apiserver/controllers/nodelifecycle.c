@@ -27,7 +27,6 @@
 #define NOT_READY "node.kubernetes.io/not-ready"
 
 struct nlc_ctrl {
-	struct manager *m;
 	struct client *c;
 	struct informer *nodes, *leases, *pods;
 	int64_t grace_ms;
@@ -392,21 +391,22 @@ static void monitor(void *arg)
 	}
 }
 
-int nodelifecycle_controller_start(struct manager *m, struct mk_err **err)
+int nodelifecycle_controller_start(struct daemon *d, const struct manager_options *o,
+				    struct mk_err **err)
 {
-	const struct manager_options *o = manager_options(m);
 	struct nlc_ctrl *nc = xcalloc(1, sizeof(*nc));
-	nc->m = m;
-	nc->c = manager_client_new(m, err);
+	nc->c = daemon_client_new(d, err);
 	if (!nc->c)
 		return -1;
 	nc->grace_ms = o->node_monitor_grace_ms;
 	nc->default_toleration_s = o->pod_eviction_timeout_s;
 	nc->first_seen = json_object();
-	nc->nodes = manager_informer(m, MGR_NODES);
-	nc->leases = manager_informer(m, MGR_NODE_LEASES);
-	nc->pods = manager_informer(m, MGR_PODS);
+	nc->nodes = manager_informer(d, MGR_NODES, NULL, err);
+	nc->leases = manager_informer(d, MGR_NODE_LEASES, NULL, err);
+	nc->pods = manager_informer(d, MGR_PODS, NULL, err);
+	if (!nc->nodes || !nc->leases || !nc->pods)
+		return -1;
 	/* one thread: monitor() keeps first_seen without a lock */
-	return manager_run_periodic(m, "nodelifecycle", o->node_monitor_period_ms, monitor, nc,
+	return daemon_every(d, "nodelifecycle", o->node_monitor_period_ms, false, monitor, nc,
 				    err);
 }

@@ -27,7 +27,6 @@
 #define CREATE_PARALLEL 8    /* pods of a batch created at once, one connection each */
 
 struct rs_ctrl {
-	struct manager *m;
 	struct client *c;
 	/* connections for creating a batch's pods in parallel; a worker takes
 	 * the whole pool while it creates (pool_lock) */
@@ -405,7 +404,7 @@ static int delete_pods(struct rs_ctrl *rc, const char *key, const json_t *rs, js
 }
 
 static int update_status(struct rs_ctrl *rc, const json_t *rs, const json_t *active,
-			 struct mk_err **err)
+			struct mk_err **err)
 {
 	cleanup_json json_t *st = rs_status(rs, active, time(NULL));
 	json_t *old = json_object_get(rs, "status");
@@ -519,15 +518,15 @@ static int sync_rs(const char *key, void *arg, struct mk_err **err)
 	return rc_;
 }
 
-int replicaset_controller_start(struct manager *m, struct mk_err **err)
+int replicaset_controller_start(struct daemon *d, const struct manager_options *o,
+				struct mk_err **err)
 {
 	struct rs_ctrl *rc = xcalloc(1, sizeof(*rc));
-	rc->m = m;
-	rc->c = manager_client_new(m, err);
+	rc->c = daemon_client_new(d, err);
 	if (!rc->c)
 		return -1;
 	for (int i = 0; i < CREATE_PARALLEL; i++) {
-		rc->pool[i] = manager_client_new(m, err);
+		rc->pool[i] = daemon_client_new(d, err);
 		if (!rc->pool[i])
 			return -1;
 	}
@@ -535,8 +534,6 @@ int replicaset_controller_start(struct manager *m, struct mk_err **err)
 	rc->q = workqueue_new();
 	rc->expect = json_object();
 	pthread_mutex_init(&rc->lock, NULL);
-	rc->pods = manager_informer(m, MGR_PODS);
-	rc->rss = manager_informer(m, MGR_REPLICASETS);
 	struct informer_handlers ph = {.on_add = on_pod_add,
 				       .on_update = on_pod_update,
 				       .on_delete = on_pod_delete,
@@ -545,8 +542,10 @@ int replicaset_controller_start(struct manager *m, struct mk_err **err)
 				       .on_update = on_rs_update,
 				       .on_delete = on_rs_delete,
 				       .arg = rc};
-	manager_subscribe(m, MGR_PODS, &ph);
-	manager_subscribe(m, MGR_REPLICASETS, &rh);
-	return manager_run_workers(m, "replicaset", rc->q,
-				   (int)manager_options(m)->concurrent_replicaset, sync_rs, rc, err);
+	rc->pods = manager_informer(d, MGR_PODS, &ph, err);
+	rc->rss = manager_informer(d, MGR_REPLICASETS, &rh, err);
+	if (!rc->pods || !rc->rss)
+		return -1;
+	return daemon_workers(d, "replicaset", rc->q, (int)o->concurrent_replicaset, sync_rs, rc,
+			      err);
 }

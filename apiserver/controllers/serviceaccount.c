@@ -64,20 +64,20 @@ static int sync_ns(const char *key, void *arg, struct mk_err **err)
 			  mk_err_msg(cerr));
 }
 
-int serviceaccount_controller_start(struct manager *m, struct mk_err **err)
+int serviceaccount_controller_start(struct daemon *d, const struct manager_options *o,
+				     struct mk_err **err)
 {
 	struct sa_ctrl *sc = xcalloc(1, sizeof(*sc));
-	sc->c = manager_client_new(m, err);
+	sc->c = daemon_client_new(d, err);
 	if (!sc->c)
 		return -1;
 	sc->q = workqueue_new();
-	sc->nss = manager_informer(m, MGR_NAMESPACES);
-	sc->sas = manager_informer(m, MGR_SERVICEACCOUNTS);
 	struct informer_handlers nh = {.on_add = on_ns, .on_update = on_ns_update, .arg = sc};
 	struct informer_handlers sh = {.on_delete = on_sa_delete, .arg = sc};
-	manager_subscribe(m, MGR_NAMESPACES, &nh);
-	manager_subscribe(m, MGR_SERVICEACCOUNTS, &sh);
-	return manager_run_workers(m, "serviceaccount", sc->q,
-				   (int)manager_options(m)->concurrent_serviceaccount, sync_ns, sc,
-				   err);
+	sc->nss = manager_informer(d, MGR_NAMESPACES, &nh, err);
+	sc->sas = manager_informer(d, MGR_SERVICEACCOUNTS, &sh, err);
+	if (!sc->nss || !sc->sas)
+		return -1;
+	return daemon_workers(d, "serviceaccount", sc->q, (int)o->concurrent_serviceaccount,
+			      sync_ns, sc, err);
 }

@@ -2,7 +2,7 @@
  * bound to them, the filters (readiness, unschedulable, taints and
  * tolerations, nodeSelector, required node affinity, resource fit, host
  * ports) and the scores (least allocated, spreading pods of one owner).
- * Not thread-safe: the scheduler's single decision thread owns a snapshot. */
+ * Not thread-safe: the scheduler's workers take turns under one lock. */
 #ifndef MK_SCHEDULER_ALGORITHM_H
 #define MK_SCHEDULER_ALGORITHM_H
 

@@ -1,25 +1,27 @@
-/* The kube-scheduler daemon: watches nodes and pods through informers, binds
- * every pending pod of schedulerName default-scheduler through the
- * pods/binding subresource, and records Scheduled / FailedScheduling events. */
+/* The kube-scheduler's work on the daemon kit: informers on nodes and pods,
+ * a pool of workers that pick a node for every pending pod of its
+ * schedulerName and bind it through the pods/binding subresource (each with
+ * a connection of its own), a worker that posts the Scheduled /
+ * FailedScheduling events, and its metrics. */
 #ifndef MK_SCHEDULER_SCHEDULER_H
 #define MK_SCHEDULER_SCHEDULER_H
 
-#include <signal.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-#include "client.h"
+#include "daemon.h"
 #include "err.h"
 
 struct scheduler_options {
 	const char *scheduler_name; /* "default-scheduler" */
-	const char *identity;       /* reportingInstance of events */
+	const char *identity;	    /* reportingInstance of events */
 };
 
-/* Runs until *stop becomes non-zero. c is borrowed; the scheduler opens its
- * own extra clients for binding and events from c's server. Returns 0, or -1
- * when the informers cannot be started. */
-int scheduler_run(struct client *c, const struct scheduler_options *opts,
-		  volatile sig_atomic_t *stop, struct mk_err **err);
+struct scheduler;
+
+/* Registers the scheduler with d (before daemon_run); opts is borrowed for
+ * the scheduler's life. New scheduler, scheduler_free() once daemon_run
+ * returned; NULL with *err when the API clients cannot be made. */
+struct scheduler *scheduler_new(struct daemon *d, const struct scheduler_options *opts,
+				struct mk_err **err);
+/* Accepts NULL. */
+void scheduler_free(struct scheduler *s);
 
 #endif

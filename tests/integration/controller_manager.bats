@@ -526,7 +526,7 @@ EOF
 	holder=$(kubectl get lease "$lease" -n kube-system -o jsonpath='{.spec.holderIdentity}')
 	[[ "$holder" == "$(hostname)_"* ]]
 	[ "$(grep -l 'successfully acquired lease' "$CM_LOG" "$CM2_LOG" | wc -l)" = 1 ]
-	[ "$(grep -l 'Starting controller deployment' "$CM_LOG" "$CM2_LOG" | wc -l)" = 1 ]
+	[ "$(grep -l 'Caches are synced' "$CM_LOG" "$CM2_LOG" | wc -l)" = 1 ]
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
 	wait_for 20 pods_of_deploy_are 2
 

@@ -320,6 +320,39 @@ test_metrics() {
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]'
 	echo "$m" | grep -q '^kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9]'
+	echo "$m" | grep -q '^process_resident_memory_bytes [1-9]'
+	echo "$m" | grep -q '^process_start_time_seconds [1-9]'
+	# upstream's health of the kit on both servers: the sync freshness
+	innode curl -fs "http://127.0.0.1:$METRICS_PORT/healthz" | grep -q lastUpdated
+	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/livez" | grep -q lastUpdated
+}
+
+healthz_in_use_logged() {
+	grep -qF "\"Healthz server failed\" err=\"listen tcp 127.0.0.1:$HEALTHZ_PORT: bind: address already in use\"" "$TMP/proxy.log"
+}
+
+# The health port is taken when the proxy starts (a previous instance still
+# exiting): upstream's line is logged, and the port is served once free.
+test_healthz_port_in_use() {
+	innode python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+time.sleep(600)' "$HEALTHZ_PORT" 3>&- &
+	local blocker=$!
+	PIDS+=("$blocker")
+	wait_for innode bash -c "ss -Hltn | grep -q '127.0.0.1:$HEALTHZ_PORT '"
+	start_proxy
+	wait_for healthz_in_use_logged
+	# metrics are served meanwhile, health is not
+	wait_for innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics"
+	run innode curl -fs --max-time 2 "http://127.0.0.1:$HEALTHZ_PORT/healthz"
+	[ "$status" -ne 0 ]
+	kill "$blocker"
+	wait "$blocker" 2>/dev/null || true
+	# the retry comes every 5 s
+	wait_for innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz"
+	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 }
 
 # A KubeProxyConfiguration as kubeadm writes it (every field present, zero

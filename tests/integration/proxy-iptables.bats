@@ -76,6 +76,10 @@ canary_everywhere() {
 	test_metrics
 }
 
+@test "iptables: a health port in use is served once free" {
+	test_healthz_port_in_use
+}
+
 @test "iptables: --config KubeProxyConfiguration (kubeadm's shape), flags win, validation" {
 	test_config_file
 }
