@@ -161,6 +161,13 @@ static int start_loops(struct kubelet *k)
 	return 0;
 }
 
+/* Upstream's kubelet parses its own flags and reports a bad one as a failed
+ * command, exit status 1. */
+static int flag_error(const char *msg)
+{
+	return fatal("failed to parse kubelet flag: %s", msg);
+}
+
 int main(int argc, char **argv)
 {
 	static struct kubelet k;
@@ -172,6 +179,7 @@ int main(int argc, char **argv)
 			   "the pods of the node: static pods from --pod-manifest-path and, with "
 			   "--kubeconfig, the pods the API server binds to the node.",
 		.flags = flags,
+		.flag_error = flag_error,
 	};
 	int rc = 0;
 	k.d = daemon_new(&dc, argc, argv, &rc);

@@ -367,6 +367,8 @@ struct daemon *daemon_new(const struct daemon_config *cfg, int argc, char **argv
 			cleanup_free char *usage = flags_usage(cfg->name, cfg->summary, d->table);
 			fputs(usage, stdout);
 			*exit_code = 0;
+		} else if (cfg->flag_error) {
+			*exit_code = cfg->flag_error(mk_err_msg(err));
 		} else {
 			fprintf(stderr, "Error: %s\n", mk_err_msg(err));
 			*exit_code = 2;

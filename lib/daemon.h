@@ -55,6 +55,9 @@ struct daemon_config {
 	 * kube-system), e.g. "kube-scheduler"; election is on by default. */
 	const char *lease_name;
 	int secure_port; /* with DAEMON_FLAG_SERVE: --secure-port's default */
+	/* Reports a bad flag (msg: "unknown flag: --x") the component's own
+	 * way and returns the exit status; NULL: "Error: <msg>" and 2. */
+	int (*flag_error)(const char *msg);
 };
 
 /* Parses argv against the component's flags plus the kit's (-v included)
