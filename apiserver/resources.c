@@ -49,16 +49,34 @@ static const struct api_subresource pod_subs[] = {
 	 .version = "v1",
 	 .kind = "Eviction",
 	 .verbs = verbs_create},
+	{.name = "attach",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "PodAttachOptions",
+	 .verbs = verbs_create_get},
 	{.name = "exec",
 	 .group = "",
 	 .version = "v1",
 	 .kind = "PodExecOptions",
 	 .verbs = verbs_create_get},
 	{.name = "log", .group = "", .version = "v1", .kind = "Pod", .verbs = verbs_get},
+	{.name = "portforward",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "PodPortForwardOptions",
+	 .verbs = verbs_create_get},
 	STATUS_SUB("", "Pod"),
 	{.name = NULL},
 };
-static const struct api_subresource node_subs[] = {STATUS_SUB("", "Node"), {.name = NULL}};
+static const struct api_subresource node_subs[] = {
+	{.name = "proxy",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "NodeProxyOptions",
+	 .verbs = (const char *const[]){"create", "delete", "get", "patch", "update", NULL}},
+	STATUS_SUB("", "Node"),
+	{.name = NULL},
+};
 /* finalize: the namespace controller's PUT that drops spec.finalizers. */
 static const struct api_subresource namespace_subs[] = {
 	{.name = "finalize",
