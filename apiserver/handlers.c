@@ -298,6 +298,14 @@ static int parse_target(const char *group, const char *version, char **segs, siz
 
 /* --- reads ---------------------------------------------------------------------- */
 
+/* Whether a served-not-stored object is in ns (any when ns is NULL). */
+static bool in_namespace(const json_t *obj, const char *ns)
+{
+	const char *ons =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	return !ns || (ons && !strcmp(ons, ns));
+}
+
 /* Reads the object of t into *obj (new, with resourceVersion) and *rev.
  * Returns 0, or -1 with a Status in *status. */
 static int read_object(struct api_request *rq, const struct target *t, json_t **obj,
@@ -310,7 +318,7 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 		json_array_foreach(items, i, it)
 		{
 			const char *n = obj_name(it);
-			if (n && !strcmp(n, t->name)) {
+			if (n && !strcmp(n, t->name) && in_namespace(it, t->ns)) {
 				*obj = json_incref(it);
 				*rev = 0;
 				return 0;
@@ -461,7 +469,8 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 		cleanup_json json_t *all = t->r->virtual_list(rq->srv->st);
 		size_t i;
 		json_t *it;
-		json_array_foreach(all, i, it) if (api_filter_matches(f, t->r, it))
+		json_array_foreach(all, i, it) if (in_namespace(it, t->ns) &&
+						   api_filter_matches(f, t->r, it))
 			json_array_append(items, it);
 		*rev = store_current_rev(rq->srv->st);
 		return items;

@@ -12,7 +12,9 @@
 #include "xalloc.h"
 #include "apiserver/resource.h"
 #include "apiserver/kinds-internal.h"
+#include "apiserver/metricsapi.h"
 #include "apiserver/componentstatus.h"
+#include "apiserver/metricsapi.h"
 
 static const char *const verbs_all[] = {
 	"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL,
@@ -324,6 +326,27 @@ const struct api_resource api_resources[] = {
 		.storage = "endpointslices",
 		.columns = kinds_endpointslice_columns,
 		.print_row = kinds_endpointslice_print,
+	},
+	/* served from the kubelets' summaries, for kubectl top */
+	{
+		.group = "metrics.k8s.io",
+		.version = "v1beta1",
+		.resource = "nodes",
+		.singular = "",
+		.kind = "NodeMetrics",
+		.namespaced = false,
+		.verbs = verbs_get_list,
+		.virtual_list = metricsapi_nodes,
+	},
+	{
+		.group = "metrics.k8s.io",
+		.version = "v1beta1",
+		.resource = "pods",
+		.singular = "",
+		.kind = "PodMetrics",
+		.namespaced = true,
+		.verbs = verbs_get_list,
+		.virtual_list = metricsapi_pods,
 	},
 	{.resource = NULL},
 };
