@@ -10,6 +10,7 @@
 #define API_MAX_BODY (3u * 1024 * 1024)
 
 struct watch_hub;
+struct nodeproxy;
 
 struct apiserver {
 	struct store *st;          /* borrowed from main */
@@ -17,6 +18,7 @@ struct apiserver {
 	int port;
 	char *server_address;      /* "advertise:port", owned */
 	struct watch_hub *hub;     /* owned, watch.c */
+	struct nodeproxy *proxy;   /* owned: pods/log, exec, attach, portforward, nodes/proxy */
 };
 
 #endif

@@ -7,6 +7,7 @@
  * read, compute the new object, compare-and-swap on the read's mod_rev, retry
  * on a lost race unless the client named a resourceVersion itself. */
 #include "apiserver/handlers.h"
+#include "apiserver/nodeproxy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -297,6 +298,14 @@ static int parse_target(const char *group, const char *version, char **segs, siz
 
 /* --- reads ---------------------------------------------------------------------- */
 
+/* Whether a served-not-stored object is in ns (any when ns is NULL). */
+static bool in_namespace(const json_t *obj, const char *ns)
+{
+	const char *ons =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	return !ns || (ons && !strcmp(ons, ns));
+}
+
 /* Reads the object of t into *obj (new, with resourceVersion) and *rev.
  * Returns 0, or -1 with a Status in *status. */
 static int read_object(struct api_request *rq, const struct target *t, json_t **obj,
@@ -309,7 +318,7 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 		json_array_foreach(items, i, it)
 		{
 			const char *n = obj_name(it);
-			if (n && !strcmp(n, t->name)) {
+			if (n && !strcmp(n, t->name) && in_namespace(it, t->ns)) {
 				*obj = json_incref(it);
 				*rev = 0;
 				return 0;
@@ -378,8 +387,7 @@ static void handle_get(struct api_request *rq, const struct target *t)
 		req_reply_json(rq, 200, scale, NULL);
 		return;
 	}
-	if (t->sub && (!strcmp(t->sub, "log") || !strcmp(t->sub, "exec") ||
-		       !strcmp(t->sub, "binding") || !strcmp(t->sub, "eviction"))) {
+	if (t->sub && (!strcmp(t->sub, "binding") || !strcmp(t->sub, "eviction"))) {
 		json_decref(obj);
 		req_reply_status(rq, status_method_not_allowed());
 		return;
@@ -461,7 +469,8 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 		cleanup_json json_t *all = t->r->virtual_list(rq->srv->st);
 		size_t i;
 		json_t *it;
-		json_array_foreach(all, i, it) if (api_filter_matches(f, t->r, it))
+		json_array_foreach(all, i, it) if (in_namespace(it, t->ns) &&
+						   api_filter_matches(f, t->r, it))
 			json_array_append(items, it);
 		*rev = store_current_rev(rq->srv->st);
 		return items;
@@ -1697,6 +1706,59 @@ static void handle_deletecollection(struct api_request *rq, const struct target 
 	req_reply_json(rq, 200, list, NULL);
 }
 
+/* --- the kubelets' subresources ---------------------------------------------- */
+
+static bool to_kubelet(const struct target *t)
+{
+	return t->sub && t->name && !strcmp(t->r->resource, "pods") &&
+	       (!strcmp(t->sub, "log") || !strcmp(t->sub, "exec") || !strcmp(t->sub, "attach") ||
+		!strcmp(t->sub, "portforward"));
+}
+
+/* The node object named name, or NULL. */
+static json_t *node_object(struct api_request *rq, const char *name)
+{
+	struct target nt = {.r = api_resource_find("", "v1", "nodes"), .name = name};
+	json_t *node = NULL, *status = NULL;
+	int64_t rev;
+	if (!name || !*name || !nt.r || read_object(rq, &nt, &node, &rev, &status) < 0) {
+		json_decref(status);
+		return NULL;
+	}
+	return node;
+}
+
+static void handle_pod_stream(struct api_request *rq, const struct target *t)
+{
+	/* upstream counts these as CONNECT (log as GET) */
+	rq->m_verb = strcmp(t->sub, "log") ? "CONNECT" : "GET";
+	json_t *pod = NULL, *status = NULL;
+	int64_t rev;
+	if (read_object(rq, t, &pod, &rev, &status) < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	const char *node_name = json_string_value(json_path_get(pod, "spec.nodeName"));
+	json_t *node = node_object(rq, node_name);
+	nodeproxy_pod(rq->srv->proxy, rq, t->sub, pod, node);
+	json_decref(node);
+	json_decref(pod);
+}
+
+void handlers_node_proxy(struct api_request *rq, const char *name, const char *path)
+{
+	rq->m_verb = "CONNECT";
+	rq->m_resource = xstrdup("nodes");
+	const struct api_resource *r = api_resource_find("", "v1", "nodes");
+	json_t *node = node_object(rq, name);
+	if (!node) {
+		req_reply_status(rq, status_not_found(r, name));
+		return;
+	}
+	nodeproxy_node(rq->srv->proxy, rq, node, path);
+	json_decref(node);
+}
+
 /* --- dispatch ------------------------------------------------------------- */
 
 void handlers_resource(struct api_request *rq, const char *group, const char *version,
@@ -1709,6 +1771,16 @@ void handlers_resource(struct api_request *rq, const char *group, const char *ve
 	}
 	rq->m_resource = xstrdup(t.r->resource);
 	const char *m = rq->method;
+	if (to_kubelet(&t)) {
+		bool log = !strcmp(t.sub, "log");
+		if (!(!strcmp(m, "GET") || (!log && !strcmp(m, "POST")))) {
+			rq->m_verb = m;
+			req_reply_status(rq, status_method_not_allowed());
+			return;
+		}
+		handle_pod_stream(rq, &t);
+		return;
+	}
 	const char *verb;
 	if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
 		verb = t.name ? "get" : (req_query_bool(rq, "watch") ? "watch" : "list");

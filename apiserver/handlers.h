@@ -1,6 +1,7 @@
 /* The resource verbs of the kube-apiserver (get, list, watch, create, update,
  * patch, delete, deletecollection and the status, scale, binding and finalize
- * subresources). */
+ * subresources; log, exec, attach, portforward and nodes/proxy go to the
+ * kubelets through apiserver/nodeproxy). */
 #ifndef MK_APISERVER_HANDLERS_H
 #define MK_APISERVER_HANDLERS_H
 
@@ -13,5 +14,8 @@
  * version. */
 void handlers_resource(struct api_request *rq, const char *group, const char *version,
 		       char **segs, size_t nsegs);
+
+/* Answers /api/v1/nodes/<name>/proxy/<path> through the node's kubelet. */
+void handlers_node_proxy(struct api_request *rq, const char *name, const char *path);
 
 #endif

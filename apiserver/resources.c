@@ -12,7 +12,9 @@
 #include "xalloc.h"
 #include "apiserver/resource.h"
 #include "apiserver/kinds-internal.h"
+#include "apiserver/metricsapi.h"
 #include "apiserver/componentstatus.h"
+#include "apiserver/metricsapi.h"
 
 static const char *const verbs_all[] = {
 	"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL,
@@ -49,16 +51,34 @@ static const struct api_subresource pod_subs[] = {
 	 .version = "v1",
 	 .kind = "Eviction",
 	 .verbs = verbs_create},
+	{.name = "attach",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "PodAttachOptions",
+	 .verbs = verbs_create_get},
 	{.name = "exec",
 	 .group = "",
 	 .version = "v1",
 	 .kind = "PodExecOptions",
 	 .verbs = verbs_create_get},
 	{.name = "log", .group = "", .version = "v1", .kind = "Pod", .verbs = verbs_get},
+	{.name = "portforward",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "PodPortForwardOptions",
+	 .verbs = verbs_create_get},
 	STATUS_SUB("", "Pod"),
 	{.name = NULL},
 };
-static const struct api_subresource node_subs[] = {STATUS_SUB("", "Node"), {.name = NULL}};
+static const struct api_subresource node_subs[] = {
+	{.name = "proxy",
+	 .group = "",
+	 .version = "v1",
+	 .kind = "NodeProxyOptions",
+	 .verbs = (const char *const[]){"create", "delete", "get", "patch", "update", NULL}},
+	STATUS_SUB("", "Node"),
+	{.name = NULL},
+};
 /* finalize: the namespace controller's PUT that drops spec.finalizers. */
 static const struct api_subresource namespace_subs[] = {
 	{.name = "finalize",
@@ -306,6 +326,27 @@ const struct api_resource api_resources[] = {
 		.storage = "endpointslices",
 		.columns = kinds_endpointslice_columns,
 		.print_row = kinds_endpointslice_print,
+	},
+	/* served from the kubelets' summaries, for kubectl top */
+	{
+		.group = "metrics.k8s.io",
+		.version = "v1beta1",
+		.resource = "nodes",
+		.singular = "",
+		.kind = "NodeMetrics",
+		.namespaced = false,
+		.verbs = verbs_get_list,
+		.virtual_list = metricsapi_nodes,
+	},
+	{
+		.group = "metrics.k8s.io",
+		.version = "v1beta1",
+		.resource = "pods",
+		.singular = "",
+		.kind = "PodMetrics",
+		.namespaced = true,
+		.verbs = verbs_get_list,
+		.virtual_list = metricsapi_pods,
 	},
 	{.resource = NULL},
 };

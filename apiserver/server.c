@@ -12,6 +12,7 @@
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/discovery.h"
 #include "apiserver/handlers.h"
+#include "apiserver/nodeproxy.h"
 #include "apiserver/metrics.h"
 #include "apiserver/openapi.h"
 #include "apiserver/request.h"
@@ -176,6 +177,15 @@ static void route(struct api_request *rq)
 	if (n >= 1 && (!strcmp(segs[0], "api") || !strcmp(segs[0], "apis"))) {
 		bool core = !strcmp(segs[0], "api");
 		size_t base = core ? 2 : 3; /* segments before the resource part */
+		/* /api/v1/nodes/<name>/proxy[/<path>] carries a path of its own */
+		if (core && n >= 5 && !strcmp(segs[1], "v1") && !strcmp(segs[2], "nodes") &&
+		    !strcmp(segs[4], "proxy")) {
+			const char *rest = url;
+			for (int k = 0; k < 5 && rest; k++)
+				rest = strchr(rest + 1, '/');
+			handlers_node_proxy(rq, segs[3], rest ? rest + 1 : "");
+			goto out;
+		}
 		if (n > base) {
 			handlers_resource(rq, core ? "" : segs[1], core ? segs[1] : segs[2],
 					  segs + base, n - base);
@@ -272,6 +282,11 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 	struct apiserver *srv = xcalloc(1, sizeof(*srv));
 	srv->st = st;
 	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60);
+	srv->proxy = nodeproxy_new(err);
+	if (!srv->proxy) {
+		server_stop(srv);
+		return NULL;
+	}
 	struct httpd_config hc = {
 		.name = "kube-apiserver",
 		.threads = cfg->threads ? cfg->threads : DEFAULT_THREADS,
@@ -311,6 +326,7 @@ void server_stop(struct apiserver *srv)
 		return;
 	/* ends the watch streams, whose last act is to leave the hub */
 	httpd_free(srv->http);
+	nodeproxy_free(srv->proxy);
 	watch_hub_free(srv->hub);
 	free(srv->server_address);
 	free(srv);

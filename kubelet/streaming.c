@@ -1447,9 +1447,13 @@ void streaming_serve_remotecommand(struct streaming *s, struct httpd_req *rq, co
 				   const char *name, const char *uid, const char *ctr, bool attach)
 {
 	struct kstream_exec_opts o = {
-		.in = flag_on(httpd_req_query(rq, "stdin")),
-		.out = flag_on(httpd_req_query(rq, "stdout")),
-		.err = flag_on(httpd_req_query(rq, "stderr")),
+		/* the kubelet's names (what the API server sends), and kubectl's */
+		.in = flag_on(httpd_req_query(rq, "input")) ||
+		      flag_on(httpd_req_query(rq, "stdin")),
+		.out = flag_on(httpd_req_query(rq, "output")) ||
+		       flag_on(httpd_req_query(rq, "stdout")),
+		.err = flag_on(httpd_req_query(rq, "error")) ||
+		       flag_on(httpd_req_query(rq, "stderr")),
 		.tty = flag_on(httpd_req_query(rq, "tty")),
 	};
 	if (o.tty)

@@ -4,13 +4,13 @@
  *   GET /containerLogs/<ns>/<pod>/<container>   the container's CRI log as
  *       text: follow, tailLines, sinceSeconds, sinceTime, timestamps,
  *       limitBytes, previous
- *   /exec/<ns>/<pod>[/<uid>]/<container>?command=...&stdin&stdout&stderr&tty
- *   /attach/<ns>/<pod>[/<uid>]/<container>?stdin&stdout&stderr&tty
+ *   /exec/<ns>/<pod>[/<uid>]/<container>?command=...&input&output&error&tty
+ *   /attach/<ns>/<pod>[/<uid>]/<container>?input&output&error&tty
  *   /portForward/<ns>/<pod>[/<uid>][?port=...]
  *
  * exec, attach and port-forward upgrade the connection to WebSocket or
  * SPDY/3.1 (lib/kstream). Flags are true as "1" (what the API server sends)
- * or "true".
+ * or "true"; kubectl's names stdin, stdout and stderr are taken too.
  *
  * The module knows nothing of the kubelet's pod table: it asks through
  * struct streaming_ops. Exec runs through the OCI runtime

@@ -9,98 +9,18 @@
 # teardown. STREAMING_SAN=1 builds the probe under ASan+UBSan (a report fails
 # the test).
 
-load kubelet-runtime-helpers
-load lib/wait
+load streaming-helpers
 
 setup_file() {
-	[ "$(id -u)" = 0 ] || return 0
-	command -v runc >/dev/null || return 0
-	rt_build_probe
-	rt_make_rootfs "$BATS_FILE_TMPDIR/rootfs"
-	echo "hello from the pod" >"$BATS_FILE_TMPDIR/rootfs/index.html"
-	head -c 3000000 /dev/urandom >"$BATS_FILE_TMPDIR/rootfs/big.bin"
-	local pkgs="jansson yaml-0.1 libcurl libmicrohttpd libcrypto zlib" lib=build san=()
-	# STREAMING_SAN=1: the probe and libmk under ASan+UBSan
-	if [ "${STREAMING_SAN:-}" = 1 ]; then
-		lib=build/san
-		san=(-fsanitize=address,undefined -fno-omit-frame-pointer)
-		make -C "$MK_ROOT" -s BUILD=build/san BIN=build/san/bin SAN=1 build/san/libmk.a >&2
-	else
-		make -C "$MK_ROOT" -s build/libmk.a >&2
-	fi
-	# shellcheck disable=SC2046
-	cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
-		-Wno-format-nonliteral -D_GNU_SOURCE -I"$MK_ROOT/lib" -I"$MK_ROOT" \
-		$(pkg-config --cflags $pkgs) -O2 -g "${san[@]}" \
-		-o "$BATS_FILE_TMPDIR/streaming-probe" "$MK_ROOT/tests/integration/streaming-probe.c" \
-		"$MK_ROOT/kubelet/streaming.c" "$MK_ROOT/kubelet/logreader.c" \
-		"$MK_ROOT/kubelet/runtime.c" "$MK_ROOT/kubelet/cgroups.c" \
-		"$MK_ROOT/$lib/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm
+	sp_setup_file
 }
 
 setup() {
-	[ "$(id -u)" = 0 ] || skip "needs root (runc, namespaces, cgroups)"
-	command -v runc >/dev/null || skip "runc is not installed"
-	command -v kubectl >/dev/null || skip "kubectl is not installed"
-	[ -x "$MK_BIN/mink8s-monitor" ] || skip "bin/mink8s-monitor is not built"
-	rt_setup
-	ip netns exec "$NS" ip link set lo up
-	SP_PID=
-	PF_PIDS=()
+	sp_setup
 }
 
 teardown() {
-	local pid
-	for pid in "${PF_PIDS[@]}" $SP_PID; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PF_PIDS[@]}" $SP_PID; do
-		wait "$pid" 2>/dev/null || true
-	done
-	rt_teardown
-	# a sanitizer's report from the probe fails the test
-	if [ -n "${SP_PID:-}" ] && grep -q 'Sanitizer' "$T/probe.err"; then
-		cat "$T/probe.err" >&2
-		return 1
-	fi
-}
-
-# Starts the probe for the pod as it is now; sets PORT.
-start_probe() {
-	"$BATS_FILE_TMPDIR/streaming-probe" --pod "$T/pod.json" --netns "/var/run/netns/$NS" \
-		--logs "$LOGS" --root "$ROOT" --state-dir "$STATE" \
-		--monitor "$MK_BIN/mink8s-monitor" >"$T/probe.out" 2>"$T/probe.err" &
-	SP_PID=$!
-	wait_until 10 grep -q '^port ' "$T/probe.out"
-	PORT=$(awk '/^port /{print $2}' "$T/probe.out")
-	write_k
-}
-
-# kubectl against the probe; a script that execs it, so that $! of a
-# background k is kubectl's own pid.
-k() {
-	"$T/k" "$@"
-}
-
-write_k() {
-	cat >"$T/k" <<-EOF
-		#!/bin/sh
-		exec kubectl --kubeconfig=/dev/null -s http://127.0.0.1:$PORT --cache-dir $T/kcache "\$@"
-	EOF
-	chmod +x "$T/k"
-}
-
-# A pod "web" with containers c1 (a shell that waits) and, with "http", c2
-# serving / on port 8080.
-make_pod() {
-	rt_sandbox
-	rt_container c1 '["sh","-c","echo started; echo to-stderr >&2; exec sleep 1000"]'
-	rt_create_start c1
-	if [ "${1:-}" = http ]; then
-		rt_container c2 '["httpd","-f","-p","8080","-h","/"]'
-		rt_create_start c2
-	fi
-	start_probe
+	sp_teardown
 }
 
 @test "exec over WebSocket: output, exit codes, stdin, a command that does not exist" {
@@ -226,17 +146,6 @@ make_pod() {
 	[ "$output" = '{"message": "Invalid request."} 422' ]
 	run curl -s -w ' %{http_code}' "http://127.0.0.1:$PORT/containerLogs/default/web/c1?previous=true"
 	[ "$output" = 'previous terminated container "c1" in pod "web" not found 400' ]
-}
-
-# Starts `kubectl port-forward` to REMOTE in the background; sets LPORT.
-port_forward() {
-	local remote=$1 out=$T/pf.$RANDOM
-	shift
-	k port-forward "$@" pod/web ":$remote" >"$out" 2>&1 &
-	PF_PIDS+=($!)
-	wait_until 15 grep -q '^Forwarding from 127.0.0.1:' "$out"
-	LPORT=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$out" | head -1)
-	PF_OUT=$out
 }
 
 @test "port-forward through the WebSocket tunnel and through SPDY, several at once" {
