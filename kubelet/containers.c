@@ -35,8 +35,8 @@
 
 /* Upstream keeps at most this much of a termination message. */
 #define TERMINATION_MESSAGE_MAX 4096
-#define FALLBACK_LOG_LINES 80
-#define FALLBACK_LOG_BYTES 2048
+#define FALLBACK_LOG_LINES	80
+#define FALLBACK_LOG_BYTES	2048
 
 /* ---- root file systems ---- */
 
@@ -58,8 +58,10 @@ int rootfs_prepare(const char *bundle, const char *const *layers, size_t n, stru
 	/* mount(2) takes at most a page of options. */
 	if (opts.len >= 4096) {
 		buf_free(&opts);
-		return mk_err_set(err, MK_EINVAL, "the image has too many layers (%zu) for overlayfs "
-				  "options", n);
+		return mk_err_set(err, MK_EINVAL,
+				  "the image has too many layers (%zu) for overlayfs "
+				  "options",
+				  n);
 	}
 	umount2(rootfs, MNT_DETACH);
 	int rc = mount("overlay", rootfs, "overlay", 0, buf_str(&opts));
@@ -167,7 +169,7 @@ static char *bundle_dir(struct kubelet *k, const struct kpod *kp, const char *id
 	return xasprintf("%s/pods/%s/containers/%s", k->cfg.root_dir, kp->uid, id);
 }
 
-static char *log_path(struct kubelet *k, const json_t *pod, const char *name, int attempt)
+char *containers_log_path(struct kubelet *k, const json_t *pod, const char *name, int attempt)
 {
 	cleanup_free char *dir = podfs_log_dir(k, pod);
 	return xasprintf("%s/%s/%d.log", dir, name, attempt);
@@ -199,7 +201,8 @@ static void env_add(json_t *env, const char *name, const char *value, bool expan
 
 static char *b64(const char *in)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(in);
 	char *out = xmalloc(n / 4 * 3 + 4);
 	size_t o = 0;
@@ -278,8 +281,9 @@ static json_t *container_env(struct kubelet *k, struct kpod *kp, const json_t *p
 		cleanup_free char *val = NULL;
 		json_t *r;
 		if ((r = json_object_get(from, "fieldRef"))) {
-			val = volumes_field_value(pod, json_string_value(json_object_get(r, "fieldPath")) ?: "",
-						  k->node_ip, kp->pod_ip, err);
+			val = volumes_field_value(
+				pod, json_string_value(json_object_get(r, "fieldPath")) ?: "",
+				k->node_ip, kp->pod_ip, err);
 		} else if ((r = json_object_get(from, "resourceFieldRef"))) {
 			const char *cn = json_string_value(json_object_get(r, "containerName"));
 			val = volumes_resource_value(
@@ -294,8 +298,8 @@ static json_t *container_env(struct kubelet *k, struct kpod *kp, const json_t *p
 			const char *key = json_string_value(json_object_get(r, "key")) ?: "";
 			bool optional = json_is_true(json_object_get(r, "optional"));
 			cleanup_err struct mk_err *lerr = NULL;
-			cleanup_json json_t *obj = kubelet_lookup(k, secret ? "Secret" : "ConfigMap",
-								  ns, oname, &lerr);
+			cleanup_json json_t *obj = kubelet_lookup(
+				k, secret ? "Secret" : "ConfigMap", ns, oname, &lerr);
 			if (!obj) {
 				if (optional)
 					continue;
@@ -309,8 +313,9 @@ static json_t *container_env(struct kubelet *k, struct kpod *kp, const json_t *p
 				if (optional)
 					continue;
 				json_decref(env);
-				return mk_err_set(err, MK_ENOTFOUND, "couldn't find key %s in %s %s/%s",
-						  key, secret ? "Secret" : "ConfigMap", ns, oname),
+				return mk_err_set(err, MK_ENOTFOUND,
+						  "couldn't find key %s in %s %s/%s", key,
+						  secret ? "Secret" : "ConfigMap", ns, oname),
 				       NULL;
 			}
 			val = secret ? b64(json_string_value(v) ?: "")
@@ -370,8 +375,8 @@ char *log_tail_text(const char *text, size_t len, int max_lines, size_t max_byte
 
 /* ---- records ---- */
 
-static void kexit_set(struct kexit *x, int code, bool oom, const char *reason,
-		      const char *message, time_t started, time_t finished, const char *id)
+static void kexit_set(struct kexit *x, int code, bool oom, const char *reason, const char *message,
+		      time_t started, time_t finished, const char *id)
 {
 	free(x->reason);
 	free(x->message);
@@ -410,8 +415,8 @@ static char *termination_message(struct kubelet *k, struct kpod *kp, const json_
 	    kp->pod) {
 		free(msg);
 		msg = NULL;
-		cleanup_free char *lp = log_path(k, kp->pod, json_string_value(json_object_get(cspec, "name")),
-						 attempt);
+		cleanup_free char *lp = containers_log_path(
+			k, kp->pod, json_string_value(json_object_get(cspec, "name")), attempt);
 		cleanup_free char *text = fs_read_file(lp, 16 << 20, &len, NULL);
 		if (text)
 			msg = log_tail_text(text, len, FALLBACK_LOG_LINES, FALLBACK_LOG_BYTES);
@@ -452,16 +457,18 @@ void containers_refresh(struct kubelet *k, struct kpod *kp, struct kctr *c)
 	case RUNTIME_EXITED:
 	case RUNTIME_UNKNOWN: {
 		int code = st.status == RUNTIME_EXITED ? st.exit_code : 255;
-		const char *reason = st.oom_killed ? "OOMKilled" : code == 0 ? "Completed" : "Error";
+		const char *reason = st.oom_killed ? "OOMKilled"
+				     : code == 0   ? "Completed"
+						   : "Error";
 		if (st.status != RUNTIME_EXITED)
 			reason = "Unknown";
 		pthread_mutex_unlock(&k->mu);
 		const json_t *cspec = NULL;
 		size_t i;
 		json_t *cs;
-		json_array_foreach(json_path_get(kp->pod, c->init ? "spec.initContainers"
-								  : "spec.containers"),
-				   i, cs)
+		json_array_foreach(
+			json_path_get(kp->pod, c->init ? "spec.initContainers" : "spec.containers"),
+			i, cs)
 		{
 			const char *n = json_string_value(json_object_get(cs, "name"));
 			if (n && !strcmp(n, c->name))
@@ -587,7 +594,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		const char *old = c->last.container_id + strlen("runc://");
 		remove_instance(k, kp, old);
 		unlink_log(k, kp, c->name, old);
-		cleanup_free char *oldlog = log_path(k, pod, c->name, attempt - 2);
+		cleanup_free char *oldlog = containers_log_path(k, pod, c->name, attempt - 2);
 		unlink(oldlog);
 	}
 	pthread_mutex_lock(&k->mu);
@@ -604,7 +611,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 
 	cleanup_free char *id = containers_id(kp, c->name, attempt);
 	cleanup_free char *bundle = bundle_dir(k, kp, id);
-	cleanup_free char *logp = log_path(k, pod, c->name, attempt);
+	cleanup_free char *logp = containers_log_path(k, pod, c->name, attempt);
 	cleanup_free char *logdir = xstrdup(logp);
 	*strrchr(logdir, '/') = '\0';
 	cleanup_free char *pod_dir = podfs_dir(k, kp->uid);
@@ -660,7 +667,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	resolv = xasprintf("%s/resolv.conf", pod_dir);
 	hname = xasprintf("%s/hostname", pod_dir);
 	shm = json_is_true(json_path_get(pod, "spec.hostIPC")) ? NULL
-							    : xasprintf("%s/shm", pod_dir);
+							       : xasprintf("%s/shm", pod_dir);
 	struct ocispec_input in = {
 		.pod = pod,
 		.container = cspec,
@@ -784,7 +791,7 @@ int containers_stop_signal(const json_t *image_config)
 		const char *name;
 		int sig;
 	} names[] = {{"TERM", SIGTERM}, {"QUIT", SIGQUIT}, {"INT", SIGINT},   {"KILL", SIGKILL},
-		     {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH},
+		     {"HUP", SIGHUP},	{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH},
 		     {"STOP", SIGSTOP}, {"PWR", SIGPWR}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(s, names[i].name))
@@ -977,8 +984,7 @@ int containers_run_hook(struct kubelet *k, struct kpod *kp, const json_t *pod, s
 			       &msg, &err) == 0)
 		return 0;
 	cleanup_free char *fp = fieldpath(c);
-	kubelet_event(k, pod, fp, "Warning", fail_reason, "%s",
-		      msg ? msg : mk_err_msg(err));
+	kubelet_event(k, pod, fp, "Warning", fail_reason, "%s", msg ? msg : mk_err_msg(err));
 	return -1;
 }
 

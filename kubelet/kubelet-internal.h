@@ -35,20 +35,21 @@ struct imagestore;
 struct cni_netconf;
 struct staticpods;
 struct prober;
+struct streaming;
 
 /* What became of a container's last run. */
 struct kexit {
 	bool valid;
 	int exit_code;
 	bool oom;
-	char *reason;   /* Completed, Error, OOMKilled, ContainerCannotRun... */
-	char *message;  /* termination message, may be NULL */
+	char *reason;  /* Completed, Error, OOMKilled, ContainerCannotRun... */
+	char *message; /* termination message, may be NULL */
 	time_t started, finished;
 	char *container_id; /* runc://<id> */
 };
 
 enum kctr_state {
-	KCTR_WAITING,    /* not created yet, or waiting to be restarted */
+	KCTR_WAITING, /* not created yet, or waiting to be restarted */
 	KCTR_RUNNING,
 	KCTR_TERMINATED,
 };
@@ -57,17 +58,17 @@ enum kctr_state {
 struct kctr {
 	char *name;
 	bool init;
-	int attempt;         /* of the current/last instance; restartCount */
-	char *id;            /* runtime id of the current instance, NULL if none */
-	char *image;         /* as the spec names it */
-	char *image_ref;     /* resolved reference, e.g. docker.io/library/nginx:latest */
-	char *image_id;      /* sha256:... of the image config, "" until known */
+	int attempt;	 /* of the current/last instance; restartCount */
+	char *id;	 /* runtime id of the current instance, NULL if none */
+	char *image;	 /* as the spec names it */
+	char *image_ref; /* resolved reference, e.g. docker.io/library/nginx:latest */
+	char *image_id;	 /* sha256:... of the image config, "" until known */
 	enum kctr_state state;
-	char *waiting_reason;  /* ContainerCreating, CrashLoopBackOff, ErrImagePull... */
+	char *waiting_reason; /* ContainerCreating, CrashLoopBackOff, ErrImagePull... */
 	char *waiting_message;
-	time_t started_at;     /* of the running instance */
-	struct kexit cur;      /* state.terminated when KCTR_TERMINATED */
-	struct kexit last;     /* lastState.terminated */
+	time_t started_at; /* of the running instance */
+	struct kexit cur;  /* state.terminated when KCTR_TERMINATED */
+	struct kexit last; /* lastState.terminated */
 	int pid;
 	/* restart back-off: the next start not before backoff_until (ms on the
 	 * monotonic clock), after backoff_ms doubling from 10 s to 5 min */
@@ -76,12 +77,12 @@ struct kctr {
 	int64_t image_backoff_until, image_backoff_ms;
 	/* probes (set by the prober) */
 	bool ready;
-	bool started;          /* startup probe passed (or none) */
-	bool liveness_failed;  /* restart it */
-	bool probing;          /* handed to the prober */
+	bool started;	      /* startup probe passed (or none) */
+	bool liveness_failed; /* restart it */
+	bool probing;	      /* handed to the prober */
 	char *liveness_message;
 	bool created_event_sent;
-	int stop_signal;       /* the image's StopSignal (0: SIGTERM) */
+	int stop_signal; /* the image's StopSignal (0: SIGTERM) */
 };
 
 /* A pod the kubelet runs. */
@@ -89,33 +90,33 @@ struct kpod {
 	char *uid;
 	char *ns;
 	char *name;
-	json_t *pod;        /* what the pod should be (latest from its source), NULL once removed */
-	bool is_static;     /* from a manifest file */
-	char *static_path;  /* that file */
-	bool removed;       /* gone from its source: kill and forget */
-	bool deleting;      /* deletionTimestamp set: kill, then delete from the API */
-	int64_t grace_s;    /* grace period for the kill */
-	bool terminated;    /* every container stopped for good (Succeeded/Failed) */
-	bool killed;        /* containers and sandbox are down after a kill */
-	bool confirmed;     /* a source wants it (false for an adopted pod until then) */
+	json_t *pod;	   /* what the pod should be (latest from its source), NULL once removed */
+	bool is_static;	   /* from a manifest file */
+	char *static_path; /* that file */
+	bool removed;	   /* gone from its source: kill and forget */
+	bool deleting;	   /* deletionTimestamp set: kill, then delete from the API */
+	int64_t grace_s;   /* grace period for the kill */
+	bool terminated;   /* every container stopped for good (Succeeded/Failed) */
+	bool killed;	   /* containers and sandbox are down after a kill */
+	bool confirmed;	   /* a source wants it (false for an adopted pod until then) */
 	bool start_observed; /* counted in the pod start metric */
 
 	/* sandbox */
-	char *sandbox_id;   /* k8s_POD_..._<attempt> */
+	char *sandbox_id; /* k8s_POD_..._<attempt> */
 	int sandbox_attempt;
-	char *netns;        /* pinned netns path, NULL for hostNetwork */
-	char *pod_ip;       /* NULL until the network is set up */
-	json_t *pod_ips;    /* array of strings */
+	char *netns;	 /* pinned netns path, NULL for hostNetwork */
+	char *pod_ip;	 /* NULL until the network is set up */
+	json_t *pod_ips; /* array of strings */
 	int sandbox_pid;
 	bool sandbox_ready;
 	char *sandbox_error; /* why the last attempt failed */
 	int64_t sandbox_backoff_until, sandbox_backoff_ms;
 
-	struct kctr *ctrs;  /* init containers first, in spec order */
+	struct kctr *ctrs; /* init containers first, in spec order */
 	size_t nctrs;
 
 	time_t start_time;  /* status.startTime */
-	json_t *status;     /* last computed status (owned) */
+	json_t *status;	    /* last computed status (owned) */
 	char *config_error; /* reason a container cannot be configured */
 	struct kpod *next;
 };
@@ -124,23 +125,24 @@ struct kubelet {
 	struct kconfig cfg;
 	char *node_name;
 	struct daemon *d;
-	struct client *c;     /* NULL in standalone mode */
+	struct client *c; /* NULL in standalone mode */
 	struct runtime *rt;
-	struct cgroups *cg;   /* NULL when cgroups are not usable */
+	struct cgroups *cg; /* NULL when cgroups are not usable */
 	struct imagestore *images;
 	struct prober *prober;
 	struct informer *cm_inf, *secret_inf; /* NULL in standalone mode */
 	struct staticpods *static_src;
+	struct streaming *streaming; /* server.c */
 
 	pthread_mutex_t mu;
 	pthread_mutex_t pull_mu; /* one pull at a time with serializeImagePulls */
-	struct kpod *pods;    /* the pod table */
+	struct kpod *pods;	 /* the pod table */
 	struct workqueue *podq;
 
 	/* node facts */
 	char *node_ip;
-	char *pod_cidr;       /* from Node.spec.podCIDR, or --pod-cidr */
-	bool network_ready;   /* a CNI configuration exists */
+	char *pod_cidr;	    /* from Node.spec.podCIDR, or --pod-cidr */
+	bool network_ready; /* a CNI configuration exists */
 	char *network_message;
 	time_t start_time;
 	char *machine_id, *boot_id, *os_image, *kernel_version, *runtime_version, *runtime_name;
@@ -156,7 +158,7 @@ struct kubelet {
 	int64_t pods_started;
 
 	struct workqueue *statusq; /* statusmgr.c */
-	bool node_registered;      /* node.c */
+	bool node_registered;	   /* node.c */
 	json_t *node_last_status;
 	int64_t node_last_post_ms;
 	struct cni_netconf *netconf; /* the CNI configuration in use (sandbox.c) */
@@ -227,6 +229,8 @@ int containers_run_hook(struct kubelet *k, struct kpod *kp, const json_t *pod, s
 int containers_prober_start(struct kubelet *k, struct mk_err **err);
 /* "k8s_<name>_<pod>_<ns>_<uid>_<attempt>"; new string. */
 char *containers_id(const struct kpod *kp, const char *name, int attempt);
+/* The CRI log file of attempt of container name of pod. */
+char *containers_log_path(struct kubelet *k, const json_t *pod, const char *name, int attempt);
 /* An image's StopSignal as a number (SIGTERM by default). */
 int containers_stop_signal(const json_t *image_config);
 /* The text of the last lines of a CRI log; new string. */

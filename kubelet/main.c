@@ -21,6 +21,7 @@
 #include "kubelet/ocispec.h"
 #include "kubelet/runtime.h"
 #include "kubelet/staticpods.h"
+#include "kubelet/streaming.h"
 
 #define POD_WORKERS 16
 
@@ -120,9 +121,9 @@ static int start_sources(struct kubelet *k)
 					      .on_delete = kubelet_object_changed,
 					      .arg = k};
 		k->cm_inf = daemon_informer(k->d, "/api/v1/configmaps", NULL, NULL, &h, &err);
-		k->secret_inf = k->cm_inf
-					? daemon_informer(k->d, "/api/v1/secrets", NULL, NULL, &h, &err)
-					: NULL;
+		k->secret_inf =
+			k->cm_inf ? daemon_informer(k->d, "/api/v1/secrets", NULL, NULL, &h, &err)
+				  : NULL;
 		if (!k->cm_inf || !k->secret_inf)
 			return fatal("%s", mk_err_msg(err));
 		if (statusmgr_start(k, &err) < 0)
@@ -144,7 +145,8 @@ static int start_loops(struct kubelet *k)
 	if (daemon_workers(k->d, "pod", k->podq, POD_WORKERS, kubelet_sync_pod, k, &err) < 0 ||
 	    daemon_every(k->d, "network", 1000, true, network_tick, k, &err) < 0 ||
 	    daemon_every(k->d, "housekeeping", 2000, false, housekeeping_tick, k, &err) < 0 ||
-	    daemon_every(k->d, "resync", k->cfg.sync_frequency_ms, false, resync_tick, k, &err) < 0 ||
+	    daemon_every(k->d, "resync", k->cfg.sync_frequency_ms, false, resync_tick, k, &err) <
+		    0 ||
 	    daemon_every(k->d, "logs", 10000, false, logs_rotate_tick, k, &err) < 0 ||
 	    daemon_every(k->d, "image-gc", 300000, false, images_gc_tick, k, &err) < 0)
 		return fatal("%s", mk_err_msg(err));
@@ -153,7 +155,8 @@ static int start_loops(struct kubelet *k)
 			  node_status_tick, k, &err) < 0 ||
 	     daemon_every(k->d, "node-lease", k->cfg.node_lease_duration_s * 250, true,
 			  node_lease_tick, k, &err) < 0 ||
-	     daemon_every(k->d, "mirror-pods", 10000, false, statusmgr_resync_mirrors, k, &err) < 0))
+	     daemon_every(k->d, "mirror-pods", 10000, false, statusmgr_resync_mirrors, k, &err) <
+		     0))
 		return fatal("%s", mk_err_msg(err));
 	if (exits_watch_start(k, &err) < 0 || containers_prober_start(k, &err) < 0 ||
 	    server_start(k, &err) < 0)
@@ -175,9 +178,10 @@ int main(int argc, char **argv)
 	cleanup_free struct flag *flags = kconfig_flags(&k.cfg);
 	struct daemon_config dc = {
 		.name = "kubelet",
-		.summary = "The kubelet is the primary \"node agent\" that runs on each node. It runs "
-			   "the pods of the node: static pods from --pod-manifest-path and, with "
-			   "--kubeconfig, the pods the API server binds to the node.",
+		.summary =
+			"The kubelet is the primary \"node agent\" that runs on each node. It runs "
+			"the pods of the node: static pods from --pod-manifest-path and, with "
+			"--kubeconfig, the pods the API server binds to the node.",
 		.flags = flags,
 		.flag_error = flag_error,
 	};
@@ -219,5 +223,6 @@ int main(int argc, char **argv)
 	log_info("Shutting down kubelet");
 	staticpods_free(k.static_src);
 	daemon_free(k.d);
+	streaming_free(k.streaming); /* after the HTTP servers, which call into it */
 	return rc;
 }

@@ -1,7 +1,9 @@
 /* The kubelet's HTTP endpoints: /healthz on --healthz-bind-address:
  * --healthz-port (10248), and on --address:--port (10250) /healthz, /pods,
- * /metrics (Prometheus) and /stats/summary (CPU and memory of the node, its
- * pods and their containers, read from cgroups). Plain HTTP for now. */
+ * /metrics (Prometheus), /stats/summary (CPU and memory of the node, its
+ * pods and their containers, read from cgroups) and the streaming endpoints
+ * (containerLogs, exec, attach, portForward: kubelet/streaming, answered
+ * from the pod table here). Plain HTTP for now. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,10 +17,12 @@
 #include "xalloc.h"
 #include "kubelet/cgroups.h"
 #include "kubelet/kubelet-internal.h"
+#include "kubelet/streaming.h"
 
 /* Buckets of kubelet_pod_start_sli_duration_seconds, as upstream declares them. */
-static const double start_buckets[] = {0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180,
-				       240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
+static const double start_buckets[] = {0.5, 1,	 2,   3,    4,	  5,	6,   8,	  10,
+				       20,  30,	 45,  60,   120,  180,	240, 300, 360,
+				       480, 600, 900, 1200, 1800, 2700, 3600};
 #define NBUCKETS (sizeof(start_buckets) / sizeof(start_buckets[0]))
 
 static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -76,8 +80,9 @@ static void metrics_render(struct buf *out, void *arg)
 		}
 	}
 	pthread_mutex_unlock(&k->mu);
-	buf_printf(out, "# HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod "
-			"sandbox\n# TYPE kubelet_running_pods gauge\nkubelet_running_pods %d\n",
+	buf_printf(out,
+		   "# HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod "
+		   "sandbox\n# TYPE kubelet_running_pods gauge\nkubelet_running_pods %d\n",
 		   pods);
 	buf_printf(out,
 		   "# HELP kubelet_running_containers [ALPHA] Number of containers currently "
@@ -154,7 +159,8 @@ static json_t *usage_json(struct kubelet *k, const char *path, const char *stamp
 		json_object_set_new(out, "memory",
 				    json_pack("{s:s, s:I, s:I, s:I}", "time", stamp, "usageBytes",
 					      (json_int_t)u.memory_usage, "workingSetBytes",
-					      (json_int_t)u.working_set, "rssBytes", (json_int_t)u.rss));
+					      (json_int_t)u.working_set, "rssBytes",
+					      (json_int_t)u.rss));
 	return out;
 }
 
@@ -190,8 +196,8 @@ static void summary_handler(struct httpd_req *rq, void *arg)
 	json_t *t;
 	json_array_foreach(todo, i, t)
 	{
-		cleanup_free char *ppath = cgroups_pod_path(k->cfg.cgroup_root,
-							    json_object_get(t, "pod"), NULL);
+		cleanup_free char *ppath =
+			cgroups_pod_path(k->cfg.cgroup_root, json_object_get(t, "pod"), NULL);
 		if (!ppath)
 			continue;
 		json_t *p = usage_json(k, ppath, stamp);
@@ -223,13 +229,92 @@ static void summary_handler(struct httpd_req *rq, void *arg)
 	httpd_reply_json(rq, 200, json_pack("{s:o, s:o}", "node", node, "pods", pods));
 }
 
+/* ---- streaming: the pod table seen by kubelet/streaming ---- */
+
+/* The record of ns/name (k->mu held), or NULL. */
+static struct kpod *pod_by_name(struct kubelet *k, const char *ns, const char *name)
+{
+	for (struct kpod *kp = k->pods; kp; kp = kp->next)
+		if (kp->pod && !kp->removed && !strcmp(kp->ns, ns) && !strcmp(kp->name, name))
+			return kp;
+	return NULL;
+}
+
+static int stream_pod(void *arg, const char *ns, const char *name, json_t **pod, char **netns,
+		      struct mk_err **err)
+{
+	struct kubelet *k = arg;
+	pthread_mutex_lock(&k->mu);
+	struct kpod *kp = pod_by_name(k, ns, name);
+	if (kp) {
+		*pod = json_copy_deep(kp->pod);
+		if (kp->status)
+			json_object_set_new(*pod, "status", json_copy_deep(kp->status));
+		*netns = kp->netns ? xstrdup(kp->netns) : NULL;
+	}
+	pthread_mutex_unlock(&k->mu);
+	if (!kp)
+		return mk_err_set(err, MK_ENOTFOUND, "pod \"%s/%s\" not found", ns, name);
+	return 0;
+}
+
+/* The container of kp whose instance id is (any attempt, not only the
+ * current one: previous logs), and that attempt; k->mu held. */
+static struct kctr *ctr_of_id(struct kpod *kp, const char *id, int *attempt)
+{
+	const char *us = strrchr(id, '_');
+	if (!us)
+		return NULL;
+	char *end;
+	long a = strtol(us + 1, &end, 10);
+	if (*end || end == us + 1 || a < 0 || a > 1000000)
+		return NULL;
+	for (size_t i = 0; i < kp->nctrs; i++) {
+		cleanup_free char *want = containers_id(kp, kp->ctrs[i].name, (int)a);
+		if (!strcmp(want, id)) {
+			*attempt = (int)a;
+			return &kp->ctrs[i];
+		}
+	}
+	return NULL;
+}
+
+static char *stream_log_path(void *arg, const char *ns, const char *name, const char *id)
+{
+	struct kubelet *k = arg;
+	char *out = NULL;
+	pthread_mutex_lock(&k->mu);
+	struct kpod *kp = pod_by_name(k, ns, name);
+	int attempt;
+	struct kctr *c = kp ? ctr_of_id(kp, id, &attempt) : NULL;
+	if (c)
+		out = containers_log_path(k, kp->pod, c->name, attempt);
+	pthread_mutex_unlock(&k->mu);
+	return out;
+}
+
+static bool stream_running(void *arg, const char *id)
+{
+	struct kubelet *k = arg;
+	bool out = false;
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp && !out; kp = kp->next)
+		for (size_t i = 0; i < kp->nctrs; i++)
+			if (kp->ctrs[i].id && !strcmp(kp->ctrs[i].id, id)) {
+				out = kp->ctrs[i].state == KCTR_RUNNING;
+				break;
+			}
+	pthread_mutex_unlock(&k->mu);
+	return out;
+}
+
 int server_start(struct kubelet *k, struct mk_err **err)
 {
 	daemon_metrics(k->d, metrics_render, k);
 	if (k->cfg.healthz_port > 0) {
 		struct httpd *h = daemon_httpd(k->d, NULL, err);
-		if (!h || daemon_listen(k->d, h, k->cfg.healthz_bind_address, (int)k->cfg.healthz_port,
-					err) < 0)
+		if (!h || daemon_listen(k->d, h, k->cfg.healthz_bind_address,
+					(int)k->cfg.healthz_port, err) < 0)
 			return -1;
 	}
 	struct httpd_config cfg = {.name = "kubelet", .threads = 4};
@@ -239,5 +324,22 @@ int server_start(struct kubelet *k, struct mk_err **err)
 	httpd_route(h, "GET", "/pods", pods_handler, k);
 	httpd_route(h, "GET", "/pods/", pods_handler, k);
 	httpd_route(h, "GET", "/stats/summary", summary_handler, k);
+	struct streaming_config sc = {
+		.rt = k->rt,
+		.ops = {.pod = stream_pod,
+			.log_path = stream_log_path,
+			.running = stream_running,
+			.arg = k},
+	};
+	struct streaming *s = k->streaming = streaming_new(&sc, err);
+	if (!s)
+		return -1;
+	httpd_route(h, "GET", "/containerLogs/", streaming_handle_logs, s);
+	static const char *const methods[] = {"GET", "POST"};
+	for (size_t i = 0; i < 2; i++) {
+		httpd_route(h, methods[i], "/exec/", streaming_handle_exec, s);
+		httpd_route(h, methods[i], "/attach/", streaming_handle_attach, s);
+		httpd_route(h, methods[i], "/portForward/", streaming_handle_portforward, s);
+	}
 	return daemon_listen(k->d, h, k->cfg.address, (int)k->cfg.port, err);
 }

@@ -13,6 +13,10 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${PF_PID:-}" ]; then
+		kill "$PF_PID" 2>/dev/null || true
+		wait "$PF_PID" 2>/dev/null || true
+	fi
 	node_teardown
 }
 
@@ -202,4 +206,41 @@ attempts_of() { # POD NAME
 	run k get events --field-selector involvedObject.name=probed -o jsonpath='{range .items[*]}{.reason}:{.message}{"\n"}{end}'
 	[[ "$output" == *"Unhealthy:Liveness probe failed: HTTP probe failed with statuscode: 404"* ]]
 	[[ "$output" == *"Killing:Container app failed liveness probe, will be restarted"* ]]
+}
+
+@test "kubelet: kubectl logs, exec and port-forward reach a bound pod through the API server" {
+	kubelet_up
+	k apply -f - <<-YAML
+	apiVersion: v1
+	kind: Pod
+	metadata:
+	  name: talk
+	spec:
+	  nodeName: $NODE
+	  containers:
+	  - name: app
+	    image: busybox
+	    imagePullPolicy: IfNotPresent
+	    command: ["sh", "-c", "echo hello from talk; echo to stderr >&2; echo served >/tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+	YAML
+	wait_for 300 ready talk
+	wait_output 100 "$(printf 'hello from talk\nto stderr')" k logs talk
+	run k logs talk --tail=1
+	[ "$output" = "to stderr" ]
+	run k exec talk -- cat /tmp/index.html
+	[ "$status" -eq 0 ]
+	[ "$output" = served ]
+	run k exec talk -- sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	run k exec -i talk -- wc -c <<<"four"
+	[ "$output" = 5 ]
+	run k logs talk -c nope
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'container nope is not valid for pod talk'* ]]
+	on_node kubectl -s http://127.0.0.1:8080 port-forward pod/talk 18080:8080 >"$T/pf.log" 2>&1 3>&- &
+	PF_PID=$!
+	wait_output 100 served on_node curl -sf http://127.0.0.1:18080/index.html
+	kill "$PF_PID"
+	wait "$PF_PID" || true
+	PF_PID=
 }
