@@ -1,5 +1,7 @@
-/* Knobs of the SQLite store (store-sqlite.c) for tests and benchmarks; the API
- * server itself only uses store.h. Each takes a handle from store_sqlite_open. */
+/* Knobs of the stores (store-sqlite.c, store-etcd.c) for tests and
+ * benchmarks; the API server itself only uses store.h. Each store_sqlite_*
+ * takes a handle from store_sqlite_open, each store_etcd_* one from
+ * store_etcd_open. */
 #ifndef MK_APISERVER_STORE_INTERNAL_H
 #define MK_APISERVER_STORE_INTERNAL_H
 
@@ -28,5 +30,18 @@ uint64_t store_sqlite_commits(struct store *st);
 
 /* Number of WAL checkpoints the housekeeper has run since open. */
 uint64_t store_sqlite_checkpoints(struct store *st);
+
+/* Bounds of each watch cache's ring of recent events (defaults: 4096 events,
+ * 8 MiB); applies to existing caches at once, dropping their oldest events. */
+void store_etcd_set_ring_limits(struct store *st, size_t max_events, size_t max_bytes);
+
+/* The revision from which the shared watch cache serving prefix holds every
+ * event (a watch resuming at or after it joins the cache; an older one gets
+ * an etcd watch of its own). Starts the cache if needed; -1 on error. */
+int64_t store_etcd_cache_window(struct store *st, const char *prefix);
+
+/* Number of compactions this store asked etcd for (the compactor's and
+ * store_compact's). */
+uint64_t store_etcd_compactions(struct store *st);
 
 #endif

@@ -3,7 +3,8 @@
  *
  *   log(rev PK, key, value, create_rev, prev_rev, deleted)  every write, one row;
  *       a delete's tombstone row carries the deleted object's last value
- *   cur(key PK, rev, create_rev, value)                      live keys only
+ *   cur(key PK, rev, create_rev, value, expires)             live keys only;
+ *       expires: Unix time a key written with a TTL goes, 0 = never
  *   meta(current_rev, compact_rev, schema_version)           one row
  *
  * Threads:
@@ -31,6 +32,9 @@
  *   leaves CHECKPOINT_PAGES in the WAL and after a second without commits;
  *   once a checkpoint has caught up the next commit restarts the WAL from
  *   its start, and journal_size_limit trims a WAL file that grew in a burst.
+ *   Every wake (at least once a second) it also deletes keys whose TTL ran
+ *   out, through the writer with a compare on their revision, so watchers see
+ *   DELETE events and a key rewritten meanwhile stays.
  *
  * Memory: values live in SQLite; the process keeps only the ring of recent
  * events (bounded by count and bytes) and SQLite's page caches.
@@ -55,7 +59,8 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+#define EXPIRE_BATCH 100            /* expired keys deleted per housekeeper wake */
 #define WRITE_BATCH_MAX 256          /* intents per group-commit transaction */
 #define COMPACT_BATCH 1000           /* revisions per compaction transaction */
 #define REPLAY_CHUNK 1000            /* log rows per read transaction in a watch replay */
@@ -85,6 +90,7 @@ enum stmt_id {
 	S_COMPACT_SUPERSEDED,
 	S_COMPACT_TOMBSTONES,
 	S_META_SET_COMPACT,
+	S_EXPIRED,
 	S_COUNT,
 };
 
@@ -106,8 +112,9 @@ static const char *const stmt_sql[S_COUNT] = {
 			" FROM log AS l LEFT JOIN log AS p ON p.rev = l.prev_rev"
 			" WHERE l.rev > ?1 AND l.rev <= ?2 AND l.key >= ?3 AND l.key < ?4"
 			" ORDER BY l.rev LIMIT ?5",
-	[S_CUR_PUT] = "INSERT INTO cur (key, rev, create_rev, value) VALUES (?1, ?2, ?3, ?4)"
-		      " ON CONFLICT (key) DO UPDATE SET rev = excluded.rev, value = excluded.value",
+	[S_CUR_PUT] = "INSERT INTO cur (key, rev, create_rev, value, expires)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key) DO UPDATE SET"
+		      " rev = excluded.rev, value = excluded.value, expires = excluded.expires",
 	[S_CUR_DEL] = "DELETE FROM cur WHERE key = ?1",
 	[S_LOG_INSERT] = "INSERT INTO log (rev, key, value, create_rev, prev_rev, deleted)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -120,6 +127,7 @@ static const char *const stmt_sql[S_COUNT] = {
 				 " WHERE rev > ?1 AND rev <= ?2 AND prev_rev != 0)",
 	[S_COMPACT_TOMBSTONES] = "DELETE FROM log WHERE rev > ?1 AND rev <= ?2 AND deleted != 0",
 	[S_META_SET_COMPACT] = "UPDATE meta SET compact_rev = ?1 WHERE id = 1",
+	[S_EXPIRED] = "SELECT key, rev FROM cur WHERE expires > 0 AND expires <= ?1 LIMIT ?2",
 };
 
 static const char schema_sql[] =
@@ -129,12 +137,21 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);"
 	"CREATE TABLE IF NOT EXISTS cur ("
 	" key TEXT PRIMARY KEY, rev INTEGER NOT NULL, create_rev INTEGER NOT NULL,"
-	" value TEXT NOT NULL);"
+	" value TEXT NOT NULL, expires INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" id INTEGER PRIMARY KEY CHECK (id = 1), current_rev INTEGER NOT NULL,"
 	" compact_rev INTEGER NOT NULL, schema_version INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta (id, current_rev, compact_rev, schema_version)"
-	" VALUES (1, 0, 0, 1);";
+	" VALUES (1, 0, 0, 2);";
+
+/* Version 1 had no TTL: cur gains its expires column. */
+static const char migrate_v2_sql[] =
+	"ALTER TABLE cur ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE meta SET schema_version = 2 WHERE id = 1;";
+
+/* Created after any migration, so that the column exists. */
+static const char index_sql[] =
+	"CREATE INDEX IF NOT EXISTS cur_expires ON cur (expires) WHERE expires > 0;";
 
 struct sq_conn {
 	sqlite3 *db;
@@ -161,6 +178,7 @@ struct intent {
 	const char *key;   /* borrowed from the caller */
 	const char *value; /* borrowed; NULL for delete */
 	int64_t expect_rev;
+	int64_t expires; /* Unix time, 0 = never */
 	int64_t compact_to;
 	bool want_kv;
 	/* results, written by the writer */
@@ -872,7 +890,7 @@ static int log_insert(struct sq_conn *c, int64_t rev, const char *key, const cha
 }
 
 static int cur_put(struct sq_conn *c, const char *key, int64_t rev, int64_t create_rev,
-		   const char *value, struct mk_err **err)
+		   const char *value, int64_t expires, struct mk_err **err)
 {
 	sqlite3_stmt *q = stmt(c, S_CUR_PUT, err);
 	if (!q)
@@ -881,6 +899,7 @@ static int cur_put(struct sq_conn *c, const char *key, int64_t rev, int64_t crea
 	sqlite3_bind_int64(q, 2, rev);
 	sqlite3_bind_int64(q, 3, create_rev);
 	sqlite3_bind_text(q, 4, value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, expires);
 	return stmt_run(c, q, "writing the current value", err);
 }
 
@@ -909,7 +928,7 @@ static int intent_apply(struct sq_conn *c, struct intent *it, int64_t rev, struc
 			return 0;
 		}
 		if (log_insert(c, rev, it->key, it->value, rev, 0, false, err) < 0 ||
-		    cur_put(c, it->key, rev, rev, it->value, err) < 0)
+		    cur_put(c, it->key, rev, rev, it->value, it->expires, err) < 0)
 			return -1;
 		it->create_rev = rev;
 		it->rev = rev;
@@ -931,7 +950,7 @@ static int intent_apply(struct sq_conn *c, struct intent *it, int64_t rev, struc
 	}
 	if (it->op == OP_UPDATE) {
 		if (log_insert(c, rev, it->key, it->value, create_rev, mod_rev, false, err) < 0 ||
-		    cur_put(c, it->key, rev, create_rev, it->value, err) < 0)
+		    cur_put(c, it->key, rev, create_rev, it->value, it->expires, err) < 0)
 			return -1;
 	} else {
 		if (log_insert(c, rev, it->key, value, create_rev, mod_rev, true, err) < 0 ||
@@ -1159,17 +1178,22 @@ static int64_t intent_submit(struct sq_store *s, struct intent *it, struct mk_er
 	return it->rev;
 }
 
-static int64_t sq_create(struct store *st, const char *key, const char *value,
+static int64_t expires_of(int64_t ttl)
+{
+	return ttl > 0 ? (int64_t)time(NULL) + ttl : 0;
+}
+
+static int64_t sq_create(struct store *st, const char *key, const char *value, int64_t ttl,
 			 struct mk_err **err)
 {
 	if (!key || !value)
 		return mk_err_set(err, MK_EINVAL, "store: create without a key or value");
-	struct intent it = {.op = OP_CREATE, .key = key, .value = value};
+	struct intent it = {.op = OP_CREATE, .key = key, .value = value, .expires = expires_of(ttl)};
 	return intent_submit(sq(st), &it, err);
 }
 
 static int64_t sq_update(struct store *st, const char *key, const char *value, int64_t expect_rev,
-			 struct store_kv *current, struct mk_err **err)
+			 int64_t ttl, struct store_kv *current, struct mk_err **err)
 {
 	if (current)
 		memset(current, 0, sizeof(*current));
@@ -1179,6 +1203,7 @@ static int64_t sq_update(struct store *st, const char *key, const char *value, i
 			    .key = key,
 			    .value = value,
 			    .expect_rev = expect_rev,
+			    .expires = expires_of(ttl),
 			    .want_kv = current != NULL};
 	int64_t rev = intent_submit(sq(st), &it, err);
 	if (current)
@@ -1276,6 +1301,39 @@ static bool timespec_before(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* Deletes up to EXPIRE_BATCH keys whose TTL ran out. Returns how many were
+ * found (a full batch: call again). */
+static int expire_keys(struct sq_store *s)
+{
+	struct sq_conn *c = s->hconn;
+	cleanup_err struct mk_err *err = NULL;
+	sqlite3_stmt *q = stmt(c, S_EXPIRED, &err);
+	if (!q) {
+		log_warn("store: %s", mk_err_msg(err));
+		return 0;
+	}
+	sqlite3_bind_int64(q, 1, (int64_t)time(NULL));
+	sqlite3_bind_int(q, 2, EXPIRE_BATCH);
+	size_t n = 0;
+	char *keys[EXPIRE_BATCH];
+	int64_t revs[EXPIRE_BATCH];
+	while (n < EXPIRE_BATCH && sqlite3_step(q) == SQLITE_ROW) {
+		keys[n] = col_str(q, 0);
+		revs[n] = sqlite3_column_int64(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	for (size_t i = 0; i < n; i++) {
+		cleanup_err struct mk_err *derr = NULL;
+		/* A conflict or a miss means it was written or deleted meanwhile. */
+		if (keys[i] && store_delete(&s->base, keys[i], revs[i], NULL, &derr) < 0 &&
+		    mk_err_code(derr) != MK_ECONFLICT && mk_err_code(derr) != MK_ENOTFOUND)
+			log_warn("store: expiring %s: %s", keys[i], mk_err_msg(derr));
+		free(keys[i]);
+	}
+	return (int)n;
+}
+
 static void *housekeeper_main(void *arg)
 {
 	struct sq_store *s = arg;
@@ -1325,6 +1383,9 @@ static void *housekeeper_main(void *arg)
 					 complete ? CHECKPOINT_PAGES : (wal > 0 ? wal : 0) + CHECKPOINT_PAGES,
 					 __ATOMIC_RELAXED);
 		}
+
+		while (expire_keys(s) == EXPIRE_BATCH)
+			;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!timespec_before(&now, &next)) {
@@ -1432,6 +1493,13 @@ static int open_schema(struct sq_store *s, struct mk_err **err)
 	}
 	int version = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
 	sqlite3_finalize(q);
+	if (version == 1) {
+		if (conn_exec(c, migrate_v2_sql, err) < 0)
+			goto rollback;
+		version = 2;
+	}
+	if (conn_exec(c, index_sql, err) < 0)
+		goto rollback;
 	if (version != SCHEMA_VERSION) {
 		mk_err_set(err, MK_EIO, "%s: unsupported schema version %d (want %d)", s->path,
 			   version, SCHEMA_VERSION);

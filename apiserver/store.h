@@ -1,7 +1,8 @@
 /* The API server's storage interface: a revisioned key-value store whose
  * operations map one to one onto etcd v3 requests (range, txn with a MOD
- * compare, deleterange, watch, compaction). Backends: store-sqlite.c (embedded,
- * default) and, later, store-etcd.c. Keys are "/registry/<resource>/[<ns>/]<name>".
+ * compare, deleterange, watch, compaction, leases). Backends: store-sqlite.c
+ * (embedded, default) and store-etcd.c (etcd v3). Keys are
+ * "/registry/<resource>/[<ns>/]<name>".
  *
  * Revisions are one global counter: every successful write bumps it by one.
  * An object's resourceVersion is its mod_rev; a list's is the store revision
@@ -39,6 +40,11 @@ struct store_list {
 enum store_event_type {
 	STORE_EVENT_PUT,    /* create or update: create_rev == rev means created */
 	STORE_EVENT_DELETE, /* value holds the object as it was when deleted */
+	/* The watch cannot go on: events after rev were lost (the backend's
+	 * history was compacted under it). Key and values are NULL and no other
+	 * event follows: stop the watch and relist. Only the etcd backend sends
+	 * it (its watch connection found its revision compacted). */
+	STORE_EVENT_EXPIRED,
 };
 
 /* Borrowed by the callback for the duration of the call only. */
@@ -59,10 +65,10 @@ struct store_ops {
 	int (*get)(struct store *st, const char *key, struct store_kv *out, struct mk_err **err);
 	int (*list)(struct store *st, const char *prefix, const char *start_key, int64_t limit,
 		    int64_t at_rev, struct store_list *out, struct mk_err **err);
-	int64_t (*create)(struct store *st, const char *key, const char *value,
+	int64_t (*create)(struct store *st, const char *key, const char *value, int64_t ttl,
 			  struct mk_err **err);
 	int64_t (*update)(struct store *st, const char *key, const char *value, int64_t expect_rev,
-			  struct store_kv *current, struct mk_err **err);
+			  int64_t ttl, struct store_kv *current, struct mk_err **err);
 	int64_t (*del)(struct store *st, const char *key, int64_t expect_rev,
 		       struct store_kv *last, struct mk_err **err);
 	struct store_watch *(*watch)(struct store *st, const char *prefix, int64_t after_rev,
@@ -103,7 +109,15 @@ static inline int store_list(struct store *st, const char *prefix, const char *s
 static inline int64_t store_create(struct store *st, const char *key, const char *value,
 				   struct mk_err **err)
 {
-	return st->ops->create(st, key, value, err);
+	return st->ops->create(st, key, value, 0, err);
+}
+
+/* As store_create, and the key is deleted (a DELETE event, as any delete)
+ * about ttl seconds later unless written again (ttl > 0; 0 = never). */
+static inline int64_t store_create_ttl(struct store *st, const char *key, const char *value,
+				       int64_t ttl, struct mk_err **err)
+{
+	return st->ops->create(st, key, value, ttl, err);
 }
 
 /* Replaces key if its mod_rev equals expect_rev (0: any). Returns the new
@@ -113,7 +127,16 @@ static inline int64_t store_update(struct store *st, const char *key, const char
 				   int64_t expect_rev, struct store_kv *current,
 				   struct mk_err **err)
 {
-	return st->ops->update(st, key, value, expect_rev, current, err);
+	return st->ops->update(st, key, value, expect_rev, 0, current, err);
+}
+
+/* As store_update; the key expires ttl seconds after this write (ttl > 0),
+ * or never (0), whatever an earlier write asked. */
+static inline int64_t store_update_ttl(struct store *st, const char *key, const char *value,
+				       int64_t expect_rev, int64_t ttl, struct store_kv *current,
+				       struct mk_err **err)
+{
+	return st->ops->update(st, key, value, expect_rev, ttl, current, err);
 }
 
 /* Deletes key if its mod_rev equals expect_rev (0: any). Returns the delete's
@@ -128,7 +151,10 @@ static inline int64_t store_delete(struct store *st, const char *key, int64_t ex
 /* Delivers every event under prefix with revision > after_rev, first the
  * retained history (MK_EEXPIRED if after_rev < compact revision), then live
  * events, with no gap and no duplicate. after_rev 0 = only future events.
- * Returns a handle for store_watch_stop. */
+ * Returns a handle for store_watch_stop. The SQLite backend delivers a write's
+ * events before the write returns; the etcd backend delivers them when etcd
+ * streams them back (usually within a millisecond), and may end a watch with
+ * STORE_EVENT_EXPIRED. */
 static inline struct store_watch *store_watch(struct store *st, const char *prefix,
 					      int64_t after_rev, store_watch_cb cb, void *arg,
 					      struct mk_err **err)
@@ -164,5 +190,28 @@ void store_list_free(struct store_list *l);
 /* Opens (creating if needed) the SQLite store in dir/mink8s.db. Returns a new
  * handle; close with store_close. Starts its background compactor. */
 struct store *store_sqlite_open(const char *dir, struct mk_err **err);
+
+struct store_etcd_config {
+	const char *servers;   /* --etcd-servers: comma-separated member URLs */
+	const char *prefix;    /* --etcd-prefix: where "/registry" lives in etcd; NULL: "/registry" */
+	const char *ca_file;   /* --etcd-cafile, NULL for none */
+	const char *cert_file; /* --etcd-certfile */
+	const char *key_file;  /* --etcd-keyfile */
+	/* --etcd-compaction-interval: every interval, compact to the revision of
+	 * the previous tick, coordinated through etcd's "compact_rev_key" as
+	 * upstream's API servers do (one compaction per interval whatever the
+	 * number of servers); 0 disables. */
+	int64_t compaction_interval_ms;
+	/* Key prefixes ("/registry/pods/", NULL-terminated; may be NULL) that get
+	 * a watch cache at open: one etcd watch each, shared by every store watch
+	 * under it. Other prefixes get theirs with their first watch. */
+	const char *const *watch_prefixes;
+	/* How long open keeps trying to reach etcd (0: one attempt). */
+	int64_t wait_ms;
+};
+
+/* Connects to etcd (see store-etcd.c for the key layout and how watches are
+ * served). New handle; close with store_close. */
+struct store *store_etcd_open(const struct store_etcd_config *cfg, struct mk_err **err);
 
 #endif

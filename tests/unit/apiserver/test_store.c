@@ -867,6 +867,51 @@ static void test_reopen(void **state)
 	store_close(st);
 }
 
+/* A database of schema version 1 (before TTLs) is migrated on open: its
+ * data stays, its keys never expire, and TTL writes work. */
+static void test_schema_v1_migrates(void **state)
+{
+	const char *dir = *state;
+	cleanup_free char *path = xasprintf("%s/mink8s.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "PRAGMA journal_mode = WAL;"
+			     "CREATE TABLE log (rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+			     " value TEXT NOT NULL, create_rev INTEGER NOT NULL,"
+			     " prev_rev INTEGER NOT NULL, deleted INTEGER NOT NULL);"
+			     "CREATE INDEX log_key_rev ON log (key, rev);"
+			     "CREATE TABLE cur (key TEXT PRIMARY KEY, rev INTEGER NOT NULL,"
+			     " create_rev INTEGER NOT NULL, value TEXT NOT NULL);"
+			     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1),"
+			     " current_rev INTEGER NOT NULL, compact_rev INTEGER NOT NULL,"
+			     " schema_version INTEGER NOT NULL);"
+			     "INSERT INTO meta VALUES (1, 1, 0, 1);"
+			     "INSERT INTO log VALUES (1, '/registry/pods/ns/old', 'v', 1, 0, 0);"
+			     "INSERT INTO cur VALUES ('/registry/pods/ns/old', 1, 1, 'v');",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	struct store *st = open_store(dir);
+	cleanup_err struct mk_err *err = NULL;
+	struct store_kv kv = {0};
+	assert_int_equal(store_get(st, "/registry/pods/ns/old", &kv, &err), 0);
+	assert_string_equal(kv.value, "v");
+	store_kv_free(&kv);
+	assert_int_equal(store_create_ttl(st, "/registry/events/ns/e", "e", 1, &err), 2);
+	for (int i = 0; i < 100 && store_get(st, "/registry/events/ns/e", &kv, &err) == 0; i++) {
+		store_kv_free(&kv);
+		sleep_ms(50);
+	}
+	assert_int_equal(mk_err_code(err), MK_ENOTFOUND);
+	assert_int_equal(store_current_rev(st), 3);
+	store_close(st);
+	assert_int_equal(db_count(dir, "SELECT schema_version FROM meta"), 2);
+	assert_int_equal(db_count(dir, "SELECT count(*) FROM cur WHERE expires = 0"), 1);
+}
+
 static off_t file_size(const char *dir, const char *name)
 {
 	cleanup_free char *p = xasprintf("%s/%s", dir, name);
@@ -1005,6 +1050,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v1_migrates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpoint_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_keeps_acknowledged_writes, setup,
