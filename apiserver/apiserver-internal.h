@@ -19,6 +19,7 @@ struct apiserver {
 	char *server_address;      /* "advertise:port", owned */
 	struct watch_hub *hub;     /* owned, watch.c */
 	struct nodeproxy *proxy;   /* owned: pods/log, exec, attach, portforward, nodes/proxy */
+	int64_t event_ttl_s;       /* TTL of Events, 0 = none */
 };
 
 #endif

@@ -306,6 +306,13 @@ static bool in_namespace(const json_t *obj, const char *ns)
 	return !ns || (ons && !strcmp(ons, ns));
 }
 
+/* Seconds a written object of r lives: Events expire (--event-ttl, renewed
+ * by every write, as upstream's TTLFunc), everything else stays. */
+static int64_t object_ttl(const struct api_request *rq, const struct api_resource *r)
+{
+	return r->storage && !strcmp(r->storage, "events") ? rq->srv->event_ttl_s : 0;
+}
+
 /* Reads the object of t into *obj (new, with resourceVersion) and *rev.
  * Returns 0, or -1 with a Status in *status. */
 static int read_object(struct api_request *rq, const struct target *t, json_t **obj,
@@ -861,7 +868,7 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 	cleanup_free char *key = api_key(r, t->ns, name);
 	cleanup_free char *value = object_to_store(obj);
 	cleanup_err struct mk_err *err = NULL;
-	int64_t rev = store_create(rq->srv->st, key, value, &err);
+	int64_t rev = store_create_ttl(rq->srv->st, key, value, object_ttl(rq, r), &err);
 	if (rev < 0) {
 		if (r->on_delete)
 			r->on_delete(obj);
@@ -1028,7 +1035,8 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 		}
 		cleanup_free char *value = object_to_store(next);
 		cleanup_err struct mk_err *err = NULL;
-		int64_t nrev = store_update(rq->srv->st, key, value, rev, NULL, &err);
+		int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev, object_ttl(rq, r), NULL,
+						&err);
 		if (nrev < 0) {
 			/* give back what on_update allocated or take back what it released */
 			if (r->on_update && r->on_update_abort)
@@ -1610,7 +1618,8 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 			}
 			cleanup_free char *value = object_to_store(next);
 			cleanup_err struct mk_err *err = NULL;
-			int64_t nrev = store_update(rq->srv->st, key, value, rev, NULL, &err);
+			int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev,
+								object_ttl(rq, r), NULL, &err);
 			if (nrev < 0) {
 				if (mk_err_code(err) == MK_ECONFLICT)
 					continue;

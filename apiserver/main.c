@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "flags.h"
 #include "log.h"
 #include "version.h"
 #include "xalloc.h"
 #include "apiserver/bootstrap.h"
+#include "apiserver/objects.h"
+#include "apiserver/resource.h"
 #include "apiserver/server.h"
 #include "apiserver/store-internal.h"
 #include "apiserver/store.h"
@@ -28,6 +31,13 @@ struct options {
 	char *node_port_range;
 	char *advertise;
 	char *etcd_servers;
+	char *etcd_prefix;
+	char *etcd_cafile;
+	char *etcd_certfile;
+	char *etcd_keyfile;
+	char *etcd_compaction_interval;
+	char *event_ttl;
+	char *storage_backend;
 };
 
 static const char usage[] =
@@ -43,7 +53,19 @@ static const char usage[] =
 	"                                          endpoints). Default: the bind address, or the first\n"
 	"                                          non-loopback address when binding to 0.0.0.0.\n"
 	"      --data-dir string                   Directory of the embedded store (default \"/var/lib/mink8s\")\n"
-	"      --etcd-servers strings              etcd servers to connect with (not supported yet)\n"
+	"      --etcd-cafile string                SSL Certificate Authority file used to secure etcd\n"
+	"                                          communication.\n"
+	"      --etcd-certfile string              SSL certification file used to secure etcd communication.\n"
+	"      --etcd-compaction-interval duration The interval of compaction requests. If 0, the\n"
+	"                                          compaction request from apiserver is disabled.\n"
+	"                                          (default 5m0s)\n"
+	"      --etcd-keyfile string               SSL key file used to secure etcd communication.\n"
+	"      --etcd-prefix string                The prefix to prepend to all resource paths in etcd.\n"
+	"                                          (default \"/registry\")\n"
+	"      --etcd-servers strings              List of etcd servers to connect with\n"
+	"                                          (scheme://ip:port), comma separated. Without it the\n"
+	"                                          embedded store in --data-dir is used.\n"
+	"      --event-ttl duration                Amount of time to retain events. (default 1h0m0s)\n"
 	"  -h, --help                              help for kube-apiserver\n"
 	"      --insecure-bind-address ip          The IP address on which to serve (default 127.0.0.1)\n"
 	"      --insecure-port int                 The port on which to serve (default 8080)\n"
@@ -51,11 +73,14 @@ static const char usage[] =
 	"                                          (default \"10.96.0.0/12\")\n"
 	"      --service-node-port-range string    Port range reserved for services with NodePort\n"
 	"                                          visibility (default \"30000-32767\")\n"
+	"      --storage-backend string            The storage backend for persistence. Options:\n"
+	"                                          'etcd3' (needs --etcd-servers). Default: etcd3 with\n"
+	"                                          --etcd-servers, else the embedded store.\n"
 	"  -v, --v int                             number for the log level verbosity\n"
 	"      --version                           print version information and quit\n";
 
 /* Flags taking a value: name -> where it goes. */
-struct flag {
+struct api_flag {
 	const char *name;
 	char **str;
 	int *num;
@@ -63,7 +88,7 @@ struct flag {
 
 static int parse_flags(int argc, char **argv, struct options *o)
 {
-	const struct flag flags[] = {
+	const struct api_flag flags[] = {
 		{"insecure-bind-address", &o->bind_address, NULL},
 		{"insecure-port", NULL, &o->port},
 		{"data-dir", &o->data_dir, NULL},
@@ -71,6 +96,13 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		{"service-node-port-range", &o->node_port_range, NULL},
 		{"advertise-address", &o->advertise, NULL},
 		{"etcd-servers", &o->etcd_servers, NULL},
+		{"etcd-prefix", &o->etcd_prefix, NULL},
+		{"etcd-cafile", &o->etcd_cafile, NULL},
+		{"etcd-certfile", &o->etcd_certfile, NULL},
+		{"etcd-keyfile", &o->etcd_keyfile, NULL},
+		{"etcd-compaction-interval", &o->etcd_compaction_interval, NULL},
+		{"event-ttl", &o->event_ttl, NULL},
+		{"storage-backend", &o->storage_backend, NULL},
 		{"v", NULL, &log_verbosity},
 	};
 	for (int i = 1; i < argc; i++) {
@@ -95,7 +127,7 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		}
 		const char *eq = strchr(name, '=');
 		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
-		const struct flag *f = NULL;
+		const struct api_flag *f = NULL;
 		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
 			if (strlen(flags[k].name) == nlen && !strncmp(flags[k].name, name, nlen))
 				f = &flags[k];
@@ -153,6 +185,48 @@ static char *first_host_ip(void)
 	return out;
 }
 
+/* How long a starting API server waits for etcd, as upstream's does before
+ * giving up. */
+#define ETCD_WAIT_MS 60000
+
+/* Parses a duration flag's value (NULL: keep *ms). Prints the error. */
+static int parse_duration_flag(const char *name, const char *value, int64_t *ms)
+{
+	if (!value)
+		return 0;
+	cleanup_err struct mk_err *err = NULL;
+	if (flags_parse_duration(value, ms, &err) < 0 || *ms < 0) {
+		fprintf(stderr, "kube-apiserver: invalid argument \"%s\" for \"--%s\" flag: %s\n",
+			value, name, err ? mk_err_msg(err) : "negative duration");
+		return -1;
+	}
+	return 0;
+}
+
+/* "/registry/<storage>/" of every stored resource, once each: the etcd watch
+ * caches. New NULL-terminated array of new strings. */
+static char **resource_prefixes(void)
+{
+	size_t n = 0;
+	char **out = xcalloc(1, sizeof(char *));
+	for (const struct api_resource *r = api_resources; r->resource; r++) {
+		if (!r->storage)
+			continue;
+		char *p = api_prefix(r, NULL);
+		bool dup = false;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = !strcmp(out[i], p);
+		if (dup) {
+			free(p);
+			continue;
+		}
+		out = xrealloc(out, (n + 2) * sizeof(char *));
+		out[n++] = p;
+		out[n] = NULL;
+	}
+	return out;
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -165,11 +239,20 @@ int main(int argc, char **argv)
 	struct options o = {.port = 8080};
 	if (parse_flags(argc, argv, &o) < 0)
 		return 2;
-	if (o.etcd_servers) {
-		fprintf(stderr, "kube-apiserver: etcd storage is not supported yet; omit "
-				"--etcd-servers to use the embedded store\n");
+	if (o.storage_backend && strcmp(o.storage_backend, "etcd3")) {
+		fprintf(stderr, "kube-apiserver: invalid --storage-backend \"%s\": the only "
+				"storage backend is etcd3\n", o.storage_backend);
 		return 1;
 	}
+	if (o.storage_backend && !o.etcd_servers) {
+		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
+		return 1;
+	}
+	int64_t compaction_ms = 5 * 60 * 1000, event_ttl_ms = 60 * 60 * 1000;
+	if (parse_duration_flag("etcd-compaction-interval", o.etcd_compaction_interval,
+				&compaction_ms) < 0 ||
+	    parse_duration_flag("event-ttl", o.event_ttl, &event_ttl_ms) < 0)
+		return 2;
 	const char *bind = o.bind_address ? o.bind_address : "127.0.0.1";
 	const char *data_dir = o.data_dir ? o.data_dir : "/var/lib/mink8s";
 	cleanup_free char *advertise = NULL;
@@ -187,26 +270,51 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "kube-apiserver: cannot create --data-dir %s: %s\n", data_dir,
-			strerror(errno));
-		return 1;
-	}
 	cleanup_err struct mk_err *err = NULL;
-	struct store *st = store_sqlite_open(data_dir, &err);
-	if (!st) {
-		fprintf(stderr, "kube-apiserver: opening the store in %s: %s\n", data_dir,
-			mk_err_msg(err));
-		return 1;
+	struct store *st;
+	if (o.etcd_servers) {
+		char **watch_prefixes = resource_prefixes();
+		struct store_etcd_config ecfg = {
+			.servers = o.etcd_servers,
+			.prefix = o.etcd_prefix,
+			.ca_file = o.etcd_cafile,
+			.cert_file = o.etcd_certfile,
+			.key_file = o.etcd_keyfile,
+			.compaction_interval_ms = compaction_ms,
+			.watch_prefixes = (const char *const *)watch_prefixes,
+			.wait_ms = ETCD_WAIT_MS,
+		};
+		st = store_etcd_open(&ecfg, &err);
+		for (char **p = watch_prefixes; *p; p++)
+			free(*p);
+		free(watch_prefixes);
+		if (!st) {
+			fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+			return 1;
+		}
+	} else {
+		if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "kube-apiserver: cannot create --data-dir %s: %s\n",
+				data_dir, strerror(errno));
+			return 1;
+		}
+		st = store_sqlite_open(data_dir, &err);
+		if (!st) {
+			fprintf(stderr, "kube-apiserver: opening the store in %s: %s\n", data_dir,
+				mk_err_msg(err));
+			return 1;
+		}
+		/* Test knob: compaction interval of the embedded store (default 5
+		 * minutes; --etcd-compaction-interval is etcd's). */
+		const char *ci = getenv("MINK8S_COMPACT_INTERVAL_MS");
+		if (ci && atoi(ci) > 0)
+			store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
 	}
-	/* Test knob: compaction interval of the embedded store (default 5 minutes). */
-	const char *ci = getenv("MINK8S_COMPACT_INTERVAL_MS");
-	if (ci && atoi(ci) > 0)
-		store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
 	struct server_config scfg = {
 		.bind_address = bind,
 		.port = o.port,
 		.advertise = advertise,
+		.event_ttl_s = event_ttl_ms / 1000,
 	};
 	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
 	if (bm)
@@ -229,7 +337,12 @@ int main(int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv), data_dir);
+	if (o.etcd_servers)
+		log_info("Serving insecurely on %s:%d (data in etcd %s)", bind, server_port(srv),
+			 o.etcd_servers);
+	else
+		log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv),
+			 data_dir);
 	while (!stop_signal)
 		pause();
 	log_info("received signal %d, shutting down", (int)stop_signal);
@@ -241,5 +354,12 @@ int main(int argc, char **argv)
 	free(o.node_port_range);
 	free(o.advertise);
 	free(o.etcd_servers);
+	free(o.etcd_prefix);
+	free(o.etcd_cafile);
+	free(o.etcd_certfile);
+	free(o.etcd_keyfile);
+	free(o.etcd_compaction_interval);
+	free(o.event_ttl);
+	free(o.storage_backend);
 	return 0;
 }

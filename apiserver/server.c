@@ -37,6 +37,23 @@ static void serve_version(struct api_request *rq)
 	req_reply_json(rq, 200, v, NULL);
 }
 
+/* /healthz, /livez, /readyz: the store answers, as upstream's etcd check
+ * (a read of <prefix>/health). */
+static void serve_health(struct api_request *rq)
+{
+	struct store_kv kv = {0};
+	cleanup_err struct mk_err *err = NULL;
+	if (store_get(rq->srv->st, "/registry/health", &kv, &err) == 0 ||
+	    mk_err_code(err) == MK_ENOTFOUND) {
+		store_kv_free(&kv);
+		req_reply_text(rq, 200, "text/plain; charset=utf-8", "ok");
+		return;
+	}
+	log_warn("health check: storage: %s", mk_err_msg(err));
+	req_reply_text(rq, 500, "text/plain; charset=utf-8",
+		       "[-]etcd failed: reason withheld\nhealthz check failed\n");
+}
+
 /* The aggregated discovery version the Accept header asks for first ("v2",
  * "v2beta1"), or NULL for the plain documents. */
 static const char *aggregated_version(const char *accept)
@@ -201,7 +218,7 @@ static void route(struct api_request *rq)
 		serve_version(rq);
 	} else if (n >= 1 && (!strcmp(segs[0], "healthz") || !strcmp(segs[0], "livez") ||
 			      !strcmp(segs[0], "readyz"))) {
-		req_reply_text(rq, 200, "text/plain; charset=utf-8", "ok");
+		serve_health(rq);
 	} else if (n == 1 && !strcmp(segs[0], "metrics")) {
 		cleanup_free char *text = metrics_render();
 		req_reply_text(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text);
@@ -281,6 +298,7 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 	const char *bind = cfg->bind_address ? cfg->bind_address : "127.0.0.1";
 	struct apiserver *srv = xcalloc(1, sizeof(*srv));
 	srv->st = st;
+	srv->event_ttl_s = cfg->event_ttl_s;
 	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60);
 	srv->proxy = nodeproxy_new(err);
 	if (!srv->proxy) {

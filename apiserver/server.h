@@ -15,6 +15,7 @@ struct server_config {
 	const char *advertise;    /* address other components reach us at */
 	unsigned threads;         /* polling threads (0: default) */
 	unsigned bookmark_seconds; /* watch BOOKMARK interval (0: 60) */
+	int64_t event_ttl_s;       /* Events are deleted this long after their last write (0: never) */
 };
 
 /* Starts serving with st (borrowed until server_stop). New handle or NULL. */

@@ -24,6 +24,7 @@
 enum wev_kind {
 	WEV_STORE,
 	WEV_BOOKMARK,
+	WEV_EXPIRED, /* the store lost the watch's history: a 410 ERROR, then the end */
 };
 
 struct wevent {
@@ -106,7 +107,13 @@ static void on_store_event(const struct store_event *ev, void *arg)
 	pthread_mutex_lock(&ws->mu);
 	if (ev->rev > ws->last_rev)
 		ws->last_rev = ev->rev;
-	if (!ws->closing) {
+	if (!ws->closing && ev->type == STORE_EVENT_EXPIRED) {
+		struct wevent *e = xcalloc(1, sizeof(*e));
+		e->kind = WEV_EXPIRED;
+		e->rev = ev->rev;
+		enqueue(ws, e);
+		ws->closing = true;
+	} else if (!ws->closing) {
 		if (ws->queued >= MAX_QUEUED) {
 			log_warn("watch of %s fell %d events behind; closing it", ws->r->resource,
 				 MAX_QUEUED);
@@ -158,6 +165,12 @@ static void emit(struct watch_stream *ws, struct buf *out, const char *type, con
 /* Turns one queued event into 0 or 1 lines. */
 static void render(struct watch_stream *ws, const struct wevent *e, struct buf *out)
 {
+	if (e->kind == WEV_EXPIRED) {
+		cleanup_json json_t *st = status_failure(
+			410, "Expired", "The resourceVersion for the provided watch is too old.", NULL);
+		emit(ws, out, "ERROR", st);
+		return;
+	}
 	if (e->kind == WEV_BOOKMARK) {
 		char rv[32];
 		snprintf(rv, sizeof(rv), "%lld", (long long)e->rev);

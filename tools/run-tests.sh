@@ -62,20 +62,35 @@ for dir in build/tests build/san/tests; do
 	done < <(find "$dir" -type f -name 'test_*' -perm -u+x | sort)
 done
 
+run_bats() {
+	local f=$1 label=$2 out rc
+	wanted "$label" || return 0
+	echo "# bats $label"
+	out=$(mktemp)
+	timeout 900 bats --tap "$f" >"$out" 2>&1
+	rc=$?
+	count_tap "$label" <"$out"
+	if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
+		fail=$((fail + 1))
+		failed_names+=("$label: exited $rc")
+	fi
+	rm -f "$out"
+}
+
+# A suite with a line "# backends: sqlite etcd" runs once per API server
+# storage backend (MK_API_BACKEND, read by lib/apiserver.bash), labelled
+# "<file> [<backend>]".
 for suite in tests/integration tests/e2e; do
 	for f in "$suite"/*.bats; do
 		[ -e "$f" ] || continue
-		wanted "$f" || continue
-		echo "# bats $f"
-		out=$(mktemp)
-		timeout 900 bats --tap "$f" >"$out" 2>&1
-		rc=$?
-		count_tap "$f" <"$out"
-		if [ $rc -ne 0 ] && ! grep -q '^not ok' "$out"; then
-			fail=$((fail + 1))
-			failed_names+=("$f: exited $rc")
+		backends=$(sed -n 's/^# backends: //p' "$f" | head -1)
+		if [ -z "$backends" ]; then
+			run_bats "$f" "$f"
+			continue
 		fi
-		rm -f "$out"
+		for b in $backends; do
+			MK_API_BACKEND=$b run_bats "$f" "$f [$b]"
+		done
 	done
 done
 

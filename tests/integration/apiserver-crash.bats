@@ -53,13 +53,22 @@ create_loop() {
 	[ "$(jq -r .metadata.resourceVersion <<<"$r")" -gt "$rv_after" ]
 }
 
-@test "flags: unknown flag exits 2, --etcd-servers is refused, --help" {
+@test "flags: unknown flag exits 2, storage flags checked, --help" {
 	run "$MK_BIN/kube-apiserver" --bogus
 	[ "$status" -eq 2 ]
 	[ "$output" = "kube-apiserver: unknown flag: --bogus" ]
-	run "$MK_BIN/kube-apiserver" --etcd-servers=http://127.0.0.1:2379
+	run "$MK_BIN/kube-apiserver" --etcd-servers=ftp://127.0.0.1:2379
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"etcd storage is not supported yet; omit --etcd-servers to use the embedded store"* ]]
+	[[ "$output" == *"etcd endpoint ftp://127.0.0.1:2379: the scheme must be http or https"* ]]
+	run "$MK_BIN/kube-apiserver" --storage-backend=etcd2
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'invalid --storage-backend "etcd2": the only storage backend is etcd3'* ]]
+	run "$MK_BIN/kube-apiserver" --storage-backend=etcd3
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--etcd-servers must be specified"* ]]
+	run "$MK_BIN/kube-apiserver" --event-ttl=soon
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'invalid argument "soon" for "--event-ttl" flag'* ]]
 	run "$MK_BIN/kube-apiserver" --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--service-cluster-ip-range"* ]]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # kube-apiserver driven by the real kubectl (fresh KUBECACHEDIR) and curl.
+# backends: sqlite etcd
 
 load lib/apiserver
 

@@ -13,6 +13,11 @@
 # server on the same data and, if still free, the same port.
 # apiserver_kill [signal] stops the process only (default KILL);
 # apiserver_stop stops it and removes everything.
+#
+# With MK_API_BACKEND=etcd (tools/run-tests.sh sets it for the suites that
+# run on both backends) the server stores in etcd instead: a member of its own
+# (lib/etcd.bash, stopped with the server's files), or the cluster at
+# MK_ETCD_URL when a suite started one.
 
 : "${MK_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/bin}"
 
@@ -40,6 +45,19 @@ apiserver_start() {
 	fi
 	export MK_API_TMP
 	export MK_API_LOG=$MK_API_TMP/log
+	local store_flags=()
+	if [ "${MK_API_BACKEND:-sqlite}" = etcd ]; then
+		if [ -z "${MK_ETCD_URL:-}" ] && [ ! -s "$MK_API_TMP/etcd-url" ]; then
+			# shellcheck source=tests/integration/lib/etcd.bash
+			. "$(dirname "${BASH_SOURCE[0]}")/etcd.bash"
+			BATS_TMPDIR=$MK_API_TMP etcd_start 1 || return 1
+			echo "$MK_ETCD_TMP" >"$MK_API_TMP/etcd-tmp"
+			echo "$MK_ETCD_URL" >"$MK_API_TMP/etcd-url"
+			unset MK_ETCD_URL MK_ETCD_TMP
+		fi
+		local url=${MK_ETCD_URL:-$(cat "$MK_API_TMP/etcd-url")}
+		store_flags=(--etcd-servers="$url")
+	fi
 	local attempt
 	for attempt in 1 2 3 4 5; do
 		if [ -z "${MK_API_PORT:-}" ] || ! _apiserver_port_free "$MK_API_PORT"; then
@@ -48,7 +66,7 @@ apiserver_start() {
 		export MK_API_PORT
 		export MK_API_URL=http://127.0.0.1:$MK_API_PORT
 		"$MK_BIN/kube-apiserver" --insecure-port="$MK_API_PORT" \
-			--data-dir="$MK_API_TMP/data" "$@" >>"$MK_API_LOG" 2>&1 3>&- &
+			--data-dir="$MK_API_TMP/data" "${store_flags[@]}" "$@" >>"$MK_API_LOG" 2>&1 3>&- &
 		MK_API_PID=$!
 		export MK_API_PID
 		# every server started on this directory, so that apiserver_stop ends
@@ -116,6 +134,11 @@ apiserver_stop() {
 		for p in $(cat "$MK_API_TMP/pids"); do
 			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		done
+	fi
+	if [ -n "${MK_API_TMP:-}" ] && [ -s "$MK_API_TMP/etcd-tmp" ]; then
+		# shellcheck source=tests/integration/lib/etcd.bash
+		. "$(dirname "${BASH_SOURCE[0]}")/etcd.bash"
+		MK_ETCD_TMP=$(cat "$MK_API_TMP/etcd-tmp") etcd_stop
 	fi
 	if [ -n "${MK_API_TMP:-}" ] && [ -d "$MK_API_TMP" ]; then
 		rm -rf "$MK_API_TMP"
