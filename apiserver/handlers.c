@@ -1035,8 +1035,8 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 		}
 		cleanup_free char *value = object_to_store(next);
 		cleanup_err struct mk_err *err = NULL;
-		int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev, object_ttl(rq, r), NULL,
-						&err);
+		int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev, object_ttl(rq, r),
+						NULL, &err);
 		if (nrev < 0) {
 			/* give back what on_update allocated or take back what it released */
 			if (r->on_update && r->on_update_abort)
@@ -1619,7 +1619,7 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 			cleanup_free char *value = object_to_store(next);
 			cleanup_err struct mk_err *err = NULL;
 			int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev,
-								object_ttl(rq, r), NULL, &err);
+							object_ttl(rq, r), NULL, &err);
 			if (nrev < 0) {
 				if (mk_err_code(err) == MK_ECONFLICT)
 					continue;

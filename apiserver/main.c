@@ -240,8 +240,10 @@ int main(int argc, char **argv)
 	if (parse_flags(argc, argv, &o) < 0)
 		return 2;
 	if (o.storage_backend && strcmp(o.storage_backend, "etcd3")) {
-		fprintf(stderr, "kube-apiserver: invalid --storage-backend \"%s\": the only "
-				"storage backend is etcd3\n", o.storage_backend);
+		fprintf(stderr,
+			"kube-apiserver: invalid --storage-backend \"%s\": the only storage "
+			"backend is etcd3\n",
+			o.storage_backend);
 		return 1;
 	}
 	if (o.storage_backend && !o.etcd_servers) {

@@ -59,8 +59,8 @@
 #include "log.h"
 #include "xalloc.h"
 
-#define SCHEMA_VERSION 2
-#define EXPIRE_BATCH 100            /* expired keys deleted per housekeeper wake */
+#define SCHEMA_VERSION		    2
+#define EXPIRE_BATCH		    100		 /* expired keys deleted per housekeeper wake */
 #define WRITE_BATCH_MAX 256          /* intents per group-commit transaction */
 #define COMPACT_BATCH 1000           /* revisions per compaction transaction */
 #define REPLAY_CHUNK 1000            /* log rows per read transaction in a watch replay */
@@ -1188,7 +1188,8 @@ static int64_t sq_create(struct store *st, const char *key, const char *value, i
 {
 	if (!key || !value)
 		return mk_err_set(err, MK_EINVAL, "store: create without a key or value");
-	struct intent it = {.op = OP_CREATE, .key = key, .value = value, .expires = expires_of(ttl)};
+	struct intent it = {
+		.op = OP_CREATE, .key = key, .value = value, .expires = expires_of(ttl)};
 	return intent_submit(sq(st), &it, err);
 }
 

@@ -167,7 +167,8 @@ static void render(struct watch_stream *ws, const struct wevent *e, struct buf *
 {
 	if (e->kind == WEV_EXPIRED) {
 		cleanup_json json_t *st = status_failure(
-			410, "Expired", "The resourceVersion for the provided watch is too old.", NULL);
+			410, "Expired", "The resourceVersion for the provided watch is too old.",
+			NULL);
 		emit(ws, out, "ERROR", st);
 		return;
 	}
