@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # An acknowledged write survives SIGKILL of the kube-apiserver; resourceVersions
-# keep growing across the restart.
+# keep growing across the restart. Runs on both storage backends.
+# backends: sqlite etcd
 
 load lib/apiserver
+load lib/wait
 
 setup() {
 	apiserver_start
@@ -32,7 +34,8 @@ create_loop() {
 	for w in a b c d; do
 		create_loop "$w" "$acked" &
 	done
-	sleep 2
+	# kill while the four are writing, once a fair number went through
+	wait_until 60 bash -c "[ \$(wc -l <'$acked') -ge 25 ]"
 	rv_before=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps" | jq -r .metadata.resourceVersion)
 	apiserver_kill KILL
 	wait
