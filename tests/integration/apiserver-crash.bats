@@ -31,14 +31,16 @@ create_loop() {
 @test "SIGKILL mid-way through creates loses no acknowledged object" {
 	acked=$MK_API_TMP/acked
 	: >"$acked"
+	local loops=()
 	for w in a b c d; do
 		create_loop "$w" "$acked" &
+		loops+=($!)
 	done
 	# kill while the four are writing, once a fair number went through
 	wait_until 60 bash -c "[ \$(wc -l <'$acked') -ge 25 ]"
 	rv_before=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps" | jq -r .metadata.resourceVersion)
 	apiserver_kill KILL
-	wait
+	wait "${loops[@]}"
 	n=$(wc -l <"$acked")
 	echo "acknowledged before the kill: $n"
 	[ "$n" -gt 20 ]
