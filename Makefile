@@ -123,12 +123,13 @@ unit: $(UNIT_BINS)
 deps:
 	tools/install-deps.sh
 
-# Each step runs even when an earlier one failed; the runner prints the totals.
+# Builds use every core (JOBS). The runner runs MK_TEST_JOBS tests at once,
+# builds the ASan+UBSan unit tests (build/san) beside the first suites and
+# runs them too, and prints the totals.
+JOBS ?= $(shell nproc)
 test: deps
-	$(MAKE) all
-	$(MAKE) unit
-	$(MAKE) BUILD=build/san BIN=build/san/bin SAN=1 unit
-	tools/run-tests.sh $(TESTS)
+	$(MAKE) -j$(JOBS) all unit
+	MK_TEST_SAN=1 tools/run-tests.sh $(TESTS)
 
 bench: all
 	tools/run-bench.sh
