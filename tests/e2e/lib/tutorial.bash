@@ -20,6 +20,9 @@
 # from Docker Hub. Images with a fixed tag are also imported into the
 # kubelet's store beforehand, as a node's preloaded images are.
 #
+# A suite whose steps cannot run here exports TUT_SKIP (the reason) from
+# setup_file instead: tut_setup skips every step with it.
+#
 # Exported: T (the suite's directory, also the tutorial's working
 # directory), NODE (the namespace's name, also the node's name), ROOT,
 # LOGS, MANIFESTS, CGROOT (as lib/kubelet sets them), KUBECACHEDIR.
@@ -41,6 +44,8 @@ tut_setup_file() {
 	node_setup
 	export T NODE ROOT LOGS MANIFESTS CGROOT
 	export KUBECACHEDIR=$T/kube-cache
+	# the tutorials' binaries are installed where the shell finds them
+	export PATH=$MK_BIN:$PATH
 	: >"$T/pids"
 	tut_registry_start "$@"
 	cat >"$T/registries.yaml" <<-YAML
@@ -100,13 +105,19 @@ tut_teardown_file() {
 	node_teardown
 }
 
+# A step stands on the ones before it: after a failed one the rest skip
+# rather than wait out their time-outs.
 tut_setup() {
+	[ -z "${TUT_SKIP:-}" ] || skip "$TUT_SKIP"
 	cd "$T" || return 1
+	[ ! -e "$T/failed" ] || skip "an earlier step failed"
 }
 
 # On a failed step: the last lines each daemon wrote.
 tut_teardown() {
 	[ -n "${BATS_TEST_COMPLETED:-}" ] && return 0
+	[ -n "${BATS_TEST_SKIPPED:-}" ] && return 0
+	touch "$T/failed"
 	local f
 	for f in "$T"/*.log; do
 		[ -f "$f" ] || continue
