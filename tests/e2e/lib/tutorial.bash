@@ -23,8 +23,8 @@
 # A suite whose steps cannot run here exports TUT_SKIP (the reason) from
 # setup_file instead: tut_setup skips every step with it.
 #
-# Exported: T (the suite's directory, also the tutorial's working
-# directory), NODE (the namespace's name, also the node's name), ROOT,
+# Exported: T (the suite's directory; $T/home is the tutorial's working
+# directory, where each step starts), NODE (the namespace's name, also the node's name), ROOT,
 # LOGS, MANIFESTS, CGROOT (as lib/kubelet sets them), KUBECACHEDIR.
 
 load ../integration/lib/kubelet
@@ -32,14 +32,20 @@ load ../integration/lib/wait
 
 TUT_REGISTRY=127.0.0.1:5000
 
-# tut_setup_file IMAGE...: the machine, its images and its registry. The
-# images are pushed to the registry under their docker.io / registry names
-# (mkimage's short names).
+# tut_setup_file IMAGE...: the machine, its images (mkimage's short names)
+# and its registry, which gets their docker.io :latest names.
 tut_setup_file() {
 	local t
-	for t in docker-registry skopeo kubectl iptables-legacy; do
-		command -v "$t" >/dev/null 2>&1 || skip "$t is not installed (tools/install-deps.sh)"
+	TUT_SKIP=
+	[ "$(id -u)" = 0 ] || TUT_SKIP="needs root (network namespaces, mounts, runc)"
+	for t in docker-registry skopeo kubectl iptables-legacy runc; do
+		command -v "$t" >/dev/null 2>&1 || TUT_SKIP="$t is not installed (tools/install-deps.sh)"
 	done
+	for t in kubelet mink8s-monitor nodectl cni/bridge cni/host-local kube-apiserver; do
+		[ -x "$MK_BIN/$t" ] || TUT_SKIP="$t is not built"
+	done
+	export TUT_SKIP
+	[ -z "$TUT_SKIP" ] || return 0
 	TUT_IMAGES=("$@")
 	node_setup
 	export T NODE ROOT LOGS MANIFESTS CGROOT
@@ -47,6 +53,7 @@ tut_setup_file() {
 	# the tutorials' binaries are installed where the shell finds them
 	export PATH=$MK_BIN:$PATH
 	: >"$T/pids"
+	mkdir "$T/home"
 	tut_registry_start "$@"
 	cat >"$T/registries.yaml" <<-YAML
 	mirrors:
@@ -80,9 +87,10 @@ tut_registry_start() { # IMAGE...
 	wait_until 10 on_node curl -sf "http://$TUT_REGISTRY/v2/"
 	local layout=$MK_ROOT/build/images ref img
 	for img in "$@"; do
-		# every name mkimage gave the image, as its repository in the mirror
+		# the :latest names mkimage gave the image (the ones pulled with
+		# policy Always), as their repositories in the mirror
 		for ref in $(jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' \
-			"$layout/index.json" | grep -E "^(docker.io/(library/)?|registry.k8s.io/|k8s.gcr.io/)?(curlimages/|bitnami/)?$img:"); do
+			"$layout/index.json" | grep -E "^docker.io/(library/|curlimages/|bitnami/)?$img:latest$"); do
 			on_node skopeo copy -q --dest-tls-verify=false "oci:$layout:$ref" \
 				"docker://$TUT_REGISTRY/$(tut_repo "$ref")"
 		done
@@ -109,7 +117,7 @@ tut_teardown_file() {
 # rather than wait out their time-outs.
 tut_setup() {
 	[ -z "${TUT_SKIP:-}" ] || skip "$TUT_SKIP"
-	cd "$T" || return 1
+	cd "$T/home" || return 1
 	[ ! -e "$T/failed" ] || skip "an earlier step failed"
 }
 
