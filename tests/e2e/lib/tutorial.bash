@@ -54,6 +54,12 @@ tut_setup_file() {
 	export PATH=$MK_BIN:$PATH
 	: >"$T/pids"
 	mkdir "$T/home"
+	# the machine's resolver: one that answers at once (no name is looked
+	# up but the addresses `iptables -L` prints, which would otherwise wait
+	# 6 s each for a DNS server behind the node's dead uplink). `ip netns
+	# exec` mounts it over /etc/resolv.conf for what runs in the node.
+	mkdir -p "/etc/netns/$NODE"
+	echo "nameserver 127.0.0.1" >"/etc/netns/$NODE/resolv.conf"
 	tut_registry_start "$@"
 	cat >"$T/registries.yaml" <<-YAML
 	mirrors:
@@ -111,6 +117,7 @@ tut_teardown_file() {
 	[ -n "${T:-}" ] || return 0
 	mapfile -t KUBELET_PIDS <"$T/pids"
 	node_teardown
+	[ -z "${NODE:-}" ] || rm -rf "/etc/netns/$NODE"
 }
 
 # A step stands on the ones before it: after a failed one the rest skip
