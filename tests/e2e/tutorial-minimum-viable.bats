@@ -285,3 +285,42 @@ EOS
 	[[ "${lines[0]}" =~ ^\ +%\ Total\ +%\ Received ]]
 	[[ "$output" == *"<!DOCTYPE html>"*"<title>Welcome to nginx!</title>"* ]]
 }
+
+@test "minimum-viable: ConfigMap and Secret work; a Deployment does nothing with no controller-manager" {
+	needs_etcd_servers
+	run ./kubectl create configmap greeting --from-literal=message="hello from a ConfigMap"
+	[ "$output" = "configmap/greeting created" ]
+	run ./kubectl create secret generic token --from-literal=token=s3cret
+	[ "$output" = "secret/token created" ]
+	run ./kubectl apply -f - <<EOS
+apiVersion: v1
+kind: Pod
+metadata:
+  name: show
+spec:
+  restartPolicy: Never
+  containers:
+  - image: busybox
+    name: show
+    command: ["sh", "-c", "cat /config/message; echo; echo \$TOKEN"]
+    env:
+    - name: TOKEN
+      valueFrom:
+        secretKeyRef: {name: token, key: token}
+    volumeMounts:
+    - {name: config, mountPath: /config}
+  volumes:
+  - name: config
+    configMap: {name: greeting}
+  nodeName: $NODE
+EOS
+	[ "$output" = "pod/show created" ]
+	wait_until 30 eval '[ "$(./kubectl get pod show -o jsonpath={.status.phase})" = Succeeded ]'
+	run ./kubectl logs show
+	[ "$output" = "$(printf 'hello from a ConfigMap\ns3cret')" ]
+	# "Service and Deployment don't": stored, and nothing comes of it
+	run ./kubectl create deployment web --image=nginx
+	[ "$output" = "deployment.apps/web created" ]
+	run ./kubectl get replicasets
+	[ "$output" = "No resources found in default namespace." ]
+}
