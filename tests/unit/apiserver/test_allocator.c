@@ -3,13 +3,18 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <ftw.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "json.h"
+#include "xalloc.h"
 #include "apiserver/allocator.h"
 #include "apiserver/resource.h"
+#include "apiserver/store.h"
 
 static json_t *parse(const char *text)
 {
@@ -373,6 +378,109 @@ static void test_concurrent_unique(void **state)
 	assert_int_equal(json_object_size(seen_ips), THREADS * PER_THREAD);
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static json_t *stored_range(struct store *st, const char *key)
+{
+	struct store_kv kv = {0};
+	cleanup_err struct mk_err *err = NULL;
+	if (store_get(st, key, &kv, &err) < 0)
+		fail_msg("get %s: %s", key, mk_err_msg(err));
+	json_t *o = json_loads(kv.value, 0, NULL);
+	store_kv_free(&kv);
+	assert_non_null(o);
+	return o;
+}
+
+/* What another API server on the same store does: rewrite the range. */
+static void stored_range_set(struct store *st, const char *key, const char *range,
+			     const char *data)
+{
+	struct store_kv kv = {0};
+	cleanup_err struct mk_err *err = NULL;
+	assert_int_equal(store_get(st, key, &kv, &err), 0);
+	cleanup_free char *v = xasprintf("{\"kind\":\"RangeAllocation\",\"apiVersion\":\"v1\","
+					 "\"metadata\":{},\"range\":\"%s\",\"data\":\"%s\"}",
+					 range, data);
+	assert_true(store_update(st, key, v, kv.mod_rev, NULL, &err) > 0);
+	store_kv_free(&kv);
+}
+
+/* With a store attached, the state lives in RangeAllocation objects laid out
+ * as upstream's (data = the bitmap as big-endian integer bytes), each change
+ * goes through them, and what another server wrote there is obeyed even
+ * when this one's copy is stale. */
+static void test_store_backed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/mk-alloc-test-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	cleanup_err struct mk_err *err = NULL;
+	struct store *st = store_sqlite_open(dir, &err);
+	assert_non_null(st);
+
+	assert_int_equal(allocator_init("10.0.0.0/28", "30000-30003", NULL), 0);
+	cleanup_json json_t *held = parse("{\"spec\":{\"clusterIP\":\"10.0.0.10\",\"ports\":"
+					  "[{\"port\":80,\"nodePort\":30002}]}}");
+	assert_int_equal(allocator_reserve_existing(held), 0);
+	assert_int_equal(allocator_attach_store(st, &err), 0);
+	/* slot 10: 2^10 = 0x0400; port slot 2: 0x04 */
+	cleanup_json json_t *r = stored_range(st, "/registry/ranges/serviceips");
+	assert_string_equal(json_path_str(r, "kind"), "RangeAllocation");
+	assert_string_equal(json_path_str(r, "range"), "10.0.0.0/28");
+	assert_string_equal(json_path_str(r, "data"), "BAA=");
+	cleanup_json json_t *p = stored_range(st, "/registry/ranges/servicenodeports");
+	assert_string_equal(json_path_str(p, "range"), "30000-30003");
+	assert_string_equal(json_path_str(p, "data"), "BA==");
+
+	char ip[16];
+	assert_int_equal(allocator_ip_allocate("10.0.0.1", ip, sizeof(ip), &err), 0);
+	json_decref(r);
+	r = stored_range(st, "/registry/ranges/serviceips");
+	assert_string_equal(json_path_str(r, "data"), "BAI="); /* 2^10 + 2^1 */
+
+	/* another server took 10.0.0.5 (slot 5) and freed 10.0.0.10 */
+	stored_range_set(st, "/registry/ranges/serviceips", "10.0.0.0/28", "Ig=="); /* 2^1 + 2^5 */
+	assert_int_equal(allocator_ip_allocate("10.0.0.5", ip, sizeof(ip), &err), -1);
+	assert_int_equal(mk_err_code(err), MK_EINVALID);
+	assert_string_equal(mk_err_msg(err),
+			    "failed to allocate IP 10.0.0.5: provided IP is already allocated");
+	mk_err_free(err), err = NULL;
+	assert_int_equal(allocator_ip_allocate("10.0.0.10", ip, sizeof(ip), &err), 0);
+	/* the rest of the range: 14 usable slots, 3 held; never slot 5 */
+	int got = 0;
+	while (allocator_ip_allocate(NULL, ip, sizeof(ip), NULL) == 0) {
+		assert_string_not_equal(ip, "10.0.0.5");
+		got++;
+	}
+	assert_int_equal(got, 14 - 3);
+	json_decref(r);
+	r = stored_range(st, "/registry/ranges/serviceips");
+	assert_string_equal(json_path_str(r, "data"), "f/4="); /* slots 1..14 */
+
+	/* a release another server's write made stale here still reaches the store */
+	stored_range_set(st, "/registry/ranges/servicenodeports", "30000-30003", "DA=="); /* 2, 3 */
+	allocator_port_release(30003);
+	json_decref(p);
+	p = stored_range(st, "/registry/ranges/servicenodeports");
+	assert_string_equal(json_path_str(p, "data"), "BA==");
+	assert_int_equal(allocator_port_allocate(0, &err) >= 30000, 1);
+	assert_int_equal(allocator_port_allocate(0, &err) >= 30000, 1);
+	assert_int_equal(allocator_port_allocate(0, &err) >= 30000, 1);
+	assert_int_equal(allocator_port_allocate(0, &err), -1);
+	assert_string_equal(mk_err_msg(err), "failed to allocate a nodePort: range is full");
+
+	assert_int_equal(allocator_init("10.96.0.0/12", "30000-32767", NULL), 0); /* detaches */
+	store_close(st);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_health_check_port),
 		cmocka_unit_test(test_reserve_existing),
 		cmocka_unit_test(test_concurrent_unique),
+		cmocka_unit_test(test_store_backed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
