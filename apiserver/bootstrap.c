@@ -66,58 +66,11 @@ static int create_absent(struct store *st, const struct api_resource *r, json_t 
 	return 1;
 }
 
-/* Creates obj, or replaces the parts named in fields when they differ. */
-static int create_or_refresh(struct store *st, const struct api_resource *r, json_t *obj,
-			     const char *const *fields, struct mk_err **err)
-{
-	const char *name = json_path_str(obj, "metadata.name");
-	const char *ns = json_path_str(obj, "metadata.namespace");
-	cleanup_free char *key = api_key(r, ns, name);
-	for (int attempt = 0; attempt < 10; attempt++) {
-		struct store_kv kv = {0};
-		cleanup_err struct mk_err *gerr = NULL;
-		if (store_get(st, key, &kv, &gerr) < 0) {
-			if (mk_err_code(gerr) != MK_ENOTFOUND)
-				return mk_err_set(err, mk_err_code(gerr), "reading %s: %s", key,
-						  mk_err_msg(gerr));
-			int rc = create_absent(st, r, obj, err);
-			if (rc != 0)
-				return rc < 0 ? -1 : 0;
-			continue;
-		}
-		cleanup_json json_t *cur = json_loads(kv.value, 0, NULL);
-		int64_t rev = kv.mod_rev;
-		store_kv_free(&kv);
-		if (!json_is_object(cur))
-			return mk_err_set(err, MK_EIO, "stored %s is not JSON", key);
-		bool same = true;
-		for (const char *const *f = fields; *f; f++)
-			if (!json_value_equal(json_object_get(cur, *f), json_object_get(obj, *f))) {
-				same = false;
-				json_object_set(cur, *f, json_object_get(obj, *f));
-			}
-		if (same)
-			return 0;
-		cleanup_free char *value = json_dumps(cur, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		cleanup_err struct mk_err *uerr = NULL;
-		if (store_update(st, key, value, rev, NULL, &uerr) >= 0) {
-			log_info("updated %s", key);
-			return 0;
-		}
-		if (mk_err_code(uerr) != MK_ECONFLICT && mk_err_code(uerr) != MK_ENOTFOUND)
-			return mk_err_set(err, mk_err_code(uerr), "updating %s: %s", key,
-					  mk_err_msg(uerr));
-	}
-	return mk_err_set(err, MK_ECONFLICT, "updating %s kept conflicting", key);
-}
-
 int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct mk_err **err)
 {
 	const struct api_resource *nsr = api_resource_find("", "v1", "namespaces");
 	const struct api_resource *svcr = api_resource_find("", "v1", "services");
-	const struct api_resource *epr = api_resource_find("", "v1", "endpoints");
-	const struct api_resource *slr = api_resource_find("discovery.k8s.io", "v1", "endpointslices");
-	if (!nsr || !svcr || !epr)
+	if (!nsr || !svcr)
 		return mk_err_set(err, MK_EINTERNAL, "the resource table lacks core kinds");
 
 	static const char *const namespaces[] = {"default", "kube-system", "kube-public",
@@ -145,6 +98,8 @@ int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct m
 		}
 		store_list_free(&l);
 	}
+	if (allocator_attach_store(st, err) < 0)
+		return -1;
 	const char *first_ip = allocator_first_service_ip();
 
 	cleanup_json json_t *svc = json_pack(
@@ -162,28 +117,5 @@ int bootstrap_run(struct store *st, const struct bootstrap_config *cfg, struct m
 	if (rc == 1)
 		allocator_reserve_existing(svc);
 
-	static const char *const ep_fields[] = {"subsets", NULL};
-	cleanup_json json_t *ep = json_pack(
-		"{s:{s:s, s:s, s:{s:s}}, s:[{s:[{s:s}], s:[{s:s, s:i, s:s}]}]}", "metadata", "name",
-		"kubernetes", "namespace", "default", "labels",
-		"endpointslice.kubernetes.io/skip-mirror", "true", "subsets", "addresses", "ip",
-		cfg->advertise, "ports", "name", "https", "port", cfg->port, "protocol", "TCP");
-	if (create_or_refresh(st, epr, ep, ep_fields, err) < 0)
-		return -1;
-
-	if (slr) {
-		static const char *const sl_fields[] = {"endpoints", "ports", NULL};
-		cleanup_json json_t *sl = json_pack(
-			"{s:{s:s, s:s, s:{s:s, s:s}}, s:s, s:[{s:[s], s:{s:b}}], s:[{s:s, s:i, "
-			"s:s}]}",
-			"metadata", "name", "kubernetes", "namespace", "default", "labels",
-			"kubernetes.io/service-name", "kubernetes",
-			"endpointslice.kubernetes.io/managed-by", "kube-apiserver", "addressType",
-			strchr(cfg->advertise, ':') ? "IPv6" : "IPv4", "endpoints", "addresses",
-			cfg->advertise, "conditions", "ready", 1, "ports", "name", "https", "port",
-			cfg->port, "protocol", "TCP");
-		if (create_or_refresh(st, slr, sl, sl_fields, err) < 0)
-			return -1;
-	}
 	return 0;
 }

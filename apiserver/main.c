@@ -18,6 +18,7 @@
 #include "xalloc.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/objects.h"
+#include "apiserver/reconciler.h"
 #include "apiserver/resource.h"
 #include "apiserver/server.h"
 #include "apiserver/store-internal.h"
@@ -38,6 +39,7 @@ struct options {
 	char *etcd_compaction_interval;
 	char *event_ttl;
 	char *storage_backend;
+	char *endpoint_reconciler_type;
 };
 
 static const char usage[] =
@@ -53,6 +55,9 @@ static const char usage[] =
 	"                                          endpoints). Default: the bind address, or the first\n"
 	"                                          non-loopback address when binding to 0.0.0.0.\n"
 	"      --data-dir string                   Directory of the embedded store (default \"/var/lib/mink8s\")\n"
+	"      --endpoint-reconciler-type string Use an endpoint reconciler (lease, none) (default\n"
+	"                                          \"lease\"): with lease, the kubernetes Endpoints list\n"
+	"                                          every live API server sharing the store.\n"
 	"      --etcd-cafile string                SSL Certificate Authority file used to secure etcd\n"
 	"                                          communication.\n"
 	"      --etcd-certfile string              SSL certification file used to secure etcd communication.\n"
@@ -103,6 +108,7 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		{"etcd-compaction-interval", &o->etcd_compaction_interval, NULL},
 		{"event-ttl", &o->event_ttl, NULL},
 		{"storage-backend", &o->storage_backend, NULL},
+		{"endpoint-reconciler-type", &o->endpoint_reconciler_type, NULL},
 		{"v", NULL, &log_verbosity},
 	};
 	for (int i = 1; i < argc; i++) {
@@ -250,6 +256,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
 		return 1;
 	}
+	const char *reconciler_type = o.endpoint_reconciler_type ? o.endpoint_reconciler_type : "lease";
+	if (strcmp(reconciler_type, "lease") && strcmp(reconciler_type, "none")) {
+		fprintf(stderr,
+			"kube-apiserver: invalid --endpoint-reconciler-type \"%s\": lease or none\n",
+			reconciler_type);
+		return 1;
+	}
 	int64_t compaction_ms = 5 * 60 * 1000, event_ttl_ms = 60 * 60 * 1000;
 	if (parse_duration_flag("etcd-compaction-interval", o.etcd_compaction_interval,
 				&compaction_ms) < 0 ||
@@ -330,7 +343,6 @@ int main(int argc, char **argv)
 	struct bootstrap_config bcfg = {
 		.service_cidr = o.service_cidr ? o.service_cidr : "10.96.0.0/12",
 		.node_port_range = o.node_port_range ? o.node_port_range : "30000-32767",
-		.advertise = advertise,
 		.port = server_port(srv),
 	};
 	if (bootstrap_run(st, &bcfg, &err) < 0) {
@@ -338,6 +350,26 @@ int main(int argc, char **argv)
 		server_stop(srv);
 		store_close(st);
 		return 1;
+	}
+	struct reconciler *rec = NULL;
+	if (!strcmp(reconciler_type, "lease")) {
+		/* Test knobs: the reconcile interval and the lease TTL (upstream's
+		 * 10 s and 15 s). */
+		const char *ri = getenv("MINK8S_ENDPOINT_RECONCILE_MS");
+		const char *lt = getenv("MINK8S_MASTER_LEASE_TTL_S");
+		struct reconciler_config rcfg = {
+			.ip = advertise,
+			.port = server_port(srv),
+			.interval_ms = ri ? atoll(ri) : 0,
+			.ttl_s = lt ? atoll(lt) : 0,
+		};
+		rec = reconciler_start(st, &rcfg, &err);
+		if (!rec) {
+			fprintf(stderr, "kube-apiserver: endpoint reconciler: %s\n", mk_err_msg(err));
+			server_stop(srv);
+			store_close(st);
+			return 1;
+		}
 	}
 	if (o.etcd_servers)
 		log_info("Serving insecurely on %s:%d (data in etcd %s)", bind, server_port(srv),
@@ -348,6 +380,7 @@ int main(int argc, char **argv)
 	while (!stop_signal)
 		pause();
 	log_info("received signal %d, shutting down", (int)stop_signal);
+	reconciler_stop(rec);
 	server_stop(srv);
 	store_close(st);
 	free(o.bind_address);
@@ -363,5 +396,6 @@ int main(int argc, char **argv)
 	free(o.etcd_compaction_interval);
 	free(o.event_ttl);
 	free(o.storage_backend);
+	free(o.endpoint_reconciler_type);
 	return 0;
 }
