@@ -67,6 +67,7 @@ static int upsert(struct store *st, const struct api_resource *r, const char *ns
 				return -1;
 			}
 			mk_err_free(e);
+			e = NULL;
 			cleanup_free char *uid = uid_v4();
 			cleanup_free char *now = time_now_rfc3339();
 			cleanup_json json_t *obj = json_pack("{s:{s:s, s:s, s:s}}", "metadata", "name",
