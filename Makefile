@@ -18,6 +18,14 @@ CC ?= gcc
 V ?=
 Q := $(if $(V),,@)
 
+# A fresh machine: what is missing is installed before pkg-config is asked
+# below (one dpkg-query when nothing is); NODEPS=1 skips the check.
+ifeq ($(MAKELEVEL)$(NODEPS)$(filter clean format deps,$(MAKECMDGOALS)),0)
+ifneq ($(shell tools/install-deps.sh >&2 && echo ok),ok)
+$(error missing packages could not be installed (see above))
+endif
+endif
+
 PKGS := jansson yaml-0.1 libcurl libmicrohttpd sqlite3 libmnl libnftnl libiptc libcrypto libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm -lresolv

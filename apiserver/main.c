@@ -72,7 +72,8 @@ static const char usage[] =
 	"                                          embedded store in --data-dir is used.\n"
 	"      --event-ttl duration                Amount of time to retain events. (default 1h0m0s)\n"
 	"  -h, --help                              help for kube-apiserver\n"
-	"      --insecure-bind-address ip          The IP address on which to serve (default 127.0.0.1)\n"
+	"      --insecure-bind-address ip          The IP address on which to serve (default 127.0.0.1);\n"
+	"                                          a comma-separated list serves on each\n"
 	"      --insecure-port int                 The port on which to serve (default 8080)\n"
 	"      --service-cluster-ip-range string   CIDR range from which to assign service cluster IPs\n"
 	"                                          (default \"10.96.0.0/12\")\n"
@@ -233,6 +234,22 @@ static char **resource_prefixes(void)
 	return out;
 }
 
+/* The address to advertise for a list of bind addresses: its first
+ * non-loopback one, else its first. New string. */
+static char *list_advertise(const char *list)
+{
+	cleanup_free char *l = xstrdup(list);
+	char *save = NULL, *first = NULL;
+	for (char *a = strtok_r(l, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		if (!first)
+			first = a;
+		if (strncmp(a, "127.", 4) && strcmp(a, "::1") && strcmp(a, "0.0.0.0") &&
+		    strcmp(a, "::"))
+			return xstrdup(a);
+	}
+	return xstrdup(first ? first : "127.0.0.1");
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -273,8 +290,10 @@ int main(int argc, char **argv)
 	cleanup_free char *advertise = NULL;
 	if (o.advertise)
 		advertise = xstrdup(o.advertise);
-	else if (strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
+	else if (!strchr(bind, ',') && strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
 		advertise = xstrdup(bind);
+	else if (strchr(bind, ','))
+		advertise = list_advertise(bind);
 	else if (!(advertise = first_host_ip()))
 		advertise = xstrdup("127.0.0.1");
 

@@ -318,15 +318,23 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 		.done = on_done,
 		.done_arg = srv,
 	};
-	struct httpd_listener *l = NULL;
 	srv->http = httpd_new(&hc, err);
-	if (srv->http)
-		l = httpd_listen(srv->http, bind, cfg->port, err);
-	if (!l) {
+	if (!srv->http) {
 		server_stop(srv);
 		return NULL;
 	}
-	srv->port = httpd_listener_port(l);
+	/* a list serves the same port on each address (the first one's, when any port) */
+	cleanup_free char *binds = xstrdup(bind);
+	char *save = NULL;
+	srv->port = cfg->port;
+	for (char *a = strtok_r(binds, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		struct httpd_listener *l = httpd_listen(srv->http, a, srv->port, err);
+		if (!l) {
+			server_stop(srv);
+			return NULL;
+		}
+		srv->port = httpd_listener_port(l);
+	}
 	const char *adv = cfg->advertise ? cfg->advertise : bind;
 	srv->server_address = strchr(adv, ':') ? xasprintf("[%s]:%d", adv, srv->port)
 					       : xasprintf("%s:%d", adv, srv->port);

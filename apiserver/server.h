@@ -10,7 +10,7 @@
 struct apiserver;
 
 struct server_config {
-	const char *bind_address; /* "127.0.0.1" or "::1"... */
+	const char *bind_address; /* "127.0.0.1", "::1" or a comma-separated list */
 	int port;                 /* 0: any free port */
 	const char *advertise;    /* address other components reach us at */
 	unsigned threads;         /* polling threads (0: default) */

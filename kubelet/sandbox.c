@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "netns.h"
+#include "registries.h"
 #include "timefmt.h"
 #include "xalloc.h"
 #include "kubelet/cgroups.h"
@@ -372,8 +373,15 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 {
 	struct imagestore_image *img = NULL;
 	if (imagestore_lookup(k->images, k->cfg.pod_infra_image, &img, NULL) < 0) {
-		struct imagestore_pull_opts o = {0};
-		if (imagestore_pull(k->images, k->cfg.pod_infra_image, &o, &img, err) < 0)
+		/* through the same mirrors as the containers' images */
+		cleanup_err struct mk_err *rerr = NULL;
+		struct registries *regs = registries_load(k->cfg.registry_config, &rerr);
+		if (!regs && mk_err_code(rerr) != MK_ENOTFOUND)
+			log_warn("reading %s: %s", k->cfg.registry_config, mk_err_msg(rerr));
+		struct imagestore_pull_opts o = {.registries = regs};
+		int r = imagestore_pull(k->images, k->cfg.pod_infra_image, &o, &img, err);
+		registries_free(regs);
+		if (r < 0)
 			return mk_err_wrap(err, "failed to get sandbox image \"%s\"",
 					   k->cfg.pod_infra_image);
 	}
