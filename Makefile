@@ -142,9 +142,9 @@ test: deps
 bench: all
 	tools/run-bench.sh
 
-# A local control plane on port 8080 (tools/mk-cluster --help for options).
+# A one-node cluster (tools/mk-cluster --help; RUN_ARGS="--nodes 3" for more).
 run: all
-	tools/mk-cluster $(RUN_ARGS)
+	tools/mk-cluster --nodes 1 $(RUN_ARGS)
 
 install: all
 	install -d $(DESTDIR)/usr/local/bin $(DESTDIR)/opt/cni/bin
