@@ -1164,6 +1164,10 @@ static json_t *apply_patch(const json_t *doc, const char *ptype, const json_t *p
 			return NULL;
 		}
 		out = json_patch_apply(doc, patch, &err);
+		if (!out && mk_err_code(err) == MK_ETOOLARGE) {
+			*status = status_failure(413, "RequestEntityTooLarge", mk_err_msg(err), NULL);
+			return NULL;
+		}
 		if (!out) {
 			cleanup_free char *msg = xasprintf("the server rejected our request due to an "
 							   "error in our request: %s",

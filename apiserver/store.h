@@ -9,15 +9,23 @@
  * at which it was read.
  *
  * All functions are thread-safe. Errors use mk_err codes: MK_ENOTFOUND,
- * MK_EEXISTS, MK_ECONFLICT, MK_EEXPIRED (revision compacted), MK_EIO. */
+ * MK_EEXISTS, MK_ECONFLICT, MK_EEXPIRED (revision compacted), MK_ETOOLARGE,
+ * MK_EIO. */
 #ifndef MK_APISERVER_STORE_H
 #define MK_APISERVER_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
+
+/* The largest value a write may store, in bytes: what the largest request
+ * body can hold, so that no write (a patch that grows an object, a status
+ * update) stores an object a create could not have sent. etcd refuses
+ * values over its own --max-request-bytes in the same way. */
+#define STORE_MAX_VALUE 3145728u
 
 struct store;
 struct store_watch;
@@ -104,11 +112,24 @@ static inline int store_list(struct store *st, const char *prefix, const char *s
 	return st->ops->list(st, prefix, start_key, limit, at_rev, out, err);
 }
 
-/* Creates key; returns the new revision, or -1 with MK_EEXISTS if present.
- * Durable when it returns. */
+/* A value over STORE_MAX_VALUE: -1 with MK_ETOOLARGE ("Request entity too
+ * large: limit is 3145728", the API server's message for a body over the
+ * same limit); 0 otherwise. */
+static inline int store_check_size(const char *value, struct mk_err **err)
+{
+	if (strlen(value) > STORE_MAX_VALUE)
+		return mk_err_set(err, MK_ETOOLARGE, "Request entity too large: limit is %u",
+				  STORE_MAX_VALUE);
+	return 0;
+}
+
+/* Creates key; returns the new revision, or -1 with MK_EEXISTS if present,
+ * MK_ETOOLARGE (store_check_size). Durable when it returns. */
 static inline int64_t store_create(struct store *st, const char *key, const char *value,
 				   struct mk_err **err)
 {
+	if (store_check_size(value, err) < 0)
+		return -1;
 	return st->ops->create(st, key, value, 0, err);
 }
 
@@ -117,16 +138,21 @@ static inline int64_t store_create(struct store *st, const char *key, const char
 static inline int64_t store_create_ttl(struct store *st, const char *key, const char *value,
 				       int64_t ttl, struct mk_err **err)
 {
+	if (store_check_size(value, err) < 0)
+		return -1;
 	return st->ops->create(st, key, value, ttl, err);
 }
 
 /* Replaces key if its mod_rev equals expect_rev (0: any). Returns the new
- * revision; -1 with MK_ENOTFOUND, or MK_ECONFLICT and the current kv in
- * *current when non-NULL (free with store_kv_free). */
+ * revision; -1 with MK_ENOTFOUND, MK_ETOOLARGE (store_check_size), or
+ * MK_ECONFLICT and the current kv in *current when non-NULL (free with
+ * store_kv_free). */
 static inline int64_t store_update(struct store *st, const char *key, const char *value,
 				   int64_t expect_rev, struct store_kv *current,
 				   struct mk_err **err)
 {
+	if (store_check_size(value, err) < 0)
+		return -1;
 	return st->ops->update(st, key, value, expect_rev, 0, current, err);
 }
 
@@ -136,6 +162,8 @@ static inline int64_t store_update_ttl(struct store *st, const char *key, const 
 				       int64_t expect_rev, int64_t ttl, struct store_kv *current,
 				       struct mk_err **err)
 {
+	if (store_check_size(value, err) < 0)
+		return -1;
 	return st->ops->update(st, key, value, expect_rev, ttl, current, err);
 }
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +151,119 @@ bool json_value_equal(const json_t *a, const json_t *b)
 	default:
 		return true; /* true, false, null: same type is same value */
 	}
+}
+
+/* ---- encoded size ----
+ *
+ * Mirrors Go's encoding/json, the encoder upstream's JSON patch library
+ * measures copied values with, so that the accumulated copy size (and the
+ * number in its error message) comes out as upstream's. */
+
+/* A string's encoded bytes, quotes included. jansson strings are valid UTF-8. */
+static size_t string_encoded_size(const char *s, size_t len)
+{
+	size_t n = 2;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+		    c == '\f')
+			n += 2;
+		else if (c < 0x20 || c == '<' || c == '>' || c == '&')
+			n += 6; /* \u00XX */
+		else if (c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+			 ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+			n += 6; /* U+2028, U+2029: \u2028 */
+			i += 2;
+		} else
+			n++;
+	}
+	return n;
+}
+
+static size_t digits(unsigned long long v)
+{
+	size_t n = 1;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+/* Go writes a float64 with the fewest digits that read back the same, in
+ * 'f' form for 1e-6 <= |x| < 1e21 and in 'e' form (exponent without a
+ * leading zero when negative) otherwise. */
+static size_t real_encoded_size(double x)
+{
+	if (x == 0)
+		return signbit(x) ? 2 : 1;
+	size_t sign = x < 0 ? 1 : 0;
+	double ax = fabs(x);
+	char text[40];
+	int prec = 1;
+	for (; prec < 17; prec++) {
+		snprintf(text, sizeof(text), "%.*e", prec - 1, ax);
+		if (strtod(text, NULL) == ax)
+			break;
+	}
+	snprintf(text, sizeof(text), "%.*e", prec - 1, ax);
+	long exp10 = strtol(strchr(text, 'e') + 1, NULL, 10);
+	size_t p = (size_t)prec;
+	if (ax >= 1e-6 && ax < 1e21) {
+		if (exp10 >= (long)p - 1)
+			return sign + (size_t)exp10 + 1;
+		if (exp10 >= 0)
+			return sign + p + 1;
+		return sign + 2 + (size_t)(-exp10 - 1) + p;
+	}
+	size_t mant = p == 1 ? 1 : p + 1;
+	unsigned long aexp = (unsigned long)(exp10 < 0 ? -exp10 : exp10);
+	size_t edigits = digits(aexp);
+	if (exp10 > 0 && edigits < 2)
+		edigits = 2;
+	return sign + mant + 2 + edigits;
+}
+
+size_t json_encoded_size(const json_t *v)
+{
+	const char *k;
+	size_t klen, i, n;
+	json_t *x;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		n = 2;
+		json_object_keylen_foreach((json_t *)v, k, klen, x)
+		{
+			n += string_encoded_size(k, klen) + 1 + json_encoded_size(x);
+		}
+		if (json_object_size(v) > 1)
+			n += json_object_size(v) - 1;
+		return n;
+	case JSON_ARRAY:
+		n = 2;
+		json_array_foreach(v, i, x)
+		{
+			n += json_encoded_size(x);
+		}
+		if (json_array_size(v) > 1)
+			n += json_array_size(v) - 1;
+		return n;
+	case JSON_STRING:
+		return string_encoded_size(json_string_value(v), json_string_length(v));
+	case JSON_INTEGER: {
+		json_int_t iv = json_integer_value(v);
+		return iv < 0 ? 1 + digits(0ULL - (unsigned long long)iv) : digits((unsigned long long)iv);
+	}
+	case JSON_REAL:
+		return real_encoded_size(json_real_value(v));
+	case JSON_TRUE:
+	case JSON_NULL:
+		return 4;
+	case JSON_FALSE:
+		return 5;
+	}
+	return 0;
 }
 
 /* ---- JSON pointer (RFC 6901) ---- */
@@ -477,7 +592,8 @@ static int op_pointer(const struct patch_op *o, const char *member, const char *
 	return 0;
 }
 
-static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **err)
+static int patch_one(json_t **doc, const json_t *opj, size_t n, size_t *copied,
+		     struct mk_err **err)
 {
 	struct patch_op o = {.n = n};
 	struct pointer path = {0}, from = {0};
@@ -529,14 +645,25 @@ static int patch_one(json_t **doc, const json_t *opj, size_t n, struct mk_err **
 	} else if (!strcmp(o.op, "copy")) {
 		const char *f = json_string_value(json_object_get(opj, "from"));
 		json_t *src = pointer_walk(*doc, &from, from.n);
-		if (!src)
+		if (!src) {
 			op_fail(err,
 				"copy operation does not apply: doc is missing from path: %s: "
 				"missing "
 				"value",
 				f);
-		else
-			rc = patch_put(doc, &path, json_copy_deep(src), false, &o, err);
+			goto out;
+		}
+		/* Counted before the value is copied, so that a refused copy
+		 * costs nothing. */
+		*copied += json_encoded_size(src);
+		if (*copied > JSON_PATCH_MAX_COPY_BYTES) {
+			op_fail(err,
+				"Unable to complete the copy, the accumulated size increase of "
+				"copy is %zu, exceeding the limit %d",
+				*copied, JSON_PATCH_MAX_COPY_BYTES);
+			goto out;
+		}
+		rc = patch_put(doc, &path, json_copy_deep(src), false, &o, err);
 	} else {
 		const char *f = json_string_value(json_object_get(opj, "from"));
 		bool inside = from.n < path.n;
@@ -569,9 +696,16 @@ json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **e
 		mk_err_set(err, MK_EINVAL, "json patch must be an array of operations");
 		return NULL;
 	}
+	if (json_array_size(ops) > JSON_PATCH_MAX_OPS) {
+		mk_err_set(err, MK_ETOOLARGE,
+			   "The allowed maximum operations in a JSON patch is %d, got %zu",
+			   JSON_PATCH_MAX_OPS, json_array_size(ops));
+		return NULL;
+	}
 	json_t *res = doc ? json_copy_deep(doc) : json_null();
+	size_t copied = 0;
 	for (size_t i = 0; i < json_array_size(ops); i++) {
-		if (patch_one(&res, json_array_get(ops, i), i, err) < 0) {
+		if (patch_one(&res, json_array_get(ops, i), i, &copied, err) < 0) {
 			json_decref(res);
 			return NULL;
 		}

@@ -49,6 +49,13 @@ json_t *json_pointer_get(const json_t *doc, const char *pointer, struct mk_err *
  * New reference. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 
+/* Limits upstream's API server puts on a JSON patch: at most this many
+ * operations, and at most this many bytes added by "copy" operations in all
+ * (the compact JSON size of each copied value, summed), so that a small patch
+ * cannot double a document again and again. */
+#define JSON_PATCH_MAX_OPS 10000
+#define JSON_PATCH_MAX_COPY_BYTES 3145728
+
 /* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied
  * in order to a copy of doc (add, remove, replace, move, copy, test). New
  * reference, or NULL with MK_EINVAL. Messages are those of the JSON patch
@@ -56,8 +63,18 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
  * failed", "error in remove for path: '/b': Unable to remove nonexistent key:
  * b: missing value", ...); what only the RFC forbids (replace of a missing
  * key, "01" as an index, a bad "~" escape, a missing "value") gets a message
- * naming the operation's index. */
+ * naming the operation's index. Past the limits above: MK_ETOOLARGE "The
+ * allowed maximum operations in a JSON patch is 10000, got N" before anything
+ * is applied, and MK_EINVAL "Unable to complete the copy, the accumulated
+ * size increase of copy is N, exceeding the limit 3145728" at the copy that
+ * crosses the limit (both upstream's texts). */
 json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **err);
+
+/* Bytes of v serialized as compact JSON the way Go's encoding/json writes it
+ * (HTML characters and U+2028/U+2029 escaped in strings), which is how
+ * upstream's JSON patch library measures a copied value. Computed without
+ * building the text. */
+size_t json_encoded_size(const json_t *v);
 
 /* Kubernetes strategic merge patch (application/strategic-merge-patch+json)
  * of doc (an object) by patch (an object). Lists are merged by the upstream

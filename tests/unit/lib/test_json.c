@@ -496,6 +496,150 @@ static void test_kubectl_merge_patch_agrees(void **state)
 	}
 }
 
+/* Sizes as Go's encoding/json writes the value, which upstream's JSON patch
+ * library counts copies in. */
+static void test_encoded_size(void **state)
+{
+	(void)state;
+	/* Where jansson and Go write the same text, the sizes agree. */
+	static const char *const same[] = {
+		"{}", "[]", "\"\"", "0", "-17", "9223372036854775807", "-9223372036854775808",
+		"true", "false", "null", "[1,[2,[3]],{\"a\":{\"b\":[]}}]",
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{\"a\":\"x y\",\"b\":\"\\\"q\\\"\"}}",
+		"\"tab\\tnl\\ncr\\r\"", "\"caf\u00e9 \u65e5\u672c\"",
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		cleanup_json json_t *v = J(same[i]);
+		cleanup_free char *text = json_dump_compact(v);
+		if (json_encoded_size(v) != strlen(text))
+			fail_msg("%s: %zu, jansson writes %zu bytes", same[i], json_encoded_size(v),
+				 strlen(text));
+	}
+	/* Go escapes what jansson writes as is, and writes reals shortest. */
+	static const struct {
+		const char *json;
+		size_t size;
+	} go[] = {
+		{"\"a<b\"", 10},          /* "a\u003cb" */
+		{"\"&>\"", 14},           /* "\u0026\u003e" */
+		{"\"\\u0001\"", 8},      /* "\u0001" */
+		{"\"\\b\\f\"", 6},      /* "\b\f" */
+		{"\"\\u2028x\\u2029\"", 15}, /* "\u2028x\u2029" */
+		{"{\"<\":1}", 12},         /* {"\u003c":1} */
+		{"0.1", 3},                 /* jansson: 0.10000000000000001 */
+		{"-2.5", 4},
+		{"100.0", 3},               /* 100 */
+		{"1e-06", 8},               /* 0.000001 */
+		{"1.5e-07", 6},             /* 1.5e-7 */
+		{"1e21", 5},                /* 1e+21 */
+		{"1.2345678901234568e20", 21},
+	};
+	for (size_t i = 0; i < sizeof(go) / sizeof(go[0]); i++) {
+		cleanup_json json_t *v = J(go[i].json);
+		if (json_encoded_size(v) != go[i].size)
+			fail_msg("%s: %zu, want %zu", go[i].json, json_encoded_size(v), go[i].size);
+	}
+}
+
+/* [{"op":"copy","from":"/data","path":"/data/c0"}, ... n of them] */
+static json_t *copy_ops(size_t n)
+{
+	json_t *ops = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/data/c%zu", i);
+		json_array_append_new(ops, json_pack("{s:s,s:s,s:s}", "op", "copy", "from", "/data",
+						     "path", path));
+	}
+	return ops;
+}
+
+static void test_patch_copy_limit(void **state)
+{
+	(void)state;
+	/* 24 copies of an object into itself: 2^24 times its size, unless the
+	 * copies stop at 3 MiB in all. The expected sum is measured on the
+	 * document itself, one copy at a time. */
+	cleanup_json json_t *doc = J("{\"data\":{\"a\":\"x\"}}");
+	cleanup_json json_t *ops = copy_ops(24);
+	cleanup_json json_t *step = json_copy_deep(doc);
+	size_t acc = 0;
+	for (size_t i = 0; i < 24; i++) {
+		cleanup_free char *data = json_dump_compact(json_object_get(step, "data"));
+		acc += strlen(data);
+		if (acc > JSON_PATCH_MAX_COPY_BYTES)
+			break;
+		cleanup_json json_t *one = json_pack("[O]", json_array_get(ops, i));
+		cleanup_err struct mk_err *e = NULL;
+		json_t *next = json_patch_apply(step, one, &e);
+		assert_non_null(next);
+		json_decref(step);
+		step = next;
+	}
+	assert_true(acc > JSON_PATCH_MAX_COPY_BYTES && acc < 2 * JSON_PATCH_MAX_COPY_BYTES);
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *res = json_patch_apply(doc, ops, &err);
+	assert_null(res);
+	assert_int_equal(mk_err_code(err), MK_EINVAL);
+	cleanup_free char *want = xasprintf("Unable to complete the copy, the accumulated size "
+					    "increase of copy is %zu, exceeding the limit 3145728",
+					    acc);
+	assert_string_equal(mk_err_msg(err), want);
+
+	/* The limit itself is allowed: a value of 3145728 encoded bytes (its
+	 * quotes included) copies, one byte more does not. */
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t len = JSON_PATCH_MAX_COPY_BYTES - 2 + extra;
+		char *big = xmalloc(len + 1);
+		memset(big, 'y', len);
+		big[len] = '\0';
+		cleanup_json json_t *d = json_pack("{s:s}", "a", big);
+		free(big);
+		cleanup_json json_t *o = J("[{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/b\"}]");
+		cleanup_err struct mk_err *e = NULL;
+		cleanup_json json_t *r = json_patch_apply(d, o, &e);
+		if (!extra) {
+			assert_non_null(r);
+			assert_int_equal(json_string_length(json_object_get(r, "b")), len);
+		} else {
+			assert_null(r);
+			assert_string_equal(mk_err_msg(e), "Unable to complete the copy, the "
+							   "accumulated size increase of copy is "
+							   "3145729, exceeding the limit 3145728");
+		}
+	}
+	/* moves, adds and removes cost nothing against the limit */
+	cleanup_json json_t *many = json_array();
+	for (int i = 0; i < 100; i++) {
+		json_array_append_new(many, J("{\"op\":\"copy\",\"from\":\"/a\",\"path\":\"/b\"}"));
+		json_array_append_new(many, J("{\"op\":\"move\",\"from\":\"/b\",\"path\":\"/c\"}"));
+		json_array_append_new(many, J("{\"op\":\"remove\",\"path\":\"/c\"}"));
+	}
+	cleanup_json json_t *small = J("{\"a\":\"0123456789\"}");
+	cleanup_err struct mk_err *e2 = NULL;
+	cleanup_json json_t *r2 = json_patch_apply(small, many, &e2);
+	assert_non_null(r2);
+	assert_json_eq(r2, "{\"a\":\"0123456789\"}");
+}
+
+static void test_patch_max_ops(void **state)
+{
+	(void)state;
+	cleanup_json json_t *doc = J("{\"a\":1}");
+	cleanup_json json_t *ops = json_array();
+	for (int i = 0; i < JSON_PATCH_MAX_OPS; i++)
+		json_array_append_new(ops, J("{\"op\":\"test\",\"path\":\"/a\",\"value\":1}"));
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *ok = json_patch_apply(doc, ops, &err);
+	assert_non_null(ok);
+	json_array_append_new(ops, J("{\"op\":\"test\",\"path\":\"/a\",\"value\":1}"));
+	cleanup_json json_t *res = json_patch_apply(doc, ops, &err);
+	assert_null(res);
+	assert_int_equal(mk_err_code(err), MK_ETOOLARGE);
+	assert_string_equal(mk_err_msg(err),
+			    "The allowed maximum operations in a JSON patch is 10000, got 10001");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +650,9 @@ int main(void)
 		cmocka_unit_test(test_json_patch_rfc6902),
 		cmocka_unit_test(test_kubectl_json_patch_agrees),
 		cmocka_unit_test(test_kubectl_merge_patch_agrees),
+		cmocka_unit_test(test_encoded_size),
+		cmocka_unit_test(test_patch_copy_limit),
+		cmocka_unit_test(test_patch_max_ops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
