@@ -98,6 +98,8 @@ void kinds_status_prepare_update(json_t *obj, const json_t *old);
 /* kinds-other.c */
 KINDS_PRINTER(lease);
 KINDS_PRINTER(endpointslice);
+void kinds_endpointslice_defaults(json_t *obj);
+void kinds_endpointslice_validate(const json_t *obj, const json_t *old, json_t *causes);
 
 /* Sets obj[key] = value (stolen) unless a non-null value is there already. */
 void kinds_set_default(json_t *obj, const char *key, json_t *value);

@@ -43,6 +43,11 @@ const struct table_column kinds_service_columns[] = {
 	{.name = NULL},
 };
 
+/* Upstream's DefaultClientIPServiceAffinitySeconds and
+ * MaxClientIPServiceAffinitySeconds. */
+#define SERVICE_AFFINITY_DEFAULT_SECONDS 10800
+#define SERVICE_AFFINITY_MAX_SECONDS 86400
+
 static bool str_eq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
@@ -170,6 +175,16 @@ void kinds_service_defaults(json_t *obj)
 		return;
 	kinds_set_default(spec, "type", json_string("ClusterIP"));
 	kinds_set_default(spec, "sessionAffinity", json_string("None"));
+	/* As upstream: ClientIP affinity without a timeout gets the default one. */
+	if (str_eq(json_string_value(json_object_get(spec, "sessionAffinity")), "ClientIP")) {
+		json_t *cfg = json_object_get(spec, "sessionAffinityConfig");
+		json_t *cip = json_object_get(cfg, "clientIP");
+		json_t *tmo = json_object_get(cip, "timeoutSeconds");
+		if (!tmo || json_is_null(tmo))
+			json_object_set_new(spec, "sessionAffinityConfig",
+					    json_pack("{s:{s:i}}", "clientIP", "timeoutSeconds",
+						      SERVICE_AFFINITY_DEFAULT_SECONDS));
+	}
 	/* 0 means "none" (or "allocate one"); upstream never shows it. */
 	json_t *hc = json_object_get(spec, "healthCheckNodePort");
 	if (json_is_integer(hc) && json_integer_value(hc) == 0)
@@ -207,6 +222,75 @@ void kinds_service_defaults(json_t *obj)
 }
 
 /* ---- validation ---- */
+
+/* Upstream's validateClientIPAffinityConfig and validateAffinityTimeout. A
+ * timeout that is not a number (which upstream fails to decode) is refused
+ * with the same message. */
+static void validate_affinity(const json_t *spec, json_t *causes)
+{
+	const char *aff = json_string_value(json_object_get(spec, "sessionAffinity"));
+	json_t *cfg = json_object_get(spec, "sessionAffinityConfig");
+	if (str_eq(aff, "None")) {
+		if (cfg && !json_is_null(cfg))
+			api_cause_add(causes, "FieldValueForbidden", "spec.sessionAffinityConfig",
+				      "Forbidden: must not be set when session affinity is None");
+		return;
+	}
+	if (!str_eq(aff, "ClientIP"))
+		return;
+	static const char when[] = "Required value: when session affinity type is ClientIP";
+	if (!json_is_object(cfg)) {
+		api_cause_add(causes, "FieldValueRequired", "spec.sessionAffinityConfig", when);
+		return;
+	}
+	json_t *cip = json_object_get(cfg, "clientIP");
+	if (!json_is_object(cip)) {
+		api_cause_add(causes, "FieldValueRequired", "spec.sessionAffinityConfig.clientIP",
+			      when);
+		return;
+	}
+	json_t *tmo = json_object_get(cip, "timeoutSeconds");
+	static const char field[] = "spec.sessionAffinityConfig.clientIP.timeoutSeconds";
+	if (!tmo || json_is_null(tmo)) {
+		api_cause_add(causes, "FieldValueRequired", field, when);
+		return;
+	}
+	json_int_t t = json_is_integer(tmo) ? json_integer_value(tmo) : 0;
+	if (t <= 0 || t > SERVICE_AFFINITY_MAX_SECONDS) {
+		cleanup_free char *go = kinds_go_value(tmo);
+		api_cause_add(causes, "FieldValueInvalid", field,
+			      "Invalid value: %s: must be greater than 0 and less than %d", go,
+			      SERVICE_AFFINITY_MAX_SECONDS);
+	}
+}
+
+/* Upstream: each external IP must be an IP address, and not one of the
+ * special ones (ValidateNonSpecialIP): kube-proxy would capture traffic for
+ * it on every node. */
+static void validate_external_ips(const json_t *spec, json_t *causes)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
+	{
+		cleanup_free char *f = xasprintf("spec.externalIPs[%zu]", i);
+		cleanup_free char *go = kinds_go_value(v);
+		const char *ip = json_string_value(v);
+		struct in_addr a4;
+		struct in6_addr a6;
+		if (!ip || (inet_pton(AF_INET, ip, &a4) != 1 && inet_pton(AF_INET6, ip, &a6) != 1)) {
+			api_cause_add(causes, "FieldValueInvalid", f,
+				      "Invalid value: %s: must be a valid IP address, (e.g. "
+				      "10.9.8.7 or 2001:db8::ffff)",
+				      go);
+			continue;
+		}
+		cleanup_free char *msg = names_check_nonspecial_ip(ip);
+		if (msg)
+			api_cause_add(causes, "FieldValueInvalid", f, "Invalid value: %s: %s", go,
+				      msg);
+	}
+}
 
 static void validate_enum(const json_t *obj, const char *key, const char *field,
 			  const char *const *allowed, json_t *causes)
@@ -274,6 +358,8 @@ void kinds_service_validate(const json_t *obj, const json_t *old, json_t *causes
 	const char *type = printer_str(spec, "type");
 	validate_enum(spec, "type", "spec.type", types, causes);
 	validate_enum(spec, "sessionAffinity", "spec.sessionAffinity", affinity, causes);
+	validate_affinity(spec, causes);
+	validate_external_ips(spec, causes);
 
 	const char *cip = printer_str(spec, "clusterIP");
 	bool headless = !strcmp(cip, "None");

@@ -324,6 +324,8 @@ const struct api_resource api_resources[] = {
 		.namespaced = true,
 		.verbs = verbs_all,
 		.storage = "endpointslices",
+		.defaults = kinds_endpointslice_defaults,
+		.validate = kinds_endpointslice_validate,
 		.columns = kinds_endpointslice_columns,
 		.print_row = kinds_endpointslice_print,
 	},

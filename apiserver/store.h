@@ -117,7 +117,7 @@ static inline int store_list(struct store *st, const char *prefix, const char *s
  * same limit); 0 otherwise. */
 static inline int store_check_size(const char *value, struct mk_err **err)
 {
-	if (strlen(value) > STORE_MAX_VALUE)
+	if (value && strlen(value) > STORE_MAX_VALUE)
 		return mk_err_set(err, MK_ETOOLARGE, "Request entity too large: limit is %u",
 				  STORE_MAX_VALUE);
 	return 0;

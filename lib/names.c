@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <errno.h>
+#include <arpa/inet.h>
 
 #include "buf.h"
 #include "names.h"
@@ -170,6 +171,48 @@ char *names_check_label_value(const char *s)
 #define GENERATE_BASE_MAX (DNS1123_LABEL_MAX - GENERATE_SUFFIX)
 
 static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+char *names_check_nonspecial_ip(const char *s)
+{
+	unsigned char a[16];
+	struct in_addr v4;
+	if (!s)
+		return xstrdup("must be a valid IP address");
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &v4, 4);
+	} else if (inet_pton(AF_INET6, s, a) != 1) {
+		return xstrdup("must be a valid IP address");
+	}
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!memcmp(a, mapped, 12)) {
+		const unsigned char *b = a + 12;
+		if (!b[0] && !b[1] && !b[2] && !b[3])
+			return xasprintf("may not be unspecified (%s)", s);
+		if (b[0] == 127)
+			return xstrdup("may not be in the loopback range (127.0.0.0/8, ::1/128)");
+		if (b[0] == 169 && b[1] == 254)
+			return xstrdup("may not be in the link-local range (169.254.0.0/16, "
+				       "fe80::/10)");
+		if (b[0] == 224 && b[1] == 0 && b[2] == 0)
+			return xstrdup("may not be in the link-local multicast range "
+				       "(224.0.0.0/24, ff02::/10)");
+		return NULL;
+	}
+	static const unsigned char zero[16];
+	if (!memcmp(a, zero, 16))
+		return xasprintf("may not be unspecified (%s)", s);
+	if (!memcmp(a, zero, 15) && a[15] == 1)
+		return xstrdup("may not be in the loopback range (127.0.0.0/8, ::1/128)");
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return xstrdup("may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+	/* Go's IsLinkLocalMulticast: any ffX2:: address */
+	if (a[0] == 0xff && (a[1] & 0x0f) == 0x02)
+		return xstrdup("may not be in the link-local multicast range (224.0.0.0/24, "
+			       "ff02::/10)");
+	return NULL;
+}
 
 char *names_generate(const char *base)
 {

@@ -26,6 +26,15 @@ char *names_check_qualified_name(const char *s);
  * messages joined by "; ". */
 char *names_check_label_value(const char *s);
 
+/* Upstream's ValidateNonSpecialIP, which Service external IPs and endpoint
+ * addresses pass: NULL for an address that may be used, else a new string
+ * (free()) with upstream's message: "must be a valid IP address", "may not be
+ * unspecified (<s>)", "may not be in the loopback range (127.0.0.0/8,
+ * ::1/128)", "may not be in the link-local range (169.254.0.0/16,
+ * fe80::/10)" or "may not be in the link-local multicast range (224.0.0.0/24,
+ * ff02::/10)". IPv4-mapped IPv6 addresses are judged as the IPv4 address. */
+char *names_check_nonspecial_ip(const char *s);
+
 /* base + 5 random characters from upstream's alphabet
  * "bcdfghjklmnpqrstvwxz2456789"; base is cut to 58 characters first, as
  * upstream does, so a valid base gives a name within 63. New string, free(). */

@@ -271,3 +271,68 @@ Y
 	kubectl create service nodeport "w$h4" --tcp=80 --node-port=30008
 	kubectl delete svc "$h1" "$h2" "$h3" "n$h4" "y$h4" "z$h4" "w$h4"
 }
+
+@test "validation: what kube-proxy cannot program (affinity timeouts, special external IPs, slice ports) is refused" {
+	s=aff-$(rand)
+	kubectl create service clusterip "$s" --tcp=80
+	# ClientIP affinity gets upstream's default timeout
+	kubectl patch svc "$s" -p '{"spec":{"sessionAffinity":"ClientIP"}}'
+	[ "$(kubectl get svc "$s" -o jsonpath='{.spec.sessionAffinityConfig.clientIP.timeoutSeconds}')" = 10800 ]
+	rv=$(kubectl get svc "$s" -o jsonpath='{.metadata.resourceVersion}')
+	for t in -5 0 86401 99999999999 '"abc"'; do
+		run kubectl patch svc "$s" -p "{\"spec\":{\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":$t}}}}"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[ "$output" = "The Service \"$s\" is invalid: spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: $t: must be greater than 0 and less than 86400" ]
+	done
+	# the same over plain HTTP: 422 Invalid, with the field in the causes
+	code=$(curl -s -o "$MK_API_TMP/out" -w '%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		--data-binary '{"spec":{"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":-5}}}}' \
+		"$MK_API_URL/api/v1/namespaces/default/services/$s")
+	[ "$code" = 422 ]
+	[ "$(jq -r '.reason + " " + .details.causes[0].field' "$MK_API_TMP/out")" = "Invalid spec.sessionAffinityConfig.clientIP.timeoutSeconds" ]
+	# nothing was stored
+	[ "$(kubectl get svc "$s" -o jsonpath='{.metadata.resourceVersion}')" = "$rv" ]
+	kubectl patch svc "$s" -p '{"spec":{"sessionAffinityConfig":{"clientIP":{"timeoutSeconds":86400}}}}'
+
+	for ip in 0.0.0.0 127.0.0.1 224.0.0.1 169.254.169.254 ::1; do
+		run kubectl patch svc "$s" -p "{\"spec\":{\"externalIPs\":[\"$ip\"]}}"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		case $ip in
+		0.0.0.0) want="may not be unspecified (0.0.0.0)" ;;
+		127.0.0.1 | ::1) want="may not be in the loopback range (127.0.0.0/8, ::1/128)" ;;
+		224.0.0.1) want="may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)" ;;
+		*) want="may not be in the link-local range (169.254.0.0/16, fe80::/10)" ;;
+		esac
+		[ "$output" = "The Service \"$s\" is invalid: spec.externalIPs[0]: Invalid value: \"$ip\": $want" ]
+	done
+	run kubectl patch svc "$s" -p '{"spec":{"externalIPs":["10.1.2.3","nope"]}}'
+	[ "$output" = "The Service \"$s\" is invalid: spec.externalIPs[1]: Invalid value: \"nope\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)" ]
+	kubectl patch svc "$s" -p '{"spec":{"externalIPs":["10.1.2.3"]}}'
+	[ "$(kubectl get svc "$s" -o jsonpath='{.spec.externalIPs[0]}')" = 10.1.2.3 ]
+
+	e=$s-abcde
+	cat >"$MK_API_TMP/slice.yaml" <<Y
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: $e, labels: {kubernetes.io/service-name: $s}}
+addressType: IPv4
+ports: [{name: "", port: 70000, protocol: TCP}]
+endpoints: [{addresses: [10.244.1.11]}]
+Y
+	run kubectl apply -f "$MK_API_TMP/slice.yaml"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"The EndpointSlice \"$e\" is invalid: ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive" ]]
+	run kubectl get endpointslice "$e"
+	[ "$status" -ne 0 ]
+	sed -i 's/70000/8080/; s/10.244.1.11/127.0.0.1/' "$MK_API_TMP/slice.yaml"
+	run kubectl apply -f "$MK_API_TMP/slice.yaml"
+	[[ "$output" == *"endpoints[0].addresses[0]: Invalid value: \"127.0.0.1\": may not be in the loopback range (127.0.0.0/8, ::1/128)" ]]
+	sed -i 's/127.0.0.1/10.244.1.11/' "$MK_API_TMP/slice.yaml"
+	kubectl apply -f "$MK_API_TMP/slice.yaml"
+	[ "$(kubectl get endpointslice "$e" -o jsonpath='{.ports[0].port}')" = 8080 ]
+	kubectl delete endpointslice "$e"
+	kubectl delete svc "$s"
+}

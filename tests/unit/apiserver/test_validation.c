@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "xalloc.h"
 #include "apiserver/resource.h"
 
 static json_t *parse(const char *text)
@@ -359,6 +360,147 @@ static void test_service(void **state)
 	assert_null(json_path_get(off, "spec.healthCheckNodePort"));
 }
 
+/* A ClusterIP Service with ports and the given extra spec members, checked. */
+static char *check_service_with(const char *extra)
+{
+	char *text;
+	assert_true(asprintf(&text, "{\"spec\":{\"ports\":[{\"port\":80}]%s%s}}",
+			     extra[0] ? "," : "", extra) > 0);
+	cleanup_json json_t *svc = parse(text);
+	free(text);
+	return check("v1", "Service", svc, NULL);
+}
+
+static void test_service_affinity(void **state)
+{
+	(void)state;
+	/* ClientIP without a timeout gets upstream's default */
+	cleanup_json json_t *svc = parse("{\"spec\":{\"sessionAffinity\":\"ClientIP\","
+					 "\"ports\":[{\"port\":80}]}}");
+	cleanup_free char *e = check("v1", "Service", svc, NULL);
+	assert_string_equal(e, "");
+	assert_int_equal(json_integer_value(json_path_get(
+				 svc, "spec.sessionAffinityConfig.clientIP.timeoutSeconds")),
+			 10800);
+	static const struct {
+		const char *timeout, *want;
+	} cases[] = {
+		{"1", ""},
+		{"86400", ""},
+		{"-5", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: -5: "
+		       "must be greater than 0 and less than 86400"},
+		{"0", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 0: must "
+		      "be greater than 0 and less than 86400"},
+		{"86401", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: "
+			  "86401: must be greater than 0 and less than 86400"},
+		{"99999999999", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid "
+				"value: 99999999999: must be greater than 0 and less than 86400"},
+		{"\"abc\"", "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: "
+			    "\"abc\": must be greater than 0 and less than 86400"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_free char *extra = xasprintf(
+			"\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":{\"clientIP\":"
+			"{\"timeoutSeconds\":%s}}",
+			cases[i].timeout);
+		cleanup_free char *got = check_service_with(extra);
+		assert_string_equal(got, cases[i].want);
+	}
+	cleanup_free char *e3 = check_service_with(
+		"\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":10}}");
+	assert_string_equal(e3, "spec.sessionAffinityConfig: Forbidden: must not be set when "
+				"session affinity is None");
+}
+
+static void test_service_external_ips(void **state)
+{
+	(void)state;
+	/* what upstream accepts: any other address, 255.255.255.255 included */
+	cleanup_free char *ok = check_service_with(
+		"\"externalIPs\":[\"192.168.77.10\",\"8.8.8.8\",\"255.255.255.255\",\"224.0.1.1\","
+		"\"2001:db8::1\"]");
+	assert_string_equal(ok, "");
+	cleanup_free char *bad = check_service_with(
+		"\"externalIPs\":[\"0.0.0.0\",\"127.0.0.1\",\"224.0.0.1\",\"169.254.169.254\","
+		"\"abc\",\"::\",\"::1\",\"fe80::1\",\"ff02::2\",\"::ffff:127.0.0.2\",5]");
+	assert_string_equal(
+		bad, "spec.externalIPs[0]: Invalid value: \"0.0.0.0\": may not be unspecified "
+		     "(0.0.0.0); "
+		     "spec.externalIPs[1]: Invalid value: \"127.0.0.1\": may not be in the loopback "
+		     "range (127.0.0.0/8, ::1/128); "
+		     "spec.externalIPs[2]: Invalid value: \"224.0.0.1\": may not be in the "
+		     "link-local multicast range (224.0.0.0/24, ff02::/10); "
+		     "spec.externalIPs[3]: Invalid value: \"169.254.169.254\": may not be in the "
+		     "link-local range (169.254.0.0/16, fe80::/10); "
+		     "spec.externalIPs[4]: Invalid value: \"abc\": must be a valid IP address, "
+		     "(e.g. 10.9.8.7 or 2001:db8::ffff); "
+		     "spec.externalIPs[5]: Invalid value: \"::\": may not be unspecified (::); "
+		     "spec.externalIPs[6]: Invalid value: \"::1\": may not be in the loopback "
+		     "range (127.0.0.0/8, ::1/128); "
+		     "spec.externalIPs[7]: Invalid value: \"fe80::1\": may not be in the "
+		     "link-local range (169.254.0.0/16, fe80::/10); "
+		     "spec.externalIPs[8]: Invalid value: \"ff02::2\": may not be in the "
+		     "link-local multicast range (224.0.0.0/24, ff02::/10); "
+		     "spec.externalIPs[9]: Invalid value: \"::ffff:127.0.0.2\": may not be in the "
+		     "loopback range (127.0.0.0/8, ::1/128); "
+		     "spec.externalIPs[10]: Invalid value: 5: must be a valid IP address, (e.g. "
+		     "10.9.8.7 or 2001:db8::ffff)");
+}
+
+static void test_endpointslice(void **state)
+{
+	(void)state;
+	cleanup_json json_t *sl = parse(
+		"{\"addressType\":\"IPv4\",\"ports\":[{\"port\":80},{\"name\":\"b\",\"port\":81,"
+		"\"protocol\":\"UDP\"}],\"endpoints\":[{\"addresses\":[\"10.244.1.11\"],"
+		"\"nodeName\":\"node1\",\"conditions\":{\"ready\":true}}]}");
+	cleanup_free char *e = check("discovery.k8s.io/v1", "EndpointSlice", sl, NULL);
+	assert_string_equal(e, "");
+	/* upstream's defaults of a port */
+	assert_string_equal(json_path_str(sl, "ports.0.name"), "");
+	assert_string_equal(json_path_str(sl, "ports.0.protocol"), "TCP");
+	cleanup_json json_t *bad = parse(
+		"{\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"a\",\"port\":70000},"
+		"{\"name\":\"a\",\"port\":-1,\"protocol\":\"ICMP\"},{\"name\":\"Bad_\",\"port\":\"x\"},"
+		"{\"name\":\"n\"}],"
+		"\"endpoints\":[{\"addresses\":[]},{\"addresses\":[\"127.0.0.1\",\"fe80::1\",\"x\"],"
+		"\"nodeName\":\"Node_1\"}]}");
+	cleanup_free char *e2 = check("discovery.k8s.io/v1", "EndpointSlice", bad, NULL);
+	assert_string_equal(
+		e2, "endpoints[0].addresses: Required value: must contain at least 1 address; "
+		    "endpoints[1].addresses[0]: Invalid value: \"127.0.0.1\": may not be in the "
+		    "loopback range (127.0.0.0/8, ::1/128); "
+		    "endpoints[1].addresses[1]: Invalid value: \"fe80::1\": must be a valid IPv4 "
+		    "address; "
+		    "endpoints[1].addresses[1]: Invalid value: \"fe80::1\": may not be in the "
+		    "link-local range (169.254.0.0/16, fe80::/10); "
+		    "endpoints[1].addresses[2]: Invalid value: \"x\": must be a valid IPv4 address; "
+		    "endpoints[1].addresses[2]: Invalid value: \"x\": must be a valid IP address; "
+		    "endpoints[1].nodeName: Invalid value: \"Node_1\": a lowercase RFC 1123 "
+		    "subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+		    "must start and end with an alphanumeric character (e.g. 'example.com', regex "
+		    "used for validation is "
+		    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*'); "
+		    "ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive; "
+		    "ports[1].name: Duplicate value: \"a\"; "
+		    "ports[1].protocol: Unsupported value: \"ICMP\": supported values: \"SCTP\", "
+		    "\"TCP\", \"UDP\"; "
+		    "ports[1].port: Invalid value: -1: must be between 1 and 65535, inclusive; "
+		    "ports[2].name: Invalid value: \"Bad_\": a lowercase RFC 1123 label must "
+		    "consist of lower case alphanumeric characters or '-', and must start and end "
+		    "with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+		    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?'); "
+		    "ports[2].port: Invalid value: \"x\": must be between 1 and 65535, inclusive");
+	cleanup_json json_t *old = parse("{\"addressType\":\"IPv4\"}");
+	cleanup_json json_t *v6 = parse("{\"addressType\":\"IPv6\"}");
+	cleanup_free char *e3 = check("discovery.k8s.io/v1", "EndpointSlice", v6, old);
+	assert_string_equal(e3, "addressType: Invalid value: \"IPv6\": field is immutable");
+	cleanup_json json_t *none = parse("{\"addressType\":\"IP\"}");
+	cleanup_free char *e4 = check("discovery.k8s.io/v1", "EndpointSlice", none, NULL);
+	assert_string_equal(e4, "addressType: Unsupported value: \"IP\": supported values: "
+				"\"FQDN\", \"IPv4\", \"IPv6\"");
+}
+
 static void test_namespace_secret_configmap(void **state)
 {
 	(void)state;
@@ -502,6 +644,9 @@ int main(void)
 		cmocka_unit_test(test_deployment),
 		cmocka_unit_test(test_replicaset),
 		cmocka_unit_test(test_service),
+		cmocka_unit_test(test_service_affinity),
+		cmocka_unit_test(test_service_external_ips),
+		cmocka_unit_test(test_endpointslice),
 		cmocka_unit_test(test_namespace_secret_configmap),
 		cmocka_unit_test(test_immutable_and_type_change),
 		cmocka_unit_test(test_field_selectors),
