@@ -1,11 +1,14 @@
 /* Services + EndpointSlices -> sorted service ports with categorised endpoints. */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
+#include "log.h"
 #include "model.h"
+#include "names.h"
 #include "xalloc.h"
 
 void proxy_config_init(struct proxy_config *cfg)
@@ -30,18 +33,66 @@ char *proxy_join_host_port(const char *ip, int port)
 	return xasprintf("%s:%d", ip, port);
 }
 
-/* An IPv4 address or CIDR. */
+/* An IPv4 address. */
 static bool is_ipv4(const char *s)
+{
+	struct in_addr in;
+	return s && inet_pton(AF_INET, s, &in) == 1;
+}
+
+/* An IPv4 address or CIDR (prefix length 0-32). */
+static bool is_ipv4_cidr(const char *s)
 {
 	if (!s || !*s || strlen(s) > 18)
 		return false;
 	char a[19];
 	strcpy(a, s);
 	char *slash = strchr(a, '/');
-	if (slash)
+	if (slash) {
 		*slash = '\0';
+		const char *len = slash + 1;
+		if (!*len || strlen(len) > 2 || strspn(len, "0123456789") != strlen(len) ||
+		    atoi(len) > 32)
+			return false;
+	}
 	struct in_addr in;
 	return inet_pton(AF_INET, a, &in) == 1;
+}
+
+/* Why traffic to the IPv4 address ip may not be captured for a Service (an
+ * external or load balancer IP) or sent to it (an endpoint): upstream's
+ * ValidateNonSpecialIP, plus multicast and broadcast, which no DNAT can
+ * serve. NULL if it may; else a new string, free(). */
+static char *unusable_ip(const char *ip)
+{
+	char *why = names_check_nonspecial_ip(ip);
+	if (why)
+		return why;
+	struct in_addr in;
+	inet_pton(AF_INET, ip, &in);
+	uint32_t a = ntohl(in.s_addr);
+	if ((a >> 28) == 0xe)
+		return xstrdup("may not be multicast (224.0.0.0/4)");
+	if (a == 0xffffffffu)
+		return xstrdup("may not be the broadcast address (255.255.255.255)");
+	return NULL;
+}
+
+static bool is_zero(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) == 0;
+}
+
+/* A port number in 1..65535 (0 also allowed, meaning "none", when
+ * zero_ok): that number, else 0. */
+static int port_number(const json_t *v, bool zero_ok)
+{
+	if (!json_is_integer(v))
+		return 0;
+	json_int_t n = json_integer_value(v);
+	if (n < (zero_ok ? 0 : 1) || n > 65535)
+		return 0;
+	return (int)n;
 }
 
 /* ---- derived booleans ---- */
@@ -392,6 +443,8 @@ bool proxy_state_set_slice(struct proxy_state *st, json_t *slice, bool deleted)
 
 /* ---- model ---- */
 
+/* The IPv4 CIDRs of arr (loadBalancerSourceRanges), blanks trimmed; others
+ * (IPv6, malformed) are left out. */
 static char **str_array(const json_t *arr, size_t *n, bool trim)
 {
 	*n = 0;
@@ -414,7 +467,7 @@ static char **str_array(const json_t *arr, size_t *n, bool trim)
 			while (l && (c[l - 1] == ' ' || c[l - 1] == '\t'))
 				c[--l] = '\0';
 		}
-		if (!is_ipv4(c)) {
+		if (!is_ipv4_cidr(c)) {
 			free(c);
 			continue;
 		}
@@ -483,7 +536,15 @@ static void free_ep(struct proxy_endpoint *e)
 	free(e->str);
 }
 
-/* Endpoints of slices for the port (name, protocol): deduplicated, sorted. */
+static const char *slice_name(const json_t *sl)
+{
+	const char *n = json_path_str(sl, "metadata.name");
+	return n ? n : "?";
+}
+
+/* Endpoints of slices for the port (name, protocol): deduplicated, sorted.
+ * Endpoints with unusable addresses (unusable_ip) and slice ports that are
+ * no port numbers are left out, and logged. */
 static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 			      const struct proxy_config *cfg)
 {
@@ -508,16 +569,39 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 				continue;
 			if (pr != p->proto || strcmp(json_string_value(nm), p->port_name))
 				continue;
-			port = (int)json_integer_value(json_object_get(sp, "port"));
+			json_t *pj = json_object_get(sp, "port");
+			port = port_number(pj, false);
+			/* no port (null, 0) means none, as upstream; anything else
+			 * that is no port number is this slice's fault */
+			if (!port && pj && !json_is_null(pj) && !is_zero(pj)) {
+				char *v = json_dumps(pj, JSON_COMPACT | JSON_ENCODE_ANY);
+				log_error("Skipping EndpointSlice %s/%s for service port %s: port %s: "
+					  "must be between 1 and 65535, inclusive",
+					  p->ns, slice_name(sl), p->spn, v ? v : "?");
+				free(v);
+			}
 			break;
 		}
 		if (port <= 0)
 			continue;
+		size_t bad = 0;
+		const char *first_bad = NULL;
+		char *why = NULL;
 		json_t *ep;
 		json_array_foreach(json_object_get(sl, "endpoints"), j, ep) {
 			const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
-			if (!is_ipv4(ip))
+			if (!ip || strchr(ip, ':'))
 				continue;
+			char *w = is_ipv4(ip) ? unusable_ip(ip) : xstrdup("must be a valid IP address");
+			if (w) {
+				if (!bad++) {
+					first_bad = ip;
+					why = w;
+				} else {
+					free(w);
+				}
+				continue;
+			}
 			if (n == cap) {
 				cap = cap ? cap * 2 : 8;
 				eps = xrealloc(eps, cap * sizeof(*eps));
@@ -533,6 +617,12 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 				.terminating = cond(ep, "terminating", false),
 				.local = node && cfg->node_name && !strcmp(node, cfg->node_name),
 			};
+		}
+		if (bad) {
+			log_error("Skipping %zu endpoint(s) of EndpointSlice %s/%s for service port "
+				  "%s: address \"%s\" %s",
+				  bad, p->ns, slice_name(sl), p->spn, first_bad, why);
+			free(why);
 		}
 	}
 	if (n > 1)
@@ -645,6 +735,44 @@ static void port_strings(struct proxy_svc_port *p, const char *ns, const char *n
 	strcpy(b, cip);
 }
 
+/* The IPv4 addresses of arr (strings, or objects whose member key is one)
+ * that may be used (unusable_ip), each refused one logged against the
+ * service; IPv6 ones are another family's and left out quietly. Load
+ * balancer ingress entries in "Proxy" IP mode are not ours. New array of
+ * new strings (NULL when none). */
+static char **usable_ips(const json_t *arr, const char *key, const char *ns, const char *name,
+			 const char *what, size_t *n)
+{
+	*n = 0;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return NULL;
+	char **out = xcalloc(json_array_size(arr), sizeof(*out));
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *ip = json_string_value(key ? json_object_get(v, key) : v);
+		if (key) {
+			const char *mode = json_string_value(json_object_get(v, "ipMode"));
+			if (mode && !strcmp(mode, "Proxy"))
+				continue;
+		}
+		if (!ip || strchr(ip, ':'))
+			continue;
+		char *why = is_ipv4(ip) ? unusable_ip(ip) : xstrdup("must be a valid IP address");
+		if (why) {
+			log_error("Skipping %s \"%s\" of service %s/%s: %s", what, ip, ns, name, why);
+			free(why);
+			continue;
+		}
+		out[(*n)++] = xstrdup(ip);
+	}
+	if (*n == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static const char *service_cluster_ip(const json_t *spec)
 {
 	size_t i;
@@ -672,31 +800,54 @@ void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const jso
 	if (!type)
 		type = "ClusterIP";
 
-	size_t n_ext, n_lb = 0, n_ranges;
-	char **ext = str_array(json_object_get(spec, "externalIPs"), &n_ext, false);
-	char **ranges = str_array(json_object_get(spec, "loadBalancerSourceRanges"), &n_ranges, true);
-	char **lb = NULL;
-	json_t *ingress = json_path_get(svc, "status.loadBalancer.ingress");
-	if (json_is_array(ingress) && json_array_size(ingress)) {
-		lb = xcalloc(json_array_size(ingress), sizeof(*lb));
-		size_t i;
-		json_t *ing;
-		json_array_foreach(ingress, i, ing) {
-			const char *ip = json_string_value(json_object_get(ing, "ip"));
-			const char *mode = json_string_value(json_object_get(ing, "ipMode"));
-			if (is_ipv4(ip) && !(mode && !strcmp(mode, "Proxy")))
-				lb[n_lb++] = xstrdup(ip);
+	json_t *tmo = NULL;
+	const char *aff = json_string_value(json_object_get(spec, "sessionAffinity"));
+	bool affinity = aff && !strcmp(aff, "ClientIP");
+	if (affinity) {
+		tmo = json_path_get(spec, "sessionAffinityConfig.clientIP.timeoutSeconds");
+		if (tmo && json_is_null(tmo))
+			tmo = NULL;
+		if (tmo && (!json_is_integer(tmo) || json_integer_value(tmo) <= 0 ||
+			    json_integer_value(tmo) > PROXY_AFFINITY_MAX_SECONDS)) {
+			char *v = json_dumps(tmo, JSON_COMPACT | JSON_ENCODE_ANY);
+			log_error("Skipping service %s/%s: spec.sessionAffinityConfig.clientIP."
+				  "timeoutSeconds %s: must be greater than 0 and less than %d",
+				  ns, name, v ? v : "?", PROXY_AFFINITY_MAX_SECONDS);
+			free(v);
+			return;
 		}
 	}
+	char *cip_why = unusable_ip(cip);
+	if (cip_why) {
+		log_error("Skipping service %s/%s: cluster IP %s %s", ns, name, cip, cip_why);
+		free(cip_why);
+		return;
+	}
+
+	size_t n_ext, n_lb = 0, n_ranges;
+	char **ext = usable_ips(json_object_get(spec, "externalIPs"), NULL, ns, name,
+				"external IP", &n_ext);
+	char **ranges = str_array(json_object_get(spec, "loadBalancerSourceRanges"), &n_ranges, true);
+	char **lb = usable_ips(json_path_get(svc, "status.loadBalancer.ingress"), "ip", ns, name,
+			       "load balancer IP", &n_lb);
 	const char *etp = json_string_value(json_object_get(spec, "externalTrafficPolicy"));
 	const char *itp = json_string_value(json_object_get(spec, "internalTrafficPolicy"));
 	bool ext_type = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") || n_ext > 0;
 	bool etp_local = etp && !strcmp(etp, "Local") && ext_type;
-	const char *aff = json_string_value(json_object_get(spec, "sessionAffinity"));
-	json_t *tmo = json_path_get(spec, "sessionAffinityConfig.clientIP.timeoutSeconds");
 	int hc = 0;
-	if (!strcmp(type, "LoadBalancer") && etp_local)
-		hc = (int)json_integer_value(json_object_get(spec, "healthCheckNodePort"));
+	if (!strcmp(type, "LoadBalancer") && etp_local) {
+		json_t *h = json_object_get(spec, "healthCheckNodePort");
+		if (h && !json_is_null(h) && !port_number(h, true) && !is_zero(h)) {
+			char *v = json_dumps(h, JSON_COMPACT | JSON_ENCODE_ANY);
+			log_error("Ignoring health check node port %s of service %s/%s: must be "
+				  "between 1 and 65535, inclusive",
+				  v ? v : "?", ns, name);
+			free(v);
+		} else {
+			hc = port_number(h, true);
+		}
+	}
+	bool node_ports = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
 
 	size_t i;
 	json_t *sp;
@@ -708,16 +859,31 @@ void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const jso
 		const char *pn = json_string_value(json_object_get(sp, "name"));
 		if (!pn)
 			pn = "";
+		int port = port_number(json_object_get(sp, "port"), false);
+		json_t *npj = json_object_get(sp, "nodePort");
+		int node_port = 0;
+		bool bad_node_port = false;
+		if (node_ports && npj && !json_is_null(npj)) {
+			node_port = port_number(npj, true);
+			bad_node_port = !node_port && !is_zero(npj);
+		}
+		if (!port || bad_node_port) {
+			json_t *bad = port ? npj : json_object_get(sp, "port");
+			char *v = bad ? json_dumps(bad, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+			log_error("Skipping port \"%s\" of service %s/%s: %s %s: must be between 1 "
+				  "and 65535, inclusive",
+				  pn, ns, name, port ? "nodePort" : "port", v ? v : "null");
+			free(v);
+			continue;
+		}
 		if (m->n % 64 == 0)
 			m->ports = xrealloc(m->ports, (m->n + 64) * sizeof(*m->ports));
 		struct proxy_svc_port *p = &m->ports[m->n++];
 		*p = (struct proxy_svc_port){
 			.proto = pr,
 			.proto_str = ps,
-			.port = (int)json_integer_value(json_object_get(sp, "port")),
-			.node_port = (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"))
-					     ? (int)json_integer_value(json_object_get(sp, "nodePort"))
-					     : 0,
+			.port = port,
+			.node_port = node_port,
 			.hc_node_port = hc,
 			.external_ips = dup_strv(ext, n_ext),
 			.n_external_ips = n_ext,
@@ -725,8 +891,9 @@ void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const jso
 			.n_lb_ips = n_lb,
 			.source_ranges = dup_strv(ranges, n_ranges),
 			.n_source_ranges = n_ranges,
-			.affinity = aff && !strcmp(aff, "ClientIP"),
-			.affinity_timeout = tmo ? (int)json_integer_value(tmo) : 10800,
+			.affinity = affinity,
+			.affinity_timeout = tmo ? (int)json_integer_value(tmo)
+						: PROXY_AFFINITY_DEFAULT_SECONDS,
 			.etp_local = etp_local,
 			.itp_local = itp && !strcmp(itp, "Local"),
 		};
@@ -761,8 +928,11 @@ static void add_from_state(struct proxy_model *m, const struct proxy_state *st, 
 	json_t *arr = json_array();
 	const char *sn;
 	json_t *sl;
-	json_object_foreach(per, sn, sl)
-		json_array_append_new(arr, decode_slice(sl));
+	json_object_foreach(per, sn, sl) {
+		json_t *d = decode_slice(sl);
+		json_object_set_new(d, "metadata", json_pack("{s:s}", "name", sn));
+		json_array_append_new(arr, d);
+	}
 	json_decref(per);
 	json_t *o = decode_service(key, svc);
 	if (o)

@@ -33,6 +33,10 @@ struct proxy_config {
 /* Fills defaults (bit 14, localhost node ports, random-fully, invalid drop). */
 void proxy_config_init(struct proxy_config *cfg);
 
+/* Upstream's default and largest ClientIP affinity timeouts, in seconds. */
+#define PROXY_AFFINITY_DEFAULT_SECONDS 10800
+#define PROXY_AFFINITY_MAX_SECONDS 86400
+
 struct proxy_endpoint {
 	char *ip;          /* ip and str point into the port's ep_strings */
 	int port;
@@ -111,7 +115,17 @@ struct proxy_model {
 };
 
 /* Builds the model: new, proxy_model_free(). Services of type ExternalName or
- * without a cluster IP are skipped. */
+ * without a cluster IP are skipped.
+ *
+ * Whatever the API server stored, the model holds only what the backends can
+ * render: a Service whose affinity timeout is not 1-86400 s, or whose cluster
+ * IP is special, is skipped whole; a port whose port or nodePort is no port
+ * number is skipped; external and load balancer IPs that are special
+ * (loopback, unspecified, link-local, multicast, broadcast) or malformed,
+ * EndpointSlice ports that are no port numbers and endpoints whose address is
+ * special are left out. Each is logged (an error line naming the Service or
+ * EndpointSlice) when the Service's ports are built, which happens when it or
+ * its slices change, not on every sync. */
 struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg);
 void proxy_model_free(struct proxy_model *m);
 
@@ -124,7 +138,8 @@ void proxy_model_update(struct proxy_model *m, const struct proxy_state *st, con
 			const struct proxy_config *cfg);
 
 /* Adds the ports of one Service (borrowed) with endpoints from slices (a JSON
- * array of EndpointSlice, borrowed, may be NULL) to m. Exposed for tests. */
+ * array of EndpointSlice, borrowed, may be NULL) to m, leaving out and
+ * logging what proxy_model_build would. Exposed for tests. */
 void proxy_model_add_service(struct proxy_model *m, const json_t *svc, const json_t *slices,
 			     const struct proxy_config *cfg);
 /* Sorts ports; called by proxy_model_build. */

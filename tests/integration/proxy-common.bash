@@ -8,6 +8,9 @@
 #
 # Everything lives in namespaces with random names, removed in teardown.
 
+load lib/wait
+load lib/store
+
 need() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	for b in "$MK_BIN/kube-proxy" "$MK_BIN/kube-apiserver"; do
@@ -65,18 +68,26 @@ cluster_setup() {
 	done
 	API_PORT=$((20000 + RANDOM % 20000))
 	mkdir -p "$TMP/data" "$TMP/kcache"
-	# `ip netns exec` execs the program: $! is the server itself
-	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-bind-address=0.0.0.0 --insecure-port="$API_PORT" --data-dir="$TMP/data" \
-		--service-cluster-ip-range=10.96.0.0/16 >"$TMP/apiserver.log" 2>&1 3>&- &
-	API_PID=$!
-	for _ in $(seq 1 100); do
-		innode curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	innode curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null
+	api_start
 	HEALTHZ_PORT=$((40000 + RANDOM % 10000))
 	METRICS_PORT=$((50000 + RANDOM % 10000))
 	PROXY_PID=
+}
+
+# The node's API server, on $TMP/data; api_stop and api_start again keep
+# its objects.
+api_start() {
+	# `ip netns exec` execs the program: $! is the server itself
+	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-bind-address=0.0.0.0 --insecure-port="$API_PORT" --data-dir="$TMP/data" \
+		--service-cluster-ip-range=10.96.0.0/16 >>"$TMP/apiserver.log" 2>&1 3>&- &
+	API_PID=$!
+	wait_until innode curl -fs "http://127.0.0.1:$API_PORT/healthz"
+}
+
+api_stop() {
+	kill "$API_PID"
+	wait "$API_PID" || true
+	API_PID=
 }
 
 cluster_teardown() {
@@ -169,15 +180,6 @@ YAML
 	kc apply -f "$TMP/slice.yaml" >/dev/null
 }
 
-# wait_for CMD...: retries for up to 10 s
-wait_for() {
-	for _ in $(seq 1 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
 answers() {
 	innode curl -s --max-time 2 "http://$CIP/" | grep -q "^ep"
 }
@@ -191,7 +193,7 @@ test_spread() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	local out
 	out=$(hits 400)
 	echo "$out"
@@ -215,13 +217,13 @@ test_scale() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	set_endpoints 1
 	# rules follow within the min sync period; a loaded machine may take longer
-	wait_for only_ep1
+	wait_until only_ep1
 	[ "$(hits 20)" = "     20 ep1" ]
 	set_endpoints 0
-	wait_for refused
+	wait_until refused
 	local start end rc
 	start=$(date +%s%N)
 	rc=0
@@ -231,7 +233,7 @@ test_scale() {
 	[ "$rc" = 7 ]  # connection refused
 	[ $(((end - start) / 1000000)) -lt 1000 ]
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	[ "$(hits 100 | wc -l)" = 4 ]
 }
 
@@ -239,7 +241,7 @@ test_nodeport() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
 }
 
@@ -247,7 +249,7 @@ test_affinity() {
 	start_proxy
 	create_service "sessionAffinity: ClientIP"
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	local out
 	out=$(hits 30)
 	echo "$out"
@@ -258,7 +260,7 @@ test_cleanup() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	stop_proxy
 	innode "$MK_BIN/kube-proxy" --cleanup
 	# every table, mangle (the canary's) included; a bare `! cmd` would not
@@ -283,21 +285,45 @@ rules_now() {
 	fi
 }
 
+# every endpoint of the slice is in the rules
+all_endpoints_programmed() {
+	[ "$(rules_now | grep -c -- "$1")" = "$2" ]
+}
+
+# a sync of the running kube-proxy has completed
+proxy_synced() {
+	innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics" |
+		grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
+}
+
+# the download has started: bytes arrived
+downloading() {
+	[ -s "$TMP/big" ]
+}
+
 test_restart() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
-	sleep 1
+	wait_until answers
+	# the state as a whole is in the rules before they are compared
+	if [ "$MODE" = iptables ]; then
+		wait_until all_endpoints_programmed '-j DNAT .*--to-destination 10.244.1.1[1-4]:80' 4
+	else
+		wait_until all_endpoints_programmed 'dnat to 10.244.1.1[1-4]:80' 4
+	fi
+	wait_until proxy_synced
 	rules_now >"$TMP/before"
 	# a slow download through the ClusterIP survives the restart
+	: >"$TMP/big"
 	innode curl -s --max-time 30 --limit-rate 500k -o "$TMP/big" "http://$CIP/big" 3>&- &
 	local dl=$!
-	sleep 1
+	wait_until downloading
 	kill -9 "$PROXY_PID"
 	wait "$PROXY_PID" 2>/dev/null || true
 	start_proxy
-	sleep 2
+	# the new process's first sync (a full one) is done
+	wait_until proxy_synced
 	rules_now >"$TMP/after"
 	if [ "$MODE" = nftables ]; then
 		# objects re-created by a restart may be listed in another order
@@ -313,7 +339,7 @@ test_metrics() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 	local m
 	m=$(innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics")
@@ -420,7 +446,7 @@ test_config_file() {
 	PROXY_PID=$!
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until answers
 	grep -q "Configuration: mode=$MODE syncPeriod=30000ms minSyncPeriod=200ms masqueradeAll=false masqueradeBit=13 clusterCIDR=10.244.0.0/16 hostnameOverride=node1 nodePortAddresses=192.168.77.0/24 healthzBindAddress=127.0.0.1:$HEALTHZ_PORT metricsBindAddress=127.0.0.1:10249" "$TMP/proxy.log"
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 	innode curl -fs "http://127.0.0.1:10249/metrics" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
@@ -480,12 +506,12 @@ test_routes() {
 		--proxy-mode="$MODE" --cluster-cidr=10.244.0.0/16 --hostname-override=node2 \
 		--healthz-bind-address= --metrics-bind-address= -v=2 >>"$TMP/proxy2.log" 2>&1 3>&- &
 	PROXY2_PID=$!
-	wait_for bash -c "ip -n $NODE2 route show 10.244.1.0/24 | grep -q 'via 192.168.77.2 dev uplink proto 67'"
+	wait_until bash -c "ip -n $NODE2 route show 10.244.1.0/24 | grep -q 'via 192.168.77.2 dev uplink proto 67'"
 	# its own podCIDR is the CNI bridge's business
 	[ -z "$(ip -n "$NODE2" route show 10.244.2.0/24)" ]
 	# a node that goes away takes its route along
 	kc delete node node1 >/dev/null
-	wait_for bash -c "[ -z \"\$(ip -n $NODE2 route show 10.244.1.0/24)\" ]"
+	wait_until bash -c "[ -z \"\$(ip -n $NODE2 route show 10.244.1.0/24)\" ]"
 	kill "$PROXY2_PID"
 	wait "$PROXY2_PID" || true
 	PROXY2_PID=
@@ -535,16 +561,127 @@ YAML
 	kc apply -f "$TMP/lb.yaml" >/dev/null
 	[ "$(kc get svc web -o jsonpath='{.spec.healthCheckNodePort}')" = "$HC_PORT" ]
 	set_endpoints 1
-	wait_for hc_status_is 200
+	wait_until hc_status_is 200
 	diff <(hc_body 1 true) "$TMP/hc.body"
 	grep -qi '^content-type: application/json' "$TMP/hc.head"
 	grep -qi '^x-content-type-options: nosniff' "$TMP/hc.head"
 	# the endpoint now runs on another node: this one fails the check
 	set_endpoints 1 node2
-	wait_for hc_status_is 503
+	wait_until hc_status_is 503
 	diff <(hc_body 0 true) "$TMP/hc.body"
 	kc delete svc web >/dev/null
-	wait_for hc_refused
+	wait_until hc_refused
 	grep -q "Opening healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
 	grep -q "Closing healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
+}
+
+# slice_for SERVICE IP [PORT]: one endpoint on node1 for the service's port
+# "80" (the name `kubectl create service --tcp=80` gives it)
+slice_for() {
+	kc apply -f - >/dev/null <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $1-abcde
+  namespace: default
+  labels:
+    kubernetes.io/service-name: $1
+addressType: IPv4
+ports:
+- name: "80"
+  port: ${3:-80}
+  protocol: TCP
+endpoints:
+- addresses: ["$2"]
+  conditions: {ready: true}
+  nodeName: node1
+YAML
+}
+
+# curl_gets URL WANT: the answer through the rules is WANT
+curl_gets() {
+	[ "$(innode curl -s --max-time 2 "$1")" = "$2" ]
+}
+
+# logged_once TEXT: the kube-proxy log holds exactly one line with TEXT
+logged_once() {
+	[ "$(grep -cF -- "$1" "$TMP/proxy.log")" = 1 ]
+}
+
+# Objects the API server refuses today, but may hold from before (put into
+# its store directly): kube-proxy leaves out each bad one, says so once, and
+# programs all the rest.
+test_bad_objects() {
+	create_service
+	set_endpoints 4
+	local s
+	for s in aff-neg aff-zero aff-str aff-big; do
+		kc create service clusterip "$s" --tcp=80 >/dev/null
+		kc patch svc "$s" -p '{"spec":{"sessionAffinity":"ClientIP"}}' >/dev/null
+		slice_for "$s" 10.244.1.12
+	done
+	kc create service clusterip ext --tcp=80 >/dev/null
+	kc patch svc ext -p '{"spec":{"externalIPs":["192.168.77.50"]}}' >/dev/null
+	slice_for ext 10.244.1.13
+	kc create service nodeport np --tcp=80 >/dev/null
+	slice_for np 10.244.1.14
+	kc create service clusterip sp --tcp=80 >/dev/null
+	slice_for sp 10.244.1.14 8080
+	api_stop
+	local svcs=/registry/services/specs/default
+	store_edit "$TMP/data" "$svcs/aff-neg" '.spec.sessionAffinityConfig.clientIP.timeoutSeconds = -5'
+	store_edit "$TMP/data" "$svcs/aff-zero" '.spec.sessionAffinityConfig.clientIP.timeoutSeconds = 0'
+	store_edit "$TMP/data" "$svcs/aff-str" '.spec.sessionAffinityConfig.clientIP.timeoutSeconds = "abc"'
+	store_edit "$TMP/data" "$svcs/aff-big" '.spec.sessionAffinityConfig.clientIP.timeoutSeconds = 99999999999'
+	store_edit "$TMP/data" "$svcs/ext" \
+		'.spec.externalIPs = ["0.0.0.0", "127.0.0.1", "224.0.0.1", "255.255.255.255", "192.168.77.50"]'
+	store_edit "$TMP/data" "$svcs/np" '.spec.ports[0].nodePort = 70000'
+	store_edit "$TMP/data" /registry/endpointslices/default/sp-abcde '.ports[0].port = 70000'
+	api_start
+	start_proxy
+
+	# the good service, its node port, and the good external IP work
+	wait_until answers
+	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
+	wait_until curl_gets http://192.168.77.50/ ep3
+	# the loopback external IP captures nothing: local traffic stays local
+	local rc=0
+	innode curl -s --max-time 2 http://127.0.0.1/ || rc=$?
+	[ "$rc" = 7 ]
+
+	# each one refused is named, once
+	logged_once "Skipping service default/aff-neg: spec.sessionAffinityConfig.clientIP.timeoutSeconds -5: must be greater than 0 and less than 86400"
+	logged_once "Skipping service default/aff-zero: spec.sessionAffinityConfig.clientIP.timeoutSeconds 0: must be greater than 0 and less than 86400"
+	logged_once 'Skipping service default/aff-str: spec.sessionAffinityConfig.clientIP.timeoutSeconds "abc": must be greater than 0 and less than 86400'
+	logged_once "Skipping service default/aff-big: spec.sessionAffinityConfig.clientIP.timeoutSeconds 99999999999: must be greater than 0 and less than 86400"
+	logged_once 'Skipping external IP "0.0.0.0" of service default/ext: may not be unspecified (0.0.0.0)'
+	logged_once 'Skipping external IP "127.0.0.1" of service default/ext: may not be in the loopback range (127.0.0.0/8, ::1/128)'
+	logged_once 'Skipping external IP "224.0.0.1" of service default/ext: may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'
+	logged_once 'Skipping external IP "255.255.255.255" of service default/ext: may not be the broadcast address (255.255.255.255)'
+	logged_once 'Skipping port "80" of service default/np: nodePort 70000: must be between 1 and 65535, inclusive'
+	logged_once 'Skipping EndpointSlice default/sp-abcde for service port default/sp:80: port 70000: must be between 1 and 65535, inclusive'
+
+	# and none of it is in the rules, neither cut nor wrapped
+	rules_now >"$TMP/rules"
+	grep -q 192.168.77.50 "$TMP/rules"
+	local bad
+	for bad in default/aff- default/np 127.0.0.1 0.0.0.0/32 "0.0.0.0 . " 224.0.0.1 255.255.255.255; do
+		if grep -F -- "$bad" "$TMP/rules"; then
+			echo "rules hold $bad"
+			return 1
+		fi
+	done
+	if grep -wE -- '70000|4464|99999999999|1215752191' "$TMP/rules"; then
+		echo "rules hold a bad number"
+		return 1
+	fi
+
+	# later changes are programmed, and do not bring the complaints back
+	kc create service clusterip late --tcp=80 >/dev/null
+	slice_for late 10.244.1.14
+	local late
+	late=$(kc get svc late -o jsonpath='{.spec.clusterIP}')
+	wait_until curl_gets "http://$late/" ep4
+	logged_once "Skipping service default/aff-neg"
+	logged_once 'Skipping EndpointSlice default/sp-abcde'
 }

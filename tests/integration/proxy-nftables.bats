@@ -55,3 +55,7 @@ teardown() {
 @test "nftables: health check node port of an eTP Local load balancer follows local endpoints" {
 	test_hc_node_port
 }
+
+@test "nftables: objects the API server would refuse are left out and logged once, the rest is programmed" {
+	test_bad_objects
+}

@@ -1,18 +1,64 @@
-# Bounded polling for bats suites: never a fixed sleep.
+# Bounded polling for bats suites: never a fixed sleep. A condition is polled
+# until it holds or a deadline passes, and a check that something did NOT
+# happen first waits for an event showing the component has caught up (a
+# status it writes, a log line, a sync count).
 #
-#   load lib/wait
+#   load lib/wait            (../integration/lib/wait from tests/e2e)
 #   wait_until 10 test -s "$file"       # retries every 50 ms for up to 10 s
 #
-# wait_until SECONDS CMD...: returns 0 as soon as CMD succeeds, 1 (after
-# printing what it waited for) when SECONDS have passed.
+# wait_until [SECONDS | -t SECONDS] CMD...: returns 0 as soon as CMD
+# succeeds. When SECONDS (default $WAIT_TIMEOUT, else 10) have passed it
+# prints what it waited for, runs CMD once more with its output shown (so
+# that the failure explains itself) and returns that status.
+#
+# wait_eq [-t SECONDS] WANT CMD...: returns 0 as soon as CMD prints WANT; 1
+# (after printing what CMD last printed) when SECONDS have passed.
+#
+# A suite may define wait_diagnose, called on every timeout (to show a
+# component's log, say).
+
+_wait_diagnose() {
+	if declare -F wait_diagnose >/dev/null; then
+		wait_diagnose >&2 || true
+	fi
+}
+
 wait_until() {
-	local secs=$1
-	shift
+	local secs=${WAIT_TIMEOUT:-10}
+	if [ "${1:-}" = -t ]; then
+		secs=$2
+		shift 2
+	elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
+		secs=$1
+		shift
+	fi
 	local deadline=$((SECONDS + secs))
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
 		if [ $SECONDS -ge $deadline ]; then
 			echo "gave up after ${secs}s waiting for: $*" >&2
+			_wait_diagnose
+			"$@"
+			return
+		fi
+		sleep 0.05
+	done
+}
+
+wait_eq() {
+	local secs=${WAIT_TIMEOUT:-10} got=
+	if [ "${1:-}" = -t ]; then
+		secs=$2
+		shift 2
+	fi
+	local want=$1
+	shift
+	local deadline=$((SECONDS + secs))
+	while :; do
+		got=$("$@" 2>/dev/null) && [ "$got" = "$want" ] && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			echo "gave up after ${secs}s: $* gives '$got', want '$want'" >&2
+			_wait_diagnose
 			return 1
 		fi
 		sleep 0.05
