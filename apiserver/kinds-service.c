@@ -524,19 +524,53 @@ void kinds_service_prepare_update(json_t *obj, const json_t *old)
 
 /* ---- allocation ---- */
 
+/* A set of node port numbers, grown as needed: a Service may have any number
+ * of ports. */
+struct port_set {
+	int *v;
+	size_t n, cap;
+};
+
+static bool port_set_has(const struct port_set *s, int port)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == port)
+			return true;
+	return false;
+}
+
+/* Adds port unless it is there already. */
+static void port_set_add(struct port_set *s, int port)
+{
+	if (port_set_has(s, port))
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 8;
+		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+	}
+	s->v[s->n++] = port;
+}
+
+static void port_set_free(struct port_set *s)
+{
+	free(s->v);
+	*s = (struct port_set){0};
+}
+
 /* What one hook call allocated, released again if a later step fails. */
 struct grab {
 	char ip[16];
-	int ports[64];
-	size_t n_ports;
+	struct port_set ports;
 };
 
-static void grab_release(const struct grab *g)
+/* Gives back what g holds, and frees g. */
+static void grab_release(struct grab *g)
 {
 	if (g->ip[0])
 		allocator_ip_release(g->ip);
-	for (size_t i = 0; i < g->n_ports; i++)
-		allocator_port_release(g->ports[i]);
+	for (size_t i = 0; i < g->ports.n; i++)
+		allocator_port_release(g->ports.v[i]);
+	port_set_free(&g->ports);
 }
 
 static int ip_error(struct mk_err **err, struct mk_err *e, const char *ip)
@@ -570,27 +604,17 @@ static int allocate_ip(json_t *spec, struct grab *g, struct mk_err **err)
 	return 0;
 }
 
-static bool port_in(const int *list, size_t n, int port)
+/* Adds the NodePorts of old (may be NULL) to out. */
+static void old_ports(const json_t *old, struct port_set *out)
 {
-	for (size_t i = 0; i < n; i++)
-		if (list[i] == port)
-			return true;
-	return false;
-}
-
-/* NodePorts of old (may be NULL) in keep, for updates. */
-static size_t old_ports(const json_t *old, int *keep, size_t cap)
-{
-	size_t n = 0;
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_path_get(old, "spec.ports"), i, p)
 	{
-		int np = (int)printer_int(p, "nodePort");
-		if (np > 0 && n < cap && !port_in(keep, n, np))
-			keep[n++] = np;
+		long long np = printer_int(p, "nodePort");
+		if (np > 0 && np <= INT32_MAX)
+			port_set_add(out, (int)np);
 	}
-	return n;
 }
 
 /* The health check node port svc holds, or 0. */
@@ -601,14 +625,14 @@ static int held_hc_port(const json_t *svc)
 	return hc > 0 && hc <= INT32_MAX ? (int)hc : 0;
 }
 
-/* Every node port svc holds: its nodePorts and its health check port. */
-static size_t held_ports(const json_t *svc, int *out, size_t cap)
+/* Adds every node port svc holds to out: its nodePorts and its health check
+ * port. */
+static void held_ports(const json_t *svc, struct port_set *out)
 {
-	size_t n = old_ports(svc, out, cap);
+	old_ports(svc, out);
 	int hc = held_hc_port(svc);
-	if (hc && n < cap && !port_in(out, n, hc))
-		out[n++] = hc;
-	return n;
+	if (hc)
+		port_set_add(out, hc);
 }
 
 /* The old nodePort of the port with the same number and protocol, or 0. */
@@ -625,9 +649,10 @@ static int old_port_for(const json_t *old, const json_t *p)
 }
 
 /* Gives every port a nodePort; held lists the ports the Service owns already
- * (an update), which are kept rather than allocated again. */
-static int allocate_ports(json_t *spec, const json_t *old, const int *held, size_t n_held,
-			  struct grab *g, int *used, size_t *n_used, struct mk_err **err)
+ * (an update; NULL on create), which are kept rather than allocated again.
+ * used receives every port the Service ends up with. */
+static int allocate_ports(json_t *spec, const json_t *old, const struct port_set *held,
+			  struct grab *g, struct port_set *used, struct mk_err **err)
 {
 	size_t i;
 	json_t *p;
@@ -639,7 +664,7 @@ static int allocate_ports(json_t *spec, const json_t *old, const int *held, size
 		if (!want && old)
 			want = old_port_for(old, p);
 		int got;
-		if (want && (port_in(held, n_held, want) || port_in(used, *n_used, want))) {
+		if (want && ((held && port_set_has(held, want)) || port_set_has(used, want))) {
 			got = want;
 		} else {
 			cleanup_err struct mk_err *e = NULL;
@@ -651,11 +676,9 @@ static int allocate_ports(json_t *spec, const json_t *old, const int *held, size
 						  "spec.ports[%zu].nodePort: Invalid value: %d: %s",
 						  i, want, mk_err_msg(e));
 			}
-			if (g->n_ports < sizeof(g->ports) / sizeof(g->ports[0]))
-				g->ports[g->n_ports++] = got;
+			port_set_add(&g->ports, got);
 		}
-		if (*n_used < 64 && !port_in(used, *n_used, got))
-			used[(*n_used)++] = got;
+		port_set_add(used, got);
 		json_object_set_new(p, "nodePort", json_integer(got));
 	}
 	return 0;
@@ -678,8 +701,7 @@ static int allocate_hc_port(json_t *spec, struct grab *g, struct mk_err **err)
 		return mk_err_set(err, MK_EINTERNAL,
 				  "failed to allocate a HealthCheck NodePort 0: range is full");
 	}
-	if (g->n_ports < sizeof(g->ports) / sizeof(g->ports[0]))
-		g->ports[g->n_ports++] = got;
+	port_set_add(&g->ports, got);
 	json_object_set_new(spec, "healthCheckNodePort", json_integer(got));
 	return 0;
 }
@@ -692,22 +714,27 @@ int kinds_service_on_create(json_t *obj, struct mk_err **err)
 	const char *type = printer_str(spec, "type");
 	if (!strcmp(type, "ExternalName"))
 		return 0;
-	struct grab g = {.n_ports = 0};
+	struct grab g = {.ip = ""};
+	int rc = -1;
 	if (allocate_ip(spec, &g, err) < 0)
-		return -1;
+		goto out;
 	if (needs_node_ports(type)) {
-		int used[64];
-		size_t n_used = 0;
-		if (allocate_ports(spec, NULL, NULL, 0, &g, used, &n_used, err) < 0) {
+		struct port_set used = {0};
+		int r = allocate_ports(spec, NULL, NULL, &g, &used, err);
+		port_set_free(&used);
+		if (r < 0) {
 			grab_release(&g);
-			return -1;
+			goto out;
 		}
 	}
 	if (needs_hc_port(spec) && allocate_hc_port(spec, &g, err) < 0) {
 		grab_release(&g);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	port_set_free(&g.ports);
+	return rc;
 }
 
 int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
@@ -718,8 +745,10 @@ int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
 	const char *type = printer_str(spec, "type");
 	const char *old_type = printer_str(old, "spec.type");
 	const char *old_ip = printer_str(old, "spec.clusterIP");
-	struct grab g = {.n_ports = 0};
+	struct grab g = {.ip = ""};
+	struct port_set held = {0}, used = {0};
 	bool release_old_ip = false;
+	int rc = -1;
 
 	if (!strcmp(type, "ExternalName")) {
 		json_object_del(spec, "clusterIP");
@@ -736,17 +765,14 @@ int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
 						    : json_pack("[s]", old_ip));
 		}
 	} else if (allocate_ip(spec, &g, err) < 0) {
-		return -1;
+		goto out;
 	}
 
-	int held[64];
-	size_t n_held = old_ports(old, held, 64);
-	int used[64];
-	size_t n_used = 0;
+	old_ports(old, &held);
 	if (needs_node_ports(type)) {
-		if (allocate_ports(spec, old, held, n_held, &g, used, &n_used, err) < 0) {
+		if (allocate_ports(spec, old, &held, &g, &used, err) < 0) {
 			grab_release(&g);
-			return -1;
+			goto out;
 		}
 	} else {
 		/* Upstream drops the nodePorts a type change leaves behind. */
@@ -760,18 +786,23 @@ int kinds_service_on_update(json_t *obj, const json_t *old, struct mk_err **err)
 	int old_hc = held_hc_port(old);
 	if (needs_hc_port(spec) && !old_hc && allocate_hc_port(spec, &g, err) < 0) {
 		grab_release(&g);
-		return -1;
+		goto out;
 	}
 	if (old_hc && !needs_hc_port(spec)) {
 		json_object_del(spec, "healthCheckNodePort");
 		allocator_port_release(old_hc);
 	}
-	for (size_t i = 0; i < n_held; i++)
-		if (!port_in(used, n_used, held[i]))
-			allocator_port_release(held[i]);
+	for (size_t i = 0; i < held.n; i++)
+		if (!port_set_has(&used, held.v[i]))
+			allocator_port_release(held.v[i]);
 	if (release_old_ip)
 		allocator_ip_release(old_ip);
-	return 0;
+	rc = 0;
+out:
+	port_set_free(&g.ports);
+	port_set_free(&held);
+	port_set_free(&used);
+	return rc;
 }
 
 void kinds_service_on_delete(const json_t *obj)
@@ -779,10 +810,11 @@ void kinds_service_on_delete(const json_t *obj)
 	const char *cip = json_path_str(obj, "spec.clusterIP");
 	if (cip && cip[0] && strcmp(cip, "None"))
 		allocator_ip_release(cip);
-	int held[65];
-	size_t n = held_ports(obj, held, 65);
-	for (size_t i = 0; i < n; i++)
-		allocator_port_release(held[i]);
+	struct port_set held = {0};
+	held_ports(obj, &held);
+	for (size_t i = 0; i < held.n; i++)
+		allocator_port_release(held.v[i]);
+	port_set_free(&held);
 }
 
 static bool holds_ip(const char *ip)
@@ -801,12 +833,15 @@ void kinds_service_on_update_abort(const json_t *obj, const json_t *old)
 		/* Held again unless another Service took it meanwhile. */
 		allocator_ip_allocate(old_ip, buf, sizeof(buf), NULL);
 	}
-	int now[65], was[65];
-	size_t n_now = held_ports(obj, now, 65), n_was = held_ports(old, was, 65);
-	for (size_t i = 0; i < n_now; i++)
-		if (!port_in(was, n_was, now[i]))
-			allocator_port_release(now[i]);
-	for (size_t i = 0; i < n_was; i++)
-		if (!port_in(now, n_now, was[i]))
-			allocator_port_allocate(was[i], NULL);
+	struct port_set now = {0}, was = {0};
+	held_ports(obj, &now);
+	held_ports(old, &was);
+	for (size_t i = 0; i < now.n; i++)
+		if (!port_set_has(&was, now.v[i]))
+			allocator_port_release(now.v[i]);
+	for (size_t i = 0; i < was.n; i++)
+		if (!port_set_has(&now, was.v[i]))
+			allocator_port_allocate(was.v[i], NULL);
+	port_set_free(&now);
+	port_set_free(&was);
 }

@@ -336,3 +336,25 @@ Y
 	kubectl delete endpointslice "$e"
 	kubectl delete svc "$s"
 }
+
+@test "services: a NodePort Service with more than 64 ports is updated and deleted without losing a port" {
+	s=many-$(rand)
+	python3 -c 'import json, sys
+print(json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": sys.argv[1]},
+                  "spec": {"type": "NodePort", "ports": [{"name": "p%d" % i, "port": 1000 + i}
+                                                         for i in range(70)]}}))' "$s" >"$MK_API_TMP/many.json"
+	kubectl apply -f "$MK_API_TMP/many.json"
+	kubectl get svc "$s" -o json | jq -c '[.spec.ports[].nodePort] | sort' >"$MK_API_TMP/np"
+	[ "$(jq 'unique | length' "$MK_API_TMP/np")" = 70 ]
+	# an update keeps every one of them
+	kubectl label svc "$s" touched=yes
+	kubectl patch svc "$s" --type=json -p '[{"op":"replace","path":"/spec/ports/69/port","value":2000}]'
+	[ "$(kubectl get svc "$s" -o json | jq -c '[.spec.ports[].nodePort] | sort')" = "$(cat "$MK_API_TMP/np")" ]
+	# deleting gives back all 70: the same ports can be asked for again
+	kubectl delete svc "$s"
+	jq --slurpfile np "$MK_API_TMP/np" '.spec.ports |= [to_entries[] | .value + {nodePort: $np[0][.key]}]' \
+		"$MK_API_TMP/many.json" >"$MK_API_TMP/again.json"
+	kubectl apply -f "$MK_API_TMP/again.json"
+	[ "$(kubectl get svc "$s" -o json | jq -c '[.spec.ports[].nodePort] | sort')" = "$(cat "$MK_API_TMP/np")" ]
+	kubectl delete svc "$s"
+}
