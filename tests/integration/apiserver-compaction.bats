@@ -9,6 +9,7 @@ setup() {
 }
 
 teardown() {
+	watch_stop_all
 	apiserver_stop
 }
 
@@ -18,15 +19,24 @@ cm() {
 		"$MK_API_URL/api/v1/namespaces/default/configmaps"
 }
 
+# compacted TOKEN: the continue token's revision and revision 2 are compacted
+compacted() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' \
+		"$MK_API_URL/api/v1/namespaces/default/configmaps?limit=1&continue=$1")" = 410 ] &&
+		curl -s -N --max-time 2 "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2" |
+		head -n1 | grep -q '"type":"ERROR"'
+}
+
 @test "watch and continue from compacted revisions answer 410 Expired" {
 	cm a >/dev/null
 	cm b >/dev/null
 	first=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps?limit=1")
 	token=$(jq -r .metadata.continue <<<"$first")
 	[ "$token" != null ]
-	# Writes after the page, then wait for the compactor to pass them.
-	for i in 1 2 3 4 5; do cm "c$i" >/dev/null; sleep 0.3; done
-	sleep 1
+	# Writes after the page, then wait for the compactor to pass them: both
+	# the page's revision and revision 2 are gone.
+	for i in 1 2 3 4 5; do cm "c$i" >/dev/null; done
+	wait_until -t 20 compacted "$token"
 	run curl -s -N --max-time 5 "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2"
 	[ "$(jq -r .type <<<"$output")" = ERROR ]
 	[ "$(jq -r .object.code <<<"$output")" = 410 ]
@@ -38,11 +48,9 @@ cm() {
 	# A watch from the current revision still works.
 	rv=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps" | jq -r .metadata.resourceVersion)
 	out=$MK_API_TMP/w
-	curl -s -N --max-time 4 "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv" >"$out" &
-	wpid=$!
-	sleep 1
+	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv"
 	cm late >/dev/null
-	wait "$wpid" || true
+	wait_until grep -q '"name":"late"' "$out"
 	[ "$(jq -r .type "$out")" = ADDED ]
 	[ "$(jq -r .object.metadata.name "$out")" = late ]
 }

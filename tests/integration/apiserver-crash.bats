@@ -28,6 +28,11 @@ create_loop() {
 	done
 }
 
+# at_least N FILE: FILE has N lines or more
+at_least() {
+	[ "$(wc -l <"$2")" -ge "$1" ]
+}
+
 @test "SIGKILL mid-way through creates loses no acknowledged object" {
 	acked=$MK_API_TMP/acked
 	: >"$acked"
@@ -37,7 +42,7 @@ create_loop() {
 		loops+=($!)
 	done
 	# kill while the four are writing, once a fair number went through
-	wait_until 60 bash -c "[ \$(wc -l <'$acked') -ge 25 ]"
+	wait_until -t 60 at_least 25 "$acked"
 	rv_before=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps" | jq -r .metadata.resourceVersion)
 	apiserver_kill KILL
 	wait "${loops[@]}"

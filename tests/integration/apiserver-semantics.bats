@@ -13,6 +13,10 @@ teardown_file() {
 	apiserver_stop
 }
 
+teardown() {
+	watch_stop_all
+}
+
 rand() {
 	tr -dc 'a-z0-9' </dev/urandom | head -c 6
 }
@@ -240,9 +244,10 @@ PODS=/api/v1/namespaces/default/pods
 	[ "$(field "$r" '[.items[].metadata.name]|join(",")')" = "p1,p2,p3" ]
 }
 
-# Reads a watch for a while: watch PATH SECONDS > file
-watch_for() {
-	curl -s -N --max-time "$2" "$MK_API_URL$1" || true
+# events_are FILE TYPES: the watch stream in FILE holds events of these types
+# ("ADDED MODIFIED "), in order
+events_are() {
+	[ "$(jq -r .type "$1" | tr '\n' ' ')" = "$2" ]
 }
 
 @test "watch: from a resourceVersion, synthetic ADDED without one, selector transitions" {
@@ -251,17 +256,17 @@ watch_for() {
 	r=$(api POST "/api/v1/namespaces/$ns/pods" "$(pod_json a web)")
 	rv=$(field "$r" .metadata.resourceVersion)
 	out1=$MK_API_TMP/w1-$ns out2=$MK_API_TMP/w2-$ns out3=$MK_API_TMP/w3-$ns
-	watch_for "/api/v1/namespaces/$ns/pods?watch=1&resourceVersion=$rv&timeoutSeconds=4" 15 >"$out1" &
-	watch_for "/api/v1/namespaces/$ns/pods?watch=true&timeoutSeconds=4" 15 >"$out2" &
-	watch_for "/api/v1/namespaces/$ns/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv&timeoutSeconds=4" 15 >"$out3" &
-	sleep 1
+	watch_start "$out1" "$MK_API_URL/api/v1/namespaces/$ns/pods?watch=1&resourceVersion=$rv"
+	watch_start "$out2" "$MK_API_URL/api/v1/namespaces/$ns/pods?watch=true"
+	watch_start "$out3" "$MK_API_URL/api/v1/namespaces/$ns/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv"
+	# the watch without a resourceVersion starts from the pod as it is now
+	wait_until events_are "$out2" "ADDED "
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"db"}}}' application/merge-patch+json >/dev/null
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"web"}}}' application/merge-patch+json >/dev/null
 	api DELETE "/api/v1/namespaces/$ns/pods/a" >/dev/null
-	wait
-	[ "$(jq -r .type "$out1" | tr '\n' ' ')" = "MODIFIED MODIFIED DELETED " ]
-	[ "$(jq -r .type "$out2" | tr '\n' ' ')" = "ADDED MODIFIED MODIFIED DELETED " ]
-	[ "$(jq -r .type "$out3" | tr '\n' ' ')" = "DELETED ADDED DELETED " ]
+	wait_until events_are "$out1" "MODIFIED MODIFIED DELETED "
+	wait_until events_are "$out2" "ADDED MODIFIED MODIFIED DELETED "
+	wait_until events_are "$out3" "DELETED ADDED DELETED "
 	[ "$(jq -r '.object.metadata.name' "$out1" | sort -u)" = a ]
 }
 
@@ -272,24 +277,32 @@ watch_for() {
 	[ $(($(date +%s) - start)) -le 4 ]
 	p=t-$(rand)
 	out=$MK_API_TMP/wt-$p
-	curl -s -N --max-time 3 -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json' \
-		"$MK_API_URL/api/v1/namespaces/default/pods?watch=1&fieldSelector=metadata.name%3D$p" >"$out" || true &
-	sleep 1
+	rv=$(curl -s "$MK_API_URL$PODS" | jq -r .metadata.resourceVersion)
+	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$rv&fieldSelector=metadata.name%3D$p" \
+		-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json'
 	api POST $PODS "$(pod_json "$p")" >/dev/null
-	wait
+	wait_until events_are "$out" "ADDED "
 	[ "$(jq -r .type "$out")" = ADDED ]
 	[ "$(jq -r .object.kind "$out")" = Table ]
 	[ "$(jq -r '.object.rows[0].cells[0]' "$out")" = "$p" ]
 }
 
+# bookmarks FILE N: the stream in FILE holds at least N BOOKMARK events
+bookmarks() {
+	[ "$(grep -c '"type":"BOOKMARK"' "$1")" -ge "$2" ]
+}
+
 @test "watch: BOOKMARK events when allowed" {
+	# the watch that does not ask for bookmarks opens first, so that two
+	# bookmarks sent on the other one (every second here) mean a bookmark
+	# tick passed while both were open
+	out2=$MK_API_TMP/nobm-$(rand)
+	watch_start "$out2" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=1"
 	out=$MK_API_TMP/bm-$(rand)
-	curl -s -N --max-time 3 "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&allowWatchBookmarks=true&resourceVersion=1" >"$out" || true
-	grep -q '"type":"BOOKMARK"' "$out"
+	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&allowWatchBookmarks=true&resourceVersion=1"
+	wait_until bookmarks "$out" 2
 	[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.kind)" = Pod ]
 	[[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.metadata.resourceVersion)" =~ ^[0-9]+$ ]]
-	out2=$MK_API_TMP/nobm-$(rand)
-	curl -s -N --max-time 3 "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=1" >"$out2" || true
 	! grep -q BOOKMARK "$out2" || false
 }
 

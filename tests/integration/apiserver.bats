@@ -13,6 +13,13 @@ teardown_file() {
 	apiserver_stop
 }
 
+teardown() {
+	if [ -n "${WPID:-}" ]; then
+		kill "$WPID" 2>/dev/null || true
+		wait "$WPID" 2>/dev/null || true
+	fi
+}
+
 rand() {
 	tr -dc 'a-z0-9' </dev/urandom | head -c 6
 }
@@ -203,19 +210,16 @@ Y
 	p=w-$(rand)
 	kubectl run "$p" --image=nginx
 	out=$MK_API_TMP/watch-$p
-	timeout 20 kubectl get pods -w --output-watch-events >"$out" 2>&1 &
-	wpid=$!
-	sleep 1
+	timeout 60 kubectl get pods -w --output-watch-events >"$out" 2>&1 &
+	WPID=$!
+	# kubectl has listed (and watches from the list's resourceVersion)
+	wait_until grep -q "ADDED.*$p" "$out"
 	kubectl label pod "$p" seen=yes
-	for i in $(seq 1 50); do
-		grep -q "MODIFIED.*$p" "$out" && break
-		sleep 0.1
-	done
-	kill "$wpid" 2>/dev/null || true
-	wait "$wpid" 2>/dev/null || true
+	wait_until grep -q "MODIFIED.*$p" "$out"
+	kill "$WPID" 2>/dev/null || true
+	wait "$WPID" 2>/dev/null || true
+	WPID=
 	cat "$out"
-	grep -q "ADDED.*$p" "$out"
-	grep -q "MODIFIED.*$p" "$out"
 	kubectl delete pod "$p" --wait=false
 }
 

@@ -18,8 +18,15 @@
 # run on both backends) the server stores in etcd instead: a member of its own
 # (lib/etcd.bash, stopped with the server's files), or the cluster at
 # MK_ETCD_URL when a suite started one.
+#
+# watch_start FILE URL [CURL-ARGS...] streams a watch into FILE in the background and
+# returns once the server has answered it (headers in FILE.head), so that
+# every change made afterwards reaches it; watch_stop_all ends every watch
+# started so (call it in teardown).
 
 : "${MK_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/bin}"
+# shellcheck source=tests/integration/lib/wait.bash
+. "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
 
 _apiserver_free_port() {
 	python3 -c 'import socket
@@ -72,14 +79,7 @@ apiserver_start() {
 		# every server started on this directory, so that apiserver_stop ends
 		# also those restarted in a test whose PID teardown_file never saw
 		echo "$MK_API_PID" >>"$MK_API_TMP/pids"
-		local i
-		for i in $(seq 1 100); do
-			if curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1; then
-				break
-			fi
-			kill -0 "$MK_API_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		wait_until _apiserver_up_or_gone >/dev/null 2>&1 || true
 		if curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1; then
 			break
 		fi
@@ -115,6 +115,32 @@ current-context: mk
 KC
 }
 
+_apiserver_up_or_gone() {
+	curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1 || _gone "$MK_API_PID"
+}
+
+_gone() {
+	! kill -0 "$1" 2>/dev/null || false
+}
+
+watch_start() {
+	local out=$1 url=$2
+	shift 2
+	: >"$out.head"
+	curl -s -N -D "$out.head" --max-time 120 "$@" "$url" >"$out" 2>/dev/null 3>&- &
+	WATCH_PIDS+=($!)
+	wait_until grep -q '^HTTP/1.1 200' "$out.head"
+}
+
+watch_stop_all() {
+	local p
+	for p in ${WATCH_PIDS[@]:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	WATCH_PIDS=()
+}
+
 apiserver_kill() {
 	local sig=${1:-KILL}
 	if [ -n "${MK_API_PID:-}" ]; then
@@ -132,7 +158,7 @@ apiserver_stop() {
 			kill -TERM "$p" 2>/dev/null || true
 		done <"$MK_API_TMP/pids"
 		for p in $(cat "$MK_API_TMP/pids"); do
-			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+			wait_until -t 5 _gone "$p" >/dev/null 2>&1 || true
 		done
 	fi
 	if [ -n "${MK_API_TMP:-}" ] && [ -s "$MK_API_TMP/etcd-tmp" ]; then
