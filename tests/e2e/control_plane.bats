@@ -26,17 +26,9 @@ teardown() {
 	true
 }
 
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			echo "timed out waiting for: $*" >&2
-			tail -5 "$LOGS"/*.log >&2
-			return 1
-		fi
-		sleep 0.2
-	done
+# on a timeout of wait_until (lib/wait.bash): the daemons' last words
+wait_diagnose() {
+	tail -5 "$LOGS"/*.log
 }
 
 add_node() {
@@ -71,13 +63,13 @@ bound_are() {
 	run kubectl create deployment web --image=nginx
 	[ "$status" -eq 0 ]
 	[ "$output" = "deployment.apps/web created" ]
-	sleep 1
+	# only the API server runs: nothing could make them
 	[ -z "$(kubectl get rs,pods -o name)" ]
 
 	"$MK_BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG" --allocate-node-cidrs \
 		--cluster-cidr=10.244.0.0/16 >"$LOGS/cm.log" 2>&1 3>&- &
 	CM_PID=$!
-	wait_for 20 pods_are 1
+	wait_until -t 20 pods_are 1
 	run kubectl get pods -l app=web
 	[[ "${lines[1]}" =~ ^web-[a-z0-9]+-[a-z0-9]{5}\ +0/1\ +Pending\  ]]
 	# every node got its /24
@@ -88,10 +80,10 @@ bound_are() {
 	python3 "$MK_ROOT/tests/integration/lib/pod-ready.py" "$MK_API_URL" default \
 		"$LOGS/pods" --kubelet 2>/dev/null 3>&- &
 	KUBELET_PID=$!
-	wait_for 30 bound_are 1
+	wait_until -t 30 bound_are 1
 
 	kubectl scale deployment web --replicas=3 >/dev/null
-	wait_for 30 bound_are 3
+	wait_until -t 30 bound_are 3
 	run timeout 40 kubectl rollout status deployment/web --timeout=30s
 	[ "$status" -eq 0 ]
 	# one per node
@@ -107,18 +99,18 @@ bound_are() {
 	ep_is() {
 		[ "$(ep)" = "$1" ]
 	}
-	wait_for 10 ep_is "$want"
+	wait_until -t 10 ep_is "$want"
 	[ "$(echo "$want" | wc -w)" = 3 ]
 	run kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{range .items[*].endpoints[*]}{.nodeName}{"\n"}{end}'
 	[ "$(printf '%s\n' "${lines[@]}" | sort -u | xargs)" = "node-a node-b node-c" ]
 
 	kubectl scale deployment web --replicas=1 >/dev/null
-	wait_for 30 pods_are 1
-	wait_for 10 ep_is "$(kubectl get pods -l app=web -o jsonpath='{.items[0].status.podIP}')"
+	wait_until -t 30 pods_are 1
+	wait_until -t 10 ep_is "$(kubectl get pods -l app=web -o jsonpath='{.items[0].status.podIP}')"
 
 	run timeout 40 kubectl delete deployment web
 	[ "$status" -eq 0 ]
-	wait_for 30 pods_are 0
+	wait_until -t 30 pods_are 0
 	[ -z "$(kubectl get rs -o name)" ]
 	run kubectl get events
 	[[ "$output" == *"Scheduled"* ]]

@@ -57,32 +57,35 @@ teardown() {
 	apiserver_stop
 }
 
+line_seen() {
+	grep -Eq -- "$1" "$2"
+}
+
+# the line is there, or the probe is gone (no use waiting)
+line_or_exited() {
+	line_seen "$1" "$OUT" || ! kill -0 "$PROBE_PID" 2>/dev/null
+}
+
 # Waits up to $2 seconds for a line matching the regex $1 in the probe output.
 wait_line() {
-	local re=$1 secs=${2:-10} i
-	for ((i = 0; i < secs * 10; i++)); do
-		grep -Eq -- "$re" "$OUT" && return 0
-		if ! kill -0 "$PROBE_PID" 2>/dev/null; then
-			echo "probe exited; stderr:" >&2
-			cat "$ERR" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-	echo "no line matching '$re' after ${secs}s; output:" >&2
-	cat "$OUT" >&2
-	echo "stderr:" >&2
+	local re=$1 secs=${2:-10}
+	wait_until -t "$secs" line_or_exited "$re" >/dev/null 2>&1 || true
+	line_seen "$re" "$OUT" && return 0
+	if ! kill -0 "$PROBE_PID" 2>/dev/null; then
+		echo "probe exited; stderr:" >&2
+	else
+		echo "no line matching '$re' after ${secs}s; output:" >&2
+		cat "$OUT" >&2
+		echo "stderr:" >&2
+	fi
 	cat "$ERR" >&2
 	return 1
 }
 
 # Waits up to $2 seconds for a line matching $1 on the probe's stderr.
 wait_line_err() {
-	local re=$1 secs=${2:-10} i
-	for ((i = 0; i < secs * 10; i++)); do
-		grep -Eq -- "$re" "$ERR" && return 0
-		sleep 0.1
-	done
+	local re=$1 secs=${2:-10}
+	wait_until -t "$secs" line_seen "$re" "$ERR" >/dev/null 2>&1 && return 0
 	echo "no error line matching '$re' after ${secs}s" >&2
 	return 1
 }

@@ -29,8 +29,10 @@ register_node() {
 		"$1" "$1" "$spec" "$2" "$3" "$2" "$3" | k create -f - >/dev/null
 }
 
+# start_scheduler [flags...]: the n-th one logs to $BATS_TEST_TMPDIR/sched-n.log
 start_scheduler() {
-	"$MK_BIN/kube-scheduler" --master="$MK_API_URL" "$@" 3>&- &
+	"$MK_BIN/kube-scheduler" --master="$MK_API_URL" "$@" \
+		>>"$BATS_TEST_TMPDIR/sched-${#SCHED_PIDS[@]}.log" 2>&1 3>&- &
 	SCHED_PIDS+=($!)
 }
 
@@ -45,25 +47,42 @@ node_of() {
 	k get pod "$1" -o jsonpath='{.spec.nodeName}'
 }
 
+bound() {
+	[ -n "$(node_of "$1")" ]
+}
+
 wait_bound() {
-	local i
-	for i in $(seq 100); do
-		[ -n "$(node_of "$1")" ] && return 0
-		sleep 0.1
-	done
-	echo "pod $1 was not bound" >&2
-	return 1
+	wait_until bound "$1"
+}
+
+has_event() { # REASON SUBSTRING
+	k get events -o jsonpath='{range .items[*]}{.reason}|{.message}{"\n"}{end}' |
+		grep -F "$1|" | grep -qF "$2"
 }
 
 wait_event() { # REASON SUBSTRING
-	local i
-	for i in $(seq 100); do
-		k get events -o jsonpath='{range .items[*]}{.reason}|{.message}{"\n"}{end}' |
-			grep -F "$1|" | grep -qF "$2" && return 0
-		sleep 0.1
-	done
-	k get events -o jsonpath='{range .items[*]}{.reason}|{.message}{"\n"}{end}' >&2
-	return 1
+	wait_until has_event "$1" "$2" || {
+		k get events -o jsonpath='{range .items[*]}{.reason}|{.message}{"\n"}{end}' >&2
+		return 1
+	}
+}
+
+lease_field() {
+	k -n kube-system get lease kube-scheduler -o jsonpath="{.spec.$1}" 2>/dev/null
+}
+
+# holder_is_not NAME: the lease has a holder, and it is not NAME
+holder_is_not() {
+	local now
+	now=$(lease_field holderIdentity)
+	[ -n "$now" ] && [ "$now" != "$1" ]
+}
+
+# renewed_since TIME: the lease's renewTime is no longer TIME
+renewed_since() {
+	local now
+	now=$(lease_field renewTime)
+	[ -n "$now" ] && [ "$now" != "$1" ]
 }
 
 @test "pending pods get a node, a Scheduled event and spread over the nodes" {
@@ -120,28 +139,25 @@ wait_event() { # REASON SUBSTRING
 	start_scheduler --leader-elect=true --leader-elect-lease-duration=2s \
 		--leader-elect-renew-deadline=1500ms --leader-elect-retry-period=300ms
 	first=${SCHED_PIDS[0]}
-	for i in $(seq 50); do
-		holder=$(k -n kube-system get lease kube-scheduler -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true)
-		[ -n "$holder" ] && break
-		sleep 0.1
-	done
-	[ -n "$holder" ]
+	wait_until holder_is_not ""
+	holder=$(lease_field holderIdentity)
 	start_scheduler --leader-elect=true --leader-elect-lease-duration=2s \
 		--leader-elect-renew-deadline=1500ms --leader-elect-retry-period=300ms
 	pod e1 100m
 	wait_bound e1
-	# the second candidate does not hold the lease while the first lives
-	sleep 1
-	[ "$(k -n kube-system get lease kube-scheduler -o jsonpath='{.spec.holderIdentity}')" = "$holder" ]
+	# the second candidate does not hold the lease while the first lives:
+	# it is trying, and the holder renewed twice since
+	wait_until grep -q 'attempting to acquire leader lease' "$BATS_TEST_TMPDIR/sched-1.log"
+	renewed=$(lease_field renewTime)
+	wait_until renewed_since "$renewed"
+	renewed=$(lease_field renewTime)
+	wait_until renewed_since "$renewed"
+	[ "$(lease_field holderIdentity)" = "$holder" ]
+	! grep -q 'successfully acquired lease' "$BATS_TEST_TMPDIR/sched-1.log" || false
 
 	kill "$first"
 	wait "$first" 2>/dev/null || true
-	for i in $(seq 100); do
-		now=$(k -n kube-system get lease kube-scheduler -o jsonpath='{.spec.holderIdentity}')
-		[ "$now" != "$holder" ] && break
-		sleep 0.1
-	done
-	[ "$now" != "$holder" ]
+	wait_until holder_is_not "$holder"
 	[ "$(k -n kube-system get lease kube-scheduler -o jsonpath='{.spec.leaseTransitions}')" -ge 1 ]
 	pod e2 100m
 	wait_bound e2
