@@ -127,6 +127,55 @@ static void test_generate(void **state)
 	assert_int_equal(strlen(e), 5);
 }
 
+/* Go's net.IP predicates as upstream's ValidateNonSpecialIP applies them. */
+static void test_nonspecial_ip(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *ip, *msg;
+	} cases[] = {
+		{"10.1.2.3", NULL},
+		{"192.168.77.50", NULL},
+		{"255.255.255.255", NULL},
+		{"224.0.1.1", NULL},
+		{"169.255.0.1", NULL},
+		{"2001:db8::1", NULL},
+		{"fec0::1", NULL},
+		{"ff05::1", NULL},
+		{"0.0.0.0", "may not be unspecified (0.0.0.0)"},
+		{"::", "may not be unspecified (::)"},
+		{"127.0.0.1", "may not be in the loopback range (127.0.0.0/8, ::1/128)"},
+		{"127.255.255.254", "may not be in the loopback range (127.0.0.0/8, ::1/128)"},
+		{"::1", "may not be in the loopback range (127.0.0.0/8, ::1/128)"},
+		{"::ffff:127.0.0.1", "may not be in the loopback range (127.0.0.0/8, ::1/128)"},
+		{"169.254.169.254", "may not be in the link-local range (169.254.0.0/16, fe80::/10)"},
+		{"fe80::1", "may not be in the link-local range (169.254.0.0/16, fe80::/10)"},
+		{"febf::1", "may not be in the link-local range (169.254.0.0/16, fe80::/10)"},
+		{"224.0.0.1", "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"},
+		{"224.0.0.255",
+		 "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"},
+		{"ff02::1", "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"},
+		{"ff12::1", "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"},
+		{"", "must be a valid IP address"},
+		{"1.2.3", "must be a valid IP address"},
+		{"10.0.0.0/8", "must be a valid IP address"},
+		{"example.com", "must be a valid IP address"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_free char *got = names_check_nonspecial_ip(cases[i].ip);
+		if (!cases[i].msg) {
+			if (got)
+				fail_msg("%s: %s", cases[i].ip, got);
+			continue;
+		}
+		if (!got)
+			fail_msg("%s: accepted", cases[i].ip);
+		assert_string_equal(got, cases[i].msg);
+	}
+	cleanup_free char *null = names_check_nonspecial_ip(NULL);
+	assert_string_equal(null, "must be a valid IP address");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_qualified_and_value),
 		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_nonspecial_ip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
