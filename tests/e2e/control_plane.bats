@@ -69,7 +69,7 @@ bound_are() {
 	"$MK_BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG" --allocate-node-cidrs \
 		--cluster-cidr=10.244.0.0/16 >"$LOGS/cm.log" 2>&1 3>&- &
 	CM_PID=$!
-	wait_until -t 20 pods_are 1
+	wait_until 20 pods_are 1
 	run kubectl get pods -l app=web
 	[[ "${lines[1]}" =~ ^web-[a-z0-9]+-[a-z0-9]{5}\ +0/1\ +Pending\  ]]
 	# every node got its /24
@@ -80,10 +80,10 @@ bound_are() {
 	python3 "$MK_ROOT/tests/integration/lib/pod-ready.py" "$MK_API_URL" default \
 		"$LOGS/pods" --kubelet 2>/dev/null 3>&- &
 	KUBELET_PID=$!
-	wait_until -t 30 bound_are 1
+	wait_until 30 bound_are 1
 
 	kubectl scale deployment web --replicas=3 >/dev/null
-	wait_until -t 30 bound_are 3
+	wait_until 30 bound_are 3
 	run timeout 40 kubectl rollout status deployment/web --timeout=30s
 	[ "$status" -eq 0 ]
 	# one per node
@@ -99,18 +99,18 @@ bound_are() {
 	ep_is() {
 		[ "$(ep)" = "$1" ]
 	}
-	wait_until -t 10 ep_is "$want"
+	wait_until 10 ep_is "$want"
 	[ "$(echo "$want" | wc -w)" = 3 ]
 	run kubectl get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{range .items[*].endpoints[*]}{.nodeName}{"\n"}{end}'
 	[ "$(printf '%s\n' "${lines[@]}" | sort -u | xargs)" = "node-a node-b node-c" ]
 
 	kubectl scale deployment web --replicas=1 >/dev/null
-	wait_until -t 30 pods_are 1
-	wait_until -t 10 ep_is "$(kubectl get pods -l app=web -o jsonpath='{.items[0].status.podIP}')"
+	wait_until 30 pods_are 1
+	wait_until 10 ep_is "$(kubectl get pods -l app=web -o jsonpath='{.items[0].status.podIP}')"
 
 	run timeout 40 kubectl delete deployment web
 	[ "$status" -eq 0 ]
-	wait_until -t 30 pods_are 0
+	wait_until 30 pods_are 0
 	[ -z "$(kubectl get rs -o name)" ]
 	run kubectl get events
 	[[ "$output" == *"Scheduled"* ]]

@@ -36,7 +36,7 @@ compacted() {
 	# Writes after the page, then wait for the compactor to pass them: both
 	# the page's revision and revision 2 are gone.
 	for i in 1 2 3 4 5; do cm "c$i" >/dev/null; done
-	wait_until -t 20 compacted "$token"
+	wait_until 20 compacted "$token"
 	run curl -s -N --max-time 5 "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2"
 	[ "$(jq -r .type <<<"$output")" = ERROR ]
 	[ "$(jq -r .object.code <<<"$output")" = 410 ]
@@ -50,7 +50,7 @@ compacted() {
 	out=$MK_API_TMP/w
 	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv"
 	cm late >/dev/null
-	wait_until grep -q '"name":"late"' "$out"
+	wait_until 10 grep -q '"name":"late"' "$out"
 	[ "$(jq -r .type "$out")" = ADDED ]
 	[ "$(jq -r .object.metadata.name "$out")" = late ]
 }

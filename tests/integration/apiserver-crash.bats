@@ -42,7 +42,7 @@ at_least() {
 		loops+=($!)
 	done
 	# kill while the four are writing, once a fair number went through
-	wait_until -t 60 at_least 25 "$acked"
+	wait_until 60 at_least 25 "$acked"
 	rv_before=$(curl -s "$MK_API_URL/api/v1/namespaces/default/configmaps" | jq -r .metadata.resourceVersion)
 	apiserver_kill KILL
 	wait "${loops[@]}"

@@ -260,13 +260,13 @@ events_are() {
 	watch_start "$out2" "$MK_API_URL/api/v1/namespaces/$ns/pods?watch=true"
 	watch_start "$out3" "$MK_API_URL/api/v1/namespaces/$ns/pods?watch=1&labelSelector=app%3Dweb&resourceVersion=$rv"
 	# the watch without a resourceVersion starts from the pod as it is now
-	wait_until events_are "$out2" "ADDED "
+	wait_until 10 events_are "$out2" "ADDED "
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"db"}}}' application/merge-patch+json >/dev/null
 	api PATCH "/api/v1/namespaces/$ns/pods/a" '{"metadata":{"labels":{"app":"web"}}}' application/merge-patch+json >/dev/null
 	api DELETE "/api/v1/namespaces/$ns/pods/a" >/dev/null
-	wait_until events_are "$out1" "MODIFIED MODIFIED DELETED "
-	wait_until events_are "$out2" "ADDED MODIFIED MODIFIED DELETED "
-	wait_until events_are "$out3" "DELETED ADDED DELETED "
+	wait_until 10 events_are "$out1" "MODIFIED MODIFIED DELETED "
+	wait_until 10 events_are "$out2" "ADDED MODIFIED MODIFIED DELETED "
+	wait_until 10 events_are "$out3" "DELETED ADDED DELETED "
 	[ "$(jq -r '.object.metadata.name' "$out1" | sort -u)" = a ]
 }
 
@@ -281,7 +281,7 @@ events_are() {
 	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=$rv&fieldSelector=metadata.name%3D$p" \
 		-H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json'
 	api POST $PODS "$(pod_json "$p")" >/dev/null
-	wait_until events_are "$out" "ADDED "
+	wait_until 10 events_are "$out" "ADDED "
 	[ "$(jq -r .type "$out")" = ADDED ]
 	[ "$(jq -r .object.kind "$out")" = Table ]
 	[ "$(jq -r '.object.rows[0].cells[0]' "$out")" = "$p" ]
@@ -300,7 +300,7 @@ bookmarks() {
 	watch_start "$out2" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&resourceVersion=1"
 	out=$MK_API_TMP/bm-$(rand)
 	watch_start "$out" "$MK_API_URL/api/v1/namespaces/default/pods?watch=1&allowWatchBookmarks=true&resourceVersion=1"
-	wait_until bookmarks "$out" 2
+	wait_until 10 bookmarks "$out" 2
 	[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.kind)" = Pod ]
 	[[ "$(grep BOOKMARK "$out" | head -1 | jq -r .object.metadata.resourceVersion)" =~ ^[0-9]+$ ]]
 	! grep -q BOOKMARK "$out2" || false

@@ -41,7 +41,7 @@ created() {
 			WATCHERS+=($!)
 		done
 		# all 20 are open before anything else happens
-		wait_until all_answered "$heads" 20
+		wait_until 10 all_answered "$heads" 20
 		# new watches keep arriving while the server stops (0.01 s apart:
 		# a pace, not a wait)
 		(for i in $(seq 300); do
@@ -57,7 +57,7 @@ created() {
 		done) 3>&- &
 		writer=$!
 		# stopped while busy: after a random number of this round's writes
-		wait_until -t 30 created "r$round-p" $((RANDOM % 5 + 1))
+		wait_until 30 created "r$round-p" $((RANDOM % 5 + 1))
 		kill -TERM "$MK_API_PID"
 		rc=0
 		wait "$MK_API_PID" || rc=$?
@@ -65,7 +65,7 @@ created() {
 		kill "$writer" "$opener" 2>/dev/null || true
 		# every stream was ended by the server
 		for p in "${WATCHERS[@]}"; do
-			wait_until -t 5 _gone "$p"
+			wait_until 5 _gone "$p"
 		done
 		wait 2>/dev/null || true
 	done

@@ -213,9 +213,9 @@ Y
 	timeout 60 kubectl get pods -w --output-watch-events >"$out" 2>&1 &
 	WPID=$!
 	# kubectl has listed (and watches from the list's resourceVersion)
-	wait_until grep -q "ADDED.*$p" "$out"
+	wait_until 10 grep -q "ADDED.*$p" "$out"
 	kubectl label pod "$p" seen=yes
-	wait_until grep -q "MODIFIED.*$p" "$out"
+	wait_until 10 grep -q "MODIFIED.*$p" "$out"
 	kill "$WPID" 2>/dev/null || true
 	wait "$WPID" 2>/dev/null || true
 	WPID=

@@ -69,7 +69,7 @@ line_or_exited() {
 # Waits up to $2 seconds for a line matching the regex $1 in the probe output.
 wait_line() {
 	local re=$1 secs=${2:-10}
-	wait_until -t "$secs" line_or_exited "$re" >/dev/null 2>&1 || true
+	wait_until "$secs" line_or_exited "$re" >/dev/null 2>&1 || true
 	line_seen "$re" "$OUT" && return 0
 	if ! kill -0 "$PROBE_PID" 2>/dev/null; then
 		echo "probe exited; stderr:" >&2
@@ -85,7 +85,7 @@ wait_line() {
 # Waits up to $2 seconds for a line matching $1 on the probe's stderr.
 wait_line_err() {
 	local re=$1 secs=${2:-10}
-	wait_until -t "$secs" line_seen "$re" "$ERR" >/dev/null 2>&1 && return 0
+	wait_until "$secs" line_seen "$re" "$ERR" >/dev/null 2>&1 && return 0
 	echo "no error line matching '$re' after ${secs}s" >&2
 	return 1
 }

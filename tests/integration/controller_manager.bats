@@ -100,7 +100,7 @@ rs_names() {
 	[ "$(count pods)" = 0 ]
 
 	cm_start
-	wait_until -t 20 pods_of_deploy_are 3
+	wait_until 20 pods_of_deploy_are 3
 	run rs_names
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "${lines[0]}" =~ ^web-[bcdfghjklmnpqrstvwxz2456789]+$ ]]
@@ -112,21 +112,21 @@ rs_names() {
 	done
 	run kubectl get rs "web-$hash" -n "$NS" -o jsonpath='{.metadata.annotations.deployment\.kubernetes\.io/revision} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}'
 	[ "$output" = "1 Deployment/web" ]
-	wait_eq -t 10 3/3/1 deploy_field '{.status.replicas}/{.status.updatedReplicas}/{.status.observedGeneration}'
+	wait_eq 10 3/3/1 deploy_field '{.status.replicas}/{.status.updatedReplicas}/{.status.observedGeneration}'
 }
 
 @test "scale 3 -> 5 -> 1 creates and deletes pods, and never more than asked" {
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=3 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 3
+	wait_until 20 pods_of_deploy_are 3
 	kubectl scale deployment web --replicas=5 -n "$NS"
-	wait_until -t 20 pods_of_deploy_are 5
+	wait_until 20 pods_of_deploy_are 5
 	# once the controllers have caught up with the scale, no more are made
-	wait_until -t 20 settled
+	wait_until 20 settled
 	pods_of_deploy_are 5
 	kubectl scale deployment web --replicas=1 -n "$NS"
-	wait_until -t 20 pods_of_deploy_are 1
-	wait_until -t 20 settled
+	wait_until 20 pods_of_deploy_are 1
+	wait_until 20 settled
 	pods_of_deploy_are 1
 	run rs_names
 	[ "${#lines[@]}" -eq 1 ]
@@ -192,7 +192,7 @@ rs_names() {
 	[[ "$output" =~ ^ProgressDeadlineExceeded\|False\|ReplicaSet\ \"web-[a-z0-9]+\"\ has\ timed\ out\ progressing\.$ ]]
 	# once pods get ready it progresses again and completes
 	pods_ready_start
-	wait_eq -t 20 NewReplicaSetAvailable deploy_field '{.status.conditions[?(@.type=="Progressing")].reason}'
+	wait_eq 20 NewReplicaSetAvailable deploy_field '{.status.conditions[?(@.type=="Progressing")].reason}'
 	run timeout 40 kubectl rollout status deployment/web -n "$NS" --timeout=30s
 	[ "$status" -eq 0 ]
 }
@@ -206,7 +206,7 @@ rs_names() {
 		kubectl set image deployment/web nginx=nginx:$v -n "$NS" >/dev/null
 		timeout 60 kubectl rollout status deployment/web -n "$NS" --timeout=50s >/dev/null
 	done
-	wait_until -t 10 count_is replicasets 2
+	wait_until 10 count_is replicasets 2
 	run kubectl get rs -n "$NS" -o jsonpath='{range .items[*]}{.spec.template.spec.containers[0].image}{"\n"}{end}'
 	[[ "$output" == *"nginx:4"* ]]
 	[[ "$output" == *"nginx:3"* ]]
@@ -215,11 +215,11 @@ rs_names() {
 @test "kubectl expose: Endpoints and EndpointSlice list exactly the Ready pods and follow readiness" {
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=3 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 3
+	wait_until 20 pods_of_deploy_are 3
 	run kubectl expose deployment web --port=80 -n "$NS"
 	[ "$status" -eq 0 ]
 	# no pod has an IP yet: nothing to list
-	wait_until -t 10 kubectl get endpoints web -n "$NS"
+	wait_until 10 kubectl get endpoints web -n "$NS"
 	[ -z "$(kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets}')" ]
 
 	python3 "$MK_ROOT/tests/integration/lib/pod-ready.py" "$MK_API_URL" "$NS" "$SIM_STATE" --once
@@ -235,8 +235,8 @@ items = json.load(sys.stdin)["items"]
 assert len(items) == 1, len(items)
 print(" ".join(sorted(e["addresses"][0] for e in items[0]["endpoints"] if e["conditions"]["ready"])))'
 	}
-	wait_eq -t 10 "$want" ep_ready
-	wait_eq -t 10 "$want" slice_ready
+	wait_eq 10 "$want" ep_ready
+	wait_eq 10 "$want" slice_ready
 
 	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].ports[0].port} {.metadata.labels.endpointslice\.kubernetes\.io/skip-mirror}'
 	[ "$output" = "80 true" ]
@@ -262,15 +262,15 @@ for e in s["endpoints"]:
 		-p '[{"op":"replace","path":"/status/conditions/1/status","value":"False"}]' >/dev/null
 	[ "$(kubectl get pod "$pod" -n "$NS" -o jsonpath='{.status.conditions[1].type}={.status.conditions[1].status}')" = "Ready=False" ]
 	rest=$(echo $want | tr ' ' '\n' | grep -vx "$ip" | xargs)
-	wait_eq -t 10 "$rest" ep_ready
-	wait_eq -t 10 "$rest" slice_ready
+	wait_eq 10 "$rest" ep_ready
+	wait_eq 10 "$rest" slice_ready
 	run kubectl get endpoints web -n "$NS" -o jsonpath='{.subsets[0].notReadyAddresses[0].ip}'
 	[ "$output" = "$ip" ]
 
 	# the Service goes: its Endpoints and EndpointSlice go too
 	kubectl delete service web -n "$NS" >/dev/null
-	wait_until -t 10 count_is endpoints 0
-	wait_until -t 10 count_is endpointslices 0
+	wait_until 10 count_is endpoints 0
+	wait_until 10 count_is endpointslices 0
 }
 
 @test "EndpointSlices hold at most 100 endpoints each, and shrink back" {
@@ -286,9 +286,9 @@ ips = [e["addresses"][0] for s in items for e in s["endpoints"] if e["conditions
 assert len(ips) == len(set(ips)), "an address in two slices"
 print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 	}
-	wait_eq -t 60 "50 100 100" sizes
+	wait_eq 60 "50 100 100" sizes
 	kubectl scale deployment web --replicas=30 -n "$NS" >/dev/null
-	wait_eq -t 60 "30" sizes
+	wait_eq 60 "30" sizes
 }
 
 @test "the kubernetes Service's endpoints are left to the API server" {
@@ -296,7 +296,7 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 	# kubernetes one (from the first list) before one created afterwards
 	cm_start --concurrent-service-endpoint-syncs=1
 	kubectl create service clusterip probe --tcp=80 -n "$NS" >/dev/null
-	wait_until -t 20 kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name
+	wait_until 20 kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name
 	[ -n "$(kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name)" ]
 	run kubectl get endpointslices -n default -l endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io,kubernetes.io/service-name=kubernetes -o name
 	[ -z "$output" ]
@@ -304,22 +304,22 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 
 @test "every namespace gets a default ServiceAccount" {
 	cm_start
-	wait_until -t 10 kubectl get serviceaccount default -n "$NS"
+	wait_until 10 kubectl get serviceaccount default -n "$NS"
 	kubectl delete serviceaccount default -n "$NS" >/dev/null
-	wait_until -t 10 kubectl get serviceaccount default -n "$NS"
+	wait_until 10 kubectl get serviceaccount default -n "$NS"
 }
 
 @test "deleting the Deployment removes its ReplicaSets and pods (background and foreground)" {
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=3 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 3
+	wait_until 20 pods_of_deploy_are 3
 	run kubectl delete deployment web -n "$NS"
 	[ "$status" -eq 0 ]
-	wait_until -t 20 count_is replicasets 0
-	wait_until -t 20 count_is pods 0
+	wait_until 20 count_is replicasets 0
+	wait_until 20 count_is pods 0
 
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 2
+	wait_until 20 pods_of_deploy_are 2
 	# kubectl waits for the Deployment, which goes only after its dependents
 	run timeout 30 kubectl delete deployment web -n "$NS" --cascade=foreground
 	[ "$status" -eq 0 ]
@@ -341,11 +341,11 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 2
+	wait_until 20 pods_of_deploy_are 2
 	rs=$(rs_names)
 	run timeout 30 kubectl delete deployment web -n "$NS" --cascade=orphan
 	[ "$status" -eq 0 ]
-	wait_eq -t 10 "" kubectl get rs "$rs" -n "$NS" -o jsonpath='{.metadata.ownerReferences}'
+	wait_eq 10 "" kubectl get rs "$rs" -n "$NS" -o jsonpath='{.metadata.ownerReferences}'
 	run kubectl get pods -n "$NS" -o jsonpath='{.items[*].metadata.ownerReferences[0].name}'
 	[ "$output" = "$rs $rs" ]
 	# the garbage collector is done with the Deployment: it is gone (its
@@ -360,7 +360,7 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
 	kubectl create configmap cfg -n "$NS" --from-literal=a=b >/dev/null
-	wait_until -t 20 pods_of_deploy_are 2
+	wait_until 20 pods_of_deploy_are 2
 	kubectl expose deployment web --port=80 -n "$NS" >/dev/null
 	run timeout 60 kubectl delete namespace "$NS" --timeout=50s
 	[ "$status" -eq 0 ]
@@ -374,12 +374,12 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 @test "kubectl get events tells ScalingReplicaSet and SuccessfulCreate" {
 	cm_start
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 2
+	wait_until 20 pods_of_deploy_are 2
 	rs=$(rs_names)
 	events_at_least() {
 		[ "$(count events)" -ge "$1" ]
 	}
-	wait_until -t 10 events_at_least 3
+	wait_until 10 events_at_least 3
 	run kubectl get events -n "$NS"
 	echo "$output"
 	[[ "$output" == *"ScalingReplicaSet"*"deployment/web"*"Scaled up replica set $rs from 0 to 2"* ]]
@@ -387,7 +387,7 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 	run kubectl describe deployment web -n "$NS"
 	[[ "$output" == *"Scaled up replica set $rs from 0 to 2"* ]]
 	kubectl scale deployment web --replicas=1 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 1
+	wait_until 20 pods_of_deploy_are 1
 	run kubectl get events -n "$NS"
 	[[ "$output" == *"SuccessfulDelete"*"replicaset/$rs"*"Deleted pod: $rs-"* ]]
 	[[ "$output" == *"Scaled down replica set $rs from 2 to 1"* ]]
@@ -424,7 +424,7 @@ EOF
 	all_set() {
 		[ "$(cidrs | grep -cE '^10\.244\.[0-9]+\.0/24=10\.244\.[0-9]+\.0/24$')" = 3 ]
 	}
-	wait_until -t 10 all_set
+	wait_until 10 all_set
 	run cidrs
 	echo "$output"
 	[ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" = 3 ]
@@ -438,7 +438,7 @@ EOF
 	cm_start --controllers=nodeipam --allocate-node-cidrs --cluster-cidr=10.244.0.0/16
 	kubectl delete node "$p-a" >/dev/null
 	add_node "$p-d"
-	wait_eq -t 10 "$a" kubectl get node "$p-d" -o jsonpath='{.spec.podCIDR}'
+	wait_eq 10 "$a" kubectl get node "$p-d" -o jsonpath='{.spec.podCIDR}'
 	run cidrs
 	[ "$(printf '%s\n' "${lines[@]}" | grep '^10\.244\.' | sort -u | wc -l)" = 3 ]
 }
@@ -468,7 +468,7 @@ EOF
 		renew
 		[ "$(kubectl get node "$p-dead" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = Unknown ]
 	}
-	wait_until -t 20 unknown
+	wait_until 20 unknown
 	run kubectl get node "$p-dead" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}|{.status.conditions[?(@.type=="Ready")].message}'
 	[ "$output" = "NodeStatusUnknown|Kubelet stopped posting node status." ]
 	tainted() {
@@ -476,7 +476,7 @@ EOF
 		[ "$(kubectl get node "$p-dead" -o jsonpath='{range .spec.taints[*]}{.key}:{.effect}{"\n"}{end}' | sort | xargs)" = \
 			"node.kubernetes.io/unreachable:NoExecute node.kubernetes.io/unreachable:NoSchedule" ]
 	}
-	wait_until -t 10 tainted
+	wait_until 10 tainted
 	run kubectl get nodes
 	echo "$output"
 	[[ "$output" == *"$p-dead"*"NotReady"* ]]
@@ -488,7 +488,7 @@ EOF
 		! kubectl get pod gone -n "$NS" >/dev/null 2>&1 ||
 			[ -n "$(kubectl get pod gone -n "$NS" -o jsonpath='{.metadata.deletionTimestamp}')" ]
 	}
-	wait_until -t 20 gone
+	wait_until 20 gone
 	renew
 	[ "$(kubectl get node "$p-live" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 	[ -z "$(kubectl get node "$p-live" -o jsonpath='{.spec.taints}')" ]
@@ -498,9 +498,9 @@ EOF
 		renew
 		kubectl get node "$p-live" -o jsonpath='{.spec.taints[*].key}'
 	}
-	wait_eq -t 10 node.kubernetes.io/unschedulable cordoned
+	wait_eq 10 node.kubernetes.io/unschedulable cordoned
 	kubectl uncordon "$p-live" >/dev/null
-	wait_eq -t 10 "" cordoned
+	wait_eq 10 "" cordoned
 	run kubectl get pod stay -n "$NS" -o jsonpath='{.metadata.deletionTimestamp}'
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -525,21 +525,21 @@ renewed_since() {
 		--leader-elect-renew-deadline=3s --leader-elect-retry-period=500ms \
 		>>"$CM2_LOG" 2>&1 3>&- &
 	CM2_PID=$!
-	wait_until -t 10 kubectl get lease "$lease" -n kube-system
+	wait_until 10 kubectl get lease "$lease" -n kube-system
 	# both are candidates, and the holder renewed twice since: the other had
 	# its retry periods to try, and did not get it
-	wait_until -t 10 grep -q 'attempting to acquire leader lease' "$CM_LOG"
-	wait_until -t 10 grep -q 'attempting to acquire leader lease' "$CM2_LOG"
+	wait_until 10 grep -q 'attempting to acquire leader lease' "$CM_LOG"
+	wait_until 10 grep -q 'attempting to acquire leader lease' "$CM2_LOG"
 	renewed=$(kubectl get lease "$lease" -n kube-system -o jsonpath='{.spec.renewTime}')
-	wait_until -t 20 renewed_since "$lease" "$renewed"
+	wait_until 20 renewed_since "$lease" "$renewed"
 	renewed=$(kubectl get lease "$lease" -n kube-system -o jsonpath='{.spec.renewTime}')
-	wait_until -t 20 renewed_since "$lease" "$renewed"
+	wait_until 20 renewed_since "$lease" "$renewed"
 	holder=$(kubectl get lease "$lease" -n kube-system -o jsonpath='{.spec.holderIdentity}')
 	[[ "$holder" == "$(hostname)_"* ]]
 	[ "$(grep -l 'successfully acquired lease' "$CM_LOG" "$CM2_LOG" | wc -l)" = 1 ]
 	[ "$(grep -l 'Caches are synced' "$CM_LOG" "$CM2_LOG" | wc -l)" = 1 ]
 	kubectl create deployment web --image=nginx --replicas=2 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 2
+	wait_until 20 pods_of_deploy_are 2
 
 	# the leader goes away: the other takes over once the lease expires
 	if grep -q 'successfully acquired lease' "$CM_LOG"; then
@@ -547,9 +547,9 @@ renewed_since() {
 	else
 		kill "$CM2_PID"; wait "$CM2_PID" 2>/dev/null; CM2_PID=; standby=$CM_LOG
 	fi
-	wait_until -t 20 grep -q 'successfully acquired lease' "$standby"
+	wait_until 20 grep -q 'successfully acquired lease' "$standby"
 	kubectl scale deployment web --replicas=3 -n "$NS" >/dev/null
-	wait_until -t 20 pods_of_deploy_are 3
+	wait_until 20 pods_of_deploy_are 3
 	kubectl delete lease "$lease" -n kube-system >/dev/null 2>&1 || true
 }
 
@@ -576,8 +576,8 @@ renewed_since() {
  "spec":{"replicas":2,"selector":{"matchLabels":{"app":"solo"}},
   "template":{"metadata":{"labels":{"app":"solo"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}}
 EOF
-	wait_until -t 20 count_is pods 2 app=solo
+	wait_until 20 count_is pods 2 app=solo
 	# the deployment controller was never started
-	wait_until grep -q 'controller deployment is disabled' "$CM_LOG"
+	wait_until 10 grep -q 'controller deployment is disabled' "$CM_LOG"
 	[ "$(rs_names)" = solo ]
 }

@@ -81,7 +81,7 @@ api_start() {
 	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-bind-address=0.0.0.0 --insecure-port="$API_PORT" --data-dir="$TMP/data" \
 		--service-cluster-ip-range=10.96.0.0/16 >>"$TMP/apiserver.log" 2>&1 3>&- &
 	API_PID=$!
-	wait_until innode curl -fs "http://127.0.0.1:$API_PORT/healthz"
+	wait_until 10 innode curl -fs "http://127.0.0.1:$API_PORT/healthz"
 }
 
 api_stop() {
@@ -193,7 +193,7 @@ test_spread() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	local out
 	out=$(hits 400)
 	echo "$out"
@@ -217,13 +217,13 @@ test_scale() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	set_endpoints 1
 	# rules follow within the min sync period; a loaded machine may take longer
-	wait_until only_ep1
+	wait_until 10 only_ep1
 	[ "$(hits 20)" = "     20 ep1" ]
 	set_endpoints 0
-	wait_until refused
+	wait_until 10 refused
 	local start end rc
 	start=$(date +%s%N)
 	rc=0
@@ -233,7 +233,7 @@ test_scale() {
 	[ "$rc" = 7 ]  # connection refused
 	[ $(((end - start) / 1000000)) -lt 1000 ]
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	[ "$(hits 100 | wc -l)" = 4 ]
 }
 
@@ -241,7 +241,7 @@ test_nodeport() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
 }
 
@@ -249,7 +249,7 @@ test_affinity() {
 	start_proxy
 	create_service "sessionAffinity: ClientIP"
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	local out
 	out=$(hits 30)
 	echo "$out"
@@ -260,7 +260,7 @@ test_cleanup() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	stop_proxy
 	innode "$MK_BIN/kube-proxy" --cleanup
 	# every table, mangle (the canary's) included; a bare `! cmd` would not
@@ -305,25 +305,25 @@ test_restart() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	# the state as a whole is in the rules before they are compared
 	if [ "$MODE" = iptables ]; then
-		wait_until all_endpoints_programmed '-j DNAT .*--to-destination 10.244.1.1[1-4]:80' 4
+		wait_until 10 all_endpoints_programmed '-j DNAT .*--to-destination 10.244.1.1[1-4]:80' 4
 	else
-		wait_until all_endpoints_programmed 'dnat to 10.244.1.1[1-4]:80' 4
+		wait_until 10 all_endpoints_programmed 'dnat to 10.244.1.1[1-4]:80' 4
 	fi
-	wait_until proxy_synced
+	wait_until 10 proxy_synced
 	rules_now >"$TMP/before"
 	# a slow download through the ClusterIP survives the restart
 	: >"$TMP/big"
 	innode curl -s --max-time 30 --limit-rate 500k -o "$TMP/big" "http://$CIP/big" 3>&- &
 	local dl=$!
-	wait_until downloading
+	wait_until 10 downloading
 	kill -9 "$PROXY_PID"
 	wait "$PROXY_PID" 2>/dev/null || true
 	start_proxy
 	# the new process's first sync (a full one) is done
-	wait_until proxy_synced
+	wait_until 10 proxy_synced
 	rules_now >"$TMP/after"
 	if [ "$MODE" = nftables ]; then
 		# objects re-created by a restart may be listed in another order
@@ -339,7 +339,7 @@ test_metrics() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 	local m
 	m=$(innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics")
@@ -446,7 +446,7 @@ test_config_file() {
 	PROXY_PID=$!
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	grep -q "Configuration: mode=$MODE syncPeriod=30000ms minSyncPeriod=200ms masqueradeAll=false masqueradeBit=13 clusterCIDR=10.244.0.0/16 hostnameOverride=node1 nodePortAddresses=192.168.77.0/24 healthzBindAddress=127.0.0.1:$HEALTHZ_PORT metricsBindAddress=127.0.0.1:10249" "$TMP/proxy.log"
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 	innode curl -fs "http://127.0.0.1:10249/metrics" | grep -q '^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]'
@@ -506,12 +506,12 @@ test_routes() {
 		--proxy-mode="$MODE" --cluster-cidr=10.244.0.0/16 --hostname-override=node2 \
 		--healthz-bind-address= --metrics-bind-address= -v=2 >>"$TMP/proxy2.log" 2>&1 3>&- &
 	PROXY2_PID=$!
-	wait_until bash -c "ip -n $NODE2 route show 10.244.1.0/24 | grep -q 'via 192.168.77.2 dev uplink proto 67'"
+	wait_until 10 bash -c "ip -n $NODE2 route show 10.244.1.0/24 | grep -q 'via 192.168.77.2 dev uplink proto 67'"
 	# its own podCIDR is the CNI bridge's business
 	[ -z "$(ip -n "$NODE2" route show 10.244.2.0/24)" ]
 	# a node that goes away takes its route along
 	kc delete node node1 >/dev/null
-	wait_until bash -c "[ -z \"\$(ip -n $NODE2 route show 10.244.1.0/24)\" ]"
+	wait_until 10 bash -c "[ -z \"\$(ip -n $NODE2 route show 10.244.1.0/24)\" ]"
 	kill "$PROXY2_PID"
 	wait "$PROXY2_PID" || true
 	PROXY2_PID=
@@ -561,16 +561,16 @@ YAML
 	kc apply -f "$TMP/lb.yaml" >/dev/null
 	[ "$(kc get svc web -o jsonpath='{.spec.healthCheckNodePort}')" = "$HC_PORT" ]
 	set_endpoints 1
-	wait_until hc_status_is 200
+	wait_until 10 hc_status_is 200
 	diff <(hc_body 1 true) "$TMP/hc.body"
 	grep -qi '^content-type: application/json' "$TMP/hc.head"
 	grep -qi '^x-content-type-options: nosniff' "$TMP/hc.head"
 	# the endpoint now runs on another node: this one fails the check
 	set_endpoints 1 node2
-	wait_until hc_status_is 503
+	wait_until 10 hc_status_is 503
 	diff <(hc_body 0 true) "$TMP/hc.body"
 	kc delete svc web >/dev/null
-	wait_until hc_refused
+	wait_until 10 hc_refused
 	grep -q "Opening healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
 	grep -q "Closing healthcheck service=\"default/web\" port=$HC_PORT" "$TMP/proxy.log"
 }
@@ -641,9 +641,9 @@ test_bad_objects() {
 	start_proxy
 
 	# the good service, its node port, and the good external IP work
-	wait_until answers
+	wait_until 10 answers
 	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
-	wait_until curl_gets http://192.168.77.50/ ep3
+	wait_until 10 curl_gets http://192.168.77.50/ ep3
 	# the loopback external IP captures nothing: local traffic stays local
 	local rc=0
 	innode curl -s --max-time 2 http://127.0.0.1/ || rc=$?
@@ -681,7 +681,7 @@ test_bad_objects() {
 	slice_for late 10.244.1.14
 	local late
 	late=$(kc get svc late -o jsonpath='{.spec.clusterIP}')
-	wait_until curl_gets "http://$late/" ep4
+	wait_until 10 curl_gets "http://$late/" ep4
 	logged_once "Skipping service default/aff-neg"
 	logged_once 'Skipping EndpointSlice default/sp-abcde'
 }

@@ -47,9 +47,9 @@ canary_everywhere() {
 	start_proxy --iptables-sync-period=1s
 	create_service
 	set_endpoints 4
-	wait_until answers
+	wait_until 10 answers
 	# mangle's is made right after the nat commit that lets traffic through
-	wait_until innode iptables-legacy -w -t mangle -L KUBE-PROXY-CANARY
+	wait_until 10 innode iptables-legacy -w -t mangle -L KUBE-PROXY-CANARY
 	canary_everywhere
 	[ "$(innode iptables-legacy -w -t nat -S KUBE-PROXY-CANARY)" = "-N KUBE-PROXY-CANARY" ]
 	if innode iptables-legacy-save | grep -e "-j KUBE-PROXY-CANARY"; then
@@ -59,8 +59,8 @@ canary_everywhere() {
 	# no sync lands between the flush and the chain deletes
 	printf '*mangle\nCOMMIT\n*nat\nCOMMIT\n*filter\nCOMMIT\n' | innode iptables-legacy-restore -w
 	# the next periodic full sync (1 s) puts back rules and canaries
-	wait_until canary_everywhere
-	wait_until answers
+	wait_until 10 canary_everywhere
+	wait_until 10 answers
 	grep -q "iptables mangle table was flushed" "$TMP/proxy.log"
 }
 

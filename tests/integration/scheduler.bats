@@ -52,7 +52,7 @@ bound() {
 }
 
 wait_bound() {
-	wait_until bound "$1"
+	wait_until 10 bound "$1"
 }
 
 has_event() { # REASON SUBSTRING
@@ -61,7 +61,7 @@ has_event() { # REASON SUBSTRING
 }
 
 wait_event() { # REASON SUBSTRING
-	wait_until has_event "$1" "$2" || {
+	wait_until 10 has_event "$1" "$2" || {
 		k get events -o jsonpath='{range .items[*]}{.reason}|{.message}{"\n"}{end}' >&2
 		return 1
 	}
@@ -139,7 +139,7 @@ renewed_since() {
 	start_scheduler --leader-elect=true --leader-elect-lease-duration=2s \
 		--leader-elect-renew-deadline=1500ms --leader-elect-retry-period=300ms
 	first=${SCHED_PIDS[0]}
-	wait_until holder_is_not ""
+	wait_until 10 holder_is_not ""
 	holder=$(lease_field holderIdentity)
 	start_scheduler --leader-elect=true --leader-elect-lease-duration=2s \
 		--leader-elect-renew-deadline=1500ms --leader-elect-retry-period=300ms
@@ -147,17 +147,17 @@ renewed_since() {
 	wait_bound e1
 	# the second candidate does not hold the lease while the first lives:
 	# it is trying, and the holder renewed twice since
-	wait_until grep -q 'attempting to acquire leader lease' "$BATS_TEST_TMPDIR/sched-1.log"
+	wait_until 10 grep -q 'attempting to acquire leader lease' "$BATS_TEST_TMPDIR/sched-1.log"
 	renewed=$(lease_field renewTime)
-	wait_until renewed_since "$renewed"
+	wait_until 10 renewed_since "$renewed"
 	renewed=$(lease_field renewTime)
-	wait_until renewed_since "$renewed"
+	wait_until 10 renewed_since "$renewed"
 	[ "$(lease_field holderIdentity)" = "$holder" ]
 	! grep -q 'successfully acquired lease' "$BATS_TEST_TMPDIR/sched-1.log" || false
 
 	kill "$first"
 	wait "$first" 2>/dev/null || true
-	wait_until holder_is_not "$holder"
+	wait_until 10 holder_is_not "$holder"
 	[ "$(k -n kube-system get lease kube-scheduler -o jsonpath='{.spec.leaseTransitions}')" -ge 1 ]
 	pod e2 100m
 	wait_bound e2

@@ -79,7 +79,7 @@ apiserver_start() {
 		# every server started on this directory, so that apiserver_stop ends
 		# also those restarted in a test whose PID teardown_file never saw
 		echo "$MK_API_PID" >>"$MK_API_TMP/pids"
-		wait_until _apiserver_up_or_gone >/dev/null 2>&1 || true
+		wait_until 10 _apiserver_up_or_gone >/dev/null 2>&1 || true
 		if curl -fs "$MK_API_URL/healthz" >/dev/null 2>&1; then
 			break
 		fi
@@ -129,7 +129,7 @@ watch_start() {
 	: >"$out.head"
 	curl -s -N -D "$out.head" --max-time 120 "$@" "$url" >"$out" 2>/dev/null 3>&- &
 	WATCH_PIDS+=($!)
-	wait_until grep -q '^HTTP/1.1 200' "$out.head"
+	wait_until 10 grep -q '^HTTP/1.1 200' "$out.head"
 }
 
 watch_stop_all() {
@@ -158,7 +158,7 @@ apiserver_stop() {
 			kill -TERM "$p" 2>/dev/null || true
 		done <"$MK_API_TMP/pids"
 		for p in $(cat "$MK_API_TMP/pids"); do
-			wait_until -t 5 _gone "$p" >/dev/null 2>&1 || true
+			wait_until 5 _gone "$p" >/dev/null 2>&1 || true
 		done
 	fi
 	if [ -n "${MK_API_TMP:-}" ] && [ -s "$MK_API_TMP/etcd-tmp" ]; then

@@ -6,13 +6,12 @@
 #   load lib/wait            (../integration/lib/wait from tests/e2e)
 #   wait_until 10 test -s "$file"       # retries every 50 ms for up to 10 s
 #
-# wait_until [SECONDS | -t SECONDS] CMD...: returns 0 as soon as CMD
-# succeeds. When SECONDS (default $WAIT_TIMEOUT, else 10) have passed it
-# prints what it waited for, runs CMD once more with its output shown (so
-# that the failure explains itself) and returns that status.
+# wait_until SECONDS CMD...: returns 0 as soon as CMD succeeds. When SECONDS
+# have passed it prints what it waited for, runs CMD once more with its
+# output shown (so that the failure explains itself) and returns that status.
 #
-# wait_eq [-t SECONDS] WANT CMD...: returns 0 as soon as CMD prints WANT; 1
-# (after printing what CMD last printed) when SECONDS have passed.
+# wait_eq SECONDS WANT CMD...: returns 0 as soon as CMD prints WANT; 1 (after
+# printing what CMD last printed) when SECONDS have passed.
 #
 # A suite may define wait_diagnose, called on every timeout (to show a
 # component's log, say).
@@ -24,14 +23,8 @@ _wait_diagnose() {
 }
 
 wait_until() {
-	local secs=${WAIT_TIMEOUT:-10}
-	if [ "${1:-}" = -t ]; then
-		secs=$2
-		shift 2
-	elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
-		secs=$1
-		shift
-	fi
+	local secs=$1
+	shift
 	local deadline=$((SECONDS + secs))
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
@@ -46,13 +39,8 @@ wait_until() {
 }
 
 wait_eq() {
-	local secs=${WAIT_TIMEOUT:-10} got=
-	if [ "${1:-}" = -t ]; then
-		secs=$2
-		shift 2
-	fi
-	local want=$1
-	shift
+	local secs=$1 want=$2 got=
+	shift 2
 	local deadline=$((SECONDS + secs))
 	while :; do
 		got=$("$@" 2>/dev/null) && [ "$got" = "$want" ] && return 0
