@@ -68,7 +68,7 @@ test_explain() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_for answers
+	wait_until 10 answers
 	run explain --proxy-mode="$MODE" --explain default/web
 	check_web
 	# without --proxy-mode: the mode whose rules the kernel holds
