@@ -52,19 +52,3 @@ wait_eq() {
 		sleep 0.05
 	done
 }
-
-# wait_eq SECONDS WANT CMD...: as wait_until, until CMD's output is WANT;
-# when it gives up it says what CMD gave last.
-wait_eq() {
-	local secs=$1 want=$2
-	shift 2
-	local deadline=$((SECONDS + secs)) got=
-	while :; do
-		got=$("$@" 2>/dev/null) && [ "$got" = "$want" ] && return 0
-		if [ $SECONDS -ge $deadline ]; then
-			echo "gave up after ${secs}s: $* gave '$got', want '$want'" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-}
