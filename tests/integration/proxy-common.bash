@@ -367,17 +367,17 @@ s.listen(1)
 time.sleep(600)' "$HEALTHZ_PORT" 3>&- &
 	local blocker=$!
 	PIDS+=("$blocker")
-	wait_for innode bash -c "ss -Hltn | grep -q '127.0.0.1:$HEALTHZ_PORT '"
+	wait_until 10 innode bash -c "ss -Hltn | grep -q '127.0.0.1:$HEALTHZ_PORT '"
 	start_proxy
-	wait_for healthz_in_use_logged
+	wait_until 10 healthz_in_use_logged
 	# metrics are served meanwhile, health is not
-	wait_for innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics"
+	wait_until 10 innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics"
 	run innode curl -fs --max-time 2 "http://127.0.0.1:$HEALTHZ_PORT/healthz"
 	[ "$status" -ne 0 ]
 	kill "$blocker"
 	wait "$blocker" 2>/dev/null || true
 	# the retry comes every 5 s
-	wait_for innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz"
+	wait_until 15 innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz"
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 }
 
