@@ -360,7 +360,9 @@ healthz_in_use_logged() {
 # The health port is taken when the proxy starts (a previous instance still
 # exiting): upstream's line is logged, and the port is served once free.
 test_healthz_port_in_use() {
-	innode python3 -c 'import socket, sys, time
+	# not through innode: $! must be the holder itself (a function run in
+	# the background is a subshell, and killing it would leave the holder)
+	ip netns exec "$NODE" python3 -c 'import socket, sys, time
 s = socket.socket()
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(1)
@@ -371,14 +373,14 @@ time.sleep(600)' "$HEALTHZ_PORT" 3>&- &
 	start_proxy
 	wait_until 10 healthz_in_use_logged
 	# metrics are served meanwhile, health is not
-	wait_until 10 innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics"
+	wait_until 10 innode curl -fs --max-time 2 "http://127.0.0.1:$METRICS_PORT/metrics"
 	run innode curl -fs --max-time 2 "http://127.0.0.1:$HEALTHZ_PORT/healthz"
 	[ "$status" -ne 0 ]
 	kill "$blocker"
 	wait "$blocker" 2>/dev/null || true
 	# the retry comes every 5 s
-	wait_until 15 innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz"
-	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
+	wait_until 15 innode curl -fs --max-time 2 "http://127.0.0.1:$HEALTHZ_PORT/healthz"
+	innode curl -fs --max-time 2 "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 }
 
 # A KubeProxyConfiguration as kubeadm writes it (every field present, zero

@@ -13,6 +13,9 @@
 # wait_eq SECONDS WANT CMD...: returns 0 as soon as CMD prints WANT; 1 (after
 # printing what CMD last printed) when SECONDS have passed.
 #
+# CMD must end by itself (curl --max-time when a peer may accept and never
+# answer): a deadline cannot stop it.
+#
 # A suite may define wait_diagnose, called on every timeout (to show a
 # component's log, say).
 
