@@ -180,6 +180,13 @@ YAML
 	kc apply -f "$TMP/slice.yaml" >/dev/null
 }
 
+# On a timeout: what the proxy last said.
+wait_diagnose() {
+	[ -n "${TMP:-}" ] && [ -f "$TMP/proxy.log" ] || return 0
+	echo "--- last lines of the proxy's log:"
+	tail -15 "$TMP/proxy.log"
+}
+
 answers() {
 	innode curl -s --max-time 2 "http://$CIP/" | grep -q "^ep"
 }
@@ -193,7 +200,7 @@ test_spread() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	local out
 	out=$(hits 400)
 	echo "$out"
@@ -217,7 +224,7 @@ test_scale() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	set_endpoints 1
 	# rules follow within the min sync period; a loaded machine may take longer
 	wait_until 10 only_ep1
@@ -241,7 +248,7 @@ test_nodeport() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
 }
 
@@ -249,7 +256,7 @@ test_affinity() {
 	start_proxy
 	create_service "sessionAffinity: ClientIP"
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	local out
 	out=$(hits 30)
 	echo "$out"
@@ -260,7 +267,7 @@ test_cleanup() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	stop_proxy
 	innode "$MK_BIN/kube-proxy" --cleanup
 	# every table, mangle (the canary's) included; a bare `! cmd` would not
@@ -305,7 +312,7 @@ test_restart() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	# the state as a whole is in the rules before they are compared
 	if [ "$MODE" = iptables ]; then
 		wait_until 10 all_endpoints_programmed '-j DNAT .*--to-destination 10.244.1.1[1-4]:80' 4
@@ -339,7 +346,7 @@ test_metrics() {
 	start_proxy
 	create_service
 	set_endpoints 4
-	wait_until 10 answers
+	wait_until 30 answers
 	innode curl -fs "http://127.0.0.1:$HEALTHZ_PORT/healthz" | grep -q lastUpdated
 	local m
 	m=$(innode curl -fs "http://127.0.0.1:$METRICS_PORT/metrics")
@@ -643,7 +650,7 @@ test_bad_objects() {
 	start_proxy
 
 	# the good service, its node port, and the good external IP work
-	wait_until 10 answers
+	wait_until 30 answers
 	innode curl -s --max-time 2 "http://192.168.77.2:$NODEPORT/" | grep -q '^ep[1-4]$'
 	wait_until 10 curl_gets http://192.168.77.50/ ep3
 	# the loopback external IP captures nothing: local traffic stays local
