@@ -13,11 +13,14 @@
 # State lives in files under MK_ETCD_TMP (m<I>.pid, m<I>.url, m<I>.peer), so
 # teardown_file finds members a test restarted.
 
-_etcd_free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+# N distinct ports that were free a moment ago, one a line (one interpreter
+# for all: starting one costs seconds on a busy machine).
+_etcd_free_ports() {
+	python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 etcd_url() {
@@ -64,9 +67,11 @@ etcd_start() {
 	MK_ETCD_TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mk-etcd.XXXXXX")
 	export MK_ETCD_TMP
 	echo "$n" >"$MK_ETCD_TMP/size"
+	local ports
+	mapfile -t ports < <(_etcd_free_ports $((2 * n)))
 	for i in $(seq "$n"); do
-		echo "http://127.0.0.1:$(_etcd_free_port)" >"$MK_ETCD_TMP/m$i.url"
-		echo "http://127.0.0.1:$(_etcd_free_port)" >"$MK_ETCD_TMP/m$i.peer"
+		echo "http://127.0.0.1:${ports[2 * i - 2]}" >"$MK_ETCD_TMP/m$i.url"
+		echo "http://127.0.0.1:${ports[2 * i - 1]}" >"$MK_ETCD_TMP/m$i.peer"
 		urls+="${urls:+,}$(cat "$MK_ETCD_TMP/m$i.url")"
 		cluster+="${cluster:+,}m$i=$(cat "$MK_ETCD_TMP/m$i.peer")"
 	done
