@@ -144,6 +144,13 @@ char *etcd_prefix_end(const char *prefix)
 	return end;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -353,7 +360,14 @@ json_t *etcd_call(struct etcd_client *c, const char *method, const json_t *body,
 	size_t attempts = c->n_eps < 2 ? 2 : 2 * c->n_eps;
 	struct mk_err *last = NULL;
 	json_t *result = NULL;
+	struct timespec began;
+	clock_gettime(CLOCK_MONOTONIC, &began);
 	for (size_t a = 0; a < attempts; a++) {
+		/* Members that all stall (a cut network, frozen processes) would
+		 * hold the caller for attempts x the stall limit: no new try after
+		 * twice that limit, so the API server answers 5xx in bounded time. */
+		if (a > 0 && elapsed_ms(&began) >= 2 * c->stall_ms)
+			break;
 		if (a > 0 && a % c->n_eps == 0)
 			sleep_ms(BACKOFF_MIN_MS); /* every member failed once: let one recover */
 		mk_err_free(last);

@@ -40,7 +40,8 @@ struct etcd_config {
 	const char *cert_file;	 /* TLS client certificate, NULL for none */
 	const char *key_file;	 /* its key */
 	long connect_timeout_ms; /* per member; 0: 1000 */
-	long stall_timeout_ms;	 /* a unary call receiving nothing this long fails; 0: 5000 */
+	long stall_timeout_ms;	 /* a unary call receiving nothing this long fails; 0: 5000;
+				  * no new try of a call after twice this */
 };
 
 /* Parses the endpoints and prepares the client; does not connect. New
