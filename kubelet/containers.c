@@ -426,7 +426,17 @@ static char *termination_message(struct kubelet *k, struct kpod *kp, const json_
 
 bool kubelet_pid_alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
+		return false;
+	/* A zombie is gone for us: its pidfd has fired already, and its parent
+	 * (the monitor) may reap it only after the pod's sync has looked. */
+	char path[32], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	cleanup_fclose FILE *f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		return true;
+	const char *p = strrchr(line, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 void containers_refresh(struct kubelet *k, struct kpod *kp, struct kctr *c)
