@@ -728,7 +728,13 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		goto fail_rootfs;
 	pid_t pid = 0;
 	cleanup_err struct mk_err *rerr = NULL;
-	if (runtime_create(k->rt, id, bundle, logp, cgpath, &pid, &rerr) < 0) {
+	/* spec stdin: the monitor holds the container's stdin for attach -i */
+	struct runtime_create_opts ro = {
+		.monitor_cgroup = cgpath,
+		.stdin_open = json_is_true(json_object_get(cspec, "stdin")),
+		.stdin_once = json_is_true(json_object_get(cspec, "stdinOnce")),
+	};
+	if (runtime_create_with(k->rt, id, bundle, logp, &ro, &pid, &rerr) < 0) {
 		start_failed(k, pod, c, id, mk_err_msg(rerr));
 		pthread_mutex_lock(&k->mu);
 		free(c->id);
