@@ -735,8 +735,15 @@ static void exec_finish(struct session *ss)
 		if (runtime_exec_status(ss->s->cfg.rt, &ss->x, ss->wstatus, buf_str(said), &code,
 					&not_started, &err) < 0) {
 			if (code > 0) {
-				/* as a shell would: the message, and 126 or 127 */
-				exec_flush_held(ss);
+				/* as a shell would: the message, and 126 or 127; the
+				 * runtime's log line said as Docker and containerd
+				 * say it */
+				cleanup_free char *text = runtime_error_text(buf_str(said));
+				cleanup_free char *line =
+					xasprintf("OCI runtime exec failed: %s: unknown\n", text);
+				buf_free(&ss->held[1]);
+				buf_free(&ss->held[2]);
+				kstream_exec_write(ss->ks, ss->tty ? 1 : 2, line, strlen(line));
 				st = kstream_status_exit((const char *const *)ss->argv, code);
 			} else {
 				cleanup_free char *m =
