@@ -1,7 +1,8 @@
 /* The kubelet's HTTP endpoints: /healthz on --healthz-bind-address:
  * --healthz-port (10248), and on --address:--port (10250) /healthz, /pods,
  * /metrics (Prometheus), /stats/summary (CPU and memory of the node, its
- * pods and their containers, read from cgroups) and the streaming endpoints
+ * pods and their containers, read from cgroups), /metrics/resource (the same
+ * usage as upstream's resource metrics) and the streaming endpoints
  * (containerLogs, exec, attach, portForward: kubelet/streaming, answered
  * from the pod table here). Plain HTTP for now. */
 #include <stdio.h>
@@ -143,13 +144,16 @@ static uint64_t nano_cores(const char *path, uint64_t ns)
 	return out;
 }
 
-static json_t *usage_json(struct kubelet *k, const char *path, const char *stamp)
+static json_t *usage_json(struct kubelet *k, const char *path, const char *stamp, bool *failed)
 {
 	struct cgroups_usage u = {0};
 	cleanup_err struct mk_err *err = NULL;
 	json_t *out = json_object();
-	if (!k->cg || cgroups_usage_read(k->cg, path, &u, &err) < 0)
+	if (!k->cg || cgroups_usage_read(k->cg, path, &u, &err) < 0) {
+		if (failed)
+			*failed = true;
 		return out;
+	}
 	if (u.has_cpu)
 		json_object_set_new(out, "cpu",
 				    json_pack("{s:s, s:I, s:I}", "time", stamp, "usageNanoCores",
@@ -164,12 +168,14 @@ static json_t *usage_json(struct kubelet *k, const char *path, const char *stamp
 	return out;
 }
 
-static void summary_handler(struct httpd_req *rq, void *arg)
+/* The summary of the node, its pods and their running containers, as
+ * upstream's stats/v1alpha1 Summary (CPU and memory only). *failed is set
+ * when the node's own cgroup could not be read. New reference. */
+static json_t *summary_build(struct kubelet *k, bool *failed)
 {
-	struct kubelet *k = arg;
 	cleanup_free char *stamp = time_now_rfc3339();
 	cleanup_free char *started = time_rfc3339(k->start_time);
-	json_t *node = usage_json(k, "/", stamp);
+	json_t *node = usage_json(k, "/", stamp, failed);
 	json_object_set_new(node, "nodeName", json_string(k->node_name));
 	json_object_set_new(node, "startTime", json_string(started));
 	json_t *pods = json_array();
@@ -200,7 +206,9 @@ static void summary_handler(struct httpd_req *rq, void *arg)
 			cgroups_pod_path(k->cfg.cgroup_root, json_object_get(t, "pod"), NULL);
 		if (!ppath)
 			continue;
-		json_t *p = usage_json(k, ppath, stamp);
+		/* a pod or container that ended meanwhile is left with no usage,
+		 * which is no scrape error */
+		json_t *p = usage_json(k, ppath, stamp, NULL);
 		json_object_set_new(p, "podRef",
 				    json_pack("{s:O, s:O, s:O}", "name", json_object_get(t, "name"),
 					      "namespace", json_object_get(t, "namespace"), "uid",
@@ -215,18 +223,195 @@ static void summary_handler(struct httpd_req *rq, void *arg)
 		{
 			cleanup_free char *cpath = xasprintf(
 				"%s/%s", ppath, json_string_value(json_object_get(c, "id")));
-			json_t *cj = usage_json(k, cpath, stamp);
+			json_t *cj = usage_json(k, cpath, stamp, NULL);
 			json_object_set(cj, "name", json_object_get(c, "name"));
-			cleanup_free char *cstart = time_rfc3339(
-				(time_t)json_integer_value(json_object_get(c, "started")));
+			json_int_t cstarted = json_integer_value(json_object_get(c, "started"));
+			cleanup_free char *cstart = time_rfc3339((time_t)cstarted);
 			json_object_set_new(cj, "startTime", json_string(cstart));
+			/* kept for /metrics/resource, dropped from the summary */
+			json_object_set_new(cj, "-started", json_integer(cstarted));
 			json_array_append_new(cs, cj);
 		}
 		json_object_set_new(p, "containers", cs);
 		json_array_append_new(pods, p);
 	}
 	json_decref(todo);
-	httpd_reply_json(rq, 200, json_pack("{s:o, s:o}", "node", node, "pods", pods));
+	return json_pack("{s:o, s:o}", "node", node, "pods", pods);
+}
+
+static void summary_handler(struct httpd_req *rq, void *arg)
+{
+	bool failed = false;
+	json_t *sum = summary_build(arg, &failed);
+	size_t i, j;
+	json_t *p, *c;
+	json_array_foreach(json_object_get(sum, "pods"), i, p)
+		json_array_foreach(json_object_get(p, "containers"), j, c)
+			json_object_del(c, "-started");
+	httpd_reply_json(rq, 200, sum);
+}
+
+/* ---- /metrics/resource ---- */
+
+/* v as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it, which is how
+ * upstream's Prometheus encoder prints sample values: the fewest digits
+ * that read back as v, in exponent form for exponents below -4 or from 6 on
+ * (100000, but 1e+06 and 1.2345678e+07). */
+static void prom_float(struct buf *b, double v)
+{
+	char tmp[64];
+	int prec;
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		if (strtod(tmp, NULL) == v)
+			break;
+	}
+	snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+	int exp = atoi(strchr(tmp, 'e') + 1);
+	if (exp < -4 || exp >= 6)
+		buf_append_str(b, tmp);
+	else
+		buf_printf(b, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+}
+
+/* One metric family: its help and type once, then its samples sorted as
+ * the Prometheus registry sorts them (by label values). */
+struct family {
+	const char *name, *type, *help;
+	char **lines;
+	size_t n;
+};
+
+static void family_add(struct family *f, const char *labels, double v, int64_t ts_ms)
+{
+	struct buf b = BUF_INIT;
+	buf_printf(&b, "%s%s ", f->name, labels);
+	prom_float(&b, v);
+	if (ts_ms)
+		buf_printf(&b, " %lld", (long long)ts_ms);
+	buf_append_char(&b, '\n');
+	f->lines = xrealloc(f->lines, (f->n + 1) * sizeof(*f->lines));
+	f->lines[f->n++] = buf_steal(&b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void family_render(struct buf *out, struct family *f)
+{
+	if (!f->n)
+		return;
+	buf_printf(out, "# HELP %s [STABLE] %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+		   f->type);
+	qsort(f->lines, f->n, sizeof(*f->lines), cmp_str);
+	for (size_t i = 0; i < f->n; i++) {
+		buf_append_str(out, f->lines[i]);
+		free(f->lines[i]);
+	}
+	free(f->lines);
+}
+
+/* A label value with Prometheus' text escapes. */
+static void label_value(struct buf *b, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			buf_append_str(b, "\\n");
+		else
+			buf_append_char(b, *v);
+	}
+}
+
+static double usage_value(const json_t *stats, const char *res, const char *key, bool *ok)
+{
+	const json_t *v = json_object_get(json_object_get(stats, res), key);
+	*ok = json_is_integer(v);
+	return (double)json_integer_value(v);
+}
+
+static void resource_metrics_handler(struct httpd_req *rq, void *arg)
+{
+	enum { CCPU, CMEM, CSTART, NCPU, NMEM, PCPU, PMEM, NFAM };
+	struct family fam[NFAM] = {
+		[CCPU] = {"container_cpu_usage_seconds_total", "counter",
+			  "Cumulative cpu time consumed by the container in core-seconds"},
+		[CMEM] = {"container_memory_working_set_bytes", "gauge",
+			  "Current working set of the container in bytes"},
+		[CSTART] = {"container_start_time_seconds", "gauge",
+			    "Start time of the container since unix epoch in seconds"},
+		[NCPU] = {"node_cpu_usage_seconds_total", "counter",
+			  "Cumulative cpu time consumed by the node in core-seconds"},
+		[NMEM] = {"node_memory_working_set_bytes", "gauge",
+			  "Current working set of the node in bytes"},
+		[PCPU] = {"pod_cpu_usage_seconds_total", "counter",
+			  "Cumulative cpu time consumed by the pod in core-seconds"},
+		[PMEM] = {"pod_memory_working_set_bytes", "gauge",
+			  "Current working set of the pod in bytes"},
+	};
+	bool failed = false, ok;
+	json_t *sum = summary_build(arg, &failed);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t ts = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	const json_t *node = json_object_get(sum, "node");
+	double v = usage_value(node, "cpu", "usageCoreNanoSeconds", &ok) / 1e9;
+	if (ok)
+		family_add(&fam[NCPU], "", v, ts);
+	v = usage_value(node, "memory", "workingSetBytes", &ok);
+	if (ok)
+		family_add(&fam[NMEM], "", v, ts);
+	size_t i, j;
+	json_t *p, *c;
+	json_array_foreach(json_object_get(sum, "pods"), i, p)
+	{
+		const json_t *ref = json_object_get(p, "podRef");
+		struct buf pl = BUF_INIT;
+		buf_append_str(&pl, "namespace=\"");
+		label_value(&pl, json_string_value(json_object_get(ref, "namespace")));
+		buf_append_str(&pl, "\",pod=\"");
+		label_value(&pl, json_string_value(json_object_get(ref, "name")));
+		buf_append_char(&pl, '"');
+		cleanup_free char *plabels = xasprintf("{%s}", buf_str(&pl));
+		v = usage_value(p, "cpu", "usageCoreNanoSeconds", &ok) / 1e9;
+		if (ok)
+			family_add(&fam[PCPU], plabels, v, ts);
+		v = usage_value(p, "memory", "workingSetBytes", &ok);
+		if (ok)
+			family_add(&fam[PMEM], plabels, v, ts);
+		json_array_foreach(json_object_get(p, "containers"), j, c)
+		{
+			struct buf cl = BUF_INIT;
+			buf_append_str(&cl, "{container=\"");
+			label_value(&cl, json_string_value(json_object_get(c, "name")));
+			buf_printf(&cl, "\",%s}", buf_str(&pl));
+			json_int_t started = json_integer_value(json_object_get(c, "-started"));
+			if (started > 0)
+				family_add(&fam[CSTART], buf_str(&cl), (double)started, 0);
+			v = usage_value(c, "cpu", "usageCoreNanoSeconds", &ok) / 1e9;
+			if (ok)
+				family_add(&fam[CCPU], buf_str(&cl), v, ts);
+			v = usage_value(c, "memory", "workingSetBytes", &ok);
+			if (ok)
+				family_add(&fam[CMEM], buf_str(&cl), v, ts);
+			buf_free(&cl);
+		}
+		buf_free(&pl);
+	}
+	json_decref(sum);
+	struct buf out = BUF_INIT;
+	for (int f = 0; f < NFAM; f++)
+		family_render(&out, &fam[f]);
+	buf_printf(&out,
+		   "# HELP resource_scrape_error [STABLE] 1 if there was an error while getting "
+		   "container metrics, 0 otherwise\n# TYPE resource_scrape_error gauge\n"
+		   "resource_scrape_error %d\n",
+		   failed ? 1 : 0);
+	size_t len = out.len;
+	httpd_reply_raw(rq, 200, "text/plain; version=0.0.4; charset=utf-8", buf_steal(&out), len);
 }
 
 /* ---- streaming: the pod table seen by kubelet/streaming ---- */
@@ -324,6 +509,7 @@ int server_start(struct kubelet *k, struct mk_err **err)
 	httpd_route(h, "GET", "/pods", pods_handler, k);
 	httpd_route(h, "GET", "/pods/", pods_handler, k);
 	httpd_route(h, "GET", "/stats/summary", summary_handler, k);
+	httpd_route(h, "GET", "/metrics/resource", resource_metrics_handler, k);
 	struct streaming_config sc = {
 		.rt = k->rt,
 		.ops = {.pod = stream_pod,
