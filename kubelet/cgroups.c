@@ -559,13 +559,14 @@ static int mkdir_hierarchy(const struct cgroups *cg, const struct cgroups_hierar
 		p += strcspn(p, "/");
 		char c = *p;
 		*p = '\0';
-		if (mkdir(full, 0755) == 0) {
+		if (mkdir(full, 0755) == 0)
 			buf_append(made, full, strlen(full) + 1);
-			if (is_cpuset(h) && cpuset_fill(full, err) < 0)
-				return -1;
-		} else if (errno != EEXIST) {
+		else if (errno != EEXIST)
 			return mk_err_errno(err, MK_EIO, errno, "mkdir %s", full);
-		}
+		/* also when it exists: another pod's start may have made it and
+		 * not filled it yet, and a child of an empty cpuset stays empty */
+		if (is_cpuset(h) && cpuset_fill(full, err) < 0)
+			return -1;
 		bool leaf = !c || !p[strspn(p + 1, "/") + 1];
 		if (h->v2 && cg->mode == CGROUPS_V2 && !leaf &&
 		    v2_enable_controllers(full, err) < 0)
