@@ -5,7 +5,10 @@
 load lib/apiserver
 
 setup() {
-	MINK8S_COMPACT_INTERVAL_MS=300 apiserver_start
+	# no master lease rewritten in the background: with a compaction every
+	# 300 ms a write between the list and the watch below would let the
+	# compactor pass the revision the watch starts from
+	MINK8S_COMPACT_INTERVAL_MS=300 apiserver_start --endpoint-reconciler-type=none
 }
 
 teardown() {
