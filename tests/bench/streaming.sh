@@ -9,7 +9,9 @@
 #   - port-forward: 1 GiB through `kubectl port-forward` against the same GET
 #     straight to the pod's address from the node (target >= 0.5x);
 #   - logs: `kubectl logs` of a 100 MB log the container wrote, against
-#     `cat` of its CRI file, both read to the end of a pipe (target >= 0.5x).
+#     `cat` of its CRI file, both read to the end of a pipe (target >= 0.5x);
+#     and the same log through the API server by curl, without kubectl's own
+#     cost (it writes each line on its own).
 # usage: tests/bench/streaming.sh [N]   (default 20)
 set -u
 cd "${MK_ROOT:-$(dirname "$0")/../..}"
@@ -137,6 +139,11 @@ size=$(stat -c %s "$log")
 t0=${EPOCHREALTIME/./}
 text=$(k logs bench -c talker | wc -c) || exit 1
 klogs=$(ms "$t0")
+# the same through the API server without kubectl, which writes line by line
+t0=${EPOCHREALTIME/./}
+on_node curl -sf "http://127.0.0.1:8080/api/v1/namespaces/default/pods/bench/log?container=talker" |
+	wc -c >/dev/null || exit 1
+curl_ms=$(ms "$t0")
 t0=${EPOCHREALTIME/./}
 cat "$log" | wc -c >/dev/null
 cat_ms=$(ms "$t0")
@@ -145,3 +152,6 @@ cat_ms=$(ms "$t0")
 printf 'logs %d MB (%d MB of text): kubectl logs %d ms (%.0f MB/s), cat %d ms (%.2fx, target >= 0.5x)\n' \
 	$((size / 1000000)) $((text / 1000000)) "$klogs" "$(echo "$size / 1000 / $klogs" | bc -l)" \
 	"$cat_ms" "$(echo "$cat_ms / $klogs" | bc -l)"
+[ "$curl_ms" -gt 0 ] || curl_ms=1
+printf 'logs, API server:   curl of pods/log %d ms (%.0f MB/s, %.2fx cat)\n' \
+	"$curl_ms" "$(echo "$size / 1000 / $curl_ms" | bc -l)" "$(echo "$cat_ms / $curl_ms" | bc -l)"
