@@ -3,7 +3,8 @@
 # with its podCIDR, a Deployment spread over the nodes, pod-to-pod across
 # nodes, the ClusterIP from every node and from a pod with an even share per
 # endpoint, NodePorts on every node, externalTrafficPolicy: Local, the
-# README's direct CNI call, and a node whose kubelet dies: NotReady, its pods
+# README's direct CNI call, kubectl exec, logs and port-forward to a pod on
+# every node, and a node whose kubelet dies: NotReady, its pods
 # evicted and replaced, the Service no longer sending to them. --down at the
 # end, and nothing left behind.
 
@@ -81,6 +82,10 @@ teardown_file() {
 }
 
 teardown() {
+	if [ -n "${PF_PID:-}" ]; then
+		kill "$PF_PID" 2>/dev/null || true
+		wait "$PF_PID" 2>/dev/null || true
+	fi
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		local f
 		for f in "$CL_DATA"/logs/*.log; do
@@ -266,6 +271,27 @@ urls() { # N URL
 	run kubectl exec "$other" -- timeout 5 wget -qO- "http://$xip/"
 	[ "$status" -eq 0 ]
 	[ "$output" = x-pod ]
+}
+
+@test "cluster: kubectl exec, logs and port-forward reach a pod on every node through the API server" {
+	wait_until 120 count_ready who 3
+	wait_until 30 spread who
+	local name ip nd port
+	while read -r name ip nd; do
+		# exec; a line written to the container's own stdout comes back as its log
+		run kubectl exec "$name" -- sh -c "cat /www/index.html; echo from-$nd >/proc/1/fd/1"
+		[ "$status" -eq 0 ]
+		[ "$output" = "$name" ]
+		wait_eq 20 "from-$nd" kubectl logs "$name" --tail=1
+	done < <(ready_pods who)
+	# port-forward to the pod on the third node
+	read -r name ip nd < <(ready_pods who | awk -v n="$(node 3)" '$3 == n')
+	[ -n "$name" ]
+	kubectl port-forward "pod/$name" :80 >"$BATS_TEST_TMPDIR/pf.log" 2>&1 3>&- &
+	PF_PID=$!
+	wait_until 30 grep -q '^Forwarding from 127.0.0.1:' "$BATS_TEST_TMPDIR/pf.log"
+	port=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$BATS_TEST_TMPDIR/pf.log" | head -1)
+	wait_eq 20 "$name" curl -sf "http://127.0.0.1:$port/"
 }
 
 @test "cluster: a node whose kubelet dies goes NotReady, its pods are replaced, the Service leaves them" {
