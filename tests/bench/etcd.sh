@@ -55,4 +55,6 @@ etcd_stop
 
 [ "${ETCD_BENCH_QUICK:-}" = 1 ] && exit 0
 echo "-- tests/bench/apiserver.sh with the server on etcd"
+# (lib/apiserver.bash starts an etcd of its own when MK_ETCD_URL is unset)
+unset MK_ETCD_URL MK_ETCD_TMP
 MK_API_BACKEND=etcd bash tests/bench/apiserver.sh
