@@ -253,6 +253,32 @@ static void reply_object(struct api_request *rq, const struct api_resource *r, i
 	req_reply_json(rq, code, obj, NULL);
 }
 
+/* --- query parameters ---------------------------------------------------------- */
+
+/* The ListOptions of a list or watch that this server reads. */
+struct list_options {
+	int64_t resource_version;
+	int64_t limit;
+	bool has_timeout;
+	int64_t timeout_seconds;
+};
+
+/* Reads the ListOptions parameters as upstream decodes them: integers as
+ * Go's ParseInt, the resourceVersion as its storage parses it. 0, or -1
+ * with a 400 Status. */
+static int list_options_parse(const struct api_request *rq, struct list_options *lo,
+			      json_t **status)
+{
+	memset(lo, 0, sizeof(*lo));
+	bool has_limit;
+	if (req_query_rv(rq, &lo->resource_version, status) < 0 ||
+	    req_query_int64(rq, "limit", &has_limit, &lo->limit, status) < 0 ||
+	    req_query_int64(rq, "timeoutSeconds", &lo->has_timeout, &lo->timeout_seconds,
+			    status) < 0)
+		return -1;
+	return 0;
+}
+
 /* --- request target ---------------------------------------------------------- */
 
 struct target {
@@ -601,10 +627,14 @@ static void handle_list(struct api_request *rq, const struct target *t)
 		req_reply_status(rq, status);
 		return;
 	}
-	const char *lim = req_query(rq, "limit");
-	int64_t limit = lim ? strtoll(lim, NULL, 10) : 0;
-	if (limit < 0)
-		limit = 0;
+	struct list_options lo;
+	if (list_options_parse(rq, &lo, &status) < 0) {
+		api_filter_free(f);
+		req_reply_status(rq, status);
+		return;
+	}
+	/* as upstream's storage: a limit of 0 or less is no limit */
+	int64_t limit = lo.limit > 0 ? lo.limit : 0;
 	const char *cont_in = req_query(rq, "continue");
 	const char *rv = req_query(rq, "resourceVersion");
 	if (cont_in && cont_in[0] && rv && rv[0] && strcmp(rv, "0")) {
@@ -1836,7 +1866,19 @@ void handlers_resource(struct api_request *rq, const char *group, const char *ve
 			req_reply_status(rq, status);
 			return;
 		}
-		watch_serve(rq->srv->hub, rq, t.r, t.ns, f);
+		struct list_options lo;
+		if (list_options_parse(rq, &lo, &status) < 0) {
+			api_filter_free(f);
+			req_reply_status(rq, status);
+			return;
+		}
+		struct watch_options wo = {
+			.resource_version = lo.resource_version,
+			.has_timeout = lo.has_timeout,
+			.timeout_seconds = lo.timeout_seconds,
+			.bookmarks = req_query_bool(rq, "allowWatchBookmarks"),
+		};
+		watch_serve(rq->srv->hub, rq, t.r, t.ns, f, &wo);
 	} else if (!strcmp(verb, "create"))
 		handle_post(rq, &t);
 	else if (!strcmp(verb, "update"))

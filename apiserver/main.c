@@ -1,7 +1,7 @@
 /* kube-apiserver: flags, store, bootstrap, then serve until SIGINT/SIGTERM. */
 #include <errno.h>
-#include <malloc.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -300,6 +300,11 @@ int main(int argc, char **argv)
 	/* One arena per MHD thread would keep freed list buffers out of reach. */
 	mallopt(M_ARENA_MAX, 4);
 	signal(SIGPIPE, SIG_IGN);
+	/* Objects and request bodies run to megabytes. Above 256 KiB every
+	 * block is mapped on its own and unmapped when freed; left alone, glibc
+	 * raises that threshold to the largest block freed so far, and bursts of
+	 * large objects then stay in its arenas long after they were freed. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -353,6 +358,10 @@ int main(int argc, char **argv)
 	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
 	if (bm)
 		scfg.bookmark_seconds = (unsigned)atoi(bm);
+	/* Test knob: bytes one watcher may have queued before it is cut off. */
+	const char *wq = getenv("MINK8S_WATCH_QUEUE_BYTES");
+	if (wq && atoll(wq) > 0)
+		scfg.watch_queue_bytes = (size_t)atoll(wq);
 	struct apiserver *srv = server_start(st, &scfg, &err);
 	if (!srv) {
 		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));

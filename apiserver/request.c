@@ -1,5 +1,6 @@
 #include "apiserver/request.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,10 +18,112 @@ const char *req_header(const struct api_request *rq, const char *name)
 	return httpd_req_header(rq->hr, name);
 }
 
+struct first_value {
+	const char *key;
+	bool found;
+	const char *value; /* "" for a key without '=' */
+};
+
+static void find_first(const char *key, const char *value, void *arg)
+{
+	struct first_value *fv = arg;
+	if (!fv->found && !strcmp(key, fv->key)) {
+		fv->found = true;
+		fv->value = value ? value : "";
+	}
+}
+
+/* The first value of key ("" for "?key"), or NULL when absent. */
+static const char *query_first(const struct api_request *rq, const char *key)
+{
+	struct first_value fv = {.key = key};
+	httpd_req_query_each(rq->hr, find_first, &fv);
+	return fv.found ? fv.value : NULL;
+}
+
 bool req_query_bool(const struct api_request *rq, const char *key)
 {
-	const char *v = req_query(rq, key);
-	return v && (!strcmp(v, "1") || !strcasecmp(v, "true"));
+	const char *v = query_first(rq, key);
+	return v && strcmp(v, "0") && strcasecmp(v, "false");
+}
+
+/* Go's strconv syntax error texts, which upstream answers as they are. */
+static json_t *strconv_error(const char *fn, const char *v, bool range)
+{
+	cleanup_free char *msg = xasprintf("strconv.%s: parsing \"%s\": %s", fn, v,
+					   range ? "value out of range" : "invalid syntax");
+	return status_bad_request(msg);
+}
+
+int req_parse_int64(const char *v, int64_t *out, json_t **status)
+{
+	const char *p = v;
+	bool neg = false;
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (!*p || strspn(p, "0123456789") != strlen(p)) {
+		*status = strconv_error("ParseInt", v, false);
+		return -1;
+	}
+	uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	uint64_t n = 0;
+	for (; *p; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (n > (limit - d) / 10) {
+			*status = strconv_error("ParseInt", v, true);
+			return -1;
+		}
+		n = n * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - n) : (int64_t)n;
+	return 0;
+}
+
+int req_query_int64(const struct api_request *rq, const char *key, bool *present, int64_t *out,
+		    json_t **status)
+{
+	const char *v = query_first(rq, key);
+	*present = v != NULL;
+	*out = 0;
+	if (!v)
+		return 0;
+	return req_parse_int64(v, out, status);
+}
+
+int req_query_rv(const struct api_request *rq, int64_t *out, json_t **status)
+{
+	const char *v = query_first(rq, "resourceVersion");
+	*out = 0;
+	if (!v || !v[0])
+		return 0;
+	/* As upstream's versioner: strconv.ParseUint(v, 10, 64). */
+	const char *why = NULL;
+	uint64_t n = 0;
+	if (strspn(v, "0123456789") != strlen(v)) {
+		why = "invalid syntax";
+	} else {
+		for (const char *p = v; *p; p++) {
+			unsigned d = (unsigned)(*p - '0');
+			if (n > (UINT64_MAX - d) / 10) {
+				why = "value out of range";
+				break;
+			}
+			n = n * 10 + d;
+		}
+	}
+	/* revisions of this store are int64 */
+	if (!why && n > (uint64_t)INT64_MAX)
+		why = "value out of range";
+	if (why) {
+		cleanup_free char *msg = xasprintf(
+			"invalid resource version: resourceVersion: Invalid value: \"%s\": "
+			"strconv.ParseUint: parsing \"%s\": %s",
+			v, v, why);
+		*status = status_bad_request(msg);
+		return -1;
+	}
+	*out = (int64_t)n;
+	return 0;
 }
 
 const char *req_body(const struct api_request *rq, size_t *len)

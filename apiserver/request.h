@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "httpd.h"
@@ -27,8 +28,23 @@ struct api_request {
 const char *req_query(const struct api_request *rq, const char *key);
 /* Request header or NULL; borrowed from the request. */
 const char *req_header(const struct api_request *rq, const char *name);
-/* True if the query parameter is "1" or "true". */
+/* A bool query parameter as upstream's parameter decoding reads it: true
+ * when present with any value but "0" or "false" (any case), "?key" alone
+ * included; false when absent. */
 bool req_query_bool(const struct api_request *rq, const char *key);
+/* v as Go's strconv.ParseInt(v, 10, 64). 0, or -1 with a 400 Status in
+ * *status carrying Go's text: `strconv.ParseInt: parsing "abc": invalid
+ * syntax` (or `value out of range`), which upstream answers as it is. */
+int req_parse_int64(const char *v, int64_t *out, json_t **status);
+/* An integer query parameter (the first if repeated) parsed as above;
+ * *present false and *out 0 when absent. */
+int req_query_int64(const struct api_request *rq, const char *key, bool *present, int64_t *out,
+		    json_t **status);
+/* The resourceVersion query parameter as upstream's storage reads it (an
+ * unsigned decimal; absent or "" is 0). -1 with a 400 Status `invalid
+ * resource version: resourceVersion: Invalid value: "abc":
+ * strconv.ParseUint: parsing "abc": invalid syntax`. */
+int req_query_rv(const struct api_request *rq, int64_t *out, json_t **status);
 /* The request body (NUL-terminated; "" and 0 when none); borrowed. */
 const char *req_body(const struct api_request *rq, size_t *len);
 /* The Accept header asks for a Table (as=Table). */

@@ -299,7 +299,8 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 	struct apiserver *srv = xcalloc(1, sizeof(*srv));
 	srv->st = st;
 	srv->event_ttl_s = cfg->event_ttl_s;
-	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60);
+	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60,
+				 cfg->watch_queue_bytes);
 	srv->proxy = nodeproxy_new(err);
 	if (!srv->proxy) {
 		server_stop(srv);

@@ -4,6 +4,8 @@
 #ifndef MK_APISERVER_SERVER_H
 #define MK_APISERVER_SERVER_H
 
+#include <stddef.h>
+
 #include "err.h"
 #include "apiserver/store.h"
 
@@ -16,6 +18,7 @@ struct server_config {
 	unsigned threads;         /* polling threads (0: default) */
 	unsigned bookmark_seconds; /* watch BOOKMARK interval (0: 60) */
 	int64_t event_ttl_s;       /* Events are deleted this long after their last write (0: never) */
+	size_t watch_queue_bytes;  /* what one watcher may have queued (0: 64 MiB) */
 };
 
 /* Starts serving with st (borrowed until server_stop). New handle or NULL. */
