@@ -17,8 +17,19 @@
 
 /* Deepest nesting accepted; keeps recursion bounded on hostile input. */
 #define YAMLDOC_MAX_DEPTH 256
-/* Most values alias expansion may create in one stream ("billion laughs"). */
-#define YAMLDOC_ALIAS_BUDGET 1000000
+/* Alias expansion ("billion laughs") is bounded twice. As Kubernetes' YAML
+ * library (yaml.v2's decoder) does, by the share of a document's values
+ * that come from aliases: once more than 100 of its more than 1000 values
+ * do, that share may not pass 99% up to 400,000 values, falling to 10% at
+ * 4,000,000. And, since a copy here costs what the copied value holds
+ * (Go shares its strings), by the bytes aliases create in one stream. */
+#define ALIAS_MIN_ALIASES 100
+#define ALIAS_MIN_VALUES 1000
+#define ALIAS_RATIO_LOW 400000
+#define ALIAS_RATIO_HIGH 4000000
+#define ALIAS_MAX_BYTES (8u * 1024 * 1024)
+/* What one copied value is counted as, besides its string bytes. */
+#define ALIAS_NODE_BYTES 64
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
@@ -180,9 +191,40 @@ static bool string_needs_quotes(const char *s, size_t len)
 struct yparser {
 	yaml_parser_t p;
 	json_t *anchors; /* name -> value */
-	long budget;	 /* values alias expansion may still create */
+	long values;	 /* values of the current document, aliased ones included */
+	long aliased;	 /* values of the current document made by aliases */
+	size_t alias_bytes; /* bytes made by aliases in the whole stream */
 	struct mk_err **err;
 };
+
+static const char excessive_aliasing[] = "yaml: document contains excessive aliasing";
+
+/* The share of a document's values aliases may make, as yaml.v2 allows it. */
+static double allowed_alias_ratio(long values)
+{
+	if (values <= ALIAS_RATIO_LOW)
+		return 0.99;
+	if (values >= ALIAS_RATIO_HIGH)
+		return 0.10;
+	return 0.99 - 0.89 * ((double)(values - ALIAS_RATIO_LOW) /
+			      (double)(ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW));
+}
+
+/* Counts one value (a mapping key included) of len string bytes, made by an
+ * alias or not. -1 with the error set once aliases went too far. */
+static int count_value(struct yparser *y, bool by_alias, size_t len)
+{
+	y->values++;
+	if (by_alias) {
+		y->aliased++;
+		y->alias_bytes += ALIAS_NODE_BYTES + len;
+	}
+	if (y->alias_bytes > ALIAS_MAX_BYTES ||
+	    (y->aliased > ALIAS_MIN_ALIASES && y->values > ALIAS_MIN_VALUES &&
+	     (double)y->aliased / (double)y->values > allowed_alias_ratio(y->values)))
+		return mk_err_set(y->err, MK_EINVAL, "%s", excessive_aliasing);
+	return 0;
+}
 
 static int yp_fail_at(struct yparser *y, const yaml_mark_t *m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -222,19 +264,20 @@ static int yp_next(struct yparser *y, yaml_event_t *ev)
 	return 0;
 }
 
-/* Copy of an anchored value for an alias, charged against the budget. */
+/* Copy of an anchored value for an alias, each value counted; NULL with the
+ * error set when aliases went too far. */
 static json_t *alias_copy(struct yparser *y, const json_t *v)
 {
-	if (--y->budget < 0)
-		return NULL;
 	if (json_is_object(v)) {
+		if (count_value(y, true, 0) < 0)
+			return NULL;
 		json_t *o = json_object();
 		const char *k;
 		size_t klen;
 		json_t *x;
 		json_object_keylen_foreach((json_t *)v, k, klen, x)
 		{
-			json_t *c = alias_copy(y, x);
+			json_t *c = count_value(y, true, klen) < 0 ? NULL : alias_copy(y, x);
 			if (!c) {
 				json_decref(o);
 				return NULL;
@@ -244,6 +287,8 @@ static json_t *alias_copy(struct yparser *y, const json_t *v)
 		return o;
 	}
 	if (json_is_array(v)) {
+		if (count_value(y, true, 0) < 0)
+			return NULL;
 		json_t *a = json_array();
 		size_t i;
 		json_t *x;
@@ -258,6 +303,8 @@ static json_t *alias_copy(struct yparser *y, const json_t *v)
 		}
 		return a;
 	}
+	if (count_value(y, true, json_is_string(v) ? json_string_length(v) : 0) < 0)
+		return NULL;
 	return json_copy_deep(v);
 }
 
@@ -388,7 +435,7 @@ static json_t *parse_mapping(struct yparser *y, yaml_event_t *start, unsigned de
 		}
 		size_t klen;
 		cleanup_free char *key = key_text(y, &kev, &klen);
-		if (!key) {
+		if (!key || count_value(y, false, 0) < 0) {
 			yaml_event_delete(&kev);
 			return NULL;
 		}
@@ -477,6 +524,11 @@ static json_t *parse_node(struct yparser *y, yaml_event_t *ev, unsigned depth)
 		yaml_event_delete(ev);
 		return NULL;
 	}
+	/* an alias counts as a value of its own too, as in yaml.v2 */
+	if (count_value(y, false, 0) < 0) {
+		yaml_event_delete(ev);
+		return NULL;
+	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		v = scalar_json(y, ev);
@@ -498,8 +550,8 @@ static json_t *parse_node(struct yparser *y, yaml_event_t *ev, unsigned depth)
 		json_t *target = json_object_get(y->anchors, name);
 		if (!target)
 			yp_fail_at(y, &ev->start_mark, "unknown anchor \"%s\" referenced", name);
-		else if (!(v = alias_copy(y, target)))
-			yp_fail_at(y, &ev->start_mark, "aliases expand to too many values");
+		else
+			v = alias_copy(y, target);
 		break;
 	}
 	default:
@@ -512,7 +564,7 @@ static json_t *parse_node(struct yparser *y, yaml_event_t *ev, unsigned depth)
 /* Parses documents until the stream ends or max documents are read. */
 static json_t *parse_stream(const char *text, size_t len, size_t max, struct mk_err **err)
 {
-	struct yparser y = {.err = err, .budget = YAMLDOC_ALIAS_BUDGET};
+	struct yparser y = {.err = err};
 	cleanup_json json_t *docs = json_array();
 	json_t *ret = NULL;
 
@@ -544,6 +596,7 @@ static json_t *parse_stream(const char *text, size_t len, size_t max, struct mk_
 		}
 		yaml_event_delete(&ev);
 		json_object_clear(y.anchors); /* anchors do not cross documents */
+		y.values = y.aliased = 0;
 		if (json_is_null(doc)) {
 			json_decref(doc);
 			continue;

@@ -7,8 +7,13 @@
  * out-of-range numbers stay strings. Mapping keys become strings the way
  * kubectl makes them: a plain key is typed, then printed ("y" and "on" ->
  * "true", "0x1F" -> "31", "1.0" -> "1"; a null key is an error). Anchors and
- * aliases are expanded (bounded), "<<" merge keys are honoured, a key given
- * twice is an error (kubectl keeps the last one). */
+ * aliases are expanded, "<<" merge keys are honoured, a key given twice is
+ * an error (kubectl keeps the last one).
+ *
+ * Alias expansion is bounded as Kubernetes' YAML library bounds it (aliases
+ * may make at most 99% of a document's values, less in very large ones)
+ * and by the bytes the copies hold (8 MiB per stream): beyond, the parse
+ * fails with upstream's "yaml: document contains excessive aliasing". */
 #ifndef MK_YAMLDOC_H
 #define MK_YAMLDOC_H
 

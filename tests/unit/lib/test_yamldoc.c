@@ -320,8 +320,79 @@ static void test_errors(void **state)
 			     "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
 	cleanup_err struct mk_err *err2 = NULL;
 	assert_null(yamldoc_parse(laughs, strlen(laughs), &err2));
-	assert_string_equal(mk_err_msg(err2),
-			    "yaml: line 6, column 36: aliases expand to too many values");
+	assert_string_equal(mk_err_msg(err2), "yaml: document contains excessive aliasing");
+}
+
+/* Aliases may make most of a small document, as in Kubernetes' YAML
+ * library; a document almost all aliases, or aliases copying megabytes, is
+ * refused. */
+static void test_alias_budget(void **state)
+{
+	(void)state;
+	/* 150 aliases of a 5-value list: most values come from aliases, but
+	 * fewer than 1000 values in all */
+	struct buf ok = BUF_INIT;
+	buf_append_str(&ok, "a: &a [1, 2, 3, 4]\nb: [");
+	for (int i = 0; i < 150; i++)
+		buf_append_str(&ok, i ? ", *a" : "*a");
+	buf_append_str(&ok, "]\n");
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *v = yamldoc_parse(ok.data, ok.len, &err);
+	if (!v)
+		fail_msg("%s", mk_err_msg(err));
+	assert_int_equal(json_array_size(json_object_get(v, "b")), 150);
+	buf_free(&ok);
+
+	/* aliases of aliases: nine levels of nine make almost every value an
+	 * alias copy */
+	struct buf deep = BUF_INIT;
+	buf_append_str(&deep, "l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+	for (int l = 1; l <= 3; l++) {
+		buf_printf(&deep, "l%d: &l%d [", l, l);
+		for (int i = 0; i < 9; i++)
+			buf_printf(&deep, "%s*l%d", i ? ", " : "", l - 1);
+		buf_append_str(&deep, "]\n");
+	}
+	cleanup_err struct mk_err *err2 = NULL;
+	assert_null(yamldoc_parse(deep.data, deep.len, &err2));
+	assert_string_equal(mk_err_msg(err2), "yaml: document contains excessive aliasing");
+	/* with enough values of its own, the same aliases are fine */
+	struct buf padded = BUF_INIT;
+	buf_append_str(&padded, "pad: [");
+	for (int i = 0; i < 2000; i++)
+		buf_append_str(&padded, i ? ", x" : "x");
+	buf_append_str(&padded, "]\n");
+	buf_append(&padded, deep.data, deep.len);
+	cleanup_err struct mk_err *err3 = NULL;
+	cleanup_json json_t *v3 = yamldoc_parse(padded.data, padded.len, &err3);
+	if (!v3)
+		fail_msg("%s", mk_err_msg(err3));
+	buf_free(&deep);
+	buf_free(&padded);
+
+	/* a 1 MiB string copied by 5 aliases is fine; by 10, its copies would
+	 * hold more than the 8 MiB aliases may make */
+	for (int n = 5; n <= 10; n += 5) {
+		struct buf big = BUF_INIT;
+		buf_append_str(&big, "s: &s ");
+		for (int i = 0; i < 1024 * 1024; i++)
+			buf_append_char(&big, 'x');
+		buf_append_str(&big, "\nl: [");
+		for (int i = 0; i < n; i++)
+			buf_append_str(&big, i ? ", *s" : "*s");
+		buf_append_str(&big, "]\n");
+		cleanup_err struct mk_err *e = NULL;
+		cleanup_json json_t *b = yamldoc_parse(big.data, big.len, &e);
+		if (n == 5) {
+			if (!b)
+				fail_msg("%s", mk_err_msg(e));
+			assert_int_equal(json_array_size(json_object_get(b, "l")), 5);
+		} else {
+			assert_null(b);
+			assert_string_equal(mk_err_msg(e), "yaml: document contains excessive aliasing");
+		}
+		buf_free(&big);
+	}
 }
 
 static void test_anchors_and_merge(void **state)
@@ -461,6 +532,58 @@ static void test_kubectl_types_scalars_alike(void **state)
 	assert_json_eq(v, seen);
 }
 
+/* Documents of nested aliases: kubectl (Kubernetes' YAML library) and
+ * yamldoc refuse the same ones as excessive aliasing. */
+static void test_kubectl_alias_budget_alike(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/kubectl", X_OK) != 0)
+		skip();
+	char dir[] = "/tmp/mk-yamldoc-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct {
+		int levels, width, pad;
+	} cases[] = {{1, 9, 0}, {2, 9, 0}, {3, 9, 0}, {4, 9, 0}, {3, 9, 8000},
+		     {1, 200, 0}, {2, 30, 0}, {2, 60, 0}};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct buf d = BUF_INIT;
+		buf_append_str(&d, "apiVersion: v1\nkind: List\nitems: []\npad: [");
+		for (int i = 0; i < cases[c].pad; i++)
+			buf_append_str(&d, i ? ", x" : "x");
+		buf_append_str(&d, "]\nl0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+		for (int l = 1; l <= cases[c].levels; l++) {
+			buf_printf(&d, "l%d: &l%d [", l, l);
+			for (int i = 0; i < cases[c].width; i++)
+				buf_printf(&d, "%s*l%d", i ? ", " : "", l - 1);
+			buf_append_str(&d, "]\n");
+		}
+		cleanup_free char *path = xasprintf("%s/doc%zu.yaml", dir, c);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fwrite(d.data, 1, d.len, f), d.len);
+		assert_int_equal(fclose(f), 0);
+		cleanup_free char *args =
+			xasprintf("create --dry-run=client --validate=false -o json -f %s", path);
+		int rc;
+		cleanup_free char *out = run_kubectl(dir, args, &rc);
+		bool theirs = strstr(out, "yaml: document contains excessive aliasing") != NULL;
+		cleanup_err struct mk_err *err = NULL;
+		cleanup_json json_t *v = yamldoc_parse(d.data, d.len, &err);
+		bool ours = !v && !strcmp(mk_err_msg(err), "yaml: document contains excessive aliasing");
+		buf_free(&d);
+		if (ours != theirs) {
+			cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+			assert_int_equal(system(rm), 0);
+			fail_msg("case %zu (%d levels of %d, %d padding): kubectl %s, yamldoc %s: %s",
+				 c, cases[c].levels, cases[c].width, cases[c].pad,
+				 theirs ? "refuses" : "accepts", ours ? "refuses" : "accepts",
+				 theirs ? "" : out);
+		}
+	}
+	cleanup_free char *rm = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+}
+
 /* yamldoc_emit writes what kubectl -o yaml writes, byte for byte, once keys
  * are in kubectl's (sorted) order. */
 static void test_emit_matches_kubectl_yaml(void **state)
@@ -499,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_emit_quoting),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_anchors_and_merge),
+		cmocka_unit_test(test_alias_budget),
+		cmocka_unit_test(test_kubectl_alias_budget_alike),
 		cmocka_unit_test(test_kubectl_reads_emitted_yaml),
 		cmocka_unit_test(test_kubectl_types_scalars_alike),
 		cmocka_unit_test(test_emit_matches_kubectl_yaml),
