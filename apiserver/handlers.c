@@ -26,8 +26,10 @@
 #include "xalloc.h"
 #include "yamldoc.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/kinds-internal.h"
 #include "apiserver/objects.h"
 #include "apiserver/status.h"
+#include "apiserver/typecheck.h"
 #include "apiserver/watch.h"
 
 #include "names.h"
@@ -132,8 +134,28 @@ static const char unknown_format[] =
 	"the body of the request was in an unknown format - accepted media types include: "
 	"application/json, application/yaml, application/vnd.kubernetes.protobuf";
 
-/* Decodes the request body as an object. NULL with a Status in *status. */
-static json_t *decode_body(const struct api_request *rq, json_t **status)
+/* Upstream's summary of a body in decode errors: up to 30 bytes, as text
+ * when it looks like JSON, else in hex, " ..." when cut. New string. */
+static char *summarize_body(const char *body, size_t len)
+{
+	if (len == 0)
+		return xstrdup("<empty>");
+	size_t n = len > 30 ? 30 : len;
+	struct buf b = BUF_INIT;
+	if (body[0] == '{') {
+		buf_append(&b, body, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&b, "%02x", (unsigned char)body[i]);
+	}
+	if (len > n)
+		buf_append_str(&b, " ...");
+	return buf_steal(&b);
+}
+
+/* Decodes the request body as an object of kind (NULL: a patch). NULL with
+ * a Status in *status. */
+static json_t *decode_body(const struct api_request *rq, const char *kind, json_t **status)
 {
 	char mt[128];
 	media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
@@ -155,7 +177,16 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 		cleanup_err struct mk_err *err = NULL;
 		obj = yamldoc_parse(body, len, &err);
 		if (!obj) {
-			*status = status_bad_request(mk_err_msg(err));
+			/* as upstream words YAML that does not convert to JSON */
+			cleanup_free char *sum = summarize_body(body, len);
+			cleanup_free char *msg =
+				kind ? xasprintf("the object provided is unrecognized (must be of "
+						 "type %s): %s (%s)",
+						 kind, mk_err_msg(err), sum)
+				     : xasprintf("error decoding YAML: error converting YAML to JSON: "
+						 "%s",
+						 mk_err_msg(err));
+			*status = status_bad_request(msg);
 			return NULL;
 		}
 	} else if (!strcmp(mt, "application/json") || !mt[0] || !strcmp(mt, "*/*") ||
@@ -187,7 +218,7 @@ static json_t *decode_body(const struct api_request *rq, json_t **status)
 static json_t *decode_object(const struct api_request *rq, const struct api_resource *r,
 			     const char *want_api_version, const char *want_kind, json_t **status)
 {
-	json_t *obj = decode_body(rq, status);
+	json_t *obj = decode_body(rq, want_kind, status);
 	if (!obj)
 		return NULL;
 	if (!json_is_object(obj)) {
@@ -214,14 +245,15 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 		*status = status_bad_request(msg);
 		return NULL;
 	}
-	json_t *md = json_object_get(obj, "metadata");
-	json_t *mname = json_object_get(md, "name");
-	if ((md && !json_is_object(md) && !json_is_null(md)) || (mname && !json_is_string(mname))) {
+	/* Fields of the wrong JSON type never reach the store: upstream's
+	 * decoder refuses them, and so would every reader of the object. */
+	cleanup_free char *bad = typecheck_body(want_kind, obj);
+	if (bad) {
+		const char *slash = strrchr(want_api_version, '/');
 		cleanup_free char *msg = xasprintf(
-			"%s in version \"%s\" cannot be handled as a %s: metadata must be an object "
-			"and metadata.name a string",
-			want_kind, json_string_value(json_object_get(obj, "apiVersion")) ?: "",
-			want_kind);
+			"%s in version \"%s\" cannot be handled as a %s: %s",
+			kind && kind[0] ? kind : want_kind, slash ? slash + 1 : want_api_version,
+			want_kind, bad);
 		json_decref(obj);
 		*status = status_bad_request(msg);
 		return NULL;
@@ -277,6 +309,67 @@ static int list_options_parse(const struct api_request *rq, struct list_options 
 			    status) < 0)
 		return -1;
 	return 0;
+}
+
+/* Every value of a repeated query parameter, as a JSON array of strings. */
+static void collect_values(const char *key, const char *value, void *arg)
+{
+	json_t **a = arg;
+	if (!strcmp(key, json_string_value(json_array_get(*a, 0))))
+		json_array_append_new(*a, json_string(value ? value : ""));
+}
+
+static json_t *query_values(const struct api_request *rq, const char *key)
+{
+	json_t *a = json_pack("[s]", key); /* the key rides in front while collecting */
+	httpd_req_query_each(rq->hr, collect_values, &a);
+	json_array_remove(a, 0);
+	return a;
+}
+
+/* dryRun values (an array, borrowed) as upstream's ValidateDryRun takes
+ * them: "All" only. */
+static void check_dry_run(const json_t *values, json_t *causes)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(values, i, v)
+	{
+		if (json_is_string(v) && !strcmp(json_string_value(v), "All"))
+			continue;
+		cleanup_free char *go = kinds_go_value(values);
+		api_cause_add(causes, "FieldValueNotSupported", "dryRun",
+			      "Unsupported value: %s: supported values: \"All\"", go);
+		return;
+	}
+}
+
+/* The options of a write checked as upstream checks CreateOptions,
+ * UpdateOptions and PatchOptions (kind): dryRun, fieldValidation, and for
+ * apply patches a fieldManager; patch options also refuse force outside
+ * apply. NULL, or the 422 Status. */
+static json_t *write_options_check(const struct api_request *rq, const char *kind, bool patch,
+				   bool apply)
+{
+	cleanup_json json_t *causes = json_array();
+	if (patch && !apply && req_query(rq, "force"))
+		api_cause_add(causes, "FieldValueForbidden", "force",
+			      "Forbidden: may not be specified for non-apply patch");
+	const char *fm = req_query(rq, "fieldManager");
+	if (apply && (!fm || !fm[0]))
+		api_cause_add(causes, "FieldValueRequired", "fieldManager",
+			      "Required value: is required for apply patch");
+	cleanup_json json_t *dry = query_values(rq, "dryRun");
+	check_dry_run(dry, causes);
+	const char *fv = req_query(rq, "fieldValidation");
+	if (fv && strcmp(fv, "Ignore") && strcmp(fv, "Warn") && strcmp(fv, "Strict") && fv[0])
+		api_cause_add(causes, "FieldValueNotSupported", "fieldValidation",
+			      "Unsupported value: \"%s\": supported values: \"\", \"Ignore\", "
+			      "\"Strict\", \"Warn\"",
+			      fv);
+	if (!json_array_size(causes))
+		return NULL;
+	return status_invalid_options(kind, causes);
 }
 
 /* --- request target ---------------------------------------------------------- */
@@ -766,9 +859,51 @@ static json_t *name_causes(const struct api_resource *r, const char *name)
 	return causes;
 }
 
+/* Labels and annotations of the metadata at path ("metadata",
+ * "spec.template.metadata"), as upstream's ValidateObjectMeta checks them. */
+static void validate_meta_maps(const json_t *md, const char *path, json_t *causes)
+{
+	cleanup_free char *lpath = xasprintf("%s.labels", path);
+	cleanup_free char *apath = xasprintf("%s.annotations", path);
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(md, "labels"), k, v)
+	{
+		cleanup_free char *kerr = names_check_qualified_name(k);
+		if (kerr)
+			api_cause_add(causes, "FieldValueInvalid", lpath, "Invalid value: \"%s\": %s", k,
+				      kerr);
+		const char *val = json_string_value(v);
+		cleanup_free char *verr = val ? names_check_label_value(val) : NULL;
+		if (verr)
+			api_cause_add(causes, "FieldValueInvalid", lpath, "Invalid value: \"%s\": %s",
+				      val, verr);
+	}
+	size_t total = 0;
+	json_object_foreach(json_object_get(md, "annotations"), k, v)
+	{
+		/* the rule is a qualified name, in any case */
+		cleanup_free char *lower = xstrdup(k);
+		for (char *c = lower; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		cleanup_free char *kerr = names_check_qualified_name(lower);
+		if (kerr)
+			api_cause_add(causes, "FieldValueInvalid", apath, "Invalid value: \"%s\": %s", k,
+				      kerr);
+		total += strlen(k) + json_string_length(v);
+	}
+	if (total > 256 * 1024)
+		api_cause_add(causes, "FieldValueTooLong", apath,
+			      "Too long: may not be more than 262144 bytes");
+}
+
 static json_t *validate(const struct api_resource *r, const json_t *obj, const json_t *old)
 {
 	json_t *causes = json_array();
+	validate_meta_maps(json_object_get(obj, "metadata"), "metadata", causes);
+	json_t *tmd = json_path_get(obj, "spec.template.metadata");
+	if (json_is_object(tmd))
+		validate_meta_maps(tmd, "spec.template.metadata", causes);
 	if (r->validate)
 		r->validate(obj, old, causes);
 	if (json_array_size(causes) == 0) {
@@ -931,6 +1066,20 @@ struct update_result {
 static int delete_stored(struct api_request *rq, const struct api_resource *r, const char *key,
 			 int64_t rev, json_t *obj, json_t **status);
 
+/* The 422 upstream answers when a patched object does not decode: the
+ * patched object quoted, then the decoder's error. */
+static json_t *status_patch_invalid(const json_t *patched, const char *why)
+{
+	cleanup_free char *text = json_dumps(patched, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	cleanup_json json_t *str = json_string(text ? text : "");
+	cleanup_free char *quoted = kinds_go_value(str);
+	cleanup_json json_t *causes = json_array();
+	api_cause_add(causes, "FieldValueInvalid", "patch", "Invalid value: %s: %s", quoted, why);
+	cleanup_free char *what = api_causes_message(causes);
+	cleanup_free char *msg = xasprintf(" \"\" is invalid: %s", what);
+	return status_failure(422, "Invalid", msg, json_pack("{s:O}", "causes", causes));
+}
+
 /* Runs the read/mutate/compare-and-swap loop on t. On success *out holds the
  * stored object. mode picks what the write may change. */
 static int update_loop(struct api_request *rq, const struct target *t, enum update_mode mode,
@@ -948,6 +1097,14 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 		if (!want)
 			return -1;
 		cleanup_json json_t *next = want;
+		if (mode != UPDATE_BINDING) {
+			/* a patch may give a field a type upstream's decoder refuses */
+			cleanup_free char *bad = typecheck_body(r->kind, next);
+			if (bad) {
+				*status = status_patch_invalid(next, bad);
+				return -1;
+			}
+		}
 		const char *want_rv = obj_rv(next);
 		const char *cur_rv = obj_rv(cur);
 		if (want_rv && want_rv[0] && strcmp(want_rv, cur_rv ? cur_rv : "")) {
@@ -1150,7 +1307,11 @@ static void reply_scale_or_object(struct api_request *rq, const struct target *t
 static void handle_put(struct api_request *rq, const struct target *t)
 {
 	rq->m_verb = "PUT";
-	json_t *status = NULL;
+	json_t *status = write_options_check(rq, "UpdateOptions", false, false);
+	if (status) {
+		req_reply_status(rq, status);
+		return;
+	}
 	bool scale = t->sub && !strcmp(t->sub, "scale");
 	cleanup_json json_t *body =
 		scale ? decode_object(rq, t->r, "autoscaling/v1", "Scale", &status)
@@ -1271,8 +1432,13 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 		req_reply_status(rq, status_failure(415, "UnsupportedMediaType", msg, NULL));
 		return;
 	}
-	json_t *status = NULL;
-	cleanup_json json_t *patch = decode_body(rq, &status);
+	json_t *status = write_options_check(rq, "PatchOptions", true,
+					     !strcmp(mt, "application/apply-patch+yaml"));
+	if (status) {
+		req_reply_status(rq, status);
+		return;
+	}
+	cleanup_json json_t *patch = decode_body(rq, NULL, &status);
 	if (!patch) {
 		req_reply_status(rq, status);
 		return;
@@ -1360,7 +1526,11 @@ static json_t *mutate_bind(const json_t *cur, void *arg, json_t **status)
 
 static void handle_binding(struct api_request *rq, const struct target *t)
 {
-	json_t *status = NULL;
+	json_t *status = write_options_check(rq, "CreateOptions", false, false);
+	if (status) {
+		req_reply_status(rq, status);
+		return;
+	}
 	cleanup_json json_t *b = decode_object(rq, t->r, "v1", "Binding", &status);
 	if (!b) {
 		req_reply_status(rq, status);
@@ -1399,7 +1569,11 @@ static void handle_post(struct api_request *rq, const struct target *t)
 		req_reply_status(rq, status_method_not_allowed());
 		return;
 	}
-	json_t *status = NULL;
+	json_t *status = write_options_check(rq, "CreateOptions", false, false);
+	if (status) {
+		req_reply_status(rq, status);
+		return;
+	}
 	json_t *obj = decode_object(rq, t->r, api_resource_api_version(t->r), t->r->kind, &status);
 	if (!obj) {
 		req_reply_status(rq, status);
@@ -1430,18 +1604,29 @@ static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json
 {
 	memset(o, 0, sizeof(*o));
 	o->dry = query_dry_run(rq);
-	const char *g = req_query(rq, "gracePeriodSeconds");
-	if (g) {
+	int64_t grace;
+	bool has_grace;
+	if (req_query_int64(rq, "gracePeriodSeconds", &has_grace, &grace, status) < 0)
+		return -1;
+	if (has_grace) {
 		o->has_grace = true;
-		o->grace = strtoll(g, NULL, 10);
+		o->grace = grace;
 	}
 	const char *pp = req_query(rq, "propagationPolicy");
 	if (pp)
 		o->propagation = xstrdup(pp);
 	size_t len;
 	const char *data = req_body(rq, &len);
-	if (len == 0)
+	if (len == 0) {
+		cleanup_json json_t *causes = json_array();
+		cleanup_json json_t *dry = query_values(rq, "dryRun");
+		check_dry_run(dry, causes);
+		if (json_array_size(causes)) {
+			*status = status_invalid_options("DeleteOptions", causes);
+			return -1;
+		}
 		return 0;
+	}
 	json_t *body = NULL;
 	if (k8s_protobuf_is(data, len)) {
 		cleanup_err struct mk_err *err = NULL;
@@ -1485,6 +1670,15 @@ static int delete_opts_parse(struct api_request *rq, struct delete_opts *o, json
 	json_t *d;
 	json_array_foreach(dry, i, d) if (json_is_string(d) && !strcmp(json_string_value(d), "All"))
 		o->dry = true;
+	{
+		cleanup_json json_t *causes = json_array();
+		check_dry_run(json_is_array(dry) ? dry : NULL, causes);
+		if (json_array_size(causes)) {
+			json_decref(body);
+			*status = status_invalid_options("DeleteOptions", causes);
+			return -1;
+		}
+	}
 	json_decref(body);
 	if (o->propagation && strcmp(o->propagation, "Orphan") &&
 	    strcmp(o->propagation, "Background") && strcmp(o->propagation, "Foreground")) {
@@ -1548,6 +1742,14 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 		      json_t **out, json_t **status)
 {
 	const struct api_resource *r = t->r;
+	/* as upstream's NamespaceLifecycle admission */
+	static const char *const immortal[] = {"default", "kube-system", "kube-public"};
+	for (size_t i = 0; !strcmp(r->resource, "namespaces") && i < 3; i++) {
+		if (!strcmp(t->name, immortal[i])) {
+			*status = status_forbidden(r, t->name, "this namespace may not be deleted");
+			return -1;
+		}
+	}
 	cleanup_free char *key = api_key(r, t->ns, t->name);
 	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
 		json_t *cur = NULL;

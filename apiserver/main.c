@@ -362,6 +362,10 @@ int main(int argc, char **argv)
 	const char *wq = getenv("MINK8S_WATCH_QUEUE_BYTES");
 	if (wq && atoll(wq) > 0)
 		scfg.watch_queue_bytes = (size_t)atoll(wq);
+	/* Test knob: seconds after which an idle or stalled connection is closed. */
+	const char *it = getenv("MINK8S_IDLE_TIMEOUT_SECONDS");
+	if (it && atoi(it) > 0)
+		scfg.idle_timeout_s = (unsigned)atoi(it);
 	struct apiserver *srv = server_start(st, &scfg, &err);
 	if (!srv) {
 		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));

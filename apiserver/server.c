@@ -310,7 +310,7 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 		.name = "kube-apiserver",
 		.threads = cfg->threads ? cfg->threads : DEFAULT_THREADS,
 		.max_connections = MAX_CONNECTIONS,
-		.idle_timeout_s = IDLE_TIMEOUT_S,
+		.idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : IDLE_TIMEOUT_S,
 		.max_body = API_MAX_BODY,
 		.fallback = serve,
 		.fallback_arg = srv,

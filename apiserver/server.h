@@ -19,6 +19,7 @@ struct server_config {
 	unsigned bookmark_seconds; /* watch BOOKMARK interval (0: 60) */
 	int64_t event_ttl_s;       /* Events are deleted this long after their last write (0: never) */
 	size_t watch_queue_bytes;  /* what one watcher may have queued (0: 64 MiB) */
+	unsigned idle_timeout_s;   /* idle or stalled connections closed after (0: 90) */
 };
 
 /* Starts serving with st (borrowed until server_stop). New handle or NULL. */

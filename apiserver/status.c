@@ -6,10 +6,64 @@
 #include "cleanup.h"
 #include "xalloc.h"
 
+/* Length of the valid UTF-8 sequence at p (as JSON strings need it), 0 if
+ * there is none. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* message with every byte that is not valid UTF-8 written as \xNN, as Go's
+ * %q prints it inside the quoted values of upstream's messages; a message
+ * with raw bytes could not be sent as JSON at all. New string. */
+static char *utf8_safe(const char *message)
+{
+	struct buf b = BUF_INIT;
+	const unsigned char *p = (const unsigned char *)message;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n) {
+			buf_append(&b, p, n);
+			p += n;
+		} else {
+			buf_printf(&b, "\\x%02x", *p++);
+		}
+	}
+	return buf_steal(&b);
+}
+
 json_t *status_failure(int code, const char *reason, const char *message, json_t *details)
 {
+	cleanup_free char *safe = utf8_safe(message ? message : "");
 	json_t *s = json_pack("{s:s, s:s, s:{}, s:s, s:s}", "kind", "Status", "apiVersion", "v1",
-			      "metadata", "status", "Failure", "message", message ? message : "");
+			      "metadata", "status", "Failure", "message", safe);
 	if (reason && reason[0])
 		json_object_set_new(s, "reason", json_string(reason));
 	if (details)
@@ -83,6 +137,22 @@ json_t *status_invalid(const struct api_resource *r, const char *name, const jso
 		json_object_set_new(d, "kind", json_string(r->kind));
 	json_object_set_new(d, "causes", json_deep_copy(causes));
 	return status_failure(422, "Invalid", buf_str(&b), d);
+}
+
+json_t *status_forbidden(const struct api_resource *r, const char *name, const char *why)
+{
+	cleanup_free char *msg =
+		xasprintf("%s \"%s\" is forbidden: %s", qualified(r), name ? name : "", why);
+	return status_failure(403, "Forbidden", msg, status_details(r, name));
+}
+
+json_t *status_invalid_options(const char *kind, const json_t *causes)
+{
+	cleanup_free char *what = api_causes_message(causes);
+	cleanup_free char *msg = xasprintf("%s.meta.k8s.io \"\" is invalid: %s", kind, what);
+	json_t *d = json_pack("{s:s, s:s, s:O}", "group", "meta.k8s.io", "kind", kind, "causes",
+			      causes);
+	return status_failure(422, "Invalid", msg, d);
 }
 
 json_t *status_bad_request(const char *message)

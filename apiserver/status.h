@@ -10,7 +10,7 @@
 
 /* A Failure Status {kind, apiVersion, metadata, status, message, reason,
  * details?, code}. reason may be "" (left out); details is stolen (may be NULL).
- * New reference. */
+ * Bytes of message that are not UTF-8 are written \xNN. New reference. */
 json_t *status_failure(int code, const char *reason, const char *message, json_t *details);
 
 /* A Success Status with details {name, group?, kind, uid?}. New reference. */
@@ -29,6 +29,12 @@ json_t *status_conflict(const struct api_resource *r, const char *name, const ch
 /* `Kind.group "x" is invalid: <causes joined>` (422 Invalid); causes (array of
  * {reason, message, field}) is borrowed. */
 json_t *status_invalid(const struct api_resource *r, const char *name, const json_t *causes);
+/* `pods "x" is forbidden: <why>` (403 Forbidden). */
+json_t *status_forbidden(const struct api_resource *r, const char *name, const char *why);
+/* `CreateOptions.meta.k8s.io "" is invalid: <causes joined>` (422 Invalid)
+ * for the options of a request (kind "CreateOptions", "PatchOptions"...);
+ * causes is borrowed. */
+json_t *status_invalid_options(const char *kind, const json_t *causes);
 /* 400 BadRequest with message. */
 json_t *status_bad_request(const char *message);
 /* 404 NotFound `the server could not find the requested resource`. */
