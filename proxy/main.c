@@ -521,18 +521,66 @@ static int watch_cluster(struct proxy *p, struct daemon *d, struct mk_err **err)
 
 /* ---- health and metrics ---- */
 
-/* upstream's /healthz of kube-proxy: fresh syncs, as JSON */
+/* Monotonic nanoseconds at start: Go prints a time's monotonic reading
+ * relative to its process's start. */
+static long long start_mono_ns;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A time as Go's time.Time prints it, which upstream's /healthz quotes:
+ * "2024-05-03 14:54:34.183464574 +0000 UTC m=+2391.545187587" (fraction
+ * without trailing zeros; m= the monotonic reading since start). New
+ * string. */
+static char *go_time(double unix_secs, long long mono)
+{
+	time_t sec = (time_t)unix_secs;
+	long long nsec = (long long)((unix_secs - (double)sec) * 1e9);
+	if (nsec < 0)
+		nsec = 0;
+	if (nsec > 999999999)
+		nsec = 999999999;
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	char date[64], frac[16] = "";
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	if (nsec) {
+		snprintf(frac, sizeof(frac), ".%09lld", nsec);
+		for (size_t n = strlen(frac); frac[n - 1] == '0'; n--)
+			frac[n - 1] = '\0';
+	}
+	long long m = mono - start_mono_ns;
+	char sign = m < 0 ? '-' : '+';
+	if (m < 0)
+		m = -m;
+	return xasprintf("%s%s +0000 UTC m=%c%lld.%09lld", date, frac, sign, m / 1000000000LL,
+			 m % 1000000000LL);
+}
+
+/* upstream's /healthz of kube-proxy (see proxy_sync_healthy); as upstream,
+ * a healthy proxy reports the current time as lastUpdated */
 static void answer_healthz(struct httpd_req *rq, void *arg)
 {
 	struct proxy *p = arg;
 	double last = 0;
-	bool ok = proxy_sync_healthy(&p->sync, &last);
+	int64_t last_mono = 0;
+	bool ok = proxy_sync_healthy(&p->sync, &last, &last_mono);
 	metrics_add(ok ? MV_HEALTHZ_200 : MV_HEALTHZ_503, 1);
-	cleanup_free char *lu = time_rfc3339((time_t)last);
-	cleanup_free char *now = time_now_rfc3339();
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	double now = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
+	long long mono = mono_ns();
+	cleanup_free char *cur = go_time(now, mono);
+	cleanup_free char *lu =
+		ok || !last ? xstrdup(cur) : go_time(last, (long long)last_mono);
 	cleanup_free char *body = xasprintf(
 		"{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}", lu,
-		now);
+		cur);
+	httpd_reply_header(rq, "X-Content-Type-Options", "nosniff");
 	httpd_reply_text(rq, ok ? 200 : 503, "application/json", body);
 }
 
@@ -544,7 +592,7 @@ static void write_metrics(struct buf *out, void *arg)
 
 static bool proxy_healthy(void *arg)
 {
-	return proxy_sync_healthy(&((struct proxy *)arg)->sync, NULL);
+	return proxy_sync_healthy(&((struct proxy *)arg)->sync, NULL, NULL);
 }
 
 static void sync_health_ports(void *arg, const struct proxy_model *m)
@@ -699,6 +747,7 @@ static void proxy_free(struct proxy *p)
 
 int main(int argc, char **argv)
 {
+	start_mono_ns = mono_ns();
 	int rc;
 	struct daemon *d = daemon_new(&config, argc, argv, &rc);
 	if (!d)

@@ -20,6 +20,13 @@ int64_t proxy_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t mono_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static double unix_now(void)
 {
 	struct timespec ts;
@@ -68,6 +75,8 @@ static void request_locked(struct proxy_sync *s)
 		s->queued_ms = proxy_now_ms();
 		metrics_set(MV_LAST_QUEUED_TS, unix_now());
 	}
+	if (!s->oldest_queued_ms)
+		s->oldest_queued_ms = s->queued_ms;
 	pthread_cond_broadcast(&s->cv);
 }
 
@@ -175,6 +184,10 @@ static void sync_once(struct proxy_sync *s, bool full)
 	s->trigger_times = json_array();
 	metrics_set(MV_SVC_PENDING, 0);
 	metrics_set(MV_EP_PENDING, 0);
+	/* what is queued now is what this sync writes; what comes meanwhile
+	 * waits for the next */
+	s->inflight_queued_ms = s->oldest_queued_ms;
+	s->oldest_queued_ms = 0;
 	/* the model is read by the backend without mu; only this thread changes it */
 	const struct proxy_model *m = s->model;
 	json_t *udp = conntrack_udp_state(m);
@@ -226,6 +239,11 @@ static void sync_once(struct proxy_sync *s, bool full)
 		}
 		/* the consumed changes are lost: only a full sync can recover */
 		s->need_full = true;
+		/* and they are still not written */
+		if (s->inflight_queued_ms &&
+		    (!s->oldest_queued_ms || s->inflight_queued_ms < s->oldest_queued_ms))
+			s->oldest_queued_ms = s->inflight_queued_ms;
+		s->inflight_queued_ms = 0;
 		s->retry_at_ms = now + s->period_ms;
 		mk_err_free(err);
 	} else {
@@ -239,6 +257,9 @@ static void sync_once(struct proxy_sync *s, bool full)
 		metrics_observe(full ? MH_SYNC_FULL : MH_SYNC_PART, secs);
 		double wall = unix_now();
 		metrics_set(MV_LAST_TS, wall);
+		s->inflight_queued_ms = 0;
+		s->last_updated_unix = wall;
+		s->last_updated_mono_ns = mono_now_ns();
 		if (!strcmp(s->backend->name, "iptables")) {
 			metrics_set(MV_IPT_LAST_FILTER, (double)res.rules_filter);
 			metrics_set(MV_IPT_LAST_NAT, (double)res.rules_nat);
@@ -263,6 +284,12 @@ static void sync_once(struct proxy_sync *s, bool full)
 void proxy_sync_run(struct proxy_sync *s)
 {
 	pthread_mutex_lock(&s->mu);
+	/* as upstream's sync loop: the last update is its start until a sync
+	 * succeeds */
+	if (!s->last_updated_unix) {
+		s->last_updated_unix = unix_now();
+		s->last_updated_mono_ns = mono_now_ns();
+	}
 	while (!atomic_load(&s->stop)) {
 		if (s->trim_at_ms && proxy_now_ms() >= s->trim_at_ms) {
 			s->trim_at_ms = 0;
@@ -306,14 +333,19 @@ void proxy_sync_run(struct proxy_sync *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix)
+bool proxy_sync_healthy(struct proxy_sync *s, double *last_updated_unix,
+			int64_t *last_updated_mono_ns)
 {
 	pthread_mutex_lock(&s->mu);
 	int64_t now = proxy_now_ms();
-	bool ok = !(s->pending && now - s->queued_ms > 2 * s->period_ms) &&
-		  !(s->need_full && s->last_ok_ms && now - s->last_ok_ms > 2 * s->period_ms);
+	int64_t oldest = s->oldest_queued_ms;
+	if (s->inflight_queued_ms && (!oldest || s->inflight_queued_ms < oldest))
+		oldest = s->inflight_queued_ms;
+	bool ok = !oldest || now - oldest < 2 * s->period_ms;
+	if (last_updated_unix)
+		*last_updated_unix = s->last_updated_unix;
+	if (last_updated_mono_ns)
+		*last_updated_mono_ns = s->last_updated_mono_ns;
 	pthread_mutex_unlock(&s->mu);
-	if (last_ok_unix)
-		*last_ok_unix = metrics_get(MV_LAST_TS);
 	return ok;
 }

@@ -33,6 +33,13 @@ struct proxy_sync {
 	double tokens;                 /* burst bucket */
 	int64_t refill_ms;             /* last refill */
 	int64_t last_full_ms, last_ok_ms, retry_at_ms, queued_ms;
+	/* health, as upstream's proxier health server: when the oldest change
+	 * not yet written was queued (0: none), that of the changes the running
+	 * sync is writing, and the wall time of the last successful sync (of
+	 * the start of the runner before one) */
+	int64_t oldest_queued_ms, inflight_queued_ms;
+	double last_updated_unix;
+	int64_t last_updated_mono_ns; /* the same moment on CLOCK_MONOTONIC */
 	int64_t trim_at_ms;            /* when to return freed memory; 0: done */
 	uint64_t syncs, failures;      /* counters for tests and healthz */
 	const struct proxy_backend *backend;
@@ -66,9 +73,15 @@ void proxy_sync_request_full(struct proxy_sync *s);
 void proxy_sync_run(struct proxy_sync *s);
 void proxy_sync_stop(struct proxy_sync *s);
 
-/* Healthy unless a requested sync has waited longer than 2 sync-periods.
- * *last_ok_unix receives the last successful sync (0 if none). */
-bool proxy_sync_healthy(struct proxy_sync *s, double *last_ok_unix);
+/* As upstream's proxier health server: healthy unless a change has been
+ * queued (an informer event, the initial lists) and not written by a
+ * successful sync for 2 sync-periods (its healthz timeout); a sync that
+ * fails keeps its changes queued. Periodic syncs with nothing queued do
+ * not count, failing or not. *last_updated_unix and *last_updated_mono_ns
+ * (may be NULL) receive the wall and CLOCK_MONOTONIC times of the last
+ * successful sync, or of the runner's start before one (0 before that). */
+bool proxy_sync_healthy(struct proxy_sync *s, double *last_updated_unix,
+			int64_t *last_updated_mono_ns);
 
 /* Monotonic milliseconds. */
 int64_t proxy_now_ms(void);
