@@ -1,0 +1,38 @@
+/* libFuzzer entry point for the API server's body type checks: any JSON
+ * checked as any kind gives NULL or one of upstream's decoder messages.
+ *
+ * Not part of `make`; build and run by hand, e.g.:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib -I. \
+ *     tests/fuzz/fuzz_typecheck.c apiserver/typecheck.c lib/quantity.c lib/err.c \
+ *     lib/xalloc.c lib/buf.c -ljansson -o build/fuzz_typecheck
+ *   build/fuzz_typecheck -max_len=4096 tests/fixtures/typecheck
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "apiserver/typecheck.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const kinds[] = {"Pod",	 "Deployment", "ReplicaSet", "Scale",
+					    "ConfigMap", "Secret",     "Service",    "Namespace",
+					    "Node",	 "Lease",      NULL};
+	json_t *v = json_loadb((const char *)data, size, 0, NULL);
+	if (!v)
+		return 0;
+	for (const char *const *k = kinds; *k; k++) {
+		char *msg = typecheck_body(*k, v);
+		/* every message is upstream's decoder's or a quantity's */
+		if (msg && strncmp(msg, "json: cannot unmarshal ", 23) &&
+		    strncmp(msg, "quantities must", 15) && strncmp(msg, "unable to parse", 15))
+			__builtin_trap();
+		free(msg);
+	}
+	json_decref(v);
+	return 0;
+}
