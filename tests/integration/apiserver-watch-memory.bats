@@ -40,7 +40,7 @@ fanout() {
 }
 
 watchers() {
-	curl -s "$MK_API_URL/metrics" | sed -n 's/^apiserver_longrunning_requests{verb="WATCH"} //p'
+	curl -s --max-time 5 "$MK_API_URL/metrics" | sed -n 's/^apiserver_longrunning_requests{verb="WATCH"} //p'
 }
 
 watchers_are() {

@@ -23,7 +23,7 @@ setup() {
 	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port="$API_PORT" \
 		--data-dir="$TMP/data" >"$TMP/apiserver.log" 2>&1 3>&- &
 	PIDS+=($!)
-	wait_until 10 ip netns exec "$NODE" curl -fs "http://127.0.0.1:$API_PORT/healthz"
+	wait_until 10 ip netns exec "$NODE" curl -fs --max-time 2 "http://127.0.0.1:$API_PORT/healthz"
 }
 
 teardown() {
@@ -49,7 +49,7 @@ proxy() {
 }
 
 healthz() {
-	ip netns exec "$NODE" curl -s -w '\n%{http_code}' "http://127.0.0.1:$HEALTHZ_PORT/healthz"
+	ip netns exec "$NODE" curl -s --max-time 2 -w '\n%{http_code}' "http://127.0.0.1:$HEALTHZ_PORT/healthz"
 }
 
 code_is() {
