@@ -3,13 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
 #include "xalloc.h"
 #include "apiserver/kinds-internal.h"
 #include "apiserver/printer.h"
-
 
 static void cell_str(json_t *cells, const char *s)
 {
@@ -660,26 +660,6 @@ bool kinds_secret_field(const json_t *obj, const char *field, const char **value
 		return false;
 	*value = printer_str(obj, field);
 	return true;
-}
-
-static char *base64_encode(const char *s, size_t n)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	cleanup_buf struct buf b = BUF_INIT;
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		buf_append_char(&b, tbl[(v >> 18) & 63]);
-		buf_append_char(&b, tbl[(v >> 12) & 63]);
-		buf_append_char(&b, i + 1 < n ? tbl[(v >> 6) & 63] : '=');
-		buf_append_char(&b, i + 2 < n ? tbl[v & 63] : '=');
-	}
-	return buf_steal(&b);
 }
 
 /* stringData is write-only upstream: merged into data (base64), then dropped. */

@@ -3,6 +3,7 @@
  * Node's status.images, and image garbage collection. */
 #include <string.h>
 
+#include "base64.h"
 #include "cleanup.h"
 #include "imageref.h"
 #include "imagestore.h"
@@ -14,38 +15,7 @@
 #include "kubelet/kubelet-internal.h"
 
 #define IMAGE_BACKOFF_INITIAL_MS 10000
-#define IMAGE_BACKOFF_MAX_MS 300000
-
-/* Upstream's base64 decoding of a secret value. New string or NULL. */
-static char *b64decode(const char *in, size_t *outlen)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in);
-	char *out = xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-		if (ch == '=' || ch == '\n' || ch == '\r')
-			continue;
-		const char *p = strchr(tbl, ch);
-		if (!p || !ch) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (uint32_t)(p - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	if (outlen)
-		*outlen = o;
-	return out;
-}
+#define IMAGE_BACKOFF_MAX_MS	 300000
 
 /* The auths of every kubernetes.io/dockerconfigjson secret the pod names in
  * imagePullSecrets, merged into one .dockerconfigjson document (new string)
@@ -71,17 +41,18 @@ static char *pull_auths(struct kubelet *k, const json_t *pod)
 		cleanup_err struct mk_err *err = NULL;
 		cleanup_json json_t *sec = client_get(k->c, path, &err);
 		if (!sec) {
-			kubelet_event(k, pod, NULL, "Warning", "FailedToRetrieveImagePullSecret",
-				      "Unable to retrieve some image pull secrets (%s); attempting to "
-				      "pull the image may not succeed.",
-				      name);
+			kubelet_event(
+				k, pod, NULL, "Warning", "FailedToRetrieveImagePullSecret",
+				"Unable to retrieve some image pull secrets (%s); attempting to "
+				"pull the image may not succeed.",
+				name);
 			continue;
 		}
 		const char *data = json_string_value(
 			json_object_get(json_object_get(sec, "data"), ".dockerconfigjson"));
 		if (!data)
 			continue;
-		cleanup_free char *text = b64decode(data, NULL);
+		cleanup_free char *text = base64_decode(data, NULL);
 		if (!text)
 			continue;
 		cleanup_json json_t *doc = json_loads(text, 0, NULL);
@@ -125,9 +96,10 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 	struct imageref ref = {0};
 	cleanup_err struct mk_err *perr = NULL;
 	if (!image || imageref_parse(image, &ref, &perr) < 0) {
-		cleanup_free char *msg = xasprintf(
-			"Failed to apply default image tag \"%s\": couldn't parse image name \"%s\": %s",
-			image ? image : "", image ? image : "", mk_err_msg(perr));
+		cleanup_free char *msg =
+			xasprintf("Failed to apply default image tag \"%s\": couldn't parse image "
+				  "name \"%s\": %s",
+				  image ? image : "", image ? image : "", mk_err_msg(perr));
 		set_waiting(k, c, "InvalidImageName", msg);
 		kubelet_event(k, pod, NULL, "Warning", "InspectFailed", "%s", msg);
 		return mk_err_set(err, MK_EINVAL, "%s", msg);
@@ -183,14 +155,14 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 	registries_free(regs);
 	int64_t took = kubelet_now_ms() - t0;
 	if (r < 0) {
-		cleanup_free char *msg = xasprintf("failed to pull and unpack image \"%s\": %s", full,
-						   mk_err_msg(pull_err));
+		cleanup_free char *msg = xasprintf("failed to pull and unpack image \"%s\": %s",
+						   full, mk_err_msg(pull_err));
 		set_waiting(k, c, "ErrImagePull", msg);
 		kubelet_event(k, pod, NULL, "Warning", "Failed", "Failed to pull image \"%s\": %s",
 			      image, msg);
 		kubelet_event(k, pod, NULL, "Warning", "Failed", "Error: ErrImagePull");
-		c->image_backoff_ms = c->image_backoff_ms ? c->image_backoff_ms * 2
-							  : IMAGE_BACKOFF_INITIAL_MS;
+		c->image_backoff_ms =
+			c->image_backoff_ms ? c->image_backoff_ms * 2 : IMAGE_BACKOFF_INITIAL_MS;
 		if (c->image_backoff_ms > IMAGE_BACKOFF_MAX_MS)
 			c->image_backoff_ms = IMAGE_BACKOFF_MAX_MS;
 		c->image_backoff_until = kubelet_now_ms() + c->image_backoff_ms;

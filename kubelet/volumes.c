@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "fsutil.h"
@@ -79,36 +80,6 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 	return 0;
 }
 
-/* Decodes standard base64 (as Secret data and ConfigMap binaryData carry). */
-static char *b64decode(const char *in, size_t *outlen)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in);
-	char *out = xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
-		if (ch == '=' || ch == '\n' || ch == '\r')
-			continue;
-		const char *p = ch ? strchr(tbl, ch) : NULL;
-		if (!p) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (uint32_t)(p - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
 /* The first path component of rel ("a/b" -> "a"); new string. */
 static char *top_of(const char *rel)
 {
@@ -137,7 +108,7 @@ int volumes_atomic_write(const char *dir, const json_t *files, struct mk_err **e
 			const char *data = json_string_value(json_object_get(f, "data"));
 			bool bin = json_is_true(json_object_get(f, "binary"));
 			size_t len = 0;
-			cleanup_free char *bytes = bin ? b64decode(data ? data : "", &len)
+			cleanup_free char *bytes = bin ? base64_decode(data ? data : "", &len)
 						       : xstrdup(data ? data : "");
 			if (!bin)
 				len = strlen(bytes);
@@ -204,8 +175,8 @@ int volumes_atomic_write(const char *dir, const json_t *files, struct mk_err **e
 		const char *data = json_string_value(json_object_get(f, "data"));
 		bool bin = json_is_true(json_object_get(f, "binary"));
 		size_t len = 0;
-		cleanup_free char *bytes = bin ? b64decode(data ? data : "", &len)
-					       : xstrdup(data ? data : "");
+		cleanup_free char *bytes =
+			bin ? base64_decode(data ? data : "", &len) : xstrdup(data ? data : "");
 		if (!bytes) {
 			fs_remove_tree(tsdir, NULL);
 			return mk_err_set(err, MK_EINVAL, "%s: invalid base64 data", rel);
@@ -315,7 +286,8 @@ char *volumes_field_value(const json_t *pod, const char *fp, const char *host_ip
 				   {"metadata.uid", "uid"}};
 	for (size_t i = 0; i < 3; i++)
 		if (!strcmp(fp, simple[i][0]))
-			return xstrdup(json_string_value(json_object_get(meta, simple[i][1])) ?: "");
+			return xstrdup(json_string_value(json_object_get(meta, simple[i][1]))
+					       ?: "");
 	if (!strcmp(fp, "metadata.labels"))
 		return format_map(json_object_get(meta, "labels"));
 	if (!strcmp(fp, "metadata.annotations"))
@@ -335,7 +307,8 @@ char *volumes_field_value(const json_t *pod, const char *fp, const char *host_ip
 	if (!strcmp(fp, "spec.nodeName"))
 		return xstrdup(json_string_value(json_path_get(pod, "spec.nodeName")) ?: "");
 	if (!strcmp(fp, "spec.serviceAccountName"))
-		return xstrdup(json_string_value(json_path_get(pod, "spec.serviceAccountName")) ?: "");
+		return xstrdup(json_string_value(json_path_get(pod, "spec.serviceAccountName"))
+				       ?: "");
 	if (!strcmp(fp, "status.hostIP") || !strcmp(fp, "status.hostIPs"))
 		return xstrdup(host_ip ? host_ip : "");
 	if (!strcmp(fp, "status.podIP") || !strcmp(fp, "status.podIPs"))
@@ -365,7 +338,8 @@ char *volumes_resource_value(const json_t *pod, const char *container, const cha
 {
 	const json_t *c = container_named(pod, container);
 	if (!c)
-		return mk_err_set(err, MK_EINVAL, "container %s not found", container ? container : ""),
+		return mk_err_set(err, MK_EINVAL, "container %s not found",
+				  container ? container : ""),
 		       NULL;
 	const char *dot = strchr(resource, '.');
 	if (!dot)
@@ -407,8 +381,8 @@ static int add_item(json_t *files, const char *path, const char *data, bool bina
 }
 
 /* Files of a configMap or secret source (items, or every key). */
-static int key_files(const struct volumes_ctx *vc, const char *ns, const json_t *src,
-		     bool secret, const char *volume, json_t *files, struct mk_err **err)
+static int key_files(const struct volumes_ctx *vc, const char *ns, const json_t *src, bool secret,
+		     const char *volume, json_t *files, struct mk_err **err)
 {
 	const char *name = json_string_value(json_object_get(src, secret ? "secretName" : "name"));
 	if (!name)
@@ -429,10 +403,12 @@ static int key_files(const struct volumes_ctx *vc, const char *ns, const json_t 
 			return mk_err_set(err, MK_ENOTFOUND,
 					  "MountVolume.SetUp failed for volume \"%s\" : %s \"%s\" "
 					  "not found (no API server in standalone mode)",
-					  volume, secret ? "secret" : "configmap", name ? name : "");
-		return mk_err_set(err, mk_err_code(lerr) ? mk_err_code(lerr) : MK_ENOTFOUND,
-				  "MountVolume.SetUp failed for volume \"%s\" : %s \"%s\" not found",
-				  volume, secret ? "secret" : "configmap", name ? name : "");
+					  volume, secret ? "secret" : "configmap",
+					  name ? name : "");
+		return mk_err_set(
+			err, mk_err_code(lerr) ? mk_err_code(lerr) : MK_ENOTFOUND,
+			"MountVolume.SetUp failed for volume \"%s\" : %s \"%s\" not found", volume,
+			secret ? "secret" : "configmap", name ? name : "");
 	}
 	const json_t *data = json_object_get(obj, "data");
 	const json_t *bdata = json_object_get(obj, "binaryData");
@@ -456,10 +432,11 @@ static int key_files(const struct volumes_ctx *vc, const char *ns, const json_t 
 			if (!v) {
 				if (optional)
 					continue;
-				return mk_err_set(err, MK_ENOTFOUND,
-						  "MountVolume.SetUp failed for volume \"%s\" : "
-						  "configmap references non-existent config key: %s",
-						  volume, key ? key : "");
+				return mk_err_set(
+					err, MK_ENOTFOUND,
+					"MountVolume.SetUp failed for volume \"%s\" : "
+					"configmap references non-existent config key: %s",
+					volume, key ? key : "");
 			}
 			add_item(files, path ? path : key, json_string_value(v), bin, mode);
 		}
@@ -467,8 +444,8 @@ static int key_files(const struct volumes_ctx *vc, const char *ns, const json_t 
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)data, key, v) add_item(files, key, json_string_value(v), secret,
-							      dmode);
+	json_object_foreach((json_t *)data, key, v)
+		add_item(files, key, json_string_value(v), secret, dmode);
 	if (!secret)
 		json_object_foreach((json_t *)bdata, key, v)
 			add_item(files, key, json_string_value(v), true, dmode);
@@ -493,9 +470,9 @@ static int downward_files(const struct volumes_ctx *vc, const json_t *pod, const
 		json_t *fr = json_object_get(it, "fieldRef");
 		json_t *rr = json_object_get(it, "resourceFieldRef");
 		if (fr)
-			val = volumes_field_value(pod, json_string_value(json_object_get(fr, "fieldPath"))
-							       ?: "",
-						  vc->host_ip, vc->pod_ip, err);
+			val = volumes_field_value(
+				pod, json_string_value(json_object_get(fr, "fieldPath")) ?: "",
+				vc->host_ip, vc->pod_ip, err);
 		else if (rr)
 			val = volumes_resource_value(
 				pod, json_string_value(json_object_get(rr, "containerName")),
@@ -516,8 +493,10 @@ static int host_path(const json_t *src, const char *volume, struct mk_err **err)
 	const char *path = json_string_value(json_object_get(src, "path"));
 	const char *type = json_string_value(json_object_get(src, "type"));
 	if (!path || !*path)
-		return mk_err_set(err, MK_EINVAL, "MountVolume.SetUp failed for volume \"%s\" : "
-				  "hostPath has no path", volume);
+		return mk_err_set(err, MK_EINVAL,
+				  "MountVolume.SetUp failed for volume \"%s\" : "
+				  "hostPath has no path",
+				  volume);
 	if (!type)
 		type = "";
 	struct stat st;
@@ -551,9 +530,10 @@ static int host_path(const json_t *src, const char *volume, struct mk_err **err)
 	if (!*type)
 		return 0;
 	if (!exists)
-		return mk_err_set(err, MK_ENOTFOUND, "MountVolume.SetUp failed for volume \"%s\" : "
-				  "hostPath type check failed: %s is not a %s", volume, path,
-				  !strcmp(type, "Directory") ? "directory" : type);
+		return mk_err_set(err, MK_ENOTFOUND,
+				  "MountVolume.SetUp failed for volume \"%s\" : "
+				  "hostPath type check failed: %s is not a %s",
+				  volume, path, !strcmp(type, "Directory") ? "directory" : type);
 	if ((!strcmp(type, "Directory") && S_ISDIR(st.st_mode)) ||
 	    (!strcmp(type, "File") && S_ISREG(st.st_mode)) ||
 	    (!strcmp(type, "Socket") && S_ISSOCK(st.st_mode)) ||
@@ -562,22 +542,27 @@ static int host_path(const json_t *src, const char *volume, struct mk_err **err)
 		return 0;
 	if (strcmp(type, "Directory") && strcmp(type, "File") && strcmp(type, "Socket") &&
 	    strcmp(type, "CharDevice") && strcmp(type, "BlockDevice"))
-		return mk_err_set(err, MK_EINVAL, "MountVolume.SetUp failed for volume \"%s\" : "
-				  "invalid HostPathType %s", volume, type);
+		return mk_err_set(err, MK_EINVAL,
+				  "MountVolume.SetUp failed for volume \"%s\" : "
+				  "invalid HostPathType %s",
+				  volume, type);
 bad:
-	return mk_err_set(err, MK_EINVAL, "MountVolume.SetUp failed for volume \"%s\" : hostPath "
-			  "type check failed: %s is not a %s", volume, path,
+	return mk_err_set(err, MK_EINVAL,
+			  "MountVolume.SetUp failed for volume \"%s\" : hostPath "
+			  "type check failed: %s is not a %s",
+			  volume, path,
 			  !strcmp(type, "Directory") || !strcmp(type, "DirectoryOrCreate")
 				  ? "directory"
-				  : !strcmp(type, "File") || !strcmp(type, "FileOrCreate") ? "file"
-											 : type);
+			  : !strcmp(type, "File") || !strcmp(type, "FileOrCreate") ? "file"
+										   : type);
 }
 
 static int mount_tmpfs(const char *dir, const char *size, struct mk_err **err)
 {
 	if (is_tmpfs(dir))
 		return 0;
-	cleanup_free char *opts = size ? xasprintf("mode=0777,size=%s", size) : xstrdup("mode=0777");
+	cleanup_free char *opts =
+		size ? xasprintf("mode=0777,size=%s", size) : xstrdup("mode=0777");
 	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
 		return mk_err_errno(err, MK_EIO, errno, "mounting a tmpfs at %s", dir);
 	return 0;
@@ -609,12 +594,14 @@ int volumes_setup(const struct volumes_ctx *vc, const json_t *pod, struct mk_err
 			chmod(dir, 0777);
 			const char *medium = json_string_value(json_object_get(src, "medium"));
 			if (medium && !strcmp(medium, "Memory") &&
-			    mount_tmpfs(dir, json_string_value(json_object_get(src, "sizeLimit")), err) < 0)
+			    mount_tmpfs(dir, json_string_value(json_object_get(src, "sizeLimit")),
+					err) < 0)
 				return -1;
 		} else if ((src = json_object_get(v, "configMap")) ||
 			   (src = json_object_get(v, "secret"))) {
 			bool secret = json_object_get(v, "secret") != NULL;
-			cleanup_free char *dir = volume_dir(vc, secret ? "secret" : "configmap", name);
+			cleanup_free char *dir =
+				volume_dir(vc, secret ? "secret" : "configmap", name);
 			if (fs_mkdir_p(dir, 0755, err) < 0)
 				return -1;
 			if (secret && mount_tmpfs(dir, NULL, err) < 0)
@@ -628,8 +615,8 @@ int volumes_setup(const struct volumes_ctx *vc, const json_t *pod, struct mk_err
 			cleanup_json json_t *files = json_object();
 			if (downward_files(vc, pod, src, files, err) < 0 ||
 			    volumes_atomic_write(dir, files, err) < 0)
-				return mk_err_wrap(err, "MountVolume.SetUp failed for volume \"%s\"",
-						   name);
+				return mk_err_wrap(
+					err, "MountVolume.SetUp failed for volume \"%s\"", name);
 		} else if ((src = json_object_get(v, "projected"))) {
 			cleanup_free char *dir = volume_dir(vc, "projected", name);
 			cleanup_json json_t *files = json_object();
@@ -687,8 +674,10 @@ json_t *volumes_mounts(const struct volumes_ctx *vc, const json_t *pod, const js
 		}
 		if (!vol || !dest) {
 			json_decref(out);
-			return mk_err_set(err, MK_EINVAL, "cannot find volume \"%s\" to mount into "
-					  "container \"%s\"", name ? name : "",
+			return mk_err_set(err, MK_EINVAL,
+					  "cannot find volume \"%s\" to mount into "
+					  "container \"%s\"",
+					  name ? name : "",
 					  json_string_value(json_object_get(cspec, "name"))),
 			       NULL;
 		}
@@ -711,8 +700,10 @@ json_t *volumes_mounts(const struct volumes_ctx *vc, const json_t *pod, const js
 		if (sub && *sub) {
 			if (!valid_rel_path(sub)) {
 				json_decref(out);
-				return mk_err_set(err, MK_EINVAL, "subPath \"%s\" must not contain "
-						  "'..' or be absolute", sub),
+				return mk_err_set(err, MK_EINVAL,
+						  "subPath \"%s\" must not contain "
+						  "'..' or be absolute",
+						  sub),
 				       NULL;
 			}
 			char *full = xasprintf("%s/%s", src, sub);

@@ -19,8 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <resolv.h>
-
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "ipaddr.h"
@@ -1716,17 +1715,6 @@ static int mkdir_p(const char *path, mode_t mode, struct mk_err **err)
 	}
 }
 
-/* glibc's (libresolv) encoder: libcrypto's would cost every plugin that
- * links lib/cni milliseconds of start-up. */
-static char *base64(const char *data, size_t len)
-{
-	size_t n = 4 * ((len + 2) / 3) + 1;
-	char *out = xmalloc(n);
-	if (b64_ntop((const unsigned char *)data, len, out, n) < 0)
-		out[0] = 0; /* cannot happen: n is what the encoding takes */
-	return out;
-}
-
 int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc, const struct cni_runtime *rt,
 		  const json_t *result, struct mk_err **err)
 {
@@ -1738,7 +1726,7 @@ int cni_cache_put(const char *cache_dir, const struct cni_netconf *nc, const str
 			nc->name, rt->container_id ? rt->container_id : "",
 			rt->ifname ? rt->ifname : "");
 	/* cachedInfo's fields in libcni's order, its maps with sorted keys */
-	cleanup_free char *cfg = base64(nc->bytes, nc->len);
+	cleanup_free char *cfg = base64_encode(nc->bytes, nc->len);
 	cleanup_json json_t *c = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", CACHE_KIND,
 					   "containerId", rt->container_id, "config", cfg, "ifName",
 					   rt->ifname, "networkName", nc->name);

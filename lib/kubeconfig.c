@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
@@ -63,44 +64,18 @@ static char *dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 (padding optional, whitespace ignored) into out. */
+/* Standard base64 into out; Go's error names the first byte that is not
+ * base64. */
 static int b64_decode(const char *s, struct buf *out, const char *field, struct mk_err **err)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '=')
-			break;
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		int v = b64_value(c);
-		if (v < 0)
-			return mk_err_set(err, MK_EINVAL,
-					  "%s: illegal base64 data at input byte %zu", field,
-					  (size_t)(p - s));
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf_append_char(out, (char)((acc >> bits) & 0xff));
-		}
-	}
+	size_t n;
+	cleanup_free char *raw = base64_decode(s, &n);
+	if (!raw)
+		return mk_err_set(err, MK_EINVAL, "%s: illegal base64 data at input byte %zu",
+				  field,
+				  strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					    "0123456789+/\r\n"));
+	buf_append(out, raw, n);
 	return 0;
 }
 

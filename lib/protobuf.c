@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "protobuf.h"
@@ -214,25 +215,8 @@ static json_t *str_value(const uint8_t *p, size_t n, const char *what, struct mk
 
 static json_t *base64_value(const uint8_t *p, size_t n)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	cleanup_free char *out = xmalloc(n / 3 * 4 + 5);
-	size_t o = 0, i = 0;
-	for (; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	return json_stringn(out, o);
+	cleanup_free char *out = base64_encode(p, n);
+	return json_string(out);
 }
 
 /* Time and MicroTime; the zero time is JSON null, which callers drop. */

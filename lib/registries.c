@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "xalloc.h"
@@ -49,7 +49,8 @@ static int validate(const json_t *doc, struct mk_err **err)
 	if (mirrors && !json_is_null(mirrors)) {
 		if (!json_is_object(mirrors))
 			return mk_err_set(err, MK_EINVAL, "mirrors: expected a mapping");
-		json_object_foreach(mirrors, key, v) {
+		json_object_foreach(mirrors, key, v)
+		{
 			if (!json_is_object(v))
 				return mk_err_set(err, MK_EINVAL, "mirrors.%s: expected a mapping",
 						  key);
@@ -59,11 +60,12 @@ static int validate(const json_t *doc, struct mk_err **err)
 						  "mirrors.%s.endpoint: expected a list", key);
 			size_t i;
 			json_t *e;
-			json_array_foreach(eps, i, e) {
+			json_array_foreach(eps, i, e)
+			{
 				if (!json_is_string(e) || !*json_string_value(e))
-					return mk_err_set(err, MK_EINVAL,
-							  "mirrors.%s.endpoint[%zu]: expected a URL",
-							  key, i);
+					return mk_err_set(
+						err, MK_EINVAL,
+						"mirrors.%s.endpoint[%zu]: expected a URL", key, i);
 			}
 			json_t *rw = json_object_get(v, "rewrite");
 			if (rw && !json_is_object(rw) && !json_is_null(rw))
@@ -71,11 +73,13 @@ static int validate(const json_t *doc, struct mk_err **err)
 						  "mirrors.%s.rewrite: expected a mapping", key);
 			const char *pat;
 			json_t *rep;
-			json_object_foreach(rw, pat, rep) {
+			json_object_foreach(rw, pat, rep)
+			{
 				if (!json_is_string(rep))
-					return mk_err_set(err, MK_EINVAL,
-							  "mirrors.%s.rewrite.%s: expected a string",
-							  key, pat);
+					return mk_err_set(
+						err, MK_EINVAL,
+						"mirrors.%s.rewrite.%s: expected a string", key,
+						pat);
 				regex_t re;
 				int rc = regcomp(&re, pat, REG_EXTENDED);
 				if (rc != 0) {
@@ -93,7 +97,8 @@ static int validate(const json_t *doc, struct mk_err **err)
 	if (configs && !json_is_null(configs)) {
 		if (!json_is_object(configs))
 			return mk_err_set(err, MK_EINVAL, "configs: expected a mapping");
-		json_object_foreach(configs, key, v) {
+		json_object_foreach(configs, key, v)
+		{
 			if (!json_is_object(v))
 				return mk_err_set(err, MK_EINVAL, "configs.%s: expected a mapping",
 						  key);
@@ -204,23 +209,16 @@ static int creds_from_entry(const json_t *e, const char *where, char **user, cha
 	const char *p = json_string_value(json_object_get(e, "password"));
 	const char *t = json_string_value(json_object_get(e, "identitytoken"));
 	if (auth && *auth) {
-		size_t len = strlen(auth);
-		cleanup_free unsigned char *raw = xmalloc(len / 4 * 3 + 4);
-		int n = EVP_DecodeBlock(raw, (const unsigned char *)auth, (int)len);
-		if (n < 0 || len % 4)
+		size_t n;
+		cleanup_free char *raw = base64_decode(auth, &n);
+		if (!raw)
 			return mk_err_set(err, MK_EINVAL, "%s: auth is not valid base64", where);
-		/* EVP_DecodeBlock counts the "=" padding as zero bytes */
-		while (len > 0 && auth[len - 1] == '=' && n > 0) {
-			len--;
-			n--;
-		}
-		raw[n] = '\0';
-		char *colon = strchr((char *)raw, ':');
-		if (!colon || memchr(raw, 0, (size_t)n))
+		char *colon = strchr(raw, ':');
+		if (!colon || memchr(raw, 0, n))
 			return mk_err_set(err, MK_EINVAL,
 					  "%s: auth does not decode to username:password", where);
 		*colon = '\0';
-		*user = xstrdup((char *)raw);
+		*user = xstrdup(raw);
 		*pass = xstrdup(colon + 1);
 	} else if (u && *u) {
 		*user = xstrdup(u);
@@ -246,13 +244,14 @@ static int pull_auth_for(const char *pull_auths, const char *domain, struct regi
 		return mk_err_set(err, MK_EINVAL, "pull secret: auths is not an object");
 	const char *key;
 	json_t *v;
-	json_object_foreach(auths, key, v) {
+	json_object_foreach(auths, key, v)
+	{
 		cleanup_free char *h = auth_key_host(key);
 		if (strcmp(h, domain) != 0 || !json_is_object(v))
 			continue;
 		cleanup_free char *where = xasprintf("pull secret for %s", key);
-		return creds_from_entry(v, where, &ep->username, &ep->password,
-					&ep->identity_token, err);
+		return creds_from_entry(v, where, &ep->username, &ep->password, &ep->identity_token,
+					err);
 	}
 	return 0;
 }
@@ -289,12 +288,12 @@ static int endpoint_url(const char *url, bool loopback_plain, struct registry_en
 		size_t sl = (size_t)(sep - url);
 		if (!((sl == 4 && strncmp(url, "http", 4) == 0) ||
 		      (sl == 5 && strncmp(url, "https", 5) == 0)))
-			return mk_err_set(err, MK_EINVAL, "endpoint %s: scheme must be http or https",
-					  url);
+			return mk_err_set(err, MK_EINVAL,
+					  "endpoint %s: scheme must be http or https", url);
 		u = xstrdup(url);
 	} else {
-		u = xasprintf("%s://%s", loopback_plain && registries_host_is_loopback(url) ? "http"
-											    : "https",
+		u = xasprintf("%s://%s",
+			      loopback_plain && registries_host_is_loopback(url) ? "http" : "https",
 			      url);
 	}
 	size_t len = strlen(u);
@@ -322,8 +321,8 @@ static int apply_config(const struct registries *r, struct registry_endpoint *ep
 	json_t *auth = json_object_get(cfg, "auth"), *tls = json_object_get(cfg, "tls");
 	if (json_is_object(auth)) {
 		cleanup_free char *where = xasprintf("configs.%s.auth", ep->host);
-		if (creds_from_entry(auth, where, &ep->username, &ep->password,
-				     &ep->identity_token, err) < 0)
+		if (creds_from_entry(auth, where, &ep->username, &ep->password, &ep->identity_token,
+				     err) < 0)
 			return -1;
 	}
 	if (json_is_object(tls)) {
@@ -355,11 +354,12 @@ int registries_endpoints(const struct registries *r, const char *domain, const c
 		struct registry_endpoint *ep = &arr[k];
 		int rc;
 		if (i + 1 < count) {
-			rc = endpoint_url(json_string_value(json_array_get(eps, i)), false, ep, err);
+			rc = endpoint_url(json_string_value(json_array_get(eps, i)), false, ep,
+					  err);
 			ep->is_mirror = true;
 		} else {
-			const char *real = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io"
-									    : domain;
+			const char *real =
+				strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
 			rc = endpoint_url(real, true, ep, err);
 		}
 		if (rc < 0 || apply_config(r, ep, err) < 0)
@@ -431,7 +431,8 @@ char *registries_rewrite(const struct registries *r, const struct registry_endpo
 		mirror = json_object_get(r->mirrors, "*");
 	const char *pat;
 	json_t *rep;
-	json_object_foreach(json_object_get(mirror, "rewrite"), pat, rep) {
+	json_object_foreach(json_object_get(mirror, "rewrite"), pat, rep)
+	{
 		regex_t re;
 		if (regcomp(&re, pat, REG_EXTENDED) != 0)
 			continue; /* refused when the file was read */

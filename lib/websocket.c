@@ -18,35 +18,12 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "base64.h"
 #include "cleanup.h"
 #include "websocket.h"
 #include "xalloc.h"
 
 /* ---- small helpers ---- */
-
-static char *b64_encode(const uint8_t *data, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-/* Decodes standard base64 with padding; -1 on bad input, else the length. */
-static int b64_decode(const char *in, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(in);
-	if (n == 0 || n % 4 != 0 || (n / 4) * 3 > cap)
-		return -1;
-	int len = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-	if (len < 0)
-		return -1;
-	/* EVP_DecodeBlock counts the padding as zero bytes */
-	if (in[n - 1] == '=')
-		len--;
-	if (in[n - 2] == '=')
-		len--;
-	return len;
-}
 
 static int64_t now_ms(void)
 {
@@ -158,7 +135,7 @@ char *ws_accept_key(const char *key)
 	 * libcrypto, and an all-zero digest would only fail the handshake */
 	if (!EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL))
 		memset(md, 0, sizeof(md)), mdlen = 20;
-	return b64_encode(md, mdlen);
+	return base64_encode(md, mdlen);
 }
 
 bool ws_header_has_token(const char *value, const char *token)
@@ -236,8 +213,9 @@ int ws_handshake_check(const char *method, ws_header_fn header, void *arg,
 				  "websocket: unsupported version %s; supports 13",
 				  version ? version : "(none)");
 	const char *key = header(arg, "Sec-WebSocket-Key");
-	uint8_t raw[18];
-	if (!key || b64_decode(key, raw, sizeof(raw)) != 16)
+	size_t keylen = 0;
+	cleanup_free char *raw = key ? base64_decode(key, &keylen) : NULL;
+	if (!raw || keylen != 16)
 		return mk_err_set(err, MK_EINVAL, "websocket: bad Sec-WebSocket-Key");
 
 	char **asked = NULL;
@@ -360,7 +338,7 @@ int ws_client_handshake(int fd, const struct ws_client_opts *o, struct ws_client
 	uint8_t raw[16];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return mk_err_set(err, MK_EINTERNAL, "websocket: no random bytes for the key");
-	cleanup_free char *key = b64_encode(raw, sizeof(raw));
+	cleanup_free char *key = base64_encode(raw, sizeof(raw));
 	cleanup_buf struct buf req = BUF_INIT;
 	buf_printf(&req,
 		   "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
