@@ -61,16 +61,10 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "writing %s", path);
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return mk_err_errno(err, MK_EIO, errno, "writing %s", path);
-		}
-		off += (size_t)n;
+	if (fs_write_all(fd, data, len) < 0) {
+		int e = errno;
+		close(fd);
+		return mk_err_errno(err, MK_EIO, e, "writing %s", path);
 	}
 	if (fchmod(fd, mode) < 0) {
 		close(fd);

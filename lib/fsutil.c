@@ -31,6 +31,22 @@ int fs_mkdir_p(const char *path, mode_t mode, struct mk_err **err)
 	return 0;
 }
 
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 		    struct mk_err **err)
 {
@@ -38,20 +54,7 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "writing %s", tmp);
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return mk_err_errno(err, MK_EIO, e, "writing %s", tmp);
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -87,7 +90,8 @@ char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **er
 			break;
 		if (b.len + (size_t)n > max) {
 			buf_free(&b);
-			return mk_err_set(err, MK_ETOOLARGE, "%s is larger than %zu bytes", path, max),
+			return mk_err_set(err, MK_ETOOLARGE, "%s is larger than %zu bytes", path,
+					  max),
 			       NULL;
 		}
 		buf_append(&b, chunk, (size_t)n);

@@ -12,6 +12,10 @@
 /* mkdir -p: parents get 0755, path itself mode; existing ones are fine. */
 int fs_mkdir_p(const char *path, mode_t mode, struct mk_err **err);
 
+/* Writes all len bytes to fd, again after EINTR and short writes: -1 with
+ * errno on failure. */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /* Writes len bytes to path through "<path>.tmp" + fsync + rename, so a
  * reader or a crash sees the old or the new content, never part. */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,

@@ -9,6 +9,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "json.h"
 #include "kubeconfig.h"
 #include "xalloc.h"
@@ -33,24 +34,16 @@ static const char *const cluster_path_fields[] = {"certificate-authority", NULL}
 static const char *const user_path_fields[] = {"client-certificate", "client-key", "tokenFile",
 					       NULL};
 
+/* A kubeconfig or token file: far below this in practice. */
+#define FILE_MAX (16u << 20)
+
 static int read_file(const char *path, struct buf *out, struct mk_err **err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mk_err_errno(err, errno == ENOENT ? MK_ENOTFOUND : MK_EIO, errno,
-				    "reading %s", path);
-	char chunk[8192];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return mk_err_errno(err, MK_EIO, errno, "reading %s", path);
-		}
-		if (n == 0)
-			break;
-		buf_append(out, chunk, (size_t)n);
-	}
+	size_t len;
+	cleanup_free char *text = fs_read_file(path, FILE_MAX, &len, err);
+	if (!text)
+		return -1;
+	buf_append(out, text, len);
 	return 0;
 }
 

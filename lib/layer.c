@@ -17,10 +17,11 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "strmap.h"
 #include "xalloc.h"
 
-#define IN_CHUNK (256 * 1024)
+#define IN_CHUNK  (256 * 1024)
 #define OUT_CHUNK (512 * 1024)
 /* uncompressed chunks between the decompressing thread and libarchive */
 #define QUEUE_LEN 4
@@ -39,8 +40,8 @@ struct src {
 	unsigned char *out;
 	struct ocidigest *dig;
 	uint64_t tar_bytes;
-	int errnum;     /* read(2) failure */
-	char *zerr;     /* decompression failure, owned */
+	int errnum; /* read(2) failure */
+	char *zerr; /* decompression failure, owned */
 
 	/* A producer thread reads, decompresses and hashes into a ring of
 	 * QUEUE_LEN buffers while libarchive writes files from them, as
@@ -237,24 +238,20 @@ static char *clean_name(const char *name)
 	return buf_steal(&b);
 }
 
+/* Makes the directories above path's last component. */
 static int mkdir_parents(const char *path, struct mk_err **err)
 {
-	cleanup_free char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return mk_err_errno(err, MK_EIO, errno, "mkdir %s", p);
-		*s = '/';
-	}
-	return 0;
+	cleanup_free char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return fs_mkdir_p(dir, 0755, err);
 }
 
 /* Turns a whiteout entry into its overlayfs form. name is cleaned, base
  * points into it at the ".wh." file name. */
-static int write_whiteout(const char *dest, const char *name, const char *base,
-			  struct mk_err **err)
+static int write_whiteout(const char *dest, const char *name, const char *base, struct mk_err **err)
 {
 	cleanup_free char *dir = xasprintf("%s/%.*s", dest, (int)(base - name), name);
 	size_t dl = strlen(dir);
@@ -317,8 +314,8 @@ static void strmap_freep(struct strmap *m)
 	strmap_free(m);
 }
 
-static int unpack_entries(struct archive *r, struct archive *w, struct src *s,
-			  const char *dest, struct layer_result *res, struct mk_err **err)
+static int unpack_entries(struct archive *r, struct archive *w, struct src *s, const char *dest,
+			  struct layer_result *res, struct mk_err **err)
 {
 	struct archive_entry *e;
 	__attribute__((cleanup(strmap_freep))) struct strmap links = STRMAP_INIT;
@@ -344,8 +341,9 @@ static int unpack_entries(struct archive *r, struct archive *w, struct src *s,
 			link_at = via_symlink(&links, dir, true);
 		}
 		if (link_at)
-			return mk_err_set(err, MK_EINVAL, "layer entry %s goes through the symlink %s",
-					  orig, link_at);
+			return mk_err_set(err, MK_EINVAL,
+					  "layer entry %s goes through the symlink %s", orig,
+					  link_at);
 		if (strncmp(base, ".wh.", 4) == 0) {
 			if (write_whiteout(dest, name, base, err) < 0)
 				return -1;
