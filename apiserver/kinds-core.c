@@ -53,17 +53,8 @@ char *kinds_go_value(const json_t *v)
 		break;
 	case JSON_OBJECT: {
 		/* Go prints maps with sorted keys. */
-		size_t n = json_object_size(v), m = 0;
-		const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x) keys[m++] = k;
-		for (size_t i = 1; i < m; i++)
-			for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-				const char *t = keys[j];
-				keys[j] = keys[j - 1];
-				keys[j - 1] = t;
-			}
+		size_t m;
+		const char **keys = json_object_sorted_keys(v, &m);
 		buf_append_str(&b, "map[string]string{");
 		for (size_t i = 0; i < m; i++) {
 			json_t *key = json_string(keys[i]);

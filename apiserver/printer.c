@@ -178,12 +178,8 @@ char *printer_labels_map(const json_t *map)
 	size_t n = json_object_size(map);
 	if (n == 0)
 		return xstrdup("<none>");
-	const char **keys = xcalloc(n, sizeof(*keys));
-	size_t m = 0;
-	const char *key;
-	json_t *val;
-	json_object_foreach((json_t *)map, key, val) keys[m++] = key;
-	qsort(keys, m, sizeof(*keys), string_cmp);
+	size_t m;
+	const char **keys = json_object_sorted_keys(map, &m);
 	cleanup_buf struct buf b = BUF_INIT;
 	for (size_t i = 0; i < m; i++) {
 		const char *v = json_string_value(json_object_get(map, keys[i]));

@@ -164,6 +164,14 @@ char *containers_id(const struct kpod *kp, const char *name, int attempt)
 	return xasprintf("k8s_%s_%s_%s_%s_%d", name, kp->name, kp->ns, kp->uid, attempt);
 }
 
+void containers_node_facts(const struct kubelet *k, struct ocispec_input *in)
+{
+	in->swap_accounting = k->swap_accounting;
+	in->memory_capacity = (uint64_t)k->memory_bytes;
+	in->restrict_oom_score_adj = k->oom_restricted;
+	in->oom_score_adj_floor = k->oom_floor;
+}
+
 static char *bundle_dir(struct kubelet *k, const struct kpod *kp, const char *id)
 {
 	return xasprintf("%s/pods/%s/containers/%s", k->cfg.root_dir, kp->uid, id);
@@ -551,7 +559,7 @@ static void unlink_log(struct kubelet *k, struct kpod *kp, const char *name, con
 	unlink(link);
 }
 
-static void set_waiting(struct kubelet *k, struct kctr *c, const char *reason, const char *msg)
+void kctr_set_waiting(struct kubelet *k, struct kctr *c, const char *reason, const char *msg)
 {
 	pthread_mutex_lock(&k->mu);
 	free(c->waiting_reason);
@@ -565,9 +573,10 @@ static void set_waiting(struct kubelet *k, struct kctr *c, const char *reason, c
 
 /* A failed create or start: the run counts as terminated with StartError,
  * as upstream reports it, so the restart policy and back-off apply. */
-static void start_failed(struct kubelet *k, const json_t *pod, struct kctr *c, const char *id,
-			 const char *msg)
+static int start_failed(struct kubelet *k, const json_t *pod, struct kctr *c, const char *id,
+			const struct mk_err *cause, struct mk_err **err)
 {
+	const char *msg = mk_err_msg(cause);
 	cleanup_free char *fp = fieldpath(c);
 	kubelet_event(k, pod, fp, "Warning", "Failed", "Error: %s", msg);
 	pthread_mutex_lock(&k->mu);
@@ -578,7 +587,10 @@ static void start_failed(struct kubelet *k, const json_t *pod, struct kctr *c, c
 	free(c->waiting_message);
 	c->waiting_reason = xstrdup("RunContainerError");
 	c->waiting_message = xstrdup(msg);
+	free(c->id);
+	c->id = xstrdup(id);
 	pthread_mutex_unlock(&k->mu);
+	return mk_err_set(err, mk_err_code(cause), "%s", msg);
 }
 
 int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, const json_t *cspec,
@@ -591,7 +603,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	cleanup_err struct mk_err *cerr = NULL;
 	cleanup_json json_t *env = container_env(k, kp, pod, cspec, &cerr);
 	if (!env) {
-		set_waiting(k, c, "CreateContainerConfigError", mk_err_msg(cerr));
+		kctr_set_waiting(k, c, "CreateContainerConfigError", mk_err_msg(cerr));
 		cleanup_free char *fp = fieldpath(c);
 		kubelet_event(k, pod, fp, "Warning", "Failed", "Error: %s", mk_err_msg(cerr));
 		imagestore_image_free(img);
@@ -698,16 +710,13 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		.env = oe,
 		.n_env = ne,
 		.cgroups_path = cgroups_path,
-		.swap_accounting = k->swap_accounting,
-		.memory_capacity = (uint64_t)k->memory_bytes,
-		.restrict_oom_score_adj = k->oom_restricted,
-		.oom_score_adj_floor = k->oom_floor,
 	};
+	containers_node_facts(k, &in);
 	spec = ocispec_build(&in, err);
 	free(om);
 	free(oe);
 	if (!spec) {
-		set_waiting(k, c, "CreateContainerConfigError", mk_err_msg(*err));
+		kctr_set_waiting(k, c, "CreateContainerConfigError", mk_err_msg(*err));
 		fp = fieldpath(c);
 		kubelet_event(k, pod, fp, "Warning", "Failed", "Error: %s", mk_err_msg(*err));
 		*requeue_ms = 10000;
@@ -735,12 +744,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		.stdin_once = json_is_true(json_object_get(cspec, "stdinOnce")),
 	};
 	if (runtime_create_with(k->rt, id, bundle, logp, &ro, &pid, &rerr) < 0) {
-		start_failed(k, pod, c, id, mk_err_msg(rerr));
-		pthread_mutex_lock(&k->mu);
-		free(c->id);
-		c->id = xstrdup(id);
-		pthread_mutex_unlock(&k->mu);
-		rc = mk_err_set(err, mk_err_code(rerr), "%s", mk_err_msg(rerr));
+		rc = start_failed(k, pod, c, id, rerr, err);
 		goto out;
 	}
 	imagestore_hold(k->images, img->id, id, NULL);
@@ -749,12 +753,7 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	kubelet_event(k, pod, fp, "Normal", "Created", "Created container %s", c->name);
 	if (runtime_start(k->rt, id, &rerr) < 0) {
 		runtime_stop(k->rt, id, SIGKILL, 0, NULL);
-		start_failed(k, pod, c, id, mk_err_msg(rerr));
-		pthread_mutex_lock(&k->mu);
-		free(c->id);
-		c->id = xstrdup(id);
-		pthread_mutex_unlock(&k->mu);
-		rc = mk_err_set(err, mk_err_code(rerr), "%s", mk_err_msg(rerr));
+		rc = start_failed(k, pod, c, id, rerr, err);
 		goto out;
 	}
 	kubelet_event(k, pod, fp, "Normal", "Started", "Started container %s", c->name);
@@ -784,7 +783,7 @@ fail:
 	if (!*requeue_ms)
 		*requeue_ms = 5000;
 	if (c->state != KCTR_TERMINATED && !c->waiting_reason)
-		set_waiting(k, c, "CreateContainerError", mk_err_msg(*err));
+		kctr_set_waiting(k, c, "CreateContainerError", mk_err_msg(*err));
 out:
 	imagestore_image_free(img);
 	return rc;

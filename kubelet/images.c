@@ -66,18 +66,6 @@ static char *pull_auths(struct kubelet *k, const json_t *pod)
 	return json_dump_compact(out);
 }
 
-static void set_waiting(struct kubelet *k, struct kctr *c, const char *reason, const char *msg)
-{
-	pthread_mutex_lock(&k->mu);
-	free(c->waiting_reason);
-	free(c->waiting_message);
-	c->waiting_reason = xstrdup(reason);
-	c->waiting_message = msg ? xstrdup(msg) : NULL;
-	if (c->state != KCTR_TERMINATED)
-		c->state = KCTR_WAITING;
-	pthread_mutex_unlock(&k->mu);
-}
-
 static char *format_duration(int64_t ms)
 {
 	if (ms < 1000)
@@ -100,7 +88,7 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 			xasprintf("Failed to apply default image tag \"%s\": couldn't parse image "
 				  "name \"%s\": %s",
 				  image ? image : "", image ? image : "", mk_err_msg(perr));
-		set_waiting(k, c, "InvalidImageName", msg);
+		kctr_set_waiting(k, c, "InvalidImageName", msg);
 		kubelet_event(k, pod, NULL, "Warning", "InspectFailed", "%s", msg);
 		return mk_err_set(err, MK_EINVAL, "%s", msg);
 	}
@@ -121,7 +109,7 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 		imagestore_image_free(img);
 		cleanup_free char *msg = xasprintf(
 			"Container image \"%s\" is not present with pull policy of Never", image);
-		set_waiting(k, c, "ErrImageNeverPull", msg);
+		kctr_set_waiting(k, c, "ErrImageNeverPull", msg);
 		kubelet_event(k, pod, NULL, "Warning", "ErrImageNeverPull", "%s", msg);
 		*requeue_ms = 10000;
 		return mk_err_set(err, MK_ENOTFOUND, "%s", msg);
@@ -132,7 +120,7 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 	int64_t now = kubelet_now_ms();
 	if (c->image_backoff_until > now) {
 		cleanup_free char *msg = xasprintf("Back-off pulling image \"%s\"", image);
-		set_waiting(k, c, "ImagePullBackOff", msg);
+		kctr_set_waiting(k, c, "ImagePullBackOff", msg);
 		kubelet_event(k, pod, NULL, "Normal", "BackOff", "%s", msg);
 		*requeue_ms = c->image_backoff_until - now;
 		return mk_err_set(err, MK_EUNAVAILABLE, "%s", msg);
@@ -157,7 +145,7 @@ int images_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, const j
 	if (r < 0) {
 		cleanup_free char *msg = xasprintf("failed to pull and unpack image \"%s\": %s",
 						   full, mk_err_msg(pull_err));
-		set_waiting(k, c, "ErrImagePull", msg);
+		kctr_set_waiting(k, c, "ErrImagePull", msg);
 		kubelet_event(k, pod, NULL, "Warning", "Failed", "Failed to pull image \"%s\": %s",
 			      image, msg);
 		kubelet_event(k, pod, NULL, "Warning", "Failed", "Error: ErrImagePull");

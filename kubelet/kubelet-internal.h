@@ -35,6 +35,7 @@ struct imagestore;
 struct cni_netconf;
 struct staticpods;
 struct prober;
+struct ocispec_input;
 struct streaming;
 
 /* What became of a container's last run. */
@@ -229,6 +230,11 @@ int containers_run_hook(struct kubelet *k, struct kpod *kp, const json_t *pod, s
 int containers_prober_start(struct kubelet *k, struct mk_err **err);
 /* "k8s_<name>_<pod>_<ns>_<uid>_<attempt>"; new string. */
 char *containers_id(const struct kpod *kp, const char *name, int attempt);
+/* The node's part of a container's OCI input: swap and memory limits, the
+ * oom_score_adj floor. */
+void containers_node_facts(const struct kubelet *k, struct ocispec_input *in);
+/* c waits: reason and message (may be NULL) as its state.waiting. */
+void kctr_set_waiting(struct kubelet *k, struct kctr *c, const char *reason, const char *msg);
 /* The CRI log file of attempt of container name of pod. */
 char *containers_log_path(struct kubelet *k, const json_t *pod, const char *name, int attempt);
 /* An image's StopSignal as a number (SIGTERM by default). */

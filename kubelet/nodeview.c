@@ -1,6 +1,5 @@
 #include "nodeview.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -79,28 +78,29 @@ static void add_state(struct runtime *rt, json_t *rec)
 	json_object_set_new(rec, "state", json_string(name));
 }
 
-json_t *nodeview_containers(const char *root_dir, struct runtime *rt, bool all,
-			    struct mk_err **err)
+static bool visible(const char *name, void *arg)
+{
+	(void)arg;
+	return name[0] != '.';
+}
+
+static bool container_dir(const char *name, void *arg)
+{
+	(void)arg;
+	return name[0] != '.' && strncmp(name, "k8s_POD_", 8);
+}
+
+json_t *nodeview_containers(const char *root_dir, struct runtime *rt, bool all, struct mk_err **err)
 {
 	(void)err;
 	json_t *out = json_array();
 	cleanup_free char *pods_dir = xasprintf("%s/pods", root_dir);
-	DIR *d = opendir(pods_dir);
-	if (!d)
-		return out;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cleanup_free char *cdir = xasprintf("%s/%s/containers", pods_dir, e->d_name);
-		DIR *cd = opendir(cdir);
-		if (!cd)
-			continue;
-		struct dirent *ce;
-		while ((ce = readdir(cd))) {
-			if (ce->d_name[0] == '.' || !strncmp(ce->d_name, "k8s_POD_", 8))
-				continue;
-			cleanup_free char *rp = xasprintf("%s/%s/record.json", cdir, ce->d_name);
+	cleanup_strv char **uids = fs_list_dir(pods_dir, visible, NULL);
+	for (char **u = uids; u && *u; u++) {
+		cleanup_free char *cdir = xasprintf("%s/%s/containers", pods_dir, *u);
+		cleanup_strv char **ids = fs_list_dir(cdir, container_dir, NULL);
+		for (char **c = ids; c && *c; c++) {
+			cleanup_free char *rp = xasprintf("%s/%s/record.json", cdir, *c);
 			json_t *rec = read_json(rp);
 			if (!rec)
 				continue;
@@ -112,9 +112,7 @@ json_t *nodeview_containers(const char *root_dir, struct runtime *rt, bool all,
 			}
 			json_array_append_new(out, rec);
 		}
-		closedir(cd);
 	}
-	closedir(d);
 	return sorted(out);
 }
 
@@ -123,15 +121,10 @@ json_t *nodeview_pods(const char *root_dir, struct runtime *rt, struct mk_err **
 	(void)err;
 	json_t *out = json_array();
 	cleanup_free char *pods_dir = xasprintf("%s/pods", root_dir);
-	DIR *d = opendir(pods_dir);
-	if (!d)
-		return out;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cleanup_free char *sp = xasprintf("%s/%s/sandbox.json", pods_dir, e->d_name);
-		json_t *rec = read_json(sp);
+	cleanup_strv char **uids = fs_list_dir(pods_dir, visible, NULL);
+	for (char **u = uids; u && *u; u++) {
+		cleanup_free char *path = xasprintf("%s/%s/sandbox.json", pods_dir, *u);
+		json_t *rec = read_json(path);
 		if (!rec)
 			continue;
 		add_state(rt, rec);
@@ -140,7 +133,6 @@ json_t *nodeview_pods(const char *root_dir, struct runtime *rt, struct mk_err **
 				    json_string(!strcmp(state, "Running") ? "Ready" : "NotReady"));
 		json_array_append_new(out, rec);
 	}
-	closedir(d);
 	return sorted(out);
 }
 
@@ -232,12 +224,13 @@ void nodeview_print_ps(FILE *out, const json_t *containers, time_t now)
 		if (!image || !*image)
 			image = json_string_value(json_object_get(c, "image")) ?: "";
 		json_array_append_new(
-			rows, json_pack("[s,s,s,s,s,s,s,s]", json_string_value(json_object_get(c, "id")),
-					image, nodeview_ago(when(c, "createdAt"), now, ago),
-					json_string_value(json_object_get(c, "state")),
-					json_string_value(json_object_get(c, "name")), attempt,
-					json_string_value(json_object_get(c, "sandboxID")) ?: "",
-					json_string_value(json_object_get(c, "podName")) ?: ""));
+			rows,
+			json_pack("[s,s,s,s,s,s,s,s]", json_string_value(json_object_get(c, "id")),
+				  image, nodeview_ago(when(c, "createdAt"), now, ago),
+				  json_string_value(json_object_get(c, "state")),
+				  json_string_value(json_object_get(c, "name")), attempt,
+				  json_string_value(json_object_get(c, "sandboxID")) ?: "",
+				  json_string_value(json_object_get(c, "podName")) ?: ""));
 	}
 	print_table(out, rows);
 	json_decref(rows);
@@ -254,13 +247,14 @@ void nodeview_print_pods(FILE *out, const json_t *pods, time_t now)
 		char ago[64], attempt[16];
 		snprintf(attempt, sizeof(attempt), "%lld",
 			 (long long)json_integer_value(json_object_get(p, "attempt")));
-		json_array_append_new(
-			rows, json_pack("[s,s,s,s,s,s,s]", json_string_value(json_object_get(p, "id")),
-					nodeview_ago(when(p, "createdAt"), now, ago),
-					json_string_value(json_object_get(p, "state")),
-					json_string_value(json_object_get(p, "name")),
-					json_string_value(json_object_get(p, "namespace")), attempt,
-					"(default)"));
+		json_array_append_new(rows,
+				      json_pack("[s,s,s,s,s,s,s]",
+						json_string_value(json_object_get(p, "id")),
+						nodeview_ago(when(p, "createdAt"), now, ago),
+						json_string_value(json_object_get(p, "state")),
+						json_string_value(json_object_get(p, "name")),
+						json_string_value(json_object_get(p, "namespace")),
+						attempt, "(default)"));
 	}
 	print_table(out, rows);
 	json_decref(rows);

@@ -93,7 +93,7 @@ static void adopt_last(struct kubelet *k, struct kpod *kp, struct kctr *c, const
 	if (runtime_state(k->rt, id, &st, NULL) == 0 && st.status == RUNTIME_EXITED) {
 		c->last.exit_code = st.exit_code;
 		c->last.oom = st.oom_killed;
-		c->last.reason = xstrdup(st.oom_killed ? "OOMKilled"
+		c->last.reason = xstrdup(st.oom_killed	     ? "OOMKilled"
 					 : st.exit_code == 0 ? "Completed"
 							     : "Error");
 		time_t t = 0;
@@ -171,23 +171,29 @@ int recover_state(struct kubelet *k, struct mk_err **err)
 				continue;
 			struct kpod *kp = xcalloc(1, sizeof(*kp));
 			kp->uid = xstrdup(e->d_name);
-			kp->ns = xstrdup(json_string_value(json_path_get(pod, "metadata.namespace")) ?: "");
-			kp->name = xstrdup(json_string_value(json_path_get(pod, "metadata.name")) ?: "");
+			kp->ns = xstrdup(json_string_value(json_path_get(pod, "metadata.namespace"))
+						 ?: "");
+			kp->name = xstrdup(json_string_value(json_path_get(pod, "metadata.name"))
+						   ?: "");
 			kp->pod = pod;
 			kp->is_static = json_path_get(pod, "metadata.annotations") &&
 					json_object_get(json_path_get(pod, "metadata.annotations"),
 							"kubernetes.io/config.source") &&
 					!strcmp(json_string_value(json_object_get(
 							json_path_get(pod, "metadata.annotations"),
-							"kubernetes.io/config.source")) ?: "",
+							"kubernetes.io/config.source"))
+							?: "",
 						"file");
 			kp->grace_s = json_integer_value(
 				json_path_get(pod, "spec.terminationGracePeriodSeconds"));
-			cleanup_free char *sp = xasprintf("%s/%s/sandbox.json", pods_dir, e->d_name);
+			cleanup_free char *sp =
+				xasprintf("%s/%s/sandbox.json", pods_dir, e->d_name);
 			cleanup_json json_t *sb = read_json(sp);
 			if (sb) {
-				kp->sandbox_id = xstrdup(json_string_value(json_object_get(sb, "id")) ?: "");
-				kp->sandbox_attempt = (int)json_integer_value(json_object_get(sb, "attempt"));
+				kp->sandbox_id =
+					xstrdup(json_string_value(json_object_get(sb, "id")) ?: "");
+				kp->sandbox_attempt =
+					(int)json_integer_value(json_object_get(sb, "attempt"));
 				const char *ns = json_string_value(json_object_get(sb, "netns"));
 				kp->netns = ns ? xstrdup(ns) : NULL;
 				const char *ip = json_string_value(json_object_get(sb, "podIP"));
@@ -195,8 +201,10 @@ int recover_state(struct kubelet *k, struct mk_err **err)
 				json_t *ips = json_object_get(sb, "podIPs");
 				kp->pod_ips = ips ? json_incref(ips) : NULL;
 				time_t t = 0;
-				if (time_parse_rfc3339(json_string_value(json_object_get(sb, "createdAt")) ?: "",
-						       &t, NULL) == 0)
+				if (time_parse_rfc3339(
+					    json_string_value(json_object_get(sb, "createdAt"))
+						    ?: "",
+					    &t, NULL) == 0)
 					kp->start_time = t;
 				struct runtime_state st = {0};
 				if (runtime_state(k->rt, kp->sandbox_id, &st, NULL) == 0 &&
@@ -263,6 +271,52 @@ static void remove_orphans(struct kubelet *k)
 	free(ids);
 }
 
+/* UIDs of the pods want(kp, arg) accepts (every pod when want is NULL),
+ * gathered under the lock for the caller to act on without it. New array. */
+static json_t *pod_uids(struct kubelet *k, bool (*want)(const struct kpod *kp, const void *arg),
+			const void *arg)
+{
+	json_t *uids = json_array();
+	pthread_mutex_lock(&k->mu);
+	for (struct kpod *kp = k->pods; kp; kp = kp->next)
+		if (!want || want(kp, arg))
+			json_array_append_new(uids, json_string(kp->uid));
+	pthread_mutex_unlock(&k->mu);
+	return uids;
+}
+
+/* Queues a sync of each pod of uids (stolen). */
+static void enqueue_uids(struct kubelet *k, json_t *uids)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(uids, i, u) kubelet_enqueue(k, json_string_value(u));
+	json_decref(uids);
+}
+
+/* An adopted pod no source has claimed. */
+static bool unclaimed(const struct kpod *kp, const void *arg)
+{
+	(void)arg;
+	return !kp->confirmed && !kp->removed;
+}
+
+/* A pod of namespace ns whose spec names an object in one of quoted. */
+struct reference {
+	const char *ns;
+	const char *quoted[2];
+};
+
+static bool refers_to(const struct kpod *kp, const void *arg)
+{
+	const struct reference *r = arg;
+	if (!kp->pod || strcmp(kp->ns, r->ns))
+		return false;
+	/* a cheap over-approximation: the name appears as a reference */
+	cleanup_free char *text = json_dump_compact(json_object_get(kp->pod, "spec"));
+	return strstr(text, r->quoted[0]) || strstr(text, r->quoted[1]);
+}
+
 void housekeeping_tick(void *arg)
 {
 	struct kubelet *k = arg;
@@ -272,12 +326,7 @@ void housekeeping_tick(void *arg)
 		first = now;
 	/* adopted pods the sources had time to claim and did not */
 	if (now - first >= ADOPTION_GRACE_MS && daemon_wait_synced(k->d)) {
-		json_t *gone = json_array();
-		pthread_mutex_lock(&k->mu);
-		for (struct kpod *kp = k->pods; kp; kp = kp->next)
-			if (!kp->confirmed && !kp->removed)
-				json_array_append_new(gone, json_string(kp->uid));
-		pthread_mutex_unlock(&k->mu);
+		json_t *gone = pod_uids(k, unclaimed, NULL);
 		size_t i;
 		json_t *u;
 		json_array_foreach(gone, i, u) kubelet_pod_remove(k, json_string_value(u));
@@ -293,15 +342,7 @@ void housekeeping_tick(void *arg)
 void resync_tick(void *arg)
 {
 	struct kubelet *k = arg;
-	json_t *uids = json_array();
-	pthread_mutex_lock(&k->mu);
-	for (struct kpod *kp = k->pods; kp; kp = kp->next)
-		json_array_append_new(uids, json_string(kp->uid));
-	pthread_mutex_unlock(&k->mu);
-	size_t i;
-	json_t *u;
-	json_array_foreach(uids, i, u) kubelet_enqueue(k, json_string_value(u));
-	json_decref(uids);
+	enqueue_uids(k, pod_uids(k, NULL, NULL));
 }
 
 /* Pods of obj's namespace that name it in a volume, envFrom or env. */
@@ -313,21 +354,8 @@ static void resync_users(struct kubelet *k, const json_t *obj)
 		return;
 	cleanup_free char *q1 = xasprintf("\"name\":\"%s\"", name);
 	cleanup_free char *q2 = xasprintf("\"secretName\":\"%s\"", name);
-	json_t *uids = json_array();
-	pthread_mutex_lock(&k->mu);
-	for (struct kpod *kp = k->pods; kp; kp = kp->next) {
-		if (!kp->pod || strcmp(kp->ns, ns))
-			continue;
-		/* a cheap over-approximation: the name appears as a reference */
-		cleanup_free char *text = json_dump_compact(json_object_get(kp->pod, "spec"));
-		if (strstr(text, q1) || strstr(text, q2))
-			json_array_append_new(uids, json_string(kp->uid));
-	}
-	pthread_mutex_unlock(&k->mu);
-	size_t i;
-	json_t *u;
-	json_array_foreach(uids, i, u) kubelet_enqueue(k, json_string_value(u));
-	json_decref(uids);
+	struct reference ref = {.ns = ns, .quoted = {q1, q2}};
+	enqueue_uids(k, pod_uids(k, refers_to, &ref));
 }
 
 void kubelet_object_changed(json_t *obj, void *arg)
@@ -346,6 +374,18 @@ void kubelet_object_updated(json_t *old, json_t *obj, void *arg)
 /* Rotates one log: the live file is renamed to <file>.<timestamp>, the
  * monitor is told to reopen (SIGUSR1), and the oldest rotated files beyond
  * max_files - 1 go. */
+struct prefix {
+	const char *s;
+	size_t len;
+};
+
+/* A rotated file of the log named by arg (a struct prefix): "<name>.<...>". */
+static bool is_rotated(const char *name, void *arg)
+{
+	const struct prefix *p = arg;
+	return !strncmp(name, p->s, p->len) && name[p->len] == '.';
+}
+
 static void rotate(struct kubelet *k, const char *id, const char *logp)
 {
 	struct stat st;
@@ -366,30 +406,18 @@ static void rotate(struct kubelet *k, const char *id, const char *logp)
 	if (!slash)
 		return;
 	*slash = '\0';
-	const char *base = slash + 1;
-	size_t bl = strlen(base);
-	json_t *old = json_array();
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, base, bl) && e->d_name[bl] == '.')
-				json_array_append_new(old, json_string(e->d_name));
-		closedir(d);
-	}
-	size_t n = json_array_size(old);
-	const char **v = xcalloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_string_value(json_array_get(old, i));
-	qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))strcmp);
-	size_t keep = k->cfg.container_log_max_files > 1 ? (size_t)k->cfg.container_log_max_files - 1
-							 : 1;
+	struct prefix want = {.s = slash + 1, .len = strlen(slash + 1)};
+	/* "<n>.log.<UTC stamp>": by name is oldest first */
+	cleanup_strv char **old = fs_list_dir(dir, is_rotated, &want);
+	size_t n = 0;
+	while (old && old[n])
+		n++;
+	size_t keep =
+		k->cfg.container_log_max_files > 1 ? (size_t)k->cfg.container_log_max_files - 1 : 1;
 	for (size_t i = 0; i + keep < n; i++) {
-		cleanup_free char *p = xasprintf("%s/%s", dir, v[i]);
+		cleanup_free char *p = xasprintf("%s/%s", dir, old[i]);
 		unlink(p);
 	}
-	free(v);
-	json_decref(old);
 }
 
 void logs_rotate_tick(void *arg)
@@ -401,16 +429,14 @@ void logs_rotate_tick(void *arg)
 		for (size_t i = 0; kp->pod && i < kp->nctrs; i++)
 			if (kp->ctrs[i].id && kp->ctrs[i].state == KCTR_RUNNING) {
 				cleanup_free char *dir = podfs_log_dir(k, kp->pod);
-				cleanup_free char *lp = xasprintf("%s/%s/%d.log", dir,
-								  kp->ctrs[i].name,
-								  kp->ctrs[i].attempt);
+				cleanup_free char *lp = xasprintf(
+					"%s/%s/%d.log", dir, kp->ctrs[i].name, kp->ctrs[i].attempt);
 				json_array_append_new(todo, json_pack("[s,s]", kp->ctrs[i].id, lp));
 			}
 	pthread_mutex_unlock(&k->mu);
 	size_t i;
 	json_t *t;
-	json_array_foreach(todo, i, t)
-		rotate(k, json_string_value(json_array_get(t, 0)),
-		       json_string_value(json_array_get(t, 1)));
+	json_array_foreach(todo, i, t) rotate(k, json_string_value(json_array_get(t, 0)),
+					      json_string_value(json_array_get(t, 1)));
 	json_decref(todo);
 }

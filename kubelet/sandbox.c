@@ -54,10 +54,11 @@ void network_tick(void *arg)
 	struct cni_netconf *nc = cni_netconf_load_dir(k->cfg.cni_conf_dir, &err);
 	cleanup_free char *msg = NULL;
 	if (!nc)
-		msg = xasprintf("container runtime network not ready: NetworkReady=false "
-				"reason:NetworkPluginNotReady message:Network plugin returns error: "
-				"No CNI configuration file in %s. Has your network provider started?",
-				k->cfg.cni_conf_dir);
+		msg = xasprintf(
+			"container runtime network not ready: NetworkReady=false "
+			"reason:NetworkPluginNotReady message:Network plugin returns error: "
+			"No CNI configuration file in %s. Has your network provider started?",
+			k->cfg.cni_conf_dir);
 	pthread_mutex_lock(&k->mu);
 	struct cni_netconf *old = k->netconf;
 	bool was = k->network_ready;
@@ -155,9 +156,9 @@ static void cni_call_init(struct kubelet *k, struct kpod *kp, const json_t *pod,
 	pthread_mutex_unlock(&k->mu);
 	if (pod)
 		json_object_set_new(cc->caps, "portMappings", port_mappings(pod));
-	const char *kv[] = {"IgnoreUnknown", "1", "K8S_POD_NAMESPACE", kp->ns, "K8S_POD_NAME",
-			    kp->name, "K8S_POD_INFRA_CONTAINER_ID", kp->sandbox_id, "K8S_POD_UID",
-			    kp->uid};
+	const char *kv[] = {"IgnoreUnknown", "1",      "K8S_POD_NAMESPACE",	     kp->ns,
+			    "K8S_POD_NAME",  kp->name, "K8S_POD_INFRA_CONTAINER_ID", kp->sandbox_id,
+			    "K8S_POD_UID",   kp->uid};
 	for (size_t i = 0; i < 10; i++)
 		cc->args[i] = xstrdup(kv[i] ? kv[i] : "");
 	cc->args[10] = NULL;
@@ -266,7 +267,8 @@ static char *resolv_file(struct kubelet *k, const json_t *pod)
 							       : NULL;
 			if (!dst || (cluster && dst == servers))
 				continue;
-			for (char *v = strtok_r(NULL, " \t", &lsave); v; v = strtok_r(NULL, " \t", &lsave))
+			for (char *v = strtok_r(NULL, " \t", &lsave); v;
+			     v = strtok_r(NULL, " \t", &lsave))
 				json_array_append_new(dst, json_string(v));
 		}
 	}
@@ -348,10 +350,10 @@ static int save_record(struct kubelet *k, struct kpod *kp, bool hostnet, struct 
 	cleanup_free char *dir = podfs_dir(k, kp->uid);
 	cleanup_free char *path = xasprintf("%s/sandbox.json", dir);
 	cleanup_free char *created = time_now_rfc3339();
-	cleanup_json json_t *rec = json_pack(
-		"{s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "id", kp->sandbox_id, "attempt",
-		kp->sandbox_attempt, "name", kp->name, "namespace", kp->ns, "uid", kp->uid,
-		"hostNetwork", hostnet, "createdAt", created);
+	cleanup_json json_t *rec =
+		json_pack("{s:s, s:i, s:s, s:s, s:s, s:b, s:s}", "id", kp->sandbox_id, "attempt",
+			  kp->sandbox_attempt, "name", kp->name, "namespace", kp->ns, "uid",
+			  kp->uid, "hostNetwork", hostnet, "createdAt", created);
 	if (kp->netns)
 		json_object_set_new(rec, "netns", json_string(kp->netns));
 	if (kp->pod_ip)
@@ -389,7 +391,8 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 	int rc = -1;
 	cleanup_free char *pod_dir = podfs_dir(k, kp->uid);
 	cleanup_free char *cgpath = k->cg ? cgroups_pod_path(k->cfg.cgroup_root, pod, NULL) : NULL;
-	cleanup_free char *cgroups_path = cgpath ? xasprintf("%s/%s", cgpath, kp->sandbox_id) : NULL;
+	cleanup_free char *cgroups_path =
+		cgpath ? xasprintf("%s/%s", cgpath, kp->sandbox_id) : NULL;
 	cleanup_free char *hostname = kubelet_pod_hostname(pod, k->node_name);
 	cleanup_free char *log_path = xasprintf("%s/pause.log", bundle);
 	cleanup_free char *rootfs = xasprintf("%s/rootfs", bundle);
@@ -410,11 +413,8 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 		.hostname = hostname,
 		.shm_path = shm,
 		.cgroups_path = cgroups_path,
-		.swap_accounting = k->swap_accounting,
-		.memory_capacity = (uint64_t)k->memory_bytes,
-		.restrict_oom_score_adj = k->oom_restricted,
-		.oom_score_adj_floor = k->oom_floor,
 	};
+	containers_node_facts(k, &in);
 	spec = ocispec_build(&in, err);
 	if (!spec)
 		goto undo_rootfs;
@@ -519,8 +519,8 @@ static int create_sandbox(struct kubelet *k, struct kpod *kp, const json_t *pod,
 	bool hostnet = host_network(pod);
 	pthread_mutex_lock(&k->mu);
 	free(kp->sandbox_id);
-	kp->sandbox_id = xasprintf("k8s_POD_%s_%s_%s_%d", kp->name, kp->ns, kp->uid,
-				   kp->sandbox_attempt);
+	kp->sandbox_id =
+		xasprintf("k8s_POD_%s_%s_%s_%d", kp->name, kp->ns, kp->uid, kp->sandbox_attempt);
 	free(kp->pod_ip);
 	kp->pod_ip = NULL;
 	pthread_mutex_unlock(&k->mu);

@@ -1,7 +1,6 @@
 #include "staticpods.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -53,13 +52,13 @@ static int check_containers(const json_t *list, const char *field, bool required
 	{
 		const char *name = json_string_value(json_object_get(c, "name"));
 		if (!name || !*name)
-			return mk_err_set(err, MK_EINVAL, "invalid pod: %s[%zu].name: Required value",
-					  field, i);
+			return mk_err_set(err, MK_EINVAL,
+					  "invalid pod: %s[%zu].name: Required value", field, i);
 		const char *why = names_check_dns1123_label(name);
 		if (why)
 			return mk_err_set(err, MK_EINVAL,
-					  "invalid pod: %s[%zu].name: Invalid value: \"%s\": %s", field,
-					  i, name, why);
+					  "invalid pod: %s[%zu].name: Invalid value: \"%s\": %s",
+					  field, i, name, why);
 		const char *image = json_string_value(json_object_get(c, "image"));
 		if (!image || !*image)
 			return mk_err_set(err, MK_EINVAL,
@@ -75,26 +74,30 @@ json_t *staticpod_parse(const char *text, size_t len, const char *node_name, str
 	if (!doc)
 		return mk_err_set(err, MK_EINVAL, "invalid pod: %s", mk_err_msg(perr)), NULL;
 	if (!json_is_object(doc))
-		return mk_err_set(err, MK_EINVAL, "invalid pod: the manifest is not an object"), NULL;
+		return mk_err_set(err, MK_EINVAL, "invalid pod: the manifest is not an object"),
+		       NULL;
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 	const char *av = json_string_value(json_object_get(doc, "apiVersion"));
 	if (!av || !*av)
-		return mk_err_set(err, MK_EINVAL, "invalid pod: Object 'apiVersion' is missing"), NULL;
+		return mk_err_set(err, MK_EINVAL, "invalid pod: Object 'apiVersion' is missing"),
+		       NULL;
 	if (!kind || !*kind)
 		return mk_err_set(err, MK_EINVAL, "invalid pod: Object 'Kind' is missing"), NULL;
 	if (strcmp(kind, "Pod") || strcmp(av, "v1"))
-		return mk_err_set(err, MK_EINVAL, "invalid pod: kind %s of %s is not a v1 Pod", kind,
-				  av),
+		return mk_err_set(err, MK_EINVAL, "invalid pod: kind %s of %s is not a v1 Pod",
+				  kind, av),
 		       NULL;
 	json_t *meta = json_object_get(doc, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	if (!name || !*name)
-		return mk_err_set(err, MK_EINVAL, "invalid pod: metadata.name: Required value"), NULL;
+		return mk_err_set(err, MK_EINVAL, "invalid pod: metadata.name: Required value"),
+		       NULL;
 	json_t *spec = json_object_get(doc, "spec");
 	if (!json_is_object(spec))
 		return mk_err_set(err, MK_EINVAL, "invalid pod: spec.containers: Required value"),
 		       NULL;
-	if (check_containers(json_object_get(spec, "containers"), "spec.containers", true, err) < 0 ||
+	if (check_containers(json_object_get(spec, "containers"), "spec.containers", true, err) <
+		    0 ||
 	    check_containers(json_object_get(spec, "initContainers"), "spec.initContainers", false,
 			     err) < 0)
 		return NULL;
@@ -106,8 +109,10 @@ json_t *staticpod_parse(const char *text, size_t len, const char *node_name, str
 		json_object_set_new(meta, "namespace", json_string("default"));
 	else if (names_check_dns1123_label(ns)) {
 		json_decref(pod);
-		return mk_err_set(err, MK_EINVAL, "invalid pod: metadata.namespace: Invalid value: "
-				  "\"%s\": %s", ns, names_check_dns1123_label(ns)),
+		return mk_err_set(err, MK_EINVAL,
+				  "invalid pod: metadata.namespace: Invalid value: "
+				  "\"%s\": %s",
+				  ns, names_check_dns1123_label(ns)),
 		       NULL;
 	}
 	const char *uid = json_string_value(json_object_get(meta, "uid"));
@@ -129,8 +134,9 @@ json_t *staticpod_parse(const char *text, size_t len, const char *node_name, str
 	const char *why = names_check_dns1123_subdomain(full);
 	if (why) {
 		json_decref(pod);
-		return mk_err_set(err, MK_EINVAL, "invalid pod: metadata.name: Invalid value: \"%s\": %s",
-				  full, why),
+		return mk_err_set(err, MK_EINVAL,
+				  "invalid pod: metadata.name: Invalid value: \"%s\": %s", full,
+				  why),
 		       NULL;
 	}
 	json_object_set_new(meta, "name", json_string(full));
@@ -212,7 +218,8 @@ static void visit(struct staticpods *sp, const char *file, json_t *seen)
 	cleanup_free char *text = fs_read_file(file, MANIFEST_MAX, &len, &err);
 	if (!text) {
 		if (mk_err_code(err) != MK_ENOTFOUND)
-			log_error("Could not process manifest file \"%s\": %s", file, mk_err_msg(err));
+			log_error("Could not process manifest file \"%s\": %s", file,
+				  mk_err_msg(err));
 		return;
 	}
 	uint8_t d[SHA256_DIGEST_LEN];
@@ -243,8 +250,9 @@ static void visit(struct staticpods *sp, const char *file, json_t *seen)
 	sp->fn(file, pod, sp->arg);
 }
 
-static bool wanted_name(const char *name)
+static bool wanted_name(const char *name, void *arg)
 {
+	(void)arg;
 	return name[0] != '.';
 }
 
@@ -253,27 +261,12 @@ static void scan(struct staticpods *sp)
 {
 	cleanup_json json_t *seen = json_object();
 	if (is_dir(sp->path)) {
-		DIR *dir = opendir(sp->path);
-		if (dir) {
-			struct dirent *e;
-			json_t *names = json_array();
-			while ((e = readdir(dir)))
-				if (wanted_name(e->d_name))
-					json_array_append_new(names, json_string(e->d_name));
-			closedir(dir);
-			/* Sorted, so pods start in a predictable order. */
-			size_t n = json_array_size(names);
-			const char **v = xcalloc(n ? n : 1, sizeof(*v));
-			for (size_t i = 0; i < n; i++)
-				v[i] = json_string_value(json_array_get(names, i));
-			qsort(v, n, sizeof(*v), (int (*)(const void *, const void *))strcmp);
-			for (size_t i = 0; i < n; i++) {
-				cleanup_free char *file = xasprintf("%s/%s", sp->path, v[i]);
-				if (!is_dir(file))
-					visit(sp, file, seen);
-			}
-			free(v);
-			json_decref(names);
+		/* sorted, so pods start in a predictable order */
+		cleanup_strv char **names = fs_list_dir(sp->path, wanted_name, NULL);
+		for (char **n = names; n && *n; n++) {
+			cleanup_free char *file = xasprintf("%s/%s", sp->path, *n);
+			if (!is_dir(file))
+				visit(sp, file, seen);
 		}
 	} else {
 		visit(sp, sp->path, seen);
@@ -323,7 +316,7 @@ static void *watch_main(void *arg)
 				struct inotify_event *ev = (struct inotify_event *)q;
 				if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
 					sp->wd = -1;
-				if (!ev->len || wanted_name(ev->name))
+				if (!ev->len || wanted_name(ev->name, NULL))
 					changed = true;
 				q += sizeof(*ev) + ev->len;
 			}

@@ -244,15 +244,10 @@ int volumes_atomic_write(const char *dir, const json_t *files, struct mk_err **e
 static char *format_map(const json_t *m)
 {
 	/* upstream: sorted key="value" lines, values quoted with Go's %q */
-	size_t n = json_object_size(m);
-	const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
-	size_t i = 0;
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)m, k, v) keys[i++] = k;
-	qsort(keys, n, sizeof(*keys), (int (*)(const void *, const void *))strcmp);
+	size_t n;
+	const char **keys = json_object_sorted_keys(m, &n);
 	struct buf b = BUF_INIT;
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(m, keys[i]));
 		buf_printf(&b, "%s%s=\"", i ? "\n" : "", keys[i]);
 		for (const char *p = val ? val : ""; *p; p++) {

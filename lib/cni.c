@@ -22,7 +22,9 @@
 #include "base64.h"
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "ipaddr.h"
+#include "json.h"
 #include "xalloc.h"
 
 #define DEFAULT_CACHE_DIR  "/var/lib/cni"
@@ -159,21 +161,6 @@ static void buf_go_quote(struct buf *b, const char *s, size_t n)
 	}
 	buf_append_char(b, '"');
 }
-
-static void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
-static inline void cleanup_strvp(char ***v)
-{
-	strv_free(*v);
-}
-#define cleanup_strv __attribute__((cleanup(cleanup_strvp)))
 
 /* ---- results between versions ---- */
 
@@ -689,23 +676,13 @@ static struct cni_netconf *parse_list(const char *bytes, size_t len, json_t *lis
 	return nc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* A copy of v whose objects hold their keys in sorted order, so a dump with
  * JSON_PRESERVE_ORDER writes them as Go's encoding/json writes maps. */
 static json_t *sorted_copy(const json_t *v)
 {
 	if (json_is_object(v)) {
-		size_t n = json_object_size(v);
-		const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
-		size_t k = 0;
-		const char *key;
-		json_t *val;
-		json_object_foreach((json_t *)v, key, val) keys[k++] = key;
-		qsort(keys, n, sizeof(*keys), cmp_str);
+		size_t n;
+		const char **keys = json_object_sorted_keys(v, &n);
 		json_t *o = json_object();
 		for (size_t i = 0; i < n; i++)
 			json_object_set_new(o, keys[i], sorted_copy(json_object_get(v, keys[i])));
@@ -820,35 +797,37 @@ static bool has_suffix(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
+static bool has_ext(const char *name, void *arg)
+{
+	const char *const *exts = arg;
+	for (int i = 0; exts[i]; i++)
+		if (has_suffix(name, exts[i]))
+			return true;
+	return false;
+}
+
 /* Regular files of dir whose names end in one of exts, sorted by name.
- * New NULL-terminated array (strv_free), NULL when dir cannot be read. */
+ * New NULL-terminated array of paths (strv_free), NULL when dir cannot be
+ * read. */
 static char **list_files(const char *dir, const char *const *exts)
 {
-	DIR *d = opendir(dir);
-	if (!d)
+	cleanup_strv char **names = fs_list_dir(dir, has_ext, (void *)exts);
+	if (!names)
 		return NULL;
-	size_t n = 0;
-	char **v = xcalloc(1, sizeof(*v));
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		bool want = false;
-		for (int i = 0; exts[i]; i++)
-			want |= has_suffix(de->d_name, exts[i]);
-		if (!want)
-			continue;
-		char *path = xasprintf("%s/%s", dir, de->d_name);
+	size_t total = 0, n = 0;
+	while (names[total])
+		total++;
+	for (size_t i = 0; i < total; i++) {
+		char *path = xasprintf("%s/%s", dir, names[i]);
+		free(names[i]);
 		struct stat st;
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			free(path);
-			continue;
-		}
-		v = xrealloc(v, (n + 2) * sizeof(*v));
-		v[n++] = path;
-		v[n] = NULL;
+		else
+			names[n++] = path; /* n <= i: a slot already freed */
 	}
-	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_str);
-	return v;
+	names[n] = NULL;
+	return steal_pointer(&names);
 }
 
 /* Appends the plugins of <dir>/<name>/ *.conf to nc (libcni loads them unless

@@ -101,6 +101,33 @@ char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **er
 	return buf_steal(&b);
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **fs_list_dir(const char *dir, bool (*want)(const char *name, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	size_t n = 0;
+	char **v = xcalloc(1, sizeof(*v));
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (want && !want(e->d_name, arg))
+			continue;
+		v = xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = xstrdup(e->d_name);
+		v[n] = NULL;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_names);
+	return v;
+}
+
 static int remove_at(const char *path, dev_t dev, struct mk_err **err)
 {
 	struct stat st;

@@ -4,6 +4,7 @@
 #ifndef MK_FSUTIL_H
 #define MK_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,11 @@ char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **er
  * below path (a mount) is left alone and makes the call fail. A missing
  * path is fine. */
 int fs_remove_tree(const char *path, struct mk_err **err);
+
+/* The names in dir that want(name, arg) accepts (every one but "." and
+ * ".." when want is NULL), sorted bytewise: a new NULL-terminated array
+ * (strv_free, cleanup_strv). NULL with errno when dir cannot be read. */
+char **fs_list_dir(const char *dir, bool (*want)(const char *name, void *arg), void *arg);
 
 /* Lazily unmounts every mount point at or below dir, deepest first. */
 void fs_unmount_below(const char *dir);

@@ -25,9 +25,9 @@
 #include "ocidigest.h"
 #include "xalloc.h"
 
-#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	   "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_LIST	   "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_OCI_MANIFEST	   "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 
 #if defined(__x86_64__)
@@ -158,8 +158,8 @@ static json_t *meta_read(const struct imagestore *s, struct mk_err **err)
 
 static int write_file_atomic(const char *path, const void *data, size_t len, struct mk_err **err)
 {
-	cleanup_free char *tmp = xasprintf("%s.tmp-%d-%lx", path, (int)getpid(),
-					   (unsigned long)pthread_self());
+	cleanup_free char *tmp =
+		xasprintf("%s.tmp-%d-%lx", path, (int)getpid(), (unsigned long)pthread_self());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "creating %s", tmp);
@@ -200,7 +200,7 @@ static int meta_write(const struct imagestore *s, json_t *m, struct mk_err **err
 
 /* ---- records ---- */
 
-static void strv_free(char **v, size_t n)
+static void strn_free(char **v, size_t n)
 {
 	if (!v)
 		return;
@@ -215,9 +215,9 @@ void imagestore_image_free(struct imagestore_image *img)
 		return;
 	free(img->id);
 	free(img->manifest_digest);
-	strv_free(img->repo_tags, img->n_tags);
-	strv_free(img->repo_digests, img->n_digests);
-	strv_free(img->layers, img->n_layers);
+	strn_free(img->repo_tags, img->n_tags);
+	strn_free(img->repo_digests, img->n_digests);
+	strn_free(img->layers, img->n_layers);
 	json_decref(img->config);
 	free(img);
 }
@@ -288,7 +288,8 @@ static int image_from_record(const struct imagestore *s, const json_t *meta, con
 	img->last_used = json_integer_value(json_object_get(rec, "lastUsed"));
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(meta, "holds"), k, v) {
+	json_object_foreach(json_object_get(meta, "holds"), k, v)
+	{
 		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
 			img->n_holders++;
 	}
@@ -308,7 +309,8 @@ static bool json_strarr_has(const json_t *arr, const char *s)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
 			return true;
 	}
@@ -339,7 +341,8 @@ static const char *resolve(const json_t *meta, const char *ref, struct mk_err **
 	if (allhex) {
 		const char *found = NULL;
 		int count = 0;
-		json_object_foreach(images, id, rec) {
+		json_object_foreach(images, id, rec)
+		{
 			if (strncmp(id + 7, hex, hl) == 0) {
 				found = id;
 				count++;
@@ -360,7 +363,8 @@ static const char *resolve(const json_t *meta, const char *ref, struct mk_err **
 	cleanup_free char *tagged = imageref_tagged(&r);
 	cleanup_free char *digested = imageref_digested(&r);
 	imageref_clear(&r);
-	json_object_foreach(images, id, rec) {
+	json_object_foreach(images, id, rec)
+	{
 		if (digested && json_strarr_has(json_object_get(rec, "digests"), digested))
 			return id;
 		if (!digested && tagged && json_strarr_has(json_object_get(rec, "tags"), tagged))
@@ -422,7 +426,8 @@ int imagestore_list(struct imagestore *s, struct imagestore_image ***out, size_t
 	size_t k = 0;
 	const char *id;
 	json_t *rec;
-	json_object_foreach(images, id, rec) {
+	json_object_foreach(images, id, rec)
+	{
 		if (image_from_record(s, meta, id, rec, false, &arr[k], err) < 0) {
 			imagestore_images_free(arr, k);
 			return -1;
@@ -482,7 +487,7 @@ static int read_file(const char *path, struct buf *b, struct mk_err **err)
  * OCI layout. */
 struct source {
 	struct registry_client *client; /* or NULL */
-	const char *layout;             /* OCI layout directory, or NULL */
+	const char *layout;		/* OCI layout directory, or NULL */
 };
 
 /* Copies the layout's blob into fd, checking size and digest. */
@@ -604,7 +609,8 @@ static const char *choose_platform(const json_t *idx, struct mk_err **err)
 	json_t *ms = json_object_get(idx, "manifests");
 	size_t i;
 	json_t *m;
-	json_array_foreach(ms, i, m) {
+	json_array_foreach(ms, i, m)
+	{
 		json_t *p = json_object_get(m, "platform");
 		const char *os = json_string_value(json_object_get(p, "os"));
 		const char *arch = json_string_value(json_object_get(p, "architecture"));
@@ -629,8 +635,7 @@ static int manifest_parse(const char *body, size_t len, const char *mt, struct m
 		return mk_err_set(err, MK_EINVAL, "manifest is not a JSON object");
 	if (json_integer_value(json_object_get(doc, "schemaVersion")) == 1 ||
 	    (mt && strstr(mt, "prettyjws")))
-		return mk_err_set(err, MK_EUNSUPPORTED,
-				  "schema 1 manifests are not supported");
+		return mk_err_set(err, MK_EUNSUPPORTED, "schema 1 manifests are not supported");
 	if (mt && *mt && strcmp(mt, MT_OCI_MANIFEST) != 0 && strcmp(mt, MT_DOCKER_MANIFEST) != 0)
 		return mk_err_set(err, MK_EUNSUPPORTED, "manifest media type %s is not supported",
 				  mt);
@@ -791,7 +796,8 @@ static int ensure_layer(const struct imagestore *s, const struct source *src,
 	cleanup_free char *bp = blob_path(s, l->digest);
 	bool unpacked = false;
 	if (!imageref_digest_valid(l->digest))
-		return mk_err_set(err, MK_EINVAL, "blob digest %s is not sha256:<64 hex>", l->digest);
+		return mk_err_set(err, MK_EINVAL, "blob digest %s is not sha256:<64 hex>",
+				  l->digest);
 	if (!path_exists(bp) && src->client) {
 		if (fetch_and_unpack(s, src, l, tmp, &unpacked, err) < 0)
 			return mk_err_wrap(err, "layer %s", l->digest);
@@ -878,9 +884,9 @@ static int ensure_layers(const struct imagestore *s, const struct source *src,
 /* ---- recording ---- */
 
 /* Records the image under the meta lock: tags move to it, digests join. */
-static int record_image(struct imagestore *s, const struct manifest *m,
-			const char *manifest_digest, uint64_t manifest_size, const char *tag_ref,
-			const char *digest_ref, struct mk_err **err)
+static int record_image(struct imagestore *s, const struct manifest *m, const char *manifest_digest,
+			uint64_t manifest_size, const char *tag_ref, const char *digest_ref,
+			struct mk_err **err)
 {
 	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
 	if (lk < 0)
@@ -1015,7 +1021,8 @@ int imagestore_pull(struct imagestore *s, const char *ref, const struct imagesto
 	struct mk_err *best = NULL;
 	int rc = -1;
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		cleanup_free char *repo = registries_rewrite(o->registries, &eps[i], r.domain, r.path);
+		cleanup_free char *repo =
+			registries_rewrite(o->registries, &eps[i], r.domain, r.path);
 		struct registry_client *c = registry_client_new(&eps[i], repo, o->registry);
 		struct mk_err *e = NULL;
 		rc = pull_from(s, c, &r, parallel, &e);
@@ -1074,9 +1081,11 @@ static int import_layout(struct imagestore *s, const char *layout, char ***refs,
 	size_t i;
 	json_t *d;
 	int rc = 0;
-	json_array_foreach(ms, i, d) {
+	json_array_foreach(ms, i, d)
+	{
 		json_t *ann = json_object_get(d, "annotations");
-		const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+		const char *name =
+			json_string_value(json_object_get(ann, "io.containerd.image.name"));
 		if (!name)
 			name = json_string_value(
 				json_object_get(ann, "org.opencontainers.image.ref.name"));
@@ -1098,12 +1107,14 @@ static int import_layout(struct imagestore *s, const char *layout, char ***refs,
 						  imageref_digest_valid(digest) ? digest + 7 : "");
 		if (!imageref_digest_valid(digest) || read_file(bp, &body, err) < 0 ||
 		    put_blob_bytes(s, body.data ? body.data : "", body.len, digest, err) < 0) {
-			rc = mk_err_set(err, MK_EINVAL, "%s: manifest %s is unreadable", ip, digest);
+			rc = mk_err_set(err, MK_EINVAL, "%s: manifest %s is unreadable", ip,
+					digest);
 			mk_err_wrap(err, "importing %s", full);
 			break;
 		}
 		cleanup_free char *digest_ref = xasprintf("%s@%s", repo, digest);
-		cleanup_json json_t *doc = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
+		cleanup_json json_t *doc =
+			json_loadb(body.data ? body.data : "", body.len, 0, NULL);
 		if (!mt)
 			mt = json_string_value(json_object_get(doc, "mediaType"));
 		if (is_index(mt, doc)) {
@@ -1120,8 +1131,8 @@ static int import_layout(struct imagestore *s, const char *layout, char ***refs,
 			}
 			cleanup_json json_t *pdoc = json_loadb(pb.data, pb.len, 0, NULL);
 			const char *pmt = json_string_value(json_object_get(pdoc, "mediaType"));
-			rc = complete_image(s, &src, pb.data, pb.len, pmt, pd, tagged, digest_ref, 3,
-					    err);
+			rc = complete_image(s, &src, pb.data, pb.len, pmt, pd, tagged, digest_ref,
+					    3, err);
 		} else {
 			rc = complete_image(s, &src, body.data, body.len, mt, digest, tagged,
 					    digest_ref, 3, err);
@@ -1133,11 +1144,11 @@ static int import_layout(struct imagestore *s, const char *layout, char ***refs,
 		out[nrefs++] = steal_pointer(&full);
 	}
 	if (rc == 0 && nrefs == 0)
-		rc = mk_err_set(err, MK_EINVAL,
-				"%s: no image carries an org.opencontainers.image.ref.name annotation",
-				ip);
+		rc = mk_err_set(
+			err, MK_EINVAL,
+			"%s: no image carries an org.opencontainers.image.ref.name annotation", ip);
 	if (rc < 0 || !refs)
-		strv_free(out, nrefs);
+		strn_free(out, nrefs);
 	else
 		*refs = out;
 	return rc;
@@ -1165,7 +1176,8 @@ static int extract_tar(const char *tar, const char *dir, struct mk_err **err)
 		while (name && (*name == '/' || (name[0] == '.' && name[1] == '/')))
 			name += *name == '/' ? 1 : 2;
 		if (!name || !*name || strstr(name, "..") ||
-		    (archive_entry_filetype(e) != AE_IFREG && archive_entry_filetype(e) != AE_IFDIR))
+		    (archive_entry_filetype(e) != AE_IFREG &&
+		     archive_entry_filetype(e) != AE_IFDIR))
 			continue;
 		cleanup_free char *p = xasprintf("%s/%s", dir, name);
 		if (archive_entry_filetype(e) == AE_IFDIR) {
@@ -1312,7 +1324,8 @@ static const char *holder_of(const json_t *meta, const char *id)
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(meta, "holds"), k, v) {
+	json_object_foreach(json_object_get(meta, "holds"), k, v)
+	{
 		if (json_is_string(v) && strcmp(json_string_value(v), id) == 0)
 			return k;
 	}
@@ -1327,19 +1340,23 @@ static void sweep_unreferenced(const struct imagestore *s, const json_t *meta)
 	cleanup_json json_t *keep_layers = json_object();
 	const char *id;
 	json_t *rec;
-	json_object_foreach(json_object_get(meta, "images"), id, rec) {
+	json_object_foreach(json_object_get(meta, "images"), id, rec)
+	{
 		json_object_set_new(keep_blobs, id + 7, json_true());
 		const char *md = json_string_value(json_object_get(rec, "manifest"));
 		if (md && strlen(md) > 7)
 			json_object_set_new(keep_blobs, md + 7, json_true());
 		size_t i;
 		json_t *v;
-		json_array_foreach(json_object_get(rec, "digests"), i, v) {
-			const char *at = strchr(json_string_value(v) ? json_string_value(v) : "", '@');
+		json_array_foreach(json_object_get(rec, "digests"), i, v)
+		{
+			const char *at =
+				strchr(json_string_value(v) ? json_string_value(v) : "", '@');
 			if (at && strlen(at) > 8)
 				json_object_set_new(keep_blobs, at + 8, json_true());
 		}
-		json_array_foreach(json_object_get(rec, "layers"), i, v) {
+		json_array_foreach(json_object_get(rec, "layers"), i, v)
+		{
 			const char *d = json_string_value(json_object_get(v, "digest"));
 			const char *di = json_string_value(json_object_get(v, "diffID"));
 			if (d && strlen(d) > 7)
@@ -1438,7 +1455,8 @@ int imagestore_prune(struct imagestore *s, size_t *removed, struct mk_err **err)
 	size_t n = 0;
 	const char *id;
 	json_t *rec;
-	json_object_foreach(images, id, rec) {
+	json_object_foreach(images, id, rec)
+	{
 		if (!holder_of(meta, id))
 			ids[n++] = xstrdup(id);
 	}
@@ -1476,9 +1494,10 @@ int imagestore_gc(struct imagestore *s, int high_pct, int low_pct, int64_t min_a
 		res = &local;
 	memset(res, 0, sizeof(*res));
 	if (high_pct < 0 || high_pct > 100 || low_pct < 0 || low_pct > 100 || low_pct > high_pct)
-		return mk_err_set(err, MK_EINVAL,
-				  "invalid thresholds: high %d%%, low %d%% (0 <= low <= high <= 100)",
-				  high_pct, low_pct);
+		return mk_err_set(
+			err, MK_EINVAL,
+			"invalid thresholds: high %d%%, low %d%% (0 <= low <= high <= 100)",
+			high_pct, low_pct);
 	struct statvfs vfs;
 	if (statvfs(s->dir, &vfs) < 0)
 		return mk_err_errno(err, MK_EIO, errno, "statfs %s", s->dir);
@@ -1510,7 +1529,8 @@ int imagestore_gc(struct imagestore *s, int high_pct, int low_pct, int64_t min_a
 	int64_t now = (int64_t)time(NULL);
 	const char *id;
 	json_t *rec;
-	json_object_foreach(images, id, rec) {
+	json_object_foreach(images, id, rec)
+	{
 		if (holder_of(meta, id))
 			continue;
 		int64_t pulled = json_integer_value(json_object_get(rec, "pulledAt"));
@@ -1542,7 +1562,6 @@ int imagestore_gc(struct imagestore *s, int high_pct, int low_pct, int64_t min_a
 		return mk_err_set(err, MK_EUNAVAILABLE,
 				  "Failed to garbage collect required amount of images. Attempted "
 				  "to free %llu bytes, but only found %llu bytes eligible to free.",
-				  (unsigned long long)res->to_free,
-				  (unsigned long long)res->freed);
+				  (unsigned long long)res->to_free, (unsigned long long)res->freed);
 	return 0;
 }

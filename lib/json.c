@@ -100,6 +100,23 @@ char *json_dump_compact(const json_t *v)
 	return s;
 }
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **json_object_sorted_keys(const json_t *obj, size_t *n)
+{
+	*n = json_object_size(obj);
+	const char **keys = xcalloc(*n ? *n : 1, sizeof(*keys));
+	size_t i = 0;
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)obj, key, val) keys[i++] = key;
+	qsort(keys, *n, sizeof(*keys), cmp_keys);
+	return keys;
+}
+
 json_t *json_copy_deep(const json_t *v)
 {
 	if (!v)

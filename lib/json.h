@@ -30,6 +30,10 @@ int json_path_set(json_t *root, const char *dotted, json_t *value);
  * type). New string, free() it; NULL only for a NULL v. */
 char *json_dump_compact(const json_t *v);
 
+/* obj's keys sorted bytewise, as Go orders a map's keys: a new array of n
+ * borrowed strings (free() the array only), valid while obj is unchanged. */
+const char **json_object_sorted_keys(const json_t *obj, size_t *n);
+
 /* Deep copy that aborts on allocation failure like xmalloc. New reference;
  * NULL only for a NULL v. */
 json_t *json_copy_deep(const json_t *v);

@@ -62,7 +62,7 @@ static void strv_truncate(struct strv *s, size_t n)
 		free(s->v[--s->n]);
 }
 
-static void strv_free(struct strv *s)
+static void strv_release(struct strv *s)
 {
 	strv_truncate(s, 0);
 	free(s->v);
@@ -398,7 +398,7 @@ static void ipt_rule_free(struct ipt_rule *r)
 	free(r->recent_name);
 	free(r->recent_secs);
 	free(r->mark);
-	strv_free(&r->other);
+	strv_release(&r->other);
 	free(r->target);
 	free(r->dnat_to);
 	free(r->reject_with);
@@ -837,7 +837,7 @@ static void nft_parse_elements(struct nft_set *s, const char *list)
 		s->e[s->n++] = (struct nft_elem){
 			.key = buf_steal(&key), .verdict = verdict, .comment = comment};
 	}
-	strv_free(&w);
+	strv_release(&w);
 }
 
 static int brace_balance(const char *s)
@@ -880,7 +880,7 @@ static int nft_priority(const char *s)
 	}
 	if (i + 1 < w.n && (!strcmp(w.v[i], "+") || !strcmp(w.v[i], "-")))
 		v += (w.v[i][0] == '-' ? -1 : 1) * atoi(w.v[i + 1]);
-	strv_free(&w);
+	strv_release(&w);
 	return v;
 }
 
@@ -1073,7 +1073,8 @@ static bool pod_has_ip(const json_t *pod, const char *ip)
 		return true;
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_path_get(pod, "status.podIPs"), i, v) {
+	json_array_foreach(json_path_get(pod, "status.podIPs"), i, v)
+	{
 		const char *s = json_string_value(json_object_get(v, "ip"));
 		if (s && !strcmp(s, ip))
 			return true;
@@ -1096,7 +1097,8 @@ static char *ip_owner(const struct ctx *x, const char *hostport)
 	const json_t *best = NULL;
 	size_t i;
 	json_t *p;
-	json_array_foreach(pods, i, p) {
+	json_array_foreach(pods, i, p)
+	{
 		if (!pod_has_ip(p, ip))
 			continue;
 		const char *phase = json_path_str(p, "status.phase");
@@ -1129,10 +1131,12 @@ static char *ip_owner(const struct ctx *x, const char *hostport)
 	if (!ip4_parse(ip, &a))
 		return xstrdup("no pod or node has this IP");
 	json_t *n;
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach(nodes, i, n)
+	{
 		json_t *addr;
 		size_t k;
-		json_array_foreach(json_path_get(n, "status.addresses"), k, addr) {
+		json_array_foreach(json_path_get(n, "status.addresses"), k, addr)
+		{
 			const char *s = json_string_value(json_object_get(addr, "address"));
 			if (s && !strcmp(s, ip))
 				return xasprintf(
@@ -1140,12 +1144,14 @@ static char *ip_owner(const struct ctx *x, const char *hostport)
 					or_empty(json_string_value(json_object_get(addr, "type"))));
 		}
 	}
-	json_array_foreach(nodes, i, n) {
+	json_array_foreach(nodes, i, n)
+	{
 		json_t *cidrs = json_path_get(n, "spec.podCIDRs");
 		json_t *c;
 		size_t k;
 		const char *hit = NULL;
-		json_array_foreach(cidrs, k, c) {
+		json_array_foreach(cidrs, k, c)
+		{
 			if (json_is_string(c) && cidr_has(json_string_value(c), a))
 				hit = json_string_value(c);
 		}
@@ -1319,7 +1325,7 @@ static bool ipt_ep_simple(struct ctx *x, const struct ipt_table *t, const char *
 		} else {
 			ok = false;
 		}
-		strv_free(&conds);
+		strv_release(&conds);
 	}
 	if (!ok || !*dnat) {
 		free(*dnat);
@@ -1383,7 +1389,7 @@ static size_t ipt_random(struct ctx *x, const struct ipt_table *t, const struct 
 		struct strv conds = {0};
 		bool about;
 		int m = ipt_eval(x, r, &conds, &about);
-		strv_free(&conds);
+		strv_release(&conds);
 		if (m == M_NO)
 			continue;
 		if (m != M_YES || !r->target || !ipt_chain_find(t, r->target))
@@ -1449,7 +1455,7 @@ static size_t ipt_affinity(struct ctx *x, const struct ipt_table *t, const struc
 		bool about;
 		int m = ipt_eval(x, r, &conds, &about);
 		size_t nc = conds.n;
-		strv_free(&conds);
+		strv_release(&conds);
 		if (m != M_COND || nc != 1 || !r->recent_check || r->prob || !r->target ||
 		    !ipt_chain_find(t, r->target))
 			break;
@@ -1498,7 +1504,7 @@ static enum wres ipt_walk(struct ctx *x, const struct ipt_table *t, const struct
 		bool about;
 		int m = ipt_eval(x, r, &conds, &about);
 		if (m == M_NO) {
-			strv_free(&conds);
+			strv_release(&conds);
 			continue;
 		}
 		const struct ipt_chain *tc = r->target ? ipt_chain_find(t, r->target) : NULL;
@@ -1508,19 +1514,19 @@ static enum wres ipt_walk(struct ctx *x, const struct ipt_table *t, const struct
 		    ipt_ep_simple(x, t, tc->name, &dnat, &a, &h)) {
 			/* one endpoint: the same table, of one line */
 			free(dnat);
-			strv_free(&conds);
+			strv_release(&conds);
 			i = ipt_random(x, t, c, label, i, &res, out) - 1;
 			done = res != W_FALL;
 			continue;
 		}
 		if (m == M_YES && r->prob && tc) {
-			strv_free(&conds);
+			strv_release(&conds);
 			i = ipt_random(x, t, c, label, i, &res, out) - 1;
 			done = res != W_FALL;
 			continue;
 		}
 		if (m == M_COND && conds.n == 1 && r->recent_check && !r->prob && tc) {
-			strv_free(&conds);
+			strv_release(&conds);
 			i = ipt_affinity(x, t, c, label, i, out) - 1;
 			continue;
 		}
@@ -1528,7 +1534,7 @@ static enum wres ipt_walk(struct ctx *x, const struct ipt_table *t, const struct
 			strv_take(&conds,
 				  xasprintf("a random draw passes (probability %s)", r->prob));
 		cleanup_free char *when = conds.n ? strv_join(&conds, " and ") : NULL;
-		strv_free(&conds);
+		strv_release(&conds);
 		if (!r->target) {
 			buf_printf(out, "%s: %s\n", label, r->text);
 			continue;
@@ -1700,8 +1706,8 @@ static void snap_end(struct ctx *x, struct seen_snap *s)
 {
 	for (size_t i = 0; i < s->keys.n; i++)
 		seen_add(x, s->keys.v[i], s->texts.v[i]);
-	strv_free(&s->keys);
-	strv_free(&s->texts);
+	strv_release(&s->keys);
+	strv_release(&s->texts);
 }
 
 /* iptables: nat PREROUTING / OUTPUT, then for what nat left alone filter
@@ -1777,7 +1783,7 @@ struct nft_ev {
 
 static void nft_ev_free(struct nft_ev *e)
 {
-	strv_free(&e->conds);
+	strv_release(&e->conds);
 	free(e->target);
 	free(e->dnat);
 	free(e->comment);
@@ -1786,8 +1792,8 @@ static void nft_ev_free(struct nft_ev *e)
 	free(e->update);
 	free(e->reject_with);
 	free(e->ng_mode);
-	strv_free(&e->ng_keys);
-	strv_free(&e->ng_verdicts);
+	strv_release(&e->ng_keys);
+	strv_release(&e->ng_verdicts);
 }
 
 static void nft_set_verdict(struct nft_ev *e, const char *v)
@@ -2125,14 +2131,14 @@ static void nft_eval(const struct ctx *x, const char *rule, struct nft_ev *e)
 					strv_take(&vals, v ? v : xstrdup(""));
 				}
 				if (!known || q >= w.n || strcmp(w.v[q], "vmap")) {
-					strv_free(&vals);
+					strv_release(&vals);
 					nft_unknown(e, &w, p);
 					break;
 				}
 				q++;
 				if (!nft_lookup(x, &w, &q, &vals, e))
 					e->m = M_NO;
-				strv_free(&vals);
+				strv_release(&vals);
 				p = q;
 				continue;
 			}
@@ -2145,7 +2151,7 @@ static void nft_eval(const struct ctx *x, const char *rule, struct nft_ev *e)
 			char *set = NULL;
 			nft_values(&w, &q, &vals, &set);
 			if (!vals.n && !set) {
-				strv_free(&vals);
+				strv_release(&vals);
 				nft_unknown(e, &w, p);
 				break;
 			}
@@ -2201,13 +2207,13 @@ static void nft_eval(const struct ctx *x, const char *rule, struct nft_ev *e)
 				strv_take(&e->conds, xasprintf("%s %s%s", f, neg ? "!= " : "", vt));
 			}
 			free(set);
-			strv_free(&vals);
+			strv_release(&vals);
 			p = q;
 		}
 	}
 	if (e->m != M_NO && e->conds.n)
 		e->m = M_COND;
-	strv_free(&w);
+	strv_release(&w);
 }
 
 /* The rule as listed, a numgen's endpoint list shortened (the table below it
@@ -2933,7 +2939,7 @@ static bool explain_address(struct ctx *x, const struct explain_target *t, struc
 		strv_take(&what, xasprintf("%s of Service %s", ekind_names[e->kind], e->spn));
 	}
 	cleanup_free char *w = strv_join(&what, "; ");
-	strv_free(&what);
+	strv_release(&what);
 	buf_printf(out, "%s:%d/%s, %s mode%s%s\n", t->ip, t->dport, t->proto, mode_name(x),
 		   *w ? ": " : "", w);
 	append_indented(out, buf_str(&b), 2);
@@ -2982,8 +2988,8 @@ int explain_render(const struct explain_target *t, const struct explain_input *i
 		rc = 1;
 	}
 out:
-	strv_free(&x.seen_keys);
-	strv_free(&x.seen_texts);
+	strv_release(&x.seen_keys);
+	strv_release(&x.seen_texts);
 	if (x.ipt)
 		ipt_free(&ipt);
 	else

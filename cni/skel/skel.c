@@ -161,21 +161,22 @@ static int check_conf(struct cni_ctx *ctx, const struct verb *v)
 	json_error_t jerr;
 	ctx->conf = json_loadb(ctx->stdin_data, ctx->stdin_len, 0, &jerr);
 	if (!ctx->conf || !json_is_object(ctx->conf)) {
-		cleanup_free char *m = xasprintf("error unmarshall network config: %s",
-						 ctx->conf ? "network config is not an object"
-							   : jerr.text);
+		cleanup_free char *m =
+			xasprintf("error unmarshall network config: %s",
+				  ctx->conf ? "network config is not an object" : jerr.text);
 		return print_error(CNI_ERR_DECODE, m, NULL);
 	}
 	const char *name = json_string_value(json_object_get(ctx->conf, "name"));
 	if (!name || !*name)
 		return print_error(CNI_ERR_INVALID_CONFIG, "missing network name", NULL);
 	if (!cni_name_valid(name))
-		return print_error(CNI_ERR_INVALID_CONFIG, "invalid characters found in network name",
-				   name);
+		return print_error(CNI_ERR_INVALID_CONFIG,
+				   "invalid characters found in network name", name);
 	json_t *ver = json_object_get(ctx->conf, "cniVersion");
 	if (ver && !json_is_string(ver))
 		return print_error(CNI_ERR_DECODE,
-				   "error unmarshall network config: cniVersion is not a string", NULL);
+				   "error unmarshall network config: cniVersion is not a string",
+				   NULL);
 	ctx->version = ver && *json_string_value(ver) ? json_string_value(ver) : "0.1.0";
 	if (!v || v->per_container) {
 		if (!*ctx->container_id)
@@ -299,13 +300,6 @@ static char **path_dirs(const char *path)
 	return v;
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 /* The delegate's error, as it reported it, becomes ours. */
 static int delegate_fail(struct cni_ctx *ctx, struct cni_plugin_err *pe, struct mk_err **err)
 {
@@ -393,18 +387,21 @@ int cni_gc_valid_attachments(struct cni_ctx *ctx, const json_t **valid, struct m
 				key, json_is_object(v) ? "an object" : "a scalar");
 	size_t i;
 	json_t *a;
-	json_array_foreach(v, i, a) {
+	json_array_foreach(v, i, a)
+	{
 		json_t *ifn = json_object_get(a, "ifname");
 		if (!json_is_object(a))
 			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
 					"invalid %s: element %zu is not an object", key, i);
 		if (!json_is_string(json_object_get(a, "containerID")))
 			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
-					"invalid %s: element %zu has no string containerID", key, i);
+					"invalid %s: element %zu has no string containerID", key,
+					i);
 		if (ifn && !json_is_string(ifn))
-			return cni_fail(ctx, err, CNI_ERR_DECODE, NULL,
-					"invalid %s: element %zu has an ifname that is not a string",
-					key, i);
+			return cni_fail(
+				ctx, err, CNI_ERR_DECODE, NULL,
+				"invalid %s: element %zu has an ifname that is not a string", key,
+				i);
 	}
 	*valid = v;
 	return 0;
@@ -425,8 +422,7 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-int cni_args_parse(struct cni_ctx *ctx, const char *const *known, json_t **out,
-		   struct mk_err **err)
+int cni_args_parse(struct cni_ctx *ctx, const char *const *known, json_t **out, struct mk_err **err)
 {
 	*out = json_object();
 	if (!*ctx->args)
@@ -447,10 +443,11 @@ int cni_args_parse(struct cni_ctx *ctx, const char *const *known, json_t **out,
 		const char *k = pair, *v = eq + 1;
 		if (!strcmp(k, "IgnoreUnknown")) {
 			if (parse_bool(v, &ignore_unknown) < 0) {
-				rc = cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-					      "ARGS: error parsing value of pair \"%s=%s\": boolean "
-					      "unmarshal error: invalid input %s",
-					      k, v, v);
+				rc = cni_fail(
+					ctx, err, CNI_ERR_INTERNAL, NULL,
+					"ARGS: error parsing value of pair \"%s=%s\": boolean "
+					"unmarshal error: invalid input %s",
+					k, v, v);
 				break;
 			}
 			continue;
@@ -471,7 +468,8 @@ int cni_args_parse(struct cni_ctx *ctx, const char *const *known, json_t **out,
 			buf_printf(&b, "%s\"%s\"", i ? " " : "",
 				   json_string_value(json_array_get(unknown, i)));
 		buf_append_char(&b, ']');
-		rc = cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL, "ARGS: unknown args %s", buf_str(&b));
+		rc = cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL, "ARGS: unknown args %s",
+			      buf_str(&b));
 		buf_free(&b);
 	}
 	json_decref(unknown);

@@ -63,6 +63,23 @@ static void test_path_get_set(void **state)
 	assert_int_equal(json_path_set(arr, "a", json_string("y")), -1);
 }
 
+static void test_sorted_keys(void **state)
+{
+	(void)state;
+	cleanup_json json_t *o = J("{\"b\":1,\"a\":2,\"B\":3,\"ab\":4,\"\":5}");
+	size_t n;
+	const char **keys = json_object_sorted_keys(o, &n);
+	assert_int_equal(n, 5);
+	static const char *const want[] = {"", "B", "a", "ab", "b"};
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(keys[i], want[i]);
+	free(keys);
+	cleanup_json json_t *empty = json_object();
+	keys = json_object_sorted_keys(empty, &n);
+	assert_int_equal(n, 0);
+	free(keys);
+}
+
 static void test_dump_and_equal(void **state)
 {
 	(void)state;
@@ -644,6 +661,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_get_set),
+		cmocka_unit_test(test_sorted_keys),
 		cmocka_unit_test(test_dump_and_equal),
 		cmocka_unit_test(test_pointer),
 		cmocka_unit_test(test_merge_patch_rfc7386),

@@ -1,0 +1,106 @@
+/* fsutil: directory listings sorted and filtered, whole writes, mkdir -p,
+ * reads bounded by size. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "xalloc.h"
+
+static int make_dir(void **state)
+{
+	char tmpl[] = "/tmp/mk-fsutil-XXXXXX";
+	assert_non_null(mkdtemp(tmpl));
+	*state = xstrdup(tmpl);
+	return 0;
+}
+
+static int remove_dir(void **state)
+{
+	assert_int_equal(fs_remove_tree(*state, NULL), 0);
+	free(*state);
+	return 0;
+}
+
+static void touch(const char *dir, const char *name)
+{
+	cleanup_free char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static bool no_dot(const char *name, void *arg)
+{
+	(void)arg;
+	return name[0] != '.';
+}
+
+static void test_list_dir_sorted_and_filtered(void **state)
+{
+	const char *dir = *state;
+	/* created out of order: the listing sorts bytewise */
+	static const char *const names[] = {"b.yaml", "a.yaml", ".hidden", "B", "a", "aa"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		touch(dir, names[i]);
+	cleanup_strv char **all = fs_list_dir(dir, NULL, NULL);
+	assert_non_null(all);
+	static const char *const want_all[] = {".hidden", "B", "a", "a.yaml", "aa", "b.yaml"};
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(all[i], want_all[i]);
+	assert_null(all[6]);
+	cleanup_strv char **some = fs_list_dir(dir, no_dot, NULL);
+	assert_string_equal(some[0], "B");
+	assert_string_equal(some[4], "b.yaml");
+	assert_null(some[5]);
+	cleanup_free char *missing = xasprintf("%s/nope", dir);
+	assert_null(fs_list_dir(missing, NULL, NULL));
+}
+
+static void test_write_all_mkdir_and_read(void **state)
+{
+	const char *dir = *state;
+	cleanup_free char *deep = xasprintf("%s/x/y/z", dir);
+	assert_int_equal(fs_mkdir_p(deep, 0700, NULL), 0);
+	assert_int_equal(fs_mkdir_p(deep, 0700, NULL), 0); /* existing is fine */
+	struct stat st;
+	assert_int_equal(stat(deep, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	cleanup_free char *file = xasprintf("%s/f", deep);
+	size_t n = 1 << 20;
+	cleanup_free char *data = xmalloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(fs_write_all(fd, data, n), 0);
+	close(fd);
+	size_t len;
+	cleanup_free char *back = fs_read_file(file, n, &len, NULL);
+	assert_non_null(back);
+	assert_int_equal(len, n);
+	assert_memory_equal(back, data, n);
+	cleanup_err struct mk_err *err = NULL;
+	assert_null(fs_read_file(file, n - 1, NULL, &err));
+	assert_int_equal(mk_err_code(err), MK_ETOOLARGE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_dir_sorted_and_filtered, make_dir,
+						remove_dir),
+		cmocka_unit_test_setup_teardown(test_write_all_mkdir_and_read, make_dir,
+						remove_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
