@@ -419,7 +419,9 @@ cpuacct() { # CGROUP-PATH (below the test's cgroup root)
 }
 
 kubelet_down() {
-	! on_node curl -s -o /dev/null http://127.0.0.1:10250/healthz
+	if on_node curl -s -o /dev/null http://127.0.0.1:10250/healthz; then
+		return 1
+	fi
 }
 
 @test "a node whose kubelet is down: a 502 Status naming the node; back once it is up" {
