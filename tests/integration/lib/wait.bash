@@ -13,11 +13,31 @@
 # wait_eq SECONDS WANT CMD...: returns 0 as soon as CMD prints WANT; 1 (after
 # printing what CMD last printed) when SECONDS have passed.
 #
-# CMD must end by itself (curl --max-time when a peer may accept and never
-# answer): a deadline cannot stop it.
+# SECONDS may have a fraction (0.5). The deadline is measured on the wall
+# clock, however long CMD takes to run; CMD must end by itself (curl
+# --max-time when a peer may accept and never answer).
 #
 # A suite may define wait_diagnose, called on every timeout (to show a
 # component's log, say).
+
+# Sets _wait_deadline to now + $1 seconds, in microseconds.
+_wait_set_deadline() {
+	local secs=$1 whole frac=000000
+	if ! [[ $secs =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+		echo "wait: '$secs' is no number of seconds" >&2
+		return 2
+	fi
+	whole=${secs%%.*}
+	if [[ $secs == *.* ]]; then
+		frac=${secs#*.}000000
+		frac=${frac:0:6}
+	fi
+	_wait_deadline=$((${EPOCHREALTIME//[!0-9]/} + 10#${whole:-0} * 1000000 + 10#$frac))
+}
+
+_wait_expired() {
+	[ "${EPOCHREALTIME//[!0-9]/}" -ge "$_wait_deadline" ]
+}
 
 _wait_diagnose() {
 	if declare -F wait_diagnose >/dev/null; then
@@ -26,12 +46,12 @@ _wait_diagnose() {
 }
 
 wait_until() {
-	local secs=$1
+	local secs=$1 _wait_deadline
 	shift
-	local deadline=$((SECONDS + secs))
+	_wait_set_deadline "$secs" || return
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
-		if [ $SECONDS -ge $deadline ]; then
+		if _wait_expired; then
 			echo "gave up after ${secs}s waiting for: $*" >&2
 			_wait_diagnose
 			"$@"
@@ -42,12 +62,12 @@ wait_until() {
 }
 
 wait_eq() {
-	local secs=$1 want=$2 got=
+	local secs=$1 want=$2 got= _wait_deadline
 	shift 2
-	local deadline=$((SECONDS + secs))
+	_wait_set_deadline "$secs" || return
 	while :; do
 		got=$("$@" 2>/dev/null) && [ "$got" = "$want" ] && return 0
-		if [ $SECONDS -ge $deadline ]; then
+		if _wait_expired; then
 			echo "gave up after ${secs}s: $* gives '$got', want '$want'" >&2
 			_wait_diagnose
 			return 1
