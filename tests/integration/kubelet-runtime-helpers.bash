@@ -10,8 +10,10 @@
 #   rt_container NAME CMD_JSON [ENV_JSON] [RESOURCES_JSON]
 #                               adds the container to the pod and writes its bundle
 #   rt_create_start NAME        create + start through runtime-probe
-#   rt_wait SECONDS CMD...      polls CMD every 50 ms until it succeeds; on
-#                               timeout runs it once more, visibly, and fails
+#
+# Waits go through lib/wait.bash (wait_until SECONDS CMD...).
+
+load lib/wait
 
 rt_build_probe() {
 	make -C "$MK_ROOT" -s build/libmk.a "bin/mink8s-monitor" >&2
@@ -64,18 +66,6 @@ rt_id() {
 	else
 		echo "k8s_$1_web_default_rt${SFX}_0"
 	fi
-}
-
-rt_wait() {
-	local secs=$1
-	shift
-	local deadline=$((${EPOCHREALTIME/./} + secs * 1000000))
-	while [ "${EPOCHREALTIME/./}" -lt "$deadline" ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "rt_wait: still failing after ${secs}s: $*" >&2
-	"$@"
 }
 
 rt_status_is() {
@@ -157,6 +147,6 @@ rt_teardown() {
 			kill -9 "$pid" 2>/dev/null
 		fi
 	done
-	rt_wait 5 _rt_cgroups_gone || true
+	wait_until 5 _rt_cgroups_gone || true
 	ip netns del "$NS" 2>/dev/null || true
 }

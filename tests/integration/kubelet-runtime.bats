@@ -29,7 +29,7 @@ teardown() {
 	rt_sandbox
 	rt_container c1 '["sh","-c","echo out1; echo err1 >&2; head -c 20000 /dev/zero | tr \"\\\\0\" a; echo; printf partial; exit 3"]'
 	rt_create_start c1
-	rt_wait 10 rt_status_is c1 exited
+	wait_until 10 rt_status_is c1 exited
 	run $P state "$(rt_id c1)"
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .exitCode <<<"$output")" = 3 ]
@@ -60,13 +60,13 @@ teardown() {
 	rt_container c1 '["sh","-c","i=0; while [ $i -lt 300 ]; do echo tick $i; i=$((i+1)); usleep 3000; done"]'
 	rt_create_start c1
 	log=$LOGS/c1.log
-	rt_wait 10 grep -q ' stdout F tick 40$' "$log"
+	wait_until 10 grep -q ' stdout F tick 40$' "$log"
 	mv "$log" "$log.1"
 	# runtime_reopen_log returns once the monitor made the new file
 	$P reopen-log "$(rt_id c1)"
 	[ -e "$log" ]
-	rt_wait 10 test -s "$log"
-	rt_wait 20 rt_status_is c1 exited
+	wait_until 10 test -s "$log"
+	wait_until 20 rt_status_is c1 exited
 	# the ticks of both files, in order, are exactly 0..299
 	cat "$log.1" "$log" | sed -n 's/.* stdout F tick //p' >"$T/ticks"
 	seq 0 299 >"$T/want"
@@ -91,7 +91,7 @@ teardown() {
 	[ "$(rt_ppid "$pid")" = "$mon" ]
 	[ "$(ps -o sid= -p "$mon" | tr -d ' ')" = "$mon" ]
 	kill -9 "$mon"
-	rt_wait 5 rt_gone "$mon"
+	wait_until 5 rt_gone "$mon"
 	[ "$(runc --root "$ROOT" state "$id" | jq -r .status)" = running ]
 	kill -0 "$pid"
 	[ "$($P state "$id" | jq -r .status)" = running ]
@@ -107,7 +107,7 @@ teardown() {
 	rt_sandbox
 	rt_container c1 '["sh","-c","trap \"echo got-term; exit 0\" TERM; echo ready; while :; do sleep 0.05; done"]'
 	rt_create_start c1
-	rt_wait 10 grep -q ' stdout F ready$' "$LOGS/c1.log"
+	wait_until 10 grep -q ' stdout F ready$' "$LOGS/c1.log"
 	run $P stop "$(rt_id c1)" 15 10000
 	[ "$status" -eq 0 ]
 	[ "$output" -lt 5000 ]
@@ -121,7 +121,7 @@ teardown() {
 	rt_sandbox
 	rt_container c1 '["sh","-c","trap \"\" TERM; echo ready; while :; do sleep 0.05; done"]'
 	rt_create_start c1
-	rt_wait 10 grep -q ' stdout F ready$' "$LOGS/c1.log"
+	wait_until 10 grep -q ' stdout F ready$' "$LOGS/c1.log"
 	run $P stop "$(rt_id c1)" 15 1000
 	[ "$status" -eq 0 ]
 	[ "$output" -ge 1000 ]
@@ -220,7 +220,7 @@ teardown() {
 	rt_container c1 '["sh","-c","x=$(dd if=/dev/zero bs=1M count=64 2>/dev/null | tr \"\\\\0\" a); echo survived"]' '[]' \
 		'{"limits":{"memory":"32Mi"}}'
 	rt_create_start c1
-	rt_wait 20 rt_status_is c1 exited
+	wait_until 20 rt_status_is c1 exited
 	run $P state "$(rt_id c1)"
 	[ "$(jq -r .exitCode <<<"$output")" = 137 ]
 	[ "$(jq -r .oomKilled <<<"$output")" = true ]
@@ -231,7 +231,7 @@ teardown() {
 	# a container that exits normally under the same limit is not OOM-killed
 	rt_container c2 '["sh","-c","exit 0"]' '[]' '{"limits":{"memory":"32Mi"}}'
 	rt_create_start c2
-	rt_wait 10 rt_status_is c2 exited
+	wait_until 10 rt_status_is c2 exited
 	[ "$($P state "$(rt_id c2)" | jq -r .oomKilled)" = false ]
 }
 
@@ -356,7 +356,7 @@ teardown() {
 	P=$PC rt_sandbox
 	P=$PC rt_container c1 '["sh","-c","echo from-crun; cat /proc/self/cgroup; exit 5"]'
 	P=$PC rt_create_start c1
-	P=$PC rt_wait 10 rt_status_is c1 exited
+	P=$PC wait_until 10 rt_status_is c1 exited
 	run $PC state "$(rt_id c1)"
 	[ "$(jq -r .exitCode <<<"$output")" = 5 ]
 	# crun's start also consumes exec.fifo: the monitor saw the start

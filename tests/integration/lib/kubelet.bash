@@ -19,29 +19,8 @@
 : "${MK_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/bin}"
 : "${MK_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 
-# Retries a command every 0.1 s until it succeeds or TRIES runs passed;
-# the last run's output is shown on failure.
-wait_for() { # TRIES COMMAND...
-	local n=$1 i
-	shift
-	for i in $(seq "$n"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
-# Retries COMMAND every 0.1 s until its output is WANT, at most TRIES times.
-wait_output() { # TRIES WANT COMMAND...
-	local n=$1 want=$2 i out=
-	shift 2
-	for i in $(seq "$n"); do
-		out=$("$@" 2>/dev/null) && [ "$out" = "$want" ] && return 0
-		sleep 0.1
-	done
-	echo "wanted \"$want\", last output: \"$out\"" >&2
-	return 1
-}
+# shellcheck source=tests/integration/lib/wait.bash
+. "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
 
 on_node() {
 	ip netns exec "$NODE" "$@"
@@ -126,7 +105,7 @@ node_apiserver_start() { # [flags...]
 	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port=8080 --data-dir="$T/api" "$@" \
 		>>"$T/apiserver.log" 2>&1 3>&- &
 	KUBELET_PIDS+=($!)
-	wait_for 100 on_node curl -sf http://127.0.0.1:8080/healthz
+	wait_until 10 on_node curl -sf http://127.0.0.1:8080/healthz
 	kubectl --kubeconfig "$T/kubeconfig" config set-cluster local --server http://127.0.0.1:8080 >/dev/null
 	kubectl --kubeconfig "$T/kubeconfig" config set-context local --cluster local >/dev/null
 	kubectl --kubeconfig "$T/kubeconfig" config use-context local >/dev/null
