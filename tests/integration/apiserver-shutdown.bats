@@ -42,11 +42,10 @@ created() {
 		done
 		# all 20 are open before anything else happens
 		wait_until 10 all_answered "$heads" 20
-		# new watches keep arriving while the server stops (0.01 s apart:
-		# a pace, not a wait)
+		# new watches keep arriving while the server stops
 		(for i in $(seq 300); do
 			curl -sN --max-time 3 "$MK_API_URL/api/v1/pods?watch=1" >/dev/null &
-			sleep 0.01
+			sleep 0.01 # 0.01 s apart: a pace, not a wait
 		done
 		wait) 3>&- &
 		opener=$!
