@@ -13,6 +13,13 @@
 # State lives in files under MK_ETCD_TMP (m<I>.pid, m<I>.url, m<I>.peer), so
 # teardown_file finds members a test restarted.
 
+# shellcheck source=tests/integration/lib/wait.bash
+. "$(dirname "${BASH_SOURCE[0]}")/wait.bash"
+
+_etcd_gone() {
+	! kill -0 "$1" 2>/dev/null || false
+}
+
 # N distinct ports that were free a moment ago, one a line (one interpreter
 # for all: starting one costs seconds on a busy machine).
 _etcd_free_ports() {
@@ -46,20 +53,26 @@ _etcd_healthy() {
 	curl -sf --max-time 2 "$1/health" | grep -q '"health":"true"'
 }
 
-# Waits up to 30 s for every running member to report health (a leader).
-_etcd_wait() {
-	local i deadline=$((SECONDS + 30))
+# Every running member reports health (a leader).
+_etcd_all_healthy() {
+	local i
 	for i in $(seq "$(cat "$MK_ETCD_TMP/size")"); do
 		[ -s "$MK_ETCD_TMP/m$i.pid" ] || continue
-		until _etcd_healthy "$(etcd_url "$i")"; do
-			if [ $SECONDS -ge $deadline ]; then
-				echo "etcd member $i did not become healthy; log:" >&2
-				tail -20 "$MK_ETCD_TMP/m$i.log" >&2
-				return 1
-			fi
-			sleep 0.05
-		done
+		_etcd_healthy "$(etcd_url "$i")" || return 1
 	done
+}
+
+# Waits up to 30 s for every running member to report health.
+_etcd_wait() {
+	wait_until 30 _etcd_all_healthy >/dev/null 2>&1 && return 0
+	local i
+	for i in $(seq "$(cat "$MK_ETCD_TMP/size")"); do
+		[ -s "$MK_ETCD_TMP/m$i.pid" ] || continue
+		_etcd_healthy "$(etcd_url "$i")" && continue
+		echo "etcd member $i did not become healthy; log:" >&2
+		tail -20 "$MK_ETCD_TMP/m$i.log" >&2
+	done
+	return 1
 }
 
 etcd_start() {
@@ -88,9 +101,7 @@ etcd_member_kill() {
 	pid=$(cat "$MK_ETCD_TMP/m$i.pid" 2>/dev/null) || return 0
 	[ -n "$pid" ] || return 0
 	kill "-$sig" "$pid" 2>/dev/null || true
-	local _
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -KILL "$pid" 2>/dev/null || true
+	wait_until 5 _etcd_gone "$pid" >/dev/null 2>&1 || kill -KILL "$pid" 2>/dev/null || true
 	: >"$MK_ETCD_TMP/m$i.pid"
 }
 
