@@ -22,7 +22,7 @@ teardown() {
 
 kubelet_up() {
 	kubelet_start --kubeconfig "$T/kubeconfig" "$@"
-	wait_until 15 node_ready
+	wait_until 45 node_ready
 }
 
 node_ready() {
@@ -49,7 +49,7 @@ ready() { # POD
 	jq -e '.status.daemonEndpoints.kubeletEndpoint.Port == 10250' <<<"$output"
 	jq -e '.status.capacity.pods == "110" and (.status.capacity.cpu | length > 0)' <<<"$output"
 	jq -e '[.status.conditions[].type] | sort == ["DiskPressure","MemoryPressure","PIDPressure","Ready"]' <<<"$output"
-	wait_until 10 k get lease -n kube-node-lease "$NODE"
+	wait_until 30 k get lease -n kube-node-lease "$NODE"
 	run k get lease -n kube-node-lease "$NODE" -o jsonpath='{.spec.holderIdentity}'
 	[ "$output" = "$NODE" ]
 }
@@ -57,12 +57,12 @@ ready() { # POD
 @test "kubelet: NotReady while no CNI configuration exists, Ready once one does" {
 	mv "$T/net.d/10-mink8s.conflist" "$T/conflist.saved"
 	kubelet_start --kubeconfig "$T/kubeconfig"
-	wait_until 15 k get node "$NODE"
-	wait_eq 10 KubeletNotReady k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'
+	wait_until 45 k get node "$NODE"
+	wait_eq 30 KubeletNotReady k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}'
 	run k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}'
 	[[ "$output" == "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: No CNI configuration file in $T/net.d"* ]]
 	mv "$T/conflist.saved" "$T/net.d/10-mink8s.conflist"
-	wait_until 20 node_ready
+	wait_until 60 node_ready
 }
 
 @test "kubelet: static pods get mirror pods; a deleted mirror comes back" {
@@ -79,19 +79,19 @@ ready() { # POD
 	    imagePullPolicy: IfNotPresent
 	YAML
 	kubelet_up --pod-manifest-path "$MANIFESTS"
-	wait_eq 20 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
+	wait_eq 60 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
 	run k get pod -n kube-system "web-$NODE" -o json
 	jq -e '.metadata.annotations["kubernetes.io/config.mirror"] | length == 32' <<<"$output"
 	jq -e --arg n "$NODE" '.metadata.ownerReferences[0].kind == "Node" and .metadata.ownerReferences[0].name == $n' <<<"$output"
 	uid=$(jq -r .metadata.uid <<<"$output")
 	k delete pod -n kube-system "web-$NODE" --wait=false
-	wait_until 20 mirror_replaced "$uid"
-	wait_eq 10 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
+	wait_until 60 mirror_replaced "$uid"
+	wait_eq 30 Running k get pod -n kube-system "web-$NODE" -o jsonpath='{.status.phase}'
 	# the static pod itself never stopped
 	[ "$(attempts_of web web)" -eq 0 ]
 	# the manifest goes: so does the mirror
 	rm "$MANIFESTS/web.yaml"
-	wait_until 20 mirror_gone
+	wait_until 60 mirror_gone
 }
 
 mirror_replaced() { # OLD-UID
@@ -119,7 +119,7 @@ attempts_of() { # POD NAME
 	kubelet_up
 	k run web --image=nginx --image-pull-policy=IfNotPresent \
 		--overrides="{\"spec\":{\"nodeName\":\"$NODE\"}}"
-	wait_until 20 ready web
+	wait_until 60 ready web
 	run k get pod web -o json
 	jq -e '.status.podIP | startswith("10.88.0.")' <<<"$output"
 	jq -e '.status.hostIP == "192.168.231.2"' <<<"$output"
@@ -134,7 +134,7 @@ attempts_of() { # POD NAME
 	k delete pod web
 	run k get pod web
 	[ "$status" -ne 0 ]
-	wait_until 20 no_container_of web
+	wait_until 60 no_container_of web
 	[ -z "$(ls "$ROOT/pods")" ]
 }
 
@@ -162,15 +162,15 @@ attempts_of() { # POD NAME
 	  - name: html
 	    configMap: {name: site}
 	YAML
-	wait_eq 20 CreateContainerConfigError k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'
+	wait_eq 60 CreateContainerConfigError k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'
 	run k get pod site -o jsonpath='{.status.containerStatuses[0].state.waiting.message}'
 	[ "$output" = "couldn't find key greeting in ConfigMap default/site" ]
 	k patch configmap site --type=merge -p '{"data":{"greeting":"hi"}}'
-	wait_until 30 ready site
+	wait_until 90 ready site
 	ip=$(k get pod site -o jsonpath='{.status.podIP}')
-	wait_eq 5 first on_node curl -sf "http://$ip/index.html"
+	wait_eq 15 first on_node curl -sf "http://$ip/index.html"
 	k patch configmap site --type=merge -p '{"data":{"index.html":"second"}}'
-	wait_eq 30 second on_node curl -sf "http://$ip/index.html"
+	wait_eq 90 second on_node curl -sf "http://$ip/index.html"
 }
 
 @test "kubelet: readiness follows its probe; a failing liveness probe restarts the container" {
@@ -195,14 +195,14 @@ attempts_of() { # POD NAME
 	      periodSeconds: 1
 	      failureThreshold: 2
 	YAML
-	wait_until 30 ready probed
+	wait_until 90 ready probed
 	id=$(container_id probed app)
 	node_runc exec "$id" rm /tmp/ready
-	wait_eq 10 False k get pod probed -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'
+	wait_eq 30 False k get pod probed -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'
 	node_runc exec "$id" touch /tmp/ready
-	wait_until 10 ready probed
+	wait_until 30 ready probed
 	node_runc exec "$id" rm /tmp/alive
-	wait_eq 30 1 k get pod probed -o jsonpath='{.status.containerStatuses[0].restartCount}'
+	wait_eq 90 1 k get pod probed -o jsonpath='{.status.containerStatuses[0].restartCount}'
 	run k get events --field-selector involvedObject.name=probed -o jsonpath='{range .items[*]}{.reason}:{.message}{"\n"}{end}'
 	[[ "$output" == *"Unhealthy:Liveness probe failed: HTTP probe failed with statuscode: 404"* ]]
 	[[ "$output" == *"Killing:Container app failed liveness probe, will be restarted"* ]]
@@ -223,8 +223,8 @@ attempts_of() { # POD NAME
 	    imagePullPolicy: IfNotPresent
 	    command: ["sh", "-c", "echo hello from talk; echo to stderr >&2; echo served >/tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
 	YAML
-	wait_until 30 ready talk
-	wait_eq 10 "$(printf 'hello from talk\nto stderr')" k logs talk
+	wait_until 90 ready talk
+	wait_eq 30 "$(printf 'hello from talk\nto stderr')" k logs talk
 	run k logs talk --tail=1
 	[ "$output" = "to stderr" ]
 	run k exec talk -- cat /tmp/index.html
@@ -239,7 +239,7 @@ attempts_of() { # POD NAME
 	[[ "$output" == *'container nope is not valid for pod talk'* ]]
 	on_node kubectl -s http://127.0.0.1:8080 port-forward pod/talk 18080:8080 >"$T/pf.log" 2>&1 3>&- &
 	PF_PID=$!
-	wait_eq 10 served on_node curl -sf http://127.0.0.1:18080/index.html
+	wait_eq 30 served on_node curl -sf http://127.0.0.1:18080/index.html
 	kill "$PF_PID"
 	wait "$PF_PID" || true
 	PF_PID=

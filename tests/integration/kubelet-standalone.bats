@@ -59,7 +59,7 @@ nginx_manifest() {
 
 @test "kubelet: standalone mode says so and runs a static pod that prints hello world" {
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 10 grep -q "standalone mode, no API client" "$T/kubelet.log"
+	wait_until 20 grep -q "standalone mode, no API client" "$T/kubelet.log"
 	cat >"$MANIFESTS/hello.yaml" <<-YAML
 	apiVersion: v1
 	kind: Pod
@@ -73,7 +73,7 @@ nginx_manifest() {
 	    command: ["echo", "hello world!"]
 	YAML
 	# the container runs, exits, and is started again (restartPolicy Always)
-	wait_until 15 eval '[ "$(attempts hello hello)" -ge 1 ]'
+	wait_until 30 eval '[ "$(attempts hello hello)" -ge 1 ]'
 	id=$(container_id hello hello)
 	[[ "$id" == k8s_hello_hello-${NODE}_default_*_[0-9]* ]]
 	run "$MK_BIN/nodectl" --root-dir "$ROOT" logs "$id"
@@ -92,7 +92,7 @@ nginx_manifest() {
 @test "kubelet: static nginx answers at its pod IP; a killed container comes back" {
 	nginx_manifest
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 20 eval '[ "$(container_state nginx nginx)" = Running ]'
+	wait_until 40 eval '[ "$(container_state nginx nginx)" = Running ]'
 	ip=$(pod_ip nginx)
 	[[ "$ip" == 10.88.0.* ]]
 	wait_until 5 on_node curl -sf "http://$ip/"
@@ -101,8 +101,8 @@ nginx_manifest() {
 	# stop the container behind the kubelet's back, as the tutorial's docker stop
 	id=$(container_id nginx nginx)
 	node_runc kill "$id" KILL
-	wait_until 20 eval '[ "$(attempts nginx nginx)" -eq 1 ]'
-	wait_until 20 eval '[ "$(container_state nginx nginx)" = Running ]'
+	wait_until 40 eval '[ "$(attempts nginx nginx)" -eq 1 ]'
+	wait_until 40 eval '[ "$(container_state nginx nginx)" = Running ]'
 	wait_until 5 on_node curl -sf "http://$ip/"
 	# the same sandbox: the pod kept its IP
 	[ "$(pod_ip nginx)" = "$ip" ]
@@ -123,7 +123,7 @@ nginx_manifest() {
 	    command: ["httpd", "-f", "-p", "8088", "-h", "/etc"]
 	YAML
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 20 eval '[ "$(container_state web web)" = Running ]'
+	wait_until 40 eval '[ "$(container_state web web)" = Running ]'
 	wait_until 5 on_node curl -sf "http://192.168.231.2:8088/hostname"
 	run on_node curl -s "http://192.168.231.2:8088/hostname"
 	[ "$output" = "$NODE" ]
@@ -133,13 +133,13 @@ nginx_manifest() {
 	nginx_manifest
 	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken}\nspec: {}\n' >"$MANIFESTS/broken.yaml"
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 20 eval '[ "$(container_state nginx nginx)" = Running ]'
+	wait_until 40 eval '[ "$(container_state nginx nginx)" = Running ]'
 	wait_until 10 grep -q "Could not process manifest file \"$MANIFESTS/broken.yaml\": invalid pod: spec.containers: Required value" "$T/kubelet.log"
 	[ -n "$(node_runc list -q)" ]
 	rm "$MANIFESTS/nginx.yaml"
-	wait_until 30 eval '[ -z "$(node_runc list -q)" ]'
+	wait_until 60 eval '[ -z "$(node_runc list -q)" ]'
 	# no container, no namespace pin, no mount, no pod directory, no veth
-	wait_until 10 eval '[ -z "$(ls "$ROOT/pods")" ]'
+	wait_until 20 eval '[ -z "$(ls "$ROOT/pods")" ]'
 	run awk -v t="$ROOT" 'index($5, t "/") == 1' /proc/self/mountinfo
 	[ -z "$output" ]
 	[ -z "$(ls "$ROOT/netns" 2>/dev/null)" ]
@@ -152,16 +152,16 @@ nginx_manifest() {
 @test "kubelet: a restarted kubelet adopts running pods without restarting them" {
 	nginx_manifest
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 20 eval '[ "$(container_state nginx nginx)" = Running ]'
+	wait_until 40 eval '[ "$(container_state nginx nginx)" = Running ]'
 	id=$(container_id nginx nginx)
 	pid=$(node_runc state "$id" | jq .pid)
 	kubelet_kill KILL
 	# the container runs on without its kubelet
 	kill -0 "$pid"
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 10 grep -q "Adopting pod default/nginx-$NODE" "$T/kubelet.log"
+	wait_until 20 grep -q "Adopting pod default/nginx-$NODE" "$T/kubelet.log"
 	# the new kubelet has synced the pod once its /pods reports it running
-	wait_until 10 running_in_pods_endpoint nginx
+	wait_until 20 running_in_pods_endpoint nginx
 	ip=$(pod_ip nginx)
 	wait_until 5 on_node curl -sf "http://$ip/"
 	[ "$(container_id nginx nginx)" = "$id" ]
@@ -173,16 +173,16 @@ nginx_manifest() {
 	[ -x /usr/lib/cni/bridge ] || skip "reference CNI plugins missing"
 	nginx_manifest
 	kubelet_start --pod-manifest-path "$MANIFESTS" --cni-bin-dir /usr/lib/cni
-	wait_until 20 eval '[ "$(container_state nginx nginx)" = Running ]'
+	wait_until 40 eval '[ "$(container_state nginx nginx)" = Running ]'
 	ip=$(pod_ip nginx)
 	[[ "$ip" == 10.88.0.* ]]
 	wait_until 5 on_node curl -sf "http://$ip/"
 	# libcni's cache entry, as the reference tools write and read it
 	ls "$T/cni-cache/results/mink8s-k8s_POD_nginx-${NODE}_default_"*"-eth0"
 	rm "$MANIFESTS/nginx.yaml"
-	wait_until 30 eval '[ -z "$(node_runc list -q)" ]'
+	wait_until 60 eval '[ -z "$(node_runc list -q)" ]'
 	# DEL went through the reference plugins: the address is free again
-	wait_until 10 eval '[ -z "$(ls "$T/ipam/mink8s" | grep -v -e lock -e last_reserved)" ]'
+	wait_until 20 eval '[ -z "$(ls "$T/ipam/mink8s" | grep -v -e lock -e last_reserved)" ]'
 }
 
 @test "kubelet: ten running pods survive a kubelet SIGKILL with no restart" {
@@ -201,12 +201,12 @@ nginx_manifest() {
 		YAML
 	done
 	kubelet_start --pod-manifest-path "$MANIFESTS"
-	wait_until 150 eval '[ "$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq length)" -eq 10 ]'
+	wait_until 300 eval '[ "$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq length)" -eq 10 ]'
 	before=$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -o json | jq -c '[.[] | [.id, .pid]] | sort')
 	kubelet_kill KILL
 	kubelet_start --pod-manifest-path "$MANIFESTS"
 	# every pod synced by the new kubelet (its /pods reports all ten running)
-	wait_until 90 eval '[ "$(on_node curl -sf http://127.0.0.1:10250/pods | jq "[.items[] | select(.status.containerStatuses[0].state.running)] | length")" -eq 10 ]'
+	wait_until 180 eval '[ "$(on_node curl -sf http://127.0.0.1:10250/pods | jq "[.items[] | select(.status.containerStatuses[0].state.running)] | length")" -eq 10 ]'
 	after=$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -a -o json | jq -c '[.[] | [.id, .pid]] | sort')
 	[ "$before" = "$after" ]
 }
