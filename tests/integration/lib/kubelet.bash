@@ -105,7 +105,7 @@ node_apiserver_start() { # [flags...]
 	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port=8080 --data-dir="$T/api" "$@" \
 		>>"$T/apiserver.log" 2>&1 3>&- &
 	KUBELET_PIDS+=($!)
-	wait_until 10 on_node curl -sf http://127.0.0.1:8080/healthz
+	wait_until 20 on_node curl -sf --max-time 2 http://127.0.0.1:8080/healthz
 	kubectl --kubeconfig "$T/kubeconfig" config set-cluster local --server http://127.0.0.1:8080 >/dev/null
 	kubectl --kubeconfig "$T/kubeconfig" config set-context local --cluster local >/dev/null
 	kubectl --kubeconfig "$T/kubeconfig" config use-context local >/dev/null
