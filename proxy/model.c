@@ -78,6 +78,25 @@ static char *unusable_ip(const char *ip)
 	return NULL;
 }
 
+/* Why no traffic may be sent to the IPv4 address ip of an endpoint: one no
+ * DNAT can serve (unspecified, multicast, broadcast). NULL if it may; else a
+ * new string, free(). Loopback and link-local endpoints are programmed, as
+ * upstream's kube-proxy does: the API server's own endpoint is loopback when
+ * it serves on 127.0.0.1 only. */
+static char *unusable_endpoint_ip(const char *ip)
+{
+	struct in_addr in;
+	inet_pton(AF_INET, ip, &in);
+	uint32_t a = ntohl(in.s_addr);
+	if (a == 0)
+		return xstrdup("may not be unspecified (0.0.0.0)");
+	if ((a >> 28) == 0xe)
+		return xstrdup("may not be multicast (224.0.0.0/4)");
+	if (a == 0xffffffffu)
+		return xstrdup("may not be the broadcast address (255.255.255.255)");
+	return NULL;
+}
+
 static bool is_zero(const json_t *v)
 {
 	return json_is_integer(v) && json_integer_value(v) == 0;
@@ -543,8 +562,8 @@ static const char *slice_name(const json_t *sl)
 }
 
 /* Endpoints of slices for the port (name, protocol): deduplicated, sorted.
- * Endpoints with unusable addresses (unusable_ip) and slice ports that are
- * no port numbers are left out, and logged. */
+ * Endpoints with unusable addresses (unusable_endpoint_ip) and slice ports
+ * that are no port numbers are left out, and logged. */
 static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 			      const struct proxy_config *cfg)
 {
@@ -592,7 +611,8 @@ static void collect_endpoints(struct proxy_svc_port *p, const json_t *slices,
 			const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
 			if (!ip || strchr(ip, ':'))
 				continue;
-			char *w = is_ipv4(ip) ? unusable_ip(ip) : xstrdup("must be a valid IP address");
+			char *w = is_ipv4(ip) ? unusable_endpoint_ip(ip)
+					      : xstrdup("must be a valid IP address");
 			if (w) {
 				if (!bad++) {
 					first_bad = ip;

@@ -122,8 +122,9 @@ struct proxy_model {
  * IP is special, is skipped whole; a port whose port or nodePort is no port
  * number is skipped; external and load balancer IPs that are special
  * (loopback, unspecified, link-local, multicast, broadcast) or malformed,
- * EndpointSlice ports that are no port numbers and endpoints whose address is
- * special are left out. Each is logged (an error line naming the Service or
+ * EndpointSlice ports that are no port numbers and endpoints whose address
+ * no DNAT can serve (unspecified, multicast, broadcast, malformed) are left
+ * out. Each is logged (an error line naming the Service or
  * EndpointSlice) when the Service's ports are built, which happens when it or
  * its slices change, not on every sync. */
 struct proxy_model *proxy_model_build(const struct proxy_state *st, const struct proxy_config *cfg);

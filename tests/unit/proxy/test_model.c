@@ -379,8 +379,9 @@ static void test_invalid_objects_left_out(void **state)
 		}
 		if (!strcmp(names[i], "epaddr")) {
 			json_t *eps = json_object_get(sl, "endpoints");
-			json_array_append_new(eps, json_pack("{s:[s]}", "addresses", "127.0.0.1"));
+			json_array_append_new(eps, json_pack("{s:[s]}", "addresses", "127.0.0.3"));
 			json_array_append_new(eps, json_pack("{s:[s]}", "addresses", "0.0.0.0"));
+			json_array_append_new(eps, json_pack("{s:[s]}", "addresses", "224.0.0.9"));
 			json_array_append_new(eps, json_pack("{s:[s]}", "addresses", "10.0.0.0/8"));
 		}
 		proxy_state_set_slice(&st, sl, false);
@@ -411,8 +412,10 @@ static void test_invalid_objects_left_out(void **state)
 		if (!strcmp(p->name, "sp"))
 			assert_int_equal(p->n_eps, 0);
 		if (!strcmp(p->name, "epaddr")) {
-			assert_int_equal(p->n_eps, 1);
+			/* a loopback endpoint is served, as upstream's proxy does */
+			assert_int_equal(p->n_eps, 2);
 			assert_string_equal(p->eps[0].str, "10.244.1.11:80");
+			assert_string_equal(p->eps[1].str, "127.0.0.3:80");
 		}
 		if (!strcmp(p->name, "np"))
 			assert_int_equal(p->node_port, 30081);
@@ -450,7 +453,7 @@ static void test_invalid_objects_left_out(void **state)
 		"Skipping port \"a\" of service ns/np: nodePort 99999: must be between 1 and 65535, "
 		"inclusive",
 		"Skipping 3 endpoint(s) of EndpointSlice ns/epaddr-abcde for service port ns/epaddr: "
-		"address \"127.0.0.1\" may not be in the loopback range (127.0.0.0/8, ::1/128)",
+		"address \"0.0.0.0\" may not be unspecified (0.0.0.0)",
 	};
 	size_t n_lines = sizeof(lines) / sizeof(lines[0]);
 	for (size_t i = 0; i < n_lines; i++)
@@ -462,7 +465,7 @@ static void test_invalid_objects_left_out(void **state)
 	/* both backends render the rest, and nothing of the rest */
 	char *ipt = ipt_text(m, &cfg), *nft = nft_text(m, &cfg);
 	static const char *const absent[] = {"70000", "4464", "99999", "34463", "127.0.0.1",
-					     "0.0.0.0/", "224.0.0.1", "255.255.255.255",
+					     "0.0.0.0/", "224.0.0.1", "224.0.0.9", "255.255.255.255",
 					     "10.96.0.10", "10.96.0.11", "10.96.0.12", "10.96.0.13",
 					     "10.0.0.0/8"};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
@@ -474,6 +477,8 @@ static void test_invalid_objects_left_out(void **state)
 	assert_non_null(strstr(ipt, "-d 192.168.77.50 --dport 80"));
 	assert_non_null(strstr(ipt, "--seconds 86400"));
 	assert_non_null(strstr(ipt, "10.244.1.11:8081"));
+	assert_non_null(strstr(ipt, "--to-destination 127.0.0.3:80"));
+	assert_non_null(strstr(nft, "dnat to 127.0.0.3:80"));
 	assert_non_null(strstr(nft, "192.168.77.50 . tcp . 80"));
 	assert_non_null(strstr(nft, "timeout 1d"));
 	free(ipt);
