@@ -57,7 +57,7 @@ kubelet_start --kubeconfig "$T/kubeconfig"
 node_ready() {
 	[ "$(k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
-wait_for 300 node_ready >/dev/null || {
+wait_until 90 node_ready >/dev/null || {
 	echo "streaming bench: the node did not get Ready"
 	exit 1
 }
@@ -82,7 +82,7 @@ YAML
 pod_ready() {
 	[ "$(k get pod bench -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
-wait_for 600 pod_ready >/dev/null || {
+wait_until 180 pod_ready >/dev/null || {
 	echo "streaming bench: the pod did not get Ready"
 	exit 1
 }
@@ -111,7 +111,7 @@ printf 'exec true:          kubectl %s ms, runc exec %s ms (%.1fx the runtime al
 
 # port-forward throughput
 ip=$(k get pod bench -o jsonpath='{.status.podIP}')
-wait_for 100 on_node curl -sf -o /dev/null -r 0-0 "http://$ip:8080/gib.bin" >/dev/null
+wait_until 10 on_node curl -sf -o /dev/null -r 0-0 "http://$ip:8080/gib.bin" >/dev/null
 on_node kubectl -s http://127.0.0.1:8080 port-forward pod/bench :8080 >"$T/pf.out" 2>&1 3>&- &
 PF_PID=$!
 for _ in $(seq 300); do grep -q '^Forwarding from 127.0.0.1:' "$T/pf.out" && break; sleep 0.1; done

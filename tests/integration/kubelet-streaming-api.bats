@@ -20,7 +20,7 @@ setup_file() {
 	kubelet_start --kubeconfig "$T/kubeconfig"
 	export KUBELET_PID
 	: >"$T/extra.pids"
-	wait_for 300 node_ready
+	wait_until 90 node_ready
 	k apply -f - >/dev/null <<-YAML
 	apiVersion: v1
 	kind: Pod
@@ -110,8 +110,8 @@ setup_file() {
 	        imagePullPolicy: IfNotPresent
 	        command: ["sh", "-c", "echo hello from \$(hostname); exec sleep 100000"]
 	YAML
-	wait_for 900 all_ready
-	wait_output 300 CreateContainerConfigError \
+	wait_until 270 all_ready
+	wait_eq 90 CreateContainerConfigError \
 		k get pod stuck -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'
 }
 
@@ -164,7 +164,7 @@ lines_in() { # FILE MIN
 }
 
 @test "logs: --tail, --timestamps, --since and -f of a running container" {
-	wait_for 100 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs ticker | grep -q 'line 20'"
+	wait_until 30 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs ticker | grep -q 'line 20'"
 	run k logs ticker
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = start ]
@@ -190,30 +190,30 @@ lines_in() { # FILE MIN
 	[ "$ts" -ge $((t0 - 4)) ]
 	# -f: new lines keep coming
 	bg "$T/follow.out" k logs -f ticker --tail=1
-	wait_for 100 lines_in "$T/follow.out" 4
+	wait_until 10 lines_in "$T/follow.out" 4
 	run head -1 "$T/follow.out"
 	[[ "$output" =~ ^line\ [0-9]+$ ]]
 }
 
 @test "logs: -f ends when the container stops; -p shows the instance before the restart" {
-	wait_for 100 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs counter | grep -q 'line 2'"
+	wait_until 30 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs counter | grep -q 'line 2'"
 	bg "$T/follow.out" k logs -f counter
 	local fpid=$BG_PID
-	wait_for 100 grep -q 'line 3' "$T/follow.out"
+	wait_until 10 grep -q 'line 3' "$T/follow.out"
 	k exec counter -- touch /tmp/stop
-	wait_for 150 sh -c "! kill -0 $fpid"
+	wait_until 15 sh -c "! kill -0 $fpid"
 	wait "$fpid"
 	[ "$(head -1 "$T/follow.out")" = start ]
 	[ "$(tail -1 "$T/follow.out")" = bye ]
 	# the first restart comes at once, as upstream's
-	wait_output 400 1 k get pod counter -o jsonpath='{.status.containerStatuses[0].restartCount}'
+	wait_eq 120 1 k get pod counter -o jsonpath='{.status.containerStatuses[0].restartCount}'
 	run k logs -p counter
 	[ "$status" -eq 0 ]
 	# every line of the stopped instance, in order, and its last word
 	awk 'NR == 1 && $0 != "start" {exit 1} NR > 1 && $0 != "line " NR - 1 && $0 != "bye" {exit 1}
 		END {if ($0 != "bye") exit 1}' <<<"$output"
 	[ "$(tail -1 <<<"$output")" = bye ]
-	wait_for 100 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs counter | grep -q 'line 1'"
+	wait_until 30 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs counter | grep -q 'line 1'"
 	run k logs counter
 	[ "${lines[0]}" = start ]
 	[[ "$output" != *bye* ]]
@@ -295,9 +295,9 @@ lines_in() { # FILE MIN
 	bg "$T/attach.out" sh -c "exec ip netns exec $NODE kubectl -s http://127.0.0.1:8080 attach -i chat <'$T/attach.in'"
 	exec 5>"$T/attach.in"
 	echo hello >&5
-	wait_for 150 grep -q 'echo: hello' "$T/attach.out"
+	wait_until 15 grep -q 'echo: hello' "$T/attach.out"
 	echo world >&5
-	wait_for 100 grep -q 'echo: world' "$T/attach.out"
+	wait_until 10 grep -q 'echo: world' "$T/attach.out"
 	exec 5>&-
 	# what went through attach is in the container's log too
 	run k logs chat
@@ -306,7 +306,7 @@ lines_in() { # FILE MIN
 
 @test "port-forward: two ports at once, many connections" {
 	bg "$T/pf.log" on_node kubectl -s http://127.0.0.1:8080 port-forward pod/talk 18080:8080 18081:8081
-	wait_output 150 port-a on_node curl -sf http://127.0.0.1:18080/index.html
+	wait_eq 15 port-a on_node curl -sf http://127.0.0.1:18080/index.html
 	run on_node curl -sf http://127.0.0.1:18081/index.html
 	[ "$output" = port-b ]
 	grep -q 'Forwarding from 127.0.0.1:18080 -> 8080' "$T/pf.log"
@@ -346,8 +346,8 @@ cpuacct() { # CGROUP-PATH (below the test's cgroup root)
 
 @test "top nodes and pods from the kubelet's summary; /metrics/resource against the kernel" {
 	# CPU usage takes two samples of the summary: poll until they are there
-	wait_for 300 top_node_ok
-	wait_for 300 top_pod_ok
+	wait_until 90 top_node_ok
+	wait_until 90 top_pod_ok
 	run k top pods --containers
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ talk\ +app\ +[0-9]+m\ +[0-9]+Mi ]]
@@ -390,7 +390,7 @@ cpuacct() { # CGROUP-PATH (below the test's cgroup root)
 	after=$(cpuacct "$cg")
 	awk -v b="$before" -v g="$got" -v a="$after" 'BEGIN {exit !(b / 1e9 <= g + 1e-9 && g <= a / 1e9 + 1e-9)}'
 	# and the counter moves on
-	wait_for 50 sh -c "[ \"\$(cat /sys/fs/cgroup/cpuacct$CGROOT$cg/cpuacct.usage)\" -gt $after ]"
+	wait_until 5 sh -c "[ \"\$(cat /sys/fs/cgroup/cpuacct$CGROOT$cg/cpuacct.usage)\" -gt $after ]"
 	local later
 	later=$(sample container_cpu_usage_seconds_total "$labels")
 	awk -v g="$got" -v l="$later" 'BEGIN {exit !(l > g)}'
@@ -426,7 +426,7 @@ kubelet_down() {
 
 @test "a node whose kubelet is down: a 502 Status naming the node; back once it is up" {
 	kill "$KUBELET_PID"
-	wait_for 150 kubelet_down
+	wait_until 45 kubelet_down
 	run k logs ticker --tail=1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"error dialing backend: dial tcp 192.168.231.2:10250: connect: connection refused (node \"$NODE\")"* ]]
@@ -439,7 +439,7 @@ kubelet_down() {
 	# a restarted kubelet adopts its pods and serves them again
 	kubelet_start --kubeconfig "$T/kubeconfig"
 	echo "$KUBELET_PID" >>"$T/extra.pids"
-	wait_for 300 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs ticker --tail=1 | grep -q '^line '"
+	wait_until 90 sh -c "ip netns exec $NODE kubectl -s http://127.0.0.1:8080 logs ticker --tail=1 | grep -q '^line '"
 	run k exec talk -c app -- cat /srv/b/index.html
 	[ "$output" = port-b ]
 }
