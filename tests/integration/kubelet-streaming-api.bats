@@ -419,7 +419,7 @@ cpuacct() { # CGROUP-PATH (below the test's cgroup root)
 }
 
 kubelet_down() {
-	if on_node curl -s -o /dev/null http://127.0.0.1:10250/healthz; then
+	if on_node curl -s --max-time 2 -o /dev/null http://127.0.0.1:10250/healthz; then
 		return 1
 	fi
 }
