@@ -6,6 +6,8 @@
  * this module keeps one directory per container under `state_dir` (default
  * /run/mink8s/containers/<id>/):
  *   monitor.pid  the monitor's pid (decimal, one line)
+ *   init         the init's pid and start time (clock ticks since boot,
+ *                /proc/PID/stat field 22) at create: "<pid> <ticks>"
  *   started      the time the container started (RFC3339Nano, one line)
  *   attach       the monitor's attach socket while the container runs
  *   exit.json    the exit record, written once by the monitor when the
@@ -165,7 +167,9 @@ struct runtime_state {
 };
 
 /* The state of id from `<runtime> state` and our files (see the table at
- * runtime_state_combine). A stopped container whose monitor is still alive
+ * runtime_state_combine). A started container whose init (pid and start
+ * time recorded at create) still runs is RUNNING without asking the
+ * runtime; created_at and bundle are then NULL. A stopped container whose monitor is still alive
  * gets up to 3 s to write its exit record. Fills *st (new strings, free with
  * runtime_state_clear()); an unknown id is RUNTIME_UNKNOWN, not an error. */
 int runtime_state(const struct runtime *rt, const char *id, struct runtime_state *st,
