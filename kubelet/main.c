@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "client.h"
 #include "daemon.h"
+#include "events.h"
 #include "fsutil.h"
 #include "imagestore.h"
 #include "kubeconfig.h"
@@ -78,6 +79,13 @@ static int open_client(struct kubelet *k)
 		return fatal("failed to construct kubelet dependencies: %s", mk_err_msg(err));
 	daemon_set_client(k->d, c);
 	k->c = c;
+	/* Events go out from a thread and a client of their own: a pod's
+	 * start does not wait on its Pulled, Created and Started POSTs. */
+	struct client *ec = daemon_client_new(k->d, &err);
+	if (!ec || events_start_async(ec, &err) < 0)
+		return fatal("failed to construct kubelet dependencies: starting the event "
+			     "recorder: %s",
+			     mk_err_msg(err));
 	return 0;
 }
 

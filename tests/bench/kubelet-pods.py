@@ -13,10 +13,13 @@ is seen not Ready; the commands create pods bound to NODE and wait on it.
                                          then "<name> <ms>" per pod
   kubelet-pods.py SERVER NODE ready N T  waits until N pods of the namespace
                                          are Ready (at most T s); prints "ok"
-  kubelet-pods.py SERVER NODE kready URL N T   polls the kubelet's own /pods
-                                         at URL every 20 ms until N pods are
-                                         Running and Ready there (at most T s);
-                                         prints the wall clock time then
+  kubelet-pods.py SERVER NODE kready URL N T   prints "waiting", reads one
+                                         line (sent once the kubelet was
+                                         started), then polls the kubelet's
+                                         own /pods at URL every 20 ms until N
+                                         pods are Running and Ready there (at
+                                         most T s); prints the wall clock time
+                                         then
   kubelet-pods.py SERVER NODE ids        "<pod> <containerID> <restartCount>"
                                          of every pod, sorted
   kubelet-pods.py SERVER NODE delete     deletes every pod of the namespace and
@@ -143,13 +146,16 @@ def main():
     if cmd == "kready":
         url, n, secs = args[0], int(args[1]), float(args[2])
         u = urllib.parse.urlparse(url)
-        k, end, got = Api(url), time.monotonic() + secs, 0
+        k, got = Api(url), 0
+        print("waiting", flush=True)
+        sys.stdin.readline()
+        end = time.monotonic() + secs
         while time.monotonic() < end:
             try:
                 items = k.call("GET", u.path)["items"]
                 got = sum(1 for p in items if ready(p))
                 if got >= n:
-                    print("%.6f" % time.time())
+                    print("%.6f" % time.time(), flush=True)
                     return
             except (OSError, http.client.HTTPException, ValueError):
                 pass  # not listening yet

@@ -169,11 +169,18 @@ cpu_own=${cpu% *}
 cpu_all=${cpu#* }
 
 pods ids >"$T/ids.before" || fail "reading container ids failed"
+# the poller is up before the kill, so its own start is not counted
+coproc KREADY { pods kready http://127.0.0.1:10250/pods "$BURST" 20; }
+read -r line <&"${KREADY[0]}"
+[ "$line" = waiting ] || fail "the poller did not start"
 kubelet_kill KILL
 t0=$EPOCHREALTIME
 # shellcheck disable=SC2086
 kubelet_start --kubeconfig "$T/kubeconfig" ${KBENCH_KUBELET_FLAGS:-}
-t1=$(pods kready http://127.0.0.1:10250/pods "$BURST" 20) || fail "the restarted kubelet did not report the pods Ready"
+echo go >&"${KREADY[1]}"
+t1=
+read -r t1 <&"${KREADY[0]}"
+[ -n "$t1" ] || fail "the restarted kubelet did not report the pods Ready"
 restart_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
 # the API's view once the new kubelet pushed its statuses
 pods ready "$BURST" 10 >/dev/null || fail "pods not Ready in the API after the restart"

@@ -33,6 +33,11 @@ phase() { # POD
 	k get pod "$1" -o jsonpath='{.status.phase}'
 }
 
+events_have() { # OBJECT "REASON[:MESSAGE]"
+	k get events --field-selector "involvedObject.name=$1" \
+		-o jsonpath='{range .items[*]}{.reason}:{.message}{"\n"}{end}' | grep -qF "$2"
+}
+
 ready() { # POD
 	[ "$(k get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
@@ -129,8 +134,9 @@ attempts_of() { # POD NAME
 	jq -e '[.status.conditions[].type] | index("PodReadyToStartContainers") != null' <<<"$output"
 	ip=$(jq -r .status.podIP <<<"$output")
 	on_node curl -sf "http://$ip/" | grep -q "Welcome to nginx!"
-	run k get events --field-selector involvedObject.name=web -o jsonpath='{range .items[*]}{.reason}{" "}{end}'
-	[[ "$output" == *Created* && "$output" == *Started* ]]
+	# events are posted off the pod's start path: wait for them
+	wait_until 10 events_have web Created
+	wait_until 10 events_have web Started
 	k delete pod web
 	run k get pod web
 	[ "$status" -ne 0 ]
@@ -203,9 +209,8 @@ attempts_of() { # POD NAME
 	wait_until 30 ready probed
 	node_runc exec "$id" rm /tmp/alive
 	wait_eq 90 1 k get pod probed -o jsonpath='{.status.containerStatuses[0].restartCount}'
-	run k get events --field-selector involvedObject.name=probed -o jsonpath='{range .items[*]}{.reason}:{.message}{"\n"}{end}'
-	[[ "$output" == *"Unhealthy:Liveness probe failed: HTTP probe failed with statuscode: 404"* ]]
-	[[ "$output" == *"Killing:Container app failed liveness probe, will be restarted"* ]]
+	wait_until 10 events_have probed "Unhealthy:Liveness probe failed: HTTP probe failed with statuscode: 404"
+	wait_until 10 events_have probed "Killing:Container app failed liveness probe, will be restarted"
 }
 
 @test "kubelet: kubectl logs, exec and port-forward reach a bound pod through the API server" {
