@@ -598,8 +598,10 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 {
 	struct imagestore_image *img = NULL;
 	*requeue_ms = 0;
+	int64_t t0 = kubelet_now_ms();
 	if (images_ensure(k, kp, pod, cspec, c, &img, requeue_ms, err) < 0)
 		return -1;
+	int64_t t_image = kubelet_now_ms();
 	cleanup_err struct mk_err *cerr = NULL;
 	cleanup_json json_t *env = container_env(k, kp, pod, cspec, &cerr);
 	if (!env) {
@@ -699,6 +701,8 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		.rootfs = rootfs,
 		.netns_path = kp->netns,
 		.sandbox_pid = kp->sandbox_pid,
+		.ipc_path = kp->ipc_ns,
+		.uts_path = kp->uts_ns,
 		.hostname = hostname,
 		.hosts_path = hosts,
 		.resolv_path = resolv,
@@ -743,20 +747,30 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 		.stdin_open = json_is_true(json_object_get(cspec, "stdin")),
 		.stdin_once = json_is_true(json_object_get(cspec, "stdinOnce")),
 	};
+	int64_t t_prepared = kubelet_now_ms();
 	if (runtime_create_with(k->rt, id, bundle, logp, &ro, &pid, &rerr) < 0) {
 		rc = start_failed(k, pod, c, id, rerr, err);
 		goto out;
 	}
+	int64_t t_created = kubelet_now_ms();
 	imagestore_hold(k->images, img->id, id, NULL);
 	free(fp);
 	fp = fieldpath(c);
 	kubelet_event(k, pod, fp, "Normal", "Created", "Created container %s", c->name);
+	int64_t t_held = kubelet_now_ms();
 	if (runtime_start(k->rt, id, &rerr) < 0) {
 		runtime_stop(k->rt, id, SIGKILL, 0, NULL);
 		rc = start_failed(k, pod, c, id, rerr, err);
 		goto out;
 	}
+	int64_t t_started = kubelet_now_ms();
 	kubelet_event(k, pod, fp, "Normal", "Started", "Started container %s", c->name);
+	log_v(4,
+	      "pod %s/%s: container %s started in %lld ms (image %lld, prepare %lld, create %lld, "
+	      "hold %lld, start %lld)",
+	      kp->ns, kp->name, id, (long long)(t_started - t0), (long long)(t_image - t0),
+	      (long long)(t_prepared - t_image), (long long)(t_created - t_prepared),
+	      (long long)(t_held - t_created), (long long)(t_started - t_held));
 	link_log(k, kp, c->name, id, logp);
 	pthread_mutex_lock(&k->mu);
 	free(c->id);

@@ -110,6 +110,8 @@ struct kpod {
 	json_t *pod_ips; /* array of strings */
 	int sandbox_pid;
 	bool sandbox_ready;
+	char *ipc_ns, *uts_ns; /* the pod's pinned IPC and UTS namespaces, or NULL */
+	struct pause_job *pause_job; /* the pause container being made (sandbox.c) */
 	char *sandbox_error; /* why the last attempt failed */
 	int64_t sandbox_backoff_until, sandbox_backoff_ms;
 
@@ -255,6 +257,12 @@ void exits_watch_add(struct kubelet *k, pid_t pid, const char *uid);
  * restarts every container). 0 when ready; -1 when not (reason recorded
  * on kp, an event sent, *requeue_ms set for the retry). */
 int sandbox_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, int64_t *requeue_ms);
+/* A new sandbox's pause container is made on a thread while the worker
+ * goes on to the containers, which join the pod's namespaces by their
+ * pinned paths; this waits for it. 0 when the sandbox is ready (or was
+ * already); -1 when the pause container failed: everything of the sandbox
+ * is undone as by a failed sandbox_ensure. */
+int sandbox_finish(struct kubelet *k, struct kpod *kp, const json_t *pod, int64_t *requeue_ms);
 /* Stops the pause container, CNI DEL, removes the namespace. Idempotent. */
 int sandbox_stop(struct kubelet *k, struct kpod *kp, struct mk_err **err);
 /* The pod's hostname (spec.hostname, else its name; the node's with

@@ -1058,7 +1058,9 @@ static void build_namespaces(const struct ocispec_input *in, bool host_pid, bool
 	if (in->netns_path)
 		json_array_append_new(a, ns("network", in->netns_path));
 	if (!host_ipc) {
-		if (app) {
+		if (in->ipc_path) {
+			json_array_append_new(a, ns("ipc", in->ipc_path));
+		} else if (app) {
 			snprintf(path, sizeof(path), "/proc/%d/ns/ipc", (int)in->sandbox_pid);
 			json_array_append_new(a, ns("ipc", path));
 		} else {
@@ -1066,7 +1068,9 @@ static void build_namespaces(const struct ocispec_input *in, bool host_pid, bool
 		}
 	}
 	if (in->netns_path) {
-		if (app) {
+		if (in->uts_path) {
+			json_array_append_new(a, ns("uts", in->uts_path));
+		} else if (app) {
 			snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)in->sandbox_pid);
 			json_array_append_new(a, ns("uts", path));
 		} else {
@@ -1101,10 +1105,6 @@ json_t *ocispec_build(const struct ocispec_input *in, struct mk_err **err)
 		mk_err_set(err, MK_EINVAL, "rootfs must be an absolute path");
 		return NULL;
 	}
-	if (in->container && in->sandbox_pid <= 0 && in->netns_path) {
-		mk_err_set(err, MK_EINVAL, "an app container needs the sandbox's pid");
-		return NULL;
-	}
 	const json_t *img = json_object_get(in->image_config, "config");
 	if (!json_is_object(img))
 		img = in->image_config;
@@ -1112,6 +1112,13 @@ json_t *ocispec_build(const struct ocispec_input *in, struct mk_err **err)
 	bool host_pid = json_is_true(json_path_get(in->pod, "spec.hostPID"));
 	bool host_ipc = json_is_true(json_path_get(in->pod, "spec.hostIPC"));
 	bool share_pid = json_is_true(json_path_get(in->pod, "spec.shareProcessNamespace"));
+	/* what an app container joins through /proc/<sandbox pid> */
+	bool needs_pid = in->netns_path && (!in->uts_path || (!host_ipc && !in->ipc_path) ||
+					    (share_pid && !host_pid));
+	if (in->container && in->sandbox_pid <= 0 && needs_pid) {
+		mk_err_set(err, MK_EINVAL, "an app container needs the sandbox's pid");
+		return NULL;
+	}
 	if (host_net != !in->netns_path) {
 		mk_err_set(err, MK_EINVAL, "%s",
 			   host_net ? "a hostNetwork pod takes no netns path"

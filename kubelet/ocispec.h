@@ -115,6 +115,13 @@ struct ocispec_input {
 	const char *rootfs;	/* absolute path of the mounted root file system */
 	const char *netns_path; /* NULL for hostNetwork */
 	pid_t sandbox_pid;	/* app containers: the sandbox's init pid */
+	/* The pod's pinned IPC and UTS namespaces (nsfs bind mounts), or NULL:
+	 * the sandbox and the app containers then join these by path instead
+	 * of the sandbox making its own and the others joining them through
+	 * /proc/<sandbox_pid>, so an app container needs no sandbox pid (only
+	 * shareProcessNamespace still does). */
+	const char *ipc_path;
+	const char *uts_path;
 	const char *hostname;	/* the pod's hostname */
 	const char *hosts_path; /* pod files; NULL: not mounted */
 	const char *resolv_path;

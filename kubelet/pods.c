@@ -63,6 +63,8 @@ void kubelet_pod_free(struct kpod *kp)
 	free(kp->static_path);
 	free(kp->sandbox_id);
 	free(kp->netns);
+	free(kp->ipc_ns);
+	free(kp->uts_ns);
 	free(kp->pod_ip);
 	json_decref(kp->pod_ips);
 	free(kp->sandbox_error);

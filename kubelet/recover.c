@@ -196,6 +196,10 @@ int recover_state(struct kubelet *k, struct mk_err **err)
 					(int)json_integer_value(json_object_get(sb, "attempt"));
 				const char *ns = json_string_value(json_object_get(sb, "netns"));
 				kp->netns = ns ? xstrdup(ns) : NULL;
+				const char *ipc = json_string_value(json_object_get(sb, "ipcNs"));
+				kp->ipc_ns = ipc ? xstrdup(ipc) : NULL;
+				const char *uts = json_string_value(json_object_get(sb, "utsNs"));
+				kp->uts_ns = uts ? xstrdup(uts) : NULL;
 				const char *ip = json_string_value(json_object_get(sb, "podIP"));
 				kp->pod_ip = ip ? xstrdup(ip) : NULL;
 				json_t *ips = json_object_get(sb, "podIPs");

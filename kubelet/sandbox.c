@@ -1,16 +1,22 @@
 /* The pod sandbox: a network namespace pinned under <root-dir>/netns, wired
  * by the first CNI configuration of --cni-conf-dir (the node's podCIDR as
  * the ipRanges capability, hostPorts as portMappings), the pod's hostname,
- * hosts and resolv.conf files, a tmpfs for /dev/shm, and the pause
- * container holding the IPC and UTS namespaces. hostNetwork pods skip the
- * namespace and CNI. Every step is undone when a later one fails. */
+ * hosts and resolv.conf files, a tmpfs for /dev/shm, IPC and UTS
+ * namespaces pinned in the pod's directory, and the pause container in
+ * them. hostNetwork pods skip the network namespace, CNI and the UTS one.
+ * The pause container is made beside CNI ADD and, unless the pod shares
+ * its PID namespace, beside the pod's first containers too. Every step is
+ * undone when a later one fails. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -356,6 +362,10 @@ static int save_record(struct kubelet *k, struct kpod *kp, bool hostnet, struct 
 			  kp->uid, "hostNetwork", hostnet, "createdAt", created);
 	if (kp->netns)
 		json_object_set_new(rec, "netns", json_string(kp->netns));
+	if (kp->ipc_ns)
+		json_object_set_new(rec, "ipcNs", json_string(kp->ipc_ns));
+	if (kp->uts_ns)
+		json_object_set_new(rec, "utsNs", json_string(kp->uts_ns));
 	if (kp->pod_ip)
 		json_object_set_new(rec, "podIP", json_string(kp->pod_ip));
 	if (kp->pod_ips)
@@ -371,7 +381,8 @@ static char *sandbox_dir(struct kubelet *k, struct kpod *kp)
 	return xasprintf("%s/pods/%s/containers/%s", k->cfg.root_dir, kp->uid, kp->sandbox_id);
 }
 
-static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, struct mk_err **err)
+static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, pid_t *pid_out,
+		       struct mk_err **err)
 {
 	struct imagestore_image *img = NULL;
 	if (imagestore_lookup(k->images, k->cfg.pod_infra_image, &img, NULL) < 0) {
@@ -410,6 +421,8 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 		.sandbox_id = kp->sandbox_id,
 		.rootfs = rootfs,
 		.netns_path = kp->netns,
+		.ipc_path = kp->ipc_ns,
+		.uts_path = kp->uts_ns,
 		.hostname = hostname,
 		.shm_path = shm,
 		.cgroups_path = cgroups_path,
@@ -431,7 +444,7 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, st
 		goto undo_rootfs;
 	}
 	imagestore_hold(k->images, img->id, kp->sandbox_id, NULL);
-	kp->sandbox_pid = pid;
+	*pid_out = pid;
 	rc = 0;
 	goto out;
 undo_rootfs:
@@ -441,7 +454,8 @@ out:
 	return rc;
 }
 
-static int network_up(struct kubelet *k, struct kpod *kp, const json_t *pod, struct mk_err **err)
+/* The pod's network namespace, pinned at <root-dir>/netns/<uid>. */
+static int netns_setup(struct kubelet *k, struct kpod *kp, struct mk_err **err)
 {
 	cleanup_free char *nsdir = xasprintf("%s/netns", k->cfg.root_dir);
 	if (fs_mkdir_p(nsdir, 0755, err) < 0)
@@ -449,8 +463,13 @@ static int network_up(struct kubelet *k, struct kpod *kp, const json_t *pod, str
 	free(kp->netns);
 	kp->netns = xasprintf("%s/%s", nsdir, kp->uid);
 	netns_delete(kp->netns, NULL); /* a stale pin of an earlier sandbox */
-	if (netns_create(kp->netns, err) < 0)
-		return -1;
+	return netns_create(kp->netns, err);
+}
+
+/* CNI ADD in the pod's namespace; the pod IPs into kp. On failure the
+ * namespace is gone again. */
+static int network_up(struct kubelet *k, struct kpod *kp, const json_t *pod, struct mk_err **err)
+{
 	struct cni_call cc;
 	cni_call_init(k, kp, pod, &cc);
 	if (!cc.nc) {
@@ -513,10 +532,203 @@ static int shm_mount(struct kubelet *k, struct kpod *kp, const json_t *pod, stru
 	return 0;
 }
 
+/* The pause container's runtime state, image hold and root file system go. */
+static void pause_remove(struct kubelet *k, struct kpod *kp)
+{
+	runtime_stop(k->rt, kp->sandbox_id, SIGKILL, 0, NULL);
+	runtime_delete(k->rt, kp->sandbox_id, NULL);
+	imagestore_release(k->images, kp->sandbox_id, NULL);
+	cleanup_free char *bundle = sandbox_dir(k, kp);
+	rootfs_release(bundle);
+}
+
+/* ---- the pod's IPC and UTS namespaces, pinned ---- */
+
+struct ns_pins {
+	const char *ipc, *uts; /* where to pin each, or NULL */
+	const char *hostname;
+	struct mk_err *err;
+};
+
+/* On a thread of its own, so that unshare() changes only this thread's
+ * namespaces, which end with the thread once pinned. */
+static void *pins_main(void *arg)
+{
+	struct ns_pins *p = arg;
+	int flags = (p->ipc ? CLONE_NEWIPC : 0) | (p->uts ? CLONE_NEWUTS : 0);
+	if (unshare(flags) < 0) {
+		mk_err_errno(&p->err, MK_EIO, errno, "unshare of the pod's IPC/UTS namespaces");
+		return NULL;
+	}
+	if (p->uts && sethostname(p->hostname, strlen(p->hostname)) < 0) {
+		mk_err_errno(&p->err, MK_EIO, errno, "setting the pod's hostname");
+		return NULL;
+	}
+	const char *paths[2] = {p->ipc, p->uts}, *types[2] = {"ipc", "uts"};
+	for (int i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/task/%ld/ns/%s", (long)syscall(SYS_gettid),
+			 types[i]);
+		int fd = open(paths[i], O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+		if (fd < 0 || close(fd) < 0 || mount(self, paths[i], "none", MS_BIND, NULL) < 0) {
+			mk_err_errno(&p->err, MK_EIO, errno, "pinning the pod's %s namespace at %s",
+				     types[i], paths[i]);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void pins_remove(struct kubelet *k, struct kpod *kp)
+{
+	char **pins[2] = {&kp->ipc_ns, &kp->uts_ns};
+	for (int i = 0; i < 2; i++) {
+		if (!*pins[i])
+			continue;
+		cleanup_err struct mk_err *err = NULL;
+		if (netns_delete(*pins[i], &err) < 0) /* unpins any nsfs file */
+			log_warn("pod %s/%s: %s", kp->ns, kp->name, mk_err_msg(err));
+		pthread_mutex_lock(&k->mu);
+		free(*pins[i]);
+		*pins[i] = NULL;
+		pthread_mutex_unlock(&k->mu);
+	}
+}
+
+/* The pod's IPC namespace (unless hostIPC) and UTS namespace (unless
+ * hostNetwork), each pinned by a bind mount at <pod dir>/ns-ipc, ns-uts, as
+ * CRI-O's pinns does: the pause container and the app containers join
+ * them by path, so the containers need not wait for the pause container. */
+static int pins_create(struct kubelet *k, struct kpod *kp, const json_t *pod, struct mk_err **err)
+{
+	cleanup_free char *dir = podfs_dir(k, kp->uid);
+	cleanup_free char *ipc = json_is_true(json_path_get(pod, "spec.hostIPC"))
+					 ? NULL
+					 : xasprintf("%s/ns-ipc", dir);
+	cleanup_free char *uts = host_network(pod) ? NULL : xasprintf("%s/ns-uts", dir);
+	if (!ipc && !uts)
+		return 0;
+	if (fs_mkdir_p(dir, 0750, err) < 0)
+		return -1;
+	/* stale pins of an earlier sandbox */
+	if (ipc)
+		netns_delete(ipc, NULL);
+	if (uts)
+		netns_delete(uts, NULL);
+	cleanup_free char *hostname = kubelet_pod_hostname(pod, k->node_name);
+	struct ns_pins p = {.ipc = ipc, .uts = uts, .hostname = hostname};
+	pthread_t t;
+	int e = pthread_create(&t, NULL, pins_main, &p);
+	if (e)
+		return mk_err_errno(err, MK_EIO, e, "pinning the pod's namespaces");
+	pthread_join(t, NULL);
+	if (p.err) {
+		if (ipc)
+			netns_delete(ipc, NULL);
+		if (uts)
+			netns_delete(uts, NULL);
+		mk_err_set(err, mk_err_code(p.err), "%s", mk_err_msg(p.err));
+		mk_err_free(p.err);
+		return -1;
+	}
+	pthread_mutex_lock(&k->mu);
+	kp->ipc_ns = steal_pointer(&ipc);
+	kp->uts_ns = steal_pointer(&uts);
+	pthread_mutex_unlock(&k->mu);
+	return 0;
+}
+
+/* ---- network and pause container, side by side ---- */
+
+struct network_job {
+	struct kubelet *k;
+	struct kpod *kp;
+	const json_t *pod;
+	int rc;
+	struct mk_err *err;
+	int64_t ms; /* how long it took */
+};
+
+static void *network_main(void *arg)
+{
+	struct network_job *j = arg;
+	int64_t t0 = kubelet_now_ms();
+	j->rc = network_up(j->k, j->kp, j->pod, &j->err);
+	j->ms = kubelet_now_ms() - t0;
+	return NULL;
+}
+
+struct pause_job {
+	struct kubelet *k;
+	struct kpod *kp;
+	json_t *pod;
+	pthread_t thread;
+	bool threaded;
+	int rc;
+	pid_t pid;
+	struct mk_err *err;
+	int64_t t0, ms;
+};
+
+static void *pause_main(void *arg)
+{
+	struct pause_job *j = arg;
+	j->rc = start_pause(j->k, j->kp, j->pod, &j->pid, &j->err);
+	j->ms = kubelet_now_ms() - j->t0;
+	return NULL;
+}
+
+/* Waits for j, frees it; its result (0 or -1, error in *err). */
+static int pause_join(struct pause_job *j, pid_t *pid, int64_t *ms, struct mk_err **err)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	int rc = j->rc;
+	*pid = j->pid;
+	*ms = j->ms;
+	if (rc < 0 && err) {
+		*err = j->err;
+		j->err = NULL;
+	}
+	mk_err_free(j->err);
+	json_decref(j->pod);
+	free(j);
+	return rc;
+}
+
+/* Undoes a sandbox whose making failed at some step; pause_ok: the pause
+ * container exists. */
+static void sandbox_undo(struct kubelet *k, struct kpod *kp, const json_t *pod, bool pause_ok,
+			 bool network_ok)
+{
+	if (pause_ok)
+		pause_remove(k, kp);
+	if (network_ok)
+		network_down(k, kp, pod);
+	else if (kp->netns)
+		netns_delete(kp->netns, NULL);
+	pins_remove(k, kp);
+	pthread_mutex_lock(&k->mu);
+	free(kp->netns);
+	kp->netns = NULL;
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* Makes the sandbox: namespaces pinned, then CNI ADD beside the pause
+ * container's create and start (the pause container joins the namespaces
+ * by path and needs nothing of the network), then the pod's files, which
+ * hold its IP. Unless the pod shares its PID namespace (its containers
+ * join the pause container's), the pause container is left to finish on
+ * its thread (kp->pause_job) while the worker starts the containers;
+ * sandbox_finish waits for it. */
 static int create_sandbox(struct kubelet *k, struct kpod *kp, const json_t *pod,
 			  struct mk_err **err)
 {
 	bool hostnet = host_network(pod);
+	bool share_pid = json_is_true(json_path_get(pod, "spec.shareProcessNamespace")) &&
+			 !json_is_true(json_path_get(pod, "spec.hostPID"));
 	pthread_mutex_lock(&k->mu);
 	free(kp->sandbox_id);
 	kp->sandbox_id =
@@ -526,16 +738,55 @@ static int create_sandbox(struct kubelet *k, struct kpod *kp, const json_t *pod,
 	pthread_mutex_unlock(&k->mu);
 	free(kp->netns);
 	kp->netns = NULL;
+	int64_t t0 = kubelet_now_ms();
 	if (shm_mount(k, kp, pod, err) < 0)
 		return -1;
-	if (!hostnet && network_up(k, kp, pod, err) < 0)
+	if (!hostnet && netns_setup(k, kp, err) < 0)
 		return -1;
-	if (write_pod_files(k, kp, pod, err) < 0 || start_pause(k, kp, pod, err) < 0) {
-		network_down(k, kp, pod);
-		free(kp->netns);
-		kp->netns = NULL;
+	if (pins_create(k, kp, pod, err) < 0) {
+		sandbox_undo(k, kp, pod, false, false);
 		return -1;
 	}
+	struct network_job nj = {.k = k, .kp = kp, .pod = pod};
+	pthread_t net_thread;
+	bool net_threaded = false;
+	struct pause_job *pj = xcalloc(1, sizeof(*pj));
+	*pj = (struct pause_job){.k = k, .kp = kp, .pod = json_incref((json_t *)pod), .t0 = t0};
+	pj->threaded = pthread_create(&pj->thread, NULL, pause_main, pj) == 0;
+	if (!hostnet) {
+		net_threaded = pthread_create(&net_thread, NULL, network_main, &nj) == 0;
+		if (!net_threaded)
+			network_main(&nj);
+	}
+	if (!pj->threaded)
+		pause_main(pj);
+	if (net_threaded)
+		pthread_join(net_thread, NULL);
+	cleanup_err struct mk_err *ferr = NULL;
+	int frc = nj.rc < 0 ? -1 : write_pod_files(k, kp, pod, &ferr);
+	if (nj.rc < 0 || frc < 0 || share_pid) {
+		/* an error, or the containers need the pause container's pid */
+		pid_t pid = 0;
+		int64_t pause_ms = 0;
+		cleanup_err struct mk_err *perr = NULL;
+		int prc = pause_join(pj, &pid, &pause_ms, &perr);
+		if (nj.rc < 0 || frc < 0 || prc < 0) {
+			sandbox_undo(k, kp, pod, prc == 0, !hostnet && nj.rc == 0);
+			/* the network's error first: the pause container's may follow from it */
+			struct mk_err **first = nj.rc < 0 ? &nj.err : frc < 0 ? &ferr : &perr;
+			if (err) {
+				*err = *first;
+				*first = NULL;
+			}
+			mk_err_free(nj.err);
+			return -1;
+		}
+		kp->sandbox_pid = pid;
+	} else {
+		kp->pause_job = pj;
+	}
+	log_v(4, "pod %s/%s: sandbox %s network up after %lld ms (CNI %lld ms)", kp->ns,
+	      kp->name, kp->sandbox_id, (long long)(kubelet_now_ms() - t0), (long long)nj.ms);
 	cleanup_err struct mk_err *serr = NULL;
 	if (save_record(k, kp, hostnet, &serr) < 0)
 		log_warn("pod %s/%s: %s", kp->ns, kp->name, mk_err_msg(serr));
@@ -553,6 +804,37 @@ static bool sandbox_running(struct kubelet *k, struct kpod *kp)
 		  st.status == RUNTIME_RUNNING;
 	runtime_state_clear(&st);
 	return ok;
+}
+
+/* A sandbox that could not be made: recorded, reported, retried later. */
+static void sandbox_failed(struct kubelet *k, struct kpod *kp, const json_t *pod, const char *msg,
+			   int64_t *requeue_ms)
+{
+	log_warn("pod %s/%s: failed to create pod sandbox: %s", kp->ns, kp->name, msg);
+	kubelet_event(k, pod, NULL, "Warning", "FailedCreatePodSandBox",
+		      "Failed to create pod sandbox: %s", msg);
+	free(kp->sandbox_error);
+	kp->sandbox_error = xstrdup(msg);
+	kp->sandbox_backoff_ms = kp->sandbox_backoff_ms ? kp->sandbox_backoff_ms * 2 : 1000;
+	if (kp->sandbox_backoff_ms > 60000)
+		kp->sandbox_backoff_ms = 60000;
+	kp->sandbox_backoff_until = kubelet_now_ms() + kp->sandbox_backoff_ms;
+	*requeue_ms = kp->sandbox_backoff_ms;
+	pthread_mutex_lock(&k->mu);
+	free(kp->sandbox_id);
+	kp->sandbox_id = NULL;
+	pthread_mutex_unlock(&k->mu);
+}
+
+static void sandbox_made(struct kubelet *k, struct kpod *kp)
+{
+	free(kp->sandbox_error);
+	kp->sandbox_error = NULL;
+	kp->sandbox_backoff_ms = 0;
+	kp->sandbox_backoff_until = 0;
+	pthread_mutex_lock(&k->mu);
+	kp->sandbox_ready = true;
+	pthread_mutex_unlock(&k->mu);
 }
 
 int sandbox_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, int64_t *requeue_ms)
@@ -590,30 +872,36 @@ int sandbox_ensure(struct kubelet *k, struct kpod *kp, const json_t *pod, int64_
 	}
 	cleanup_err struct mk_err *err = NULL;
 	if (create_sandbox(k, kp, pod, &err) < 0) {
-		const char *msg = mk_err_msg(err);
-		log_warn("pod %s/%s: failed to create pod sandbox: %s", kp->ns, kp->name, msg);
-		kubelet_event(k, pod, NULL, "Warning", "FailedCreatePodSandBox",
-			      "Failed to create pod sandbox: %s", msg);
-		free(kp->sandbox_error);
-		kp->sandbox_error = xstrdup(msg);
-		kp->sandbox_backoff_ms = kp->sandbox_backoff_ms ? kp->sandbox_backoff_ms * 2 : 1000;
-		if (kp->sandbox_backoff_ms > 60000)
-			kp->sandbox_backoff_ms = 60000;
-		kp->sandbox_backoff_until = kubelet_now_ms() + kp->sandbox_backoff_ms;
-		*requeue_ms = kp->sandbox_backoff_ms;
-		pthread_mutex_lock(&k->mu);
-		free(kp->sandbox_id);
-		kp->sandbox_id = NULL;
-		pthread_mutex_unlock(&k->mu);
+		sandbox_failed(k, kp, pod, mk_err_msg(err), requeue_ms);
 		return -1;
 	}
-	free(kp->sandbox_error);
-	kp->sandbox_error = NULL;
-	kp->sandbox_backoff_ms = 0;
-	kp->sandbox_backoff_until = 0;
-	pthread_mutex_lock(&k->mu);
-	kp->sandbox_ready = true;
-	pthread_mutex_unlock(&k->mu);
+	if (!kp->pause_job)
+		sandbox_made(k, kp);
+	return 0;
+}
+
+int sandbox_finish(struct kubelet *k, struct kpod *kp, const json_t *pod, int64_t *requeue_ms)
+{
+	struct pause_job *pj = kp->pause_job;
+	if (!pj)
+		return 0;
+	kp->pause_job = NULL;
+	pid_t pid = 0;
+	int64_t ms = 0;
+	cleanup_err struct mk_err *err = NULL;
+	if (pause_join(pj, &pid, &ms, &err) < 0) {
+		/* what started in its namespaces goes with it */
+		containers_kill_all(k, kp, pod, 0);
+		sandbox_undo(k, kp, pod, false, true);
+		cleanup_free char *shm = xasprintf("%s/pods/%s/shm", k->cfg.root_dir, kp->uid);
+		umount2(shm, MNT_DETACH);
+		sandbox_failed(k, kp, pod, mk_err_msg(err), requeue_ms);
+		return -1;
+	}
+	kp->sandbox_pid = pid;
+	log_v(4, "pod %s/%s: pause container %s up after %lld ms", kp->ns, kp->name,
+	      kp->sandbox_id, (long long)ms);
+	sandbox_made(k, kp);
 	return 0;
 }
 
@@ -637,6 +925,7 @@ int sandbox_stop(struct kubelet *k, struct kpod *kp, struct mk_err **err)
 	cleanup_free char *bundle = sandbox_dir(k, kp);
 	rootfs_release(bundle);
 	network_down(k, kp, kp->pod);
+	pins_remove(k, kp);
 	cleanup_free char *shm = xasprintf("%s/pods/%s/shm", k->cfg.root_dir, kp->uid);
 	umount2(shm, MNT_DETACH);
 	pthread_mutex_lock(&k->mu);

@@ -336,6 +336,10 @@ int kubelet_sync_pod(const char *uid, void *arg, struct mk_err **err)
 	if (sandbox_ensure(k, kp, pod, &requeue) < 0)
 		goto out;
 	requeue = sync_containers(k, kp, pod);
+	/* a new sandbox's pause container was made beside the containers */
+	int64_t sandbox_requeue = 0;
+	if (sandbox_finish(k, kp, pod, &sandbox_requeue) < 0)
+		requeue = sandbox_requeue;
 out:
 	report(k, kp, pod);
 	pthread_mutex_lock(&k->mu);

@@ -485,6 +485,39 @@ static void test_share_pid(void **state)
 	fixture_free(&f);
 }
 
+static void test_pinned_namespaces(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fixture_init(&f, pod_text, nginx_image, false);
+	f.in.ipc_path = "/var/lib/kubelet/pods/" UID "/ns-ipc";
+	f.in.uts_path = "/var/lib/kubelet/pods/" UID "/ns-uts";
+	/* an app container joins the pins and needs no sandbox pid */
+	f.in.sandbox_pid = 0;
+	cleanup_json json_t *spec = build_ok(&f.in);
+	cleanup_json json_t *want =
+		load("[{\"type\":\"pid\"},"
+		     "{\"type\":\"network\",\"path\":\"/var/run/netns/cni-1b2c3d4e\"},"
+		     "{\"type\":\"ipc\",\"path\":\"/var/lib/kubelet/pods/" UID "/ns-ipc\"},"
+		     "{\"type\":\"uts\",\"path\":\"/var/lib/kubelet/pods/" UID "/ns-uts\"},"
+		     "{\"type\":\"mount\"}]");
+	assert_true(json_equal(json_path_get(spec, "linux.namespaces"), want));
+	/* so does the sandbox */
+	const json_t *ctr = f.in.container;
+	f.in.container = NULL;
+	cleanup_json json_t *sb = build_ok(&f.in);
+	assert_true(json_equal(json_path_get(sb, "linux.namespaces"), want));
+	f.in.container = ctr;
+	/* a shared PID namespace still needs the sandbox's pid */
+	json_object_set_new(json_object_get(f.pod, "spec"), "shareProcessNamespace", json_true());
+	build_fails(&f.in, "an app container needs the sandbox's pid");
+	/* without a UTS pin the sandbox's is joined through /proc */
+	json_object_del(json_object_get(f.pod, "spec"), "shareProcessNamespace");
+	f.in.uts_path = NULL;
+	build_fails(&f.in, "an app container needs the sandbox's pid");
+	fixture_free(&f);
+}
+
 static void test_run_as_non_root(void **state)
 {
 	(void)state;
@@ -642,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_host_network),
 		cmocka_unit_test(test_share_pid),
+		cmocka_unit_test(test_pinned_namespaces),
 		cmocka_unit_test(test_run_as_non_root),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_mounts_order),
