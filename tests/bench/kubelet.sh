@@ -139,7 +139,7 @@ kubelet_start --kubeconfig "$T/kubeconfig" ${KBENCH_KUBELET_FLAGS:-}
 node_ready() {
 	[ "$(k get node "$NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
 }
-wait_for 300 node_ready >/dev/null || fail "node not Ready"
+wait_until 30 node_ready || fail "node not Ready"
 
 pods seq "$N" >"$T/seq" || fail "sequential pods failed"
 p50=$(awk '{print $2}' "$T/seq" | pct 0.5)
