@@ -38,7 +38,7 @@ trap cleanup EXIT
 ${CC:-gcc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
 	-Wno-format-nonliteral -D_GNU_SOURCE -Ilib -I. $(pkg-config --cflags jansson sqlite3) \
 	-o "$work/apiserver-load" tests/bench/apiserver-load.c build/libmk.a \
-	$(pkg-config --libs jansson sqlite3) -lpthread
+	$(pkg-config --libs jansson sqlite3) -lpthread -lresolv
 
 mkdir "$work/floor"
 # shellcheck disable=SC2119 # no arguments: default flags

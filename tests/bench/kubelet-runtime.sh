@@ -41,7 +41,7 @@ pkgs="jansson yaml-0.1 libcurl"
 # shellcheck disable=SC2046
 cc -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib -I. $(pkg-config --cflags $pkgs) -O2 \
 	-o "$tmp/runtime-probe" tests/integration/runtime-probe.c kubelet/runtime.c \
-	kubelet/ocispec.c kubelet/cgroups.c build/libmk.a $(pkg-config --libs $pkgs) -lpthread -lm ||
+	kubelet/ocispec.c kubelet/cgroups.c build/libmk.a $(pkg-config --libs $pkgs) -lpthread -lm -lresolv ||
 	exit 1
 
 r=$tmp/bundle/rootfs

@@ -10,6 +10,6 @@ trap 'rm -rf "$tmp"' EXIT
 # shellcheck disable=SC2046
 cc -std=gnu11 -O2 -D_GNU_SOURCE -Ilib -I. -o "$tmp/store-bench" tests/bench/store-bench.c \
 	build/apiserver/store-sqlite.o build/apiserver/store.o build/libmk.a \
-	$(pkg-config --libs sqlite3 jansson) -lpthread
+	$(pkg-config --libs sqlite3 jansson) -lpthread -lresolv
 mkdir "$tmp/data"
 "$tmp/store-bench" "$tmp/data"

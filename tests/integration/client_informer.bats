@@ -33,7 +33,7 @@ setup_file() {
 		-Wno-format-nonliteral -D_GNU_SOURCE -I"$MK_ROOT/lib" -I"$MK_ROOT" \
 		$(pkg-config --cflags $pkgs) -O2 -g \
 		-o "$BATS_FILE_TMPDIR/informer-probe" "$MK_ROOT/tests/integration/informer-probe.c" \
-		"$MK_ROOT/build/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm
+		"$MK_ROOT/build/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm -lresolv
 }
 
 setup() {

@@ -19,7 +19,8 @@ build_probe() {
 	cc -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wformat=2 \
 		-Wno-format-nonliteral -D_GNU_SOURCE -I"$ROOT/lib" $(pkg-config --cflags jansson) \
 		-O1 -o "$2" "$ROOT/tests/integration/protobuf-probe.c" "$1/protobuf.c" \
-		"$ROOT/lib/err.c" "$ROOT/lib/xalloc.c" "$ROOT/lib/buf.c" $(pkg-config --libs jansson)
+		"$ROOT/lib/err.c" "$ROOT/lib/xalloc.c" "$ROOT/lib/buf.c" "$ROOT/lib/base64.c" \
+		$(pkg-config --libs jansson) -lresolv
 }
 
 @test "lib/protobuf-tables.inc is what tools/gen-protobuf writes from the committed list" {

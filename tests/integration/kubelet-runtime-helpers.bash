@@ -24,7 +24,7 @@ rt_build_probe() {
 		$(pkg-config --cflags $pkgs) -O2 -g \
 		-o "$BATS_FILE_TMPDIR/runtime-probe" "$MK_ROOT/tests/integration/runtime-probe.c" \
 		"$MK_ROOT/kubelet/runtime.c" "$MK_ROOT/kubelet/ocispec.c" "$MK_ROOT/kubelet/cgroups.c" \
-		"$MK_ROOT/build/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm
+		"$MK_ROOT/build/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm -lresolv
 }
 
 # A root file system of busybox-static with every applet linked.

@@ -38,7 +38,7 @@ sp_setup_file() {
 		-o "$BATS_FILE_TMPDIR/streaming-probe" "$MK_ROOT/tests/integration/streaming-probe.c" \
 		"$MK_ROOT/kubelet/streaming.c" "$MK_ROOT/kubelet/logreader.c" \
 		"$MK_ROOT/kubelet/runtime.c" "$MK_ROOT/kubelet/cgroups.c" \
-		"$MK_ROOT/$lib/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm
+		"$MK_ROOT/$lib/libmk.a" $(pkg-config --libs $pkgs) -lpthread -lm -lresolv
 }
 
 sp_setup() {
