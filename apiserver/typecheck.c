@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "json.h"
 #include "quantity.h"
 #include "xalloc.h"
 
@@ -158,27 +159,6 @@ struct walk {
 	char *fatal; /* an error that stops the decoder at once */
 };
 
-/* The JSON kind of v as Go's decoder names it. */
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_OBJECT:
-		return "object";
-	default:
-		return "null";
-	}
-}
-
 static void type_error(struct walk *w, const char *value, const char *go, const char *path,
 		       const char *type)
 {
@@ -207,7 +187,7 @@ static void check_int(struct walk *w, const json_t *v, const char *go, const cha
 {
 	const char *type = is32 ? "int32" : "int64";
 	if (!json_is_number(v)) {
-		type_error(w, json_kind(v), go, path, type);
+		type_error(w, json_kind_name(v), go, path, type);
 		return;
 	}
 	bool ok = json_is_integer(v);
@@ -261,11 +241,11 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 	switch (f->t) {
 	case T_STRING:
 		if (!json_is_string(v))
-			type_error(w, json_kind(v), st->go, path, "string");
+			type_error(w, json_kind_name(v), st->go, path, "string");
 		return;
 	case T_BOOL:
 		if (!json_is_boolean(v))
-			type_error(w, json_kind(v), st->go, path, "bool");
+			type_error(w, json_kind_name(v), st->go, path, "bool");
 		return;
 	case T_INT32:
 	case T_INT64:
@@ -275,7 +255,7 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 	case T_QTYMAP: {
 		bool qty = f->t == T_QTYMAP;
 		if (!json_is_object(v)) {
-			type_error(w, json_kind(v), st->go, path,
+			type_error(w, json_kind_name(v), st->go, path,
 				   qty ? "v1.ResourceList" : "map[string]string");
 			return;
 		}
@@ -286,19 +266,19 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 			if (qty)
 				check_quantity(w, x);
 			else if (!json_is_string(x) && !json_is_null(x))
-				type_error(w, json_kind(x), st->go, path, "string");
+				type_error(w, json_kind_name(x), st->go, path, "string");
 		}
 		return;
 	}
 	case T_STRLIST: {
 		if (!json_is_array(v)) {
-			type_error(w, json_kind(v), st->go, path, "[]string");
+			type_error(w, json_kind_name(v), st->go, path, "[]string");
 			return;
 		}
 		size_t i;
 		json_t *x;
 		json_array_foreach(v, i, x) if (!json_is_string(x) && !json_is_null(x))
-			type_error(w, json_kind(x), st->go, path, "string");
+			type_error(w, json_kind_name(x), st->go, path, "string");
 		return;
 	}
 	case T_QUANTITY:
@@ -311,7 +291,7 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 				w->fatal =
 					xasprintf("json: cannot unmarshal %s into Go value of type "
 						  "int32",
-						  json_kind(v));
+						  json_kind_name(v));
 			else if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
 				 json_integer_value(v) > INT32_MAX) {
 				cleanup_free char *num = number_text(v);
@@ -325,7 +305,7 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 	case T_STRUCT: {
 		if (!json_is_object(v)) {
 			cleanup_free char *type = xasprintf("%s.%s", f->sub->pkg, f->sub->go);
-			type_error(w, json_kind(v), st->go, path, type);
+			type_error(w, json_kind_name(v), st->go, path, type);
 			return;
 		}
 		struct buf p = BUF_INIT;
@@ -337,7 +317,7 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 	case T_LIST: {
 		if (!json_is_array(v)) {
 			cleanup_free char *type = xasprintf("[]%s.%s", f->sub->pkg, f->sub->go);
-			type_error(w, json_kind(v), st->go, path, type);
+			type_error(w, json_kind_name(v), st->go, path, type);
 			return;
 		}
 		size_t i;
@@ -349,7 +329,7 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 			if (!json_is_object(x)) {
 				cleanup_free char *type =
 					xasprintf("%s.%s", f->sub->pkg, f->sub->go);
-				type_error(w, json_kind(x), st->go, path, type);
+				type_error(w, json_kind_name(x), st->go, path, type);
 				continue;
 			}
 			struct buf p = BUF_INIT;

@@ -475,32 +475,12 @@ void cni_netconf_free(struct cni_netconf *nc)
 	free(nc);
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_OBJECT:
-		return "object";
-	default:
-		return "null";
-	}
-}
-
 static int check_plugin(const json_t *p, size_t i, struct mk_err **err)
 {
 	if (!json_is_object(p))
 		return mk_err_set(err, MK_EINVAL,
 				  "failed to parse plugin config %zu: not an object but a %s", i,
-				  json_kind(p));
+				  json_kind_name(p));
 	const char *type = json_string_value(json_object_get(p, "type"));
 	if (!type || !*type)
 		return mk_err_set(err, MK_EINVAL,
@@ -520,7 +500,7 @@ static int check_plugin(const json_t *p, size_t i, struct mk_err **err)
 				err, MK_EINVAL,
 				"failed to parse plugin config %zu: capabilities is a %s, "
 				"not an object",
-				i, json_kind(caps));
+				i, json_kind_name(caps));
 		json_object_foreach(caps, k, v)
 		{
 			if (!json_is_boolean(v))
@@ -528,7 +508,7 @@ static int check_plugin(const json_t *p, size_t i, struct mk_err **err)
 					err, MK_EINVAL,
 					"failed to parse plugin config %zu: capability %s "
 					"is a %s, not a bool",
-					i, k, json_kind(v));
+					i, k, json_kind_name(v));
 		}
 	}
 	return 0;
@@ -542,7 +522,7 @@ static char *pick_version(const json_t *list, struct mk_err **err)
 	if (cv && !json_is_string(cv)) {
 		mk_err_set(err, MK_EINVAL,
 			   "error parsing configuration list: invalid cniVersion type %s",
-			   json_kind(cv));
+			   json_kind_name(cv));
 		return NULL;
 	}
 	const char *v = json_string_value(cv);
@@ -555,7 +535,7 @@ static char *pick_version(const json_t *list, struct mk_err **err)
 			mk_err_set(err, MK_EINVAL,
 				   "error parsing configuration list: invalid type for "
 				   "cniVersions: %s",
-				   json_kind(cvs));
+				   json_kind_name(cvs));
 			return NULL;
 		}
 		size_t i;
@@ -567,7 +547,7 @@ static char *pick_version(const json_t *list, struct mk_err **err)
 				mk_err_set(err, MK_EINVAL,
 					   "error parsing configuration list: invalid type for "
 					   "cniVersions index %zu: %s",
-					   i, json_kind(e));
+					   i, json_kind_name(e));
 				return NULL;
 			}
 			if (cni_version_supported(s) && (!best || cni_version_cmp(s, best) > 0))
@@ -603,7 +583,7 @@ static int read_bool(const json_t *list, const char *key, bool *out, struct mk_e
 	if (!s)
 		return mk_err_set(err, MK_EINVAL,
 				  "error parsing configuration list: invalid type %s for %s",
-				  json_kind(v), key);
+				  json_kind_name(v), key);
 	if (!strcasecmp(s, "true") || !strcasecmp(s, "false")) {
 		*out = !strcasecmp(s, "true");
 		return 0;
@@ -624,7 +604,7 @@ static struct cni_netconf *parse_list(const char *bytes, size_t len, json_t *lis
 	}
 	if (!json_is_string(name)) {
 		mk_err_set(err, MK_EINVAL, "error parsing configuration list: invalid name type %s",
-			   json_kind(name));
+			   json_kind_name(name));
 		return NULL;
 	}
 	if (!cni_name_valid(json_string_value(name))) {
@@ -648,7 +628,7 @@ static struct cni_netconf *parse_list(const char *bytes, size_t len, json_t *lis
 	if (plugins && !json_is_array(plugins)) {
 		mk_err_set(err, MK_EINVAL,
 			   "error parsing configuration list: invalid 'plugins' type %s",
-			   json_kind(plugins));
+			   json_kind_name(plugins));
 		return NULL;
 	}
 	if (plugins && json_array_size(plugins) == 0) {
@@ -729,7 +709,7 @@ static struct cni_netconf *parse_doc(const char *bytes, size_t len, const char *
 	}
 	if (!json_is_object(doc)) {
 		mk_err_set(err, MK_EINVAL, "error parsing configuration: a %s, not an object",
-			   json_kind(doc));
+			   json_kind_name(doc));
 		return NULL;
 	}
 	struct cni_netconf *nc;

@@ -100,6 +100,26 @@ char *json_dump_compact(const json_t *v)
 	return s;
 }
 
+const char *json_kind_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_OBJECT:
+		return "object";
+	default:
+		return "null";
+	}
+}
+
 static int cmp_keys(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -270,7 +290,8 @@ size_t json_encoded_size(const json_t *v)
 		return string_encoded_size(json_string_value(v), json_string_length(v));
 	case JSON_INTEGER: {
 		json_int_t iv = json_integer_value(v);
-		return iv < 0 ? 1 + digits(0ULL - (unsigned long long)iv) : digits((unsigned long long)iv);
+		return iv < 0 ? 1 + digits(0ULL - (unsigned long long)iv)
+			      : digits((unsigned long long)iv);
 	}
 	case JSON_REAL:
 		return real_encoded_size(json_real_value(v));
@@ -609,8 +630,7 @@ static int op_pointer(const struct patch_op *o, const char *member, const char *
 	return 0;
 }
 
-static int patch_one(json_t **doc, const json_t *opj, size_t n, size_t *copied,
-		     struct mk_err **err)
+static int patch_one(json_t **doc, const json_t *opj, size_t n, size_t *copied, struct mk_err **err)
 {
 	struct patch_op o = {.n = n};
 	struct pointer path = {0}, from = {0};

@@ -30,6 +30,10 @@ int json_path_set(json_t *root, const char *dotted, json_t *value);
  * type). New string, free() it; NULL only for a NULL v. */
 char *json_dump_compact(const json_t *v);
 
+/* The kind of v as Go's encoding/json names it in its errors: "string",
+ * "number", "bool", "array", "object" or "null". */
+const char *json_kind_name(const json_t *v);
+
 /* obj's keys sorted bytewise, as Go orders a map's keys: a new array of n
  * borrowed strings (free() the array only), valid while obj is unchanged. */
 const char **json_object_sorted_keys(const json_t *obj, size_t *n);
@@ -57,7 +61,7 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
  * operations, and at most this many bytes added by "copy" operations in all
  * (the compact JSON size of each copied value, summed), so that a small patch
  * cannot double a document again and again. */
-#define JSON_PATCH_MAX_OPS 10000
+#define JSON_PATCH_MAX_OPS	  10000
 #define JSON_PATCH_MAX_COPY_BYTES 3145728
 
 /* RFC 6902 JSON patch: ops is an array of {op, path, [from], [value]} applied

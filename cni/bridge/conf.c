@@ -4,37 +4,18 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "json.h"
 
 int br_mac_parse(const char *s, uint8_t mac[6])
 {
 	unsigned int b[6];
 	char tail;
-	if (strlen(s) != 17 ||
-	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+				      &b[4], &b[5], &tail) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
 	return 0;
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "bool";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_OBJECT:
-		return "object";
-	default:
-		return "null";
-	}
 }
 
 static int get_bool(struct cni_ctx *ctx, const char *key, bool *out, struct mk_err **err)
@@ -44,10 +25,11 @@ static int get_bool(struct cni_ctx *ctx, const char *key, bool *out, struct mk_e
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v))
-		return cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-				"failed to load netconf: json: cannot unmarshal %s into Go struct field "
-				"NetConf.%s of type bool",
-				json_kind(v), key);
+		return cni_fail(
+			ctx, err, CNI_ERR_INTERNAL, NULL,
+			"failed to load netconf: json: cannot unmarshal %s into Go struct field "
+			"NetConf.%s of type bool",
+			json_kind_name(v), key);
 	*out = json_is_true(v);
 	return 0;
 }
@@ -59,10 +41,11 @@ static int get_int(struct cni_ctx *ctx, const char *key, int *out, struct mk_err
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_integer(v))
-		return cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-				"failed to load netconf: json: cannot unmarshal %s into Go struct field "
-				"NetConf.%s of type int",
-				json_kind(v), key);
+		return cni_fail(
+			ctx, err, CNI_ERR_INTERNAL, NULL,
+			"failed to load netconf: json: cannot unmarshal %s into Go struct field "
+			"NetConf.%s of type int",
+			json_kind_name(v), key);
 	*out = (int)json_integer_value(v);
 	return 0;
 }
@@ -74,10 +57,11 @@ int br_conf_parse(struct cni_ctx *ctx, struct br_conf *c, struct mk_err **err)
 	c->name = json_string_value(json_object_get(conf, "name"));
 	json_t *br = json_object_get(conf, "bridge");
 	if (br && !json_is_null(br) && !json_is_string(br))
-		return cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-				"failed to load netconf: json: cannot unmarshal %s into Go struct field "
-				"NetConf.bridge of type string",
-				json_kind(br));
+		return cni_fail(
+			ctx, err, CNI_ERR_INTERNAL, NULL,
+			"failed to load netconf: json: cannot unmarshal %s into Go struct field "
+			"NetConf.bridge of type string",
+			json_kind_name(br));
 	c->bridge = json_string_value(br);
 	if (!c->bridge || !*c->bridge)
 		c->bridge = "cni0";
@@ -128,14 +112,15 @@ int br_conf_parse(struct cni_ctx *ctx, struct br_conf *c, struct mk_err **err)
 		json_object_get(json_object_get(json_object_get(conf, "args"), "cni"), "mac"));
 	if (m2)
 		mac = m2;
-	const char *m3 = json_string_value(
-		json_object_get(json_object_get(conf, "runtimeConfig"), "mac"));
+	const char *m3 =
+		json_string_value(json_object_get(json_object_get(conf, "runtimeConfig"), "mac"));
 	if (m3)
 		mac = m3;
 	if (mac) {
 		if (br_mac_parse(mac, c->mac) < 0)
 			return cni_fail(ctx, err, CNI_ERR_INTERNAL, NULL,
-					"failed to make veth pair: address %s: invalid MAC address", mac);
+					"failed to make veth pair: address %s: invalid MAC address",
+					mac);
 		c->has_mac = true;
 	}
 	return 0;

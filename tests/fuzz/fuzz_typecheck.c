@@ -3,7 +3,7 @@
  *
  * Not part of `make`; build and run by hand, e.g.:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib -I. \
- *     tests/fuzz/fuzz_typecheck.c apiserver/typecheck.c lib/quantity.c lib/err.c \
+ *     tests/fuzz/fuzz_typecheck.c apiserver/typecheck.c lib/quantity.c lib/json.c lib/err.c \
  *     lib/xalloc.c lib/buf.c -ljansson -o build/fuzz_typecheck
  *   build/fuzz_typecheck -max_len=4096 tests/fixtures/typecheck
  */
