@@ -111,11 +111,16 @@ static void metrics_render(struct buf *out, void *arg)
 
 /* ---- /stats/summary ---- */
 
-/* CPU usage needs two samples: the last one per cgroup path. */
+/* CPU usage needs two samples; a window shorter than this says more about
+ * scheduling noise than about use, so a request that comes sooner gets the
+ * rate of the last full window. */
+#define CPU_WINDOW_MIN_MS 1000
+
 struct cpu_sample {
 	char *path;
 	uint64_t ns;
 	int64_t at_ms;
+	uint64_t rate; /* nano cores over the last full window */
 	struct cpu_sample *next;
 };
 static struct cpu_sample *samples;
@@ -124,7 +129,6 @@ static pthread_mutex_t samples_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t nano_cores(const char *path, uint64_t ns)
 {
 	int64_t now = kubelet_now_ms();
-	uint64_t out = 0;
 	pthread_mutex_lock(&samples_mu);
 	struct cpu_sample *s;
 	for (s = samples; s; s = s->next)
@@ -135,11 +139,18 @@ static uint64_t nano_cores(const char *path, uint64_t ns)
 		s->path = xstrdup(path);
 		s->next = samples;
 		samples = s;
-	} else if (now > s->at_ms && ns >= s->ns) {
-		out = (uint64_t)((double)(ns - s->ns) * 1000.0 / (double)(now - s->at_ms));
+		s->ns = ns;
+		s->at_ms = now;
+	} else if (now - s->at_ms >= CPU_WINDOW_MIN_MS && ns >= s->ns) {
+		s->rate = (uint64_t)((double)(ns - s->ns) * 1000.0 / (double)(now - s->at_ms));
+		s->ns = ns;
+		s->at_ms = now;
+	} else if (ns < s->ns) { /* a new cgroup under the same path */
+		s->ns = ns;
+		s->at_ms = now;
+		s->rate = 0;
 	}
-	s->ns = ns;
-	s->at_ms = now;
+	uint64_t out = s->rate;
 	pthread_mutex_unlock(&samples_mu);
 	return out;
 }
