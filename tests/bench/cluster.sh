@@ -9,6 +9,8 @@
 # 60-90 s for 3 nodes, a k3s server 15-30 s.
 # Needs root; builds the images once with tools/mkimage if missing.
 set -euo pipefail
+# shellcheck source=tests/integration/lib/wait.bash
+. "$(dirname "$0")/../integration/lib/wait.bash"
 root=${MK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${MK_BIN:-$root/bin}
 if [ "$(id -u)" != 0 ]; then
@@ -103,7 +105,7 @@ hand_up() {
 		ip -n "$(hand_node "$i")" route add default via "$hsub.1"
 		ip netns exec "$(hand_node "$i")" sysctl -qw net.ipv4.ip_forward=1
 	done
-	until curl -sf "$api/healthz" >/dev/null; do sleep 0.1; done
+	wait_until 60 curl -sf -m 2 "$api/healthz"
 	"$bin/kube-controller-manager" --master="$api" --leader-elect=false --secure-port=0 \
 		>"$h/cm.log" 2>&1 &
 	hand_pids+=($!)
@@ -131,12 +133,17 @@ hand_up() {
 			>"$d/proxy.log" 2>&1 &
 		hand_pids+=($!)
 	done
-	until [ "$(ready_count)" = "$n" ]; do sleep 0.1; done
+	wait_eq 300 "$n" ready_count
 }
 
 ready_count() {
-	curl -sf "$api/api/v1/nodes" | jq '[.items[] | select(any(.status.conditions[]?;
+	curl -sf -m 2 "$api/api/v1/nodes" | jq '[.items[] | select(any(.status.conditions[]?;
 		.type == "Ready" and .status == "True"))] | length'
+}
+
+web_endpoints() {
+	curl -sf -m 2 "$api/api/v1/namespaces/default/endpoints/web" |
+		jq '[.subsets[]?.addresses[]?] | length'
 }
 
 # a 6-replica Deployment and its ClusterIP Service; returns once every node
@@ -150,10 +157,9 @@ web_through_clusterip() { # NODE-PREFIX N
 	cip=$(printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"},"spec":{"selector":{"app":"web"},"ports":[{"port":80}]}}' |
 		curl -sf -X POST -H 'Content-Type: application/json' --data-binary @- \
 			"$api/api/v1/namespaces/default/services" | jq -r .spec.clusterIP)
-	until [ "$(curl -sf "$api/api/v1/namespaces/default/endpoints/web" |
-		jq '[.subsets[]?.addresses[]?] | length')" = 6 ]; do sleep 0.1; done
+	wait_eq 300 6 web_endpoints
 	for i in $(seq "$2"); do
-		until ip netns exec "$1$i" curl -sf -m 1 -o /dev/null "http://$cip/"; do sleep 0.1; done
+		wait_until 120 ip netns exec "$1$i" curl -sf -m 1 -o /dev/null "http://$cip/"
 	done
 }
 

@@ -40,11 +40,7 @@ for i in 2 3; do
 	pids+=($!)
 done
 for i in 2 3; do
-	for _ in $(seq 300); do
-		curl -sf "http://127.0.0.$i:$port/healthz" >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	curl -sf "http://127.0.0.$i:$port/healthz" >/dev/null ||
+	wait_until 30 curl -sf -m 2 "http://127.0.0.$i:$port/healthz" >/dev/null ||
 		{ echo "etcd bench: server 127.0.0.$i did not start" >&2; cat "$work/api$i.log" >&2; exit 1; }
 done
 python3 tests/bench/etcd-bench.py "$MK_ETCD_URL" "http://127.0.0.2:$port" "http://127.0.0.3:$port"

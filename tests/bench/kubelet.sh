@@ -159,7 +159,7 @@ cpu_ticks() { # own and reaped children's utime+stime, in ticks
 }
 read -r own0 ch0 <<<"$(cpu_ticks)"
 t0=$EPOCHREALTIME
-sleep "$IDLE_S"
+sleep "$IDLE_S" # the measurement window, not a wait
 read -r own1 ch1 <<<"$(cpu_ticks)"
 t1=$EPOCHREALTIME
 hz=$(getconf CLK_TCK)

@@ -114,7 +114,7 @@ ip=$(k get pod bench -o jsonpath='{.status.podIP}')
 wait_until 10 on_node curl -sf -o /dev/null -r 0-0 "http://$ip:8080/gib.bin" >/dev/null
 on_node kubectl -s http://127.0.0.1:8080 port-forward pod/bench :8080 >"$T/pf.out" 2>&1 3>&- &
 PF_PID=$!
-for _ in $(seq 300); do grep -q '^Forwarding from 127.0.0.1:' "$T/pf.out" && break; sleep 0.1; done
+wait_until 30 grep -q '^Forwarding from 127.0.0.1:' "$T/pf.out"
 LPORT=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$T/pf.out" | head -1)
 pf=$(on_node curl -s -o /dev/null -w '%{size_download} %{speed_download}' "http://127.0.0.1:$LPORT/gib.bin")
 direct=$(on_node curl -s -o /dev/null -w '%{size_download} %{speed_download}' "http://$ip:8080/gib.bin")
@@ -134,7 +134,8 @@ PF_PID=
 # logs of 100 MB the container wrote (120-byte lines), through its monitor
 k exec bench -c talker -- sh -c 's=xxxxxxxxxx; s=$s$s$s$s$s$s$s$s$s$s$s$s; yes $s | head -c 100000000 >/proc/1/fd/1; echo done >/proc/1/fd/1'
 log=$(ls "$LOGS"/default_bench_*/talker/0.log)
-for _ in $(seq 600); do tail -c 100 "$log" | grep -q ' done$' && break; sleep 0.1; done
+log_done() { tail -c 100 "$log" | grep -q ' done$'; }
+wait_until 60 log_done
 size=$(stat -c %s "$log")
 t0=${EPOCHREALTIME/./}
 text=$(k logs bench -c talker | wc -c) || exit 1
