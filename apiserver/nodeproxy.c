@@ -18,6 +18,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "loop.h"
+#include "podspec.h"
 #include "websocket.h"
 #include "xalloc.h"
 #include "apiserver/status.h"
@@ -82,22 +83,6 @@ static void names_of(const json_t *list, struct buf *b)
 	}
 }
 
-static bool has_container(const json_t *spec, const char *name)
-{
-	static const char *const lists[] = {"containers", "initContainers", "ephemeralContainers"};
-	for (size_t l = 0; l < 3; l++) {
-		size_t i;
-		const json_t *c;
-		json_array_foreach(json_object_get(spec, lists[l]), i, c)
-		{
-			const char *n = json_string_value(json_object_get(c, "name"));
-			if (n && !strcmp(n, name))
-				return true;
-		}
-	}
-	return false;
-}
-
 char *nodeproxy_container(const json_t *pod, const char *container, bool for_log, json_t **status)
 {
 	const json_t *spec = json_object_get(pod, "spec");
@@ -105,7 +90,7 @@ char *nodeproxy_container(const json_t *pod, const char *container, bool for_log
 		json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
 	pname = pname ? pname : "";
 	if (container && *container) {
-		if (!has_container(spec, container)) {
+		if (!podspec_container(spec, container)) {
 			cleanup_free char *m =
 				xasprintf("container %s is not valid for pod %s", container, pname);
 			*status = status_bad_request(m);

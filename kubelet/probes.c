@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "json.h"
 #include "log.h"
+#include "podspec.h"
 #include "version.h"
 #include "xalloc.h"
 #include "kubelet/probes.h"
@@ -204,23 +205,6 @@ static char *pod_ref(const json_t *pod)
 	const char *ns = json_path_str(pod, "metadata.namespace");
 	const char *uid = json_path_str(pod, "metadata.uid");
 	return xasprintf("%s_%s(%s)", name ? name : "", ns ? ns : "", uid ? uid : "");
-}
-
-static const json_t *find_container(const json_t *pod, const char *name)
-{
-	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-	for (size_t l = 0; l < 2; l++) {
-		const json_t *arr = json_path_get(pod, lists[l]);
-		size_t i;
-		const json_t *c;
-		json_array_foreach(arr, i, c)
-		{
-			const char *n = json_string_value(json_object_get(c, "name"));
-			if (n && strcmp(n, name) == 0)
-				return c;
-		}
-	}
-	return NULL;
 }
 
 /* upstream's probe.ResolveContainerPort: a number, or a port name of the
@@ -1636,7 +1620,7 @@ int prober_add(struct prober *p, const json_t *pod, const char *container, const
 		return mk_err_set(err, MK_EINVAL, "pod without metadata.uid");
 	if (!container || !container_id)
 		return mk_err_set(err, MK_EINVAL, "container name and id are required");
-	const json_t *cspec = find_container(pod, container);
+	const json_t *cspec = podspec_container(json_object_get(pod, "spec"), container);
 	if (!cspec)
 		return mk_err_set(err, MK_ENOTFOUND, "pod %s has no container %s", uid, container);
 	bool deleting = json_path_get(pod, "metadata.deletionTimestamp") &&
@@ -2019,7 +2003,8 @@ int probes_run_handler(const json_t *handler, const json_t *pod, const char *con
 	cleanup_free char *podname = pod_ref(pod);
 	cleanup_free char *qpod = go_quoted(podname);
 	cleanup_free char *qctr = go_quoted(container ? container : "");
-	const json_t *cspec = container ? find_container(pod, container) : NULL;
+	const json_t *cspec =
+		container ? podspec_container(json_object_get(pod, "spec"), container) : NULL;
 	const json_t *ex = json_object_get(handler, "exec");
 	const json_t *hg = json_object_get(handler, "httpGet");
 	const json_t *sl = json_object_get(handler, "sleep");
@@ -2132,7 +2117,9 @@ int64_t probes_kill_grace_seconds(const json_t *pod, const char *container, enum
 	if (!json_is_integer(tg))
 		return 2; /* upstream's minimumGracePeriodInSeconds */
 	if (t == PROBE_LIVENESS || t == PROBE_STARTUP) {
-		const json_t *c = container ? find_container(pod, container) : NULL;
+		const json_t *c =
+			container ? podspec_container(json_object_get(pod, "spec"), container)
+				  : NULL;
 		const json_t *pg = json_object_get(json_object_get(c, probe_keys[t]),
 						   "terminationGracePeriodSeconds");
 		if (json_is_integer(pg))

@@ -20,9 +20,11 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "json.h"
 #include "kstream.h"
 #include "log.h"
 #include "loop.h"
+#include "podspec.h"
 #include "xalloc.h"
 #include "kubelet/runtime.h"
 
@@ -141,41 +143,15 @@ static void reply_error(struct httpd_req *rq, int code, const char *fmt, ...)
 	httpd_reply_text(rq, code, "text/plain; charset=utf-8", msg);
 }
 
-/* The spec of container name in pod (containers, initContainers,
- * ephemeralContainers), or NULL. */
-static const json_t *container_spec(const json_t *pod, const char *name)
-{
-	static const char *const lists[] = {"containers", "initContainers", "ephemeralContainers"};
-	const json_t *spec = json_object_get(pod, "spec");
-	for (size_t l = 0; l < 3; l++) {
-		const json_t *a = json_object_get(spec, lists[l]);
-		size_t i;
-		const json_t *c;
-		json_array_foreach(a, i, c)
-		{
-			const char *n = json_string_value(json_object_get(c, "name"));
-			if (n && strcmp(n, name) == 0)
-				return c;
-		}
-	}
-	return NULL;
-}
-
 static const json_t *container_status(const json_t *pod, const char *name)
 {
 	static const char *const lists[] = {"containerStatuses", "initContainerStatuses",
 					    "ephemeralContainerStatuses"};
 	const json_t *st = json_object_get(pod, "status");
-	for (size_t l = 0; l < 3; l++) {
-		const json_t *a = json_object_get(st, lists[l]);
-		size_t i;
-		const json_t *c;
-		json_array_foreach(a, i, c)
-		{
-			const char *n = json_string_value(json_object_get(c, "name"));
-			if (n && strcmp(n, name) == 0)
-				return c;
-		}
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		const json_t *c = json_array_find_named(json_object_get(st, lists[l]), name);
+		if (c)
+			return c;
 	}
 	return NULL;
 }
@@ -255,7 +231,7 @@ char *streaming_log_container(const json_t *pod, const char *container, bool pre
 	const char *pname =
 		json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
 	pname = pname ? pname : "";
-	if (!container_spec(pod, container))
+	if (!podspec_container(json_object_get(pod, "spec"), container))
 		return mk_err_set(err, MK_ENOTFOUND, "container \"%s\" not found in pod \"%s\"",
 				  container, pname),
 		       NULL;

@@ -22,7 +22,7 @@
 #include "kubelet/probes.h"
 
 #define BACKOFF_INITIAL_MS 10000
-#define BACKOFF_MAX_MS 300000
+#define BACKOFF_MAX_MS	   300000
 
 int64_t kubelet_wall_ms(void)
 {
@@ -34,16 +34,8 @@ int64_t kubelet_wall_ms(void)
 /* The spec of container name (init or app) in pod, borrowed. */
 static const json_t *container_spec(const json_t *pod, const char *name, bool init)
 {
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_path_get(pod, init ? "spec.initContainers" : "spec.containers"), i,
-			   c)
-	{
-		const char *n = json_string_value(json_object_get(c, "name"));
-		if (n && !strcmp(n, name))
-			return c;
-	}
-	return NULL;
+	return json_array_find_named(
+		json_path_get(pod, init ? "spec.initContainers" : "spec.containers"), name);
 }
 
 /* Makes kp->ctrs list exactly the containers of pod (init first), keeping
@@ -57,9 +49,8 @@ static void reconcile_ctrs(struct kpod *kp, const json_t *pod)
 	for (int init = 1; init >= 0; init--) {
 		size_t i;
 		json_t *c;
-		json_array_foreach(json_path_get(pod, init ? "spec.initContainers"
-							   : "spec.containers"),
-				   i, c)
+		json_array_foreach(
+			json_path_get(pod, init ? "spec.initContainers" : "spec.containers"), i, c)
 		{
 			const char *name = json_string_value(json_object_get(c, "name"));
 			const char *image = json_string_value(json_object_get(c, "image"));
@@ -67,7 +58,8 @@ static void reconcile_ctrs(struct kpod *kp, const json_t *pod)
 			bool found = false;
 			for (size_t j = 0; j < kp->nctrs; j++) {
 				struct kctr *old = &kp->ctrs[j];
-				if (old->name && old->init == (bool)init && !strcmp(old->name, name)) {
+				if (old->name && old->init == (bool)init &&
+				    !strcmp(old->name, name)) {
 					*dst = *old;
 					*old = (struct kctr){0};
 					found = true;
@@ -78,8 +70,8 @@ static void reconcile_ctrs(struct kpod *kp, const json_t *pod)
 				dst->name = xstrdup(name);
 				dst->init = init;
 				dst->state = KCTR_WAITING;
-				dst->waiting_reason = xstrdup(init ? "PodInitializing"
-								  : "ContainerCreating");
+				dst->waiting_reason =
+					xstrdup(init ? "PodInitializing" : "ContainerCreating");
 				dst->started = false;
 			}
 			if (image && (!dst->image || strcmp(dst->image, image))) {
@@ -110,8 +102,8 @@ static bool in_backoff(struct kctr *c, int64_t finished_ms, int64_t now_ms, int6
 	if (!c->backoff_ms || finished_ms - c->backoff_until > 2 * BACKOFF_MAX_MS)
 		c->backoff_ms = BACKOFF_INITIAL_MS;
 	else if (c->backoff_ms < BACKOFF_MAX_MS)
-		c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-								   : c->backoff_ms * 2;
+		c->backoff_ms =
+			c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
 	/* backoff_until keeps the event time the entry was last updated at */
 	c->backoff_until = finished_ms;
 	return false;
@@ -129,13 +121,13 @@ static bool should_restart(const char *policy, const struct kctr *c)
 /* Starts c (a new instance) unless its back-off says wait; returns 1 when the
  * pod must be synced again after *requeue_ms, 0 when started, -1 when the
  * start failed (waiting reason set). */
-static int start_or_wait(struct kubelet *k, struct kpod *kp, const json_t *pod,
-			 const json_t *cspec, struct kctr *c, int64_t *requeue_ms)
+static int start_or_wait(struct kubelet *k, struct kpod *kp, const json_t *pod, const json_t *cspec,
+			 struct kctr *c, int64_t *requeue_ms)
 {
 	int64_t now = kubelet_wall_ms();
 	if (c->state == KCTR_TERMINATED || c->last.valid) {
 		int64_t finished = (int64_t)(c->state == KCTR_TERMINATED ? c->cur.finished
-									  : c->last.finished) *
+									 : c->last.finished) *
 				   1000;
 		int64_t wait = 0;
 		if (c->state == KCTR_TERMINATED && in_backoff(c, finished, now, &wait)) {
@@ -143,7 +135,8 @@ static int start_or_wait(struct kubelet *k, struct kpod *kp, const json_t *pod,
 				"back-off %llds restarting failed container=%s pod=%s_%s(%s)",
 				(long long)(c->backoff_ms / 1000), c->name, kp->name, kp->ns,
 				kp->uid);
-			bool was = c->waiting_reason && !strcmp(c->waiting_reason, "CrashLoopBackOff");
+			bool was =
+				c->waiting_reason && !strcmp(c->waiting_reason, "CrashLoopBackOff");
 			pthread_mutex_lock(&k->mu);
 			free(c->waiting_reason);
 			free(c->waiting_message);
@@ -204,7 +197,8 @@ static int64_t sync_containers(struct kubelet *k, struct kpod *kp, const json_t 
 		const json_t *cspec = container_spec(pod, c->name, false);
 		if (c->state == KCTR_RUNNING) {
 			if (!c->probing)
-				containers_probe(k, kp, pod, cspec, c); /* adopted after a restart */
+				containers_probe(k, kp, pod, cspec,
+						 c); /* adopted after a restart */
 			if (!c->liveness_failed)
 				continue;
 			kubelet_event(k, pod, NULL, "Normal", "Killing",
@@ -268,7 +262,8 @@ static void report(struct kubelet *k, struct kpod *kp, const json_t *pod)
 	if (observe) {
 		/* from the pod's creation (or first sight of a static pod) */
 		time_t created = 0;
-		const char *ct = json_string_value(json_path_get(pod, "metadata.creationTimestamp"));
+		const char *ct =
+			json_string_value(json_path_get(pod, "metadata.creationTimestamp"));
 		if (!ct || time_parse_rfc3339(ct, &created, NULL) < 0)
 			created = kp->start_time;
 		struct timespec now;

@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "log.h"
+#include "podspec.h"
 #include "quantity.h"
 #include "xalloc.h"
 
@@ -305,27 +306,11 @@ char *volumes_field_value(const json_t *pod, const char *fp, const char *host_ip
 	return mk_err_set(err, MK_EINVAL, "unsupported fieldPath: %s", fp), NULL;
 }
 
-static const json_t *container_named(const json_t *pod, const char *name)
-{
-	const char *lists[] = {"spec.containers", "spec.initContainers"};
-	for (size_t k = 0; k < 2; k++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_path_get(pod, lists[k]), i, c)
-		{
-			const char *n = json_string_value(json_object_get(c, "name"));
-			if (n && name && !strcmp(n, name))
-				return c;
-		}
-	}
-	return NULL;
-}
-
 char *volumes_resource_value(const json_t *pod, const char *container, const char *resource,
 			     const char *divisor, int64_t node_cpu_milli, int64_t node_memory_bytes,
 			     struct mk_err **err)
 {
-	const json_t *c = container_named(pod, container);
+	const json_t *c = podspec_container(json_object_get(pod, "spec"), container);
 	if (!c)
 		return mk_err_set(err, MK_EINVAL, "container %s not found",
 				  container ? container : ""),

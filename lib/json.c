@@ -120,6 +120,21 @@ const char *json_kind_name(const json_t *v)
 	}
 }
 
+json_t *json_array_find_named(const json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *e;
+	if (!name)
+		return NULL;
+	json_array_foreach(arr, i, e)
+	{
+		const char *n = json_string_value(json_object_get(e, "name"));
+		if (n && !strcmp(n, name))
+			return e;
+	}
+	return NULL;
+}
+
 static int cmp_keys(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

@@ -34,6 +34,10 @@ char *json_dump_compact(const json_t *v);
  * "number", "bool", "array", "object" or "null". */
 const char *json_kind_name(const json_t *v);
 
+/* The element of array arr whose "name" is name, or NULL (also for a
+ * non-array or a NULL name). Borrowed. */
+json_t *json_array_find_named(const json_t *arr, const char *name);
+
 /* obj's keys sorted bytewise, as Go orders a map's keys: a new array of n
  * borrowed strings (free() the array only), valid while obj is unchanged. */
 const char **json_object_sorted_keys(const json_t *obj, size_t *n);

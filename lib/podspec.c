@@ -45,9 +45,9 @@ static void container_defaults(json_t *c)
 {
 	if (!json_is_object(c))
 		return;
-	set_default(
-		c, "imagePullPolicy",
-		json_string(podspec_default_pull_policy(json_string_value(json_object_get(c, "image")))));
+	set_default(c, "imagePullPolicy",
+		    json_string(podspec_default_pull_policy(
+			    json_string_value(json_object_get(c, "image")))));
 	set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
 	set_default(c, "terminationMessagePolicy", json_string("File"));
 	set_default(c, "resources", json_object());
@@ -133,4 +133,15 @@ const char *podspec_qos_class(const json_t *spec)
 	if (!any)
 		return "BestEffort";
 	return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+const json_t *podspec_container(const json_t *spec, const char *name)
+{
+	static const char *const lists[] = {"containers", "initContainers", "ephemeralContainers"};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		const json_t *c = json_array_find_named(json_object_get(spec, lists[l]), name);
+		if (c)
+			return c;
+	}
+	return NULL;
 }

@@ -20,4 +20,8 @@ const char *podspec_default_pull_policy(const char *image);
  * requests equal limits, else "Burstable". Static string. */
 const char *podspec_qos_class(const json_t *spec);
 
+/* The container name of a PodSpec (containers, initContainers,
+ * ephemeralContainers), or NULL. Borrowed. */
+const json_t *podspec_container(const json_t *spec, const char *name);
+
 #endif

@@ -80,6 +80,18 @@ static void test_sorted_keys(void **state)
 	free(keys);
 }
 
+static void test_find_named(void **state)
+{
+	(void)state;
+	cleanup_json json_t *a = J("[{\"name\":\"a\",\"v\":1},{\"v\":2},{\"name\":\"b\",\"v\":3}]");
+	assert_int_equal(json_integer_value(json_object_get(json_array_find_named(a, "b"), "v")),
+			 3);
+	assert_null(json_array_find_named(a, "c"));
+	assert_null(json_array_find_named(a, NULL));
+	cleanup_json json_t *o = json_object();
+	assert_null(json_array_find_named(o, "a"));
+}
+
 static void test_dump_and_equal(void **state)
 {
 	(void)state;
@@ -520,10 +532,21 @@ static void test_encoded_size(void **state)
 	(void)state;
 	/* Where jansson and Go write the same text, the sizes agree. */
 	static const char *const same[] = {
-		"{}", "[]", "\"\"", "0", "-17", "9223372036854775807", "-9223372036854775808",
-		"true", "false", "null", "[1,[2,[3]],{\"a\":{\"b\":[]}}]",
-		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{\"a\":\"x y\",\"b\":\"\\\"q\\\"\"}}",
-		"\"tab\\tnl\\ncr\\r\"", "\"caf\u00e9 \u65e5\u672c\"",
+		"{}",
+		"[]",
+		"\"\"",
+		"0",
+		"-17",
+		"9223372036854775807",
+		"-9223372036854775808",
+		"true",
+		"false",
+		"null",
+		"[1,[2,[3]],{\"a\":{\"b\":[]}}]",
+		"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"data\":{\"a\":\"x "
+		"y\",\"b\":\"\\\"q\\\"\"}}",
+		"\"tab\\tnl\\ncr\\r\"",
+		"\"caf\u00e9 \u65e5\u672c\"",
 	};
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
 		cleanup_json json_t *v = J(same[i]);
@@ -537,18 +560,18 @@ static void test_encoded_size(void **state)
 		const char *json;
 		size_t size;
 	} go[] = {
-		{"\"a<b\"", 10},          /* "a\u003cb" */
-		{"\"&>\"", 14},           /* "\u0026\u003e" */
-		{"\"\\u0001\"", 8},      /* "\u0001" */
-		{"\"\\b\\f\"", 6},      /* "\b\f" */
+		{"\"a<b\"", 10},	     /* "a\u003cb" */
+		{"\"&>\"", 14},		     /* "\u0026\u003e" */
+		{"\"\\u0001\"", 8},	     /* "\u0001" */
+		{"\"\\b\\f\"", 6},	     /* "\b\f" */
 		{"\"\\u2028x\\u2029\"", 15}, /* "\u2028x\u2029" */
-		{"{\"<\":1}", 12},         /* {"\u003c":1} */
-		{"0.1", 3},                 /* jansson: 0.10000000000000001 */
+		{"{\"<\":1}", 12},	     /* {"\u003c":1} */
+		{"0.1", 3},		     /* jansson: 0.10000000000000001 */
 		{"-2.5", 4},
-		{"100.0", 3},               /* 100 */
-		{"1e-06", 8},               /* 0.000001 */
-		{"1.5e-07", 6},             /* 1.5e-7 */
-		{"1e21", 5},                /* 1e+21 */
+		{"100.0", 3},	/* 100 */
+		{"1e-06", 8},	/* 0.000001 */
+		{"1.5e-07", 6}, /* 1.5e-7 */
+		{"1e21", 5},	/* 1e+21 */
 		{"1.2345678901234568e20", 21},
 	};
 	for (size_t i = 0; i < sizeof(go) / sizeof(go[0]); i++) {
@@ -662,6 +685,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_get_set),
 		cmocka_unit_test(test_sorted_keys),
+		cmocka_unit_test(test_find_named),
 		cmocka_unit_test(test_dump_and_equal),
 		cmocka_unit_test(test_pointer),
 		cmocka_unit_test(test_merge_patch_rfc7386),
