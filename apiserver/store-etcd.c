@@ -33,6 +33,7 @@
  * elects one API server, which compacts to the revision seen at the previous
  * tick; the others adopt its clock.
  */
+#include "apiserver/evring.h"
 #include "apiserver/store-internal.h"
 #include "apiserver/store.h"
 
@@ -58,17 +59,6 @@
 #define LEASE_MAX_KEYS	    1000
 #define OPEN_RETRY_MS	    500
 
-/* One event held by a ring; key, value and prev_value share one allocation. */
-struct ring_ev {
-	enum store_event_type type;
-	int64_t rev;
-	int64_t create_rev;
-	char *key;	  /* owns the allocation */
-	char *value;	  /* inside it */
-	char *prev_value; /* inside it, NULL on create, == value on delete */
-	size_t bytes;
-};
-
 struct wcache;
 
 struct store_watch {
@@ -92,8 +82,7 @@ struct wcache {
 	pthread_mutex_t mu;   /* guards everything below */
 	int64_t rev;	      /* newest revision received (or the starting one) */
 	int64_t covered_from; /* every event above this revision is in the ring */
-	struct ring_ev *ring; /* circular */
-	size_t ring_cap, ring_head, ring_n, ring_bytes, ring_max_bytes;
+	struct evring ring;   /* empty (no slots) on a private cache */
 	struct store_watch *watches;
 	bool has_dead;
 	struct etcd_stream *stream;
@@ -536,59 +525,21 @@ static int64_t et_del(struct store *st, const char *key, int64_t expect_rev, str
 
 /* --- watch caches ------------------------------------------------------------- */
 
-static void ring_ev_clear(struct ring_ev *e)
+/* Every event above covered_from is in the ring: what the ring dropped
+ * moves it up. mu held. */
+static void cover_dropped(struct wcache *wc)
 {
-	free(e->key);
-	memset(e, 0, sizeof(*e));
-}
-
-static void ring_drop_oldest(struct wcache *wc)
-{
-	struct ring_ev *e = &wc->ring[wc->ring_head];
-	/* Everything above this revision is still held... unless another event
-	 * of the same revision (one txn) follows: it stays, and a watch after
-	 * this revision skips it anyway. */
-	wc->covered_from = e->rev;
-	wc->ring_bytes -= e->bytes;
-	ring_ev_clear(e);
-	wc->ring_head = (wc->ring_head + 1) % wc->ring_cap;
-	wc->ring_n--;
+	if (wc->ring.dropped_rev > wc->covered_from)
+		wc->covered_from = wc->ring.dropped_rev;
 }
 
 static void ring_push(struct wcache *wc, const struct store_event *ev)
 {
-	if (!wc->ring_cap)
+	if (!wc->ring.cap)
 		return;
-	size_t kl = strlen(ev->key) + 1, vl = strlen(ev->value) + 1;
-	size_t pl = ev->prev_value && ev->type == STORE_EVENT_PUT ? strlen(ev->prev_value) + 1 : 0;
-	size_t bytes = kl + vl + pl + sizeof(struct ring_ev);
-	while (wc->ring_n > 0 &&
-	       (wc->ring_n == wc->ring_cap || wc->ring_bytes + bytes > wc->ring_max_bytes))
-		ring_drop_oldest(wc);
-	if (bytes > wc->ring_max_bytes) {
+	if (!evring_push(&wc->ring, ev))
 		wc->covered_from = ev->rev; /* too big to keep: older watches go private */
-		return;
-	}
-	char *mem = xmalloc(kl + vl + pl);
-	struct ring_ev *e = &wc->ring[(wc->ring_head + wc->ring_n) % wc->ring_cap];
-	e->type = ev->type;
-	e->rev = ev->rev;
-	e->create_rev = ev->create_rev;
-	e->key = memcpy(mem, ev->key, kl);
-	e->value = memcpy(mem + kl, ev->value, vl);
-	if (ev->type == STORE_EVENT_DELETE)
-		e->prev_value = e->value;
-	else
-		e->prev_value = pl ? memcpy(mem + kl + vl, ev->prev_value, pl) : NULL;
-	e->bytes = bytes;
-	wc->ring_bytes += bytes;
-	wc->ring_n++;
-}
-
-static void ring_clear(struct wcache *wc)
-{
-	while (wc->ring_n > 0)
-		ring_drop_oldest(wc);
+	cover_dropped(wc);
 }
 
 static void watch_free(struct store_watch *w)
@@ -715,8 +666,7 @@ static void cache_free(struct wcache *wc)
 		wc->watches = w->next;
 		watch_free(w);
 	}
-	ring_clear(wc);
-	free(wc->ring);
+	evring_free(&wc->ring);
 	free(wc->prefix);
 	pthread_mutex_destroy(&wc->mu);
 	free(wc);
@@ -739,7 +689,7 @@ static enum etcd_stream_next cache_message(json_t *res, void *arg)
 				 "watchers must relist",
 				 wc->prefix, (long long)(wc->rev + 1), (long long)compact);
 			cache_expire(wc, wc->rev);
-			ring_clear(wc);
+			evring_clear(&wc->ring);
 			wc->rev = compact - 1;
 			wc->covered_from = compact - 1;
 			next = wc->private ? ETCD_STREAM_STOP : ETCD_STREAM_RECONNECT;
@@ -767,7 +717,7 @@ static enum etcd_stream_next cache_message(json_t *res, void *arg)
 				"its watchers must relist",
 				wc->prefix, (long long)rev);
 			cache_expire(wc, rev - 1);
-			ring_clear(wc);
+			evring_clear(&wc->ring);
 			wc->covered_from = rev;
 			if (wc->private)
 				next = ETCD_STREAM_STOP;
@@ -803,10 +753,8 @@ static struct wcache *cache_new(struct et_store *s, const char *prefix, int64_t 
 	pthread_mutex_init(&wc->mu, NULL);
 	if (!private) {
 		pthread_mutex_lock(&s->caches_mu);
-		wc->ring_cap = s->ring_events;
-		wc->ring_max_bytes = s->ring_bytes;
+		evring_init(&wc->ring, s->ring_events, s->ring_bytes);
 		pthread_mutex_unlock(&s->caches_mu);
-		wc->ring = xcalloc(wc->ring_cap, sizeof(*wc->ring));
 	}
 	return wc;
 }
@@ -941,16 +889,9 @@ static struct store_watch *et_watch(struct store *st, const char *prefix, int64_
 		struct store_watch *w = watch_new(prefix, after_rev, cb, arg);
 		w->wc = wc;
 		delivering = wc;
-		for (size_t i = 0; i < wc->ring_n; i++) {
-			const struct ring_ev *e = &wc->ring[(wc->ring_head + i) % wc->ring_cap];
-			struct store_event ev = {
-				.type = e->type,
-				.rev = e->rev,
-				.key = e->key,
-				.value = e->value,
-				.prev_value = e->prev_value,
-				.create_rev = e->create_rev,
-			};
+		for (size_t i = 0; i < wc->ring.n; i++) {
+			struct store_event ev;
+			evring_event(evring_nth(&wc->ring, i), &ev);
 			deliver(w, &ev);
 		}
 		delivering = NULL;
@@ -1284,18 +1225,8 @@ void store_etcd_set_ring_limits(struct store *st, size_t max_events, size_t max_
 	s->ring_bytes = max_bytes;
 	for (struct wcache *wc = s->caches; wc; wc = wc->next) {
 		pthread_mutex_lock(&wc->mu);
-		struct ring_ev *ring = xcalloc(max_events, sizeof(*ring));
-		while (wc->ring_n > max_events)
-			ring_drop_oldest(wc);
-		for (size_t i = 0; i < wc->ring_n; i++)
-			ring[i] = wc->ring[(wc->ring_head + i) % wc->ring_cap];
-		free(wc->ring);
-		wc->ring = ring;
-		wc->ring_cap = max_events;
-		wc->ring_head = 0;
-		wc->ring_max_bytes = max_bytes;
-		while (wc->ring_n > 0 && wc->ring_bytes > wc->ring_max_bytes)
-			ring_drop_oldest(wc);
+		evring_resize(&wc->ring, max_events, max_bytes);
+		cover_dropped(wc);
 		pthread_mutex_unlock(&wc->mu);
 	}
 	pthread_mutex_unlock(&s->caches_mu);

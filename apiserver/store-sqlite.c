@@ -39,6 +39,7 @@
  * Memory: values live in SQLite; the process keeps only the ring of recent
  * events (bounded by count and bytes) and SQLite's page caches.
  */
+#include "apiserver/evring.h"
 #include "apiserver/store-internal.h"
 #include "apiserver/store.h"
 
@@ -159,17 +160,6 @@ struct sq_conn {
 	struct sq_conn *next;        /* idle pool link */
 };
 
-/* One event held by the ring; key, value and prev_value share one allocation. */
-struct ring_ev {
-	enum store_event_type type;
-	int64_t rev;
-	int64_t create_rev;
-	char *key;        /* owns the allocation */
-	char *value;      /* inside it */
-	char *prev_value; /* inside it, NULL on create, == value on delete */
-	size_t bytes;
-};
-
 enum intent_op { OP_CREATE, OP_UPDATE, OP_DELETE, OP_COMPACT };
 
 /* A write request queued for the writer; lives on the caller's stack until done. */
@@ -231,8 +221,7 @@ struct sq_store {
 	struct store_watch *watches;
 	bool has_dead;
 	int64_t pub_rev;         /* newest revision published to watches */
-	struct ring_ev *ring;    /* circular, ring_cap slots */
-	size_t ring_cap, ring_head, ring_n, ring_bytes, ring_max_bytes;
+	struct evring ring;
 
 	/* housekeeper */
 	struct sq_conn *hconn;
@@ -602,56 +591,15 @@ static void watch_free(struct store_watch *w)
 	free(w);
 }
 
-static void ring_ev_clear(struct ring_ev *e)
-{
-	free(e->key);
-	memset(e, 0, sizeof(*e));
-}
-
-static void ring_drop_oldest(struct sq_store *s)
-{
-	struct ring_ev *e = &s->ring[s->ring_head];
-	s->ring_bytes -= e->bytes;
-	ring_ev_clear(e);
-	s->ring_head = (s->ring_head + 1) % s->ring_cap;
-	s->ring_n--;
-}
-
 /* Oldest revision in the ring; pub_rev + 1 when empty. fan_mu held. */
 static int64_t ring_first_locked(struct sq_store *s)
 {
-	return s->pub_rev + 1 - (int64_t)s->ring_n;
+	return s->pub_rev + 1 - (int64_t)s->ring.n;
 }
 
-static struct ring_ev *ring_at(struct sq_store *s, int64_t rev)
+static const struct evring_ev *ring_at(struct sq_store *s, int64_t rev)
 {
-	size_t off = (size_t)(rev - ring_first_locked(s));
-	return &s->ring[(s->ring_head + off) % s->ring_cap];
-}
-
-static void ring_push(struct sq_store *s, const struct store_event *ev)
-{
-	size_t kl = strlen(ev->key) + 1, vl = strlen(ev->value) + 1;
-	size_t pl = ev->prev_value && ev->type == STORE_EVENT_PUT ? strlen(ev->prev_value) + 1 : 0;
-	size_t bytes = kl + vl + pl + sizeof(struct ring_ev);
-	while (s->ring_n > 0 && (s->ring_n == s->ring_cap || s->ring_bytes + bytes > s->ring_max_bytes))
-		ring_drop_oldest(s);
-	if (bytes > s->ring_max_bytes)
-		return; /* too big to keep: the ring stays empty, replays read the log */
-	char *mem = xmalloc(kl + vl + pl);
-	struct ring_ev *e = &s->ring[(s->ring_head + s->ring_n) % s->ring_cap];
-	e->type = ev->type;
-	e->rev = ev->rev;
-	e->create_rev = ev->create_rev;
-	e->key = memcpy(mem, ev->key, kl);
-	e->value = memcpy(mem + kl, ev->value, vl);
-	if (ev->type == STORE_EVENT_DELETE)
-		e->prev_value = e->value;
-	else
-		e->prev_value = pl ? memcpy(mem + kl + vl, ev->prev_value, pl) : NULL;
-	e->bytes = bytes;
-	s->ring_bytes += bytes;
-	s->ring_n++;
+	return evring_nth(&s->ring, (size_t)(rev - ring_first_locked(s)));
 }
 
 /* Frees watches stopped from inside callbacks. fan_mu held. */
@@ -688,29 +636,17 @@ static void fan_publish(struct sq_store *s, const struct store_event *evs, size_
 	for (size_t i = 0; i < n; i++) {
 		/* ring_at() relies on consecutive revisions, which the writer
 		 * guarantees; were one ever skipped, start the ring afresh. */
-		if (s->ring_n > 0 && evs[i].rev != s->pub_rev + 1)
-			while (s->ring_n > 0)
-				ring_drop_oldest(s);
+		if (s->ring.n > 0 && evs[i].rev != s->pub_rev + 1)
+			evring_clear(&s->ring);
 		s->pub_rev = evs[i].rev;
-		ring_push(s, &evs[i]);
+		/* one too big to keep leaves the ring empty: replays read the log */
+		evring_push(&s->ring, &evs[i]);
 		for (struct store_watch *w = s->watches; w; w = w->next)
 			deliver(w, &evs[i]);
 	}
 	delivering_store = NULL;
 	fan_reap(s);
 	pthread_mutex_unlock(&s->fan_mu);
-}
-
-static void ring_event(const struct ring_ev *e, struct store_event *ev)
-{
-	*ev = (struct store_event){
-		.type = e->type,
-		.rev = e->rev,
-		.key = e->key,
-		.value = e->value,
-		.prev_value = e->prev_value,
-		.create_rev = e->create_rev,
-	};
 }
 
 /* Replays the log after w->last_rev up to the newest committed revision,
@@ -806,7 +742,7 @@ static struct store_watch *sq_watch(struct store *st, const char *prefix, int64_
 			delivering_store = s;
 			for (int64_t r = w->last_rev + 1; r <= s->pub_rev; r++) {
 				struct store_event ev;
-				ring_event(ring_at(s, r), &ev);
+				evring_event(ring_at(s, r), &ev);
 				deliver(w, &ev);
 			}
 			delivering_store = NULL;
@@ -1424,9 +1360,7 @@ static void sq_free(struct sq_store *s)
 		s->watches = w->next;
 		watch_free(w);
 	}
-	while (s->ring_n > 0)
-		ring_drop_oldest(s);
-	free(s->ring);
+	evring_free(&s->ring);
 	pthread_mutex_destroy(&s->q_mu);
 	pthread_cond_destroy(&s->q_cond);
 	pthread_mutex_destroy(&s->compact_mu);
@@ -1540,9 +1474,7 @@ struct store *store_sqlite_open(const char *dir, struct mk_err **err)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->hk_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	s->ring_cap = RING_EVENTS_DEFAULT;
-	s->ring_max_bytes = RING_BYTES_DEFAULT;
-	s->ring = xcalloc(s->ring_cap, sizeof(*s->ring));
+	evring_init(&s->ring, RING_EVENTS_DEFAULT, RING_BYTES_DEFAULT);
 	s->compact_interval_ms = COMPACT_INTERVAL_MS_DEFAULT;
 	s->hk_trigger_pages = CHECKPOINT_PAGES;
 
@@ -1603,21 +1535,8 @@ void store_sqlite_set_compact_interval(struct store *st, unsigned interval_ms)
 void store_sqlite_set_ring_limits(struct store *st, size_t max_events, size_t max_bytes)
 {
 	struct sq_store *s = sq(st);
-	if (max_events == 0)
-		max_events = 1;
 	pthread_mutex_lock(&s->fan_mu);
-	struct ring_ev *ring = xcalloc(max_events, sizeof(*ring));
-	while (s->ring_n > max_events)
-		ring_drop_oldest(s);
-	for (size_t i = 0; i < s->ring_n; i++)
-		ring[i] = s->ring[(s->ring_head + i) % s->ring_cap];
-	free(s->ring);
-	s->ring = ring;
-	s->ring_cap = max_events;
-	s->ring_head = 0;
-	s->ring_max_bytes = max_bytes;
-	while (s->ring_n > 0 && s->ring_bytes > s->ring_max_bytes)
-		ring_drop_oldest(s);
+	evring_resize(&s->ring, max_events, max_bytes);
 	pthread_mutex_unlock(&s->fan_mu);
 }
 
