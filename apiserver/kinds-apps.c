@@ -129,8 +129,7 @@ static bool in_values(const json_t *values, const char *v)
 	return false;
 }
 
-/* Whether a LabelSelector matches labels; *valid false for a bad operator. */
-static bool selector_matches(const json_t *sel, const json_t *labels, bool *valid)
+bool kinds_selector_matches(const json_t *sel, const json_t *labels, bool *valid)
 {
 	*valid = true;
 	const char *k;
@@ -164,8 +163,7 @@ static bool selector_matches(const json_t *sel, const json_t *labels, bool *vali
 	return ok;
 }
 
-/* Go's %#v of a *metav1.LabelSelector, as upstream quotes it. */
-static char *go_selector(const json_t *sel)
+char *kinds_go_selector(const json_t *sel)
 {
 	json_t *ml = json_object_get(sel, "matchLabels");
 	json_t *me = json_object_get(sel, "matchExpressions");
@@ -220,7 +218,7 @@ static void validate_workload(const json_t *obj, const json_t *old, const char *
 	} else if (json_object_size(json_object_get(sel, "matchLabels")) +
 			   json_array_size(json_object_get(sel, "matchExpressions")) ==
 		   0) {
-		cleanup_free char *go = go_selector(sel);
+		cleanup_free char *go = kinds_go_selector(sel);
 		api_cause_add(causes, "FieldValueInvalid", "spec.selector",
 			      "Invalid value: %s: empty selector is invalid for %s", go, kind);
 	} else {
@@ -235,9 +233,9 @@ static void validate_workload(const json_t *obj, const json_t *old, const char *
 	json_t *labels = json_path_get(tmpl, "metadata.labels");
 	if (sel_ok) {
 		bool valid;
-		bool match = selector_matches(sel, labels, &valid);
+		bool match = kinds_selector_matches(sel, labels, &valid);
 		if (!valid) {
-			cleanup_free char *go = go_selector(sel);
+			cleanup_free char *go = kinds_go_selector(sel);
 			api_cause_add(causes, "FieldValueInvalid", "spec.selector",
 				      "Invalid value: %s: invalid label selector", go);
 		} else if (!match) {
@@ -271,7 +269,7 @@ static void validate_workload(const json_t *obj, const json_t *old, const char *
 	if (old && sel_ok) {
 		json_t *was = json_path_get(old, "spec.selector");
 		if (was && !json_equal(was, sel)) {
-			cleanup_free char *go = go_selector(sel);
+			cleanup_free char *go = kinds_go_selector(sel);
 			api_cause_add(causes, "FieldValueInvalid", "spec.selector",
 				      "Invalid value: %s: field is immutable", go + 1);
 		}

@@ -90,10 +90,24 @@ void kinds_deployment_defaults(json_t *obj);
 void kinds_deployment_validate(const json_t *obj, const json_t *old, json_t *causes);
 void kinds_replicaset_defaults(json_t *obj);
 void kinds_replicaset_validate(const json_t *obj, const json_t *old, json_t *causes);
+/* Whether a LabelSelector (borrowed) matches labels; *valid false for a
+ * bad operator. */
+bool kinds_selector_matches(const json_t *sel, const json_t *labels, bool *valid);
+/* Go's %#v of a *metav1.LabelSelector, as upstream quotes it. New string. */
+char *kinds_go_selector(const json_t *sel);
 /* Kinds whose status is written only through the status subresource:
  * create starts from an empty status, an update keeps the stored one. */
 void kinds_status_prepare_create(json_t *obj);
 void kinds_status_prepare_update(json_t *obj, const json_t *old);
+
+/* kinds-batch.c */
+KINDS_PRINTER(job);
+KINDS_PRINTER(cronjob);
+void kinds_job_defaults(json_t *obj);
+void kinds_job_prepare_create(json_t *obj);
+void kinds_job_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_cronjob_defaults(json_t *obj);
+void kinds_cronjob_validate(const json_t *obj, const json_t *old, json_t *causes);
 
 /* kinds-other.c */
 KINDS_PRINTER(lease);

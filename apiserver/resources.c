@@ -101,6 +101,12 @@ static const struct api_subresource replicaset_subs[] = {
 	{.name = NULL},
 };
 
+static const struct api_subresource job_subs[] = {STATUS_SUB("batch", "Job"), {.name = NULL}};
+static const struct api_subresource cronjob_subs[] = {
+	STATUS_SUB("batch", "CronJob"),
+	{.name = NULL},
+};
+
 const struct api_resource api_resources[] = {
 	{
 		.group = "",
@@ -302,6 +308,43 @@ const struct api_resource api_resources[] = {
 		.prepare_update = kinds_status_prepare_update,
 		.columns = kinds_replicaset_columns,
 		.print_row = kinds_replicaset_print,
+	},
+	{
+		.group = "batch",
+		.version = "v1",
+		.resource = "cronjobs",
+		.singular = "cronjob",
+		.kind = "CronJob",
+		.namespaced = true,
+		.short_names = SHORT("cj"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = cronjob_subs,
+		.storage = "cronjobs",
+		.defaults = kinds_cronjob_defaults,
+		.validate = kinds_cronjob_validate,
+		.prepare_create = kinds_status_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_cronjob_columns,
+		.print_row = kinds_cronjob_print,
+	},
+	{
+		.group = "batch",
+		.version = "v1",
+		.resource = "jobs",
+		.singular = "job",
+		.kind = "Job",
+		.namespaced = true,
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = job_subs,
+		.storage = "jobs",
+		.defaults = kinds_job_defaults,
+		.validate = kinds_job_validate,
+		.prepare_create = kinds_job_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_job_columns,
+		.print_row = kinds_job_print,
 	},
 	{
 		.group = "coordination.k8s.io",

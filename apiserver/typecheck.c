@@ -106,6 +106,28 @@ STRUCT(replicaset_spec, "ReplicaSetSpec", "v1", {"replicas", T_INT32, NULL},
 STRUCT(replicaset, "ReplicaSet", "v1", {"metadata", T_STRUCT, &object_meta},
        {"spec", T_STRUCT, &replicaset_spec});
 
+STRUCT(job_spec, "JobSpec", "v1", {"parallelism", T_INT32, NULL}, {"completions", T_INT32, NULL},
+       {"activeDeadlineSeconds", T_INT64, NULL}, {"backoffLimit", T_INT32, NULL},
+       {"backoffLimitPerIndex", T_INT32, NULL}, {"maxFailedIndexes", T_INT32, NULL},
+       {"selector", T_STRUCT, &label_selector}, {"manualSelector", T_BOOL, NULL},
+       {"template", T_STRUCT, &pod_template_spec}, {"ttlSecondsAfterFinished", T_INT32, NULL},
+       {"completionMode", T_STRING, NULL}, {"suspend", T_BOOL, NULL},
+       {"podReplacementPolicy", T_STRING, NULL}, {"managedBy", T_STRING, NULL});
+
+STRUCT(job, "Job", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &job_spec});
+
+STRUCT(job_template_spec, "JobTemplateSpec", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"spec", T_STRUCT, &job_spec});
+
+STRUCT(cronjob_spec, "CronJobSpec", "v1", {"schedule", T_STRING, NULL},
+       {"timeZone", T_STRING, NULL}, {"startingDeadlineSeconds", T_INT64, NULL},
+       {"concurrencyPolicy", T_STRING, NULL}, {"suspend", T_BOOL, NULL},
+       {"jobTemplate", T_STRUCT, &job_template_spec},
+       {"successfulJobsHistoryLimit", T_INT32, NULL}, {"failedJobsHistoryLimit", T_INT32, NULL});
+
+STRUCT(cronjob, "CronJob", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"spec", T_STRUCT, &cronjob_spec});
+
 STRUCT(scale_spec, "ScaleSpec", "v1", {"replicas", T_INT32, NULL});
 
 STRUCT(scale, "Scale", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &scale_spec});
@@ -152,6 +174,7 @@ static const struct {
 	{"Pod", &pod},	       {"Deployment", &deployment}, {"ReplicaSet", &replicaset},
 	{"Scale", &scale},     {"ConfigMap", &configmap},   {"Secret", &secret},
 	{"Service", &service}, {"Namespace", &namespace},   {"Node", &node},
+	{"Job", &job},	       {"CronJob", &cronjob},
 };
 
 struct walk {

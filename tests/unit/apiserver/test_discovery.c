@@ -90,7 +90,9 @@ static void test_plain(void **state)
 	json_t *status =
 		find_named(json_object_get(apps, "resources"), "name", "deployments/status");
 	assert_null(json_object_get(status, "group"));
-	assert_null(discovery_resource_list("batch", "v1"));
+	cleanup_json json_t *batch = discovery_resource_list("batch", "v1");
+	golden_check(batch, "discovery-apis-batch-v1.json");
+	assert_null(discovery_resource_list("policy", "v1"));
 	assert_null(discovery_resource_list("apps", "v1beta1"));
 	assert_null(discovery_resource_list("autoscaling", "v1"));
 }

@@ -15,10 +15,14 @@ static void test_index(void **state)
 	(void)state;
 	cleanup_json json_t *idx = openapi_v3_index();
 	json_t *paths = json_object_get(idx, "paths");
-	const char *want[] = {"api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1",
-			      "apis/discovery.k8s.io/v1", "apis/metrics.k8s.io/v1beta1"};
-	assert_int_equal(json_object_size(paths), 5);
-	for (size_t i = 0; i < 5; i++) {
+	const char *want[] = {"api/v1",
+			      "apis/apps/v1",
+			      "apis/batch/v1",
+			      "apis/coordination.k8s.io/v1",
+			      "apis/discovery.k8s.io/v1",
+			      "apis/metrics.k8s.io/v1beta1"};
+	assert_int_equal(json_object_size(paths), 6);
+	for (size_t i = 0; i < 6; i++) {
 		json_t *p = json_object_get(paths, want[i]);
 		assert_non_null(p);
 		cleanup_free char *hash = openapi_v3_hash(want[i]);
@@ -36,7 +40,9 @@ static void test_docs_golden(void **state)
 	golden_check(core, "openapi-api-v1.json");
 	cleanup_json json_t *apps = openapi_v3_doc("apis/apps/v1");
 	golden_check(apps, "openapi-apis-apps-v1.json");
-	assert_null(openapi_v3_doc("apis/batch/v1"));
+	cleanup_json json_t *batch = openapi_v3_doc("apis/batch/v1");
+	golden_check(batch, "openapi-apis-batch-v1.json");
+	assert_null(openapi_v3_doc("apis/policy/v1"));
 	assert_null(openapi_v3_doc("/api/v1"));
 	assert_null(openapi_v3_hash("apis/nope/v1"));
 }

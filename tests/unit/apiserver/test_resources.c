@@ -35,12 +35,18 @@ static void test_table_lookups(void **state)
 		assert_non_null(x->verbs);
 		assert_true(x->storage != NULL || x->virtual_list != NULL);
 	}
-	/* "all" only on pods, services, deployments, replicasets. */
+	/* "all" only on pods, services, deployments, replicasets, jobs, cronjobs. */
 	size_t n_all = 0;
 	for (const struct api_resource *x = api_resources; x->resource; x++)
 		if (x->categories)
 			n_all++;
-	assert_int_equal(n_all, 4);
+	assert_int_equal(n_all, 6);
+	const struct api_resource *job = api_resource_by_kind("batch/v1", "Job");
+	assert_non_null(job);
+	assert_string_equal(job->resource, "jobs");
+	assert_non_null(api_resource_sub(job, "status"));
+	assert_string_equal(api_resource_qualified(api_resource_find("batch", "v1", "cronjobs")),
+			    "cronjobs.batch");
 }
 
 static void test_cause_add(void **state)
