@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
+#include "labels.h"
 #include "log.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -1558,11 +1559,17 @@ static void handle_binding(struct api_request *rq, const struct target *t)
 	req_reply_json(rq, 201, s, NULL);
 }
 
+static void handle_eviction(struct api_request *rq, const struct target *t);
+
 static void handle_post(struct api_request *rq, const struct target *t)
 {
 	rq->m_verb = "POST";
 	if (t->name && t->sub && !strcmp(t->sub, "binding")) {
 		handle_binding(rq, t);
+		return;
+	}
+	if (t->name && t->sub && !strcmp(t->sub, "eviction")) {
+		handle_eviction(rq, t);
 		return;
 	}
 	if (t->name) {
@@ -1949,6 +1956,237 @@ static void handle_deletecollection(struct api_request *rq, const struct target 
 	json_t *list = json_pack("{s:s, s:s, s:{}, s:o}", "kind", lk, "apiVersion",
 				 api_resource_api_version(t->r), "metadata", "items", deleted);
 	req_reply_json(rq, 200, list, NULL);
+}
+
+/* --- eviction (policy/v1) ------------------------------------------------- */
+
+static const char evict_violation[] =
+	"Cannot evict pod as it would violate the pod's disruption budget.";
+
+static json_t *too_many_requests(const char *cause, int retry_after)
+{
+	json_t *details = json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "DisruptionBudget",
+				    "message", cause);
+	if (retry_after > 0)
+		json_object_set_new(details, "retryAfterSeconds", json_integer(retry_after));
+	return status_failure(429, "TooManyRequests", evict_violation, details);
+}
+
+/* As upstream's canIgnorePDB: a pod that is going, gone or not started yet
+ * costs no budget. */
+static bool eviction_ignores_budget(const json_t *pod)
+{
+	const char *phase = json_path_str(pod, "status.phase");
+	return json_path_get(pod, "metadata.deletionTimestamp") ||
+	       (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed") ||
+			  !strcmp(phase, "Pending")));
+}
+
+static bool pod_ready(const json_t *pod)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_path_get(pod, "status.conditions"), i, c)
+	{
+		const char *type = json_string_value(json_object_get(c, "type"));
+		if (type && !strcmp(type, "Ready"))
+			return !strcmp(json_path_str(c, "status") ? json_path_str(c, "status") : "",
+				       "True");
+	}
+	return false;
+}
+
+/* The PodDisruptionBudgets of pod's namespace whose selector selects it
+ * (an empty selector selects nothing here, as upstream): new array of
+ * {"obj": pdb, "rev": n}, or NULL with *status. */
+static json_t *budgets_of(struct api_request *rq, const json_t *pod, json_t **status)
+{
+	const struct api_resource *r = api_resource_find("policy", "v1", "poddisruptionbudgets");
+	cleanup_free char *prefix = api_prefix(r, json_path_str(pod, "metadata.namespace"));
+	struct store_list l = {0};
+	cleanup_err struct mk_err *err = NULL;
+	if (store_list(rq->srv->st, prefix, NULL, 0, 0, &l, &err) < 0) {
+		*status = status_from_err(err, r, NULL);
+		return NULL;
+	}
+	json_t *labels = json_path_get(pod, "metadata.labels");
+	json_t *out = json_array();
+	for (size_t i = 0; i < l.n; i++) {
+		json_t *pdb = api_object_from_store(l.items[i].value, l.items[i].mod_rev);
+		struct label_selector *sel =
+			labels_selector_from_json(json_path_get(pdb, "spec.selector"), NULL);
+		if (sel && !labels_selector_empty(sel) && labels_selector_matches(sel, labels))
+			json_array_append_new(out, json_pack("{s:o, s:I}", "obj", pdb, "rev",
+							     (json_int_t)l.items[i].mod_rev));
+		else
+			json_decref(pdb);
+		labels_selector_free(sel);
+	}
+	store_list_free(&l);
+	return out;
+}
+
+/* Takes one disruption from pdb (stored at rev) for pod as upstream's
+ * checkAndDecrement. Returns 0, 1 when the budget changed meanwhile
+ * (retry), -1 with *status. */
+static int budget_take(struct api_request *rq, const json_t *pdb, int64_t rev, const char *pod,
+		       bool dry, json_t **status)
+{
+	const char *name = obj_name(pdb);
+	const struct api_resource *r = api_resource_find("policy", "v1", "poddisruptionbudgets");
+	long long gen = json_integer_value(json_path_get(pdb, "metadata.generation"));
+	long long seen = json_integer_value(json_path_get(pdb, "status.observedGeneration"));
+	long long allowed = json_integer_value(json_path_get(pdb, "status.disruptionsAllowed"));
+	if (seen < gen) {
+		cleanup_free char *c = xasprintf(
+			"The disruption budget %s is still being processed by the server.", name);
+		*status = too_many_requests(c, 10);
+		return -1;
+	}
+	if (allowed < 0) {
+		*status = status_forbidden(r, name, "pdb disruptions allowed is negative");
+		return -1;
+	}
+	json_t *disrupted = json_path_get(pdb, "status.disruptedPods");
+	if (json_object_size(disrupted) > 2000) {
+		*status = status_forbidden(r, name,
+					   "DisruptedPods map too big - too many evictions not "
+					   "confirmed by PDB controller");
+		return -1;
+	}
+	if (allowed == 0) {
+		cleanup_free char *c = xasprintf(
+			"The disruption budget %s needs %lld healthy pods and has %lld currently",
+			name, json_integer_value(json_path_get(pdb, "status.desiredHealthy")),
+			json_integer_value(json_path_get(pdb, "status.currentHealthy")));
+		*status = too_many_requests(c, 0);
+		return -1;
+	}
+	if (dry)
+		return 0;
+	cleanup_json json_t *next = json_copy_deep(pdb);
+	json_path_set(next, "status.disruptionsAllowed", json_integer(allowed - 1));
+	if (!json_is_object(json_path_get(next, "status.disruptedPods")))
+		json_path_set(next, "status.disruptedPods", json_object());
+	char *now = time_now_rfc3339();
+	json_object_set_new(json_path_get(next, "status.disruptedPods"), pod, json_string(now));
+	if (allowed - 1 == 0) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_path_get(next, "status.conditions"), i, c)
+		{
+			const char *type = json_string_value(json_object_get(c, "type"));
+			if (!type || strcmp(type, "DisruptionAllowed"))
+				continue;
+			json_object_set_new(c, "status", json_string("False"));
+			json_object_set_new(c, "reason", json_string("InsufficientPods"));
+			json_object_set_new(c, "lastTransitionTime", json_string(now));
+		}
+	}
+	free(now);
+	cleanup_free char *key = api_key(r, json_path_str(pdb, "metadata.namespace"), name);
+	cleanup_free char *value = object_to_store(next);
+	cleanup_err struct mk_err *err = NULL;
+	if (store_update_ttl(rq->srv->st, key, value, rev, 0, NULL, &err) < 0) {
+		if (mk_err_code(err) == MK_ECONFLICT)
+			return 1;
+		*status = status_from_err(err, r, name);
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_eviction(struct api_request *rq, const struct target *t)
+{
+	json_t *status = write_options_check(rq, "CreateOptions", false, false);
+	if (status) {
+		req_reply_status(rq, status);
+		return;
+	}
+	cleanup_json json_t *ev = decode_object(rq, t->r, "policy/v1", "Eviction", &status);
+	if (!ev) {
+		req_reply_status(rq, status);
+		return;
+	}
+	const char *ev_name = obj_name(ev);
+	if (ev_name && ev_name[0] && strcmp(ev_name, t->name)) {
+		req_reply_status(rq, status_bad_request("name in URL does not match name in "
+							"Eviction object"));
+		return;
+	}
+	struct delete_opts o = {.dry = query_dry_run(rq)};
+	json_t *dopts = json_object_get(ev, "deleteOptions");
+	json_t *grace = json_object_get(dopts, "gracePeriodSeconds");
+	if (json_is_integer(grace)) {
+		o.has_grace = true;
+		o.grace = json_integer_value(grace);
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(dopts, "dryRun"), i, d) if (json_is_string(d) &&
+								       !strcmp(json_string_value(d),
+									       "All")) o.dry = true;
+	struct target pt = *t;
+	pt.sub = NULL;
+	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
+		json_t *cur = NULL;
+		int64_t rev;
+		if (read_object(rq, &pt, &cur, &rev, &status) < 0) {
+			req_reply_status(rq, status);
+			return;
+		}
+		cleanup_json json_t *pod = cur;
+		if (!eviction_ignores_budget(pod)) {
+			cleanup_json json_t *pdbs = budgets_of(rq, pod, &status);
+			if (!pdbs) {
+				req_reply_status(rq, status);
+				return;
+			}
+			if (json_array_size(pdbs) > 1) {
+				req_reply_status(rq, status_internal(
+							     "This pod has more than one "
+							     "PodDisruptionBudget, which the eviction "
+							     "subresource does not support."));
+				return;
+			}
+			json_t *one = json_array_get(pdbs, 0);
+			json_t *pdb = json_object_get(one, "obj");
+			const char *policy = json_path_str(pdb, "spec.unhealthyPodEvictionPolicy");
+			long long healthy =
+				json_integer_value(json_path_get(pdb, "status.currentHealthy"));
+			long long desired =
+				json_integer_value(json_path_get(pdb, "status.desiredHealthy"));
+			/* An unready pod adds nothing to the budget: upstream lets it go
+			 * when the budget is met (IfHealthyBudget) or always (AlwaysAllow). */
+			bool unhealthy_free =
+				!pod_ready(pod) &&
+				((policy && !strcmp(policy, "AlwaysAllow")) ||
+				 (healthy >= desired && desired > 0));
+			if (pdb && !unhealthy_free) {
+				int rc = budget_take(rq, pdb,
+						     json_integer_value(json_object_get(one, "rev")),
+						     t->name, o.dry, &status);
+				if (rc == 1)
+					continue;
+				if (rc < 0) {
+					req_reply_status(rq, status);
+					return;
+				}
+			}
+		}
+		json_t *out = NULL;
+		if (delete_one(rq, &pt, &o, &out, &status) < 0) {
+			req_reply_status(rq, status);
+			return;
+		}
+		json_decref(out);
+		json_t *s = json_pack("{s:s, s:s, s:{}, s:s, s:I}", "kind", "Status", "apiVersion",
+				      "v1", "metadata", "status", "Success", "code",
+				      (json_int_t)201);
+		req_reply_json(rq, 201, s, NULL);
+		return;
+	}
+	req_reply_status(rq, status_conflict(t->r, t->name, NULL));
 }
 
 /* --- the kubelets' subresources ---------------------------------------------- */

@@ -1,4 +1,5 @@
-/* apps/v1 Deployments and ReplicaSets: printers, defaults, validation. */
+/* apps/v1 Deployments, ReplicaSets, DaemonSets and ControllerRevisions:
+ * printers, defaults, validation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,8 +264,8 @@ static void validate_workload(const json_t *obj, const json_t *old, const char *
 		if (json_object_get(pod_spec, "activeDeadlineSeconds"))
 			api_cause_add(causes, "FieldValueForbidden",
 				      "spec.template.spec.activeDeadlineSeconds",
-				      "Forbidden: activeDeadlineSeconds in ReplicaSet is not "
-				      "Supported");
+				      "Forbidden: activeDeadlineSeconds in %s is not Supported",
+				      strcmp(kind, "daemonset") ? "ReplicaSet" : "DaemonSet");
 	}
 	if (old && sel_ok) {
 		json_t *was = json_path_get(old, "spec.selector");
@@ -293,7 +294,32 @@ static long long int_or_percent(const json_t *v, bool *percent)
 	return n;
 }
 
-static void validate_rolling(const json_t *ru, json_t *causes)
+long long kinds_int_or_percent_check(const json_t *v, const char *field, json_t *causes)
+{
+	bool pct;
+	long long n = int_or_percent(v, &pct);
+	cleanup_free char *go = kinds_go_value(v);
+	if (n < 0 && !pct && !json_is_integer(v))
+		api_cause_add(causes, "FieldValueInvalid", field,
+			      "Invalid value: %s: a valid percent string must be a numeric "
+			      "string followed by an ending '%%' (e.g. '1%%',  or '93%%', "
+			      "regex used for validation is '[0-9]+%%')",
+			      go);
+	else if (n < 0)
+		api_cause_add(causes, "FieldValueInvalid", field,
+			      "Invalid value: %s: must be greater than or equal to 0", go);
+	else if (pct && n > 100)
+		api_cause_add(causes, "FieldValueInvalid", field,
+			      "Invalid value: %s: must not be greater than 100%%", go);
+	else
+		return n;
+	return -1;
+}
+
+/* A rolling update's maxUnavailable and maxSurge under prefix
+ * ("spec.strategy.rollingUpdate"); both 0 is refused with message zero. */
+static void validate_rolling(const json_t *ru, const char *prefix, const char *zero,
+			     json_t *causes)
 {
 	const char *keys[] = {"maxUnavailable", "maxSurge"};
 	long long val[2] = {0, 0};
@@ -301,29 +327,14 @@ static void validate_rolling(const json_t *ru, json_t *causes)
 		json_t *v = json_object_get(ru, keys[i]);
 		if (!v)
 			continue;
-		bool pct;
-		val[i] = int_or_percent(v, &pct);
-		cleanup_free char *f = xasprintf("spec.strategy.rollingUpdate.%s", keys[i]);
-		cleanup_free char *go = kinds_go_value(v);
-		if (val[i] < 0 && !pct && !json_is_integer(v))
-			api_cause_add(causes, "FieldValueInvalid", f,
-				      "Invalid value: %s: a valid percent string must be a numeric "
-				      "string followed by an ending '%%' (e.g. '1%%',  or '93%%', "
-				      "regex used for validation is '[0-9]+%%')",
-				      go);
-		else if (val[i] < 0)
-			api_cause_add(causes, "FieldValueInvalid", f,
-				      "Invalid value: %s: must be greater than or equal to 0", go);
-		else if (pct && val[i] > 100)
-			api_cause_add(causes, "FieldValueInvalid", f,
-				      "Invalid value: %s: must not be greater than 100%%", go);
+		cleanup_free char *f = xasprintf("%s.%s", prefix, keys[i]);
+		val[i] = kinds_int_or_percent_check(v, f, causes);
 	}
 	json_t *mu = json_object_get(ru, "maxUnavailable");
 	if (mu && val[0] == 0 && val[1] == 0) {
 		cleanup_free char *go = kinds_go_value(mu);
-		api_cause_add(causes, "FieldValueInvalid",
-			      "spec.strategy.rollingUpdate.maxUnavailable",
-			      "Invalid value: %s: may not be 0 when `maxSurge` is 0", go);
+		cleanup_free char *f = xasprintf("%s.maxUnavailable", prefix);
+		api_cause_add(causes, "FieldValueInvalid", f, "Invalid value: %s: %s", go, zero);
 	}
 }
 
@@ -345,7 +356,8 @@ void kinds_deployment_validate(const json_t *obj, const json_t *old, json_t *cau
 			      "Forbidden: may not be specified when strategy `type` is "
 			      "'Recreate'");
 	else if (json_is_object(ru))
-		validate_rolling(ru, causes);
+		validate_rolling(ru, "spec.strategy.rollingUpdate",
+				 "may not be 0 when `maxSurge` is 0", causes);
 	json_t *pds = json_object_get(spec, "progressDeadlineSeconds");
 	if (json_is_integer(pds)) {
 		long long p = json_integer_value(pds);
@@ -375,4 +387,167 @@ void kinds_status_prepare_update(json_t *obj, const json_t *old)
 		json_object_set_new(obj, "status", json_copy_deep(status));
 	else
 		json_object_del(obj, "status");
+}
+
+/* ---- DaemonSets ---- */
+
+const struct table_column kinds_daemonset_columns[] = {
+	NAME_COLUMN,
+	COLUMN("Desired", "integer",
+	       "The total number of nodes that should be running the daemon pod (including "
+	       "nodes correctly running the daemon pod).",
+	       0),
+	COLUMN("Current", "integer",
+	       "The number of nodes that are running at least 1 daemon pod and are supposed to "
+	       "run the daemon pod.",
+	       0),
+	COLUMN("Ready", "integer",
+	       "numberReady is the number of nodes that should be running the daemon pod and "
+	       "have one or more of the daemon pod running with a Ready Condition.",
+	       0),
+	COLUMN("Up-to-date", "integer",
+	       "The total number of nodes that are running updated daemon pod", 0),
+	COLUMN("Available", "integer",
+	       "The number of nodes that should be running the daemon pod and have one or more "
+	       "of the daemon pod running and available (ready for at least "
+	       "spec.minReadySeconds)",
+	       0),
+	COLUMN("Node Selector", "string",
+	       "NodeSelector is a selector which must be true for the pod to fit on a node. "
+	       "Selector which must match a node's labels for the pod to be scheduled on that "
+	       "node. More info: https://kubernetes.io/docs/concepts/configuration/"
+	       "assign-pod-node/",
+	       0),
+	AGE_COLUMN,
+	CONTAINER_COLUMNS,
+	{.name = NULL},
+};
+
+void kinds_daemonset_print(const json_t *obj, time_t now, json_t *cells)
+{
+	static const char *const counts[] = {
+		"status.desiredNumberScheduled", "status.currentNumberScheduled",
+		"status.numberReady", "status.updatedNumberScheduled", "status.numberAvailable",
+	};
+	json_array_append_new(cells, json_string(printer_str(obj, "metadata.name")));
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		json_array_append_new(cells, json_integer(printer_int(obj, counts[i])));
+	char *sel = printer_labels_map(json_path_get(obj, "spec.template.spec.nodeSelector"));
+	json_array_append_new(cells, json_string(sel));
+	free(sel);
+	printer_cell_age(obj, now, cells);
+	tail_cells(obj, cells);
+}
+
+void kinds_daemonset_defaults(json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	json_t *strategy = json_object_get(spec, "updateStrategy");
+	if (!json_is_object(strategy)) {
+		strategy = json_object();
+		json_object_set_new(spec, "updateStrategy", strategy);
+	}
+	kinds_set_default(strategy, "type", json_string("RollingUpdate"));
+	if (!strcmp(printer_str(strategy, "type"), "RollingUpdate")) {
+		json_t *ru = json_object_get(strategy, "rollingUpdate");
+		if (!json_is_object(ru)) {
+			ru = json_object();
+			json_object_set_new(strategy, "rollingUpdate", ru);
+		}
+		kinds_set_default(ru, "maxUnavailable", json_integer(1));
+		kinds_set_default(ru, "maxSurge", json_integer(0));
+	}
+	kinds_set_default(spec, "revisionHistoryLimit", json_integer(10));
+	template_defaults(spec);
+}
+
+void kinds_daemonset_validate(const json_t *obj, const json_t *old, json_t *causes)
+{
+	validate_workload(obj, old, "daemonset", causes);
+	json_t *spec = json_object_get(obj, "spec");
+	non_negative(spec, "revisionHistoryLimit", causes);
+	json_t *strategy = json_object_get(spec, "updateStrategy");
+	const char *type = printer_str(strategy, "type");
+	json_t *ru = json_object_get(strategy, "rollingUpdate");
+	if (strcmp(type, "OnDelete") && strcmp(type, "RollingUpdate")) {
+		api_cause_add(causes, "FieldValueNotSupported", "spec.updateStrategy.type",
+			      "Unsupported value: \"%s\": supported values: \"OnDelete\", "
+			      "\"RollingUpdate\"",
+			      type);
+	} else if (!strcmp(type, "RollingUpdate")) {
+		if (!json_is_object(ru)) {
+			api_cause_add(causes, "FieldValueRequired",
+				      "spec.updateStrategy.rollingUpdate", "Required value");
+			return;
+		}
+		validate_rolling(ru, "spec.updateStrategy.rollingUpdate",
+				 "cannot be 0 when maxSurge is 0", causes);
+		bool p1, p2;
+		json_t *mu = json_object_get(ru, "maxUnavailable");
+		json_t *ms = json_object_get(ru, "maxSurge");
+		if (mu && ms && int_or_percent(mu, &p1) > 0 && int_or_percent(ms, &p2) > 0) {
+			cleanup_free char *go = kinds_go_value(ms);
+			api_cause_add(causes, "FieldValueInvalid",
+				      "spec.updateStrategy.rollingUpdate.maxSurge",
+				      "Invalid value: %s: may not be set when maxUnavailable is "
+				      "non-zero",
+				      go);
+		}
+	}
+}
+
+/* ---- ControllerRevisions ---- */
+
+const struct table_column kinds_controllerrevision_columns[] = {
+	NAME_COLUMN,
+	COLUMN("Controller", "string", "Controller of the object", 0),
+	COLUMN("Revision", "integer", "Revision indicates the revision of the state represented "
+				      "by Data.",
+	       0),
+	AGE_COLUMN,
+	{.name = NULL},
+};
+
+void kinds_controllerrevision_print(const json_t *obj, time_t now, json_t *cells)
+{
+	json_array_append_new(cells, json_string(printer_str(obj, "metadata.name")));
+	const json_t *owner = NULL;
+	size_t i;
+	json_t *ref;
+	json_array_foreach(json_path_get(obj, "metadata.ownerReferences"), i, ref)
+		if (json_is_true(json_object_get(ref, "controller")))
+			owner = ref;
+	if (owner) {
+		/* upstream prints the owner's group-qualified kind: daemonset.apps/x */
+		const char *av = printer_str(owner, "apiVersion");
+		const char *slash = strchr(av, '/');
+		cleanup_free char *group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		cleanup_free char *kind = xstrdup(printer_str(owner, "kind"));
+		for (char *p = kind; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		cleanup_free char *cell = xasprintf("%s%s%s/%s", kind, group[0] ? "." : "", group,
+						    printer_str(owner, "name"));
+		json_array_append_new(cells, json_string(cell));
+	} else {
+		json_array_append_new(cells, json_string("<none>"));
+	}
+	json_array_append_new(cells, json_integer(printer_int(obj, "revision")));
+	printer_cell_age(obj, now, cells);
+}
+
+void kinds_controllerrevision_validate(const json_t *obj, const json_t *old, json_t *causes)
+{
+	json_t *rev = json_object_get(obj, "revision");
+	if (json_is_integer(rev) && json_integer_value(rev) < 0)
+		api_cause_add(causes, "FieldValueInvalid", "revision",
+			      "Invalid value: %lld: must be greater than or equal to 0",
+			      (long long)json_integer_value(rev));
+	json_t *data = json_object_get(obj, "data");
+	if (!data || json_is_null(data))
+		api_cause_add(causes, "FieldValueRequired", "data", "Required value");
+	else if (old && !json_equal(data, json_object_get(old, "data")))
+		api_cause_add(causes, "FieldValueInvalid", "data",
+			      "Invalid value: \"\": field is immutable");
 }

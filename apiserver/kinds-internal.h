@@ -95,6 +95,14 @@ void kinds_replicaset_validate(const json_t *obj, const json_t *old, json_t *cau
 bool kinds_selector_matches(const json_t *sel, const json_t *labels, bool *valid);
 /* Go's %#v of a *metav1.LabelSelector, as upstream quotes it. New string. */
 char *kinds_go_selector(const json_t *sel);
+KINDS_PRINTER(daemonset);
+void kinds_daemonset_defaults(json_t *obj);
+void kinds_daemonset_validate(const json_t *obj, const json_t *old, json_t *causes);
+KINDS_PRINTER(controllerrevision);
+void kinds_controllerrevision_validate(const json_t *obj, const json_t *old, json_t *causes);
+/* An IntOrString that must be a non-negative integer or a percent of at most
+ * 100% ("25%"): its number, or -1 after appending a cause for field. */
+long long kinds_int_or_percent_check(const json_t *v, const char *field, json_t *causes);
 /* Kinds whose status is written only through the status subresource:
  * create starts from an empty status, an update keeps the stored one. */
 void kinds_status_prepare_create(json_t *obj);
@@ -108,6 +116,9 @@ void kinds_job_prepare_create(json_t *obj);
 void kinds_job_validate(const json_t *obj, const json_t *old, json_t *causes);
 void kinds_cronjob_defaults(json_t *obj);
 void kinds_cronjob_validate(const json_t *obj, const json_t *old, json_t *causes);
+/* kinds-policy.c */
+KINDS_PRINTER(pdb);
+void kinds_pdb_validate(const json_t *obj, const json_t *old, json_t *causes);
 
 /* kinds-other.c */
 KINDS_PRINTER(lease);

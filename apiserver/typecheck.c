@@ -128,6 +128,36 @@ STRUCT(cronjob_spec, "CronJobSpec", "v1", {"schedule", T_STRING, NULL},
 STRUCT(cronjob, "CronJob", "v1", {"metadata", T_STRUCT, &object_meta},
        {"spec", T_STRUCT, &cronjob_spec});
 
+STRUCT(rolling_update_daemonset, "RollingUpdateDaemonSet", "v1",
+       {"maxUnavailable", T_INTORSTR, NULL}, {"maxSurge", T_INTORSTR, NULL});
+
+STRUCT(daemonset_update_strategy, "DaemonSetUpdateStrategy", "v1", {"type", T_STRING, NULL},
+       {"rollingUpdate", T_STRUCT, &rolling_update_daemonset});
+
+STRUCT(daemonset_spec, "DaemonSetSpec", "v1", {"selector", T_STRUCT, &label_selector},
+       {"template", T_STRUCT, &pod_template_spec},
+       {"updateStrategy", T_STRUCT, &daemonset_update_strategy},
+       {"minReadySeconds", T_INT32, NULL}, {"revisionHistoryLimit", T_INT32, NULL});
+
+STRUCT(daemonset, "DaemonSet", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"spec", T_STRUCT, &daemonset_spec});
+
+STRUCT(controllerrevision, "ControllerRevision", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"revision", T_INT64, NULL});
+
+STRUCT(pdb_spec, "PodDisruptionBudgetSpec", "v1", {"minAvailable", T_INTORSTR, NULL},
+       {"maxUnavailable", T_INTORSTR, NULL}, {"selector", T_STRUCT, &label_selector},
+       {"unhealthyPodEvictionPolicy", T_STRING, NULL});
+
+STRUCT(pdb, "PodDisruptionBudget", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"spec", T_STRUCT, &pdb_spec});
+
+STRUCT(delete_options, "DeleteOptions", "v1", {"gracePeriodSeconds", T_INT64, NULL},
+       {"propagationPolicy", T_STRING, NULL}, {"dryRun", T_STRLIST, NULL});
+
+STRUCT(eviction, "Eviction", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"deleteOptions", T_STRUCT, &delete_options});
+
 STRUCT(scale_spec, "ScaleSpec", "v1", {"replicas", T_INT32, NULL});
 
 STRUCT(scale, "Scale", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &scale_spec});
@@ -175,6 +205,8 @@ static const struct {
 	{"Scale", &scale},     {"ConfigMap", &configmap},   {"Secret", &secret},
 	{"Service", &service}, {"Namespace", &namespace},   {"Node", &node},
 	{"Job", &job},	       {"CronJob", &cronjob},
+	{"DaemonSet", &daemonset}, {"ControllerRevision", &controllerrevision},
+	{"PodDisruptionBudget", &pdb}, {"Eviction", &eviction},
 };
 
 struct walk {
