@@ -32,6 +32,10 @@ int namespace_controller_start(struct daemon *d, const struct manager_options *o
 int gc_controller_start(struct daemon *d, const struct manager_options *o, struct mk_err **err);
 int nodeipam_controller_start(struct daemon *d, const struct manager_options *o,
 			      struct mk_err **err);
+int daemonset_controller_start(struct daemon *d, const struct manager_options *o,
+			       struct mk_err **err);
+int disruption_controller_start(struct daemon *d, const struct manager_options *o,
+				struct mk_err **err);
 int nodelifecycle_controller_start(struct daemon *d, const struct manager_options *o,
 				   struct mk_err **err);
 

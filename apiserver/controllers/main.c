@@ -25,6 +25,8 @@ static const struct {
 	{"garbagecollector", true, gc_controller_start},
 	{"nodeipam", true, nodeipam_controller_start},
 	{"nodelifecycle", true, nodelifecycle_controller_start},
+	{"daemonset", true, daemonset_controller_start},
+	{"disruption", true, disruption_controller_start},
 };
 
 static struct manager_options o = {
@@ -40,6 +42,7 @@ static struct manager_options o = {
 	.concurrent_serviceaccount = 5,
 	.concurrent_namespace = 10,
 	.concurrent_gc = 20,
+	.concurrent_daemonset = 2,
 };
 static int64_t eviction_ms = 300000, toleration_s = 300;
 /* accepted for upstream's command lines, unused */
@@ -53,8 +56,9 @@ static struct flag flags[] = {
 	 .target = &o.controllers,
 	 .help = "A list of controllers to enable. '*' enables all on-by-default controllers, "
 		 "'foo' enables the controller named 'foo', '-foo' disables the controller named "
-		 "'foo'. All controllers: deployment, endpoint, endpointslice, garbagecollector, "
-		 "namespace, nodeipam, nodelifecycle, replicaset, serviceaccount (default [*])"},
+		 "'foo'. All controllers: daemonset, deployment, disruption, endpoint, endpointslice, "
+		 "garbagecollector, namespace, nodeipam, nodelifecycle, replicaset, "
+		 "serviceaccount (default [*])"},
 	{.name = "allocate-node-cidrs",
 	 .type = FLAG_BOOL,
 	 .target = &o.allocate_node_cidrs,
@@ -102,6 +106,11 @@ static struct flag flags[] = {
 	 .type = FLAG_INT,
 	 .target = &o.concurrent_replicaset,
 	 .help = "The number of replica sets that are allowed to sync concurrently (default 5)"},
+	{.name = "concurrent-daemonset-syncs",
+	 .type = FLAG_INT,
+	 .target = &o.concurrent_daemonset,
+	 .help = "The number of daemonset objects that are allowed to sync concurrently "
+		 "(default 2)"},
 	{.name = "concurrent-endpoint-syncs",
 	 .type = FLAG_INT,
 	 .target = &o.concurrent_endpoint,

@@ -21,6 +21,9 @@ static const char *const resource_paths[MGR_NRESOURCES] = {
 	[MGR_SERVICEACCOUNTS] = "/api/v1/serviceaccounts",
 	[MGR_NODES] = "/api/v1/nodes",
 	[MGR_NODE_LEASES] = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+	[MGR_DAEMONSETS] = "/apis/apps/v1/daemonsets",
+	[MGR_CONTROLLERREVISIONS] = "/apis/apps/v1/controllerrevisions",
+	[MGR_PDBS] = "/apis/policy/v1/poddisruptionbudgets",
 };
 
 struct informer *manager_informer(struct daemon *d, enum manager_resource r,

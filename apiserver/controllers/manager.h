@@ -25,6 +25,9 @@ enum manager_resource {
 	MGR_SERVICEACCOUNTS,
 	MGR_NODES,
 	MGR_NODE_LEASES,
+	MGR_DAEMONSETS,
+	MGR_CONTROLLERREVISIONS,
+	MGR_PDBS,
 	MGR_NRESOURCES,
 };
 
@@ -38,7 +41,7 @@ struct manager_options {
 	int64_t pod_eviction_timeout_s; /* default toleration of the unreachable taint */
 	int64_t concurrent_deployment, concurrent_replicaset, concurrent_endpoint,
 		concurrent_endpointslice, concurrent_serviceaccount, concurrent_namespace,
-		concurrent_gc;
+		concurrent_gc, concurrent_daemonset;
 };
 
 /* The shared informer of r, adding h (copied; may be NULL) to its

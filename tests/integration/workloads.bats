@@ -1,0 +1,234 @@
+#!/usr/bin/env bats
+# DaemonSets, PodDisruptionBudgets, eviction and cordon/drain, end to end
+# through the real kubectl against kube-apiserver + kube-controller-manager +
+# kube-scheduler. Nodes are registered by the test as a kubelet would;
+# lib/pod-ready.py plays the kubelets (bound pods turn Running and Ready,
+# graceful deletions are finished).
+
+load lib/apiserver
+load lib/wait
+
+setup_file() {
+	apiserver_start
+	# no nodelifecycle: the test's nodes post no heartbeats
+	"$MK_BIN/kube-controller-manager" --master="$MK_API_URL" --leader-elect=false -v=2 \
+		--controllers=daemonset,disruption,deployment,replicaset,garbagecollector,namespace \
+		>>"$MK_API_TMP/cm.log" 2>&1 3>&- &
+	echo $! >"$MK_API_TMP/cm.pid"
+	"$MK_BIN/kube-scheduler" --master="$MK_API_URL" --leader-elect=false \
+		>>"$MK_API_TMP/sched.log" 2>&1 3>&- &
+	echo $! >"$MK_API_TMP/sched.pid"
+	export MK_API_TMP MK_API_PORT MK_API_URL MK_API_PID KUBECACHEDIR KUBECONFIG
+}
+
+teardown_file() {
+	local f pid
+	for f in cm sched; do
+		pid=$(cat "$MK_API_TMP/$f.pid" 2>/dev/null) || continue
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	apiserver_stop
+}
+
+setup() {
+	R=$(tr -dc 'a-z0-9' </dev/urandom | head -c 6)
+	NS=t-$R
+	kubectl create namespace "$NS" >/dev/null
+	NODES=()
+	python3 "$MK_ROOT/tests/integration/lib/pod-ready.py" "$MK_API_URL" "$NS" \
+		"$BATS_TEST_TMPDIR/pods" --kubelet 2>/dev/null 3>&- &
+	SIM_PID=$!
+}
+
+teardown() {
+	kill "$SIM_PID" 2>/dev/null
+	wait "$SIM_PID" 2>/dev/null
+	local n
+	for n in "${NODES[@]}"; do
+		kubectl delete node "$n" --wait=false >/dev/null 2>&1
+	done
+	kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
+	true
+}
+
+wait_diagnose() {
+	tail -15 "$MK_API_TMP/cm.log"
+	kubectl get pods -n "$NS" -o wide
+}
+
+k() {
+	kubectl -n "$NS" "$@"
+}
+
+# node NAME [LABELS-JSON] [TAINTS-JSON]: a Ready node with room for 110 pods
+node() {
+	local name=$1-$R
+	printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":%s},"spec":{"taints":%s},"status":{"capacity":{"cpu":"4","memory":"8Gi","pods":"110"},"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"kubelet is posting ready status"}]}}' \
+		"$name" "${2:-"{\"kubernetes.io/hostname\":\"$name\"}"}" "${3:-[]}" |
+		kubectl create -f - >/dev/null
+	NODES+=("$name")
+}
+
+# daemonset NAME: selects the nodes labelled role=ds-$R
+daemonset() {
+	k apply -f - <<YAML
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: $1}
+spec:
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      nodeSelector: {role: ds-$R}
+      containers: [{name: c, image: busybox:1.36}]
+YAML
+}
+
+ds_field() {
+	k get ds "$1" -o jsonpath="$2"
+}
+
+# "node:image" of every running pod of ds $1, sorted
+placement() {
+	k get pods -l app="$1" -o json |
+		jq -r '.items[] | select(.metadata.deletionTimestamp == null) |
+			"\(.spec.nodeName // ""):\(.spec.containers[0].image)"' | sort | paste -sd' '
+}
+
+labelled() {
+	printf '{"role":"ds-%s","kubernetes.io/hostname":"%s-%s"}' "$R" "$1" "$R"
+}
+
+@test "a DaemonSet runs one pod on each node it selects and tolerates, follows nodes coming and going" {
+	node a "$(labelled a)"
+	node b "$(labelled b)"
+	node c "$(labelled c)"
+	node tainted "$(labelled tainted)" '[{"key":"dedicated","value":"db","effect":"NoSchedule"}]'
+	node other
+	# a cordoned node still gets its daemon pod (upstream's added tolerations)
+	kubectl cordon "c-$R" >/dev/null
+	run daemonset agent
+	[ "$status" -eq 0 ]
+	[ "$output" = "daemonset.apps/agent created" ]
+
+	want="a-$R:busybox:1.36 b-$R:busybox:1.36 c-$R:busybox:1.36"
+	wait_eq 10 "$want" placement agent
+	wait_eq 10 "3 3 3 3 3" ds_field agent '{.status.desiredNumberScheduled} {.status.currentNumberScheduled} {.status.numberReady} {.status.updatedNumberScheduled} {.status.numberAvailable}'
+	run k get ds agent
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^NAME\ +DESIRED\ +CURRENT\ +READY\ +UP-TO-DATE\ +AVAILABLE\ +NODE\ SELECTOR\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^agent\ +3\ +3\ +3\ +3\ +3\ +role=ds-$R\ + ]]
+	# the pods are pinned by node affinity and carry upstream's tolerations
+	pod=$(k get pods -l app=agent -o json | jq -c --arg n "a-$R" '.items[] | select(.spec.nodeName == $n)')
+	[ "$(jq -c '.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms' <<<"$pod")" = "[{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"a-$R\"]}]}]" ]
+	[ "$(jq -r '[.spec.tolerations[].key] | sort | join(",")' <<<"$pod")" = "node.kubernetes.io/disk-pressure,node.kubernetes.io/memory-pressure,node.kubernetes.io/not-ready,node.kubernetes.io/pid-pressure,node.kubernetes.io/unreachable,node.kubernetes.io/unschedulable" ]
+	[ "$(jq -r '.metadata.ownerReferences[0].kind + "/" + .metadata.ownerReferences[0].name' <<<"$pod")" = DaemonSet/agent ]
+	[ -n "$(jq -r '.metadata.labels["controller-revision-hash"]' <<<"$pod")" ]
+	run k rollout status ds/agent --timeout=5s
+	[ "$status" -eq 0 ]
+	[ "$output" = 'daemon set "agent" successfully rolled out' ]
+
+	# a new node gets a pod
+	node d "$(labelled d)"
+	wait_eq 10 "$want d-$R:busybox:1.36" placement agent
+	wait_eq 10 "4 4" ds_field agent '{.status.desiredNumberScheduled} {.status.numberReady}'
+	# a node that loses the label loses the pod; a removed node too
+	kubectl label node "b-$R" role- >/dev/null
+	kubectl delete node "d-$R" >/dev/null
+	wait_eq 10 "a-$R:busybox:1.36 c-$R:busybox:1.36" placement agent
+	wait_eq 10 "2 2 0" ds_field agent '{.status.desiredNumberScheduled} {.status.currentNumberScheduled} {.status.numberMisscheduled}'
+	# the tainted node never got one
+	[ "$(k get pods -o json | jq --arg n "tainted-$R" '[.items[] | select(.spec.nodeName == $n)] | length')" = 0 ]
+}
+
+@test "a DaemonSet rolls a new template out node by node, with history" {
+	for n in a b c; do node "$n" "$(labelled "$n")"; done
+	daemonset agent >/dev/null
+	wait_eq 10 "3 3" ds_field agent '{.status.numberReady} {.status.updatedNumberScheduled}'
+	old_hash=$(k get pods -l app=agent -o jsonpath='{.items[0].metadata.labels.controller-revision-hash}')
+	: >"$BATS_TEST_TMPDIR/pods"
+
+	run k set image ds/agent c=busybox:1.37
+	[ "$status" -eq 0 ]
+	run k rollout status ds/agent --timeout=15s
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'daemon set "agent" successfully rolled out'* ]]
+	[ "$(placement agent)" = "a-$R:busybox:1.37 b-$R:busybox:1.37 c-$R:busybox:1.37" ]
+	new_hash=$(k get pods -l app=agent -o jsonpath='{.items[0].metadata.labels.controller-revision-hash}')
+	[ "$new_hash" != "$old_hash" ]
+	[ "$(k get pods -l app=agent -o json | jq -r '[.items[].metadata.labels["controller-revision-hash"]] | unique | length')" = 1 ]
+	# maxUnavailable 1: never fewer than 2 of the 3 pods ready meanwhile
+	[ "$(awk '$2 < 2' "$BATS_TEST_TMPDIR/pods" | wc -l)" = 0 ]
+	[ -s "$BATS_TEST_TMPDIR/pods" ]
+
+	run k get controllerrevisions
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ ^NAME\ +CONTROLLER\ +REVISION\ +AGE$ ]]
+	[[ "$output" == *"agent-$old_hash"*"daemonset.apps/agent"*" 1 "* ]]
+	[[ "$output" == *"agent-$new_hash"*"daemonset.apps/agent"*" 2 "* ]]
+	run k rollout history ds/agent
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"REVISION"* ]]
+	[[ "$(printf '%s\n' "${lines[@]}" | awk '$1 ~ /^[0-9]+$/ {print $1}' | paste -sd,)" = 1,2 ]]
+}
+
+# evict POD: the eviction subresource's answer, as "CODE BODY"
+evict() {
+	curl -s -w ' %{http_code}' -H 'Content-Type: application/json' \
+		-d "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"$1\",\"namespace\":\"$NS\"}}" \
+		"$MK_API_URL/api/v1/namespaces/$NS/pods/$1/eviction"
+}
+
+pdb_field() {
+	k get pdb web -o jsonpath="$1"
+}
+
+@test "drain evicts through a PodDisruptionBudget: blocked while it allows nothing, done once it does" {
+	for n in a b; do node "$n" "$(labelled "$n")"; done
+	daemonset agent >/dev/null
+	k create deployment web --image=nginx --replicas=2 >/dev/null
+	k create pdb web --selector=app=web --min-available=2 >/dev/null
+	wait_eq 10 "2 2" ds_field agent '{.status.numberReady} {.status.numberAvailable}'
+	wait_eq 10 "2 2 2 0" pdb_field '{.status.expectedPods} {.status.currentHealthy} {.status.desiredHealthy} {.status.disruptionsAllowed}'
+	[ "$(pdb_field '{.status.conditions[0].type}={.status.conditions[0].status}/{.status.conditions[0].reason}')" = DisruptionAllowed=False/InsufficientPods ]
+	run k get pdb web
+	[[ "${lines[0]}" =~ ^NAME\ +MIN\ AVAILABLE\ +MAX\ UNAVAILABLE\ +ALLOWED\ DISRUPTIONS\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^web\ +2\ +N/A\ +0\ + ]]
+
+	victim=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+	run evict "$victim"
+	[[ "$output" == *" 429" ]]
+	body=${output% 429}
+	[ "$(jq -c '{message, reason, code, details}' <<<"$body")" = "{\"message\":\"Cannot evict pod as it would violate the pod's disruption budget.\",\"reason\":\"TooManyRequests\",\"code\":429,\"details\":{\"causes\":[{\"reason\":\"DisruptionBudget\",\"message\":\"The disruption budget web needs 2 healthy pods and has 2 currently\"}]}}" ]
+	k get pod "$victim" >/dev/null
+
+	node=$(k get pod "$victim" -o jsonpath='{.spec.nodeName}')
+	run kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=2s
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"node/$node cordoned"* ]]
+	[[ "$output" == *"Cannot evict pod as it would violate the pod's disruption budget."* ]]
+	[ "$(kubectl get node "$node" -o jsonpath='{.spec.unschedulable}')" = true ]
+	k get pod "$victim" >/dev/null
+
+	k patch pdb web --type=merge -p '{"spec":{"minAvailable":1}}' >/dev/null
+	wait_eq 10 "1" pdb_field '{.status.disruptionsAllowed}'
+	run kubectl drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout=10s
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pod/$victim evicted"* ]]
+	[[ "$output" == *"node/$node drained"* ]]
+	# the replacement lands on the other node: the cordoned one takes no new pod
+	other=$(kubectl get nodes -o name | grep -F -e "a-$R" -e "b-$R" | grep -vF "$node" | cut -d/ -f2)
+	on_other() {
+		[ "$(k get pods -l app=web -o json | jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .spec.nodeName] | sort | join(",")')" = "$other,$other" ]
+	}
+	wait_until 10 on_other
+	# the daemon pod stays on the drained node
+	[ "$(k get pods -l app=agent -o json | jq --arg n "$node" '[.items[] | select(.spec.nodeName == $n)] | length')" = 1 ]
+
+	run kubectl uncordon "$node"
+	[ "$status" -eq 0 ]
+	[ "$output" = "node/$node uncordoned" ]
+	[ -z "$(kubectl get node "$node" -o jsonpath='{.spec.unschedulable}')" ]
+}
