@@ -92,7 +92,10 @@ static void test_plain(void **state)
 	assert_null(json_object_get(status, "group"));
 	cleanup_json json_t *batch = discovery_resource_list("batch", "v1");
 	golden_check(batch, "discovery-apis-batch-v1.json");
-	assert_null(discovery_resource_list("policy", "v1"));
+	cleanup_json json_t *policy = discovery_resource_list("policy", "v1");
+	golden_check(policy, "discovery-apis-policy-v1.json");
+	assert_null(discovery_resource_list("policy", "v1beta1"));
+	assert_null(discovery_resource_list("rbac.authorization.k8s.io", "v1"));
 	assert_null(discovery_resource_list("apps", "v1beta1"));
 	assert_null(discovery_resource_list("autoscaling", "v1"));
 }

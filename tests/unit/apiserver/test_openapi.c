@@ -20,9 +20,10 @@ static void test_index(void **state)
 			      "apis/batch/v1",
 			      "apis/coordination.k8s.io/v1",
 			      "apis/discovery.k8s.io/v1",
-			      "apis/metrics.k8s.io/v1beta1"};
-	assert_int_equal(json_object_size(paths), 6);
-	for (size_t i = 0; i < 6; i++) {
+			      "apis/metrics.k8s.io/v1beta1",
+			      "apis/policy/v1"};
+	assert_int_equal(json_object_size(paths), 7);
+	for (size_t i = 0; i < 7; i++) {
 		json_t *p = json_object_get(paths, want[i]);
 		assert_non_null(p);
 		cleanup_free char *hash = openapi_v3_hash(want[i]);
@@ -42,7 +43,9 @@ static void test_docs_golden(void **state)
 	golden_check(apps, "openapi-apis-apps-v1.json");
 	cleanup_json json_t *batch = openapi_v3_doc("apis/batch/v1");
 	golden_check(batch, "openapi-apis-batch-v1.json");
-	assert_null(openapi_v3_doc("apis/policy/v1"));
+	cleanup_json json_t *policy = openapi_v3_doc("apis/policy/v1");
+	golden_check(policy, "openapi-apis-policy-v1.json");
+	assert_null(openapi_v3_doc("apis/rbac.authorization.k8s.io/v1"));
 	assert_null(openapi_v3_doc("/api/v1"));
 	assert_null(openapi_v3_hash("apis/nope/v1"));
 }
