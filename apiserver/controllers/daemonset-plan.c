@@ -300,3 +300,9 @@ long ds_max_unavailable(const json_t *ds, long desired)
 		mu = 1;
 	return mu;
 }
+
+long ds_max_surge(const json_t *ds, long desired)
+{
+	return scaled(json_path_get(ds, "spec.updateStrategy.rollingUpdate.maxSurge"), desired,
+		      true);
+}

@@ -43,4 +43,8 @@ const char *ds_pod_node(const json_t *pod);
  * percent rounds up, as upstream), at least 1 unless maxSurge is set. */
 long ds_max_unavailable(const json_t *ds, long desired);
 
+/* maxSurge of a RollingUpdate strategy against desired nodes (a percent
+ * rounds up); 0 when unset. */
+long ds_max_surge(const json_t *ds, long desired);
+
 #endif

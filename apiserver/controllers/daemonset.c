@@ -376,7 +376,7 @@ static int sync_ds(const char *key, void *arg, struct mk_err **err)
 	}
 
 	long desired = 0, current = 0, misscheduled = 0, ready = 0, available = 0, updated = 0;
-	long unavailable = 0;
+	long unavailable = 0, surging = 0;
 	cleanup_json json_t *to_create = json_array();	   /* node names */
 	cleanup_json json_t *to_delete = json_array();	   /* pods */
 	cleanup_json json_t *old_available = json_array(); /* pods of the old template */
@@ -413,25 +413,35 @@ static int sync_ds(const char *key, void *arg, struct mk_err **err)
 			unavailable++;
 			continue;
 		}
-		/* keep the oldest; extra ones go */
-		json_t *keep = json_array_get(live, 0);
-		json_array_foreach(live, j, pod) if (strcmp(pod_created(pod), pod_created(keep)) <
-						     0) keep = pod;
-		json_array_foreach(live, j, pod) if (pod != keep) json_array_append(to_delete, pod);
+		/* the oldest pod of each template stays, extra ones go */
+		json_t *nw = NULL, *od = NULL;
+		json_array_foreach(live, j, pod)
+		{
+			json_t **slot = pod_has_hash(pod, hash) ? &nw : &od;
+			if (!*slot || strcmp(pod_created(pod), pod_created(*slot)) < 0)
+				*slot = pod;
+		}
+		json_array_foreach(live, j, pod) if (pod != nw && pod != od)
+			json_array_append(to_delete, pod);
+		bool new_avail = nw && pod_is_available(nw, min_ready, now);
+		bool old_avail = od && pod_is_available(od, min_ready, now);
+		if (od && nw && new_avail) {
+			json_array_append(to_delete, od); /* surge done on this node */
+			od = NULL;
+		} else if (od && nw) {
+			surging++;
+		} else if (od && !old_avail) {
+			/* an unavailable old pod costs no availability: replace it now */
+			json_array_append(to_delete, od);
+		} else if (od) {
+			json_array_append(old_available, od);
+		}
 		current++;
-		bool is_ready = pod_is_ready(keep);
-		bool is_avail = pod_is_available(keep, min_ready, now);
-		ready += is_ready;
+		ready += (nw && pod_is_ready(nw)) || (od && pod_is_ready(od));
+		bool is_avail = new_avail || old_avail;
 		available += is_avail;
-		if (!is_avail)
-			unavailable++;
-		if (pod_has_hash(keep, hash))
-			updated++;
-		else if (is_avail)
-			json_array_append(old_available, keep);
-		else
-			json_array_append(to_delete,
-					  keep); /* an unavailable old pod costs nothing */
+		unavailable += !is_avail;
+		updated += nw != NULL;
 	}
 	/* pods of nodes that are gone */
 	const char *nname;
@@ -449,12 +459,21 @@ static int sync_ds(const char *key, void *arg, struct mk_err **err)
 	if (!deleting && expect_satisfied(dc, key)) {
 		const char *type = json_string_value(json_path_get(ds, "spec.updateStrategy.type"));
 		if (type && !strcmp(type, "RollingUpdate")) {
-			long budget = ds_max_unavailable(ds, desired) - unavailable;
+			long surge = ds_max_surge(ds, desired);
+			/* with a surge, the new pod starts beside the old one, which
+			 * goes once the new one is available; without, old pods go
+			 * first, at most maxUnavailable nodes at a time */
+			long budget = surge > 0 ? surge - surging
+						: ds_max_unavailable(ds, desired) - unavailable;
 			json_array_foreach(old_available, i, pod)
 			{
 				if (budget-- <= 0)
 					break;
-				json_array_append(to_delete, pod);
+				if (surge > 0)
+					json_array_append_new(to_create,
+							      json_string(ds_pod_node(pod)));
+				else
+					json_array_append(to_delete, pod);
 			}
 		}
 		json_t *adds = json_object();

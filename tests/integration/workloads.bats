@@ -181,15 +181,27 @@ labelled() {
 	[ "$(awk '$2 < 2' "$BATS_TEST_TMPDIR/pods" | wc -l)" = 0 ]
 	[ -s "$BATS_TEST_TMPDIR/pods" ]
 
+	# with maxSurge the new pod starts beside the old one: all 3 stay ready
+	k patch ds agent --type=merge -p '{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}' >/dev/null
+	wait_eq 10 true ds_field agent '.status.observedGeneration == .metadata.generation'
+	: >"$BATS_TEST_TMPDIR/pods"
+	k set image ds/agent c=busybox:1.36 >/dev/null
+	run k rollout status ds/agent --timeout=15s
+	[ "$status" -eq 0 ]
+	[ "$(placement agent)" = "a-$R:busybox:1.36 b-$R:busybox:1.36 c-$R:busybox:1.36" ]
+	[ "$(awk '$2 < 3' "$BATS_TEST_TMPDIR/pods" | wc -l)" = 0 ]
+	[ "$(awk '$1 > 3' "$BATS_TEST_TMPDIR/pods" | wc -l)" -gt 0 ]
+
 	run k get controllerrevisions
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" =~ ^NAME\ +CONTROLLER\ +REVISION\ +AGE$ ]]
-	[[ "$output" == *"agent-$old_hash"*"daemonset.apps/agent"*" 1 "* ]]
+	# the first template came back: its revision is the newest again
 	[[ "$output" == *"agent-$new_hash"*"daemonset.apps/agent"*" 2 "* ]]
+	[[ "$output" == *"agent-$old_hash"*"daemonset.apps/agent"*" 3 "* ]]
 	run k rollout history ds/agent
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"REVISION"* ]]
-	[[ "$(printf '%s\n' "${lines[@]}" | awk '$1 ~ /^[0-9]+$/ {print $1}' | paste -sd,)" = 1,2 ]]
+	[[ "$(printf '%s\n' "${lines[@]}" | awk '$1 ~ /^[0-9]+$/ {print $1}' | paste -sd,)" = 2,3 ]]
 }
 
 # evict POD: the eviction subresource's answer, as "CODE BODY"
