@@ -79,81 +79,11 @@ static bool sleep_until(int64_t deadline, const struct cancel *cc)
 	}
 }
 
-/* Go's strconv.Quote, which upstream's %q messages use. */
-static void go_quote(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	buf_append_char(b, '"');
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	while (*p) {
-		unsigned char ch = *p;
-		if (ch < 0x80) {
-			switch (ch) {
-			case '"':
-				buf_append_str(b, "\\\"");
-				break;
-			case '\\':
-				buf_append_str(b, "\\\\");
-				break;
-			case '\a':
-				buf_append_str(b, "\\a");
-				break;
-			case '\b':
-				buf_append_str(b, "\\b");
-				break;
-			case '\f':
-				buf_append_str(b, "\\f");
-				break;
-			case '\n':
-				buf_append_str(b, "\\n");
-				break;
-			case '\r':
-				buf_append_str(b, "\\r");
-				break;
-			case '\t':
-				buf_append_str(b, "\\t");
-				break;
-			case '\v':
-				buf_append_str(b, "\\v");
-				break;
-			default:
-				if (ch < 0x20 || ch == 0x7f) {
-					char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
-					buf_append(b, esc, 4);
-				} else {
-					buf_append_char(b, (char)ch);
-				}
-			}
-			p++;
-			continue;
-		}
-		/* A valid UTF-8 sequence is kept; a stray byte becomes \xNN. */
-		int n = 0;
-		if (ch >= 0xc2 && ch < 0xe0)
-			n = 2;
-		else if (ch >= 0xe0 && ch < 0xf0)
-			n = 3;
-		else if (ch >= 0xf0 && ch < 0xf5)
-			n = 4;
-		bool ok = n > 0;
-		for (int i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (ok) {
-			buf_append(b, p, (size_t)n);
-			p += n;
-		} else {
-			char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
-			buf_append(b, esc, 4);
-			p++;
-		}
-	}
-	buf_append_char(b, '"');
-}
-
+/* Go's strconv.Quote, which upstream's %q messages use; new string. */
 static char *go_quoted(const char *s)
 {
 	struct buf b = BUF_INIT;
-	go_quote(&b, s);
+	buf_append_go_quoted(&b, s ? s : "", s ? strlen(s) : 0);
 	return buf_steal(&b);
 }
 

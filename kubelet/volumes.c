@@ -250,18 +250,8 @@ static char *format_map(const json_t *m)
 	struct buf b = BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
 		const char *val = json_string_value(json_object_get(m, keys[i]));
-		buf_printf(&b, "%s%s=\"", i ? "\n" : "", keys[i]);
-		for (const char *p = val ? val : ""; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_printf(&b, "\\%c", *p);
-			else if (*p == '\n')
-				buf_append_str(&b, "\\n");
-			else if (*p == '\t')
-				buf_append_str(&b, "\\t");
-			else
-				buf_append_char(&b, *p);
-		}
-		buf_append_char(&b, '"');
+		buf_printf(&b, "%s%s=", i ? "\n" : "", keys[i]);
+		buf_append_go_quoted(&b, val ? val : "", val ? strlen(val) : 0);
 	}
 	free(keys);
 	return buf_steal(&b);

@@ -1,4 +1,5 @@
 #include "buf.h"
+#include <stdbool.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,4 +83,41 @@ void buf_free(struct buf *b)
 const char *buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";
+}
+
+void buf_append_go_quoted(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char *const named[128] = {
+		['"'] = "\\\"", ['\\'] = "\\\\", ['\a'] = "\\a", ['\b'] = "\\b", ['\f'] = "\\f",
+		['\n'] = "\\n", ['\r'] = "\\r",	 ['\t'] = "\\t", ['\v'] = "\\v",
+	};
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	buf_append_char(b, '"');
+	while (p < end) {
+		unsigned char ch = *p;
+		/* a valid UTF-8 sequence is kept whole */
+		size_t len = ch >= 0xc2 && ch < 0xe0   ? 2
+			     : ch >= 0xe0 && ch < 0xf0 ? 3
+			     : ch >= 0xf0 && ch < 0xf5 ? 4
+						       : 0;
+		bool ok = len > 0 && len <= (size_t)(end - p);
+		for (size_t i = 1; ok && i < len; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok) {
+			buf_append(b, p, len);
+			p += len;
+			continue;
+		}
+		if (ch < 0x80 && named[ch]) {
+			buf_append_str(b, named[ch]);
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			char esc[4] = {'\\', 'x', hex[ch >> 4], hex[ch & 15]};
+			buf_append(b, esc, 4);
+		} else {
+			buf_append_char(b, (char)ch);
+		}
+		p++;
+	}
+	buf_append_char(b, '"');
 }

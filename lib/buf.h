@@ -19,6 +19,10 @@ void buf_append_str(struct buf *b, const char *s);
 void buf_append_char(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends Go's strconv.Quote (what upstream's %q prints) of the n bytes at
+ * s: quotes, backslashes and control characters escaped, valid UTF-8 kept,
+ * a stray byte as \xNN. */
+void buf_append_go_quoted(struct buf *b, const char *s, size_t n);
 /* Empties the buffer, keeping its memory. */
 void buf_reset(struct buf *b);
 /* Returns the contents as a new NUL-terminated string ("" if empty) and

@@ -115,53 +115,6 @@ err_cni(struct mk_err **err, int code, int cni_code, const char *fmt, ...)
 	return -1;
 }
 
-/* Go's %q of a string, which libcni's messages use: quotes, backslashes and
- * control characters escaped, other bytes kept. */
-static void buf_go_quote(struct buf *b, const char *s, size_t n)
-{
-	buf_append_char(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *esc = NULL;
-		switch (c) {
-		case '"':
-			esc = "\\\"";
-			break;
-		case '\\':
-			esc = "\\\\";
-			break;
-		case '\a':
-			esc = "\\a";
-			break;
-		case '\b':
-			esc = "\\b";
-			break;
-		case '\f':
-			esc = "\\f";
-			break;
-		case '\n':
-			esc = "\\n";
-			break;
-		case '\r':
-			esc = "\\r";
-			break;
-		case '\t':
-			esc = "\\t";
-			break;
-		case '\v':
-			esc = "\\v";
-			break;
-		}
-		if (esc)
-			buf_append_str(b, esc);
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
-		else
-			buf_append_char(b, (char)c);
-	}
-	buf_append_char(b, '"');
-}
-
 /* ---- results between versions ---- */
 
 static const char *ip_family_of(const char *cidr)
@@ -948,7 +901,7 @@ void cni_plugin_err_parse(const char *out, size_t out_len, const char *errtext, 
 	if (out_len == 0) {
 		if (errtext && *errtext) {
 			buf_append_str(&b, "netplugin failed: ");
-			buf_go_quote(&b, errtext, strlen(errtext));
+			buf_append_go_quoted(&b, errtext, strlen(errtext));
 			buf_printf(&b, ": %s", st);
 		} else {
 			buf_printf(&b, "netplugin failed with no error message: %s", st);
@@ -972,7 +925,7 @@ void cni_plugin_err_parse(const char *out, size_t out_len, const char *errtext, 
 		why = "msg or details is not a string";
 	if (why) {
 		buf_append_str(&b, "netplugin failed but error parsing its diagnostic message ");
-		buf_go_quote(&b, out, out_len);
+		buf_append_go_quoted(&b, out, out_len);
 		buf_printf(&b, ": %s", why);
 		pe->msg = buf_steal(&b);
 		return;
@@ -1381,7 +1334,7 @@ json_t *cni_exec_finish(struct cni_exec_job *j, struct cni_plugin_err *perr, str
 			buf_printf(&b, "netplugin printed more than %d bytes", MAX_STDOUT);
 		if (j->errtext.len) {
 			buf_append_str(&b, ": ");
-			buf_go_quote(&b, j->errtext.data, j->errtext.len);
+			buf_append_go_quoted(&b, j->errtext.data, j->errtext.len);
 		}
 		plugin_err_set(pe, 0, buf_str(&b), NULL);
 		mk_err_set(err, rc < 0 ? MK_ETIMEOUT : MK_EIO, "%s: %s", prefix, buf_str(&b));

@@ -156,6 +156,15 @@ static json_t *meta_read(const struct imagestore *s, struct mk_err **err)
 	return m;
 }
 
+/* meta_read() under meta.lock taken as how (LOCK_SH, LOCK_EX): the lock's
+ * descriptor goes to *lk, which the caller closes to release it (also on
+ * error, when it may already be open). */
+static json_t *meta_lock_read(const struct imagestore *s, int how, int *lk, struct mk_err **err)
+{
+	*lk = lock_file(s, "meta.lock", how, err);
+	return *lk < 0 ? NULL : meta_read(s, err);
+}
+
 static int write_file_atomic(const char *path, const void *data, size_t len, struct mk_err **err)
 {
 	cleanup_free char *tmp =
@@ -373,28 +382,31 @@ static const char *resolve(const json_t *meta, const char *ref, struct mk_err **
 	return NULL;
 }
 
+/* resolve(), with "image <ref> not found" (MK_ENOTFOUND) when nothing matches. */
+static const char *find_image(const json_t *meta, const char *ref, struct mk_err **err)
+{
+	struct mk_err *rerr = NULL;
+	const char *id = resolve(meta, ref, &rerr);
+	if (!id && !rerr)
+		mk_err_set(err, MK_ENOTFOUND, "image %s not found", ref);
+	else if (!id && err && !*err)
+		*err = rerr;
+	else
+		mk_err_free(rerr);
+	return id;
+}
+
 int imagestore_lookup(struct imagestore *s, const char *ref, struct imagestore_image **out,
 		      struct mk_err **err)
 {
 	*out = NULL;
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_SH, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_SH, &lk, err);
 	if (!meta)
 		return -1;
-	struct mk_err *rerr = NULL;
-	const char *id = resolve(meta, ref, &rerr);
-	if (!id) {
-		if (rerr) {
-			if (err && !*err)
-				*err = rerr;
-			else
-				mk_err_free(rerr);
-			return -1;
-		}
-		return mk_err_set(err, MK_ENOTFOUND, "image %s not found", ref);
-	}
+	const char *id = find_image(meta, ref, err);
+	if (!id)
+		return -1;
 	json_t *rec = json_object_get(json_object_get(meta, "images"), id);
 	return image_from_record(s, meta, id, rec, true, out, err);
 }
@@ -415,10 +427,8 @@ int imagestore_list(struct imagestore *s, struct imagestore_image ***out, size_t
 {
 	*out = NULL;
 	*n = 0;
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_SH, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_SH, &lk, err);
 	if (!meta)
 		return -1;
 	json_t *images = json_object_get(meta, "images");
@@ -888,10 +898,8 @@ static int record_image(struct imagestore *s, const struct manifest *m, const ch
 			uint64_t manifest_size, const char *tag_ref, const char *digest_ref,
 			struct mk_err **err)
 {
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
 	json_t *images = json_object_get(meta, "images");
@@ -1251,24 +1259,13 @@ int imagestore_tag(struct imagestore *s, const char *src, const char *dst, struc
 	imageref_clear(&r);
 	if (!tagged)
 		return mk_err_set(err, MK_EINVAL, "%s: a tag must not name a digest", dst);
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
-	struct mk_err *rerr = NULL;
-	const char *id = resolve(meta, src, &rerr);
-	if (!id) {
-		if (rerr) {
-			if (err && !*err)
-				*err = rerr;
-			else
-				mk_err_free(rerr);
-			return -1;
-		}
-		return mk_err_set(err, MK_ENOTFOUND, "image %s not found", src);
-	}
+	const char *id = find_image(meta, src, err);
+	if (!id)
+		return -1;
 	json_t *images = json_object_get(meta, "images");
 	const char *oid;
 	json_t *orec;
@@ -1282,17 +1279,13 @@ int imagestore_tag(struct imagestore *s, const char *src, const char *dst, struc
 int imagestore_hold(struct imagestore *s, const char *image_id, const char *holder,
 		    struct mk_err **err)
 {
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
-	struct mk_err *rerr = NULL;
-	const char *id = resolve(meta, image_id, &rerr);
-	mk_err_free(rerr);
+	const char *id = find_image(meta, image_id, err);
 	if (!id)
-		return mk_err_set(err, MK_ENOTFOUND, "image %s not found", image_id);
+		return -1;
 	json_t *rec = json_object_get(json_object_get(meta, "images"), id);
 	json_object_set_new(rec, "lastUsed", json_integer((json_int_t)time(NULL)));
 	json_object_set_new(json_object_get(meta, "holds"), holder, json_string(id));
@@ -1301,10 +1294,8 @@ int imagestore_hold(struct imagestore *s, const char *image_id, const char *hold
 
 int imagestore_release(struct imagestore *s, const char *holder, struct mk_err **err)
 {
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
 	json_t *holds = json_object_get(meta, "holds");
@@ -1411,24 +1402,13 @@ int imagestore_remove(struct imagestore *s, const char *ref, struct mk_err **err
 	cleanup_close int gl = lock_file(s, "gc.lock", LOCK_EX, err);
 	if (gl < 0)
 		return -1;
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
-	struct mk_err *rerr = NULL;
-	const char *id = resolve(meta, ref, &rerr);
-	if (!id) {
-		if (rerr) {
-			if (err && !*err)
-				*err = rerr;
-			else
-				mk_err_free(rerr);
-			return -1;
-		}
-		return mk_err_set(err, MK_ENOTFOUND, "image %s not found", ref);
-	}
+	const char *id = find_image(meta, ref, err);
+	if (!id)
+		return -1;
 	const char *h = holder_of(meta, id);
 	if (h)
 		return mk_err_set(err, MK_ECONFLICT, "image %s is in use by %s", ref, h);
@@ -1444,10 +1424,8 @@ int imagestore_prune(struct imagestore *s, size_t *removed, struct mk_err **err)
 	cleanup_close int gl = lock_file(s, "gc.lock", LOCK_EX, err);
 	if (gl < 0)
 		return -1;
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
 	json_t *images = json_object_get(meta, "images");
@@ -1517,10 +1495,8 @@ int imagestore_gc(struct imagestore *s, int high_pct, int low_pct, int64_t min_a
 	cleanup_close int gl = lock_file(s, "gc.lock", LOCK_EX, err);
 	if (gl < 0)
 		return -1;
-	cleanup_close int lk = lock_file(s, "meta.lock", LOCK_EX, err);
-	if (lk < 0)
-		return -1;
-	cleanup_json json_t *meta = meta_read(s, err);
+	cleanup_close int lk = -1;
+	cleanup_json json_t *meta = meta_lock_read(s, LOCK_EX, &lk, err);
 	if (!meta)
 		return -1;
 	json_t *images = json_object_get(meta, "images");
