@@ -4,6 +4,7 @@
 #define MK_APISERVER_INTERNAL_H
 
 #include "httpd.h"
+#include "apiserver/authz.h"
 #include "apiserver/store.h"
 
 /* Request bodies larger than this are refused with 413. */
@@ -11,11 +12,16 @@
 
 struct watch_hub;
 struct nodeproxy;
+struct authn;
 
 struct apiserver {
 	struct store *st;          /* borrowed from main */
-	struct httpd *http;        /* owned */
-	int port;
+	struct httpd *http;        /* owned; NULL when the insecure port is off */
+	struct httpd *https;       /* owned; NULL when the secure port is off */
+	int port;                  /* the insecure port, -1 when off */
+	int secure_port;           /* -1 when off */
+	struct authn *authn;       /* borrowed from main; NULL without the secure port */
+	const struct authz *authz; /* borrowed from main */
 	char *server_address;      /* "advertise:port", owned */
 	struct watch_hub *hub;     /* owned, watch.c */
 	struct nodeproxy *proxy;   /* owned: pods/log, exec, attach, portforward, nodes/proxy */

@@ -156,7 +156,7 @@ static char *summarize_body(const char *body, size_t len)
 
 /* Decodes the request body as an object of kind (NULL: a patch). NULL with
  * a Status in *status. */
-static json_t *decode_body(const struct api_request *rq, const char *kind, json_t **status)
+json_t *handlers_decode_body(const struct api_request *rq, const char *kind, json_t **status)
 {
 	char mt[128];
 	media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
@@ -219,7 +219,7 @@ static json_t *decode_body(const struct api_request *rq, const char *kind, json_
 static json_t *decode_object(const struct api_request *rq, const struct api_resource *r,
 			     const char *want_api_version, const char *want_kind, json_t **status)
 {
-	json_t *obj = decode_body(rq, want_kind, status);
+	json_t *obj = handlers_decode_body(rq, want_kind, status);
 	if (!obj)
 		return NULL;
 	if (!json_is_object(obj)) {
@@ -1439,7 +1439,7 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 		req_reply_status(rq, status);
 		return;
 	}
-	cleanup_json json_t *patch = decode_body(rq, NULL, &status);
+	cleanup_json json_t *patch = handlers_decode_body(rq, NULL, &status);
 	if (!patch) {
 		req_reply_status(rq, status);
 		return;

@@ -15,6 +15,11 @@
 void handlers_resource(struct api_request *rq, const char *group, const char *version,
 		       char **segs, size_t nsegs);
 
+/* The request body decoded by its Content-Type (JSON, YAML, Kubernetes
+ * protobuf) as an object of kind (NULL: a patch), in its JSON form: new
+ * reference, or NULL with the Status to answer (new) in *status. */
+json_t *handlers_decode_body(const struct api_request *rq, const char *kind, json_t **status);
+
 /* Answers /api/v1/nodes/<name>/proxy/<path> through the node's kubelet. */
 void handlers_node_proxy(struct api_request *rq, const char *name, const char *path);
 

@@ -13,9 +13,13 @@
 
 #include "cleanup.h"
 #include "flags.h"
+#include "fsutil.h"
+#include "tlsprio.h"
 #include "log.h"
 #include "version.h"
 #include "xalloc.h"
+#include "apiserver/authn.h"
+#include "apiserver/authz.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/objects.h"
 #include "apiserver/reconciler.h"
@@ -40,6 +44,20 @@ struct options {
 	char *event_ttl;
 	char *storage_backend;
 	char *endpoint_reconciler_type;
+	int secure_port;
+	char *secure_bind;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *tls_min_version;
+	char *tls_cipher_suites;
+	char *client_ca_file;
+	char *token_auth_file;
+	char *sa_key_files;  /* repeatable: joined with commas */
+	char *sa_signing_key_file;
+	char *sa_issuers;    /* repeatable: joined with commas */
+	char *api_audiences;
+	char *anonymous_auth;
+	char *authorization_mode;
 };
 
 static const char usage[] =
@@ -47,9 +65,28 @@ static const char usage[] =
 	"\n"
 	"The Kubernetes API server validates and configures data for the api objects\n"
 	"(pods, services, deployments...) and serves the REST API the other components\n"
-	"and kubectl use. Plain HTTP, no authentication.\n"
+	"and kubectl use: over TLS on --secure-port with authentication, and over plain\n"
+	"HTTP on the loopback --insecure-port, which acts as a superuser.\n"
 	"\n"
 	"Flags:\n"
+	"      --anonymous-auth                    Enables anonymous requests to the secure port of the\n"
+	"                                          API server. Requests that are not rejected by another\n"
+	"                                          authentication method are treated as anonymous\n"
+	"                                          requests (system:anonymous, group\n"
+	"                                          system:unauthenticated). (default true)\n"
+	"      --api-audiences strings             Identifiers of the API. Tokens are checked to be\n"
+	"                                          meant for at least one of them (default: the\n"
+	"                                          --service-account-issuer values)\n"
+	"      --authorization-mode strings        Ordered list of plug-ins to do authorization on the\n"
+	"                                          secure port: AlwaysAllow, AlwaysDeny (default\n"
+	"                                          \"AlwaysAllow\")\n"
+	"      --bind-address ip                   The IP address on which to listen for the\n"
+	"                                          --secure-port port (default 0.0.0.0)\n"
+	"      --client-ca-file string             If set, any request presenting a client certificate\n"
+	"                                          signed by one of the authorities in the client-ca-file\n"
+	"                                          is authenticated with an identity corresponding to the\n"
+	"                                          CommonName of the client certificate, its groups the\n"
+	"                                          Organizations.\n"
 	"      --advertise-address ip              The IP address on which to advertise the apiserver to\n"
 	"                                          members of the cluster (the kubernetes service's\n"
 	"                                          endpoints). Default: the bind address, or the first\n"
@@ -74,7 +111,21 @@ static const char usage[] =
 	"  -h, --help                              help for kube-apiserver\n"
 	"      --insecure-bind-address ip          The IP address on which to serve (default 127.0.0.1);\n"
 	"                                          a comma-separated list serves on each\n"
-	"      --insecure-port int                 The port on which to serve (default 8080)\n"
+	"      --insecure-port int                 The port on which to serve unsecured,\n"
+	"                                          unauthenticated access (default 8080); 0 turns it off.\n"
+	"                                          --port is the same flag.\n"
+	"      --secure-port int                   The port on which to serve HTTPS with authentication\n"
+	"                                          and authorization (default 6443); 0 turns it off.\n"
+	"                                          Served only with --tls-cert-file and\n"
+	"                                          --tls-private-key-file.\n"
+	"      --service-account-issuer stringArray Identifier of the service account token issuer,\n"
+	"                                          written into the iss claim of the tokens issued;\n"
+	"                                          repeated: every value is accepted on verification.\n"
+	"      --service-account-key-file stringArray File containing PEM-encoded RSA public (or\n"
+	"                                          private) keys, used to verify ServiceAccount tokens.\n"
+	"      --service-account-signing-key-file string Path to the file that contains the current\n"
+	"                                          private key of the service account token issuer\n"
+	"                                          (TokenRequest).\n"
 	"      --service-cluster-ip-range string   CIDR range from which to assign service cluster IPs\n"
 	"                                          (default \"10.96.0.0/12\")\n"
 	"      --service-node-port-range string    Port range reserved for services with NodePort\n"
@@ -82,6 +133,19 @@ static const char usage[] =
 	"      --storage-backend string            The storage backend for persistence. Options:\n"
 	"                                          'etcd3' (needs --etcd-servers). Default: etcd3 with\n"
 	"                                          --etcd-servers, else the embedded store.\n"
+	"      --tls-cert-file string              File containing the default x509 Certificate for HTTPS\n"
+	"                                          (CA cert, if any, concatenated after server cert).\n"
+	"      --tls-cipher-suites strings         Comma-separated list of cipher suites for the server\n"
+	"                                          (Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256).\n"
+	"                                          If omitted, the default GnuTLS cipher suites are used.\n"
+	"      --tls-min-version string            Minimum TLS version supported. Possible values:\n"
+	"                                          VersionTLS10, VersionTLS11, VersionTLS12, VersionTLS13\n"
+	"                                          (default VersionTLS12)\n"
+	"      --tls-private-key-file string       File containing the default x509 private key matching\n"
+	"                                          --tls-cert-file.\n"
+	"      --token-auth-file string            If set, the file that will be used to secure the\n"
+	"                                          secure port of the API server via token authentication\n"
+	"                                          (CSV: token,user,uid,\"group1,group2\").\n"
 	"  -v, --v int                             number for the log level verbosity\n"
 	"      --version                           print version information and quit\n";
 
@@ -90,27 +154,44 @@ struct api_flag {
 	const char *name;
 	char **str;
 	int *num;
+	bool repeat; /* str: values of repeats joined with commas */
+	bool boolean; /* str: "true" when given without a value */
 };
 
 static int parse_flags(int argc, char **argv, struct options *o)
 {
 	const struct api_flag flags[] = {
-		{"insecure-bind-address", &o->bind_address, NULL},
-		{"insecure-port", NULL, &o->port},
-		{"data-dir", &o->data_dir, NULL},
-		{"service-cluster-ip-range", &o->service_cidr, NULL},
-		{"service-node-port-range", &o->node_port_range, NULL},
-		{"advertise-address", &o->advertise, NULL},
-		{"etcd-servers", &o->etcd_servers, NULL},
-		{"etcd-prefix", &o->etcd_prefix, NULL},
-		{"etcd-cafile", &o->etcd_cafile, NULL},
-		{"etcd-certfile", &o->etcd_certfile, NULL},
-		{"etcd-keyfile", &o->etcd_keyfile, NULL},
-		{"etcd-compaction-interval", &o->etcd_compaction_interval, NULL},
-		{"event-ttl", &o->event_ttl, NULL},
-		{"storage-backend", &o->storage_backend, NULL},
-		{"endpoint-reconciler-type", &o->endpoint_reconciler_type, NULL},
-		{"v", NULL, &log_verbosity},
+		{"insecure-bind-address", &o->bind_address, NULL, false, false},
+		{"insecure-port", NULL, &o->port, false, false},
+		{"port", NULL, &o->port, false, false},
+		{"secure-port", NULL, &o->secure_port, false, false},
+		{"bind-address", &o->secure_bind, NULL, false, false},
+		{"tls-cert-file", &o->tls_cert_file, NULL, false, false},
+		{"tls-private-key-file", &o->tls_key_file, NULL, false, false},
+		{"tls-min-version", &o->tls_min_version, NULL, false, false},
+		{"tls-cipher-suites", &o->tls_cipher_suites, NULL, false, false},
+		{"client-ca-file", &o->client_ca_file, NULL, false, false},
+		{"token-auth-file", &o->token_auth_file, NULL, false, false},
+		{"service-account-key-file", &o->sa_key_files, NULL, true, false},
+		{"service-account-signing-key-file", &o->sa_signing_key_file, NULL, false, false},
+		{"service-account-issuer", &o->sa_issuers, NULL, true, false},
+		{"api-audiences", &o->api_audiences, NULL, false, false},
+		{"anonymous-auth", &o->anonymous_auth, NULL, false, true},
+		{"authorization-mode", &o->authorization_mode, NULL, false, false},
+		{"data-dir", &o->data_dir, NULL, false, false},
+		{"service-cluster-ip-range", &o->service_cidr, NULL, false, false},
+		{"service-node-port-range", &o->node_port_range, NULL, false, false},
+		{"advertise-address", &o->advertise, NULL, false, false},
+		{"etcd-servers", &o->etcd_servers, NULL, false, false},
+		{"etcd-prefix", &o->etcd_prefix, NULL, false, false},
+		{"etcd-cafile", &o->etcd_cafile, NULL, false, false},
+		{"etcd-certfile", &o->etcd_certfile, NULL, false, false},
+		{"etcd-keyfile", &o->etcd_keyfile, NULL, false, false},
+		{"etcd-compaction-interval", &o->etcd_compaction_interval, NULL, false, false},
+		{"event-ttl", &o->event_ttl, NULL, false, false},
+		{"storage-backend", &o->storage_backend, NULL, false, false},
+		{"endpoint-reconciler-type", &o->endpoint_reconciler_type, NULL, false, false},
+		{"v", NULL, &log_verbosity, false, false},
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -146,13 +227,19 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		const char *value;
 		if (eq) {
 			value = eq + 1;
+		} else if (f->boolean) {
+			value = "true";
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {
 			fprintf(stderr, "kube-apiserver: flag needs an argument: %s\n", arg);
 			return -1;
 		}
-		if (f->str) {
+		if (f->str && f->repeat && *f->str) {
+			char *joined = xasprintf("%s,%s", *f->str, value);
+			free(*f->str);
+			*f->str = joined;
+		} else if (f->str) {
 			free(*f->str);
 			*f->str = xstrdup(value);
 		} else {
@@ -250,6 +337,60 @@ static char *list_advertise(const char *list)
 	return xstrdup(first ? first : "127.0.0.1");
 }
 
+/* PEM files are small; anything larger is not one. */
+#define PEM_MAX (1024 * 1024)
+
+/* The text of a --flag's file. Prints the error. New string or NULL. */
+static char *read_flag_file(const char *flag, const char *path)
+{
+	cleanup_err struct mk_err *err = NULL;
+	char *text = fs_read_file(path, PEM_MAX, NULL, &err);
+	if (!text)
+		fprintf(stderr, "kube-apiserver: --%s: %s\n", flag, mk_err_msg(err));
+	return text;
+}
+
+/* The TLS side of the server config from the flags: files read, priorities
+ * built. 0 when the secure port is off or set up; -1 after printing why. */
+static int secure_setup(const struct options *o, struct server_config *scfg)
+{
+	if (o->secure_port == 0)
+		return 0;
+	if (!o->tls_cert_file != !o->tls_key_file) {
+		fprintf(stderr, "kube-apiserver: --tls-cert-file and --tls-private-key-file must "
+				"be given together\n");
+		return -1;
+	}
+	if (!o->tls_cert_file)
+		return 0;
+	cleanup_err struct mk_err *err = NULL;
+	char *prio = tlsprio_build(o->tls_min_version, o->tls_cipher_suites, &err);
+	if (!prio) {
+		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+		return -1;
+	}
+	scfg->tls_priorities = prio;
+	if (!(scfg->tls_cert_pem = read_flag_file("tls-cert-file", o->tls_cert_file)) ||
+	    !(scfg->tls_key_pem = read_flag_file("tls-private-key-file", o->tls_key_file)))
+		return -1;
+	if (o->client_ca_file &&
+	    !(scfg->client_ca_pem = read_flag_file("client-ca-file", o->client_ca_file)))
+		return -1;
+	scfg->secure_port = o->secure_port;
+	scfg->secure_bind = o->secure_bind ? o->secure_bind : "0.0.0.0";
+	return 0;
+}
+
+static void secure_free(struct server_config *scfg)
+{
+	free((char *)scfg->tls_priorities);
+	free((char *)scfg->tls_cert_pem);
+	if (scfg->tls_key_pem)
+		explicit_bzero((char *)scfg->tls_key_pem, strlen(scfg->tls_key_pem));
+	free((char *)scfg->tls_key_pem);
+	free((char *)scfg->client_ca_pem);
+}
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig)
@@ -259,9 +400,37 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.port = 8080};
+	struct options o = {.port = 8080, .secure_port = 6443};
 	if (parse_flags(argc, argv, &o) < 0)
 		return 2;
+	bool anonymous = true;
+	if (o.anonymous_auth) {
+		if (!strcasecmp(o.anonymous_auth, "true") || !strcmp(o.anonymous_auth, "1"))
+			anonymous = true;
+		else if (!strcasecmp(o.anonymous_auth, "false") || !strcmp(o.anonymous_auth, "0"))
+			anonymous = false;
+		else {
+			fprintf(stderr,
+				"kube-apiserver: invalid argument \"%s\" for \"--anonymous-auth\" "
+				"flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n",
+				o.anonymous_auth, o.anonymous_auth);
+			return 2;
+		}
+	}
+	struct authz authz;
+	{
+		cleanup_err struct mk_err *zerr = NULL;
+		if (authz_parse(o.authorization_mode, &authz, &zerr) < 0) {
+			fprintf(stderr, "kube-apiserver: --authorization-mode: %s\n",
+				mk_err_msg(zerr));
+			return 1;
+		}
+	}
+	struct server_config scfg = {0};
+	if (secure_setup(&o, &scfg) < 0) {
+		secure_free(&scfg);
+		return 1;
+	}
 	if (o.storage_backend && strcmp(o.storage_backend, "etcd3")) {
 		fprintf(stderr,
 			"kube-apiserver: invalid --storage-backend \"%s\": the only storage "
@@ -349,12 +518,31 @@ int main(int argc, char **argv)
 		if (ci && atoi(ci) > 0)
 			store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
 	}
-	struct server_config scfg = {
-		.bind_address = bind,
-		.port = o.port,
-		.advertise = advertise,
-		.event_ttl_s = event_ttl_ms / 1000,
-	};
+	struct authn *authn = NULL;
+	if (scfg.tls_cert_pem) {
+		struct authn_config acfg = {
+			.st = st,
+			.token_auth_file = o.token_auth_file,
+			.sa_key_files = o.sa_key_files,
+			.sa_signing_key = o.sa_signing_key_file,
+			.sa_issuers = o.sa_issuers,
+			.api_audiences = o.api_audiences,
+			.anonymous = anonymous,
+		};
+		authn = authn_new(&acfg, &err);
+		if (!authn) {
+			fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+			secure_free(&scfg);
+			store_close(st);
+			return 1;
+		}
+	}
+	scfg.bind_address = bind;
+	scfg.port = o.port ? o.port : -1;
+	scfg.advertise = advertise;
+	scfg.event_ttl_s = event_ttl_ms / 1000;
+	scfg.authn = authn;
+	scfg.authz = &authz;
 	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
 	if (bm)
 		scfg.bookmark_seconds = (unsigned)atoi(bm);
@@ -367,15 +555,19 @@ int main(int argc, char **argv)
 	if (it && atoi(it) > 0)
 		scfg.idle_timeout_s = (unsigned)atoi(it);
 	struct apiserver *srv = server_start(st, &scfg, &err);
+	secure_free(&scfg);
 	if (!srv) {
 		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+		authn_free(authn);
 		store_close(st);
 		return 1;
 	}
+	/* the kubernetes Service leads to the secure port when there is one */
+	int service_port = server_secure_port(srv) >= 0 ? server_secure_port(srv) : server_port(srv);
 	struct bootstrap_config bcfg = {
 		.service_cidr = o.service_cidr ? o.service_cidr : "10.96.0.0/12",
 		.node_port_range = o.node_port_range ? o.node_port_range : "30000-32767",
-		.port = server_port(srv),
+		.port = service_port,
 	};
 	if (bootstrap_run(st, &bcfg, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: bootstrap: %s\n", mk_err_msg(err));
@@ -391,7 +583,7 @@ int main(int argc, char **argv)
 		const char *lt = getenv("MINK8S_MASTER_LEASE_TTL_S");
 		struct reconciler_config rcfg = {
 			.ip = advertise,
-			.port = server_port(srv),
+			.port = service_port,
 			.interval_ms = ri ? atoll(ri) : 0,
 			.ttl_s = lt ? atoll(lt) : 0,
 		};
@@ -403,10 +595,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (o.etcd_servers)
+	if (server_secure_port(srv) >= 0)
+		log_info("Serving securely on %s:%d", o.secure_bind ? o.secure_bind : "0.0.0.0",
+			 server_secure_port(srv));
+	if (server_port(srv) >= 0 && o.etcd_servers)
 		log_info("Serving insecurely on %s:%d (data in etcd %s)", bind, server_port(srv),
 			 o.etcd_servers);
-	else
+	else if (server_port(srv) >= 0)
 		log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv),
 			 data_dir);
 	while (!stop_signal)
@@ -414,7 +609,21 @@ int main(int argc, char **argv)
 	log_info("received signal %d, shutting down", (int)stop_signal);
 	reconciler_stop(rec);
 	server_stop(srv);
+	authn_free(authn);
 	store_close(st);
+	free(o.secure_bind);
+	free(o.tls_cert_file);
+	free(o.tls_key_file);
+	free(o.tls_min_version);
+	free(o.tls_cipher_suites);
+	free(o.client_ca_file);
+	free(o.token_auth_file);
+	free(o.sa_key_files);
+	free(o.sa_signing_key_file);
+	free(o.sa_issuers);
+	free(o.api_audiences);
+	free(o.anonymous_auth);
+	free(o.authorization_mode);
 	free(o.bind_address);
 	free(o.data_dir);
 	free(o.service_cidr);

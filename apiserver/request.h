@@ -12,6 +12,7 @@
 #include "httpd.h"
 
 struct apiserver;
+struct authn_user;
 
 struct api_request {
 	struct apiserver *srv; /* borrowed: the server handling it */
@@ -22,6 +23,9 @@ struct api_request {
 	 * resource owned ("pods"; NULL: none) */
 	const char *m_verb;
 	char *m_resource;
+	/* who asks (owned); NULL on the insecure port, whose requests act as
+	 * the superuser system:unsecured */
+	struct authn_user *user;
 };
 
 /* Query parameter (percent-decoded) or NULL; borrowed from the request. */

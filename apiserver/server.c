@@ -10,6 +10,9 @@
 #include "version.h"
 #include "xalloc.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/authapi.h"
+#include "apiserver/authn.h"
+#include "apiserver/authz.h"
 #include "apiserver/discovery.h"
 #include "apiserver/handlers.h"
 #include "apiserver/nodeproxy.h"
@@ -203,6 +206,16 @@ static void route(struct api_request *rq)
 			handlers_node_proxy(rq, segs[3], rest ? rest + 1 : "");
 			goto out;
 		}
+		if (!core && n == 4 && !strcmp(segs[1], "authentication.k8s.io") &&
+		    !strcmp(segs[2], "v1")) {
+			authapi_review(rq, segs[3]);
+			goto out;
+		}
+		if (core && n == 7 && !strcmp(segs[1], "v1") && !strcmp(segs[2], "namespaces") &&
+		    !strcmp(segs[4], "serviceaccounts") && !strcmp(segs[6], "token")) {
+			authapi_token_request(rq, segs[3], segs[5]);
+			goto out;
+		}
 		if (n > base) {
 			handlers_resource(rq, core ? "" : segs[1], core ? segs[1] : segs[2],
 					  segs + base, n - base);
@@ -268,6 +281,30 @@ static void serve(struct httpd_req *hr, void *arg)
 		req_reply_status(rq, status_internal("no answer was produced"));
 }
 
+/* The secure port: authentication, then authorization, then the API. */
+static void serve_secure(struct httpd_req *hr, void *arg)
+{
+	struct api_request *rq = request_new(arg, hr);
+	struct apiserver *srv = arg;
+	if (authn_request(srv->authn, hr, &rq->user) < 0) {
+		rq->m_verb = rq->method;
+		req_reply_status(rq, status_failure(401, "Unauthorized", "Unauthorized", NULL));
+		return;
+	}
+	struct authz_attrs at;
+	authz_attrs_parse(rq->method, rq->url, req_query_bool(rq, "watch"), &at);
+	if (!authz_allowed(srv->authz, rq->user, &at)) {
+		rq->m_verb = rq->method;
+		req_reply_status(rq, authz_forbidden_status(rq->user, &at));
+		authz_attrs_free(&at);
+		return;
+	}
+	authz_attrs_free(&at);
+	route(rq);
+	if (!httpd_replied(hr))
+		req_reply_status(rq, status_internal("no answer was produced"));
+}
+
 static void serve_too_large(struct httpd_req *hr, void *arg)
 {
 	struct api_request *rq = request_new(arg, hr);
@@ -288,6 +325,7 @@ static void on_done(struct httpd_req *hr, int code, double secs, void *arg)
 	      secs * 1000);
 	if (rq) {
 		free(rq->m_resource);
+		authn_user_free(rq->user);
 		free(rq);
 	}
 }
@@ -319,26 +357,63 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 		.done = on_done,
 		.done_arg = srv,
 	};
-	srv->http = httpd_new(&hc, err);
-	if (!srv->http) {
-		server_stop(srv);
-		return NULL;
+	srv->port = srv->secure_port = -1;
+	srv->authn = cfg->authn;
+	srv->authz = cfg->authz;
+	if (cfg->port >= 0) {
+		srv->http = httpd_new(&hc, err);
+		if (!srv->http) {
+			server_stop(srv);
+			return NULL;
+		}
+		/* a list serves the same port on each address (the first one's, when any port) */
+		cleanup_free char *binds = xstrdup(bind);
+		char *save = NULL;
+		srv->port = cfg->port;
+		for (char *a = strtok_r(binds, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			struct httpd_listener *l = httpd_listen(srv->http, a, srv->port, err);
+			if (!l) {
+				server_stop(srv);
+				return NULL;
+			}
+			srv->port = httpd_listener_port(l);
+		}
 	}
-	/* a list serves the same port on each address (the first one's, when any port) */
-	cleanup_free char *binds = xstrdup(bind);
-	char *save = NULL;
-	srv->port = cfg->port;
-	for (char *a = strtok_r(binds, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-		struct httpd_listener *l = httpd_listen(srv->http, a, srv->port, err);
+	if (cfg->tls_cert_pem) {
+		if (!cfg->authn || !cfg->authz) {
+			mk_err_set(err, MK_EINVAL, "the secure port needs authentication and "
+						   "authorization");
+			server_stop(srv);
+			return NULL;
+		}
+		hc.name = "kube-apiserver-secure";
+		hc.fallback = serve_secure;
+		hc.tls_cert_pem = cfg->tls_cert_pem;
+		hc.tls_key_pem = cfg->tls_key_pem;
+		hc.tls_client_ca_pem = cfg->client_ca_pem;
+		hc.tls_priorities = cfg->tls_priorities;
+		srv->https = httpd_new(&hc, err);
+		if (!srv->https) {
+			server_stop(srv);
+			return NULL;
+		}
+		const char *sbind = cfg->secure_bind ? cfg->secure_bind : "0.0.0.0";
+		struct httpd_listener *l = httpd_listen(srv->https, sbind, cfg->secure_port, err);
 		if (!l) {
 			server_stop(srv);
 			return NULL;
 		}
-		srv->port = httpd_listener_port(l);
+		srv->secure_port = httpd_listener_port(l);
 	}
+	if (srv->port < 0 && srv->secure_port < 0) {
+		mk_err_set(err, MK_EINVAL, "neither the secure nor the insecure port is served");
+		server_stop(srv);
+		return NULL;
+	}
+	int shown_port = srv->secure_port >= 0 ? srv->secure_port : srv->port;
 	const char *adv = cfg->advertise ? cfg->advertise : bind;
-	srv->server_address = strchr(adv, ':') ? xasprintf("[%s]:%d", adv, srv->port)
-					       : xasprintf("%s:%d", adv, srv->port);
+	srv->server_address = strchr(adv, ':') ? xasprintf("[%s]:%d", adv, shown_port)
+					       : xasprintf("%s:%d", adv, shown_port);
 	return srv;
 }
 
@@ -347,11 +422,17 @@ int server_port(const struct apiserver *srv)
 	return srv->port;
 }
 
+int server_secure_port(const struct apiserver *srv)
+{
+	return srv->secure_port;
+}
+
 void server_stop(struct apiserver *srv)
 {
 	if (!srv)
 		return;
 	/* ends the watch streams, whose last act is to leave the hub */
+	httpd_free(srv->https);
 	httpd_free(srv->http);
 	nodeproxy_free(srv->proxy);
 	watch_hub_free(srv->hub);

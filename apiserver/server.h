@@ -11,9 +11,22 @@
 
 struct apiserver;
 
+struct authn;
+struct authz;
+
 struct server_config {
 	const char *bind_address; /* "127.0.0.1", "::1" or a comma-separated list */
-	int port;                 /* 0: any free port */
+	int port;                 /* insecure port; 0: any free port; -1: off */
+	/* The secure port, served when tls_cert_pem is set: TLS, every request
+	 * authenticated by authn and authorized by authz. */
+	const char *secure_bind;    /* NULL: "0.0.0.0" */
+	int secure_port;            /* 0: any free port */
+	const char *tls_cert_pem;   /* serving certificate chain (PEM text) */
+	const char *tls_key_pem;
+	const char *client_ca_pem;  /* NULL: no client certificates */
+	const char *tls_priorities; /* GnuTLS priority string (lib/tlsprio) */
+	struct authn *authn;        /* borrowed until server_stop */
+	const struct authz *authz;  /* borrowed until server_stop */
 	const char *advertise;    /* address other components reach us at */
 	unsigned threads;         /* polling threads (0: default) */
 	unsigned bookmark_seconds; /* watch BOOKMARK interval (0: 60) */
@@ -25,8 +38,10 @@ struct server_config {
 /* Starts serving with st (borrowed until server_stop). New handle or NULL. */
 struct apiserver *server_start(struct store *st, const struct server_config *cfg,
 			       struct mk_err **err);
-/* The port actually bound. */
+/* The insecure port actually bound, or -1 when off. */
 int server_port(const struct apiserver *srv);
+/* The secure port actually bound, or -1 when off. */
+int server_secure_port(const struct apiserver *srv);
 /* Ends watch streams, stops the daemon and frees srv; accepts NULL. */
 void server_stop(struct apiserver *srv);
 

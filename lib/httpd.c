@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -117,6 +119,7 @@ struct httpd {
 	struct route *routes;
 	size_t n_routes;
 	struct MHD_Daemon *mhd;
+	char *tls_cert, *tls_key, *tls_trust, *tls_prio; /* PEM and priorities MHD uses */
 
 	/* mu guards the listener list, the acceptor's generations and stop
 	 * flag, the stream and upgraded lists */
@@ -331,6 +334,103 @@ int httpd_req_fd(const struct httpd_req *rq)
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	return ci ? ci->connect_fd : -1;
+}
+
+static char *x509_dn_part(gnutls_x509_crt_t crt, const char *oid, unsigned idx)
+{
+	size_t size = 0;
+	int rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, NULL, &size);
+	if (rc != GNUTLS_E_SHORT_MEMORY_BUFFER)
+		return NULL;
+	char *out = xmalloc(size + 1);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, out, &size) < 0) {
+		free(out);
+		return NULL;
+	}
+	out[size] = '\0';
+	return out;
+}
+
+enum httpd_peer_status httpd_req_peer_cert(const struct httpd_req *rq, char **cn, char ***orgs,
+					   char **why)
+{
+	*cn = NULL;
+	*orgs = NULL;
+	*why = NULL;
+	if (!rq->h->tls_trust)
+		return HTTPD_PEER_NONE;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return HTTPD_PEER_NONE;
+	gnutls_session_t s = ci->tls_session;
+	unsigned n = 0;
+	const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
+	if (!peers || !n)
+		return HTTPD_PEER_NONE;
+	/* the trust list is the one MHD loaded from tls_client_ca_pem */
+	unsigned status = 0;
+	int rc = gnutls_certificate_verify_peers2(s, &status);
+	if (rc < 0) {
+		*why = xasprintf("verifying the client certificate: %s", gnutls_strerror(rc));
+		return HTTPD_PEER_INVALID;
+	}
+	if (status) {
+		gnutls_datum_t text = {0};
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text,
+								 0) == 0) {
+			*why = xasprintf("%s", (char *)text.data);
+			gnutls_free(text.data);
+		} else {
+			*why = xstrdup("the client certificate does not verify");
+		}
+		return HTTPD_PEER_INVALID;
+	}
+	gnutls_x509_crt_t crt;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return *why = xstrdup("out of memory"), HTTPD_PEER_INVALID;
+	if ((rc = gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER)) < 0) {
+		gnutls_x509_crt_deinit(crt);
+		*why = xasprintf("parsing the client certificate: %s", gnutls_strerror(rc));
+		return HTTPD_PEER_INVALID;
+	}
+	/* As upstream's verifier: a certificate limited to other extended key
+	 * usages is no client certificate. */
+	bool any_eku = false, client_auth = false;
+	for (unsigned i = 0;; i++) {
+		char oid[128];
+		size_t olen = sizeof(oid);
+		if (gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &olen, NULL) < 0)
+			break;
+		any_eku = true;
+		if (!strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) || !strcmp(oid, GNUTLS_KP_ANY))
+			client_auth = true;
+	}
+	if (any_eku && !client_auth) {
+		gnutls_x509_crt_deinit(crt);
+		*why = xstrdup("x509: certificate specifies an incompatible key usage");
+		return HTTPD_PEER_INVALID;
+	}
+	char *name = x509_dn_part(crt, GNUTLS_OID_X520_COMMON_NAME, 0);
+	*cn = name ? name : xstrdup("");
+	size_t k = 0;
+	char **v = xcalloc(1, sizeof(char *));
+	for (char *o; (o = x509_dn_part(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, (unsigned)k));) {
+		v = xrealloc(v, (k + 2) * sizeof(char *));
+		v[k++] = o;
+		v[k] = NULL;
+	}
+	*orgs = v;
+	gnutls_x509_crt_deinit(crt);
+	return HTTPD_PEER_OK;
+}
+
+void httpd_peer_free(char *cn, char **orgs)
+{
+	free(cn);
+	for (char **p = orgs; p && *p; p++)
+		free(*p);
+	free(orgs);
 }
 
 int httpd_req_local_port(const struct httpd_req *rq)
@@ -944,8 +1044,30 @@ struct httpd *httpd_new(const struct httpd_config *cfg, struct mk_err **err)
 		return NULL;
 	}
 
-	struct MHD_OptionItem extra[3];
+	struct MHD_OptionItem extra[7];
 	size_t n = 0;
+	bool tls = h->cfg.tls_cert_pem != NULL;
+	if (tls) {
+		if (!h->cfg.tls_key_pem) {
+			mk_err_set(err, MK_EINVAL, "%s: a TLS certificate without its key", h->name);
+			httpd_free(h);
+			return NULL;
+		}
+		/* MHD keeps the pointers until it stops: our copies live as long */
+		h->tls_cert = xstrdup(h->cfg.tls_cert_pem);
+		h->tls_key = xstrdup(h->cfg.tls_key_pem);
+		h->tls_prio = xstrdup(h->cfg.tls_priorities ? h->cfg.tls_priorities : "NORMAL");
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert};
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key};
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, h->tls_prio};
+		if (h->cfg.tls_client_ca_pem) {
+			h->tls_trust = xstrdup(h->cfg.tls_client_ca_pem);
+			extra[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							     h->tls_trust};
+		}
+	}
+	h->cfg.tls_cert_pem = h->cfg.tls_key_pem = NULL;
+	h->cfg.tls_client_ca_pem = h->cfg.tls_priorities = NULL;
 	if (h->cfg.threads > 1)
 		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
 						     (intptr_t)h->cfg.threads, NULL};
@@ -956,7 +1078,7 @@ struct httpd *httpd_new(const struct httpd_config *cfg, struct mk_err **err)
 	/* epoll: many connections get descriptors beyond select()'s reach */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
 				  on_mhd_log, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -1053,6 +1175,12 @@ void httpd_free(struct httpd *h)
 	free(h->routes);
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&h->mu);
+	free(h->tls_cert);
+	if (h->tls_key)
+		explicit_bzero(h->tls_key, strlen(h->tls_key));
+	free(h->tls_key);
+	free(h->tls_trust);
+	free(h->tls_prio);
 	free(h->name);
 	free(h);
 }

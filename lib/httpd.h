@@ -70,6 +70,15 @@ struct httpd_config {
 	void *too_large_arg;
 	httpd_done_fn done;      /* may be NULL */
 	void *done_arg;
+	/* TLS (GnuTLS inside libmicrohttpd): with tls_cert_pem set, every
+	 * connection of this server speaks TLS. The PEM texts are copied. */
+	const char *tls_cert_pem;      /* the serving certificate (chain first to last) */
+	const char *tls_key_pem;       /* its private key */
+	const char *tls_client_ca_pem; /* CAs whose client certificates are verified
+					* (the client is asked for one, not obliged to
+					* send one); NULL: none asked */
+	const char *tls_priorities;    /* GnuTLS priority string (see lib/tlsprio.h);
+					* NULL: "NORMAL" */
 };
 
 /* A server with no listener yet; cfg is copied. New, httpd_free(). */
@@ -138,6 +147,20 @@ int httpd_req_local_port(const struct httpd_req *rq);
 /* The connection's socket, for the rare handler that must look at it
  * (SO_ORIGINAL_DST, credentials); never read or write it. */
 int httpd_req_fd(const struct httpd_req *rq);
+
+/* The client certificate of a TLS request. HTTPD_PEER_NONE when the
+ * connection is plain or the client sent none; HTTPD_PEER_INVALID when one was
+ * sent that does not verify against tls_client_ca_pem (unknown issuer,
+ * expired, not yet valid, bad signature) or lacks the client-auth usage;
+ * HTTPD_PEER_OK otherwise, with *cn (the subject's first CommonName, "" when
+ * it has none) and *orgs (its Organization values in order, a
+ * NULL-terminated array) set: new, free with httpd_peer_free. On
+ * HTTPD_PEER_INVALID *why says why (new string, free()). */
+enum httpd_peer_status { HTTPD_PEER_NONE, HTTPD_PEER_OK, HTTPD_PEER_INVALID };
+enum httpd_peer_status httpd_req_peer_cert(const struct httpd_req *rq, char **cn, char ***orgs,
+					   char **why);
+/* Frees what httpd_req_peer_cert returned; accepts NULLs. */
+void httpd_peer_free(char *cn, char **orgs);
 
 /* One pointer of the caller's per request (NULL at first), e.g. for labels
  * a done callback reads. The caller frees what it stores, at the latest in

@@ -1,0 +1,17 @@
+/* The authentication API: authentication.k8s.io/v1 SelfSubjectReview
+ * (`kubectl auth whoami`) and TokenReview, and the ServiceAccount
+ * TokenRequest subresource (POST .../serviceaccounts/<name>/token,
+ * `kubectl create token`). None of them is stored. */
+#ifndef MK_APISERVER_AUTHAPI_H
+#define MK_APISERVER_AUTHAPI_H
+
+#include "apiserver/request.h"
+
+/* POST /apis/authentication.k8s.io/v1/<resource>: "selfsubjectreviews" or
+ * "tokenreviews"; anything else 404, other methods 405. */
+void authapi_review(struct api_request *rq, const char *resource);
+
+/* POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token. */
+void authapi_token_request(struct api_request *rq, const char *ns, const char *name);
+
+#endif
