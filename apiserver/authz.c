@@ -117,19 +117,13 @@ void authz_attrs_parse(const char *method, const char *path, bool watch_query,
 		verb = NULL;
 	free(a->verb);
 	a->verb = verb ? xstrdup(verb) : lower(method);
-	/* namespaces/<ns>/<resource>...; "namespaces/<ns>" alone is the namespace */
+	/* namespaces/<ns>/<resource>...; namespaces/<ns>[/status|/finalize] is the
+	 * namespace itself, in its own namespace (as upstream's resolver says) */
 	if (i < n && !strcmp(segs[i], "namespaces") && i + 1 < n) {
 		free(a->namespace);
 		a->namespace = xstrdup(segs[i + 1]);
-		if (i + 2 < n) {
+		if (i + 2 < n && strcmp(segs[i + 2], "status") && strcmp(segs[i + 2], "finalize"))
 			i += 2;
-		} else {
-			free(a->resource);
-			a->resource = xstrdup("namespaces");
-			free(a->name);
-			a->name = xstrdup(segs[i + 1]);
-			i = n;
-		}
 	}
 	if (i < n) {
 		free(a->resource);
@@ -142,10 +136,6 @@ void authz_attrs_parse(const char *method, const char *path, bool watch_query,
 			free(a->subresource);
 			a->subresource = xstrdup(segs[i + 2]);
 		}
-	} else if (!strcmp(a->resource, "namespaces")) {
-		/* the namespace object: its name is not a namespace of its own */
-		free(a->namespace);
-		a->namespace = xstrdup("");
 	}
 	if (!strcmp(a->verb, "get") && !*a->name) {
 		free(a->verb);
