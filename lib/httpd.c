@@ -351,19 +351,9 @@ static char *x509_dn_part(gnutls_x509_crt_t crt, const char *oid, unsigned idx)
 	return out;
 }
 
-enum httpd_peer_status httpd_req_peer_cert(const struct httpd_req *rq, char **cn, char ***orgs,
-					   char **why)
+/* Verifies the client certificate of a TLS session (see httpd_req_peer_cert). */
+static enum httpd_peer_status peer_verify(gnutls_session_t s, char **cn, char ***orgs, char **why)
 {
-	*cn = NULL;
-	*orgs = NULL;
-	*why = NULL;
-	if (!rq->h->tls_trust)
-		return HTTPD_PEER_NONE;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session)
-		return HTTPD_PEER_NONE;
-	gnutls_session_t s = ci->tls_session;
 	unsigned n = 0;
 	const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
 	if (!peers || !n)
@@ -423,6 +413,82 @@ enum httpd_peer_status httpd_req_peer_cert(const struct httpd_req *rq, char **cn
 	*orgs = v;
 	gnutls_x509_crt_deinit(crt);
 	return HTTPD_PEER_OK;
+}
+
+/* What one connection's client certificate gave: verified once per
+ * connection (the certificate cannot change within it: no renegotiation, no
+ * post-handshake authentication), since a chain verification per request
+ * would cost more than the rest of a small GET. The connection is served by
+ * one thread at a time, so the cache needs no lock. */
+struct peer_cache {
+	bool done;
+	enum httpd_peer_status st;
+	char *cn, **orgs, *why;
+};
+
+static char **strv_copy(char **v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	char **out = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (h->tls_trust)
+			*socket_context = xcalloc(1, sizeof(struct peer_cache));
+		return;
+	}
+	if (!*socket_context)
+		return;
+	struct peer_cache *pc = *socket_context;
+	httpd_peer_free(pc->cn, pc->orgs);
+	free(pc->why);
+	free(pc);
+	*socket_context = NULL;
+}
+
+enum httpd_peer_status httpd_req_peer_cert(const struct httpd_req *rq, char **cn, char ***orgs,
+					   char **why)
+{
+	*cn = NULL;
+	*orgs = NULL;
+	*why = NULL;
+	if (!rq->h->tls_trust)
+		return HTTPD_PEER_NONE;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct peer_cache *kept = ci ? ci->socket_context : NULL;
+	struct peer_cache *pc = kept ? kept : xcalloc(1, sizeof(*pc));
+	if (!pc->done) {
+		const union MHD_ConnectionInfo *si =
+			MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		pc->st = si && si->tls_session ? peer_verify(si->tls_session, &pc->cn, &pc->orgs,
+							      &pc->why)
+					       : HTTPD_PEER_NONE;
+		pc->done = true;
+	}
+	enum httpd_peer_status st = pc->st;
+	if (st == HTTPD_PEER_OK) {
+		*cn = xstrdup(pc->cn);
+		*orgs = strv_copy(pc->orgs);
+	} else if (st == HTTPD_PEER_INVALID) {
+		*why = xstrdup(pc->why ? pc->why : "");
+	}
+	if (!kept) { /* no per-connection cache: nothing keeps it */
+		httpd_peer_free(pc->cn, pc->orgs);
+		free(pc->why);
+		free(pc);
+	}
+	return st;
 }
 
 void httpd_peer_free(char *cn, char **orgs)
@@ -1082,6 +1148,7 @@ struct httpd *httpd_new(const struct httpd_config *cfg, struct mk_err **err)
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
 				  on_mhd_log, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				  MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->cfg.max_per_ip,
 				  MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
