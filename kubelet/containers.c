@@ -650,6 +650,8 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	cleanup_free char *hostname = NULL;
 	cleanup_free char *hosts = NULL, *resolv = NULL, *hname = NULL, *shm = NULL;
 	cleanup_free char *text = NULL, *cfg = NULL, *fp = NULL;
+	/* declared before the first goto: the failure paths leave this scope too */
+	cleanup_err struct mk_err *rerr = NULL;
 	int rc = -1;
 
 	runtime_stop(k->rt, id, SIGKILL, 0, NULL); /* leftovers of a crash */
@@ -740,7 +742,6 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	    write_record(k, kp, c, id, bundle, logp, img, err) < 0)
 		goto fail_rootfs;
 	pid_t pid = 0;
-	cleanup_err struct mk_err *rerr = NULL;
 	/* spec stdin: the monitor holds the container's stdin for attach -i */
 	struct runtime_create_opts ro = {
 		.monitor_cgroup = cgpath,
