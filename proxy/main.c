@@ -19,6 +19,7 @@
 #include "explain.h"
 #include "informer.h"
 #include "json.h"
+#include "kpconfig.h"
 #include "log.h"
 #include "memory.h"
 #include "metrics.h"
@@ -28,7 +29,6 @@
 #include "sync.h"
 #include "timefmt.h"
 #include "xalloc.h"
-#include "yamldoc.h"
 
 #define PROXY_SELECTOR "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless"
 
@@ -141,29 +141,10 @@ static char **split_list(const char *s, size_t *n)
 	return v;
 }
 
-static void set_str(char **dst, const json_t *v)
-{
-	if (json_is_string(v)) {
-		free(*dst);
-		*dst = xstrdup(json_string_value(v));
-	}
-}
-
-/* A duration of the configuration file; zero or absent keeps the default, as
- * upstream's defaulting does. */
-static void set_dur(int64_t *dst, const json_t *v)
-{
-	int64_t ms;
-	if (json_is_string(v) && flags_parse_duration(json_string_value(v), &ms, NULL) == 0 &&
-	    ms > 0)
-		*dst = ms;
-}
-
 /* An "ip[:port]" bind address of the file: empty keeps the default, a missing
  * port is the default's. */
-static void set_bind(char **dst, const json_t *v)
+static void set_bind(char **dst, const char *a)
 {
-	const char *a = json_string_value(v);
 	if (!a || !*a)
 		return;
 	const char *def_port = strrchr(*dst ? *dst : "", ':');
@@ -183,13 +164,17 @@ static const char *kit_str(const struct daemon *d, const char *name)
 	return *(char **)daemon_flag(d, name)->target;
 }
 
-#define CONFIG_API_VERSION "kubeproxy.config.k8s.io/v1alpha1"
+/* Replaces *dst with a copy of v when the file set it. */
+static void set_str(char **dst, const char *v)
+{
+	if (v) {
+		free(*dst);
+		*dst = xstrdup(v);
+	}
+}
 
-/* KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1): the fields the
- * command line did not set, with upstream's defaulting (zero durations and
- * empty addresses keep the defaults). The sync periods, masqueradeAll and
- * masqueradeBit come from the section of the proxy mode in use (iptables or
- * nftables), as upstream converts them. */
+/* The KubeProxyConfiguration file (kpconfig.h): the fields the command line
+ * did not set. */
 static int load_config(struct daemon *d, struct opts *o, struct mk_err **err)
 {
 	FILE *f = fopen(o->config, "r");
@@ -201,69 +186,37 @@ static int load_config(struct daemon *d, struct opts *o, struct mk_err **err)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_append(&b, chunk, n);
 	fclose(f);
-	json_t *c = yamldoc_parse(buf_str(&b), b.len, err);
+	struct kpconfig c;
+	int rc = kpconfig_parse(buf_str(&b), b.len, o->config, o->mode, given(d, "proxy-mode"),
+				&c, err);
 	buf_free(&b);
-	if (!c)
-		return mk_err_wrap(err, "parsing %s", o->config);
-	int rc = 0;
-	const char *kind = json_string_value(json_object_get(c, "kind"));
-	const char *api = json_string_value(json_object_get(c, "apiVersion"));
-	if (!json_is_object(c)) {
-		rc = mk_err_set(err, MK_EINVAL, "%s: not a KubeProxyConfiguration object",
-				o->config);
-	} else if (kind && strcmp(kind, "KubeProxyConfiguration")) {
-		rc = mk_err_set(err, MK_EINVAL, "%s: kind %s is not KubeProxyConfiguration",
-				o->config, kind);
-	} else if (api && strcmp(api, CONFIG_API_VERSION)) {
-		rc = mk_err_set(
-			err, MK_EINVAL,
-			"%s: no kind \"KubeProxyConfiguration\" is registered for version \"%s\"",
-			o->config, api);
-	}
-	if (rc < 0) {
-		json_decref(c);
+	if (rc < 0)
 		return -1;
-	}
 	if (!given(d, "kubeconfig"))
-		set_str((char **)daemon_flag(d, "kubeconfig")->target,
-			json_path_get(c, "clientConnection.kubeconfig"));
-	const char *m = json_string_value(json_object_get(c, "mode"));
-	if (!given(d, "proxy-mode") && m && *m)
-		set_str(&o->mode, json_object_get(c, "mode"));
+		set_str((char **)daemon_flag(d, "kubeconfig")->target, c.kubeconfig);
+	if (!given(d, "proxy-mode"))
+		set_str(&o->mode, c.mode);
 	if (!given(d, "cluster-cidr"))
-		set_str(&o->cluster_cidr, json_object_get(c, "clusterCIDR"));
+		set_str(&o->cluster_cidr, c.cluster_cidr);
 	if (!given(d, "hostname-override"))
-		set_str(&o->hostname, json_object_get(c, "hostnameOverride"));
-	const json_t *sec =
-		json_object_get(c, strcmp(o->mode, "nftables") ? "iptables" : "nftables");
-	if (!given(d, "iptables-sync-period"))
-		set_dur(&o->sync_ms, json_object_get(sec, "syncPeriod"));
-	if (!given(d, "iptables-min-sync-period"))
-		set_dur(&o->min_sync_ms, json_object_get(sec, "minSyncPeriod"));
-	const json_t *all = json_object_get(sec, "masqueradeAll");
-	if (!given(d, "masquerade-all") && json_is_boolean(all))
-		o->masquerade_all = json_is_true(all);
-	json_t *bit = json_object_get(sec, "masqueradeBit");
-	if (json_is_integer(bit))
-		o->masq_bit = json_integer_value(bit);
-	json_t *np = json_object_get(c, "nodePortAddresses");
-	if (!given(d, "nodeport-addresses") && json_is_array(np) && json_array_size(np)) {
-		struct buf l = BUF_INIT;
-		size_t i;
-		json_t *v;
-		json_array_foreach(np, i, v) buf_printf(
-			&l, "%s%s", i ? "," : "", json_string_value(v) ? json_string_value(v) : "");
-		free(o->nodeport_addresses);
-		o->nodeport_addresses = buf_steal(&l);
-	}
+		set_str(&o->hostname, c.hostname_override);
+	if (!given(d, "iptables-sync-period") && c.sync_ms > 0)
+		o->sync_ms = c.sync_ms;
+	if (!given(d, "iptables-min-sync-period") && c.min_sync_ms > 0)
+		o->min_sync_ms = c.min_sync_ms;
+	if (!given(d, "masquerade-all") && c.masquerade_all >= 0)
+		o->masquerade_all = c.masquerade_all;
+	if (c.has_masq_bit)
+		o->masq_bit = c.masq_bit;
+	if (!given(d, "nodeport-addresses"))
+		set_str(&o->nodeport_addresses, c.nodeport_addresses);
 	if (!given(d, "healthz-bind-address"))
-		set_bind(&o->healthz_addr, json_object_get(c, "healthzBindAddress"));
+		set_bind(&o->healthz_addr, c.healthz_addr);
 	if (!given(d, "metrics-bind-address"))
-		set_bind(&o->metrics_addr, json_object_get(c, "metricsBindAddress"));
-	json_t *verb = json_path_get(c, "logging.verbosity");
-	if (!given(d, "v") && json_is_integer(verb))
-		log_verbosity = (int)json_integer_value(verb);
-	json_decref(c);
+		set_bind(&o->metrics_addr, c.metrics_addr);
+	if (!given(d, "v") && c.has_verbosity)
+		log_verbosity = c.verbosity;
+	kpconfig_clear(&c);
 	return 0;
 }
 
