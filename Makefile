@@ -38,6 +38,14 @@ ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
 LDFLAGS += -fsanitize=address,undefined
 endif
+# FUZZ=1 (set by `make fuzz`, with CC=clang): everything instrumented for
+# libFuzzer. gcc's -Werror build is the gate: clang's own extra warnings are
+# shown but do not stop the fuzz build.
+FUZZ ?=
+ifeq ($(FUZZ),1)
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1 -g -Wno-error
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -79,7 +87,7 @@ UNIT_COMPS := lib $(COMPONENTS) cni
 UNIT_SRC := $(foreach c,$(UNIT_COMPS),$(wildcard tests/unit/$(c)/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit unit-san bench run install clean deps format
+.PHONY: all test unit unit-san bench run install clean deps format fuzz fuzz-build soak
 all: $(BINARIES)
 
 $(BUILD)/%.o: %.c
@@ -125,6 +133,48 @@ $(BUILD)/tests/lib/%: tests/unit/lib/%.c $(LIB_A)
 $(BIN)/pause: tools/pause/main.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -o $@ $<
+
+# Fuzzing: tests/fuzz/fuzz_<name>.c is one LLVMFuzzerTestOneInput, its seeds
+# are tests/fuzz/corpus/<name>/. FUZZ_COMP_<name> names the component whose
+# non-main objects it links besides libmk.a. `make fuzz` builds every harness
+# with clang and libFuzzer into build/fuzz and runs each for FUZZ_SECONDS
+# (FUZZ_TARGETS: a subset). The SAN=1 unit build also makes a replay program
+# per harness (tests/fuzz/replay.c, plain gcc, no libFuzzer) that feeds it
+# every corpus file: `make test` runs those like the unit tests.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_COMP_typecheck := apiserver
+FUZZ_COMP_body := apiserver
+FUZZ_COMP_kubeletconfig := kubelet
+FUZZ_COMP_staticpod := kubelet
+FUZZ_COMP_logreader := kubelet
+FUZZ_COMP_cniskel := cni
+FUZZ_COMP_hostlocal := cni
+FUZZ_COMP_proxyconfig := proxy
+comp_nonmain = $(if $(filter cni,$(1)),$(CNI_NONMAIN),$(call nonmain_of,$(1)))
+fuzz_objs = $(call obj,$(call comp_nonmain,$(FUZZ_COMP_$(1))))
+
+define fuzz_rules
+$(BUILD)/tests/fuzz/test_fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c $(call fuzz_objs,$(1)) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo '  LD      $$@')
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -DFUZZ_NAME='"$(1)"' $$(LDFLAGS) -o $$@ tests/fuzz/replay.c $$< $(call fuzz_objs,$(1)) $(LIB_A) $$(PKG_LIBS)
+$(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(call fuzz_objs,$(1)) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo '  LD      $$@')
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -fsanitize=fuzzer $$(LDFLAGS) -o $$@ $$< $(call fuzz_objs,$(1)) $(LIB_A) $$(PKG_LIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_rules,$(f))))
+ifeq ($(SAN),1)
+UNIT_BINS += $(patsubst %,$(BUILD)/tests/fuzz/test_fuzz_%,$(FUZZ_NAMES))
+endif
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz BIN=build/fuzz/bin CC=clang FUZZ=1 FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-build
+	tools/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 unit: $(UNIT_BINS)
 
