@@ -43,7 +43,8 @@ endif
 # shown but do not stop the fuzz build.
 FUZZ ?=
 ifeq ($(FUZZ),1)
-ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1 -g -Wno-error
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -O1 -g -Wno-error
 LDFLAGS += -fsanitize=address,undefined
 endif
 

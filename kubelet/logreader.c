@@ -88,7 +88,12 @@ long long logreader_parse_time(const char *s, size_t len)
 	if (i != len)
 		return -1;
 	time_t t = timegm(&tm);
-	return ((long long)t - offset) * 1000000000LL + ns;
+	/* Unix nanoseconds hold years 1678 to 2262 */
+	long long r;
+	if (__builtin_mul_overflow((long long)t - offset, 1000000000LL, &r) ||
+	    __builtin_add_overflow(r, ns, &r))
+		return -1;
+	return r;
 }
 
 /* Appends ts as Go's RFC3339Nano prints a UTC time: a zero offset as Z,
@@ -126,9 +131,11 @@ static bool format_lines(struct logreader *l)
 {
 	bool progress = false;
 	while (l->out.len - l->out_off < OUT_AHEAD) {
-		const char *p = l->in.data + l->in_off;
 		size_t avail = l->in.len - l->in_off;
-		const char *e = avail ? memchr(p, '\n', avail) : NULL;
+		if (!avail)
+			break; /* (in.data is NULL until something was read) */
+		const char *p = l->in.data + l->in_off;
+		const char *e = memchr(p, '\n', avail);
 		if (!e) {
 			if (avail > MAX_LINE) {
 				/* no newline in sight: not a CRI log line */

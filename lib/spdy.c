@@ -333,10 +333,10 @@ static int headers_of(struct spdy *s, const uint8_t *in, size_t len, struct spdy
 int spdy_next(struct spdy *s, struct spdy_frame *f, struct mk_err **err)
 {
 	for (;;) {
-		const uint8_t *p = (const uint8_t *)s->in.data + s->in_off;
 		size_t avail = s->in.len - s->in_off;
 		if (avail < 8)
-			return 0;
+			return 0; /* (before any arithmetic on in.data, NULL until fed) */
+		const uint8_t *p = (const uint8_t *)s->in.data + s->in_off;
 		uint32_t len = (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 		if (avail - 8 < len)
 			return 0;

@@ -261,6 +261,15 @@ static void test_parse_time(void **state)
 	assert_int_equal(logreader_parse_time("1970-01-01 00:00:01Z", 20), -1);
 	assert_int_equal(logreader_parse_time("1970-01-01T00:00:01.Z", 21), -1);
 	assert_int_equal(logreader_parse_time("1970-01-01T00:00:01Zjunk", 24), -1);
+	/* the edges of what Unix nanoseconds hold; beyond them, no time */
+	assert_int_equal(logreader_parse_time("2262-04-11T23:47:16.854775807Z", 30),
+			 9223372036854775807LL);
+	assert_int_equal(logreader_parse_time("2262-04-11T23:47:16.854775808Z", 30), -1);
+	assert_int_equal(logreader_parse_time("9999-12-31T23:59:59Z", 20), -1);
+	assert_int_equal(logreader_parse_time("0000-01-01T00:00:00Z", 20), -1);
+	assert_int_equal(logreader_parse_time("1677-09-21T00:12:44Z", 20),
+			 -9223372036000000000LL);
+	assert_int_equal(logreader_parse_time("1677-09-21T00:12:42Z", 20), -1);
 }
 
 int main(void)

@@ -235,6 +235,20 @@ static void raw_syn_stream(struct buf *out, uint32_t id, const void *plain, size
 	buf_append(out, packed, n);
 }
 
+/* A decoder fed nothing, or nothing yet, has no frame (and no buffer). */
+static void test_nothing_fed(void **state)
+{
+	(void)state;
+	struct spdy *s = spdy_new();
+	struct spdy_frame f;
+	struct mk_err *err = NULL;
+	assert_int_equal(spdy_next(s, &f, &err), 0);
+	spdy_feed(s, "\x80\x03", 2);
+	assert_int_equal(spdy_next(s, &f, &err), 0);
+	assert_null(err);
+	spdy_free(s);
+}
+
 static void expect_error(const void *bytes, size_t len, const char *msg)
 {
 	struct spdy *s = spdy_new();
@@ -347,7 +361,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dictionary),	   cmocka_unit_test(test_fixed_frames),
 		cmocka_unit_test(test_parse_fixed_frames), cmocka_unit_test(test_headers_roundtrip),
-		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_malformed),	   cmocka_unit_test(test_nothing_fed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
