@@ -111,6 +111,11 @@ struct httpd_upgraded {
 	int fd;
 	bool shut;			    /* shut down by httpd_free */
 	struct httpd_upgraded *prev, *next; /* h->upgraded, under h->mu */
+	/* TLS only: a thread that watches the client's TCP socket for a
+	 * hang-up (see watch_hangup) and the eventfd that stops it */
+	bool watching;
+	pthread_t watcher;
+	int tcp_fd, stop_fd;
 };
 
 struct httpd {
@@ -723,6 +728,29 @@ void httpd_stream_resume(struct httpd_stream *s)
 
 /* ---- upgrades ---- */
 
+/* Over TLS the callee's socket is one end of a socket pair whose other end
+ * libmicrohttpd feeds from the TLS connection; when the client goes away
+ * libmicrohttpd does not pass the hang-up on (the callee would wait on its
+ * socket for ever). This thread watches the client's TCP socket and shuts
+ * the callee's socket down when the client hangs up, as httpd_free does. */
+static void *watch_hangup(void *arg)
+{
+	struct httpd_upgraded *u = arg;
+	struct pollfd p[2] = {{.fd = u->tcp_fd, .events = POLLRDHUP},
+			      {.fd = u->stop_fd, .events = POLLIN}};
+	for (;;) {
+		int rc = poll(p, 2, -1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0 || p[1].revents)
+			return NULL;
+		if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			shutdown(u->fd, SHUT_RDWR);
+			return NULL;
+		}
+	}
+}
+
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
 		       size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -748,6 +776,21 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 		shutdown(sock, SHUT_RDWR);
 	}
 	pthread_mutex_unlock(&h->mu);
+	const union MHD_ConnectionInfo *ci =
+		h->tls_cert ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)
+			    : NULL;
+	if (ci) {
+		u->tcp_fd = ci->connect_fd;
+		u->stop_fd = eventfd(0, EFD_CLOEXEC);
+		if (u->stop_fd < 0 || pthread_create(&u->watcher, NULL, watch_hangup, u) != 0) {
+			log_warn("%s: no hang-up watch for an upgraded connection: %s", h->name,
+				 strerror(errno));
+			if (u->stop_fd >= 0)
+				close(u->stop_fd);
+		} else {
+			u->watching = true;
+		}
+	}
 	u->fn(u, sock, extra, extra_len, u->arg);
 }
 
@@ -774,6 +817,14 @@ void httpd_reply_upgrade(struct httpd_req *rq, httpd_upgrade_fn fn, void *arg)
 void httpd_upgraded_close(struct httpd_upgraded *u)
 {
 	struct httpd *h = u->h;
+	/* the watcher polls the TCP socket, which the close below frees */
+	if (u->watching) {
+		uint64_t one = 1;
+		if (write(u->stop_fd, &one, sizeof(one)) < 0)
+			log_error("%s: stopping a hang-up watch: %s", h->name, strerror(errno));
+		pthread_join(u->watcher, NULL);
+		close(u->stop_fd);
+	}
 	/* before httpd_free may see the list empty and stop the daemon */
 	if (MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE) != MHD_YES)
 		log_warn("%s: closing an upgraded connection failed", h->name);

@@ -337,8 +337,19 @@ static void test_upgrade_over_tls(void **state)
 	assert_true(tls_read_until(&c, &b, "HELLO OVER TLS\n"));
 	tls_send(&c, "again\n");
 	assert_true(tls_read_until(&c, &b, "AGAIN\n"));
-	/* the server stops: the callee's socket is shut down, it gives the
-	 * connection back, and httpd_free returns */
+	/* the client hangs up: the callee sees EOF and gives the connection back */
+	tls_close(&c);
+	pthread_join(e.thread, NULL);
+	buf_reset(&b);
+
+	/* the server stops with an upgraded connection: the callee's socket is
+	 * shut down, it gives the connection back, and httpd_free returns */
+	memset(&e, 0, sizeof(e));
+	tls_open(&c, port, NULL);
+	tls_send(&c, "GET /up HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: shout\r\n\r\n");
+	assert_true(tls_read_until(&c, &b, "\r\n\r\n"));
+	tls_send(&c, "ping\n");
+	assert_true(tls_read_until(&c, &b, "PING\n"));
 	httpd_free(h);
 	pthread_join(e.thread, NULL);
 	tls_close(&c);
