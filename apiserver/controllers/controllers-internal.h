@@ -36,6 +36,9 @@ int daemonset_controller_start(struct daemon *d, const struct manager_options *o
 			       struct mk_err **err);
 int disruption_controller_start(struct daemon *d, const struct manager_options *o,
 				struct mk_err **err);
+int job_controller_start(struct daemon *d, const struct manager_options *o, struct mk_err **err);
+int cronjob_controller_start(struct daemon *d, const struct manager_options *o,
+			     struct mk_err **err);
 int nodelifecycle_controller_start(struct daemon *d, const struct manager_options *o,
 				   struct mk_err **err);
 

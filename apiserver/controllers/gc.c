@@ -1,5 +1,6 @@
 /* Garbage collector: follows ownerReferences among the kinds controllers
- * create (Deployments, ReplicaSets, Pods, EndpointSlices, Services).
+ * create (Deployments, ReplicaSets, Pods, EndpointSlices, Services, Jobs,
+ * CronJobs).
  * - A dependent whose owners are all gone (404, or a new object with another
  *   uid under the name) is deleted in the background; dangling references
  *   among live ones are removed.
@@ -37,6 +38,8 @@ static const struct gc_kind kinds[] = {
 	 "endpointslices", true},
 	{MGR_SERVICES, "v1", "Service", "/api/v1", "services", true},
 	{MGR_NODES, "v1", "Node", "/api/v1", "nodes", false},
+	{MGR_JOBS, "batch/v1", "Job", "/apis/batch/v1", "jobs", true},
+	{MGR_CRONJOBS, "batch/v1", "CronJob", "/apis/batch/v1", "cronjobs", true},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 

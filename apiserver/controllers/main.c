@@ -27,6 +27,8 @@ static const struct {
 	{"nodelifecycle", true, nodelifecycle_controller_start},
 	{"daemonset", true, daemonset_controller_start},
 	{"disruption", true, disruption_controller_start},
+	{"job", true, job_controller_start},
+	{"cronjob", true, cronjob_controller_start},
 };
 
 static struct manager_options o = {
@@ -43,6 +45,8 @@ static struct manager_options o = {
 	.concurrent_namespace = 10,
 	.concurrent_gc = 20,
 	.concurrent_daemonset = 2,
+	.concurrent_job = 5,
+	.concurrent_cronjob = 5,
 };
 static int64_t eviction_ms = 300000, toleration_s = 300;
 /* accepted for upstream's command lines, unused */
@@ -56,9 +60,9 @@ static struct flag flags[] = {
 	 .target = &o.controllers,
 	 .help = "A list of controllers to enable. '*' enables all on-by-default controllers, "
 		 "'foo' enables the controller named 'foo', '-foo' disables the controller named "
-		 "'foo'. All controllers: daemonset, deployment, disruption, endpoint, endpointslice, "
-		 "garbagecollector, namespace, nodeipam, nodelifecycle, replicaset, "
-		 "serviceaccount (default [*])"},
+		 "'foo'. All controllers: cronjob, daemonset, deployment, disruption, endpoint, "
+		 "endpointslice, garbagecollector, job, namespace, nodeipam, nodelifecycle, "
+		 "replicaset, serviceaccount (default [*])"},
 	{.name = "allocate-node-cidrs",
 	 .type = FLAG_BOOL,
 	 .target = &o.allocate_node_cidrs,
@@ -136,6 +140,15 @@ static struct flag flags[] = {
 	 .target = &o.concurrent_gc,
 	 .help = "The number of garbage collector workers that are allowed to sync concurrently "
 		 "(default 20)"},
+	{.name = "concurrent-job-syncs",
+	 .type = FLAG_INT,
+	 .target = &o.concurrent_job,
+	 .help = "The number of job objects that are allowed to sync concurrently (default 5)"},
+	{.name = "concurrent-cron-job-syncs",
+	 .type = FLAG_INT,
+	 .target = &o.concurrent_cronjob,
+	 .help = "The number of cron job objects that are allowed to sync concurrently "
+		 "(default 5)"},
 	{.name = "concurrent-rc-syncs",
 	 .type = FLAG_INT,
 	 .target = &rc_syncs,

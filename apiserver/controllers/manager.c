@@ -24,6 +24,8 @@ static const char *const resource_paths[MGR_NRESOURCES] = {
 	[MGR_DAEMONSETS] = "/apis/apps/v1/daemonsets",
 	[MGR_CONTROLLERREVISIONS] = "/apis/apps/v1/controllerrevisions",
 	[MGR_PDBS] = "/apis/policy/v1/poddisruptionbudgets",
+	[MGR_JOBS] = "/apis/batch/v1/jobs",
+	[MGR_CRONJOBS] = "/apis/batch/v1/cronjobs",
 };
 
 struct informer *manager_informer(struct daemon *d, enum manager_resource r,

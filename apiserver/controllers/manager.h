@@ -28,6 +28,8 @@ enum manager_resource {
 	MGR_DAEMONSETS,
 	MGR_CONTROLLERREVISIONS,
 	MGR_PDBS,
+	MGR_JOBS,
+	MGR_CRONJOBS,
 	MGR_NRESOURCES,
 };
 
@@ -41,7 +43,7 @@ struct manager_options {
 	int64_t pod_eviction_timeout_s; /* default toleration of the unreachable taint */
 	int64_t concurrent_deployment, concurrent_replicaset, concurrent_endpoint,
 		concurrent_endpointslice, concurrent_serviceaccount, concurrent_namespace,
-		concurrent_gc, concurrent_daemonset;
+		concurrent_gc, concurrent_daemonset, concurrent_job, concurrent_cronjob;
 };
 
 /* The shared informer of r, adding h (copied; may be NULL) to its
