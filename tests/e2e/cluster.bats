@@ -4,7 +4,7 @@
 # nodes, the ClusterIP from every node and from a pod with an even share per
 # endpoint, NodePorts on every node, externalTrafficPolicy: Local, the
 # README's direct CNI call, kubectl exec, logs and port-forward to a pod on
-# every node, and a node whose kubelet dies: NotReady, its pods
+# every node, a Job run to completion, and a node whose kubelet dies: NotReady, its pods
 # evicted and replaced, the Service no longer sending to them. --down at the
 # end, and nothing left behind.
 
@@ -292,6 +292,17 @@ urls() { # N URL
 	wait_until 30 grep -q '^Forwarding from 127.0.0.1:' "$BATS_TEST_TMPDIR/pf.log"
 	port=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$BATS_TEST_TMPDIR/pf.log" | head -1)
 	wait_eq 20 "$name" curl -sf "http://127.0.0.1:$port/"
+}
+
+@test "cluster: a Job runs to completion on a real kubelet, its pod Succeeded and no longer tracked" {
+	kubectl create job hello --image=busybox -- sh -c 'echo job-done' >/dev/null
+	run kubectl wait --for=condition=complete job/hello --timeout=15s
+	[ "$status" -eq 0 ]
+	run kubectl get pods -l job-name=hello -o jsonpath='{range .items[*]}{.status.phase} {.metadata.finalizers}{"\n"}{end}'
+	[ "$output" = "Succeeded " ]
+	run kubectl logs job/hello
+	[ "$output" = "job-done" ]
+	kubectl delete job hello >/dev/null
 }
 
 @test "cluster: a node whose kubelet dies goes NotReady, its pods are replaced, the Service leaves them" {
