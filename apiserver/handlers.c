@@ -1784,7 +1784,10 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 		}
 		json_t *fins = json_object_get(md, "finalizers");
 		bool foreground = o->propagation && !strcmp(o->propagation, "Foreground");
-		bool orphan = o->propagation && !strcmp(o->propagation, "Orphan");
+		/* batch/v1 Jobs orphan their pods by default, as upstream keeps it
+		 * for compatibility */
+		bool orphan = o->propagation ? !strcmp(o->propagation, "Orphan")
+					     : !strcmp(r->group, "batch") && !strcmp(r->resource, "jobs");
 		bool already = json_object_get(md, "deletionTimestamp") != NULL;
 		cleanup_json json_t *next = json_copy_deep(obj);
 		json_t *nmd = json_object_get(next, "metadata");

@@ -133,12 +133,13 @@ static bool pod_succeeded(const json_t *pod)
 static void queue_pod_owner(struct job_ctrl *jc, const json_t *pod)
 {
 	cleanup_free char *key = owner_key(pod);
-	if (!key)
-		return;
-	workqueue_add(jc->q, key);
-	/* a tracked pod whose job is gone: its finalizer must still go */
-	if (has_finalizer(pod) && (pod_deleting(pod) || pod_is_terminal(pod))) {
-		cleanup_json json_t *job = informer_get(jc->jobs, key);
+	if (key)
+		workqueue_add(jc->q, key);
+	/* a tracked pod whose job is gone, or that its job orphaned: its
+	 * finalizer must still go */
+	if (has_finalizer(pod) && (!obj_controller_ref(pod) || (key && (pod_deleting(pod) ||
+									   pod_is_terminal(pod))))) {
+		cleanup_json json_t *job = key ? informer_get(jc->jobs, key) : NULL;
 		const char *uid = pod_controller_uid(pod);
 		if (!job || !uid || strcmp(uid, obj_meta_str(job, "uid") ?: "")) {
 			cleanup_free char *pkey = informer_key(pod);

@@ -178,13 +178,17 @@ job_field() {
 	      restartPolicy: Never
 	      containers: [{name: c, image: busybox}]
 	EOF
-	wait_until 10 npods_is 1 slow
 	run kubectl wait --for=condition=failed job/slow -n "$NS" --timeout=20s
 	[ "$status" -eq 0 ]
 	run job_field slow '{range .status.conditions[?(@.type=="Failed")]}{.reason}: {.message}{end}'
 	[ "$output" = "DeadlineExceeded: Job was active longer than specified deadline" ]
+	# its one pod was made, then deleted at the deadline, and counted failed
 	wait_until 10 npods_is 0 slow
 	[ "$(job_field slow '{.status.failed}')" = 1 ]
+	run kubectl get events -n "$NS" --field-selector involvedObject.name=slow -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}'
+	[ "$(grep -c '^SuccessfulCreate$' <<<"$output")" = 1 ]
+	[ "$(grep -c '^SuccessfulDelete$' <<<"$output")" = 1 ]
+	[[ "$output" == *DeadlineExceeded* ]]
 }
 
 @test "ttlSecondsAfterFinished: the finished job is deleted, and its pods with it" {
@@ -278,6 +282,14 @@ minute_of() {
 	echo $(($(date -d "$1" +%s) / 60))
 }
 
+cj_active() {
+	[ -n "$(kubectl get cronjob "$1" -n "$NS" -o jsonpath='{.status.active}')" ]
+}
+
+cj_idle() {
+	[ -z "$(kubectl get cronjob "$1" -n "$NS" -o jsonpath='{.status.active}')" ]
+}
+
 cj_jobs() {
 	kubectl get jobs -n "$NS" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
 }
@@ -292,23 +304,28 @@ cj_jobs() {
 	past=$(date -u -d '-3 min' +%Y-%m-%dT%H:%M:00Z)
 	kubectl patch cronjob tick -n "$NS" --subresource=status --type=merge \
 		-p "{\"status\":{\"lastScheduleTime\":\"$past\"}}" >/dev/null
-	wait_until 10 test -n "$(cj_jobs)"
-	now=$(($(date +%s) / 60))
-	job=$(cj_jobs | head -1)
-	[[ "$job" =~ ^tick-[0-9]+$ ]]
-	n=${job#tick-}
-	[ "$n" -le "$now" ] && [ "$n" -ge $((now - 1)) ]
-	wait_until 10 test -n "$(kubectl get cronjob tick -n "$NS" -o jsonpath='{.status.active}')"
+	wait_until 10 cj_active tick
+	# no further minute may add a job from here on
+	kubectl patch cronjob tick -n "$NS" --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
 	run kubectl get cronjob tick -n "$NS" -o jsonpath='{.status.active[0].kind}/{.status.active[0].name} {.status.lastScheduleTime}'
-	[[ "$output" == "Job/$job "* ]]
-	[ "$(minute_of "${output#* }")" = "$n" ]
+	job=${output%% *}
+	job=${job#Job/}
+	n=$(minute_of "${output#* }")
+	[ "$job" = "tick-$n" ]
+	now=$(($(date +%s) / 60))
+	[ "$n" -le "$now" ] && [ "$n" -ge $((now - 2)) ]
 	run kubectl get job "$job" -n "$NS" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.annotations.batch\.kubernetes\.io/cronjob-scheduled-timestamp}'
 	[[ "$output" == "CronJob/tick "* ]]
 	[ "$(minute_of "${output#* }")" = "$n" ]
-	# the job runs its pod like any other
-	wait_until 10 npods_is 1 "$job"
-	set_phase Succeeded "$(pods_of "$job")"
-	wait_until 10 test -z "$(kubectl get cronjob tick -n "$NS" -o jsonpath='{.status.active}')"
+	run kubectl get cronjobs -n "$NS"
+	[[ "${lines[1]}" =~ ^tick\ +\*\ \*\ \*\ \*\ \*\ +\<none\>\ +True\ +[12]\ +[0-9]+s\  ]]
+	# its jobs run their pods like any other; once they succeeded none is active
+	local j
+	for j in $(cj_jobs); do
+		wait_until 10 npods_is 1 "$j"
+		set_phase Succeeded "$(pods_of "$j")"
+	done
+	wait_until 10 cj_idle tick
 	run kubectl get cronjob tick -n "$NS" -o jsonpath='{.status.lastSuccessfulTime}'
 	[ -n "$output" ]
 	run kubectl get events -n "$NS" --field-selector involvedObject.name=tick -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}'
@@ -337,4 +354,20 @@ cj_jobs() {
 	kubectl get job second -n "$NS"
 	run kubectl get events -n "$NS" --field-selector involvedObject.name=nightly,reason=SuccessfulDelete -o jsonpath='{.items[*].message}'
 	[ "$output" = "Deleted job first" ]
+}
+
+pod_untracked_orphan() {
+	[ "$(kubectl get pod "$1" -n "$NS" -o jsonpath='{.metadata.ownerReferences}{.metadata.finalizers}')" = "" ]
+}
+
+@test "a Job deleted without a propagation policy orphans its pods, as upstream's batch/v1, and they lose the tracking finalizer" {
+	kubectl create job keep -n "$NS" --image=busybox -- true >/dev/null
+	wait_until 10 npods_is 1 keep
+	pod=$(pods_of keep)
+	run curl -sf -X DELETE "$MK_API_URL/apis/batch/v1/namespaces/$NS/jobs/keep"
+	[ "$status" -eq 0 ]
+	wait_until 10 job_gone keep
+	wait_until 10 pod_untracked_orphan "$pod"
+	run kubectl get pod "$pod" -n "$NS" -o jsonpath='{.metadata.deletionTimestamp}{.status.phase}'
+	[ "$output" = "Pending" ]
 }
