@@ -47,7 +47,31 @@ struct job_ctrl {
 	json_t *expect;
 	/* uids of pods deleted as excess or for a suspend: not failures */
 	json_t *removed;
+	/* uids of pods whose finalizer we removed while the cache may still
+	 * show it: already counted, never again (upstream's expectations on
+	 * finalizer removal) */
+	json_t *rm_fin;
 };
+
+static void rm_fin_set(struct job_ctrl *jc, const char *uid, bool on)
+{
+	if (!uid)
+		return;
+	pthread_mutex_lock(&jc->lock);
+	if (on)
+		json_object_set_new(jc->rm_fin, uid, json_true());
+	else
+		json_object_del(jc->rm_fin, uid);
+	pthread_mutex_unlock(&jc->lock);
+}
+
+static bool rm_fin_pending(struct job_ctrl *jc, const char *uid)
+{
+	pthread_mutex_lock(&jc->lock);
+	bool on = uid && json_object_get(jc->rm_fin, uid);
+	pthread_mutex_unlock(&jc->lock);
+	return on;
+}
 
 #define EXPECTATIONS_TTL 300
 
@@ -152,6 +176,8 @@ static void queue_pod_owner(struct job_ctrl *jc, const json_t *pod)
 static void on_pod_add(json_t *pod, void *arg)
 {
 	struct job_ctrl *jc = arg;
+	if (!has_finalizer(pod))
+		rm_fin_set(jc, obj_meta_str(pod, "uid"), false);
 	const char *uid = pod_controller_uid(pod);
 	if (uid)
 		expect_observe(jc, uid);
@@ -160,13 +186,17 @@ static void on_pod_add(json_t *pod, void *arg)
 
 static void on_pod_update(json_t *old_pod, json_t *new_pod, void *arg)
 {
+	struct job_ctrl *jc = arg;
 	(void)old_pod;
+	if (!has_finalizer(new_pod))
+		rm_fin_set(jc, obj_meta_str(new_pod, "uid"), false);
 	queue_pod_owner(arg, new_pod);
 }
 
 static void on_pod_delete(json_t *pod, void *arg)
 {
 	struct job_ctrl *jc = arg;
+	rm_fin_set(jc, obj_meta_str(pod, "uid"), false);
 	cleanup_free char *key = owner_key(pod);
 	if (key)
 		workqueue_add(jc->q, key);
@@ -227,6 +257,8 @@ static int strip_finalizer(struct job_ctrl *jc, const json_t *pod, struct mk_err
 	cleanup_free char *path = pod_path(pod);
 	cleanup_err struct mk_err *perr = NULL;
 	cleanup_json json_t *r = client_patch(jc->c, path, "json", patch, &perr);
+	if (r && has_finalizer(r) == false)
+		rm_fin_set(jc, obj_meta_str(pod, "uid"), true);
 	if (!r && mk_err_code(perr) != MK_ENOTFOUND) {
 		mk_err_set(err, mk_err_code(perr), "removing the finalizer of pod %s: %s",
 			   obj_meta_str(pod, "name"), mk_err_msg(perr));
@@ -387,7 +419,7 @@ static int account_finished(struct job_ctrl *jc, json_t **job, const json_t *pod
 	json_t *pod;
 	json_array_foreach(pods, i, pod)
 	{
-		if (!has_finalizer(pod))
+		if (!has_finalizer(pod) || rm_fin_pending(jc, obj_meta_str(pod, "uid")))
 			continue;
 		int k = pod_succeeded(pod) ? 0 : pod_failed(pod) ? 1 : -1;
 		if (k < 0)
@@ -781,6 +813,7 @@ int job_controller_start(struct daemon *d, const struct manager_options *o, stru
 	jc->written = json_object();
 	jc->expect = json_object();
 	jc->removed = json_object();
+	jc->rm_fin = json_object();
 	pthread_mutex_init(&jc->lock, NULL);
 	struct informer_handlers ph = {.on_add = on_pod_add,
 				       .on_update = on_pod_update,
