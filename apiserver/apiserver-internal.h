@@ -10,6 +10,7 @@
 /* Request bodies larger than this are refused with 413. */
 #define API_MAX_BODY (3u * 1024 * 1024)
 
+struct admission;
 struct watch_hub;
 struct nodeproxy;
 struct authn;
@@ -26,6 +27,7 @@ struct apiserver {
 	struct watch_hub *hub;     /* owned, watch.c */
 	struct nodeproxy *proxy;   /* owned: pods/log, exec, attach, portforward, nodes/proxy */
 	int64_t event_ttl_s;       /* TTL of Events, 0 = none */
+	const struct admission *admission; /* borrowed from main; NULL: the default chain */
 };
 
 #endif

@@ -26,6 +26,7 @@
 #include "timefmt.h"
 #include "xalloc.h"
 #include "yamldoc.h"
+#include "apiserver/admission.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/kinds-internal.h"
 #include "apiserver/objects.h"
@@ -803,28 +804,6 @@ static void handle_list(struct api_request *rq, const struct target *t)
 
 /* --- writes: shared pieces ------------------------------------------------------ */
 
-static bool namespace_exists(struct api_request *rq, const char *ns, json_t **nsobj)
-{
-	const struct api_resource *nsr = api_resource_find("", "v1", "namespaces");
-	if (!nsr)
-		return true;
-	cleanup_free char *key = api_key(nsr, NULL, ns);
-	struct store_kv kv = {0};
-	cleanup_err struct mk_err *err = NULL;
-	if (store_get(rq->srv->st, key, &kv, &err) < 0)
-		return false;
-	if (nsobj)
-		*nsobj = api_object_from_store(kv.value, kv.mod_rev);
-	store_kv_free(&kv);
-	return true;
-}
-
-static json_t *namespace_not_found(const char *ns)
-{
-	const struct api_resource *nsr = api_resource_find("", "v1", "namespaces");
-	return status_not_found(nsr, ns);
-}
-
 /* True if anything but the spec-like parts (everything except metadata and
  * status) differs between a and b. */
 static bool spec_changed(const json_t *a, const json_t *b)
@@ -965,26 +944,6 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 			return;
 		}
 	}
-	if (r->namespaced) {
-		json_t *nsobj = NULL;
-		if (!namespace_exists(rq, t->ns, &nsobj)) {
-			json_decref(obj);
-			req_reply_status(rq, namespace_not_found(t->ns));
-			return;
-		}
-		bool terminating = nsobj && json_path_get(nsobj, "metadata.deletionTimestamp");
-		json_decref(nsobj);
-		if (terminating) {
-			cleanup_free char *msg = xasprintf(
-				"%s \"%s\" is forbidden: unable to create new content in namespace "
-				"%s because it is being terminated",
-				api_resource_qualified(r), name, t->ns);
-			json_decref(obj);
-			req_reply_status(rq, status_failure(403, "Forbidden", msg,
-							    status_details(r, name)));
-			return;
-		}
-	}
 	/* Server-owned metadata. */
 	cleanup_free char *uid = uid_new();
 	cleanup_free char *now = time_now_rfc3339();
@@ -1000,6 +959,16 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 		r->prepare_create(obj);
 	if (r->defaults)
 		r->defaults(obj);
+	bool dry = query_dry_run(rq);
+	struct admission_attrs adm = {.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name,
+				      .obj = obj, .dry_run = dry};
+	cleanup_free char *warning = NULL;
+	json_t *astatus = NULL;
+	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, &astatus) < 0) {
+		json_decref(obj);
+		req_reply_status(rq, astatus);
+		return;
+	}
 	{
 		cleanup_json json_t *causes = validate(r, obj, NULL);
 		if (causes) {
@@ -1008,7 +977,11 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 			return;
 		}
 	}
-	bool dry = query_dry_run(rq);
+	if (admission_validate(rq->srv->admission, rq->srv->st, &adm, &astatus, &warning) < 0) {
+		json_decref(obj);
+		req_reply_status(rq, astatus);
+		return;
+	}
 	if (dry) {
 		/* Refuse what a real create would refuse. */
 		cleanup_free char *key = api_key(r, t->ns, name);
@@ -1020,7 +993,7 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 			req_reply_status(rq, status_already_exists(r, name));
 			return;
 		}
-		req_reply_json(rq, 201, obj, NULL);
+		req_reply_json(rq, 201, obj, warning);
 		return;
 	}
 	if (r->on_create) {
@@ -1043,7 +1016,7 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 		return;
 	}
 	set_rv(obj, rev);
-	req_reply_json(rq, 201, obj, NULL);
+	req_reply_json(rq, 201, obj, warning);
 }
 
 /* --- update loop ------------------------------------------------------------ */
@@ -1749,14 +1722,11 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 		      json_t **out, json_t **status)
 {
 	const struct api_resource *r = t->r;
-	/* as upstream's NamespaceLifecycle admission */
-	static const char *const immortal[] = {"default", "kube-system", "kube-public"};
-	for (size_t i = 0; !strcmp(r->resource, "namespaces") && i < 3; i++) {
-		if (!strcmp(t->name, immortal[i])) {
-			*status = status_forbidden(r, t->name, "this namespace may not be deleted");
-			return -1;
-		}
-	}
+	struct admission_attrs adm = {.op = ADMISSION_DELETE, .r = r, .ns = t->ns, .name = t->name,
+				      .dry_run = query_dry_run(rq)};
+	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, status) < 0 ||
+	    admission_validate(rq->srv->admission, rq->srv->st, &adm, status, NULL) < 0)
+		return -1;
 	cleanup_free char *key = api_key(r, t->ns, t->name);
 	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
 		json_t *cur = NULL;

@@ -126,6 +126,13 @@ KINDS_PRINTER(endpointslice);
 void kinds_endpointslice_defaults(json_t *obj);
 void kinds_endpointslice_validate(const json_t *obj, const json_t *old, json_t *causes);
 
+/* kinds-quota.c */
+KINDS_PRINTER(limitrange);
+KINDS_PRINTER(resourcequota);
+void kinds_limitrange_defaults(json_t *obj);
+void kinds_limitrange_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_resourcequota_validate(const json_t *obj, const json_t *old, json_t *causes);
+
 /* Sets obj[key] = value (stolen) unless a non-null value is there already. */
 void kinds_set_default(json_t *obj, const char *key, json_t *value);
 

@@ -271,35 +271,6 @@ bool kinds_pod_field(const json_t *obj, const char *field, const char **value)
 
 /* ---- defaults ---- */
 
-/* The tolerations upstream's DefaultTolerationSeconds admission adds. */
-static void default_tolerations(json_t *spec)
-{
-	json_t *tol = json_object_get(spec, "tolerations");
-	if (!json_is_array(tol)) {
-		tol = json_array();
-		json_object_set_new(spec, "tolerations", tol);
-	}
-	const char *keys[] = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"};
-	for (size_t k = 0; k < 2; k++) {
-		bool found = false;
-		size_t i;
-		json_t *t;
-		json_array_foreach(tol, i, t)
-		{
-			const char *key = json_string_value(json_object_get(t, "key"));
-			const char *effect = json_string_value(json_object_get(t, "effect"));
-			if ((str_eq(key, keys[k]) || (!key || !key[0])) &&
-			    (!effect || !effect[0] || str_eq(effect, "NoExecute")))
-				found = true;
-		}
-		if (!found)
-			json_array_append_new(tol,
-					      json_pack("{s:s, s:s, s:s, s:i}", "key", keys[k],
-							"operator", "Exists", "effect", "NoExecute",
-							"tolerationSeconds", 300));
-	}
-}
-
 void kinds_pod_defaults(json_t *obj)
 {
 	json_t *spec = json_object_get(obj, "spec");
@@ -307,15 +278,14 @@ void kinds_pod_defaults(json_t *obj)
 		return;
 	podspec_defaults(spec);
 	kinds_set_default(spec, "enableServiceLinks", json_true());
-	/* What upstream's ServiceAccount admission sets (without token volumes);
-	 * spec.serviceAccount is the deprecated alias kept equal. */
+	/* spec.serviceAccount is the deprecated alias of serviceAccountName,
+	 * kept equal; the ServiceAccount admission plugin picks "default". */
 	const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
 	const char *sa_old = json_string_value(json_object_get(spec, "serviceAccount"));
-	if (!sa || !sa[0])
-		json_object_set_new(spec, "serviceAccountName",
-				    json_string(sa_old && sa_old[0] ? sa_old : "default"));
-	json_object_set(spec, "serviceAccount", json_object_get(spec, "serviceAccountName"));
-	default_tolerations(spec);
+	if ((!sa || !sa[0]) && sa_old && sa_old[0])
+		json_object_set_new(spec, "serviceAccountName", json_string(sa_old));
+	if (json_object_get(spec, "serviceAccountName"))
+		json_object_set(spec, "serviceAccount", json_object_get(spec, "serviceAccountName"));
 	kinds_set_default(spec, "priority", json_integer(0));
 	kinds_set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
 }

@@ -20,6 +20,7 @@
 #include "xalloc.h"
 #include "apiserver/authn.h"
 #include "apiserver/authz.h"
+#include "apiserver/admission.h"
 #include "apiserver/bootstrap.h"
 #include "apiserver/objects.h"
 #include "apiserver/reconciler.h"
@@ -58,6 +59,11 @@ struct options {
 	char *api_audiences;
 	char *anonymous_auth;
 	char *authorization_mode;
+	char *enable_admission;
+	char *disable_admission;
+	char *admission_config_file;
+	char *not_ready_toleration;
+	char *unreachable_toleration;
 };
 
 static const char usage[] =
@@ -69,6 +75,8 @@ static const char usage[] =
 	"HTTP on the loopback --insecure-port, which acts as a superuser.\n"
 	"\n"
 	"Flags:\n"
+	"      --admission-control-config-file string  File with admission control\n"
+	"                                          configuration (not supported: use the two flags below).\n"
 	"      --anonymous-auth                    Enables anonymous requests to the secure port of the\n"
 	"                                          API server. Requests that are not rejected by another\n"
 	"                                          authentication method are treated as anonymous\n"
@@ -92,6 +100,24 @@ static const char usage[] =
 	"                                          endpoints). Default: the bind address, or the first\n"
 	"                                          non-loopback address when binding to 0.0.0.0.\n"
 	"      --data-dir string                   Directory of the embedded store (default \"/var/lib/mink8s\")\n"
+	"      --default-not-ready-toleration-seconds int  Indicates the tolerationSeconds of the\n"
+	"                                          toleration for notReady:NoExecute that is added by\n"
+	"                                          default to every pod that does not already have such a\n"
+	"                                          toleration. (default 300)\n"
+	"      --default-unreachable-toleration-seconds int  Indicates the tolerationSeconds of the\n"
+	"                                          toleration for unreachable:NoExecute that is added by\n"
+	"                                          default to every pod that does not already have such a\n"
+	"                                          toleration. (default 300)\n"
+	"      --disable-admission-plugins strings admission plugins that should be disabled although\n"
+	"                                          they are in the default enabled plugins list.\n"
+	"                                          Comma-delimited list of admission plugins.\n"
+	"      --enable-admission-plugins strings  admission plugins that should be enabled in addition\n"
+	"                                          to default enabled ones. Comma-delimited list of\n"
+	"                                          admission plugins. Implemented: NamespaceLifecycle,\n"
+	"                                          LimitRanger, ServiceAccount, PodSecurity,\n"
+	"                                          DefaultTolerationSeconds, ResourceQuota (default on);\n"
+	"                                          AlwaysAdmit, AlwaysDeny, AlwaysPullImages,\n"
+	"                                          NamespaceExists, NamespaceAutoProvision.\n"
 	"      --endpoint-reconciler-type string Use an endpoint reconciler (lease, none) (default\n"
 	"                                          \"lease\"): with lease, the kubernetes Endpoints list\n"
 	"                                          every live API server sharing the store.\n"
@@ -192,6 +218,11 @@ static int parse_flags(int argc, char **argv, struct options *o)
 		{"storage-backend", &o->storage_backend, NULL, false, false},
 		{"endpoint-reconciler-type", &o->endpoint_reconciler_type, NULL, false, false},
 		{"v", NULL, &log_verbosity, false, false},
+		{"enable-admission-plugins", &o->enable_admission, NULL, false, false},
+		{"disable-admission-plugins", &o->disable_admission, NULL, false, false},
+		{"admission-control-config-file", &o->admission_config_file, NULL, false, false},
+		{"default-not-ready-toleration-seconds", &o->not_ready_toleration, NULL, false, false},
+		{"default-unreachable-toleration-seconds", &o->unreachable_toleration, NULL, false, false},
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -454,6 +485,36 @@ int main(int argc, char **argv)
 				&compaction_ms) < 0 ||
 	    parse_duration_flag("event-ttl", o.event_ttl, &event_ttl_ms) < 0)
 		return 2;
+	long long tol_s[2] = {-1, -1};
+	const char *tol_v[2] = {o.not_ready_toleration, o.unreachable_toleration};
+	const char *tol_n[2] = {"default-not-ready-toleration-seconds",
+				"default-unreachable-toleration-seconds"};
+	for (int i = 0; i < 2; i++) {
+		if (!tol_v[i])
+			continue;
+		char *end;
+		errno = 0;
+		tol_s[i] = strtoll(tol_v[i], &end, 10);
+		if (errno || !*tol_v[i] || *end) {
+			fprintf(stderr, "kube-apiserver: invalid argument \"%s\" for \"--%s\" flag\n",
+				tol_v[i], tol_n[i]);
+			return 2;
+		}
+	}
+	struct admission_config adm_cfg = {
+		.enable = o.enable_admission,
+		.disable = o.disable_admission,
+		.config_file = o.admission_config_file,
+		.not_ready_s = tol_s[0],
+		.unreachable_s = tol_s[1],
+	};
+	cleanup_err struct mk_err *aerr = NULL;
+	struct admission *adm = admission_new(&adm_cfg, &aerr);
+	if (!adm) {
+		/* upstream's wording: cobra's "Error: " and the options' message */
+		fprintf(stderr, "Error: %s\n", mk_err_msg(aerr));
+		return 1;
+	}
 	const char *bind = o.bind_address ? o.bind_address : "127.0.0.1";
 	const char *data_dir = o.data_dir ? o.data_dir : "/var/lib/mink8s";
 	cleanup_free char *advertise = NULL;
@@ -543,6 +604,7 @@ int main(int argc, char **argv)
 	scfg.event_ttl_s = event_ttl_ms / 1000;
 	scfg.authn = authn;
 	scfg.authz = &authz;
+	scfg.admission = adm;
 	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
 	if (bm)
 		scfg.bookmark_seconds = (unsigned)atoi(bm);
@@ -604,6 +666,10 @@ int main(int argc, char **argv)
 	else if (server_port(srv) >= 0)
 		log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv),
 			 data_dir);
+	{
+		cleanup_free char *chain = admission_describe(adm);
+		log_info("Loaded admission plugins in order: %s", chain);
+	}
 	while (!stop_signal)
 		pause();
 	log_info("received signal %d, shutting down", (int)stop_signal);
@@ -638,5 +704,11 @@ int main(int argc, char **argv)
 	free(o.event_ttl);
 	free(o.storage_backend);
 	free(o.endpoint_reconciler_type);
+	free(o.enable_admission);
+	free(o.disable_admission);
+	free(o.admission_config_file);
+	free(o.not_ready_toleration);
+	free(o.unreachable_toleration);
+	admission_free(adm);
 	return 0;
 }

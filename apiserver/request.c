@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "xalloc.h"
 #include "apiserver/status.h"
@@ -140,8 +141,16 @@ bool req_wants_table(const struct api_request *rq)
 void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning)
 {
 	if (warning) {
-		cleanup_free char *w = xasprintf("299 - \"%s\"", warning);
-		httpd_reply_header(rq->hr, "Warning", w);
+		/* the text is an RFC 7230 quoted-string: quotes and backslashes escaped */
+		cleanup_buf struct buf w = BUF_INIT;
+		buf_append_str(&w, "299 - \"");
+		for (const char *p = warning; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_append_char(&w, '\\');
+			buf_append_char(&w, *p);
+		}
+		buf_append_char(&w, '"');
+		httpd_reply_header(rq->hr, "Warning", buf_str(&w));
 	}
 	httpd_reply_json(rq->hr, code, body);
 }

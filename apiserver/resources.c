@@ -89,6 +89,10 @@ static const struct api_subresource namespace_subs[] = {
 	STATUS_SUB("", "Namespace"),
 	{.name = NULL},
 };
+static const struct api_subresource resourcequota_subs[] = {
+	STATUS_SUB("", "ResourceQuota"),
+	{.name = NULL},
+};
 static const struct api_subresource service_subs[] = {STATUS_SUB("", "Service"), {.name = NULL}};
 static const struct api_subresource deployment_subs[] = {
 	SCALE_SUB,
@@ -179,6 +183,21 @@ const struct api_resource api_resources[] = {
 	{
 		.group = "",
 		.version = "v1",
+		.resource = "limitranges",
+		.singular = "limitrange",
+		.kind = "LimitRange",
+		.namespaced = true,
+		.short_names = SHORT("limits"),
+		.verbs = verbs_all,
+		.storage = "limitranges",
+		.defaults = kinds_limitrange_defaults,
+		.validate = kinds_limitrange_validate,
+		.columns = kinds_limitrange_columns,
+		.print_row = kinds_limitrange_print,
+	},
+	{
+		.group = "",
+		.version = "v1",
 		.resource = "namespaces",
 		.singular = "namespace",
 		.kind = "Namespace",
@@ -231,6 +250,23 @@ const struct api_resource api_resources[] = {
 		.columns = kinds_pod_columns,
 		.print_row = kinds_pod_print,
 		.field_value = kinds_pod_field,
+	},
+	{
+		.group = "",
+		.version = "v1",
+		.resource = "resourcequotas",
+		.singular = "resourcequota",
+		.kind = "ResourceQuota",
+		.namespaced = true,
+		.short_names = SHORT("quota"),
+		.verbs = verbs_all,
+		.subresources = resourcequota_subs,
+		.storage = "resourcequotas",
+		.validate = kinds_resourcequota_validate,
+		.prepare_create = kinds_status_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_resourcequota_columns,
+		.print_row = kinds_resourcequota_print,
 	},
 	{
 		.group = "",

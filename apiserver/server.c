@@ -337,6 +337,7 @@ struct apiserver *server_start(struct store *st, const struct server_config *cfg
 	struct apiserver *srv = xcalloc(1, sizeof(*srv));
 	srv->st = st;
 	srv->event_ttl_s = cfg->event_ttl_s;
+	srv->admission = cfg->admission;
 	srv->hub = watch_hub_new(st, cfg->bookmark_seconds ? cfg->bookmark_seconds : 60,
 				 cfg->watch_queue_bytes);
 	srv->proxy = nodeproxy_new(err);

@@ -9,6 +9,8 @@
 #include "err.h"
 #include "apiserver/store.h"
 
+struct admission;
+
 struct apiserver;
 
 struct authn;
@@ -33,6 +35,8 @@ struct server_config {
 	int64_t event_ttl_s;       /* Events are deleted this long after their last write (0: never) */
 	size_t watch_queue_bytes;  /* what one watcher may have queued (0: 64 MiB) */
 	unsigned idle_timeout_s;   /* idle or stalled connections closed after (0: 90) */
+	/* the admission chain, borrowed until server_stop (NULL: upstream's default set) */
+	const struct admission *admission;
 };
 
 /* Starts serving with st (borrowed until server_stop). New handle or NULL. */

@@ -39,6 +39,8 @@ int disruption_controller_start(struct daemon *d, const struct manager_options *
 int job_controller_start(struct daemon *d, const struct manager_options *o, struct mk_err **err);
 int cronjob_controller_start(struct daemon *d, const struct manager_options *o,
 			     struct mk_err **err);
+int resourcequota_controller_start(struct daemon *d, const struct manager_options *o,
+				   struct mk_err **err);
 int nodelifecycle_controller_start(struct daemon *d, const struct manager_options *o,
 				   struct mk_err **err);
 

@@ -29,6 +29,7 @@ static const struct {
 	{"disruption", true, disruption_controller_start},
 	{"job", true, job_controller_start},
 	{"cronjob", true, cronjob_controller_start},
+	{"resourcequota", true, resourcequota_controller_start},
 };
 
 static struct manager_options o = {
@@ -47,6 +48,8 @@ static struct manager_options o = {
 	.concurrent_daemonset = 2,
 	.concurrent_job = 5,
 	.concurrent_cronjob = 5,
+	.concurrent_resourcequota = 5,
+	.resource_quota_sync_ms = 300000,
 };
 static int64_t eviction_ms = 300000, toleration_s = 300;
 /* accepted for upstream's command lines, unused */
@@ -62,7 +65,7 @@ static struct flag flags[] = {
 		 "'foo' enables the controller named 'foo', '-foo' disables the controller named "
 		 "'foo'. All controllers: cronjob, daemonset, deployment, disruption, endpoint, "
 		 "endpointslice, garbagecollector, job, namespace, nodeipam, nodelifecycle, "
-		 "replicaset, serviceaccount (default [*])"},
+		 "replicaset, resourcequota, serviceaccount (default [*])"},
 	{.name = "allocate-node-cidrs",
 	 .type = FLAG_BOOL,
 	 .target = &o.allocate_node_cidrs,
@@ -149,6 +152,16 @@ static struct flag flags[] = {
 	 .target = &o.concurrent_cronjob,
 	 .help = "The number of cron job objects that are allowed to sync concurrently "
 		 "(default 5)"},
+	{.name = "concurrent-resource-quota-syncs",
+	 .type = FLAG_INT,
+	 .target = &o.concurrent_resourcequota,
+	 .help = "The number of resource quotas that are allowed to sync concurrently. Larger "
+		 "number = more responsive quota management, but more CPU (and network) load "
+		 "(default 5)"},
+	{.name = "resource-quota-sync-period",
+	 .type = FLAG_DURATION,
+	 .target = &o.resource_quota_sync_ms,
+	 .help = "The period for syncing quota usage status in the system (default 5m0s)"},
 	{.name = "concurrent-rc-syncs",
 	 .type = FLAG_INT,
 	 .target = &rc_syncs,

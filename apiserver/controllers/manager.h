@@ -30,6 +30,7 @@ enum manager_resource {
 	MGR_PDBS,
 	MGR_JOBS,
 	MGR_CRONJOBS,
+	MGR_RESOURCEQUOTAS,
 	MGR_NRESOURCES,
 };
 
@@ -43,7 +44,9 @@ struct manager_options {
 	int64_t pod_eviction_timeout_s; /* default toleration of the unreachable taint */
 	int64_t concurrent_deployment, concurrent_replicaset, concurrent_endpoint,
 		concurrent_endpointslice, concurrent_serviceaccount, concurrent_namespace,
-		concurrent_gc, concurrent_daemonset, concurrent_job, concurrent_cronjob;
+		concurrent_gc, concurrent_daemonset, concurrent_job, concurrent_cronjob,
+		concurrent_resourcequota;
+	int64_t resource_quota_sync_ms; /* --resource-quota-sync-period */
 };
 
 /* The shared informer of r, adding h (copied; may be NULL) to its
