@@ -30,8 +30,8 @@ put_status() {
 @test "defaults: pods, deployments and services as upstream" {
 	p=p-$(rand)
 	kubectl run "$p" --image=nginx
-	[ "$(kubectl get pod "$p" -o jsonpath='{.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.serviceAccountName} {.spec.containers[0].imagePullPolicy} {.status.phase} {.status.qosClass}')" = \
-		"Always ClusterFirst 30 default-scheduler default Always Pending BestEffort" ]
+	[ "$(kubectl get pod "$p" -o jsonpath='{.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.containers[0].imagePullPolicy} {.status.phase} {.status.qosClass}')" = \
+		"Always ClusterFirst 30 default-scheduler Always Pending BestEffort" ]
 	d=d-$(rand)
 	kubectl create deployment "$d" --image=nginx:1.25
 	[ "$(kubectl get deploy "$d" -o jsonpath='{.spec.replicas} {.spec.strategy.type} {.spec.strategy.rollingUpdate.maxSurge} {.spec.strategy.rollingUpdate.maxUnavailable} {.spec.revisionHistoryLimit} {.spec.progressDeadlineSeconds} {.spec.template.spec.containers[0].imagePullPolicy}')" = \

@@ -19,6 +19,11 @@
 # (lib/etcd.bash, stopped with the server's files), or the cluster at
 # MK_ETCD_URL when a suite started one.
 #
+# The server runs without the ServiceAccount admission plugin unless
+# MK_API_ADMISSION says otherwise (its flags, "" for upstream's default
+# chain), as upstream's integration tests run theirs: no controller-manager
+# makes the namespaces' default ServiceAccounts here.
+#
 # watch_start FILE URL [CURL-ARGS...] streams a watch into FILE in the background and
 # returns once the server has answered it (headers in FILE.head), so that
 # every change made afterwards reaches it; watch_stop_all ends every watch
@@ -72,8 +77,11 @@ apiserver_start() {
 		fi
 		export MK_API_PORT
 		export MK_API_URL=http://127.0.0.1:$MK_API_PORT
+		# shellcheck disable=SC2086 # MK_API_ADMISSION is a list of flags
 		"$MK_BIN/kube-apiserver" --insecure-port="$MK_API_PORT" \
-			--data-dir="$MK_API_TMP/data" "${store_flags[@]}" "$@" >>"$MK_API_LOG" 2>&1 3>&- &
+			--data-dir="$MK_API_TMP/data" "${store_flags[@]}" \
+			${MK_API_ADMISSION---disable-admission-plugins=ServiceAccount} "$@" \
+			>>"$MK_API_LOG" 2>&1 3>&- &
 		MK_API_PID=$!
 		export MK_API_PID
 		# every server started on this directory, so that apiserver_stop ends

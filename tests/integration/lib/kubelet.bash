@@ -100,9 +100,12 @@ kubelet_kill() { # [signal]
 
 # An API server in the node on 127.0.0.1:8080, its data under $T/api, and
 # $T/kubeconfig pointing at it (made with kubectl config, as the tutorials do).
+# No controller-manager makes ServiceAccounts here: the ServiceAccount
+# admission plugin is off.
 node_apiserver_start() { # [flags...]
 	mkdir -p "$T/api"
-	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port=8080 --data-dir="$T/api" "$@" \
+	ip netns exec "$NODE" "$MK_BIN/kube-apiserver" --insecure-port=8080 --data-dir="$T/api" \
+		--disable-admission-plugins=ServiceAccount "$@" \
 		>>"$T/apiserver.log" 2>&1 3>&- &
 	KUBELET_PIDS+=($!)
 	wait_until 20 on_node curl -sf --max-time 2 http://127.0.0.1:8080/healthz
