@@ -2,8 +2,8 @@
  * (privileged, baseline, restricted) a namespace asks for through its
  * pod-security.kubernetes.io/{enforce,warn,audit} labels. enforce refuses a
  * pod that violates its level; warn answers with a Warning header, also for
- * the pod templates of Deployments and ReplicaSets. audit has no audit log to
- * write to here and is accepted as a label only.
+ * the pod templates of Deployments, ReplicaSets, Jobs and CronJobs. audit has
+ * no audit log to write to here and is accepted as a label only.
  *
  * The checks are upstream's, in its order (baseline IDs sorted, then
  * restricted IDs sorted, restricted overriding seccompProfile_baseline and
@@ -674,9 +674,16 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 	if (at->op == ADMISSION_DELETE || at->sub || !at->ns || !json_is_object(at->obj))
 		return 0;
 	bool pod = !strcmp(at->r->group, "") && !strcmp(at->r->resource, "pods");
-	bool workload = !strcmp(at->r->group, "apps") &&
-			(!strcmp(at->r->resource, "deployments") ||
-			 !strcmp(at->r->resource, "replicasets"));
+	/* the pod templates of the workload kinds served here */
+	const char *tpath = NULL;
+	if (!strcmp(at->r->group, "apps") && (!strcmp(at->r->resource, "deployments") ||
+					      !strcmp(at->r->resource, "replicasets")))
+		tpath = "spec.template.spec";
+	else if (!strcmp(at->r->group, "batch") && !strcmp(at->r->resource, "jobs"))
+		tpath = "spec.template.spec";
+	else if (!strcmp(at->r->group, "batch") && !strcmp(at->r->resource, "cronjobs"))
+		tpath = "spec.jobTemplate.spec.template.spec";
+	bool workload = tpath != NULL;
 	/* pods are checked when made; their updates cannot loosen what matters */
 	if (!(pod && at->op == ADMISSION_CREATE) && !workload)
 		return 0;
@@ -686,8 +693,7 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 	json_t *labels = json_path_get(ns, "metadata.labels");
 	const char *enf = json_string_value(json_object_get(labels, LABEL_PREFIX "enforce"));
 	const char *warn = json_string_value(json_object_get(labels, LABEL_PREFIX "warn"));
-	const json_t *spec = pod ? json_object_get(at->obj, "spec")
-				 : json_path_get(at->obj, "spec.template.spec");
+	const json_t *spec = pod ? json_object_get(at->obj, "spec") : json_path_get(at->obj, tpath);
 	enum level el = parse_level(enf), wl = parse_level(warn);
 	if (pod && el != LEVEL_PRIVILEGED) {
 		cleanup_free char *why = evaluate(spec, el);
