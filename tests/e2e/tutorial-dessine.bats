@@ -97,6 +97,13 @@ web_pods() { # the phases of the Deployment's pods, one a line
 	run kubectl get events
 	echo "$output"
 	[[ "${output,,}" != *"service account"* && "${output,,}" != *serviceaccount* ]] || false
+	# the tutorial's first way out, typed as it prints it: the API server
+	# restarted without the ServiceAccount admission plugin; nothing is lost
+	tut_stop kube-apiserver
+	tut_bg kube-apiserver kube-apiserver --etcd-servers http://localhost:2379 \
+		--disable-admission-plugins=ServiceAccount
+	wait_until 10 curl -sf localhost:8080/healthz
+	wait_eq 10 Pending web_pods
 	wait_eq 10 "True|ok|" cs controller-manager
 }
 

@@ -203,7 +203,7 @@ EOF
 	[ "$(attempts kube-apiserver kube-apiserver)" = "$api_attempt" ]
 }
 
-@test "minimum-viable: a pod needs no ServiceAccount workaround, and stays Pending with no scheduler" {
+@test "minimum-viable: the pod waits for its ServiceAccount as upstream's did, then stays Pending with no scheduler" {
 	needs_etcd_servers
 	cat >nginx.yaml <<EOF
 apiVersion: v1
@@ -215,14 +215,14 @@ spec:
   - image: nginx
     name: nginx
 EOF
-	# upstream refused this pod ("error looking up service account
-	# default/default") until the service account was made by hand
 	run ./kubectl get serviceaccounts
 	[ "$output" = "No resources found in default namespace." ]
+	# no controller-manager makes the default ServiceAccount: the
+	# ServiceAccount admission plugin refuses the pod, as the tutorial shows
 	run ./kubectl apply -f nginx.yaml
-	[ "$status" -eq 0 ]
-	[ "$output" = "pod/nginx created" ]
-	# the tutorial's workaround is still accepted
+	[ "$status" -eq 1 ]
+	[ "$output" = 'Error from server (Forbidden): error when creating "nginx.yaml": pods "nginx" is forbidden: error looking up service account default/default: serviceaccount "default" not found' ]
+	# the tutorial's workaround; no token is ever needed here
 	run ./kubectl apply -f - <<EOS
 apiVersion: v1
 kind: ServiceAccount
@@ -232,6 +232,9 @@ metadata:
 automountServiceAccountToken: false
 EOS
 	[ "$output" = "serviceaccount/default created" ]
+	run ./kubectl apply -f nginx.yaml
+	[ "$status" -eq 0 ]
+	[ "$output" = "pod/nginx created" ]
 	run ./kubectl get pods
 	[[ "$(grep '^nginx ' <<<"$output")" =~ ^nginx\ +0/1\ +Pending\ +0\ + ]]
 	[ -z "$(./kubectl get pod nginx -o jsonpath='{.spec.nodeName}')" ]
