@@ -2,8 +2,9 @@
  * (privileged, baseline, restricted) a namespace asks for through its
  * pod-security.kubernetes.io/{enforce,warn,audit} labels. enforce refuses a
  * pod that violates its level; warn answers with a Warning header, also for
- * the pod templates of Deployments, ReplicaSets, Jobs and CronJobs. audit has
- * no audit log to write to here and is accepted as a label only.
+ * the pod templates of the workload kinds (Deployments, ReplicaSets,
+ * DaemonSets, StatefulSets, Jobs, CronJobs). audit has no audit log to write
+ * to here and is accepted as a label only.
  *
  * The checks are upstream's, in its order (baseline IDs sorted, then
  * restricted IDs sorted, restricted overriding seccompProfile_baseline and
@@ -677,7 +678,9 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 	/* the pod templates of the workload kinds served here */
 	const char *tpath = NULL;
 	if (!strcmp(at->r->group, "apps") && (!strcmp(at->r->resource, "deployments") ||
-					      !strcmp(at->r->resource, "replicasets")))
+					      !strcmp(at->r->resource, "replicasets") ||
+					      !strcmp(at->r->resource, "daemonsets") ||
+					      !strcmp(at->r->resource, "statefulsets")))
 		tpath = "spec.template.spec";
 	else if (!strcmp(at->r->group, "batch") && !strcmp(at->r->resource, "jobs"))
 		tpath = "spec.template.spec";
