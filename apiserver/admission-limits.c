@@ -70,8 +70,8 @@ static void merge_defaults(json_t *ctr, const json_t *def_req, const json_t *def
 		}
 		free(names);
 		if (set.len)
-			buf_printf(notes, "%s%s %s for %s %s", notes->len ? "; " : "", buf_str(&set),
-				   words[d], what, cname ? cname : "");
+			buf_printf(notes, "%s%s %s for %s %s", notes->len ? "; " : "",
+				   buf_str(&set), words[d], what, cname ? cname : "");
 	}
 }
 
@@ -121,7 +121,8 @@ int admission_limitranger_mutate(struct admission_ctx *c, json_t **status)
 				ann = json_object();
 				json_object_set_new(md, "annotations", ann);
 			}
-			cleanup_free char *val = xasprintf("LimitRanger plugin set: %s", buf_str(&notes));
+			cleanup_free char *val =
+				xasprintf("LimitRanger plugin set: %s", buf_str(&notes));
 			json_object_set_new(ann, LIMIT_RANGER_ANNOTATION, json_string(val));
 		}
 	}
@@ -130,30 +131,31 @@ int admission_limitranger_mutate(struct admission_ctx *c, json_t **status)
 
 /* One min/max/ratio constraint of type ("Container", "Pod") on resource
  * name against a request and limit list; appends upstream's message. */
-static void check_min(const char *type, const char *name, const json_t *enforced,
-		      const json_t *req, const json_t *lim, json_t *errs)
+static void check_min(const char *type, const char *name, const json_t *enforced, const json_t *req,
+		      const json_t *lim, json_t *errs)
 {
 	json_t *r = json_object_get(req, name), *l = json_object_get(lim, name);
 	int64_t e = quota_value(enforced);
 	cleanup_free char *et = qty_text(enforced);
 	cleanup_free char *msg = NULL;
 	if (!r) {
-		msg = xasprintf("minimum %s usage per %s is %s.  No request is specified", name, type,
-				et);
+		msg = xasprintf("minimum %s usage per %s is %s.  No request is specified", name,
+				type, et);
 	} else if (quota_value(r) < e) {
 		cleanup_free char *rt = qty_text(r);
 		msg = xasprintf("minimum %s usage per %s is %s, but request is %s", name, type, et,
 				rt);
 	} else if (l && quota_value(l) < e) {
 		cleanup_free char *lt = qty_text(l);
-		msg = xasprintf("minimum %s usage per %s is %s, but limit is %s", name, type, et, lt);
+		msg = xasprintf("minimum %s usage per %s is %s, but limit is %s", name, type, et,
+				lt);
 	}
 	if (msg)
 		json_array_append_new(errs, json_string(msg));
 }
 
-static void check_max(const char *type, const char *name, const json_t *enforced,
-		      const json_t *req, const json_t *lim, json_t *errs)
+static void check_max(const char *type, const char *name, const json_t *enforced, const json_t *req,
+		      const json_t *lim, json_t *errs)
 {
 	json_t *r = json_object_get(req, name), *l = json_object_get(lim, name);
 	int64_t e = quota_value(enforced);
@@ -164,7 +166,8 @@ static void check_max(const char *type, const char *name, const json_t *enforced
 				et);
 	} else if (quota_value(l) > e) {
 		cleanup_free char *lt = qty_text(l);
-		msg = xasprintf("maximum %s usage per %s is %s, but limit is %s", name, type, et, lt);
+		msg = xasprintf("maximum %s usage per %s is %s, but limit is %s", name, type, et,
+				lt);
 	} else if (r && quota_value(r) > e) {
 		cleanup_free char *rt = qty_text(r);
 		msg = xasprintf("maximum %s usage per %s is %s, but request is %s", name, type, et,
@@ -200,8 +203,8 @@ static void check_ratio(const char *type, const char *name, const json_t *enforc
 		json_array_append_new(errs, json_string(msg));
 }
 
-static void check_item(const json_t *item, const char *type, const json_t *req,
-		       const json_t *lim, json_t *errs)
+static void check_item(const json_t *item, const char *type, const json_t *req, const json_t *lim,
+		       json_t *errs)
 {
 	const char *name;
 	json_t *v;
@@ -279,7 +282,8 @@ int admission_limitranger_validate(struct admission_ctx *c, json_t **status)
 					json_array_foreach(json_object_get(spec, lists[l]), k, ctr)
 					{
 						json_t *res = json_object_get(ctr, "resources");
-						check_item(item, type, json_object_get(res, "requests"),
+						check_item(item, type,
+							   json_object_get(res, "requests"),
 							   json_object_get(res, "limits"), errs);
 					}
 				}
@@ -318,8 +322,9 @@ static char *pretty(const json_t *keys, const json_t *m)
 	{
 		const char *name = json_string_value(k);
 		json_t *v = json_object_get(m, name);
-		cleanup_free char *t = json_is_integer(v) ? quota_format(name, json_integer_value(v))
-							  : qty_text(v);
+		cleanup_free char *t = json_is_integer(v)
+					       ? quota_format(name, json_integer_value(v))
+					       : qty_text(v);
 		buf_printf(&b, "%s%s=%s", i ? "," : "", name, t);
 	}
 	return xstrdup(buf_str(&b));
@@ -327,7 +332,8 @@ static char *pretty(const json_t *keys, const json_t *m)
 
 static int cmp_json_str(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
 }
 
 static void sort_names(json_t *arr)
@@ -473,7 +479,8 @@ int admission_quota_validate(struct admission_ctx *c, json_t **status)
 				break;
 			json_path_set(cur, "status.used", used);
 			json_object_del(json_object_get(cur, "metadata"), "resourceVersion");
-			cleanup_free char *value = json_dumps(cur, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			cleanup_free char *value =
+				json_dumps(cur, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			cleanup_err struct mk_err *uerr = NULL;
 			if (store_update(c->st, key, value, rev, NULL, &uerr) >= 0)
 				break;

@@ -34,7 +34,9 @@ static enum level parse_level(const char *s)
 
 static const char *level_name(enum level l)
 {
-	return l == LEVEL_RESTRICTED ? "restricted" : l == LEVEL_BASELINE ? "baseline" : "privileged";
+	return l == LEVEL_RESTRICTED ? "restricted"
+	       : l == LEVEL_BASELINE ? "baseline"
+				     : "privileged";
 }
 
 /* --- the little string helpers upstream's messages are made of ------------------ */
@@ -128,8 +130,8 @@ typedef bool (*check_fn)(const json_t *spec, struct check_result *out);
 /* --- baseline ---------------------------------------------------------------------- */
 
 static const char *const default_caps[] = {
-	"AUDIT_WRITE", "CHOWN",	 "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",	   "MKNOD",
-	"NET_BIND_SERVICE", "SETFCAP", "SETGID",	  "SETPCAP", "SETUID", "SYS_CHROOT", NULL,
+	"AUDIT_WRITE",	    "CHOWN",   "DAC_OVERRIDE", "FOWNER",  "FSETID", "KILL",	  "MKNOD",
+	"NET_BIND_SERVICE", "SETFCAP", "SETGID",       "SETPCAP", "SETUID", "SYS_CHROOT", NULL,
 };
 
 struct caps_arg {
@@ -146,9 +148,8 @@ static void caps_visit(const json_t *ctr, const char *name, void *arg)
 		bool dropped = false;
 		size_t i;
 		json_t *v;
-		json_array_foreach(json_object_get(caps, "drop"), i, v)
-			dropped = dropped || (json_string_value(v) &&
-					      !strcmp(json_string_value(v), "ALL"));
+		json_array_foreach(json_object_get(caps, "drop"), i, v) dropped =
+			dropped || (json_string_value(v) && !strcmp(json_string_value(v), "ALL"));
 		if (!dropped)
 			strs_add(&a->no_drop, name);
 	}
@@ -185,8 +186,8 @@ static bool check_caps_baseline(const json_t *spec, struct check_result *out)
 		cleanup_free char *who = containers_text(&a.ctrs);
 		cleanup_free char *caps = join_quote(&a.caps);
 		out->reason = "non-default capabilities";
-		out->detail = xasprintf("%s must not include %s in securityContext.capabilities.add",
-					who, caps);
+		out->detail = xasprintf(
+			"%s must not include %s in securityContext.capabilities.add", who, caps);
 	}
 	strs_free(&a.ctrs);
 	strs_free(&a.caps);
@@ -263,8 +264,9 @@ static bool check_host_ports(const json_t *spec, struct check_result *out)
 		for (size_t i = 0; i < a.ports.n; i++)
 			buf_printf(&ports, "%s%s", i ? ", " : "", a.ports.v[i]);
 		out->reason = "hostPort";
-		out->detail = xasprintf("%s %s %s %s", who, plural("uses", "use", a.ctrs.n),
-					plural("hostPort", "hostPorts", a.ports.n), buf_str(&ports));
+		out->detail =
+			xasprintf("%s %s %s %s", who, plural("uses", "use", a.ctrs.n),
+				  plural("hostPort", "hostPorts", a.ports.n), buf_str(&ports));
 	}
 	strs_free(&a.ctrs);
 	strs_free(&a.ports);
@@ -316,7 +318,8 @@ static bool check_procmount(const json_t *spec, struct check_result *out)
 		cleanup_free char *who = containers_text(&a.names);
 		cleanup_free char *vals = join_quote(&a.values);
 		out->reason = "procMount";
-		out->detail = xasprintf("%s must not set securityContext.procMount to %s", who, vals);
+		out->detail =
+			xasprintf("%s must not set securityContext.procMount to %s", who, vals);
 	}
 	strs_free(&a.names);
 	strs_free(&a.values);
@@ -325,7 +328,7 @@ static bool check_procmount(const json_t *spec, struct check_result *out)
 
 struct seccomp_arg {
 	bool restricted;
-	bool pod_ok;         /* restricted: the pod sets an allowed type */
+	bool pod_ok;	     /* restricted: the pod sets an allowed type */
 	struct strs bad;     /* containers with a forbidden type */
 	struct strs values;  /* the forbidden types */
 	struct strs missing; /* restricted: containers with no type and no pod one */
@@ -341,7 +344,8 @@ static bool seccomp_allowed(const char *type, bool restricted)
 static void seccomp_visit(const json_t *ctr, const char *name, void *arg)
 {
 	struct seccomp_arg *a = arg;
-	const char *type = json_string_value(json_object_get(sc_get(ctr, "seccompProfile"), "type"));
+	const char *type =
+		json_string_value(json_object_get(sc_get(ctr, "seccompProfile"), "type"));
 	if (type) {
 		if (!seccomp_allowed(type, a->restricted)) {
 			strs_add(&a->bad, name);
@@ -402,11 +406,16 @@ static bool check_seccomp_restricted(const json_t *spec, struct check_result *ou
 static bool check_sysctls(const json_t *spec, struct check_result *out)
 {
 	static const char *const safe[] = {
-		"kernel.shm_rmid_forced",	  "net.ipv4.ip_local_port_range",
-		"net.ipv4.tcp_syncookies",	  "net.ipv4.ping_group_range",
-		"net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports",
-		"net.ipv4.tcp_keepalive_time",	  "net.ipv4.tcp_fin_timeout",
-		"net.ipv4.tcp_keepalive_intvl",	  "net.ipv4.tcp_keepalive_probes",
+		"kernel.shm_rmid_forced",
+		"net.ipv4.ip_local_port_range",
+		"net.ipv4.tcp_syncookies",
+		"net.ipv4.ping_group_range",
+		"net.ipv4.ip_unprivileged_port_start",
+		"net.ipv4.ip_local_reserved_ports",
+		"net.ipv4.tcp_keepalive_time",
+		"net.ipv4.tcp_fin_timeout",
+		"net.ipv4.tcp_keepalive_intvl",
+		"net.ipv4.tcp_keepalive_probes",
 		NULL,
 	};
 	cleanup_buf struct buf b = BUF_INIT;
@@ -444,8 +453,8 @@ static bool check_escalation(const json_t *spec, struct check_result *out)
 	if (!ok) {
 		cleanup_free char *who = containers_text(&a.names);
 		out->reason = "allowPrivilegeEscalation != false";
-		out->detail =
-			xasprintf("%s must set securityContext.allowPrivilegeEscalation=false", who);
+		out->detail = xasprintf(
+			"%s must set securityContext.allowPrivilegeEscalation=false", who);
 	}
 	strs_free(&a.names);
 	return ok;
@@ -480,8 +489,9 @@ static bool check_caps_restricted(const json_t *spec, struct check_result *out)
 static bool check_volumes(const json_t *spec, struct check_result *out)
 {
 	static const char *const allowed[] = {
-		"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-		"persistentVolumeClaim", "projected", "secret", NULL,
+		"configMap", "csi",   "downwardAPI",	       "emptyDir",
+		"ephemeral", "image", "persistentVolumeClaim", "projected",
+		"secret",    NULL,
 	};
 	struct strs vols = {0}, types = {0};
 	size_t i;
@@ -510,11 +520,10 @@ static bool check_volumes(const json_t *spec, struct check_result *out)
 		cleanup_free char *vq = join_quote(&vols);
 		cleanup_free char *tq = join_quote(&types);
 		out->reason = "restricted volume types";
-		out->detail = xasprintf("%s %s %s %s %s", plural("volume", "volumes", vols.n), vq,
-					plural("uses", "use", vols.n),
-					plural("restricted volume type", "restricted volume types",
-					       types.n),
-					tq);
+		out->detail = xasprintf(
+			"%s %s %s %s %s", plural("volume", "volumes", vols.n), vq,
+			plural("uses", "use", vols.n),
+			plural("restricted volume type", "restricted volume types", types.n), tq);
 	}
 	strs_free(&vols);
 	strs_free(&types);
@@ -677,10 +686,9 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 	bool pod = !strcmp(at->r->group, "") && !strcmp(at->r->resource, "pods");
 	/* the pod templates of the workload kinds served here */
 	const char *tpath = NULL;
-	if (!strcmp(at->r->group, "apps") && (!strcmp(at->r->resource, "deployments") ||
-					      !strcmp(at->r->resource, "replicasets") ||
-					      !strcmp(at->r->resource, "daemonsets") ||
-					      !strcmp(at->r->resource, "statefulsets")))
+	if (!strcmp(at->r->group, "apps") &&
+	    (!strcmp(at->r->resource, "deployments") || !strcmp(at->r->resource, "replicasets") ||
+	     !strcmp(at->r->resource, "daemonsets") || !strcmp(at->r->resource, "statefulsets")))
 		tpath = "spec.template.spec";
 	else if (!strcmp(at->r->group, "batch") && !strcmp(at->r->resource, "jobs"))
 		tpath = "spec.template.spec";
@@ -702,7 +710,8 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 		cleanup_free char *why = evaluate(spec, el);
 		if (why) {
 			cleanup_free char *pol = policy_text(labels, "enforce", el);
-			cleanup_free char *msg = xasprintf("violates PodSecurity \"%s\": %s", pol, why);
+			cleanup_free char *msg =
+				xasprintf("violates PodSecurity \"%s\": %s", pol, why);
 			*status = admission_forbidden(at, msg);
 			return -1;
 		}

@@ -216,7 +216,8 @@ struct admission *admission_new(const struct admission_config *cfg, struct mk_er
 			int k = plugin_index(en[i]);
 			if (plugins[k].kind == PLUGIN_NO) {
 				mk_err_set(err, MK_EINVAL,
-					   "admission plugin \"%s\" is not supported by this API server",
+					   "admission plugin \"%s\" is not supported by this API "
+					   "server",
 					   en[i]);
 				free(a);
 				a = NULL;
@@ -356,7 +357,8 @@ static int lifecycle_mutate(struct admission_ctx *c, json_t **status)
 		static const char *const immortal[] = {"default", "kube-system", "kube-public"};
 		for (size_t i = 0; at->op == ADMISSION_DELETE && i < 3; i++)
 			if (!strcmp(at->name, immortal[i])) {
-				*status = admission_forbidden(at, "this namespace may not be deleted");
+				*status = admission_forbidden(at,
+							      "this namespace may not be deleted");
 				return -1;
 			}
 		return 0;
@@ -416,16 +418,16 @@ static int autoprovision_mutate(struct admission_ctx *c, json_t **status)
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		for (size_t i = 0; i < sizeof(b); i++)
 			b[i] = (unsigned char)random();
-	cleanup_free char *uid = xasprintf(
-		"%02x%02x%02x%02x-%02x%02x-4%x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		b[2], b[3], b[4], b[5], b[6] & 0xf, b[7], (b[8] & 0x3f) | 0x80, b[9], b[10], b[11],
-		b[12], b[13], b[14], b[15]);
+	cleanup_free char *uid =
+		xasprintf("%02x%02x%02x%02x-%02x%02x-4%x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			  b[0], b[1], b[2], b[3], b[4], b[5], b[6] & 0xf, b[7],
+			  (b[8] & 0x3f) | 0x80, b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 	cleanup_free char *now = time_now_rfc3339();
-	cleanup_json json_t *ns = json_pack(
-		"{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "kind", "Namespace",
-		"apiVersion", "v1", "metadata", "name", at->ns, "uid", uid, "creationTimestamp", now,
-		"labels", "kubernetes.io/metadata.name", at->ns, "spec", "finalizers", "kubernetes",
-		"status", "phase", "Active");
+	cleanup_json json_t *ns =
+		json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:{s:s}}, s:{s:[s]}, s:{s:s}}", "kind",
+			  "Namespace", "apiVersion", "v1", "metadata", "name", at->ns, "uid", uid,
+			  "creationTimestamp", now, "labels", "kubernetes.io/metadata.name", at->ns,
+			  "spec", "finalizers", "kubernetes", "status", "phase", "Active");
 	cleanup_free char *value = json_dumps(ns, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	cleanup_err struct mk_err *err = NULL;
 	if (store_create(c->st, key, value, &err) < 0 && mk_err_code(err) != MK_EEXISTS) {
@@ -545,10 +547,10 @@ static int tolerations_mutate(struct admission_ctx *c, json_t **status)
 				found = true;
 		}
 		if (!found)
-			json_array_append_new(tol, json_pack("{s:s, s:s, s:s, s:I}", "key", keys[k],
-							     "operator", "Exists", "effect",
-							     "NoExecute", "tolerationSeconds",
-							     (json_int_t)secs[k]));
+			json_array_append_new(tol,
+					      json_pack("{s:s, s:s, s:s, s:I}", "key", keys[k],
+							"operator", "Exists", "effect", "NoExecute",
+							"tolerationSeconds", (json_int_t)secs[k]));
 	}
 	return 0;
 }

@@ -41,19 +41,19 @@ enum admission_op {
 struct admission_attrs {
 	enum admission_op op;
 	const struct api_resource *r;
-	const char *ns;   /* NULL for cluster-scoped resources */
-	const char *name; /* the object's name */
-	const char *sub;  /* subresource or NULL */
-	json_t *obj;      /* create/update: the object; mutating plugins change it */
+	const char *ns;	   /* NULL for cluster-scoped resources */
+	const char *name;  /* the object's name */
+	const char *sub;   /* subresource or NULL */
+	json_t *obj;	   /* create/update: the object; mutating plugins change it */
 	const json_t *old; /* update/delete: the stored object, else NULL */
-	bool dry_run;      /* nothing outside obj is written (quota usage) */
+	bool dry_run;	   /* nothing outside obj is written (quota usage) */
 };
 
 struct admission_config {
-	const char *enable;      /* --enable-admission-plugins: comma list or NULL */
-	const char *disable;     /* --disable-admission-plugins: comma list or NULL */
+	const char *enable;	 /* --enable-admission-plugins: comma list or NULL */
+	const char *disable;	 /* --disable-admission-plugins: comma list or NULL */
 	const char *config_file; /* --admission-control-config-file: unsupported */
-	long long not_ready_s;   /* --default-not-ready-toleration-seconds (-1: 300) */
+	long long not_ready_s;	 /* --default-not-ready-toleration-seconds (-1: 300) */
 	long long unreachable_s; /* --default-unreachable-toleration-seconds (-1: 300) */
 };
 

@@ -163,9 +163,10 @@ void kinds_limitrange_validate(const json_t *obj, const json_t *old, json_t *cau
 			for (int m = 2; m < 4; m++)
 				if (json_object_size(vals[m])) {
 					cleanup_free char *f = xasprintf("%s.%s", path, maps[m]);
-					api_cause_add(causes, "FieldValueForbidden", f,
-						      "Forbidden: may not be specified when `type` is "
-						      "'Pod'");
+					api_cause_add(
+						causes, "FieldValueForbidden", f,
+						"Forbidden: may not be specified when `type` is "
+						"'Pod'");
 				}
 		}
 		check_order(item, path, "min", "max", vals[0], vals[1], causes);
@@ -182,10 +183,14 @@ void kinds_limitrange_validate(const json_t *obj, const json_t *old, json_t *cau
 const struct table_column kinds_resourcequota_columns[] = {
 	NAME_COLUMN,
 	AGE_COLUMN,
-	COLUMN("Request", "string", "Request represents a minimum amount of cpu/memory that a "
-				    "container may consume.", 0),
-	COLUMN("Limit", "string", "Limits control the maximum amount of cpu/memory that a "
-				  "container may use independent of contention on the node.", 0),
+	COLUMN("Request", "string",
+	       "Request represents a minimum amount of cpu/memory that a "
+	       "container may consume.",
+	       0),
+	COLUMN("Limit", "string",
+	       "Limits control the maximum amount of cpu/memory that a "
+	       "container may use independent of contention on the node.",
+	       0),
 	{.name = NULL},
 };
 

@@ -10,8 +10,12 @@
 
 /* core resources upstream counts under their bare plural as well */
 static const char *const legacy_counts[] = {
-	"configmaps", "secrets", "resourcequotas", "replicationcontrollers",
-	"persistentvolumeclaims", NULL,
+	"configmaps",
+	"secrets",
+	"resourcequotas",
+	"replicationcontrollers",
+	"persistentvolumeclaims",
+	NULL,
 };
 
 /* resources whose request is counted under its bare name as well */
@@ -100,14 +104,14 @@ static json_t *pod_resources(const json_t *spec, const char *which)
 	json_t *c;
 	json_array_foreach(json_object_get(spec, "containers"), i, c)
 	{
-		cleanup_json json_t *m = list_milli(json_path_get(json_object_get(c, "resources"),
-								   which));
+		cleanup_json json_t *m =
+			list_milli(json_path_get(json_object_get(c, "resources"), which));
 		quota_usage_add(sum, m);
 	}
 	json_array_foreach(json_object_get(spec, "initContainers"), i, c)
 	{
-		cleanup_json json_t *m = list_milli(json_path_get(json_object_get(c, "resources"),
-								   which));
+		cleanup_json json_t *m =
+			list_milli(json_path_get(json_object_get(c, "resources"), which));
 		const char *k;
 		json_t *v;
 		json_object_foreach(m, k, v)
@@ -198,8 +202,8 @@ static bool container_has(const json_t *c, const char *name)
 char *quota_pod_missing(const json_t *pod, const json_t *hard)
 {
 	/* upstream's validationSet: a quota on these makes them required */
-	static const char *const required[] = {"cpu",	       "limits.cpu",	  "limits.memory",
-					       "memory",       "requests.cpu",	  "requests.memory",
+	static const char *const required[] = {"cpu",	 "limits.cpu",	 "limits.memory",
+					       "memory", "requests.cpu", "requests.memory",
 					       NULL};
 	const json_t *spec = json_object_get(pod, "spec");
 	cleanup_buf struct buf b = BUF_INIT;

@@ -96,9 +96,9 @@ static json_t *objects_in(struct rq_ctrl *rc, const char *ns, const char *group,
 		return ctrl_pods_in(rc->pods, ns);
 	if (!group[0] && !strcmp(resource, "services"))
 		return ctrl_pods_in(rc->svcs, ns);
-	cleanup_free char *path = group[0] ? xasprintf("/apis/%s/v1/namespaces/%s/%s", group, ns,
-						       resource)
-					   : xasprintf("/api/v1/namespaces/%s/%s", ns, resource);
+	cleanup_free char *path =
+		group[0] ? xasprintf("/apis/%s/v1/namespaces/%s/%s", group, ns, resource)
+			 : xasprintf("/api/v1/namespaces/%s/%s", ns, resource);
 	cleanup_err struct mk_err *lerr = NULL;
 	cleanup_json json_t *list = client_list(rc->c, path, NULL, NULL, &lerr);
 	if (!list) {

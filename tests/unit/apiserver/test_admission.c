@@ -116,8 +116,10 @@ static void test_flags(void **state)
 		assert_int_equal(mk_err_code(err), MK_EINVAL);
 		assert_string_equal(mk_err_msg(err), cases[i].want);
 	}
-	struct admission_config cfg = {.enable = " AlwaysPullImages ,", .disable = "ServiceAccount",
-				       .not_ready_s = -1, .unreachable_s = -1};
+	struct admission_config cfg = {.enable = " AlwaysPullImages ,",
+				       .disable = "ServiceAccount",
+				       .not_ready_s = -1,
+				       .unreachable_s = -1};
 	cleanup_err struct mk_err *err = NULL;
 	struct admission *a = admission_new(&cfg, &err);
 	assert_non_null(a);
@@ -165,8 +167,8 @@ static void test_serviceaccount_and_tolerations(void **state)
 	assert_int_equal(json_array_size(tol), 2);
 	assert_string_equal(json_path_str(pod, "spec.tolerations.1.key"),
 			    "node.kubernetes.io/not-ready");
-	assert_int_equal(json_integer_value(json_path_get(pod, "spec.tolerations.1.tolerationSeconds")),
-			 60);
+	assert_int_equal(
+		json_integer_value(json_path_get(pod, "spec.tolerations.1.tolerationSeconds")), 60);
 	json_decref(pod);
 	admission_free(a);
 }
@@ -179,8 +181,8 @@ static void test_podsecurity(void **state)
 	    "\"pod-security.kubernetes.io/enforce\":\"baseline\","
 	    "\"pod-security.kubernetes.io/enforce-version\":\"v1.30\","
 	    "\"pod-security.kubernetes.io/warn\":\"restricted\"}}}");
-	struct admission_config cfg = {.disable = "ServiceAccount", .not_ready_s = -1,
-				       .unreachable_s = -1};
+	struct admission_config cfg = {
+		.disable = "ServiceAccount", .not_ready_s = -1, .unreachable_s = -1};
 	cleanup_err struct mk_err *err = NULL;
 	struct admission *a = admission_new(&cfg, &err);
 	assert_non_null(a);
@@ -194,11 +196,12 @@ static void test_podsecurity(void **state)
 		"\"x\",\"securityContext\":{\"privileged\":true}}]}}",
 		&pod, NULL);
 	assert_string_equal(
-		msg, "pods \"p\" is forbidden: violates PodSecurity \"baseline:v1.30\": non-default "
-		     "capabilities (container \"a\" must not include \"SYS_ADMIN\" in "
-		     "securityContext.capabilities.add), host namespaces (hostPID=true), hostPath "
-		     "volumes (volume \"h\"), hostPort (container \"a\" uses hostPort 8080), "
-		     "privileged (container \"b\" must not set securityContext.privileged=true)");
+		msg,
+		"pods \"p\" is forbidden: violates PodSecurity \"baseline:v1.30\": non-default "
+		"capabilities (container \"a\" must not include \"SYS_ADMIN\" in "
+		"securityContext.capabilities.add), host namespaces (hostPID=true), hostPath "
+		"volumes (volume \"h\"), hostPort (container \"a\" uses hostPort 8080), "
+		"privileged (container \"b\" must not set securityContext.privileged=true)");
 	json_decref(pod);
 	char *warning = NULL;
 	cleanup_free char *ok = admit_pod(
@@ -231,8 +234,8 @@ static void test_limits_and_quota(void **state)
 	    "{\"metadata\":{\"name\":\"q\",\"namespace\":\"lq\"},\"spec\":{\"hard\":{"
 	    "\"requests.memory\":\"200Mi\"}},\"status\":{\"hard\":{\"requests.memory\":"
 	    "\"200Mi\"},\"used\":{\"requests.memory\":\"64Mi\"}}}");
-	struct admission_config cfg = {.disable = "ServiceAccount", .not_ready_s = -1,
-				       .unreachable_s = -1};
+	struct admission_config cfg = {
+		.disable = "ServiceAccount", .not_ready_s = -1, .unreachable_s = -1};
 	cleanup_err struct mk_err *err = NULL;
 	struct admission *a = admission_new(&cfg, &err);
 	assert_non_null(a);
@@ -269,7 +272,8 @@ static void test_limits_and_quota(void **state)
 	cleanup_free char *big = admit_pod(
 		a, f->st, "lq",
 		"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"containers\":[{\"name\":\"a\","
-		"\"image\":\"x\",\"resources\":{\"limits\":{\"memory\":\"200Mi\"}}},{\"name\":\"b\","
+		"\"image\":\"x\",\"resources\":{\"limits\":{\"memory\":\"200Mi\"}}},{\"name\":"
+		"\"b\","
 		"\"image\":\"x\",\"resources\":{\"limits\":{\"memory\":\"100Mi\"}}}]}}",
 		&pod, NULL);
 	assert_string_equal(big, "pods \"s\" is forbidden: maximum memory usage per Pod is "

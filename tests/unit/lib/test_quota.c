@@ -33,8 +33,10 @@ static void test_pod(void **state)
 	cleanup_json json_t *pod = parse(
 		"{\"spec\":{\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{"
 		"\"cpu\":\"2\"}}}],\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{"
-		"\"cpu\":\"250m\",\"memory\":\"64Mi\"},\"limits\":{\"memory\":\"128Mi\"}}},{\"name\":"
-		"\"b\",\"resources\":{\"requests\":{\"cpu\":\"500m\",\"memory\":\"64Mi\",\"nvidia.com/"
+		"\"cpu\":\"250m\",\"memory\":\"64Mi\"},\"limits\":{\"memory\":\"128Mi\"}}},{"
+		"\"name\":"
+		"\"b\",\"resources\":{\"requests\":{\"cpu\":\"500m\",\"memory\":\"64Mi\",\"nvidia."
+		"com/"
 		"gpu\":\"1\"}}}]}}");
 	cleanup_json json_t *u = quota_usage_of("", "pods", pod);
 	assert_int_equal(milli(u, "pods"), 1000);
@@ -56,8 +58,9 @@ static void test_pod(void **state)
 static void test_services_and_counts(void **state)
 {
 	(void)state;
-	cleanup_json json_t *svc = parse("{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":"
-					 "80},{\"port\":443}]}}");
+	cleanup_json json_t *svc =
+		parse("{\"spec\":{\"type\":\"LoadBalancer\",\"ports\":[{\"port\":"
+		      "80},{\"port\":443}]}}");
 	cleanup_json json_t *u = quota_usage_of("", "services", svc);
 	assert_int_equal(milli(u, "services"), 1000);
 	assert_int_equal(milli(u, "services.loadbalancers"), 1000);
