@@ -1,5 +1,6 @@
 /* Malloc tuning (see the header). */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -8,12 +9,29 @@
 #include "memory.h"
 #include "xalloc.h"
 
+/* The kernel names a process after the file it executes: "exe" after an
+ * exec of /proc/self/exe. The name it would have had is argv[0]'s last
+ * part, as an exec of the program's own path gives it. */
+static void keep_name(char **argv)
+{
+	if (!argv[0] || !*argv[0])
+		return;
+	const char *slash = strrchr(argv[0], '/');
+	const char *base = slash ? slash + 1 : argv[0];
+	char comm[16]; /* TASK_COMM_LEN */
+	snprintf(comm, sizeof(comm), "%s", base);
+	if (*comm)
+		prctl(PR_SET_NAME, comm, 0, 0, 0);
+}
+
 void proxy_malloc_hugepages(char **argv)
 {
 	static const char tunable[] = "glibc.malloc.hugetlb";
 	const char *t = getenv("GLIBC_TUNABLES");
-	if (t && strstr(t, tunable))
+	if (t && strstr(t, tunable)) {
+		keep_name(argv);
 		return;
+	}
 	char *v = t && *t ? xasprintf("%s:%s=1", t, tunable) : xasprintf("%s=1", tunable);
 	if (setenv("GLIBC_TUNABLES", v, 1) == 0)
 		execv("/proc/self/exe", argv);

@@ -11,7 +11,9 @@
  * thousands of page faults per sync. glibc's malloc asks for transparent huge
  * pages only with its glibc.malloc.hugetlb=1 tunable, read at process start:
  * this re-executes the program once with it set (returns if it already is or
- * the exec fails). Call before starting threads. */
+ * the exec fails). The process keeps its name (/proc/<pid>/comm, what ps and
+ * pgrep show): argv[0]'s last part, not the "exe" of /proc/self/exe. Call
+ * before starting threads. */
 void proxy_malloc_hugepages(char **argv);
 
 /* Fixes malloc's mmap threshold at 1 MiB. glibc raises it (up to 32 MiB)
