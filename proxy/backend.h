@@ -27,6 +27,9 @@ struct proxy_backend {
 		    const json_t *changed, struct proxy_sync_result *res, struct mk_err **err);
 	/* removes everything this backend ever wrote (--cleanup) */
 	int (*cleanup)(struct mk_err **err);
+	/* removes what this backend wrote, when the other one runs (at its
+	 * start); *removed: how many objects went (0: there were none) */
+	int (*leftovers)(size_t *removed, struct mk_err **err);
 };
 
 extern const struct proxy_backend proxy_backend_iptables;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -758,6 +759,145 @@ int ipt_backend_cleanup(struct mk_err **err)
 	return 0;
 }
 
+/* Whether the legacy table is loaded: reading one that is not would load
+ * its module (and with it a table of rules nobody asked for). */
+static bool table_loaded(const char *table)
+{
+	FILE *f = fopen("/proc/net/ip_tables_names", "r");
+	if (!f)
+		return false;
+	char line[64];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = !strcmp(line, table);
+	}
+	fclose(f);
+	return found;
+}
+
+/* The chains kube-proxy alone writes: upstream's cleanup list, with the
+ * firewall chain, the masquerade mark and the canaries. */
+static bool proxy_chain(const char *table, const char *c)
+{
+	static const char *const filter[] = {"KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES",
+					     "KUBE-FORWARD", "KUBE-NODEPORTS",
+					     "KUBE-PROXY-FIREWALL", IPT_CANARY_CHAIN};
+	static const char *const nat[] = {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING",
+					  "KUBE-MARK-MASQ", IPT_CANARY_CHAIN};
+	if (!strcmp(table, "mangle"))
+		return !strcmp(c, IPT_CANARY_CHAIN);
+	bool is_nat = !strcmp(table, "nat");
+	const char *const *v = is_nat ? nat : filter;
+	size_t n = is_nat ? sizeof(nat) / sizeof(nat[0]) : sizeof(filter) / sizeof(filter[0]);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(c, v[i]))
+			return true;
+	return is_nat && iptr_is_service_chain(c);
+}
+
+/* Whether e is one of kube-proxy's jumps from a built-in chain (by target
+ * and comment: kubelet's jumps to the same chains carry none). */
+static bool proxy_jump(const char *table, const char *chain, const struct ipt_entry *e,
+		       struct xtc_handle *h)
+{
+	const char *tg = iptc_get_target(e, h), *cm = entry_comment(e);
+	for (size_t j = 0; tg && cm && j < iptr_n_jumps; j++) {
+		const struct iptr_jump *jp = &iptr_jumps[j];
+		if (jp->comment && !strcmp(jp->table, table) && !strcmp(jp->chain, chain) &&
+		    !strcmp(jp->target, tg) && !strcmp(jp->comment, cm))
+			return true;
+	}
+	return false;
+}
+
+/* One table's leftovers, in one commit: kube-proxy's jumps out of the
+ * built-in chains, then its chains flushed and deleted. A chain something
+ * else still jumps to is flushed and kept. */
+static int leftovers_table(const char *table, size_t *removed, struct mk_err **err)
+{
+	if (!table_loaded(table))
+		return 0;
+	struct xtc_handle *h = iptc_init(table);
+	if (!h)
+		return mk_err_set(err, MK_EIO, "reading table %s: %s", table, iptc_strerror(errno));
+	int rc = 0;
+	size_t n = 0, cap = 64, before = *removed;
+	char **chains = xmalloc(cap * sizeof(*chains));
+	for (const char *c = iptc_first_chain(h); c; c = iptc_next_chain(h)) {
+		if (n == cap)
+			chains = xrealloc(chains, (cap *= 2) * sizeof(*chains));
+		chains[n++] = xstrdup(c);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!iptc_builtin(chains[i], h))
+			continue;
+		unsigned int idx = 0;
+		for (const struct ipt_entry *e = iptc_first_rule(chains[i], h); e;) {
+			if (!proxy_jump(table, chains[i], e, h)) {
+				idx++;
+				e = iptc_next_rule(e, h);
+				continue;
+			}
+			if (!iptc_delete_num_entry(chains[i], idx, h)) {
+				rc = mk_err_set(err, MK_EIO, "deleting a jump from %s: %s", chains[i],
+						iptc_strerror(errno));
+				break;
+			}
+			(*removed)++;
+			/* the iterator does not survive a deletion: walk again to idx */
+			e = iptc_first_rule(chains[i], h);
+			for (unsigned int k = 0; e && k < idx; k++)
+				e = iptc_next_rule(e, h);
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!proxy_chain(table, chains[i]))
+			continue;
+		for (const struct ipt_entry *e = iptc_first_rule(chains[i], h); e;
+		     e = iptc_next_rule(e, h))
+			(*removed)++;
+		if (!iptc_flush_entries(chains[i], h))
+			rc = mk_err_set(err, MK_EIO, "flushing %s: %s", chains[i],
+					iptc_strerror(errno));
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		unsigned int refs = 0;
+		if (!proxy_chain(table, chains[i]) || !iptc_get_references(&refs, chains[i], h))
+			continue;
+		if (refs) {
+			log_info("Keeping chain %s of table %s: other rules jump to it", chains[i],
+				 table);
+			continue;
+		}
+		if (!iptc_delete_chain(chains[i], h))
+			rc = mk_err_set(err, MK_EIO, "deleting %s: %s", chains[i],
+					iptc_strerror(errno));
+		else
+			(*removed)++;
+	}
+	if (rc == 0 && *removed > before)
+		rc = commit(h, table, err);
+	for (size_t i = 0; i < n; i++)
+		free(chains[i]);
+	free(chains);
+	iptc_free(h);
+	return rc;
+}
+
+int ipt_backend_leftovers(size_t *removed, struct mk_err **err)
+{
+	*removed = 0;
+	cleanup_close int lock = xtables_lock(err);
+	if (lock < 0)
+		return -1;
+	static const char *const tables[] = {"filter", "nat", "mangle"};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (leftovers_table(tables[i], removed, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* ---- backend table ---- */
 
 struct ipt_state {
@@ -811,4 +951,5 @@ const struct proxy_backend proxy_backend_iptables = {
 	.destroy = ipt_destroy,
 	.sync = ipt_sync,
 	.cleanup = ipt_backend_cleanup,
+	.leftovers = ipt_backend_leftovers,
 };

@@ -43,6 +43,14 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
  * (--cleanup). */
 int ipt_backend_cleanup(struct mk_err **err);
 
+/* What the iptables mode leaves when the nftables mode takes over, as
+ * upstream's CleanupLeftovers removes it: kube-proxy's jump rules out of the
+ * built-in chains (kubelet's, without comment, stay), and its chains of
+ * filter, nat and mangle (KUBE-SERVICES, KUBE-NODEPORTS, ..., every service
+ * chain, the canaries) unless something else still jumps to them. Tables
+ * that are not loaded are not read. *removed: rules and chains removed. */
+int ipt_backend_leftovers(size_t *removed, struct mk_err **err);
+
 /* Applies one table of restore-format lines ("-A CHAIN ...") through libiptc:
  * declared chains created or flushed, rules appended, deletes removed. Exposed
  * for tests. chains/deletes as in struct iptr_table. */

@@ -625,6 +625,23 @@ static int cleanup_rules(void)
 	return rc;
 }
 
+/* The other mode's rules go at start, as upstream's: a node switched from
+ * one mode to the other keeps no rules of the old one. A failure is logged
+ * and the proxy goes on, as upstream's does. */
+static void cleanup_other_mode(const struct proxy_backend *backend)
+{
+	const struct proxy_backend *other = backend == &proxy_backend_nftables
+						    ? &proxy_backend_iptables
+						    : &proxy_backend_nftables;
+	cleanup_err struct mk_err *err = NULL;
+	size_t removed = 0;
+	if (other->leftovers(&removed, &err) < 0)
+		log_error("Failed to clean up %s rules: %s", other->name, mk_err_msg(err));
+	else if (removed)
+		log_info("Removed the rules of the %s proxy mode (%zu objects)", other->name,
+			 removed);
+}
+
 /* The node's name and addresses and the rules' configuration. */
 static void node_setup(struct proxy *p, const struct proxy_backend *backend)
 {
@@ -745,6 +762,7 @@ int main(int argc, char **argv)
 	}
 
 	struct proxy p = {0};
+	cleanup_other_mode(backend);
 	node_setup(&p, backend);
 	sync_setup(&p, backend);
 	serve(&p, d, options.healthz_addr, "healthz");

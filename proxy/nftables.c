@@ -1599,8 +1599,10 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 	return sync_partial(b, m, cfg, changed, n_msgs, err);
 }
 
-int nft_backend_cleanup(struct mk_err **err)
+/* Deletes the ip kube-proxy table if there is one (*existed says). */
+static int delete_table(bool *existed, struct mk_err **err)
 {
+	*existed = false;
 	struct nfnl_sock *nl = nfnl_sock_open(err);
 	if (!nl)
 		return mk_err_wrap(err, "nftables");
@@ -1609,7 +1611,7 @@ int nft_backend_cleanup(struct mk_err **err)
 		nfnl_sock_close(nl);
 		return -1;
 	}
-	bool exists = json_object_size(chains) > 0;
+	bool exists = *existed = json_object_size(chains) > 0;
 	json_decref(chains);
 	int rc = 0;
 	if (exists) {
@@ -1622,6 +1624,20 @@ int nft_backend_cleanup(struct mk_err **err)
 		batch_free(&bt);
 	}
 	nfnl_sock_close(nl);
+	return rc;
+}
+
+int nft_backend_cleanup(struct mk_err **err)
+{
+	bool existed;
+	return delete_table(&existed, err);
+}
+
+int nft_backend_leftovers(size_t *removed, struct mk_err **err)
+{
+	bool existed = false;
+	int rc = delete_table(&existed, err);
+	*removed = existed;
 	return rc;
 }
 
@@ -1652,4 +1668,5 @@ const struct proxy_backend proxy_backend_nftables = {
 	.destroy = nftb_destroy,
 	.sync = nftb_sync,
 	.cleanup = nft_backend_cleanup,
+	.leftovers = nft_backend_leftovers,
 };

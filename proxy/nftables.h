@@ -33,4 +33,8 @@ int nft_backend_sync(struct nft_backend *b, const struct proxy_model *m,
 /* Deletes table ip kube-proxy if it exists. */
 int nft_backend_cleanup(struct mk_err **err);
 
+/* The same at the start of the iptables mode, as upstream's
+ * CleanupLeftovers; *removed: 1 if there was a table, else 0. */
+int nft_backend_leftovers(size_t *removed, struct mk_err **err);
+
 #endif
