@@ -27,6 +27,7 @@
 #include "routes.h"
 #include "svchealth.h"
 #include "sync.h"
+#include "sysctls.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -320,15 +321,6 @@ static void refresh_node_ips(struct proxy *p)
 	p->cfg.n_node_ips = p->n_node_ips;
 }
 
-static void write_sysctl(const char *path, const char *value)
-{
-	FILE *f = fopen(path, "w");
-	if (!f || fputs(value, f) < 0)
-		log_warn("Failed to set %s to %s: %s", path, value, strerror(errno));
-	if (f)
-		fclose(f);
-}
-
 static bool sysctl_nonzero(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -607,7 +599,8 @@ static void sync_wake(void *arg)
 
 /* ---- set-up ---- */
 
-/* --cleanup: removes what both modes wrote; the exit status. */
+/* --cleanup: removes what both modes wrote and puts back the sysctls
+ * kube-proxy changed; the exit status. */
 static int cleanup_rules(void)
 {
 	int rc = 0;
@@ -620,6 +613,14 @@ static int cleanup_rules(void)
 	}
 	if (proxy_backend_nftables.cleanup(&err) < 0) {
 		log_error("Failed to clean up nftables rules: %s", mk_err_msg(err));
+		mk_err_free(err);
+		err = NULL;
+		rc = 1;
+	}
+	/* the settings kube-proxy changed go back to what they were */
+	size_t restored;
+	if (sysctls_restore(&restored, &err) < 0) {
+		log_error("Failed to restore sysctls: %s", mk_err_msg(err));
 		rc = 1;
 	}
 	return rc;
@@ -675,8 +676,10 @@ static void node_setup(struct proxy *p, const struct proxy_backend *backend)
 		p->cfg.localhost_nodeports = false;
 	p->cfg.drop_invalid =
 		!sysctl_nonzero("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal");
-	if (p->cfg.localhost_nodeports)
-		write_sysctl("/proc/sys/net/ipv4/conf/all/route_localnet", "1");
+	cleanup_err struct mk_err *err = NULL;
+	if (p->cfg.localhost_nodeports &&
+	    sysctls_set("net/ipv4/conf/all/route_localnet", "1", &err) < 0)
+		log_warn("Failed to set route_localnet: %s", mk_err_msg(err));
 	refresh_node_ips(p);
 	log_info("Using %s Proxier, node %s, node IP %s", backend->name, p->node_name,
 		 p->node_ip ? p->node_ip : "(none)");

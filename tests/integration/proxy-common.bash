@@ -91,6 +91,23 @@ api_stop() {
 	API_PID=
 }
 
+# sysctl_record NS: the path of the record of the sysctls kube-proxy changed
+# in namespace NS (see proxy/sysctls.h: named by the namespace's cookie)
+sysctl_record() {
+	local cookie
+	cookie=$(ip netns exec "$1" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))') || return 1
+	echo "/run/kube-proxy/sysctl-netns-$cookie"
+}
+
+# forget_sysctls NS: the record goes with the namespace
+forget_sysctls() {
+	local r
+	r=$(sysctl_record "$1" 2>/dev/null) && rm -f "$r"
+	true
+}
+
 cluster_teardown() {
 	[ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
 	[ -n "${PROXY2_PID:-}" ] && kill "$PROXY2_PID" 2>/dev/null && wait "$PROXY2_PID" 2>/dev/null
@@ -102,8 +119,8 @@ cluster_teardown() {
 	for ns in "${EPS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	[ -n "${NODE:-}" ] && ip netns del "$NODE" 2>/dev/null
-	[ -n "${NODE2:-}" ] && ip netns del "$NODE2" 2>/dev/null
+	[ -n "${NODE:-}" ] && forget_sysctls "$NODE" && ip netns del "$NODE" 2>/dev/null
+	[ -n "${NODE2:-}" ] && forget_sysctls "$NODE2" && ip netns del "$NODE2" 2>/dev/null
 	if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
 		if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${PROXY_DEBUG:-}" ]; then
 			rm -rf "$TMP"

@@ -6,6 +6,7 @@
 # kernel refuses every table to.
 
 load lib/wait
+load proxy-common
 
 setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
@@ -34,6 +35,7 @@ teardown() {
 	done
 	if [ -n "${NODE:-}" ]; then
 		# kube-proxy's rules live in the namespace and go with it
+		forget_sysctls "$NODE"
 		ip netns del "$NODE" 2>/dev/null || true
 	fi
 	[ -z "${TMP:-}" ] || rm -rf "$TMP"
