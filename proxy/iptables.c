@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "iptables.h"
+#include "iptblob.h"
 #include "iptrules.h"
 #include "log.h"
 #include "xalloc.h"
@@ -462,99 +463,6 @@ static void chain_service(const char *table, const char *chain, char *out, size_
 	iptc_free(h);
 }
 
-/* Inserts the missing jump rules of this table at the top of their built-in
- * chains, as upstream does with `iptables -C || iptables -I`. */
-static int ensure_jumps(struct xtc_handle *h, const char *table, struct mk_err **err)
-{
-	struct builder *b = xmalloc(sizeof(*b));
-	struct tokens t = {0};
-	int rc = 0;
-	for (size_t j = 0; j < iptr_n_jumps && rc == 0; j++) {
-		const struct iptr_jump *jp = &iptr_jumps[j];
-		if (strcmp(jp->table, table))
-			continue;
-		bool found = false;
-		for (const struct ipt_entry *e = iptc_first_rule(jp->chain, h); e && !found;
-		     e = iptc_next_rule(e, h)) {
-			const char *tg = iptc_get_target(e, h), *cm = entry_comment(e);
-			found = tg && !strcmp(tg, jp->target) &&
-				(jp->comment ? cm && !strcmp(cm, jp->comment) : !cm);
-		}
-		if (found)
-			continue;
-		if (!iptc_is_chain(jp->target, h) && !iptc_create_chain(jp->target, h)) {
-			rc = mk_err_set(err, MK_EIO, "creating chain %s: %s", jp->target,
-					iptc_strerror(errno));
-			break;
-		}
-		char *line = jp->comment ? xasprintf("%s -m comment --comment \"%s\" -j %s", jp->args,
-						     jp->comment, jp->target)
-					 : xasprintf("%s -j %s", jp->args, jp->target);
-		tokens_split(&t, line, strlen(line));
-		rc = build_entry(b, &t, 0, err);
-		if (rc == 0 && !iptc_insert_entry(jp->chain, &b->u.e, 0, h))
-			rc = mk_err_set(err, MK_EIO, "inserting jump %s -> %s: %s", jp->chain,
-					jp->target, iptc_strerror(errno));
-		free(line);
-	}
-	tokens_free(&t);
-	free(b);
-	return rc;
-}
-
-/* Appends the "-A CHAIN ..." lines of text to h. */
-static int append_lines(struct xtc_handle *h, const struct buf *text, struct builder *b,
-			struct tokens *t, struct mk_err **err)
-{
-	const char *p = text->data, *end = text->data + text->len;
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		tokens_split(t, p, len);
-		p += len + 1;
-		if (t->n < 2 || strcmp(t->v[0], "-A"))
-			return mk_err_set(err, MK_EINVAL, "bad rule line");
-		const char *chain = t->v[1];
-		if (build_entry(b, t, 2, err) < 0)
-			return mk_err_wrap(err, "rule in %s", chain);
-		if (!iptc_append_entry(chain, &b->u.e, h))
-			return mk_err_set(err, MK_EIO, "appending to %s (%s): %s", chain,
-					  b->comment ? b->comment : "no comment", iptc_strerror(errno));
-	}
-	return 0;
-}
-
-static int apply_table(struct xtc_handle *h, const struct iptr_table *t, bool jumps,
-		       struct mk_err **err)
-{
-	for (size_t i = 0; i < t->n_chains; i++) {
-		const char *c = t->chains[i];
-		int ok = iptc_is_chain(c, h) ? iptc_flush_entries(c, h) : iptc_create_chain(c, h);
-		if (!ok)
-			return mk_err_set(err, MK_EIO, "declaring chain %s: %s", c, iptc_strerror(errno));
-	}
-	if (jumps && ensure_jumps(h, t->name, err) < 0)
-		return -1;
-	struct builder *b = xmalloc(sizeof(*b));
-	struct tokens tk = {0};
-	int rc = append_lines(h, &t->rules, b, &tk, err);
-	for (size_t i = 0; rc == 0 && i < t->n_deletes; i++) {
-		if (iptc_delete_chain(t->deletes[i], h))
-			continue;
-		char why[128], svc[XT_MAX_COMMENT_LEN];
-		snprintf(why, sizeof(why), "%s",
-			 errno == EMLINK ? "other rules still jump to it" : iptc_strerror(errno));
-		chain_service(t->name, t->deletes[i], svc, sizeof(svc));
-		rc = mk_err_set(err, MK_EIO, "deleting chain %s%s%s: %s", t->deletes[i],
-				*svc ? " of service " : "", svc, why);
-	}
-	if (rc == 0)
-		rc = append_lines(h, &t->tail, b, &tk, err);
-	tokens_free(&tk);
-	free(b);
-	return rc;
-}
-
 static int commit(struct xtc_handle *h, const char *table, struct mk_err **err)
 {
 	if (!iptc_commit(h))
@@ -594,19 +502,123 @@ static int ensure_mangle_canary(bool *created, struct mk_err **err)
 	return rc;
 }
 
+/* ---- the sync: filter and nat as blobs (iptblob.h) ---- */
+
+/* Plans (pass one) or writes (pass two) the "-A CHAIN ..." lines of text. */
+static int blob_lines(struct iptb *t, const struct buf *text, bool emit, struct builder *b,
+		      struct tokens *tk, struct mk_err **err)
+{
+	const char *p = text->data, *end = text->data + text->len;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		tokens_split(tk, p, len);
+		p += len + 1;
+		if (tk->n < 2 || strcmp(tk->v[0], "-A"))
+			return mk_err_set(err, MK_EINVAL, "bad rule line");
+		const char *chain = tk->v[1];
+		if (build_entry(b, tk, 2, err) < 0)
+			return mk_err_wrap(err, "rule in %s", chain);
+		int rc = emit ? iptb_emit_rule(t, chain, &b->u.e, err)
+			      : iptb_plan_rule(t, chain, &b->u.e, err);
+		if (rc < 0)
+			return mk_err_wrap(err, "appending to %s (%s)", chain,
+					   b->comment ? b->comment : "no comment");
+	}
+	return 0;
+}
+
+/* The missing jump rules of this table, at the top of their built-in
+ * chains, as upstream does with `iptables -C || iptables -I`. */
+static int blob_jumps(struct iptb *t, const char *table, struct builder *b, struct tokens *tk,
+		      struct mk_err **err)
+{
+	for (size_t j = 0; j < iptr_n_jumps; j++) {
+		const struct iptr_jump *jp = &iptr_jumps[j];
+		if (strcmp(jp->table, table) ||
+		    iptb_builtin_has(t, jp->chain, jp->target, jp->comment))
+			continue;
+		bool created;
+		iptb_chain_ensure(t, jp->target, &created);
+		cleanup_free char *line =
+			jp->comment ? xasprintf("%s -m comment --comment \"%s\" -j %s", jp->args,
+						jp->comment, jp->target)
+				    : xasprintf("%s -j %s", jp->args, jp->target);
+		tokens_split(tk, line, strlen(line));
+		if (build_entry(b, tk, 0, err) < 0 || iptb_builtin_insert(t, jp->chain, &b->u.e, err) < 0)
+			return mk_err_wrap(err, "inserting jump %s -> %s", jp->chain, jp->target);
+	}
+	return 0;
+}
+
+/* Pass one of a table: declared chains created or flushed, jumps, rules,
+ * stale chains deleted, the tail; then the canary (full syncs). */
+static int blob_plan(struct iptb *t, const struct iptr_table *rt, bool full, bool *canary_made,
+		     struct builder *b, struct tokens *tk, struct mk_err **err)
+{
+	*canary_made = false;
+	for (size_t i = 0; i < rt->n_chains; i++)
+		iptb_chain_declare(t, rt->chains[i]);
+	if (full && blob_jumps(t, rt->name, b, tk, err) < 0)
+		return -1;
+	if (blob_lines(t, &rt->rules, false, b, tk, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rt->n_deletes; i++) {
+		bool referenced;
+		cleanup_err struct mk_err *derr = NULL;
+		if (iptb_chain_delete(t, rt->deletes[i], &referenced, &derr) == 0)
+			continue;
+		char svc[XT_MAX_COMMENT_LEN];
+		chain_service(rt->name, rt->deletes[i], svc, sizeof(svc));
+		return mk_err_set(err, MK_EIO, "deleting chain %s%s%s: %s", rt->deletes[i],
+				  *svc ? " of service " : "", svc, mk_err_msg(derr));
+	}
+	if (blob_lines(t, &rt->tail, false, b, tk, err) < 0)
+		return -1;
+	/* the nat and filter canaries ride in this sync's commits; upstream
+	 * makes them outside its restore text, and so they are not in ours */
+	if (full)
+		iptb_chain_ensure(t, IPT_CANARY_CHAIN, canary_made);
+	return 0;
+}
+
+/* Pass two: the new blob laid out and the rules written into it. */
+static int blob_write(struct iptb *t, const struct iptr_table *rt, struct builder *b,
+		      struct tokens *tk, struct mk_err **err)
+{
+	if (iptb_layout(t, err) < 0 || blob_lines(t, &rt->rules, true, b, tk, err) < 0 ||
+	    blob_lines(t, &rt->tail, true, b, tk, err) < 0)
+		return mk_err_wrap(err, "table %s", rt->name);
+	return 0;
+}
+
+static int blob_apply(const struct iptr_table *rt, bool full, bool *canary_made,
+		      struct mk_err **err)
+{
+	struct iptb *t = iptb_read(rt->name, err);
+	if (!t)
+		return -1;
+	struct builder *b = xmalloc(sizeof(*b));
+	struct tokens tk = {0};
+	int rc = blob_plan(t, rt, full, canary_made, b, &tk, err);
+	if (rc == 0)
+		rc = blob_write(t, rt, b, &tk, err);
+	if (rc == 0)
+		rc = iptb_commit(t, err);
+	tokens_free(&tk);
+	free(b);
+	iptb_free(t);
+	return rc;
+}
+
 int ipt_backend_apply_table(const struct iptr_table *t, bool jumps, struct mk_err **err)
 {
 	cleanup_close int lock = xtables_lock(err);
 	if (lock < 0)
 		return -1;
-	struct xtc_handle *h = iptc_init(t->name);
-	if (!h)
-		return mk_err_set(err, MK_EIO, "reading table %s: %s", t->name, iptc_strerror(errno));
-	int rc = apply_table(h, t, jumps, err);
-	if (rc == 0)
-		rc = commit(h, t->name, err);
-	iptc_free(h);
-	return rc;
+	bool made;
+	(void)jumps;
+	return blob_apply(t, jumps, &made, err);
 }
 
 int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg,
@@ -615,46 +627,50 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 	cleanup_close int lock = xtables_lock(err);
 	if (lock < 0)
 		return -1;
-	struct xtc_handle *nat = iptc_init("nat");
+	bool full = changed == NULL;
+	struct iptb *nat = iptb_read("nat", err);
 	if (!nat)
-		return mk_err_set(err, MK_EIO, "reading table nat: %s", iptc_strerror(errno));
-	struct xtc_handle *flt = iptc_init("filter");
+		return -1;
+	struct iptb *flt = iptb_read("filter", err);
 	if (!flt) {
-		iptc_free(nat);
-		return mk_err_set(err, MK_EIO, "reading table filter: %s", iptc_strerror(errno));
+		iptb_free(nat);
+		return -1;
 	}
-	/* existing chains for stale-chain detection: names in nat's cache, valid
-	 * until the rendering is done (no chain is deleted before) */
-	size_t n = 0, cap = 256;
-	char **existing = xmalloc(cap * sizeof(*existing));
-	for (const char *c = iptc_first_chain(nat); c; c = iptc_next_chain(nat)) {
-		if (!iptr_is_service_chain(c))
-			continue;
-		if (n == cap)
-			existing = xrealloc(existing, (cap *= 2) * sizeof(*existing));
-		existing[n++] = (char *)c;
+	/* existing chains for stale-chain detection: names in nat's index,
+	 * valid until it is freed */
+	size_t n = 0, n_user = iptb_n_user_chains(nat);
+	char **existing = xmalloc((n_user + 1) * sizeof(*existing));
+	for (size_t i = 0; i < n_user; i++) {
+		const char *c = iptb_user_chain(nat, i);
+		if (iptr_is_service_chain(c))
+			existing[n++] = (char *)c;
 	}
 	struct iptr_opts opts = {.changed = changed, .existing_nat = existing, .n_existing_nat = n};
 	struct iptr_ruleset rs;
 	iptr_render(m, cfg, &opts, &rs);
 	free(existing);
-	bool full = changed == NULL;
-	int rc = apply_table(flt, &rs.filter, full, err);
-	if (rc == 0)
-		rc = apply_table(nat, &rs.nat, full, err);
-	/* the nat and filter canaries ride in this sync's commits; upstream makes
-	 * them outside its restore text, and so they are not in ours either */
+	struct builder *b = xmalloc(sizeof(*b));
+	struct tokens tk = {0};
 	bool made_filter = false, made_nat = false, made_mangle = false, mangle_ok = false;
-	if (rc == 0 && full)
-		rc = ensure_canary(flt, "filter", &made_filter, err);
-	if (rc == 0 && full)
-		rc = ensure_canary(nat, "nat", &made_nat, err);
+	/* both tables planned before either is written: a refused rule or
+	 * delete in nat leaves filter as it was too */
+	int rc = blob_plan(flt, &rs.filter, full, &made_filter, b, &tk, err);
+	if (rc == 0)
+		rc = blob_plan(nat, &rs.nat, full, &made_nat, b, &tk, err);
 	/* filter first: its REJECTs never point at nat chains, and a failed nat
 	 * commit leaves the previous nat rules in force */
 	if (rc == 0)
-		rc = commit(flt, "filter", err);
+		rc = blob_write(flt, &rs.filter, b, &tk, err);
 	if (rc == 0)
-		rc = commit(nat, "nat", err);
+		rc = iptb_commit(flt, err);
+	iptb_free(flt);
+	if (rc == 0)
+		rc = blob_write(nat, &rs.nat, b, &tk, err);
+	if (rc == 0)
+		rc = iptb_commit(nat, err);
+	iptb_free(nat);
+	tokens_free(&tk);
+	free(b);
 	/* mangle last: its canary stands for rules that are in place. Not fatal,
 	 * as upstream: the rules are written, only flush detection is missing */
 	if (rc == 0 && full) {
@@ -679,8 +695,6 @@ int ipt_backend_sync(const struct proxy_model *m, const struct proxy_config *cfg
 		};
 	}
 	iptr_ruleset_free(&rs);
-	iptc_free(flt);
-	iptc_free(nat);
 	return rc;
 }
 

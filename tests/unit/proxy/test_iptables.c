@@ -292,6 +292,50 @@ static void test_refused_kernel(void **state)
 	fixture_free(&fx);
 }
 
+/* Rules and chains of others in the tables kube-proxy writes stay as they
+ * were over full and partial syncs: their jumps still land on their chains
+ * (which move in the table kube-proxy rewrites) and their counters go on. */
+static void test_others_kept_kernel(void **state)
+{
+	(void)state;
+	assert_int_equal(system("iptables-legacy -t nat -N AAA-OTHER && "
+				"iptables-legacy -t nat -N ZZZ-OTHER && "
+				"iptables-legacy -t nat -A ZZZ-OTHER -s 198.51.100.1/32 -j RETURN && "
+				"iptables-legacy -t nat -A AAA-OTHER -j ZZZ-OTHER && "
+				"iptables-legacy -t nat -A AAA-OTHER -s 198.51.100.2/32 && "
+				"iptables-legacy -t nat -I PREROUTING -c 7 700 -j AAA-OTHER && "
+				"iptables-legacy -t filter -A INPUT -c 9 900 -s 198.51.100.3/32 -j DROP"),
+			 0);
+	struct fixture fx;
+	fixture_load(&fx, "overall.json");
+	sync_ok(&fx, NULL, NULL);
+	json_object_clear(fx.st.changed);
+	json_t *sl = json_array_get(json_object_get(fx.root, "slices"), 3);
+	proxy_state_set_slice(&fx.st, sl, true);
+	proxy_model_free(fx.model);
+	fx.model = proxy_model_build(&fx.st, &fx.cfg);
+	sync_ok(&fx, fx.st.changed, NULL);
+	char *got = run("iptables-legacy-save -c");
+	static const char *const want[] = {
+		"[7:700] -A PREROUTING -j AAA-OTHER\n",
+		"[0:0] -A AAA-OTHER -j ZZZ-OTHER\n",
+		"[0:0] -A AAA-OTHER -s 198.51.100.2/32\n",
+		"[0:0] -A ZZZ-OTHER -s 198.51.100.1/32 -j RETURN\n",
+		"[9:900] -A INPUT -s 198.51.100.3/32 -j DROP\n",
+		"-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(got, want[i]))
+			fail_msg("missing %s in\n%s", want[i], got);
+	free(got);
+	fixture_free(&fx);
+	assert_int_equal(system("iptables-legacy -t nat -D PREROUTING -j AAA-OTHER && "
+				"iptables-legacy -t nat -F AAA-OTHER && iptables-legacy -t nat -X AAA-OTHER && "
+				"iptables-legacy -t nat -F ZZZ-OTHER && iptables-legacy -t nat -X ZZZ-OTHER && "
+				"iptables-legacy -t filter -D INPUT -s 198.51.100.3/32 -j DROP"),
+			 0);
+}
+
 static void test_cleanup_kernel(void **state)
 {
 	(void)state;
@@ -325,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_canaries_kernel),
 		cmocka_unit_test(test_canaries_after_flush),
 		cmocka_unit_test(test_refused_kernel),
+		cmocka_unit_test(test_others_kept_kernel),
 		cmocka_unit_test(test_cleanup_kernel),
 	};
 	if (geteuid() != 0) {
