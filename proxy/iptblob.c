@@ -1,5 +1,6 @@
 /* A legacy xtables table edited as the kernel's blob (see the header). */
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ struct iptb {
 	/* the blob read (NULL once what is kept was copied out), its size
 	 * and number of entries */
 	struct ipt_get_entries *old;
+	void *old_buf; /* old lies in it, its entries where a replace's go */
 	size_t old_size, old_n;
 	const uint8_t *kept; /* bytes the chains' kept ranges index */
 	uint8_t *kept_copy;  /* owned, when kept is a copy */
@@ -291,7 +293,12 @@ struct iptb *iptb_read(const char *table, struct mk_err **err)
 	}
 	t->valid_hooks = info.valid_hooks;
 	t->old_size = info.size;
-	t->old = xmalloc(sizeof(*t->old) + info.size);
+	/* the entries read lie where those of the replace will, so that a
+	 * table that keeps most of itself is rewritten in place */
+	size_t shift = offsetof(struct ipt_replace, entries) -
+		       offsetof(struct ipt_get_entries, entrytable);
+	t->old_buf = xmalloc(sizeof(struct ipt_replace) + info.size);
+	t->old = (struct ipt_get_entries *)((uint8_t *)t->old_buf + shift);
 	snprintf(t->old->name, sizeof(t->old->name), "%s", table);
 	t->old->size = info.size;
 	len = (socklen_t)(sizeof(*t->old) + info.size);
@@ -321,7 +328,7 @@ void iptb_free(struct iptb *t)
 	free(t->slots);
 	free(t->user_read);
 	free(t->by_old);
-	free(t->old);
+	free(t->old_buf);
 	free(t->kept_copy);
 	free(t->repl);
 	free(t->counter_map);
@@ -592,7 +599,8 @@ int iptb_layout(struct iptb *t, struct mk_err **err)
 			c->kept_off = pos;
 			pos += c->kept_len;
 		}
-		free(t->old);
+		free(t->old_buf);
+		t->old_buf = NULL;
 		t->old = NULL;
 		t->kept = t->kept_copy;
 	}
@@ -625,7 +633,39 @@ int iptb_layout(struct iptb *t, struct mk_err **err)
 	}
 	t->new_size = pos + HEAD_SIZE;
 	t->new_n = idx + 1;
-	t->repl = xmalloc(sizeof(*t->repl) + t->new_size);
+	/* in place when the rules kept are still in the order they were read
+	 * (as libiptc and this module write tables): each moves as a block,
+	 * those going down first, upwards, then those going up, downwards, so
+	 * that none overwrites one not yet moved */
+	bool inplace = t->old_buf != NULL;
+	for (size_t i = 0, last = 0; i < n && inplace; i++) {
+		if (!order[i]->kept_len)
+			continue;
+		inplace = order[i]->old_rules_off >= last;
+		last = order[i]->old_rules_off + order[i]->kept_len;
+	}
+	if (inplace) {
+		size_t need = t->new_size > t->old_size ? t->new_size : t->old_size;
+		t->repl = xrealloc(t->old_buf, sizeof(*t->repl) + need);
+		t->old_buf = NULL;
+		t->old = NULL;
+		t->kept = NULL;
+		uint8_t *blob = (uint8_t *)t->repl->entries;
+		for (size_t i = 0; i < n; i++) {
+			struct chain *c = order[i];
+			size_t to = c->first + c->top_len;
+			if (c->kept_len && to <= c->old_rules_off)
+				memmove(blob + to, blob + c->old_rules_off, c->kept_len);
+		}
+		for (size_t i = n; i-- > 0;) {
+			struct chain *c = order[i];
+			size_t to = c->first + c->top_len;
+			if (c->kept_len && to > c->old_rules_off)
+				memmove(blob + to, blob + c->old_rules_off, c->kept_len);
+		}
+	} else {
+		t->repl = xmalloc(sizeof(*t->repl) + t->new_size);
+	}
 	memset(t->repl, 0, sizeof(*t->repl));
 	t->counter_map = xcalloc(t->new_n, sizeof(*t->counter_map));
 	uint8_t *blob = (uint8_t *)t->repl->entries;
@@ -647,7 +687,8 @@ int iptb_layout(struct iptb *t, struct mk_err **err)
 		at += c->top_len;
 		idx += c->top_n;
 		if (c->kept_len) {
-			memcpy(blob + at, t->kept + c->kept_off, c->kept_len);
+			if (!inplace)
+				memcpy(blob + at, t->kept + c->kept_off, c->kept_len);
 			if (rc == 0)
 				rc = relocate(t, c, blob, at, c->old_rules_off, c->kept_len, err);
 			for (size_t k = 0; k < c->kept_n; k++)
@@ -670,6 +711,10 @@ int iptb_layout(struct iptb *t, struct mk_err **err)
 	}
 	put_head(blob + pos, XT_ERROR_TARGET);
 	free(order);
+	/* the old blob is gone (or is this one): only the new one is read now */
+	free(t->old_buf);
+	t->old_buf = NULL;
+	t->old = NULL;
 	return rc;
 }
 
