@@ -1,4 +1,6 @@
-/* libiptc backend: restore-format rule lines -> struct ipt_entry. */
+/* iptables backend: restore-format rule lines -> struct ipt_entry, written
+ * into the tables' blobs (iptblob.h); libiptc for what is small (mangle's
+ * canary, --cleanup, error messages). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -408,7 +410,7 @@ static int build_entry(struct builder *b, struct tokens *t, size_t start, struct
 		}
 		i += 2;
 	} else {
-		/* ACCEPT, DROP, RETURN or a chain: libiptc resolves the name */
+		/* ACCEPT, DROP, RETURN or a chain: iptblob resolves the name */
 		add_target(b, target, 0, sizeof(int));
 	}
 	if (i < t->n)

@@ -1,6 +1,7 @@
 /* iptables backend: writes the ruleset of iptrules.h into the kernel's legacy
- * xtables through libiptc, one iptc_commit per table and sync (and one on
- * mangle when its canary has to be made), while holding
+ * xtables as whole-table blobs (iptblob.h), one replace per table and sync
+ * (and one on mangle, through libiptc, when its canary has to be made),
+ * while holding
  * /run/xtables.lock so the iptables binaries of kubelet and CNI wait. Must run
  * in the network namespace whose rules it changes. */
 #ifndef PROXY_IPTABLES_H
@@ -51,9 +52,10 @@ int ipt_backend_cleanup(struct mk_err **err);
  * that are not loaded are not read. *removed: rules and chains removed. */
 int ipt_backend_leftovers(size_t *removed, struct mk_err **err);
 
-/* Applies one table of restore-format lines ("-A CHAIN ...") through libiptc:
- * declared chains created or flushed, rules appended, deletes removed. Exposed
- * for tests. chains/deletes as in struct iptr_table. */
+/* Applies one table of restore-format lines ("-A CHAIN ...") in one replace:
+ * declared chains created or flushed, rules appended, deletes removed (and,
+ * with ensure_jumps, the missing jumps and the canary). Exposed for tests.
+ * chains/deletes as in struct iptr_table. */
 struct iptr_table;
 int ipt_backend_apply_table(const struct iptr_table *t, bool ensure_jumps, struct mk_err **err);
 

@@ -201,6 +201,11 @@ static int parse(struct iptb *t, const struct ipt_getinfo *info, struct mk_err *
 			if ((t->valid_hooks & (1u << h)) && info->hook_entry[h] == off)
 				hook = h;
 		if (hook >= 0) {
+			if (cur && cur->hook < 0 && cur->kept_n) {
+				/* a user chain before it ends with its RETURN foot */
+				cur->kept_n--;
+				cur->kept_len = off - last_size - cur->old_rules_off;
+			}
 			cur = add_chain(t, hook_names[hook], hook);
 			cur->old_rules_off = off;
 			cur->old_idx = idx;
@@ -678,7 +683,8 @@ int iptb_layout(struct iptb *t, struct mk_err **err)
 			idx++;
 		}
 		size_t at = c->first;
-		memcpy(blob + at, c->top, c->top_len);
+		if (c->top_len)
+			memcpy(blob + at, c->top, c->top_len);
 		for (size_t o = 0; o < c->top_len && rc == 0;) {
 			struct ipt_entry *e = (struct ipt_entry *)(blob + at + o);
 			rc = resolve_target(t, e, at + o, err);

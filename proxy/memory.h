@@ -6,10 +6,11 @@
 
 #include <stdbool.h>
 
-/* Large iptables syncs allocate and touch hundreds of MB of short-lived
- * buffers (libiptc's copies of the table); with 4 KiB pages that is tens of
- * thousands of page faults per sync. glibc's malloc asks for transparent huge
- * pages only with its glibc.malloc.hugetlb=1 tunable, read at process start:
+/* Large iptables syncs allocate and touch tens of MB of short-lived buffers
+ * (the table's blob as read and as written, the rendered rules); with 4 KiB
+ * pages that is tens of thousands of page faults per sync. glibc's malloc
+ * asks for transparent huge pages only with its glibc.malloc.hugetlb=1
+ * tunable, read at process start:
  * this re-executes the program once with it set (returns if it already is or
  * the exec fails). The process keeps its name (/proc/<pid>/comm, what ps and
  * pgrep show): argv[0]'s last part, not the "exe" of /proc/self/exe. Call

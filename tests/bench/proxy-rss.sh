@@ -7,7 +7,7 @@
 # after the first full sync and PROXY_RSS_SYNCS (default 2) periodic syncs
 # more, and the idle time after which the daemon returns freed memory, VmRSS
 # (steady state) and VmHWM (peak, during the syncs) of the daemon are read
-# from /proc/<pid>/status. Target: RSS <= 30 MB.
+# from /proc/<pid>/status. Targets: RSS <= 30 MB, peak <= 60 MB.
 #
 #   PROXY_RSS_MODES="iptables nftables"  modes to measure
 #   PROXY_RSS_WAIT=900                   seconds allowed for the first full sync
@@ -25,6 +25,7 @@ WAIT=${PROXY_RSS_WAIT:-900}
 PERIOD=${PROXY_RSS_PERIOD:-15}
 SYNCS=${PROXY_RSS_SYNCS:-2}
 TARGET_MB=30
+PEAK_TARGET_MB=60
 
 work=$(mktemp -d)
 mkdir -p "$work/data"
@@ -47,6 +48,13 @@ teardown_ns() {
 	stop_pid "$api_pid"
 	api_pid=
 	if [ -n "$ns" ]; then
+		# the record of the sysctls kube-proxy changed goes with the
+		# namespace (named by its cookie, see proxy/sysctls.h)
+		local cookie
+		cookie=$(ip netns exec "$ns" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))' 2>/dev/null) &&
+			rm -f "/run/kube-proxy/sysctl-netns-$cookie"
 		ip netns del "$ns" 2>/dev/null || true
 		ns=
 	fi
@@ -146,8 +154,9 @@ measure() {
 	printf '    steady state after %s syncs: RSS %d MB (anon %d MB, file %d MB) %s (target <= %d MB)\n' \
 		"$syncs" $((rss / 1024)) $((anon / 1024)) $((file / 1024)) \
 		"$([ $((rss / 1024)) -le $TARGET_MB ] && echo PASS || echo MISS)" "$TARGET_MB"
-	printf '    peak RSS (VmHWM) %d MB (%d MB at the first full sync) %s\n' $((hwm / 1024)) \
-		$((hwm_first / 1024)) "$([ $((hwm / 1024)) -le $TARGET_MB ] && echo PASS || echo MISS)"
+	printf '    peak RSS (VmHWM) %d MB (%d MB at the first full sync) %s (target <= %d MB)\n' $((hwm / 1024)) \
+		$((hwm_first / 1024)) "$([ $((hwm / 1024)) -le $PEAK_TARGET_MB ] && echo PASS || echo MISS)" \
+		"$PEAK_TARGET_MB"
 	stop_pid "$proxy_pid"
 	proxy_pid=
 }
