@@ -551,3 +551,106 @@ void kinds_controllerrevision_validate(const json_t *obj, const json_t *old, jso
 		api_cause_add(causes, "FieldValueInvalid", "data",
 			      "Invalid value: \"\": field is immutable");
 }
+
+/* ---- StatefulSets ---- */
+
+const struct table_column kinds_statefulset_columns[] = {
+	NAME_COLUMN,
+	COLUMN("Ready", "string", "Number of the pod with ready state", 0),
+	AGE_COLUMN,
+	COLUMN("Containers", "string", "Names of each container in the template.", 1),
+	COLUMN("Images", "string", "Images referenced by each container in the template.", 1),
+	{.name = NULL},
+};
+
+void kinds_statefulset_print(const json_t *obj, time_t now, json_t *cells)
+{
+	json_array_append_new(cells, json_string(printer_str(obj, "metadata.name")));
+	cleanup_free char *ready = xasprintf("%lld/%lld", printer_int(obj, "status.readyReplicas"),
+					     printer_int(obj, "spec.replicas"));
+	json_array_append_new(cells, json_string(ready));
+	printer_cell_age(obj, now, cells);
+	printer_cells_containers(json_path_get(obj, "spec.template.spec"), cells);
+}
+
+void kinds_statefulset_defaults(json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	kinds_set_default(spec, "replicas", json_integer(1));
+	kinds_set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
+	json_t *strategy = json_object_get(spec, "updateStrategy");
+	if (!json_is_object(strategy)) {
+		strategy = json_object();
+		json_object_set_new(spec, "updateStrategy", strategy);
+	}
+	/* as upstream: rollingUpdate is made only along with a defaulted type */
+	if (!printer_str(strategy, "type")[0]) {
+		json_object_set_new(strategy, "type", json_string("RollingUpdate"));
+		if (!json_is_object(json_object_get(strategy, "rollingUpdate")))
+			json_object_set_new(strategy, "rollingUpdate", json_object());
+	}
+	json_t *ru = json_object_get(strategy, "rollingUpdate");
+	if (!strcmp(printer_str(strategy, "type"), "RollingUpdate") && json_is_object(ru))
+		kinds_set_default(ru, "partition", json_integer(0));
+	kinds_set_default(spec, "revisionHistoryLimit", json_integer(10));
+	json_t *pvc = json_object_get(spec, "persistentVolumeClaimRetentionPolicy");
+	if (!json_is_object(pvc)) {
+		pvc = json_object();
+		json_object_set_new(spec, "persistentVolumeClaimRetentionPolicy", pvc);
+	}
+	kinds_set_default(pvc, "whenDeleted", json_string("Retain"));
+	kinds_set_default(pvc, "whenScaled", json_string("Retain"));
+	template_defaults(spec);
+}
+
+/* The spec fields upstream lets an update change. */
+static const char *const sts_mutable[] = {
+	"replicas",	"ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+	"minReadySeconds",
+};
+
+void kinds_statefulset_validate(const json_t *obj, const json_t *old, json_t *causes)
+{
+	validate_workload(obj, old, "statefulset", causes);
+	json_t *spec = json_object_get(obj, "spec");
+	non_negative(spec, "revisionHistoryLimit", causes);
+	const char *pmp = printer_str(spec, "podManagementPolicy");
+	if (strcmp(pmp, "OrderedReady") && strcmp(pmp, "Parallel"))
+		api_cause_add(causes, "FieldValueNotSupported", "spec.podManagementPolicy",
+			      "Unsupported value: \"%s\": supported values: \"OrderedReady\", "
+			      "\"Parallel\"",
+			      pmp);
+	json_t *strategy = json_object_get(spec, "updateStrategy");
+	const char *type = printer_str(strategy, "type");
+	if (strcmp(type, "OnDelete") && strcmp(type, "RollingUpdate"))
+		api_cause_add(causes, "FieldValueNotSupported", "spec.updateStrategy.type",
+			      "Unsupported value: \"%s\": supported values: \"OnDelete\", "
+			      "\"RollingUpdate\"",
+			      type);
+	json_t *part = json_path_get(strategy, "rollingUpdate.partition");
+	if (json_is_integer(part) && json_integer_value(part) < 0)
+		api_cause_add(causes, "FieldValueInvalid",
+			      "spec.updateStrategy.rollingUpdate.partition",
+			      "Invalid value: %lld: must be greater than or equal to 0",
+			      (long long)json_integer_value(part));
+	/* this server has no PersistentVolumes to bind claims to */
+	if (json_array_size(json_object_get(spec, "volumeClaimTemplates")))
+		api_cause_add(causes, "FieldValueForbidden", "spec.volumeClaimTemplates",
+			      "Forbidden: PersistentVolumeClaims are not supported by this server");
+	if (old) {
+		cleanup_json json_t *a = json_deep_copy(spec);
+		cleanup_json json_t *b = json_deep_copy(json_object_get(old, "spec"));
+		for (size_t i = 0; i < sizeof(sts_mutable) / sizeof(sts_mutable[0]); i++) {
+			json_object_del(a, sts_mutable[i]);
+			json_object_del(b, sts_mutable[i]);
+		}
+		if (b && !json_equal(a, b))
+			api_cause_add(causes, "FieldValueForbidden", "spec",
+				      "Forbidden: updates to statefulset spec for fields other than "
+				      "'replicas', 'ordinals', 'template', 'updateStrategy', "
+				      "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
+				      "are forbidden");
+	}
+}

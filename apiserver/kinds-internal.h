@@ -98,6 +98,9 @@ char *kinds_go_selector(const json_t *sel);
 KINDS_PRINTER(daemonset);
 void kinds_daemonset_defaults(json_t *obj);
 void kinds_daemonset_validate(const json_t *obj, const json_t *old, json_t *causes);
+KINDS_PRINTER(statefulset);
+void kinds_statefulset_defaults(json_t *obj);
+void kinds_statefulset_validate(const json_t *obj, const json_t *old, json_t *causes);
 KINDS_PRINTER(controllerrevision);
 void kinds_controllerrevision_validate(const json_t *obj, const json_t *old, json_t *causes);
 /* An IntOrString that must be a non-negative integer or a percent of at most

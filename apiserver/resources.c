@@ -103,6 +103,11 @@ static const struct api_subresource daemonset_subs[] = {
 	STATUS_SUB("apps", "DaemonSet"),
 	{.name = NULL},
 };
+static const struct api_subresource statefulset_subs[] = {
+	SCALE_SUB,
+	STATUS_SUB("apps", "StatefulSet"),
+	{.name = NULL},
+};
 static const struct api_subresource pdb_subs[] = {
 	{.name = "status",
 	 .group = "policy",
@@ -388,6 +393,25 @@ const struct api_resource api_resources[] = {
 		.prepare_update = kinds_status_prepare_update,
 		.columns = kinds_replicaset_columns,
 		.print_row = kinds_replicaset_print,
+	},
+	{
+		.group = "apps",
+		.version = "v1",
+		.resource = "statefulsets",
+		.singular = "statefulset",
+		.kind = "StatefulSet",
+		.namespaced = true,
+		.short_names = SHORT("sts"),
+		.categories = cat_all,
+		.verbs = verbs_all,
+		.subresources = statefulset_subs,
+		.storage = "statefulsets",
+		.defaults = kinds_statefulset_defaults,
+		.validate = kinds_statefulset_validate,
+		.prepare_create = kinds_status_prepare_create,
+		.prepare_update = kinds_status_prepare_update,
+		.columns = kinds_statefulset_columns,
+		.print_row = kinds_statefulset_print,
 	},
 	{
 		.group = "batch",

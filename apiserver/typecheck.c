@@ -142,6 +142,21 @@ STRUCT(daemonset_spec, "DaemonSetSpec", "v1", {"selector", T_STRUCT, &label_sele
 STRUCT(daemonset, "DaemonSet", "v1", {"metadata", T_STRUCT, &object_meta},
        {"spec", T_STRUCT, &daemonset_spec});
 
+STRUCT(rolling_update_statefulset, "RollingUpdateStatefulSetStrategy", "v1",
+       {"partition", T_INT32, NULL}, {"maxUnavailable", T_INTORSTR, NULL});
+
+STRUCT(statefulset_update_strategy, "StatefulSetUpdateStrategy", "v1", {"type", T_STRING, NULL},
+       {"rollingUpdate", T_STRUCT, &rolling_update_statefulset});
+
+STRUCT(statefulset_spec, "StatefulSetSpec", "v1", {"replicas", T_INT32, NULL},
+       {"selector", T_STRUCT, &label_selector}, {"template", T_STRUCT, &pod_template_spec},
+       {"serviceName", T_STRING, NULL}, {"podManagementPolicy", T_STRING, NULL},
+       {"updateStrategy", T_STRUCT, &statefulset_update_strategy},
+       {"revisionHistoryLimit", T_INT32, NULL}, {"minReadySeconds", T_INT32, NULL});
+
+STRUCT(statefulset, "StatefulSet", "v1", {"metadata", T_STRUCT, &object_meta},
+       {"spec", T_STRUCT, &statefulset_spec});
+
 STRUCT(controllerrevision, "ControllerRevision", "v1", {"metadata", T_STRUCT, &object_meta},
        {"revision", T_INT64, NULL});
 
@@ -206,6 +221,7 @@ static const struct {
 	{"Service", &service}, {"Namespace", &namespace},   {"Node", &node},
 	{"Job", &job},	       {"CronJob", &cronjob},
 	{"DaemonSet", &daemonset}, {"ControllerRevision", &controllerrevision},
+	{"StatefulSet", &statefulset},
 	{"PodDisruptionBudget", &pdb}, {"Eviction", &eviction},
 };
 

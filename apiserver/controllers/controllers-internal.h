@@ -34,6 +34,8 @@ int nodeipam_controller_start(struct daemon *d, const struct manager_options *o,
 			      struct mk_err **err);
 int daemonset_controller_start(struct daemon *d, const struct manager_options *o,
 			       struct mk_err **err);
+int statefulset_controller_start(struct daemon *d, const struct manager_options *o,
+				 struct mk_err **err);
 int disruption_controller_start(struct daemon *d, const struct manager_options *o,
 				struct mk_err **err);
 int job_controller_start(struct daemon *d, const struct manager_options *o, struct mk_err **err);

@@ -2,7 +2,7 @@
  * on (daemonset-plan.c decides which), none elsewhere; a template change
  * replaces the old pods node by node, at most maxUnavailable nodes without
  * an available pod at a time; every template is recorded as a
- * ControllerRevision (for `kubectl rollout history`); the status counts.
+ * ControllerRevision (history.c); the status counts.
  *
  * Expectations, as in the ReplicaSet controller: until the informer has
  * shown the pods this controller created or deleted (or five minutes pass),
@@ -17,6 +17,7 @@
 #include "controllers-internal.h"
 #include "daemonset-plan.h"
 #include "events.h"
+#include "history.h"
 #include "json.h"
 #include "log.h"
 #include "podutil.h"
@@ -166,97 +167,6 @@ static char *pod_path(const json_t *pod)
 			 obj_meta_str(pod, "name"));
 }
 
-/* ---- history ---- */
-
-/* Keeps a ControllerRevision for the current template (named
- * "<ds>-<hash>", the newest revision number) and at most
- * revisionHistoryLimit others. */
-static int sync_history(struct ds_ctrl *dc, const json_t *ds, const char *hash, struct mk_err **err)
-{
-	const char *ns = obj_meta_str(ds, "namespace");
-	const char *uid = obj_meta_str(ds, "uid");
-	cleanup_free char *name = xasprintf("%s-%s", obj_meta_str(ds, "name"), hash);
-	cleanup_json json_t *all = informer_list(dc->revs);
-	cleanup_json json_t *mine = json_array();
-	long long max = 0;
-	json_t *current = NULL;
-	size_t i;
-	json_t *r;
-	json_array_foreach(all, i, r)
-	{
-		const char *cuid = json_string_value(json_object_get(obj_controller_ref(r), "uid"));
-		const char *rns = obj_meta_str(r, "namespace");
-		if (!cuid || !uid || strcmp(cuid, uid) || !rns || strcmp(rns, ns))
-			continue;
-		json_array_append(mine, r);
-		long long n = json_integer_value(json_object_get(r, "revision"));
-		if (n > max)
-			max = n;
-		if (!strcmp(obj_meta_str(r, "name"), name))
-			current = r;
-	}
-	cleanup_free char *coll = xasprintf("/apis/apps/v1/namespaces/%s/controllerrevisions", ns);
-	if (!current) {
-		json_t *tmpl = json_deep_copy(json_path_get(ds, "spec.template"));
-		json_object_set_new(tmpl, "$patch", json_string("replace"));
-		json_t *labels = json_deep_copy(json_path_get(ds, "spec.template.metadata.labels"));
-		if (!json_is_object(labels)) {
-			json_decref(labels);
-			labels = json_object();
-		}
-		json_object_set_new(labels, DS_HASH_LABEL, json_string(hash));
-		cleanup_json json_t *rev = json_pack(
-			"{s:s, s:s, s:{s:s, s:s, s:o, s:[{s:s, s:s, s:s, s:s, s:b, s:b}]}, "
-			"s:{s:{s:o}}, s:I}",
-			"apiVersion", "apps/v1", "kind", "ControllerRevision", "metadata", "name",
-			name, "namespace", ns, "labels", labels, "ownerReferences", "apiVersion",
-			"apps/v1", "kind", "DaemonSet", "name", obj_meta_str(ds, "name"), "uid",
-			uid, "controller", 1, "blockOwnerDeletion", 1, "data", "spec", "template",
-			tmpl, "revision", (json_int_t)(max + 1));
-		cleanup_err struct mk_err *cerr = NULL;
-		cleanup_json json_t *made = client_create(dc->c, coll, rev, &cerr);
-		if (!made && mk_err_code(cerr) != MK_EEXISTS)
-			return mk_err_set(err, mk_err_code(cerr), "creating revision %s: %s", name,
-					  mk_err_msg(cerr));
-	} else if (json_integer_value(json_object_get(current, "revision")) < max) {
-		/* an old template came back (rollout undo): it is the newest again */
-		cleanup_json json_t *patch = json_pack("{s:I}", "revision", (json_int_t)(max + 1));
-		cleanup_free char *path = xasprintf("%s/%s", coll, name);
-		cleanup_json json_t *done = client_patch(dc->c, path, "merge", patch, err);
-		if (!done)
-			return -1;
-	}
-	json_t *lim = json_path_get(ds, "spec.revisionHistoryLimit");
-	long long keep = json_is_integer(lim) ? json_integer_value(lim) : 10;
-	long long old = (long long)json_array_size(mine) - (current ? 1 : 0) - keep;
-	/* the oldest revisions go first */
-	while (old-- > 0) {
-		json_t *oldest = NULL;
-		json_array_foreach(mine, i, r)
-		{
-			if (!strcmp(obj_meta_str(r, "name"), name))
-				continue;
-			if (!oldest ||
-			    json_integer_value(json_object_get(r, "revision")) <
-				    json_integer_value(json_object_get(oldest, "revision")))
-				oldest = r;
-		}
-		if (!oldest)
-			break;
-		cleanup_free char *path = xasprintf("%s/%s", coll, obj_meta_str(oldest, "name"));
-		cleanup_err struct mk_err *derr = NULL;
-		if (client_delete(dc->c, path, NULL, &derr) < 0 &&
-		    mk_err_code(derr) != MK_ENOTFOUND)
-			log_v(1, "deleting revision %s: %s", path, mk_err_msg(derr));
-		for (i = 0; i < json_array_size(mine); i++)
-			if (json_array_get(mine, i) == oldest) {
-				json_array_remove(mine, i);
-				break;
-			}
-	}
-	return 0;
-}
-
 /* ---- pods ---- */
 
 static int create_pod(struct ds_ctrl *dc, const json_t *ds, const char *node, const char *hash,
@@ -345,7 +255,7 @@ static int sync_ds(const char *key, void *arg, struct mk_err **err)
 	long min_ready = json_is_integer(mrs) ? (long)json_integer_value(mrs) : 0;
 	time_t now = time(NULL);
 
-	if (!deleting && sync_history(dc, ds, hash, err) < 0)
+	if (!deleting && history_sync(dc->c, dc->revs, ds, "DaemonSet", hash, err) < 0)
 		return -1;
 
 	/* this DaemonSet's pods, by node */

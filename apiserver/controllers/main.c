@@ -30,6 +30,7 @@ static const struct {
 	{"job", true, job_controller_start},
 	{"cronjob", true, cronjob_controller_start},
 	{"resourcequota", true, resourcequota_controller_start},
+	{"statefulset", true, statefulset_controller_start},
 };
 
 static struct manager_options o = {
@@ -65,7 +66,7 @@ static struct flag flags[] = {
 		 "'foo' enables the controller named 'foo', '-foo' disables the controller named "
 		 "'foo'. All controllers: cronjob, daemonset, deployment, disruption, endpoint, "
 		 "endpointslice, garbagecollector, job, namespace, nodeipam, nodelifecycle, "
-		 "replicaset, resourcequota, serviceaccount (default [*])"},
+		 "replicaset, resourcequota, serviceaccount, statefulset (default [*])"},
 	{.name = "allocate-node-cidrs",
 	 .type = FLAG_BOOL,
 	 .target = &o.allocate_node_cidrs,

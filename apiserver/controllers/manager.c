@@ -27,6 +27,7 @@ static const char *const resource_paths[MGR_NRESOURCES] = {
 	[MGR_JOBS] = "/apis/batch/v1/jobs",
 	[MGR_CRONJOBS] = "/apis/batch/v1/cronjobs",
 	[MGR_RESOURCEQUOTAS] = "/api/v1/resourcequotas",
+	[MGR_STATEFULSETS] = "/apis/apps/v1/statefulsets",
 };
 
 struct informer *manager_informer(struct daemon *d, enum manager_resource r,

@@ -35,13 +35,13 @@ static void test_table_lookups(void **state)
 		assert_non_null(x->verbs);
 		assert_true(x->storage != NULL || x->virtual_list != NULL);
 	}
-	/* "all" only on pods, services, daemonsets, deployments, replicasets, jobs,
-	 * cronjobs. */
+	/* "all" only on pods, services, daemonsets, deployments, replicasets,
+	 * statefulsets, jobs, cronjobs. */
 	size_t n_all = 0;
 	for (const struct api_resource *x = api_resources; x->resource; x++)
 		if (x->categories)
 			n_all++;
-	assert_int_equal(n_all, 7);
+	assert_int_equal(n_all, 8);
 	const struct api_resource *job = api_resource_by_kind("batch/v1", "Job");
 	assert_non_null(job);
 	assert_string_equal(job->resource, "jobs");
