@@ -28,7 +28,7 @@ PKGS="jansson libmnl libnftnl libiptc"
 # shellcheck disable=SC2046
 cc -std=gnu11 -O2 -D_GNU_SOURCE -Ilib -I. -o "$B" tests/bench/proxy-bench.c \
 	$(ls build/proxy/*.o | grep -v '/main.o$') build/libmk.a \
-	$(pkg-config --cflags --libs $PKGS) -lip4tc -lyaml -lcurl -lmicrohttpd -lpthread -lm -lresolv
+	$(pkg-config --cflags --libs $PKGS) -lip4tc -lyaml -lcurl -lmicrohttpd -lgnutls -lpthread -lm -lresolv
 
 val() { echo "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
 
