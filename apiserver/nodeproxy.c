@@ -423,6 +423,8 @@ static void proxy_body(struct nodeproxy *np, struct api_request *rq, const char 
 	buf_append(&ps->pending, in.data + head_len, in.len - head_len);
 	struct httpd_stream *st =
 		httpd_reply_stream(rq->hr, 200, ctype ? ctype : "text/plain", ps_read, ps_free, ps);
+	if (!st)
+		return; /* refused: ps_free has run, ps is the loop's to free */
 	pthread_mutex_lock(&ps->mu);
 	ps->st = st;
 	pthread_mutex_unlock(&ps->mu);

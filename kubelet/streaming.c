@@ -405,7 +405,8 @@ void streaming_serve_logs(struct streaming *s, struct httpd_req *rq, const char 
 	}
 	struct httpd_stream *st =
 		httpd_reply_stream(rq, 200, "text/plain", follow_read, follow_free, f);
-	if (o.follow) {
+	/* NULL: the answer was refused and follow_free has run */
+	if (st && o.follow) {
 		pthread_mutex_lock(&s->mu);
 		for (struct follow *k = s->follows; k; k = k->next)
 			if (k == f)
@@ -1664,10 +1665,14 @@ fail:
 	return NULL;
 }
 
+static void stop_when_empty(struct loop *l, uint64_t id, void *arg);
+
 static void end_all(struct loop *l, void *arg)
 {
 	struct streaming *s = arg;
 	struct session *next;
+	/* timers are the loop thread's: added here, not by streaming_free */
+	loop_timer_add(l, 50, 50, stop_when_empty, s);
 	for (struct session *ss = s->sessions; ss; ss = next) {
 		next = ss->next;
 		session_end(ss);
@@ -1690,7 +1695,6 @@ void streaming_free(struct streaming *s)
 	if (!s)
 		return;
 	if (s->thread_started) {
-		loop_timer_add(s->loop, 50, 50, stop_when_empty, s);
 		loop_call(s->loop, end_all, s);
 		pthread_join(s->thread, NULL);
 	}

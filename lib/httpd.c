@@ -109,6 +109,7 @@ struct httpd_upgraded {
 	httpd_upgrade_fn fn;
 	void *arg;
 	int fd;
+	bool pending;			    /* counted in h->pending_upgrades */
 	bool shut;			    /* shut down by httpd_free */
 	struct httpd_upgraded *prev, *next; /* h->upgraded, under h->mu */
 	/* TLS only: a thread that watches the client's TCP socket for a
@@ -138,6 +139,10 @@ struct httpd {
 	int wake_fd;
 	struct httpd_stream *streams;
 	struct httpd_upgraded *upgraded;
+	/* 101 answers queued whose sockets were not handed over yet (nor
+	 * given up): httpd_free waits for them too, or MHD would close a
+	 * socket a callee is about to own */
+	unsigned pending_upgrades;
 	bool stopping; /* also read without mu, atomically */
 };
 
@@ -191,8 +196,18 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return rq;
 }
 
+static void upgrade_settled(struct httpd *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->pending_upgrades--;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+}
+
 static void req_free(struct httpd_req *rq)
 {
+	if (rq->upgrade && rq->upgrade->pending)
+		upgrade_settled(rq->h);
 	buf_free(&rq->body);
 	for (size_t i = 0; i < rq->n_hdrs; i++) {
 		free(rq->hdrs[i].name);
@@ -767,6 +782,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 		log_warn("%s: upgraded connection stays non-blocking: %s", h->name,
 			 strerror(errno));
 	pthread_mutex_lock(&h->mu);
+	if (u->pending) {
+		u->pending = false;
+		h->pending_upgrades--;
+	}
 	u->next = h->upgraded;
 	if (h->upgraded)
 		h->upgraded->prev = u;
@@ -798,18 +817,32 @@ void httpd_reply_upgrade(struct httpd_req *rq, httpd_upgrade_fn fn, void *arg)
 {
 	if (answered(rq, 101))
 		return;
+	struct httpd *h = rq->h;
+	pthread_mutex_lock(&h->mu);
+	bool stopping = h->stopping;
+	if (!stopping)
+		h->pending_upgrades++;
+	pthread_mutex_unlock(&h->mu);
+	if (stopping) {
+		/* httpd_free may be past its wait for upgraded connections */
+		httpd_reply_text(rq, 503, "text/plain; charset=utf-8", "the server is stopping\n");
+		return;
+	}
 	struct httpd_upgraded *u = xcalloc(1, sizeof(*u));
 	u->h = rq->h;
 	u->fn = fn;
 	u->arg = arg;
 	u->fd = -1;
+	u->pending = true;
 	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, u);
 	if (!resp) {
 		free(u);
+		upgrade_settled(h);
 		queue(rq, 101, NULL, NULL);
 		return;
 	}
-	/* freed with the request if the upgrade never happens */
+	/* freed (and no longer pending) with the request if the upgrade
+	 * never happens */
 	rq->upgrade = u;
 	queue(rq, 101, NULL, resp);
 }
@@ -1270,15 +1303,23 @@ void httpd_free(struct httpd *h)
 	while (h->streams && pthread_cond_timedwait(&h->cond, &h->mu, &until) == 0)
 		;
 	/* upgraded connections belong to their callees: their sockets are
-	 * shut down so that they notice, and given back */
-	while (h->upgraded) {
+	 * shut down so that they notice, and given back. A 101 still on its
+	 * way is waited for as well (for a while): handed over, it is shut
+	 * down at once and given back too; no new one is queued from now on. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_GRACE_S;
+	bool patient = true;
+	while (h->upgraded || (h->pending_upgrades && patient)) {
 		for (struct httpd_upgraded *u = h->upgraded; u; u = u->next) {
 			if (!u->shut) {
 				u->shut = true;
 				shutdown(u->fd, SHUT_RDWR);
 			}
 		}
-		pthread_cond_wait(&h->cond, &h->mu);
+		if (h->upgraded)
+			pthread_cond_wait(&h->cond, &h->mu);
+		else
+			patient = pthread_cond_timedwait(&h->cond, &h->mu, &until) == 0;
 	}
 	pthread_mutex_unlock(&h->mu);
 

@@ -86,6 +86,24 @@ register() {
 	[ "$output" = 'Error from server (BadRequest): previous terminated container "c1" in pod "web" not found' ]
 }
 
+@test "logs -f through the API server: every line of a fast writer once, in order" {
+	make_pod
+	register
+	wait_until 10 grep -q to-stderr "$LOGS/c1.log"
+	"$T/k" logs -f web -c c1 >"$T/follow.out" 2>&1 &
+	PF_PIDS+=($!)
+	wait_until 10 grep -q to-stderr "$T/follow.out"
+	# bursts of numbered lines, some written while the follow is parked
+	local b
+	for b in 0 1 2 3; do
+		$P exec "$(rt_id c1)" 20000 100 sh -c \
+			"i=$((b * 20000)); e=$(((b + 1) * 20000)); while [ \$i -lt \$e ]; do i=\$((i+1)); echo \$i; done >/proc/1/fd/1" >/dev/null
+	done
+	wait_until 30 sh -c "tail -1 '$T/follow.out' | grep -qx 80000"
+	{ printf 'started\nto-stderr\n'; seq 1 80000; } >"$T/want"
+	cmp "$T/want" "$T/follow.out"
+}
+
 @test "exec through the API server: WebSocket and SPDY, stdin, exit codes, cp both ways" {
 	make_pod
 	register

@@ -206,3 +206,42 @@ teardown() {
 	# and the log got the same lines
 	grep -q 'stdout F echo:two' "$LOGS/c3.log"
 }
+
+@test "SIGTERM while exec, attach, port-forward and logs -f stream: a clean exit 0" {
+	make_pod http
+	wait_until 10 ip netns exec "$NS" bash -c 'echo >/dev/tcp/127.0.0.1/8080'
+	# finished streams of every kind first, many of them
+	local i
+	for i in 1 2 3; do
+		k exec web -c c1 -- true
+		KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false "$T/k" exec -i web -c c1 -- cat <<<"x" >/dev/null
+		k logs web -c c1 >/dev/null
+	done
+	port_forward 8080
+	local p1=$LPORT
+	KUBECTL_PORT_FORWARD_WEBSOCKETS=false port_forward 8080
+	local p2=$LPORT
+	for i in 1 2 3 4; do
+		curl -s --max-time 20 "http://127.0.0.1:$p1/big.bin" -o /dev/null
+		curl -s --max-time 20 "http://127.0.0.1:$p2/big.bin" -o /dev/null
+	done
+	# and some still open when the signal comes
+	"$T/k" logs -f web -c c1 >"$T/follow.out" 2>&1 &
+	PF_PIDS+=($!)
+	"$T/k" attach web -c c1 >"$T/attach.out" 2>&1 &
+	PF_PIDS+=($!)
+	"$T/k" exec web -c c1 -- sh -c 'echo running; exec sleep 100' >"$T/exec.out" 2>&1 &
+	PF_PIDS+=($!)
+	wait_until 10 grep -q to-stderr "$T/follow.out"
+	wait_until 10 grep -q running "$T/exec.out"
+	wait_until 10 sh -c "$P exec $(rt_id c1) 2000 100 sh -c 'echo tick >/proc/1/fd/1' >/dev/null; grep -q tick $T/attach.out"
+	curl -s --max-time 20 "http://127.0.0.1:$p1/big.bin" -o /dev/null &
+	PF_PIDS+=($!)
+	kill -TERM "$SP_PID"
+	local rc=0
+	wait "$SP_PID" || rc=$?
+	SP_PID=
+	cat "$T/probe.err" >&2
+	[ "$rc" -eq 0 ]
+	! grep -q 'libmicrohttpd\|Close socket failed' "$T/probe.err" || false
+}
