@@ -27,15 +27,17 @@
 #define HEAD_TIMEOUT_MS 60000
 #define MAX_HEAD	(64 * 1024)
 #define MAX_ERROR_BODY	(64 * 1024)
-#define HIGH_WATER	(256 * 1024)
-#define CHUNK		(64 * 1024)
+/* Bytes an upgraded connection lets wait for one side before it stops
+ * reading the other, and the most one read takes: large reads keep the
+ * number of system calls and loop turns per byte low. */
+#define HIGH_WATER	(512 * 1024)
+#define CHUNK		(256 * 1024)
 
 struct nodeproxy {
 	struct loop *loop;
 	pthread_t thread;
 	bool started;
 	struct splice *splices; /* loop thread only */
-	char rbuf[CHUNK];	/* the loop thread's */
 };
 
 /* ---- pure parts ---- */
@@ -501,7 +503,10 @@ static void sp_event(struct loop *l, int fd, unsigned events, void *arg)
 		return;
 	}
 	if (events & (LOOP_READ | LOOP_HUP)) {
-		ssize_t n = recv(fd, sp->np->rbuf, sizeof(sp->np->rbuf), MSG_DONTWAIT);
+		/* straight behind what waits for the other side: no copy */
+		struct buf *b = &sp->to[1 - i];
+		buf_grow(b, CHUNK);
+		ssize_t n = recv(fd, b->data + b->len, CHUNK, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
 			/* spurious */
 		} else if (n <= 0) {
@@ -511,7 +516,8 @@ static void sp_event(struct loop *l, int fd, unsigned events, void *arg)
 			}
 			sp->eof[i] = true;
 		} else {
-			buf_append(&sp->to[1 - i], sp->np->rbuf, (size_t)n);
+			b->len += (size_t)n;
+			b->data[b->len] = '\0';
 		}
 		if (!sp_flush(sp, 1 - i)) {
 			sp_close(sp);

@@ -29,9 +29,10 @@
 #include "kubelet/runtime.h"
 
 /* Bytes a session lets wait in either direction before it stops reading
- * the other side. */
-#define HIGH_WATER (256 * 1024)
-#define CHUNK	   (64 * 1024)
+ * the other side, and the most one read takes (large reads keep the system
+ * calls and loop turns per byte of a port-forward low). */
+#define HIGH_WATER (512 * 1024)
+#define CHUNK	   (256 * 1024)
 /* After the command exits: how long its output may still arrive (a child
  * it left behind can hold the pipes open). */
 #define DRAIN_MS 2000
