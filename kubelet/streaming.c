@@ -508,6 +508,7 @@ struct session {
 	/* output (stdout, stderr) before the command ran: maybe the runtime's
 	 * error, decided when the pid file appears or the runtime exits */
 	struct buf held[3];
+	uint64_t held_timer; /* looks for the pid file while output is held */
 	struct mk_err *start_err;
 
 	/* port-forward */
@@ -683,17 +684,53 @@ static void exec_flush_held(struct session *ss)
 	}
 }
 
-static void exec_output(struct session *ss, int channel, const char *data, size_t len)
+#define HELD_CHECK_MS 20
+
+static void on_held_check(struct loop *l, uint64_t id, void *arg);
+
+/* The command started (its pid file is there): what it printed goes out. */
+static bool exec_confirm(struct session *ss)
 {
 	if (!ss->confirmed) {
-		if (!runtime_exec_started(&ss->x)) {
-			buf_append(&ss->held[channel], data, len);
-			return;
-		}
+		if (!runtime_exec_started(&ss->x))
+			return false;
 		ss->confirmed = true;
 		exec_flush_held(ss);
 	}
+	if (ss->held_timer) {
+		loop_timer_cancel(ss->s->loop, ss->held_timer);
+		ss->held_timer = 0;
+	}
+	return true;
+}
+
+static void exec_output(struct session *ss, int channel, const char *data, size_t len)
+{
+	if (!exec_confirm(ss)) {
+		buf_append(&ss->held[channel], data, len);
+		/* a command that prints before the runtime wrote the pid file,
+		 * then waits, must not have its output wait with it */
+		if (!ss->held_timer)
+			ss->held_timer = loop_timer_add(ss->s->loop, HELD_CHECK_MS, HELD_CHECK_MS,
+							on_held_check, ss);
+		return;
+	}
 	kstream_exec_write(ss->ks, channel, data, len);
+}
+
+static void on_held_check(struct loop *l, uint64_t id, void *arg)
+{
+	(void)l;
+	(void)id;
+	struct session *ss = arg;
+	if (ss->exited || ss->ending || kstream_finished(ss->ks)) {
+		/* exec_finish decides what the held output was */
+		loop_timer_cancel(ss->s->loop, ss->held_timer);
+		ss->held_timer = 0;
+		return;
+	}
+	if (exec_confirm(ss))
+		session_update(ss);
 }
 
 static void exec_finish(struct session *ss)
@@ -1234,6 +1271,8 @@ static void session_free(struct session *ss)
 	runtime_exec_clear(&ss->x);
 	if (ss->timer)
 		loop_timer_cancel(s->loop, ss->timer);
+	if (ss->held_timer)
+		loop_timer_cancel(s->loop, ss->held_timer);
 	kstream_free(ss->ks);
 	for (size_t i = 0; ss->argv && ss->argv[i]; i++)
 		free(ss->argv[i]);

@@ -134,7 +134,8 @@ PF_PID=
 # logs of 100 MB the container wrote (120-byte lines), through its monitor
 k exec bench -c talker -- sh -c 's=xxxxxxxxxx; s=$s$s$s$s$s$s$s$s$s$s$s$s; yes $s | head -c 100000000 >/proc/1/fd/1; echo done >/proc/1/fd/1'
 log=$(ls "$LOGS"/default_bench_*/talker/0.log)
-log_done() { tail -c 100 "$log" | grep -q ' done$'; }
+# head cuts the last line: "done" ends it
+log_done() { tail -c 100 "$log" | grep -q 'done$'; }
 wait_until 60 log_done
 size=$(stat -c %s "$log")
 t0=${EPOCHREALTIME/./}
