@@ -210,22 +210,17 @@ teardown() {
 @test "SIGTERM while exec, attach, port-forward and logs -f stream: a clean exit 0" {
 	make_pod http
 	wait_until 10 ip netns exec "$NS" bash -c 'echo >/dev/tcp/127.0.0.1/8080'
-	# finished streams of every kind first, many of them
-	local i
-	for i in 1 2 3; do
-		k exec web -c c1 -- true
-		KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false "$T/k" exec -i web -c c1 -- cat <<<"x" >/dev/null
-		k logs web -c c1 >/dev/null
-	done
+	# finished streams of every kind first
+	k exec web -c c1 -- true
+	KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false "$T/k" exec -i web -c c1 -- cat <<<"x" >/dev/null
+	k logs web -c c1 >/dev/null
 	port_forward 8080
 	local p1=$LPORT
 	KUBECTL_PORT_FORWARD_WEBSOCKETS=false port_forward 8080
-	local p2=$LPORT
-	for i in 1 2 3 4; do
-		curl -s --max-time 20 "http://127.0.0.1:$p1/big.bin" -o /dev/null
-		curl -s --max-time 20 "http://127.0.0.1:$p2/big.bin" -o /dev/null
-	done
-	# and some still open when the signal comes
+	curl -s --max-time 20 "http://127.0.0.1:$p1/big.bin" -o /dev/null
+	curl -s --max-time 20 "http://127.0.0.1:$LPORT/big.bin" -o /dev/null
+	# and some still open when the signal comes (the exec's one line
+	# shows while the command still runs)
 	"$T/k" logs -f web -c c1 >"$T/follow.out" 2>&1 &
 	PF_PIDS+=($!)
 	"$T/k" attach web -c c1 >"$T/attach.out" 2>&1 &
@@ -243,5 +238,5 @@ teardown() {
 	SP_PID=
 	cat "$T/probe.err" >&2
 	[ "$rc" -eq 0 ]
-	! grep -q 'libmicrohttpd\|Close socket failed' "$T/probe.err" || false
+	! grep -q 'libmicrohttpd\|Close socket failed\|Sanitizer' "$T/probe.err" || false
 }
