@@ -23,7 +23,7 @@ sp_setup_file() {
 	rt_make_rootfs "$BATS_FILE_TMPDIR/rootfs"
 	echo "hello from the pod" >"$BATS_FILE_TMPDIR/rootfs/index.html"
 	head -c 3000000 /dev/urandom >"$BATS_FILE_TMPDIR/rootfs/big.bin"
-	local pkgs="jansson yaml-0.1 libcurl libmicrohttpd libcrypto zlib" lib=build san=()
+	local pkgs="jansson yaml-0.1 libcurl libmicrohttpd gnutls libcrypto zlib" lib=build san=()
 	if [ "${STREAMING_SAN:-}" = 1 ]; then
 		lib=build/san
 		san=(-fsanitize=address,undefined -fno-omit-frame-pointer)
