@@ -1,9 +1,6 @@
 /* libFuzzer entry point for the image reference and registries.yaml parsers.
- * Not built by default:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_imageref.c lib/imageref.c lib/registries.c lib/yamldoc.c \
- *     lib/json.c lib/err.c lib/xalloc.c lib/buf.c -ljansson -lyaml -lcrypto \
- *     -o fuzz_imageref */
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/imageref/.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

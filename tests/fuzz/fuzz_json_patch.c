@@ -2,12 +2,7 @@
  * JSON array [doc, patch]; merge patch, JSON patch and strategic merge patch
  * must each return a value or a described EINVAL, never crash, never change
  * their inputs, and strategic merge results carry no directive.
- *
- * Not part of `make`; build and run by hand, e.g.:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_json_patch.c lib/json.c lib/smp.c lib/buf.c lib/err.c \
- *     lib/xalloc.c -ljansson -lm -o build/fuzz_json_patch
- *   build/fuzz_json_patch -max_len=4096
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/json_patch/.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,9 +1,7 @@
 /* libFuzzer entry point for the SPDY/3.1 frame decoder and the Kubernetes
  * stream sessions on top of it (exec and port-forward, every transport).
- * Not built by default:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_kstream.c lib/kstream.c lib/spdy.c lib/websocket.c lib/buf.c \
- *     lib/err.c lib/xalloc.c -lcrypto -lz -ljansson -o fuzz_kstream */
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/kstream/.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

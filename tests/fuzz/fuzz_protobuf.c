@@ -1,9 +1,6 @@
-/* libFuzzer entry point for the protobuf body decoder. Not built by default:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_protobuf.c lib/protobuf.c lib/err.c lib/xalloc.c lib/buf.c \
- *     -ljansson -o fuzz_protobuf
- *   ./fuzz_protobuf tests/fixtures/protobuf
- * (the fixture directory's .pb files make a good seed corpus). */
+/* libFuzzer entry point for the protobuf body decoder.
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/protobuf/.
+ */
 #include <stddef.h>
 #include <stdint.h>
 

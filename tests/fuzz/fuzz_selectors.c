@@ -1,8 +1,7 @@
 /* libFuzzer entry point for the label selector, field selector and quantity
- * parsers. Not built by default:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_selectors.c lib/labels.c lib/fields.c lib/quantity.c lib/names.c \
- *     lib/err.c lib/xalloc.c lib/buf.c -ljansson -o fuzz_selectors */
+ * parsers.
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/selectors/.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

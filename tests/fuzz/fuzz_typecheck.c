@@ -1,11 +1,6 @@
 /* libFuzzer entry point for the API server's body type checks: any JSON
  * checked as any kind gives NULL or one of upstream's decoder messages.
- *
- * Not part of `make`; build and run by hand, e.g.:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib -I. \
- *     tests/fuzz/fuzz_typecheck.c apiserver/typecheck.c lib/quantity.c lib/json.c lib/err.c \
- *     lib/xalloc.c lib/buf.c -ljansson -o build/fuzz_typecheck
- *   build/fuzz_typecheck -max_len=4096 tests/fixtures/typecheck
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/typecheck/.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,13 +1,7 @@
 /* libFuzzer entry point for the watch-stream decoder of lib/client: any byte
  * stream either decodes or fails with a described EINVAL, and the result does
  * not depend on how the stream is cut into chunks.
- *
- * Not part of `make`; build and run by hand, e.g.:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     $(pkg-config --cflags libcurl) tests/fuzz/fuzz_watch_decoder.c lib/client.c \
- *     lib/kubeconfig.c lib/yamldoc.c lib/json.c lib/smp.c lib/buf.c lib/err.c \
- *     lib/xalloc.c -ljansson -lyaml -lcurl -lm -o build/fuzz_watch_decoder
- *   build/fuzz_watch_decoder -max_len=4096
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/watch_decoder/.
  */
 #include <stddef.h>
 #include <stdint.h>

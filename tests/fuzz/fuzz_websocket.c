@@ -1,9 +1,7 @@
 /* libFuzzer entry point for the WebSocket frame decoder (both roles, fed in
  * pieces whose sizes come from the input) and the answer-header lookup.
- * Not built by default:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_websocket.c lib/websocket.c lib/buf.c lib/err.c lib/xalloc.c \
- *     -lcrypto -ljansson -o fuzz_websocket */
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/websocket/.
+ */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

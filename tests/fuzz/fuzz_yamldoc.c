@@ -1,11 +1,6 @@
 /* libFuzzer entry point for lib/yamldoc: any input must parse or fail
  * cleanly, and whatever parses must emit and read back as the same JSON.
- *
- * Not part of `make`; build and run by hand, e.g.:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ilib \
- *     tests/fuzz/fuzz_yamldoc.c lib/yamldoc.c lib/json.c lib/buf.c lib/err.c \
- *     lib/xalloc.c -ljansson -lyaml -lm -o build/fuzz_yamldoc
- *   build/fuzz_yamldoc -max_len=4096 tests/fixtures/yaml
+ * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/yamldoc/.
  */
 #include <stddef.h>
 #include <stdint.h>
