@@ -108,12 +108,12 @@ json_t *staticpod_parse(const char *text, size_t len, const char *node_name, str
 	if (!ns || !*ns)
 		json_object_set_new(meta, "namespace", json_string("default"));
 	else if (names_check_dns1123_label(ns)) {
+		/* ns belongs to pod: the message first, then the pod goes */
+		mk_err_set(err, MK_EINVAL,
+			   "invalid pod: metadata.namespace: Invalid value: \"%s\": %s", ns,
+			   names_check_dns1123_label(ns));
 		json_decref(pod);
-		return mk_err_set(err, MK_EINVAL,
-				  "invalid pod: metadata.namespace: Invalid value: "
-				  "\"%s\": %s",
-				  ns, names_check_dns1123_label(ns)),
-		       NULL;
+		return NULL;
 	}
 	const char *uid = json_string_value(json_object_get(meta, "uid"));
 	cleanup_free char *made_uid = NULL;

@@ -301,8 +301,9 @@ static int endpoint_url(const char *url, bool loopback_plain, struct registry_en
 		u[--len] = '\0';
 	if (len >= 3 && strcmp(u + len - 3, "/v2") == 0)
 		u[len - 3] = '\0';
-	const char *hs = strstr(u, "://") + 3;
-	size_t hn = strcspn(hs, "/?#");
+	/* "http://" loses its slashes above: no "://" left means no host */
+	const char *hs = strstr(u, "://");
+	size_t hn = hs ? strcspn(hs += 3, "/?#") : 0;
 	if (hn == 0)
 		return mk_err_set(err, MK_EINVAL, "endpoint %s: no host", url);
 	ep->host = xstrndup(hs, hn);

@@ -111,6 +111,10 @@ static void test_errors(void **state)
 		     "spec.containers[0].name: Invalid value: \"A_\"");
 	expect_error("apiVersion: v1\nkind: Pod\nmetadata: {name: x\n", "invalid pod: yaml");
 	expect_error("- a\n- b\n", "not an object");
+	/* the message names the value of a pod that is already freed */
+	expect_error("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: Bad_NS}\n"
+		     "spec: {containers: [{name: a, image: b}]}\n",
+		     "metadata.namespace: Invalid value: \"Bad_NS\"");
 }
 
 struct seen {

@@ -174,6 +174,20 @@ static void test_malformed(void **state)
 			    "registry docker.io: endpoint ftp://x: scheme must be http or https");
 	mk_err_free(e);
 	registries_free(r);
+	/* a scheme and nothing else: no host, and no crash finding one */
+	static const char *const no_host[] = {"http://", "https:///", "http:///v2"};
+	for (size_t i = 0; i < sizeof(no_host) / sizeof(no_host[0]); i++) {
+		char *y;
+		assert_true(asprintf(&y, "mirrors:\n  docker.io:\n    endpoint: [\"%s\"]\n",
+				     no_host[i]) > 0);
+		r = parse(y);
+		e = NULL;
+		assert_int_equal(registries_endpoints(r, "docker.io", NULL, &eps, &n, &e), -1);
+		assert_non_null(strstr(mk_err_msg(e), ": no host"));
+		mk_err_free(e);
+		registries_free(r);
+		free(y);
+	}
 }
 
 static void test_rewrite(void **state)
