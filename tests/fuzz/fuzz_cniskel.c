@@ -23,6 +23,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#include "tmpdir.h"
+
 static int prev_result(struct cni_ctx *ctx, struct mk_err **err)
 {
 	json_t *prev = json_object_get(ctx->conf, "prevResult");
@@ -81,8 +83,11 @@ static const char *store_dir(void)
 {
 	static char dir[] = "/tmp/fuzz-cniskel-XXXXXX";
 	static int made;
-	if (!made++ && !mkdtemp(dir))
-		abort();
+	if (!made++) {
+		if (!mkdtemp(dir))
+			abort();
+		tmpdir_remove_at_exit(dir);
+	}
 	return dir;
 }
 

@@ -15,13 +15,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#include "tmpdir.h"
+
 static char *log_path(void)
 {
 	static char *path;
 	if (!path) {
-		char dir[] = "/tmp/fuzz-logreader-XXXXXX";
+		static char dir[] = "/tmp/fuzz-logreader-XXXXXX";
 		if (!mkdtemp(dir))
 			abort();
+		tmpdir_remove_at_exit(dir);
 		if (asprintf(&path, "%s/0.log", dir) < 0)
 			abort();
 	}

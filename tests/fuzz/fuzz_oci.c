@@ -23,12 +23,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#include "tmpdir.h"
+
 static const char *work(void)
 {
 	static char dir[] = "/tmp/fuzz-oci-XXXXXX";
 	static int made;
-	if (!made++ && !mkdtemp(dir))
-		abort();
+	if (!made++) {
+		if (!mkdtemp(dir))
+			abort();
+		tmpdir_remove_at_exit(dir);
+	}
 	return dir;
 }
 
