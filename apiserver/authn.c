@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "log.h"
+#include "names.h"
 #include "xalloc.h"
 #include "apiserver/objects.h"
 #include "apiserver/resource.h"
@@ -415,19 +416,6 @@ static int sa_token(const struct authn *a, const char *token, const char *const 
 	return 0;
 }
 
-static char *uuid_v4(void)
-{
-	unsigned char b[16];
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)random();
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-			 b[12], b[13], b[14], b[15]);
-}
-
 char *authn_sa_token_issue(const struct authn *a, const json_t *sa, const json_t *pod,
 			   const json_t *audiences, int64_t lifetime_s, int64_t *expires,
 			   struct mk_err **err)
@@ -462,7 +450,7 @@ char *authn_sa_token_issue(const struct authn *a, const json_t *sa, const json_t
 	}
 	json_object_set_new(k8s, "serviceaccount",
 			    json_pack("{s:s, s:s}", "name", name, "uid", uid));
-	cleanup_free char *jti = uuid_v4();
+	cleanup_free char *jti = names_uid_new();
 	cleanup_free char *sub = xasprintf("system:serviceaccount:%s:%s", ns, name);
 	cleanup_json json_t *claims = json_pack(
 		"{s:o, s:I, s:I, s:s, s:s, s:o, s:I, s:s}", "aud", aud, "exp",

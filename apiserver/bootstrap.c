@@ -7,28 +7,17 @@
 #include "json.h"
 #include "log.h"
 #include "timefmt.h"
+#include "names.h"
 #include "xalloc.h"
 #include "apiserver/objects.h"
 #include "apiserver/resource.h"
 
 #include "apiserver/allocator.h"
 
-static char *uid_v4(void)
-{
-	unsigned char b[16] = {0};
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		memset(b, 0x5a, sizeof(b));
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-			 b[12], b[13], b[14], b[15]);
-}
-
 /* Fills server-owned metadata and defaults of obj (borrowed) for row r. */
 static void prepare(const struct api_resource *r, json_t *obj)
 {
-	cleanup_free char *uid = uid_v4();
+	cleanup_free char *uid = names_uid_new();
 	cleanup_free char *now = time_now_rfc3339();
 	json_path_set(obj, "metadata.uid", json_string(uid));
 	json_path_set(obj, "metadata.creationTimestamp", json_string(now));

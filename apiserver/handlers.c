@@ -42,20 +42,6 @@
 
 /* --- small helpers ------------------------------------------------------------ */
 
-static char *uid_new(void)
-{
-	unsigned char b[16];
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-		for (size_t i = 0; i < sizeof(b); i++)
-			b[i] = (unsigned char)random();
-	}
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-			 b[12], b[13], b[14], b[15]);
-}
-
 
 /* The stored text of obj: compact, without metadata.resourceVersion. New string. */
 static char *object_to_store(const json_t *obj)
@@ -945,7 +931,7 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 		}
 	}
 	/* Server-owned metadata. */
-	cleanup_free char *uid = uid_new();
+	cleanup_free char *uid = names_uid_new();
 	cleanup_free char *now = time_now_rfc3339();
 	json_object_set_new(md, "uid", json_string(uid));
 	json_object_set_new(md, "creationTimestamp", json_string(now));

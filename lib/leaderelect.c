@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "timefmt.h"
+#include "names.h"
 #include "xalloc.h"
 
 struct leader_elector {
@@ -48,14 +49,8 @@ char *leader_identity_new(void)
 	char host[256] = "localhost";
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		strcpy(host, "localhost");
-	uint8_t u[16] = {0};
-	if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u))
-		memset(u, 0x5a, sizeof(u));
-	u[6] = (u[6] & 0x0f) | 0x40;
-	u[8] = (u[8] & 0x3f) | 0x80;
-	return xasprintf("%s_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 host, u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-			 u[11], u[12], u[13], u[14], u[15]);
+	cleanup_free char *uid = names_uid_new();
+	return xasprintf("%s_%s", host, uid);
 }
 
 static char *micro_now(time_t now)

@@ -240,3 +240,23 @@ char *names_generate(const char *base)
 	out[blen + GENERATE_SUFFIX] = '\0';
 	return out;
 }
+
+char *names_uid_new(void)
+{
+	unsigned char b[16];
+	size_t filled = 0;
+	while (filled < sizeof(b)) {
+		ssize_t got = getrandom(b + filled, sizeof(b) - filled, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			abort(); /* as names_generate: never a predictable UID */
+		}
+		filled += (size_t)got;
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+			 b[12], b[13], b[14], b[15]);
+}

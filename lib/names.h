@@ -40,4 +40,9 @@ char *names_check_nonspecial_ip(const char *s);
  * upstream does, so a valid base gives a name within 63. New string, free(). */
 char *names_generate(const char *base);
 
+/* A random (version 4) UUID in its text form, as upstream's object UIDs:
+ * "0f8fad5b-d9cb-469f-a165-70867728950e". Aborts rather than return a
+ * predictable one if the kernel gives no randomness. New string, free(). */
+char *names_uid_new(void);
+
 #endif

@@ -127,6 +127,28 @@ static void test_generate(void **state)
 	assert_int_equal(strlen(e), 5);
 }
 
+/* Version 4 UUIDs: 8-4-4-4-12 lower-case hex, version and variant bits set,
+ * and two draws never alike. */
+static void test_uid(void **state)
+{
+	(void)state;
+	cleanup_free char *a = names_uid_new();
+	cleanup_free char *b = names_uid_new();
+	assert_string_not_equal(a, b);
+	for (int k = 0; k < 200; k++) {
+		cleanup_free char *u = names_uid_new();
+		assert_int_equal(strlen(u), 36);
+		for (size_t i = 0; i < 36; i++) {
+			if (i == 8 || i == 13 || i == 18 || i == 23)
+				assert_int_equal(u[i], '-');
+			else
+				assert_non_null(strchr("0123456789abcdef", u[i]));
+		}
+		assert_int_equal(u[14], '4');
+		assert_non_null(strchr("89ab", u[19]));
+	}
+}
+
 /* Go's net.IP predicates as upstream's ValidateNonSpecialIP applies them. */
 static void test_nonspecial_ip(void **state)
 {
@@ -183,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_qualified_and_value),
 		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_uid),
 		cmocka_unit_test(test_nonspecial_ip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
