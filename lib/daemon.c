@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "kubeconfig.h"
 #include "leaderelect.h"
 #include "log.h"
+#include "selfsign.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -103,6 +105,7 @@ struct daemon {
 	char *lease_ns, *lease_name;
 	char *bind_address;
 	int64_t secure_port;
+	char *tls_cert_file, *tls_key_file, *cert_dir;
 	int64_t verbosity;
 	char *help_lease_name, *help_secure_port; /* help texts with defaults */
 
@@ -250,7 +253,7 @@ static void merge_flags(struct daemon *d)
 {
 	const struct daemon_config *cfg = d->cfg;
 	d->ncomp = table_len(cfg->flags);
-	d->table = xcalloc(d->ncomp + 16, sizeof(*d->table));
+	d->table = xcalloc(d->ncomp + 20, sizeof(*d->table));
 	size_t n = 0;
 	for (; n < d->ncomp; n++)
 		d->table[n] = cfg->flags[n];
@@ -293,11 +296,22 @@ static void merge_flags(struct daemon *d)
 			 "The IP address on which to listen for the --secure-port port. "
 			 "(default 0.0.0.0)");
 		d->help_secure_port = xasprintf(
-			"The port on which to serve /healthz, /livez, /readyz and /metrics; plain "
-			"HTTP for now (HTTPS comes later). If 0, don't serve at all. (default %d)",
+			"The port on which to serve HTTPS with authentication and authorization. "
+			"If 0, don't serve HTTPS at all. (default %d)",
 			cfg->secure_port);
 		add_flag(d->table, &n, "secure-port", FLAG_INT, &d->secure_port,
 			 d->help_secure_port);
+		add_flag(d->table, &n, "tls-cert-file", FLAG_STRING, &d->tls_cert_file,
+			 "File containing the default x509 Certificate for HTTPS. (CA cert, if "
+			 "any, concatenated after server cert). If HTTPS serving is enabled, and "
+			 "--tls-cert-file and --tls-private-key-file are not provided, a "
+			 "self-signed certificate and key are generated for the public address "
+			 "and saved to the directory specified by --cert-dir.");
+		add_flag(d->table, &n, "tls-private-key-file", FLAG_STRING, &d->tls_key_file,
+			 "File containing the default x509 private key matching --tls-cert-file.");
+		add_flag(d->table, &n, "cert-dir", FLAG_STRING, &d->cert_dir,
+			 "The directory where the TLS certs are located. If --tls-cert-file and "
+			 "--tls-private-key-file are provided, this flag will be ignored.");
 	}
 	add_flag(d->table, &n, "v", FLAG_INT, &d->verbosity, "number for the log level verbosity");
 }
@@ -1164,11 +1178,72 @@ static int start_pool(struct pool *p, struct mk_err **err)
 	return 0;
 }
 
+/* The serving certificate and key of the secure port, as upstream's secure
+ * serving picks them: --tls-cert-file and --tls-private-key-file; else
+ * <--cert-dir>/<name>.crt and .key, made self-signed and written there when
+ * they cannot be read; else, with no --cert-dir, made self-signed and kept
+ * in memory. New strings. */
+static int serving_cert(struct daemon *d, char **cert, char **key, struct mk_err **err)
+{
+	const size_t max = 1 << 20;
+	const char *cf = d->tls_cert_file ? d->tls_cert_file : "";
+	const char *kf = d->tls_key_file ? d->tls_key_file : "";
+	if (*cf || *kf) {
+		if (!*cf || !*kf)
+			return mk_err_set(err, MK_EINVAL,
+					  "--tls-cert-file and --tls-private-key-file must be "
+					  "given together");
+		if (!(*cert = fs_read_file(cf, max, NULL, err)))
+			return mk_err_wrap(err, "reading --tls-cert-file");
+		if (!(*key = fs_read_file(kf, max, NULL, err))) {
+			free(*cert);
+			*cert = NULL;
+			return mk_err_wrap(err, "reading --tls-private-key-file");
+		}
+		return 0;
+	}
+	if (!d->cert_dir || !*d->cert_dir) {
+		if (selfsign_cert_new("localhost", cert, key, err) < 0)
+			return -1;
+		log_info("Generated self-signed cert in-memory");
+		return 0;
+	}
+	cleanup_free char *cpath = xasprintf("%s/%s.crt", d->cert_dir, d->cfg->name);
+	cleanup_free char *kpath = xasprintf("%s/%s.key", d->cert_dir, d->cfg->name);
+	cleanup_err struct mk_err *rerr = NULL;
+	*cert = fs_read_file(cpath, max, NULL, &rerr);
+	*key = *cert ? fs_read_file(kpath, max, NULL, &rerr) : NULL;
+	if (*cert && *key)
+		return 0;
+	free(*cert);
+	*cert = NULL;
+	if (selfsign_cert_new("localhost", cert, key, err) < 0)
+		return -1;
+	if (fs_mkdir_p(d->cert_dir, 0755, err) < 0 ||
+	    fs_write_atomic(kpath, *key, strlen(*key), 0600, err) < 0 ||
+	    fs_write_atomic(cpath, *cert, strlen(*cert), 0644, err) < 0) {
+		free(*cert);
+		free(*key);
+		*cert = *key = NULL;
+		return mk_err_wrap(err, "writing the self-signed certificate to %s", d->cert_dir);
+	}
+	log_info("Generated self-signed cert (%s, %s)", cpath, kpath);
+	return 0;
+}
+
 static int serve_kit(struct daemon *d, struct mk_err **err)
 {
 	if (!(d->cfg->common & DAEMON_FLAG_SERVE) || d->secure_port <= 0)
 		return 0;
-	struct httpd *h = daemon_httpd(d, NULL, err);
+	cleanup_free char *cert = NULL, *key = NULL;
+	if (serving_cert(d, &cert, &key, err) < 0)
+		return -1;
+	/* "Serving securely on 127.0.0.1:10257", upstream's line */
+	struct httpd_config hc = {.name = "securely",
+				  .idle_timeout_s = 60,
+				  .tls_cert_pem = cert,
+				  .tls_key_pem = key};
+	struct httpd *h = daemon_httpd(d, &hc, err);
 	if (!h || daemon_listen(d, h, d->bind_address, (int)d->secure_port, err) < 0)
 		return mk_err_wrap(err, "serving on %s:%lld", d->bind_address,
 				   (long long)d->secure_port);

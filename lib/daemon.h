@@ -40,9 +40,13 @@ enum {
 	DAEMON_FLAG_MASTER = 1 << 0,	   /* --master */
 	DAEMON_FLAG_KUBECONFIG = 1 << 1,   /* --kubeconfig */
 	DAEMON_FLAG_LEADER_ELECT = 1 << 2, /* --leader-elect and --leader-elect-* */
-	/* --bind-address (0.0.0.0) and --secure-port (cfg.secure_port; 0: off):
-	 * daemon_run serves /healthz, /livez, /readyz and /metrics there, over
-	 * plain HTTP for now. */
+	/* --bind-address (0.0.0.0), --secure-port (cfg.secure_port; 0: off),
+	 * --tls-cert-file, --tls-private-key-file and --cert-dir: daemon_run
+	 * serves /healthz, /livez, /readyz and /metrics there over HTTPS, with
+	 * the given certificate or a self-signed one made at start (written to
+	 * --cert-dir as <name>.crt/.key when set, else kept in memory), to any
+	 * caller: the health paths are upstream's always-allowed ones; /metrics
+	 * is open too, as there is no delegated authorization yet. */
 	DAEMON_FLAG_SERVE = 1 << 3,
 };
 

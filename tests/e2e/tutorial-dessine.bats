@@ -48,7 +48,7 @@ cs_row() {
 }
 
 refused() { # PORT
-	echo "False|Get \"http://127.0.0.1:$1/healthz\": dial tcp 127.0.0.1:$1: connect: connection refused|"
+	echo "False|Get \"https://127.0.0.1:$1/healthz\": dial tcp 127.0.0.1:$1: connect: connection refused|"
 }
 
 web_pods() { # the phases of the Deployment's pods, one a line
@@ -70,8 +70,8 @@ web_pods() { # the phases of the Deployment's pods, one a line
 	run kubectl get componentstatuses
 	[ "$status" -eq 0 ]
 	echo "$output"
-	[[ "$output" =~ scheduler\ +Unhealthy\ +Get\ \"http://127.0.0.1:10259/healthz\":\ dial\ tcp\ 127.0.0.1:10259:\ connect:\ connection\ refused ]]
-	[[ "$output" =~ controller-manager\ +Unhealthy\ +Get\ \"http://127.0.0.1:10257/healthz\":\ dial\ tcp\ 127.0.0.1:10257:\ connect:\ connection\ refused ]]
+	[[ "$output" =~ scheduler\ +Unhealthy\ +Get\ \"https://127.0.0.1:10259/healthz\":\ dial\ tcp\ 127.0.0.1:10259:\ connect:\ connection\ refused ]]
+	[[ "$output" =~ controller-manager\ +Unhealthy\ +Get\ \"https://127.0.0.1:10257/healthz\":\ dial\ tcp\ 127.0.0.1:10257:\ connect:\ connection\ refused ]]
 	[[ "$output" =~ etcd-0\ +Healthy\ +ok ]]
 }
 
@@ -203,7 +203,7 @@ web_pods() { # the phases of the Deployment's pods, one a line
 	tut_stop kube-scheduler
 	[ "$(cs scheduler)" = "$(refused 10259)" ]
 	run kubectl get componentstatuses
-	[[ "$output" =~ scheduler\ +Unhealthy\ +Get\ \"http://127.0.0.1:10259/healthz\":\ dial\ tcp\ 127.0.0.1:10259:\ connect:\ connection\ refused ]]
+	[[ "$output" =~ scheduler\ +Unhealthy\ +Get\ \"https://127.0.0.1:10259/healthz\":\ dial\ tcp\ 127.0.0.1:10259:\ connect:\ connection\ refused ]]
 	[ "$(cs controller-manager)" = "True|ok|" ]
 	tut_stop etcd
 	wait_until 20 eval '[ "$(cs etcd-0 | cut -d"|" -f1)" = False ]'

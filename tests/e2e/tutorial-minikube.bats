@@ -288,3 +288,30 @@ deployment_pods() { # their phases, sorted, one a line
 		cmp "/proc/$pid/exe" "$MK_BIN/$c"
 	done
 }
+
+# probed_since POD SECS: the pod's container has run for SECS seconds
+probed_since() {
+	local started
+	started=$(kubectl get pod -n kube-system "$1" \
+		-o jsonpath='{.status.containerStatuses[0].state.running.startedAt}') || return
+	[ -n "$started" ] && [ $(($(date +%s) - $(date -d "$started" +%s))) -ge "$2" ]
+}
+
+@test "minikube: the control plane's HTTPS liveness probes pass and restart nothing" {
+	local c port
+	for c in kube-controller-manager:10257 kube-scheduler:10259; do
+		port=${c#*:} c=${c%:*}
+		# what the kubelet's probe asks, answered over TLS by a self-signed certificate
+		[ "$(curl -sk "https://127.0.0.1:$port/healthz")" = ok ]
+		run curl -s "https://127.0.0.1:$port/healthz"
+		[ "$status" -eq 60 ] # not a certificate curl trusts: the probe must not verify it
+		# its first run is due initialDelaySeconds (15) after the start, then
+		# every periodSeconds (10): once both passed, it has run
+		wait_until 40 probed_since "$c-$NODE" 27
+		[ "$(kubectl get pod -n kube-system "$c-$NODE" -o jsonpath='{.status.containerStatuses[0].restartCount}')" = 0 ]
+		run kubectl get events -n kube-system \
+			--field-selector "involvedObject.name=$c-$NODE,reason=Unhealthy" -o name
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
+	done
+}

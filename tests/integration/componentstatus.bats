@@ -49,7 +49,7 @@ cs() {
 }
 
 refused() {
-	echo "False|Get \"http://127.0.0.1:$1/healthz\": dial tcp 127.0.0.1:$1: connect: connection refused|"
+	echo "False|Get \"https://127.0.0.1:$1/healthz\": dial tcp 127.0.0.1:$1: connect: connection refused|"
 }
 
 start_components() {
@@ -65,8 +65,8 @@ start_components() {
 	run k get componentstatuses
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Warning: v1 ComponentStatus is deprecated in v1.19+"* ]]
-	echo "$output" | grep -E '^scheduler +Unhealthy +Get "http://127.0.0.1:10259/healthz": dial tcp 127.0.0.1:10259: connect: connection refused'
-	echo "$output" | grep -E '^controller-manager +Unhealthy +Get "http://127.0.0.1:10257/healthz": dial tcp 127.0.0.1:10257: connect: connection refused'
+	echo "$output" | grep -E '^scheduler +Unhealthy +Get "https://127.0.0.1:10259/healthz": dial tcp 127.0.0.1:10259: connect: connection refused'
+	echo "$output" | grep -E '^controller-manager +Unhealthy +Get "https://127.0.0.1:10257/healthz": dial tcp 127.0.0.1:10257: connect: connection refused'
 	echo "$output" | grep -E '^etcd-0 +Healthy +ok'
 	[ "$(cs scheduler)" = "$(refused 10259)" ]
 	[ "$(cs controller-manager)" = "$(refused 10257)" ]
@@ -90,20 +90,20 @@ start_components() {
 
 @test "scheduler and controller-manager serve upstream's /healthz and /metrics on their ports" {
 	start_components
-	wait_until 20 innet curl -fs http://127.0.0.1:10259/healthz
-	wait_until 20 innet curl -fs http://127.0.0.1:10257/healthz
-	[ "$(innet curl -s http://127.0.0.1:10259/healthz)" = ok ]
+	wait_until 20 innet curl -fsk https://127.0.0.1:10259/healthz
+	wait_until 20 innet curl -fsk https://127.0.0.1:10257/healthz
+	[ "$(innet curl -sk https://127.0.0.1:10259/healthz)" = ok ]
 	# both elect a leader on their own Lease, which the leaderElection check follows
 	wait_eq 20 1 leader_status 10259 kube-scheduler
 	wait_eq 20 1 leader_status 10257 kube-controller-manager
-	run innet curl -s "http://127.0.0.1:10257/healthz?verbose"
+	run innet curl -sk "https://127.0.0.1:10257/healthz?verbose"
 	[ "$output" = "$(printf '[+]ping ok\n[+]leaderElection ok\nhealthz check passed')" ]
-	run innet curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:10257/healthz/nope
+	run innet curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1:10257/healthz/nope
 	[ "$output" = 404 ]
-	run innet curl -s http://127.0.0.1:10257/metrics
+	run innet curl -sk https://127.0.0.1:10257/metrics
 	[[ "$output" == *'workqueue_depth{name="deployment"} '* ]]
 	[[ "$output" == *'process_start_time_seconds '* ]]
-	run innet curl -s http://127.0.0.1:10259/metrics
+	run innet curl -sk https://127.0.0.1:10259/metrics
 	[[ "$output" == *'scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"} 0'* ]]
 	# SIGTERM: an orderly stop with status 0
 	kill -TERM "$CM_PID"
@@ -114,6 +114,6 @@ start_components() {
 
 # leader_status PORT LEASE: the leader_election_master_status gauge
 leader_status() {
-	innet curl -fs "http://127.0.0.1:$1/metrics" |
+	innet curl -fsk "https://127.0.0.1:$1/metrics" |
 		sed -n "s/^leader_election_master_status{name=\"$2\"} //p"
 }

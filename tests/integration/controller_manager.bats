@@ -553,6 +553,58 @@ renewed_since() {
 	kubectl delete lease "$lease" -n kube-system >/dev/null 2>&1 || true
 }
 
+# cert_of PORT: the SHA-256 fingerprint of the certificate served on PORT
+cert_of() {
+	openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256
+}
+
+@test "secure port: HTTPS health for anyone, self-signed in memory, from --cert-dir, or --tls-cert-file" {
+	port=$(_apiserver_free_port)
+	cm_start --secure-port="$port" --bind-address=127.0.0.1
+	wait_until 20 curl -fsk "https://127.0.0.1:$port/healthz"
+	for p in healthz livez readyz; do
+		[ "$(curl -sk "https://127.0.0.1:$port/$p")" = ok ]
+	done
+	grep -q "Generated self-signed cert in-memory" "$CM_LOG"
+	grep -q "Serving securely on 127.0.0.1:$port" "$CM_LOG"
+	subject=$(openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null |
+		openssl x509 -noout -subject)
+	[[ "$subject" =~ CN\ =\ localhost@[0-9]+$ ]]
+	run curl -s "https://127.0.0.1:$port/healthz"
+	[ "$status" -eq 60 ] # self-signed: not trusted without -k
+	run curl -s "http://127.0.0.1:$port/healthz"
+	[ "$status" -ne 0 ] # TLS only
+	[[ "$output" != ok ]]
+	kill "$CM_PID"; wait "$CM_PID" 2>/dev/null; CM_PID=
+
+	# --cert-dir: made once, written, served, and reused by the next start
+	dir=$BATS_TEST_TMPDIR/certs
+	cm_start --secure-port="$port" --bind-address=127.0.0.1 --cert-dir="$dir"
+	wait_until 20 curl -fs --cacert "$dir/kube-controller-manager.crt" "https://localhost:$port/healthz"
+	[ "$(stat -c %a "$dir/kube-controller-manager.key")" = 600 ]
+	first=$(cert_of "$port")
+	kill "$CM_PID"; wait "$CM_PID" 2>/dev/null; CM_PID=
+	cm_start --secure-port="$port" --bind-address=127.0.0.1 --cert-dir="$dir"
+	wait_until 20 curl -fs --cacert "$dir/kube-controller-manager.crt" "https://localhost:$port/healthz"
+	[ "$(cert_of "$port")" = "$first" ]
+	kill "$CM_PID"; wait "$CM_PID" 2>/dev/null; CM_PID=
+
+	# --tls-cert-file and --tls-private-key-file: that pair, and both are needed
+	mv "$dir/kube-controller-manager.crt" "$BATS_TEST_TMPDIR/own.crt"
+	mv "$dir/kube-controller-manager.key" "$BATS_TEST_TMPDIR/own.key"
+	cm_start --secure-port="$port" --bind-address=127.0.0.1 --cert-dir="$dir" \
+		--tls-cert-file="$BATS_TEST_TMPDIR/own.crt" --tls-private-key-file="$BATS_TEST_TMPDIR/own.key"
+	wait_until 20 curl -fs --cacert "$BATS_TEST_TMPDIR/own.crt" "https://localhost:$port/healthz"
+	[ "$(cert_of "$port")" = "$first" ]
+	[ ! -e "$dir/kube-controller-manager.crt" ]
+	kill "$CM_PID"; wait "$CM_PID" 2>/dev/null; CM_PID=
+	run "$MK_BIN/kube-controller-manager" --master="$MK_API_URL" --leader-elect=false \
+		--secure-port="$port" --tls-cert-file="$BATS_TEST_TMPDIR/own.crt"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--tls-cert-file and --tls-private-key-file must be given together"* ]]
+}
+
 @test "flags: unknown flag is one line and exit 2, --help lists the upstream flags" {
 	run "$MK_BIN/kube-controller-manager" --no-such-flag
 	[ "$status" -eq 2 ]

@@ -171,3 +171,15 @@ renewed_since() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--leader-elect "* ]]
 }
+
+@test "secure port: /healthz, /livez, /readyz over HTTPS to anonymous callers" {
+	port=$(_apiserver_free_port)
+	start_scheduler --leader-elect=false --secure-port="$port" --bind-address=127.0.0.1
+	wait_until 20 curl -fsk "https://127.0.0.1:$port/healthz"
+	for p in healthz livez readyz; do
+		[ "$(curl -sk "https://127.0.0.1:$port/$p")" = ok ]
+	done
+	run curl -s "https://127.0.0.1:$port/healthz"
+	[ "$status" -eq 60 ] # a self-signed certificate
+	grep -q "Generated self-signed cert in-memory" "$BATS_TEST_TMPDIR/sched-0.log"
+}
