@@ -10,6 +10,7 @@
 #include "xalloc.h"
 #include "apiserver/openapi.h"
 #include "apiserver/resource.h"
+#include "apiserver/schema.h"
 
 static char *gv_path_of(const struct api_resource *r)
 {
@@ -145,9 +146,20 @@ json_t *openapi_v3_doc(const char *gv_path)
 			return NULL;
 		}
 	}
-	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:{}}}", "openapi", "3.0.0", "info", "title",
+	/* the same schemas the server decodes bodies with */
+	const char *group = "", *version = gv_path + strlen("api/");
+	cleanup_free char *gv = NULL;
+	if (!strncmp(gv_path, "apis/", 5)) {
+		gv = xstrdup(gv_path + 5);
+		char *slash = strchr(gv, '/');
+		if (slash)
+			*slash = '\0';
+		group = gv;
+		version = slash ? slash + 1 : "";
+	}
+	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0", "info", "title",
 			 "Kubernetes", "version", "v1.32.0", "paths", paths, "components",
-			 "schemas");
+			 "schemas", schema_openapi_components(group, version));
 }
 
 char *openapi_v3_hash(const char *gv_path)

@@ -1,8 +1,10 @@
-/* The small OpenAPI v3 surface kubectl needs for `apply -f` / `create -f` with
- * validation on: an index of group versions and, per group version, one PATCH
- * operation per kind carrying x-kubernetes-group-version-kind and the
- * fieldValidation / fieldManager query parameters. No schemas are served, so
- * kubectl computes strategic merge patches from its built-in types. */
+/* The OpenAPI v3 surface kubectl reads: an index of group versions and, per
+ * group version, one PATCH operation per kind carrying
+ * x-kubernetes-group-version-kind and the fieldValidation / fieldManager
+ * query parameters (so kubectl leaves validation to the server), and the
+ * full component schemas of its kinds from schema.h, which `kubectl explain`
+ * shows. The PATCH operations do not offer strategic merge patches, so
+ * kubectl computes those from its built-in types. */
 #ifndef MK_APISERVER_OPENAPI_H
 #define MK_APISERVER_OPENAPI_H
 

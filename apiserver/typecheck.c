@@ -1,6 +1,6 @@
-/* Go types of request bodies (see the header). The structs below mirror the
- * fields of upstream's Go types that this server knows; each names its Go
- * type as the decoder's messages print it. */
+/* Go types of request bodies (see the header), read from the kind schemas
+ * (schema.h), each struct naming its Go type as the decoder's messages print
+ * it. */
 #include "apiserver/typecheck.h"
 
 #include <math.h>
@@ -14,216 +14,7 @@
 #include "json.h"
 #include "quantity.h"
 #include "xalloc.h"
-
-enum ty {
-	T_STRING,
-	T_BOOL,
-	T_INT32,
-	T_INT64,
-	T_STRMAP,   /* map[string]string */
-	T_STRLIST,  /* []string */
-	T_QUANTITY, /* resource.Quantity */
-	T_QTYMAP,   /* v1.ResourceList */
-	T_INTORSTR, /* intstr.IntOrString */
-	T_STRUCT,
-	T_LIST, /* []<struct> */
-};
-
-struct tstruct;
-
-struct tfield {
-	const char *name;
-	enum ty t;
-	const struct tstruct *sub; /* T_STRUCT, T_LIST */
-};
-
-struct tstruct {
-	const char *go;	 /* "PodSpec": the struct's name in messages */
-	const char *pkg; /* "v1" */
-	const struct tfield *fields;
-};
-
-#define STRUCT(var, goname, pkgname, ...)                                                          \
-	static const struct tfield var##_fields[] = {__VA_ARGS__, {NULL, T_STRING, NULL}};         \
-	static const struct tstruct var = {.go = goname, .pkg = pkgname, .fields = var##_fields}
-
-STRUCT(owner_reference, "OwnerReference", "v1", {"apiVersion", T_STRING, NULL},
-       {"kind", T_STRING, NULL}, {"name", T_STRING, NULL}, {"uid", T_STRING, NULL},
-       {"controller", T_BOOL, NULL}, {"blockOwnerDeletion", T_BOOL, NULL});
-
-STRUCT(object_meta, "ObjectMeta", "v1", {"name", T_STRING, NULL}, {"generateName", T_STRING, NULL},
-       {"namespace", T_STRING, NULL}, {"uid", T_STRING, NULL}, {"resourceVersion", T_STRING, NULL},
-       {"generation", T_INT64, NULL}, {"deletionGracePeriodSeconds", T_INT64, NULL},
-       {"labels", T_STRMAP, NULL}, {"annotations", T_STRMAP, NULL},
-       {"ownerReferences", T_LIST, &owner_reference}, {"finalizers", T_STRLIST, NULL});
-
-STRUCT(label_selector_requirement, "LabelSelectorRequirement", "v1", {"key", T_STRING, NULL},
-       {"operator", T_STRING, NULL}, {"values", T_STRLIST, NULL});
-
-STRUCT(label_selector, "LabelSelector", "v1", {"matchLabels", T_STRMAP, NULL},
-       {"matchExpressions", T_LIST, &label_selector_requirement});
-
-STRUCT(container_port, "ContainerPort", "v1", {"name", T_STRING, NULL}, {"hostPort", T_INT32, NULL},
-       {"containerPort", T_INT32, NULL}, {"protocol", T_STRING, NULL}, {"hostIP", T_STRING, NULL});
-
-STRUCT(env_var, "EnvVar", "v1", {"name", T_STRING, NULL}, {"value", T_STRING, NULL});
-
-STRUCT(resource_requirements, "ResourceRequirements", "v1", {"limits", T_QTYMAP, NULL},
-       {"requests", T_QTYMAP, NULL});
-
-STRUCT(container, "Container", "v1", {"name", T_STRING, NULL}, {"image", T_STRING, NULL},
-       {"command", T_STRLIST, NULL}, {"args", T_STRLIST, NULL}, {"workingDir", T_STRING, NULL},
-       {"ports", T_LIST, &container_port}, {"env", T_LIST, &env_var},
-       {"resources", T_STRUCT, &resource_requirements}, {"terminationMessagePath", T_STRING, NULL},
-       {"imagePullPolicy", T_STRING, NULL}, {"stdin", T_BOOL, NULL}, {"tty", T_BOOL, NULL});
-
-STRUCT(pod_spec, "PodSpec", "v1", {"initContainers", T_LIST, &container},
-       {"containers", T_LIST, &container}, {"restartPolicy", T_STRING, NULL},
-       {"terminationGracePeriodSeconds", T_INT64, NULL}, {"activeDeadlineSeconds", T_INT64, NULL},
-       {"dnsPolicy", T_STRING, NULL}, {"nodeSelector", T_STRMAP, NULL},
-       {"serviceAccountName", T_STRING, NULL}, {"nodeName", T_STRING, NULL},
-       {"hostNetwork", T_BOOL, NULL}, {"hostPID", T_BOOL, NULL}, {"hostIPC", T_BOOL, NULL},
-       {"hostname", T_STRING, NULL}, {"subdomain", T_STRING, NULL},
-       {"schedulerName", T_STRING, NULL}, {"priority", T_INT32, NULL});
-
-STRUCT(pod_template_spec, "PodTemplateSpec", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &pod_spec});
-
-STRUCT(pod, "Pod", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &pod_spec});
-
-STRUCT(deployment_spec, "DeploymentSpec", "v1", {"replicas", T_INT32, NULL},
-       {"selector", T_STRUCT, &label_selector}, {"template", T_STRUCT, &pod_template_spec},
-       {"minReadySeconds", T_INT32, NULL}, {"revisionHistoryLimit", T_INT32, NULL},
-       {"paused", T_BOOL, NULL}, {"progressDeadlineSeconds", T_INT32, NULL});
-
-STRUCT(deployment, "Deployment", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &deployment_spec});
-
-STRUCT(replicaset_spec, "ReplicaSetSpec", "v1", {"replicas", T_INT32, NULL},
-       {"minReadySeconds", T_INT32, NULL}, {"selector", T_STRUCT, &label_selector},
-       {"template", T_STRUCT, &pod_template_spec});
-
-STRUCT(replicaset, "ReplicaSet", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &replicaset_spec});
-
-STRUCT(job_spec, "JobSpec", "v1", {"parallelism", T_INT32, NULL}, {"completions", T_INT32, NULL},
-       {"activeDeadlineSeconds", T_INT64, NULL}, {"backoffLimit", T_INT32, NULL},
-       {"backoffLimitPerIndex", T_INT32, NULL}, {"maxFailedIndexes", T_INT32, NULL},
-       {"selector", T_STRUCT, &label_selector}, {"manualSelector", T_BOOL, NULL},
-       {"template", T_STRUCT, &pod_template_spec}, {"ttlSecondsAfterFinished", T_INT32, NULL},
-       {"completionMode", T_STRING, NULL}, {"suspend", T_BOOL, NULL},
-       {"podReplacementPolicy", T_STRING, NULL}, {"managedBy", T_STRING, NULL});
-
-STRUCT(job, "Job", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &job_spec});
-
-STRUCT(job_template_spec, "JobTemplateSpec", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &job_spec});
-
-STRUCT(cronjob_spec, "CronJobSpec", "v1", {"schedule", T_STRING, NULL},
-       {"timeZone", T_STRING, NULL}, {"startingDeadlineSeconds", T_INT64, NULL},
-       {"concurrencyPolicy", T_STRING, NULL}, {"suspend", T_BOOL, NULL},
-       {"jobTemplate", T_STRUCT, &job_template_spec},
-       {"successfulJobsHistoryLimit", T_INT32, NULL}, {"failedJobsHistoryLimit", T_INT32, NULL});
-
-STRUCT(cronjob, "CronJob", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &cronjob_spec});
-
-STRUCT(rolling_update_daemonset, "RollingUpdateDaemonSet", "v1",
-       {"maxUnavailable", T_INTORSTR, NULL}, {"maxSurge", T_INTORSTR, NULL});
-
-STRUCT(daemonset_update_strategy, "DaemonSetUpdateStrategy", "v1", {"type", T_STRING, NULL},
-       {"rollingUpdate", T_STRUCT, &rolling_update_daemonset});
-
-STRUCT(daemonset_spec, "DaemonSetSpec", "v1", {"selector", T_STRUCT, &label_selector},
-       {"template", T_STRUCT, &pod_template_spec},
-       {"updateStrategy", T_STRUCT, &daemonset_update_strategy},
-       {"minReadySeconds", T_INT32, NULL}, {"revisionHistoryLimit", T_INT32, NULL});
-
-STRUCT(daemonset, "DaemonSet", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &daemonset_spec});
-
-STRUCT(rolling_update_statefulset, "RollingUpdateStatefulSetStrategy", "v1",
-       {"partition", T_INT32, NULL}, {"maxUnavailable", T_INTORSTR, NULL});
-
-STRUCT(statefulset_update_strategy, "StatefulSetUpdateStrategy", "v1", {"type", T_STRING, NULL},
-       {"rollingUpdate", T_STRUCT, &rolling_update_statefulset});
-
-STRUCT(statefulset_spec, "StatefulSetSpec", "v1", {"replicas", T_INT32, NULL},
-       {"selector", T_STRUCT, &label_selector}, {"template", T_STRUCT, &pod_template_spec},
-       {"serviceName", T_STRING, NULL}, {"podManagementPolicy", T_STRING, NULL},
-       {"updateStrategy", T_STRUCT, &statefulset_update_strategy},
-       {"revisionHistoryLimit", T_INT32, NULL}, {"minReadySeconds", T_INT32, NULL});
-
-STRUCT(statefulset, "StatefulSet", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &statefulset_spec});
-
-STRUCT(controllerrevision, "ControllerRevision", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"revision", T_INT64, NULL});
-
-STRUCT(pdb_spec, "PodDisruptionBudgetSpec", "v1", {"minAvailable", T_INTORSTR, NULL},
-       {"maxUnavailable", T_INTORSTR, NULL}, {"selector", T_STRUCT, &label_selector},
-       {"unhealthyPodEvictionPolicy", T_STRING, NULL});
-
-STRUCT(pdb, "PodDisruptionBudget", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &pdb_spec});
-
-STRUCT(delete_options, "DeleteOptions", "v1", {"gracePeriodSeconds", T_INT64, NULL},
-       {"propagationPolicy", T_STRING, NULL}, {"dryRun", T_STRLIST, NULL});
-
-STRUCT(eviction, "Eviction", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"deleteOptions", T_STRUCT, &delete_options});
-
-STRUCT(scale_spec, "ScaleSpec", "v1", {"replicas", T_INT32, NULL});
-
-STRUCT(scale, "Scale", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &scale_spec});
-
-STRUCT(configmap, "ConfigMap", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"immutable", T_BOOL, NULL}, {"data", T_STRMAP, NULL});
-
-STRUCT(secret, "Secret", "v1", {"metadata", T_STRUCT, &object_meta}, {"immutable", T_BOOL, NULL},
-       {"stringData", T_STRMAP, NULL}, {"type", T_STRING, NULL});
-
-STRUCT(service_port, "ServicePort", "v1", {"name", T_STRING, NULL}, {"protocol", T_STRING, NULL},
-       {"appProtocol", T_STRING, NULL}, {"port", T_INT32, NULL}, {"targetPort", T_INTORSTR, NULL},
-       {"nodePort", T_INT32, NULL});
-
-STRUCT(service_spec, "ServiceSpec", "v1", {"ports", T_LIST, &service_port},
-       {"selector", T_STRMAP, NULL}, {"clusterIP", T_STRING, NULL}, {"clusterIPs", T_STRLIST, NULL},
-       {"type", T_STRING, NULL}, {"externalIPs", T_STRLIST, NULL},
-       {"sessionAffinity", T_STRING, NULL}, {"loadBalancerIP", T_STRING, NULL},
-       {"externalTrafficPolicy", T_STRING, NULL}, {"healthCheckNodePort", T_INT32, NULL});
-
-STRUCT(service, "Service", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &service_spec});
-
-STRUCT(namespace_spec, "NamespaceSpec", "v1", {"finalizers", T_STRLIST, NULL});
-
-STRUCT(namespace, "Namespace", "v1", {"metadata", T_STRUCT, &object_meta},
-       {"spec", T_STRUCT, &namespace_spec});
-
-STRUCT(node_spec, "NodeSpec", "v1", {"podCIDR", T_STRING, NULL}, {"podCIDRs", T_STRLIST, NULL},
-       {"providerID", T_STRING, NULL}, {"unschedulable", T_BOOL, NULL});
-
-STRUCT(node_status, "NodeStatus", "v1", {"capacity", T_QTYMAP, NULL},
-       {"allocatable", T_QTYMAP, NULL});
-
-STRUCT(node, "Node", "v1", {"metadata", T_STRUCT, &object_meta}, {"spec", T_STRUCT, &node_spec},
-       {"status", T_STRUCT, &node_status});
-
-STRUCT(any_object, "", "", {"metadata", T_STRUCT, &object_meta});
-
-static const struct {
-	const char *kind;
-	const struct tstruct *st;
-} kinds[] = {
-	{"Pod", &pod},	       {"Deployment", &deployment}, {"ReplicaSet", &replicaset},
-	{"Scale", &scale},     {"ConfigMap", &configmap},   {"Secret", &secret},
-	{"Service", &service}, {"Namespace", &namespace},   {"Node", &node},
-	{"Job", &job},	       {"CronJob", &cronjob},
-	{"DaemonSet", &daemonset}, {"ControllerRevision", &controllerrevision},
-	{"StatefulSet", &statefulset},
-	{"PodDisruptionBudget", &pdb}, {"Eviction", &eviction},
-};
+#include "apiserver/schema.h"
 
 struct walk {
 	char *first; /* the first type error; decoding goes on after one */
@@ -301,63 +92,83 @@ static void check_quantity(struct walk *w, const json_t *v)
 		w->fatal = xstrdup(mk_err_msg(err));
 }
 
-static void walk_struct(struct walk *w, const json_t *obj, const struct tstruct *st,
+/* The Go type of a value of kind k as the decoder prints it. New string. */
+static char *go_type(enum schema_kind k, enum schema_kind elem, const struct schema_type *sub)
+{
+	switch (k) {
+	case SCHEMA_STRING:
+	case SCHEMA_TIME:
+		return xstrdup("string");
+	case SCHEMA_BOOL:
+		return xstrdup("bool");
+	case SCHEMA_INT32:
+		return xstrdup("int32");
+	case SCHEMA_INT64:
+		return xstrdup("int64");
+	case SCHEMA_NUMBER:
+		return xstrdup("float64");
+	case SCHEMA_QUANTITY:
+		return xstrdup("resource.Quantity");
+	case SCHEMA_INTORSTR:
+		return xstrdup("intstr.IntOrString");
+	case SCHEMA_ANY:
+		return xstrdup("interface {}");
+	case SCHEMA_STRUCT:
+		return xasprintf("%s.%s", sub->pkg, sub->go);
+	case SCHEMA_LIST: {
+		cleanup_free char *e = go_type(elem, SCHEMA_STRING, sub);
+		return xasprintf("[]%s", e);
+	}
+	case SCHEMA_MAP: {
+		if (elem == SCHEMA_QUANTITY)
+			return xstrdup("v1.ResourceList");
+		cleanup_free char *e = go_type(elem, SCHEMA_STRING, sub);
+		return xasprintf("map[string]%s", e);
+	}
+	}
+	return xstrdup("");
+}
+
+static void walk_struct(struct walk *w, const json_t *obj, const struct schema_type *st,
 			struct buf *path);
 
-static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
-		       const struct tstruct *st, const char *path)
+/* One value v of kind k (a field's own kind, or the element kind of a list
+ * or map) inside struct st at path. */
+static void walk_value(struct walk *w, const json_t *v, enum schema_kind k,
+		       const struct schema_type *sub, const struct schema_type *st,
+		       const char *path)
 {
 	if (json_is_null(v) || w->fatal)
 		return;
-	switch (f->t) {
-	case T_STRING:
+	switch (k) {
+	case SCHEMA_STRING:
 		if (!json_is_string(v))
 			type_error(w, json_kind_name(v), st->go, path, "string");
 		return;
-	case T_BOOL:
+	case SCHEMA_TIME:
+		/* metav1.Time decodes itself through a string */
+		if (!json_is_string(v))
+			w->fatal = xasprintf("json: cannot unmarshal %s into Go value of type string",
+					     json_kind_name(v));
+		return;
+	case SCHEMA_BOOL:
 		if (!json_is_boolean(v))
 			type_error(w, json_kind_name(v), st->go, path, "bool");
 		return;
-	case T_INT32:
-	case T_INT64:
-		check_int(w, v, st->go, path, f->t == T_INT32);
+	case SCHEMA_INT32:
+	case SCHEMA_INT64:
+		check_int(w, v, st->go, path, k == SCHEMA_INT32);
 		return;
-	case T_STRMAP:
-	case T_QTYMAP: {
-		bool qty = f->t == T_QTYMAP;
-		if (!json_is_object(v)) {
-			type_error(w, json_kind_name(v), st->go, path,
-				   qty ? "v1.ResourceList" : "map[string]string");
-			return;
-		}
-		const char *k;
-		json_t *x;
-		json_object_foreach((json_t *)v, k, x)
-		{
-			if (qty)
-				check_quantity(w, x);
-			else if (!json_is_string(x) && !json_is_null(x))
-				type_error(w, json_kind_name(x), st->go, path, "string");
-		}
+	case SCHEMA_NUMBER:
+		if (!json_is_number(v))
+			type_error(w, json_kind_name(v), st->go, path, "float64");
 		return;
-	}
-	case T_STRLIST: {
-		if (!json_is_array(v)) {
-			type_error(w, json_kind_name(v), st->go, path, "[]string");
-			return;
-		}
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) if (!json_is_string(x) && !json_is_null(x))
-			type_error(w, json_kind_name(x), st->go, path, "string");
-		return;
-	}
-	case T_QUANTITY:
+	case SCHEMA_QUANTITY:
 		check_quantity(w, v);
 		return;
-	case T_INTORSTR:
+	case SCHEMA_INTORSTR:
 		/* IntOrString reads a string, or else an int32 by itself */
-		if (!json_is_string(v) && !w->fatal) {
+		if (!json_is_string(v)) {
 			if (!json_is_number(v))
 				w->fatal =
 					xasprintf("json: cannot unmarshal %s into Go value of type "
@@ -373,48 +184,59 @@ static void walk_field(struct walk *w, const json_t *v, const struct tfield *f,
 			}
 		}
 		return;
-	case T_STRUCT: {
+	case SCHEMA_ANY:
+		return;
+	case SCHEMA_STRUCT: {
 		if (!json_is_object(v)) {
-			cleanup_free char *type = xasprintf("%s.%s", f->sub->pkg, f->sub->go);
+			cleanup_free char *type = go_type(k, SCHEMA_STRING, sub);
 			type_error(w, json_kind_name(v), st->go, path, type);
 			return;
 		}
 		struct buf p = BUF_INIT;
 		buf_append_str(&p, path);
-		walk_struct(w, v, f->sub, &p);
+		walk_struct(w, v, sub, &p);
 		buf_free(&p);
 		return;
 	}
-	case T_LIST: {
-		if (!json_is_array(v)) {
-			cleanup_free char *type = xasprintf("[]%s.%s", f->sub->pkg, f->sub->go);
-			type_error(w, json_kind_name(v), st->go, path, type);
-			return;
-		}
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x)
-		{
-			if (json_is_null(x))
-				continue;
-			if (!json_is_object(x)) {
-				cleanup_free char *type =
-					xasprintf("%s.%s", f->sub->pkg, f->sub->go);
-				type_error(w, json_kind_name(x), st->go, path, type);
-				continue;
-			}
-			struct buf p = BUF_INIT;
-			buf_append_str(&p, path);
-			walk_struct(w, x, f->sub, &p);
-			buf_free(&p);
-		}
+	case SCHEMA_LIST:
+	case SCHEMA_MAP:
 		return;
-	}
 	}
 }
 
+static void walk_field(struct walk *w, const json_t *v, const struct schema_field *f,
+		       const struct schema_type *st, const char *path)
+{
+	if (json_is_null(v) || w->fatal)
+		return;
+	if (f->kind == SCHEMA_LIST) {
+		if (!json_is_array(v)) {
+			cleanup_free char *type = go_type(f->kind, f->elem, f->sub);
+			type_error(w, json_kind_name(v), st->go, path, type);
+			return;
+		}
+		/* paths run through lists without indices, as Go's decoder's do */
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) walk_value(w, x, f->elem, f->sub, st, path);
+		return;
+	}
+	if (f->kind == SCHEMA_MAP) {
+		if (!json_is_object(v)) {
+			cleanup_free char *type = go_type(f->kind, f->elem, f->sub);
+			type_error(w, json_kind_name(v), st->go, path, type);
+			return;
+		}
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)v, k, x) walk_value(w, x, f->elem, f->sub, st, path);
+		return;
+	}
+	walk_value(w, v, f->kind, f->sub, st, path);
+}
+
 /* path: the JSON path of obj ("" at the top), extended per field. */
-static void walk_struct(struct walk *w, const json_t *obj, const struct tstruct *st,
+static void walk_struct(struct walk *w, const json_t *obj, const struct schema_type *st,
 			struct buf *path)
 {
 	size_t base = path->len;
@@ -423,10 +245,8 @@ static void walk_struct(struct walk *w, const json_t *obj, const struct tstruct 
 	json_t *v;
 	json_object_foreach((json_t *)obj, k, v)
 	{
-		const struct tfield *f = st->fields;
-		while (f->name && strcmp(f->name, k))
-			f++;
-		if (!f->name)
+		const struct schema_field *f = schema_field_find(st, k, strlen(k));
+		if (!f)
 			continue;
 		path->len = base;
 		if (path->data)
@@ -440,25 +260,154 @@ static void walk_struct(struct walk *w, const json_t *obj, const struct tstruct 
 	}
 }
 
+/* The schema of kind; for a kind without one, a struct named after it with
+ * only the metadata of every object. */
+static const struct schema_type *kind_schema(const char *kind, struct schema_type *scratch,
+					     struct schema_field meta_only[2])
+{
+	const struct schema_type *st = schema_kind_find(kind);
+	if (st)
+		return st;
+	const struct schema_type *pod = schema_kind_find("Pod");
+	meta_only[0] = *schema_field_find(pod, "metadata", strlen("metadata"));
+	meta_only[1] = (struct schema_field){.name = NULL};
+	*scratch = (struct schema_type){.go = kind ? kind : "", .pkg = "", .fields = meta_only};
+	return scratch;
+}
+
 char *typecheck_body(const char *kind, const json_t *obj)
 {
-	const struct tstruct *st = &any_object;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (kind && !strcmp(kinds[i].kind, kind))
-			st = kinds[i].st;
 	if (!json_is_object(obj))
 		return NULL;
+	struct schema_type scratch;
+	struct schema_field meta_only[2];
+	const struct schema_type *st = kind_schema(kind, &scratch, meta_only);
 	struct walk w = {0};
-	/* the top-level struct is named after the kind in messages */
-	struct tstruct top = *st;
-	if (!top.go[0])
-		top.go = kind ? kind : "";
 	struct buf path = BUF_INIT;
-	walk_struct(&w, obj, &top, &path);
+	walk_struct(&w, obj, st, &path);
 	buf_free(&path);
 	if (w.fatal) {
 		free(w.first);
 		return w.fatal;
 	}
 	return w.first;
+}
+
+/* --- strict decoding --------------------------------------------------------- */
+
+struct strict {
+	const json_t *dups; /* borrowed: paths of duplicated keys, or NULL */
+	bool prune;
+	bool sorted;
+	json_t *found; /* the messages, in document order */
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_dup(const struct strict *s, const char *path)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(s->dups, i, d) if (!strcmp(json_string_value(d), path)) return true;
+	return false;
+}
+
+static void strict_struct(struct strict *s, json_t *obj, const struct schema_type *st,
+			  struct buf *path);
+
+/* path: where v is; a struct value is descended into. */
+static void strict_value(struct strict *s, json_t *v, enum schema_kind k,
+			 const struct schema_type *sub, struct buf *path)
+{
+	if (k == SCHEMA_STRUCT && json_is_object(v))
+		strict_struct(s, v, sub, path);
+}
+
+static void strict_struct(struct strict *s, json_t *obj, const struct schema_type *st,
+			  struct buf *path)
+{
+	size_t base = path->len;
+	/* the keys first: pruning deletes from obj */
+	size_t n = json_object_size(obj), nk = 0;
+	cleanup_free char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
+	const char *key;
+	json_t *val;
+	json_object_foreach(obj, key, val) keys[nk++] = xstrdup(key);
+	if (s->sorted)
+		qsort(keys, nk, sizeof(*keys), cmp_str);
+	for (size_t ki = 0; ki < nk; ki++) {
+		cleanup_free char *k = keys[ki];
+		json_t *v = json_object_get(obj, k);
+		path->len = base;
+		if (path->data)
+			path->data[base] = '\0';
+		if (base)
+			buf_append_char(path, '.');
+		buf_append_str(path, k);
+		const struct schema_field *f = schema_field_find(st, k, strlen(k));
+		if (!f) {
+			/* a field both unknown and duplicated is reported as unknown */
+			json_array_append_new(s->found,
+					      json_sprintf("unknown field \"%s\"", buf_str(path)));
+			if (s->prune)
+				json_object_del(obj, k);
+			continue;
+		}
+		if (is_dup(s, buf_str(path)))
+			json_array_append_new(s->found,
+					      json_sprintf("duplicate field \"%s\"", buf_str(path)));
+		size_t here = path->len;
+		if (f->kind == SCHEMA_LIST && json_is_array(v)) {
+			size_t i;
+			json_t *x;
+			json_array_foreach(v, i, x)
+			{
+				path->len = here;
+				path->data[here] = '\0';
+				buf_printf(path, "[%zu]", i);
+				strict_value(s, x, f->elem, f->sub, path);
+			}
+		} else if (f->kind == SCHEMA_MAP && json_is_object(v)) {
+			const char *mk;
+			json_t *x;
+			json_object_foreach(v, mk, x)
+			{
+				path->len = here;
+				path->data[here] = '\0';
+				buf_printf(path, ".%s", mk);
+				if (is_dup(s, buf_str(path)))
+					json_array_append_new(
+						s->found,
+						json_sprintf("duplicate field \"%s\"", buf_str(path)));
+				strict_value(s, x, f->elem, f->sub, path);
+			}
+		} else {
+			strict_value(s, v, f->kind, f->sub, path);
+		}
+	}
+	path->len = base;
+	if (path->data)
+		path->data[base] = '\0';
+}
+
+json_t *typecheck_strict(const char *kind, json_t *obj, const json_t *dups, unsigned flags)
+{
+	const struct schema_type *st = schema_kind_find(kind);
+	if (!st || !json_is_object(obj))
+		return NULL;
+	struct strict s = {.dups = dups,
+			   .prune = flags & TYPECHECK_PRUNE,
+			   .sorted = flags & TYPECHECK_SORTED,
+			   .found = json_array()};
+	struct buf path = BUF_INIT;
+	strict_struct(&s, obj, st, &path);
+	buf_free(&path);
+	if (!json_array_size(s.found)) {
+		json_decref(s.found);
+		return NULL;
+	}
+	return s.found;
 }

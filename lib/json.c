@@ -764,3 +764,183 @@ json_t *json_patch_apply(const json_t *doc, const json_t *ops, struct mk_err **e
 	}
 	return res;
 }
+
+/* --- duplicate keys ------------------------------------------------------------ */
+
+struct dup_scan {
+	const char *p, *end;
+	struct buf path;
+	json_t *out;
+};
+
+static void dup_ws(struct dup_scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static void utf8_put(struct buf *b, unsigned long c)
+{
+	if (c < 0x80) {
+		buf_append_char(b, (char)c);
+	} else if (c < 0x800) {
+		buf_append_char(b, (char)(0xc0 | (c >> 6)));
+		buf_append_char(b, (char)(0x80 | (c & 0x3f)));
+	} else if (c < 0x10000) {
+		buf_append_char(b, (char)(0xe0 | (c >> 12)));
+		buf_append_char(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		buf_append_char(b, (char)(0x80 | (c & 0x3f)));
+	} else {
+		buf_append_char(b, (char)(0xf0 | (c >> 18)));
+		buf_append_char(b, (char)(0x80 | ((c >> 12) & 0x3f)));
+		buf_append_char(b, (char)(0x80 | ((c >> 6) & 0x3f)));
+		buf_append_char(b, (char)(0x80 | (c & 0x3f)));
+	}
+}
+
+static unsigned long hex4(const char *p)
+{
+	char tmp[5] = {p[0], p[1], p[2], p[3], '\0'};
+	return strtoul(tmp, NULL, 16);
+}
+
+/* A string at s->p (on its opening quote), decoded into out when non-NULL;
+ * s->p ends after the closing quote. */
+static void dup_string(struct dup_scan *s, struct buf *out)
+{
+	s->p++;
+	while (s->p < s->end && *s->p != '"') {
+		if (*s->p != '\\') {
+			if (out)
+				buf_append_char(out, *s->p);
+			s->p++;
+			continue;
+		}
+		s->p++;
+		if (s->p >= s->end)
+			return;
+		char c = *s->p++;
+		if (c != 'u') {
+			if (out)
+				buf_append_char(out, c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r'
+						  : c == 'b' ? '\b' : c == 'f' ? '\f' : c);
+			continue;
+		}
+		if (s->end - s->p < 4)
+			return;
+		unsigned long cp = hex4(s->p);
+		s->p += 4;
+		if (cp >= 0xd800 && cp < 0xdc00 && s->end - s->p >= 6 && s->p[0] == '\\' &&
+		    s->p[1] == 'u') {
+			unsigned long lo = hex4(s->p + 2);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				s->p += 6;
+			}
+		}
+		if (out)
+			utf8_put(out, cp);
+	}
+	if (s->p < s->end)
+		s->p++;
+}
+
+static void dup_value(struct dup_scan *s);
+
+static void dup_path_cut(struct dup_scan *s, size_t len)
+{
+	s->path.len = len;
+	if (s->path.data)
+		s->path.data[len] = '\0';
+}
+
+static void dup_object(struct dup_scan *s)
+{
+	size_t base = s->path.len;
+	cleanup_json json_t *seen = json_object();
+	s->p++;
+	for (;;) {
+		dup_ws(s);
+		if (s->p >= s->end || *s->p == '}')
+			break;
+		cleanup_buf struct buf key = BUF_INIT;
+		dup_string(s, &key);
+		dup_path_cut(s, base);
+		if (base)
+			buf_append_char(&s->path, '.');
+		buf_append(&s->path, key.data ? key.data : "", key.len);
+		const char *k = buf_str(&key);
+		if (json_object_get(seen, k)) {
+			bool listed = false;
+			size_t i;
+			json_t *d;
+			json_array_foreach(s->out, i, d) listed |=
+				!strcmp(json_string_value(d), buf_str(&s->path));
+			if (!listed)
+				json_array_append_new(s->out, json_string(buf_str(&s->path)));
+		} else {
+			json_object_set_new(seen, k, json_true());
+		}
+		dup_ws(s);
+		if (s->p < s->end && *s->p == ':')
+			s->p++;
+		dup_value(s);
+		dup_ws(s);
+		if (s->p < s->end && *s->p == ',')
+			s->p++;
+	}
+	if (s->p < s->end)
+		s->p++;
+	dup_path_cut(s, base);
+}
+
+static void dup_array(struct dup_scan *s)
+{
+	size_t base = s->path.len;
+	s->p++;
+	for (size_t i = 0;; i++) {
+		dup_ws(s);
+		if (s->p >= s->end || *s->p == ']')
+			break;
+		dup_path_cut(s, base);
+		buf_printf(&s->path, "[%zu]", i);
+		dup_value(s);
+		dup_ws(s);
+		if (s->p < s->end && *s->p == ',')
+			s->p++;
+	}
+	if (s->p < s->end)
+		s->p++;
+	dup_path_cut(s, base);
+}
+
+static void dup_value(struct dup_scan *s)
+{
+	dup_ws(s);
+	if (s->p >= s->end)
+		return;
+	switch (*s->p) {
+	case '{':
+		dup_object(s);
+		return;
+	case '[':
+		dup_array(s);
+		return;
+	case '"':
+		dup_string(s, NULL);
+		return;
+	default:
+		/* numbers, true, false, null */
+		while (s->p < s->end && !strchr(",}] \t\n\r", *s->p))
+			s->p++;
+	}
+}
+
+json_t *json_duplicate_keys(const char *text, size_t len)
+{
+	struct dup_scan s = {.p = text, .end = text + len, .path = BUF_INIT, .out = json_array()};
+	if (text)
+		dup_value(&s);
+	buf_free(&s.path);
+	return s.out;
+}

@@ -34,6 +34,15 @@ char *json_dump_compact(const json_t *v);
  * "number", "bool", "array", "object" or "null". */
 const char *json_kind_name(const json_t *v);
 
+/* The keys that text (len bytes of valid JSON, as json_loadb accepted it)
+ * repeats within one object, as paths in the style of upstream's strict
+ * decoder: "spec.paused", "spec.template.spec.containers[0].imagePullPolicy"
+ * (a key at the top is its bare name). jansson keeps the last value of a
+ * repeated key and can only refuse the first one without naming its path,
+ * hence this scan of the text. Document order, each path once. New array of
+ * strings. */
+json_t *json_duplicate_keys(const char *text, size_t len);
+
 /* The element of array arr whose "name" is name, or NULL (also for a
  * non-array or a NULL name). Borrowed. */
 json_t *json_array_find_named(const json_t *arr, const char *name);

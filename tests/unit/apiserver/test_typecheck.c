@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
+#include "json.h"
 #include "apiserver/status.h"
 #include "apiserver/typecheck.h"
 
@@ -45,9 +47,15 @@ static void test_well_typed_bodies_pass(void **state)
 	       NULL);
 	/* nulls are what Go leaves at the zero value */
 	expect("Pod", "{\"metadata\":{\"labels\":null},\"spec\":{\"nodeName\":null}}", NULL);
-	/* fields this server does not know are left alone */
-	expect("Pod", "{\"spec\":{\"volumes\":\"anything\"},\"extra\":1}", NULL);
-	expect("Lease", "{\"metadata\":{\"name\":\"l\"},\"spec\":{\"holderIdentity\":7}}", NULL);
+	/* unknown fields are for strict decoding, not type errors */
+	expect("Pod", "{\"spec\":{\"volumez\":\"anything\"},\"extra\":1}", NULL);
+	/* free-form fields take anything */
+	expect("Pod", "{\"metadata\":{\"managedFields\":[{\"fieldsV1\":{\"f:a\":{}}}]}}", NULL);
+	expect("Pod",
+	       "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{\"sizeLimit\":\"1Gi\"}}],"
+	       "\"containers\":[{\"name\":\"c\",\"livenessProbe\":{\"httpGet\":{\"port\":\"http\"},"
+	       "\"periodSeconds\":3},\"securityContext\":{\"runAsUser\":1000,\"privileged\":false}}]}}",
+	       NULL);
 	expect("Service",
 	       "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":\"http\"},{\"port\":81,"
 	       "\"targetPort\":8081}]}}",
@@ -114,9 +122,112 @@ static void test_messages_are_the_decoders(void **state)
 	       "{\"cpu\":\"x\"}}}]}}",
 	       "quantities must match the regular expression "
 	       "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+	/* every field of the schema is checked: volumes, probes, security contexts */
+	expect("Pod", "{\"spec\":{\"volumes\":\"anything\"}}",
+	       "json: cannot unmarshal string into Go struct field PodSpec.spec.volumes of type "
+	       "[]v1.Volume");
+	expect("Lease", "{\"spec\":{\"holderIdentity\":7}}",
+	       "json: cannot unmarshal number into Go struct field LeaseSpec.spec.holderIdentity of "
+	       "type string");
+	expect("Deployment",
+	       "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"readinessProbe\":"
+	       "{\"periodSeconds\":\"5\"}}]}}}}",
+	       "json: cannot unmarshal string into Go struct field "
+	       "Probe.spec.template.spec.containers.readinessProbe.periodSeconds of type int32");
+	expect("Pod", "{\"spec\":{\"securityContext\":{\"runAsNonRoot\":\"yes\"}}}",
+	       "json: cannot unmarshal string into Go struct field "
+	       "PodSecurityContext.spec.securityContext.runAsNonRoot of type bool");
+	expect("Service", "{\"spec\":{\"healthCheckNodePort\":\"abc\"}}",
+	       "json: cannot unmarshal string into Go struct field "
+	       "ServiceSpec.spec.healthCheckNodePort of type int32");
+	expect("ReplicaSet", "{\"spec\":{\"minReadySeconds\":true}}",
+	       "json: cannot unmarshal bool into Go struct field ReplicaSetSpec.spec.minReadySeconds "
+	       "of type int32");
+	expect("Deployment", "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":[]}}}}",
+	       "json: cannot unmarshal array into Go value of type int32");
+	expect("Pod", "{\"metadata\":{\"creationTimestamp\":5}}",
+	       "json: cannot unmarshal number into Go value of type string");
 	expect("Scale", "{\"spec\":{\"replicas\":\"2\"}}",
 	       "json: cannot unmarshal string into Go struct field ScaleSpec.spec.replicas of type "
 	       "int32");
+}
+
+/* typecheck_strict on text with its duplicated keys; the findings joined
+ * by ", " ("" for none) and the object after pruning. */
+static void strict(const char *kind, const char *text, unsigned flags, const char *want,
+		   const char *want_after)
+{
+	json_error_t e;
+	cleanup_json json_t *v = json_loads(text, 0, &e);
+	if (!v)
+		fail_msg("bad test JSON: %s: %s", e.text, text);
+	cleanup_json json_t *dups = json_duplicate_keys(text, strlen(text));
+	cleanup_json json_t *found = typecheck_strict(kind, v, dups, flags);
+	struct buf b = BUF_INIT;
+	size_t i;
+	json_t *f;
+	json_array_foreach(found, i, f)
+	{
+		if (i)
+			buf_append_str(&b, ", ");
+		buf_append_str(&b, json_string_value(f));
+	}
+	assert_string_equal(buf_str(&b), want);
+	buf_free(&b);
+	if (want_after) {
+		cleanup_free char *after = json_dump_compact(v);
+		assert_string_equal(after, want_after);
+	}
+}
+
+static void test_strict_decoding(void **state)
+{
+	(void)state;
+	/* upstream's own example body, reported in document order */
+	strict("Deployment",
+	       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"a\","
+	       "\"name\":\"b\",\"unknownMeta\":\"x\"},\"spec\":{\"unknown1\":1,\"unknownDupe\":1,"
+	       "\"unknownDupe\":2,\"paused\":true,\"paused\":false,\"selector\":{},\"template\":"
+	       "{\"spec\":{\"containers\":[{\"name\":\"c\",\"unknownNested\":1,"
+	       "\"imagePullPolicy\":\"Always\",\"imagePullPolicy\":\"Never\"}]}}}}",
+	       TYPECHECK_PRUNE,
+	       "duplicate field \"metadata.name\", unknown field \"metadata.unknownMeta\", "
+	       "unknown field \"spec.unknown1\", unknown field \"spec.unknownDupe\", "
+	       "duplicate field \"spec.paused\", unknown field "
+	       "\"spec.template.spec.containers[0].unknownNested\", duplicate field "
+	       "\"spec.template.spec.containers[0].imagePullPolicy\"",
+	       "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"b\"},"
+	       "\"spec\":{\"paused\":false,\"selector\":{},\"template\":{\"spec\":{\"containers\":"
+	       "[{\"name\":\"c\",\"imagePullPolicy\":\"Never\"}]}}}}");
+	strict("Deployment", "{\"spec\":{\"replica\":3}}", 0, "unknown field \"spec.replica\"",
+	       "{\"spec\":{\"replica\":3}}");
+	/* a patched object is reported in key order */
+	strict("Deployment", "{\"spec\":{\"template\":{\"spec\":{\"x\":1}},\"replica\":3}}",
+	       TYPECHECK_SORTED,
+	       "unknown field \"spec.replica\", unknown field \"spec.template.spec.x\"", NULL);
+	/* maps, free-form fields and status are not unknown fields */
+	strict("Pod",
+	       "{\"metadata\":{\"labels\":{\"x\":\"y\"},\"managedFields\":[{\"fieldsV1\":"
+	       "{\"f:any\":{}}}]},\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\"}}",
+	       TYPECHECK_PRUNE, "", NULL);
+	strict("Service", "{\"spec\":{\"ports\":[{\"port\":1},{\"prot\":2}]}}", TYPECHECK_PRUNE,
+	       "unknown field \"spec.ports[1].prot\"", "{\"spec\":{\"ports\":[{\"port\":1},{}]}}");
+	/* a kind without a schema is not checked */
+	cleanup_json json_t *v = json_pack("{s:i}", "x", 1);
+	assert_null(typecheck_strict("NodeMetrics", v, NULL, TYPECHECK_PRUNE));
+	assert_non_null(json_object_get(v, "x"));
+}
+
+static void test_duplicate_keys(void **state)
+{
+	(void)state;
+	const char *text = "{\"a\":{\"b\":1,\"b\":2,\"b\":3},\"l\":[{\"x\":1},{\"x\":1,\"x\":[{}]}],"
+			   "\"s\":\"{\\\"a\\\":1,\\\"a\\\":2}\",\"a\":null,\"\\u00e9\":1,\"\u00e9\":2}";
+	cleanup_json json_t *d = json_duplicate_keys(text, strlen(text));
+	cleanup_free char *got = json_dump_compact(d);
+	assert_string_equal(got, "[\"a.b\",\"l[1].x\",\"a\",\"\u00e9\"]");
+	cleanup_json json_t *none = json_duplicate_keys("[1,{\"a\":[]}]", 13);
+	assert_int_equal(json_array_size(none), 0);
 }
 
 /* Messages with bytes that are not UTF-8 still make a Status. */
@@ -135,6 +246,8 @@ int main(void)
 		cmocka_unit_test(test_well_typed_bodies_pass),
 		cmocka_unit_test(test_messages_are_the_decoders),
 		cmocka_unit_test(test_status_of_raw_bytes),
+		cmocka_unit_test(test_strict_decoding),
+		cmocka_unit_test(test_duplicate_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
