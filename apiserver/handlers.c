@@ -82,6 +82,80 @@ static bool query_dry_run(const struct api_request *rq)
 	return d && !strcmp(d, "All");
 }
 
+/* fieldValidation: Strict refuses unknown and duplicated fields, Warn (the
+ * default, as upstream's) drops unknown ones and says so in Warning headers,
+ * Ignore drops them silently. */
+enum field_validation { FV_WARN, FV_STRICT, FV_IGNORE };
+
+static enum field_validation query_field_validation(const struct api_request *rq)
+{
+	const char *v = req_query(rq, "fieldValidation");
+	if (v && !strcmp(v, "Strict"))
+		return FV_STRICT;
+	if (v && !strcmp(v, "Ignore"))
+		return FV_IGNORE;
+	return FV_WARN;
+}
+
+/* Strict decoding of obj as kind under the request's fieldValidation:
+ * unknown fields are pruned from obj; pre (borrowed, may be NULL) are
+ * findings made before (a patch's duplicated keys), dups (borrowed, may be
+ * NULL) the body's duplicated key paths. Returns 0 and appends the findings
+ * to *warnings (created when needed) under Warn; -1 with *why (new:
+ * "strict decoding error: ...") under Strict when there are findings. */
+static int strict_decode(const struct api_request *rq, const char *kind, json_t *obj,
+			 const json_t *pre, const json_t *dups, bool patched, json_t **warnings,
+			 char **why)
+{
+	enum field_validation fv = query_field_validation(rq);
+	cleanup_json json_t *found =
+		typecheck_strict(kind, obj, fv == FV_IGNORE ? NULL : dups,
+				 TYPECHECK_PRUNE | (patched ? TYPECHECK_SORTED : 0));
+	if (fv == FV_IGNORE)
+		return 0;
+	cleanup_json json_t *all = json_array();
+	if (pre)
+		json_array_extend(all, (json_t *)pre);
+	if (found)
+		json_array_extend(all, found);
+	if (!json_array_size(all))
+		return 0;
+	if (fv == FV_WARN) {
+		if (!*warnings)
+			*warnings = json_array();
+		json_array_extend(*warnings, all);
+		return 0;
+	}
+	struct buf b = BUF_INIT;
+	buf_append_str(&b, "strict decoding error: ");
+	size_t i;
+	json_t *f;
+	json_array_foreach(all, i, f)
+	{
+		if (i)
+			buf_append_str(&b, ", ");
+		buf_append_str(&b, json_string_value(f));
+	}
+	*why = buf_steal(&b);
+	return -1;
+}
+
+static void add_warnings(struct api_request *rq, const json_t *warnings)
+{
+	size_t i;
+	json_t *w;
+	json_array_foreach(warnings, i, w) req_add_warning(rq, json_string_value(w));
+}
+
+/* Whether a body of this media type is JSON text (whose repeated keys
+ * json_duplicate_keys can name). */
+static bool media_is_json(const char *mt)
+{
+	return !strcmp(mt, "application/json") || !mt[0] || !strcmp(mt, "*/*") ||
+	       !strcmp(mt, "application/merge-patch+json") ||
+	       !strcmp(mt, "application/strategic-merge-patch+json");
+}
+
 static const char *media_type(const char *ctype, char *out, size_t len)
 {
 	out[0] = '\0';
@@ -203,7 +277,7 @@ json_t *handlers_decode_body(const struct api_request *rq, const char *kind, jso
 }
 
 /* Decodes the body as an object of row r (apiVersion/kind checked and set). */
-static json_t *decode_object(const struct api_request *rq, const struct api_resource *r,
+static json_t *decode_object(struct api_request *rq, const struct api_resource *r,
 			     const char *want_api_version, const char *want_kind, json_t **status)
 {
 	json_t *obj = handlers_decode_body(rq, want_kind, status);
@@ -245,6 +319,28 @@ static json_t *decode_object(const struct api_request *rq, const struct api_reso
 		json_decref(obj);
 		*status = status_bad_request(msg);
 		return NULL;
+	}
+	{
+		char mt[128];
+		media_type(req_header(rq, "Content-Type"), mt, sizeof(mt));
+		size_t len;
+		const char *body = req_body(rq, &len);
+		cleanup_json json_t *dups = NULL;
+		if (media_is_json(mt) && query_field_validation(rq) != FV_IGNORE)
+			dups = json_duplicate_keys(body, len);
+		cleanup_json json_t *warnings = NULL;
+		cleanup_free char *why = NULL;
+		if (strict_decode(rq, want_kind, obj, NULL, dups, false, &warnings, &why) < 0) {
+			const char *slash = strrchr(want_api_version, '/');
+			cleanup_free char *msg = xasprintf(
+				"%s in version \"%s\" cannot be handled as a %s: %s",
+				kind && kind[0] ? kind : want_kind,
+				slash ? slash + 1 : want_api_version, want_kind, why);
+			json_decref(obj);
+			*status = status_bad_request(msg);
+			return NULL;
+		}
+		add_warnings(rq, warnings);
 	}
 	json_object_set_new(obj, "kind", json_string(want_kind));
 	json_object_set_new(obj, "apiVersion", json_string(want_api_version));
@@ -486,11 +582,105 @@ static json_t *scale_of(const json_t *obj)
 	return scale;
 }
 
+/* --- read consistency ------------------------------------------------------------ */
+
+/* How long a read of a resourceVersion newer than the store's waits for it
+ * to appear, and the retry upstream's watch cache then advises. */
+#define RV_WAIT_MS 3000
+#define RV_TOO_LARGE_RETRY_S 1
+
+/* Waits until the store's revision reaches rev (bounded by RV_WAIT_MS, as
+ * upstream's watch cache waits to be fresh enough). 0, or -1 with the 504
+ * Timeout Status upstream answers: "Timeout: Too large resource version:
+ * <rev>, current: <cur>". */
+static int wait_for_rev(struct api_request *rq, int64_t rev, json_t **status)
+{
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int64_t cur = store_current_rev(rq->srv->st);
+		if (cur >= rev)
+			return 0;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (ms >= RV_WAIT_MS) {
+			cleanup_free char *msg = xasprintf(
+				"Timeout: Too large resource version: %lld, current: %lld",
+				(long long)rev, (long long)cur);
+			*status = status_failure(
+				504, "Timeout", msg,
+				json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
+					  "ResourceVersionTooLarge", "message",
+					  "Too large resource version", "retryAfterSeconds",
+					  RV_TOO_LARGE_RETRY_S));
+			return -1;
+		}
+		struct timespec nap = {.tv_nsec = 20 * 1000000};
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* What a list reads, from resourceVersion, resourceVersionMatch, limit and
+ * continue as upstream's ListOptions have them: *exact_rev > 0 = the state
+ * at exactly that revision (resourceVersionMatch=Exact, or a limit with a
+ * resourceVersion other than "0" and no match: upstream's legacy exact
+ * read), else the most recent state, which must not be older than
+ * resourceVersion. 0, or -1 with the 422/504 Status. */
+static int list_read_at(struct api_request *rq, const struct list_options *lo,
+			int64_t *exact_rev, json_t **status)
+{
+	*exact_rev = 0;
+	const char *rv = req_query(rq, "resourceVersion");
+	const char *match = req_query(rq, "resourceVersionMatch");
+	const char *cont = req_query(rq, "continue");
+	bool has_rv = rv && rv[0];
+	if (match && match[0]) {
+		cleanup_json json_t *causes = json_array();
+		if (!has_rv)
+			api_cause_add(causes, "FieldValueForbidden", "resourceVersionMatch",
+				      "Forbidden: resourceVersionMatch is forbidden unless "
+				      "resourceVersion is provided");
+		if (cont && cont[0])
+			api_cause_add(causes, "FieldValueForbidden", "resourceVersionMatch",
+				      "Forbidden: resourceVersionMatch is forbidden when continue is "
+				      "provided");
+		if (strcmp(match, "Exact") && strcmp(match, "NotOlderThan"))
+			api_cause_add(causes, "FieldValueNotSupported", "resourceVersionMatch",
+				      "Unsupported value: \"%s\": supported values: \"Exact\", "
+				      "\"NotOlderThan\", \"\"",
+				      match);
+		if (!strcmp(match, "Exact") && has_rv && !strcmp(rv, "0"))
+			api_cause_add(causes, "FieldValueForbidden", "resourceVersionMatch",
+				      "Forbidden: resourceVersionMatch \"exact\" is forbidden for "
+				      "resourceVersion \"0\"");
+		if (json_array_size(causes)) {
+			*status = status_invalid_options("ListOptions", causes);
+			return -1;
+		}
+	}
+	if (!has_rv || !strcmp(rv, "0") || (cont && cont[0]))
+		return 0;
+	bool exact = (match && !strcmp(match, "Exact")) || (!(match && match[0]) && lo->limit > 0);
+	if (wait_for_rev(rq, lo->resource_version, status) < 0)
+		return -1;
+	if (exact)
+		*exact_rev = lo->resource_version;
+	return 0;
+}
+
 static void handle_get(struct api_request *rq, const struct target *t)
 {
 	rq->m_verb = "GET";
 	json_t *obj = NULL, *status = NULL;
 	int64_t rev;
+	/* GetOptions: "" the most recent, "0" any, else not older than it */
+	int64_t want_rv;
+	if (req_query_rv(rq, &want_rv, &status) < 0 ||
+	    (want_rv > 0 && wait_for_rev(rq, want_rv, &status) < 0)) {
+		req_reply_status(rq, status);
+		return;
+	}
 	if (read_object(rq, t, &obj, &rev, &status) < 0) {
 		req_reply_status(rq, status);
 		return;
@@ -573,8 +763,8 @@ static char *list_kind(const struct api_resource *r)
 /* Lists the objects of t matching f. Returns a new array of objects and sets
  * *rev, *cont (new or NULL) and *remaining (-1 unknown); NULL with *status. */
 static json_t *collect(struct api_request *rq, const struct target *t, const struct api_filter *f,
-		       int64_t limit, const char *cont_token, int64_t *rev, char **cont,
-		       int64_t *remaining, json_t **status, struct buf *raw)
+		       int64_t limit, const char *cont_token, int64_t exact_rev, int64_t *rev,
+		       char **cont, int64_t *remaining, json_t **status, struct buf *raw)
 {
 	*cont = NULL;
 	*remaining = -1;
@@ -591,7 +781,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 	}
 	cleanup_free char *prefix = api_prefix(t->r, t->ns);
 	cleanup_free char *start = NULL;
-	int64_t at_rev = 0;
+	int64_t at_rev = exact_rev;
 	if (cont_token && cont_token[0]) {
 		size_t len = 0;
 		cleanup_free char *tok_text = b64url_decode(cont_token, &len);
@@ -724,14 +914,20 @@ static void handle_list(struct api_request *rq, const struct target *t)
 							"allowed when using continue"));
 		return;
 	}
+	int64_t exact_rev;
+	if (list_read_at(rq, &lo, &exact_rev, &status) < 0) {
+		api_filter_free(f);
+		req_reply_status(rq, status);
+		return;
+	}
 	int64_t rev = 0, remaining = -1;
 	cleanup_free char *cont = NULL;
 	bool table = req_wants_table(rq);
 	/* Plain lists of everything are spliced as text: no parse, no dump. */
 	bool fast = !table && api_filter_empty(f) && !t->r->virtual_list;
 	struct buf raw = BUF_INIT;
-	json_t *items = collect(rq, t, f, limit, cont_in, &rev, &cont, &remaining, &status,
-				fast ? &raw : NULL);
+	json_t *items = collect(rq, t, f, limit, cont_in, exact_rev, &rev, &cont, &remaining,
+				&status, fast ? &raw : NULL);
 	api_filter_free(f);
 	if (items && fast) {
 		json_decref(items);
@@ -979,6 +1175,18 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 			req_reply_status(rq, status_already_exists(r, name));
 			return;
 		}
+		/* The answer shows what the create would allocate (a Service's
+		 * clusterIP, nodePorts, healthCheckNodePort), and gives it back. */
+		if (r->on_create) {
+			cleanup_err struct mk_err *aerr = NULL;
+			if (r->on_create(obj, &aerr) < 0) {
+				json_decref(obj);
+				req_reply_status(rq, status_from_err(aerr, r, name));
+				return;
+			}
+			if (r->on_delete)
+				r->on_delete(obj);
+		}
 		req_reply_json(rq, 201, obj, warning);
 		return;
 	}
@@ -1042,8 +1250,27 @@ static json_t *status_patch_invalid(const json_t *patched, const char *why)
 
 /* Runs the read/mutate/compare-and-swap loop on t. On success *out holds the
  * stored object. mode picks what the write may change. */
+static int update_attempts(struct api_request *rq, const struct target *t, enum update_mode mode,
+			   mutate_fn mutate, void *arg, const json_t *pre, json_t **warnings,
+			   json_t **out, json_t **status);
+
+/* pre: findings of strict decoding made on the request body before (a
+ * patch's duplicated keys; borrowed, may be NULL). */
 static int update_loop(struct api_request *rq, const struct target *t, enum update_mode mode,
-		       mutate_fn mutate, void *arg, json_t **out, json_t **status)
+		       mutate_fn mutate, void *arg, const json_t *pre, json_t **out,
+		       json_t **status)
+{
+	cleanup_json json_t *warnings = NULL;
+	int rc = update_attempts(rq, t, mode, mutate, arg, pre, &warnings, out, status);
+	if (rc == 0)
+		add_warnings(rq, warnings);
+	return rc;
+}
+
+/* The loop of update_loop; *warnings holds the last attempt's. */
+static int update_attempts(struct api_request *rq, const struct target *t, enum update_mode mode,
+			   mutate_fn mutate, void *arg, const json_t *pre, json_t **warnings,
+			   json_t **out, json_t **status)
 {
 	const struct api_resource *r = t->r;
 	cleanup_free char *key = api_key(r, t->ns, t->name);
@@ -1053,6 +1280,11 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 		int64_t rev;
 		if (read_object(rq, t, &cur, &rev, status) < 0)
 			return -1;
+		if (mode != UPDATE_BINDING) {
+			/* as upstream decodes the stored object: what its Go types
+			 * lack is gone before the change is applied */
+			json_decref(typecheck_strict(r->kind, cur, NULL, TYPECHECK_PRUNE));
+		}
 		json_t *want = mutate(cur, arg, status);
 		if (!want)
 			return -1;
@@ -1062,6 +1294,14 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 			cleanup_free char *bad = typecheck_body(r->kind, next);
 			if (bad) {
 				*status = status_patch_invalid(next, bad);
+				return -1;
+			}
+			/* or a field it does not know */
+			json_decref(*warnings);
+			*warnings = NULL;
+			cleanup_free char *why = NULL;
+			if (strict_decode(rq, r->kind, next, pre, NULL, true, warnings, &why) < 0) {
+				*status = status_patch_invalid(next, why);
 				return -1;
 			}
 		}
@@ -1170,6 +1410,17 @@ static int update_loop(struct api_request *rq, const struct target *t, enum upda
 			return 0;
 		}
 		if (dry) {
+			/* as for a dry-run create: what the update would allocate is
+			 * shown, then given back (and what it would free kept) */
+			if (r->on_update) {
+				cleanup_err struct mk_err *err = NULL;
+				if (r->on_update(next, cur, &err) < 0) {
+					*status = status_from_err(err, r, t->name);
+					return -1;
+				}
+				if (r->on_update_abort)
+					r->on_update_abort(next, cur);
+			}
 			*out = json_incref(next);
 			return 0;
 		}
@@ -1291,9 +1542,9 @@ static void handle_put(struct api_request *rq, const struct target *t)
 	int rc;
 	if (scale) {
 		struct scale_arg sa = {.body = body};
-		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, &out, &status);
+		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, NULL, &out, &status);
 	} else {
-		rc = update_loop(rq, t, mode_of(t), mutate_replace, body, &out, &status);
+		rc = update_loop(rq, t, mode_of(t), mutate_replace, body, NULL, &out, &status);
 	}
 	if (rc < 0) {
 		req_reply_status(rq, status);
@@ -1403,6 +1654,22 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 		req_reply_status(rq, status);
 		return;
 	}
+	/* keys the patch repeats: Go's decoder of the patch reports them */
+	cleanup_json json_t *pre = NULL;
+	if (media_is_json(mt) && query_field_validation(rq) != FV_IGNORE) {
+		size_t len;
+		const char *body = req_body(rq, &len);
+		cleanup_json json_t *dups = json_duplicate_keys(body, len);
+		size_t i;
+		json_t *d;
+		json_array_foreach(dups, i, d)
+		{
+			if (!pre)
+				pre = json_array();
+			json_array_append_new(pre, json_sprintf("duplicate field \"%s\"",
+								json_string_value(d)));
+		}
+	}
 	bool scale = t->sub && !strcmp(t->sub, "scale");
 	json_t *out = NULL;
 	int rc;
@@ -1435,6 +1702,15 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 				json_object_set_new(obj, "kind", json_string(t->r->kind));
 				json_object_set_new(obj, "apiVersion",
 						    json_string(api_resource_api_version(t->r)));
+				cleanup_json json_t *warnings = NULL;
+				cleanup_free char *why = NULL;
+				if (strict_decode(rq, t->r->kind, obj, pre, NULL, false, &warnings,
+						  &why) < 0) {
+					json_decref(obj);
+					req_reply_status(rq, status_bad_request(why));
+					return;
+				}
+				add_warnings(rq, warnings);
 				create_object(rq, t, obj);
 				return;
 			}
@@ -1442,14 +1718,14 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 		}
 		struct patch_arg pa = {.patch = patch,
 				       .ptype = "application/strategic-merge-patch+json"};
-		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, &out, &status);
+		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, pre, &out, &status);
 	} else if (scale) {
 		struct scale_arg sa = {.patch = patch};
 		snprintf(sa.ptype, sizeof(sa.ptype), "%s", mt);
-		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, &out, &status);
+		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, pre, &out, &status);
 	} else {
 		struct patch_arg pa = {.patch = patch, .ptype = mt};
-		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, &out, &status);
+		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, pre, &out, &status);
 	}
 	if (rc < 0) {
 		req_reply_status(rq, status);
@@ -1508,7 +1784,8 @@ static void handle_binding(struct api_request *rq, const struct target *t)
 	pt.sub = NULL;
 	json_t *out = NULL;
 	/* The binding goes to the main object: spec.nodeName is not a status field. */
-	if (update_loop(rq, &pt, UPDATE_BINDING, mutate_bind, (void *)node, &out, &status) < 0) {
+	if (update_loop(rq, &pt, UPDATE_BINDING, mutate_bind, (void *)node, NULL, &out, &status) <
+	    0) {
 		req_reply_status(rq, status);
 		return;
 	}
@@ -1886,7 +2163,7 @@ static void handle_deletecollection(struct api_request *rq, const struct target 
 	int64_t rev, remaining;
 	cleanup_free char *cont = NULL;
 	cleanup_json json_t *items =
-		collect(rq, t, f, 0, NULL, &rev, &cont, &remaining, &status, NULL);
+		collect(rq, t, f, 0, NULL, 0, &rev, &cont, &remaining, &status, NULL);
 	api_filter_free(f);
 	if (!items) {
 		delete_opts_free(&o);

@@ -138,20 +138,35 @@ bool req_wants_table(const struct api_request *rq)
 	return accept && strstr(accept, "as=Table");
 }
 
+void req_add_warning(struct api_request *rq, const char *text)
+{
+	if (!rq->warnings)
+		rq->warnings = json_array();
+	json_array_append_new(rq->warnings, json_string(text));
+}
+
+/* A Warning header's value: RFC 7234's quoted text, as upstream writes it. */
+static void warning_header(struct api_request *rq, const char *text)
+{
+	struct buf b = BUF_INIT;
+	buf_append_str(&b, "299 - \"");
+	for (const char *p = text; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_append_char(&b, '\\');
+		buf_append_char(&b, *p);
+	}
+	buf_append_char(&b, '"');
+	httpd_reply_header(rq->hr, "Warning", buf_str(&b));
+	buf_free(&b);
+}
+
 void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning)
 {
-	if (warning) {
-		/* the text is an RFC 7230 quoted-string: quotes and backslashes escaped */
-		cleanup_buf struct buf w = BUF_INIT;
-		buf_append_str(&w, "299 - \"");
-		for (const char *p = warning; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_append_char(&w, '\\');
-			buf_append_char(&w, *p);
-		}
-		buf_append_char(&w, '"');
-		httpd_reply_header(rq->hr, "Warning", buf_str(&w));
-	}
+	size_t i;
+	json_t *w;
+	json_array_foreach(rq->warnings, i, w) warning_header(rq, json_string_value(w));
+	if (warning)
+		warning_header(rq, warning);
 	httpd_reply_json(rq->hr, code, body);
 }
 

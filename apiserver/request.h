@@ -26,6 +26,8 @@ struct api_request {
 	/* who asks (owned); NULL on the insecure port, whose requests act as
 	 * the superuser system:unsecured */
 	struct authn_user *user;
+	/* Warning headers for the answer (strings), owned; NULL: none yet */
+	json_t *warnings;
 };
 
 /* Query parameter (percent-decoded) or NULL; borrowed from the request. */
@@ -54,8 +56,11 @@ const char *req_body(const struct api_request *rq, size_t *len);
 /* The Accept header asks for a Table (as=Table). */
 bool req_wants_table(const struct api_request *rq);
 
+/* Adds a warning (copied) that the JSON answer carries as a
+ * `Warning: 299 - "<text>"` header (quotes and backslashes escaped). */
+void req_add_warning(struct api_request *rq, const char *text);
 /* Answers with body as JSON (stolen). warning, if non-NULL, becomes a
- * `Warning: 299 - "<warning>"` header. */
+ * `Warning: 299 - "<warning>"` header, after those of req_add_warning. */
 void req_reply_json(struct api_request *rq, int code, json_t *body, const char *warning);
 /* Answers with a Status object (stolen), its code taken from the object. */
 void req_reply_status(struct api_request *rq, json_t *status);

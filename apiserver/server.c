@@ -326,6 +326,7 @@ static void on_done(struct httpd_req *hr, int code, double secs, void *arg)
 	if (rq) {
 		free(rq->m_resource);
 		authn_user_free(rq->user);
+		json_decref(rq->warnings);
 		free(rq);
 	}
 }
