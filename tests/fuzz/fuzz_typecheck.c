@@ -1,5 +1,7 @@
 /* libFuzzer entry point for the API server's body type checks: any JSON
- * checked as any kind gives NULL or one of upstream's decoder messages.
+ * checked as any kind gives NULL or one of upstream's decoder messages;
+ * its duplicated keys are found and strict decoding names only unknown or
+ * duplicated fields, leaving no unknown field behind when pruning.
  * `make fuzz` builds and runs it, `make test` replays tests/fuzz/corpus/typecheck/.
  */
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "json.h"
 #include "apiserver/typecheck.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,6 +31,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		free(msg);
 	}
+	json_t *dups = json_duplicate_keys((const char *)data, size);
+	for (const char *const *k = kinds; *k; k++) {
+		json_t *copy = json_deep_copy(v);
+		json_t *found = typecheck_strict(*k, copy, dups, TYPECHECK_PRUNE);
+		size_t i;
+		json_t *f;
+		json_array_foreach(found, i, f)
+		{
+			const char *t = json_string_value(f);
+			if (strncmp(t, "unknown field \"", 15) && strncmp(t, "duplicate field \"", 17))
+				__builtin_trap();
+		}
+		json_t *again = typecheck_strict(*k, copy, NULL, 0);
+		if (again) /* pruning left an unknown field */
+			__builtin_trap();
+		json_decref(found);
+		json_decref(copy);
+	}
+	json_decref(dups);
 	json_decref(v);
 	return 0;
 }
