@@ -27,6 +27,9 @@ ROOTS = [
     ("coordination.k8s.io/v1/Lease", "coordination.k8s.io", "v1"),
     ("discovery.k8s.io/v1/EndpointSlice", "discovery.k8s.io", "v1"),
     ("policy/v1/Eviction", "policy", "v1"),
+    ("batch/v1/Job", "batch", "v1"), ("batch/v1/CronJob", "batch", "v1"),
+    ("apps/v1/DaemonSet", "apps", "v1"), ("apps/v1/StatefulSet", "apps", "v1"),
+    ("policy/v1/PodDisruptionBudget", "policy", "v1"),
 ]
 
 models_dir, am_dir, cn_dir = sys.argv[1:4]
@@ -84,6 +87,10 @@ def parse_type(t, imports, owner, field):
         if inner[0] in ("LIST", "MAP"):
             return ("ANY",)
         return ("MAP",) + inner
+    if t.startswith("{") and "IIoK8sApiCoreV1PersistentVolumeClaimSpec" in t:
+        # an embedded PersistentVolumeClaim (StatefulSet volumeClaimTemplates),
+        # written inline in the package; upstream's OpenAPI refers to the type
+        return ("STRUCT", load(os.path.join(models_dir, "v1/PersistentVolumeClaim")))
     if t == "string" or t.startswith('"'):
         return ("STRING",)
     if t == "boolean":
