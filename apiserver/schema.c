@@ -53,8 +53,8 @@ static json_t *value_schema(json_t *schemas, enum schema_kind k, const struct sc
 		return json_pack("{s:s, s:s, s:b}", "type", "string", "format", "int-or-string",
 				 "x-kubernetes-int-or-string", 1);
 	case SCHEMA_ANY:
-		return json_pack("{s:s, s:b}", "type", "object", "x-kubernetes-preserve-unknown-fields",
-				 1);
+		return json_pack("{s:s, s:b}", "type", "object",
+				 "x-kubernetes-preserve-unknown-fields", 1);
 	case SCHEMA_STRUCT: {
 		add_type(schemas, sub);
 		cleanup_free char *ref = xasprintf("#/components/schemas/%s", sub->name);

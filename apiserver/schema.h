@@ -35,7 +35,7 @@ enum schema_kind {
 struct schema_type;
 
 struct schema_field {
-	const char *name;	       /* JSON name; NULL ends a table */
+	const char *name; /* JSON name; NULL ends a table */
 	enum schema_kind kind;
 	enum schema_kind elem;	       /* of a LIST or MAP */
 	const struct schema_type *sub; /* the struct of a STRUCT, or of a LIST/MAP elem STRUCT */

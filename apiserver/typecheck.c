@@ -148,8 +148,9 @@ static void walk_value(struct walk *w, const json_t *v, enum schema_kind k,
 	case SCHEMA_TIME:
 		/* metav1.Time decodes itself through a string */
 		if (!json_is_string(v))
-			w->fatal = xasprintf("json: cannot unmarshal %s into Go value of type string",
-					     json_kind_name(v));
+			w->fatal =
+				xasprintf("json: cannot unmarshal %s into Go value of type string",
+					  json_kind_name(v));
 		return;
 	case SCHEMA_BOOL:
 		if (!json_is_boolean(v))
@@ -357,8 +358,8 @@ static void strict_struct(struct strict *s, json_t *obj, const struct schema_typ
 			continue;
 		}
 		if (is_dup(s, buf_str(path)))
-			json_array_append_new(s->found,
-					      json_sprintf("duplicate field \"%s\"", buf_str(path)));
+			json_array_append_new(
+				s->found, json_sprintf("duplicate field \"%s\"", buf_str(path)));
 		size_t here = path->len;
 		if (f->kind == SCHEMA_LIST && json_is_array(v)) {
 			size_t i;
@@ -379,9 +380,9 @@ static void strict_struct(struct strict *s, json_t *obj, const struct schema_typ
 				path->data[here] = '\0';
 				buf_printf(path, ".%s", mk);
 				if (is_dup(s, buf_str(path)))
-					json_array_append_new(
-						s->found,
-						json_sprintf("duplicate field \"%s\"", buf_str(path)));
+					json_array_append_new(s->found,
+							      json_sprintf("duplicate field \"%s\"",
+									   buf_str(path)));
 				strict_value(s, x, f->elem, f->sub, path);
 			}
 		} else {

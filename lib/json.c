@@ -822,8 +822,12 @@ static void dup_string(struct dup_scan *s, struct buf *out)
 		char c = *s->p++;
 		if (c != 'u') {
 			if (out)
-				buf_append_char(out, c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r'
-						  : c == 'b' ? '\b' : c == 'f' ? '\f' : c);
+				buf_append_char(out, c == 'n'	? '\n'
+						     : c == 't' ? '\t'
+						     : c == 'r' ? '\r'
+						     : c == 'b' ? '\b'
+						     : c == 'f' ? '\f'
+								: c);
 			continue;
 		}
 		if (s->end - s->p < 4)
