@@ -29,6 +29,7 @@ ROOTS = [
     ("policy/v1/Eviction", "policy", "v1"),
     ("batch/v1/Job", "batch", "v1"), ("batch/v1/CronJob", "batch", "v1"),
     ("apps/v1/DaemonSet", "apps", "v1"), ("apps/v1/StatefulSet", "apps", "v1"),
+    ("apps/v1/ControllerRevision", "apps", "v1"),
     ("policy/v1/PodDisruptionBudget", "policy", "v1"),
 ]
 
