@@ -30,6 +30,7 @@ ROOTS = [
     ("batch/v1/Job", "batch", "v1"), ("batch/v1/CronJob", "batch", "v1"),
     ("apps/v1/DaemonSet", "apps", "v1"), ("apps/v1/StatefulSet", "apps", "v1"),
     ("apps/v1/ControllerRevision", "apps", "v1"),
+    ("v1/LimitRange", "", "v1"), ("v1/ResourceQuota", "", "v1"),
     ("policy/v1/PodDisruptionBudget", "policy", "v1"),
 ]
 
