@@ -193,6 +193,12 @@ test: deps
 bench: all
 	tools/run-bench.sh
 
+# A 3-node cluster under churn for SOAK_MINUTES, then checks for lost objects
+# and leaks (tools/soak); not part of make test.
+SOAK_MINUTES ?= 30
+soak: all
+	tools/soak $(SOAK_MINUTES)
+
 # A one-node cluster (tools/mk-cluster --help; RUN_ARGS="--nodes 3" for more).
 run: all
 	tools/mk-cluster --nodes 1 $(RUN_ARGS)
