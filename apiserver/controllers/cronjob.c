@@ -17,6 +17,7 @@
 #include "events.h"
 #include "json.h"
 #include "log.h"
+#include "statuswrite.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -117,17 +118,7 @@ static char *rfc1123z(time_t t)
 
 static int write_status(struct cj_ctrl *cc, const json_t *cj, json_t *status, struct mk_err **err)
 {
-	json_t *old = json_object_get(cj, "status");
-	if (json_equal(status, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(cj);
-	json_object_set_new(copy, "apiVersion", json_string("batch/v1"));
-	json_object_set_new(copy, "kind", json_string("CronJob"));
-	json_object_set(copy, "status", status);
-	cleanup_free char *path = xasprintf("/apis/batch/v1/namespaces/%s/cronjobs/%s/status",
-					    obj_meta_str(cj, "namespace"), obj_meta_str(cj, "name"));
-	cleanup_json json_t *r = client_update(cc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(cc->c, cj, "batch/v1", "CronJob", "cronjobs", status, NULL, err) < 0 ? -1 : 0;
 }
 
 /* Drops from status.active what finished or went missing; notes the last

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "podutil.h"
+#include "statuswrite.h"
 #include "xalloc.h"
 
 #define COMPONENT	 "daemonset-controller"
@@ -226,17 +227,7 @@ static int update_status(struct ds_ctrl *dc, const json_t *ds, json_t *st, struc
 	json_t *cc = json_object_get(old, "collisionCount");
 	if (cc)
 		json_object_set(st, "collisionCount", cc);
-	if (json_equal(st, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(ds);
-	json_object_set_new(copy, "apiVersion", json_string("apps/v1"));
-	json_object_set_new(copy, "kind", json_string("DaemonSet"));
-	json_object_set(copy, "status", st);
-	cleanup_free char *path =
-		xasprintf("/apis/apps/v1/namespaces/%s/daemonsets/%s/status",
-			  obj_meta_str(ds, "namespace"), obj_meta_str(ds, "name"));
-	cleanup_json json_t *r = client_update(dc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(dc->c, ds, "apps/v1", "DaemonSet", "daemonsets", st, NULL, err) < 0 ? -1 : 0;
 }
 
 static int sync_ds(const char *key, void *arg, struct mk_err **err)

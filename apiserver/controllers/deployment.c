@@ -14,6 +14,7 @@
 #include "deployment-plan.h"
 #include "events.h"
 #include "log.h"
+#include "statuswrite.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -428,18 +429,10 @@ static int update_status(struct deploy_ctrl *dc, const json_t *d, const json_t *
 {
 	cleanup_free char *now = time_now_rfc3339();
 	cleanup_json json_t *st = deploy_status(d, new_rs, old_rss, now);
-	json_t *old = json_object_get(d, "status");
 	check_progress(dc, d, st, new_rs, now);
-	if (json_equal(st, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(d);
-	json_object_set_new(copy, "apiVersion", json_string("apps/v1"));
-	json_object_set_new(copy, "kind", json_string("Deployment"));
-	json_object_set(copy, "status", st);
-	cleanup_free char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s/status",
-					    obj_meta_str(d, "namespace"), obj_meta_str(d, "name"));
-	cleanup_json json_t *r = client_update(dc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(dc->c, d, "apps/v1", "Deployment", "deployments", st, NULL, err) < 0
+		       ? -1
+		       : 0;
 }
 
 /* True if the cache has not yet caught up with one of our writes to rss. */

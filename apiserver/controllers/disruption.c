@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "podutil.h"
+#include "statuswrite.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -164,17 +165,8 @@ static json_t *condition(const json_t *old_status, const char *status, const cha
 
 static int write_status(struct pdb_ctrl *pc, const json_t *pdb, json_t *st, struct mk_err **err)
 {
-	if (json_equal(st, json_object_get(pdb, "status")))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(pdb);
-	json_object_set_new(copy, "apiVersion", json_string("policy/v1"));
-	json_object_set_new(copy, "kind", json_string("PodDisruptionBudget"));
-	json_object_set(copy, "status", st);
-	cleanup_free char *path =
-		xasprintf("/apis/policy/v1/namespaces/%s/poddisruptionbudgets/%s/status",
-			  obj_meta_str(pdb, "namespace"), obj_meta_str(pdb, "name"));
-	cleanup_json json_t *r = client_update(pc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(pc->c, pdb, "policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", st,
+			    NULL, err) < 0 ? -1 : 0;
 }
 
 static int sync_pdb(const char *key, void *arg, struct mk_err **err)

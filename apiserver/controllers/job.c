@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "podutil.h"
+#include "statuswrite.h"
 #include "timefmt.h"
 #include "xalloc.h"
 
@@ -363,18 +364,10 @@ static void set_condition(json_t *status, const char *type, const char *cstatus,
 /* Writes status (borrowed) of *job; *job becomes the stored object. */
 static int write_status(struct job_ctrl *jc, json_t **job, json_t *status, struct mk_err **err)
 {
-	json_t *old = json_object_get(*job, "status");
-	if (json_equal(status, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(*job);
-	json_object_set_new(copy, "apiVersion", json_string("batch/v1"));
-	json_object_set_new(copy, "kind", json_string("Job"));
-	json_object_set(copy, "status", status);
-	cleanup_free char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s/status",
-					    obj_meta_str(*job, "namespace"), obj_meta_str(*job, "name"));
-	json_t *r = client_update(jc->c, path, copy, err);
-	if (!r)
-		return -1;
+	json_t *r;
+	int rc = status_write(jc->c, *job, "batch/v1", "Job", "jobs", status, &r, err);
+	if (rc <= 0)
+		return rc;
 	pthread_mutex_lock(&jc->lock);
 	json_object_set_new(jc->written, obj_meta_str(r, "uid") ?: "", json_integer(rv_of(r)));
 	pthread_mutex_unlock(&jc->lock);

@@ -17,6 +17,7 @@
 #include "events.h"
 #include "log.h"
 #include "podutil.h"
+#include "statuswrite.h"
 #include "replicaset-plan.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -411,17 +412,7 @@ static int update_status(struct rs_ctrl *rc, const json_t *rs, const json_t *act
 	json_t *conds = json_object_get(old, "conditions");
 	if (conds)
 		json_object_set(st, "conditions", conds);
-	if (json_equal(st, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(rs);
-	json_object_set_new(copy, "apiVersion", json_string("apps/v1"));
-	json_object_set_new(copy, "kind", json_string("ReplicaSet"));
-	json_object_set(copy, "status", st);
-	cleanup_free char *path =
-		xasprintf("/apis/apps/v1/namespaces/%s/replicasets/%s/status",
-			  obj_meta_str(rs, "namespace"), obj_meta_str(rs, "name"));
-	cleanup_json json_t *r = client_update(rc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(rc->c, rs, "apps/v1", "ReplicaSet", "replicasets", st, NULL, err) < 0 ? -1 : 0;
 }
 
 static int sync_rs(const char *key, void *arg, struct mk_err **err)

@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "podutil.h"
+#include "statuswrite.h"
 #include "xalloc.h"
 
 #define COMPONENT "statefulset-controller"
@@ -177,17 +178,7 @@ static int update_status(struct sts_ctrl *sc, const json_t *set, json_t *st, str
 	json_t *conds = json_object_get(old, "conditions");
 	if (conds)
 		json_object_set(st, "conditions", conds);
-	if (json_equal(st, old ? old : json_object()))
-		return 0;
-	cleanup_json json_t *copy = json_deep_copy(set);
-	json_object_set_new(copy, "apiVersion", json_string("apps/v1"));
-	json_object_set_new(copy, "kind", json_string("StatefulSet"));
-	json_object_set(copy, "status", st);
-	cleanup_free char *path =
-		xasprintf("/apis/apps/v1/namespaces/%s/statefulsets/%s/status",
-			  obj_meta_str(set, "namespace"), obj_meta_str(set, "name"));
-	cleanup_json json_t *r = client_update(sc->c, path, copy, err);
-	return r ? 0 : -1;
+	return status_write(sc->c, set, "apps/v1", "StatefulSet", "statefulsets", st, NULL, err) < 0 ? -1 : 0;
 }
 
 static int sync_set(const char *key, void *arg, struct mk_err **err)

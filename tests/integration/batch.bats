@@ -307,11 +307,12 @@ cj_jobs() {
 	wait_until 10 cj_active tick
 	# no further minute may add a job from here on
 	kubectl patch cronjob tick -n "$NS" --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
-	run kubectl get cronjob tick -n "$NS" -o jsonpath='{.status.active[0].kind}/{.status.active[0].name} {.status.lastScheduleTime}'
-	job=${output%% *}
-	job=${job#Job/}
-	n=$(minute_of "${output#* }")
-	[ "$job" = "tick-$n" ]
+	# a minute may have turned before the suspend: then the next job is
+	# active beside the first, and lastScheduleTime names the newest
+	run kubectl get cronjob tick -n "$NS" -o jsonpath='{range .status.active[*]}{.kind}/{.name} {end}|{.status.lastScheduleTime}'
+	n=$(minute_of "${output#*|}")
+	job=tick-$n
+	[[ " ${output%%|*}" == *" Job/$job "* ]]
 	now=$(($(date +%s) / 60))
 	[ "$n" -le "$now" ] && [ "$n" -ge $((now - 2)) ]
 	run kubectl get job "$job" -n "$NS" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.annotations.batch\.kubernetes\.io/cronjob-scheduled-timestamp}'

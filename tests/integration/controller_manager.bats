@@ -444,7 +444,9 @@ EOF
 }
 
 @test "a node whose heartbeat stops turns Ready=Unknown with the unreachable taint, and its pods are evicted" {
-	cm_start --controllers=nodelifecycle --node-monitor-grace-period=3s \
+	# 6 s: the test renews the live node's Lease once per poll, and on a loaded
+	# machine a poll of kubectl calls can take a few seconds
+	cm_start --controllers=nodelifecycle --node-monitor-grace-period=6s \
 		--node-monitor-period=1s --pod-eviction-timeout=2s
 	p=n-$(tr -dc 'a-z0-9' </dev/urandom | head -c 5)
 	add_node "$p-live"
