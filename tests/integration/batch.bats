@@ -185,7 +185,13 @@ job_field() {
 	# its one pod was made, then deleted at the deadline, and counted failed
 	wait_until 10 npods_is 0 slow
 	[ "$(job_field slow '{.status.failed}')" = 1 ]
-	run kubectl get events -n "$NS" --field-selector involvedObject.name=slow -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}'
+	# events are posted after the fact: wait for the delete's, then count
+	slow_events() {
+		kubectl get events -n "$NS" --field-selector involvedObject.name=slow -o jsonpath='{range .items[*]}{.reason}{"\n"}{end}'
+	}
+	deleted_event() { slow_events | grep -q '^SuccessfulDelete$'; }
+	wait_until 10 deleted_event
+	run slow_events
 	[ "$(grep -c '^SuccessfulCreate$' <<<"$output")" = 1 ]
 	[ "$(grep -c '^SuccessfulDelete$' <<<"$output")" = 1 ]
 	[[ "$output" == *DeadlineExceeded* ]]

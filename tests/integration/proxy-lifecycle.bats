@@ -24,7 +24,7 @@ legacy_kube_lines() {
 }
 
 proxy_table_gone() {
-	! innode nft list table ip kube-proxy >/dev/null 2>&1
+	! innode nft list table ip kube-proxy >/dev/null 2>&1 || false
 }
 
 # pgrep's answer is the proxy itself, and its name in /proc is its own
