@@ -188,7 +188,7 @@ teardown() {
 	# a tty of the size asked, TERM set, input echoed by the terminal; the
 	# command starts once the size came, or after a second on a slow machine
 	# and the size then follows by SIGWINCH: it polls for it (10 s at most)
-	run $P exec-stream "$id" tty=132x40 sh -c 'i=0; while [ "$(stty size)" != "40 132" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+	run $P exec-stream "$id" tty=132x40 sh -c "$WAIT_TTY_40x132"'
 stty size; tty; echo $TERM; read x; echo got $x' <<<"typed"
 	[ "${lines[0]}" = "exit 0" ]
 	[[ "$output" == *"40 132"* ]]

@@ -256,7 +256,7 @@ lines_in() { # FILE MIN
 	cmp "$T/in.bin" "$T/out.bin"
 	# -it under a pty: the terminal's size and input
 	command -v script >/dev/null || skip "script (util-linux) is not installed"
-	local sh='i=0; while [ "$(stty size)" != "40 132" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
+	local sh="$WAIT_TTY_40x132"
 	sh+='; stty size; tty; read x; echo got $x'
 	run timeout 60 script -qec "stty cols 132 rows 40; ip netns exec $NODE kubectl -s http://127.0.0.1:8080 exec -it talk -c app -- sh -c '$sh'" /dev/null <<<"typed"
 	[ "$status" -eq 0 ]

@@ -72,7 +72,7 @@ teardown() {
 	command -v script >/dev/null || skip "script (util-linux) is not installed"
 	# kubectl sends the size first; the command starts once it came (or
 	# after a second on a slow machine, the size then follows by SIGWINCH)
-	local sh='i=0; while [ "$(stty size)" != "40 132" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
+	local sh="$WAIT_TTY_40x132"
 	sh+='; stty size; tty; read x; echo got $x'
 	local cmd="stty cols 132 rows 40; $T/k exec -it web -c c1 -- sh -c '$sh'"
 	run timeout 30 script -qec "$cmd" /dev/null <<<"typed"

@@ -75,3 +75,10 @@ wait_eq() {
 		sleep 0.05
 	done
 }
+
+# The same bounded poll for a shell inside a container, which cannot load
+# this file: a sh snippet that waits (10 s at most) until its terminal is 40
+# rows by 132 columns. A tty's size comes with or just after the exec; on a
+# slow machine the command may start first and get the size by SIGWINCH.
+# shellcheck disable=SC2034 # used by the suites that load this file
+WAIT_TTY_40x132='i=0; while [ "$(stty size)" != "40 132" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
