@@ -296,8 +296,11 @@ print(" ".join(str(n) for n in sorted(len(s["endpoints"]) for s in items)))'
 	# kubernetes one (from the first list) before one created afterwards
 	cm_start --concurrent-service-endpoint-syncs=1
 	kubectl create service clusterip probe --tcp=80 -n "$NS" >/dev/null
-	wait_until 20 kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name
-	[ -n "$(kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name)" ]
+	# kubectl get exits 0 on an empty list: wait for a name
+	probe_slice() {
+		[ -n "$(kubectl get endpointslices -n "$NS" -l kubernetes.io/service-name=probe -o name)" ]
+	}
+	wait_until 20 probe_slice
 	run kubectl get endpointslices -n default -l endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io,kubernetes.io/service-name=kubernetes -o name
 	[ -z "$output" ]
 }
