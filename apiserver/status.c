@@ -208,6 +208,9 @@ json_t *status_from_err(const struct mk_err *e, const struct api_resource *r, co
 		return status_failure(504, "Timeout", msg, NULL);
 	case MK_EUNAVAILABLE:
 		return status_failure(503, "ServiceUnavailable", msg, NULL);
+	case MK_EBACKEND:
+		/* upstream's answer to a storage error it has no Status for */
+		return status_failure(500, NULL, msg, NULL);
 	default:
 		return status_internal(msg);
 	}

@@ -47,7 +47,10 @@ json_t *status_internal(const char *message);
 /* Maps an error from a lower layer (store, patch, decoding) to a Status for
  * r/name: MK_ENOTFOUND 404, MK_EEXISTS 409, MK_ECONFLICT 409, MK_EEXPIRED 410,
  * MK_EINVAL 400, MK_EINVALID 422, MK_ETOOLARGE 413, MK_EUNSUPPORTED 415,
- * MK_ETIMEOUT 504, others 500. r may be NULL. New reference. */
+ * MK_ETIMEOUT 504, MK_EBACKEND 500 with no reason and the message as is (how
+ * upstream answers a storage error it does not convert, such as etcd's
+ * "etcdserver: request is too large"), others 500. r may be NULL. New
+ * reference. */
 json_t *status_from_err(const struct mk_err *e, const struct api_resource *r, const char *name);
 
 /* The HTTP code of a Status object (its "code"), 500 if absent. */

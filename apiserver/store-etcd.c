@@ -411,6 +411,17 @@ static json_t *txn_write(struct et_store *s, json_t *txn, json_t *put, int64_t t
 			mk_err_free(e);
 			continue;
 		}
+		if (mk_err_code(e) == MK_ETOOLARGE) {
+			/* A value under our 3 MiB limit but over etcd's request
+			 * limit (1.5 MiB by default): nothing was written, and
+			 * upstream answers with etcd's own words (500, no reason).
+			 * The message is "etcd <member>: <etcd's text>". */
+			const char *m = mk_err_msg(e);
+			const char *text = strstr(m, ": ");
+			mk_err_set(err, MK_EBACKEND, "%s", text ? text + 2 : m);
+			mk_err_free(e);
+			return NULL;
+		}
 		if (err && !*err)
 			*err = e;
 		else

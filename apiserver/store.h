@@ -10,7 +10,8 @@
  *
  * All functions are thread-safe. Errors use mk_err codes: MK_ENOTFOUND,
  * MK_EEXISTS, MK_ECONFLICT, MK_EEXPIRED (revision compacted), MK_ETOOLARGE,
- * MK_EIO. */
+ * MK_EBACKEND (the backend refused a write in its own words: etcd's request
+ * size limit, below STORE_MAX_VALUE), MK_EIO. */
 #ifndef MK_APISERVER_STORE_H
 #define MK_APISERVER_STORE_H
 

@@ -20,6 +20,7 @@ enum mk_err_code {
 	MK_ETIMEOUT,      /* deadline passed */
 	MK_EUNAVAILABLE,  /* peer unreachable, retry later (503) */
 	MK_EUNAUTHORIZED, /* credentials missing or refused (401/403) */
+	MK_EBACKEND,      /* a backend's own refusal, passed on in its words (500) */
 };
 
 struct mk_err {

@@ -330,6 +330,12 @@ static int map_error(const char *ep, long http, const char *body, size_t len, st
 	case 5:
 		ours = MK_ENOTFOUND;
 		break;
+	case 8:
+		/* ResourceExhausted: etcd's gRPC server refuses a message over
+		 * --max-request-bytes + 512 KiB (2 MiB by default) unread; also
+		 * "database space exceeded" and "too many requests". */
+		ours = strstr(msg, "larger than max") ? MK_ETOOLARGE : MK_EIO;
+		break;
 	case 4:
 	case 14:
 		ours = MK_EUNAVAILABLE;

@@ -66,7 +66,8 @@ const char *etcd_client_endpoint(struct etcd_client *c);
  * domain_code and its text in the message:
  *   11 "...has been compacted"       MK_EEXPIRED
  *   11 "...future revision"          MK_ETIMEOUT
- *   3  "...request is too large"     MK_ETOOLARGE
+ *   3  "...request is too large"     MK_ETOOLARGE (over --max-request-bytes)
+ *   8  "...larger than max"          MK_ETOOLARGE (over its gRPC limit: that + 512 KiB)
  *   3  otherwise                     MK_EINVAL
  *   5  (lease not found)             MK_ENOTFOUND
  *   14, 4, unreachable, timed out    MK_EUNAVAILABLE

@@ -3,7 +3,8 @@
 # same objects with the same resourceVersions on both, each one's writes seen
 # through the other's watches, allocators that never hand out an address or
 # port twice, the `kubernetes` Endpoints listing every live server, one
-# compaction per interval between them, and upstream's key layout in etcd.
+# compaction per interval between them, upstream's key layout in etcd, and
+# upstream's answer to an object etcd finds too large.
 #
 # Server I (1, 2) binds 127.0.0.(I+1) on one shared port, as upstream's
 # servers share theirs, and advertises that address.
@@ -219,4 +220,51 @@ cm() { # cm SERVER NAME
 	wait_until 20 bash -c "[ \"\$(curl -s '$(url 1)/api/v1/namespaces/default/endpoints/kubernetes' | jq -r '[.subsets[0].addresses[].ip] | join(\",\")')\" = 127.0.0.2 ]"
 	[ "$(slice)" = "127.0.0.2" ]
 	srv_start 2
+}
+
+# big NAME BYTES: a ConfigMap holding BYTES bytes, as JSON in $BATS_TEST_TMPDIR/NAME.json
+big() {
+	{
+		printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s"},"data":{"a":"' "$1"
+		head -c "$2" /dev/zero | tr '\0' y
+		printf '"}}'
+	} >"$BATS_TEST_TMPDIR/$1.json"
+}
+
+@test "an object over etcd's 1.5 MiB request limit and under our 3 MiB: upstream's 500 Status, nothing written" {
+	local u cms out rv
+	u=$(url 1)
+	cms=$u/api/v1/namespaces/default/configmaps
+	# a create etcd refuses (its "request is too large"), and one over the
+	# 2 MiB its gRPC server reads at all: upstream passes etcd's words on
+	for size in 1600000 2500000; do
+		big "over-$size" "$size"
+		out=$(curl -s -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+			--data-binary "@$BATS_TEST_TMPDIR/over-$size.json" "$cms")
+		echo "$size: $out" | cut -c1-300
+		[ "$(tail -n1 <<<"$out")" = 500 ]
+		sed '$d' <<<"$out" | jq -e '.kind == "Status" and .code == 500 and (has("reason") | not)'
+		[ "$size" = 2500000 ] || [ "$(sed '$d' <<<"$out" | jq -r .message)" = "etcdserver: request is too large" ]
+		[ "$(curl -s -o /dev/null -w '%{http_code}' "$cms/over-$size")" = 404 ]
+	done
+	# an update that grows an object past the limit leaves it as it was
+	big fits 10
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+		--data-binary "@$BATS_TEST_TMPDIR/fits.json" "$cms")" = 201 ]
+	rv=$(curl -sf "$cms/fits" | jq -r .metadata.resourceVersion)
+	{
+		printf '{"data":{"b":"'
+		head -c 1600000 /dev/zero | tr '\0' z
+		printf '"}}'
+	} >"$BATS_TEST_TMPDIR/grow.json"
+	out=$(curl -s -w '\n%{http_code}' -X PATCH -H 'Content-Type: application/merge-patch+json' \
+		--data-binary "@$BATS_TEST_TMPDIR/grow.json" "$cms/fits")
+	[ "$(tail -n1 <<<"$out")" = 500 ]
+	[ "$(sed '$d' <<<"$out" | jq -r .message)" = "etcdserver: request is too large" ]
+	[ "$(curl -sf "$cms/fits" | jq -r '"\(.metadata.resourceVersion) \(.data | keys | join(","))"')" = "$rv a" ]
+	# kubectl shows etcd's words, as against upstream
+	run kubectl --server="$u" create --validate=false -f "$BATS_TEST_TMPDIR/over-1600000.json"
+	[ "$status" -ne 0 ]
+	[ "$output" = "Error from server: error when creating \"$BATS_TEST_TMPDIR/over-1600000.json\": etcdserver: request is too large" ]
+	curl -sf "$u/healthz"
 }

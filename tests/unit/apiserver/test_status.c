@@ -90,6 +90,13 @@ static void test_from_err(void **state)
 		assert_int_equal(status_code(s), cases[i].http);
 		assert_string_equal(json_path_str(s, "reason"), cases[i].reason);
 	}
+	/* a backend's refusal in its own words, as upstream passes etcd's on */
+	cleanup_err struct mk_err *be = NULL;
+	mk_err_set(&be, MK_EBACKEND, "etcdserver: request is too large");
+	cleanup_json json_t *bs = status_from_err(be, pods, "p");
+	assert_int_equal(status_code(bs), 500);
+	assert_null(json_object_get(bs, "reason"));
+	assert_string_equal(json_path_str(bs, "message"), "etcdserver: request is too large");
 	cleanup_json json_t *ok = status_success(pods, "p", "u-1");
 	assert_string_equal(json_path_str(ok, "status"), "Success");
 	assert_string_equal(json_path_str(ok, "details.uid"), "u-1");

@@ -888,6 +888,44 @@ static void test_etcd_layout(void **state)
 	assert_int_equal(mk_err_code(err), MK_EINVAL);
 }
 
+/* A value under STORE_MAX_VALUE that etcd refuses (over its 1.5 MiB request
+ * limit, or over the 2 MiB its gRPC server reads at all): MK_EBACKEND in
+ * etcd's words, and nothing written. */
+static void test_etcd_too_large(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		size_t size;
+		const char *msg;
+	} cases[] = {
+		{1600000, "etcdserver: request is too large"},
+		{2500000, "grpc: received message larger than max ("},
+	};
+	int64_t rev = must_create(f->st, "/registry/configmaps/ns/small", "{}");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_err struct mk_err *err = NULL;
+		cleanup_free char *v = xmalloc(cases[i].size + 1);
+		memset(v, 'y', cases[i].size);
+		v[cases[i].size] = 0;
+		assert_int_equal(store_create(f->st, "/registry/configmaps/ns/big", v, &err), -1);
+		assert_int_equal(mk_err_code(err), MK_EBACKEND);
+		assert_true(!strncmp(mk_err_msg(err), cases[i].msg, strlen(cases[i].msg)));
+		mk_err_free(err), err = NULL;
+		int64_t urc =
+			store_update(f->st, "/registry/configmaps/ns/small", v, rev, NULL, &err);
+		assert_int_equal(urc, -1);
+		assert_int_equal(mk_err_code(err), MK_EBACKEND);
+		mk_err_free(err), err = NULL;
+		struct store_kv kv = {0};
+		assert_int_equal(store_get(f->st, "/registry/configmaps/ns/big", &kv, &err), -1);
+		assert_int_equal(mk_err_code(err), MK_ENOTFOUND);
+		mk_err_free(err), err = NULL;
+		assert_int_equal(store_get(f->st, "/registry/configmaps/ns/small", &kv, &err), 0);
+		assert_int_equal(kv.mod_rev, rev);
+		store_kv_free(&kv);
+	}
+}
+
 /* The first member of the list is down: calls and watches use the next. */
 static void test_etcd_failover(void **state)
 {
@@ -964,6 +1002,7 @@ int main(void)
 		BOTH(test_compaction),
 		BOTH(test_ttl),
 		ETCD(test_etcd_layout),
+		ETCD(test_etcd_too_large),
 		ETCD(test_etcd_failover),
 		ETCD(test_etcd_restart),
 	};
