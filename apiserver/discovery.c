@@ -28,8 +28,10 @@ struct gv {
 
 static size_t group_versions(bool core, struct gv *out, size_t cap)
 {
-	size_t n = 0;
-	for (const struct api_resource *r = api_resources; r->resource; r++) {
+	size_t n = 0, nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
+	for (size_t k = 0; k < nrows; k++) {
+		const struct api_resource *r = rows[k];
 		if (core != (r->group[0] == '\0'))
 			continue;
 		bool seen = false;
@@ -42,7 +44,7 @@ static size_t group_versions(bool core, struct gv *out, size_t cap)
 	return n;
 }
 
-#define MAX_GV 32
+#define MAX_GV 256
 
 static json_t *aggregated_resource(const struct api_resource *r)
 {
@@ -76,6 +78,8 @@ json_t *discovery_aggregated(bool core, const char *version)
 		return NULL;
 	struct gv gvs[MAX_GV];
 	size_t n = group_versions(core, gvs, MAX_GV);
+	size_t nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
 
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -91,10 +95,11 @@ json_t *discovery_aggregated(bool core, const char *version)
 			if (strcmp(gvs[j].group, gvs[i].group))
 				continue;
 			json_t *resources = json_array();
-			for (const struct api_resource *r = api_resources; r->resource; r++)
-				if (!strcmp(r->group, gvs[j].group) &&
-				    !strcmp(r->version, gvs[j].version))
-					json_array_append_new(resources, aggregated_resource(r));
+			for (size_t k = 0; k < nrows; k++)
+				if (!strcmp(rows[k]->group, gvs[j].group) &&
+				    !strcmp(rows[k]->version, gvs[j].version))
+					json_array_append_new(resources,
+							      aggregated_resource(rows[k]));
 			json_array_append_new(versions,
 					      json_pack("{s:s, s:o, s:s}", "version",
 							gvs[j].version, "resources", resources,
@@ -157,7 +162,10 @@ json_t *discovery_resource_list(const char *group, const char *version)
 		return NULL;
 	json_t *resources = json_array();
 	bool served = false;
-	for (const struct api_resource *r = api_resources; r->resource; r++) {
+	size_t nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
+	for (size_t k = 0; k < nrows; k++) {
+		const struct api_resource *r = rows[k];
 		if (strcmp(r->group, group) || strcmp(r->version, version))
 			continue;
 		served = true;

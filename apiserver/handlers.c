@@ -103,14 +103,17 @@ static enum field_validation query_field_validation(const struct api_request *rq
  * NULL) the body's duplicated key paths. Returns 0 and appends the findings
  * to *warnings (created when needed) under Warn; -1 with *why (new:
  * "strict decoding error: ...") under Strict when there are findings. */
-static int strict_decode(const struct api_request *rq, const char *kind, json_t *obj,
-			 const json_t *pre, const json_t *dups, bool patched, json_t **warnings,
-			 char **why)
+static int strict_decode(const struct api_request *rq, const struct api_resource *r,
+			 const char *kind, json_t *obj, const json_t *pre, const json_t *dups,
+			 bool patched, json_t **warnings, char **why)
 {
 	enum field_validation fv = query_field_validation(rq);
+	/* a custom resource is pruned to its CRD's schema instead */
 	cleanup_json json_t *found =
-		typecheck_strict(kind, obj, fv == FV_IGNORE ? NULL : dups,
-				 TYPECHECK_PRUNE | (patched ? TYPECHECK_SORTED : 0));
+		r->prune && !strcmp(kind, r->kind)
+			? r->prune(r, obj)
+			: typecheck_strict(kind, obj, fv == FV_IGNORE ? NULL : dups,
+					   TYPECHECK_PRUNE | (patched ? TYPECHECK_SORTED : 0));
 	if (fv == FV_IGNORE)
 		return 0;
 	cleanup_json json_t *all = json_array();
@@ -330,7 +333,7 @@ static json_t *decode_object(struct api_request *rq, const struct api_resource *
 			dups = json_duplicate_keys(body, len);
 		cleanup_json json_t *warnings = NULL;
 		cleanup_free char *why = NULL;
-		if (strict_decode(rq, want_kind, obj, NULL, dups, false, &warnings, &why) < 0) {
+		if (strict_decode(rq, r, want_kind, obj, NULL, dups, false, &warnings, &why) < 0) {
 			const char *slash = strrchr(want_api_version, '/');
 			cleanup_free char *msg = xasprintf(
 				"%s in version \"%s\" cannot be handled as a %s: %s",
@@ -346,7 +349,6 @@ static json_t *decode_object(struct api_request *rq, const struct api_resource *
 	json_object_set_new(obj, "apiVersion", json_string(want_api_version));
 	if (!json_is_object(json_object_get(obj, "metadata")))
 		json_object_set_new(obj, "metadata", json_object());
-	(void)r;
 	return obj;
 }
 
@@ -554,8 +556,16 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 	return 0;
 }
 
-static json_t *scale_of(const json_t *obj)
+/* The Scale of obj, a row r object: its replicas and selector where r's
+ * scale subresource says (custom resources) or where the built-in kinds
+ * have them. New reference. */
+static json_t *scale_of(const struct api_resource *r, const json_t *obj)
 {
+	const struct api_subresource *ss = api_resource_sub(r, "scale");
+	const char *spec_path = ss && ss->spec_replicas_path ? ss->spec_replicas_path
+							     : "spec.replicas";
+	const char *status_path = ss && ss->status_replicas_path ? ss->status_replicas_path
+								 : "status.replicas";
 	json_t *md = json_object_get(obj, "metadata");
 	json_t *smd = json_object();
 	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
@@ -565,13 +575,23 @@ static json_t *scale_of(const json_t *obj)
 		if (v)
 			json_object_set(smd, keep[i], v);
 	}
-	json_t *replicas = json_path_get(obj, "spec.replicas");
-	json_t *sreplicas = json_path_get(obj, "status.replicas");
+	json_t *replicas = json_path_get(obj, spec_path);
+	json_t *sreplicas = json_path_get(obj, status_path);
 	json_t *scale = json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I}}", "kind", "Scale",
 				  "apiVersion", "autoscaling/v1", "metadata", smd, "spec",
 				  "replicas", (json_int_t)(replicas ? json_integer_value(replicas) : 1),
 				  "status", "replicas",
 				  (json_int_t)(sreplicas ? json_integer_value(sreplicas) : 0));
+	if (ss && ss->spec_replicas_path) {
+		/* a custom resource: its selector is a string already, and an
+		 * absent spec replicas count is 0 */
+		const char *sel = ss->selector_path ? json_path_str(obj, ss->selector_path) : NULL;
+		if (sel && sel[0])
+			json_path_set(scale, "status.selector", json_string(sel));
+		if (!replicas)
+			json_path_set(scale, "spec.replicas", json_integer(0));
+		return scale;
+	}
 	json_t *sel = json_path_get(obj, "spec.selector");
 	if (sel) {
 		char *s = printer_label_selector(sel);
@@ -686,7 +706,7 @@ static void handle_get(struct api_request *rq, const struct target *t)
 		return;
 	}
 	if (t->sub && !strcmp(t->sub, "scale")) {
-		json_t *scale = scale_of(obj);
+		json_t *scale = scale_of(t->r, obj);
 		json_decref(obj);
 		req_reply_json(rq, 200, scale, NULL);
 		return;
@@ -1283,7 +1303,8 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 		if (mode != UPDATE_BINDING) {
 			/* as upstream decodes the stored object: what its Go types
 			 * lack is gone before the change is applied */
-			json_decref(typecheck_strict(r->kind, cur, NULL, TYPECHECK_PRUNE));
+			json_decref(r->prune ? r->prune(r, cur)
+					     : typecheck_strict(r->kind, cur, NULL, TYPECHECK_PRUNE));
 		}
 		json_t *want = mutate(cur, arg, status);
 		if (!want)
@@ -1300,7 +1321,8 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 			json_decref(*warnings);
 			*warnings = NULL;
 			cleanup_free char *why = NULL;
-			if (strict_decode(rq, r->kind, next, pre, NULL, true, warnings, &why) < 0) {
+			if (strict_decode(rq, r, r->kind, next, pre, NULL, true, warnings, &why) <
+			    0) {
 				*status = status_patch_invalid(next, why);
 				return -1;
 			}
@@ -1471,6 +1493,7 @@ static enum update_mode mode_of(const struct target *t)
 }
 
 struct scale_arg {
+	const struct api_resource *r;
 	const json_t *body; /* PUT: the Scale; PATCH: NULL */
 	const json_t *patch;
 	char ptype[128];
@@ -1482,7 +1505,7 @@ static json_t *apply_patch(const json_t *doc, const char *ptype, const json_t *p
 static json_t *mutate_scale(const json_t *cur, void *arg, json_t **status)
 {
 	struct scale_arg *sa = arg;
-	cleanup_json json_t *scale = scale_of(cur);
+	cleanup_json json_t *scale = scale_of(sa->r, cur);
 	cleanup_json json_t *next_scale = NULL;
 	if (sa->body)
 		next_scale = json_copy_deep(sa->body);
@@ -1496,7 +1519,9 @@ static json_t *mutate_scale(const json_t *cur, void *arg, json_t **status)
 		return NULL;
 	}
 	json_t *n = json_copy_deep(cur);
-	json_path_set(n, "spec.replicas", json_integer(rep ? json_integer_value(rep) : 0));
+	const struct api_subresource *ss = api_resource_sub(sa->r, "scale");
+	json_path_set(n, ss && ss->spec_replicas_path ? ss->spec_replicas_path : "spec.replicas",
+		      json_integer(rep ? json_integer_value(rep) : 0));
 	const char *rv = obj_rv(next_scale);
 	json_path_set(n, "metadata.resourceVersion", json_string(rv ? rv : ""));
 	if (!rv || !rv[0])
@@ -1507,7 +1532,7 @@ static json_t *mutate_scale(const json_t *cur, void *arg, json_t **status)
 static void reply_scale_or_object(struct api_request *rq, const struct target *t, json_t *obj)
 {
 	if (t->sub && !strcmp(t->sub, "scale")) {
-		json_t *scale = scale_of(obj);
+		json_t *scale = scale_of(t->r, obj);
 		json_decref(obj);
 		req_reply_json(rq, 200, scale, NULL);
 		return;
@@ -1541,7 +1566,7 @@ static void handle_put(struct api_request *rq, const struct target *t)
 	json_t *out = NULL;
 	int rc;
 	if (scale) {
-		struct scale_arg sa = {.body = body};
+		struct scale_arg sa = {.r = t->r, .body = body};
 		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, NULL, &out, &status);
 	} else {
 		rc = update_loop(rq, t, mode_of(t), mutate_replace, body, NULL, &out, &status);
@@ -1704,8 +1729,8 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 						    json_string(api_resource_api_version(t->r)));
 				cleanup_json json_t *warnings = NULL;
 				cleanup_free char *why = NULL;
-				if (strict_decode(rq, t->r->kind, obj, pre, NULL, false, &warnings,
-						  &why) < 0) {
+				if (strict_decode(rq, t->r, t->r->kind, obj, pre, NULL, false,
+						  &warnings, &why) < 0) {
 					json_decref(obj);
 					req_reply_status(rq, status_bad_request(why));
 					return;
@@ -1720,7 +1745,7 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 				       .ptype = "application/strategic-merge-patch+json"};
 		rc = update_loop(rq, t, mode_of(t), mutate_patch, &pa, pre, &out, &status);
 	} else if (scale) {
-		struct scale_arg sa = {.patch = patch};
+		struct scale_arg sa = {.r = t->r, .patch = patch};
 		snprintf(sa.ptype, sizeof(sa.ptype), "%s", mt);
 		rc = update_loop(rq, t, UPDATE_MAIN, mutate_scale, &sa, pre, &out, &status);
 	} else {
@@ -1955,7 +1980,10 @@ static int delete_stored(struct api_request *rq, const struct api_resource *r, c
 
 static bool namespace_has_content(struct api_request *rq, const char *ns)
 {
-	for (const struct api_resource *r = api_resources; r->resource; r++) {
+	size_t nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
+	for (size_t i = 0; i < nrows; i++) {
+		const struct api_resource *r = rows[i];
 		if (!r->namespaced || !r->storage)
 			continue;
 		cleanup_free char *prefix = api_prefix(r, ns);

@@ -22,6 +22,7 @@
 #include "apiserver/authz.h"
 #include "apiserver/admission.h"
 #include "apiserver/bootstrap.h"
+#include "apiserver/crd.h"
 #include "apiserver/objects.h"
 #include "apiserver/reconciler.h"
 #include "apiserver/resource.h"
@@ -616,10 +617,19 @@ int main(int argc, char **argv)
 	const char *it = getenv("MINK8S_IDLE_TIMEOUT_SECONDS");
 	if (it && atoi(it) > 0)
 		scfg.idle_timeout_s = (unsigned)atoi(it);
+	/* the CRDs are served from the first request on */
+	if (crd_registry_start(st, &err) < 0) {
+		fprintf(stderr, "kube-apiserver: custom resource definitions: %s\n", mk_err_msg(err));
+		secure_free(&scfg);
+		authn_free(authn);
+		store_close(st);
+		return 1;
+	}
 	struct apiserver *srv = server_start(st, &scfg, &err);
 	secure_free(&scfg);
 	if (!srv) {
 		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
+		crd_registry_stop();
 		authn_free(authn);
 		store_close(st);
 		return 1;
@@ -634,6 +644,7 @@ int main(int argc, char **argv)
 	if (bootstrap_run(st, &bcfg, &err) < 0) {
 		fprintf(stderr, "kube-apiserver: bootstrap: %s\n", mk_err_msg(err));
 		server_stop(srv);
+		crd_registry_stop();
 		store_close(st);
 		return 1;
 	}
@@ -653,6 +664,7 @@ int main(int argc, char **argv)
 		if (!rec) {
 			fprintf(stderr, "kube-apiserver: endpoint reconciler: %s\n", mk_err_msg(err));
 			server_stop(srv);
+			crd_registry_stop();
 			store_close(st);
 			return 1;
 		}
@@ -675,6 +687,7 @@ int main(int argc, char **argv)
 	log_info("received signal %d, shutting down", (int)stop_signal);
 	reconciler_stop(rec);
 	server_stop(srv);
+	crd_registry_stop();
 	authn_free(authn);
 	store_close(st);
 	free(o.secure_bind);

@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "json.h"
 #include "xalloc.h"
+#include "apiserver/crd.h"
 #include "apiserver/openapi.h"
 #include "apiserver/resource.h"
 #include "apiserver/schema.h"
@@ -103,13 +104,25 @@ static json_t *patch_op(const struct api_resource *r)
 				   "kind", r->kind));
 }
 
+/* The component schemas of group/version: the built-in kinds' and the
+ * custom resources'. New reference. */
+static json_t *components_of(const char *group, const char *version)
+{
+	json_t *schemas = schema_openapi_components(group, version);
+	crd_openapi_components(group, version, schemas);
+	return schemas;
+}
+
 json_t *openapi_v3_doc(const char *gv_path)
 {
 	if (!gv_path)
 		return NULL;
 	json_t *paths = json_object();
 	bool served = false;
-	for (const struct api_resource *r = api_resources; r->resource; r++) {
+	size_t nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
+	for (size_t k = 0; k < nrows; k++) {
+		const struct api_resource *r = rows[k];
 		cleanup_free char *p = gv_path_of(r);
 		if (strcmp(p, gv_path) || !r->storage)
 			continue;
@@ -136,8 +149,8 @@ json_t *openapi_v3_doc(const char *gv_path)
 	 * still be listed if it had stored kinds; an unknown one is NULL. */
 	if (!served) {
 		bool known = false;
-		for (const struct api_resource *r = api_resources; r->resource; r++) {
-			cleanup_free char *p = gv_path_of(r);
+		for (size_t k = 0; k < nrows; k++) {
+			cleanup_free char *p = gv_path_of(rows[k]);
 			if (!strcmp(p, gv_path))
 				known = true;
 		}
@@ -159,7 +172,7 @@ json_t *openapi_v3_doc(const char *gv_path)
 	}
 	return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.0", "info", "title",
 			 "Kubernetes", "version", "v1.32.0", "paths", paths, "components",
-			 "schemas", schema_openapi_components(group, version));
+			 "schemas", components_of(group, version));
 }
 
 char *openapi_v3_hash(const char *gv_path)
@@ -180,7 +193,10 @@ char *openapi_v3_hash(const char *gv_path)
 json_t *openapi_v3_index(void)
 {
 	json_t *paths = json_object();
-	for (const struct api_resource *r = api_resources; r->resource; r++) {
+	size_t nrows;
+	cleanup_free const struct api_resource **rows = api_resource_all(&nrows);
+	for (size_t k = 0; k < nrows; k++) {
+		const struct api_resource *r = rows[k];
 		cleanup_free char *p = gv_path_of(r);
 		if (json_object_get(paths, p))
 			continue;

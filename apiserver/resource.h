@@ -5,6 +5,7 @@
 #define MK_APISERVER_RESOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 #include <jansson.h>
 
@@ -18,6 +19,12 @@ struct api_subresource {
 	const char *version; /* responseKind */
 	const char *kind;    /* responseKind */
 	const char *const *verbs;
+	/* scale of custom resources: where the replicas and the selector are
+	 * ("spec.replicas", "status.replicas", "status.selector"); NULL:
+	 * spec.replicas, status.replicas and a LabelSelector at spec.selector */
+	const char *spec_replicas_path;
+	const char *status_replicas_path;
+	const char *selector_path;
 };
 
 struct table_column {
@@ -80,12 +87,24 @@ struct api_resource {
 	 * (conflict before a retry, storage error), so that what it allocated is
 	 * freed and what it released is held again; may be NULL. */
 	void (*on_update_abort)(const json_t *obj, const json_t *old);
+
+	/* Custom resources (crd.c): prunes obj (a body or a changed object) to
+	 * the row's schema and returns what was dropped as strict decoding
+	 * reports it ("unknown field \"spec.x\""): a new array, or NULL when
+	 * nothing was. Takes the place of the built-in kinds' typecheck. */
+	json_t *(*prune)(const struct api_resource *r, json_t *obj);
 };
 
-/* Every served resource; ends with a row whose resource is NULL. */
+/* Every built-in resource; ends with a row whose resource is NULL. */
 extern const struct api_resource api_resources[];
 
-/* Looks up a row by group ("" core), version and plural; NULL if not served. */
+/* Every served row: the built-in table, then the custom resources of the
+ * CRDs (crd.h). A new array (free()) of *n borrowed rows, valid for the life
+ * of the process. */
+const struct api_resource **api_resource_all(size_t *n);
+
+/* Looks up a row by group ("" core), version and plural, built-in or custom;
+ * NULL if not served. */
 const struct api_resource *api_resource_find(const char *group, const char *version,
 					     const char *resource);
 /* Looks up a row by apiVersion ("v1", "apps/v1") and kind; NULL if none. */

@@ -2,9 +2,9 @@
  * order (core group first, then named groups in upstream's priority order,
  * resources alphabetical within a group version). */
 #include <pthread.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -14,7 +14,7 @@
 #include "apiserver/kinds-internal.h"
 #include "apiserver/metricsapi.h"
 #include "apiserver/componentstatus.h"
-#include "apiserver/metricsapi.h"
+#include "apiserver/crd.h"
 
 static const char *const verbs_all[] = {
 	"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL,
@@ -125,6 +125,15 @@ static const struct api_subresource replicaset_subs[] = {
 static const struct api_subresource job_subs[] = {STATUS_SUB("batch", "Job"), {.name = NULL}};
 static const struct api_subresource cronjob_subs[] = {
 	STATUS_SUB("batch", "CronJob"),
+	{.name = NULL},
+};
+
+static const struct api_subresource crd_subs[] = {
+	{.name = "status",
+	 .group = "apiextensions.k8s.io",
+	 .version = "v1",
+	 .kind = "CustomResourceDefinition",
+	 .verbs = verbs_get_patch_update},
 	{.name = NULL},
 };
 
@@ -468,6 +477,25 @@ const struct api_resource api_resources[] = {
 		.print_row = kinds_pdb_print,
 	},
 	{
+		.group = "apiextensions.k8s.io",
+		.version = "v1",
+		.resource = "customresourcedefinitions",
+		.singular = "customresourcedefinition",
+		.kind = "CustomResourceDefinition",
+		.namespaced = false,
+		.short_names = SHORT("crd", "crds"),
+		.categories = (const char *const[]){"api-extensions", NULL},
+		.verbs = verbs_all,
+		.subresources = crd_subs,
+		.storage = "apiextensions.k8s.io/customresourcedefinitions",
+		.defaults = crd_defaults,
+		.validate = crd_validate,
+		.prepare_create = crd_prepare_create,
+		.prepare_update = crd_prepare_update,
+		.columns = crd_columns,
+		.print_row = crd_print,
+	},
+	{
 		.group = "coordination.k8s.io",
 		.version = "v1",
 		.resource = "leases",
@@ -526,7 +554,7 @@ const struct api_resource *api_resource_find(const char *group, const char *vers
 		if (!strcmp(r->group, group) && !strcmp(r->version, version) &&
 		    !strcmp(r->resource, resource))
 			return r;
-	return NULL;
+	return crd_resource_find(group, version, resource);
 }
 
 const struct api_resource *api_resource_by_kind(const char *api_version, const char *kind)
@@ -536,7 +564,22 @@ const struct api_resource *api_resource_by_kind(const char *api_version, const c
 	for (const struct api_resource *r = api_resources; r->resource; r++)
 		if (!strcmp(api_resource_api_version(r), api_version) && !strcmp(r->kind, kind))
 			return r;
-	return NULL;
+	return crd_resource_by_kind(api_version, kind);
+}
+
+const struct api_resource **api_resource_all(size_t *n)
+{
+	size_t nstatic = 0, ncustom = 0;
+	while (api_resources[nstatic].resource)
+		nstatic++;
+	const struct api_resource **custom = crd_resources(&ncustom);
+	const struct api_resource **all = xcalloc(nstatic + ncustom + 1, sizeof(*all));
+	for (size_t i = 0; i < nstatic; i++)
+		all[i] = &api_resources[i];
+	memcpy(all + nstatic, custom, ncustom * sizeof(*all));
+	free(custom);
+	*n = nstatic + ncustom;
+	return all;
 }
 
 const struct api_subresource *api_resource_sub(const struct api_resource *r, const char *name)
@@ -579,12 +622,16 @@ static size_t row_index(const struct api_resource *r)
 
 const char *api_resource_api_version(const struct api_resource *r)
 {
+	if (crd_resource_is_custom(r))
+		return crd_resource_api_version(r);
 	size_t i = row_index(r);
 	return i < MAX_ROWS ? api_version_cache[i] : r->version;
 }
 
 const char *api_resource_qualified(const struct api_resource *r)
 {
+	if (crd_resource_is_custom(r))
+		return crd_resource_qualified(r);
 	size_t i = row_index(r);
 	return i < MAX_ROWS ? qualified_cache[i] : r->resource;
 }

@@ -104,3 +104,13 @@ json_t *schema_openapi_components(const char *group, const char *version)
 			add_type(schemas, *r);
 	return schemas;
 }
+
+const char *schema_openapi_object_meta(json_t *schemas)
+{
+	const struct schema_type *cm = schema_kind_find("ConfigMap");
+	const struct schema_field *md = cm ? schema_field_find(cm, "metadata", 8) : NULL;
+	if (!md || !md->sub)
+		return NULL;
+	add_type(schemas, md->sub);
+	return md->sub->name;
+}

@@ -66,4 +66,8 @@ const struct schema_field *schema_field_find(const struct schema_type *st, const
  * an empty object when none. */
 json_t *schema_openapi_components(const char *group, const char *version);
 
+/* Adds ObjectMeta and what it reaches to schemas (an object of component
+ * schemas, borrowed) and returns its definition name (static), or NULL. */
+const char *schema_openapi_object_meta(json_t *schemas);
+
 #endif
