@@ -152,6 +152,9 @@ static const char *const known_types[] = {"array", "boolean", "integer", "number
 
 static void check_node(const json_t *s, const char *path, bool need_type, const char *why,
 		       json_t *causes);
+static void prune_value(const json_t *s, json_t *v, const char *path, json_t *unknown);
+static void validate_any(const json_t *s, const json_t *v, const char *path, bool root,
+			 json_t *causes);
 
 static void check_children(const json_t *s, const char *path, json_t *causes)
 {
@@ -255,14 +258,9 @@ static void check_node(const json_t *s, const char *path, bool need_type, const 
 	if (def) {
 		/* a default must itself be valid, after pruning, as upstream */
 		cleanup_json json_t *copy = json_deep_copy(def);
-		cleanup_json json_t *inner = json_array();
-		jsonschema_validate(s, copy, inner);
-		if (json_array_size(inner)) {
-			cleanup_free char *p = xasprintf("%s.default", path);
-			json_t *c = json_array_get(inner, 0);
-			api_cause_add(causes, "FieldValueInvalid", p, "Invalid value: %s",
-				      json_string_value(json_object_get(c, "message")));
-		}
+		cleanup_free char *p = xasprintf("%s.default", path);
+		prune_value(s, copy, p, NULL);
+		validate_any(s, copy, p, false, causes);
 	}
 }
 

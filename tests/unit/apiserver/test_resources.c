@@ -39,7 +39,7 @@ static void test_table_lookups(void **state)
 	 * statefulsets, jobs, cronjobs. */
 	size_t n_all = 0;
 	for (const struct api_resource *x = api_resources; x->resource; x++)
-		if (x->categories)
+		if (x->categories && !strcmp(x->categories[0], "all"))
 			n_all++;
 	assert_int_equal(n_all, 8);
 	const struct api_resource *job = api_resource_by_kind("batch/v1", "Job");
