@@ -832,23 +832,6 @@ bool crd_openapi_components(const char *group, const char *version, json_t *sche
 
 /* --- the CustomResourceDefinition kind ---------------------------------------------- */
 
-const struct table_column crd_columns[] = {
-	NAME_COLUMN,
-	{.name = "Created At",
-	 .type = "date",
-	 .format = "",
-	 .description = "CreationTimestamp is a timestamp representing the server time when this "
-			"object was created."},
-	{.name = NULL},
-};
-
-void crd_print(const json_t *obj, time_t now, json_t *cells)
-{
-	(void)now;
-	json_array_append_new(cells, json_string(printer_str(obj, "metadata.name")));
-	json_array_append_new(cells, json_string(printer_str(obj, "metadata.creationTimestamp")));
-}
-
 void crd_defaults(json_t *obj)
 {
 	json_t *names = json_path_get(obj, "spec.names");

@@ -67,7 +67,5 @@ void crd_defaults(json_t *obj);
 void crd_validate(const json_t *obj, const json_t *old, json_t *causes);
 void crd_prepare_create(json_t *obj);
 void crd_prepare_update(json_t *obj, const json_t *old);
-extern const struct table_column crd_columns[];
-void crd_print(const json_t *obj, time_t now, json_t *cells);
 
 #endif

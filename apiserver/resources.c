@@ -492,8 +492,9 @@ const struct api_resource api_resources[] = {
 		.validate = crd_validate,
 		.prepare_create = crd_prepare_create,
 		.prepare_update = crd_prepare_update,
-		.columns = crd_columns,
-		.print_row = crd_print,
+		/* upstream's default printer: Name, Created At */
+		.columns = kinds_limitrange_columns,
+		.print_row = kinds_limitrange_print,
 	},
 	{
 		.group = "coordination.k8s.io",
