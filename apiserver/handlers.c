@@ -43,10 +43,13 @@
 /* --- small helpers ------------------------------------------------------------ */
 
 
-/* The stored text of obj: compact, without metadata.resourceVersion. New string. */
-static char *object_to_store(const json_t *obj)
+/* The stored text of obj, an object of row r: compact, without
+ * metadata.resourceVersion, in the stored form. New string. */
+static char *object_to_store(const struct api_resource *r, const json_t *obj)
 {
-	json_t *copy = json_copy((json_t *)obj);
+	json_t *copy = r->to_stored ? json_copy_deep(obj) : json_copy((json_t *)obj);
+	if (r->to_stored)
+		r->to_stored(copy);
 	json_t *md = json_object_get(copy, "metadata");
 	if (json_is_object(md)) {
 		json_t *mdc = json_copy(md);
@@ -553,6 +556,8 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 		*status = status_internal("stored object is not valid JSON");
 		return -1;
 	}
+	if (t->r->from_stored)
+		t->r->from_stored(*obj);
 	return 0;
 }
 
@@ -866,6 +871,8 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 			if (!obj)
 				continue;
 			if (api_filter_matches(f, t->r, obj)) {
+				if (t->r->from_stored)
+					t->r->from_stored(obj);
 				json_array_append_new(items, obj);
 				got++;
 				free(last_key);
@@ -944,7 +951,7 @@ static void handle_list(struct api_request *rq, const struct target *t)
 	cleanup_free char *cont = NULL;
 	bool table = req_wants_table(rq);
 	/* Plain lists of everything are spliced as text: no parse, no dump. */
-	bool fast = !table && api_filter_empty(f) && !t->r->virtual_list;
+	bool fast = !table && api_filter_empty(f) && !t->r->virtual_list && !t->r->from_stored;
 	struct buf raw = BUF_INIT;
 	json_t *items = collect(rq, t, f, limit, cont_in, exact_rev, &rev, &cont, &remaining,
 				&status, fast ? &raw : NULL);
@@ -1219,7 +1226,7 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 		}
 	}
 	cleanup_free char *key = api_key(r, t->ns, name);
-	cleanup_free char *value = object_to_store(obj);
+	cleanup_free char *value = object_to_store(r, obj);
 	cleanup_err struct mk_err *err = NULL;
 	int64_t rev = store_create_ttl(rq->srv->st, key, value, object_ttl(rq, r), &err);
 	if (rev < 0) {
@@ -1453,7 +1460,7 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 				return -1;
 			}
 		}
-		cleanup_free char *value = object_to_store(next);
+		cleanup_free char *value = object_to_store(r, next);
 		cleanup_err struct mk_err *err = NULL;
 		int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev, object_ttl(rq, r),
 						NULL, &err);
@@ -2123,7 +2130,7 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 				*out = json_incref(next);
 				return 0;
 			}
-			cleanup_free char *value = object_to_store(next);
+			cleanup_free char *value = object_to_store(r, next);
 			cleanup_err struct mk_err *err = NULL;
 			int64_t nrev = store_update_ttl(rq->srv->st, key, value, rev,
 							object_ttl(rq, r), NULL, &err);
@@ -2349,7 +2356,7 @@ static int budget_take(struct api_request *rq, const json_t *pdb, int64_t rev, c
 	}
 	free(now);
 	cleanup_free char *key = api_key(r, json_path_str(pdb, "metadata.namespace"), name);
-	cleanup_free char *value = object_to_store(next);
+	cleanup_free char *value = object_to_store(r, next);
 	cleanup_err struct mk_err *err = NULL;
 	if (store_update_ttl(rq->srv->st, key, value, rev, 0, NULL, &err) < 0) {
 		if (mk_err_code(err) == MK_ECONFLICT)

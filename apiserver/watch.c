@@ -296,6 +296,12 @@ static void emit(struct buf *out, const char *type, const json_t *obj)
 static void emit_object(struct watch_stream *ws, struct buf *out, const char *type,
 			const json_t *obj)
 {
+	cleanup_json json_t *served = NULL;
+	if (ws->r->from_stored) {
+		served = json_deep_copy(obj);
+		ws->r->from_stored(served);
+		obj = served;
+	}
 	if (ws->table) {
 		cleanup_json json_t *arr = json_pack("[O]", obj);
 		cleanup_json json_t *t =
@@ -452,7 +458,7 @@ static ssize_t reader(void *arg, char *dst, size_t max, bool stopping)
 				ws->sent_rev = e->ev->rev;
 			ws->cur = e;
 			ws->cur_off = 0;
-			if (e->ev && ws->table) {
+			if (e->ev && (ws->table || ws->r->from_stored)) {
 				pthread_mutex_unlock(&ws->mu);
 				render_table(ws, e);
 				pthread_mutex_lock(&ws->mu);
@@ -657,7 +663,7 @@ void watch_serve(struct watch_hub *hub, struct api_request *rq, const struct api
 	ws->r = r;
 	ws->filter = filter;
 	ws->table = req_wants_table(rq);
-	ws->raw = !ws->table && api_filter_empty(filter);
+	ws->raw = !ws->table && !r->from_stored && api_filter_empty(filter);
 	const char *inc = req_query(rq, "includeObject");
 	ws->include_object = inc ? xstrdup(inc) : NULL;
 	ws->bookmarks = opt->bookmarks;
