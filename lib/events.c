@@ -15,10 +15,88 @@ static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
 static json_t *queue;             /* array of [path, event], NULL until started */
 static struct client *async_client;
 
+/* Upstream's event correlation: an event repeating one seen before (same
+ * source, object, type, reason and message) is not posted again; the first
+ * one's count and lastTimestamp are patched instead. Keyed by those fields;
+ * each entry is [namespace, name, count]. Bounded: cleared when full, as a
+ * missed repeat only costs a new Event. */
+#define EVENTS_CACHE_MAX 4096
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *seen;
+
+static char *event_key(const json_t *ev)
+{
+	const json_t *io = json_object_get(ev, "involvedObject");
+	const json_t *src = json_object_get(ev, "source");
+	cleanup_json json_t *k = json_pack(
+		"[s?,s?,s?,s?,s?,s?,s?,s?,s?,s?,s?]",
+		json_string_value(json_object_get(src, "component")),
+		json_string_value(json_object_get(src, "host")),
+		json_string_value(json_object_get(io, "kind")),
+		json_string_value(json_object_get(io, "namespace")),
+		json_string_value(json_object_get(io, "name")),
+		json_string_value(json_object_get(io, "uid")),
+		json_string_value(json_object_get(io, "apiVersion")),
+		json_string_value(json_object_get(io, "fieldPath")),
+		json_string_value(json_object_get(ev, "type")),
+		json_string_value(json_object_get(ev, "reason")),
+		json_string_value(json_object_get(ev, "message")));
+	return json_dumps(k, JSON_COMPACT);
+}
+
+/* Patches the earlier event of ev's key, if any: 1 done, 0 none to patch. */
+static int post_repeat(struct client *c, const char *key, const json_t *ev)
+{
+	pthread_mutex_lock(&cache_lock);
+	json_t *entry = json_incref(json_object_get(seen, key));
+	pthread_mutex_unlock(&cache_lock);
+	if (!entry)
+		return 0;
+	const char *ns = json_string_value(json_array_get(entry, 0));
+	const char *name = json_string_value(json_array_get(entry, 1));
+	json_int_t count = json_integer_value(json_array_get(entry, 2)) + 1;
+	cleanup_free char *path = xasprintf("/api/v1/namespaces/%s/events/%s", ns, name);
+	cleanup_json json_t *patch = json_pack("{s:I, s:O}", "count", count, "lastTimestamp",
+					       json_object_get(ev, "lastTimestamp"));
+	cleanup_err struct mk_err *err = NULL;
+	cleanup_json json_t *done = client_patch(c, path, "strategic", patch, &err);
+	pthread_mutex_lock(&cache_lock);
+	if (done)
+		json_array_set_new(entry, 2, json_integer(count));
+	else
+		json_object_del(seen, key); /* expired or gone: post it anew */
+	pthread_mutex_unlock(&cache_lock);
+	json_decref(entry);
+	if (done)
+		log_v(2, "Event %s/%s: count %lld", ns, name, (long long)count);
+	return done ? 1 : 0;
+}
+
+static void remember(const char *key, const json_t *made)
+{
+	const json_t *md = json_object_get(made, "metadata");
+	const char *ns = json_string_value(json_object_get(md, "namespace"));
+	const char *name = json_string_value(json_object_get(md, "name"));
+	if (!ns || !name)
+		return;
+	pthread_mutex_lock(&cache_lock);
+	if (!seen || json_object_size(seen) >= EVENTS_CACHE_MAX) {
+		json_decref(seen);
+		seen = json_object();
+	}
+	json_object_set_new(seen, key, json_pack("[s,s,I]", ns, name, (json_int_t)1));
+	pthread_mutex_unlock(&cache_lock);
+}
+
 static void post(struct client *c, const char *path, const json_t *ev)
 {
+	cleanup_free char *key = event_key(ev);
+	if (post_repeat(c, key, ev))
+		return;
 	cleanup_err struct mk_err *err = NULL;
 	cleanup_json json_t *made = client_create(c, path, ev, &err);
+	if (made)
+		remember(key, made);
 	json_t *io = json_object_get(ev, "involvedObject");
 	if (!made)
 		log_v(1, "Event(%s %s/%s) %s %s: not recorded: %s",

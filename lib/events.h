@@ -10,7 +10,10 @@
 /* Posts an Event about obj (borrowed; its metadata gives namespace, name,
  * uid and resourceVersion) of kind/api_version, from component
  * ("deployment-controller"), type "Normal" or "Warning". Failures are logged
- * and otherwise ignored: events are best effort, as upstream. */
+ * and otherwise ignored: events are best effort, as upstream. An event that
+ * repeats an earlier one of this process (same source, object, type, reason
+ * and message) is aggregated as upstream's recorder does: the earlier
+ * Event's count goes up and its lastTimestamp moves. */
 void events_post(struct client *c, const char *component, const char *kind,
 		 const char *api_version, const json_t *obj, const char *type, const char *reason,
 		 const char *fmt, ...) __attribute__((format(printf, 8, 9)));
