@@ -508,12 +508,12 @@ static int layout_blob_copy(const char *layout, const char *digest, int64_t size
 	cleanup_close int in = open(p, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return mk_err_errno(err, MK_ENOTFOUND, errno, "opening blob %s", p);
+	cleanup_free char *chunk = xmalloc(OCIDIGEST_CHUNK); /* not __thread: see ocidigest_file */
 	struct ocidigest *d = ocidigest_new();
-	static __thread char chunk[1 << 16];
 	int64_t total = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t n = read(in, chunk, sizeof(chunk));
+		ssize_t n = read(in, chunk, OCIDIGEST_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

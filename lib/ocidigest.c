@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "xalloc.h"
 
 struct ocidigest {
 	EVP_MD_CTX *ctx;
@@ -80,11 +81,14 @@ int ocidigest_file(const char *path, char out[OCIDIGEST_LEN], long long *size,
 	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "opening %s", path);
+	/* On the heap: a static __thread buffer would be zeroed into the
+	 * static TLS block of every thread of every daemon, whether it ever
+	 * reads a file or not. */
+	cleanup_free char *chunk = xmalloc(OCIDIGEST_CHUNK);
 	struct ocidigest *d = ocidigest_new();
-	static __thread char chunk[1 << 16];
 	long long total = 0;
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		ssize_t n = read(fd, chunk, OCIDIGEST_CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

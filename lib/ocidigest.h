@@ -9,6 +9,8 @@
 
 /* "sha256:" + 64 hex + NUL */
 #define OCIDIGEST_LEN 72
+/* The read size of the file digests here and of blob copies. */
+#define OCIDIGEST_CHUNK (1 << 16)
 
 struct ocidigest; /* opaque streaming state */
 
