@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -350,6 +351,11 @@ static int check_leader(void *arg, struct mk_err **err);
 
 struct daemon *daemon_new(const struct daemon_config *cfg, int argc, char **argv, int *exit_code)
 {
+	if (cfg->malloc_arenas > 0 && mallopt(M_ARENA_MAX, cfg->malloc_arenas) != 1) {
+		fprintf(stderr, "Error: mallopt(M_ARENA_MAX, %d) failed\n", cfg->malloc_arenas);
+		*exit_code = 1;
+		return NULL;
+	}
 	struct daemon *d = xcalloc(1, sizeof(*d));
 	d->cfg = cfg;
 	d->stop_fd = -1;

@@ -62,6 +62,12 @@ struct daemon_config {
 	/* Reports a bad flag (msg: "unknown flag: --x") the component's own
 	 * way and returns the exit status; NULL: "Error: <msg>" and 2. */
 	int (*flag_error)(const char *msg);
+	/* glibc's M_ARENA_MAX for the process, set by daemon_new before any
+	 * thread exists; 0 keeps glibc's default (8 per core). glibc gives
+	 * each new thread that allocates an arena of its own up to that
+	 * limit, and the pages an arena touched stay resident: a daemon of
+	 * many mostly idle threads that must stay small asks for few. */
+	int malloc_arenas;
 };
 
 /* Parses argv against the component's flags plus the kit's (-v included)

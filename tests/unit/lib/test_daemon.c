@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -699,8 +700,86 @@ static void test_listen_retries_port_in_use(void **state)
 	daemon_free(d);
 }
 
-int main(void)
+/* The re-executed test binary: a daemon made with malloc_arenas n, then 8
+ * threads that allocate at once; prints how many arenas malloc_info lists. */
+struct arena_sync {
+	pthread_barrier_t start, hold;
+};
+
+static void *arena_thread(void *arg)
 {
+	struct arena_sync *s = arg;
+	pthread_barrier_wait(&s->start);
+	void *p[64];
+	for (size_t i = 0; i < 64; i++)
+		p[i] = xmalloc(1000);
+	pthread_barrier_wait(&s->hold); /* every thread holds its blocks here */
+	for (size_t i = 0; i < 64; i++)
+		free(p[i]);
+	return NULL;
+}
+
+static int arena_child(int n)
+{
+	struct comp_opts o = {.name = "default"};
+	struct flag flags[] = COMP_FLAGS(&o);
+	struct daemon_config cfg = {.name = "kube-test", .flags = flags, .malloc_arenas = n};
+	char *argv[] = {"kube-test", NULL};
+	int code = 0;
+	struct daemon *d = daemon_new(&cfg, 1, argv, &code);
+	if (!d)
+		return 1;
+	struct arena_sync s;
+	pthread_t t[8];
+	pthread_barrier_init(&s.start, NULL, 8);
+	pthread_barrier_init(&s.hold, NULL, 8);
+	for (size_t i = 0; i < 8; i++)
+		if (pthread_create(&t[i], NULL, arena_thread, &s) != 0)
+			return 1;
+	for (size_t i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	char *info = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&info, &len);
+	if (!f || malloc_info(0, f) != 0 || fclose(f) != 0)
+		return 1;
+	int heaps = 0;
+	for (const char *p = info; (p = strstr(p, "<heap nr=")); p++)
+		heaps++;
+	printf("%d\n", heaps);
+	free(info);
+	daemon_free(d);
+	return 0;
+}
+
+/* Arenas malloc_info lists in a fresh process after arena_child(n). */
+static int arenas_with(int n)
+{
+	cleanup_free char *cmd = xasprintf("/proc/%d/exe --arena-child %d", (int)getpid(), n);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	int heaps = -1;
+	assert_int_equal(fscanf(p, "%d", &heaps), 1);
+	assert_int_equal(pclose(p), 0);
+	return heaps;
+}
+
+static void test_malloc_arenas(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip(); /* ASan's allocator stands in for glibc's arenas */
+#endif
+	/* glibc's default: a new arena for each of the threads */
+	assert_true(arenas_with(0) > 2);
+	assert_int_equal(arenas_with(2), 2);
+	assert_int_equal(arenas_with(1), 1);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--arena-child"))
+		return arena_child(atoi(argv[2]));
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flags_merge),
@@ -710,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_informers_shared_and_gate),
 		cmocka_unit_test(test_health_and_metrics),
 		cmocka_unit_test(test_listen_retries_port_in_use),
+		cmocka_unit_test(test_malloc_arenas),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	curl_global_cleanup();
