@@ -9,17 +9,23 @@
 #             after another through the API, each timed from its POST to
 #             the watch event showing it Running and Ready: p50, p99
 #   burst     30 pods created at once: first POST to the last one Ready
-#   rss       the kubelet's VmRSS with the 30 pods
+#   rss       the kubelet's peak RSS (VmHWM, which the kernel keeps over
+#             the process's life) over the whole run: the first kubelet's
+#             after the sequential pods, the burst and the idle window, and
+#             the restarted one's once it has the 30 pods back; its VmRSS
+#             with the 30 pods beside it
 #   idle cpu  the kubelet's CPU (its own and its reaped children's, from
 #             /proc/PID/stat) over 30 s with the 30 pods and nothing to do
 #   restart   SIGKILL of the kubelet and a new one: time from its start to
 #             the 30 pods Running and Ready at its /pods; no container may
 #             be restarted (same container ids, restartCount 0)
 # Targets (issue "kubelet: pods run for real"): seq p50 <= 1.5x the floor,
-# p99 <= 1 s, RSS <= 25 MB, idle CPU <= 1 % of a core, restart <= 2 s.
+# p99 <= 1 s (printed beside the floor's own p99, which load moves as much),
+# peak RSS <= 25 MB, idle CPU <= 1 % of a core, restart <= 2 s.
 # usage: tests/bench/kubelet.sh [N [FLOOR_N]]   (default 50 10)
 # KBENCH_KUBELET_FLAGS: more kubelet flags (e.g. "-v 4"); KBENCH_LOGS=DIR:
-# the kubelet's and the API server's logs are copied there at the end.
+# the kubelet's and the API server's logs, and the per-pod times (seq,
+# burst), are copied there at the end.
 set -u
 cd "${MK_ROOT:-$(dirname "$0")/../..}" || exit 1
 MK_ROOT=$PWD
@@ -46,7 +52,7 @@ fail() {
 }
 keep_logs() {
 	if [ -n "${KBENCH_LOGS:-}" ] && [ -n "${T:-}" ]; then
-		mkdir -p "$KBENCH_LOGS" && cp "$T"/*.log "$KBENCH_LOGS"/ 2>/dev/null
+		mkdir -p "$KBENCH_LOGS" && cp "$T"/*.log "$T/seq" "$T/burst" "$KBENCH_LOGS"/ 2>/dev/null
 	fi
 	node_teardown
 }
@@ -130,6 +136,7 @@ for h in /sys/fs/cgroup/* /sys/fs/cgroup/unified; do
 	[ -d "$h$CGROOT/floor" ] && rmdir "$h$CGROOT/floor" 2>/dev/null
 done
 floor=$(awk '{print $1 / 10}' "$F/times" | pct 0.5)
+floor_p99=$(awk '{print $1 / 10}' "$F/times" | pct 0.99)
 
 # ---- the kubelet ----
 # shellcheck disable=SC2119
@@ -153,7 +160,6 @@ burst_p50=$(awk '$1 != "all" {print $2}' "$T/burst" | pct 0.5)
 pid=$KUBELET_PID
 [ "$(cat "/proc/$pid/comm")" = kubelet ] || fail "pid $pid is not the kubelet"
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 cpu_ticks() { # own and reaped children's utime+stime, in ticks
 	sed 's/^.*) //' "/proc/$pid/stat" | awk '{print $12 + $13, $14 + $15}'
 }
@@ -168,6 +174,8 @@ cpu=$(awk -v a="$own0" -v b="$own1" -v c="$ch0" -v d="$ch1" -v hz="$hz" -v t0="$
 cpu_own=${cpu% *}
 cpu_all=${cpu#* }
 
+# the first kubelet's peak, over everything it did
+hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
 pods ids >"$T/ids.before" || fail "reading container ids failed"
 # the poller is up before the kill, so its own start is not counted
 coproc KREADY { pods kready http://127.0.0.1:10250/pods "$BURST" 20; }
@@ -185,6 +193,9 @@ restart_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }'
 # the API's view once the new kubelet pushed its statuses
 pods ready "$BURST" 10 >/dev/null || fail "pods not Ready in the API after the restart"
 pods ids >"$T/ids.after" || fail "reading container ids failed"
+[ "$(cat "/proc/$KUBELET_PID/comm")" = kubelet ] || fail "pid $KUBELET_PID is not the kubelet"
+hwm2_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$KUBELET_PID/status")
+[ "$hwm2_kb" -gt "$hwm_kb" ] && hwm_kb=$hwm2_kb
 restarts=$(awk '$3 != 0' "$T/ids.after" | wc -l)
 changed=$(diff "$T/ids.before" "$T/ids.after" | grep -c '^>')
 running=$("$MK_BIN/nodectl" --root-dir "$ROOT" ps -a -o json | jq '[.[] | select(.name == "web")] | length')
@@ -196,11 +207,12 @@ printf '%-44s %10s\n' "floor (netns+CNI+runc, to HTTP 200), p50" "${floor} ms"
 printf '%-44s %10s   ratio %.2f (<= 1.5) %s\n' "pod start, $N one after another, p50" "${p50} ms" \
 	"$(awk -v a="$p50" -v b="$floor" 'BEGIN { print a / b }')" \
 	"$(verdict "$(awk -v a="$p50" -v b="$floor" 'BEGIN { print a / b }')" 1.5)"
-printf '%-44s %10s   (<= 1000 ms) %s\n' "pod start, $N one after another, p99" "${p99} ms" "$(verdict "$p99" 1000)"
+printf '%-44s %10s   (<= 1000 ms) %s  (floor p99 %s ms)\n' "pod start, $N one after another, p99" "${p99} ms" \
+	"$(verdict "$p99" 1000)" "$floor_p99"
 printf '%-44s %10s   (each pod p50 %s ms)\n' "$BURST pods at once, first POST to all Ready" "${burst} ms" "$burst_p50"
-printf '%-44s %10s   (<= 25 MB) %s  (peak %.1f MB)\n' "kubelet RSS with $BURST pods" \
-	"$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f MB", k / 1024 }')" \
-	"$(verdict "$rss_kb" 25600)" "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')"
+printf '%-44s %10s   (<= 25 MB) %s  (%.1f MB with the %s pods running)\n' \
+	"kubelet peak RSS (VmHWM), whole run" "$(awk -v k="$hwm_kb" 'BEGIN { printf "%.1f MB", k / 1024 }')" \
+	"$(verdict "$hwm_kb" 25600)" "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$BURST"
 printf '%-44s %10s   (<= 1 %%) %s  (own %s %%)\n' "kubelet idle CPU, ${IDLE_S} s, with children" "${cpu_all} %" \
 	"$(verdict "$cpu_all" 1)" "$cpu_own"
 printf '%-44s %10s   (<= 2000 ms) %s\n' "kubelet SIGKILL + start to $BURST pods Ready" "${restart_ms} ms" \
