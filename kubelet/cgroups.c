@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "json.h"
 #include "quantity.h"
 #include "xalloc.h"
@@ -134,27 +135,7 @@ struct cgroups *cgroups_parse_mountinfo(const char *text, struct mk_err **err)
 
 static char *read_file(const char *path, struct mk_err **err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		mk_err_errno(err, errno == ENOENT ? MK_ENOTFOUND : MK_EIO, errno, "open %s", path);
-		return NULL;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mk_err_errno(err, MK_EIO, errno, "read %s", path);
-			buf_free(&b);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		buf_append(&b, chunk, (size_t)n);
-	}
-	return buf_steal(&b);
+	return fs_read_file(path, SIZE_MAX, NULL, err);
 }
 
 static int write_file(const char *path, const char *value, struct mk_err **err)

@@ -587,19 +587,7 @@ static char *ctr_file(const struct runtime *rt, const char *id, const char *name
 
 static char *slurp(const char *path)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
+	return fs_read_file(path, SIZE_MAX, NULL, NULL);
 }
 
 static bool runtime_knows(const struct runtime *rt, const char *id)

@@ -692,38 +692,6 @@ struct cni_netconf *cni_netconf_parse(const char *bytes, size_t len, const char 
 	return parse_doc(bytes, len, file, false, err);
 }
 
-/* Reads a whole regular file of at most MAX_FILE bytes. */
-static char *read_file(const char *path, size_t *len, struct mk_err **err)
-{
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		mk_err_errno(err, errno == ENOENT ? MK_ENOTFOUND : MK_EIO, errno, "open %s", path);
-		return NULL;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			mk_err_errno(err, MK_EIO, errno, "read %s", path);
-			buf_free(&b);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > MAX_FILE) {
-			mk_err_set(err, MK_ETOOLARGE, "%s: larger than %d bytes", path, MAX_FILE);
-			buf_free(&b);
-			return NULL;
-		}
-		buf_append(&b, chunk, (size_t)n);
-	}
-	*len = b.len;
-	return buf_steal(&b);
-}
-
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -776,7 +744,7 @@ static int load_plugin_files(struct cni_netconf *nc, const char *dir, struct mk_
 		cleanup_strv char **files = list_files(sub, ext);
 		for (size_t i = 0; files && files[i]; i++) {
 			size_t len;
-			cleanup_free char *b = read_file(files[i], &len, err);
+			cleanup_free char *b = fs_read_file(files[i], MAX_FILE, &len, err);
 			if (!b)
 				return -1;
 			json_error_t jerr;
@@ -805,7 +773,7 @@ struct cni_netconf *cni_netconf_load_dir(const char *dir, struct mk_err **err)
 	for (size_t i = 0; files && files[i]; i++) {
 		struct mk_err *e = NULL;
 		size_t len;
-		cleanup_free char *b = read_file(files[i], &len, &e);
+		cleanup_free char *b = fs_read_file(files[i], MAX_FILE, &len, &e);
 		struct cni_netconf *nc = b ? parse_doc(b, len, files[i], true, &e) : NULL;
 		if (nc && load_plugin_files(nc, dir, &e) < 0) {
 			cni_netconf_free(nc);
@@ -1698,7 +1666,7 @@ json_t *cni_cache_get(const char *cache_dir, const char *network, const char *co
 	cleanup_free char *path = cache_path(cache_dir ? cache_dir : DEFAULT_CACHE_DIR, network,
 					     container_id, ifname);
 	size_t len;
-	cleanup_free char *text = read_file(path, &len, err);
+	cleanup_free char *text = fs_read_file(path, MAX_FILE, &len, err);
 	if (!text)
 		return NULL;
 	json_error_t jerr;

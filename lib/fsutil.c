@@ -69,13 +69,8 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 	return 0;
 }
 
-char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **err)
+char *fs_read_fd(int fd, const char *what, size_t max, size_t *len, struct mk_err **err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mk_err_errno(err, errno == ENOENT ? MK_ENOTFOUND : MK_EIO, errno, "open %s",
-				    path),
-		       NULL;
 	struct buf b = BUF_INIT;
 	char chunk[8192];
 	for (;;) {
@@ -84,13 +79,13 @@ char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **er
 			if (errno == EINTR)
 				continue;
 			buf_free(&b);
-			return mk_err_errno(err, MK_EIO, errno, "read %s", path), NULL;
+			return mk_err_errno(err, MK_EIO, errno, "read %s", what), NULL;
 		}
 		if (n == 0)
 			break;
 		if (b.len + (size_t)n > max) {
 			buf_free(&b);
-			return mk_err_set(err, MK_ETOOLARGE, "%s is larger than %zu bytes", path,
+			return mk_err_set(err, MK_ETOOLARGE, "%s is larger than %zu bytes", what,
 					  max),
 			       NULL;
 		}
@@ -99,6 +94,16 @@ char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **er
 	if (len)
 		*len = b.len;
 	return buf_steal(&b);
+}
+
+char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mk_err_errno(err, errno == ENOENT ? MK_ENOTFOUND : MK_EIO, errno, "open %s",
+				    path),
+		       NULL;
+	return fs_read_fd(fd, path, max, len, err);
 }
 
 static int cmp_names(const void *a, const void *b)

@@ -27,6 +27,10 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
  * file does not exist. */
 char *fs_read_file(const char *path, size_t max, size_t *len, struct mk_err **err);
 
+/* Reads fd to its end, as fs_read_file (what names it in errors); fd stays
+ * open and is the caller's. */
+char *fs_read_fd(int fd, const char *what, size_t max, size_t *len, struct mk_err **err);
+
 /* rm -rf that stays on path's file system: a directory on another device
  * below path (a mount) is left alone and makes the call fail. A missing
  * path is fine. */

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 #define LAST_IP_PREFIX "last_reserved_ip."
@@ -447,19 +448,7 @@ static int store_reserve(struct hl_store *st, const char *id, const char *ifname
 
 static char *read_small(const char *path)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	struct buf b = BUF_INIT;
-	char chunk[512];
-	ssize_t n;
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		buf_append(&b, chunk, (size_t)n);
-	if (n < 0) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b);
+	return fs_read_file(path, 4096, NULL, NULL);
 }
 
 static int last_reserved(struct hl_store *st, int idx, struct ipaddr *out)

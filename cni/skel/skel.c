@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -62,23 +63,8 @@ static const char *env(const char *name)
 
 static int read_stdin(struct cni_ctx *ctx)
 {
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			buf_free(&b);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		buf_append(&b, chunk, (size_t)n);
-	}
-	ctx->stdin_len = b.len;
-	ctx->stdin_data = buf_steal(&b);
-	return 0;
+	ctx->stdin_data = fs_read_fd(STDIN_FILENO, "stdin", SIZE_MAX, &ctx->stdin_len, NULL);
+	return ctx->stdin_data ? 0 : -1;
 }
 
 static void print_versions(void)

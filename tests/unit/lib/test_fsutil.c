@@ -94,6 +94,40 @@ static void test_write_all_mkdir_and_read(void **state)
 	assert_int_equal(mk_err_code(err), MK_ETOOLARGE);
 }
 
+/* A pipe's whole content, however it arrives, and the names in errors. */
+static void test_read_fd_pipe(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	static char data[20000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 26);
+	/* more than one read's chunk, less than a pipe's buffer (64 KiB) */
+	assert_int_equal(fs_write_all(p[1], data, sizeof(data)), 0);
+	close(p[1]);
+	size_t len = 0;
+	cleanup_free char *back = fs_read_fd(p[0], "stdin", SIZE_MAX, &len, NULL);
+	close(p[0]);
+	assert_non_null(back);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(back, data, sizeof(data));
+	assert_int_equal(back[len], '\0');
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fs_write_all(p[1], data, 100), 0);
+	close(p[1]);
+	cleanup_err struct mk_err *err = NULL;
+	assert_null(fs_read_fd(p[0], "stdin", 99, NULL, &err));
+	close(p[0]);
+	assert_int_equal(mk_err_code(err), MK_ETOOLARGE);
+	assert_string_equal(mk_err_msg(err), "stdin is larger than 99 bytes");
+
+	cleanup_err struct mk_err *err2 = NULL;
+	assert_null(fs_read_fd(-1, "nothing", SIZE_MAX, NULL, &err2));
+	assert_int_equal(mk_err_code(err2), MK_EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +135,7 @@ int main(void)
 						remove_dir),
 		cmocka_unit_test_setup_teardown(test_write_all_mkdir_and_read, make_dir,
 						remove_dir),
+		cmocka_unit_test(test_read_fd_pipe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
