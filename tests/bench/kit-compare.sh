@@ -50,6 +50,9 @@ echo "kit-compare: building $rev in $base and this checkout" >&2
 make -C "$base" -s -j2 all >/dev/null
 make -s -j2 all >/dev/null
 
+# the benchmarks' own make calls: the packages are there (an apt run of
+# someone else's would hold dpkg's lock and fail them)
+export NODEPS=1
 # run_one TREE LABEL BENCH ROUND: the bench's output into $out
 run_one() {
 	local tree=$1 label=$2 bench=$3 r=$4 f
