@@ -430,104 +430,105 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-int main(int argc, char **argv)
+/* What main derives from the flags that need more than their type. */
+struct settings {
+	bool anonymous;
+	struct authz authz;
+	const char *reconciler_type;
+	int64_t compaction_ms, event_ttl_ms;
+	long long tolerations_s[2]; /* not-ready, unreachable; -1: the default */
+};
+
+/* The authentication and authorization flags into s; prints upstream's message. 0,
+ * or the exit status (1 or 2). */
+static int settings_check_auth(const struct options *o, struct settings *s)
 {
-	struct options o = {.port = 8080, .secure_port = 6443};
-	if (parse_flags(argc, argv, &o) < 0)
-		return 2;
-	bool anonymous = true;
-	if (o.anonymous_auth) {
-		if (!strcasecmp(o.anonymous_auth, "true") || !strcmp(o.anonymous_auth, "1"))
-			anonymous = true;
-		else if (!strcasecmp(o.anonymous_auth, "false") || !strcmp(o.anonymous_auth, "0"))
-			anonymous = false;
+	s->anonymous = true;
+	if (o->anonymous_auth) {
+		if (!strcasecmp(o->anonymous_auth, "true") || !strcmp(o->anonymous_auth, "1"))
+			s->anonymous = true;
+		else if (!strcasecmp(o->anonymous_auth, "false") || !strcmp(o->anonymous_auth, "0"))
+			s->anonymous = false;
 		else {
 			fprintf(stderr,
 				"kube-apiserver: invalid argument \"%s\" for \"--anonymous-auth\" "
 				"flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n",
-				o.anonymous_auth, o.anonymous_auth);
+				o->anonymous_auth, o->anonymous_auth);
 			return 2;
 		}
 	}
-	struct authz authz;
-	{
-		cleanup_err struct mk_err *zerr = NULL;
-		if (authz_parse(o.authorization_mode, &authz, &zerr) < 0) {
-			fprintf(stderr, "kube-apiserver: --authorization-mode: %s\n",
-				mk_err_msg(zerr));
-			return 1;
-		}
-	}
-	struct server_config scfg = {0};
-	if (secure_setup(&o, &scfg) < 0) {
-		secure_free(&scfg);
+	cleanup_err struct mk_err *zerr = NULL;
+	if (authz_parse(o->authorization_mode, &s->authz, &zerr) < 0) {
+		fprintf(stderr, "kube-apiserver: --authorization-mode: %s\n", mk_err_msg(zerr));
 		return 1;
 	}
-	if (o.storage_backend && strcmp(o.storage_backend, "etcd3")) {
+	return 0;
+}
+
+/* The flags of the store, the reconciler, durations and tolerations. */
+static int settings_check_store(const struct options *o, struct settings *s)
+{
+	if (o->storage_backend && strcmp(o->storage_backend, "etcd3")) {
 		fprintf(stderr,
 			"kube-apiserver: invalid --storage-backend \"%s\": the only storage "
 			"backend is etcd3\n",
-			o.storage_backend);
+			o->storage_backend);
 		return 1;
 	}
-	if (o.storage_backend && !o.etcd_servers) {
+	if (o->storage_backend && !o->etcd_servers) {
 		fprintf(stderr, "kube-apiserver: --etcd-servers must be specified\n");
 		return 1;
 	}
-	const char *reconciler_type = o.endpoint_reconciler_type ? o.endpoint_reconciler_type : "lease";
-	if (strcmp(reconciler_type, "lease") && strcmp(reconciler_type, "none")) {
+	s->reconciler_type = o->endpoint_reconciler_type ? o->endpoint_reconciler_type : "lease";
+	if (strcmp(s->reconciler_type, "lease") && strcmp(s->reconciler_type, "none")) {
 		fprintf(stderr,
-			"kube-apiserver: invalid --endpoint-reconciler-type \"%s\": lease or none\n",
-			reconciler_type);
+			"kube-apiserver: invalid --endpoint-reconciler-type \"%s\": lease or "
+			"none\n",
+			s->reconciler_type);
 		return 1;
 	}
-	int64_t compaction_ms = 5 * 60 * 1000, event_ttl_ms = 60 * 60 * 1000;
-	if (parse_duration_flag("etcd-compaction-interval", o.etcd_compaction_interval,
-				&compaction_ms) < 0 ||
-	    parse_duration_flag("event-ttl", o.event_ttl, &event_ttl_ms) < 0)
+	s->compaction_ms = 5 * 60 * 1000;
+	s->event_ttl_ms = 60 * 60 * 1000;
+	if (parse_duration_flag("etcd-compaction-interval", o->etcd_compaction_interval,
+				&s->compaction_ms) < 0 ||
+	    parse_duration_flag("event-ttl", o->event_ttl, &s->event_ttl_ms) < 0)
 		return 2;
-	long long tol_s[2] = {-1, -1};
-	const char *tol_v[2] = {o.not_ready_toleration, o.unreachable_toleration};
+	const char *tol_v[2] = {o->not_ready_toleration, o->unreachable_toleration};
 	const char *tol_n[2] = {"default-not-ready-toleration-seconds",
 				"default-unreachable-toleration-seconds"};
 	for (int i = 0; i < 2; i++) {
+		s->tolerations_s[i] = -1;
 		if (!tol_v[i])
 			continue;
 		char *end;
 		errno = 0;
-		tol_s[i] = strtoll(tol_v[i], &end, 10);
+		s->tolerations_s[i] = strtoll(tol_v[i], &end, 10);
 		if (errno || !*tol_v[i] || *end) {
-			fprintf(stderr, "kube-apiserver: invalid argument \"%s\" for \"--%s\" flag\n",
+			fprintf(stderr,
+				"kube-apiserver: invalid argument \"%s\" for \"--%s\" flag\n",
 				tol_v[i], tol_n[i]);
 			return 2;
 		}
 	}
-	struct admission_config adm_cfg = {
-		.enable = o.enable_admission,
-		.disable = o.disable_admission,
-		.config_file = o.admission_config_file,
-		.not_ready_s = tol_s[0],
-		.unreachable_s = tol_s[1],
-	};
-	cleanup_err struct mk_err *aerr = NULL;
-	struct admission *adm = admission_new(&adm_cfg, &aerr);
-	if (!adm) {
-		/* upstream's wording: cobra's "Error: " and the options' message */
-		fprintf(stderr, "Error: %s\n", mk_err_msg(aerr));
-		return 1;
-	}
-	const char *bind = o.bind_address ? o.bind_address : "127.0.0.1";
-	const char *data_dir = o.data_dir ? o.data_dir : "/var/lib/mink8s";
-	cleanup_free char *advertise = NULL;
-	if (o.advertise)
-		advertise = xstrdup(o.advertise);
-	else if (!strchr(bind, ',') && strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
-		advertise = xstrdup(bind);
-	else if (strchr(bind, ','))
-		advertise = list_advertise(bind);
-	else if (!(advertise = first_host_ip()))
-		advertise = xstrdup("127.0.0.1");
+	return 0;
+}
 
+/* The address the kubernetes Service's endpoints name. New string. */
+static char *advertise_address(const struct options *o, const char *bind)
+{
+	if (o->advertise)
+		return xstrdup(o->advertise);
+	if (!strchr(bind, ',') && strcmp(bind, "0.0.0.0") && strcmp(bind, "::"))
+		return xstrdup(bind);
+	if (strchr(bind, ','))
+		return list_advertise(bind);
+	char *ip = first_host_ip();
+	return ip ? ip : xstrdup("127.0.0.1");
+}
+
+/* Memory and signal settings of the process. */
+static void process_setup(void)
+{
 	/* One arena per MHD thread would keep freed list buffers out of reach. */
 	mallopt(M_ARENA_MAX, 4);
 	signal(SIGPIPE, SIG_IGN);
@@ -539,18 +540,24 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
 
+/* etcd when --etcd-servers is given, else the embedded store in data_dir.
+ * Prints why on failure. */
+static struct store *open_store(const struct options *o, const struct settings *s,
+				const char *data_dir)
+{
 	cleanup_err struct mk_err *err = NULL;
 	struct store *st;
-	if (o.etcd_servers) {
+	if (o->etcd_servers) {
 		char **watch_prefixes = resource_prefixes();
 		struct store_etcd_config ecfg = {
-			.servers = o.etcd_servers,
-			.prefix = o.etcd_prefix,
-			.ca_file = o.etcd_cafile,
-			.cert_file = o.etcd_certfile,
-			.key_file = o.etcd_keyfile,
-			.compaction_interval_ms = compaction_ms,
+			.servers = o->etcd_servers,
+			.prefix = o->etcd_prefix,
+			.ca_file = o->etcd_cafile,
+			.cert_file = o->etcd_certfile,
+			.key_file = o->etcd_keyfile,
+			.compaction_interval_ms = s->compaction_ms,
 			.watch_prefixes = (const char *const *)watch_prefixes,
 			.wait_ms = ETCD_WAIT_MS,
 		};
@@ -558,28 +565,159 @@ int main(int argc, char **argv)
 		for (char **p = watch_prefixes; *p; p++)
 			free(*p);
 		free(watch_prefixes);
-		if (!st) {
+		if (!st)
 			fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
-			return 1;
-		}
-	} else {
-		if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
-			fprintf(stderr, "kube-apiserver: cannot create --data-dir %s: %s\n",
-				data_dir, strerror(errno));
-			return 1;
-		}
-		st = store_sqlite_open(data_dir, &err);
-		if (!st) {
-			fprintf(stderr, "kube-apiserver: opening the store in %s: %s\n", data_dir,
-				mk_err_msg(err));
-			return 1;
-		}
-		/* Test knob: compaction interval of the embedded store (default 5
-		 * minutes; --etcd-compaction-interval is etcd's). */
-		const char *ci = getenv("MINK8S_COMPACT_INTERVAL_MS");
-		if (ci && atoi(ci) > 0)
-			store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
+		return st;
 	}
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "kube-apiserver: cannot create --data-dir %s: %s\n", data_dir,
+			strerror(errno));
+		return NULL;
+	}
+	st = store_sqlite_open(data_dir, &err);
+	if (!st) {
+		fprintf(stderr, "kube-apiserver: opening the store in %s: %s\n", data_dir,
+			mk_err_msg(err));
+		return NULL;
+	}
+	/* Test knob: compaction interval of the embedded store (default 5
+	 * minutes; --etcd-compaction-interval is etcd's). */
+	const char *ci = getenv("MINK8S_COMPACT_INTERVAL_MS");
+	if (ci && atoi(ci) > 0)
+		store_sqlite_set_compact_interval(st, (unsigned)atoi(ci));
+	return st;
+}
+
+/* The test knobs of the server, from the environment. */
+static void server_test_knobs(struct server_config *scfg)
+{
+	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
+	if (bm)
+		scfg->bookmark_seconds = (unsigned)atoi(bm);
+	/* bytes one watcher may have queued before it is cut off */
+	const char *wq = getenv("MINK8S_WATCH_QUEUE_BYTES");
+	if (wq && atoll(wq) > 0)
+		scfg->watch_queue_bytes = (size_t)atoll(wq);
+	/* seconds after which an idle or stalled connection is closed */
+	const char *it = getenv("MINK8S_IDLE_TIMEOUT_SECONDS");
+	if (it && atoi(it) > 0)
+		scfg->idle_timeout_s = (unsigned)atoi(it);
+}
+
+/* The lease reconciler of the kubernetes Service's endpoints, or NULL with
+ * *err set. */
+static struct reconciler *reconciler_from_env(struct store *st, const char *advertise, int port,
+					      struct mk_err **err)
+{
+	/* Test knobs: the reconcile interval and the lease TTL (upstream's
+	 * 10 s and 15 s). */
+	const char *ri = getenv("MINK8S_ENDPOINT_RECONCILE_MS");
+	const char *lt = getenv("MINK8S_MASTER_LEASE_TTL_S");
+	struct reconciler_config rcfg = {
+		.ip = advertise,
+		.port = port,
+		.interval_ms = ri ? atoll(ri) : 0,
+		.ttl_s = lt ? atoll(lt) : 0,
+	};
+	return reconciler_start(st, &rcfg, err);
+}
+
+static void log_serving(const struct options *o, struct apiserver *srv, struct admission *adm,
+			const char *bind, const char *data_dir)
+{
+	if (server_secure_port(srv) >= 0)
+		log_info("Serving securely on %s:%d", o->secure_bind ? o->secure_bind : "0.0.0.0",
+			 server_secure_port(srv));
+	if (server_port(srv) >= 0 && o->etcd_servers)
+		log_info("Serving insecurely on %s:%d (data in etcd %s)", bind, server_port(srv),
+			 o->etcd_servers);
+	else if (server_port(srv) >= 0)
+		log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv),
+			 data_dir);
+	cleanup_free char *chain = admission_describe(adm);
+	log_info("Loaded admission plugins in order: %s", chain);
+}
+
+static void options_free(struct options *o)
+{
+	char **strs[] = {
+		&o->secure_bind,
+		&o->tls_cert_file,
+		&o->tls_key_file,
+		&o->tls_min_version,
+		&o->tls_cipher_suites,
+		&o->client_ca_file,
+		&o->token_auth_file,
+		&o->sa_key_files,
+		&o->sa_signing_key_file,
+		&o->sa_issuers,
+		&o->api_audiences,
+		&o->anonymous_auth,
+		&o->authorization_mode,
+		&o->bind_address,
+		&o->data_dir,
+		&o->service_cidr,
+		&o->node_port_range,
+		&o->advertise,
+		&o->etcd_servers,
+		&o->etcd_prefix,
+		&o->etcd_cafile,
+		&o->etcd_certfile,
+		&o->etcd_keyfile,
+		&o->etcd_compaction_interval,
+		&o->event_ttl,
+		&o->storage_backend,
+		&o->endpoint_reconciler_type,
+		&o->enable_admission,
+		&o->disable_admission,
+		&o->admission_config_file,
+		&o->not_ready_toleration,
+		&o->unreachable_toleration,
+	};
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.port = 8080, .secure_port = 6443};
+	if (parse_flags(argc, argv, &o) < 0)
+		return 2;
+	struct settings set;
+	int rc = settings_check_auth(&o, &set);
+	if (rc)
+		return rc;
+	struct server_config scfg = {0};
+	if (secure_setup(&o, &scfg) < 0) {
+		secure_free(&scfg);
+		return 1;
+	}
+	if ((rc = settings_check_store(&o, &set)))
+		return rc;
+	struct admission_config adm_cfg = {
+		.enable = o.enable_admission,
+		.disable = o.disable_admission,
+		.config_file = o.admission_config_file,
+		.not_ready_s = set.tolerations_s[0],
+		.unreachable_s = set.tolerations_s[1],
+	};
+	cleanup_err struct mk_err *err = NULL;
+	struct admission *adm = admission_new(&adm_cfg, &err);
+	if (!adm) {
+		/* upstream's wording: cobra's "Error: " and the options' message */
+		fprintf(stderr, "Error: %s\n", mk_err_msg(err));
+		return 1;
+	}
+	const char *bind = o.bind_address ? o.bind_address : "127.0.0.1";
+	const char *data_dir = o.data_dir ? o.data_dir : "/var/lib/mink8s";
+	cleanup_free char *advertise = advertise_address(&o, bind);
+
+	process_setup();
+	struct store *st = open_store(&o, &set, data_dir);
+	if (!st)
+		return 1;
 	struct authn *authn = NULL;
 	if (scfg.tls_cert_pem) {
 		struct authn_config acfg = {
@@ -589,7 +727,7 @@ int main(int argc, char **argv)
 			.sa_signing_key = o.sa_signing_key_file,
 			.sa_issuers = o.sa_issuers,
 			.api_audiences = o.api_audiences,
-			.anonymous = anonymous,
+			.anonymous = set.anonymous,
 		};
 		authn = authn_new(&acfg, &err);
 		if (!authn) {
@@ -602,24 +740,15 @@ int main(int argc, char **argv)
 	scfg.bind_address = bind;
 	scfg.port = o.port ? o.port : -1;
 	scfg.advertise = advertise;
-	scfg.event_ttl_s = event_ttl_ms / 1000;
+	scfg.event_ttl_s = set.event_ttl_ms / 1000;
 	scfg.authn = authn;
-	scfg.authz = &authz;
+	scfg.authz = &set.authz;
 	scfg.admission = adm;
-	const char *bm = getenv("MINK8S_WATCH_BOOKMARK_SECONDS");
-	if (bm)
-		scfg.bookmark_seconds = (unsigned)atoi(bm);
-	/* Test knob: bytes one watcher may have queued before it is cut off. */
-	const char *wq = getenv("MINK8S_WATCH_QUEUE_BYTES");
-	if (wq && atoll(wq) > 0)
-		scfg.watch_queue_bytes = (size_t)atoll(wq);
-	/* Test knob: seconds after which an idle or stalled connection is closed. */
-	const char *it = getenv("MINK8S_IDLE_TIMEOUT_SECONDS");
-	if (it && atoi(it) > 0)
-		scfg.idle_timeout_s = (unsigned)atoi(it);
+	server_test_knobs(&scfg);
 	/* the CRDs are served from the first request on */
 	if (crd_registry_start(st, &err) < 0) {
-		fprintf(stderr, "kube-apiserver: custom resource definitions: %s\n", mk_err_msg(err));
+		fprintf(stderr, "kube-apiserver: custom resource definitions: %s\n",
+			mk_err_msg(err));
 		secure_free(&scfg);
 		authn_free(authn);
 		store_close(st);
@@ -635,7 +764,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* the kubernetes Service leads to the secure port when there is one */
-	int service_port = server_secure_port(srv) >= 0 ? server_secure_port(srv) : server_port(srv);
+	int service_port =
+		server_secure_port(srv) >= 0 ? server_secure_port(srv) : server_port(srv);
 	struct bootstrap_config bcfg = {
 		.service_cidr = o.service_cidr ? o.service_cidr : "10.96.0.0/12",
 		.node_port_range = o.node_port_range ? o.node_port_range : "30000-32767",
@@ -649,39 +779,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct reconciler *rec = NULL;
-	if (!strcmp(reconciler_type, "lease")) {
-		/* Test knobs: the reconcile interval and the lease TTL (upstream's
-		 * 10 s and 15 s). */
-		const char *ri = getenv("MINK8S_ENDPOINT_RECONCILE_MS");
-		const char *lt = getenv("MINK8S_MASTER_LEASE_TTL_S");
-		struct reconciler_config rcfg = {
-			.ip = advertise,
-			.port = service_port,
-			.interval_ms = ri ? atoll(ri) : 0,
-			.ttl_s = lt ? atoll(lt) : 0,
-		};
-		rec = reconciler_start(st, &rcfg, &err);
-		if (!rec) {
-			fprintf(stderr, "kube-apiserver: endpoint reconciler: %s\n", mk_err_msg(err));
-			server_stop(srv);
-			crd_registry_stop();
-			store_close(st);
-			return 1;
-		}
+	if (!strcmp(set.reconciler_type, "lease") &&
+	    !(rec = reconciler_from_env(st, advertise, service_port, &err))) {
+		fprintf(stderr, "kube-apiserver: endpoint reconciler: %s\n", mk_err_msg(err));
+		server_stop(srv);
+		crd_registry_stop();
+		store_close(st);
+		return 1;
 	}
-	if (server_secure_port(srv) >= 0)
-		log_info("Serving securely on %s:%d", o.secure_bind ? o.secure_bind : "0.0.0.0",
-			 server_secure_port(srv));
-	if (server_port(srv) >= 0 && o.etcd_servers)
-		log_info("Serving insecurely on %s:%d (data in etcd %s)", bind, server_port(srv),
-			 o.etcd_servers);
-	else if (server_port(srv) >= 0)
-		log_info("Serving insecurely on %s:%d (data in %s)", bind, server_port(srv),
-			 data_dir);
-	{
-		cleanup_free char *chain = admission_describe(adm);
-		log_info("Loaded admission plugins in order: %s", chain);
-	}
+	log_serving(&o, srv, adm, bind, data_dir);
 	while (!stop_signal)
 		pause();
 	log_info("received signal %d, shutting down", (int)stop_signal);
@@ -690,38 +796,7 @@ int main(int argc, char **argv)
 	crd_registry_stop();
 	authn_free(authn);
 	store_close(st);
-	free(o.secure_bind);
-	free(o.tls_cert_file);
-	free(o.tls_key_file);
-	free(o.tls_min_version);
-	free(o.tls_cipher_suites);
-	free(o.client_ca_file);
-	free(o.token_auth_file);
-	free(o.sa_key_files);
-	free(o.sa_signing_key_file);
-	free(o.sa_issuers);
-	free(o.api_audiences);
-	free(o.anonymous_auth);
-	free(o.authorization_mode);
-	free(o.bind_address);
-	free(o.data_dir);
-	free(o.service_cidr);
-	free(o.node_port_range);
-	free(o.advertise);
-	free(o.etcd_servers);
-	free(o.etcd_prefix);
-	free(o.etcd_cafile);
-	free(o.etcd_certfile);
-	free(o.etcd_keyfile);
-	free(o.etcd_compaction_interval);
-	free(o.event_ttl);
-	free(o.storage_backend);
-	free(o.endpoint_reconciler_type);
-	free(o.enable_admission);
-	free(o.disable_admission);
-	free(o.admission_config_file);
-	free(o.not_ready_toleration);
-	free(o.unreachable_toleration);
+	options_free(&o);
 	admission_free(adm);
 	return 0;
 }
