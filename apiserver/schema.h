@@ -16,6 +16,7 @@
 #define MK_APISERVER_SCHEMA_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 enum schema_kind {
 	SCHEMA_STRING,
@@ -32,6 +33,17 @@ enum schema_kind {
 	SCHEMA_MAP,	 /* map[string]<elem> */
 };
 
+/* How server-side apply merges a field and tracks who owns it, as
+ * upstream's structured-merge schema (x-kubernetes-list-type,
+ * x-kubernetes-list-map-keys, x-kubernetes-map-type) says. */
+enum schema_rel {
+	SCHEMA_REL_DEFAULT, /* a list: atomic; a map or struct: granular (its
+			       struct's own atomic flag aside) */
+	SCHEMA_REL_ATOMIC,  /* replaced and owned as a whole */
+	SCHEMA_REL_SET,	    /* a list of unique scalars, owned by value */
+	SCHEMA_REL_MAP,	    /* a list of structs, owned by the values of keys */
+};
+
 struct schema_type;
 
 struct schema_field {
@@ -39,6 +51,9 @@ struct schema_field {
 	enum schema_kind kind;
 	enum schema_kind elem;	       /* of a LIST or MAP */
 	const struct schema_type *sub; /* the struct of a STRUCT, or of a LIST/MAP elem STRUCT */
+	enum schema_rel rel;
+	const char *const *keys; /* of a SCHEMA_REL_MAP list: NULL-terminated */
+	bool zero;		 /* a Go non-pointer struct: present in a zero object */
 	const char *desc;
 };
 
@@ -49,6 +64,7 @@ struct schema_type {
 	const char *desc;
 	/* the kind served with this schema at its top; NULL for inner structs */
 	const char *group, *version, *kind;
+	bool atomic; /* replaced and owned as a whole by server-side apply */
 	const struct schema_field *fields;
 };
 

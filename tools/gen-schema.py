@@ -8,13 +8,20 @@ packages carry it (run `npm pack` on each and unpack):
       field names, descriptions, references, quantities, int-or-strings, times
   @kubernetes/client-node@2.0.1 (dist/gen/models)
       the int32/int64 formats of integer fields
+and from the structured-merge schema of the same types that client-go
+carries (the YAML text of `schemaYAML` in applyconfigurations/internal/
+internal.go, saved to a file): list types (atomic, set, map and its keys),
+atomic maps and structs, and which struct fields are non-pointer Go structs
+(`default: {}`), as server-side apply needs them.
 
-usage: tools/gen-schema.py MODELS_DIR APIMACHINERY_DIR CLIENT_NODE_MODELS_DIR
+usage: tools/gen-schema.py MODELS_DIR APIMACHINERY_DIR CLIENT_NODE_MODELS_DIR SMD_SCHEMA_YAML
        > apiserver/schema-tables.inc
 """
 import os
 import re
 import sys
+
+import yaml
 
 ROOTS = [
     # (file under the kubernetes-models package, group, version)
@@ -34,7 +41,38 @@ ROOTS = [
     ("policy/v1/PodDisruptionBudget", "policy", "v1"),
 ]
 
-models_dir, am_dir, cn_dir = sys.argv[1:4]
+models_dir, am_dir, cn_dir, smd_file = sys.argv[1:5]
+
+# structured-merge facts: type name -> {"atomic": bool, "fields": {name: type}}
+smd = {}
+for t in yaml.safe_load(open(smd_file))["types"]:
+    m = t.get("map")
+    if m is None:
+        continue
+    smd[t["name"]] = {
+        "atomic": m.get("elementRelationship") == "atomic",
+        "fields": {f["name"]: f for f in m.get("fields", [])},
+    }
+
+
+def smd_field(owner, fname):
+    """(relationship, keys, zero) of field fname of type owner (an OpenAPI name)."""
+    f = smd.get(owner, {}).get("fields", {}).get(fname)
+    if f is None:
+        return ("DEFAULT", [], False)
+    ty = f["type"]
+    zero = f.get("default") == {}
+    if "list" in ty:
+        rel = ty["list"].get("elementRelationship", "atomic")
+        keys = ty["list"].get("keys", [])
+        if rel == "associative":
+            return ("MAP" if keys else "SET", keys, zero)
+        return ("ATOMIC", [], zero)
+    if "map" in ty and ty["map"].get("elementRelationship") == "atomic":
+        return ("ATOMIC", [], zero)
+    if ty.get("namedType") == "__untyped_atomic_":
+        return ("ATOMIC", [], zero)
+    return ("DEFAULT", [], zero)
 
 
 def openapi_name(path):
@@ -216,8 +254,16 @@ for n in emitted:
                 sub = "&" + ident(ty[2])
         elif kind == "STRUCT":
             sub = "&" + ident(ty[1])
-        print("\t{.name = %s, .kind = SCHEMA_%s, .elem = %s, .sub = %s,\n\t .desc = %s}," %
-              (c_str(fname), kind, elem, sub, c_str(fdoc)))
+        rel, keys, zero = smd_field(n, fname)
+        extra = ""
+        if rel != "DEFAULT":
+            extra += " .rel = SCHEMA_REL_%s," % rel
+        if keys:
+            extra += " .keys = (const char *const[]){%s, NULL}," % ", ".join(c_str(k) for k in keys)
+        if zero:
+            extra += " .zero = true,"
+        print("\t{.name = %s, .kind = SCHEMA_%s, .elem = %s, .sub = %s,%s\n\t .desc = %s}," %
+              (c_str(fname), kind, elem, sub, extra, c_str(fdoc)))
     print("\t{.name = NULL},")
     print("};")
     gv = t.get("gvk_gv")
@@ -230,6 +276,8 @@ for n in emitted:
     print("\t.desc = %s," % c_str(t["desc"]))
     if t.get("gvk_kind") and gv:
         print("\t.group = %s, .version = %s, .kind = %s," % (c_str(group), c_str(version), c_str(t["gvk_kind"])))
+    if smd.get(n, {}).get("atomic"):
+        print("\t.atomic = true,")
     print("\t.fields = %s_fields," % ident(n))
     print("};")
     print()
