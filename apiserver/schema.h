@@ -53,6 +53,8 @@ struct schema_field {
 	const struct schema_type *sub; /* the struct of a STRUCT, or of a LIST/MAP elem STRUCT */
 	enum schema_rel rel;
 	const char *const *keys; /* of a SCHEMA_REL_MAP list: NULL-terminated */
+	/* per key: the JSON text of the value an item without it has, or NULL */
+	const char *const *key_defaults;
 	bool zero;		 /* a Go non-pointer struct: present in a zero object */
 	const char *desc;
 };

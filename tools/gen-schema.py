@@ -17,6 +17,7 @@ atomic maps and structs, and which struct fields are non-pointer Go structs
 usage: tools/gen-schema.py MODELS_DIR APIMACHINERY_DIR CLIENT_NODE_MODELS_DIR SMD_SCHEMA_YAML
        > apiserver/schema-tables.inc
 """
+import json
 import os
 import re
 import sys
@@ -56,23 +57,27 @@ for t in yaml.safe_load(open(smd_file))["types"]:
 
 
 def smd_field(owner, fname):
-    """(relationship, keys, zero) of field fname of type owner (an OpenAPI name)."""
+    """(relationship, keys, key defaults as JSON texts, zero) of field fname
+    of type owner (an OpenAPI name)."""
     f = smd.get(owner, {}).get("fields", {}).get(fname)
     if f is None:
-        return ("DEFAULT", [], False)
+        return ("DEFAULT", [], [], False)
     ty = f["type"]
     zero = f.get("default") == {}
     if "list" in ty:
         rel = ty["list"].get("elementRelationship", "atomic")
         keys = ty["list"].get("keys", [])
         if rel == "associative":
-            return ("MAP" if keys else "SET", keys, zero)
-        return ("ATOMIC", [], zero)
+            et = smd.get(ty["list"]["elementType"].get("namedType"), {}).get("fields", {})
+            defaults = [json.dumps(et.get(k, {}).get("default"), separators=(",", ":"))
+                        if "default" in et.get(k, {}) else None for k in keys]
+            return ("MAP" if keys else "SET", keys, defaults, zero)
+        return ("ATOMIC", [], [], zero)
     if "map" in ty and ty["map"].get("elementRelationship") == "atomic":
-        return ("ATOMIC", [], zero)
+        return ("ATOMIC", [], [], zero)
     if ty.get("namedType") == "__untyped_atomic_":
-        return ("ATOMIC", [], zero)
-    return ("DEFAULT", [], zero)
+        return ("ATOMIC", [], [], zero)
+    return ("DEFAULT", [], [], zero)
 
 
 def openapi_name(path):
@@ -254,12 +259,14 @@ for n in emitted:
                 sub = "&" + ident(ty[2])
         elif kind == "STRUCT":
             sub = "&" + ident(ty[1])
-        rel, keys, zero = smd_field(n, fname)
+        rel, keys, kdefs, zero = smd_field(n, fname)
         extra = ""
         if rel != "DEFAULT":
             extra += " .rel = SCHEMA_REL_%s," % rel
         if keys:
             extra += " .keys = (const char *const[]){%s, NULL}," % ", ".join(c_str(k) for k in keys)
+            extra += " .key_defaults = (const char *const[]){%s}," % ", ".join(
+                c_str(d) if d is not None else "NULL" for d in kdefs)
         if zero:
             extra += " .zero = true,"
         print("\t{.name = %s, .kind = SCHEMA_%s, .elem = %s, .sub = %s,%s\n\t .desc = %s}," %
