@@ -193,14 +193,18 @@ static json_t *without_managed(const json_t *obj)
 }
 
 /* The Go zero value of st as upstream encodes it: its non-pointer struct
- * fields present and empty, all else absent. What a create is compared
- * with, so that those structs are not "added" by it. */
+ * fields present and empty, its required fields (no omitempty) null, all
+ * else absent. What a create is compared with, so that what is there in a
+ * zero object is not "added" by it. */
 static json_t *zero_object(const struct schema_type *st)
 {
 	json_t *o = json_object();
-	for (const struct schema_field *f = st->fields; f->name; f++)
+	for (const struct schema_field *f = st->fields; f->name; f++) {
 		if (f->kind == SCHEMA_STRUCT && f->zero && f->sub)
 			json_object_set_new(o, f->name, zero_object(f->sub));
+		else if (f->required)
+			json_object_set_new(o, f->name, json_null());
+	}
 	return o;
 }
 

@@ -27,6 +27,8 @@
 #include "xalloc.h"
 #include "yamldoc.h"
 #include "apiserver/admission.h"
+#include "apiserver/apply.h"
+#include "apiserver/schema.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/kinds-internal.h"
 #include "apiserver/objects.h"
@@ -468,7 +470,42 @@ struct target {
 	const char *ns;
 	const char *name;
 	const char *sub;
+	bool applied; /* a server-side apply: managedFields are already computed */
 };
+
+/* --- field managers ------------------------------------------------------- */
+
+/* What apply.c needs to know of this write (see apply.h); the strings it
+ * points to live in *hold until write_free. */
+struct write_info {
+	struct apply_write w;
+	char *manager, *time;
+	json_t *reset;
+};
+
+static void write_info_init(struct api_request *rq, const struct target *t, struct write_info *wi)
+{
+	memset(wi, 0, sizeof(*wi));
+	wi->manager = apply_manager_name(req_query(rq, "fieldManager"),
+					 req_header(rq, "User-Agent"));
+	wi->time = time_now_rfc3339();
+	/* the status of a kind with a status subresource is out of reach of
+	 * writes to the object itself */
+	if (!t->sub && has_status_sub(t->r))
+		wi->reset = json_pack("{s:{s:{}}}", "f:status", ".");
+	wi->w = (struct apply_write){.manager = wi->manager,
+				     .api_version = api_resource_api_version(t->r),
+				     .subresource = t->sub,
+				     .time = wi->time,
+				     .reset = wi->reset};
+}
+
+static void write_info_free(struct write_info *wi)
+{
+	free(wi->manager);
+	free(wi->time);
+	json_decref(wi->reset);
+}
 
 static int parse_target(const char *group, const char *version, char **segs, size_t n,
 			struct target *t)
@@ -1112,6 +1149,7 @@ static bool list_empty(const json_t *a)
 /* Creates obj (stolen) in t->ns; answers the request. */
 static void create_object(struct api_request *rq, const struct target *t, json_t *obj)
 {
+	const struct schema_type *st = schema_kind_find(t->r->kind);
 	const struct api_resource *r = t->r;
 	json_t *md = json_object_get(obj, "metadata");
 	const char *body_ns = json_string_value(json_object_get(md, "namespace"));
@@ -1163,11 +1201,18 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 	json_object_del(md, "selfLink");
 	json_object_del(md, "deletionTimestamp");
 	json_object_del(md, "deletionGracePeriodSeconds");
-	json_object_del(md, "managedFields");
+	if (!st)
+		json_object_del(md, "managedFields");
 	if (r->prepare_create)
 		r->prepare_create(obj);
 	if (r->defaults)
 		r->defaults(obj);
+	if (st && !t->applied) {
+		struct write_info wi;
+		write_info_init(rq, t, &wi);
+		apply_update(st, NULL, obj, &wi.w);
+		write_info_free(&wi);
+	}
 	bool dry = query_dry_run(rq);
 	struct admission_attrs adm = {.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name,
 				      .obj = obj, .dry_run = dry};
@@ -1302,6 +1347,7 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 	const struct api_resource *r = t->r;
 	cleanup_free char *key = api_key(r, t->ns, t->name);
 	bool dry = query_dry_run(rq);
+	const struct schema_type *schema = schema_kind_find(r->kind);
 	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
 		cleanup_json json_t *cur = NULL;
 		int64_t rev;
@@ -1365,6 +1411,9 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 				json_path_set(n, "spec.finalizers",
 					      fin ? json_incref(fin) : json_array());
 			}
+			json_t *mf = json_path_get(next, "metadata.managedFields");
+			if (t->applied && mf && json_is_object(json_object_get(n, "metadata")))
+				json_object_set(json_object_get(n, "metadata"), "managedFields", mf);
 			json_decref(next);
 			next = n;
 		} else {
@@ -1382,7 +1431,8 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 				else
 					json_object_del(nmd, fixed[i]);
 			}
-			json_object_del(nmd, "managedFields");
+			if (!schema)
+				json_object_del(nmd, "managedFields");
 			json_object_set_new(next, "kind", json_string(r->kind));
 			json_object_set_new(next, "apiVersion",
 					    json_string(api_resource_api_version(r)));
@@ -1403,6 +1453,12 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 			if (spec_changed(cur, next))
 				gen++;
 			json_object_set_new(nmd, "generation", json_integer(gen));
+		}
+		if (schema && mode != UPDATE_BINDING && !t->applied) {
+			struct write_info wi;
+			write_info_init(rq, t, &wi);
+			apply_update(schema, cur, next, &wi.w);
+			write_info_free(&wi);
 		}
 		json_path_set(next, "metadata.resourceVersion", json_string(cur_rv ? cur_rv : ""));
 		if (mode != UPDATE_BINDING) {
@@ -1651,6 +1707,116 @@ static json_t *mutate_patch(const json_t *cur, void *arg, json_t **status)
 	return n;
 }
 
+/* --- server-side apply -------------------------------------------------- */
+
+/* The object an apply creates from its configuration (borrowed), checked as
+ * a create body is; NULL when the request was answered. New reference. */
+static json_t *apply_create_body(struct api_request *rq, const struct target *t,
+				 const json_t *config, const json_t *pre)
+{
+	const char *n = json_path_str(config, "metadata.name");
+	if (!n || strcmp(n, t->name)) {
+		req_reply_status(rq, status_bad_request("metadata.name must match the name on the URL"));
+		return NULL;
+	}
+	json_t *obj = json_copy_deep(config);
+	json_object_set_new(obj, "kind", json_string(t->r->kind));
+	json_object_set_new(obj, "apiVersion", json_string(api_resource_api_version(t->r)));
+	cleanup_json json_t *warnings = NULL;
+	cleanup_free char *why = NULL;
+	if (strict_decode(rq, t->r, t->r->kind, obj, pre, NULL, false, &warnings, &why) < 0) {
+		json_decref(obj);
+		req_reply_status(rq, status_bad_request(why));
+		return NULL;
+	}
+	add_warnings(rq, warnings);
+	return obj;
+}
+
+struct apply_arg {
+	const struct schema_type *st;
+	const json_t *config;
+	const struct apply_write *w;
+	bool force;
+};
+
+/* The 409 of an apply's conflicts (conflict: apply_object's, borrowed). */
+static json_t *status_apply_conflict(const json_t *conflict)
+{
+	return status_failure(409, "Conflict",
+			      json_string_value(json_object_get(conflict, "message")),
+			      json_pack("{s:O}", "causes", json_object_get(conflict, "causes")));
+}
+
+static json_t *mutate_apply(const json_t *cur, void *arg, json_t **status)
+{
+	struct apply_arg *aa = arg;
+	json_t *out = NULL;
+	cleanup_json json_t *conflict = NULL;
+	cleanup_err struct mk_err *err = NULL;
+	if (apply_object(aa->st, cur, aa->config, aa->w, aa->force, &out, &conflict, &err) < 0) {
+		*status = conflict ? status_apply_conflict(conflict)
+				   : status_bad_request(mk_err_msg(err));
+		return NULL;
+	}
+	return out;
+}
+
+/* PATCH application/apply-patch+yaml on a kind with a schema: the object is
+ * created when absent, else the configuration is merged into it. */
+static void server_side_apply(struct api_request *rq, const struct target *t0,
+			      const struct schema_type *st, const json_t *config,
+			      const json_t *pre)
+{
+	struct target t = *t0;
+	t.applied = true;
+	struct write_info wi;
+	write_info_init(rq, &t, &wi);
+	const char *force = req_query(rq, "force");
+	struct apply_arg aa = {.st = st, .config = config, .w = &wi.w,
+			       .force = force && !strcmp(force, "true")};
+	json_t *status = NULL;
+	if (!t.sub) {
+		json_t *cur = NULL;
+		int64_t rev;
+		if (read_object(rq, &t, &cur, &rev, &status) < 0) {
+			if (status_code(status) != 404) {
+				req_reply_status(rq, status);
+				write_info_free(&wi);
+				return;
+			}
+			json_decref(status);
+			status = NULL;
+			cleanup_json json_t *body = apply_create_body(rq, &t, config, pre);
+			if (!body) {
+				write_info_free(&wi);
+				return;
+			}
+			aa.config = body;
+			json_t *obj = mutate_apply(NULL, &aa, &status);
+			write_info_free(&wi);
+			if (!obj) {
+				req_reply_status(rq, status);
+				return;
+			}
+			json_object_set_new(obj, "kind", json_string(t.r->kind));
+			json_object_set_new(obj, "apiVersion",
+					    json_string(api_resource_api_version(t.r)));
+			create_object(rq, &t, obj);
+			return;
+		}
+		json_decref(cur);
+	}
+	json_t *out = NULL;
+	int rc = update_loop(rq, &t, mode_of(&t), mutate_apply, &aa, pre, &out, &status);
+	write_info_free(&wi);
+	if (rc < 0) {
+		req_reply_status(rq, status);
+		return;
+	}
+	reply_scale_or_object(rq, &t, out);
+}
+
 static const char *const patch_types[] = {
 	"application/json-patch+json",
 	"application/merge-patch+json",
@@ -1711,7 +1877,12 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 								"an object"));
 			return;
 		}
-		/* Server-side apply, reduced to create-or-merge. */
+		const struct schema_type *st = schema_kind_find(t->r->kind);
+		if (st && (!t->sub || !strcmp(t->sub, "status"))) {
+			server_side_apply(rq, t, st, patch, pre);
+			return;
+		}
+		/* a kind without a schema: create-or-merge */
 		if (!t->sub) {
 			json_t *cur = NULL;
 			int64_t rev;
@@ -1722,28 +1893,9 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 					return;
 				}
 				json_decref(st2);
-				json_t *obj = json_copy_deep(patch);
-				const char *n = json_path_str(obj, "metadata.name");
-				if (!n || strcmp(n, t->name)) {
-					json_decref(obj);
-					req_reply_status(rq, status_bad_request(
-								     "metadata.name must match the "
-								     "name on the URL"));
-					return;
-				}
-				json_object_set_new(obj, "kind", json_string(t->r->kind));
-				json_object_set_new(obj, "apiVersion",
-						    json_string(api_resource_api_version(t->r)));
-				cleanup_json json_t *warnings = NULL;
-				cleanup_free char *why = NULL;
-				if (strict_decode(rq, t->r, t->r->kind, obj, pre, NULL, false,
-						  &warnings, &why) < 0) {
-					json_decref(obj);
-					req_reply_status(rq, status_bad_request(why));
-					return;
-				}
-				add_warnings(rq, warnings);
-				create_object(rq, t, obj);
+				json_t *obj = apply_create_body(rq, t, patch, pre);
+				if (obj)
+					create_object(rq, t, obj);
 				return;
 			}
 			json_decref(cur);

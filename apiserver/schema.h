@@ -56,6 +56,7 @@ struct schema_field {
 	/* per key: the JSON text of the value an item without it has, or NULL */
 	const char *const *key_defaults;
 	bool zero;		 /* a Go non-pointer struct: present in a zero object */
+	bool required;		 /* else: written as null in a zero object (no omitempty) */
 	const char *desc;
 };
 

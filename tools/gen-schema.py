@@ -203,17 +203,17 @@ def load(path):
             while ty.count("{") > ty.count("}") or not ty.rstrip().endswith(";"):
                 i += 1
                 ty += " " + lines[i].strip()
-            fields.append((fm.group(1), ty.rstrip()[:-1], pending_doc))
+            fields.append((fm.group(1), ty.rstrip()[:-1], pending_doc, fm.group(2) != "?"))
             pending_doc = ""
         i += 1
-    for fname, ty, fdoc in fields:
+    for fname, ty, fdoc, req in fields:
         lit = re.match(r'^"(.*)"$', ty.strip())
         if fname == "apiVersion" and lit:
             gv = lit.group(1)
             t["gvk_gv"] = gv
         if fname == "kind" and lit and '"' not in lit.group(1):
             t["gvk_kind"] = lit.group(1)
-        t["fields"].append((fname, parse_type(ty, imports, owner, fname), fdoc))
+        t["fields"].append((fname, parse_type(ty, imports, owner, fname), fdoc, req))
     order.append(name)
     return name
 
@@ -249,7 +249,7 @@ print()
 for n in emitted:
     t = types[n]
     print("static const struct schema_field %s_fields[] = {" % ident(n))
-    for fname, ty, fdoc in t["fields"]:
+    for fname, ty, fdoc, req in t["fields"]:
         kind = ty[0]
         elem = "SCHEMA_STRING"
         sub = "NULL"
@@ -269,6 +269,8 @@ for n in emitted:
                 c_str(d) if d is not None else "NULL" for d in kdefs)
         if zero:
             extra += " .zero = true,"
+        elif req and fname not in ("apiVersion", "kind"):
+            extra += " .required = true,"
         print("\t{.name = %s, .kind = SCHEMA_%s, .elem = %s, .sub = %s,%s\n\t .desc = %s}," %
               (c_str(fname), kind, elem, sub, extra, c_str(fdoc)))
     print("\t{.name = NULL},")
