@@ -106,13 +106,21 @@ static int manager_cmp(const void *a, const void *b)
 	return strcmp(mstr(p, "subresource"), mstr(q, "subresource"));
 }
 
+/* The n items of array a, borrowed, in a new vector (free() it). */
+static json_t **items_of(const json_t *a, size_t *n)
+{
+	*n = json_array_size(a);
+	json_t **v = xcalloc(*n ? *n : 1, sizeof(*v));
+	for (size_t i = 0; i < *n; i++)
+		v[i] = json_array_get(a, i);
+	return v;
+}
+
 /* managers as a managedFields array, in upstream's order. */
 static json_t *managers_encode(const json_t *managers)
 {
-	size_t n = json_array_size(managers);
-	cleanup_free json_t **v = xcalloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(managers, i);
+	size_t n;
+	cleanup_free json_t **v = items_of(managers, &n);
 	qsort(v, n, sizeof(*v), manager_cmp);
 	json_t *out = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -433,10 +441,8 @@ static int conflict_cmp(const void *a, const void *b)
 
 static json_t *conflict_status(const json_t *list)
 {
-	size_t n = json_array_size(list);
-	cleanup_free json_t **v = xcalloc(n ? n : 1, sizeof(*v));
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(list, i);
+	size_t n;
+	cleanup_free json_t **v = items_of(list, &n);
 	/* stable: paths keep their order within a manager */
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && conflict_cmp(&v[j - 1], &v[j]) > 0; j--) {

@@ -322,6 +322,15 @@ void fieldset_compare(const struct schema_type *st, const json_t *old, const jso
 
 /* --- set algebra ------------------------------------------------------------ */
 
+/* out[k] = d (stolen), unless d is an empty subtree. */
+static void set_unless_empty(json_t *out, const char *k, json_t *d)
+{
+	if (json_object_size(d))
+		json_object_set_new(out, k, d);
+	else
+		json_decref(d);
+}
+
 json_t *fieldset_union(const json_t *a, const json_t *b)
 {
 	json_t *out = json_copy_deep(a);
@@ -352,11 +361,7 @@ json_t *fieldset_difference(const json_t *a, const json_t *b)
 		} else if (!theirs) {
 			json_object_set_new(out, k, json_copy_deep(v));
 		} else {
-			json_t *d = fieldset_difference(v, theirs);
-			if (json_object_size(d))
-				json_object_set_new(out, k, d);
-			else
-				json_decref(d);
+			set_unless_empty(out, k, fieldset_difference(v, theirs));
 		}
 	}
 	return out;
@@ -376,11 +381,7 @@ json_t *fieldset_intersection(const json_t *a, const json_t *b)
 			json_object_set_new(out, k, json_object());
 			continue;
 		}
-		json_t *d = fieldset_intersection(v, theirs);
-		if (json_object_size(d))
-			json_object_set_new(out, k, d);
-		else
-			json_decref(d);
+		set_unless_empty(out, k, fieldset_intersection(v, theirs));
 	}
 	return out;
 }
@@ -399,11 +400,7 @@ json_t *fieldset_remove_prefixes(const json_t *a, const json_t *b)
 		}
 		if (is_member(theirs))
 			continue;
-		json_t *d = fieldset_remove_prefixes(v, theirs);
-		if (json_object_size(d))
-			json_object_set_new(out, k, d);
-		else
-			json_decref(d);
+		set_unless_empty(out, k, fieldset_remove_prefixes(v, theirs));
 	}
 	return out;
 }
