@@ -511,6 +511,15 @@ int apply_object(const struct schema_type *st, const json_t *live, const json_t 
 {
 	if (!json_is_object(config))
 		return mk_err_set(err, MK_EINVAL, "the applied configuration must be an object");
+	const char *av = json_string_value(json_object_get(config, "apiVersion"));
+	if (av && w->api_version && strcmp(av, w->api_version))
+		return mk_err_set(err, MK_EINVAL,
+				  "Incorrect version specified in apply patch. Specified patch "
+				  "version: %s, expected: %s",
+				  av, w->api_version);
+	const json_t *cmf = json_object_get(json_object_get(config, "metadata"), "managedFields");
+	if (cmf && !json_is_null(cmf))
+		return mk_err_set(err, MK_EINVAL, "metadata.managedFields must be nil");
 	cleanup_json json_t *live_obj = live ? without_managed(live) : json_object();
 	cleanup_json json_t *managers =
 		live ? managers_decode(json_path_get(live, "metadata.managedFields")) : NULL;

@@ -49,7 +49,9 @@ struct apply_write {
  * Returns 0 with *out the new object (new reference) carrying its
  * managedFields. On conflicts returns -1 with an MK_ECONFLICT error and
  * *conflict a new object {"message": ..., "causes": [...]} worded as
- * upstream's 409 Status; other failures: -1 and *err. */
+ * upstream's 409 Status; other failures (a configuration of another
+ * apiVersion, or one carrying managedFields): -1 and an MK_EINVAL *err in
+ * upstream's words. */
 int apply_object(const struct schema_type *st, const json_t *live, const json_t *config,
 		 const struct apply_write *w, bool force, json_t **out, json_t **conflict,
 		 struct mk_err **err);

@@ -236,4 +236,15 @@ at() {
 		-w '\n%{http_code}' "$MK_API_URL/apis/apps/v1/namespaces/default/deployments/dry?fieldManager=x"
 	[ "$(tail -n1 <<<"$output")" = 409 ]
 	[ "$(sed '$d' <<<"$output" | jq -c '[.reason, .details.causes]')" = '["Conflict",[{"type":"FieldManagerConflict","message":"conflict with \"kubectl\"","field":".spec.replicas"}]]' ]
+	# a configuration must not carry managedFields, nor another version
+	run curl -s -X PATCH -H 'Content-Type: application/apply-patch+yaml' \
+		-d '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"dry","managedFields":[]}}' \
+		-w '\n%{http_code}' "$MK_API_URL/apis/apps/v1/namespaces/default/deployments/dry?fieldManager=x"
+	[ "$(tail -n1 <<<"$output")" = 400 ]
+	[ "$(sed '$d' <<<"$output" | jq -r .message)" = "metadata.managedFields must be nil" ]
+	run curl -s -X PATCH -H 'Content-Type: application/apply-patch+yaml' \
+		-d '{"apiVersion":"apps/v1beta1","kind":"Deployment","metadata":{"name":"dry"}}' \
+		-w '\n%{http_code}' "$MK_API_URL/apis/apps/v1/namespaces/default/deployments/dry?fieldManager=x"
+	[ "$(tail -n1 <<<"$output")" = 400 ]
+	[ "$(sed '$d' <<<"$output" | jq -r .message)" = "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1" ]
 }
