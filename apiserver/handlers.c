@@ -28,6 +28,7 @@
 #include "yamldoc.h"
 #include "apiserver/admission.h"
 #include "apiserver/apply.h"
+#include "apiserver/crd.h"
 #include "apiserver/schema.h"
 #include "apiserver/apiserver-internal.h"
 #include "apiserver/kinds-internal.h"
@@ -474,6 +475,13 @@ struct target {
 };
 
 /* --- field managers ------------------------------------------------------- */
+
+/* The schema server-side apply and managedFields go by: a built-in kind's;
+ * none for a custom resource, whose kind may share a built-in's name. */
+static const struct schema_type *kind_schema(const struct api_resource *r)
+{
+	return crd_resource_is_custom(r) ? NULL : schema_kind_find(r->kind);
+}
 
 /* What apply.c needs to know of this write (see apply.h); the strings it
  * points to live in *hold until write_free. */
@@ -1149,7 +1157,7 @@ static bool list_empty(const json_t *a)
 /* Creates obj (stolen) in t->ns; answers the request. */
 static void create_object(struct api_request *rq, const struct target *t, json_t *obj)
 {
-	const struct schema_type *st = schema_kind_find(t->r->kind);
+	const struct schema_type *st = kind_schema(t->r);
 	const struct api_resource *r = t->r;
 	json_t *md = json_object_get(obj, "metadata");
 	const char *body_ns = json_string_value(json_object_get(md, "namespace"));
@@ -1347,7 +1355,7 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 	const struct api_resource *r = t->r;
 	cleanup_free char *key = api_key(r, t->ns, t->name);
 	bool dry = query_dry_run(rq);
-	const struct schema_type *schema = schema_kind_find(r->kind);
+	const struct schema_type *schema = kind_schema(r);
 	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
 		cleanup_json json_t *cur = NULL;
 		int64_t rev;
@@ -1877,7 +1885,7 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 								"an object"));
 			return;
 		}
-		const struct schema_type *st = schema_kind_find(t->r->kind);
+		const struct schema_type *st = kind_schema(t->r);
 		if (st && (!t->sub || !strcmp(t->sub, "status"))) {
 			server_side_apply(rq, t, st, patch, pre);
 			return;
