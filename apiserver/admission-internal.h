@@ -20,14 +20,16 @@ struct admission_ctx {
 /* A plugin's phase: 0 to admit, -1 with *status (new) to refuse. */
 typedef int (*admission_fn)(struct admission_ctx *c, json_t **status);
 
-/* The stored object ns/name of resource (plural, core group "v1" unless
- * group/version given in the row lookup): 1 and *out (new) if found, 0 if
- * absent, -1 with *status on a storage error. */
-int admission_get(struct store *st, const char *resource, const char *ns, const char *name,
+/* The stored object ns/name of a core/v1 resource (plural): 1 and *out (new)
+ * if found, 0 if absent, -1 with *status on a storage error. Read once per
+ * request (c->at->reads): the second plugin to ask gets a copy of the first
+ * answer, as upstream's plugins share one informer cache. */
+int admission_get(struct admission_ctx *c, const char *resource, const char *ns, const char *name,
 		  json_t **out, json_t **status);
 /* Every stored object of a core/v1 resource in ns: new array, or NULL with
- * *status on a storage error. */
-json_t *admission_list(struct store *st, const char *resource, const char *ns, json_t **status);
+ * *status on a storage error. Read once per request, as admission_get. */
+json_t *admission_list(struct admission_ctx *c, const char *resource, const char *ns,
+		       json_t **status);
 
 /* The refusal upstream's admission.NewForbidden builds:
  * `<resource> "<name>" is forbidden: <why>`, 403. New reference. */

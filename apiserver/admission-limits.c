@@ -77,7 +77,7 @@ static void merge_defaults(json_t *ctr, const json_t *def_req, const json_t *def
 
 static json_t *limit_ranges(struct admission_ctx *c, json_t **status)
 {
-	return admission_list(c->st, "limitranges", c->at->ns, status);
+	return admission_list(c, "limitranges", c->at->ns, status);
 }
 
 int admission_limitranger_mutate(struct admission_ctx *c, json_t **status)
@@ -434,7 +434,7 @@ int admission_quota_validate(struct admission_ctx *c, json_t **status)
 	if (!qr)
 		return 0;
 	cleanup_json json_t *delta = quota_usage_of(at->r->group, at->r->resource, at->obj);
-	cleanup_json json_t *quotas = admission_list(c->st, "resourcequotas", at->ns, status);
+	cleanup_json json_t *quotas = admission_list(c, "resourcequotas", at->ns, status);
 	if (!quotas)
 		return -1;
 	/* every quota must admit before any is charged */

@@ -699,7 +699,7 @@ int admission_podsecurity_validate(struct admission_ctx *c, json_t **status)
 	if (!(pod && at->op == ADMISSION_CREATE) && !workload)
 		return 0;
 	cleanup_json json_t *ns = NULL;
-	if (admission_get(c->st, "namespaces", NULL, at->ns, &ns, status) < 0)
+	if (admission_get(c, "namespaces", NULL, at->ns, &ns, status) < 0)
 		return -1;
 	json_t *labels = json_path_get(ns, "metadata.labels");
 	const char *enf = json_string_value(json_object_get(labels, LABEL_PREFIX "enforce"));

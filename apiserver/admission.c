@@ -289,46 +289,78 @@ int admission_validate(const struct admission *a, struct store *st, struct admis
 
 /* --- helpers for the plugins ------------------------------------------------ */
 
-int admission_get(struct store *st, const char *resource, const char *ns, const char *name,
+void admission_attrs_clear(struct admission_attrs *at)
+{
+	json_decref(at->reads);
+	at->reads = NULL;
+}
+
+/* The memo of a read (borrowed), or NULL if not read yet for this request. */
+static json_t *read_memo(struct admission_ctx *c, const char *what)
+{
+	return json_object_get(c->at->reads, what);
+}
+
+/* Remembers v (a JSON null for an absent object) under what; steals v. */
+static void read_remember(struct admission_ctx *c, const char *what, json_t *v)
+{
+	if (!c->at->reads)
+		c->at->reads = json_object();
+	json_object_set_new(c->at->reads, what, v);
+}
+
+int admission_get(struct admission_ctx *c, const char *resource, const char *ns, const char *name,
 		  json_t **out, json_t **status)
 {
 	const struct api_resource *r = api_resource_find("", "v1", resource);
 	if (!r)
 		return 0;
 	cleanup_free char *key = api_key(r, ns, name);
+	json_t *seen = read_memo(c, key);
+	if (seen) {
+		*out = json_is_null(seen) ? NULL : json_deep_copy(seen);
+		return *out ? 1 : 0;
+	}
 	struct store_kv kv = {0};
 	cleanup_err struct mk_err *err = NULL;
-	if (store_get(st, key, &kv, &err) < 0) {
-		if (mk_err_code(err) == MK_ENOTFOUND)
-			return 0;
-		*status = status_from_err(err, r, name);
-		return -1;
+	if (store_get(c->st, key, &kv, &err) < 0) {
+		if (mk_err_code(err) != MK_ENOTFOUND) {
+			*status = status_from_err(err, r, name);
+			return -1;
+		}
+		read_remember(c, key, json_null());
+		return 0;
 	}
 	*out = api_object_from_store(kv.value, kv.mod_rev);
 	store_kv_free(&kv);
+	read_remember(c, key, *out ? json_deep_copy(*out) : json_null());
 	return *out ? 1 : 0;
 }
 
-json_t *admission_list(struct store *st, const char *resource, const char *ns, json_t **status)
+json_t *admission_list(struct admission_ctx *c, const char *resource, const char *ns,
+		       json_t **status)
 {
 	const struct api_resource *r = api_resource_find("", "v1", resource);
-	json_t *items = json_array();
 	if (!r)
-		return items;
+		return json_array();
 	cleanup_free char *prefix = api_prefix(r, ns);
+	json_t *seen = read_memo(c, prefix);
+	if (seen)
+		return json_deep_copy(seen);
 	struct store_list l = {0};
 	cleanup_err struct mk_err *err = NULL;
-	if (store_list(st, prefix, NULL, 0, 0, &l, &err) < 0) {
-		json_decref(items);
+	if (store_list(c->st, prefix, NULL, 0, 0, &l, &err) < 0) {
 		*status = status_from_err(err, r, "");
 		return NULL;
 	}
+	json_t *items = json_array();
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *o = api_object_from_store(l.items[i].value, l.items[i].mod_rev);
 		if (o)
 			json_array_append_new(items, o);
 	}
 	store_list_free(&l);
+	read_remember(c, prefix, json_deep_copy(items));
 	return items;
 }
 
@@ -368,7 +400,7 @@ static int lifecycle_mutate(struct admission_ctx *c, json_t **status)
 	if (at->op != ADMISSION_CREATE || !at->r->namespaced || !at->ns)
 		return 0;
 	cleanup_json json_t *ns = NULL;
-	int rc = admission_get(c->st, "namespaces", NULL, at->ns, &ns, status);
+	int rc = admission_get(c, "namespaces", NULL, at->ns, &ns, status);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -397,7 +429,7 @@ static int exists_validate(struct admission_ctx *c, json_t **status)
 	if (at->op != ADMISSION_CREATE || !at->r->namespaced || !at->ns)
 		return 0;
 	cleanup_json json_t *ns = NULL;
-	int rc = admission_get(c->st, "namespaces", NULL, at->ns, &ns, status);
+	int rc = admission_get(c, "namespaces", NULL, at->ns, &ns, status);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -469,7 +501,7 @@ static int serviceaccount_mutate(struct admission_ctx *c, json_t **status)
 			nanosleep(&ts, NULL);
 		}
 		cleanup_json json_t *obj = NULL;
-		int rc = admission_get(c->st, "serviceaccounts", at->ns, sa, &obj, status);
+		int rc = admission_get(c, "serviceaccounts", at->ns, sa, &obj, status);
 		if (rc < 0)
 			return -1;
 		if (rc == 1)

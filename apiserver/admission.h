@@ -47,7 +47,13 @@ struct admission_attrs {
 	json_t *obj;	   /* create/update: the object; mutating plugins change it */
 	const json_t *old; /* update/delete: the stored object, else NULL */
 	bool dry_run;	   /* nothing outside obj is written (quota usage) */
+	json_t *reads;	   /* what the plugins read from the store for this request, by
+			    * key, so that both phases read each thing once; owned,
+			    * freed by admission_attrs_clear. Start it NULL. */
 };
+
+/* Frees what at holds (its reads); for __attribute__((cleanup)). */
+void admission_attrs_clear(struct admission_attrs *at);
 
 struct admission_config {
 	const char *enable;	 /* --enable-admission-plugins: comma list or NULL */

@@ -1222,8 +1222,8 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 		write_info_free(&wi);
 	}
 	bool dry = query_dry_run(rq);
-	struct admission_attrs adm = {.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name,
-				      .obj = obj, .dry_run = dry};
+	struct admission_attrs adm __attribute__((cleanup(admission_attrs_clear))) = {
+		.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name, .obj = obj, .dry_run = dry};
 	cleanup_free char *warning = NULL;
 	json_t *astatus = NULL;
 	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, &astatus) < 0) {
@@ -2180,8 +2180,9 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 		      json_t **out, json_t **status)
 {
 	const struct api_resource *r = t->r;
-	struct admission_attrs adm = {.op = ADMISSION_DELETE, .r = r, .ns = t->ns, .name = t->name,
-				      .dry_run = query_dry_run(rq)};
+	struct admission_attrs adm __attribute__((cleanup(admission_attrs_clear))) = {
+		.op = ADMISSION_DELETE, .r = r, .ns = t->ns, .name = t->name,
+		.dry_run = query_dry_run(rq)};
 	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, status) < 0 ||
 	    admission_validate(rq->srv->admission, rq->srv->st, &adm, status, NULL) < 0)
 		return -1;
