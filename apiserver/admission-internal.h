@@ -21,9 +21,10 @@ struct admission_ctx {
 typedef int (*admission_fn)(struct admission_ctx *c, json_t **status);
 
 /* The stored object ns/name of a core/v1 resource (plural): 1 and *out (new)
- * if found, 0 if absent, -1 with *status on a storage error. Read once per
- * request (c->at->reads): the second plugin to ask gets a copy of the first
- * answer, as upstream's plugins share one informer cache. */
+ * if found, 0 if absent, -1 with *status on a storage error. An object found
+ * is read once per request (c->at->reads): the next plugin to ask gets a
+ * copy, as upstream's plugins share one informer cache; an absent one is
+ * asked for again. */
 int admission_get(struct admission_ctx *c, const char *resource, const char *ns, const char *name,
 		  json_t **out, json_t **status);
 /* Every stored object of a core/v1 resource in ns: new array, or NULL with

@@ -329,6 +329,55 @@ static int et_list(struct store *st, const char *prefix, const char *start_key, 
 	return 0;
 }
 
+/* One txn of ranges, no compare: etcd runs them at one revision. */
+static int et_read_batch(struct store *st, struct store_read *reads, size_t n, struct mk_err **err)
+{
+	struct et_store *s = es(st);
+	cleanup_json json_t *ops = json_array();
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *k = NULL;
+		json_t *range;
+		if (reads[i].prefix) {
+			cleanup_free char *p = eprefix(s, reads[i].key, err);
+			if (!p)
+				return -1;
+			cleanup_free char *end = etcd_prefix_end(p);
+			cleanup_free char *bp = etcd_b64(p, strlen(p));
+			cleanup_free char *be = etcd_b64(end, strlen(end));
+			range = json_pack("{s:s, s:s}", "key", bp, "range_end", be);
+		} else {
+			if (!(k = ekey(s, reads[i].key, err)))
+				return -1;
+			range = json_pack("{s:s}", "key", k);
+		}
+		json_array_append_new(ops, json_pack("{s:o}", "request_range", range));
+	}
+	cleanup_json json_t *txn = json_pack("{s:O}", "success", ops);
+	cleanup_json json_t *resp = etcd_call(s->c, "kv/txn", txn, ETCD_IDEMPOTENT, err);
+	if (!resp)
+		return -1;
+	int64_t rev = header_rev(s, resp);
+	json_t *res = json_object_get(resp, "responses");
+	for (size_t i = 0; i < n; i++) {
+		json_t *kvs = json_object_get(
+			json_object_get(json_array_get(res, i), "response_range"), "kvs");
+		struct store_list *out = &reads[i].out;
+		out->rev = rev;
+		size_t m = json_array_size(kvs);
+		if (m)
+			out->items = xcalloc(m, sizeof(*out->items));
+		for (size_t j = 0; j < m; j++) {
+			if (kv_fill(s, json_array_get(kvs, j), &out->items[out->n], err) < 0) {
+				for (size_t x = 0; x <= i; x++)
+					store_list_free(&reads[x].out);
+				return -1;
+			}
+			out->n++;
+		}
+	}
+	return 0;
+}
+
 /* --- leases ----------------------------------------------------------------- */
 
 static time_t mono_now(void)
@@ -1115,6 +1164,7 @@ static const struct store_ops et_ops = {
 	.current_rev = et_current_rev,
 	.compact_rev = et_compact_rev,
 	.close = et_close,
+	.read_batch = et_read_batch,
 };
 
 /* What compact_rev_key says the last compaction reached (0 if none). */

@@ -70,6 +70,13 @@ struct store_event {
  * store: copy what is needed and return. Called from the store's threads. */
 typedef void (*store_watch_cb)(const struct store_event *ev, void *arg);
 
+/* One read of store_read_batch: key alone, or every key under it (a prefix). */
+struct store_read {
+	const char *key; /* borrowed */
+	bool prefix;
+	struct store_list out; /* filled: key order; 0 or 1 item for a key alone */
+};
+
 struct store_ops {
 	int (*get)(struct store *st, const char *key, struct store_kv *out, struct mk_err **err);
 	int (*list)(struct store *st, const char *prefix, const char *start_key, int64_t limit,
@@ -87,12 +94,20 @@ struct store_ops {
 	int64_t (*current_rev)(struct store *st);
 	int64_t (*compact_rev)(struct store *st);
 	void (*close)(struct store *st);
+	/* optional: store_read_batch in one request */
+	int (*read_batch)(struct store *st, struct store_read *reads, size_t n,
+			  struct mk_err **err);
 };
 
 /* Every backend's handle starts with this. */
 struct store {
 	const struct store_ops *ops;
 };
+
+/* Runs n reads at one revision, as one request where the backend can (etcd:
+ * one txn of ranges, one round trip in place of n). 0 with every out filled
+ * (free each with store_list_free), or -1 with *err and none filled. */
+int store_read_batch(struct store *st, struct store_read *reads, size_t n, struct mk_err **err);
 
 /* Reads the current value of key into *out (free with store_kv_free).
  * MK_ENOTFOUND if absent. */

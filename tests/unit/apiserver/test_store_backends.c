@@ -439,6 +439,47 @@ static void test_concurrent_creates(void **state)
 	assert_int_equal(store_current_rev(f->st), base + KEYS);
 }
 
+/* Reads as one: a key, a missing key and a prefix, all at one revision. */
+static void test_read_batch(void **state)
+{
+	struct fx *f = *state;
+	cleanup_err struct mk_err *err = NULL;
+	must_create(f->st, "/registry/namespaces/rb", "{\"n\":1}");
+	must_create(f->st, "/registry/limitranges/rb/a", "{\"l\":1}");
+	int64_t rev = must_create(f->st, "/registry/limitranges/rb/b", "{\"l\":2}");
+	must_create(f->st, "/registry/limitranges/rbx/c", "{\"l\":3}");
+	struct store_read reads[] = {
+		{.key = "/registry/namespaces/rb"},
+		{.key = "/registry/namespaces/none"},
+		{.key = "/registry/limitranges/rb/", .prefix = true},
+		{.key = "/registry/resourcequotas/rb/", .prefix = true},
+	};
+	assert_int_equal(store_read_batch(f->st, reads, 4, &err), 0);
+	assert_int_equal(reads[0].out.n, 1);
+	assert_string_equal(reads[0].out.items[0].key, "/registry/namespaces/rb");
+	assert_string_equal(reads[0].out.items[0].value, "{\"n\":1}");
+	assert_int_equal(reads[1].out.n, 0);
+	assert_int_equal(reads[2].out.n, 2);
+	assert_string_equal(reads[2].out.items[0].key, "/registry/limitranges/rb/a");
+	assert_string_equal(reads[2].out.items[1].value, "{\"l\":2}");
+	assert_int_equal(reads[2].out.items[1].mod_rev, rev);
+	assert_int_equal(reads[3].out.n, 0);
+	for (size_t i = 0; i < 4; i++)
+		store_list_free(&reads[i].out);
+	/* etcd: a key outside the store's space fails the whole batch, filling
+	 * nothing (SQLite holds any key) */
+	if (!f->etcd)
+		return;
+	struct store_read bad[] = {
+		{.key = "/registry/namespaces/rb"},
+		{.key = "/elsewhere/x"},
+	};
+	assert_int_equal(store_read_batch(f->st, bad, 2, &err), -1);
+	assert_int_equal(mk_err_code(err), MK_EINVAL);
+	assert_int_equal(bad[0].out.n, 0);
+	assert_null(bad[0].out.items);
+}
+
 static void test_list(void **state)
 {
 	struct fx *f = *state;
@@ -997,6 +1038,7 @@ int main(void)
 		BOTH(test_crud),
 		BOTH(test_concurrent_creates),
 		BOTH(test_list),
+		BOTH(test_read_batch),
 		BOTH(test_watch_concurrent),
 		BOTH(test_watch_stop),
 		BOTH(test_compaction),
