@@ -61,6 +61,17 @@ def etcd_floor(url, n):
     return lat
 
 
+def run_clients(worker, clients):
+    """Runs worker(0..clients-1) on as many threads; seconds until all end."""
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return time.monotonic() - t0
+
+
 def etcd_put_rate(url, n, clients):
     """n puts by `clients` threads, one keep-alive connection each; puts/s."""
     value = base64.b64encode(json.dumps(POD).encode()).decode()
@@ -74,13 +85,7 @@ def etcd_put_rate(url, n, clients):
             r = c.getresponse()
             r.read()
 
-    t0 = time.monotonic()
-    ts = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    return n / (time.monotonic() - t0)
+    return n / run_clients(worker, clients)
 
 
 def etcd_calls(url):
@@ -124,13 +129,7 @@ def create_pods(urls, prefix, n, clients):
         with lock:
             lat.extend(mine)
 
-    t0 = time.monotonic()
-    ts = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    el = time.monotonic() - t0
+    el = run_clients(worker, clients)
     if errors:
         raise SystemExit("creates refused: " + "; ".join(errors[:5]))
     return lat, el
