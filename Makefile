@@ -26,7 +26,7 @@ $(error missing packages could not be installed (see above))
 endif
 endif
 
-PKGS := jansson yaml-0.1 libcurl libmicrohttpd gnutls sqlite3 libmnl libnftnl libiptc libcrypto libarchive zlib
+PKGS := jansson yaml-0.1 libcurl libmicrohttpd gnutls sqlite3 libmnl libnftnl libiptc libcrypto libarchive zlib libisal
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lip4tc -lpthread -lm -lresolv
 

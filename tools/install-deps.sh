@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(gcc make pkg-config libc6-dev
 	libjansson-dev libyaml-dev libcurl4-openssl-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
 	libmnl-dev libnftnl-dev libiptc-dev libcmocka-dev
-	libssl-dev libarchive-dev zlib1g-dev
+	libssl-dev libarchive-dev zlib1g-dev libisal-dev
 	bats curl jq iproute2 etcd-server etcd-client iptables nftables runc crun busybox-static containernetworking-plugins
 	docker-registry skopeo golang-github-containers-common apache2-utils)
 

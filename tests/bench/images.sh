@@ -25,7 +25,7 @@ mkdir -p build/bench
 B=build/bench/layer-unpack
 # shellcheck disable=SC2046
 cc -std=gnu11 -O2 -D_GNU_SOURCE -Ilib -I. -o "$B" tests/bench/layer-unpack.c build/libmk.a \
-	$(pkg-config --cflags --libs libarchive libcrypto zlib jansson) -lpthread -lresolv
+	$(pkg-config --cflags --libs libarchive libcrypto zlib libisal jansson) -lpthread -lresolv
 
 W=$(mktemp -d /var/tmp/imgbench.XXXXXX)
 REGPID=

@@ -346,12 +346,91 @@ static void test_failures(void **state)
 	buf_free(&junk);
 }
 
+/* A layer larger than one read of the inflater's input, as one gzip member
+ * and as two (pigz and concatenated layers write several); a damaged
+ * checksum and a cut trailer are refused. */
+static void test_gzip_members_and_checks(void **state)
+{
+	(void)state;
+	size_t big_len = 700 * 1024;
+	char *big = malloc(big_len + 1);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < big_len; i++) {
+		x = x * 1103515245 + 12345;
+		big[i] = (char)('a' + (x >> 16) % 26);
+	}
+	big[big_len] = '\0';
+	const struct ent ents[] = {{"d/", AE_IFDIR, NULL, 0755, 0},
+				   {"d/big", AE_IFREG, big, 0644, 0},
+				   {"d/small", AE_IFREG, "small", 0644, 0}};
+	struct buf tar = BUF_INIT, one = BUF_INIT, two = BUF_INIT, half = BUF_INIT;
+	make_tar(ents, 3, &tar);
+	gzip_buf(&tar, &one);
+	assert_true(one.len > 256 * 1024);
+	char want[OCIDIGEST_LEN];
+	ocidigest_of(tar.data, tar.len, want);
+
+	struct buf a = {.data = tar.data, .len = tar.len / 3};
+	struct buf b = {.data = tar.data + tar.len / 3, .len = tar.len - tar.len / 3};
+	gzip_buf(&a, &two);
+	gzip_buf(&b, &half);
+	buf_append(&two, half.data, half.len);
+
+	const struct buf *blobs[] = {&one, &two};
+	const char *names[] = {"one-member", "two-members"};
+	for (int i = 0; i < 2; i++) {
+		int fd = blob_fd(blobs[i]);
+		char *dest = in_tmp(names[i]);
+		struct layer_result res;
+		struct mk_err *e = NULL;
+		if (layer_unpack(fd, "application/vnd.oci.image.layer.v1.tar+gzip", dest, want,
+				 &res, &e) < 0)
+			fail_msg("%s: %s", names[i], mk_err_msg(e));
+		close(fd);
+		assert_int_equal(res.tar_size, tar.len);
+		assert_int_equal(res.size, big_len + 5);
+		char *p = in_tmp(names[i]);
+		char *f = NULL;
+		assert_true(asprintf(&f, "%s/d/big", p) > 0);
+		struct stat st;
+		assert_int_equal(stat(f, &st), 0);
+		assert_int_equal(st.st_size, big_len);
+		free(f);
+		free(p);
+		free(dest);
+	}
+
+	struct buf bad = BUF_INIT;
+	buf_append(&bad, one.data, one.len);
+	bad.data[bad.len - 8] ^= 0x55; /* the trailer's CRC-32 */
+	expect_fail(&bad, "application/vnd.oci.image.layer.v1.tar+gzip", NULL, MK_EINVAL,
+		    "reading layer: gzip: incorrect data check");
+	struct buf cut = BUF_INIT;
+	buf_append(&cut, one.data, one.len - 3);
+	expect_fail(&cut, "application/vnd.oci.image.layer.v1.tar+gzip", NULL, MK_EINVAL,
+		    "reading layer: gzip stream truncated");
+	struct buf junk = BUF_INIT;
+	buf_append(&junk, one.data, 10); /* a gzip header, then no deflate data */
+	buf_append_str(&junk, "\xff\xff\xff\xff not deflate");
+	expect_fail(&junk, "application/vnd.oci.image.layer.v1.tar+gzip", NULL, MK_EINVAL,
+		    "reading layer: gzip: ");
+	free(big);
+	buf_free(&tar);
+	buf_free(&one);
+	buf_free(&two);
+	buf_free(&half);
+	buf_free(&bad);
+	buf_free(&cut);
+	buf_free(&junk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_unpack_gzip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_tar_and_sniff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gzip_members_and_checks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
