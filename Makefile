@@ -215,4 +215,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name images -prune -o -name '*.d' -type f -print 2>/dev/null)
