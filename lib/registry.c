@@ -17,6 +17,7 @@
 
 #define ERRBODY_MAX (64 * 1024)
 #define MANIFEST_MAX (4 * 1024 * 1024)
+#define RECV_BUFFER  (256L * 1024)
 
 struct registry_client {
 	struct registry_endpoint ep; /* deep copy */
@@ -258,6 +259,9 @@ static CURLcode perform(struct registry_client *c, const char *url, const char *
 	SETOPT(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SETOPT(h, CURLOPT_LOW_SPEED_TIME, (long)c->opts.stall_seconds);
 	SETOPT(h, CURLOPT_USERAGENT, "mink8s-kubelet");
+	/* blobs arrive in chunks of this size instead of 16 KiB: each chunk
+	 * costs a write to the blob file and a send to the unpacker */
+	SETOPT(h, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	SETOPT(h, CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(h, CURLOPT_HEADERDATA, x);
 	SETOPT(h, CURLOPT_WRITEFUNCTION, write_cb);
