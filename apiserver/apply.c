@@ -207,6 +207,8 @@ static json_t *without_managed(const json_t *obj)
 static json_t *zero_object(const struct schema_type *st)
 {
 	json_t *o = json_object();
+	if (!st)
+		return o;
 	for (const struct schema_field *f = st->fields; f->name; f++) {
 		if (f->kind == SCHEMA_STRUCT && f->zero && f->sub)
 			json_object_set_new(o, f->name, zero_object(f->sub));

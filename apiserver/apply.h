@@ -12,7 +12,9 @@
  *   Update entry for its manager holding the fields it changed; the fields
  *   it changed leave the other managers.
  * Both take a schema handle, so any kind with a schema_type (built in or
- * custom) is served the same way.
+ * custom) is served the same way; a NULL schema deduces one from the values
+ * (objects merged and owned key by key, lists and scalars as a whole), as
+ * upstream does for objects it has no schema for.
  *
  * Entries are ordered and encoded as upstream encodes them (operation, time,
  * manager, apiVersion, subresource), with FieldsV1 sets (fieldset.h).

@@ -13,6 +13,8 @@
 
 struct fieldset_type fieldset_type_of(const struct schema_type *st)
 {
+	if (!st)
+		return (struct fieldset_type){.kind = SCHEMA_MAP, .deduced = true};
 	return (struct fieldset_type){.kind = SCHEMA_STRUCT, .sub = st};
 }
 
@@ -28,6 +30,8 @@ struct fieldset_type fieldset_type_field(const struct schema_field *f)
 
 struct fieldset_type fieldset_type_elem(const struct fieldset_type *t)
 {
+	if (t->deduced)
+		return *t;
 	struct fieldset_type e = {.kind = t->elem, .sub = t->sub};
 	/* a list of lists or of maps has no schema of its own: a leaf */
 	if (e.kind == SCHEMA_LIST || e.kind == SCHEMA_MAP || (e.kind == SCHEMA_STRUCT && !e.sub))
@@ -161,8 +165,11 @@ static void collect(const struct fieldset_type *t, const json_t *v, json_t *node
 			json_t *c = child(node, el);
 			struct fieldset_type ft = member_type(t, key, len);
 			collect(&ft, val, c);
-			/* map entries are members; struct fields only when empty */
-			if (t->kind == SCHEMA_MAP || ft.kind == SCHEMA_ANY || json_is_null(val) ||
+			/* map entries are members; struct fields only when empty (a
+			 * deduced object's keys are taken for struct fields, as the
+			 * properties of a custom resource's schema are) */
+			if ((t->kind == SCHEMA_MAP && !t->deduced) || ft.kind == SCHEMA_ANY ||
+			    json_is_null(val) ||
 			    (json_is_object(val) && json_object_size(val) == 0))
 				mark(c);
 		}

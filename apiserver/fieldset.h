@@ -17,7 +17,9 @@
  * What an object's fields are, and how lists and maps are keyed, comes from
  * a schema (schema.h): every function taking one works for any kind that
  * has a schema_type, built in or not. A field the schema does not know is a
- * leaf. All results are new references unless said otherwise. */
+ * leaf. A NULL schema is upstream's deduced one (objects are granular maps,
+ * lists and scalars leaves), for objects without a schema_type. All results
+ * are new references unless said otherwise. */
 #ifndef MK_APISERVER_FIELDSET_H
 #define MK_APISERVER_FIELDSET_H
 
@@ -36,9 +38,10 @@ struct fieldset_type {
 	enum schema_rel rel;
 	const char *const *keys;
 	const char *const *key_defaults;
+	bool deduced; /* no schema: objects granular, all else a leaf */
 };
 
-/* The type of a whole object of schema st. */
+/* The type of a whole object of schema st (NULL: deduced). */
 struct fieldset_type fieldset_type_of(const struct schema_type *st);
 
 /* The type of field f. */

@@ -476,11 +476,14 @@ struct target {
 
 /* --- field managers ------------------------------------------------------- */
 
-/* The schema server-side apply and managedFields go by: a built-in kind's;
- * none for a custom resource, whose kind may share a built-in's name. */
-static const struct schema_type *kind_schema(const struct api_resource *r)
+/* Whether writes to r track managedFields and serve server-side apply; *st
+ * gets the schema they go by: a built-in kind's, or NULL (deduced) for a
+ * custom resource, whose kind may share a built-in's name. */
+static bool kind_tracked(const struct api_resource *r, const struct schema_type **st)
 {
-	return crd_resource_is_custom(r) ? NULL : schema_kind_find(r->kind);
+	bool custom = crd_resource_is_custom(r);
+	*st = custom ? NULL : schema_kind_find(r->kind);
+	return custom || *st;
 }
 
 /* What apply.c needs to know of this write (see apply.h); the strings it
@@ -1157,7 +1160,8 @@ static bool list_empty(const json_t *a)
 /* Creates obj (stolen) in t->ns; answers the request. */
 static void create_object(struct api_request *rq, const struct target *t, json_t *obj)
 {
-	const struct schema_type *st = kind_schema(t->r);
+	const struct schema_type *st;
+	bool tracked = kind_tracked(t->r, &st);
 	const struct api_resource *r = t->r;
 	json_t *md = json_object_get(obj, "metadata");
 	const char *body_ns = json_string_value(json_object_get(md, "namespace"));
@@ -1209,13 +1213,13 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 	json_object_del(md, "selfLink");
 	json_object_del(md, "deletionTimestamp");
 	json_object_del(md, "deletionGracePeriodSeconds");
-	if (!st)
+	if (!tracked)
 		json_object_del(md, "managedFields");
 	if (r->prepare_create)
 		r->prepare_create(obj);
 	if (r->defaults)
 		r->defaults(obj);
-	if (st && !t->applied) {
+	if (tracked && !t->applied) {
 		struct write_info wi;
 		write_info_init(rq, t, &wi);
 		apply_update(st, NULL, obj, &wi.w);
@@ -1355,7 +1359,8 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 	const struct api_resource *r = t->r;
 	cleanup_free char *key = api_key(r, t->ns, t->name);
 	bool dry = query_dry_run(rq);
-	const struct schema_type *schema = kind_schema(r);
+	const struct schema_type *schema;
+	bool tracked = kind_tracked(r, &schema);
 	for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
 		cleanup_json json_t *cur = NULL;
 		int64_t rev;
@@ -1439,7 +1444,7 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 				else
 					json_object_del(nmd, fixed[i]);
 			}
-			if (!schema)
+			if (!tracked)
 				json_object_del(nmd, "managedFields");
 			json_object_set_new(next, "kind", json_string(r->kind));
 			json_object_set_new(next, "apiVersion",
@@ -1462,7 +1467,7 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 				gen++;
 			json_object_set_new(nmd, "generation", json_integer(gen));
 		}
-		if (schema && mode != UPDATE_BINDING && !t->applied) {
+		if (tracked && mode != UPDATE_BINDING && !t->applied) {
 			struct write_info wi;
 			write_info_init(rq, t, &wi);
 			apply_update(schema, cur, next, &wi.w);
@@ -1885,8 +1890,8 @@ static void handle_patch(struct api_request *rq, const struct target *t)
 								"an object"));
 			return;
 		}
-		const struct schema_type *st = kind_schema(t->r);
-		if (st && (!t->sub || !strcmp(t->sub, "status"))) {
+		const struct schema_type *st;
+		if (kind_tracked(t->r, &st) && (!t->sub || !strcmp(t->sub, "status"))) {
 			server_side_apply(rq, t, st, patch, pre);
 			return;
 		}

@@ -54,9 +54,14 @@ fields() {
 	jq -c --arg m "$1" '.metadata.managedFields[] | select(.manager == $m) | .fieldsV1' <<<"$OBJ"
 }
 
-# spec PATH: a jq path of $OBJ, raw.
+# at [-c] PATH: a jq path of $OBJ, raw (or compact).
 at() {
-	jq -r "$1" <<<"$OBJ"
+	local opt=-r
+	if [ "$1" = -c ]; then
+		opt=-c
+		shift
+	fi
+	jq "$opt" "$1" <<<"$OBJ"
 }
 
 @test "two appliers: the conflict shown with its fields and manager, then --force-conflicts moves them" {
@@ -247,4 +252,43 @@ at() {
 		-w '\n%{http_code}' "$MK_API_URL/apis/apps/v1/namespaces/default/deployments/dry?fieldManager=x"
 	[ "$(tail -n1 <<<"$output")" = 400 ]
 	[ "$(sed '$d' <<<"$output" | jq -r .message)" = "Incorrect version specified in apply patch. Specified patch version: apps/v1beta1, expected: apps/v1" ]
+}
+
+@test "custom resources: applied and owned key by key, conflicts and removal as for built-in kinds" {
+	kubectl apply --server-side -f - <<-EOF
+	apiVersion: apiextensions.k8s.io/v1
+	kind: CustomResourceDefinition
+	metadata: {name: gizmos.example.com}
+	spec:
+	  group: example.com
+	  scope: Namespaced
+	  names: {plural: gizmos, kind: Gizmo}
+	  versions:
+	  - name: v1
+	    served: true
+	    storage: true
+	    schema:
+	      openAPIV3Schema:
+	        type: object
+	        properties:
+	          spec:
+	            type: object
+	            properties:
+	              color: {type: string}
+	              size: {type: integer}
+	              tags: {type: array, items: {type: string}}
+	EOF
+	gizmo() { # SPEC-YAML
+		printf 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g}\nspec: %s\n' "$1"
+	}
+	gizmo '{color: red, size: 2, tags: [a]}' | kubectl apply --server-side --field-manager=one -f -
+	run kubectl apply --server-side --field-manager=two -f - <<<"$(gizmo '{color: blue}')"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'Apply failed with 1 conflict: conflict with "one": .spec.color'* ]]
+	gizmo '{color: blue}' | kubectl apply --server-side --field-manager=two --force-conflicts -f -
+	gizmo '{size: 2}' | kubectl apply --server-side --field-manager=one -f -
+	OBJ=$(kubectl get gizmo g -o json --show-managed-fields)
+	[ "$(at -c .spec)" = '{"color":"blue","size":2}' ]
+	[ "$(jq -c '[.metadata.managedFields[] | [.manager, .operation, .fieldsV1]] | sort' <<<"$OBJ")" = \
+		'[["one","Apply",{"f:spec":{"f:size":{}}}],["two","Apply",{"f:spec":{"f:color":{}}}]]' ]
 }

@@ -303,6 +303,29 @@ static void test_update_and_migration(void **state)
 	assert_non_null(entry(next, "kubectl-edit"));
 }
 
+/* Without a schema: objects are owned key by key, lists as a whole. */
+static void test_deduced(void **state)
+{
+	(void)state;
+	cleanup_json json_t *obj =
+		load("{\"spec\":{\"a\":1,\"l\":[{\"x\":1}],\"m\":{\"k\":\"v\"}}}");
+	cleanup_json json_t *s = fieldset_of_object(NULL, obj);
+	expect_v1(s, "{\"f:spec\":{\"f:a\":{},\"f:l\":{},\"f:m\":{\"f:k\":{}}}}");
+	struct apply_write w = {
+		.manager = "a", .api_version = "example.com/v1", .time = "2026-01-02T03:04:05Z"};
+	json_t *out = NULL, *conflict = NULL;
+	cleanup_err struct mk_err *err = NULL;
+	assert_int_equal(apply_object(NULL, NULL, obj, &w, false, &out, &conflict, &err), 0);
+	cleanup_json json_t *cfg = load("{\"spec\":{\"l\":[{\"y\":2}],\"m\":{\"j\":\"w\"}}}");
+	w.manager = "b";
+	json_t *out2 = NULL;
+	assert_int_equal(apply_object(NULL, out, cfg, &w, false, &out2, &conflict, &err), -1);
+	assert_string_equal(json_string_value(json_object_get(conflict, "message")),
+			    "Apply failed with 1 conflict: conflict with \"a\": .spec.l");
+	json_decref(conflict);
+	json_decref(out);
+}
+
 static void test_manager_names(void **state)
 {
 	(void)state;
@@ -323,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_apply_conflicts_and_removal),
 		cmocka_unit_test(test_apply_map_list),
 		cmocka_unit_test(test_update_and_migration),
+		cmocka_unit_test(test_deduced),
 		cmocka_unit_test(test_manager_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
