@@ -38,6 +38,7 @@ struct crd_row {
 	int64_t crd_rev;       /* mod_rev of the CRD this row was built from */
 	bool retired;
 	char *api_version, *qualified, *list_kind;
+	char *storage_api_version; /* "example.com/v1": the storage version's */
 	json_t *schema; /* openAPIV3Schema, owned */
 	const char **short_names, **categories;
 	struct api_subresource subs[3];
@@ -136,6 +137,7 @@ static void row_free(struct crd_row *row)
 	free(row->api_version);
 	free(row->qualified);
 	free(row->list_kind);
+	free(row->storage_api_version);
 	json_decref(row->schema);
 	free(row);
 }
@@ -146,6 +148,21 @@ static void cr_defaults(json_t *obj);
 static void cr_validate(const json_t *obj, const json_t *old, json_t *causes);
 static void cr_print(const json_t *obj, time_t now, json_t *cells);
 static json_t *cr_prune(const struct api_resource *r, json_t *obj);
+static const char *storage_version(const json_t *obj);
+
+/* Conversion strategy None between the versions of a CRD, as upstream:
+ * only apiVersion changes. */
+static void cr_from_stored(const struct api_resource *r, json_t *obj)
+{
+	json_object_set_new(obj, "apiVersion",
+			    json_string(((const struct crd_row *)r)->api_version));
+}
+
+static void cr_to_stored(const struct api_resource *r, json_t *obj)
+{
+	json_object_set_new(obj, "apiVersion",
+			    json_string(((const struct crd_row *)r)->storage_api_version));
+}
 
 static const char *const name_desc =
 	"Name must be unique within a namespace. Is required when creating resources, although "
@@ -211,6 +228,7 @@ static struct crd_row *rows_build(const json_t *crd, int64_t rev)
 	const char *singular = json_path_str(crd, "spec.names.singular");
 	const char *list_kind = json_path_str(crd, "spec.names.listKind");
 	bool terminating = json_path_get(crd, "metadata.deletionTimestamp") != NULL;
+	const char *sv = storage_version(crd);
 	struct crd_row *head = NULL, **tail = &head;
 	size_t i;
 	json_t *v;
@@ -237,6 +255,12 @@ static struct crd_row *rows_build(const json_t *crd, int64_t rev)
 		row->api_version = xasprintf("%s/%s", group, vname);
 		row->qualified = xasprintf("%s.%s", plural, group);
 		row->list_kind = xstrdup(list_kind ? list_kind : "");
+		row->storage_api_version = xasprintf("%s/%s", group, sv ? sv : vname);
+		if (sv && strcmp(sv, vname)) {
+			/* the storage version's rows keep the fast paths */
+			row->r.from_stored = cr_from_stored;
+			row->r.to_stored = cr_to_stored;
+		}
 		row->schema = json_deep_copy(json_path_get(v, "schema.openAPIV3Schema"));
 		size_t ns = 0;
 		const json_t *subs = json_object_get(v, "subresources");

@@ -52,7 +52,7 @@ static char *object_to_store(const struct api_resource *r, const json_t *obj)
 {
 	json_t *copy = r->to_stored ? json_copy_deep(obj) : json_copy((json_t *)obj);
 	if (r->to_stored)
-		r->to_stored(copy);
+		r->to_stored(r, copy);
 	json_t *md = json_object_get(copy, "metadata");
 	if (json_is_object(md)) {
 		json_t *mdc = json_copy(md);
@@ -605,7 +605,7 @@ static int read_object(struct api_request *rq, const struct target *t, json_t **
 		return -1;
 	}
 	if (t->r->from_stored)
-		t->r->from_stored(*obj);
+		t->r->from_stored(t->r, *obj);
 	return 0;
 }
 
@@ -920,7 +920,7 @@ static json_t *collect(struct api_request *rq, const struct target *t, const str
 				continue;
 			if (api_filter_matches(f, t->r, obj)) {
 				if (t->r->from_stored)
-					t->r->from_stored(obj);
+					t->r->from_stored(t->r, obj);
 				json_array_append_new(items, obj);
 				got++;
 				free(last_key);

@@ -36,16 +36,18 @@ static void rename_key(json_t *obj, const char *from, const char *to)
 	json_object_set_new(obj, to, v);
 }
 
-void kinds_events_from_stored(json_t *obj)
+void kinds_events_from_stored(const struct api_resource *r, json_t *obj)
 {
+	(void)r;
 	for (size_t i = 0; i < NRENAMES; i++)
 		rename_key(obj, renames[i][1], renames[i][0]);
 	json_object_set_new(obj, "apiVersion", json_string("events.k8s.io/v1"));
 	json_object_set_new(obj, "kind", json_string("Event"));
 }
 
-void kinds_events_to_stored(json_t *obj)
+void kinds_events_to_stored(const struct api_resource *r, json_t *obj)
 {
+	(void)r;
 	for (size_t i = 0; i < NRENAMES; i++)
 		rename_key(obj, renames[i][0], renames[i][1]);
 	json_object_set_new(obj, "apiVersion", json_string("v1"));
@@ -158,6 +160,6 @@ void kinds_events_validate(const json_t *obj, const json_t *old, json_t *causes)
 void kinds_events_print(const json_t *obj, time_t now, json_t *cells)
 {
 	cleanup_json json_t *core = json_deep_copy(obj);
-	kinds_events_to_stored(core);
+	kinds_events_to_stored(NULL, core);
 	kinds_event_print(core, now, cells);
 }

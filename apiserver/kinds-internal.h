@@ -130,8 +130,8 @@ void kinds_endpointslice_defaults(json_t *obj);
 void kinds_endpointslice_validate(const json_t *obj, const json_t *old, json_t *causes);
 
 /* kinds-events.c: events.k8s.io/v1, stored as core/v1 Events */
-void kinds_events_from_stored(json_t *obj);
-void kinds_events_to_stored(json_t *obj);
+void kinds_events_from_stored(const struct api_resource *r, json_t *obj);
+void kinds_events_to_stored(const struct api_resource *r, json_t *obj);
 json_t *kinds_events_prune(const struct api_resource *r, json_t *obj);
 void kinds_events_validate(const json_t *obj, const json_t *old, json_t *causes);
 void kinds_events_print(const json_t *obj, time_t now, json_t *cells);

@@ -95,11 +95,12 @@ struct api_resource {
 	json_t *(*prune)(const struct api_resource *r, json_t *obj);
 
 	/* A kind served in another form than the stored one (events.k8s.io/v1
-	 * Events are stored as core/v1 Events): from_stored turns a stored
-	 * object into the served form, to_stored back, both in place. The
+	 * Events are stored as core/v1 Events; a custom resource's other
+	 * versions as its storage version): from_stored turns a stored object
+	 * of row r into the served form, to_stored back, both in place. The
 	 * other hooks see the served form; selectors the stored one. */
-	void (*from_stored)(json_t *obj);
-	void (*to_stored)(json_t *obj);
+	void (*from_stored)(const struct api_resource *r, json_t *obj);
+	void (*to_stored)(const struct api_resource *r, json_t *obj);
 };
 
 /* Every built-in resource; ends with a row whose resource is NULL. */

@@ -299,7 +299,7 @@ static void emit_object(struct watch_stream *ws, struct buf *out, const char *ty
 	cleanup_json json_t *served = NULL;
 	if (ws->r->from_stored) {
 		served = json_deep_copy(obj);
-		ws->r->from_stored(served);
+		ws->r->from_stored(ws->r, served);
 		obj = served;
 	}
 	if (ws->table) {

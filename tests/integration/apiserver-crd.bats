@@ -200,3 +200,22 @@ widget() { # NAME COLOR [MORE-SPEC-YAML]
 	[ "$(curl -fs "$MK_API_URL/apis/example.com/v1/things" | jq '.items | length')" = 0 ]
 	kubectl delete crd things.example.com
 }
+
+@test "crd: two served versions, objects stored in the storage version" {
+	crd_write gizmos Gizmo Namespaced | sed 's/kind: Widget/kind: Gizmo/' >"$BATS_TEST_TMPDIR/g.yaml"
+	# a second, older version served beside the storage one
+	sed -n '/^  - name: v1$/,$p' "$BATS_TEST_TMPDIR/g.yaml" |
+		sed 's/- name: v1$/- name: v1beta1/; s/storage: true/storage: false/' >>"$BATS_TEST_TMPDIR/g.yaml"
+	kubectl apply -f "$BATS_TEST_TMPDIR/g.yaml"
+	[ "$(kubectl get crd gizmos.example.com -o jsonpath='{.status.storedVersions}')" = '["v1"]' ]
+	b=$MK_API_URL/apis/example.com/v1beta1/namespaces/default/gizmos
+	curl -fs -X POST -H 'Content-Type: application/json' "$b" --data-binary \
+		'{"apiVersion":"example.com/v1beta1","kind":"Gizmo","metadata":{"name":"g1"},"spec":{"color":"red"}}' >/dev/null
+	[ "$(curl -fs "$b/g1" | jq -r '"\(.apiVersion) \(.spec.replicas)"')" = "example.com/v1beta1 1" ]
+	[ "$(curl -fs "$MK_API_URL/apis/example.com/v1/namespaces/default/gizmos/g1" | jq -r .apiVersion)" = example.com/v1 ]
+	[ "$(curl -fs "$b" | jq -r '"\(.apiVersion) \(.items[0].apiVersion)"')" = "example.com/v1beta1 example.com/v1beta1" ]
+	run kubectl get gizmos.v1beta1.example.com g1
+	[ "$status" -eq 0 ]
+	[[ "${lines[1]}" =~ ^g1\ +red\ +1\  ]]
+	kubectl delete crd gizmos.example.com
+}
