@@ -148,6 +148,7 @@ FUZZ_TARGETS ?= $(FUZZ_NAMES)
 FUZZ_COMP_typecheck := apiserver
 FUZZ_COMP_body := apiserver
 FUZZ_COMP_fieldset := apiserver
+FUZZ_COMP_jsonschema := apiserver
 FUZZ_COMP_kubeletconfig := kubelet
 FUZZ_COMP_staticpod := kubelet
 FUZZ_COMP_logreader := kubelet
