@@ -387,10 +387,24 @@ static int registry_load(struct mk_err **err)
 	struct store_list l = {0};
 	if (store_list(reg.st, CRD_PREFIX, NULL, 0, 0, &l, err) < 0)
 		return -1;
-	for (size_t i = 0; i < l.n; i++)
+	cleanup_json json_t *listed = json_object();
+	for (size_t i = 0; i < l.n; i++) {
 		registry_apply_text(l.items[i].key, l.items[i].value, l.items[i].mod_rev);
+		json_object_set_new(listed, l.items[i].key + strlen(CRD_PREFIX), json_true());
+	}
 	int64_t rev = l.rev;
 	store_list_free(&l);
+	/* a relist after a lost watch: CRDs deleted meanwhile are gone */
+	cleanup_json json_t *gone = json_array();
+	pthread_mutex_lock(&reg.mu);
+	for (struct crd_row *r = reg.rows; r; r = r->next)
+		if (!json_object_get(listed, r->crd_name) && r->crd_rev <= rev)
+			json_array_append_new(gone, json_string(r->crd_name));
+	pthread_mutex_unlock(&reg.mu);
+	size_t i;
+	json_t *g;
+	json_array_foreach(gone, i, g)
+		registry_apply(json_string_value(g), NULL, rev);
 	struct store_watch *w = store_watch(reg.st, CRD_PREFIX, rev, on_event, NULL, err);
 	if (!w)
 		return -1;
