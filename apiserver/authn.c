@@ -81,6 +81,16 @@ static struct authn_user *user_new(const char *name, const char *uid)
 	return u;
 }
 
+struct authn_user *authn_user_new(const char *name, const char *uid)
+{
+	return user_new(name, uid);
+}
+
+void authn_user_add_group(struct authn_user *u, const char *group)
+{
+	strv_add(&u->groups, group);
+}
+
 static struct authn_user *user_copy(const struct authn_user *src)
 {
 	struct authn_user *u = user_new(src->name, src->uid);

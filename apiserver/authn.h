@@ -70,6 +70,12 @@ json_t *authn_user_json(const struct authn_user *u);
 
 void authn_user_free(struct authn_user *u);
 
+/* A user named name (uid NULL or "": none) in no group. New,
+ * authn_user_free. */
+struct authn_user *authn_user_new(const char *name, const char *uid);
+/* Adds group (copied) to u's groups. */
+void authn_user_add_group(struct authn_user *u, const char *group);
+
 /* The server's API audiences (--api-audiences, else the issuers) as a JSON
  * array. New reference. */
 json_t *authn_audiences(const struct authn *a);

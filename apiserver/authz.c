@@ -3,8 +3,12 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "xalloc.h"
+#include "apiserver/nodeauthz.h"
+#include "apiserver/rbac.h"
+#include "apiserver/rbacpolicy.h"
 #include "apiserver/status.h"
 
 int authz_parse(const char *csv, struct authz *out, struct mk_err **err)
@@ -18,11 +22,14 @@ int authz_parse(const char *csv, struct authz *out, struct mk_err **err)
 			mode = AUTHZ_ALWAYS_ALLOW;
 		else if (!strcmp(m, "AlwaysDeny"))
 			mode = AUTHZ_ALWAYS_DENY;
-		else if (!strcmp(m, "RBAC") || !strcmp(m, "Node") || !strcmp(m, "ABAC") ||
-			 !strcmp(m, "Webhook"))
+		else if (!strcmp(m, "RBAC"))
+			mode = AUTHZ_RBAC;
+		else if (!strcmp(m, "Node"))
+			mode = AUTHZ_NODE;
+		else if (!strcmp(m, "ABAC") || !strcmp(m, "Webhook"))
 			return mk_err_set(err, MK_EINVAL,
 					  "authorization mode \"%s\" is not supported by this "
-					  "server (AlwaysAllow, AlwaysDeny)",
+					  "server (AlwaysAllow, AlwaysDeny, RBAC, Node)",
 					  m);
 		else
 			return mk_err_set(err, MK_EINVAL, "authorization mode \"%s\" is not a "
@@ -149,37 +156,171 @@ void authz_attrs_parse(const char *method, const char *path, bool watch_query,
 	}
 }
 
-bool authz_allowed(const struct authz *z, const struct authn_user *u,
-		   const struct authz_attrs *a)
+bool authz_has_mode(const struct authz *z, enum authz_mode mode)
 {
-	(void)u;
-	(void)a;
+	for (size_t i = 0; i < z->n; i++)
+		if (z->modes[i] == mode)
+			return true;
+	return false;
+}
+
+int authz_start(struct authz *z, struct store *st, struct mk_err **err)
+{
+	if (authz_has_mode(z, AUTHZ_RBAC) && !(z->rbac = rbac_new(st, err)))
+		return -1;
+	if (authz_has_mode(z, AUTHZ_NODE) && !(z->node = nodeauthz_new(st, err))) {
+		authz_stop(z);
+		return -1;
+	}
+	return 0;
+}
+
+void authz_stop(struct authz *z)
+{
+	rbac_free(z->rbac);
+	nodeauthz_free(z->node);
+	z->rbac = NULL;
+	z->node = NULL;
+}
+
+static bool in_group(const struct authn_user *u, const char *group)
+{
+	for (char **g = u->groups; g && *g; g++)
+		if (!strcmp(*g, group))
+			return true;
+	return false;
+}
+
+bool authz_allowed(const struct authz *z, const struct authn_user *u,
+		   const struct authz_attrs *a, char **reason)
+{
+	if (reason)
+		*reason = NULL;
+	if (in_group(u, "system:masters"))
+		return true;
+	cleanup_buf struct buf why = BUF_INIT;
 	for (size_t i = 0; i < z->n; i++) {
+		cleanup_free char *r = NULL;
 		switch (z->modes[i]) {
 		case AUTHZ_ALWAYS_ALLOW:
 			return true;
 		case AUTHZ_ALWAYS_DENY:
 			return false;
+		case AUTHZ_RBAC:
+			if (z->rbac && rbac_allows(z->rbac, u, a, &r))
+				return true;
+			break;
+		case AUTHZ_NODE:
+			if (z->node) {
+				enum nodeauthz_decision d = nodeauthz_decide(z->node, u, a, &r);
+				if (d == NODEAUTHZ_ALLOW)
+					return true;
+				if (d == NODEAUTHZ_DENY) {
+					if (reason && r)
+						*reason = xstrdup(r);
+					return false;
+				}
+			}
+			break;
 		}
+		if (r && *r)
+			buf_printf(&why, "%s%s", why.len ? "\n" : "", r);
 	}
+	if (reason && why.len)
+		*reason = xstrdup(buf_str(&why));
 	return false; /* no opinion anywhere: denied, as upstream */
 }
 
-json_t *authz_forbidden_status(const struct authn_user *u, const struct authz_attrs *a)
+static void add_rules(json_t *res, json_t *nonres, const json_t *rules)
 {
-	if (!a->resource_request) {
-		cleanup_free char *msg = xasprintf("forbidden: User \"%s\" cannot %s path \"%s\"",
-						   u->name, a->verb, a->path);
-		return status_failure(403, "Forbidden", msg, json_object());
+	size_t i;
+	json_t *r;
+	json_array_foreach(rules, i, r)
+	{
+		json_t *o = json_object();
+		json_object_set(o, "verbs", json_object_get(r, "verbs"));
+		if (json_array_size(json_object_get(r, "nonResourceURLs"))) {
+			json_object_set(o, "nonResourceURLs", json_object_get(r, "nonResourceURLs"));
+			json_array_append_new(nonres, o);
+			continue;
+		}
+		static const char *const keys[] = {"apiGroups", "resources", "resourceNames"};
+		for (size_t k = 0; k < 3; k++) {
+			json_t *v = json_object_get(r, keys[k]);
+			if (json_array_size(v))
+				json_object_set(o, keys[k], v);
+		}
+		json_array_append_new(res, o);
 	}
+}
+
+json_t *authz_rules_review(const struct authz *z, const struct authn_user *u, const char *ns)
+{
+	json_t *res = json_array(), *nonres = json_array();
+	cleanup_buf struct buf errs = BUF_INIT;
+	for (size_t i = 0; i < z->n; i++) {
+		switch (z->modes[i]) {
+		case AUTHZ_ALWAYS_ALLOW: {
+			cleanup_json json_t *all = json_pack(
+				"[{s:[s], s:[s], s:[s]}, {s:[s], s:[s]}]", "verbs", "*", "apiGroups",
+				"*", "resources", "*", "verbs", "*", "nonResourceURLs", "*");
+			add_rules(res, nonres, all);
+			break;
+		}
+		case AUTHZ_ALWAYS_DENY:
+			break;
+		case AUTHZ_RBAC: {
+			if (!z->rbac)
+				break;
+			cleanup_json json_t *errors = NULL;
+			cleanup_json json_t *rules = rbac_rules_for(z->rbac, u, ns, &errors);
+			add_rules(res, nonres, rules);
+			size_t k;
+			json_t *e;
+			json_array_foreach(errors, k, e)
+				buf_printf(&errs, "%s%s", errs.len ? ", " : "", json_string_value(e));
+			break;
+		}
+		case AUTHZ_NODE:
+			if (nodeauthz_node_name(u)) {
+				cleanup_json json_t *rules =
+					rbacpolicy_cluster_role_rules("system:node");
+				add_rules(res, nonres, rules);
+			}
+			break;
+		}
+	}
+	json_t *out = json_pack("{s:o, s:o, s:b}", "resourceRules", res, "nonResourceRules",
+				nonres, "incomplete", errs.len > 0);
+	if (errs.len)
+		json_object_set_new(out, "evaluationError", json_string(buf_str(&errs)));
+	return out;
+}
+
+char *authz_describe(const struct authz_attrs *a)
+{
+	if (!a->resource_request)
+		return xasprintf("%s path \"%s\"", a->verb, a->path);
 	cleanup_free char *res = *a->subresource ? xasprintf("%s/%s", a->resource, a->subresource)
 						 : xstrdup(a->resource);
 	cleanup_free char *scope = *a->namespace ? xasprintf("in the namespace \"%s\"",
 							      a->namespace)
 						 : xstrdup("at the cluster scope");
-	cleanup_free char *why =
-		xasprintf("User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s", u->name,
-			  a->verb, res, a->api_group, scope);
+	return xasprintf("%s resource \"%s\" in API group \"%s\" %s", a->verb, res,
+			 a->api_group, scope);
+}
+
+json_t *authz_forbidden_status(const struct authn_user *u, const struct authz_attrs *a,
+			       const char *reason)
+{
+	cleanup_free char *what = authz_describe(a);
+	cleanup_free char *suffix = reason && *reason ? xasprintf(": %s", reason) : xstrdup("");
+	if (!a->resource_request) {
+		cleanup_free char *msg =
+			xasprintf("forbidden: User \"%s\" cannot %s%s", u->name, what, suffix);
+		return status_failure(403, "Forbidden", msg, json_object());
+	}
+	cleanup_free char *why = xasprintf("User \"%s\" cannot %s%s", u->name, what, suffix);
 	cleanup_free char *qual = *a->api_group ? xasprintf("%s.%s", a->resource, a->api_group)
 						: xstrdup(a->resource);
 	cleanup_free char *msg = *a->name

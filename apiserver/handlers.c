@@ -1089,7 +1089,10 @@ static json_t *name_causes(const struct api_resource *r, const char *name)
 	json_t *causes = json_array();
 	const char *msg;
 	bool label = !strcmp(r->resource, "namespaces") || !strcmp(r->resource, "services");
-	msg = label ? names_check_dns1123_label(name) : names_check_dns1123_subdomain(name);
+	if (!strcmp(r->group, "rbac.authorization.k8s.io"))
+		msg = kinds_rbac_check_name(name);
+	else
+		msg = label ? names_check_dns1123_label(name) : names_check_dns1123_subdomain(name);
 	if (msg)
 		api_cause_add(causes, "FieldValueInvalid", "metadata.name", "Invalid value: \"%s\": %s",
 			      name, msg);

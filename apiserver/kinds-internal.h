@@ -143,6 +143,18 @@ void kinds_limitrange_defaults(json_t *obj);
 void kinds_limitrange_validate(const json_t *obj, const json_t *old, json_t *causes);
 void kinds_resourcequota_validate(const json_t *obj, const json_t *old, json_t *causes);
 
+/* kinds-rbac.c */
+KINDS_PRINTER(role);
+KINDS_PRINTER(rolebinding);
+void kinds_rbac_binding_defaults(json_t *obj);
+void kinds_role_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_clusterrole_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_rolebinding_validate(const json_t *obj, const json_t *old, json_t *causes);
+void kinds_clusterrolebinding_validate(const json_t *obj, const json_t *old, json_t *causes);
+/* What upstream's ValidatePathSegmentName says of an RBAC object's name
+ * (static text), or NULL when it is valid: names like "system:node" are. */
+const char *kinds_rbac_check_name(const char *name);
+
 /* Sets obj[key] = value (stolen) unless a non-null value is there already. */
 void kinds_set_default(json_t *obj, const char *key, json_t *value);
 

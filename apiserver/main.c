@@ -22,6 +22,7 @@
 #include "apiserver/authz.h"
 #include "apiserver/admission.h"
 #include "apiserver/bootstrap.h"
+#include "apiserver/rbacpolicy.h"
 #include "apiserver/crd.h"
 #include "apiserver/objects.h"
 #include "apiserver/reconciler.h"
@@ -718,6 +719,13 @@ int main(int argc, char **argv)
 	struct store *st = open_store(&o, &set, data_dir);
 	if (!st)
 		return 1;
+	if (authz_start(&set.authz, st, &err) < 0) {
+		fprintf(stderr, "kube-apiserver: --authorization-mode: %s\n", mk_err_msg(err));
+		secure_free(&scfg);
+		authz_stop(&set.authz);
+		store_close(st);
+		return 1;
+	}
 	struct authn *authn = NULL;
 	if (scfg.tls_cert_pem) {
 		struct authn_config acfg = {
@@ -733,6 +741,7 @@ int main(int argc, char **argv)
 		if (!authn) {
 			fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
 			secure_free(&scfg);
+			authz_stop(&set.authz);
 			store_close(st);
 			return 1;
 		}
@@ -751,6 +760,7 @@ int main(int argc, char **argv)
 			mk_err_msg(err));
 		secure_free(&scfg);
 		authn_free(authn);
+		authz_stop(&set.authz);
 		store_close(st);
 		return 1;
 	}
@@ -760,6 +770,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-apiserver: %s\n", mk_err_msg(err));
 		crd_registry_stop();
 		authn_free(authn);
+		authz_stop(&set.authz);
 		store_close(st);
 		return 1;
 	}
@@ -775,6 +786,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-apiserver: bootstrap: %s\n", mk_err_msg(err));
 		server_stop(srv);
 		crd_registry_stop();
+		authz_stop(&set.authz);
+		store_close(st);
+		return 1;
+	}
+	/* Only an RBAC server reads the policy; the others (AlwaysAllow, the
+	 * tutorials' default) start without its fifty writes. */
+	if (authz_has_mode(&set.authz, AUTHZ_RBAC) && rbacpolicy_reconcile(st, &err) < 0) {
+		fprintf(stderr, "kube-apiserver: bootstrap RBAC policy: %s\n", mk_err_msg(err));
+		server_stop(srv);
+		crd_registry_stop();
+		authz_stop(&set.authz);
 		store_close(st);
 		return 1;
 	}
@@ -784,6 +806,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kube-apiserver: endpoint reconciler: %s\n", mk_err_msg(err));
 		server_stop(srv);
 		crd_registry_stop();
+		authz_stop(&set.authz);
 		store_close(st);
 		return 1;
 	}
@@ -795,6 +818,7 @@ int main(int argc, char **argv)
 	server_stop(srv);
 	crd_registry_stop();
 	authn_free(authn);
+	authz_stop(&set.authz);
 	store_close(st);
 	options_free(&o);
 	admission_free(adm);

@@ -13,8 +13,10 @@
 #include "apiserver/authapi.h"
 #include "apiserver/authn.h"
 #include "apiserver/authz.h"
+#include "apiserver/authzapi.h"
 #include "apiserver/discovery.h"
 #include "apiserver/handlers.h"
+#include "apiserver/impersonate.h"
 #include "apiserver/nodeproxy.h"
 #include "apiserver/metrics.h"
 #include "apiserver/openapi.h"
@@ -211,6 +213,16 @@ static void route(struct api_request *rq)
 			authapi_review(rq, segs[3]);
 			goto out;
 		}
+		if (!core && n == 4 && !strcmp(segs[1], "authorization.k8s.io") &&
+		    !strcmp(segs[2], "v1")) {
+			authzapi_review(rq, NULL, segs[3]);
+			goto out;
+		}
+		if (!core && n == 6 && !strcmp(segs[1], "authorization.k8s.io") &&
+		    !strcmp(segs[2], "v1") && !strcmp(segs[3], "namespaces")) {
+			authzapi_review(rq, segs[4], segs[5]);
+			goto out;
+		}
 		if (core && n == 7 && !strcmp(segs[1], "v1") && !strcmp(segs[2], "namespaces") &&
 		    !strcmp(segs[4], "serviceaccounts") && !strcmp(segs[6], "token")) {
 			authapi_token_request(rq, segs[3], segs[5]);
@@ -291,11 +303,18 @@ static void serve_secure(struct httpd_req *hr, void *arg)
 		req_reply_status(rq, status_failure(401, "Unauthorized", "Unauthorized", NULL));
 		return;
 	}
+	json_t *istatus = NULL;
+	if (impersonate_apply(srv->authz, hr, &rq->user, &istatus) < 0) {
+		rq->m_verb = rq->method;
+		req_reply_status(rq, istatus);
+		return;
+	}
 	struct authz_attrs at;
 	authz_attrs_parse(rq->method, rq->url, req_query_bool(rq, "watch"), &at);
-	if (!authz_allowed(srv->authz, rq->user, &at)) {
+	cleanup_free char *reason = NULL;
+	if (!authz_allowed(srv->authz, rq->user, &at, &reason)) {
 		rq->m_verb = rq->method;
-		req_reply_status(rq, authz_forbidden_status(rq->user, &at));
+		req_reply_status(rq, authz_forbidden_status(rq->user, &at, reason));
 		authz_attrs_free(&at);
 		return;
 	}

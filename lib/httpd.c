@@ -316,6 +316,28 @@ char *httpd_req_header_list(const struct httpd_req *rq, const char *name)
 	return buf_steal(&l.b);
 }
 
+struct header_each {
+	void (*fn)(const char *name, const char *value, void *arg);
+	void *arg;
+};
+
+static enum MHD_Result header_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	(void)kind;
+	struct header_each *e = cls;
+	if (key && value)
+		e->fn(key, value, e->arg);
+	return MHD_YES;
+}
+
+void httpd_req_header_each(const struct httpd_req *rq,
+			   void (*fn)(const char *name, const char *value, void *arg), void *arg)
+{
+	struct header_each e = {.fn = fn, .arg = arg};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, header_each_one, &e);
+}
+
 const char *httpd_req_body(const struct httpd_req *rq, size_t *len)
 {
 	if (len)

@@ -138,6 +138,9 @@ const char *httpd_req_header(const struct httpd_req *rq, const char *name);
  * X-Stream-Protocol-Version), joined with ", " as RFC 9110 §5.3 allows; a
  * new string, or NULL when the header is absent. */
 char *httpd_req_header_list(const struct httpd_req *rq, const char *name);
+/* Calls fn for every request header line in order (names as sent). */
+void httpd_req_header_each(const struct httpd_req *rq,
+			   void (*fn)(const char *name, const char *value, void *arg), void *arg);
 /* The body received (NUL-terminated; "" and 0 when none); borrowed from rq. */
 const char *httpd_req_body(const struct httpd_req *rq, size_t *len);
 /* The client's address as text ("127.0.0.1", "::1"), borrowed; and the

@@ -40,6 +40,10 @@ ROOTS = [
     ("apps/v1/ControllerRevision", "apps", "v1"),
     ("v1/LimitRange", "", "v1"), ("v1/ResourceQuota", "", "v1"),
     ("policy/v1/PodDisruptionBudget", "policy", "v1"),
+    ("rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io", "v1"),
+    ("rbac.authorization.k8s.io/v1/ClusterRole", "rbac.authorization.k8s.io", "v1"),
+    ("rbac.authorization.k8s.io/v1/RoleBinding", "rbac.authorization.k8s.io", "v1"),
+    ("rbac.authorization.k8s.io/v1/ClusterRoleBinding", "rbac.authorization.k8s.io", "v1"),
 ]
 
 models_dir, am_dir, cn_dir, smd_file = sys.argv[1:5]

@@ -70,9 +70,9 @@ static void test_modes(void **state)
 	struct authn_user u = {.name = "bob", .groups = (char *[]){NULL}};
 	struct authz_attrs a;
 	authz_attrs_parse("GET", "/api/v1/pods", false, &a);
-	assert_true(authz_allowed(&z, &u, &a));
+	assert_true(authz_allowed(&z, &u, &a, NULL));
 	assert_int_equal(authz_parse("AlwaysDeny,AlwaysAllow", &z, &err), 0);
-	assert_false(authz_allowed(&z, &u, &a));
+	assert_false(authz_allowed(&z, &u, &a, NULL));
 	authz_attrs_free(&a);
 	assert_int_equal(authz_parse("AlwaysAllow,AlwaysAllow", &z, &err), -1);
 	assert_string_equal(mk_err_msg(err),
@@ -89,7 +89,7 @@ static void test_forbidden(void **state)
 	struct authn_user u = {.name = "system:anonymous", .groups = (char *[]){NULL}};
 	struct authz_attrs a;
 	authz_attrs_parse("GET", "/apis/apps/v1/namespaces/ns/deployments/web", false, &a);
-	cleanup_json json_t *s = authz_forbidden_status(&u, &a);
+	cleanup_json json_t *s = authz_forbidden_status(&u, &a, NULL);
 	authz_attrs_free(&a);
 	cleanup_free char *text = json_dumps(s, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	assert_string_equal(
@@ -99,13 +99,13 @@ static void test_forbidden(void **state)
 		      "\\\"apps\\\" in the namespace \\\"ns\\\"\",\"reason\":\"Forbidden\",\"details\":"
 		      "{\"name\":\"web\",\"group\":\"apps\",\"kind\":\"deployments\"},\"code\":403}");
 	authz_attrs_parse("GET", "/api/v1/nodes/n1/proxy/x", false, &a);
-	cleanup_json json_t *s2 = authz_forbidden_status(&u, &a);
+	cleanup_json json_t *s2 = authz_forbidden_status(&u, &a, NULL);
 	authz_attrs_free(&a);
 	assert_string_equal(json_string_value(json_object_get(s2, "message")),
 			    "nodes \"n1\" is forbidden: User \"system:anonymous\" cannot get "
 			    "resource \"nodes/proxy\" in API group \"\" at the cluster scope");
 	authz_attrs_parse("POST", "/version", false, &a);
-	cleanup_json json_t *s3 = authz_forbidden_status(&u, &a);
+	cleanup_json json_t *s3 = authz_forbidden_status(&u, &a, NULL);
 	authz_attrs_free(&a);
 	assert_string_equal(json_string_value(json_object_get(s3, "message")),
 			    "forbidden: User \"system:anonymous\" cannot post path \"/version\"");

@@ -95,7 +95,11 @@ static void test_plain(void **state)
 	cleanup_json json_t *policy = discovery_resource_list("policy", "v1");
 	golden_check(policy, "discovery-apis-policy-v1.json");
 	assert_null(discovery_resource_list("policy", "v1beta1"));
-	assert_null(discovery_resource_list("rbac.authorization.k8s.io", "v1"));
+	cleanup_json json_t *authz = discovery_resource_list("authorization.k8s.io", "v1");
+	golden_check(authz, "discovery-apis-authorization-v1.json");
+	cleanup_json json_t *rbac = discovery_resource_list("rbac.authorization.k8s.io", "v1");
+	golden_check(rbac, "discovery-apis-rbac-v1.json");
+	assert_null(discovery_resource_list("rbac.authorization.k8s.io", "v1beta1"));
 	assert_null(discovery_resource_list("apps", "v1beta1"));
 	assert_null(discovery_resource_list("autoscaling", "v1"));
 }

@@ -18,14 +18,17 @@ static void test_index(void **state)
 	const char *want[] = {"api/v1",
 			      "apis/apiextensions.k8s.io/v1",
 			      "apis/apps/v1",
+			      "apis/authentication.k8s.io/v1",
+			      "apis/authorization.k8s.io/v1",
 			      "apis/batch/v1",
 			      "apis/coordination.k8s.io/v1",
 			      "apis/discovery.k8s.io/v1",
 			      "apis/events.k8s.io/v1",
 			      "apis/metrics.k8s.io/v1beta1",
-			      "apis/policy/v1"};
-	assert_int_equal(json_object_size(paths), 9);
-	for (size_t i = 0; i < 9; i++) {
+			      "apis/policy/v1",
+			      "apis/rbac.authorization.k8s.io/v1"};
+	assert_int_equal(json_object_size(paths), 12);
+	for (size_t i = 0; i < 12; i++) {
 		json_t *p = json_object_get(paths, want[i]);
 		assert_non_null(p);
 		cleanup_free char *hash = openapi_v3_hash(want[i]);
@@ -63,7 +66,10 @@ static void test_docs_golden(void **state)
 	cleanup_json json_t *policy = openapi_v3_doc("apis/policy/v1");
 	schemas_to_names(policy);
 	golden_check(policy, "openapi-apis-policy-v1.json");
-	assert_null(openapi_v3_doc("apis/rbac.authorization.k8s.io/v1"));
+	cleanup_json json_t *rbac = openapi_v3_doc("apis/rbac.authorization.k8s.io/v1");
+	schemas_to_names(rbac);
+	golden_check(rbac, "openapi-apis-rbac-v1.json");
+	assert_null(openapi_v3_doc("apis/networking.k8s.io/v1"));
 	assert_null(openapi_v3_doc("/api/v1"));
 	assert_null(openapi_v3_hash("apis/nope/v1"));
 }

@@ -33,7 +33,9 @@ static void test_table_lookups(void **state)
 		assert_non_null(x->singular);
 		assert_non_null(x->kind);
 		assert_non_null(x->verbs);
-		assert_true(x->storage != NULL || x->virtual_list != NULL);
+		/* stored, listed from elsewhere, or a review that is only created */
+		bool create_only = x->verbs[0] && !strcmp(x->verbs[0], "create") && !x->verbs[1];
+		assert_true(x->storage != NULL || x->virtual_list != NULL || create_only);
 	}
 	/* "all" only on pods, services, daemonsets, deployments, replicasets,
 	 * statefulsets, jobs, cronjobs. */
