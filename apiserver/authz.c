@@ -9,6 +9,8 @@
 #include "apiserver/nodeauthz.h"
 #include "apiserver/rbac.h"
 #include "apiserver/rbacpolicy.h"
+#include "apiserver/resource.h"
+#include "json.h"
 #include "apiserver/status.h"
 
 int authz_parse(const char *csv, struct authz *out, struct mk_err **err)
@@ -295,6 +297,157 @@ json_t *authz_rules_review(const struct authz *z, const struct authn_user *u, co
 	if (errs.len)
 		json_object_set_new(out, "evaluationError", json_string(buf_str(&errs)));
 	return out;
+}
+
+/* Go's %q of a []string: ["a" "b"]. */
+static void quote_list(struct buf *b, const json_t *arr)
+{
+	buf_append_char(b, '[');
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+	{
+		cleanup_free char *q = json_dumps(v, JSON_ENCODE_ANY);
+		buf_printf(b, "%s%s", i ? " " : "", q ? q : "\"\"");
+	}
+	buf_append_char(b, ']');
+}
+
+/* Upstream's CompactString of a rule. New string. */
+static char *compact_string(const json_t *rule)
+{
+	static const char *const keys[] = {"apiGroups", "resources", "nonResourceURLs",
+					   "resourceNames", "verbs"};
+	static const char *const names[] = {"APIGroups", "Resources", "NonResourceURLs",
+					    "ResourceNames", "Verbs"};
+	cleanup_buf struct buf b = BUF_INIT;
+	buf_append_char(&b, '{');
+	bool first = true;
+	for (size_t k = 0; k < 5; k++) {
+		json_t *v = json_object_get(rule, keys[k]);
+		if (!json_array_size(v))
+			continue;
+		buf_printf(&b, "%s%s:", first ? "" : ", ", names[k]);
+		quote_list(&b, v);
+		first = false;
+	}
+	buf_append_char(&b, '}');
+	return xstrdup(buf_str(&b));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The missing units (one verb each) merged by what they are about, as
+ * upstream's CompactRules, then described one a line, sorted. New. */
+static char *describe_missing(const json_t *missing)
+{
+	cleanup_json json_t *merged = json_object();
+	size_t i;
+	json_t *m;
+	json_array_foreach(missing, i, m)
+	{
+		json_t *copy = json_deep_copy(m);
+		json_t *verb = json_incref(json_array_get(json_object_get(copy, "verbs"), 0));
+		json_object_del(copy, "verbs");
+		cleanup_free char *key = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+		json_t *have = json_object_get(merged, key);
+		if (!have) {
+			json_object_set_new(copy, "verbs", json_array());
+			json_object_set_new(merged, key, copy);
+			have = copy;
+		} else {
+			json_decref(copy);
+		}
+		json_array_append_new(json_object_get(have, "verbs"), verb);
+	}
+	size_t n = json_object_size(merged), k = 0;
+	char **lines = xcalloc(n + 1, sizeof(char *));
+	const char *key;
+	json_t *v;
+	json_object_foreach(merged, key, v)
+		lines[k++] = compact_string(v);
+	qsort(lines, n, sizeof(char *), cmp_str);
+	cleanup_buf struct buf b = BUF_INIT;
+	for (k = 0; k < n; k++) {
+		buf_printf(&b, "%s%s", k ? "\n" : "", lines[k]);
+		free(lines[k]);
+	}
+	free(lines);
+	return xstrdup(buf_str(&b));
+}
+
+json_t *authz_escalation_check(const struct authz *z, const struct authn_user *u,
+			       const struct api_resource *r, const json_t *obj)
+{
+	if (in_group(u, "system:masters"))
+		return NULL;
+	const char *name = json_string_value(json_path_get(obj, "metadata.name"));
+	const char *ns = json_string_value(json_path_get(obj, "metadata.namespace"));
+	name = name ? name : "";
+	ns = ns && r->namespaced ? ns : "";
+	bool binding = strstr(r->resource, "bindings") != NULL;
+	const char *ref_kind = json_string_value(json_path_get(obj, "roleRef.kind"));
+	const char *ref_name = json_string_value(json_path_get(obj, "roleRef.name"));
+	ref_kind = ref_kind ? ref_kind : "";
+	ref_name = ref_name ? ref_name : "";
+	struct authz_attrs a = {
+		.resource_request = true,
+		.verb = (char *)(binding ? "bind" : "escalate"),
+		.api_group = (char *)"rbac.authorization.k8s.io",
+		.api_version = (char *)"v1",
+		.namespace = (char *)ns,
+		.resource = (char *)(!binding ? r->resource
+				     : !strcmp(ref_kind, "Role") ? "roles"
+								   : "clusterroles"),
+		.subresource = (char *)"",
+		.name = (char *)(binding ? ref_name : name),
+		.path = (char *)"",
+	};
+	if (authz_allowed(z, u, &a, NULL))
+		return NULL;
+	cleanup_json json_t *rules = NULL;
+	if (binding) {
+		rules = z->rbac ? rbac_role_rules(z->rbac, ref_kind, ns, ref_name) : NULL;
+		if (!rules) {
+			cleanup_free char *msg =
+				xasprintf("%s.rbac.authorization.k8s.io \"%s\" not found",
+					  !strcmp(ref_kind, "Role") ? "role" : "clusterrole", ref_name);
+			return status_bad_request(msg);
+		}
+	} else {
+		json_t *rr = json_object_get(obj, "rules");
+		rules = json_is_array(rr) ? json_incref(rr) : json_array();
+	}
+	cleanup_json json_t *errors = NULL;
+	cleanup_json json_t *owner =
+		z->rbac ? rbac_rules_for(z->rbac, u, ns, &errors) : json_array();
+	cleanup_json json_t *missing = NULL;
+	size_t i;
+	json_t *rule;
+	json_array_foreach(rules, i, rule)
+		rbac_rules_cover(owner, rule, &missing);
+	if (!missing)
+		return NULL;
+	cleanup_json json_t *groups = json_array();
+	for (char **g = u->groups; g && *g; g++)
+		json_array_append_new(groups, json_string(*g));
+	cleanup_buf struct buf msg = BUF_INIT;
+	buf_printf(&msg, "user \"%s\" (groups=", u->name);
+	quote_list(&msg, groups);
+	cleanup_free char *lines = describe_missing(missing);
+	buf_printf(&msg, ") is attempting to grant RBAC permissions not currently held:\n%s",
+		   lines);
+	if (json_array_size(errors)) {
+		buf_printf(&msg, "; resolution errors: [");
+		json_t *e;
+		json_array_foreach(errors, i, e)
+			buf_printf(&msg, "%s%s", i ? " " : "", json_string_value(e));
+		buf_printf(&msg, "]");
+	}
+	return status_forbidden(r, name, buf_str(&msg));
 }
 
 char *authz_describe(const struct authz_attrs *a)

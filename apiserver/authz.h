@@ -75,6 +75,18 @@ bool authz_allowed(const struct authz *z, const struct authn_user *u,
  * New reference. */
 json_t *authz_rules_review(const struct authz *z, const struct authn_user *u, const char *ns);
 
+struct api_resource;
+
+/* RBAC's escalation prevention for obj, a Role or ClusterRole (r) being
+ * written, or a RoleBinding or ClusterRoleBinding: NULL when u is in
+ * system:masters, is allowed the `escalate` (roles) or `bind` (bindings,
+ * on the role they refer to) verb, or already holds every rule granted;
+ * otherwise the Status to answer (new): 403 `user "x" (groups=[...]) is
+ * attempting to grant RBAC permissions not currently held:` and the rules
+ * lacking, or 400 when a binding's role does not exist. */
+json_t *authz_escalation_check(const struct authz *z, const struct authn_user *u,
+			       const struct api_resource *r, const json_t *obj);
+
 /* Upstream's 403 Status for u not being allowed a, e.g. `pods is forbidden:
  * User "system:anonymous" cannot list resource "pods" in API group "" in the
  * namespace "default"`, then ": <reason>" when reason is not NULL or "".

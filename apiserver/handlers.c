@@ -1246,6 +1246,12 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 			return;
 		}
 	}
+	if (rq->user && !strcmp(r->group, "rbac.authorization.k8s.io") &&
+	    (astatus = authz_escalation_check(rq->srv->authz, rq->user, r, obj))) {
+		json_decref(obj);
+		req_reply_status(rq, astatus);
+		return;
+	}
 	if (admission_validate(rq->srv->admission, rq->srv->st, &adm, &astatus, &warning) < 0) {
 		json_decref(obj);
 		req_reply_status(rq, astatus);
@@ -1489,6 +1495,9 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 			*out = json_incref(cur);
 			return 0;
 		}
+		if (rq->user && mode == UPDATE_MAIN && !strcmp(r->group, "rbac.authorization.k8s.io") &&
+		    (*status = authz_escalation_check(rq->srv->authz, rq->user, r, next)))
+			return -1;
 		/* The last finalizer of an object being deleted is gone: delete it. */
 		json_t *nmd = json_object_get(next, "metadata");
 		bool deleting = json_object_get(nmd, "deletionTimestamp") != NULL;

@@ -25,6 +25,8 @@ int endpoints_controller_start(struct daemon *d, const struct manager_options *o
 			       struct mk_err **err);
 int endpointslice_controller_start(struct daemon *d, const struct manager_options *o,
 				   struct mk_err **err);
+int clusterroleaggregation_controller_start(struct daemon *d, const struct manager_options *o,
+					     struct mk_err **err);
 int serviceaccount_controller_start(struct daemon *d, const struct manager_options *o,
 				    struct mk_err **err);
 int namespace_controller_start(struct daemon *d, const struct manager_options *o,

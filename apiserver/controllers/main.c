@@ -31,6 +31,7 @@ static const struct {
 	{"cronjob", true, cronjob_controller_start},
 	{"resourcequota", true, resourcequota_controller_start},
 	{"statefulset", true, statefulset_controller_start},
+	{"clusterrole-aggregation", true, clusterroleaggregation_controller_start},
 };
 
 static struct manager_options o = {
@@ -64,7 +65,8 @@ static struct flag flags[] = {
 	 .target = &o.controllers,
 	 .help = "A list of controllers to enable. '*' enables all on-by-default controllers, "
 		 "'foo' enables the controller named 'foo', '-foo' disables the controller named "
-		 "'foo'. All controllers: cronjob, daemonset, deployment, disruption, endpoint, "
+		 "'foo'. All controllers: clusterrole-aggregation, cronjob, daemonset, deployment, "
+		 "disruption, endpoint, "
 		 "endpointslice, garbagecollector, job, namespace, nodeipam, nodelifecycle, "
 		 "replicaset, resourcequota, serviceaccount, statefulset (default [*])"},
 	{.name = "allocate-node-cidrs",

@@ -28,6 +28,7 @@ static const char *const resource_paths[MGR_NRESOURCES] = {
 	[MGR_CRONJOBS] = "/apis/batch/v1/cronjobs",
 	[MGR_RESOURCEQUOTAS] = "/api/v1/resourcequotas",
 	[MGR_STATEFULSETS] = "/apis/apps/v1/statefulsets",
+	[MGR_CLUSTERROLES] = "/apis/rbac.authorization.k8s.io/v1/clusterroles",
 };
 
 struct informer *manager_informer(struct daemon *d, enum manager_resource r,
