@@ -44,6 +44,9 @@ int admission_limitranger_mutate(struct admission_ctx *c, json_t **status);
 int admission_limitranger_validate(struct admission_ctx *c, json_t **status);
 int admission_quota_validate(struct admission_ctx *c, json_t **status);
 
+/* admission-noderestriction.c */
+int admission_noderestriction_validate(struct admission_ctx *c, json_t **status);
+
 /* admission-podsecurity.c */
 int admission_podsecurity_validate(struct admission_ctx *c, json_t **status);
 

@@ -52,7 +52,7 @@ static const struct plugin plugins[] = {
 	{"LimitRanger", true, PLUGIN_DONE, admission_limitranger_mutate,
 	 admission_limitranger_validate},
 	{"ServiceAccount", true, PLUGIN_DONE, serviceaccount_mutate, NULL},
-	{"NodeRestriction", false, PLUGIN_NO, NULL, NULL},
+	{"NodeRestriction", false, PLUGIN_DONE, NULL, admission_noderestriction_validate},
 	{"TaintNodesByCondition", true, PLUGIN_INERT, NULL, NULL},
 	{"AlwaysPullImages", false, PLUGIN_DONE, pullimages_mutate, NULL},
 	{"ImagePolicyWebhook", false, PLUGIN_NO, NULL, NULL},
@@ -266,7 +266,9 @@ static int run_phase(const struct admission *a, struct store *st, struct admissi
 		a = defaults();
 	struct admission_ctx c = {.a = a, .st = st, .at = at, .warning = warning};
 	for (size_t i = 0; i < N_PLUGINS; i++) {
-		if (!a->on[i])
+		/* updates go only to the plugins that judge them */
+		if (!a->on[i] || (at->op == ADMISSION_UPDATE &&
+				  plugins[i].validate != admission_noderestriction_validate))
 			continue;
 		admission_fn f = mutating ? plugins[i].mutate : plugins[i].validate;
 		if (f && f(&c, status) < 0)

@@ -13,9 +13,12 @@
  *                       namespace labels: privileged, baseline, restricted
  *   DefaultTolerationSeconds  not-ready/unreachable NoExecute tolerations
  *   ResourceQuota       ResourceQuota hard limits, usage charged at admission
+ *   NodeRestriction     (default off) a kubelet writes only its own Node, Lease,
+ *                       mirror pods and the status of its pods
  *
  * plus AlwaysAdmit, AlwaysDeny, AlwaysPullImages, NamespaceExists and
- * NamespaceAutoProvision. Every other upstream name is known (so upstream
+ * NamespaceAutoProvision. Updates go only through the plugins that judge
+ * them (NodeRestriction); the others act on creates and deletes. Every other upstream name is known (so upstream
  * command lines parse); the default-on ones among them act on kinds this
  * server does not serve and are no-ops, and enabling a default-off one
  * refuses to start. */
@@ -29,6 +32,7 @@
 
 struct store;
 struct api_resource;
+struct authn_user;
 struct admission;
 
 enum admission_op {
@@ -50,6 +54,7 @@ struct admission_attrs {
 	json_t *reads;	   /* what the plugins read from the store for this request, by
 			    * key, so that both phases read each thing once; owned,
 			    * freed by admission_attrs_clear. Start it NULL. */
+	const struct authn_user *user; /* who asks; NULL: the insecure port's superuser */
 };
 
 /* Frees what at holds (its reads); for __attribute__((cleanup)). */

@@ -1230,7 +1230,8 @@ static void create_object(struct api_request *rq, const struct target *t, json_t
 	}
 	bool dry = query_dry_run(rq);
 	struct admission_attrs adm __attribute__((cleanup(admission_attrs_clear))) = {
-		.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name, .obj = obj, .dry_run = dry};
+		.op = ADMISSION_CREATE, .r = r, .ns = t->ns, .name = name, .obj = obj, .dry_run = dry,
+		.user = rq->user};
 	cleanup_free char *warning = NULL;
 	json_t *astatus = NULL;
 	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, &astatus) < 0) {
@@ -1498,6 +1499,14 @@ static int update_attempts(struct api_request *rq, const struct target *t, enum 
 		if (rq->user && mode == UPDATE_MAIN && !strcmp(r->group, "rbac.authorization.k8s.io") &&
 		    (*status = authz_escalation_check(rq->srv->authz, rq->user, r, next)))
 			return -1;
+		if (rq->user) {
+			struct admission_attrs adm __attribute__((cleanup(admission_attrs_clear))) = {
+				.op = ADMISSION_UPDATE, .r = r, .ns = t->ns, .name = t->name,
+				.sub = t->sub, .obj = next, .old = cur, .dry_run = dry, .user = rq->user};
+			if (admission_validate(rq->srv->admission, rq->srv->st, &adm, status,
+					       NULL) < 0)
+				return -1;
+		}
 		/* The last finalizer of an object being deleted is gone: delete it. */
 		json_t *nmd = json_object_get(next, "metadata");
 		bool deleting = json_object_get(nmd, "deletionTimestamp") != NULL;
@@ -2199,7 +2208,7 @@ static int delete_one(struct api_request *rq, const struct target *t, const stru
 	const struct api_resource *r = t->r;
 	struct admission_attrs adm __attribute__((cleanup(admission_attrs_clear))) = {
 		.op = ADMISSION_DELETE, .r = r, .ns = t->ns, .name = t->name,
-		.dry_run = query_dry_run(rq)};
+		.dry_run = query_dry_run(rq), .user = rq->user};
 	if (admission_mutate(rq->srv->admission, rq->srv->st, &adm, status) < 0 ||
 	    admission_validate(rq->srv->admission, rq->srv->st, &adm, status, NULL) < 0)
 		return -1;
