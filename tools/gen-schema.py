@@ -44,6 +44,12 @@ ROOTS = [
     ("rbac.authorization.k8s.io/v1/ClusterRole", "rbac.authorization.k8s.io", "v1"),
     ("rbac.authorization.k8s.io/v1/RoleBinding", "rbac.authorization.k8s.io", "v1"),
     ("rbac.authorization.k8s.io/v1/ClusterRoleBinding", "rbac.authorization.k8s.io", "v1"),
+    ("authorization.k8s.io/v1/SubjectAccessReview", "authorization.k8s.io", "v1"),
+    ("authorization.k8s.io/v1/SelfSubjectAccessReview", "authorization.k8s.io", "v1"),
+    ("authorization.k8s.io/v1/LocalSubjectAccessReview", "authorization.k8s.io", "v1"),
+    ("authorization.k8s.io/v1/SelfSubjectRulesReview", "authorization.k8s.io", "v1"),
+    ("authentication.k8s.io/v1/TokenReview", "authentication.k8s.io", "v1"),
+    ("authentication.k8s.io/v1/SelfSubjectReview", "authentication.k8s.io", "v1"),
 ]
 
 models_dir, am_dir, cn_dir, smd_file = sys.argv[1:5]

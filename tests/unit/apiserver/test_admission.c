@@ -99,8 +99,8 @@ static void test_flags(void **state)
 		{"PodSecurity,LimitRanger", "LimitRanger,PodSecurity", NULL,
 		 "[LimitRanger PodSecurity] in enable-admission-plugins and "
 		 "disable-admission-plugins overlapped"},
-		{"NodeRestriction", NULL, NULL,
-		 "admission plugin \"NodeRestriction\" is not supported by this API server"},
+		{"PodNodeSelector", NULL, NULL,
+		 "admission plugin \"PodNodeSelector\" is not supported by this API server"},
 		{NULL, NULL, "cfg.yaml",
 		 "--admission-control-config-file is not supported: configure admission with "
 		 "--enable-admission-plugins and --disable-admission-plugins"},
