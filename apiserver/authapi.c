@@ -20,8 +20,7 @@
 #define TOKEN_MAX_S 4294967296LL
 #define TOKEN_DEFAULT_S 3600
 
-/* The request body as a JSON object of kind, or NULL after answering. */
-static json_t *body_object(struct api_request *rq, const char *kind)
+json_t *authapi_body_object(struct api_request *rq, const char *kind)
 {
 	json_t *status = NULL;
 	json_t *obj = handlers_decode_body(rq, kind, &status);
@@ -67,7 +66,7 @@ void authapi_review(struct api_request *rq, const char *resource)
 		return;
 	}
 	const char *kind = self ? "SelfSubjectReview" : "TokenReview";
-	cleanup_json json_t *in = body_object(rq, kind);
+	cleanup_json json_t *in = authapi_body_object(rq, kind);
 	if (!in)
 		return;
 	json_t *out = review_answer(in, kind);
@@ -170,7 +169,7 @@ void authapi_token_request(struct api_request *rq, const char *ns, const char *n
 		req_reply_status(rq, status_method_not_allowed());
 		return;
 	}
-	cleanup_json json_t *in = body_object(rq, "TokenRequest");
+	cleanup_json json_t *in = authapi_body_object(rq, "TokenRequest");
 	if (!in)
 		return;
 	json_t *spec = json_object_get(in, "spec");

@@ -11,6 +11,10 @@
  * "tokenreviews"; anything else 404, other methods 405. */
 void authapi_review(struct api_request *rq, const char *resource);
 
+/* The request body as a JSON object of kind (new), or NULL after answering
+ * the request with the decoding error. Shared with the authorization API. */
+json_t *authapi_body_object(struct api_request *rq, const char *kind);
+
 /* POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token. */
 void authapi_token_request(struct api_request *rq, const char *ns, const char *name);
 

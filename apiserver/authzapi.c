@@ -6,6 +6,7 @@
 #include "json.h"
 #include "xalloc.h"
 #include "apiserver/apiserver-internal.h"
+#include "apiserver/authapi.h"
 #include "apiserver/authn.h"
 #include "apiserver/authz.h"
 #include "apiserver/handlers.h"
@@ -13,24 +14,6 @@
 #include "apiserver/status.h"
 
 #define GROUP "authorization.k8s.io"
-
-/* The body as an object of kind, or NULL after answering. */
-static json_t *body_object(struct api_request *rq, const char *kind)
-{
-	json_t *status = NULL;
-	json_t *obj = handlers_decode_body(rq, kind, &status);
-	if (!obj) {
-		req_reply_status(rq, status);
-		return NULL;
-	}
-	if (!json_is_object(obj)) {
-		json_decref(obj);
-		req_reply_status(rq, status_bad_request("the body of the request must be a JSON "
-							"object"));
-		return NULL;
-	}
-	return obj;
-}
 
 static void reply_invalid(struct api_request *rq, const char *kind, json_t *causes)
 {
@@ -123,7 +106,7 @@ static json_t *answer(const json_t *in, const char *kind, json_t *spec)
 
 static void access_review(struct api_request *rq, const char *ns, const char *kind, bool self)
 {
-	cleanup_json json_t *in = body_object(rq, kind);
+	cleanup_json json_t *in = authapi_body_object(rq, kind);
 	if (!in)
 		return;
 	json_t *spec = json_object_get(in, "spec");
@@ -180,7 +163,7 @@ static void access_review(struct api_request *rq, const char *ns, const char *ki
 
 static void rules_review(struct api_request *rq)
 {
-	cleanup_json json_t *in = body_object(rq, "SelfSubjectRulesReview");
+	cleanup_json json_t *in = authapi_body_object(rq, "SelfSubjectRulesReview");
 	if (!in)
 		return;
 	json_t *spec = json_object_get(in, "spec");

@@ -143,8 +143,8 @@ void kinds_limitrange_defaults(json_t *obj);
 void kinds_limitrange_validate(const json_t *obj, const json_t *old, json_t *causes);
 void kinds_resourcequota_validate(const json_t *obj, const json_t *old, json_t *causes);
 
-/* kinds-rbac.c */
-KINDS_PRINTER(role);
+/* kinds-rbac.c (Roles and ClusterRoles print as LimitRanges do: Name,
+ * Created At) */
 KINDS_PRINTER(rolebinding);
 void kinds_rbac_binding_defaults(json_t *obj);
 void kinds_role_validate(const json_t *obj, const json_t *old, json_t *causes);

@@ -234,23 +234,6 @@ void kinds_clusterrolebinding_validate(const json_t *obj, const json_t *old, jso
 
 /* --- printers -------------------------------------------------------------------- */
 
-const struct table_column kinds_role_columns[] = {
-	NAME_COLUMN,
-	{.name = "Created At",
-	 .type = "date",
-	 .format = "",
-	 .description = "CreationTimestamp is a timestamp representing the server time when this "
-			"object was created."},
-	{.name = NULL},
-};
-
-void kinds_role_print(const json_t *obj, time_t now, json_t *cells)
-{
-	(void)now;
-	json_array_append_new(cells, json_string(printer_str(obj, "metadata.name")));
-	json_array_append_new(cells, json_string(printer_str(obj, "metadata.creationTimestamp")));
-}
-
 const struct table_column kinds_rolebinding_columns[] = {
 	NAME_COLUMN,
 	COLUMN("Role", "string",

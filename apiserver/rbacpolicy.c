@@ -533,6 +533,34 @@ static bool has_subject(const json_t *subjects, const json_t *s)
 	return false;
 }
 
+static bool rule_held(const json_t *rules, const json_t *r)
+{
+	return rbac_rules_cover(rules, r, NULL);
+}
+
+/* Appends to have[key] each item of want[key] that held() says it lacks;
+ * returns whether it added any. */
+static bool merge_list(json_t *have, const json_t *want, const char *key,
+		       bool (*held)(const json_t *list, const json_t *item))
+{
+	json_t *list = json_object_get(have, key);
+	if (!json_is_array(list)) {
+		list = json_array();
+		json_object_set_new(have, key, list);
+	}
+	bool changed = false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(want, key), i, v)
+	{
+		if (!held(list, v)) {
+			json_array_append(list, v);
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 /* Brings have (stored) up to want; returns whether it changed. */
 static bool reconcile(json_t *have, const json_t *want)
 {
@@ -545,45 +573,15 @@ static bool reconcile(json_t *have, const json_t *want)
 	bool changed = merge_map(md, wmd, "labels");
 	changed |= merge_map(md, wmd, "annotations");
 	const char *kind = json_string_value(json_object_get(want, "kind"));
-	if (!strcmp(kind, "Role") || !strcmp(kind, "ClusterRole")) {
-		json_t *agg = json_object_get(want, "aggregationRule");
-		if (agg) {
-			/* the rules are the aggregation controller's */
-			if (!json_equal(json_object_get(have, "aggregationRule"), agg)) {
-				json_object_set(have, "aggregationRule", agg);
-				changed = true;
-			}
-			return changed;
-		}
-		json_t *rules = json_object_get(have, "rules");
-		if (!json_is_array(rules)) {
-			rules = json_array();
-			json_object_set_new(have, "rules", rules);
-		}
-		size_t i;
-		json_t *r;
-		json_array_foreach(json_object_get(want, "rules"), i, r)
-		{
-			if (!rbac_rules_cover(rules, r, NULL)) {
-				json_array_append(rules, r);
-				changed = true;
-			}
-		}
-		return changed;
-	}
-	json_t *subjects = json_object_get(have, "subjects");
-	if (!json_is_array(subjects)) {
-		subjects = json_array();
-		json_object_set_new(have, "subjects", subjects);
-	}
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(want, "subjects"), i, s)
-	{
-		if (!has_subject(subjects, s)) {
-			json_array_append(subjects, s);
-			changed = true;
-		}
+	if (strcmp(kind, "Role") && strcmp(kind, "ClusterRole"))
+		return merge_list(have, want, "subjects", has_subject) || changed;
+	json_t *agg = json_object_get(want, "aggregationRule");
+	if (!agg)
+		return merge_list(have, want, "rules", rule_held) || changed;
+	/* the rules are the aggregation controller's */
+	if (!json_equal(json_object_get(have, "aggregationRule"), agg)) {
+		json_object_set(have, "aggregationRule", agg);
+		changed = true;
 	}
 	return changed;
 }

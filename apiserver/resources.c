@@ -574,8 +574,8 @@ const struct api_resource api_resources[] = {
 		.verbs = verbs_all,
 		.storage = "clusterroles",
 		.validate = kinds_clusterrole_validate,
-		.columns = kinds_role_columns,
-		.print_row = kinds_role_print,
+		.columns = kinds_limitrange_columns,
+		.print_row = kinds_limitrange_print,
 	},
 	{
 		.group = "rbac.authorization.k8s.io",
@@ -601,8 +601,8 @@ const struct api_resource api_resources[] = {
 		.verbs = verbs_all,
 		.storage = "roles",
 		.validate = kinds_role_validate,
-		.columns = kinds_role_columns,
-		.print_row = kinds_role_print,
+		.columns = kinds_limitrange_columns,
+		.print_row = kinds_limitrange_print,
 	},
 	{
 		.group = "coordination.k8s.io",

@@ -11,42 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-get.h"
+
 #define BLOCK  50
 #define WARMUP 200
-
-static size_t sink(char *p, size_t s, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return s * n;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static int get(CURL *h, double *ms)
-{
-	double t0 = now_ms();
-	CURLcode rc = curl_easy_perform(h);
-	*ms = now_ms() - t0;
-	long code = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	if (rc != CURLE_OK || code != 200) {
-		fprintf(stderr, "rbac-get: GET: %s (HTTP %ld)\n", curl_easy_strerror(rc), code);
-		return -1;
-	}
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -68,25 +36,24 @@ int main(int argc, char **argv)
 		curl_easy_setopt(hs[k], CURLOPT_URL, argv[1 + k]);
 		curl_easy_setopt(hs[k], CURLOPT_CAINFO, argv[3]);
 		curl_easy_setopt(hs[k], CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(hs[k], CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(hs[k], CURLOPT_WRITEFUNCTION, bench_sink);
 		curl_easy_setopt(hs[k], CURLOPT_TCP_NODELAY, 1L);
 		lat[k] = calloc(n, sizeof(double));
 	}
 	double ms;
 	for (int i = 0; i < WARMUP; i++)
 		for (int k = 0; k < 2; k++)
-			if (get(hs[k], &ms) < 0)
+			if (bench_get(hs[k], "rbac-get", &ms) < 0)
 				return 1;
 	for (size_t done = 0; done < n; done += BLOCK)
 		for (int k = 0; k < 2; k++)
 			for (size_t i = done; i < done + BLOCK && i < n; i++)
-				if (get(hs[k], &lat[k][i]) < 0)
+				if (bench_get(hs[k], "rbac-get", &lat[k][i]) < 0)
 					return 1;
 	double p50[2], p99[2];
 	for (int k = 0; k < 2; k++) {
-		qsort(lat[k], n, sizeof(double), cmp);
-		p50[k] = lat[k][(size_t)(0.50 * (double)(n - 1) + 0.5)];
-		p99[k] = lat[k][(size_t)(0.99 * (double)(n - 1) + 0.5)];
+		p50[k] = bench_pct(lat[k], n, 0.50);
+		p99[k] = bench_pct(lat[k], n, 0.99);
 	}
 	printf("%-34s %10s %10s\n", "GET as a RoleBinding's user", "p50 ms", "p99 ms");
 	printf("%-34s %10.3f %10.3f\n", "RBAC, no other bindings", p50[0], p99[0]);
