@@ -738,7 +738,9 @@ int containers_start(struct kubelet *k, struct kpod *kp, const json_t *pod, cons
 	c->image_id = img->n_digests ? xstrdup(img->repo_digests[0]) : xstrdup(img->id);
 	c->stop_signal = containers_stop_signal(img->config);
 	pthread_mutex_unlock(&k->mu);
-	if (fs_write_atomic(cfg, text, strlen(text), 0600, err) < 0 ||
+	/* config.json is read by the runtime's create right after and made
+	 * again after a reboot; the record is what a restarted kubelet adopts */
+	if (fs_write_atomic_nosync(cfg, text, strlen(text), 0600, err) < 0 ||
 	    write_record(k, kp, c, id, bundle, logp, img, err) < 0)
 		goto fail_rootfs;
 	pid_t pid = 0;

@@ -78,11 +78,24 @@ int podfs_prepare(struct kubelet *k, struct kpod *kp, const json_t *pod, struct 
 	cleanup_free char *dir = podfs_dir(k, kp->uid);
 	if (fs_mkdir_p(dir, 0750, err) < 0)
 		return -1;
-	/* The pod as it runs: what a restarted kubelet (and nodectl) reads. */
+	/* The pod as it runs: what a restarted kubelet (and nodectl) reads.
+	 * Every sync comes here. The first record is made durable (after a
+	 * power loss it is what finds the pod's leftovers); later ones, mostly
+	 * a new resourceVersion and the status the kubelet wrote itself, are
+	 * written only when they differ, and without the fsync: an older
+	 * record names the same pod. */
 	cleanup_free char *text = json_dump_compact(pod);
+	size_t n = strlen(text);
 	cleanup_free char *pj = xasprintf("%s/pod.json", dir);
-	if (fs_write_atomic(pj, text, strlen(text), 0600, err) < 0)
-		return -1;
+	size_t len = 0;
+	cleanup_free char *old = fs_read_file(pj, n + 1, &len, NULL);
+	if (!old) {
+		if (fs_write_atomic(pj, text, n, 0600, err) < 0)
+			return -1;
+	} else if (len != n || memcmp(old, text, n)) {
+		if (fs_write_atomic_nosync(pj, text, n, 0600, err) < 0)
+			return -1;
+	}
 	if (k->cg) {
 		cleanup_free char *cgpath = cgroups_pod_path(k->cfg.cgroup_root, pod, err);
 		if (!cgpath)

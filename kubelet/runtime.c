@@ -709,7 +709,8 @@ static void init_record(const struct runtime *rt, const char *id, pid_t pid)
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%d %llu\n", (int)pid, start);
 	cleanup_free char *path = ctr_file(rt, id, "init");
-	fs_write_atomic(path, text, (size_t)n, 0600, NULL);
+	/* runtime state: meaningless after a reboot */
+	fs_write_atomic_nosync(path, text, (size_t)n, 0600, NULL);
 }
 
 /* Whether id's init, as recorded at create, still runs after it was
@@ -834,6 +835,8 @@ int runtime_create_with(const struct runtime *rt, const char *id, const char *bu
 		argv[n++] = "--stdin";
 	if (o->stdin_once)
 		argv[n++] = "--stdin-once";
+	if (o->start)
+		argv[n++] = "--start";
 	argv[n] = NULL;
 
 	struct cmd_result r;

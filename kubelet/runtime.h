@@ -107,6 +107,10 @@ struct runtime_create_opts {
 	bool stdin_open;	    /* the container's stdin is a pipe the monitor
 				     * feeds from attach clients (spec stdin) */
 	bool stdin_once;	    /* closed when the first writer leaves (stdinOnce) */
+	/* started too, by one `<runtime> run --detach` (no runtime_start
+	 * follows; its error messages say "runc run: ..."): a runtime process
+	 * less for a container that needs nothing between the two steps */
+	bool start;
 };
 
 /* runtime_create with more options. */

@@ -342,9 +342,10 @@ static int write_pod_files(struct kubelet *k, struct kpod *kp, const json_t *pod
 	if (!hosts)
 		hosts = hosts_file(pod, hostname, kp->pod_ip, k->cfg.cluster_domain);
 	cleanup_free char *resolv = resolv_file(k, pod);
-	if (fs_write_atomic(hn_path, hn, strlen(hn), 0644, err) < 0 ||
-	    fs_write_atomic(hosts_path, hosts, strlen(hosts), 0644, err) < 0 ||
-	    fs_write_atomic(resolv_path, resolv, strlen(resolv), 0644, err) < 0)
+	/* made again for every new sandbox: nothing to keep across a reboot */
+	if (fs_write_atomic_nosync(hn_path, hn, strlen(hn), 0644, err) < 0 ||
+	    fs_write_atomic_nosync(hosts_path, hosts, strlen(hosts), 0644, err) < 0 ||
+	    fs_write_atomic_nosync(resolv_path, resolv, strlen(resolv), 0644, err) < 0)
 		return -1;
 	return 0;
 }
@@ -433,16 +434,15 @@ static int start_pause(struct kubelet *k, struct kpod *kp, const json_t *pod, pi
 		goto undo_rootfs;
 	text = json_dump_compact(spec);
 	cfg = xasprintf("%s/config.json", bundle);
-	if (fs_write_atomic(cfg, text, strlen(text), 0600, err) < 0)
+	/* read by the runtime's create right after; made again after a reboot */
+	if (fs_write_atomic_nosync(cfg, text, strlen(text), 0600, err) < 0)
 		goto undo_rootfs;
 	pid_t pid = 0;
-	if (runtime_create(k->rt, kp->sandbox_id, bundle, log_path, cgpath, &pid, err) < 0)
+	/* created and started by one runtime process: nothing comes between
+	 * for a pause container, and the pod's status waits for it */
+	struct runtime_create_opts ro = {.monitor_cgroup = cgpath, .start = true};
+	if (runtime_create_with(k->rt, kp->sandbox_id, bundle, log_path, &ro, &pid, err) < 0)
 		goto undo_rootfs;
-	if (runtime_start(k->rt, kp->sandbox_id, err) < 0) {
-		runtime_stop(k->rt, kp->sandbox_id, SIGKILL, 0, NULL);
-		runtime_delete(k->rt, kp->sandbox_id, NULL);
-		goto undo_rootfs;
-	}
 	imagestore_hold(k->images, img->id, kp->sandbox_id, NULL);
 	*pid_out = pid;
 	rc = 0;

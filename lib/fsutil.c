@@ -47,14 +47,14 @@ int fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
-		    struct mk_err **err)
+static int write_atomic(const char *path, const char *data, size_t len, mode_t mode, bool sync,
+			struct mk_err **err)
 {
 	cleanup_free char *tmp = xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return mk_err_errno(err, MK_EIO, errno, "writing %s", tmp);
-	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -67,6 +67,18 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 		return mk_err_errno(err, MK_EIO, e, "renaming %s", tmp);
 	}
 	return 0;
+}
+
+int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
+		    struct mk_err **err)
+{
+	return write_atomic(path, data, len, mode, true, err);
+}
+
+int fs_write_atomic_nosync(const char *path, const char *data, size_t len, mode_t mode,
+			   struct mk_err **err)
+{
+	return write_atomic(path, data, len, mode, false, err);
 }
 
 char *fs_read_fd(int fd, const char *what, size_t max, size_t *len, struct mk_err **err)

@@ -21,6 +21,13 @@ int fs_write_all(int fd, const void *data, size_t len);
  * reader or a crash sees the old or the new content, never part. */
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 		    struct mk_err **err);
+/* The same without the fsync (which costs 10-40 ms on a busy disk): a
+ * reader or a crashed process still sees the old or the new content, but a
+ * power loss may lose the file. For files that matter only while the
+ * machine runs and are made again after a reboot: runtime state, a
+ * bundle's config.json, a pod's /etc/hosts. */
+int fs_write_atomic_nosync(const char *path, const char *data, size_t len, mode_t mode,
+			   struct mk_err **err);
 
 /* Reads a whole file (at most max bytes; MK_ETOOLARGE beyond): new string
  * (NUL-terminated, *len without it; len may be NULL). MK_ENOTFOUND when the

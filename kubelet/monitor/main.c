@@ -6,7 +6,7 @@
  *   mink8s-monitor --runtime /usr/sbin/runc --root /run/mink8s/runc \
  *       --bundle B --id ID --log /var/log/pods/.../0.log \
  *       --exit-file D/exit.json --pid-file D/monitor.pid --started-file D/started \
- *       [--cgroup /kubepods/burstable/pod<uid>] [--crun-hybrid-workaround]
+ *       [--cgroup /kubepods/burstable/pod<uid>] [--crun-hybrid-workaround] [--start]
  *
  * It is ours rather than conmon because conmon's contract does not fit well:
  * its errors go to syslog or nowhere, it needs an existing --persist-dir or
@@ -22,19 +22,25 @@
  *  2. Forks. The foreground half waits on a pipe and prints "pid N" (stdout,
  *     exit 0) once the runtime has created the container, or "error: <why>"
  *     (stderr, exit 1) — "error: runc create: <runc's message>" when the
- *     runtime refused. The caller then runs `<runtime> start`.
+ *     runtime refused. The caller then runs `<runtime> start`. With --start
+ *     the container is started as well ("error: runc run: ..." when the
+ *     runtime refused), and nothing is left for the caller to run.
  *  3. The monitor half: setsid, child subreaper, stdio on /dev/null, SIGPIPE
  *     and SIGHUP ignored, SIGCHLD and SIGUSR1 through a signalfd; writes its
  *     own pid to --pid-file and runs
  *     `<runtime> --root R create --bundle B --pid-file B/ctr.pid ID` with the
- *     container's stdout/stderr on two pipes. With --crun-hybrid-workaround
+ *     container's stdout/stderr on two pipes (with --start, `run --detach`
+ *     instead of `create`: one runtime process, not two, for a container
+ *     whose creation and start need nothing in between, such as a pod's
+ *     pause container). With --crun-hybrid-workaround
  *     that one command runs in a private mount namespace where an empty file
  *     hides <cgroup2 mount>/cgroup.controllers (crun refuses hybrid hosts
  *     whose cgroup2 root lists any controller).
  *  4. Relays output as CRI log lines (crilog.h); SIGUSR1 reopens the log
  *     path (the kubelet renames the file for rotation, then signals).
  *     When the runtime's exec.fifo disappears (`start` consumed it), writes
- *     the start time (RFC3339Nano, one line) to --started-file.
+ *     the start time (RFC3339Nano, one line) to --started-file; with
+ *     --start, once `run` returned, before the pid is reported.
  *  5. When the init is reaped: exit code = WEXITSTATUS or 128+signal; OOM =
  *     the container memory cgroup's oom_kill counter went up since create
  *     (memory.oom_control on v1, memory.events on v2); the pipes are drained
@@ -83,6 +89,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "flags.h"
+#include "fsutil.h"
 #include "kubelet/cgroups.h"
 #include "kubelet/monitor/crilog.h"
 #include "kubelet/runtime.h"
@@ -100,6 +107,7 @@ struct opts {
 	char *runtime, *root, *bundle, *id, *log, *exit_file, *pid_file, *started_file;
 	char *cgroup;
 	bool crun_workaround;
+	bool start; /* `run --detach`: created and started at once */
 	char *attach_socket;
 	bool stdin_open, stdin_once;
 };
@@ -171,31 +179,6 @@ static void write_all(int fd, const char *s, size_t len)
 }
 
 /* Writes text to path atomically: path.tmp, fsync-free (tmpfs), rename. */
-static int write_atomic(const char *path, const char *text, struct mk_err **err)
-{
-	cleanup_free char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return mk_err_errno(err, MK_EIO, errno, "open %s", tmp);
-	size_t len = strlen(text);
-	ssize_t n = write(fd, text, len);
-	int e = errno;
-	if (close(fd) < 0 && n >= 0) {
-		n = -1;
-		e = errno;
-	}
-	if (n < 0 || (size_t)n != len) {
-		unlink(tmp);
-		return mk_err_errno(err, MK_EIO, n < 0 ? e : EIO, "write %s", tmp);
-	}
-	if (rename(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
-		return mk_err_errno(err, MK_EIO, e, "rename %s", tmp);
-	}
-	return 0;
-}
-
 static void report(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(struct monitor *m, const char *fmt, ...)
 {
@@ -304,8 +287,20 @@ static void exec_create(struct monitor *m, int in_r, int out_w, int err_w, const
 		}
 	}
 	cleanup_free char *ctr_pid_file = xasprintf("%s/ctr.pid", m->o->bundle);
-	char *argv[] = {m->o->runtime, "--root",     m->o->root,   "create", "--bundle",
-			m->o->bundle,  "--pid-file", ctr_pid_file, m->o->id, NULL};
+	char *argv[12];
+	size_t n = 0;
+	argv[n++] = m->o->runtime;
+	argv[n++] = "--root";
+	argv[n++] = m->o->root;
+	argv[n++] = m->o->start ? "run" : "create";
+	if (m->o->start)
+		argv[n++] = "--detach";
+	argv[n++] = "--bundle";
+	argv[n++] = m->o->bundle;
+	argv[n++] = "--pid-file";
+	argv[n++] = ctr_pid_file;
+	argv[n++] = m->o->id;
+	argv[n] = NULL;
 	execve(m->o->runtime, argv, (char **)child_env);
 	dprintf(2, "exec %s: %s\n", m->o->runtime, strerror(errno));
 	_exit(127);
@@ -507,20 +502,25 @@ static void handle_signals(struct monitor *m)
 	}
 }
 
+/* The container started now: the time into --started-file. */
+static void mark_started(struct monitor *m)
+{
+	now_real(&m->started);
+	m->has_started = true;
+	char ts[64];
+	crilog_timestamp(&m->started, ts, sizeof(ts));
+	strcat(ts, "\n");
+	fs_write_atomic_nosync(m->o->started_file, ts, strlen(ts), 0644, NULL);
+}
+
 static void handle_inotify(struct monitor *m)
 {
 	char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(m->ino, ev, sizeof(ev));
 	for (char *p = ev; n > 0 && p < ev + n;) {
 		struct inotify_event *e = (struct inotify_event *)p;
-		if (e->len && !strcmp(e->name, "exec.fifo") && !m->has_started) {
-			now_real(&m->started);
-			m->has_started = true;
-			char ts[64];
-			crilog_timestamp(&m->started, ts, sizeof(ts));
-			strcat(ts, "\n");
-			write_atomic(m->o->started_file, ts, NULL);
-		}
+		if (e->len && !strcmp(e->name, "exec.fifo") && !m->has_started)
+			mark_started(m);
 		p += sizeof(*e) + e->len;
 	}
 	if (m->has_started) {
@@ -612,7 +612,7 @@ static void write_exit_file(struct monitor *m)
 	json_object_set_new(o, "finishedAt", json_string(fin));
 	cleanup_free char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	cleanup_free char *line = xasprintf("%s\n", text);
-	write_atomic(m->o->exit_file, line, NULL);
+	fs_write_atomic_nosync(m->o->exit_file, line, strlen(line), 0644, NULL);
 }
 
 /* The monitor half. Returns the process exit status. */
@@ -620,6 +620,7 @@ static int run_monitor(struct monitor *m)
 {
 	struct mk_err *err = NULL;
 	struct opts *o = m->o;
+	const char *verb = o->start ? "run" : "create";
 	cleanup_free char *controllers = NULL;
 	if (o->crun_workaround) {
 		const struct cgroups_hierarchy *u = NULL;
@@ -635,7 +636,7 @@ static int run_monitor(struct monitor *m)
 
 	char pidtext[32];
 	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
-	if (write_atomic(o->pid_file, pidtext, &err) < 0) {
+	if (fs_write_atomic_nosync(o->pid_file, pidtext, strlen(pidtext), 0644, &err) < 0) {
 		report(m, "error: %s\n", mk_err_msg(err));
 		mk_err_free(err);
 		return 1;
@@ -680,8 +681,8 @@ static int run_monitor(struct monitor *m)
 		if (left <= 0) {
 			kill(m->create_pid, SIGKILL);
 			deadline = now_ms() + 5000;
-			report(m, "error: %s create: timed out after %d s\n", base_name(o->runtime),
-			       CREATE_TIMEOUT_MS / 1000);
+			report(m, "error: %s %s: timed out after %d s\n", base_name(o->runtime),
+			       verb, CREATE_TIMEOUT_MS / 1000);
 			continue;
 		}
 		poll_once(m, (int)left, true);
@@ -699,16 +700,16 @@ static int run_monitor(struct monitor *m)
 		cleanup_free char *text = buf_steal(&all);
 		cleanup_free char *msg = runtime_error_text(text);
 		if (!*msg && WIFSIGNALED(m->create_status))
-			report(m, "error: %s create: killed by signal %d\n", base_name(o->runtime),
-			       WTERMSIG(m->create_status));
+			report(m, "error: %s %s: killed by signal %d\n", base_name(o->runtime),
+			       verb, WTERMSIG(m->create_status));
 		else
-			report(m, "error: %s create: %s\n", base_name(o->runtime),
+			report(m, "error: %s %s: %s\n", base_name(o->runtime), verb,
 			       *msg ? msg : "failed without a message");
 		unlink(o->pid_file);
 		return 1;
 	}
 	if (read_ctr_pid(m, &err) < 0) {
-		report(m, "error: %s create: %s\n", base_name(o->runtime), mk_err_msg(err));
+		report(m, "error: %s %s: %s\n", base_name(o->runtime), verb, mk_err_msg(err));
 		mk_err_free(err);
 		unlink(o->pid_file);
 		return 1;
@@ -721,11 +722,15 @@ static int run_monitor(struct monitor *m)
 		}
 	}
 	oom_baseline(m);
-	cleanup_free char *state_dir = xasprintf("%s/%s", o->root, o->id);
-	m->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	if (m->ino >= 0 && inotify_add_watch(m->ino, state_dir, IN_DELETE) < 0) {
-		close(m->ino);
-		m->ino = -1;
+	if (o->start) {
+		mark_started(m);
+	} else {
+		cleanup_free char *state_dir = xasprintf("%s/%s", o->root, o->id);
+		m->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (m->ino >= 0 && inotify_add_watch(m->ino, state_dir, IN_DELETE) < 0) {
+			close(m->ino);
+			m->ino = -1;
+		}
 	}
 	/* anything the runtime printed while creating goes to the log */
 	struct timespec ts;
@@ -924,6 +929,10 @@ int main(int argc, char **argv)
 		 .type = FLAG_BOOL,
 		 .target = &o.crun_workaround,
 		 .help = "hide the cgroup2 controllers file from the runtime's create"},
+		{.name = "start",
+		 .type = FLAG_BOOL,
+		 .target = &o.start,
+		 .help = "start the container too (`run --detach`): no `start` is left to run"},
 		{.name = "attach-socket",
 		 .type = FLAG_STRING,
 		 .target = &o.attach_socket,

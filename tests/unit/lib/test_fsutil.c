@@ -1,5 +1,5 @@
-/* fsutil: directory listings sorted and filtered, whole writes, mkdir -p,
- * reads bounded by size. */
+/* fsutil: directory listings sorted and filtered, whole writes, atomic
+ * writes with and without fsync, mkdir -p, reads bounded by size. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -128,6 +128,34 @@ static void test_read_fd_pipe(void **state)
 	assert_int_equal(mk_err_code(err2), MK_EIO);
 }
 
+/* Both atomic writes: content and mode, a replaced file's new content, no
+ * temporary file left, and a missing directory an error naming the file. */
+static void test_write_atomic(void **state)
+{
+	const char *dir = *state;
+	int (*write[2])(const char *, const char *, size_t, mode_t,
+			struct mk_err **) = {fs_write_atomic, fs_write_atomic_nosync};
+	for (int i = 0; i < 2; i++) {
+		cleanup_free char *path = xasprintf("%s/f%d", dir, i);
+		cleanup_free char *tmp = xasprintf("%s.tmp", path);
+		assert_int_equal(write[i](path, "first", 5, 0640, NULL), 0);
+		assert_int_equal(write[i](path, "second\n", 7, 0640, NULL), 0);
+		size_t len;
+		cleanup_free char *back = fs_read_file(path, 64, &len, NULL);
+		assert_non_null(back);
+		assert_string_equal(back, "second\n");
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0640);
+		assert_int_equal(access(tmp, F_OK), -1);
+		cleanup_free char *missing = xasprintf("%s/no/such/f", dir);
+		cleanup_err struct mk_err *err = NULL;
+		assert_int_equal(write[i](missing, "x", 1, 0600, &err), -1);
+		assert_int_equal(mk_err_code(err), MK_EIO);
+		assert_non_null(strstr(mk_err_msg(err), "no/such/f.tmp"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +164,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_all_mkdir_and_read, make_dir,
 						remove_dir),
 		cmocka_unit_test(test_read_fd_pipe),
+		cmocka_unit_test_setup_teardown(test_write_atomic, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
