@@ -164,6 +164,9 @@ struct kubelet {
 	bool node_registered;	   /* node.c */
 	json_t *node_last_status;
 	int64_t node_last_post_ms;
+	pthread_mutex_t status_mu; /* node.c: wakes the node-status thread */
+	pthread_cond_t status_cond;
+	bool status_kicked;
 	struct cni_netconf *netconf; /* the CNI configuration in use (sandbox.c) */
 	int64_t netconf_mtime;
 };
@@ -315,8 +318,12 @@ char *node_default_ip(void);
 int node_check_flags(const struct kconfig *c, struct mk_err **err);
 /* The NodeStatus now (new reference); old (may be NULL) keeps transition times. */
 json_t *node_status(struct kubelet *k, const json_t *old);
-/* Periodic: register once, then post the status when it changed. */
-void node_status_tick(void *arg);
+/* Starts the node-status thread: registration, then the status posted
+ * when it changed (at once when the node turns Ready), else every
+ * nodeStatusUpdateFrequency. */
+int node_status_start(struct kubelet *k, struct mk_err **err);
+/* Makes the node-status thread sync now (the network readiness changed). */
+void node_status_kick(struct kubelet *k);
 /* Periodic: renew (or create) the Lease. */
 void node_lease_tick(void *arg);
 

@@ -159,8 +159,7 @@ static int start_loops(struct kubelet *k)
 	    daemon_every(k->d, "image-gc", 300000, false, images_gc_tick, k, &err) < 0)
 		return fatal("%s", mk_err_msg(err));
 	if (k->c && k->cfg.register_node &&
-	    (daemon_every(k->d, "node-status", k->cfg.node_status_update_frequency_ms, true,
-			  node_status_tick, k, &err) < 0 ||
+	    (node_status_start(k, &err) < 0 ||
 	     daemon_every(k->d, "node-lease", k->cfg.node_lease_duration_s * 250, true,
 			  node_lease_tick, k, &err) < 0 ||
 	     daemon_every(k->d, "mirror-pods", 10000, false, statusmgr_resync_mirrors, k, &err) <

@@ -3,6 +3,8 @@
  * kubelet keeps them. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -342,23 +344,23 @@ static int register_node(struct kubelet *k, struct mk_err **err)
 	return 0;
 }
 
-void node_status_tick(void *arg)
+/* Registers once, then posts the status when it changed (or the report
+ * period passed). -1 (with *err) while the node is not registered. */
+static int node_status_sync(struct kubelet *k, struct mk_err **rerr)
 {
-	struct kubelet *k = arg;
-	if (!k->c || !k->cfg.register_node)
-		return;
 	cleanup_err struct mk_err *err = NULL;
 	if (!k->node_registered) {
-		if (register_node(k, &err) < 0) {
-			log_warn("%s", mk_err_msg(err));
-			return;
-		}
+		if (register_node(k, rerr) < 0)
+			return -1;
 		k->node_registered = true;
+		/* the Lease's first renewal would otherwise wait for its tick */
+		node_lease_tick(k);
 	}
 	cleanup_json json_t *st = node_status(k, k->node_last_status);
 	/* Post when something other than heartbeat times changed, or the
 	 * report period passed; the Lease is the heartbeat in between. */
-	cleanup_json json_t *cmp_new = json_copy_deep(st), *cmp_old = json_copy_deep(k->node_last_status);
+	cleanup_json json_t *cmp_new = json_copy_deep(st),
+			    *cmp_old = json_copy_deep(k->node_last_status);
 	size_t i;
 	json_t *c;
 	json_array_foreach(json_object_get(cmp_new, "conditions"), i, c)
@@ -368,7 +370,7 @@ void node_status_tick(void *arg)
 	int64_t now = kubelet_now_ms();
 	if (k->node_last_status && json_equal(cmp_new, cmp_old) &&
 	    now - k->node_last_post_ms < k->cfg.node_status_report_frequency_ms)
-		return;
+		return 0;
 	cleanup_free char *path = xasprintf("/api/v1/nodes/%s/status", k->node_name);
 	cleanup_json json_t *patch = json_pack("{s:O}", "status", st);
 	cleanup_json json_t *out = client_patch(k->c, path, "strategic", patch, &err);
@@ -376,12 +378,114 @@ void node_status_tick(void *arg)
 		if (mk_err_code(err) == MK_ENOTFOUND)
 			k->node_registered = false; /* deleted: register again */
 		log_warn("Error updating node status, will retry: %s", mk_err_msg(err));
-		return;
+		return 0;
 	}
 	learn_pod_cidr(k, out);
 	json_decref(k->node_last_status);
 	k->node_last_status = json_incref(st);
 	k->node_last_post_ms = now;
+	return 0;
+}
+
+/* Whether the last status the API server took says Ready. */
+static bool posted_ready(const struct kubelet *k)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(k->node_last_status, "conditions"), i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		if (t && s && !strcmp(t, "Ready"))
+			return !strcmp(s, "True");
+	}
+	return false;
+}
+
+/* Waits ms, or less when kicked or stopping. */
+static void status_wait(struct kubelet *k, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&k->status_mu);
+	while (!k->status_kicked && !daemon_stopping(k->d))
+		if (pthread_cond_timedwait(&k->status_cond, &k->status_mu, &ts) == ETIMEDOUT)
+			break;
+	k->status_kicked = false;
+	pthread_mutex_unlock(&k->status_mu);
+}
+
+void node_status_kick(struct kubelet *k)
+{
+	pthread_mutex_lock(&k->status_mu);
+	k->status_kicked = true;
+	pthread_cond_broadcast(&k->status_cond);
+	pthread_mutex_unlock(&k->status_mu);
+}
+
+static void status_wake(void *arg)
+{
+	node_status_kick(arg);
+}
+
+/* Registration is retried every 100 ms for the first 3 s (a cluster
+ * started at once: the API server is coming up beside the kubelet; only
+ * the first failure is logged then), later from 100 ms doubling up to 7 s
+ * as upstream. Then, until the node is Ready (for at most 2 minutes, as
+ * upstream's fast status update), the runtime's network readiness is
+ * checked and the status synced every 100 ms, so that Ready is posted at
+ * once, not at the next update period. */
+#define REGISTER_EAGER_FOR_MS	3000
+#define REGISTER_BACKOFF_MIN_MS 100
+#define REGISTER_BACKOFF_MAX_MS 7000
+#define FAST_STATUS_MS		100
+#define FAST_STATUS_FOR_MS	120000
+
+static void status_loop(void *arg)
+{
+	struct kubelet *k = arg;
+	int64_t start = kubelet_now_ms();
+	int64_t backoff = REGISTER_BACKOFF_MIN_MS;
+	bool fast = true;
+	int failures = 0;
+	while (!daemon_stopping(k->d)) {
+		if (fast)
+			network_tick(k);
+		cleanup_err struct mk_err *err = NULL;
+		if (node_status_sync(k, &err) < 0) {
+			bool eager = kubelet_now_ms() - start < REGISTER_EAGER_FOR_MS;
+			if (!eager || failures++ == 0)
+				log_warn("%s", mk_err_msg(err));
+			if (eager) {
+				status_wait(k, REGISTER_BACKOFF_MIN_MS);
+				continue;
+			}
+			status_wait(k, backoff);
+			backoff = backoff * 2 > REGISTER_BACKOFF_MAX_MS ? REGISTER_BACKOFF_MAX_MS
+									: backoff * 2;
+			continue;
+		}
+		backoff = REGISTER_BACKOFF_MIN_MS;
+		fast = fast && !posted_ready(k) && kubelet_now_ms() - start < FAST_STATUS_FOR_MS;
+		status_wait(k, fast ? FAST_STATUS_MS : k->cfg.node_status_update_frequency_ms);
+	}
+}
+
+int node_status_start(struct kubelet *k, struct mk_err **err)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&k->status_mu, NULL);
+	pthread_cond_init(&k->status_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return daemon_thread(k->d, "node-status", true, status_loop, status_wake, k, err);
 }
 
 void node_lease_tick(void *arg)

@@ -77,6 +77,8 @@ void network_tick(void *arg)
 	/* Pods hold no pointer into the old configuration: each sandbox
 	 * operation takes its own copy under the lock. */
 	cni_netconf_free(old);
+	if ((nc != NULL) != was && k->c && k->cfg.register_node)
+		node_status_kick(k);
 	if (nc && !was)
 		log_info("Using CNI configuration %s (network %s)", nc->file ? nc->file : "",
 			 nc->name);
