@@ -19,9 +19,13 @@ V ?=
 Q := $(if $(V),,@)
 
 # A fresh machine: what is missing is installed before pkg-config is asked
-# below (one dpkg-query when nothing is); NODEPS=1 skips the check.
+# below; NODEPS=1 skips the check. It is made again only when dpkg's
+# database or the list changed since it last passed (a stamp in BUILD): make
+# run is timed, and the check costs a bash and a dpkg-query.
+DEPS_STAMP := $(BUILD)/.deps-ok
 ifeq ($(MAKELEVEL)$(NODEPS)$(filter clean format deps,$(MAKECMDGOALS)),0)
-ifneq ($(shell tools/install-deps.sh >&2 && echo ok),ok)
+ifneq ($(shell { [ $(DEPS_STAMP) -nt /var/lib/dpkg/status ] && [ $(DEPS_STAMP) -nt tools/install-deps.sh ]; } || \
+	{ tools/install-deps.sh >&2 && mkdir -p $(BUILD) && touch $(DEPS_STAMP); } && echo ok),ok)
 $(error missing packages could not be installed (see above))
 endif
 endif
