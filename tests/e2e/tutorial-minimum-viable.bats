@@ -280,10 +280,10 @@ spec:
   nodeName: $NODE
 EOS
 	[ "$output" = "pod/curl created" ]
-	wait_until 30 eval './kubectl logs curl | grep -q "Welcome to nginx!"'
 	# curl's progress meter (its stderr) and the page (its stdout), both in
 	# the log; the monitor reads the two pipes as they come, so which comes
-	# first is timing
+	# first, and which is in the log first, is timing: wait for both
+	wait_until 30 eval './kubectl logs curl | grep -q "Welcome to nginx!" && ./kubectl logs curl | grep -q "% Total"'
 	run kubectl logs curl
 	echo "$output"
 	[[ "$output" =~ \ +%\ Total\ +%\ Received ]]

@@ -67,7 +67,7 @@ static char *admit_pod(const struct admission *a, struct store *st, const char *
 {
 	json_t *pod = json_loads(text, 0, NULL);
 	assert_non_null(pod);
-	struct admission_attrs at = {
+	struct admission_attrs at __attribute__((cleanup(admission_attrs_clear))) = {
 		.op = ADMISSION_CREATE,
 		.r = api_resource_find("", "v1", "pods"),
 		.ns = ns,
