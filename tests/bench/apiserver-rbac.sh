@@ -11,6 +11,8 @@ export MK_BIN=${MK_BIN:-$PWD/bin}
 make -s "$MK_BIN/kube-apiserver" >/dev/null
 # shellcheck source=tests/integration/lib/apiserver.bash
 . tests/integration/lib/apiserver.bash
+# shellcheck source=tests/integration/lib/wait.bash
+. tests/integration/lib/wait.bash
 
 work=$(mktemp -d)
 pids=()
@@ -46,10 +48,7 @@ start() {
 start base
 start loaded
 for p in "$base_port" "$loaded_port"; do
-	for _ in $(seq 200); do
-		curl -fs -o /dev/null "http://127.0.0.1:$p/healthz" && break
-		sleep 0.1
-	done
+	wait_until 20 curl -fs -m 2 -o /dev/null "http://127.0.0.1:$p/healthz"
 done
 
 # what both servers hold: the bench user may read pods in "bench"

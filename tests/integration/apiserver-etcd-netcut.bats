@@ -118,6 +118,10 @@ watch_carried_on() {
 	return 1
 }
 
+daemons_alive() { # the API server and the controller-manager still run
+	kill -0 "$(cat "$T/api.pid")" && kill -0 "$(cat "$T/cm.pid")"
+}
+
 rs_ready() { # rs_ready DEPLOYMENT REPLICAS: its ReplicaSet made that many pods
 	[ "$(kc get rs -l app="$1" -o jsonpath='{.items[0].spec.replicas}')" = "$2" ] &&
 		[ "$(kc get pods -l app="$1" -o name | wc -l)" = "$2" ]
@@ -143,11 +147,11 @@ rs_ready() { # rs_ready DEPLOYMENT REPLICAS: its ReplicaSet made that many pods
 	assert_5xx_status "$out"
 	echo "5xx answers after $((SECONDS - start)) s"
 	[ $((SECONDS - start)) -lt 30 ]
-	kill -0 "$(cat "$T/api.pid")"
-	kill -0 "$(cat "$T/cm.pid")"
+	daemons_alive
+	# the rest of the cut: both daemons stay up throughout
 	local left=$((CUT_S * 1000000 - (${EPOCHREALTIME/./} - cut_at)))
 	if [ "$left" -gt 0 ]; then
-		sleep "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))" # the cut's length: not a wait
+		hold_for "$(printf '%d.%06d' $((left / 1000000)) $((left % 1000000)))" daemons_alive
 	fi
 	innet ip link set a0 up
 
@@ -157,6 +161,5 @@ rs_ready() { # rs_ready DEPLOYMENT REPLICAS: its ReplicaSet made that many pods
 	cat "$T/watch" "$T/watch.err"
 	kc scale deployment web --replicas=3
 	wait_until 30 rs_ready web 3
-	kill -0 "$(cat "$T/api.pid")"
-	kill -0 "$(cat "$T/cm.pid")"
+	daemons_alive
 }

@@ -13,6 +13,11 @@
 # wait_eq SECONDS WANT CMD...: returns 0 as soon as CMD prints WANT; 1 (after
 # printing what CMD last printed) when SECONDS have passed.
 #
+# hold_for SECONDS CMD...: the opposite of a wait, for a state a test keeps
+# on purpose (a link down for 10 s): CMD is checked every poll for SECONDS
+# and must hold throughout; returns 1 (with CMD's output) the first time it
+# does not.
+#
 # SECONDS may have a fraction (0.5). The deadline is measured on the wall
 # clock, however long CMD takes to run; CMD must end by itself (curl
 # --max-time when a peer may accept and never answer).
@@ -87,3 +92,18 @@ wait_eq() {
 # slow machine the command may start first and get the size by SIGWINCH.
 # shellcheck disable=SC2034 # used by the suites that load this file
 WAIT_TTY_40x132='i=0; while [ "$(stty size)" != "40 132" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done'
+
+hold_for() {
+	local secs=$1 _wait_deadline
+	shift
+	_wait_set_deadline "$secs" || return
+	while ! _wait_expired; do
+		if ! "$@" >/dev/null 2>&1; then
+			echo "stopped holding within ${secs}s: $*" >&2
+			_wait_diagnose
+			"$@"
+			return 1
+		fi
+		sleep "$_wait_poll"
+	done
+}
