@@ -11,18 +11,12 @@
 # Server B: 6445, RBAC, --anonymous-auth=false.
 
 load lib/wait
+load lib/secure
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	command -v kubectl >/dev/null || skip "kubectl missing"
-	export NET=mkrbac-$(printf '%04x%04x' $RANDOM $RANDOM)
-	export TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mk-rbac.XXXXXX")
-	export K8S=$TMP/k8s
-	export KUBECACHEDIR=$TMP/kcache
-	ip netns add "$NET"
-	ip netns exec "$NET" ip link set lo up
-	"$MK_ROOT/tools/mk-certs" "$K8S" --node n1 --node n2 \
-		--encryption-algorithm ECDSA-P256 >"$TMP/mk-certs.log" 2>&1
+	secure_setup rbac --node n1 --node n2
 	printf 'tok-bob,bob,u-2\ntok-eve,eve,u-3\n' >"$TMP/tokens.csv"
 	local common=(--client-ca-file="$K8S/pki/ca.crt" --token-auth-file="$TMP/tokens.csv"
 		--service-account-key-file="$K8S/pki/sa.pub"
@@ -30,51 +24,21 @@ setup_file() {
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local
 		--tls-cert-file="$K8S/pki/apiserver.crt"
 		--tls-private-key-file="$K8S/pki/apiserver.key" --insecure-port=0)
-	ip netns exec "$NET" "$MK_BIN/kube-apiserver" --data-dir="$TMP/a" --secure-port=6443 \
+	secure_start a "$MK_BIN/kube-apiserver" --data-dir="$TMP/a" --secure-port=6443 \
 		--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-		"${common[@]}" >"$TMP/a.log" 2>&1 3>&- &
-	echo $! >"$TMP/a.pid"
-	ip netns exec "$NET" "$MK_BIN/kube-apiserver" --data-dir="$TMP/b" --secure-port=6445 \
-		--authorization-mode=RBAC --anonymous-auth=false "${common[@]}" \
-		>"$TMP/b.log" 2>&1 3>&- &
-	echo $! >"$TMP/b.pid"
+		"${common[@]}"
+	secure_start b "$MK_BIN/kube-apiserver" --data-dir="$TMP/b" --secure-port=6445 \
+		--authorization-mode=RBAC --anonymous-auth=false "${common[@]}"
 	wait_until 20 innet curl -fs --cacert "$K8S/pki/ca.crt" https://127.0.0.1:6443/version
 	wait_eq 20 401 innet curl -s -o /dev/null -w '%{http_code}' --cacert "$K8S/pki/ca.crt" \
 		https://127.0.0.1:6445/version
 	# the aggregation controller alone, with the admin's credentials
-	ip netns exec "$NET" "$MK_BIN/kube-controller-manager" --kubeconfig "$K8S/admin.conf" \
-		--leader-elect=false --controllers=clusterrole-aggregation \
-		>"$TMP/cm.log" 2>&1 3>&- </dev/null &
-	echo $! >"$TMP/cm.pid"
+	secure_start cm "$MK_BIN/kube-controller-manager" --kubeconfig "$K8S/admin.conf" \
+		--leader-elect=false --controllers=clusterrole-aggregation
 }
 
 teardown_file() {
-	local f p
-	for f in cm a b; do
-		[ -s "$TMP/$f.pid" ] || continue
-		p=$(cat "$TMP/$f.pid")
-		kill "$p" 2>/dev/null
-		wait_until 10 _gone "$p" || kill -KILL "$p" 2>/dev/null
-	done
-	[ -n "${NET:-}" ] && ip netns del "$NET" 2>/dev/null
-	[ -n "${TMP:-}" ] && rm -rf "$TMP"
-	true
-}
-
-wait_diagnose() {
-	tail -n 20 "$TMP/a.log" "$TMP/b.log" "$TMP/cm.log" 2>/dev/null
-}
-
-_gone() {
-	! kill -0 "$1" 2>/dev/null || false
-}
-
-innet() {
-	ip netns exec "$NET" "$@"
-}
-
-ka() {
-	innet kubectl --kubeconfig "$K8S/admin.conf" "$@" </dev/null
+	secure_teardown
 }
 
 # kubectl against A with a bearer token and nothing else

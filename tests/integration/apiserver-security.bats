@@ -12,6 +12,7 @@
 #   insecure port.
 
 load lib/wait
+load lib/secure
 
 ISSUER=https://kubernetes.default.svc.cluster.local
 
@@ -19,14 +20,7 @@ setup_file() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	command -v kubectl >/dev/null || skip "kubectl missing"
 	command -v openssl >/dev/null || skip "openssl missing"
-	export NET=mksec-$(printf '%04x%04x' $RANDOM $RANDOM)
-	export TMP=$(mktemp -d "${BATS_TMPDIR:-/tmp}/mk-sec.XXXXXX")
-	export K8S=$TMP/k8s
-	export KUBECACHEDIR=$TMP/kcache
-	ip netns add "$NET"
-	ip netns exec "$NET" ip link set lo up
-	"$MK_ROOT/tools/mk-certs" "$K8S" --node n1 --node-ip 10.0.0.5 \
-		--encryption-algorithm ECDSA-P256 >"$TMP/mk-certs.log" 2>&1
+	secure_setup sec --node n1 --node-ip 10.0.0.5
 	printf 'tok-alice,alice,u-1,"dev,ops"\ntok-bob,bob,u-2\n' >"$TMP/tokens.csv"
 
 	# B's certificate: signed by the cluster CA, for another name only
@@ -40,48 +34,19 @@ setup_file() {
 		--service-account-key-file="$K8S/pki/sa.pub"
 		--service-account-signing-key-file="$K8S/pki/sa.key"
 		--service-account-issuer="$ISSUER")
-	ip netns exec "$NET" "$MK_BIN/kube-apiserver" --data-dir="$TMP/a" --insecure-port=8080 \
+	secure_start a "$MK_BIN/kube-apiserver" --data-dir="$TMP/a" --insecure-port=8080 \
 		--secure-port=6443 --tls-cert-file="$K8S/pki/apiserver.crt" \
-		--tls-private-key-file="$K8S/pki/apiserver.key" "${common[@]}" \
-		>"$TMP/a.log" 2>&1 3>&- &
-	echo $! >"$TMP/a.pid"
-	ip netns exec "$NET" "$MK_BIN/kube-apiserver" --data-dir="$TMP/b" --insecure-port=0 \
+		--tls-private-key-file="$K8S/pki/apiserver.key" "${common[@]}"
+	secure_start b "$MK_BIN/kube-apiserver" --data-dir="$TMP/b" --insecure-port=0 \
 		--secure-port=6444 --bind-address=127.0.0.1 --tls-cert-file="$TMP/other.crt" \
 		--tls-private-key-file="$TMP/other.key" --authorization-mode=AlwaysDeny \
-		"${common[@]}" >"$TMP/b.log" 2>&1 3>&- &
-	echo $! >"$TMP/b.pid"
+		"${common[@]}"
 	wait_until 20 innet curl -fs --cacert "$K8S/pki/ca.crt" https://127.0.0.1:6443/healthz
 	wait_eq 20 403 innet curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1:6444/healthz
 }
 
 teardown_file() {
-	local f p
-	for f in cm a b; do
-		[ -s "$TMP/$f.pid" ] || continue
-		p=$(cat "$TMP/$f.pid")
-		kill "$p" 2>/dev/null
-		wait_until 10 _gone "$p" || kill -KILL "$p" 2>/dev/null
-	done
-	[ -n "${NET:-}" ] && ip netns del "$NET" 2>/dev/null
-	[ -n "${TMP:-}" ] && rm -rf "$TMP"
-	true
-}
-
-wait_diagnose() {
-	tail -n 20 "$TMP/a.log" "$TMP/b.log" "$TMP/cm.log" 2>/dev/null
-}
-
-_gone() {
-	! kill -0 "$1" 2>/dev/null || false
-}
-
-innet() {
-	ip netns exec "$NET" "$@"
-}
-
-# kubectl as the admin of A
-ka() {
-	innet kubectl --kubeconfig "$K8S/admin.conf" "$@" </dev/null
+	secure_teardown
 }
 
 # kubectl against A with the cluster CA and a token
@@ -299,9 +264,8 @@ jwt() {
 }
 
 @test "controller-manager works through controller-manager.conf over TLS" {
-	innet "$MK_BIN/kube-controller-manager" --kubeconfig "$K8S/controller-manager.conf" \
-		--leader-elect=false >"$TMP/cm.log" 2>&1 3>&- </dev/null &
-	echo $! >"$TMP/cm.pid"
+	secure_start cm "$MK_BIN/kube-controller-manager" \
+		--kubeconfig "$K8S/controller-manager.conf" --leader-elect=false
 	ka create deployment tlsweb --image=nginx --replicas=2
 	wait_eq 20 2 sh -c "ip netns exec $NET kubectl --kubeconfig $K8S/admin.conf get pods -l app=tlsweb -o name </dev/null | wc -l"
 }
