@@ -13,9 +13,6 @@
 
 #include "bench-get.h"
 
-#define BLOCK  50
-#define WARMUP 200
-
 int main(int argc, char **argv)
 {
 	if (argc != 6) {
@@ -23,38 +20,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t n = (size_t)atol(argv[5]);
-	if (n < BLOCK)
-		n = BLOCK;
+	if (n < BENCH_BLOCK)
+		n = BENCH_BLOCK;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	char auth[512];
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", argv[4]);
 	struct curl_slist *hdr = curl_slist_append(NULL, auth);
 	CURL *hs[2];
-	double *lat[2];
 	for (int k = 0; k < 2; k++) {
 		hs[k] = curl_easy_init();
 		curl_easy_setopt(hs[k], CURLOPT_URL, argv[1 + k]);
 		curl_easy_setopt(hs[k], CURLOPT_CAINFO, argv[3]);
 		curl_easy_setopt(hs[k], CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(hs[k], CURLOPT_WRITEFUNCTION, bench_sink);
-		curl_easy_setopt(hs[k], CURLOPT_TCP_NODELAY, 1L);
-		lat[k] = calloc(n, sizeof(double));
 	}
-	double ms;
-	for (int i = 0; i < WARMUP; i++)
-		for (int k = 0; k < 2; k++)
-			if (bench_get(hs[k], "rbac-get", &ms) < 0)
-				return 1;
-	for (size_t done = 0; done < n; done += BLOCK)
-		for (int k = 0; k < 2; k++)
-			for (size_t i = done; i < done + BLOCK && i < n; i++)
-				if (bench_get(hs[k], "rbac-get", &lat[k][i]) < 0)
-					return 1;
 	double p50[2], p99[2];
-	for (int k = 0; k < 2; k++) {
-		p50[k] = bench_pct(lat[k], n, 0.50);
-		p99[k] = bench_pct(lat[k], n, 0.99);
-	}
+	if (bench_get_pair(hs, "rbac-get", n, p50, p99) < 0)
+		return 1;
 	printf("%-34s %10s %10s\n", "GET as a RoleBinding's user", "p50 ms", "p99 ms");
 	printf("%-34s %10.3f %10.3f\n", "RBAC, no other bindings", p50[0], p99[0]);
 	printf("%-34s %10.3f %10.3f\n", "RBAC, 1,000 other RoleBindings", p50[1], p99[1]);
@@ -62,10 +43,8 @@ int main(int argc, char **argv)
 	printf("ratio 1,000 bindings/none: p50 %.2fx, p99 %.2fx (target p50 <= 1.10x: %s); %zu "
 	       "GETs each\n",
 	       r50, r99, r50 <= 1.10 ? "PASS" : "MISS", n);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2; k++)
 		curl_easy_cleanup(hs[k]);
-		free(lat[k]);
-	}
 	curl_slist_free_all(hdr);
 	curl_global_cleanup();
 	return 0;

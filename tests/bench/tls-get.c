@@ -13,9 +13,6 @@
 
 #include "bench-get.h"
 
-#define BLOCK  50
-#define WARMUP 200
-
 int main(int argc, char **argv)
 {
 	if (argc != 7) {
@@ -23,8 +20,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t n = (size_t)atol(argv[6]);
-	if (n < BLOCK)
-		n = BLOCK;
+	if (n < BENCH_BLOCK)
+		n = BENCH_BLOCK;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	CURL *plain = curl_easy_init(), *tls = curl_easy_init();
 	curl_easy_setopt(plain, CURLOPT_URL, argv[1]);
@@ -33,29 +30,12 @@ int main(int argc, char **argv)
 	curl_easy_setopt(tls, CURLOPT_SSLCERT, argv[4]);
 	curl_easy_setopt(tls, CURLOPT_SSLKEY, argv[5]);
 	CURL *hs[2] = {plain, tls};
-	for (int k = 0; k < 2; k++) {
-		curl_easy_setopt(hs[k], CURLOPT_WRITEFUNCTION, bench_sink);
-		curl_easy_setopt(hs[k], CURLOPT_TCP_NODELAY, 1L);
-	}
-	double *lat[2] = {calloc(n, sizeof(double)), calloc(n, sizeof(double))};
-	double ms;
-	for (int i = 0; i < WARMUP; i++)
-		for (int k = 0; k < 2; k++)
-			if (bench_get(hs[k], "tls-get", &ms) < 0)
-				return 1;
+	double p50[2], p99[2];
+	if (bench_get_pair(hs, "tls-get", n, p50, p99) < 0)
+		return 1;
 	long conns[2];
-	for (size_t done = 0; done < n; done += BLOCK)
-		for (int k = 0; k < 2; k++)
-			for (size_t i = done; i < done + BLOCK && i < n; i++)
-				if (bench_get(hs[k], "tls-get", &lat[k][i]) < 0)
-					return 1;
 	for (int k = 0; k < 2; k++)
 		curl_easy_getinfo(hs[k], CURLINFO_NUM_CONNECTS, &conns[k]);
-	double p50[2], p99[2];
-	for (int k = 0; k < 2; k++) {
-		p50[k] = bench_pct(lat[k], n, 0.50);
-		p99[k] = bench_pct(lat[k], n, 0.99);
-	}
 	printf("%-28s %10s %10s\n", "GET (keep-alive)", "p50 ms", "p99 ms");
 	printf("%-28s %10.3f %10.3f\n", "plain HTTP", p50[0], p99[0]);
 	printf("%-28s %10.3f %10.3f\n", "TLS, client certificate", p50[1], p99[1]);
@@ -65,8 +45,6 @@ int main(int argc, char **argv)
 	       p50[1] / p50[0], ratio, ratio <= 1.30 ? "PASS" : "MISS", n, conns[0], conns[1]);
 	curl_easy_cleanup(plain);
 	curl_easy_cleanup(tls);
-	free(lat[0]);
-	free(lat[1]);
 	curl_global_cleanup();
 	return 0;
 }
