@@ -37,10 +37,9 @@ json_t *authapi_body_object(struct api_request *rq, const char *kind)
 	return obj;
 }
 
-static json_t *review_answer(const json_t *in, const char *kind)
+json_t *authapi_review_answer(const json_t *in, const char *api_version, const char *kind)
 {
-	json_t *out = json_pack("{s:s, s:s}", "kind", kind, "apiVersion",
-				"authentication.k8s.io/v1");
+	json_t *out = json_pack("{s:s, s:s}", "kind", kind, "apiVersion", api_version);
 	json_t *md = json_deep_copy(json_object_get(in, "metadata"));
 	if (!json_is_object(md)) {
 		json_decref(md);
@@ -69,7 +68,7 @@ void authapi_review(struct api_request *rq, const char *resource)
 	cleanup_json json_t *in = authapi_body_object(rq, kind);
 	if (!in)
 		return;
-	json_t *out = review_answer(in, kind);
+	json_t *out = authapi_review_answer(in, "authentication.k8s.io/v1", kind);
 	if (self) {
 		struct authn_user *unsecured = rq->user ? NULL : authn_user_unsecured();
 		json_object_set_new(out, "status",

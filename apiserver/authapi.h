@@ -15,6 +15,11 @@ void authapi_review(struct api_request *rq, const char *resource);
  * the request with the decoding error. Shared with the authorization API. */
 json_t *authapi_body_object(struct api_request *rq, const char *kind);
 
+/* The answer to a review object in (new): kind and apiVersion, and in's
+ * metadata with creationTimestamp null when it has none, as upstream echoes
+ * it. Shared with the authorization API. */
+json_t *authapi_review_answer(const json_t *in, const char *api_version, const char *kind);
+
 /* POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token. */
 void authapi_token_request(struct api_request *rq, const char *ns, const char *name);
 

@@ -93,15 +93,9 @@ static struct authn_user *spec_user(const json_t *spec)
 
 static json_t *answer(const json_t *in, const char *kind, json_t *spec)
 {
-	json_t *md = json_deep_copy(json_object_get(in, "metadata"));
-	if (!json_is_object(md)) {
-		json_decref(md);
-		md = json_object();
-	}
-	if (!json_object_get(md, "creationTimestamp"))
-		json_object_set_new(md, "creationTimestamp", json_null());
-	return json_pack("{s:s, s:s, s:o, s:o}", "kind", kind, "apiVersion", GROUP "/v1",
-			 "metadata", md, "spec", spec);
+	json_t *out = authapi_review_answer(in, GROUP "/v1", kind);
+	json_object_set_new(out, "spec", spec);
+	return out;
 }
 
 static void access_review(struct api_request *rq, const char *ns, const char *kind, bool self)
